@@ -1,0 +1,4 @@
+/** The public library API of keyward. */
+export * from './finding.js';
+export * from './errors.js';
+export { RECOMMENDED_HEADERS, apiSecurityHeaders } from './recommended-headers.js';

@@ -1,0 +1,93 @@
+/**
+ * The site scan's contract (DESIGN.md "Checks are pure"): a scan first gathers facts
+ * (one bounded fetch of the page, its scripts and maps, the probe paths, the TLS
+ * handshakes), then every check is a pure function from those facts to findings.
+ */
+import type { Finding } from '../finding.js';
+import type { TlsFacts } from './tls/facts.js';
+import type { ExposureFacts } from './exposure/facts.js';
+
+export type SectionName = 'headers' | 'tls' | 'exposure';
+export const SECTIONS: readonly SectionName[] = ['headers', 'tls', 'exposure'];
+
+export type Grade = 'A+' | 'A' | 'A-' | 'B+' | 'B' | 'B-' | 'C+' | 'C' | 'C-' | 'D+' | 'D' | 'D-' | 'F';
+
+/** Response headers with lower-cased names; every value as sent, in order (repeated headers kept). */
+export type HeaderMap = Record<string, string[]>;
+
+export interface RedirectHop {
+  url: string;
+  status: number;
+  /** The Location header as sent, when the hop redirected. */
+  location?: string;
+}
+
+export interface HttpExchange {
+  /** URL requested last (after redirects). */
+  url: string;
+  status: number;
+  headers: HeaderMap;
+  /** Header lines exactly as received, for evidence. */
+  rawHeaders: Array<[name: string, value: string]>;
+  /** Decoded body, at most the body bound. */
+  body: string;
+  bodyTruncated: boolean;
+  /** Every hop from the first request to this response. */
+  chain: RedirectHop[];
+}
+
+/** What the page's HTML says, parsed once by a real HTML parser. */
+export interface PageDoc {
+  /** `<meta http-equiv=… content=…>` in document order (only those in <head> count for CSP). */
+  metas: Array<{ httpEquiv: string; content: string; inHead: boolean }>;
+  scripts: Array<{ src?: string; inline?: string; type?: string; integrity?: string; crossorigin?: string; nonce?: string }>;
+  links: Array<{ rel: string; href: string; as?: string; integrity?: string; crossorigin?: string }>;
+}
+
+export interface ScanTarget {
+  /** What the user typed. */
+  input: string;
+  /** The URL scanned first (https:// for a bare host). */
+  url: string;
+  host: string;
+}
+
+export interface ScanFacts {
+  target: ScanTarget;
+  /** The page that is graded: the one the HTTPS (or, lacking it, HTTP) fetch ended on. */
+  final: HttpExchange;
+  /** The plain-HTTP visit to `http://host/`, to see whether it redirects to HTTPS. */
+  http?: { chain: RedirectHop[]; finalUrl?: string; error?: string };
+  /** Whether the final page was served over HTTPS. */
+  https: boolean;
+  /** If the HTTPS attempt failed and the scan fell back to HTTP, why. */
+  httpsError?: string;
+  page?: PageDoc;
+  /** The response to the same page requested with a foreign `Origin` header. */
+  corsProbe?: { origin: string; headers: HeaderMap };
+  tls?: TlsFacts;
+  exposure?: ExposureFacts;
+}
+
+/** One test's outcome, as in the Observatory: a named result and its score modifier. */
+export interface TestResult {
+  /** Result id, e.g. `csp-implemented-with-unsafe-inline`. */
+  result: string;
+  pass: boolean;
+  /** Points added to (or taken from) the section's base score. */
+  scoreModifier: number;
+  /** Free-form extra data (e.g. the parsed policy). */
+  data?: Record<string, unknown>;
+}
+
+export interface CheckOutput {
+  findings: Finding[];
+  /** Per-test results keyed by test name (e.g. `content-security-policy`). */
+  tests: Record<string, TestResult>;
+}
+
+export interface Check {
+  name: string;
+  section: SectionName;
+  run(facts: ScanFacts): CheckOutput;
+}
