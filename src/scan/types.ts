@@ -91,3 +91,54 @@ export interface Check {
   section: SectionName;
   run(facts: ScanFacts): CheckOutput;
 }
+
+/** Options of one bounded request (defaults come from the scan's limits). */
+export interface FetchOptions {
+  method?: 'GET' | 'HEAD' | 'POST' | 'OPTIONS';
+  headers?: Record<string, string>;
+  body?: string;
+  /** Follow redirects (default true), at most `maxRedirects` (default 10), recording the chain. */
+  followRedirects?: boolean;
+  maxRedirects?: number;
+  /** Bytes of decoded body to keep (default 2 MiB); the rest is dropped and `bodyTruncated` set. */
+  maxBytes?: number;
+  /** Whole-request time bound in ms (default 5000). */
+  timeoutMs?: number;
+}
+
+/**
+ * The one fetch every gatherer uses: hard bounds on time, bytes, decompression, redirects
+ * and idle time, honours `--resolve`/`--ca`, and (in server mode) the SSRF guard.
+ * Throws a KeywardError (KW_TIMEOUT, KW_UNREACHABLE, KW_TLS, KW_TOO_MANY_REDIRECTS, …).
+ */
+export type BoundedFetch = (url: string, options?: FetchOptions) => Promise<HttpExchange>;
+
+export interface ScanLimits {
+  /** Per request, ms (default 5000). */
+  requestTimeoutMs: number;
+  /** Per site, ms (default 10000). */
+  siteTimeoutMs: number;
+  /** Decoded body bound per response (default 2 MiB). */
+  maxBodyBytes: number;
+  maxRedirects: number;
+  /** Scripts and maps fetched per site (default 60) and their total bytes (default 15 MiB). */
+  maxFiles: number;
+  maxTotalBytes: number;
+  /** Requests in flight at once per site. */
+  concurrency: number;
+}
+
+/** What a gatherer (page, TLS, exposure) gets from the scan. */
+export interface GatherContext {
+  fetch: BoundedFetch;
+  /**
+   * The address to connect to for host:port, as the scan must resolve it: `--resolve`
+   * overrides first, then DNS; in server mode the SSRF guard refuses private addresses.
+   */
+  lookup(host: string, port: number): Promise<{ address: string; family: 4 | 6 }>;
+  /** Extra CA certificates (PEM) to trust, from `--ca` or NODE_EXTRA_CA_CERTS. */
+  ca?: string[];
+  /** Aborts when the site's time bound is spent. */
+  signal: AbortSignal;
+  limits: ScanLimits;
+}
