@@ -42,6 +42,8 @@ export interface PageDoc {
   metas: Array<{ httpEquiv: string; content: string; inHead: boolean }>;
   scripts: Array<{ src?: string; inline?: string; type?: string; integrity?: string; crossorigin?: string; nonce?: string }>;
   links: Array<{ rel: string; href: string; as?: string; integrity?: string; crossorigin?: string }>;
+  /** `<meta name="referrer" content=…>` values in document order: they set the page's referrer policy. */
+  referrers?: string[];
 }
 
 export interface ScanTarget {
