@@ -1,0 +1,114 @@
+/**
+ * `scanSite(url, options)`: gather the facts once, run every check on them, grade, and
+ * return the report that `keyward scan --json` prints, field for field.
+ */
+import { KeywardError } from '../errors.js';
+import { sortByImpact, type Finding } from '../finding.js';
+import { VERSION } from '../version.js';
+import { CHECKS } from './checks/index.js';
+import { createFetchContext, type FetchContextOptions } from './fetch/context.js';
+import { gatherFacts, type GatherOptions } from './gather.js';
+import { gradeScan } from './grade.js';
+import { parseTarget } from './target.js';
+import type { Check, CheckOutput, Grade, GatherContext, RedirectHop, ScanFacts, SectionName, TestResult } from './types.js';
+
+export const SCAN_SCHEMA = 'keyward.scan/1';
+
+export interface ScanOptions extends FetchContextOptions, GatherOptions {
+  /** The checks to run (default: every registered check). */
+  checks?: readonly Check[];
+}
+
+export interface ReportFinding extends Finding {
+  section: SectionName;
+}
+
+export interface ScanReport {
+  schema: typeof SCAN_SCHEMA;
+  /** keyward's version. */
+  keyward: string;
+  /** What was asked for. */
+  input: string;
+  /** The URL fetched first (https:// for a bare host). */
+  url: string;
+  /** The page that was graded, after redirects. */
+  finalUrl: string;
+  status: number;
+  https: boolean;
+  /** Why HTTPS failed when a bare host fell back to HTTP. */
+  httpsError?: string;
+  /** Redirects from `url` to `finalUrl`. */
+  redirects: RedirectHop[];
+  /** The plain-http visit: does it go to HTTPS? */
+  http?: { chain: RedirectHop[]; finalUrl?: string; error?: string };
+  grade: Grade;
+  score: number;
+  sections: Partial<Record<SectionName, { grade: Grade; score: number }>>;
+  /** Worst first. */
+  findings: ReportFinding[];
+  /** Every test's outcome, keyed by test name. */
+  tests: Record<string, TestResult & { section: SectionName }>;
+  scannedAt: string;
+  durationMs: number;
+}
+
+type SectionGatherer = (ctx: GatherContext, facts: ScanFacts) => Promise<void>;
+
+/** The section gatherers that run after the page (TLS, exposure), each bounded by the site's time. */
+const SECTION_GATHERERS: SectionGatherer[] = [];
+
+export async function scanSite(input: string, options: ScanOptions = {}): Promise<ScanReport> {
+  const started = Date.now();
+  const target = parseTarget(input);
+  const ctx = createFetchContext(options);
+  try {
+    const facts = await gatherFacts(ctx, target, options);
+    await Promise.all(SECTION_GATHERERS.map((gather) => gather(ctx, facts)));
+    return buildReport(facts, options.checks ?? CHECKS, started);
+  } finally {
+    ctx.close();
+  }
+}
+
+/** Runs the checks on gathered facts and grades them (pure; exported for tests and tools). */
+export function buildReport(facts: ScanFacts, checks: readonly Check[], started = Date.now()): ScanReport {
+  const outputs = checks.map((check) => ({ check, output: runCheck(check, facts) }));
+  const findings = sortByImpact(outputs.flatMap(({ check, output }) => output.findings.map((f): ReportFinding => ({ ...f, section: (f.section as SectionName | undefined) ?? check.section }))));
+  const graded = gradeScan(outputs, findings);
+  const tests: ScanReport['tests'] = {};
+  for (const { check, output } of outputs) for (const [name, t] of Object.entries(output.tests)) tests[name] = { ...t, section: check.section };
+  const sections: ScanReport['sections'] = {};
+  for (const [name, s] of Object.entries(graded.sections) as Array<[SectionName, { grade: Grade; score: number }]>) sections[name] = { grade: s.grade, score: s.score };
+  const report: ScanReport = {
+    schema: SCAN_SCHEMA,
+    keyward: VERSION,
+    input: facts.target.input,
+    url: facts.target.url,
+    finalUrl: facts.final.url,
+    status: facts.final.status,
+    https: facts.https,
+    ...(facts.httpsError !== undefined ? { httpsError: facts.httpsError } : {}),
+    redirects: facts.final.chain,
+    ...(facts.http ? { http: facts.http } : {}),
+    grade: graded.grade,
+    score: graded.score,
+    sections,
+    findings,
+    tests,
+    scannedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+  };
+  // Exactly what --json prints: no undefined fields, no class instances.
+  return JSON.parse(JSON.stringify(report)) as ScanReport;
+}
+
+function runCheck(check: Check, facts: ScanFacts): CheckOutput {
+  try {
+    return check.run(facts);
+  } catch (err) {
+    throw new KeywardError('KW_INTERNAL', `the '${check.name}' check failed: ${(err as Error).message}`, {
+      hint: 'this is a bug in keyward; please report it with the URL you scanned',
+      cause: err,
+    });
+  }
+}
