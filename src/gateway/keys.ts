@@ -1,0 +1,95 @@
+/**
+ * The provider keys of one upstream: a pool used round-robin, each key behind its own circuit
+ * breaker. A key that fails `threshold` times in a row (connection errors, 429, 5xx) is skipped for
+ * `cooldownMs`, then gets one trial request (half-open); a 401/403 disables the key until restart,
+ * since the provider has rejected it. Keys are never printed: `label` is provider + last 4 characters.
+ */
+import { createHash } from 'node:crypto';
+
+export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. */
+  threshold: number;
+  cooldownMs: number;
+}
+
+export const DEFAULT_BREAKER: BreakerOptions = { threshold: 5, cooldownMs: 30_000 };
+
+export class PoolKey {
+  readonly label: string;
+  failures = 0;
+  openUntil = 0;
+  /** A trial request is in flight (half-open). */
+  probing = false;
+  /** Rejected by the provider (401/403): never used again in this process. */
+  revoked = false;
+
+  constructor(
+    readonly secret: string,
+    provider: string,
+  ) {
+    const fp = createHash('sha256').update(secret).digest('hex').slice(0, 8);
+    this.label = `${provider}:…${secret.slice(-4)}#${fp}`;
+  }
+}
+
+export class KeyPool {
+  readonly keys: PoolKey[];
+  private next = 0;
+
+  constructor(
+    provider: string,
+    secrets: string[],
+    private readonly breaker: BreakerOptions = DEFAULT_BREAKER,
+  ) {
+    this.keys = secrets.map((s) => new PoolKey(s, provider));
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  /** The next usable key, skipping `exclude` (keys already tried for this request); undefined when none is usable. */
+  pick(exclude?: Set<PoolKey>): PoolKey | undefined {
+    const n = this.keys.length;
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const k = this.keys[(this.next + i) % n]!;
+      if (k.revoked || exclude?.has(k)) continue;
+      if (k.openUntil > now) continue;
+      if (k.openUntil !== 0) {
+        // Half-open: let exactly one request try the key.
+        if (k.probing) continue;
+        k.probing = true;
+      }
+      this.next = (this.next + i + 1) % n;
+      return k;
+    }
+    return undefined;
+  }
+
+  success(k: PoolKey): void {
+    k.failures = 0;
+    k.openUntil = 0;
+    k.probing = false;
+  }
+
+  failure(k: PoolKey, status?: number): void {
+    if (status === 401 || status === 403) {
+      k.revoked = true;
+      return;
+    }
+    k.failures++;
+    if (k.probing || k.failures >= this.breaker.threshold) k.openUntil = Date.now() + this.breaker.cooldownMs;
+    k.probing = false;
+  }
+
+  /** For health output: state of every key, by label. */
+  state(): Array<{ key: string; state: 'closed' | 'open' | 'half-open' | 'revoked'; failures: number }> {
+    const now = Date.now();
+    return this.keys.map((k) => ({
+      key: k.label,
+      state: k.revoked ? 'revoked' : k.openUntil > now ? 'open' : k.openUntil !== 0 ? 'half-open' : 'closed',
+      failures: k.failures,
+    }));
+  }
+}

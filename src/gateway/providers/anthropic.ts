@@ -1,0 +1,34 @@
+/**
+ * Anthropic's Messages API: `x-api-key` auth, `{type:'error',error:{type,message}}`. Streams report
+ * input tokens in `message_start` (message.usage) and the cumulative output in `message_delta` (usage).
+ */
+import { num, type Provider, type Usage } from './types.js';
+
+export const anthropic: Provider = {
+  name: 'anthropic',
+  envPrefix: 'ANTHROPIC',
+  defaultBaseUrl: 'https://api.anthropic.com',
+  authHeaders: (key) => ({ 'x-api-key': key }),
+  errorBody: (_status, type, message) => JSON.stringify({ type: 'error', error: { type, message } }),
+  usageFromJson(json): Usage | undefined {
+    const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
+    if (typeof u !== 'object' || u === null) return undefined;
+    const tokensIn = num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens);
+    return { tokensIn, tokensOut: num(u.output_tokens) };
+  },
+  usageFromEvent(json): Partial<Usage> | undefined {
+    const o = json as { type?: string; message?: { usage?: Record<string, unknown> }; usage?: Record<string, unknown> } | null;
+    if (!o) return undefined;
+    if (o.type === 'message_start' && o.message?.usage) {
+      const u = o.message.usage;
+      return { tokensIn: num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens), tokensOut: num(u.output_tokens) };
+    }
+    if (o.type === 'message_delta' && o.usage) {
+      const u = o.usage;
+      const out: Partial<Usage> = { tokensOut: num(u.output_tokens) };
+      if (typeof u.input_tokens === 'number') out.tokensIn = num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens);
+      return out;
+    }
+    return undefined;
+  },
+};

@@ -1,0 +1,26 @@
+/** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings) or `response.usage` (Responses API). */
+import { num, type Provider, type Usage } from './types.js';
+
+function usageOf(u: unknown): Usage | undefined {
+  if (typeof u !== 'object' || u === null) return undefined;
+  const o = u as Record<string, unknown>;
+  if ('prompt_tokens' in o || 'completion_tokens' in o) return { tokensIn: num(o.prompt_tokens), tokensOut: num(o.completion_tokens) };
+  if ('input_tokens' in o || 'output_tokens' in o) return { tokensIn: num(o.input_tokens), tokensOut: num(o.output_tokens) };
+  return undefined;
+}
+
+export const openai: Provider = {
+  name: 'openai',
+  envPrefix: 'OPENAI',
+  defaultBaseUrl: 'https://api.openai.com/v1',
+  authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
+  errorBody: (_status, type, message) => JSON.stringify({ error: { message, type, param: null, code: type } }),
+  usageFromJson(json) {
+    if (typeof json !== 'object' || json === null) return undefined;
+    const o = json as Record<string, unknown>;
+    return usageOf(o.usage) ?? usageOf((o.response as Record<string, unknown> | undefined)?.usage);
+  },
+  usageFromEvent(json) {
+    return this.usageFromJson(json);
+  },
+};

@@ -1,0 +1,64 @@
+/**
+ * What a model costs, in USD per million tokens. Ships with list prices for common models and can be
+ * overridden (gateway config `prices`). Lookup: exact id, then the longest known prefix (dated ids such
+ * as `gpt-4o-2024-08-06` take `gpt-4o`'s price). A model not in the table is priced at `fallback`,
+ * deliberately expensive, so an unknown model can never slip past a budget.
+ */
+export interface ModelPrice {
+  input: number;
+  output: number;
+}
+
+export type PriceTable = Record<string, ModelPrice>;
+
+export const DEFAULT_PRICES: PriceTable = {
+  'gpt-5': { input: 1.25, output: 10 },
+  'gpt-5-mini': { input: 0.25, output: 2 },
+  'gpt-5-nano': { input: 0.05, output: 0.4 },
+  'gpt-4.1': { input: 2, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
+  'gpt-4o': { input: 2.5, output: 10 },
+  'gpt-4o-mini': { input: 0.15, output: 0.6 },
+  o3: { input: 2, output: 8 },
+  'o4-mini': { input: 1.1, output: 4.4 },
+  'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  'text-embedding-3-small': { input: 0.02, output: 0 },
+  'text-embedding-3-large': { input: 0.13, output: 0 },
+  'claude-opus-4': { input: 15, output: 75 },
+  'claude-opus-4-1': { input: 15, output: 75 },
+  'claude-sonnet-4': { input: 3, output: 15 },
+  'claude-sonnet-4-5': { input: 3, output: 15 },
+  'claude-haiku-4-5': { input: 1, output: 5 },
+  'claude-3-7-sonnet': { input: 3, output: 15 },
+  'claude-3-5-haiku': { input: 0.8, output: 4 },
+};
+
+export const FALLBACK_PRICE: ModelPrice = { input: 15, output: 75 };
+
+export class Prices {
+  private readonly table: PriceTable;
+  private readonly keys: string[];
+  private readonly cache = new Map<string, ModelPrice>();
+  private readonly fallback: ModelPrice;
+
+  constructor(overrides: PriceTable = {}, fallback: ModelPrice = FALLBACK_PRICE) {
+    this.table = { ...DEFAULT_PRICES, ...overrides };
+    this.keys = Object.keys(this.table).sort((a, b) => b.length - a.length);
+    this.fallback = fallback;
+  }
+
+  of(model: string): ModelPrice {
+    let p = this.cache.get(model);
+    if (p) return p;
+    p = this.table[model] ?? this.table[this.keys.find((k) => model.startsWith(k + '-')) ?? ''] ?? this.fallback;
+    if (this.cache.size < 10_000) this.cache.set(model, p);
+    return p;
+  }
+
+  /** Cost in USD. */
+  cost(model: string, tokensIn: number, tokensOut: number): number {
+    const p = this.of(model);
+    return (tokensIn * p.input + tokensOut * p.output) / 1e6;
+  }
+}

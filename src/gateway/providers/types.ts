@@ -1,0 +1,44 @@
+/** What the gateway needs to know about one upstream API (one file per provider). */
+
+export type ProviderName = 'openai' | 'anthropic';
+
+export interface Usage {
+  tokensIn: number;
+  tokensOut: number;
+}
+
+/** A client request understood well enough to limit, price and forward it. */
+export interface ShapedRequest {
+  model: string;
+  stream: boolean;
+  /** Output tokens the request may produce at most (what the reservation assumes). */
+  maxTokens: number;
+  /** Prompt tokens, estimated from the body before forwarding. */
+  promptTokens: number;
+  /** The body to forward (re-serialised only when the gateway had to change it). */
+  body: Buffer;
+}
+
+export interface Provider {
+  name: ProviderName;
+  /** Environment variable prefix: `OPENAI` reads OPENAI_API_KEY, OPENAI_BASE_URL. */
+  envPrefix: string;
+  defaultBaseUrl: string;
+  /** Headers that carry the provider key upstream. */
+  authHeaders(key: string): Record<string, string>;
+  /** The error body in this API's shape. */
+  errorBody(status: number, type: string, message: string): string;
+  /** Usage from a non-streamed JSON response. */
+  usageFromJson(json: unknown): Usage | undefined;
+  /** Usage from one streamed event's JSON (merged by the meter: max input, last output). */
+  usageFromEvent(json: unknown): Partial<Usage> | undefined;
+}
+
+/** Rough prompt size in tokens from the request body: ~4 bytes a token for English, rounded up, at least 1. */
+export function estimatePromptTokens(bodyBytes: number): number {
+  return Math.max(1, Math.ceil(bodyBytes / 3));
+}
+
+export function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}

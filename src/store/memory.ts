@@ -1,0 +1,222 @@
+/** In-process stores: one gateway instance, nothing shared. Counters are exact under concurrency because admit is synchronous. */
+import { randomUUID } from 'node:crypto';
+import { KeywardError } from '../errors.js';
+import type {
+  AdmitResult,
+  CounterAdjustment,
+  CounterCheck,
+  Counters,
+  Directory,
+  Ledger,
+  LedgerQuery,
+  LedgerRow,
+  TokenRecord,
+  UsageSummary,
+  UserPolicy,
+  UserRecord,
+} from './types.js';
+import { applyPatch, checkUserName, summarize } from './records.js';
+
+interface Slot {
+  /** Window number (sliding) or 0 (fixed). */
+  w: number;
+  cur: number;
+  prev: number;
+  /** Expiry of a fixed counter, ms since epoch. */
+  expires: number;
+}
+
+/** Sliding-window estimate (Cloudflare's weighted two-window counter), shared in spirit with the Redis script. */
+function estimate(slot: Slot, now: number, windowMs: number): number {
+  const f = (now % windowMs) / windowMs;
+  return slot.prev * (1 - f) + slot.cur;
+}
+
+function retryAfter(slot: Slot, now: number, check: CounterCheck): number {
+  if (check.kind === 'fixed') return Math.max(0, slot.expires - now);
+  const { windowMs, limit, cost } = check;
+  const untilNext = windowMs - (now % windowMs);
+  if (cost > limit) return windowMs;
+  if (slot.cur + cost > limit) {
+    // Next window: the current count becomes `prev`, weighted down as the window advances.
+    const room = limit - cost;
+    const f = slot.cur === 0 ? 0 : Math.max(0, 1 - room / slot.cur);
+    return untilNext + Math.ceil(f * windowMs);
+  }
+  const room = limit - slot.cur - cost;
+  const f = slot.prev === 0 ? 1 : Math.min(1, 1 - room / slot.prev);
+  return Math.max(1, Math.ceil(f * windowMs - (now % windowMs)));
+}
+
+export class MemoryCounters implements Counters {
+  private readonly slots = new Map<string, Slot>();
+
+  private slot(check: { key: string; kind: 'sliding' | 'fixed'; windowMs: number }, now: number): Slot {
+    let s = this.slots.get(check.key);
+    if (check.kind === 'fixed') {
+      if (s === undefined || s.expires <= now) {
+        s = { w: 0, cur: 0, prev: 0, expires: now + check.windowMs };
+        this.slots.set(check.key, s);
+      }
+      return s;
+    }
+    const w = Math.floor(now / check.windowMs);
+    if (s === undefined) {
+      s = { w, cur: 0, prev: 0, expires: 0 };
+      this.slots.set(check.key, s);
+    } else if (s.w !== w) {
+      s.prev = s.w === w - 1 ? s.cur : 0;
+      s.cur = 0;
+      s.w = w;
+    }
+    return s;
+  }
+
+  admit(checks: CounterCheck[]): AdmitResult {
+    const now = Date.now();
+    const remaining = new Array<number>(checks.length);
+    for (let i = 0; i < checks.length; i++) {
+      const c = checks[i]!;
+      const s = this.slot(c, now);
+      const used = c.kind === 'fixed' ? s.cur : estimate(s, now, c.windowMs);
+      if (used + c.cost > c.limit) {
+        return { ok: false, failed: i, retryAfterMs: retryAfter(s, now, c), remaining: [], now };
+      }
+      remaining[i] = Math.max(0, Math.floor(c.limit - used - c.cost));
+    }
+    for (const c of checks) this.slot(c, now).cur += c.cost;
+    return { ok: true, failed: -1, retryAfterMs: 0, remaining, now };
+  }
+
+  adjust(adjustments: CounterAdjustment[]): void {
+    for (const a of adjustments) {
+      if (a.delta === 0) continue;
+      const s = this.slots.get(a.key);
+      if (a.kind === 'fixed') {
+        if (s !== undefined) s.cur += a.delta;
+        else this.slots.set(a.key, { w: 0, cur: a.delta, prev: 0, expires: Date.now() + a.windowMs });
+        continue;
+      }
+      if (s === undefined) continue;
+      const w = Math.floor(a.at / a.windowMs);
+      if (s.w === w) s.cur = Math.max(0, s.cur + a.delta);
+      else if (s.w === w + 1) s.prev = Math.max(0, s.prev + a.delta);
+    }
+  }
+
+  peek(key: string): number {
+    const s = this.slots.get(key);
+    return s === undefined || (s.expires !== 0 && s.expires <= Date.now()) ? 0 : s.cur;
+  }
+
+  private readonly flags = new Map<string, number>();
+  once(key: string, ttlMs: number): boolean {
+    const now = Date.now();
+    const until = this.flags.get(key);
+    if (until !== undefined && until > now) return false;
+    this.flags.set(key, now + ttlMs);
+    return true;
+  }
+
+  async close(): Promise<void> {}
+}
+
+export class MemoryDirectory implements Directory {
+  private readonly users = new Map<string, UserRecord>();
+  private readonly tokens = new Map<string, TokenRecord>();
+
+  addUser(name: string, policy: UserPolicy): UserRecord {
+    checkUserName(name);
+    if (this.getUser(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
+    const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
+    this.users.set(user.id, user);
+    return { ...user };
+  }
+
+  private find(idOrName: string): UserRecord | undefined {
+    const byId = this.users.get(idOrName);
+    if (byId) return byId;
+    for (const u of this.users.values()) if (u.name === idOrName) return u;
+    return undefined;
+  }
+
+  private must(idOrName: string): UserRecord {
+    const u = this.find(idOrName);
+    if (!u) throw new KeywardError('KW_USAGE', `no user '${idOrName}'`, { hint: "list users with 'keyward users list'" });
+    return u;
+  }
+
+  getUser(idOrName: string): UserRecord | undefined {
+    const u = this.find(idOrName);
+    return u && { ...u };
+  }
+
+  listUsers(): UserRecord[] {
+    return [...this.users.values()].map((u) => ({ ...u }));
+  }
+
+  setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
+    const u = this.must(idOrName);
+    applyPatch(u, patch);
+    return { ...u };
+  }
+
+  setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
+    const u = this.must(idOrName);
+    u.disabled = disabled;
+    u.disabledReason = disabled ? (reason ?? 'manual') : undefined;
+    return { ...u };
+  }
+
+  addToken(userId: string, id: string, hash: string): TokenRecord {
+    const u = this.must(userId);
+    const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
+    this.tokens.set(id, t);
+    return { ...t };
+  }
+
+  lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
+    const token = this.tokens.get(id);
+    if (!token) return undefined;
+    const user = this.users.get(token.userId);
+    return user && { token, user };
+  }
+
+  listTokens(userId?: string): TokenRecord[] {
+    const uid = userId === undefined ? undefined : this.must(userId).id;
+    return [...this.tokens.values()].filter((t) => uid === undefined || t.userId === uid).map((t) => ({ ...t }));
+  }
+
+  revokeToken(id: string): TokenRecord {
+    const t = this.tokens.get(id);
+    if (!t) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
+    t.revokedAt ??= Date.now();
+    return { ...t };
+  }
+
+  close(): void {}
+}
+
+export class MemoryLedger implements Ledger {
+  private readonly all: LedgerRow[] = [];
+
+  append(rows: LedgerRow[]): void {
+    for (const r of rows) this.all.push(r);
+  }
+
+  rows(query: LedgerQuery): LedgerRow[] {
+    return this.all.filter((r) => (query.userId === undefined || r.userId === query.userId) && (query.since === undefined || r.ts >= query.since));
+  }
+
+  summary(query: LedgerQuery): UsageSummary[] {
+    return summarize(this.rows(query));
+  }
+
+  spendSince(since: number): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const r of this.all) if (r.ts >= since) out.set(r.userId, (out.get(r.userId) ?? 0) + r.costUsd);
+    return out;
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,217 @@
+/**
+ * Counters shared by any number of gateway instances through one Redis. Each admission is ONE Lua
+ * script (one round trip, atomic): every check is read, and only if all pass are all incremented,
+ * so a limit of N admits exactly N across instances and a budget reservation can never race.
+ * The script reads Redis's own clock (TIME), so instances with skewed clocks still share windows.
+ * Window keys are derived inside the script: use a single Redis (or one hash slot), not a cluster.
+ */
+import { Redis } from 'ioredis';
+import { KeywardError } from '../errors.js';
+import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './types.js';
+
+const ADMIT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local n = #KEYS
+local rem = {}
+local ks = {}
+for i = 1, n do
+  local b = 1 + (i - 1) * 4
+  local kind = ARGV[b]
+  local limit = tonumber(ARGV[b + 1])
+  local win = tonumber(ARGV[b + 2])
+  local cost = tonumber(ARGV[b + 3])
+  local used
+  if kind == 'f' then
+    ks[i] = KEYS[i]
+    used = tonumber(redis.call('GET', KEYS[i]) or '0')
+    if used + cost > limit then
+      local pttl = redis.call('PTTL', KEYS[i])
+      if pttl < 0 then pttl = win end
+      return {0, i - 1, pttl, now}
+    end
+  else
+    local w = math.floor(now / win)
+    local into = now % win
+    ks[i] = KEYS[i] .. ':' .. w
+    local cur = tonumber(redis.call('GET', ks[i]) or '0')
+    local prev = tonumber(redis.call('GET', KEYS[i] .. ':' .. (w - 1)) or '0')
+    local f = into / win
+    used = prev * (1 - f) + cur
+    if used + cost > limit then
+      local retry
+      if cost > limit then
+        retry = win
+      elseif cur + cost > limit then
+        local g = 0
+        if cur > 0 then g = math.max(0, 1 - (limit - cost) / cur) end
+        retry = (win - into) + math.ceil(g * win)
+      else
+        local g = 1
+        if prev > 0 then g = math.min(1, 1 - (limit - cur - cost) / prev) end
+        retry = math.max(1, math.ceil(g * win - into))
+      end
+      return {0, i - 1, retry, now}
+    end
+  end
+  rem[i] = math.max(0, math.floor(limit - used - cost))
+end
+for i = 1, n do
+  local b = 1 + (i - 1) * 4
+  redis.call('INCRBY', ks[i], ARGV[b + 3])
+  if ARGV[b] == 'f' then
+    if redis.call('PTTL', ks[i]) < 0 then redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2])) end
+  else
+    redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
+  end
+end
+local out = {1, -1, 0, now}
+for i = 1, n do out[4 + i] = rem[i] end
+return out
+`;
+
+const ADJUST = `
+for i = 1, #KEYS do
+  local b = (i - 1) * 4
+  local kind = ARGV[b + 1]
+  local win = tonumber(ARGV[b + 2])
+  local at = tonumber(ARGV[b + 3])
+  local delta = ARGV[b + 4]
+  if kind == 'f' then
+    redis.call('INCRBY', KEYS[i], delta)
+    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
+  else
+    local k = KEYS[i] .. ':' .. string.format('%d', math.floor(at / win))
+    if redis.call('EXISTS', k) == 1 then
+      local v = redis.call('INCRBY', k, delta)
+      if v < 0 then redis.call('SET', k, 0, 'KEEPTTL') end
+    end
+  end
+end
+return 1
+`;
+
+type ScriptRedis = Redis & {
+  kwAdmit(...args: Array<string | number>): Promise<number[]>;
+  kwAdjust(...args: Array<string | number>): Promise<number>;
+};
+
+export interface RedisCountersOptions {
+  /** Key prefix, so several gateways can share one Redis. */
+  prefix?: string;
+  /** Milliseconds before a command counts as failed (Redis gone). */
+  commandTimeoutMs?: number;
+}
+
+export class RedisCounters implements Counters {
+  private readonly redis: ScriptRedis;
+  private readonly prefix: string;
+  /** Settlements that could not be written while Redis was away; replayed when it is back. */
+  private pending: CounterAdjustment[] = [];
+
+  private constructor(redis: Redis, prefix: string) {
+    this.redis = redis as ScriptRedis;
+    this.prefix = prefix;
+    this.redis.defineCommand('kwAdmit', { lua: ADMIT });
+    this.redis.defineCommand('kwAdjust', { lua: ADJUST });
+    this.redis.on('ready', () => void this.replay());
+    // ioredis reports connection errors here; the gateway sees them as failed commands.
+    this.redis.on('error', () => {});
+  }
+
+  static async connect(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {
+    let redis: Redis;
+    try {
+      redis = new Redis(url, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: options.commandTimeoutMs ?? 1000,
+        connectTimeout: 2000,
+        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      });
+    } catch (err) {
+      throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
+    }
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw new KeywardError('KW_STORE', `cannot reach Redis at ${safeUrl(url)}: ${(err as Error).message}`, {
+        hint: 'start Redis, or check the --redis URL (redis://host:port)',
+        cause: err,
+      });
+    }
+    return new RedisCounters(redis, options.prefix ?? 'kw:');
+  }
+
+  async admit(checks: CounterCheck[]): Promise<AdmitResult> {
+    const args: Array<string | number> = [checks.length];
+    for (const c of checks) args.push(this.prefix + c.key);
+    for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
+    const r = await this.redis.kwAdmit(...args);
+    const ok = r[0] === 1;
+    return { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(4) : [] };
+  }
+
+  async adjust(adjustments: CounterAdjustment[]): Promise<void> {
+    const list = adjustments.filter((a) => a.delta !== 0);
+    if (list.length === 0) return;
+    try {
+      await this.write(list);
+    } catch (err) {
+      // Keep the correction: it is replayed when Redis is back (bounded, oldest dropped first).
+      this.pending.push(...list);
+      if (this.pending.length > 100_000) this.pending.splice(0, this.pending.length - 100_000);
+      throw err;
+    }
+  }
+
+  private async write(list: CounterAdjustment[]): Promise<void> {
+    const args: Array<string | number> = [list.length];
+    for (const a of list) args.push(this.prefix + a.key);
+    for (const a of list) args.push(a.kind === 'fixed' ? 'f' : 's', a.windowMs, a.at, Math.round(a.delta));
+    await this.redis.kwAdjust(...args);
+  }
+
+  private async replay(): Promise<void> {
+    while (this.pending.length > 0) {
+      const batch = this.pending.slice(0, 500);
+      try {
+        await this.write(batch);
+        this.pending.splice(0, batch.length);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  async peek(key: string): Promise<number> {
+    return Number((await this.redis.get(this.prefix + key)) ?? 0);
+  }
+
+  async once(key: string, ttlMs: number): Promise<boolean> {
+    return (await this.redis.set(this.prefix + key, '1', 'PX', ttlMs, 'NX')) === 'OK';
+  }
+
+  /** Settlements waiting for Redis to come back. */
+  get pendingAdjustments(): number {
+    return this.pending.length;
+  }
+
+  async close(): Promise<void> {
+    if (this.pending.length > 0) await this.replay().catch(() => {});
+    this.redis.disconnect();
+  }
+}
+
+/** A Redis URL with any password masked, for messages. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}

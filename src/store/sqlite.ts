@@ -1,0 +1,228 @@
+/**
+ * The default store: one SQLite file (better-sqlite3) holding users, tokens and the usage ledger.
+ * Several gateway instances on one machine may share the file (WAL mode); every token lookup reads
+ * it fresh, so a revoked token or a disabled user is refused at once by every instance.
+ */
+import Database from 'better-sqlite3';
+import { randomUUID } from 'node:crypto';
+import { KeywardError } from '../errors.js';
+import { applyPatch, checkUserName, summarize } from './records.js';
+import type { Directory, Ledger, LedgerQuery, LedgerRow, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS users (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  disabled INTEGER NOT NULL DEFAULT 0,
+  disabled_reason TEXT,
+  policy TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+  id TEXT PRIMARY KEY,
+  user_id TEXT NOT NULL REFERENCES users(id),
+  hash TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  revoked_at INTEGER
+);
+CREATE TABLE IF NOT EXISTS ledger (
+  ts INTEGER NOT NULL,
+  request_id TEXT NOT NULL,
+  user_id TEXT NOT NULL,
+  token_id TEXT NOT NULL,
+  provider TEXT NOT NULL,
+  route TEXT NOT NULL,
+  model TEXT NOT NULL,
+  tokens_in INTEGER NOT NULL,
+  tokens_out INTEGER NOT NULL,
+  cost_usd REAL NOT NULL,
+  latency_ms REAL NOT NULL,
+  status INTEGER NOT NULL,
+  outcome TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_user_ts ON ledger(user_id, ts);
+CREATE INDEX IF NOT EXISTS ledger_ts ON ledger(ts);
+`;
+
+interface UserRow {
+  id: string;
+  name: string;
+  disabled: number;
+  disabled_reason: string | null;
+  policy: string;
+  created_at: number;
+}
+interface TokenRow {
+  id: string;
+  user_id: string;
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+function toUser(r: UserRow): UserRecord {
+  const policy = JSON.parse(r.policy) as UserPolicy;
+  const u: UserRecord = { ...policy, id: r.id, name: r.name, disabled: r.disabled === 1, createdAt: r.created_at };
+  if (r.disabled_reason) u.disabledReason = r.disabled_reason;
+  return u;
+}
+
+function toToken(r: TokenRow): TokenRecord {
+  const t: TokenRecord = { id: r.id, userId: r.user_id, hash: r.hash, createdAt: r.created_at };
+  if (r.revoked_at !== null) t.revokedAt = r.revoked_at;
+  return t;
+}
+
+function policyOf(u: UserRecord): string {
+  const { rpm, rpd, tpm, budgetUsd, softBudgetUsd, period, models } = u;
+  return JSON.stringify({ rpm, rpd, tpm, budgetUsd, softBudgetUsd, period, models });
+}
+
+export function openDatabase(path: string): Database.Database {
+  let db: Database.Database;
+  try {
+    db = new Database(path);
+    db.pragma('journal_mode = WAL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('synchronous = NORMAL');
+    db.exec(SCHEMA);
+  } catch (err) {
+    throw new KeywardError('KW_STORE', `cannot open the gateway database '${path}': ${(err as Error).message}`, {
+      hint: 'pass --db with a writable path (or set KEYWARD_DB); the file is created if missing',
+      cause: err,
+    });
+  }
+  return db;
+}
+
+export class SqliteStore implements Directory, Ledger {
+  readonly db: Database.Database;
+  private readonly q;
+
+  constructor(pathOrDb: string | Database.Database) {
+    this.db = typeof pathOrDb === 'string' ? openDatabase(pathOrDb) : pathOrDb;
+    const db = this.db;
+    this.q = {
+      userById: db.prepare<[string], UserRow>('SELECT * FROM users WHERE id = ?'),
+      userByName: db.prepare<[string], UserRow>('SELECT * FROM users WHERE name = ?'),
+      users: db.prepare<[], UserRow>('SELECT * FROM users ORDER BY created_at, name'),
+      insertUser: db.prepare('INSERT INTO users (id, name, disabled, policy, created_at) VALUES (?, ?, 0, ?, ?)'),
+      updatePolicy: db.prepare('UPDATE users SET policy = ? WHERE id = ?'),
+      updateDisabled: db.prepare('UPDATE users SET disabled = ?, disabled_reason = ? WHERE id = ?'),
+      insertToken: db.prepare('INSERT INTO tokens (id, user_id, hash, created_at) VALUES (?, ?, ?, ?)'),
+      token: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
+      tokenAndUser: db.prepare<[string], TokenRow & { u_id: string; name: string; disabled: number; disabled_reason: string | null; policy: string; u_created: number }>(
+        'SELECT t.*, u.id AS u_id, u.name, u.disabled, u.disabled_reason, u.policy, u.created_at AS u_created FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
+      ),
+      tokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at'),
+      tokensOf: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at'),
+      revoke: db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?'),
+      insertRow: db.prepare(
+        'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome) VALUES (@ts, @requestId, @userId, @tokenId, @provider, @route, @model, @tokensIn, @tokensOut, @costUsd, @latencyMs, @status, @outcome)',
+      ),
+      spend: db.prepare<[number], { user_id: string; cost: number }>('SELECT user_id, SUM(cost_usd) AS cost FROM ledger WHERE ts >= ? GROUP BY user_id'),
+    };
+  }
+
+  private find(idOrName: string): UserRecord | undefined {
+    const r = this.q.userById.get(idOrName) ?? this.q.userByName.get(idOrName);
+    return r && toUser(r);
+  }
+
+  private must(idOrName: string): UserRecord {
+    const u = this.find(idOrName);
+    if (!u) throw new KeywardError('KW_USAGE', `no user '${idOrName}'`, { hint: "list users with 'keyward users list'" });
+    return u;
+  }
+
+  addUser(name: string, policy: UserPolicy): UserRecord {
+    checkUserName(name);
+    if (this.q.userByName.get(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
+    const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
+    this.q.insertUser.run(user.id, name, policyOf(user), user.createdAt);
+    return user;
+  }
+
+  getUser(idOrName: string): UserRecord | undefined {
+    return this.find(idOrName);
+  }
+
+  listUsers(): UserRecord[] {
+    return this.q.users.all().map(toUser);
+  }
+
+  setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
+    const u = this.must(idOrName);
+    applyPatch(u, patch);
+    this.q.updatePolicy.run(policyOf(u), u.id);
+    return u;
+  }
+
+  setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
+    const u = this.must(idOrName);
+    this.q.updateDisabled.run(disabled ? 1 : 0, disabled ? (reason ?? 'manual') : null, u.id);
+    return this.must(u.id);
+  }
+
+  addToken(userId: string, id: string, hash: string): TokenRecord {
+    const u = this.must(userId);
+    const createdAt = Date.now();
+    this.q.insertToken.run(id, u.id, hash, createdAt);
+    return { id, userId: u.id, hash, createdAt };
+  }
+
+  lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
+    const r = this.q.tokenAndUser.get(id);
+    if (!r) return undefined;
+    return {
+      token: toToken(r),
+      user: toUser({ id: r.u_id, name: r.name, disabled: r.disabled, disabled_reason: r.disabled_reason, policy: r.policy, created_at: r.u_created }),
+    };
+  }
+
+  listTokens(userId?: string): TokenRecord[] {
+    const rows = userId === undefined ? this.q.tokens.all() : this.q.tokensOf.all(this.must(userId).id);
+    return rows.map(toToken);
+  }
+
+  revokeToken(id: string): TokenRecord {
+    if (!this.q.token.get(id)) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
+    this.q.revoke.run(Date.now(), id);
+    return toToken(this.q.token.get(id)!);
+  }
+
+  append(rows: LedgerRow[]): void {
+    if (rows.length === 0) return;
+    const insert = this.q.insertRow;
+    this.db.transaction((batch: LedgerRow[]) => {
+      for (const r of batch) insert.run(r);
+    })(rows);
+  }
+
+  rows(query: LedgerQuery): LedgerRow[] {
+    const where: string[] = [];
+    const params: Record<string, unknown> = {};
+    if (query.userId !== undefined) {
+      where.push('user_id = @userId');
+      params.userId = query.userId;
+    }
+    if (query.since !== undefined) {
+      where.push('ts >= @since');
+      params.since = query.since;
+    }
+    const sql = `SELECT ts, request_id AS requestId, user_id AS userId, token_id AS tokenId, provider, route, model, tokens_in AS tokensIn, tokens_out AS tokensOut, cost_usd AS costUsd, latency_ms AS latencyMs, status, outcome FROM ledger ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts`;
+    return this.db.prepare(sql).all(params) as LedgerRow[];
+  }
+
+  summary(query: LedgerQuery): UsageSummary[] {
+    return summarize(this.rows(query));
+  }
+
+  spendSince(since: number): Map<string, number> {
+    return new Map(this.q.spend.all(since).map((r) => [r.user_id, r.cost]));
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}

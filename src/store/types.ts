@@ -1,0 +1,143 @@
+/**
+ * The gateway's state behind small interfaces (DESIGN.md "Stores behind interfaces"): the same
+ * gateway code runs on memory, SQLite, or Redis across instances.
+ *
+ * - `Directory`: users and tokens (the management CLI writes it, every request reads it).
+ * - `Counters`: rate limits (sliding windows) and budgets (fixed periods) admitted all-or-nothing
+ *   in one atomic step, so concurrent requests can never overshoot (reserve, then settle).
+ * - `Ledger`: one row per request, written in batches off the hot path.
+ */
+
+export type BudgetPeriod = 'day' | 'month';
+
+export interface UserPolicy {
+  /** Requests per minute (sliding window). */
+  rpm?: number;
+  /** Requests per day (sliding window). */
+  rpd?: number;
+  /** Tokens per minute (sliding window, reserved before forwarding, settled after). */
+  tpm?: number;
+  /** Hard budget in USD per period: refused once spent. */
+  budgetUsd?: number;
+  /** Soft budget in USD per period: one alert per period. */
+  softBudgetUsd?: number;
+  period?: BudgetPeriod;
+  /** Models this user may call; absent means every model the gateway allows. */
+  models?: string[];
+}
+
+export interface UserRecord extends UserPolicy {
+  id: string;
+  name: string;
+  disabled: boolean;
+  /** Why the user was disabled (`manual`, `anomaly: …`). */
+  disabledReason?: string;
+  createdAt: number;
+}
+
+export interface TokenRecord {
+  id: string;
+  userId: string;
+  /** sha256 of the whole token, hex; the token itself is never stored. */
+  hash: string;
+  createdAt: number;
+  revokedAt?: number;
+}
+
+export interface Directory {
+  addUser(name: string, policy: UserPolicy): UserRecord;
+  getUser(idOrName: string): UserRecord | undefined;
+  listUsers(): UserRecord[];
+  /** Replaces the given policy fields; `null` clears one. */
+  setUser(idOrName: string, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): UserRecord;
+  setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord;
+  addToken(userId: string, id: string, hash: string): TokenRecord;
+  /** The token and its user, read fresh on every call so revocation is immediate. */
+  lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined;
+  listTokens(userId?: string): TokenRecord[];
+  revokeToken(id: string): TokenRecord;
+  close(): void;
+}
+
+/** One counter to check and increment. All checks of one `admit` call pass or none is applied. */
+export interface CounterCheck {
+  key: string;
+  /** `sliding`: weighted two-window sliding counter of `windowMs`; `fixed`: a counter for a named period (the key carries it). */
+  kind: 'sliding' | 'fixed';
+  limit: number;
+  /** Sliding: the window. Fixed: how long the counter lives after it is created (the rest of its period). */
+  windowMs: number;
+  /** Integer amount to add: 1 request, N tokens, or nano-USD. */
+  cost: number;
+}
+
+export interface AdmitResult {
+  ok: boolean;
+  /** Index of the first check that refused. */
+  failed: number;
+  /** When the refused check will admit this cost again (ms from now). */
+  retryAfterMs: number;
+  /** Remaining allowance per check after this call (for `x-ratelimit-remaining-*`). */
+  remaining: number[];
+  /** The store's clock at admission, used to settle into the same windows. */
+  now: number;
+}
+
+/** Corrects an admitted amount after the real usage is known (delta may be negative). */
+export interface CounterAdjustment {
+  key: string;
+  kind: 'sliding' | 'fixed';
+  windowMs: number;
+  /** The `now` of the admission. */
+  at: number;
+  delta: number;
+}
+
+export interface Counters {
+  admit(checks: CounterCheck[]): AdmitResult | Promise<AdmitResult>;
+  adjust(adjustments: CounterAdjustment[]): void | Promise<void>;
+  /** Current value of a fixed counter. */
+  peek(key: string): number | Promise<number>;
+  /** True the first time it is called for `key` within `ttlMs` (one alert per period, across instances). */
+  once(key: string, ttlMs: number): boolean | Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface LedgerRow {
+  ts: number;
+  requestId: string;
+  userId: string;
+  tokenId: string;
+  provider: string;
+  route: string;
+  model: string;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  latencyMs: number;
+  status: number;
+  /** `ok`, `client_disconnect`, `upstream_error`, … */
+  outcome: string;
+}
+
+export interface LedgerQuery {
+  userId?: string;
+  since?: number;
+}
+
+export interface UsageSummary {
+  userId: string;
+  requests: number;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+}
+
+export interface Ledger {
+  append(rows: LedgerRow[]): void;
+  rows(query: LedgerQuery): LedgerRow[];
+  summary(query: LedgerQuery): UsageSummary[];
+  /** Spend in USD per user since a time (used to seed budgets after a restart). */
+  spendSince(since: number): Map<string, number>;
+  close(): void;
+}
