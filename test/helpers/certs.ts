@@ -165,7 +165,14 @@ async function makeLeaf(issuer: CaCert | 'self', o: LeafOptions = {}): Promise<{
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
       new x509.SubjectAlternativeNameExtension(sanEntries(names)),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
-      ...(issuer === 'self' ? [] : [await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey)]),
+      ...(issuer === 'self'
+        ? []
+        : [
+            await x509.AuthorityKeyIdentifierExtension.create(issuer.keys.publicKey),
+            // Public CAs name where their certificate can be fetched; keyward reads it to tell an
+            // incomplete chain from an unknown issuer (it never fetches it: the port is discard).
+            new x509.AuthorityInfoAccessExtension({ caIssuers: new x509.GeneralName('url', 'http://127.0.0.1:9/keyward-test-intermediate.crt') }),
+          ]),
     ],
   };
   const subject = `CN=${names[0]}`;
