@@ -1,6 +1,7 @@
 /**
  * Reads the page's HTML once, with a real HTML parser (htmlparser2), into what checks and
- * gatherers need: meta http-equiv (CSP in <meta> only counts in <head>), scripts and links.
+ * gatherers need: meta http-equiv (CSP in <meta> only counts in <head>), meta referrer,
+ * scripts and links.
  */
 import { Parser } from 'htmlparser2';
 import type { PageDoc } from './types.js';
@@ -16,7 +17,9 @@ export function parsePage(html: string): PageDoc {
     {
       onopentag(name, attrs) {
         if (name === 'body' || !HEAD_ELEMENTS.has(name)) inHead = false;
-        if (name === 'meta' && attrs['http-equiv'] !== undefined) {
+        if (name === 'meta' && attrs.name?.trim().toLowerCase() === 'referrer' && attrs.content !== undefined) {
+          (doc.referrers ??= []).push(attrs.content);
+        } else if (name === 'meta' && attrs['http-equiv'] !== undefined) {
           doc.metas.push({ httpEquiv: attrs['http-equiv'].trim().toLowerCase(), content: attrs.content ?? '', inHead });
         } else if (name === 'script') {
           const entry: PageDoc['scripts'][number] = pick(attrs, ['src', 'type', 'integrity', 'crossorigin', 'nonce']);

@@ -205,38 +205,38 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
               .split(',')
               .map((e) => e.trim().toLowerCase())
               .filter((e) => e !== '' && e !== 'identity');
-            let stream: Readable = response;
+            const decoders = encodings.every((e) => DECODERS[e] !== undefined) ? [...encodings].reverse().map((e) => DECODERS[e]()) : [];
             // Content-Encoding lists codings in the order applied; undo them last first.
-            if (encodings.every((e) => DECODERS[e] !== undefined)) {
-              for (const enc of [...encodings].reverse()) stream = stream.pipe(DECODERS[enc]());
-            }
-            decoded = stream === response ? undefined : stream;
+            for (let i = 1; i < decoders.length; i++) decoders[i - 1].pipe(decoders[i]);
+            decoded = decoders.at(-1);
+            const stream: Readable = decoded ?? response;
             let wire = 0;
             let size = 0;
             const chunks: Buffer[] = [];
-            if (decoded) response.on('data', (c: Buffer) => (wire += c.length));
             response.on('error', (err) => finish(err));
             response.on('aborted', () => finish(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+            if (decoders.length > 0) feedInSlices(response, decoders[0], (n) => (wire += n), () => done);
             const charset = /charset\s*=\s*"?([\w-]+)/i.exec(map['content-type']?.[0] ?? '')?.[1];
             const text = () => decodeText(Buffer.concat(chunks), charset);
             stream.on('data', (chunk: Buffer) => {
               if (done) return;
-              if (size + chunk.length > maxBytes) {
-                chunks.push(chunk.subarray(0, maxBytes - size));
-                size = maxBytes;
-                response.destroy();
-                decoded?.destroy();
-                return finish(undefined, hop(text(), true));
-              }
-              chunks.push(chunk);
-              size += chunk.length;
-              if (decoded && size > RATIO_FLOOR && size > wire * maxRatio) {
-                finish(
-                  new KeywardError('KW_TOO_LARGE', `the body from ${where} decompresses to more than ${maxRatio}× its size (${kib(size)} from ${kib(wire)}): a decompression bomb`, {
+              if (decoded && size + chunk.length > RATIO_FLOOR && size + chunk.length > wire * maxRatio) {
+                return finish(
+                  new KeywardError('KW_TOO_LARGE', `the body from ${where} decompresses to more than ${maxRatio}× its size (${kib(size + chunk.length)} from ${kib(wire)}): a decompression bomb`, {
                     hint: 'a real page never compresses this well; the server is hostile or broken',
                   }),
                 );
               }
+              if (size + chunk.length > maxBytes) {
+                chunks.push(chunk.subarray(0, maxBytes - size));
+                size = maxBytes;
+                finish(undefined, hop(text(), true));
+                response.destroy();
+                decoded?.destroy();
+                return;
+              }
+              chunks.push(chunk);
+              size += chunk.length;
             });
             stream.on('error', (err) => finish(err));
             stream.on('end', () => finish(undefined, hop(text(), false)));
@@ -253,6 +253,34 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
       httpsAgent.destroy();
     },
   };
+}
+
+/** Compressed bytes handed to the decoder at a time: the ratio is judged on what was really inflated. */
+const SLICE = 8 * 1024;
+
+/**
+ * Writes the response into the first decoder one slice at a time, each after the previous
+ * was inflated, so that `count` always says how many compressed bytes produced the output
+ * seen so far (a whole bomb arrives in one read; its ratio only shows slice by slice).
+ */
+function feedInSlices(response: IncomingMessage, decoder: Transform, count: (n: number) => void, stopped: () => boolean): void {
+  response.on('data', (chunk: Buffer) => {
+    response.pause();
+    const next = (offset: number): void => {
+      if (stopped()) return;
+      if (offset >= chunk.length) {
+        response.resume();
+        return;
+      }
+      const slice = chunk.subarray(offset, offset + SLICE);
+      count(slice.length);
+      decoder.write(slice, (err) => {
+        if (!err) next(offset + SLICE);
+      });
+    };
+    next(0);
+  });
+  response.on('end', () => decoder.end());
 }
 
 const DECODERS: Record<string, () => Transform> = {
