@@ -1,0 +1,79 @@
+/** Which project files are code, and where a piece of text sits (line and column). */
+import { posix } from 'node:path';
+import { redactText } from '../secrets/index.js';
+
+const CODE = /\.(?:[cm]?[jt]sx?|vue|svelte|astro|html?)$/i;
+const PYTHON = /\.py$/i;
+
+/** JavaScript-family source (incl. Vue/Svelte/Astro components and HTML pages). */
+export function isJsLike(path: string): boolean {
+  return CODE.test(path) && !/\.d\.[cm]?ts$/.test(path) && !/\.min\.js$/.test(path);
+}
+
+export function isCode(path: string): boolean {
+  return isJsLike(path) || PYTHON.test(path);
+}
+
+/** Framework config files whose `env`/`define`/`public`/`extra` blocks end up in the client. */
+export function isFrameworkConfig(path: string): boolean {
+  const base = posix.basename(path);
+  return /^(?:next|vite|nuxt|astro|svelte|vue|webpack|rspack|app|expo)\.config\.[cm]?[jt]s$/.test(base) || base === 'app.json';
+}
+
+/** Maps offsets to 1-based line and column with one pass over the text. */
+export function lineLocator(text: string): (index: number) => { line: number; column: number } {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return (index) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= index) lo = mid;
+      else hi = mid - 1;
+    }
+    return { line: lo + 1, column: index - starts[lo]! + 1 };
+  };
+}
+
+/** The source line around `index` as evidence: every secret on it masked, cut to a readable length. */
+export function lineAt(text: string, index: number, max = 160): string {
+  const lineStart = text.lastIndexOf('\n', index - 1) + 1;
+  let lineEnd = text.indexOf('\n', index);
+  if (lineEnd < 0) lineEnd = text.length;
+  // Minified code is one huge line: redact a wide window, so that no key is cut in half where it is shown.
+  const from = Math.max(lineStart, index - 1000);
+  const to = Math.min(lineEnd, index + 1000);
+  const red = redactText(text.slice(from, to));
+  if (red.trim().length <= max) return red.trim();
+  const rel = Math.min(index - from, red.length);
+  const a = Math.max(0, rel - 60);
+  const shown = red.slice(a, a + max).trim();
+  return (a > 0 || from > lineStart ? '…' : '') + shown + (a + max < red.length || to < lineEnd ? '…' : '');
+}
+
+/**
+ * The `{ … }` block that starts at `open` (the index of `{`), braces inside strings and comments
+ * skipped. Returns the index just after the matching `}`, or the text's end when unbalanced.
+ */
+export function blockEnd(text: string, open: number): number {
+  let depth = 0;
+  for (let i = open; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\') i++;
+    } else if (c === '/' && text[i + 1] === '/') {
+      i = text.indexOf('\n', i);
+      if (i < 0) return text.length;
+    } else if (c === '/' && text[i + 1] === '*') {
+      i = text.indexOf('*/', i + 2);
+      if (i < 0) return text.length;
+      i++;
+    } else if (c === '{' || c === '(' || c === '[') depth++;
+    else if (c === '}' || c === ')' || c === ']') {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return text.length;
+}

@@ -1,0 +1,91 @@
+/**
+ * Fixture projects for the audit tests, built in a temporary folder by each test: files with
+ * modes, a real git repository with commits at chosen dates, and example keys built from parts at
+ * run time (never written whole in the repository).
+ */
+import { execFileSync } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+
+export function randomChars(n: number, alphabet = ALNUM): string {
+  let s = '';
+  for (let i = 0; i < n; i++) s += alphabet[randomInt(alphabet.length)];
+  return s;
+}
+
+/** An OpenAI project key in the current format (with the `T3BlbkFJ` marker), built from parts. */
+export function openaiKey(): string {
+  return 'sk-' + 'proj-' + randomChars(74) + 'T3Blbk' + 'FJ' + randomChars(74);
+}
+
+/** An Anthropic API key, built from parts. */
+export function anthropicKey(): string {
+  return 'sk-' + 'ant-' + 'api03-' + randomChars(93, ALNUM + '-_') + 'AA';
+}
+
+export interface FileSpec {
+  content: string;
+  /** File mode, e.g. 0o600. Default 0o644 (umask permitting). */
+  mode?: number;
+  /** Modification time. */
+  mtime?: Date;
+}
+
+export class Project {
+  readonly dir: string;
+
+  constructor(files: Record<string, string | FileSpec> = {}) {
+    this.dir = mkdtempSync(join(tmpdir(), 'keyward-audit-'));
+    this.write(files);
+  }
+
+  write(files: Record<string, string | FileSpec>): this {
+    for (const [path, spec] of Object.entries(files)) {
+      const s = typeof spec === 'string' ? { content: spec } : spec;
+      const abs = join(this.dir, path);
+      mkdirSync(dirname(abs), { recursive: true });
+      writeFileSync(abs, s.content);
+      chmodSync(abs, s.mode ?? 0o644);
+      if (s.mtime) utimesSync(abs, s.mtime, s.mtime);
+    }
+    return this;
+  }
+
+  path(p = ''): string {
+    return join(this.dir, p);
+  }
+
+  /** Runs git in the project; `date` sets author and committer date (for commits made "long ago"). */
+  git(args: string[], date?: Date): string {
+    const env: NodeJS.ProcessEnv = { ...process.env, GIT_AUTHOR_NAME: 'Ada Dev', GIT_AUTHOR_EMAIL: 'ada@example.test', GIT_COMMITTER_NAME: 'Ada Dev', GIT_COMMITTER_EMAIL: 'ada@example.test' };
+    if (date) env.GIT_AUTHOR_DATE = env.GIT_COMMITTER_DATE = date.toISOString();
+    return execFileSync('git', args, { cwd: this.dir, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  gitInit(): this {
+    this.git(['init', '-q', '-b', 'main']);
+    this.git(['config', 'commit.gpgsign', 'false']);
+    return this;
+  }
+
+  /** `git add` the paths (all when none) and commit; returns the commit hash. */
+  commit(message: string, date?: Date, paths: string[] = ['-A']): string {
+    this.git(['add', ...paths]);
+    this.git(['commit', '-q', '-m', message], date);
+    return this.git(['rev-parse', 'HEAD']).trim();
+  }
+
+  remove(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+export const DAY = 86_400_000;
+
+export function daysAgo(n: number, from = new Date()): Date {
+  return new Date(from.getTime() - n * DAY);
+}
