@@ -94,4 +94,6 @@ export interface TlsFacts {
   ocspStapled: boolean;
   /** Handshakes made, for the report and the benchmark. */
   handshakes: number;
+  /** When the handshakes ran (ISO): validity and expiry are judged at this instant. */
+  checkedAt: string;
 }

@@ -84,6 +84,7 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
     chain: [],
     ocspStapled: false,
     handshakes: 0,
+    checkedAt: new Date().toISOString(),
   };
   let address: string;
   try {
