@@ -6,6 +6,7 @@
  */
 import type { Finding } from '../finding.js';
 import type { Check, CheckOutput, Grade, SectionName, TestResult } from './types.js';
+import { gradeExposureSection } from './exposure/grade.js';
 
 /**
  * Score modifier of every result id. The Observatory's results keep its numbers so both tools
@@ -182,6 +183,7 @@ export function gradeHeadersSection(tests: Record<string, TestResult>): { grade:
 /** One grader per section; the TLS and exposure sections bring their own. */
 export const SECTION_GRADERS: Partial<Record<SectionName, SectionGrader>> = {
   headers: gradeHeadersSection,
+  exposure: gradeExposureSection,
 };
 
 export interface SectionGrade {

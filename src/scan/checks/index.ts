@@ -1,5 +1,41 @@
 /** The check registry: one line per check (DESIGN.md "Checks are pure"). */
 import type { Check } from '../types.js';
+import { exposureDebugPagesCheck } from './exposure-debug-pages.js';
+import { exposureDirectAiCallsCheck } from './exposure-direct-ai-calls.js';
+import { exposureDirectoryListingCheck } from './exposure-directory-listing.js';
+import { exposureFileSecretsCheck } from './exposure-file-secrets.js';
+import { exposureFilesCheck } from './exposure-files.js';
+import { exposureKeysInClientCheck } from './exposure-keys-in-client.js';
+import { exposureSecurityTxtCheck } from './exposure-security-txt.js';
+import { exposureSourceMapsCheck } from './exposure-source-maps.js';
+import { tlsAlpnCheck } from './tls-alpn.js';
+import { tlsCertificateValidityCheck } from './tls-certificate-validity.js';
+import { tlsCipherSuitesCheck } from './tls-cipher-suites.js';
+import { tlsHostnameCheck } from './tls-hostname.js';
+import { tlsHstsCheck } from './tls-hsts.js';
+import { tlsKeySizeCheck } from './tls-key-size.js';
+import { tlsOcspStaplingCheck } from './tls-ocsp-stapling.js';
+import { tlsProtocolsCheck } from './tls-protocols.js';
+import { tlsSignatureAlgorithmCheck } from './tls-signature-algorithm.js';
+import { tlsTrustCheck } from './tls-trust.js';
 
 export const CHECKS: Check[] = [
+  exposureKeysInClientCheck,
+  exposureFileSecretsCheck,
+  exposureDirectAiCallsCheck,
+  exposureSourceMapsCheck,
+  exposureFilesCheck,
+  exposureDirectoryListingCheck,
+  exposureDebugPagesCheck,
+  exposureSecurityTxtCheck,
+  tlsProtocolsCheck,
+  tlsCipherSuitesCheck,
+  tlsCertificateValidityCheck,
+  tlsHostnameCheck,
+  tlsTrustCheck,
+  tlsKeySizeCheck,
+  tlsSignatureAlgorithmCheck,
+  tlsOcspStaplingCheck,
+  tlsAlpnCheck,
+  tlsHstsCheck,
 ];

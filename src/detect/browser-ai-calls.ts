@@ -1,0 +1,212 @@
+/**
+ * Finds code that calls AI provider APIs straight from the browser, even when no key is
+ * visible: a provider endpoint with an auth header built beside it, `dangerouslyAllowBrowser`
+ * switched on, the `anthropic-dangerous-direct-browser-access` header, and keys inlined under
+ * public env names (`NEXT_PUBLIC_*`, `VITE_*`, `REACT_APP_*`, `EXPO_PUBLIC_*`).
+ *
+ * Pure (text in, hits out) and neutral: the site scanner runs it on bundles, the project
+ * audit on source code. Evidence is always an excerpt with any value masked.
+ */
+
+export type BrowserAiCallKind =
+  /** A provider API host with an Authorization / x-api-key / key= credential built next to it. */
+  | 'provider-call-with-credential'
+  /** `dangerouslyAllowBrowser: true` (OpenAI and Anthropic SDKs). */
+  | 'dangerously-allow-browser'
+  /** The header Anthropic requires for calls made from a browser. */
+  | 'anthropic-direct-browser-access'
+  /** A credential-like value inlined under a public env name, e.g. `VITE_OPENAI_API_KEY:"…"`. */
+  | 'public-env-key-value'
+  /** Code that reads a credential from a public env name, e.g. `process.env.NEXT_PUBLIC_OPENAI_KEY`. */
+  | 'public-env-key-reference';
+
+export interface BrowserAiCallHit {
+  kind: BrowserAiCallKind;
+  /** Provider named by the endpoint or the env name, when one can be told. */
+  provider?: string;
+  /** The endpoint host, for `provider-call-with-credential`. */
+  host?: string;
+  /** The public env name, for the `public-env-*` kinds. */
+  envName?: string;
+  /** 1-based. */
+  line: number;
+  column: number;
+  /** Offset of the hit in the text. */
+  index: number;
+  /** A short excerpt around the hit; values that look like credentials are masked. */
+  evidence: string;
+}
+
+interface ProviderHost {
+  provider: string;
+  host: RegExp;
+}
+
+/** AI provider API hosts that must never be called with a real key from a browser. */
+export const AI_PROVIDER_HOSTS: readonly ProviderHost[] = [
+  { provider: 'OpenAI', host: /\bapi\.openai\.com\b/g },
+  { provider: 'Azure OpenAI', host: /\b[a-z0-9-]+\.openai\.azure\.com\b/g },
+  { provider: 'Anthropic', host: /\bapi\.anthropic\.com\b/g },
+  { provider: 'Google Gemini', host: /\bgenerativelanguage\.googleapis\.com\b/g },
+  { provider: 'Groq', host: /\bapi\.groq\.com\b/g },
+  { provider: 'Mistral', host: /\bapi\.mistral\.ai\b/g },
+  { provider: 'Cohere', host: /\bapi\.cohere\.(?:ai|com)\b/g },
+  { provider: 'Together AI', host: /\bapi\.together\.(?:xyz|ai)\b/g },
+  { provider: 'Fireworks AI', host: /\bapi\.fireworks\.ai\b/g },
+  { provider: 'OpenRouter', host: /\bopenrouter\.ai\/api\b/g },
+  { provider: 'DeepSeek', host: /\bapi\.deepseek\.com\b/g },
+  { provider: 'xAI', host: /\bapi\.x\.ai\b/g },
+  { provider: 'Perplexity', host: /\bapi\.perplexity\.ai\b/g },
+  { provider: 'Hugging Face', host: /\b(?:api-inference|router)\.huggingface\.co\b/g },
+  { provider: 'Replicate', host: /\bapi\.replicate\.com\b/g },
+  { provider: 'ElevenLabs', host: /\bapi\.elevenlabs\.io\b/g },
+];
+
+/** How far (characters) around an endpoint a credential header still counts as "built beside it". */
+const CREDENTIAL_WINDOW = 600;
+const CREDENTIAL_NEAR =
+  /\b(?:authorization|x-api-key|x-goog-api-key|api-key|xi-api-key)\b['"`]?\s*[:,=]|\bBearer\s|[?&]key=|\bapiKey\s*:/i;
+
+const DANGEROUSLY_ALLOW = /\bdangerouslyAllowBrowser['"]?\s*[:=]\s*(?:true\b|!0\b|1\b)/g;
+const ANTHROPIC_HEADER = /['"`]?anthropic-dangerous-direct-browser-access['"`]?\s*[:,]\s*['"`]?true\b/gi;
+
+const PUBLIC_PREFIX = '(?:NEXT_PUBLIC|VITE|REACT_APP|EXPO_PUBLIC|NUXT_PUBLIC|PUBLIC|GATSBY)_';
+/** The name part that says the variable holds a credential. */
+const CREDENTIAL_NAME = '[A-Z0-9_]*(?:API_?KEY|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY|PASSWORD|AUTH)[A-Z0-9_]*';
+const PUBLIC_ENV_VALUE = new RegExp(`(?<![A-Za-z0-9_])["']?(${PUBLIC_PREFIX}${CREDENTIAL_NAME})["']?\\s*[:=]\\s*(["'\`])([^"'\`\\s]{12,512})\\2`, 'g');
+const PUBLIC_ENV_REFERENCE = new RegExp(`\\b(?:process\\.env|import\\.meta\\.env)\\.(${PUBLIC_PREFIX}${CREDENTIAL_NAME})\\b`, 'g');
+
+const PROVIDER_WORDS: ReadonlyArray<[RegExp, string]> = [
+  [/OPENAI|GPT/, 'OpenAI'],
+  [/ANTHROPIC|CLAUDE/, 'Anthropic'],
+  [/GEMINI|GOOGLE_AI|GOOGLE_GENAI|GENERATIVE/, 'Google Gemini'],
+  [/GROQ/, 'Groq'],
+  [/MISTRAL/, 'Mistral'],
+  [/COHERE/, 'Cohere'],
+  [/TOGETHER/, 'Together AI'],
+  [/FIREWORKS/, 'Fireworks AI'],
+  [/OPENROUTER/, 'OpenRouter'],
+  [/DEEPSEEK/, 'DeepSeek'],
+  [/XAI|GROK/, 'xAI'],
+  [/PERPLEXITY|PPLX/, 'Perplexity'],
+  [/HUGGING|HF_/, 'Hugging Face'],
+  [/REPLICATE/, 'Replicate'],
+  [/ELEVENLABS/, 'ElevenLabs'],
+  [/AZURE/, 'Azure OpenAI'],
+];
+
+/** Values that are obviously not a real credential. */
+const PLACEHOLDER = /^(?:x{6,}|\.{3,}|<.*>|\$\{.*\}|%.*%|your[-_]|change[-_]?me|placeholder|example|dummy|test|undefined|null|todo|replace)/i;
+
+function providerFromEnvName(name: string): string | undefined {
+  for (const [re, provider] of PROVIDER_WORDS) if (re.test(name)) return provider;
+  return undefined;
+}
+
+/** Line starts, so a hit's offset maps to line/column in O(log n). */
+function lineIndex(text: string): number[] {
+  const starts = [0];
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
+  return starts;
+}
+
+function position(starts: number[], index: number): { line: number; column: number } {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (starts[mid]! <= index) lo = mid;
+    else hi = mid - 1;
+  }
+  return { line: lo + 1, column: index - starts[lo]! + 1 };
+}
+
+/** Masks a value to its first 4 and last 4 characters (never more than 8 of it shown). */
+export function maskValue(value: string): string {
+  if (value.length <= 12) return '…';
+  return `${value.slice(0, 4)}…${value.slice(-4)}`;
+}
+
+/** An excerpt of at most `radius` characters each side, on one line, with masked spans replaced. */
+function excerpt(text: string, start: number, end: number, masks: Array<[number, number]> = [], radius = 60): string {
+  const from = Math.max(0, start - radius);
+  const to = Math.min(text.length, end + radius);
+  let out = '';
+  let i = from;
+  for (const [ms, me] of masks.filter(([ms, me]) => me > from && ms < to).sort((a, b) => a[0] - b[0])) {
+    out += text.slice(i, Math.max(i, ms));
+    out += maskValue(text.slice(ms, me));
+    i = Math.max(i, me);
+  }
+  out += text.slice(i, to);
+  return (from > 0 ? '…' : '') + out.replace(/\s+/g, ' ').trim() + (to < text.length ? '…' : '');
+}
+
+/** Long quoted values in the excerpt window: masked so that an excerpt never carries a key. */
+function credentialLikeSpans(text: string, from: number, to: number): Array<[number, number]> {
+  const spans: Array<[number, number]> = [];
+  const re = /[A-Za-z0-9_\-.+/=]{20,}/g;
+  const window = text.slice(from, to);
+  for (const m of window.matchAll(re)) {
+    // Host names and paths are not credentials; only mask strings with mixed character classes.
+    if (/^[a-z.\-/]+$/.test(m[0]) || !/\d/.test(m[0])) continue;
+    spans.push([from + m.index, from + m.index + m[0].length]);
+  }
+  return spans;
+}
+
+export interface DetectOptions {
+  /** Skip `public-env-key-reference` hits (bundles: a leftover reference holds no value). */
+  valuesOnly?: boolean;
+}
+
+export function detectBrowserAiCalls(text: string, options: DetectOptions = {}): BrowserAiCallHit[] {
+  const hits: BrowserAiCallHit[] = [];
+  let starts: number[] | undefined;
+  const at = (index: number) => position((starts ??= lineIndex(text)), index);
+  const safeExcerpt = (start: number, end: number, extra: Array<[number, number]> = []) =>
+    excerpt(text, start, end, [...extra, ...credentialLikeSpans(text, Math.max(0, start - 60), Math.min(text.length, end + 60))]);
+
+  for (const { provider, host } of AI_PROVIDER_HOSTS) {
+    host.lastIndex = 0;
+    let lastReported = -Infinity;
+    for (const m of text.matchAll(host)) {
+      // One hit per provider per window is enough: a bundle repeats the host in every helper.
+      if (m.index - lastReported < CREDENTIAL_WINDOW) continue;
+      const from = Math.max(0, m.index - CREDENTIAL_WINDOW);
+      const to = Math.min(text.length, m.index + m[0].length + CREDENTIAL_WINDOW);
+      if (!CREDENTIAL_NEAR.test(text.slice(from, to))) continue;
+      lastReported = m.index;
+      hits.push({ kind: 'provider-call-with-credential', provider, host: m[0], index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+    }
+  }
+
+  for (const m of text.matchAll(DANGEROUSLY_ALLOW)) {
+    hits.push({ kind: 'dangerously-allow-browser', index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+  }
+  for (const m of text.matchAll(ANTHROPIC_HEADER)) {
+    hits.push({ kind: 'anthropic-direct-browser-access', provider: 'Anthropic', index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+  }
+
+  for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
+    const envName = m[1]!;
+    const value = m[3]!;
+    if (PLACEHOLDER.test(value)) continue;
+    const valueStart = m.index + m[0].lastIndexOf(value);
+    hits.push({
+      kind: 'public-env-key-value',
+      provider: providerFromEnvName(envName),
+      envName,
+      index: m.index,
+      ...at(m.index),
+      evidence: safeExcerpt(m.index, m.index + m[0].length, [[valueStart, valueStart + value.length]]),
+    });
+  }
+  if (!options.valuesOnly) {
+    for (const m of text.matchAll(PUBLIC_ENV_REFERENCE)) {
+      const envName = m[1]!;
+      hits.push({ kind: 'public-env-key-reference', provider: providerFromEnvName(envName), envName, index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+    }
+  }
+  return hits.sort((a, b) => a.index - b.index);
+}

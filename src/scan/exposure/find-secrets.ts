@@ -1,0 +1,82 @@
+/**
+ * Runs the secrets engine and the browser-AI-call detector over one fetched text and keeps
+ * only what the checks need: redacted forms, fingerprints, positions and a masked context
+ * line. The raw secret never leaves this function.
+ */
+import { scanText } from '../../secrets/index.js';
+import { detectBrowserAiCalls } from '../../detect/browser-ai-calls.js';
+import type { BrowserAiCall, ExposedSecret, SecretWhere } from './facts.js';
+
+const CONTEXT_RADIUS = 50;
+
+interface Span {
+  index: number;
+  length: number;
+  redacted: string;
+}
+
+/** The key's line, cut to a window around it, with every key in the window replaced by its redacted form. */
+function maskedContext(text: string, key: Span, all: readonly Span[]): string {
+  const lineStart = text.lastIndexOf('\n', key.index) + 1;
+  const nl = text.indexOf('\n', key.index + key.length);
+  const lineEnd = nl === -1 ? text.length : nl;
+  let from = Math.max(lineStart, key.index - CONTEXT_RADIUS);
+  let to = Math.min(lineEnd, key.index + key.length + CONTEXT_RADIUS);
+  // Never cut a key in half at the window's edges.
+  for (const s of all) {
+    if (s.index < from && s.index + s.length > from) from = s.index;
+    if (s.index < to && s.index + s.length > to) to = s.index + s.length;
+  }
+  let out = '';
+  let i = from;
+  for (const s of [...all].sort((a, b) => a.index - b.index)) {
+    if (s.index + s.length <= from || s.index >= to || s.index < i) continue;
+    out += text.slice(i, s.index) + s.redacted;
+    i = s.index + s.length;
+  }
+  out += text.slice(i, to);
+  return `${from > lineStart ? '…' : ''}${out}${to < lineEnd ? '…' : ''}`.replace(/\s+/g, ' ').trim();
+}
+
+export interface TextOrigin {
+  where: SecretWhere;
+  url: string;
+  /** Original source name inside a source map. */
+  source?: string;
+}
+
+export function findSecrets(text: string, origin: TextOrigin): ExposedSecret[] {
+  const path = origin.source ?? safePath(origin.url);
+  const matches = scanText(text, { path });
+  return matches.map((m) => {
+    const context = maskedContext(text, m, matches);
+    const hit: ExposedSecret = {
+      where: origin.where,
+      url: origin.url,
+      line: m.line,
+      column: m.column,
+      ruleId: m.ruleId,
+      provider: m.provider,
+      title: m.title,
+      severity: m.severity,
+      redacted: m.redacted,
+      fingerprint: m.fingerprint,
+      context: context.includes(m.secret) ? m.redacted : context,
+    };
+    if (origin.source !== undefined) hit.source = origin.source;
+    if (m.revokeUrl !== undefined) hit.revokeUrl = m.revokeUrl;
+    return hit;
+  });
+}
+
+export function findBrowserAiCalls(text: string, origin: TextOrigin): BrowserAiCall[] {
+  return detectBrowserAiCalls(text, { valuesOnly: true }).map((h) => ({ ...h, url: origin.url, where: origin.where, ...(origin.source !== undefined ? { source: origin.source } : {}) }));
+}
+
+function safePath(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return url;
+  }
+}
