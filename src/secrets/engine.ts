@@ -1,0 +1,192 @@
+/**
+ * The engine: one keyword pass over the text (prefilter.ts), then each rule's pattern only on
+ * windows around its keyword hits, then structural checks, placeholder and allowlist filters,
+ * and overlap resolution (a provider rule beats a generic one on the same text).
+ */
+import { GLOBAL_ALLOWLIST, INLINE_ALLOW } from './allowlist.js';
+import { isPlaceholder, shannonEntropy } from './checks.js';
+import { fingerprintSecret } from './fingerprint.js';
+import { KeywordMatcher } from './prefilter.js';
+import { redactSecret } from './mask.js';
+import { RULES } from './rules/index.js';
+import type { ScanTextOptions, SecretMatch, SecretRule } from './types.js';
+
+const DEFAULT_WINDOW = { before: 8, after: 300 } as const;
+
+interface CompiledRule {
+  rule: SecretRule;
+  regex: RegExp;
+  before: number;
+  after: number;
+  pathAllowed: readonly RegExp[];
+}
+
+/** A match before line/column are known: `index` is relative to the scanned text. */
+export interface RawMatch {
+  rule: SecretRule;
+  secret: string;
+  index: number;
+  length: number;
+}
+
+export class Engine {
+  private readonly compiled: CompiledRule[];
+  private readonly matcher: KeywordMatcher;
+  /** The longest look-back and look-ahead any rule needs around a keyword (for stream overlap). */
+  readonly maxBefore: number;
+  readonly maxAfter: number;
+
+  constructor(rules: readonly SecretRule[]) {
+    this.compiled = rules.map((rule) => {
+      const flags = new Set([...rule.pattern.flags, 'g', 'd']);
+      flags.delete('y');
+      const w = rule.window ?? DEFAULT_WINDOW;
+      return { rule, regex: new RegExp(rule.pattern.source, [...flags].join('')), before: w.before, after: w.after, pathAllowed: rule.allowlist?.paths ?? [] };
+    });
+    this.matcher = new KeywordMatcher(
+      rules.flatMap((rule, i) => rule.keywords.map((text) => ({ text, caseSensitive: !rule.context, rule: i }))),
+    );
+    this.maxBefore = Math.max(...this.compiled.map((c) => c.before));
+    this.maxAfter = Math.max(...this.compiled.map((c) => c.after + Math.max(...c.rule.keywords.map((k) => k.length))));
+  }
+
+  /** Every secret in `text`, ordered by position, overlaps resolved. */
+  find(text: string, options: ScanTextOptions = {}): RawMatch[] {
+    const path = options.path;
+    if (path !== undefined && GLOBAL_ALLOWLIST.paths.some((re) => re.test(path))) return [];
+    const hits: (number[] | undefined)[] = new Array(this.compiled.length);
+    this.matcher.scan(text, 0, text.length, (rule, start) => {
+      (hits[rule] ??= []).push(start);
+    });
+
+    const found: RawMatch[] = [];
+    for (let r = 0; r < hits.length; r++) {
+      const positions = hits[r];
+      if (!positions) continue;
+      const c = this.compiled[r]!;
+      if (c.rule.severity === 'info' && !options.includeInfo) continue;
+      if (path !== undefined && c.pathAllowed.some((re) => re.test(path))) continue;
+      // Merge overlapping windows so that each stretch of text is matched once per rule.
+      let i = 0;
+      while (i < positions.length) {
+        const winStart = Math.max(0, positions[i]! - c.before);
+        let winEnd = Math.min(text.length, positions[i]! + c.after);
+        i++;
+        while (i < positions.length && positions[i]! - c.before <= winEnd) {
+          winEnd = Math.min(text.length, positions[i]! + c.after);
+          i++;
+        }
+        this.matchWindow(text, winStart, winEnd, c, path, found);
+      }
+    }
+    return resolveOverlaps(found, this.compiled.map((c) => c.rule));
+  }
+
+  private matchWindow(text: string, winStart: number, winEnd: number, c: CompiledRule, path: string | undefined, out: RawMatch[]): void {
+    // One extra character on each side lets the patterns' one-character look-behind and
+    // look-ahead see the real neighbours; matches that reach into those extras belong to
+    // another window (or to a longer token) and are skipped.
+    const from = winStart > 0 ? winStart - 1 : 0;
+    const to = winEnd < text.length ? winEnd + 1 : winEnd;
+    const slice = text.slice(from, to);
+    c.regex.lastIndex = 0;
+    for (let m = c.regex.exec(slice); m !== null; m = c.regex.exec(slice)) {
+      if (m[0].length === 0) {
+        c.regex.lastIndex++;
+        continue;
+      }
+      const start = from + m.index;
+      const end = start + m[0].length;
+      if (start < winStart || end > winEnd) continue;
+      const span = m.indices?.groups?.secret;
+      const secret = m.groups?.secret ?? m[0];
+      const index = span ? from + span[0] : start;
+      if (!accept(c.rule, secret, m[0], path)) continue;
+      if (onAllowedLine(text, index)) continue;
+      out.push({ rule: c.rule, secret, index, length: secret.length });
+    }
+  }
+}
+
+function accept(rule: SecretRule, secret: string, match: string, path: string | undefined): boolean {
+  if (GLOBAL_ALLOWLIST.secrets.some((re) => re.test(secret))) return false;
+  if (rule.allowlist?.secrets?.some((re) => re.test(secret))) return false;
+  if (placeholder(secret)) return false;
+  if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
+  if (rule.verify && !rule.verify(secret, { match, path })) return false;
+  return true;
+}
+
+/** Long values (PEM bodies, presigned tokens) contain short words by chance: check only shapes. */
+function placeholder(secret: string): boolean {
+  if (secret.length <= 120) return isPlaceholder(secret);
+  return /\.\.\.|…|x{8,}|X{8,}|<[A-Za-z_ -]+>|\$\{/.test(secret);
+}
+
+function onAllowedLine(text: string, index: number): boolean {
+  const lineStart = text.lastIndexOf('\n', index) + 1;
+  let lineEnd = text.indexOf('\n', index);
+  if (lineEnd === -1) lineEnd = text.length;
+  const at = text.indexOf(INLINE_ALLOW, lineStart);
+  return at !== -1 && at < lineEnd;
+}
+
+/** Keeps one match per stretch of text: provider rules over generic ones, then longer, then registry order. */
+function resolveOverlaps(found: RawMatch[], order: readonly SecretRule[]): RawMatch[] {
+  if (found.length < 2) return found;
+  const rank = new Map(order.map((r, i) => [r, i]));
+  found.sort((a, b) => a.index - b.index || b.length - a.length);
+  const better = (a: RawMatch, b: RawMatch) =>
+    (a.rule.generic ? 1 : 0) - (b.rule.generic ? 1 : 0) || b.length - a.length || rank.get(a.rule)! - rank.get(b.rule)!;
+  const kept: RawMatch[] = [];
+  for (const m of found) {
+    const last = kept[kept.length - 1];
+    if (last && m.index < last.index + last.length) {
+      if (better(m, last) < 0) kept[kept.length - 1] = m;
+      continue;
+    }
+    kept.push(m);
+  }
+  return kept;
+}
+
+let shared: Engine | undefined;
+/** The engine over the built-in RULES, compiled once. */
+export function defaultEngine(): Engine {
+  return (shared ??= new Engine(RULES));
+}
+
+/** Adds line, column, redaction and fingerprint. */
+export function toSecretMatch(raw: RawMatch, line: number, column: number, indexOffset = 0): SecretMatch {
+  const { rule } = raw;
+  return {
+    ruleId: rule.id,
+    provider: rule.provider,
+    title: rule.title,
+    severity: rule.severity,
+    secret: raw.secret,
+    redacted: redactSecret(raw.secret),
+    fingerprint: fingerprintSecret(raw.secret),
+    line,
+    column,
+    index: raw.index + indexOffset,
+    length: raw.length,
+    ...(rule.revokeUrl ? { revokeUrl: rule.revokeUrl } : {}),
+  };
+}
+
+/** Every secret in `text` with exact 1-based line and column. */
+export function scanText(text: string, options: ScanTextOptions = {}): SecretMatch[] {
+  const raw = defaultEngine().find(text, options);
+  const out: SecretMatch[] = [];
+  let line = 1;
+  let lineStart = 0;
+  for (const m of raw) {
+    for (let nl = text.indexOf('\n', lineStart); nl !== -1 && nl < m.index; nl = text.indexOf('\n', lineStart)) {
+      line++;
+      lineStart = nl + 1;
+    }
+    out.push(toSecretMatch(m, line, m.index - lineStart + 1));
+  }
+  return out;
+}

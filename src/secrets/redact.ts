@@ -1,0 +1,76 @@
+/**
+ * Masking secrets: the short form shown in reports (`sk-proj-…abcd`) and the text and stream
+ * redactors used by `keyward redact` and the gateway's logger.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { Transform } from 'node:stream';
+import { scanText } from './engine.js';
+
+export { redactSecret } from './mask.js';
+
+/** `text` with every secret (including JWTs) replaced by its redacted form. */
+export function redactText(text: string): string {
+  const matches = scanText(text, { includeInfo: true });
+  if (matches.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const m of matches) {
+    out += text.slice(at, m.index) + m.redacted;
+    at = m.index + m.length;
+  }
+  return out + text.slice(at);
+}
+
+const PEM_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
+const PEM_END = /-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
+/** A PEM block longer than this many lines is flushed (redacted line by line) rather than held. */
+const MAX_PEM_LINES = 200;
+
+/**
+ * A Transform that redacts text line by line (bytes or strings in, UTF-8 strings out), for
+ * `keyward redact` and log pipelines. A private key block is held until its END line so that it
+ * is masked whole; everything else leaves as soon as its line is complete.
+ */
+export function createRedactStream(): Transform {
+  const decoder = new StringDecoder('utf8');
+  let pending = '';
+  let pem: string[] | null = null;
+
+  const emitLine = (line: string, push: (s: string) => void) => {
+    if (pem) {
+      pem.push(line);
+      if (PEM_END.test(line) || pem.length > MAX_PEM_LINES) {
+        push(redactText(pem.join('')));
+        pem = null;
+      }
+      return;
+    }
+    if (PEM_BEGIN.test(line) && !PEM_END.test(line)) {
+      pem = [line];
+      return;
+    }
+    push(redactText(line));
+  };
+
+  return new Transform({
+    decodeStrings: true,
+    transform(chunk: Buffer, _enc, done) {
+      pending += decoder.write(chunk);
+      let nl = pending.indexOf('\n');
+      let start = 0;
+      while (nl !== -1) {
+        emitLine(pending.slice(start, nl + 1), (s) => this.push(s));
+        start = nl + 1;
+        nl = pending.indexOf('\n', start);
+      }
+      pending = pending.slice(start);
+      done();
+    },
+    flush(done) {
+      pending += decoder.end();
+      if (pending) emitLine(pending, (s) => this.push(s));
+      if (pem) this.push(redactText(pem.join('')));
+      done();
+    },
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * The fallback: a high-entropy value assigned to a secret-looking name (`API_KEY=…`,
+ * `"client_secret": "…"`), and bearer tokens in logs. Provider rules win when both match.
+ */
+import { charClasses, looksLikeIdentifier, shannonEntropy } from '../checks.js';
+import { rand } from '../examples.js';
+import type { SecretRule } from '../types.js';
+
+const LOCKFILES = /(?:^|[\\/])(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.lock|pnpm-lock\.yaml|bun\.lock|Cargo\.lock|poetry\.lock|Pipfile\.lock|composer\.lock|Gemfile\.lock|go\.sum|packages\.lock\.json|uv\.lock)$/;
+
+/** Words, paths and dotted names, rather than random characters. */
+function wordLike(value: string): boolean {
+  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value)) return true; // process.env.X, a.b.c
+  if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return true; // UUID
+  if (/^(?:sha(?:1|256|384|512)|md5)-/i.test(value)) return true; // integrity strings
+  const segments = value.split(/[-_./+=~]+/).filter(Boolean);
+  return segments.every((seg) => /^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$|^[0-9]+$/.test(seg) || looksLikeIdentifier(seg));
+}
+
+export function randomValue(value: string): boolean {
+  if (value.length < 16 || wordLike(value)) return false;
+  const h = shannonEntropy(value);
+  return charClasses(value) >= 2 && /[0-9]/.test(value) && h >= (value.length >= 32 ? 3.7 : 3.3);
+}
+
+const NAME = '(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth[_.-]?key|access[_.-]?key|private[_.-]?key|client[_.-]?secret)';
+
+export const genericRules: SecretRule[] = [
+  {
+    id: 'generic-secret',
+    provider: 'Generic',
+    title: 'High-entropy value assigned to a secret-looking name',
+    severity: 'medium',
+    generic: true,
+    keywords: ['key', 'secret', 'token', 'passw', 'pwd', 'credential'],
+    context: true,
+    window: { before: 48, after: 260 },
+    pattern: new RegExp(
+      `(?<![A-Za-z0-9])[A-Za-z0-9_.-]{0,40}${NAME}[A-Za-z0-9_.-]{0,20}(?:["'\`]?\\s{0,4}(?::=|=>|\\?=|[:=])\\s{0,4}["'\`]?|["'\`]\\s{0,4},\\s{0,4}["'\`])(?<secret>[A-Za-z0-9_\\-+/=.~]{16,200})(?![A-Za-z0-9_\\-+/=.~])`,
+      'gi',
+    ),
+    verify: randomValue,
+    allowlist: { paths: [LOCKFILES] },
+    examples: {
+      match: [
+        `API_KEY=${rand.chars('alnum', 32)}`,
+        `  "client_secret": "${rand.chars('base64url', 40)}",`,
+        `config.set('session_secret', '${rand.chars('hex', 64)}')`,
+        `DB_PASSWORD: ${rand.chars('alnum', 20)}`,
+      ],
+      noMatch: [
+        'API_KEY=process.env.API_KEY',
+        'const tokenizerPath = "models/bert-base-uncased-vocab"',
+        `secretKeyRef: ${rand.chars('lowerAlnum', 4)}-secret-name`,
+        'token: ${{ secrets.GITHUB_TOKEN }}',
+        'password = "hunter2"',
+        `"integrity": "sha512-${rand.chars('base64', 86)}=="`,
+        `API_KEY=${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 12)}`,
+        'const getAccessTokenFromRefreshTokenHandler = createHandler()',
+      ],
+    },
+  },
+  {
+    id: 'bearer-token',
+    provider: 'Generic',
+    title: 'Bearer token in an Authorization header',
+    severity: 'medium',
+    generic: true,
+    keywords: ['bearer'],
+    context: true,
+    window: { before: 8, after: 600 },
+    pattern: /(?<![A-Za-z0-9])bearer\s+(?<secret>[A-Za-z0-9_\-.~+/]{20,500}=*)(?![A-Za-z0-9_\-.~+/=])/gi,
+    verify: randomValue,
+    examples: {
+      match: [`2026-01-01T00:00:00Z GET /v1/models Authorization: Bearer ${rand.chars('base64url', 40)}`],
+      noMatch: ['Authorization: Bearer $TOKEN', 'Authorization: Bearer <token>', 'headers: { Authorization: `Bearer ${token}` }'],
+    },
+  },
+];

@@ -1,0 +1,82 @@
+/**
+ * Printable strings inside binaries (classes.dex, Mach-O, ELF .so), where apps hide their keys. Each
+ * string keeps its byte offset so a finding can say where it is.
+ */
+
+export interface BinaryStrings {
+  /** The strings joined by newlines: what the engine scans. */
+  text: string;
+  /** Byte offset in the binary of each line of `text`. */
+  offsets: number[];
+}
+
+/** The shortest run worth keeping: shorter than any key, long enough to keep keyword context. */
+const MIN_RUN = 6;
+
+function isPrintable(b: number): boolean {
+  return (b >= 0x20 && b < 0x7f) || b === 0x09;
+}
+
+/** Runs of printable ASCII, like `strings(1)`. */
+export function printableRuns(bytes: Uint8Array, minRun = MIN_RUN): BinaryStrings {
+  const parts: string[] = [];
+  const offsets: number[] = [];
+  let start = -1;
+  for (let i = 0; i <= bytes.length; i++) {
+    const printable = i < bytes.length && isPrintable(bytes[i]!);
+    if (printable && start < 0) start = i;
+    else if (!printable && start >= 0) {
+      if (i - start >= minRun) {
+        parts.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString('latin1'));
+        offsets.push(start);
+      }
+      start = -1;
+    }
+  }
+  return { text: parts.join('\n'), offsets };
+}
+
+function readUleb128(bytes: Uint8Array, at: number): [value: number, next: number] {
+  let value = 0;
+  let shift = 0;
+  let i = at;
+  while (i < bytes.length && shift < 35) {
+    const b = bytes[i++]!;
+    value |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) break;
+    shift += 7;
+  }
+  return [value >>> 0, i];
+}
+
+/**
+ * The string table of an Android dex file. Each dex string is prefixed by its length, which
+ * `strings(1)` would glue onto the front of a key (a 108-character key gets an `l`), so read the
+ * table instead. Falls back to printable runs when the header does not add up.
+ */
+export function dexStrings(bytes: Uint8Array): BinaryStrings {
+  if (bytes.length < 0x70) return printableRuns(bytes);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint32(0x38, true);
+  const idsOff = view.getUint32(0x3c, true);
+  if (idsOff + count * 4 > bytes.length) return printableRuns(bytes);
+  const parts: string[] = [];
+  const offsets: number[] = [];
+  for (let k = 0; k < count; k++) {
+    const dataOff = view.getUint32(idsOff + k * 4, true);
+    if (dataOff >= bytes.length) return printableRuns(bytes);
+    const [, start] = readUleb128(bytes, dataOff);
+    let end = start;
+    while (end < bytes.length && bytes[end] !== 0) end++;
+    if (end - start < MIN_RUN) continue;
+    // MUTF-8; keys are ASCII, and a newline inside a string must not split our line mapping.
+    parts.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, end - start).toString('utf8').replace(/[\r\n]/g, ' '));
+    offsets.push(start);
+  }
+  return { text: parts.join('\n'), offsets };
+}
+
+export function binaryStrings(bytes: Uint8Array): BinaryStrings {
+  const isDex = bytes[0] === 0x64 && bytes[1] === 0x65 && bytes[2] === 0x78 && bytes[3] === 0x0a;
+  return isDex ? dexStrings(bytes) : printableRuns(bytes);
+}
