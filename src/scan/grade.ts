@@ -7,6 +7,7 @@
 import type { Finding } from '../finding.js';
 import type { Check, CheckOutput, Grade, SectionName, TestResult } from './types.js';
 import { gradeExposureSection } from './exposure/grade.js';
+import { gradeTlsSection } from './tls/grade.js';
 
 /**
  * Score modifier of every result id. The Observatory's results keep its numbers so both tools
@@ -36,8 +37,6 @@ export const SCORE_MODIFIERS = {
   'cookies-anticsrf-without-samesite-flag': -20,
   'cookies-session-without-httponly-flag': -30,
   'cookies-session-without-secure-flag': -40,
-  /** keyward only: a `__Host-`/`__Secure-` cookie that breaks its prefix rules is rejected by browsers. */
-  'cookies-prefix-rules-broken': -20,
   // cross-origin-resource-sharing
   'cross-origin-resource-sharing-not-implemented': 0,
   'cross-origin-resource-sharing-implemented-with-public-access': 0,
@@ -88,6 +87,8 @@ export const SCORE_MODIFIERS = {
   'x-frame-options-allow-from-origin': 0,
   'x-frame-options-not-implemented': -20,
   'x-frame-options-header-invalid': -20,
+  /** keyward only: a header frame-ancestors of `*` or a bare scheme overrides X-Frame-Options and allows any framer. */
+  'x-frame-options-csp-frame-ancestors-permissive': -20,
   // cross-origin-resource-policy
   'corp-header-invalid': -5,
   'corp-implemented-with-cross-origin': 0,
@@ -184,6 +185,7 @@ export function gradeHeadersSection(tests: Record<string, TestResult>): { grade:
 export const SECTION_GRADERS: Partial<Record<SectionName, SectionGrader>> = {
   headers: gradeHeadersSection,
   exposure: gradeExposureSection,
+  tls: gradeTlsSection,
 };
 
 export interface SectionGrade {
@@ -215,6 +217,8 @@ export function gradeScan(outputs: Array<{ check: Check; output: CheckOutput }>,
   for (const [section, tests] of bySection) {
     const grader = SECTION_GRADERS[section];
     if (!grader) continue;
+    // A section whose checks reported no test does not apply (e.g. TLS on a plain-HTTP scan).
+    if (Object.keys(tests).length === 0) continue;
     const sectionFindings = findings.filter((f) => f.section === section);
     const { grade, score } = grader(tests, sectionFindings);
     sections[section] = { grade, score, tests };

@@ -1,5 +1,20 @@
 /** The check registry: one line per check (DESIGN.md "Checks are pure"). */
 import type { Check } from '../types.js';
+import { clickjackingCheck } from './clickjacking.js';
+import { cookiesCheck } from './cookies.js';
+import { corsCheck } from './cors.js';
+import { crossOriginEmbedderPolicyCheck } from './cross-origin-embedder-policy.js';
+import { crossOriginOpenerPolicyCheck } from './cross-origin-opener-policy.js';
+import { crossOriginResourcePolicyCheck } from './cross-origin-resource-policy.js';
+import { cspCheck } from './csp.js';
+import { deprecatedHeadersCheck } from './deprecated-headers.js';
+import { hstsCheck } from './hsts.js';
+import { infoLeakHeadersCheck } from './info-leak-headers.js';
+import { permissionsPolicyCheck } from './permissions-policy.js';
+import { redirectionCheck } from './redirection.js';
+import { referrerPolicyCheck } from './referrer-policy.js';
+import { subresourceIntegrityCheck } from './subresource-integrity.js';
+import { xContentTypeOptionsCheck } from './x-content-type-options.js';
 import { exposureDebugPagesCheck } from './exposure-debug-pages.js';
 import { exposureDirectAiCallsCheck } from './exposure-direct-ai-calls.js';
 import { exposureDirectoryListingCheck } from './exposure-directory-listing.js';
@@ -20,6 +35,21 @@ import { tlsSignatureAlgorithmCheck } from './tls-signature-algorithm.js';
 import { tlsTrustCheck } from './tls-trust.js';
 
 export const CHECKS: Check[] = [
+  cspCheck,
+  cookiesCheck,
+  corsCheck,
+  redirectionCheck,
+  referrerPolicyCheck,
+  hstsCheck,
+  subresourceIntegrityCheck,
+  xContentTypeOptionsCheck,
+  clickjackingCheck,
+  crossOriginResourcePolicyCheck,
+  crossOriginOpenerPolicyCheck,
+  crossOriginEmbedderPolicyCheck,
+  permissionsPolicyCheck,
+  infoLeakHeadersCheck,
+  deprecatedHeadersCheck,
   exposureKeysInClientCheck,
   exposureFileSecretsCheck,
   exposureDirectAiCallsCheck,
