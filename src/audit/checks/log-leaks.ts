@@ -18,6 +18,9 @@ interface Pattern {
 const LOGGER = String.raw`\b(?:console\.(?:log|info|debug|warn|error|trace|dir|table)|(?:logger|log|winston|pino|fastify\.log|app\.log|req\.log|request\.log|ctx\.log)\.(?:log|info|debug|warn|error|trace|fatal|verbose|silly)|logging\.(?:debug|info|warning|error|critical|exception)|print|pprint|util\.inspect)\s*\(`;
 const HEADERS = String.raw`\b(?:req|request|ctx\.request|ctx\.req|c\.req\.raw|event|context\.req)\.headers\b(?!\s*(?:\.|\[|\?\.))`;
 
+/** A logger call whose argument list holds the value directly (not inside another call like `Object.keys(…)`). */
+const ARGS = String.raw`${LOGGER}\s*(?:[^;\n()]{0,80}?[,{]\s*)?`;
+
 const ENV_FIX = 'Never log the environment: log the names of the variables you need (e.g. `Object.keys(process.env)`), or a boolean saying whether a key is set. Rotate any key that reached a log.';
 const HEADER_FIX =
   'Log only the headers you need, or configure redaction at logger creation (pino `redact: ["req.headers.authorization", "req.headers[\\"x-api-key\\"]", "req.headers.cookie"]`). Rotate any key that reached a log.';
@@ -25,7 +28,7 @@ const HEADER_FIX =
 const PATTERNS: readonly Pattern[] = [
   {
     id: 'log-env',
-    re: new RegExp(String.raw`${LOGGER}[^;\n]{0,80}?(?:\.\.\.)?\b(?:process\.env|import\.meta\.env|os\.environ|Deno\.env\.toObject\(\))\s*(?:[,)}]|\.items\(\))`, 'g'),
+    re: new RegExp(String.raw`${ARGS}(?:\.\.\.)?\b(?:process\.env|import\.meta\.env|os\.environ|Deno\.env\.toObject\(\))\s*(?:[,)}]|\.items\(\))`, 'g'),
     severity: 'high',
     title: 'The whole environment (with every key) is written to the log',
     fix: ENV_FIX,
@@ -39,7 +42,7 @@ const PATTERNS: readonly Pattern[] = [
   },
   {
     id: 'log-headers',
-    re: new RegExp(String.raw`${LOGGER}[^;\n]{0,80}?${HEADERS}`, 'g'),
+    re: new RegExp(String.raw`${ARGS}${HEADERS}`, 'g'),
     severity: 'medium',
     title: 'Whole request headers (Authorization, x-api-key, cookies) are written to the log',
     fix: HEADER_FIX,

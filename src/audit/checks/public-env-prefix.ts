@@ -103,8 +103,11 @@ function inFrameworkConfig(file: ProjectFile, text: string): Finding[] {
 
 /** `import { PUBLIC_OPENAI_KEY } from '$env/static/public'` (SvelteKit). */
 const SVELTE_PUBLIC_IMPORT = /import\s*\{([^}]*)\}\s*from\s*['"]\$env\/(?:static|dynamic)\/public['"]/g;
-/** Prefixes the shared detector does not know, read in code. */
-const OTHER_PUBLIC_READ = /\b(?:process\.env|import\.meta\.env)(?:\.|\[\s*['"`])(VUE_APP_[A-Za-z0-9_]+|NUXT_PUBLIC_[A-Za-z0-9_]+)/g;
+/**
+ * Public names read in code. The shared detector knows the common prefixes and credential words
+ * (`…API_KEY`, `…TOKEN`); this also catches `VUE_APP_`, bracket access and names like `…ANTHROPIC_KEY`.
+ */
+const PUBLIC_READ = /\b(?:process\.env|import\.meta\.env)(?:\.|\[\s*['"`])((?:NEXT_PUBLIC|NUXT_PUBLIC|EXPO_PUBLIC|REACT_APP|VUE_APP|GATSBY|VITE|PUBLIC)_[A-Za-z0-9_]+)/g;
 
 function inCode(file: ProjectFile, text: string): Finding[] {
   const out: Finding[] = [];
@@ -118,7 +121,7 @@ function inCode(file: ProjectFile, text: string): Finding[] {
   for (const h of detectBrowserAiCallsOnce(text)) {
     if ((h.kind === 'public-env-key-reference' || h.kind === 'public-env-key-value') && h.envName) add(h.envName, h, h.evidence);
   }
-  if (text.includes('$env/') || text.includes('VUE_APP_') || text.includes('NUXT_PUBLIC_')) {
+  if (text.includes('env')) {
     const at = lineLocator(text);
     for (const m of text.matchAll(SVELTE_PUBLIC_IMPORT)) {
       for (const part of m[1]!.split(',')) {
@@ -126,7 +129,7 @@ function inCode(file: ProjectFile, text: string): Finding[] {
         if (name) add(name, at(m.index), lineAt(text, m.index));
       }
     }
-    for (const m of text.matchAll(OTHER_PUBLIC_READ)) add(m[1]!, at(m.index), lineAt(text, m.index));
+    for (const m of text.matchAll(PUBLIC_READ)) add(m[1]!, at(m.index), lineAt(text, m.index));
   }
   return out;
 }
