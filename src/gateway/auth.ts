@@ -1,0 +1,97 @@
+/**
+ * Who is calling: a gateway token in `Authorization: Bearer` (OpenAI SDK's apiKey) or `x-api-key`
+ * (Anthropic SDK), or a JWT from the app's own login verified against a JWKS URL (jose).
+ * A provider key sent by a client is refused with a message saying so: the gateway holds those.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
+import { GatewayHttpError } from './http-error.js';
+import { verifyToken } from './tokens.js';
+
+export interface JwtOptions {
+  /** JWKS URL of the app's identity provider. */
+  jwksUrl: string;
+  issuer?: string;
+  audience?: string;
+  /** Claim naming the keyward user (default `sub`). */
+  userClaim?: string;
+  /** Create a user with this policy the first time a valid JWT names an unknown one; otherwise refuse. */
+  createUsers?: UserPolicy;
+}
+
+export interface Caller {
+  user: UserRecord;
+  tokenId: string;
+}
+
+const PROVIDER_KEY_PREFIXES = ['sk-', 'sk_', 'AIza', 'xai-', 'gsk_', 'hf_', 'r8_', 'pplx-', 'fw_', 'tgp_', 'AQ.'];
+
+function credential(headers: IncomingHttpHeaders): string | undefined {
+  const auth = headers.authorization;
+  if (auth !== undefined) {
+    if (auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
+    return undefined;
+  }
+  const k = headers['x-api-key'] ?? headers['api-key'];
+  return typeof k === 'string' ? k.trim() : undefined;
+}
+
+export class Authenticator {
+  private readonly jwks?: JWTVerifyGetKey;
+
+  constructor(
+    private readonly dir: Directory,
+    private readonly jwt?: JwtOptions,
+  ) {
+    if (jwt) this.jwks = createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: 5000 });
+  }
+
+  /** Returns the caller, or throws a 401/403 GatewayHttpError. Sync for gateway tokens (the hot path). */
+  authenticate(headers: IncomingHttpHeaders): Caller | Promise<Caller> {
+    const cred = credential(headers);
+    if (!cred) {
+      throw new GatewayHttpError(401, 'authentication_error', 'missing gateway token: send it as "Authorization: Bearer kw_…" or "x-api-key: kw_…"');
+    }
+    if (cred.startsWith('kw_')) {
+      const r = verifyToken(this.dir, cred);
+      if (r.ok) return { user: r.user, tokenId: r.token.id };
+      if (r.reason === 'revoked') throw new GatewayHttpError(401, 'authentication_error', 'this gateway token has been revoked');
+      if (r.reason === 'disabled') throw new GatewayHttpError(403, 'permission_error', `user '${r.user!.name}' is disabled`);
+      throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
+    }
+    if (this.jwks && cred.split('.').length === 3) return this.fromJwt(cred);
+    if (PROVIDER_KEY_PREFIXES.some((p) => cred.startsWith(p))) {
+      throw new GatewayHttpError(
+        401,
+        'authentication_error',
+        'this looks like a provider API key: the gateway never accepts provider keys from clients; use a gateway token (keyward tokens issue <user>) and keep the provider key on the server',
+      );
+    }
+    throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
+  }
+
+  private async fromJwt(jwt: string): Promise<Caller> {
+    const o = this.jwt!;
+    let claims: Record<string, unknown>;
+    try {
+      const r = await jwtVerify(jwt, this.jwks!, { issuer: o.issuer, audience: o.audience });
+      claims = r.payload as Record<string, unknown>;
+    } catch (err) {
+      throw new GatewayHttpError(401, 'authentication_error', `invalid token: ${(err as { code?: string }).code ?? 'verification failed'}`);
+    }
+    const name = claims[o.userClaim ?? 'sub'];
+    if (typeof name !== 'string' || name === '') throw new GatewayHttpError(401, 'authentication_error', `the token has no '${o.userClaim ?? 'sub'}' claim`);
+    let user = this.dir.getUser(name);
+    if (!user && o.createUsers) {
+      try {
+        user = this.dir.addUser(name, o.createUsers);
+      } catch {
+        user = this.dir.getUser(name);
+      }
+    }
+    if (!user) throw new GatewayHttpError(403, 'permission_error', `no gateway user '${name.slice(0, 64)}'`);
+    if (user.disabled) throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' is disabled`);
+    return { user, tokenId: 'jwt' };
+  }
+}

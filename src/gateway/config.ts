@@ -1,0 +1,106 @@
+/**
+ * The gateway's JSON config file (`--config keyward.config.json`): policy only, never keys (those come
+ * from the environment). Every field is checked, and a bad one is named with what to write instead.
+ */
+import { readFileSync } from 'node:fs';
+import { KeywardError } from '../errors.js';
+import type { GatewayOptions } from './server.js';
+
+export type GatewayConfigFile = Pick<
+  GatewayOptions,
+  | 'models'
+  | 'chat'
+  | 'defaultMaxTokens'
+  | 'prices'
+  | 'fallbackPrice'
+  | 'ipLimits'
+  | 'trustProxy'
+  | 'globalBudget'
+  | 'limitsOnStoreFailure'
+  | 'corsOrigins'
+  | 'maxBodyBytes'
+  | 'resilience'
+  | 'breaker'
+  | 'jwt'
+  | 'anomaly'
+> & { alerts?: { webhookUrl?: string } };
+
+type Check = (v: unknown) => string | undefined;
+const posInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v > 0 ? undefined : 'a positive integer');
+const posNum: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a number ≥ 0');
+const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : 'a non-empty string');
+const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'an array of strings');
+const url: Check = (v) => {
+  try {
+    return typeof v === 'string' && /^https?:$/.test(new URL(v).protocol) ? undefined : 'an http(s) URL';
+  } catch {
+    return 'an http(s) URL';
+  }
+};
+const oneOf =
+  (...xs: string[]): Check =>
+  (v) =>
+    typeof v === 'string' && xs.includes(v) ? undefined : `one of ${xs.join(', ')}`;
+const obj =
+  (fields: Record<string, Check>, required: string[] = []): Check =>
+  (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'an object';
+    for (const r of required) if (!(r in v)) return `an object with '${r}'`;
+    for (const [k, x] of Object.entries(v)) {
+      const c = fields[k];
+      if (!c) return `an object without '${k}' (known: ${Object.keys(fields).join(', ')})`;
+      const e = c(x);
+      if (e) return `an object whose '${k}' is ${e}`;
+    }
+    return undefined;
+  };
+const price = obj({ input: posNum, output: posNum }, ['input', 'output']);
+
+const FIELDS: Record<string, Check> = {
+  models: strList,
+  chat: obj({ provider: oneOf('openai', 'anthropic'), model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
+  defaultMaxTokens: posInt,
+  prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output } USD per million tokens' : 'a map of model to { input, output }'),
+  fallbackPrice: price,
+  ipLimits: obj({ rpm: posInt, rpd: posInt }),
+  trustProxy: (v) => (posInt(v) === undefined || strList(v) === undefined ? undefined : 'a number of proxy hops or a list of proxy addresses'),
+  globalBudget: obj({ usd: posNum, period: oneOf('day', 'month') }, ['usd', 'period']),
+  limitsOnStoreFailure: oneOf('open', 'closed'),
+  corsOrigins: strList,
+  maxBodyBytes: posInt,
+  resilience: obj({ timeoutMs: posInt, idleTimeoutMs: posInt, retries: (v) => (v === 0 ? undefined : posInt(v)), backoffBaseMs: posInt, backoffMaxMs: posInt }),
+  breaker: obj({ threshold: posInt, cooldownMs: posInt }),
+  jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList }) }, ['jwksUrl']),
+  anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum }),
+  alerts: obj({ webhookUrl: url }),
+};
+
+export function validateGatewayConfig(value: unknown, source = 'config'): GatewayConfigFile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new KeywardError('KW_BAD_CONFIG', `${source}: the config must be a JSON object`, { hint: 'see docs/gateway.md for the fields' });
+  }
+  for (const [k, v] of Object.entries(value)) {
+    if (k === '$schema' || k === 'comment') continue;
+    const check = FIELDS[k];
+    if (!check) throw new KeywardError('KW_BAD_CONFIG', `${source}: unknown field '${k}'`, { hint: `known fields: ${Object.keys(FIELDS).join(', ')}` });
+    const e = check(v);
+    if (e) throw new KeywardError('KW_BAD_CONFIG', `${source}: '${k}' must be ${e}`, { hint: 'see docs/gateway.md for the fields' });
+  }
+  return value as GatewayConfigFile;
+}
+
+export function loadGatewayConfig(path: string): GatewayConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new KeywardError('KW_FILE', `cannot read the gateway config '${path}': ${(err as Error).message}`, { hint: 'check the --config path', cause: err });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new KeywardError('KW_BAD_CONFIG', `the gateway config '${path}' is not valid JSON: ${(err as Error).message}`, { hint: 'fix the JSON syntax' });
+  }
+  return validateGatewayConfig(json, path);
+}

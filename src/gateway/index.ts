@@ -1,0 +1,15 @@
+/** keyward gateway: the backend proxy that keeps provider keys server-side. */
+export { createGateway, type GatewayOptions, type GatewayHandler, type AppChatPolicy } from './server.js';
+export { expressGateway, fastifyGateway, type AdapterOptions } from './adapters.js';
+export { issueToken, verifyToken, hashToken } from './tokens.js';
+export { readEnvFile, upstreamFromEnv, type UpstreamConfig } from './env.js';
+export { createLogger, REDACT_PATHS, type LoggerOptions } from './logger.js';
+export { Prices, DEFAULT_PRICES, FALLBACK_PRICE, type ModelPrice, type PriceTable } from './providers/prices.js';
+export type { Alert, AlertOptions } from './alerts.js';
+export type { AnomalyOptions } from './anomaly.js';
+export type { JwtOptions } from './auth.js';
+export type { ResilienceOptions } from './upstream.js';
+export type { BreakerOptions } from './keys.js';
+export type { IpLimits, GlobalBudget } from './policy.js';
+export { loadGatewayConfig, type GatewayConfigFile } from './config.js';
+export * from '../store/index.js';

@@ -1,0 +1,131 @@
+/**
+ * Turns a user's policy and a request into counter checks (rate limits and budget reservations,
+ * admitted together, all or nothing, in one store call) and settles them to the real usage after.
+ */
+import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, UserRecord } from '../store/types.js';
+import { NANO, period, toNano } from './budget.js';
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+/** A limit no budget reaches: the user's spend is tracked (for the soft budget) without a hard cap. */
+const UNCAPPED = 9e15;
+
+export interface IpLimits {
+  rpm?: number;
+  rpd?: number;
+}
+
+export interface GlobalBudget {
+  usd: number;
+  period: 'day' | 'month';
+}
+
+/** What a check stands for, to name it in a refusal and in the rate-limit headers. */
+export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'ip-rpm' | 'ip-rpd' | 'user-budget' | 'global-budget';
+
+export interface Plan {
+  checks: CounterCheck[];
+  roles: CheckRole[];
+  /** Index of the budget checks, or -1. */
+  userBudget: number;
+  globalBudget: number;
+  tpm: number;
+  rpm: number;
+  /** Reserved amounts, to settle. */
+  reservedTokens: number;
+  reservedNano: number;
+}
+
+export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number): Plan {
+  const checks: CounterCheck[] = [];
+  const roles: CheckRole[] = [];
+  const p: Plan = { checks, roles, userBudget: -1, globalBudget: -1, tpm: -1, rpm: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
+  const id = user.id;
+  if (user.rpm !== undefined) {
+    p.rpm = checks.length;
+    checks.push({ key: `u:${id}:rpm`, kind: 'sliding', limit: user.rpm, windowMs: MINUTE, cost: 1 });
+    roles.push('user-rpm');
+  }
+  if (user.rpd !== undefined) {
+    checks.push({ key: `u:${id}:rpd`, kind: 'sliding', limit: user.rpd, windowMs: DAY, cost: 1 });
+    roles.push('user-rpd');
+  }
+  if (user.tpm !== undefined) {
+    p.tpm = checks.length;
+    checks.push({ key: `u:${id}:tpm`, kind: 'sliding', limit: user.tpm, windowMs: MINUTE, cost: tokens });
+    roles.push('user-tpm');
+  }
+  if (ip !== undefined && ipLimits) {
+    if (ipLimits.rpm !== undefined) {
+      checks.push({ key: `ip:${ip}:rpm`, kind: 'sliding', limit: ipLimits.rpm, windowMs: MINUTE, cost: 1 });
+      roles.push('ip-rpm');
+    }
+    if (ipLimits.rpd !== undefined) {
+      checks.push({ key: `ip:${ip}:rpd`, kind: 'sliding', limit: ipLimits.rpd, windowMs: DAY, cost: 1 });
+      roles.push('ip-rpd');
+    }
+  }
+  if (user.budgetUsd !== undefined || user.softBudgetUsd !== undefined) {
+    const per = period(user.period ?? 'month', now);
+    p.userBudget = checks.length;
+    checks.push({ key: `b:u:${id}:${per.key}`, kind: 'fixed', limit: user.budgetUsd !== undefined ? toNano(user.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
+    roles.push('user-budget');
+  }
+  if (global) {
+    const per = period(global.period, now);
+    p.globalBudget = checks.length;
+    checks.push({ key: `b:g:${per.key}`, kind: 'fixed', limit: toNano(global.usd), windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
+    roles.push('global-budget');
+  }
+  return p;
+}
+
+/** Spend in USD of the user's period after settling, from the admission's remaining allowance. */
+export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number): number | undefined {
+  if (p.userBudget < 0) return undefined;
+  const c = p.checks[p.userBudget]!;
+  const spentWithReserve = c.limit - admitted.remaining[p.userBudget]!;
+  return (spentWithReserve - p.reservedNano) / NANO + actualUsd;
+}
+
+export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number): void | Promise<void> {
+  const adj: CounterAdjustment[] = [];
+  const dTokens = actualTokens - p.reservedTokens;
+  const dNano = toNano(actualUsd) - p.reservedNano;
+  if (p.tpm >= 0 && dTokens !== 0) adj.push({ key: p.checks[p.tpm]!.key, kind: 'sliding', windowMs: MINUTE, at, delta: dTokens });
+  for (const i of [p.userBudget, p.globalBudget]) {
+    if (i >= 0 && dNano !== 0) {
+      const c = p.checks[i]!;
+      adj.push({ key: c.key, kind: 'fixed', windowMs: c.windowMs, at, delta: dNano });
+    }
+  }
+  if (adj.length === 0) return;
+  return counters.adjust(adj);
+}
+
+export function refusalMessage(role: CheckRole, check: CounterCheck, retryAfterS: number): { status: number; type: string; message: string } {
+  switch (role) {
+    case 'user-rpm':
+      return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached: ${check.limit} requests per minute; retry in ${retryAfterS}s` };
+    case 'user-rpd':
+      return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached: ${check.limit} requests per day; retry in ${retryAfterS}s` };
+    case 'user-tpm':
+      return check.cost > check.limit
+        ? { status: 429, type: 'rate_limit_exceeded', message: `this request may use ${check.cost} tokens, more than the limit of ${check.limit} tokens per minute; lower max_tokens or shorten the prompt` }
+        : { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached: ${check.limit} tokens per minute; retry in ${retryAfterS}s` };
+    case 'ip-rpm':
+      return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for this client address: ${check.limit} requests per minute; retry in ${retryAfterS}s` };
+    case 'ip-rpd':
+      return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for this client address: ${check.limit} requests per day; retry in ${retryAfterS}s` };
+    case 'user-budget':
+      return { status: 402, type: 'budget_exceeded', message: `budget reached: this user's spending limit of $${(check.limit / NANO).toFixed(2)} for the period is spent (or this request's worst case would pass it); it resets in ${fmtDuration(retryAfterS)}` };
+    case 'global-budget':
+      return { status: 402, type: 'budget_exceeded', message: `budget reached: the gateway's global spending limit for the period is spent; it resets in ${fmtDuration(retryAfterS)}` };
+  }
+}
+
+function fmtDuration(s: number): string {
+  if (s < 120) return `${s}s`;
+  if (s < 7200) return `${Math.round(s / 60)} min`;
+  return `${Math.round(s / 3600)} h`;
+}

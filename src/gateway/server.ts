@@ -1,0 +1,617 @@
+/**
+ * `createGateway(options)`: a `node:http` request handler that authenticates the caller, applies
+ * rate limits and budget reservations (one atomic store call), forwards to the upstream with the
+ * server-side provider key, streams the answer through chunk by chunk, then settles the reservation
+ * to the real cost and queues a ledger row. Everything the client sees is scrubbed of key material.
+ */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, type Dispatcher } from 'undici';
+import { apiSecurityHeaders } from '../recommended-headers.js';
+import { redactSecret, redactText } from '../secrets/index.js';
+import { MemoryCounters, MemoryLedger } from '../store/memory.js';
+import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
+import { Alerter, type AlertOptions } from './alerts.js';
+import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
+import { Authenticator, type Caller, type JwtOptions } from './auth.js';
+import { period } from './budget.js';
+import { upstreamFromEnv, type UpstreamConfig } from './env.js';
+import { GatewayHttpError } from './http-error.js';
+import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
+import { LedgerWriter } from './ledger-writer.js';
+import { createLogger, type Logger } from './logger.js';
+import { StreamMeter } from './meter.js';
+import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
+import { anthropic } from './providers/anthropic.js';
+import { openai } from './providers/openai.js';
+import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
+import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
+import { estimatePromptTokens } from './providers/types.js';
+import { parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
+import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
+
+export interface AppChatPolicy {
+  provider: ProviderName;
+  model: string;
+  maxTokens?: number;
+  system?: string;
+}
+
+export interface GatewayOptions {
+  /** Users and tokens (SqliteStore or MemoryDirectory). */
+  directory: Directory;
+  /** Limits and budgets; default in memory (one instance). Use RedisCounters for several instances. */
+  counters?: Counters;
+  /** Usage ledger; default the directory when it is also a ledger (SqliteStore), else memory. */
+  ledger?: Ledger;
+  /** Where provider keys and base URLs are read from (default process.env). */
+  env?: Record<string, string | undefined>;
+  /** Explicit upstreams, instead of the environment. */
+  upstreams?: Partial<Record<ProviderName, UpstreamConfig>>;
+  /** Models any user may call (absent: all). Users may be narrowed further by their own list. */
+  models?: string[];
+  /** The model behind `POST /api/ai/chat`. */
+  chat?: AppChatPolicy;
+  /** Output tokens reserved when a request sets no maximum (default 4096). */
+  defaultMaxTokens?: number;
+  prices?: PriceTable;
+  fallbackPrice?: ModelPrice;
+  ipLimits?: IpLimits;
+  /** Trust X-Forwarded-For: the number of proxies in front of the gateway, or their addresses. */
+  trustProxy?: number | string[];
+  globalBudget?: GlobalBudget;
+  /** When the counter store (Redis) fails: budgets always fail closed; limits fail `closed` (default) or `open`. */
+  limitsOnStoreFailure?: 'open' | 'closed';
+  /** Origins allowed to call from a browser (CORS is off without it). */
+  corsOrigins?: string[];
+  /** Largest request body accepted (default 1 MiB). */
+  maxBodyBytes?: number;
+  resilience?: Partial<ResilienceOptions>;
+  breaker?: Partial<BreakerOptions>;
+  jwt?: JwtOptions;
+  logger?: Logger;
+  logLevel?: string;
+  alerts?: AlertOptions;
+  anomaly?: AnomalyOptions;
+  /** undici dispatcher for upstream calls (default: a keep-alive Agent owned by the gateway). */
+  dispatcher?: Dispatcher;
+  ledgerFlushMs?: number;
+}
+
+export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
+  /**
+   * Handles a request whose body a framework already parsed (Express, Fastify). `asUser` names the
+   * keyward user when the app's own auth middleware has already identified the caller.
+   */
+  handleParsed(req: IncomingMessage, res: ServerResponse, body: unknown, asUser?: string): void;
+  /** Writes queued ledger rows and releases connections; call on shutdown. */
+  close(): Promise<void>;
+  logger: Logger;
+  /** Breaker state of every provider key (labels only, never the keys). */
+  keyState(): Record<string, ReturnType<KeyPool['state']>>;
+};
+
+const SECURITY = apiSecurityHeaders();
+const JSON_TYPE = 'application/json; charset=utf-8';
+const MAX_ERROR_BODY = 64 * 1024;
+const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
+
+const PROVIDERS: Record<ProviderName, Provider> = { openai, anthropic };
+
+function headersWith(extra?: Record<string, string>): Record<string, string> {
+  return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        reject(tooLarge(limit));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+function tooLarge(limit: number): GatewayHttpError {
+  return new GatewayHttpError(413, 'request_too_large', `the request body is larger than the gateway's limit of ${limit} bytes`, { connection: 'close' });
+}
+
+function parseJson(buf: Buffer): unknown {
+  if (buf.length === 0) throw new GatewayHttpError(400, 'invalid_request_error', 'the request body is empty; send a JSON object');
+  try {
+    return JSON.parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new GatewayHttpError(400, 'invalid_request_error', `the request body is not valid JSON (${redactText((err as Error).message).slice(0, 120)})`);
+  }
+}
+
+export function createGateway(options: GatewayOptions): GatewayHandler {
+  const log = options.logger ?? createLogger({ level: options.logLevel });
+  const dir = options.directory;
+  const counters = options.counters ?? new MemoryCounters();
+  const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());
+  const writer = new LedgerWriter(ledger, log, options.ledgerFlushMs);
+  const alerter = new Alerter(log, options.alerts);
+  const anomaly = options.anomaly ? new AnomalyDetector(options.anomaly, dir, alerter) : undefined;
+  const auth = new Authenticator(dir, options.jwt);
+  const prices = new Prices(options.prices, options.fallbackPrice);
+  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  const defaultMaxTokens = options.defaultMaxTokens ?? 4096;
+  const limitsOpen = options.limitsOnStoreFailure === 'open';
+  const globalModels = options.models ? new Set(options.models) : undefined;
+  const cors = options.corsOrigins ? new Set(options.corsOrigins) : undefined;
+  const ownDispatcher = options.dispatcher === undefined;
+  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 512, connect: { timeout: 10_000 } });
+  const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience };
+  const breaker = { ...DEFAULT_BREAKER, ...options.breaker };
+  const env = options.env ?? process.env;
+
+  const upstreams = {} as Record<ProviderName, Upstream>;
+  const allKeys: string[] = [];
+  for (const name of ['openai', 'anthropic'] as const) {
+    const p = PROVIDERS[name];
+    const cfg = options.upstreams?.[name] ?? upstreamFromEnv(p, env);
+    allKeys.push(...cfg.keys);
+    upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, (key) =>
+      alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until restart` }),
+    );
+  }
+  const chatPolicy: AppChatPolicy = options.chat ?? (upstreams.openai.pool.size > 0 || upstreams.anthropic.pool.size === 0 ? { provider: 'openai', model: 'gpt-4o-mini' } : { provider: 'anthropic', model: 'claude-haiku-4-5' });
+
+  /** Removes key material from text going to a client: the pool's own keys verbatim, then anything the engine recognises. */
+  function scrub(text: string): string {
+    for (const k of allKeys) if (text.includes(k)) text = text.split(k).join(redactSecret(k));
+    return redactText(text);
+  }
+
+  function clientIp(req: IncomingMessage): string | undefined {
+    const remote = req.socket.remoteAddress;
+    const tp = options.trustProxy;
+    if (tp === undefined) return remote;
+    const xff = req.headers['x-forwarded-for'];
+    if (typeof xff !== 'string') return remote;
+    const hops = xff.split(',').map((s) => s.trim()).filter(Boolean);
+    if (typeof tp === 'number') return hops.length >= tp ? hops[hops.length - tp] : (hops[0] ?? remote);
+    if (remote === undefined || !tp.includes(remote)) return remote;
+    for (let i = hops.length - 1; i >= 0; i--) if (!tp.includes(hops[i]!)) return hops[i];
+    return hops[0] ?? remote;
+  }
+
+  function corsHeaders(req: IncomingMessage): Record<string, string> | undefined {
+    const origin = req.headers.origin;
+    if (!cors || origin === undefined || !cors.has(origin)) return undefined;
+    return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': 'x-request-id, retry-after, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens' };
+  }
+
+  function sendError(res: ServerResponse, provider: Provider, err: GatewayHttpError, reqId: string, extra?: Record<string, string>): void {
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    const body = provider.errorBody(err.status, err.type, err.message);
+    const h = headersWith(extra);
+    h['content-type'] = JSON_TYPE;
+    h['x-request-id'] = reqId;
+    if (err.headers) Object.assign(h, err.headers);
+    res.writeHead(err.status, h);
+    res.end(body);
+  }
+
+  function allowModel(user: UserRecord, model: string): void {
+    if (globalModels && !globalModels.has(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not enabled on this gateway`);
+    if (user.models && !user.models.includes(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not allowed for this user`);
+  }
+
+  async function admit(p: Plan, user: UserRecord): Promise<{ admitted?: AdmitResult; headers?: Record<string, string> }> {
+    if (p.checks.length === 0) return {};
+    let r: AdmitResult;
+    try {
+      r = await counters.admit(p.checks);
+    } catch (err) {
+      log.error({ err }, 'counter store unavailable');
+      if (p.userBudget >= 0 || p.globalBudget >= 0 || !limitsOpen) {
+        throw new GatewayHttpError(503, 'store_unavailable', p.userBudget >= 0 || p.globalBudget >= 0 ? 'budgets cannot be checked right now (the usage store is unreachable), so the request is refused; retry shortly' : 'rate limits cannot be checked right now (the usage store is unreachable); retry shortly', { 'retry-after': '2' });
+      }
+      return {};
+    }
+    const headers: Record<string, string> = {};
+    if (p.rpm >= 0) headers['x-ratelimit-limit-requests'] = String(p.checks[p.rpm]!.limit);
+    if (p.tpm >= 0) headers['x-ratelimit-limit-tokens'] = String(p.checks[p.tpm]!.limit);
+    if (!r.ok) {
+      anomaly?.refused(user);
+      const role = p.roles[r.failed]!;
+      const retryS = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+      const m = refusalMessage(role, p.checks[r.failed]!, retryS);
+      headers['retry-after'] = String(retryS);
+      if (p.rpm >= 0) headers['x-ratelimit-remaining-requests'] = role === 'user-rpm' ? '0' : headers['x-ratelimit-remaining-requests'] ?? '0';
+      if (role === 'user-tpm') headers['x-ratelimit-remaining-tokens'] = '0';
+      headers['x-ratelimit-reset-requests'] = `${retryS}s`;
+      throw new GatewayHttpError(m.status, m.type, m.message, headers);
+    }
+    if (p.rpm >= 0) headers['x-ratelimit-remaining-requests'] = String(r.remaining[p.rpm]);
+    if (p.tpm >= 0) headers['x-ratelimit-remaining-tokens'] = String(r.remaining[p.tpm]);
+    return { admitted: r, headers };
+  }
+
+  interface Flight {
+    reqId: string;
+    start: number;
+    caller: Caller;
+    route: Route;
+    provider: Provider;
+    model: string;
+    promptTokens: number;
+    plan?: Plan;
+    admitted?: AdmitResult;
+    status: number;
+    settled: boolean;
+  }
+
+  function finish(f: Flight, usage: Usage, outcome: string, billed: boolean): void {
+    if (f.settled) return;
+    f.settled = true;
+    const costUsd = billed ? prices.cost(f.model, usage.tokensIn, usage.tokensOut) : 0;
+    const tokensIn = billed ? usage.tokensIn : 0;
+    const tokensOut = billed ? usage.tokensOut : 0;
+    const user = f.caller.user;
+    if (f.plan && f.admitted) {
+      try {
+        const s = settle(counters, f.plan, f.admitted.now, tokensIn + tokensOut, costUsd);
+        if (s) s.catch((err: unknown) => log.error({ err, reqId: f.reqId }, 'settling usage failed; queued until the store is back'));
+      } catch (err) {
+        log.error({ err, reqId: f.reqId }, 'settling usage failed');
+      }
+      if (user.softBudgetUsd !== undefined) {
+        const spent = spendAfter(f.plan, f.admitted, costUsd);
+        if (spent !== undefined && spent >= user.softBudgetUsd) softAlert(user, spent);
+      }
+    }
+    if (anomaly && billed) anomaly.spent(user, costUsd);
+    const latencyMs = Math.round((performance.now() - f.start) * 100) / 100;
+    writer.push({
+      ts: Date.now(),
+      requestId: f.reqId,
+      userId: user.id,
+      tokenId: f.caller.tokenId,
+      provider: f.provider.name,
+      route: f.route.kind,
+      model: f.model,
+      tokensIn,
+      tokensOut,
+      costUsd,
+      latencyMs,
+      status: f.status,
+      outcome,
+    });
+    log.info({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs }, 'request');
+  }
+
+  function softAlert(user: UserRecord, spent: number): void {
+    const per = period(user.period ?? 'month');
+    const key = `alert:soft:${user.id}:${per.key}`;
+    const send = () =>
+      alerter.send({ kind: 'soft_budget', userId: user.id, user: user.name, message: `user '${user.name}' has spent $${spent.toFixed(4)}, past the soft budget of $${user.softBudgetUsd} for ${per.key.slice(1)}` });
+    try {
+      const r = counters.once(key, per.remainingMs + 3_600_000);
+      if (r === true) send();
+      else if (r instanceof Promise) r.then((first) => first && send(), (err: unknown) => log.error({ err }, 'soft budget alert check failed'));
+    } catch (err) {
+      log.error({ err }, 'soft budget alert check failed');
+    }
+  }
+
+  /** Streams (SSE) or passes through a successful upstream answer, metering usage, then settles. */
+  function relay(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean): void {
+    const ct = String(up.headers['content-type'] ?? JSON_TYPE);
+    const streaming = ct.startsWith('text/event-stream');
+    const h = headersWith(extra);
+    h['content-type'] = ct;
+    h['x-request-id'] = f.reqId;
+    if (streaming) h['x-accel-buffering'] = 'no';
+    f.status = up.statusCode;
+    res.writeHead(up.statusCode, h);
+    const body = up.body;
+    const meter = streaming ? new StreamMeter(f.provider) : undefined;
+    const captured: Buffer[] = [];
+    let capturedBytes = 0;
+    let done = false;
+    const complete = (outcome: string) => {
+      if (done) return;
+      done = true;
+      if (meter) {
+        meter.end();
+        finish(f, meter.usage(shaped.promptTokens), meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
+        return;
+      }
+      let usage: Usage | undefined;
+      if (capturedBytes <= MAX_JSON_CAPTURE && captured.length > 0) {
+        try {
+          usage = f.provider.usageFromJson(JSON.parse(Buffer.concat(captured).toString('utf8')));
+        } catch {
+          usage = undefined;
+        }
+      }
+      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: Math.max(1, Math.ceil(capturedBytes / 4)) }, usage ? outcome : `${outcome}_estimated`, true);
+    };
+    body.on('data', (chunk: Buffer) => {
+      if (meter) meter.push(chunk);
+      else if (capturedBytes <= MAX_JSON_CAPTURE) {
+        captured.push(chunk);
+        capturedBytes += chunk.length;
+      }
+      if (!res.write(chunk)) {
+        body.pause();
+        res.once('drain', () => body.resume());
+      }
+    });
+    body.on('end', () => {
+      res.end();
+      complete('ok');
+    });
+    body.on('error', (err: Error & { code?: string }) => {
+      if (gone()) {
+        complete('client_disconnect');
+        return;
+      }
+      log.warn({ reqId: f.reqId, err }, 'upstream failed mid-response');
+      if (streaming && !res.writableEnded) {
+        const msg = `the upstream connection failed mid-stream (${err.code ?? 'error'})`;
+        res.end(f.provider.name === 'anthropic' ? `event: error\ndata: ${f.provider.errorBody(502, 'api_error', msg)}\n\n` : `data: ${f.provider.errorBody(502, 'upstream_error', msg)}\n\n`);
+      } else res.destroy();
+      complete('upstream_reset');
+    });
+    res.on('close', () => {
+      if (!done && gone()) {
+        body.destroy();
+        complete('client_disconnect');
+      }
+    });
+  }
+
+  async function forwardError(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of up.body as AsyncIterable<Buffer>) {
+      if (size < MAX_ERROR_BODY) chunks.push(c);
+      size += c.length;
+    }
+    let text = scrub(Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY));
+    if (!text.trim().startsWith('{')) text = f.provider.errorBody(up.statusCode, 'upstream_error', `${f.provider.name} answered ${up.statusCode}: ${text.slice(0, 500)}`);
+    const h = headersWith(extra);
+    h['content-type'] = JSON_TYPE;
+    h['x-request-id'] = f.reqId;
+    const ra = up.headers['retry-after'];
+    if (typeof ra === 'string') h['retry-after'] = ra;
+    f.status = up.statusCode;
+    res.writeHead(up.statusCode, h);
+    res.end(text);
+    log.warn({ reqId: f.reqId, status: up.statusCode, body: text.slice(0, 2000) }, 'upstream error');
+    finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_error', false);
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
+    const user = caller.user;
+    const shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
+    allowModel(user, shaped.model);
+    anomaly?.request(user);
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
+    const reserveTokens = shaped.promptTokens + shaped.maxTokens;
+    const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens), Date.now());
+    const { admitted, headers } = await admit(p, user);
+    f.plan = p;
+    f.admitted = admitted;
+    const extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
+    const ac = new AbortController();
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        ac.abort();
+      }
+    });
+    const upstream = upstreams[route.provider.name];
+    const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
+    if (route.provider === anthropic) {
+      const v = req.headers['anthropic-version'];
+      fwd['anthropic-version'] = typeof v === 'string' ? v : '2023-06-01';
+      const beta = req.headers['anthropic-beta'];
+      if (typeof beta === 'string') fwd['anthropic-beta'] = beta;
+    }
+    let sent;
+    try {
+      sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac.signal);
+    } catch (err) {
+      if (clientGone) {
+        // The client left before the upstream answered: nothing was produced for it; release the reservation.
+        finish(f, { tokensIn: 0, tokensOut: 0 }, 'client_disconnect', false);
+        return;
+      }
+      f.status = err instanceof GatewayHttpError ? err.status : 502;
+      finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_failed', false);
+      throw err;
+    }
+    if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
+    relay(f, sent.res, res, shaped, extra, () => clientGone);
+  }
+
+  async function handleModels(res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
+    const upstream = upstreams.openai.pool.size > 0 ? upstreams.openai : upstreams.anthropic;
+    const ac = new AbortController();
+    res.on('close', () => !res.writableFinished && ac.abort());
+    const path = upstream.provider === anthropic ? '/v1/models' : '/models';
+    const fwd: Record<string, string> = { accept: 'application/json' };
+    if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
+    const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac.signal);
+    const text = await up.body.text();
+    if (up.statusCode >= 400) {
+      throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
+    }
+    let json: { data?: Array<{ id?: string }> };
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      throw new GatewayHttpError(502, 'upstream_error', 'the upstream model list is not JSON');
+    }
+    const user = caller.user;
+    if (Array.isArray(json.data)) {
+      json.data = json.data.filter((m) => typeof m.id === 'string' && (!globalModels || globalModels.has(m.id)) && (!user.models || user.models.includes(m.id)));
+    }
+    const h = headersWith(cors);
+    h['content-type'] = JSON_TYPE;
+    h['x-request-id'] = reqId;
+    res.writeHead(200, h);
+    res.end(JSON.stringify(json));
+  }
+
+  async function handleAppChat(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
+    const user = caller.user;
+    const chat = parseAppChat(parsed);
+    const policy = chatPolicy;
+    let model = policy.model;
+    if (chat.model !== undefined && chat.model !== model) {
+      allowModel(user, chat.model);
+      if (!user.models?.includes(chat.model) && !globalModels?.has(chat.model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
+      model = chat.model;
+    } else allowModel(user, model);
+    anomaly?.request(user);
+    const provider = PROVIDERS[policy.provider];
+    const maxTokens = policy.maxTokens ?? 1024;
+    const system = [policy.system, ...chat.messages.filter((m) => m.role === 'system').map((m) => m.content)].filter(Boolean).join('\n\n');
+    const turns = chat.messages.filter((m) => m.role !== 'system');
+    const upBody =
+      provider === anthropic
+        ? { model, max_tokens: maxTokens, messages: turns, ...(system ? { system } : {}) }
+        : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
+    const body = Buffer.from(JSON.stringify(upBody));
+    const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
+    const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
+    const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens), Date.now());
+    const { admitted, headers } = await admit(p, user);
+    f.plan = p;
+    f.admitted = admitted;
+    const ac = new AbortController();
+    res.on('close', () => !res.writableFinished && ac.abort());
+    const fwd: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
+    if (provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
+    let up: Dispatcher.ResponseData;
+    let text: string;
+    try {
+      up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac.signal)).res;
+      text = await up.body.text();
+    } catch (err) {
+      f.status = err instanceof GatewayHttpError ? err.status : 502;
+      finish(f, { tokensIn: 0, tokensOut: 0 }, ac.signal.aborted ? 'client_disconnect' : 'upstream_failed', false);
+      throw err;
+    }
+    f.status = up.statusCode;
+    if (up.statusCode >= 400) {
+      finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_error', false);
+      log.warn({ reqId, status: up.statusCode, body: scrub(text).slice(0, 2000) }, 'upstream error');
+      throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `the AI provider answered ${up.statusCode}: ${scrub(text).slice(0, 300)}`);
+    }
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      finish(f, { tokensIn: promptTokens, tokensOut: Math.max(1, Math.ceil(text.length / 4)) }, 'ok_estimated', true);
+      throw new GatewayHttpError(502, 'upstream_error', 'the AI provider answered with something that is not JSON');
+    }
+    const usage = provider.usageFromJson(json) ?? { tokensIn: promptTokens, tokensOut: Math.max(1, Math.ceil(text.length / 4)) };
+    const answer =
+      provider === anthropic
+        ? ((json.content as Array<{ type?: string; text?: string }> | undefined) ?? []).filter((c) => c.type === 'text').map((c) => c.text ?? '').join('')
+        : String(((json.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content as string | undefined) ?? '');
+    finish(f, usage, 'ok', true);
+    const h = headersWith(headers || cors ? Object.assign({}, headers, cors) : undefined);
+    h['content-type'] = JSON_TYPE;
+    h['x-request-id'] = reqId;
+    res.writeHead(200, h);
+    res.end(JSON.stringify({ text: answer, model, usage: { inputTokens: usage.tokensIn, outputTokens: usage.tokensOut, costUsd: prices.cost(model, usage.tokensIn, usage.tokensOut) } }));
+  }
+
+  function appUser(name: string): Caller {
+    const user = dir.getUser(name);
+    if (!user) throw new GatewayHttpError(403, 'permission_error', `no gateway user '${name.slice(0, 64)}'`);
+    if (user.disabled) throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' is disabled`);
+    return { user, tokenId: 'app' };
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse, preParsed: { body: unknown; asUser?: string } | undefined): Promise<void> {
+    const start = performance.now();
+    const reqId = randomUUID();
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q === -1 ? url : url.slice(0, q);
+    const route = ROUTES.get(path);
+    const shape = route?.provider ?? openai;
+    const corsH = cors ? corsHeaders(req) : undefined;
+    try {
+      if (req.method === 'OPTIONS') {
+        if (!corsH) throw new GatewayHttpError(403, 'cors_not_allowed', 'cross-origin calls are not allowed from this origin (set corsOrigins on the gateway)');
+        const allowHeaders = req.headers['access-control-request-headers'];
+        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key', 'access-control-max-age': '600' }));
+        res.end();
+        return;
+      }
+      if (!route) {
+        if (req.method === 'GET' && (path === '/' || path === '/healthz')) {
+          res.writeHead(200, headersWith({ 'content-type': JSON_TYPE }));
+          res.end('{"service":"keyward gateway","ok":true}');
+          return;
+        }
+        throw new GatewayHttpError(404, 'not_found', `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /api/ai/chat and GET /v1/models`);
+      }
+      if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
+      const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
+      const caller = authed instanceof Promise ? await authed : authed;
+      if (route.kind === 'models') return await handleModels(res, reqId, caller, corsH);
+      let raw: Buffer;
+      let parsed: unknown;
+      if (preParsed !== undefined && preParsed.body !== undefined && !Buffer.isBuffer(preParsed.body) && typeof preParsed.body !== 'string') {
+        parsed = preParsed.body;
+        raw = Buffer.from(JSON.stringify(parsed));
+        if (raw.length > maxBody) throw tooLarge(maxBody);
+      } else {
+        raw = preParsed !== undefined && preParsed.body !== undefined ? Buffer.from(preParsed.body as Buffer | string) : await readBody(req, maxBody);
+        if (raw.length > maxBody) throw tooLarge(maxBody);
+        parsed = parseJson(raw);
+      }
+      if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
+      return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
+    } catch (err) {
+      if (err instanceof GatewayHttpError) {
+        if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type }, err.message);
+        sendError(res, shape, err, reqId, corsH);
+        return;
+      }
+      if ((err as { name?: string }).name === 'AbortError' || res.destroyed) return;
+      log.error({ reqId, err }, 'unexpected gateway error');
+      sendError(res, shape, new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id'), reqId, corsH);
+    }
+  }
+
+  const handler = ((req: IncomingMessage, res: ServerResponse) => void handle(req, res, undefined)) as GatewayHandler;
+  handler.handleParsed = (req, res, body, asUser) => void handle(req, res, { body, asUser });
+  handler.logger = log;
+  handler.keyState = () => ({ openai: upstreams.openai.pool.state(), anthropic: upstreams.anthropic.pool.state() });
+  handler.close = async () => {
+    writer.close();
+    if (ownDispatcher) await dispatcher.close();
+  };
+  return handler;
+}
+
+function isLedger(x: unknown): x is Ledger {
+  return typeof (x as Ledger).append === 'function' && typeof (x as Ledger).summary === 'function';
+}

@@ -1,0 +1,42 @@
+/**
+ * Gateway tokens: `kw_<12 hex id>_<43 chars base64url secret>`. Only the sha256 of the whole token is
+ * stored; the id locates the row and the hash is compared in constant time.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Directory, TokenRecord, UserRecord } from '../store/types.js';
+
+const TOKEN_RE = /^kw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
+
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+/** Creates a token for a user; the returned `token` is shown once and never stored. */
+export function issueToken(dir: Directory, user: string): { token: string; record: TokenRecord } {
+  const id = randomBytes(6).toString('hex');
+  const token = `kw_${id}_${randomBytes(32).toString('base64url')}`;
+  const record = dir.addToken(user, id, hashToken(token));
+  return { token, record };
+}
+
+export function tokenId(token: string): string | undefined {
+  return TOKEN_RE.exec(token)?.[1];
+}
+
+export type TokenCheck =
+  | { ok: true; token: TokenRecord; user: UserRecord }
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'disabled'; user?: UserRecord };
+
+/** Looks the token up fresh (revocation and disabling take effect at once) and compares hashes in constant time. */
+export function verifyToken(dir: Directory, token: string): TokenCheck {
+  const id = tokenId(token);
+  if (id === undefined) return { ok: false, reason: 'malformed' };
+  const found = dir.lookupToken(id);
+  if (!found) return { ok: false, reason: 'unknown' };
+  const a = Buffer.from(hashToken(token), 'hex');
+  const b = Buffer.from(found.token.hash, 'hex');
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: 'unknown' };
+  if (found.token.revokedAt !== undefined) return { ok: false, reason: 'revoked' };
+  if (found.user.disabled) return { ok: false, reason: 'disabled', user: found.user };
+  return { ok: true, token: found.token, user: found.user };
+}

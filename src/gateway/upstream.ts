@@ -1,0 +1,124 @@
+/**
+ * Calls one upstream API with the pool's keys: timeouts, retries with exponential backoff and jitter
+ * on 429, 5xx and connection errors (only before anything has reached the client: the caller commits
+ * once it has the response headers), failover to the next key on every retry, and each key's breaker.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import type { UpstreamConfig } from './env.js';
+import { GatewayHttpError } from './http-error.js';
+import type { KeyPool, PoolKey } from './keys.js';
+import type { Provider } from './providers/types.js';
+
+export interface ResilienceOptions {
+  /** Time allowed for the upstream to send response headers (ms). */
+  timeoutMs: number;
+  /** Longest silence allowed between two body chunks (ms). */
+  idleTimeoutMs: number;
+  /** Extra attempts after the first. */
+  retries: number;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+}
+
+export const DEFAULT_RESILIENCE: ResilienceOptions = { timeoutMs: 60_000, idleTimeoutMs: 120_000, retries: 2, backoffBaseMs: 200, backoffMaxMs: 4_000 };
+
+export interface UpstreamResponse {
+  res: Dispatcher.ResponseData;
+  key: PoolKey;
+  attempts: number;
+}
+
+const RETRYABLE_STATUS = (s: number) => s === 429 || s >= 500;
+
+export class Upstream {
+  readonly origin: string;
+  private readonly basePath: string;
+
+  constructor(
+    readonly provider: Provider,
+    config: UpstreamConfig,
+    readonly pool: KeyPool,
+    private readonly dispatcher: Dispatcher,
+    private readonly opts: ResilienceOptions,
+    private readonly onKeyRejected?: (key: PoolKey) => void,
+  ) {
+    const u = new URL(config.baseUrl);
+    this.origin = u.origin;
+    this.basePath = u.pathname.replace(/\/+$/, '');
+  }
+
+  private backoff(attempt: number, retryAfter: string | string[] | undefined): number {
+    const ra = typeof retryAfter === 'string' ? Number(retryAfter) * 1000 : NaN;
+    if (Number.isFinite(ra) && ra >= 0 && ra <= this.opts.backoffMaxMs) return ra;
+    const exp = Math.min(this.opts.backoffMaxMs, this.opts.backoffBaseMs * 2 ** attempt);
+    return exp / 2 + Math.random() * (exp / 2);
+  }
+
+  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<UpstreamResponse> {
+    if (this.pool.size === 0) {
+      throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
+    }
+    const tried = new Set<PoolKey>();
+    let lastError: GatewayHttpError | undefined;
+    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
+      let key = this.pool.pick(tried);
+      if (!key) {
+        // Every key was tried for this request: start over on the least recently failed ones.
+        tried.clear();
+        key = this.pool.pick();
+      }
+      if (!key) {
+        throw lastError ?? new GatewayHttpError(503, 'upstream_unavailable', `every ${this.provider.name} key is cooling down after repeated failures; retry shortly`, { 'retry-after': '5' });
+      }
+      tried.add(key);
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await this.dispatcher.request({
+          origin: this.origin,
+          path: this.basePath + path,
+          method,
+          headers: { ...headers, ...this.provider.authHeaders(key.secret) },
+          body,
+          signal,
+          headersTimeout: this.opts.timeoutMs,
+          bodyTimeout: this.opts.idleTimeoutMs,
+        });
+      } catch (err) {
+        if (signal.aborted) throw err;
+        this.pool.failure(key);
+        const code = (err as { code?: string }).code ?? '';
+        lastError =
+          code === 'UND_ERR_HEADERS_TIMEOUT'
+            ? new GatewayHttpError(504, 'upstream_timeout', `${this.provider.name} did not answer within ${Math.round(this.opts.timeoutMs / 1000)}s`)
+            : new GatewayHttpError(502, 'upstream_unreachable', `cannot reach ${this.provider.name} (${code || 'connection error'})`);
+        if (attempt < this.opts.retries) await sleep(this.backoff(attempt, undefined), undefined, { signal });
+        continue;
+      }
+      const s = res.statusCode;
+      if (s === 401 || s === 403) {
+        this.pool.failure(key, s);
+        this.onKeyRejected?.(key);
+        if (this.pool.keys.some((k) => !k.revoked && !tried.has(k))) {
+          await res.body.dump();
+          lastError = new GatewayHttpError(502, 'upstream_auth_failed', `${this.provider.name} rejected the gateway's provider key; an operator must replace it`);
+          continue;
+        }
+        return { res, key, attempts: attempt + 1 };
+      }
+      if (RETRYABLE_STATUS(s)) {
+        this.pool.failure(key);
+        if (attempt < this.opts.retries) {
+          const wait = this.backoff(attempt, res.headers['retry-after']);
+          await res.body.dump();
+          await sleep(wait, undefined, { signal });
+          continue;
+        }
+        return { res, key, attempts: attempt + 1 };
+      }
+      this.pool.success(key);
+      return { res, key, attempts: attempt + 1 };
+    }
+    throw lastError ?? new GatewayHttpError(502, 'upstream_error', `${this.provider.name} failed`);
+  }
+}

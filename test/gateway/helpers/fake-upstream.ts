@@ -1,0 +1,179 @@
+/**
+ * A fake OpenAI + Anthropic API on 127.0.0.1 for gateway tests. It answers like the real APIs
+ * (plain and SSE streams with usage), records every request, and checks that it received one of
+ * the real provider keys (a request with any other credential gets 401 and is counted).
+ * Faults are scripted per request: status codes, a reset before or mid-stream, a hanging answer.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
+
+export type Fault =
+  | { status: number; body?: string; retryAfter?: string }
+  | { reset: 'before' | 'midstream' }
+  | { hang: true };
+
+export interface SeenRequest {
+  path: string;
+  method: string;
+  /** Which configured key authenticated it (index), or -1. */
+  keyIndex: number;
+  provider: 'openai' | 'anthropic';
+  body: Record<string, unknown> | undefined;
+  headers: IncomingMessage['headers'];
+}
+
+export interface FakeUpstreamOptions {
+  openaiKeys: string[];
+  anthropicKeys: string[];
+  /** Prompt tokens reported for every request. */
+  promptTokens?: number;
+  /** Output tokens produced when the request sets no maximum. */
+  outputTokens?: number;
+  /** Delay between streamed chunks (ms). */
+  chunkDelayMs?: number;
+  /** Report usage in streams (OpenAI: only when include_usage was asked). */
+  reportUsage?: boolean;
+}
+
+export interface FakeUpstream extends TestServer {
+  openaiBase: string;
+  anthropicBase: string;
+  seen: SeenRequest[];
+  badAuth: number;
+  faults: Fault[];
+  /** Queues faults for the next requests, in order. */
+  fail(...f: Fault[]): void;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUpstream> {
+  const promptTokens = o.promptTokens ?? 12;
+  const defaultOut = o.outputTokens ?? 5;
+  const chunkDelay = o.chunkDelayMs ?? 0;
+  const reportUsage = o.reportUsage ?? true;
+  const state = { seen: [] as SeenRequest[], badAuth: 0, faults: [] as Fault[] };
+
+  async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    let body: Record<string, unknown> | undefined;
+    try {
+      body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const path = (req.url ?? '').split('?')[0]!;
+    const provider = path === '/v1/messages' || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai';
+    const cred = provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const keys = provider === 'anthropic' ? o.anthropicKeys : o.openaiKeys;
+    const keyIndex = keys.indexOf(cred);
+    state.seen.push({ path, method: req.method ?? '', keyIndex, provider, body, headers: req.headers });
+    if (keyIndex === -1) {
+      state.badAuth++;
+      res.writeHead(401, { 'content-type': 'application/json' });
+      res.end(provider === 'anthropic' ? '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}' : '{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}');
+      return;
+    }
+    const fault = state.faults.shift();
+    if (fault && 'status' in fault) {
+      const h: Record<string, string> = { 'content-type': 'application/json' };
+      if (fault.retryAfter) h['retry-after'] = fault.retryAfter;
+      res.writeHead(fault.status, h);
+      res.end(fault.body ?? JSON.stringify({ error: { message: `fake upstream failure ${fault.status}`, type: 'server_error' } }));
+      return;
+    }
+    if (fault && 'reset' in fault && fault.reset === 'before') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault && 'hang' in fault) return; // never answers
+    const midstreamReset = fault !== undefined && 'reset' in fault && fault.reset === 'midstream';
+    const stream = body?.stream === true;
+    const max = Number(body?.max_tokens ?? body?.max_completion_tokens ?? body?.max_output_tokens ?? defaultOut);
+    const out = Math.min(defaultOut, max);
+    const model = String(body?.model ?? 'unknown');
+
+    if (path === '/v1/models' && req.method === 'GET') {
+      const ids = ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'claude-haiku-4-5'];
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1, owned_by: 'fake' })) }));
+      return;
+    }
+    if (path === '/v1/embeddings') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      const vector = [0.1, 0.2, 0.3];
+      const embedding = body?.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
+      res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding }], model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }));
+      return;
+    }
+    const events: string[] = [];
+    if (path === '/v1/chat/completions') {
+      if (!stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } }));
+        return;
+      }
+      const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model };
+      const inc = (body?.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      for (let i = 0; i < out; i++) events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: 'tok' } : { content: 'tok' }, finish_reason: null }], ...(inc ? { usage: null } : {}) })}\n\n`);
+      events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...(inc ? { usage: null } : {}) })}\n\n`);
+      if (inc && reportUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } })}\n\n`);
+      events.push('data: [DONE]\n\n');
+    } else if (path === '/v1/responses') {
+      const usage = { input_tokens: promptTokens, output_tokens: out, total_tokens: promptTokens + out };
+      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [{ type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
+      if (!stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(response));
+        return;
+      }
+      let seq = 0;
+      events.push(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [], usage: null } })}\n\n`);
+      for (let i = 0; i < out; i++) events.push(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_fake', output_index: 0, content_index: 0, delta: 'tok' })}\n\n`);
+      events.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: seq++, response: reportUsage ? response : { ...response, usage: null } })}\n\n`);
+    } else if (path === '/v1/messages') {
+      const msg = { id: 'msg_fake', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null };
+      if (!stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { input_tokens: promptTokens, output_tokens: out } }));
+        return;
+      }
+      const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
+      events.push(ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { input_tokens: reportUsage ? promptTokens : 0, output_tokens: 1 } } }));
+      events.push(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
+      for (let i = 0; i < out; i++) events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok' } }));
+      events.push(ev('content_block_stop', { index: 0 }));
+      if (reportUsage) events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: out } }));
+      events.push(ev('message_stop', {}));
+    } else {
+      res.writeHead(404, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"not found","type":"not_found"}}');
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    for (let i = 0; i < events.length; i++) {
+      if (midstreamReset && i === Math.floor(events.length / 2)) {
+        req.socket.destroy();
+        return;
+      }
+      if (res.destroyed) return;
+      res.write(events[i]);
+      if (chunkDelay) await sleep(chunkDelay);
+    }
+    res.end();
+  }
+
+  const server = await startHttpServer((req, res) => void handler(req, res));
+  const fake = server as FakeUpstream;
+  Object.defineProperties(fake, {
+    seen: { get: () => state.seen },
+    badAuth: { get: () => state.badAuth },
+    faults: { get: () => state.faults },
+  });
+  fake.openaiBase = `${server.origin}/v1`;
+  fake.anthropicBase = server.origin;
+  fake.fail = (...f: Fault[]) => void state.faults.push(...f);
+  return fake;
+}

@@ -1,0 +1,114 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../../src/gateway/index.js';
+import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+describe('the official SDKs, pointed at the gateway with a gateway token', () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let token: string;
+  const responses: string[] = [];
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, outputTokens: 4 });
+    gw = await startGateway(upstream, keys, { directory: dir, ledger });
+    dir.addUser('alice', { rpm: 100 });
+    token = issueToken(dir, 'alice').token;
+  });
+  afterAll(async () => {
+    await gw.close();
+    await gw.gateway.close();
+    await upstream.close();
+  });
+
+  const oa = () => new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+  const an = () => new Anthropic({ baseURL: gw.origin, apiKey: token, maxRetries: 0 });
+
+  it('openai: a plain chat completion', async () => {
+    const r = await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    responses.push(JSON.stringify(r));
+    expect(r.choices[0]!.message.content).toBe('toktoktoktok');
+    expect(r.usage?.completion_tokens).toBe(4);
+  });
+
+  it('openai: a streamed chat completion arrives chunk by chunk, with the usage chunk the gateway asked for', async () => {
+    const stream = await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    let chunks = 0;
+    for await (const c of stream) {
+      chunks++;
+      text += c.choices[0]?.delta.content ?? '';
+      responses.push(JSON.stringify(c));
+    }
+    expect(text).toBe('toktoktoktok');
+    expect(chunks).toBeGreaterThanOrEqual(5);
+    const last = upstream.seen.at(-1)!;
+    expect((last.body?.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
+  });
+
+  it('openai: the Responses API, plain and streamed', async () => {
+    const r = await oa().responses.create({ model: 'gpt-4o-mini', input: 'hi' });
+    expect(r.output_text).toBe('toktoktoktok');
+    const s = await oa().responses.create({ model: 'gpt-4o-mini', input: 'hi', stream: true });
+    let deltas = '';
+    for await (const e of s) if (e.type === 'response.output_text.delta') deltas += e.delta;
+    expect(deltas).toBe('toktoktoktok');
+  });
+
+  it('openai: embeddings and the model list', async () => {
+    const e = await oa().embeddings.create({ model: 'text-embedding-3-small', input: 'hi' });
+    expect(e.data[0]!.embedding).toHaveLength(3);
+    const models = [];
+    for await (const m of oa().models.list()) models.push(m.id);
+    expect(models).toContain('gpt-4o-mini');
+  });
+
+  it('anthropic: a plain message', async () => {
+    const m = await an().messages.create({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    responses.push(JSON.stringify(m));
+    expect(m.content[0]!.type === 'text' && m.content[0]!.text).toBe('toktoktoktok');
+    expect(m.usage.output_tokens).toBe(4);
+  });
+
+  it('anthropic: a streamed message', async () => {
+    const stream = an().messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
+    let text = '';
+    stream.on('text', (t) => (text += t));
+    const final = await stream.finalMessage();
+    expect(text).toBe('toktoktoktok');
+    expect(final.usage.output_tokens).toBe(4);
+  });
+
+  it('the upstream received only the real provider keys, and the client never saw them', async () => {
+    expect(upstream.badAuth).toBe(0);
+    expect(upstream.seen.every((s) => s.keyIndex === 0)).toBe(true);
+    const everything = responses.join('\n') + gw.logs.join('\n');
+    for (const k of [...keys.openai, ...keys.anthropic]) {
+      expect(everything.includes(k)).toBe(false);
+      expect(everything.includes(k.slice(0, 24))).toBe(false);
+    }
+    // The client's gateway token is not forwarded upstream.
+    expect(upstream.seen.some((s) => JSON.stringify(s.headers).includes(token))).toBe(false);
+  });
+
+  it('bills every call in the ledger with the usage the upstream reported', async () => {
+    await new Promise((r) => setTimeout(r, 50));
+    const rows = ledger.rows({});
+    // 2 chat, 2 responses, 1 embeddings, 2 messages (listing models is not billed)
+    expect(rows.map((r) => r.route).sort()).toEqual(['chat', 'chat', 'embeddings', 'messages', 'messages', 'responses', 'responses']);
+    for (const r of rows) {
+      expect(r.outcome).toBe('ok');
+      expect(r.tokensIn).toBe(12);
+      expect(r.tokensOut).toBe(r.route === 'embeddings' ? 0 : 4);
+      expect(r.costUsd).toBeGreaterThan(0);
+      expect(r.userId).toBe(dir.getUser('alice')!.id);
+    }
+  });
+});
