@@ -31,8 +31,9 @@ export interface BrowserAiCallHit {
   /** 1-based. */
   line: number;
   column: number;
-  /** Offset of the hit in the text. */
+  /** Offset and length of the hit in the text. */
   index: number;
+  length: number;
   /** A short excerpt around the hit; values that look like credentials are masked. */
   evidence: string;
 }
@@ -134,9 +135,10 @@ function excerpt(text: string, start: number, end: number, masks: Array<[number,
   let out = '';
   let i = from;
   for (const [ms, me] of masks.filter(([ms, me]) => me > from && ms < to).sort((a, b) => a[0] - b[0])) {
-    out += text.slice(i, Math.max(i, ms));
+    if (ms < i) continue; // overlaps a span already masked
+    out += text.slice(i, ms);
     out += maskValue(text.slice(ms, me));
-    i = Math.max(i, me);
+    i = me;
   }
   out += text.slice(i, to);
   return (from > 0 ? '…' : '') + out.replace(/\s+/g, ' ').trim() + (to < text.length ? '…' : '');
@@ -177,15 +179,15 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
       const to = Math.min(text.length, m.index + m[0].length + CREDENTIAL_WINDOW);
       if (!CREDENTIAL_NEAR.test(text.slice(from, to))) continue;
       lastReported = m.index;
-      hits.push({ kind: 'provider-call-with-credential', provider, host: m[0], index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+      hits.push({ kind: 'provider-call-with-credential', provider, host: m[0], index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
     }
   }
 
   for (const m of text.matchAll(DANGEROUSLY_ALLOW)) {
-    hits.push({ kind: 'dangerously-allow-browser', index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+    hits.push({ kind: 'dangerously-allow-browser', index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
   }
   for (const m of text.matchAll(ANTHROPIC_HEADER)) {
-    hits.push({ kind: 'anthropic-direct-browser-access', provider: 'Anthropic', index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+    hits.push({ kind: 'anthropic-direct-browser-access', provider: 'Anthropic', index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
   }
 
   for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
@@ -198,6 +200,7 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
       provider: providerFromEnvName(envName),
       envName,
       index: m.index,
+      length: m[0].length,
       ...at(m.index),
       evidence: safeExcerpt(m.index, m.index + m[0].length, [[valueStart, valueStart + value.length]]),
     });
@@ -205,7 +208,7 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
   if (!options.valuesOnly) {
     for (const m of text.matchAll(PUBLIC_ENV_REFERENCE)) {
       const envName = m[1]!;
-      hits.push({ kind: 'public-env-key-reference', provider: providerFromEnvName(envName), envName, index: m.index, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
+      hits.push({ kind: 'public-env-key-reference', provider: providerFromEnvName(envName), envName, index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
     }
   }
   return hits.sort((a, b) => a.index - b.index);

@@ -37,7 +37,9 @@ export const exposureDirectAiCallsCheck: Check = {
     const secrets = exposure?.secrets ?? [];
     // A public-env value that the secrets engine already reported as a key is one problem, not two.
     const calls = (exposure?.browserAiCalls ?? []).filter(
-      (c) => !(c.kind === 'public-env-key-value' && secrets.some((s) => s.url === c.url && s.source === c.source && s.line === c.line)),
+      (c) =>
+        !(c.kind === 'public-env-key-value' &&
+          secrets.some((s) => s.url === c.url && s.source === c.source && s.line === c.line && s.column >= c.column && s.column < c.column + c.length)),
     );
     const groups = new Map<string, BrowserAiCall[]>();
     for (const c of calls) {

@@ -14,7 +14,7 @@ interface Signature {
 /** Most specific first: the first match names the framework. */
 const SIGNATURES: readonly Signature[] = [
   { framework: 'Werkzeug/Flask', kind: 'debugger', re: /Werkzeug Debugger|The debugger caught an exception in your WSGI application|__debugger__=yes/i },
-  { framework: 'Django', kind: 'debug-page', re: /You(?:'|&#x27;|&#39;)re seeing this error because you have <code>DEBUG = True<\/code>|Using the URLconf defined in <code>[^<]+<\/code>/i },
+  { framework: 'Django', kind: 'debug-page', re: /You(?:'|’|&#x27;|&#39;|&rsquo;)re seeing this error because you have <code>DEBUG = True<\/code>|Using the URLconf defined in <code>[^<]+<\/code>/i },
   { framework: 'Laravel', kind: 'debug-page', re: /Illuminate\\(?:Foundation|Database|Routing|Http)\\[\w\\]+|window\.ignite\b|<title>[^<]*Ignition[^<]*<\/title>|Whoops, looks like something went wrong|facade\/ignition|spatie\/laravel-ignition/ },
   { framework: 'Symfony', kind: 'debug-page', re: /Symfony\\Component\\[\w\\]+Exception|<div class="sf-toolbar|symfony\/debug|Symfony Exception/ },
   { framework: 'Rails', kind: 'debug-page', re: /Action Controller: Exception caught|<h1>Routing Error<\/h1>[\s\S]{0,600}No route matches|Rails\.root: /i },
