@@ -53,12 +53,10 @@ export async function* scanStream(
     if (final) return;
     // Drop what no later match can need, keeping `back` characters of context before the cut.
     const keepFrom = Math.max(0, cut - back);
-    for (let nl = buf.indexOf('\n', counted); nl !== -1 && nl < keepFrom; nl = buf.indexOf('\n', nl + 1)) {
-      l++;
-      ls = base + nl + 1;
+    for (let nl = buf.indexOf('\n'); nl !== -1 && nl < keepFrom; nl = buf.indexOf('\n', nl + 1)) {
+      line++;
+      lineStartAbs = base + nl + 1;
     }
-    line = l;
-    lineStartAbs = ls;
     buf = buf.slice(keepFrom);
     base += keepFrom;
     reportFrom = cut - keepFrom;
