@@ -79,7 +79,7 @@ export interface TlsFacts {
   protocols: Record<TlsVersion, ProtocolProbe>;
   /** What a modern client (Node's default offer, TLS 1.2+) negotiated; absent when only legacy protocols work. */
   negotiated?: { protocol: TlsVersion; cipher: CipherSuite };
-  /** Every accepted suite per accepted protocol, in the server's order of choice. */
+  /** Every accepted suite per accepted protocol: the server's pick from a full offer first, then the rest as found. */
   suites: CipherSuite[];
   /** False when the suite enumeration stopped at its bound before the server ran out of suites. */
   suitesComplete: boolean;

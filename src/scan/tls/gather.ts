@@ -1,12 +1,13 @@
 /**
  * The TLS probe: one handshake per protocol version (TLS 1.0/1.1 at OpenSSL security level 0,
- * or they cannot be seen at all), the accepted cipher suites of each by elimination (offer
- * everything, remove what the server chose, repeat), and one modern-client handshake that
+ * or they cannot be seen at all), the accepted cipher suites of each by elimination (offer a
+ * group, remove what the server chose, repeat; groups in parallel), and one modern-client handshake that
  * verifies the chain, the host name, ALPN and OCSP stapling. Every connection goes to the
  * address `ctx.lookup` returned, with SNI set to the host name.
  */
 import { isIP } from 'node:net';
-import { checkServerIdentity, rootCertificates } from 'node:tls';
+import pLimit, { type LimitFunction } from 'p-limit';
+import { checkServerIdentity, rootCertificates, type SecureContext } from 'node:tls';
 import type { GatherContext } from '../types.js';
 import { describeCertificate } from './certificate.js';
 import { TLS_VERSIONS, type CipherSuite, type ProtocolProbe, type TlsFacts, type TlsVersion, type TrustFacts } from './facts.js';
@@ -16,8 +17,21 @@ import { classifySuite } from './suites.js';
 /** Everything this OpenSSL can offer for TLS ≤ 1.2, including what modern clients refuse. */
 const ALL_LEGACY = 'ALL:@SECLEVEL=0';
 const TLS13_SUITES = ['TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256', 'TLS_AES_128_CCM_SHA256', 'TLS_AES_128_CCM_8_SHA256'];
-/** Suites enumerated per protocol at most (a server rarely accepts more than 30). */
-const MAX_SUITES_PER_PROTOCOL = 40;
+const AEAD = ['AESGCM', 'CHACHA20', 'AESCCM', 'ARIAGCM'];
+/**
+ * The TLS ≤ 1.2 suites split by key exchange and AEAD/CBC, enumerated in parallel: the
+ * elimination inside each group is sequential, so small groups keep the probe to a few
+ * round trips however many suites a server accepts. Together they cover ALL plus eNULL.
+ */
+const SUITE_GROUPS = [
+  ...['kECDHE', 'kDHE', 'kRSA'].flatMap((kx) => [AEAD.map((a) => `${kx}+${a}`).join(':'), [kx, ...AEAD.map((a) => `!${a}`)].join(':')]),
+  'ALL:!kECDHE:!kDHE:!kRSA',
+  'eNULL',
+];
+/** Suites enumerated per group at most (a server rarely accepts more than 10 in one). */
+const MAX_SUITES_PER_GROUP = 24;
+/** Handshakes in flight at once against one server. */
+const PARALLEL_HANDSHAKES = 8;
 
 const ERROR_CODES_OF_INCOMPLETE_CHAIN = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT']);
 const HOSTNAME_ERROR = 'ERR_TLS_CERT_ALTNAME_INVALID';
@@ -27,34 +41,58 @@ interface Probe {
   timeoutMs: number;
   signal: AbortSignal;
   count: number;
+  limit: LimitFunction;
+}
+
+/** One handshake at exactly `version` offering `ciphers`; the suite chosen, or why not. */
+async function tryOffer(p: Probe, version: TlsVersion, ciphers: string): Promise<CipherSuite | string> {
+  let context: SecureContext;
+  try {
+    context = secureContextFor({ minVersion: version, maxVersion: version, ciphers });
+  } catch {
+    return 'nothing left to offer'; // OpenSSL: no cipher match, the group is exhausted
+  }
+  return p.limit(async () => {
+    p.count++;
+    const r = await handshake(p.endpoint, {
+      context,
+      timeoutMs: p.timeoutMs,
+      signal: p.signal,
+    });
+    if (!r.ok) return r.error;
+    if (r.protocol !== version) return `negotiated ${r.protocol} instead`;
+    return classifySuite(version, r.cipher.name, r.cipher.standardName, r.ephemeral);
+  });
+}
+
+/** Offer the group, remove what the server chose, repeat until it refuses. */
+async function eliminate(p: Probe, version: TlsVersion, group: string): Promise<{ suites: CipherSuite[]; complete: boolean }> {
+  const suites: CipherSuite[] = [];
+  for (let i = 0; i < MAX_SUITES_PER_GROUP; i++) {
+    const offer = [group, ...suites.map((s) => `!${s.name}`), '@SECLEVEL=0'].join(':');
+    const r = await tryOffer(p, version, offer);
+    if (typeof r === 'string') return { suites, complete: !p.signal.aborted };
+    if (suites.some((s) => s.name === r.name)) break; // the server ignores the offer; stop rather than loop
+    suites.push(r);
+  }
+  return { suites, complete: false };
 }
 
 async function enumerate(p: Probe, version: TlsVersion): Promise<{ probe: ProtocolProbe; suites: CipherSuite[]; complete: boolean }> {
   const legacyProbe = version === 'TLSv1' || version === 'TLSv1.1';
-  const suites: CipherSuite[] = [];
-  let firstError: string | undefined;
-  let remaining13 = [...TLS13_SUITES];
-  let offer = ALL_LEGACY;
-  for (let i = 0; i < MAX_SUITES_PER_PROTOCOL; i++) {
-    const ciphers = version === 'TLSv1.3' ? remaining13.join(':') : offer;
-    if (!ciphers) return { probe: { accepted: suites.length > 0, legacyProbe }, suites, complete: true };
-    p.count++;
-    const r = await handshake(p.endpoint, {
-      context: secureContextFor({ minVersion: version, maxVersion: version, ciphers }),
-      timeoutMs: p.timeoutMs,
-      signal: p.signal,
-    });
-    if (!r.ok || r.protocol !== version) {
-      if (suites.length === 0) firstError = r.ok ? `negotiated ${r.protocol} instead` : r.error;
-      const complete = !p.signal.aborted;
-      return { probe: { accepted: suites.length > 0, legacyProbe, ...(firstError ? { error: firstError } : {}) }, suites, complete };
-    }
-    if (suites.some((s) => s.name === r.cipher.name)) break; // the server ignored our offer; stop rather than loop
-    suites.push(classifySuite(version, r.cipher.name, r.cipher.standardName, r.ephemeral));
-    if (version === 'TLSv1.3') remaining13 = remaining13.filter((s) => s !== r.cipher.standardName && s !== r.cipher.name);
-    else offer += `:!${r.cipher.name}`;
+  const first = await tryOffer(p, version, version === 'TLSv1.3' ? TLS13_SUITES.join(':') : ALL_LEGACY);
+  if (typeof first === 'string') return { probe: { accepted: false, legacyProbe, error: first }, suites: [], complete: !p.signal.aborted };
+  let found: Array<{ suites: CipherSuite[]; complete: boolean }>;
+  if (version === 'TLSv1.3') {
+    const each = await Promise.all(TLS13_SUITES.map((s) => tryOffer(p, version, s)));
+    found = [{ suites: each.filter((r): r is CipherSuite => typeof r !== 'string'), complete: !p.signal.aborted }];
+  } else {
+    found = await Promise.all(SUITE_GROUPS.map((g) => eliminate(p, version, g)));
   }
-  return { probe: { accepted: true, legacyProbe }, suites, complete: false };
+  // The server's pick from the full offer first, then the rest in the order found.
+  const suites = [first];
+  for (const s of found.flatMap((f) => f.suites)) if (!suites.some((x) => x.name === s.name)) suites.push(s);
+  return { probe: { accepted: true, legacyProbe }, suites, complete: found.every((f) => f.complete) };
 }
 
 function trustOf(primary: HandshakeOk, chain: TlsFacts['chain']): TrustFacts {
@@ -99,6 +137,7 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
     timeoutMs: Math.min(ctx.limits.requestTimeoutMs, 5000),
     signal: ctx.signal,
     count: 0,
+    limit: pLimit(PARALLEL_HANDSHAKES),
   };
   const ca = ctx.ca && ctx.ca.length > 0 ? [...rootCertificates, ...ctx.ca] : undefined;
 
