@@ -32,8 +32,8 @@ export interface GitFacts {
   show(commit: string, path: string): Promise<string | undefined>;
   /** Every version of a file on any ref: the lines each commit added, oldest first. */
   addedLines(path: string): Promise<AddedLines[]>;
-  /** The last commit on HEAD whose diff adds or removes an assignment of `name` in `path`. */
-  lastChange(path: string, name: string): Promise<{ commit: string; date: string } | undefined>;
+  /** The last commit on HEAD that wrote an assignment of `name` in `path`, with the line it wrote. */
+  lastChange(path: string, name: string): Promise<{ commit: string; date: string; line: string } | undefined>;
 }
 
 interface GitRun {
@@ -124,9 +124,21 @@ export async function gatherGit(root: string, warn: (m: string) => void): Promis
     },
     async lastChange(path, name) {
       const escaped = name.replace(/[.[\]\\*^$()+?{}|]/g, '\\$&');
-      const r = await git(root, ['log', '-1', '--format=%H%x09%aI', '-G', `^[[:space:]]*(export[[:space:]]+)?${escaped}[[:space:]]*=`, '--', path]);
-      const [commit, date] = r.stdout.trim().split('\t');
-      return r.ok && commit && date ? { commit, date } : undefined;
+      const r = await git(root, ['log', '--format=%x01%H%x09%aI', '-p', '--unified=0', '--no-color', '--no-ext-diff', '-G', `^[[:space:]]*(export[[:space:]]+)?${escaped}[[:space:]]*=`, '--', path]);
+      if (!r.ok) return undefined;
+      const assignment = new RegExp(`^\\+\\s*(?:export\\s+)?${escaped}\\s*=(.*)$`);
+      // Newest first: the first commit whose diff adds the assignment is when its value was put in.
+      let current: { commit: string; date: string } | undefined;
+      for (const line of r.stdout.split('\n')) {
+        if (line.startsWith('\x01')) {
+          const [commit = '', date = ''] = line.slice(1).split('\t');
+          current = { commit, date };
+          continue;
+        }
+        const m = current && !line.startsWith('+++') ? assignment.exec(line) : null;
+        if (m && current) return { ...current, line: line.slice(1) };
+      }
+      return undefined;
     },
   };
 }

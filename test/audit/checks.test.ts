@@ -340,6 +340,13 @@ describe('key age (key-age)', () => {
     expect(findings[0]!.title).toContain('last changed 183 days ago');
   });
 
+  it('ignores the git date once the key in the file was rotated after that commit', async () => {
+    const p = project({ 'deploy/.env.production': `OPENAI_API_KEY=${openaiKey()}\n` }).gitInit();
+    p.commit('prod config', new Date('2026-05-01T12:00:00Z'));
+    p.write({ 'deploy/.env.production': { content: `OPENAI_API_KEY=${openaiKey()}\n`, mtime: new Date('2026-10-25T00:00:00Z') } });
+    expect(await audit(p, ['key-age'], now)).toEqual([]);
+  });
+
   it('falls back to the age of an untouched .env file, and says nothing of a fresh one', async () => {
     const p = project({
       '.env': { content: `OPENAI_API_KEY=${openaiKey()}\n`, mode: 0o600, mtime: new Date('2026-06-15T00:00:00Z') },

@@ -1,7 +1,7 @@
 /**
  * Key age: keys should be rotated every quarter (90 days, as key-security guidance asks), so a
  * leaked key stops working on its own. The put-in date comes from `keyward.config.json` when it
- * records one; otherwise from git (the last commit that changed the variable's line); otherwise,
+ * records one; otherwise from git (the last commit that wrote the variable's current value); otherwise,
  * as a lower bound, from the `.env` file's modification time (a file untouched for 120 days holds
  * keys at least that old).
  */
@@ -64,7 +64,8 @@ export function keyAge(override?: number): AuditCheck {
             continue;
           }
           const changed = ctx.git ? await ctx.git.lastChange(file.path, a.name) : undefined;
-          if (changed) {
+          // Git's date counts only if the committed value is the one in the file now (it may have been rotated since).
+          if (changed && parseDotenv(changed.line)[0]?.value === a.value) {
             const age = days(new Date(changed.date), ctx.now);
             if (age > rotation) {
               findings.push(finding(ctx, `${label} last changed ${age} days ago (commit ${changed.commit.slice(0, 12)}, ${changed.date.slice(0, 10)})`, `${a.name}=${match?.redacted ?? '…'}`, { ...location, commit: changed.commit, date: changed.date }, age, rotation));
