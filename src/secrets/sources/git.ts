@@ -192,7 +192,8 @@ async function* scanDiff(source: AsyncIterable<string>, options: GitSourceOption
       yield* flush();
       batch.file = undefined;
     } else if (line.startsWith('+++ ')) {
-      batch.file = stripPrefix(line.slice(4));
+      // Git ends a name holding spaces with a tab, for patch(1).
+      batch.file = stripPrefix(line.slice(4).replace(/\t$/, ''));
     } else if (line.startsWith('@@ ')) {
       const h = /^@@ -\d+(?:,(\d+))? \+(\d+)(?:,(\d+))? @@/.exec(line);
       if (h) {

@@ -55,6 +55,7 @@ describe('walkFiles', () => {
   });
 
   it("applies the enclosing repository's .gitignore to a subfolder, but walks a folder named explicitly", async () => {
+    rmSync(join(root, '.git'), { recursive: true });
     execFileSync('git', ['init', '-q', root]);
     expect((await walk(join(root, 'logs'))).map((e) => e.relPath)).toEqual(['keep.log']);
     put('logs/other.log');

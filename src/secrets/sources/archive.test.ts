@@ -1,0 +1,139 @@
+import { gzipSync } from 'node:zlib';
+import { strToU8, zipSync, type Zippable } from 'fflate';
+import tar from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { fakeAnthropicKey, fakeOpenAIKey } from '../../../test/helpers/fake-keys.js';
+import { contentContext, scanBytes } from './content.js';
+import type { ArchiveLimits } from './limits.js';
+import type { SourceMatch, SourceOptions } from './types.js';
+import { newStats } from './types.js';
+import { toSecretFinding } from './index.js';
+
+async function scan(name: string, bytes: Uint8Array, options: SourceOptions = {}): Promise<SourceMatch[]> {
+  const out: SourceMatch[] = [];
+  for await (const m of scanBytes(name, bytes, contentContext(options))) out.push(m);
+  return out;
+}
+
+async function tarOf(files: Record<string, string | Buffer>): Promise<Buffer> {
+  const pack = tar.pack();
+  for (const [name, body] of Object.entries(files)) pack.entry({ name }, body);
+  pack.finalize();
+  const chunks: Buffer[] = [];
+  for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks);
+}
+
+/** A minimal dex file: header with the string table, each string length-prefixed (ULEB128) and NUL-terminated. */
+function dexWith(strings: string[]): Uint8Array {
+  const header = Buffer.alloc(0x70);
+  header.write('dex\n035\0', 0, 'latin1');
+  const idsOff = 0x70;
+  const dataStart = idsOff + strings.length * 4;
+  const data: Buffer[] = [];
+  const ids = Buffer.alloc(strings.length * 4);
+  let off = dataStart;
+  strings.forEach((s, i) => {
+    ids.writeUInt32LE(off, i * 4);
+    const len = s.length < 128 ? Buffer.from([s.length]) : Buffer.from([(s.length & 0x7f) | 0x80, s.length >> 7]);
+    const item = Buffer.concat([len, Buffer.from(s, 'utf8'), Buffer.from([0])]);
+    data.push(item);
+    off += item.length;
+  });
+  header.writeUInt32LE(strings.length, 0x38);
+  header.writeUInt32LE(idsOff, 0x3c);
+  return Buffer.concat([header, ids, ...data]);
+}
+
+/** A Mach-O-looking binary: magic, some bytes, then C strings. */
+function machoWith(s: string): Uint8Array {
+  return Buffer.concat([Buffer.from([0xcf, 0xfa, 0xed, 0xfe, 7, 0, 0, 1]), Buffer.alloc(64), Buffer.from(`${s}\0other_symbol\0`, 'latin1')]);
+}
+
+describe('archives and app bundles', () => {
+  it('finds a key in a zip entry and names it archive!/entry with its line and column', async () => {
+    const key = fakeOpenAIKey();
+    const zip = zipSync({ 'config/app.properties': strToU8(`# settings\nopenai.key=${key}\n`), 'logo.png': new Uint8Array([0x89, 0x50, 0, 0, 1]) });
+    const found = await scan('bundle.zip', zip);
+    expect(found).toHaveLength(1);
+    expect(found[0]!.file).toBe('bundle.zip!/config/app.properties');
+    expect(found[0]!.match.line).toBe(2);
+    expect(found[0]!.match.column).toBe(12);
+  });
+
+  it("reads an APK's classes.dex string table, where a key's length prefix would otherwise stick to it", async () => {
+    const key = fakeAnthropicKey(); // 108 characters: its ULEB128 length byte is the letter 'l'
+    const apk = zipSync({ 'AndroidManifest.xml': new Uint8Array([3, 0, 8, 0]), 'classes.dex': dexWith(['Lcom/example/Main;', key, 'https://api.anthropic.com']) });
+    const found = await scan('app.apk', apk);
+    expect(found.map((m) => m.file)).toEqual(['app.apk!/classes.dex']);
+    expect(found[0]!.byteOffset).toBeGreaterThan(0x70);
+    const f = toSecretFinding(found[0]!);
+    expect(f.location?.line).toBeUndefined();
+    expect(f.evidence).toContain('byte offset');
+    expect(JSON.stringify(f)).not.toContain(key);
+  });
+
+  it('reads the strings of a Mach-O binary inside an .ipa', async () => {
+    const key = fakeOpenAIKey();
+    const ipa = zipSync({ 'Payload/Demo.app/Demo': machoWith(key), 'Payload/Demo.app/Info.plist': strToU8('<plist/>') });
+    const found = await scan('Demo.ipa', ipa);
+    expect(found.map((m) => m.file)).toEqual(['Demo.ipa!/Payload/Demo.app/Demo']);
+  });
+
+  it('opens jar, aab and nested archives (a jar inside a zip)', async () => {
+    const key = fakeOpenAIKey();
+    const jar = zipSync({ 'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\n'), 'app.conf': strToU8(`key = "${key}"`) });
+    const outer = zipSync({ 'libs/inner.jar': jar } as Zippable);
+    const found = await scan('release.aab', outer);
+    expect(found.map((m) => m.file)).toEqual(['release.aab!/libs/inner.jar!/app.conf']);
+  });
+
+  it('opens tar and tgz archives, and a gzipped log', async () => {
+    const key = fakeOpenAIKey();
+    const t = await tarOf({ 'pkg/README.md': 'hello', 'pkg/.env': `OPENAI_API_KEY=${key}\n` });
+    expect((await scan('src.tar', t)).map((m) => m.file)).toEqual(['src.tar!/pkg/.env']);
+    expect((await scan('src.tgz', gzipSync(t))).map((m) => m.file)).toEqual(['src.tgz!/pkg/.env']);
+    const log = gzipSync(Buffer.from(`line one\nAuthorization: Bearer ${key}\n`));
+    const inLog = await scan('app.log.gz', log);
+    expect(inLog.map((m) => [m.file, m.match.line])).toEqual([['app.log.gz', 2]]);
+  });
+
+  it('skips archives with --no-archives', async () => {
+    const stats = newStats();
+    const zip = zipSync({ 'a.txt': strToU8(fakeOpenAIKey()) });
+    expect(await scan('a.zip', zip, { archives: false, stats })).toEqual([]);
+    expect(stats.skipped['archives-off']).toBe(1);
+  });
+
+  it('ends a zip bomb (an entry expanding a thousand times) with a KW_ARCHIVE error', async () => {
+    const bomb = zipSync({ 'zeros.txt': new Uint8Array(16 * 1024 * 1024) }, { level: 9 });
+    expect(bomb.length).toBeLessThan(64 * 1024);
+    await expect(scan('bomb.zip', bomb)).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/zip bomb/) });
+  });
+
+  it('ends an archive that expands past the total limit, and one with too many entries', async () => {
+    const files: Zippable = {};
+    for (let i = 0; i < 20; i++) files[`f${i}.txt`] = strToU8(`${i}`.repeat(100 * 1024));
+    const zip = zipSync(files, { level: 0 });
+    const limits: Partial<ArchiveLimits> = { maxTotalBytes: 1024 * 1024 };
+    await expect(scan('big.zip', zip, { limits })).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/more than 1 MiB/) });
+    await expect(scan('many.zip', zip, { limits: { maxEntries: 10 } })).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/more than 10 entries/) });
+  });
+
+  it('ends a gzip bomb inside a tgz', async () => {
+    const t = await tarOf({ 'zeros.bin': Buffer.alloc(32 * 1024 * 1024) });
+    await expect(scan('bomb.tgz', gzipSync(t, { level: 9 }))).rejects.toMatchObject({ code: 'KW_ARCHIVE' });
+  });
+
+  it('ends a zip nested deeper than the limit', async () => {
+    let z: Uint8Array = strToU8('x');
+    for (let i = 0; i < 8; i++) z = zipSync({ [`level${i}.zip`]: z } as Zippable);
+    await expect(scan('deep.zip', z)).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/nested/) });
+  });
+
+  it('reports a damaged zip clearly', async () => {
+    const zip = zipSync({ 'a.txt': strToU8('hello') });
+    const cut = zip.subarray(0, zip.length - 30);
+    await expect(scan('cut.zip', cut)).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/cannot open 'cut.zip'/) });
+  });
+});

@@ -1,0 +1,90 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { fakeOpenAIKey } from '../../../test/helpers/fake-keys.js';
+import { newStats, scanPaths, type ScanPathsOptions, type SkipReason, type SourceMatch } from './index.js';
+
+let root: string;
+
+async function scan(paths: string[], options: ScanPathsOptions = {}): Promise<SourceMatch[]> {
+  const out: SourceMatch[] = [];
+  for await (const m of scanPaths(paths, options)) out.push(m);
+  return out;
+}
+
+async function* chunks(...parts: (string | Buffer)[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield typeof p === 'string' ? Buffer.from(p) : p;
+}
+
+beforeEach(() => {
+  root = mkdtempSync(join(tmpdir(), 'kw-paths-'));
+});
+afterEach(() => rmSync(root, { recursive: true, force: true }));
+
+describe('scanPaths', () => {
+  it('names files relative to the folder given, and honours .gitignore unless told not to', async () => {
+    mkdirSync(join(root, 'src'));
+    writeFileSync(join(root, 'src', 'a.ts'), `export const k = '${fakeOpenAIKey()}';\n`);
+    writeFileSync(join(root, '.gitignore'), 'secret.txt\n');
+    writeFileSync(join(root, 'secret.txt'), fakeOpenAIKey());
+    expect((await scan([root])).map((m) => m.file)).toEqual([join(root, 'src/a.ts')]);
+    expect((await scan([root], { gitignore: false })).map((m) => m.file).sort()).toEqual([join(root, 'secret.txt'), join(root, 'src/a.ts')]);
+  });
+
+  it('reads stdin for -, streamed, with exact lines across chunk edges', async () => {
+    const key = fakeOpenAIKey();
+    const text = `first\nsecond line has ${key} in it\n`;
+    const cut = text.indexOf(key) + 10; // split the key itself between two chunks
+    const found = await scan(['-'], { stdin: chunks(text.slice(0, cut), text.slice(cut)) });
+    expect(found.map((m) => [m.file, m.match.line, m.match.column])).toEqual([['-', 2, 17]]);
+  });
+
+  it('streams a file larger than 8 MiB and finds the key placed at every 1 MiB chunk edge', async () => {
+    const filler = 'INFO request served in 12ms path=/api/v1/items status=200\n';
+    const lines: string[] = [];
+    const keysAt: number[] = [];
+    let size = 0;
+    while (size < 9 * 1024 * 1024) {
+      const near = Math.floor(size / (1024 * 1024)) !== Math.floor((size + filler.length) / (1024 * 1024));
+      if (near) {
+        keysAt.push(lines.length + 1);
+        const l = `WARN upstream auth failed key=${fakeOpenAIKey()}\n`;
+        lines.push(l);
+        size += l.length;
+      }
+      lines.push(filler);
+      size += filler.length;
+    }
+    writeFileSync(join(root, 'big.log'), lines.join(''));
+    const found = await scan([join(root, 'big.log')]);
+    expect(found.map((m) => m.match.line)).toEqual(keysAt);
+    expect(keysAt.length).toBeGreaterThanOrEqual(8);
+  });
+
+  it('skips binaries, counts them, and still scans UTF-16 text', async () => {
+    const key = fakeOpenAIKey();
+    writeFileSync(join(root, 'image.bin'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]), Buffer.from(key)]));
+    writeFileSync(join(root, 'notes.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`key: ${key}\n`, 'utf16le')]));
+    const stats = newStats();
+    const skipped: [string, SkipReason][] = [];
+    const found = await scan([root], { stats, onSkip: (f, r) => skipped.push([f, r]) });
+    expect(found.map((m) => [m.file, m.match.line, m.match.column])).toEqual([[join(root, 'notes.txt'), 1, 6]]);
+    expect(skipped).toEqual([[join(root, 'image.bin'), 'binary']]);
+    expect(stats.skipped.binary).toBe(1);
+    expect(stats.files).toBe(2);
+  });
+
+  it('reports an unreadable file and goes on', async () => {
+    writeFileSync(join(root, 'ok.env'), `K=${fakeOpenAIKey()}\n`);
+    const skipped: [string, SkipReason, string | undefined][] = [];
+    // /proc/self/mem is a regular file that fails to read (EIO), even for root.
+    const found = await scan(['/proc/self/mem', join(root, 'ok.env')], { onSkip: (f, r, d) => skipped.push([f, r, d]) });
+    expect(skipped).toEqual([['/proc/self/mem', 'unreadable', 'EIO']]);
+    expect(found).toHaveLength(1);
+  });
+
+  it('fails with KW_FILE for a path that does not exist', async () => {
+    await expect(scan([join(root, 'missing')])).rejects.toMatchObject({ code: 'KW_FILE', message: expect.stringMatching(/no such file or folder/) });
+  });
+});
