@@ -6,15 +6,17 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { auditProject } from '../audit/index.js';
 import { CHECK_IDS } from '../audit/checks/index.js';
 import { KeywardError } from '../errors.js';
-import { anyAtOrAbove, isSeverity, SEVERITIES, type Severity } from '../finding.js';
-import { countLine, renderReport, REPORT_FORMATS, shouldColor, type ReportFormat } from '../report/index.js';
+import { countLine, exitStatusFor, parseFailOn, renderReport, REPORT_FORMATS, shouldColor, type FailOn, type ReportFormat } from '../report/index.js';
 import { VERSION } from '../version.js';
 
 export const AUDIT_SCHEMA = 'keyward.audit/1';
 
-function severity(s: string): Severity {
-  if (!isSeverity(s)) throw new InvalidArgumentError(`use one of: ${SEVERITIES.join(', ')}`);
-  return s;
+function failOn(s: string): FailOn {
+  try {
+    return parseFailOn(s);
+  } catch (e) {
+    throw new InvalidArgumentError((e as { hint?: string }).hint ?? String(e));
+  }
 }
 
 function days(s: string): number {
@@ -30,7 +32,7 @@ function checkId(s: string, prev: string[] = []): string[] {
 
 interface Flags {
   format: ReportFormat;
-  failOn: Severity;
+  failOn: FailOn;
   check?: string[];
   rotationDays?: number;
 }
@@ -40,7 +42,7 @@ export async function run(argv: string[]): Promise<number> {
     .description("Check a project's key hygiene: .env files (mode, .gitignore, git history), keys behind public env prefixes, keys in build output, AI calls from browser code, keys in logs, key age, CI logs.")
     .argument('[dir]', 'project folder', '.')
     .addOption(new Option('--format <format>', 'report format').choices(REPORT_FORMATS).default('text'))
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').argParser(severity).default('low'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, high, medium, low, info, none').argParser(failOn).default('low'))
     .option('--check <id>', `run only this check (repeatable): ${CHECK_IDS.join(', ')}`, checkId)
     .option('--rotation-days <days>', 'rotation period for the key-age check (default 90, or keyward.config.json)', days)
     .exitOverride()
@@ -69,5 +71,5 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(
     renderReport(result.findings, { format: flags.format, schema: AUDIT_SCHEMA, version: VERSION, color: shouldColor(process.stdout), footer, sarifTags: ['security', 'audit'] }),
   );
-  return anyAtOrAbove(result.findings, flags.failOn) ? 1 : 0;
+  return exitStatusFor(result.findings, flags.failOn);
 }

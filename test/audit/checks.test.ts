@@ -1,4 +1,5 @@
-import { chownSync } from 'node:fs';
+import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
+import { strToU8, zipSync } from 'fflate';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditProject } from '../../src/audit/index.js';
 import type { Finding } from '../../src/finding.js';
@@ -223,9 +224,26 @@ describe('keys in build output (build-output-key)', () => {
     expectNoWholeKey(findings, k1, k2);
   });
 
-  it('scans mobile bundles wherever they sit', async () => {
+  it('scans mobile bundles wherever they sit, and inside app packages', async () => {
+    const key = anthropicKey();
     const p = project({ 'android/app/src/main/assets/index.android.bundle': `__d(function(){var k="${openaiKey()}"});` });
-    expect(await audit(p, ['build-output-key'])).toMatchObject([{ severity: 'critical', location: { file: 'android/app/src/main/assets/index.android.bundle' } }]);
+    const apk = zipSync({ 'AndroidManifest.xml': strToU8('<manifest/>'), 'assets/index.android.bundle': strToU8(`__d(function(){var k="${key}"});`) });
+    mkdirSync(p.path('android/app/build/outputs/apk/release'), { recursive: true });
+    writeFileSync(p.path('android/app/build/outputs/apk/release/app-release.apk'), apk);
+    const findings = await audit(p, ['build-output-key']);
+    expect(findings.map((f) => f.location!.file).sort()).toEqual([
+      'android/app/build/outputs/apk/release/app-release.apk!/assets/index.android.bundle',
+      'android/app/src/main/assets/index.android.bundle',
+    ]);
+    expect(findings.every((f) => f.severity === 'critical')).toBe(true);
+    expectNoWholeKey(findings, key);
+  });
+
+  it('goes on with a warning when an app package is a zip bomb or damaged', async () => {
+    const p = project({ 'dist/app.apk': 'PK\x03\x04 not really a zip' });
+    const r = await auditProject(p.dir, { checks: ['build-output-key'] });
+    expect(r.findings).toEqual([]);
+    expect(r.warnings.join('\n')).toMatch(/dist\/app\.apk: not scanned \(cannot open/);
   });
 });
 

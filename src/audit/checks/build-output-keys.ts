@@ -1,11 +1,13 @@
 /**
  * Keys in build output that gets deployed (`dist/`, `build/`, `out/`, `.next/static/`, `public/`,
- * mobile bundles): shipped to every visitor or every phone, whatever `.gitignore` says, so they are
- * scanned even though git ignores them.
+ * mobile bundles and app packages): shipped to every visitor or every phone, whatever `.gitignore`
+ * says, so they are scanned even though git ignores them.
  */
 import { posix } from 'node:path';
-import { matchToFinding, scanText } from '../../secrets/index.js';
-import { auditDocs, type AuditCheck, type ProjectFile } from '../types.js';
+import type { Finding } from '../../finding.js';
+import { matchToFinding, scanText, type SecretMatch } from '../../secrets/index.js';
+import { scanPaths, toSecretFinding } from '../../secrets/sources/index.js';
+import { auditDocs, type AuditCheck, type AuditContext, type ProjectFile } from '../types.js';
 
 /** Folders (at any depth) whose content is served to browsers or packed into an app. */
 const OUTPUT_DIRS = /(?:^|\/)(?:dist|build|out|public|\.next\/static|\.output\/public|\.svelte-kit\/output\/client|\.vercel\/output\/static|\.netlify|storybook-static|www|android\/app\/src\/main\/assets|ios\/[^/]+\/main\.jsbundle)\//;
@@ -13,6 +15,45 @@ const OUTPUT_DIRS = /(?:^|\/)(?:dist|build|out|public|\.next\/static|\.output\/p
 const MOBILE_BUNDLE = /(?:\.jsbundle|\.android\.bundle|\.ios\.bundle|\.hbc)$/;
 /** What a deployed folder holds that can carry a key: code, maps, markup, data. */
 const TEXT_ASSET = /\.(?:m?js|cjs|map|html?|json|txt|xml|css|svg|env|ya?ml|webmanifest|bundle|jsbundle)$/i;
+
+/** Packaged apps: opened with the secrets sources (zip within limits, dex and Mach-O strings). */
+const APP_PACKAGE = /\.(?:apk|aab|ipa|xapk|appx|msix)$/i;
+
+function recommendation(m: Pick<SecretMatch, 'revokeUrl'>): string {
+  return (
+    `Everything in this folder is shipped to users, so the key is public once deployed: revoke it${m.revokeUrl ? ` (${m.revokeUrl})` : ''} and create a new one, ` +
+    'keep it in a server-side variable without a public prefix, and call the provider from your backend or through `keyward gateway`. Rebuild and redeploy.'
+  );
+}
+
+/** Keys inside app packages (an .apk's classes.dex, an .ipa's binary and JS bundle). */
+async function inAppPackages(ctx: AuditContext): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  for (const file of ctx.files.filter((f) => APP_PACKAGE.test(f.path))) {
+    try {
+      const onSkip = (name: string, reason: string, detail?: string) => {
+        if (reason !== 'binary') ctx.warn(`${name.replace(file.abs, file.path)}: skipped inside the app package (${reason}${detail ? `, ${detail}` : ''})`);
+      };
+      for await (const m of scanPaths([file.abs], { onSkip })) {
+        const base = toSecretFinding(m);
+        const where = m.file.replace(file.abs, file.path);
+        findings.push({
+          ...base,
+          id: 'build-output-key',
+          severity: 'critical',
+          title: `${m.match.provider} key in app package ${where}`,
+          recommendation: recommendation(m.match),
+          docs: auditDocs('build-output-key'),
+          location: { ...base.location, file: where },
+        });
+      }
+    } catch (e) {
+      // A zip bomb or a damaged package: say so and go on with the rest of the audit.
+      ctx.warn(`${file.path}: not scanned (${(e as Error).message})`);
+    }
+  }
+  return findings;
+}
 
 export function isBuildOutput(path: string): boolean {
   if (MOBILE_BUNDLE.test(path)) return true;
@@ -23,6 +64,7 @@ export const buildOutputKeys: AuditCheck = {
   id: 'build-output-key',
   title: 'No keys in build output',
   wants: (f: ProjectFile) => isBuildOutput(f.path),
+  project: inAppPackages,
   inspect(file, text) {
     return scanText(text, { path: file.path }).map((m) => {
       const base = matchToFinding(m, { file: file.path });
@@ -31,9 +73,7 @@ export const buildOutputKeys: AuditCheck = {
         id: 'build-output-key',
         severity: 'critical' as const,
         title: `${m.provider} key in build output ${file.path}`,
-        recommendation:
-          `Everything in this folder is shipped to users, so the key is public once deployed: revoke it${m.revokeUrl ? ` (${m.revokeUrl})` : ''} and create a new one, ` +
-          'keep it in a server-side variable without a public prefix, and call the provider from your backend or through `keyward gateway`. Rebuild and redeploy.',
+        recommendation: recommendation(m),
         docs: auditDocs('build-output-key'),
         location: { file: file.path, line: m.line, column: m.column },
       };
