@@ -59,8 +59,9 @@ export function buildSarif(findings: readonly Finding[], options: SarifOptions):
       name: id.replace(/(^|[-_.])([a-z0-9])/g, (_m, _sep: string, c: string) => c.toUpperCase()),
       shortDescription: { text: f.title },
       fullDescription: { text: f.title },
-      help: { text: f.recommendation },
-      ...(f.docs ? { helpUri: f.docs } : {}),
+      help: { text: f.docs ? `${f.recommendation} See ${f.docs}.` : f.recommendation },
+      // SARIF wants an absolute URI here; a docs path inside the package goes in the help text only.
+      ...(f.docs && /^[a-z][a-z0-9+.-]*:/i.test(f.docs) ? { helpUri: f.docs } : {}),
       defaultConfiguration: { level: LEVEL[f.severity] },
       properties: { tags: [...(options.tags ?? ['security'])], 'security-severity': SECURITY_SEVERITY[f.severity] },
     });
