@@ -8,6 +8,7 @@ import { VERSION } from '../version.js';
 import { CHECKS } from './checks/index.js';
 import { createFetchContext, type FetchContextOptions } from './fetch/context.js';
 import { gatherFacts, type GatherOptions } from './gather.js';
+import { gatherExposure } from './exposure/gather.js';
 import { gradeScan } from './grade.js';
 import { parseTarget } from './target.js';
 import type { Check, CheckOutput, Grade, GatherContext, RedirectHop, ScanFacts, SectionName, TestResult } from './types.js';
@@ -54,8 +55,18 @@ export interface ScanReport {
 
 type SectionGatherer = (ctx: GatherContext, facts: ScanFacts) => Promise<void>;
 
-/** The section gatherers that run after the page (TLS, exposure), each bounded by the site's time. */
-const SECTION_GATHERERS: SectionGatherer[] = [];
+/** The section gatherers that run after the page, side by side, each bounded by the site's time. */
+const SECTION_GATHERERS: SectionGatherer[] = [
+  async (ctx, facts) => {
+    if (!facts.https) return;
+    // Loaded on demand: the certificate parser is the heaviest module of a scan (cold start).
+    const { gatherTls } = await import('./tls/gather.js');
+    facts.tls = await gatherTls(ctx, new URL(facts.final.url));
+  },
+  async (ctx, facts) => {
+    facts.exposure = await gatherExposure(ctx, facts);
+  },
+];
 
 export async function scanSite(input: string, options: ScanOptions = {}): Promise<ScanReport> {
   const started = Date.now();
