@@ -1,6 +1,125 @@
-// Scaffolding: replaced by the command's real implementation.
+/**
+ * `keyward gateway`: runs the backend proxy. Provider keys come from the environment or a mode-600
+ * `.env`; users and tokens from the SQLite store the management commands write; limits and budgets
+ * in memory, or in Redis (`--redis`) when several instances share them.
+ */
+import { createServer } from 'node:http';
+import { isIP } from 'node:net';
+import { resolve } from 'node:path';
+import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
+import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
+import { readEnvFile, upstreamFromEnv } from '../gateway/env.js';
+import { createLogger } from '../gateway/logger.js';
+import { seedBudgets } from '../gateway/policy.js';
+import { anthropic } from '../gateway/providers/anthropic.js';
+import { openai } from '../gateway/providers/openai.js';
+import { createGateway } from '../gateway/server.js';
+import { MemoryCounters } from '../store/memory.js';
+import { RedisCounters, safeUrl } from '../store/redis.js';
+import { SqliteStore } from '../store/sqlite.js';
+import type { Counters } from '../store/types.js';
+import { dbOption, positiveInt, runProgram } from './users.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new KeywardError('KW_USAGE', "'keyward gateway' is not built yet");
+interface Flags {
+  port: number;
+  host: string;
+  db: string;
+  config?: string;
+  redis?: string;
+  envFile: string;
+  logLevel: string;
+  limitsOnStoreFailure?: 'open' | 'closed';
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+export async function serve(o: Flags): Promise<number> {
+  const fileEnv = readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' });
+  const env: Record<string, string | undefined> = { ...fileEnv, ...process.env };
+  const config: GatewayConfigFile = o.config ? loadGatewayConfig(o.config) : {};
+  const oa = upstreamFromEnv(openai, env);
+  const an = upstreamFromEnv(anthropic, env);
+  if (oa.keys.length + an.keys.length === 0) {
+    throw new KeywardError('KW_BAD_CONFIG', 'no provider keys: the gateway has nothing to forward with', {
+      hint: `put OPENAI_API_KEY=… and/or ANTHROPIC_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
+    });
+  }
+  const log = createLogger({ level: o.logLevel });
+  const store = new SqliteStore(o.db);
+  let counters: Counters;
+  if (o.redis) counters = await RedisCounters.connect(o.redis);
+  else {
+    counters = new MemoryCounters();
+    await seedBudgets(counters, store, store.listUsers(), config.globalBudget);
+  }
+  const { alerts, ...policy } = config;
+  const gateway = createGateway({
+    ...policy,
+    directory: store,
+    counters,
+    ledger: store,
+    env,
+    logger: log,
+    alerts,
+    limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,
+  });
+  const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
+  await new Promise<void>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(new KeywardError('KW_USAGE', `cannot listen on ${o.host}:${o.port}: ${err.code ?? err.message}`, { hint: err.code === 'EADDRINUSE' ? 'choose another --port' : 'check --host and --port' })),
+    );
+    server.listen(o.port, o.host, () => ok());
+  });
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr ? addr.port : o.port;
+  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  process.stderr.write(
+    `keyward gateway listening on http://${host}:${port}  (openai: ${oa.keys.length} key${oa.keys.length === 1 ? '' : 's'}, anthropic: ${an.keys.length} key${an.keys.length === 1 ? '' : 's'}; store ${o.db}; limits ${o.redis ? `in Redis ${safeUrl(o.redis)}` : 'in memory'})\n`,
+  );
+  if (!isLoopback(o.host)) process.stderr.write(`keyward: note: listening on ${o.host}, reachable from other machines; put TLS in front of it\n`);
+
+  return new Promise<number>((done) => {
+    let stopping = false;
+    const stop = async (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal }, 'shutting down');
+      server.close();
+      server.closeIdleConnections();
+      // Give in-flight requests a moment to finish, then cut the rest.
+      const force = setTimeout(() => server.closeAllConnections(), 10_000);
+      force.unref();
+      await new Promise<void>((r) => server.once('close', () => r()));
+      await gateway.close();
+      await counters.close();
+      store.close();
+      log.flush();
+      process.stderr.write('keyward gateway stopped; usage ledger written\n');
+      done(0);
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let status = 0;
+  const program = new Command('keyward gateway')
+    .description('run the backend proxy that keeps provider keys server-side')
+    .option('--port <n>', 'port to listen on', (v) => (v === '0' ? 0 : positiveInt(v)), 8787)
+    .option('--host <addr>', 'address to listen on (loopback by default)', '127.0.0.1')
+    .addOption(dbOption())
+    .option('--config <file>', 'gateway policy (JSON): models, chat route, CORS, IP limits, global budget, timeouts…')
+    .addOption(new Option('--redis <url>', 'share limits and budgets across instances through Redis (redis://host:port)').env('KEYWARD_REDIS'))
+    .option('--env-file <path>', 'where provider keys are read from (must be mode 600)', '.env')
+    .addOption(new Option('--limits-on-store-failure <mode>', 'when Redis is unreachable: refuse (closed) or skip rate limits (open); budgets always refuse').choices(['open', 'closed']))
+    .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
+    .action(async (o: Flags) => {
+      status = await serve(o);
+    });
+  const r = await runProgram(program, argv);
+  return r !== 0 ? r : status;
 }

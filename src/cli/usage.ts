@@ -1,6 +1,50 @@
-// Scaffolding: replaced by the command's real implementation.
+/** `keyward usage [--user U] [--since 24h]`: spend and tokens per user, from the gateway's ledger. */
+import { Command, InvalidArgumentError } from 'commander';
 import { KeywardError } from '../errors.js';
+import { dbOption, runProgram, withStore } from './users.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new KeywardError('KW_USAGE', "'keyward usage' is not built yet");
+const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+export function parseSince(v: string, now = Date.now()): number {
+  const m = /^(\d+)([mhdw])$/.exec(v);
+  if (m) return now - Number(m[1]) * UNITS[m[2]!]!;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError('use a duration like 30m, 24h, 7d, 2w or a date like 2026-11-01');
+  return t;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const program = new Command('keyward usage')
+    .description('show gateway usage from the ledger')
+    .addOption(dbOption())
+    .option('--user <name>', 'only this user')
+    .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date', '24h')
+    .option('--json', 'machine-readable output')
+    .action((o: { db: string; user?: string; since: string; json?: boolean }) => {
+      const since = parseSince(o.since);
+      withStore(o.db, (s) => {
+        let userId: string | undefined;
+        if (o.user !== undefined) {
+          const u = s.getUser(o.user);
+          if (!u) throw new KeywardError('KW_USAGE', `no user '${o.user}'`, { hint: "list users with 'keyward users list'" });
+          userId = u.id;
+        }
+        const names = new Map(s.listUsers().map((u) => [u.id, u.name]));
+        const summary = s.summary({ userId, since });
+        if (o.json) {
+          process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), users: summary.map((r) => ({ user: names.get(r.userId) ?? r.userId, ...r })) }, null, 2) + '\n');
+          return;
+        }
+        if (summary.length === 0) {
+          process.stdout.write(`no usage since ${new Date(since).toISOString()}\n`);
+          return;
+        }
+        const rows = summary.map((r) => [names.get(r.userId) ?? r.userId, String(r.requests), String(r.tokensIn), String(r.tokensOut), `$${r.costUsd.toFixed(6)}`]);
+        const head = ['user', 'requests', 'tokens in', 'tokens out', 'cost'];
+        const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+        const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+        process.stdout.write(`usage since ${new Date(since).toISOString()}\n${line(head)}\n${rows.map(line).join('\n')}\n`);
+      });
+    });
+  return runProgram(program, argv);
 }

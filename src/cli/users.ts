@@ -1,6 +1,152 @@
-// Scaffolding: replaced by the command's real implementation.
-import { KeywardError } from '../errors.js';
+/** `keyward users add|list|set|disable|enable`: gateway users and their limits, in the gateway's SQLite store. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { SqliteStore } from '../store/sqlite.js';
+import type { UserPolicy, UserRecord } from '../store/types.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw new KeywardError('KW_USAGE', "'keyward users' is not built yet");
+export const DEFAULT_DB = 'keyward.db';
+
+export function dbOption(): Option {
+  return new Option('--db <path>', 'gateway database (SQLite)').env('KEYWARD_DB').default(DEFAULT_DB);
+}
+
+/** Runs a commander program; help and version exit 0, usage errors 2 (commander prints them). */
+export async function runProgram(program: Command, argv: string[]): Promise<number> {
+  program.exitOverride().configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  for (const c of program.commands) c.exitOverride();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.help' || code === 'commander.version') return 0;
+    throw err;
+  }
+  return 0;
+}
+
+export function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive whole number');
+  return n;
+}
+
+export function usd(v: string): number {
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new InvalidArgumentError('must be an amount in USD, like 5 or 2.50');
+  return n;
+}
+
+function periodArg(v: string): 'day' | 'month' {
+  if (v !== 'day' && v !== 'month') throw new InvalidArgumentError("must be 'day' or 'month'");
+  return v;
+}
+
+function models(v: string): string[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new InvalidArgumentError('must list at least one model, comma-separated');
+  return list;
+}
+
+/** `users set --rpm none` clears a limit (commander turns a parser's null into '', hence a marker). */
+const CLEAR = 'none';
+function orNone<T>(parse: (v: string) => T): (v: string) => T | typeof CLEAR {
+  return (v) => (v === CLEAR ? CLEAR : parse(v));
+}
+
+interface PolicyFlags {
+  rpm?: number | null;
+  rpd?: number | null;
+  tpm?: number | null;
+  budgetUsd?: number | null;
+  softBudgetUsd?: number | null;
+  period?: 'day' | 'month';
+  models?: string[] | null;
+}
+
+function policyOptions(cmd: Command, clearable: boolean): Command {
+  const w = <T>(p: (v: string) => T) => (clearable ? orNone(p) : p);
+  const none = clearable ? " ('none' clears it)" : '';
+  return cmd
+    .option('--rpm <n>', `requests per minute${none}`, w(positiveInt))
+    .option('--rpd <n>', `requests per day${none}`, w(positiveInt))
+    .option('--tpm <n>', `tokens per minute${none}`, w(positiveInt))
+    .option('--budget-usd <x>', `hard budget in USD per period${none}`, w(usd))
+    .option('--soft-budget-usd <y>', `soft budget in USD per period: one alert a period${none}`, w(usd))
+    .option('--period <p>', 'budget period: day or month (default month)', periodArg)
+    .option('--models <a,b>', `models this user may call${none}`, w(models));
+}
+
+function describePolicy(u: UserPolicy): string {
+  const parts: string[] = [];
+  if (u.rpm !== undefined) parts.push(`rpm ${u.rpm}`);
+  if (u.rpd !== undefined) parts.push(`rpd ${u.rpd}`);
+  if (u.tpm !== undefined) parts.push(`tpm ${u.tpm}`);
+  if (u.budgetUsd !== undefined) parts.push(`budget $${u.budgetUsd}/${u.period ?? 'month'}`);
+  if (u.softBudgetUsd !== undefined) parts.push(`soft $${u.softBudgetUsd}/${u.period ?? 'month'}`);
+  if (u.models) parts.push(`models ${u.models.join(',')}`);
+  return parts.length ? parts.join(', ') : 'no limits';
+}
+
+export function describeUser(u: UserRecord): string {
+  return `${u.name} (${u.id})${u.disabled ? ` DISABLED${u.disabledReason ? ` [${u.disabledReason}]` : ''}` : ''}: ${describePolicy(u)}`;
+}
+
+export function withStore<T>(db: string, fn: (store: SqliteStore) => T): T {
+  const store = new SqliteStore(db);
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const program = new Command('keyward users').description('manage gateway users (limits, budgets, models)');
+
+  policyOptions(program.command('add <name>').description('add a user').addOption(dbOption()), false).action((name: string, o: PolicyFlags & { db: string }) => {
+    const { db, ...flags } = o;
+    withStore(db, (s) => {
+      const policy: UserPolicy = {};
+      for (const [k, v] of Object.entries(flags)) if (v !== undefined && v !== null) (policy as Record<string, unknown>)[k] = v;
+      if (policy.softBudgetUsd !== undefined && policy.budgetUsd !== undefined && policy.softBudgetUsd > policy.budgetUsd) {
+        process.stderr.write('keyward: note: the soft budget is above the hard budget, so its alert can never fire\n');
+      }
+      process.stdout.write(`added ${describeUser(s.addUser(name, policy))}\n`);
+    });
+  });
+
+  program
+    .command('list')
+    .description('list users')
+    .addOption(dbOption())
+    .option('--json', 'machine-readable output')
+    .action((o: { db: string; json?: boolean }) => {
+      withStore(o.db, (s) => {
+        const users = s.listUsers();
+        if (o.json) process.stdout.write(JSON.stringify(users, null, 2) + '\n');
+        else if (users.length === 0) process.stdout.write("no users yet; add one with 'keyward users add <name>'\n");
+        else for (const u of users) process.stdout.write(describeUser(u) + '\n');
+      });
+    });
+
+  policyOptions(program.command('set <name>').description("change a user's limits").addOption(dbOption()), true).action((name: string, o: PolicyFlags & { db: string }) => {
+    const { db, ...flags } = o;
+    const patch = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, (v as unknown) === CLEAR ? null : v])) as PolicyFlags;
+    withStore(db, (s) => process.stdout.write(`updated ${describeUser(s.setUser(name, patch))}\n`));
+  });
+
+  for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
+    program
+      .command(`${verb} <name>`)
+      .description(disabled ? 'refuse every request of this user at once, on every instance' : 'allow a disabled user again')
+      .addOption(dbOption())
+      .action((name: string, o: { db: string }) => {
+        withStore(o.db, (s) => process.stdout.write(`${disabled ? 'disabled' : 'enabled'} ${describeUser(s.setDisabled(name, disabled))}\n`));
+      });
+  }
+
+  if (argv.length === 0) {
+    program.outputHelp();
+    return 2;
+  }
+  return runProgram(program, argv);
 }

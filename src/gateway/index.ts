@@ -10,6 +10,6 @@ export type { AnomalyOptions } from './anomaly.js';
 export type { JwtOptions } from './auth.js';
 export type { ResilienceOptions } from './upstream.js';
 export type { BreakerOptions } from './keys.js';
-export type { IpLimits, GlobalBudget } from './policy.js';
+export { seedBudgets, type IpLimits, type GlobalBudget } from './policy.js';
 export { loadGatewayConfig, type GatewayConfigFile } from './config.js';
 export * from '../store/index.js';

@@ -2,7 +2,7 @@
  * Turns a user's policy and a request into counter checks (rate limits and budget reservations,
  * admitted together, all or nothing, in one store call) and settles them to the real usage after.
  */
-import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, UserRecord } from '../store/types.js';
+import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, Ledger, UserRecord } from '../store/types.js';
 import { NANO, period, toNano } from './budget.js';
 
 const MINUTE = 60_000;
@@ -128,4 +128,31 @@ function fmtDuration(s: number): string {
   if (s < 120) return `${s}s`;
   if (s < 7200) return `${Math.round(s / 60)} min`;
   return `${Math.round(s / 3600)} h`;
+}
+
+/**
+ * After a restart, in-memory budget counters start from what the ledger says was spent this period,
+ * so a restart never hands a user a fresh budget.
+ */
+export async function seedBudgets(counters: Counters, ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now()): Promise<void> {
+  const adj: CounterAdjustment[] = [];
+  const cache = new Map<number, Map<string, number>>();
+  const spendSince = (start: number) => {
+    let m = cache.get(start);
+    if (!m) cache.set(start, (m = ledger.spendSince(start)));
+    return m;
+  };
+  for (const u of users) {
+    if (u.budgetUsd === undefined && u.softBudgetUsd === undefined) continue;
+    const per = period(u.period ?? 'month', now);
+    const spent = spendSince(per.start).get(u.id) ?? 0;
+    if (spent > 0) adj.push({ key: `b:u:${u.id}:${per.key}`, kind: 'fixed', windowMs: per.remainingMs + 3_600_000, at: now, delta: toNano(spent) });
+  }
+  if (global) {
+    const per = period(global.period, now);
+    let total = 0;
+    for (const v of spendSince(per.start).values()) total += v;
+    if (total > 0) adj.push({ key: `b:g:${per.key}`, kind: 'fixed', windowMs: per.remainingMs + 3_600_000, at: now, delta: toNano(total) });
+  }
+  if (adj.length > 0) await counters.adjust(adj);
 }
