@@ -32,6 +32,8 @@ export interface RawMatch {
 export class Engine {
   private readonly compiled: CompiledRule[];
   private readonly matcher: KeywordMatcher;
+  /** Prefixes of provider keys: a value with one that failed its provider's checks is a look-alike. */
+  private readonly prefixes: readonly string[];
   /** The longest look-back and look-ahead any rule needs around a keyword (for stream overlap). */
   readonly maxBefore: number;
   readonly maxAfter: number;
@@ -46,8 +48,13 @@ export class Engine {
     this.matcher = new KeywordMatcher(
       rules.flatMap((rule, i) => rule.keywords.map((text) => ({ text, caseSensitive: !rule.context, rule: i }))),
     );
+    this.prefixes = rules.filter((r) => !r.context && !r.generic).flatMap((r) => r.keywords.filter((k) => k.length >= 3));
     this.maxBefore = Math.max(...this.compiled.map((c) => c.before));
     this.maxAfter = Math.max(...this.compiled.map((c) => c.after + Math.max(...c.rule.keywords.map((k) => k.length))));
+  }
+
+  private providerShaped(secret: string): boolean {
+    return this.prefixes.some((p) => secret.startsWith(p));
   }
 
   /** Every secret in `text`, ordered by position, overlaps resolved. */
@@ -102,10 +109,23 @@ export class Engine {
       const secret = m.groups?.secret ?? m[0];
       const index = span ? from + span[0] : start;
       if (!accept(c.rule, secret, m[0], path)) continue;
+      if (c.rule.assigned && !assignedAt(text, index)) continue;
+      if (c.rule.generic && this.providerShaped(secret)) continue;
       if (onAllowedLine(text, index)) continue;
       out.push({ rule: c.rule, secret, index, length: secret.length });
     }
   }
+}
+
+const KEY_NAME = /key|token|secret|passw|auth|credential|bearer|api|client/i;
+const HASH_NAME = /(?:sha\d*|md5|hash|checksum|digest|commit|etag|integrity|uuid|guid|\bid|_id|[a-z]Id|request|trace|session|nonce|salt)[\s"'`:=]{0,4}$/i;
+
+/** Whether the value at `index` is assigned to a key-like name (see SecretRule.assigned). */
+function assignedAt(text: string, index: number): boolean {
+  const lineStart = text.lastIndexOf('\n', index - 1) + 1;
+  const prevStart = lineStart > 0 ? text.lastIndexOf('\n', lineStart - 2) + 1 : lineStart;
+  const before = text.slice(Math.max(prevStart, index - 240), index);
+  return KEY_NAME.test(before) && !HASH_NAME.test(before.slice(-40));
 }
 
 function accept(rule: SecretRule, secret: string, match: string, path: string | undefined): boolean {

@@ -63,6 +63,12 @@ export interface SecretRule {
    */
   context?: boolean;
   /**
+   * The value must sit where a secret is assigned: a key-like name (`…_KEY`, `apiKey`, `token`,
+   * `Authorization`) before it on its line or the line above, and no hash or id name (`md5`,
+   * `commit`, `request_id`) right before it. Context rules for prefix-less values set this.
+   */
+  assigned?: boolean;
+  /**
    * Where the pattern runs, in characters before and after a keyword hit. Defaults to
    * `{ before: 64, after: 512 }`; long values (PEM blocks, presigned tokens) need more.
    */

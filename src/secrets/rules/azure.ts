@@ -39,6 +39,7 @@ export const azureRules: SecretRule[] = [
     severity: 'high',
     keywords: ['azure', 'cognitiveservices', 'ocp-apim-subscription-key'],
     context: true,
+    assigned: true,
     window: NEAR,
     pattern: token('[a-fA-F0-9]{32}'),
     revokeUrl: REVOKE,

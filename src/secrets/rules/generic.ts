@@ -14,7 +14,9 @@ function wordLike(value: string): boolean {
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return true; // UUID
   if (/^(?:sha(?:1|256|384|512)|md5)-/i.test(value)) return true; // integrity strings
   const segments = value.split(/[-_./+=~]+/).filter(Boolean);
-  return segments.every((seg) => /^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$|^[0-9]+$/.test(seg) || looksLikeIdentifier(seg));
+  // Random secrets have at least one long random run; model names and paths are short pieces.
+  if (Math.max(...segments.map((s) => s.length)) < 10) return true;
+  return segments.every((seg) => seg.length <= 3 || /^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$|^[0-9]+$|^[vV]?[0-9]+[a-zA-Z]?$/.test(seg) || looksLikeIdentifier(seg));
 }
 
 export function randomValue(value: string): boolean {

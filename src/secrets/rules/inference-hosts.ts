@@ -75,6 +75,7 @@ export const inferenceHostRules: SecretRule[] = [
     severity: 'high',
     keywords: ['together'],
     context: true,
+    assigned: true,
     window: NEAR,
     pattern: token('[a-f0-9]{64}'),
     revokeUrl: 'https://api.together.ai/settings/api-keys',

@@ -83,6 +83,7 @@ export const messagingRules: SecretRule[] = [
     severity: 'high',
     keywords: ['twilio'],
     context: true,
+    assigned: true,
     window: NEAR,
     pattern: token('[a-f0-9]{32}'),
     revokeUrl: 'https://console.twilio.com/',

@@ -104,6 +104,7 @@ export const openaiRules: SecretRule[] = [
     severity: 'high',
     keywords: ['openai'],
     context: true,
+    assigned: true,
     window: NEAR,
     pattern: token('sk-[A-Za-z0-9]{48}'),
     verify: (s) => !s.includes(MARKER) && charClasses(s.slice(3)) === 3 && shannonEntropy(s.slice(3)) >= 4.2,
