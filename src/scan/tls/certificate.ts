@@ -1,9 +1,9 @@
 /**
- * Certificate details from the bytes the server sent: Node's X509Certificate for names, dates
- * and keys; @peculiar/x509 for what Node does not expose (the signature algorithm, AIA).
+ * Certificate details from the bytes the server sent: Node's X509Certificate for names, dates,
+ * keys and AIA; the one field Node does not expose, the signature algorithm, is read straight
+ * from the DER (Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }).
+ * A full ASN.1 library would cost a scan's cold start several hundred milliseconds for one OID.
  */
-import 'reflect-metadata';
-import * as x509 from '@peculiar/x509';
 import { X509Certificate } from 'node:crypto';
 import type { CertificateFacts } from './facts.js';
 
@@ -38,14 +38,57 @@ export function isWeakHash(hash: string | undefined): boolean {
   return hash === 'SHA-1' || hash === 'MD5';
 }
 
-function signatureAlgorithm(cert: x509.X509Certificate): CertificateFacts['signatureAlgorithm'] {
-  // The OID is only on the parsed ASN.1; the library's friendly form drops unknown algorithms.
-  const oid = (cert as unknown as { asn: { signatureAlgorithm: { algorithm: string } } }).asn.signatureAlgorithm.algorithm;
-  const known = SIGNATURE_ALGORITHMS[oid];
-  if (known) return { oid, ...known };
-  const friendly = cert.signatureAlgorithm as { name?: string; hash?: { name?: string } };
-  const hash = friendly.hash?.name;
-  return { oid, name: friendly.name ?? oid, ...(hash ? { hash } : {}) };
+/** One DER element at `at`: its tag, where its content starts and ends. */
+function derElement(der: Buffer, at: number): { tag: number; start: number; end: number } {
+  const tag = der[at];
+  let len = der[at + 1];
+  let start = at + 2;
+  if (tag === undefined || len === undefined) throw new Error('truncated DER');
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4) throw new Error('unsupported DER length');
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + (der[start + i] ?? 0);
+    start += n;
+  }
+  if (start + len > der.length) throw new Error('truncated DER');
+  return { tag, start, end: start + len };
+}
+
+/** Dotted form of a DER OBJECT IDENTIFIER's content. */
+function oidText(bytes: Buffer): string {
+  const first = bytes[0] ?? 0;
+  const parts = [Math.min(2, Math.floor(first / 40)), first - 40 * Math.min(2, Math.floor(first / 40))];
+  let v = 0;
+  for (const b of bytes.subarray(1)) {
+    v = v * 128 + (b & 0x7f);
+    if (!(b & 0x80)) {
+      parts.push(v);
+      v = 0;
+    }
+  }
+  return parts.join('.');
+}
+
+/** The outer signatureAlgorithm's OID (the algorithm the issuer signed with). */
+export function signatureAlgorithmOid(der: Buffer): string {
+  const cert = derElement(der, 0);
+  const tbs = derElement(der, cert.start);
+  const algId = derElement(der, tbs.end);
+  const oid = derElement(der, algId.start);
+  if (cert.tag !== 0x30 || tbs.tag !== 0x30 || algId.tag !== 0x30 || oid.tag !== 0x06) throw new Error('not an X.509 certificate');
+  return oidText(der.subarray(oid.start, oid.end));
+}
+
+function signatureAlgorithm(der: Buffer): CertificateFacts['signatureAlgorithm'] {
+  const oid = signatureAlgorithmOid(der);
+  return { oid, ...(SIGNATURE_ALGORITHMS[oid] ?? { name: oid }) };
+}
+
+/** "CA Issuers - URI:http://…" lines of Node's infoAccess. */
+function caIssuers(infoAccess: string | undefined): string[] {
+  if (!infoAccess) return [];
+  return [...infoAccess.matchAll(/^CA Issuers - URI:(.+)$/gm)].map((m) => m[1]!.trim());
 }
 
 function altNames(text: string | undefined): string[] {
@@ -74,9 +117,7 @@ function keyDetails(cert: X509Certificate): Pick<CertificateFacts, 'keyType' | '
 /** Facts about one DER certificate. */
 export function describeCertificate(der: Buffer): CertificateFacts {
   const cert = new X509Certificate(der);
-  const parsed = new x509.X509Certificate(der);
   const cn = /(?:^|\n)CN=([^\n]*)/.exec(cert.subject)?.[1];
-  const aia = parsed.getExtension(x509.AuthorityInfoAccessExtension);
   const selfSigned = cert.subject === cert.issuer && safeVerify(cert);
   return {
     subject: cert.subject.replace(/\n/g, ', '),
@@ -88,10 +129,10 @@ export function describeCertificate(der: Buffer): CertificateFacts {
     serialNumber: cert.serialNumber,
     fingerprint256: cert.fingerprint256,
     ...keyDetails(cert),
-    signatureAlgorithm: signatureAlgorithm(parsed),
+    signatureAlgorithm: signatureAlgorithm(der),
     selfSigned,
     isCa: cert.ca,
-    caIssuers: aia ? aia.caIssuers.filter((g) => g.type === 'url').map((g) => g.value) : [],
+    caIssuers: caIssuers(cert.infoAccess),
   };
 }
 

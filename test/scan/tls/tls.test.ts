@@ -2,6 +2,7 @@
  * The TLS section end to end below scanSite: real HTTPS servers on 127.0.0.1 with certificates
  * generated here, probed by gatherTls, judged by the tls-* checks, graded by gradeTlsSection.
  */
+import { X509Certificate } from 'node:crypto';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Finding } from '../../../src/finding.js';
@@ -9,6 +10,7 @@ import { CHECKS } from '../../../src/scan/checks/index.js';
 import { MOZILLA_INTERMEDIATE_CIPHERS } from '../../../src/scan/checks/tls-support.js';
 import { createFetchContext } from '../../../src/scan/fetch/context.js';
 import { gradeScan } from '../../../src/scan/grade.js';
+import { describeCertificate, signatureAlgorithmOid } from '../../../src/scan/tls/certificate.js';
 import type { TlsFacts } from '../../../src/scan/tls/facts.js';
 import { gatherTls } from '../../../src/scan/tls/gather.js';
 import { rateTls, type TlsRating } from '../../../src/scan/tls/grade.js';
@@ -312,5 +314,25 @@ describe('the tls section in the whole grade', () => {
     const graded = gradeScan(outputs, outputs.flatMap((o) => o.output.findings));
     expect(graded.sections.tls?.grade).toBe('F');
     expect(graded.grade).toBe('F');
+  });
+});
+
+describe('reading the signature algorithm from the certificate bytes', () => {
+  it('agrees with @peculiar/x509 on every test certificate', async () => {
+    await import('reflect-metadata');
+    const x509 = await import('@peculiar/x509');
+    const pems = Object.values(certs).flatMap((v) => (typeof v === 'string' ? [v] : [v.leaf]));
+    for (const pem of pems) {
+      const der = Buffer.from(new X509Certificate(pem).raw);
+      const expected = (new x509.X509Certificate(der) as unknown as { asn: { signatureAlgorithm: { algorithm: string } } }).asn.signatureAlgorithm.algorithm;
+      expect(signatureAlgorithmOid(der)).toBe(expected);
+    }
+    expect(describeCertificate(Buffer.from(new X509Certificate(certs.sha1.leaf).raw)).signatureAlgorithm).toEqual({ oid: '1.2.840.10045.4.1', name: 'ecdsa-with-SHA1', hash: 'SHA-1' });
+    expect(describeCertificate(Buffer.from(new X509Certificate(certs.selfSigned.leaf).raw)).signatureAlgorithm.name).toBe('sha256WithRSAEncryption');
+  });
+
+  it('refuses bytes that are not a certificate', () => {
+    expect(() => signatureAlgorithmOid(Buffer.from([0x30, 0x82, 0xff]))).toThrow(/truncated/);
+    expect(() => signatureAlgorithmOid(Buffer.from([0x04, 0x00]))).toThrow();
   });
 });
