@@ -40,6 +40,10 @@ export interface FakeUpstream extends TestServer {
   anthropicBase: string;
   seen: SeenRequest[];
   badAuth: number;
+  /** Streams the client (the gateway) hung up on before the end. */
+  aborted: number;
+  /** Streamed events written, over all requests. */
+  eventsWritten: number;
   faults: Fault[];
   /** Queues faults for the next requests, in order. */
   fail(...f: Fault[]): void;
@@ -52,7 +56,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
   const defaultOut = o.outputTokens ?? 5;
   const chunkDelay = o.chunkDelayMs ?? 0;
   const reportUsage = o.reportUsage ?? true;
-  const state = { seen: [] as SeenRequest[], badAuth: 0, faults: [] as Fault[] };
+  const state = { seen: [] as SeenRequest[], badAuth: 0, aborted: 0, eventsWritten: 0, faults: [] as Fault[] };
 
   async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -132,7 +136,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       let seq = 0;
       events.push(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [], usage: null } })}\n\n`);
       for (let i = 0; i < out; i++) events.push(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_fake', output_index: 0, content_index: 0, delta: 'tok' })}\n\n`);
-      events.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: seq++, response: reportUsage ? response : { ...response, usage: null } })}\n\n`);
+      events.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: seq, response: reportUsage ? response : { ...response, usage: null } })}\n\n`);
     } else if (path === '/v1/messages') {
       const msg = { id: 'msg_fake', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null };
       if (!stream) {
@@ -158,8 +162,12 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
         req.socket.destroy();
         return;
       }
-      if (res.destroyed) return;
+      if (res.destroyed) {
+        state.aborted++;
+        return;
+      }
       res.write(events[i]);
+      state.eventsWritten++;
       if (chunkDelay) await sleep(chunkDelay);
     }
     res.end();
@@ -170,6 +178,8 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
   Object.defineProperties(fake, {
     seen: { get: () => state.seen },
     badAuth: { get: () => state.badAuth },
+    aborted: { get: () => state.aborted },
+    eventsWritten: { get: () => state.eventsWritten },
     faults: { get: () => state.faults },
   });
   fake.openaiBase = `${server.origin}/v1`;
