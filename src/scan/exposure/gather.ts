@@ -139,6 +139,8 @@ function noteDebugPage(out: ExposureFacts, body: string, url: string, trigger: D
 class Crawler {
   private readonly seen = new Set<string>();
   private guesses = 0;
+  private bytesInFlight = 0;
+  private readonly released: Array<() => void> = [];
 
   constructor(
     private readonly ctx: GatherContext,
@@ -200,9 +202,28 @@ class Crawler {
 
   private async fetch(url: string, maxBytes: number, file: FetchedFile): Promise<HttpExchange | undefined> {
     const budget = this.out.budget;
-    const left = this.ctx.limits.maxTotalBytes - budget.bytes;
+    let grant = 0;
     try {
-      const res = await this.limit(() => (this.ctx.signal.aborted ? Promise.reject(new Error('the site time bound is spent')) : this.ctx.fetch(url, { maxBytes: Math.max(1, Math.min(maxBytes, left)) })));
+      const res = await this.limit(async () => {
+        // Bytes are granted when the request starts, so requests in flight can never overrun the
+        // site's total; while others hold grants, wait for them to settle rather than give up.
+        for (;;) {
+          if (this.ctx.signal.aborted) throw new Error('the site time bound is spent');
+          grant = Math.min(maxBytes, this.ctx.limits.maxTotalBytes - budget.bytes - this.bytesInFlight);
+          if (grant > 0 || this.bytesInFlight === 0) break;
+          await new Promise<void>((resolve) => this.released.push(resolve));
+        }
+        if (grant <= 0) return undefined;
+        this.bytesInFlight += grant;
+        return this.ctx.fetch(url, { maxBytes: grant });
+      });
+      if (!res) {
+        budget.files--;
+        budget.skipped++;
+        budget.stoppedBy ??= 'bytes';
+        file.error = 'skipped: the site\'s byte bound is spent';
+        return undefined;
+      }
       budget.bytes += res.body.length;
       file.status = res.status;
       file.bytes = res.body.length;
@@ -216,6 +237,11 @@ class Crawler {
       if (this.ctx.signal.aborted) budget.stoppedBy ??= 'time';
       file.error = (err as Error).message;
       return undefined;
+    } finally {
+      if (grant > 0) {
+        this.bytesInFlight -= grant;
+        for (const wake of this.released.splice(0)) wake();
+      }
     }
   }
 
