@@ -208,7 +208,7 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   const verdict =
     findings.length === 0
       ? 'no secrets found.'
-      : `${countLine(findings, ['secret', 'secret findings'])}. Revoke each key at its provider first, then remove it from the code and load it from the environment.`;
+      : `${countLine(findings, ['secret', 'secrets'])}. Revoke each key at its provider first, then remove it from the code and load it from the environment.`;
   const report = renderReport(findings, {
     format,
     schema: 'keyward.secrets/1',
