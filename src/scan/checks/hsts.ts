@@ -73,11 +73,10 @@ export const hstsCheck: Check = {
         add('hsts-on-plain-http', 'info', 'Strict-Transport-Security sent over plain HTTP is ignored by browsers',
           'Browsers only honour HSTS on an HTTPS response; serve the site over HTTPS and send it there.');
       }
-      const badCert = facts.httpsError !== undefined && /certificate|cert/i.test(facts.httpsError);
-      add(badCert ? 'hsts-invalid-cert' : 'hsts-not-implemented-no-https', 'high',
-        badCert ? 'HTTPS has an invalid certificate, so HSTS cannot protect the site' : 'The site is not served over HTTPS, so HSTS cannot protect it',
+      // (An HTTPS page with a bad certificate never gets here: the scan stops with KW_TLS.)
+      add('hsts-not-implemented-no-https', 'high', 'The site is not served over HTTPS, so HSTS cannot protect it',
         'Serve the site over HTTPS with a valid certificate (e.g. certbot), redirect HTTP to it, then send:\n' + headerFix(HSTS.name, HSTS.value));
-      return done(badCert ? 'hsts-invalid-cert' : 'hsts-not-implemented-no-https', false);
+      return done('hsts-not-implemented-no-https', false);
     }
 
     const values = headerValues(facts.final.headers, 'strict-transport-security');
