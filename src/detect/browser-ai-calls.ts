@@ -73,7 +73,9 @@ const ANTHROPIC_HEADER = /['"`]?anthropic-dangerous-direct-browser-access['"`]?\
 
 const PUBLIC_PREFIX = '(?:NEXT_PUBLIC|VITE|REACT_APP|EXPO_PUBLIC|NUXT_PUBLIC|PUBLIC|GATSBY)_';
 /** The name part that says the variable holds a credential. */
-const CREDENTIAL_NAME = '[A-Z0-9_]*(?:API_?KEY|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY|PASSWORD|AUTH)[A-Z0-9_]*';
+const CREDENTIAL_NAME = '[A-Z0-9_]*(?:API_?KEY|SECRET|TOKEN|ACCESS_KEY|PRIVATE_KEY|PASSWORD|AUTH|_KEY(?![A-Z0-9]))[A-Z0-9_]*';
+/** Public env names whose values are public by design (publishable keys, site keys, analytics ids, Firebase web config). */
+const PUBLIC_BY_DESIGN = /PUBLISHABLE|PUBLIC_KEY|SITE_?KEY|ANON|MAPS|RECAPTCHA|HCAPTCHA|TURNSTILE|VAPID|SENTRY|POSTHOG|ANALYTICS|MEASUREMENT|FIREBASE|ALGOLIA_SEARCH|MAPBOX|SEGMENT|MIXPANEL|AMPLITUDE|INTERCOM|PUSHER_KEY|CLERK_PUBLISHABLE|STRIPE_PK/;
 const PUBLIC_ENV_VALUE = new RegExp(`(?<![A-Za-z0-9_])["']?(${PUBLIC_PREFIX}${CREDENTIAL_NAME})["']?\\s*[:=]\\s*(["'\`])([^"'\`\\s]{12,512})\\2`, 'g');
 const PUBLIC_ENV_REFERENCE = new RegExp(`\\b(?:process\\.env|import\\.meta\\.env)\\.(${PUBLIC_PREFIX}${CREDENTIAL_NAME})\\b`, 'g');
 
@@ -193,7 +195,7 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
   for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
     const envName = m[1]!;
     const value = m[3]!;
-    if (PLACEHOLDER.test(value)) continue;
+    if (PLACEHOLDER.test(value) || PUBLIC_BY_DESIGN.test(envName)) continue;
     const valueStart = m.index + m[0].lastIndexOf(value);
     hits.push({
       kind: 'public-env-key-value',
@@ -208,6 +210,7 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
   if (!options.valuesOnly) {
     for (const m of text.matchAll(PUBLIC_ENV_REFERENCE)) {
       const envName = m[1]!;
+      if (PUBLIC_BY_DESIGN.test(envName)) continue;
       hits.push({ kind: 'public-env-key-reference', provider: providerFromEnvName(envName), envName, index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
     }
   }
