@@ -19,6 +19,8 @@ export class KeywordMatcher {
   private readonly table: Uint16Array | Uint32Array;
   /** For each state, the keyword ids that end there (including via failure links). */
   private readonly outputs: (readonly number[] | undefined)[];
+  /** States numbered at or above this one have outputs. */
+  private readonly firstHitState: number;
   private readonly keywords: readonly { text: string; length: number; caseSensitive: boolean; rules: number[] }[];
 
   constructor(specs: readonly KeywordSpec[]) {
@@ -51,60 +53,66 @@ export class KeywordMatcher {
       own[s]!.push(id);
     });
 
+    // Renumber states so that every state with an output comes last: the scan loop then tests
+    // for a hit with one comparison instead of a memory load per character.
     const n = goto.length;
-    const table = n < 65536 ? new Uint16Array(n * 128) : new Uint32Array(n * 128);
     const fail = new Int32Array(n);
-    const outputs: (number[] | undefined)[] = new Array(n);
-    const queue: number[] = [];
-    for (let c = 0; c < 128; c++) {
-      const next = goto[0]!.get(c) ?? 0;
-      table[c] = next;
-      if (next !== 0) queue.push(next);
-    }
-    outputs[0] = undefined;
-    for (const s of queue) outputs[s] = own[s]!.length ? own[s] : undefined;
-    // Breadth-first: a state's failure target is always complete before the state itself.
-    for (let qi = 0; qi < queue.length; qi++) {
-      const s = queue[qi]!;
-      for (let c = 0; c < 128; c++) {
-        const next = goto[s]!.get(c);
-        if (next === undefined) {
-          table[(s << 7) | c] = table[(fail[s]! << 7) | c]!;
-        } else {
-          fail[next] = table[(fail[s]! << 7) | c]!;
-          const inherited = outputs[fail[next]!];
-          const mine = own[next]!;
-          outputs[next] = mine.length || inherited ? [...mine, ...(inherited ?? [])] : undefined;
-          table[(s << 7) | c] = next;
-          queue.push(next);
+    const out: number[][] = own.map((o) => [...o]);
+    const order: number[] = [0];
+    for (let qi = 0; qi < order.length; qi++) {
+      const s = order[qi]!;
+      for (const [c, next] of goto[s]!) {
+        let f = s === 0 ? 0 : fail[s]!;
+        if (s !== 0) {
+          while (f !== 0 && !goto[f]!.has(c)) f = fail[f]!;
+          f = goto[f]!.get(c) ?? 0;
         }
+        fail[next] = f;
+        out[next]!.push(...out[f]!);
+        order.push(next);
       }
     }
+    const withOutput = order.filter((s) => out[s]!.length > 0);
+    const without = order.filter((s) => out[s]!.length === 0);
+    const renumber = new Int32Array(n);
+    [...without, ...withOutput].forEach((s, i) => (renumber[s] = i));
+    this.firstHitState = without.length;
+
+    const table = n < 65536 ? new Uint16Array(n * 128) : new Uint32Array(n * 128);
+    const delta = (s: number, c: number): number => {
+      for (;;) {
+        const next = goto[s]!.get(c);
+        if (next !== undefined) return next;
+        if (s === 0) return 0;
+        s = fail[s]!;
+      }
+    };
+    for (const s of order) {
+      for (let c = 0; c < 128; c++) table[(renumber[s]! << 7) | c] = renumber[delta(s, FOLD[c]!)]!;
+    }
     this.table = table;
-    this.outputs = outputs;
+    this.outputs = new Array(n);
+    for (const s of withOutput) this.outputs[renumber[s]!] = out[s]!;
   }
 
   /** Calls `onHit(rule, start)` for every keyword occurrence in `text[from, to)`, in text order. */
   scan(text: string, from: number, to: number, onHit: (rule: number, start: number) => void): void {
     const table = this.table;
-    const outputs = this.outputs;
-    const keywords = this.keywords;
+    const firstHit = this.firstHitState;
     let s = 0;
     for (let i = from; i < to; i++) {
       const c = text.charCodeAt(i);
-      if (c >= 128) {
-        s = 0;
-        continue;
-      }
-      s = table[(s << 7) | FOLD[c]!]!;
-      const out = outputs[s];
-      if (out === undefined) continue;
-      for (const id of out) {
-        const k = keywords[id]!;
-        const start = i - k.length + 1;
-        if (k.caseSensitive && !text.startsWith(k.text, start)) continue;
-        for (const r of k.rules) onHit(r, start);
-      }
+      s = c < 128 ? table[(s << 7) | c]! : 0;
+      if (s >= firstHit) this.report(text, i, s, onHit);
+    }
+  }
+
+  private report(text: string, end: number, state: number, onHit: (rule: number, start: number) => void): void {
+    for (const id of this.outputs[state]!) {
+      const k = this.keywords[id]!;
+      const start = end - k.length + 1;
+      if (k.caseSensitive && !text.startsWith(k.text, start)) continue;
+      for (const r of k.rules) onHit(r, start);
     }
   }
 }
