@@ -58,7 +58,11 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         log: (obj) => scrub(obj, 2) as Record<string, unknown>,
       },
       serializers: {
-        err: (e: Error & { code?: string }) => ({ type: e.name, code: e.code, message: redactText(e.message) }),
+        err: (e: unknown) => {
+          const o = (typeof e === 'object' && e !== null ? e : {}) as { name?: unknown; code?: unknown; message?: unknown };
+          const message = typeof o.message === 'string' ? o.message : String(e);
+          return { type: typeof o.name === 'string' ? o.name : typeof e, code: typeof o.code === 'string' ? o.code : undefined, message: redactText(message) };
+        },
       },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),

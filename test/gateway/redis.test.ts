@@ -1,0 +1,149 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../../src/gateway/index.js';
+import { MemoryLedger } from '../../src/store/memory.js';
+import { RedisCounters } from '../../src/store/redis.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { requireProgram } from '../helpers/programs.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { bearer, chat, post, sleep } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+const prices = { 'test-model': { input: 1000, output: 1000 } };
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway instances sharing one real redis-server', () => {
+  let redis: TestRedis;
+  let upstream: FakeUpstream;
+  let dir: string;
+  const stores: SqliteStore[] = [];
+  const counters: RedisCounters[] = [];
+  const ledgers = [new MemoryLedger(), new MemoryLedger()];
+  const gws: TestGateway[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, promptTokens: 10, outputTokens: 40, chunkDelayMs: 5 });
+    dir = mkdtempSync(join(tmpdir(), 'kw-gw-redis-'));
+    for (let i = 0; i < 2; i++) {
+      // Each instance opens the shared SQLite directory and its own Redis connection, as two processes would.
+      const store = new SqliteStore(join(dir, 'keyward.db'));
+      const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 300 });
+      stores.push(store);
+      counters.push(c);
+      gws.push(await startGateway(upstream, keys, { directory: store, counters: c, ledger: ledgers[i], prices, limitsOnStoreFailure: 'open' }));
+    }
+  });
+  afterAll(async () => {
+    for (const g of gws) {
+      await g.close();
+      await g.gateway.close();
+    }
+    for (const c of counters) await c.close();
+    for (const s of stores) s.close();
+    await upstream.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a limit of N admits exactly N across both instances under concurrent load', async () => {
+    stores[0]!.addUser('exact', { rpm: 25 });
+    const token = issueToken(stores[0]!, 'exact').token;
+    const results = await Promise.all(Array.from({ length: 80 }, (_, i) => post(`${gws[i % 2]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(token))));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(25);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(55);
+    // Both instances admitted some: the limit really was shared.
+    expect(results.filter((r, i) => i % 2 === 0 && r.status === 200).length).toBeGreaterThan(0);
+    expect(results.filter((r, i) => i % 2 === 1 && r.status === 200).length).toBeGreaterThan(0);
+  });
+
+  it('a hard budget is never overshot by concurrent streaming requests on both instances', async () => {
+    const budget = 0.5;
+    stores[1]!.addUser('spender', { budgetUsd: budget, period: 'day' });
+    const token = issueToken(stores[1]!, 'spender').token;
+    const body = JSON.stringify(chat('test-model', { stream: true, max_tokens: 40 }));
+    const one = async (i: number) => {
+      const r = await fetch(`${gws[i % 2]!.origin}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body });
+      await r.text();
+      return r.status;
+    };
+    // Three waves of 16 concurrent streams: more than the budget can pay for.
+    const statuses: number[] = [];
+    for (let wave = 0; wave < 3; wave++) statuses.push(...(await Promise.all(Array.from({ length: 16 }, (_, i) => one(i)))));
+    await sleep(50);
+    const uid = stores[1]!.getUser('spender')!.id;
+    const billed = ledgers.flatMap((l) => l.rows({ userId: uid })).reduce((s, r) => s + r.costUsd, 0);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(3);
+    expect(statuses.filter((s) => s === 402).length).toBeGreaterThan(0);
+    expect(billed).toBeLessThanOrEqual(budget + 1e-9);
+    // Each stream really cost 50 tokens = $0.05 and was billed so.
+    expect(billed).toBeCloseTo(statuses.filter((s) => s === 200).length * 0.05, 6);
+  });
+
+  it('a revoked token and a disabled user are refused at once by the other instance', async () => {
+    stores[0]!.addUser('leaver', {});
+    const t1 = issueToken(stores[0]!, 'leaver');
+    const t2 = issueToken(stores[0]!, 'leaver');
+    expect((await post(`${gws[1]!.origin}/v1/chat/completions`, chat(), bearer(t1.token))).status).toBe(200);
+    stores[0]!.revokeToken(t1.record.id);
+    const revoked = await post(`${gws[1]!.origin}/v1/chat/completions`, chat(), bearer(t1.token));
+    expect(revoked.status).toBe(401);
+    expect(String((revoked.json.error as { message: string }).message)).toMatch(/revoked/);
+    expect((await post(`${gws[1]!.origin}/v1/chat/completions`, chat(), bearer(t2.token))).status).toBe(200);
+    stores[0]!.setDisabled('leaver', true);
+    const disabled = await post(`${gws[1]!.origin}/v1/chat/completions`, chat(), bearer(t2.token));
+    expect(disabled.status).toBe(403);
+    expect(String((disabled.json.error as { message: string }).message)).toMatch(/disabled/);
+  });
+
+  it('with Redis stopped mid-run, budgets fail closed and limits follow the configured mode (open here), with clear errors and no key material', async () => {
+    stores[0]!.addUser('budgeted', { budgetUsd: 10 });
+    stores[0]!.addUser('limited', { rpm: 100 });
+    const b = issueToken(stores[0]!, 'budgeted').token;
+    const l = issueToken(stores[0]!, 'limited').token;
+    expect((await post(`${gws[0]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(b))).status).toBe(200);
+    await redis.stop();
+    const refused = await post(`${gws[0]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(b));
+    expect(refused.status).toBe(503);
+    expect(String((refused.json.error as { message: string }).message)).toMatch(/budgets cannot be checked/);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    const open = await post(`${gws[1]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(l));
+    expect(open.status).toBe(200);
+    const all = refused.text + open.text + gws.flatMap((g) => g.logs).join('');
+    for (const k of [...keys.openai, ...keys.anthropic]) expect(all.includes(k.slice(0, 20))).toBe(false);
+    expect(all).not.toContain(b);
+  });
+});
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))('limits fail closed by default when Redis is gone', () => {
+  it('refuses with 503 rather than letting traffic through unlimited', async () => {
+    const redis = await startRedis();
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    const dir = mkdtempSync(join(tmpdir(), 'kw-gw-redis-'));
+    const store = new SqliteStore(join(dir, 'k.db'));
+    const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 300 });
+    const gw = await startGateway(upstream, keys, { directory: store, counters: c });
+    try {
+      store.addUser('x', { rpm: 10 });
+      const t = issueToken(store, 'x').token;
+      expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(t))).status).toBe(200);
+      await redis.stop();
+      const r = await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(t));
+      expect(r.status).toBe(503);
+      expect(String((r.json.error as { message: string }).message)).toMatch(/rate limits cannot be checked/);
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await c.close();
+      store.close();
+      await upstream.close();
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
