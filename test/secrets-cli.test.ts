@@ -2,17 +2,15 @@
  * `keyward secrets` and `keyward redact` as a user runs them: the built CLI on real files, stdin,
  * archives and git repositories in temp folders, with keys built from parts.
  */
-import { createRequire } from 'node:module';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
 import { strToU8, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runKeyward } from './helpers/cli.js';
 import { fakeAnthropicKey, fakeOpenAIKey, randomChars } from './helpers/fake-keys.js';
 import { tempRepo } from './helpers/git-repo.js';
+import { sarifErrors } from './helpers/sarif.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
 let dir: string;
@@ -100,10 +98,7 @@ describe('keyward secrets', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain(`Report written to ${out}`);
     const doc = JSON.parse(readFileSync(out, 'utf8')) as { version: string; runs: { results: unknown[] }[] };
-    const schema = createRequire(import.meta.url)('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
-    const ajv = new Ajv({ strict: false, unicodeRegExp: false });
-    addFormats(ajv);
-    expect(ajv.validate(schema, doc)).toBe(true);
+    expect(sarifErrors(doc)).toEqual([]);
     expect(doc.runs[0]!.results).toHaveLength(2);
   });
 

@@ -37,7 +37,7 @@ describe.skipIf(!requireProgram('git', 'git'))('keyward secrets install-hook', (
     repo.git('add', 'src/ai.ts');
     const blocked = gitTry(repo, 'commit', '-m', 'add ai client');
     expect(blocked.code).not.toBe(0);
-    expect(blocked.out).toContain('commit blocked: 1 secret');
+    expect(blocked.out).toContain('commit blocked, the staged changes add 1 secret: 1 critical.');
     expect(blocked.out).toContain('src/ai.ts:1:');
     expect(blocked.out).toContain(`sk-proj-…${key.slice(-4)}`);
     expect(blocked.out).toContain('remove each key from the file');
@@ -78,7 +78,7 @@ describe.skipIf(!requireProgram('git', 'git'))('keyward secrets install-hook', (
       repo.commit('oops', { 'deploy/.env.prod': `OPENAI_API_KEY=${key}\n` });
       const blocked = gitTry(repo, 'push', 'origin', 'main');
       expect(blocked.code).not.toBe(0);
-      expect(blocked.out).toContain('push blocked: 1 secret');
+      expect(blocked.out).toContain('push blocked, the commits being pushed add 1 secret: 1 critical.');
       expect(blocked.out).toContain('deploy/.env.prod:1:16');
       expect(blocked.out).not.toContain(key);
 

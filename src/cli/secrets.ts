@@ -119,14 +119,14 @@ function hookAdvice(kind: 'pre-commit' | 'pre-push', findings: readonly Finding[
   const n = countLine(findings, ['secret', 'secrets']);
   if (kind === 'pre-commit')
     return [
-      `keyward: commit blocked: ${n} in the staged changes.`,
+      `keyward: commit blocked, the staged changes add ${n}.`,
       '  To fix: remove each key from the file named above, load it from an environment variable or a secret manager instead, then `git add` the file again.',
       '  If the key was ever pushed, shared or logged, revoke it at its provider too (the "fix" line above says where): deleting it does not make it safe.',
       '  A false positive? Put `keyward:allow` in a comment on that line, or accept it with `keyward secrets --staged --write-baseline .keyward-baseline.json`.',
       '',
     ].join('\n');
   return [
-    `keyward: push blocked: ${n} in the commits being pushed.`,
+    `keyward: push blocked, the commits being pushed add ${n}.`,
     '  The key is in your local history: remove it and rewrite those commits (`git commit --amend` for the last one, `git rebase -i <base>` for older ones), then push again.',
     '  Revoke the key at its provider (the "fix" line above says where) if it ever left this machine.',
     '  A false positive? Put `keyward:allow` in a comment on that line, or add its fingerprint to .keyward-baseline.json (`--write-baseline`).',

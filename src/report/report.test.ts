@@ -1,13 +1,7 @@
-import { createRequire } from 'node:module';
-import Ajv from 'ajv-draft-04';
-import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
+import { sarifErrors } from '../../test/helpers/sarif.js';
 import type { Finding } from '../finding.js';
 import { buildJsonReport, buildSarif, exitStatusFor, parseFailOn, parseReportFormat, renderText, shouldColor } from './index.js';
-
-const require = createRequire(import.meta.url);
-// The official SARIF 2.1.0 (rtm.5) schema, as shipped by Microsoft's @microsoft/jest-sarif package.
-const SARIF_SCHEMA = require('@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json') as object;
 
 const secretFinding: Finding = {
   id: 'secret-openai-project-key',
@@ -35,34 +29,20 @@ const auditFinding: Finding = {
   location: { file: '.env' },
 };
 
-function validator(): (doc: unknown) => boolean {
-  // unicodeRegExp off: the schema's language pattern has a stray ']' that only non-unicode regexes accept.
-  const ajv = new Ajv({ allErrors: true, strict: false, unicodeRegExp: false });
-  addFormats(ajv);
-  const validate = ajv.compile(SARIF_SCHEMA);
-  return (doc) => {
-    const ok = validate(doc) as boolean;
-    if (!ok) console.error(JSON.stringify(validate.errors, null, 2));
-    return ok;
-  };
-}
-
 describe('SARIF report', () => {
-  const valid = validator();
-
   it('is valid against the official SARIF 2.1.0 schema, with secrets, archives, absolute paths and non-secret findings', () => {
     const doc = buildSarif([secretFinding, inArchive, absolute, auditFinding], { version: '0.1.0', tags: ['security', 'secret'] });
-    expect(valid(doc)).toBe(true);
+    expect(sarifErrors(doc)).toEqual([]);
   });
 
   it('is valid with no findings', () => {
-    expect(valid(buildSarif([], { version: '0.1.0' }))).toBe(true);
+    expect(sarifErrors(buildSarif([], { version: '0.1.0' }))).toEqual([]);
   });
 
   it('would catch an invalid document (the validator is not a no-op)', () => {
     const doc = buildSarif([secretFinding], { version: '0.1.0' }) as { runs: { results: { level: string }[] }[] };
     doc.runs[0]!.results[0]!.level = 'fatal';
-    expect(validator()(doc)).toBe(false);
+    expect(sarifErrors(doc)).toEqual([expect.stringMatching(/^\/runs\/0\/results\/0\/level must be equal to one of the allowed values/)]);
   });
 
   it('maps severities to levels, fingerprints to partialFingerprints and files to relative URIs', () => {
