@@ -1,0 +1,158 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken, type Alert } from '../../src/gateway/index.js';
+import { scanText } from '../../src/secrets/index.js';
+import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { bearer, chat, post, sleep, type Reply } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+const keys = { openai: [fakeOpenAiKey(), fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+const seenByClient: string[] = [];
+const record = (r: Reply) => {
+  seenByClient.push(r.text, JSON.stringify([...r.headers]));
+  return r;
+};
+
+describe('upstream and client faults', () => {
+  let upstream: FakeUpstream;
+  const gws: TestGateway[] = [];
+  const alerts: Alert[] = [];
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, outputTokens: 12, chunkDelayMs: 2 });
+    dir.addUser('f', {});
+    token = issueToken(dir, 'f').token;
+  });
+  afterAll(async () => {
+    for (const g of gws) {
+      await g.close();
+      await g.gateway.close();
+    }
+    await upstream.close();
+  });
+
+  async function gateway(options: Parameters<typeof startGateway>[2] = {}, poolKeys = keys) {
+    const gw = await startGateway(upstream, poolKeys, { directory: dir, ledger, alerts: { onAlert: (a) => alerts.push(a) }, ...options });
+    gws.push(gw);
+    return gw;
+  }
+  const call = (gw: TestGateway, body: unknown = chat()) => post(`${gw.origin}/v1/chat/completions`, body, bearer(token)).then(record);
+
+  it('retries an upstream 500 on the next key and answers 200', async () => {
+    const gw = await gateway();
+    const before = upstream.seen.length;
+    upstream.fail({ status: 500 });
+    const r = await call(gw);
+    expect(r.status).toBe(200);
+    const tries = upstream.seen.slice(before);
+    expect(tries).toHaveLength(2);
+    expect(tries[0]!.keyIndex).not.toBe(tries[1]!.keyIndex);
+  });
+
+  it('retries a 429, honouring a short Retry-After', async () => {
+    const gw = await gateway();
+    upstream.fail({ status: 429, retryAfter: '0' });
+    expect((await call(gw)).status).toBe(200);
+  });
+
+  it('passes a persistent upstream error on with the status, scrubbed of any key material the upstream echoed', async () => {
+    const gw = await gateway({ resilience: { retries: 1, backoffBaseMs: 1, backoffMaxMs: 2, timeoutMs: 2000, idleTimeoutMs: 2000 } });
+    const leaky = JSON.stringify({ error: { message: `upstream exploded while using key ${keys.openai[0]} and ${keys.openai[1]}`, type: 'server_error' } });
+    upstream.fail({ status: 503, body: leaky }, { status: 503, body: leaky });
+    const r = await call(gw);
+    expect(r.status).toBe(503);
+    expect(r.text).toMatch(/upstream exploded/);
+    for (const k of keys.openai) expect(r.text).not.toContain(k.slice(10, 40));
+  });
+
+  it('retries a connection reset before the answer', async () => {
+    const gw = await gateway();
+    upstream.fail({ reset: 'before' });
+    expect((await call(gw)).status).toBe(200);
+  });
+
+  it('answers 504 with a clear message when the upstream hangs', async () => {
+    const gw = await gateway({ resilience: { timeoutMs: 200, idleTimeoutMs: 200, retries: 1, backoffBaseMs: 1, backoffMaxMs: 2 } });
+    upstream.fail({ hang: true }, { hang: true });
+    const r = await call(gw);
+    expect(r.status).toBe(504);
+    expect(String((r.json.error as { message: string }).message)).toMatch(/did not answer within/);
+  });
+
+  it('opens the circuit breaker after repeated failures and answers at once without calling the upstream', async () => {
+    const gw = await gateway({ resilience: { retries: 0, timeoutMs: 2000, idleTimeoutMs: 2000, backoffBaseMs: 1, backoffMaxMs: 2 }, breaker: { threshold: 2, cooldownMs: 60_000 } }, { openai: [keys.openai[0]!], anthropic: keys.anthropic });
+    upstream.fail({ status: 500 }, { status: 500 });
+    expect((await call(gw)).status).toBe(500);
+    expect((await call(gw)).status).toBe(500);
+    const before = upstream.seen.length;
+    const r = await call(gw);
+    expect(r.status).toBe(503);
+    expect(String((r.json.error as { message: string }).message)).toMatch(/cooling down/);
+    expect(upstream.seen.length).toBe(before);
+    expect(gw.gateway.keyState().openai[0]).toMatchObject({ state: 'open' });
+    expect(gw.gateway.keyState().openai[0]!.key).not.toContain(keys.openai[0]!.slice(0, 12));
+  });
+
+  it('fails over from a key the provider rejects, takes it out of the pool and raises an alert', async () => {
+    const rejected = fakeOpenAiKey();
+    const gw = await gateway({}, { openai: [rejected, keys.openai[0]!], anthropic: keys.anthropic });
+    const r = await call(gw);
+    expect(r.status).toBe(200);
+    expect(gw.gateway.keyState().openai[0]).toMatchObject({ state: 'revoked' });
+    expect(alerts.some((a) => a.kind === 'provider_key_rejected' && !a.message.includes(rejected.slice(0, 12)))).toBe(true);
+  });
+
+  it('ends a stream whose upstream resets mid-way with an error event the SDK reports, and bills what was produced', async () => {
+    const gw = await gateway();
+    upstream.fail({ reset: 'midstream' });
+    const client = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+    let text = '';
+    await expect(
+      (async () => {
+        const s = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], stream: true });
+        for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+      })(),
+    ).rejects.toThrow(/mid-stream/);
+    expect(text.length).toBeGreaterThan(0);
+    await sleep(30);
+    const row = ledger.rows({}).find((x) => x.outcome === 'upstream_reset');
+    expect(row).toBeDefined();
+    expect(row!.tokensOut).toBeGreaterThan(0);
+  });
+
+  it('refuses a malformed body with a clear 400, without echoing what was sent', async () => {
+    const gw = await gateway();
+    const secret = fakeOpenAiKey();
+    const r = await call(gw, `{"model": "gpt-4o-mini", "messages": [ "${secret}" `);
+    expect(r.status).toBe(400);
+    expect(String((r.json.error as { message: string }).message)).toMatch(/not valid JSON/);
+    expect(r.text).not.toContain(secret.slice(10, 40));
+    const r2 = await call(gw, { model: 'gpt-4o-mini' });
+    expect(r2.status).toBe(400);
+    expect(String((r2.json.error as { message: string }).message)).toMatch(/'messages' is required/);
+    const r3 = await call(gw, chat('gpt-4o-mini', { max_tokens: -3 }));
+    expect(String((r3.json.error as { message: string }).message)).toMatch(/max_tokens/);
+  });
+
+  it('refuses an oversized body with 413 before reading it all', async () => {
+    const gw = await gateway({ maxBodyBytes: 10_000 });
+    const r = await call(gw, chat('gpt-4o-mini', { pad: 'x'.repeat(50_000) }));
+    expect(r.status).toBe(413);
+    expect(String((r.json.error as { message: string }).message)).toMatch(/limit of 10000 bytes/);
+  });
+
+  it('leaves no key material in any response or log line', () => {
+    const logs = gws.flatMap((g) => g.logs).join('');
+    const everything = seenByClient.join('\n') + logs;
+    for (const k of [...keys.openai, ...keys.anthropic]) expect(everything).not.toContain(k.slice(10, 40));
+    expect(everything).not.toContain(token);
+    // Nothing the secrets engine recognises either (the redacted forms are not secrets).
+    expect(scanText(everything).map((m) => m.ruleId)).toEqual([]);
+    expect(logs.length).toBeGreaterThan(0);
+  });
+});
