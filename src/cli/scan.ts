@@ -8,6 +8,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { KeywardError, isKeywardError } from '../errors.js';
 import type { ScanOptions, ScanReport } from '../scan/scan-site.js';
 import type { ScanOutcome } from '../scan/report/summary.js';
+import type { SectionName } from '../scan/types.js';
 
 interface Flags {
   file?: string;
@@ -19,6 +20,7 @@ interface Flags {
   ca: string[];
   timeout: number;
   httpPort?: number;
+  sections?: string;
 }
 
 const GRADES = ['A+', 'A', 'A-', 'B+', 'B', 'B-', 'C+', 'C', 'C-', 'D+', 'D', 'D-', 'F'];
@@ -51,6 +53,7 @@ function program(): Command {
     .option('--resolve <host:port:address>', "connect to this address for host:port (repeatable, '*' for any host, like curl)", collect, [])
     .option('--ca <file>', 'trust this extra CA certificate (PEM; repeatable; NODE_EXTRA_CA_CERTS works too)', collect, [])
     .option('--timeout <seconds>', 'time bound per site (each request gets at most 5 s of it)', seconds, 10)
+    .option('--sections <list>', 'only these sections, comma-separated: headers,tls,exposure (default all)')
     .option('--http-port <port>', 'port of the plain-http visit that checks the redirect to HTTPS', positiveInt('--http-port', 65535))
     .addHelpText(
       'after',
@@ -83,6 +86,7 @@ export async function run(argv: string[]): Promise<number> {
     ca: flags.ca.map(readCa),
     timeoutMs: flags.timeout * 1000,
     ...(flags.httpPort !== undefined ? { httpPort: flags.httpPort } : {}),
+    ...(flags.sections !== undefined ? { sections: parseSections(flags.sections) } : {}),
   };
   const { scanSite } = await import('../scan/scan-site.js');
   // Validate --resolve and --ca once, before any site is scanned.
@@ -153,6 +157,16 @@ async function progressBar(total: number) {
   );
   bar.start(total, 0, { site: '' });
   return bar;
+}
+
+function parseSections(list: string): SectionName[] {
+  const names = list.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== '');
+  const known = ['headers', 'tls', 'exposure'];
+  const unknown = names.filter((n) => !known.includes(n));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new KeywardError('KW_USAGE', `--sections '${list}': ${unknown.length ? `unknown section ${unknown.map((u) => `'${u}'`).join(', ')}` : 'no section given'}`, { hint: `choose from ${known.join(', ')}` });
+  }
+  return names as SectionName[];
 }
 
 function readUrlFile(path: string): string[] {

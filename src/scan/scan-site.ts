@@ -11,13 +11,15 @@ import { gatherFacts, type GatherOptions } from './gather.js';
 import { gatherExposure } from './exposure/gather.js';
 import { gradeScan } from './grade.js';
 import { parseTarget } from './target.js';
-import type { Check, CheckOutput, Grade, GatherContext, RedirectHop, ScanFacts, SectionName, TestResult } from './types.js';
+import { SECTIONS, type Check, type CheckOutput, type Grade, type GatherContext, type RedirectHop, type ScanFacts, type SectionName, type TestResult } from './types.js';
 
 export const SCAN_SCHEMA = 'keyward.scan/1';
 
 export interface ScanOptions extends FetchContextOptions, GatherOptions {
   /** The checks to run (default: every registered check). */
   checks?: readonly Check[];
+  /** Sections to gather and grade (default all: headers, tls, exposure). */
+  sections?: readonly SectionName[];
 }
 
 export interface ReportFinding extends Finding {
@@ -56,26 +58,31 @@ export interface ScanReport {
 type SectionGatherer = (ctx: GatherContext, facts: ScanFacts) => Promise<void>;
 
 /** The section gatherers that run after the page, side by side, each bounded by the site's time. */
-const SECTION_GATHERERS: SectionGatherer[] = [
-  async (ctx, facts) => {
+const SECTION_GATHERERS: Partial<Record<SectionName, SectionGatherer>> = {
+  tls: async (ctx, facts) => {
     if (!facts.https) return;
     // Loaded on demand: the certificate parser is the heaviest module of a scan (cold start).
     const { gatherTls } = await import('./tls/gather.js');
     facts.tls = await gatherTls(ctx, new URL(facts.final.url));
   },
-  async (ctx, facts) => {
+  exposure: async (ctx, facts) => {
     facts.exposure = await gatherExposure(ctx, facts);
   },
-];
+};
 
 export async function scanSite(input: string, options: ScanOptions = {}): Promise<ScanReport> {
   const started = Date.now();
   const target = parseTarget(input);
+  const sections = options.sections ?? SECTIONS;
+  for (const s of sections) {
+    if (!SECTIONS.includes(s)) throw new KeywardError('KW_USAGE', `unknown scan section '${s}'`, { hint: `sections are ${SECTIONS.join(', ')}` });
+  }
   const ctx = createFetchContext(options);
   try {
     const facts = await gatherFacts(ctx, target, options);
-    await Promise.all(SECTION_GATHERERS.map((gather) => gather(ctx, facts)));
-    return buildReport(facts, options.checks ?? CHECKS, started);
+    await Promise.all(sections.map((s) => SECTION_GATHERERS[s]?.(ctx, facts)));
+    const checks = (options.checks ?? CHECKS).filter((c) => sections.includes(c.section));
+    return buildReport(facts, checks, started);
   } finally {
     ctx.close();
   }

@@ -161,6 +161,17 @@ describe('keyward scan', () => {
     expect(html).not.toMatch(/<(script|link)\b|src=|@import/i);
   });
 
+  it('gathers and grades only the sections asked for with --sections', async () => {
+    const r = await runKeyward(['scan', '--json', '--sections', 'headers', strong.origin]);
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.stdout) as ScanReport;
+    expect(Object.keys(printed.sections)).toEqual(['headers']);
+    expect(printed.findings.every((f) => f.section === 'headers')).toBe(true);
+    const bad = await runKeyward(['scan', '--sections', 'headers,dns', strong.origin]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown section 'dns'");
+  });
+
   it('prints its options with --help and exits 0', async () => {
     const r = await runKeyward(['scan', '--help']);
     expect(r.code).toBe(0);
