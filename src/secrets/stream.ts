@@ -9,6 +9,7 @@ import type { ScanTextOptions, SecretMatch } from './types.js';
 
 const CHUNK = 1 << 20;
 
+
 export interface StreamTuning {
   /** Characters scanned per pass (tests use small values to cross many chunk edges). */
   chunkSize?: number;
@@ -62,10 +63,24 @@ export async function* scanStream(
     reportFrom = cut - keepFrom;
   };
 
+  // Decoded pieces wait in a list and are joined once per pass: one flat string, no rope.
+  let pieces: string[] = [];
+  let pending = 0;
+  const join = () => {
+    if (pieces.length) buf = [buf, ...pieces].join('');
+    pieces = [];
+    pending = 0;
+  };
   for await (const chunk of source) {
-    buf += typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
-    while (buf.length - reportFrom >= chunkSize + tail) yield* scanPass(false);
+    const piece = typeof chunk === 'string' ? chunk : decoder.write(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    pieces.push(piece);
+    pending += piece.length;
+    if (buf.length + pending - reportFrom >= chunkSize + tail) {
+      join();
+      while (buf.length - reportFrom >= chunkSize + tail) yield* scanPass(false);
+    }
   }
-  buf += decoder.end();
+  pieces.push(decoder.end());
+  join();
   yield* scanPass(true);
 }

@@ -36,9 +36,11 @@ export const genericRules: SecretRule[] = [
     generic: true,
     keywords: ['key', 'secret', 'token', 'passw', 'pwd', 'credential'],
     context: true,
-    window: { before: 48, after: 260 },
+    // The pattern starts at the secret-looking word itself (`api_key` begins up to 8 characters
+    // before the keyword `key`), so the regex never backtracks over long names.
+    window: { before: 10, after: 260 },
     pattern: new RegExp(
-      `(?<![A-Za-z0-9])[A-Za-z0-9_.-]{0,40}${NAME}[A-Za-z0-9_.-]{0,20}(?:["'\`]?\\s{0,4}(?::=|=>|\\?=|[:=])\\s{0,4}["'\`]?|["'\`]\\s{0,4},\\s{0,4}["'\`])(?<secret>[A-Za-z0-9_\\-+/=.~]{16,200})(?![A-Za-z0-9_\\-+/=.~])`,
+      `${NAME}[A-Za-z0-9_.-]{0,20}(?:["'\`]?\\s{0,4}(?::=|=>|\\?=|[:=])\\s{0,4}["'\`]?|["'\`]\\s{0,4},\\s{0,4}["'\`])(?<secret>[A-Za-z0-9_\\-+/=.~]{16,200})(?![A-Za-z0-9_\\-+/=.~])`,
       'gi',
     ),
     verify: randomValue,
