@@ -2,14 +2,16 @@
  * `keyward secrets` and `keyward redact` as a user runs them: the built CLI on real files, stdin,
  * archives and git repositories in temp folders, with keys built from parts.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runKeyward } from './helpers/cli.js';
+import { KEYWARD_MAIN, runKeyward } from './helpers/cli.js';
 import { fakeAnthropicKey, fakeOpenAIKey, randomChars } from './helpers/fake-keys.js';
 import { tempRepo } from './helpers/git-repo.js';
+import { requireProgram } from './helpers/programs.js';
 import { sarifErrors } from './helpers/sarif.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '..');
@@ -165,6 +167,21 @@ describe('keyward secrets', () => {
       expect(text.stdout).toContain(`in commit ${leak.slice(0, 12)}`);
       expect(text.stdout).toContain('scanned 2 commits');
       expect(text.stderr).toBe(''); // no progress bar when stderr is not a terminal
+    } finally {
+      repo.remove();
+    }
+  });
+
+  it.skipIf(!requireProgram('script', 'bsdutils'))('shows a progress bar for a history scan on a terminal', async () => {
+    const repo = tempRepo();
+    try {
+      for (let i = 0; i < 5; i++) repo.commit(`c${i}`, { 'f.txt': `${i}\n` });
+      // script(1) gives the command a pseudo-terminal, as a person at a shell would have.
+      const r = spawnSync('script', ['-qec', `${process.execPath} ${KEYWARD_MAIN} secrets --git ${repo.dir}`, '/dev/null'], { encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+      expect(r.stdout).toContain('scanning history');
+      expect(r.stdout).toContain('5/5 commits');
+      expect(r.stdout).toContain('no secrets found.');
+      expect(r.status).toBe(0);
     } finally {
       repo.remove();
     }
