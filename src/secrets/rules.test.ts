@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RULES, scanText } from './index.js';
 
@@ -12,6 +14,12 @@ describe('every rule carries its own proof', () => {
       expect(r.examples.noMatch.length, r.id).toBeGreaterThan(0);
       expect(r.pattern.flags, r.id).toContain('g');
     }
+  });
+
+  it('is documented: docs/rules.md has an entry for every rule and none for rules that are gone', () => {
+    const doc = readFileSync(resolve(import.meta.dirname, '../../docs/rules.md'), 'utf8');
+    const anchors = [...doc.matchAll(/<a id="([a-z0-9-]+)"><\/a>/g)].map((m) => m[1]);
+    expect(anchors.sort()).toEqual(RULES.map((r) => r.id).sort());
   });
 
   for (const rule of RULES) {

@@ -49,7 +49,7 @@ export const awsRules: SecretRule[] = [
         `AWS_SECRET_ACCESS_KEY="${rand.chars('base64', 40)}"`,
       ],
       noMatch: [
-        'AWS_SECRET_ACCESS_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCY' + 'EXAMPLEKEY',
+        'AWS_SECRET_ACCESS_KEY=' + 'wJalrXUtn' + 'FEMI/K7MDENG/bPxRfiCY' + 'EXAMPLEKEY',
         // A git commit hash near "aws" is not a secret.
         `aws-sdk bumped in commit ${rand.chars('hex', 40)}`,
         `aws_secret_access_key = ${rand.chars('base64', 39)}`,
