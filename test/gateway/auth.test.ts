@@ -18,7 +18,7 @@ describe('who may call the gateway', () => {
   let gw: TestGateway;
   const dir = new MemoryDirectory();
   const ledger = new MemoryLedger();
-  let privateKey: CryptoKey;
+  let privateKey: Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
   let token: string;
 
   beforeAll(async () => {

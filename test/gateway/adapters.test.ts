@@ -1,0 +1,94 @@
+import { createServer } from 'node:http';
+import express from 'express';
+import Fastify from 'fastify';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGateway, createLogger, expressGateway, fastifyGateway, issueToken, type GatewayHandler } from '../../src/gateway/index.js';
+import { MemoryDirectory } from '../../src/store/memory.js';
+import { listen, type TestServer } from '../helpers/http-server.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { bearer, chat, post } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+import { Writable } from 'node:stream';
+
+const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+
+describe('inside an existing app: Express and Fastify adapters', () => {
+  let upstream: FakeUpstream;
+  let gateway: GatewayHandler;
+  const dir = new MemoryDirectory();
+  let token: string;
+  let other: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    gateway = createGateway({
+      directory: dir,
+      upstreams: { openai: { baseUrl: upstream.openaiBase, keys: keys.openai }, anthropic: { baseUrl: upstream.anthropicBase, keys: keys.anthropic } },
+      logger: createLogger({ destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
+    });
+    dir.addUser('alice', { rpm: 2 });
+    dir.addUser('app-user-42', {});
+    token = issueToken(dir, 'alice').token;
+    dir.addUser('bob', {});
+    other = issueToken(dir, 'bob').token;
+  });
+  afterAll(async () => {
+    await gateway.close();
+    await upstream.close();
+  });
+
+  describe('Express', () => {
+    let app: TestServer;
+    beforeAll(async () => {
+      const a = express();
+      // The shape developers already write: their own auth middleware, then the handler.
+      const auth: express.RequestHandler = (req, res, next) => (req.headers['x-session'] === 'ok' ? next() : void res.status(401).json({ error: 'log in' }));
+      a.post('/api/ai/chat', express.json(), auth, expressGateway(gateway, { user: () => 'app-user-42' }));
+      a.post('/v1/chat/completions', expressGateway(gateway));
+      app = await listen(createServer(a));
+    });
+    afterAll(() => app.close());
+
+    it("serves the app route as the user the app's own auth identified, with express.json() before it", async () => {
+      const r = await post(`${app.origin}/api/ai/chat`, { message: 'hi' }, { 'x-session': 'ok' });
+      expect(r.status).toBe(200);
+      expect(r.json.text).toBe('toktoktoktoktok');
+      expect((await post(`${app.origin}/api/ai/chat`, { message: 'hi' })).status).toBe(401);
+    });
+
+    it('streams the OpenAI route through Express with a gateway token, limits included', async () => {
+      const client = new OpenAI({ baseURL: `${app.origin}/v1`, apiKey: token, maxRetries: 0 });
+      const s = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }], stream: true });
+      let text = '';
+      for await (const c of s) text += c.choices[0]?.delta.content ?? '';
+      expect(text).toBe('toktoktoktoktok');
+      expect((await post(`${app.origin}/v1/chat/completions`, chat(), bearer(token))).status).toBe(200);
+      expect((await post(`${app.origin}/v1/chat/completions`, chat(), bearer(token))).status).toBe(429);
+    });
+  });
+
+  describe('Fastify', () => {
+    const f = Fastify();
+    let origin: string;
+    beforeAll(async () => {
+      f.post('/v1/messages', fastifyGateway(gateway));
+      f.post('/api/ai/chat', fastifyGateway(gateway, { user: (req) => (req as { headers?: Record<string, string> }).headers?.['x-user'] }));
+      origin = await f.listen({ port: 0, host: '127.0.0.1' });
+    });
+    afterAll(() => f.close());
+
+    it('serves the Anthropic route with the body Fastify already parsed', async () => {
+      const r = await post(`${origin}/v1/messages`, { model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] }, { 'x-api-key': other });
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ type: 'message', usage: { output_tokens: 5 } });
+      expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    });
+
+    it('maps the app-identified user and refuses an unknown one', async () => {
+      expect((await post(`${origin}/api/ai/chat`, { message: 'hi' }, { 'x-user': 'app-user-42' })).status).toBe(200);
+      const r = await post(`${origin}/api/ai/chat`, { message: 'hi' }, { 'x-user': 'nobody' });
+      expect(r.status).toBe(403);
+    });
+  });
+});
