@@ -40,27 +40,29 @@ export interface BrowserAiCallHit {
 
 interface ProviderHost {
   provider: string;
+  /** A literal every match contains: the text is searched only when it holds it. */
+  literal: string;
   host: RegExp;
 }
 
 /** AI provider API hosts that must never be called with a real key from a browser. */
 export const AI_PROVIDER_HOSTS: readonly ProviderHost[] = [
-  { provider: 'OpenAI', host: /\bapi\.openai\.com\b/g },
-  { provider: 'Azure OpenAI', host: /\b[a-z0-9-]+\.openai\.azure\.com\b/g },
-  { provider: 'Anthropic', host: /\bapi\.anthropic\.com\b/g },
-  { provider: 'Google Gemini', host: /\bgenerativelanguage\.googleapis\.com\b/g },
-  { provider: 'Groq', host: /\bapi\.groq\.com\b/g },
-  { provider: 'Mistral', host: /\bapi\.mistral\.ai\b/g },
-  { provider: 'Cohere', host: /\bapi\.cohere\.(?:ai|com)\b/g },
-  { provider: 'Together AI', host: /\bapi\.together\.(?:xyz|ai)\b/g },
-  { provider: 'Fireworks AI', host: /\bapi\.fireworks\.ai\b/g },
-  { provider: 'OpenRouter', host: /\bopenrouter\.ai\/api\b/g },
-  { provider: 'DeepSeek', host: /\bapi\.deepseek\.com\b/g },
-  { provider: 'xAI', host: /\bapi\.x\.ai\b/g },
-  { provider: 'Perplexity', host: /\bapi\.perplexity\.ai\b/g },
-  { provider: 'Hugging Face', host: /\b(?:api-inference|router)\.huggingface\.co\b/g },
-  { provider: 'Replicate', host: /\bapi\.replicate\.com\b/g },
-  { provider: 'ElevenLabs', host: /\bapi\.elevenlabs\.io\b/g },
+  { provider: 'OpenAI', literal: 'api.openai.com', host: /\bapi\.openai\.com\b/g },
+  { provider: 'Azure OpenAI', literal: '.openai.azure.com', host: /(?<![a-z0-9-])[a-z0-9-]{1,63}\.openai\.azure\.com\b/g },
+  { provider: 'Anthropic', literal: 'api.anthropic.com', host: /\bapi\.anthropic\.com\b/g },
+  { provider: 'Google Gemini', literal: 'generativelanguage.googleapis.com', host: /\bgenerativelanguage\.googleapis\.com\b/g },
+  { provider: 'Groq', literal: 'api.groq.com', host: /\bapi\.groq\.com\b/g },
+  { provider: 'Mistral', literal: 'api.mistral.ai', host: /\bapi\.mistral\.ai\b/g },
+  { provider: 'Cohere', literal: 'api.cohere.', host: /\bapi\.cohere\.(?:ai|com)\b/g },
+  { provider: 'Together AI', literal: 'api.together.', host: /\bapi\.together\.(?:xyz|ai)\b/g },
+  { provider: 'Fireworks AI', literal: 'api.fireworks.ai', host: /\bapi\.fireworks\.ai\b/g },
+  { provider: 'OpenRouter', literal: 'openrouter.ai/api', host: /\bopenrouter\.ai\/api\b/g },
+  { provider: 'DeepSeek', literal: 'api.deepseek.com', host: /\bapi\.deepseek\.com\b/g },
+  { provider: 'xAI', literal: 'api.x.ai', host: /\bapi\.x\.ai\b/g },
+  { provider: 'Perplexity', literal: 'api.perplexity.ai', host: /\bapi\.perplexity\.ai\b/g },
+  { provider: 'Hugging Face', literal: '.huggingface.co', host: /\b(?:api-inference|router)\.huggingface\.co\b/g },
+  { provider: 'Replicate', literal: 'api.replicate.com', host: /\bapi\.replicate\.com\b/g },
+  { provider: 'ElevenLabs', literal: 'api.elevenlabs.io', host: /\bapi\.elevenlabs\.io\b/g },
 ];
 
 /** How far (characters) around an endpoint a credential header still counts as "built beside it". */
@@ -171,7 +173,8 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
   const safeExcerpt = (start: number, end: number, extra: Array<[number, number]> = []) =>
     excerpt(text, start, end, [...extra, ...credentialLikeSpans(text, Math.max(0, start - 60), Math.min(text.length, end + 60))]);
 
-  for (const { provider, host } of AI_PROVIDER_HOSTS) {
+  for (const { provider, literal, host } of AI_PROVIDER_HOSTS) {
+    if (!text.includes(literal)) continue;
     host.lastIndex = 0;
     let lastReported = -Infinity;
     for (const m of text.matchAll(host)) {

@@ -97,7 +97,9 @@ type Piece = { kind: 'str'; value: string } | { kind: 'id' } | { kind: 'map'; ma
  */
 export function webpackChunkUrls(text: string, pageUrl: string, scriptUrl: string): string[] {
   const out: string[] = [];
-  const head = /\b[\w$]+\.u\s*=\s*(?:function\s*\(\s*([\w$]+)\s*\)\s*\{\s*return\s*|\(?\s*([\w$]+)\s*\)?\s*=>\s*)/g;
+  if (!text.includes('.u=') && !/\.u\s+=/.test(text)) return out;
+  // Anchored on the literal `.u`: a leading `[\w$]+` would make the search quadratic on long minified lines.
+  const head = /\.u\s*=\s*(?:function\s*\(\s*([\w$]+)\s*\)\s*\{\s*return\s*|\(?\s*([\w$]+)\s*\)?\s*=>\s*)/g;
   for (const m of text.matchAll(head)) {
     const param = (m[1] ?? m[2])!;
     const pieces = parseConcat(text, m.index + m[0].length, param);
