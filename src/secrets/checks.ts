@@ -73,3 +73,16 @@ export function looksLikeIdentifier(s: string): boolean {
   const digits = (s.match(/[0-9]/g) ?? []).length;
   return digits <= 1 && words.length >= 2 && words.every((w) => /^[A-Z]?[a-z]{2,}$|^[A-Z]{2,}$/.test(w));
 }
+
+/**
+ * Whether `s` looks like random key material rather than a word, identifier or filler: enough
+ * character classes, not identifier-shaped, and an entropy near what random text of its length
+ * and alphabet reaches (short strings and hex cannot reach 4 bits per character).
+ */
+export function looksRandom(s: string, minClasses = 2): boolean {
+  if (charClasses(s) < minClasses || looksLikeIdentifier(s)) return false;
+  const n = s.length;
+  const byLength = n >= 40 ? 4.0 : n >= 24 ? 3.5 : 3.0;
+  const alphabetBits = /^[0-9a-f]+$/i.test(s) ? 4 : 5.9;
+  return shannonEntropy(s) >= Math.min(byLength, alphabetBits - 0.6);
+}

@@ -2,12 +2,13 @@
  * AI providers whose keys have no prefix (Mistral, Cohere, DeepInfra, DeepSeek's plain hex,
  * ElevenLabs' older keys, Pinecone's older UUIDs): reported only next to the provider's name.
  */
-import { charClasses, shannonEntropy } from '../checks.js';
+import { looksRandom, shannonEntropy } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 import { NEAR, token } from './util.js';
 
-const mixed = (entropy: number) => (s: string) => charClasses(s) === 3 && shannonEntropy(s) >= entropy;
+/** Mixed-case alphanumerics: a value of only lowercase hex is a hash, not one of these keys. */
+const mixed = (s: string) => looksRandom(s) && !/^[0-9a-f]+$/.test(s);
 const uuid = () => `${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-4${rand.chars('hex', 3)}-a${rand.chars('hex', 3)}-${rand.chars('hex', 12)}`;
 
 export const byContextRules: SecretRule[] = [
@@ -21,7 +22,7 @@ export const byContextRules: SecretRule[] = [
     assigned: true,
     window: NEAR,
     pattern: token('[A-Za-z0-9]{32}'),
-    verify: mixed(4),
+    verify: mixed,
     revokeUrl: 'https://console.mistral.ai/api-keys',
     examples: {
       match: [`MISTRAL_API_KEY=${rand.chars('alnum', 32)}`, `client = Mistral(api_key="${rand.chars('alnum', 32)}")`],
@@ -38,7 +39,7 @@ export const byContextRules: SecretRule[] = [
     assigned: true,
     window: NEAR,
     pattern: token('[A-Za-z0-9]{40}'),
-    verify: mixed(4),
+    verify: mixed,
     revokeUrl: 'https://dashboard.cohere.com/api-keys',
     examples: {
       match: [`COHERE_API_KEY=${rand.chars('alnum', 40)}`, `co = cohere.ClientV2("${rand.chars('alnum', 40)}")`],
@@ -71,7 +72,7 @@ export const byContextRules: SecretRule[] = [
     assigned: true,
     window: NEAR,
     pattern: token('[A-Za-z0-9]{32}'),
-    verify: mixed(4),
+    verify: mixed,
     revokeUrl: 'https://deepinfra.com/dash/api_keys',
     examples: { match: [`DEEPINFRA_API_KEY=${rand.chars('alnum', 32)}`], noMatch: [`DEEPINFRA_API_KEY=${rand.chars('lowerAlnum', 12)}`] },
   },

@@ -1,5 +1,5 @@
 /** Developer platform tokens: GitLab, npm, PyPI. */
-import { charClasses, shannonEntropy } from '../checks.js';
+import { looksRandom } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 import { token } from './util.js';
@@ -12,7 +12,7 @@ export const devopsRules: SecretRule[] = [
     severity: 'high',
     keywords: ['glpat-', 'gldt-', 'glrt-', 'glptt-', 'glft-', 'glsoat-', 'glcbt-', 'glimt-', 'glagent-'],
     pattern: token('gl(?:pat|dt|rt|ptt|ft|soat|cbt|imt|agent)-[A-Za-z0-9_-]{20,64}(?:\\.[0-9a-z]{2}\\.[0-9a-z]{9})?'),
-    verify: (s) => shannonEntropy(s.slice(s.indexOf('-') + 1)) >= 3.5 && charClasses(s.slice(s.indexOf('-') + 1)) >= 2,
+    verify: (s) => looksRandom(s.slice(s.indexOf('-') + 1)),
     revokeUrl: 'https://gitlab.com/-/user_settings/personal_access_tokens',
     examples: { match: [`GITLAB_TOKEN=glpat-${rand.chars('base64url', 20)}`, `CI_TOKEN: glrt-${rand.chars('alnum', 20)}`], noMatch: ['GITLAB_TOKEN=glpat-xxxxxxxxxxxxxxxxxxxx', 'glpat-' + rand.chars('alnum', 10)] },
   },
@@ -23,7 +23,7 @@ export const devopsRules: SecretRule[] = [
     severity: 'high',
     keywords: ['npm_'],
     pattern: token('npm_[A-Za-z0-9]{36}'),
-    verify: (s) => charClasses(s.slice(4)) === 3 && shannonEntropy(s.slice(4)) >= 4,
+    verify: (s) => looksRandom(s.slice(4)),
     revokeUrl: 'https://www.npmjs.com/settings/~/tokens',
     examples: { match: [`//registry.npmjs.org/:_authToken=npm_${rand.chars('alnum', 36)}`], noMatch: ['//registry.npmjs.org/:_authToken=${NPM_TOKEN}', 'npm_' + 'configurationForThePublishingWorkflow'] },
   },

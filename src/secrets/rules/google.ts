@@ -1,4 +1,4 @@
-import { charClasses, shannonEntropy } from '../checks.js';
+import { looksRandom } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 import { token } from './util.js';
@@ -28,7 +28,7 @@ export const googleRules: SecretRule[] = [
     severity: 'critical',
     keywords: ['AQ.Ab'],
     pattern: token('AQ\\.Ab[A-Za-z0-9_-]{30,120}'),
-    verify: (s) => charClasses(s) === 3 && shannonEntropy(s.slice(5)) >= 4,
+    verify: (s) => looksRandom(s.slice(5)),
     revokeUrl: 'https://aistudio.google.com/apikey',
     examples: {
       match: [`GEMINI_API_KEY=AQ.Ab${rand.chars('base64url', 48)}`, `headers: { 'x-goog-api-key': 'AQ.Ab${rand.chars('alnum', 60)}' }`],

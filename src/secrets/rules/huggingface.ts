@@ -1,12 +1,9 @@
-import { charClasses, looksLikeIdentifier, shannonEntropy } from '../checks.js';
+import { looksRandom } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 import { token } from './util.js';
 
-const random = (s: string, prefix: number) => {
-  const body = s.slice(prefix);
-  return charClasses(body) >= 2 && shannonEntropy(body) >= 3.8 && !looksLikeIdentifier(body);
-};
+const random = (s: string, prefix: number) => looksRandom(s.slice(prefix));
 
 export const huggingfaceRules: SecretRule[] = [
   {

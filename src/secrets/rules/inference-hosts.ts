@@ -1,13 +1,10 @@
 /** Inference hosts with their own prefixed keys: Replicate, Perplexity, xAI, OpenRouter, Together, Fireworks. */
-import { charClasses, shannonEntropy } from '../checks.js';
+import { looksRandom } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 import { NEAR, token } from './util.js';
 
-const random = (prefix: number, classes = 2, entropy = 3.8) => (s: string) => {
-  const body = s.slice(prefix);
-  return charClasses(body) >= classes && shannonEntropy(body) >= entropy;
-};
+const random = (prefix: number) => (s: string) => looksRandom(s.slice(prefix));
 
 export const inferenceHostRules: SecretRule[] = [
   {
@@ -28,7 +25,7 @@ export const inferenceHostRules: SecretRule[] = [
     severity: 'critical',
     keywords: ['pplx-'],
     pattern: token('pplx-[A-Za-z0-9]{40,64}'),
-    verify: random(5, 2, 3.5),
+    verify: random(5),
     revokeUrl: 'https://www.perplexity.ai/settings/api',
     examples: {
       match: [`PERPLEXITY_API_KEY=pplx-${rand.chars('alnum', 48)}`, `pplx_key: "pplx-${rand.chars('hex', 48)}"`],
@@ -42,7 +39,7 @@ export const inferenceHostRules: SecretRule[] = [
     severity: 'critical',
     keywords: ['xai-'],
     pattern: token('xai-[A-Za-z0-9]{80}'),
-    verify: random(4, 3, 4.2),
+    verify: random(4),
     revokeUrl: 'https://console.x.ai/',
     examples: { match: [`XAI_API_KEY=xai-${rand.chars('alnum', 80)}`], noMatch: ['XAI_API_KEY=xai-...', `xai-${rand.chars('alnum', 60)}`] },
   },
@@ -63,7 +60,7 @@ export const inferenceHostRules: SecretRule[] = [
     severity: 'critical',
     keywords: ['tgp_v1_'],
     pattern: token('tgp_v1_[A-Za-z0-9_-]{40,64}'),
-    verify: random(7, 3, 4),
+    verify: random(7),
     revokeUrl: 'https://api.together.ai/settings/api-keys',
     examples: { match: [`TOGETHER_API_KEY=tgp_v1_${rand.chars('base64url', 43)}`], noMatch: ['TOGETHER_API_KEY=tgp_v1_<key>', `tgp_v1_${rand.chars('alnum', 20)}`] },
   },
@@ -88,7 +85,7 @@ export const inferenceHostRules: SecretRule[] = [
     severity: 'critical',
     keywords: ['fw_'],
     pattern: token('fw_[A-Za-z0-9]{20,48}'),
-    verify: random(3, 3, 3.8),
+    verify: random(3),
     revokeUrl: 'https://fireworks.ai/account/api-keys',
     examples: {
       match: [`FIREWORKS_API_KEY=fw_${rand.chars('alnum', 24)}`, `api_key="fw_${rand.chars('alnum', 24)}"`],

@@ -1,5 +1,5 @@
 /** Messaging and SaaS APIs: Slack, Stripe, Twilio, SendGrid, Telegram. */
-import { charClasses, shannonEntropy } from '../checks.js';
+import { charClasses, looksRandom, shannonEntropy } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 import { NEAR, token } from './util.js';
@@ -40,7 +40,7 @@ export const messagingRules: SecretRule[] = [
     severity: 'critical',
     keywords: ['sk_live_', 'rk_live_'],
     pattern: token('[sr]k_live_[A-Za-z0-9]{24,247}'),
-    verify: (s) => charClasses(s.slice(8)) >= 2 && shannonEntropy(s.slice(8)) >= 3.8,
+    verify: (s) => looksRandom(s.slice(8)),
     revokeUrl: 'https://dashboard.stripe.com/apikeys',
     examples: { match: [`STRIPE_SECRET_KEY=sk_live_${rand.chars('alnum', 99)}`, `stripe.api_key = "rk_live_${rand.chars('alnum', 24)}"`], noMatch: ['STRIPE_SECRET_KEY=sk_live_...', 'pk_live_' + rand.chars('alnum', 24)] },
   },
@@ -51,7 +51,7 @@ export const messagingRules: SecretRule[] = [
     severity: 'low',
     keywords: ['sk_test_', 'rk_test_'],
     pattern: token('[sr]k_test_[A-Za-z0-9]{24,247}'),
-    verify: (s) => charClasses(s.slice(8)) >= 2 && shannonEntropy(s.slice(8)) >= 3.8,
+    verify: (s) => looksRandom(s.slice(8)),
     revokeUrl: 'https://dashboard.stripe.com/test/apikeys',
     examples: { match: [`STRIPE_SECRET_KEY=sk_test_${rand.chars('alnum', 24)}`], noMatch: ['sk_test_...'] },
   },
