@@ -1,0 +1,205 @@
+/**
+ * keyward gateway vs a bare node:http + undici passthrough vs the Portkey gateway, all in front of the
+ * same fake upstream on 127.0.0.1, in one run. Reports the latency each proxy adds over calling the
+ * upstream directly (p50, p99), throughput, and time to the first streamed chunk, at concurrency 1, 16, 64.
+ *
+ *   node --import tsx bench/gateway/run.ts [--seconds 2] [--json]
+ *
+ * keyward runs with auth, per-user and per-IP limits, tokens per minute, user and global budgets and the
+ * SQLite ledger all on, on the in-memory store, and again on Redis when redis-server is installed.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Pool } from 'undici';
+import { hasProgram } from '../../test/helpers/programs.js';
+import { freePort, startRedis, type TestRedis } from '../../test/helpers/redis-server.js';
+import { fakeOpenAiKey } from '../../test/gateway/helpers/keys.js';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const PORTKEY = resolve(ROOT, 'bench/peers/node_modules/@portkey-ai/gateway/build/start-server.js');
+const args = process.argv.slice(2);
+const SECONDS = Number(args[args.indexOf('--seconds') + 1] || process.env.BENCH_SECONDS || 2) || 2;
+const JSON_OUT = args.includes('--json');
+const CONCURRENCY = [1, 16, 64];
+const key = fakeOpenAiKey();
+const children: ChildProcess[] = [];
+
+function spawnTarget(argv: string[], env: Record<string, string> = {}): Promise<{ port: number; token?: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, argv, { cwd: ROOT, env: { ...process.env, BENCH_PROVIDER_KEY: key, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  return new Promise((ok, fail) => {
+    let out = '';
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /READY (\d+)(?: (\S+))?/.exec(out);
+      if (m) ok({ port: Number(m[1]), token: m[2], child });
+    });
+    child.once('exit', (code) => fail(new Error(`${argv.join(' ')} exited ${code}: ${err.slice(0, 2000)}`)));
+  });
+}
+
+async function waitHttp(origin: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      await fetch(origin);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  throw new Error(`${origin} did not come up`);
+}
+
+async function startPortkey(upstream: string): Promise<Target | undefined> {
+  if (!existsSync(PORTKEY)) {
+    process.stderr.write('installing the Portkey gateway into bench/peers …\n');
+    const r = spawnSync('flock', ['/tmp/keyward-npm.lock', 'npm', 'install', '--ignore-scripts', '--prefix', 'bench/peers'], { cwd: ROOT, stdio: 'inherit' });
+    if (r.status !== 0 || !existsSync(PORTKEY)) {
+      process.stderr.write('Portkey could not be installed; skipping it\n');
+      return undefined;
+    }
+  }
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', resolve(ROOT, 'bench/gateway/loopback-only.mjs'), PORTKEY, `--port=${port}`, '--headless'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_ENV: 'production' },
+    stdio: ['ignore', 'ignore', 'ignore'],
+  });
+  children.push(child);
+  const origin = `http://127.0.0.1:${port}`;
+  await waitHttp(origin);
+  return {
+    name: 'portkey',
+    origin,
+    headers: { authorization: `Bearer ${key}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream}/v1` },
+  };
+}
+
+interface Target {
+  name: string;
+  origin: string;
+  headers: Record<string, string>;
+}
+
+interface Cell {
+  target: string;
+  mode: 'plain' | 'stream';
+  concurrency: number;
+  p50: number;
+  p99: number;
+  rps: number;
+  errors: number;
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function measure(t: Target, mode: 'plain' | 'stream', concurrency: number): Promise<Cell> {
+  const pool = new Pool(t.origin, { connections: concurrency, keepAliveTimeout: 30_000 });
+  const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], max_tokens: 64, ...(mode === 'stream' ? { stream: true } : {}) });
+  const headers = { 'content-type': 'application/json', ...t.headers };
+  const lat: number[] = [];
+  let errors = 0;
+  const one = async (record: boolean) => {
+    const t0 = performance.now();
+    try {
+      const r = await pool.request({ path: '/v1/chat/completions', method: 'POST', headers, body });
+      let first = 0;
+      for await (const _chunk of r.body) if (first === 0) first = performance.now();
+      if (r.statusCode !== 200) throw new Error(String(r.statusCode));
+      if (record) lat.push((mode === 'stream' ? first : performance.now()) - t0);
+    } catch {
+      errors++;
+    }
+  };
+  // Warm up connections and JIT.
+  const warmEnd = performance.now() + 400;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < warmEnd) await one(false);
+  }));
+  errors = 0;
+  const start = performance.now();
+  const end = start + SECONDS * 1000;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < end) await one(true);
+  }));
+  const elapsed = (performance.now() - start) / 1000;
+  await pool.close();
+  lat.sort((a, b) => a - b);
+  return { target: t.name, mode, concurrency, p50: pct(lat, 50), p99: pct(lat, 99), rps: lat.length / elapsed, errors };
+}
+
+const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
+
+async function main(): Promise<void> {
+  let redis: TestRedis | undefined;
+  const up = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'upstream']);
+  const upstream = `http://127.0.0.1:${up.port}`;
+  const targets: Target[] = [{ name: 'direct', origin: upstream, headers: { authorization: `Bearer ${key}` } }];
+  const bare = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'passthrough', upstream]);
+  targets.push({ name: 'bare', origin: `http://127.0.0.1:${bare.port}`, headers: { authorization: `Bearer ${key}` } });
+  const kw = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'keyward', upstream]);
+  targets.push({ name: 'keyward', origin: `http://127.0.0.1:${kw.port}`, headers: { authorization: `Bearer ${kw.token}` } });
+  if (hasProgram('redis-server')) {
+    redis = await startRedis();
+    const kr = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'keyward', upstream, redis.url]);
+    targets.push({ name: 'keyward+redis', origin: `http://127.0.0.1:${kr.port}`, headers: { authorization: `Bearer ${kr.token}` } });
+  } else process.stderr.write('redis-server not installed: skipping keyward+redis (apt-get install -y redis-server)\n');
+  const pk = await startPortkey(upstream);
+  if (pk) targets.push(pk);
+
+  const cells: Cell[] = [];
+  for (const mode of ['plain', 'stream'] as const) {
+    for (const c of CONCURRENCY) {
+      for (const t of targets) {
+        const cell = await measure(t, mode, c);
+        cells.push(cell);
+        process.stderr.write(`  ${mode} c=${c} ${t.name}: p50 ${f(cell.p50)} ms, ${f(cell.rps, 0)} req/s${cell.errors ? `, ${cell.errors} errors` : ''}\n`);
+      }
+    }
+  }
+
+  const get = (name: string, mode: string, c: number) => cells.find((x) => x.target === name && x.mode === mode && x.concurrency === c);
+  const lines: string[] = [];
+  lines.push(`keyward gateway benchmark: ${SECONDS}s a cell, fake upstream on 127.0.0.1 (stream: p50 is time to first chunk)`);
+  lines.push('');
+  lines.push('| mode | conc | target | p50 ms | p99 ms | added p50 ms | req/s | added vs bare | req/s vs bare | req/s vs portkey |');
+  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const mode of ['plain', 'stream']) {
+    for (const c of CONCURRENCY) {
+      const d = get('direct', mode, c)!;
+      const b = get('bare', mode, c)!;
+      const p = get('portkey', mode, c);
+      for (const t of targets) {
+        const x = get(t.name, mode, c)!;
+        const added = x.p50 - d.p50;
+        const bareAdded = b.p50 - d.p50;
+        const vsBare = t.name === 'direct' || t.name === 'bare' ? '' : `${f(added / Math.max(bareAdded, 0.01))}×`;
+        const rpsBare = t.name === 'direct' ? '' : `${f(x.rps / b.rps)}×`;
+        const rpsPk = p && t.name.startsWith('keyward') ? `${f(x.rps / p.rps)}×` : '';
+        lines.push(`| ${mode} | ${c} | ${t.name} | ${f(x.p50)} | ${f(x.p99)} | ${t.name === 'direct' ? '' : f(added)} | ${f(x.rps, 0)} | ${vsBare} | ${rpsBare} | ${rpsPk} |`);
+      }
+    }
+  }
+  lines.push('');
+  lines.push('Targets (issue 4): keyward added latency and throughput within 1.25× of bare at every concurrency (1.5× on Redis), ≥ 3× Portkey throughput, first chunk within 2 ms of direct.');
+  if (JSON_OUT) process.stdout.write(JSON.stringify({ seconds: SECONDS, cells }, null, 2) + '\n');
+  else process.stdout.write(lines.join('\n') + '\n');
+  if (redis) await redis.stop();
+}
+
+function cleanup(): void {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGTERM');
+}
+
+main()
+  .then(cleanup, (err: unknown) => {
+    cleanup();
+    process.stderr.write(`bench failed: ${(err as Error).stack ?? String(err)}\n`);
+    process.exitCode = 1;
+  });
