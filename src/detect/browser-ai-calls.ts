@@ -188,14 +188,16 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
     }
   }
 
-  for (const m of text.matchAll(DANGEROUSLY_ALLOW)) {
+  // Literal checks first: most bundles hold none of these, and includes() is far cheaper than a regex pass.
+  const hasPublicPrefix = ['PUBLIC_', 'VITE_', 'REACT_APP_', 'GATSBY_'].some((p) => text.includes(p));
+  if (text.includes('dangerouslyAllowBrowser')) for (const m of text.matchAll(DANGEROUSLY_ALLOW)) {
     hits.push({ kind: 'dangerously-allow-browser', index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
   }
-  for (const m of text.matchAll(ANTHROPIC_HEADER)) {
+  if (/anthropic-dangerous/i.test(text)) for (const m of text.matchAll(ANTHROPIC_HEADER)) {
     hits.push({ kind: 'anthropic-direct-browser-access', provider: 'Anthropic', index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
   }
 
-  for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
+  if (hasPublicPrefix) for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
     const envName = m[1]!;
     const value = m[3]!;
     if (PLACEHOLDER.test(value) || PUBLIC_BY_DESIGN.test(envName)) continue;
@@ -210,7 +212,7 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
       evidence: safeExcerpt(m.index, m.index + m[0].length, [[valueStart, valueStart + value.length]]),
     });
   }
-  if (!options.valuesOnly) {
+  if (!options.valuesOnly && hasPublicPrefix) {
     for (const m of text.matchAll(PUBLIC_ENV_REFERENCE)) {
       const envName = m[1]!;
       if (PUBLIC_BY_DESIGN.test(envName)) continue;
