@@ -28,8 +28,8 @@ export function analyseCsp(facts: ScanFacts): CspAnalysis {
     metas,
     reportOnly: headerValues(headers, 'content-security-policy-report-only'),
   });
-  // A policy with no directive left (empty, garbage, or only meta-ignored ones) enforces nothing.
-  const enforced = policies.filter((p) => p.source !== 'report-only' && p.directives.size > 0);
+  // A policy with no directive a browser knows (empty, garbage, or only meta-ignored ones) enforces nothing.
+  const enforced = policies.filter((p) => p.source !== 'report-only' && [...p.directives.keys()].some((d) => KNOWN_DIRECTIVES.has(d)));
   return enforced.length > 0 ? { policies, enforced, effect: combineEffects(enforced.map(evaluatePolicy)) } : { policies, enforced };
 }
 
@@ -92,7 +92,9 @@ export const cspCheck: Check = {
 
     if (!effect) {
       const reportOnly = policies.some((p) => p.source === 'report-only');
-      const garbage = policies.some((p) => p.source !== 'report-only');
+      // Something was sent but nothing in it can be enforced; a <meta> whose only directives
+      // are ones <meta> cannot carry is simply no policy (its own finding says why).
+      const garbage = policies.some((p) => p.source === 'header' || (p.source === 'meta' && p.ignored.length === 0));
       if (garbage) {
         add('csp-header-invalid', 'medium', 'The Content-Security-Policy has no directive a browser can enforce',
           fix('Write the policy as `directive source …; directive source …`.'));
