@@ -455,3 +455,27 @@ describe('a clean project', () => {
     expect(r.filesSeen).toBeGreaterThanOrEqual(12);
   });
 });
+
+describe('documentation', () => {
+  it('documents every check, and every finding links to its section of docs/audit.md', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { CHECK_IDS } = await import('../../src/audit/checks/index.js');
+    const doc = readFileSync(new URL('../../docs/audit.md', import.meta.url), 'utf8');
+    const headings = new Set([...doc.matchAll(/^### (\S+)$/gm)].map((m) => m[1]));
+    for (const id of CHECK_IDS) expect(headings, id).toContain(id);
+    const p = project({
+      '.env': { content: `NEXT_PUBLIC_OPENAI_API_KEY=${openaiKey()}\n`, mode: 0o644, mtime: daysAgo(400) },
+      'dist/a.js': `var k="${anthropicKey()}";`,
+      'src/components/A.tsx': `const c = new OpenAI({ dangerouslyAllowBrowser: true });\n`,
+      'server.js': 'console.log(process.env);\nconsole.log(req.headers);\nSentry.init({ dsn: "x" });\n',
+      '.github/workflows/a.yml': 'jobs:\n  a:\n    steps:\n      - run: printenv\n',
+    }).gitInit();
+    p.commit('all', daysAgo(200));
+    const findings = await audit(p);
+    expect(new Set(findings.map((f) => f.id)).size).toBeGreaterThanOrEqual(10);
+    for (const f of findings) {
+      const anchor = /docs\/audit\.md#(.+)$/.exec(f.docs ?? '')?.[1];
+      expect(headings, `${f.id}: ${f.docs}`).toContain(anchor);
+    }
+  });
+});

@@ -82,7 +82,7 @@ function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { l
       evidence: lineAt(text, m.index),
       recommendation:
         'Add a `beforeSend` (and `beforeBreadcrumb`) hook that deletes `request.headers.authorization`, `x-api-key` and cookies and masks keys in messages (keyward\'s `redactText` does this); keep `sendDefaultPii` off.',
-      docs: auditDocs('log-tracker-unscrubbed'),
+      docs: auditDocs('log-leak'),
       location: { file: file.path, ...at(m.index) },
     });
   }
@@ -95,7 +95,7 @@ function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { l
       title: `Datadog browser logs/RUM forward console output and requests without a beforeSend scrubber in ${file.path}`,
       evidence: lineAt(text, m.index),
       recommendation: 'Add a `beforeSend` that drops or masks anything that looks like a key (message, context, resource URLs with `key=`), and never forward all console output.',
-      docs: auditDocs('log-tracker-unscrubbed'),
+      docs: auditDocs('log-leak'),
       location: { file: file.path, ...at(m.index) },
     });
   }
@@ -106,7 +106,7 @@ function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { l
       title: `Datadog traces tag requests with their credential header in ${file.path}`,
       evidence: lineAt(text, m.index),
       recommendation: 'Remove authorization/x-api-key from headerTags (DD_TRACE_HEADER_TAGS): every trace would carry the key. Rotate any key that reached Datadog.',
-      docs: auditDocs('log-tracker-unscrubbed'),
+      docs: auditDocs('log-leak'),
       location: { file: file.path, ...at(m.index) },
     });
   }
@@ -127,7 +127,7 @@ export const logLeaks: AuditCheck = {
         const loc = at(m.index);
         if (seen.has(loc.line)) continue;
         seen.add(loc.line);
-        out.push({ id: p.id, severity: p.severity, title: `${p.title} in ${file.path}`, evidence: lineAt(text, m.index), recommendation: p.fix, docs: auditDocs(p.id), location: { file: file.path, ...loc } });
+        out.push({ id: p.id, severity: p.severity, title: `${p.title} in ${file.path}`, evidence: lineAt(text, m.index), recommendation: p.fix, docs: auditDocs('log-leak'), location: { file: file.path, ...loc } });
       }
     }
     return [...out, ...trackerFindings(file, text, at)];

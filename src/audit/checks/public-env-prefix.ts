@@ -101,6 +101,9 @@ function inFrameworkConfig(file: ProjectFile, text: string): Finding[] {
   return out;
 }
 
+/** Cheap test before the detectors: most files name no public variable at all. */
+const MENTIONS_PUBLIC = /PUBLIC_|VITE_|REACT_APP_|VUE_APP_|GATSBY_/;
+
 /** `import { PUBLIC_OPENAI_KEY } from '$env/static/public'` (SvelteKit). */
 const SVELTE_PUBLIC_IMPORT = /import\s*\{([^}]*)\}\s*from\s*['"]\$env\/(?:static|dynamic)\/public['"]/g;
 /**
@@ -118,19 +121,18 @@ function inCode(file: ProjectFile, text: string): Finding[] {
     const pub = publicPrefixOf(name);
     out.push(finding(file, 'high', `Code reads ${name}: ${pub?.framework ?? 'the bundler'} inlines its value into the client bundle`, loc, evidence));
   };
+  if (!MENTIONS_PUBLIC.test(text)) return out;
   for (const h of detectBrowserAiCallsOnce(text)) {
     if ((h.kind === 'public-env-key-reference' || h.kind === 'public-env-key-value') && h.envName) add(h.envName, h, h.evidence);
   }
-  if (text.includes('env')) {
-    const at = lineLocator(text);
-    for (const m of text.matchAll(SVELTE_PUBLIC_IMPORT)) {
-      for (const part of m[1]!.split(',')) {
-        const name = part.trim().split(/\s+as\s+/)[0]!.trim();
-        if (name) add(name, at(m.index), lineAt(text, m.index));
-      }
+  const at = lineLocator(text);
+  for (const m of text.matchAll(SVELTE_PUBLIC_IMPORT)) {
+    for (const part of m[1]!.split(',')) {
+      const name = part.trim().split(/\s+as\s+/)[0]!.trim();
+      if (name) add(name, at(m.index), lineAt(text, m.index));
     }
-    for (const m of text.matchAll(PUBLIC_READ)) add(m[1]!, at(m.index), lineAt(text, m.index));
   }
+  for (const m of text.matchAll(PUBLIC_READ)) add(m[1]!, at(m.index), lineAt(text, m.index));
   return out;
 }
 
