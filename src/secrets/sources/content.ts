@@ -4,7 +4,7 @@
  * ELF), other binaries (skipped). Files, stdin and archive entries all come through here.
  */
 import { createReadStream } from 'node:fs';
-import { open, readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { scanStream, scanText } from '../index.js';
 import type { SecretMatch } from '../types.js';
 import { scanTar, scanZip, gunzipBounded, type ArchiveBudget } from './archive.js';
@@ -180,33 +180,37 @@ export async function* scanIterable(name: string, source: AsyncIterable<Uint8Arr
   }
 }
 
-/** One file on disk. Unreadable files are reported through onSkip and the scan goes on. */
-export async function* scanFile(path: string, displayName: string, ctx: Ctx): AsyncGenerator<SourceMatch> {
-  let size: number;
-  try {
-    const fh = await open(path, 'r');
-    try {
-      size = (await fh.stat()).size;
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
+/** One file on disk (`size` when the walk already knows it). Unreadable files go to onSkip; the scan goes on. */
+export async function* scanFile(path: string, displayName: string, ctx: Ctx, size?: number): AsyncGenerator<SourceMatch> {
+  const unreadable = (e: unknown): void => {
     ctx.stats.skipped.unreadable++;
     ctx.onSkip(displayName, 'unreadable', (e as NodeJS.ErrnoException).code ?? (e as Error).message);
-    return;
+  };
+  let bytes: number;
+  try {
+    bytes = size ?? (await stat(path)).size;
+  } catch (e) {
+    return unreadable(e);
+  }
+  if (bytes <= WHOLE_FILE_BYTES) {
+    let data: Buffer;
+    try {
+      data = await readFile(path);
+    } catch (e) {
+      return unreadable(e);
+    }
+    ctx.stats.files++;
+    ctx.stats.bytes += data.length;
+    return yield* scanBytes(displayName, data, ctx);
+  }
+  const stream = createReadStream(path, { highWaterMark: STREAM_CHUNK_BYTES });
+  // Open errors surface on the first read; check by opening before committing to the scan.
+  try {
+    await new Promise<void>((resolve, reject) => stream.once('open', () => resolve()).once('error', reject));
+  } catch (e) {
+    return unreadable(e);
   }
   ctx.stats.files++;
-  ctx.stats.bytes += size;
-  if (size <= WHOLE_FILE_BYTES) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(path);
-    } catch (e) {
-      ctx.stats.skipped.unreadable++;
-      ctx.onSkip(displayName, 'unreadable', (e as NodeJS.ErrnoException).code ?? (e as Error).message);
-      return;
-    }
-    return yield* scanBytes(displayName, bytes, ctx);
-  }
-  yield* scanIterable(displayName, createReadStream(path, { highWaterMark: STREAM_CHUNK_BYTES }), ctx);
+  ctx.stats.bytes += bytes;
+  yield* scanIterable(displayName, stream, ctx);
 }

@@ -62,7 +62,7 @@ export async function* scanPaths(paths: readonly string[], options: ScanPathsOpt
       ctx.onSkip(isAbsolute(p) ? path : displayPath(p, posix.relative(resolve(p), path)), 'unreadable', e.code ?? e.message);
     };
     for await (const entry of walkFiles(p, { gitignore: options.gitignore ?? true, onError })) {
-      yield* scanFile(entry.path, isAbsolute(p) ? entry.path : displayPath(p, entry.relPath), ctx);
+      yield* scanFile(entry.path, isAbsolute(p) ? entry.path : displayPath(p, entry.relPath), ctx, entry.size);
     }
   }
 }

@@ -84,8 +84,10 @@ async function ancestorRules(root: string): Promise<Rules[]> {
 function isIgnored(rules: readonly Rules[], abs: string, isDir: boolean): boolean {
   let ignored = false;
   for (const r of rules) {
-    const rel = relative(r.base, abs).split(sep).join('/');
-    if (rel === '' || rel.startsWith('..')) continue;
+    // Every rule's base is an ancestor of `abs` (rules are collected on the way down), so slicing is enough.
+    if (abs.length <= r.base.length || !abs.startsWith(r.base)) continue;
+    let rel = abs.slice(r.base.length + 1);
+    if (sep !== '/') rel = rel.split(sep).join('/');
     const t = r.ig.test(isDir ? `${rel}/` : rel);
     // A deeper .gitignore can re-include (`!pattern`) what a shallower one excluded.
     if (t.ignored) ignored = true;
@@ -122,27 +124,37 @@ export async function* walkFiles(root: string, options: WalkOptions = {}): Async
       if (text) here = [...rules, { base: dir, ig: ignore().add(text) }];
     }
     entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Decide what to keep, then stat the kept files of this folder together (one await, not one per file).
+    const files: { abs: string; ignored: boolean }[] = [];
+    const dirs: { abs: string; ignored: boolean }[] = [];
     for (const e of entries) {
       const abs = join(dir, e.name);
       if (e.isDirectory()) {
         if (skipDirs.has(e.name)) continue;
         const ignored = parentIgnored || (useIgnore && isIgnored(here, abs, true));
-        if (ignored && !options.includeIgnored) continue;
-        yield* walk(abs, here, ignored);
+        if (!ignored || options.includeIgnored) dirs.push({ abs, ignored });
       } else if (e.isFile()) {
         const ignored = parentIgnored || (useIgnore && isIgnored(here, abs, false));
-        if (ignored && !options.includeIgnored) continue;
-        let size: number;
-        try {
-          size = (await stat(abs)).size;
-        } catch (err) {
-          options.onError?.(abs, err as NodeJS.ErrnoException);
-          continue;
-        }
-        yield { path: abs, relPath: relative(absRoot, abs).split(sep).join('/'), size, ignored };
+        if (!ignored || options.includeIgnored) files.push({ abs, ignored });
       }
       // Symbolic links are not followed: they may point out of the tree or loop.
     }
+    const sizes = await Promise.all(
+      files.map(({ abs }) =>
+        stat(abs).then(
+          (st) => st.size,
+          (err: NodeJS.ErrnoException) => (options.onError?.(abs, err), -1),
+        ),
+      ),
+    );
+    // Files first, then subfolders, each in name order: a stable order for reports and tests.
+    for (let i = 0; i < files.length; i++) {
+      const size = sizes[i]!;
+      if (size < 0) continue;
+      const { abs, ignored } = files[i]!;
+      yield { path: abs, relPath: relative(absRoot, abs).split(sep).join('/'), size, ignored };
+    }
+    for (const d of dirs) yield* walk(d.abs, here, d.ignored);
   }
   yield* walk(absRoot, baseRules, false);
 }
