@@ -108,7 +108,7 @@ export class Engine {
       const span = m.indices?.groups?.secret;
       const secret = m.groups?.secret ?? m[0];
       const index = span ? from + span[0] : start;
-      if (!accept(c.rule, secret, m[0], path)) continue;
+      if (!accept(c.rule, secret, m[0], lineBefore(text, start), path)) continue;
       if (c.rule.assigned && !assignedAt(text, index)) continue;
       if (c.rule.generic && this.providerShaped(secret)) continue;
       if (onAllowedLine(text, index)) continue;
@@ -128,12 +128,18 @@ function assignedAt(text: string, index: number): boolean {
   return KEY_NAME.test(before) && !HASH_NAME.test(before.slice(-40));
 }
 
-function accept(rule: SecretRule, secret: string, match: string, path: string | undefined): boolean {
+function lineBefore(text: string, index: number): string {
+  const from = Math.max(0, index - 64);
+  const nl = text.lastIndexOf('\n', index - 1);
+  return text.slice(Math.max(from, nl + 1), index);
+}
+
+function accept(rule: SecretRule, secret: string, match: string, before: string, path: string | undefined): boolean {
   if (GLOBAL_ALLOWLIST.secrets.some((re) => re.test(secret))) return false;
   if (rule.allowlist?.secrets?.some((re) => re.test(secret))) return false;
   if (placeholder(secret)) return false;
   if (rule.minEntropy !== undefined && shannonEntropy(secret) < rule.minEntropy) return false;
-  if (rule.verify && !rule.verify(secret, { match, path })) return false;
+  if (rule.verify && !rule.verify(secret, { match, before, path })) return false;
   return true;
 }
 

@@ -37,6 +37,8 @@ export interface ScanTextOptions {
 export interface VerifyContext {
   /** The whole regex match, e.g. `KEY=value` for assignment rules. */
   match: string;
+  /** Up to 64 characters of the line before the match (the rest of a variable name, a header). */
+  before: string;
   path?: string;
 }
 

@@ -154,6 +154,17 @@ export const TEMPLATES: readonly Template[] = [
     name: 'url-query', ext: '.md',
     render: (k, key) => `Call it like this (${k.provider}):\n\n    curl "https://api.example.com/v1/models?${k.env.toLowerCase()}=${key}&limit=10"\n`,
   },
+  { name: 'shell-header', ext: '.sh', render: (k, key) => `#!/bin/sh\n# ${k.provider} smoke test\ncurl -sS https://api.example.com/v1/chat \\\n  -H "x-api-key: ${key}" \\\n  -d @body.json\n` },
+  { name: 'docker-compose', ext: 'docker-compose.yml', render: (k, key) => `services:\n  api:\n    image: app:latest\n    environment:\n      - ${k.env}=${key}\n      - PORT=8080\n` },
+  { name: 'terraform', ext: '.tf', render: (k, key) => `resource "kubernetes_secret" "${k.env.toLowerCase()}" {\n  data = {\n    ${k.env.toLowerCase()} = "${key}"\n  }\n}\n` },
+  {
+    name: 'notebook', ext: '.ipynb',
+    render: (k, key) => JSON.stringify({ cells: [{ cell_type: 'code', source: ['import os\n', `os.environ["${k.env}"] = "${key}"\n`, `client = ${k.client.replace(/^new /, '')}()\n`] }], nbformat: 4 }, null, 1) + '\n',
+  },
+  { name: 'properties', ext: '.properties', render: (k, key) => `# ${k.provider}\n${k.provider.toLowerCase().replace(/\W/g, '')}.api.key=${key}\nserver.port=8080\n` },
+  { name: 'toml', ext: '.toml', render: (k, key) => `[${k.provider.toLowerCase().replace(/\W/g, '-')}]\napi_key = "${key}"\ntimeout = 30\n` },
+  { name: 'appsettings', ext: 'appsettings.json', render: (k, key) => JSON.stringify({ Logging: { LogLevel: { Default: 'Information' } }, [k.provider.replace(/\W/g, '')]: { ApiKey: key } }, null, 2) + '\n' },
+  { name: 'go', ext: '.go', render: (k, key) => `package main\n\n// ${k.provider}\nfunc newClient() *Client {\n\treturn NewClient("${key}")\n}\n` },
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -185,6 +196,15 @@ const TRAPS: readonly ((r: ExampleRandom) => { ext: string; text: string })[] = 
   (r) => ({ ext: '.js', text: `const i18n={apiKeyLabel:"API key",tokenHint:"Paste your token here",secretTitle:"Client secret"};const buildId="${r.chars('lowerAlnum', 20)}";` }),
   (r) => ({ ext: '.json', text: JSON.stringify({ compilerOptions: { tsBuildInfoFile: `.cache/${r.chars('hex', 16)}.tsbuildinfo` }, version: `1.0.0-beta.${r.int(9)}+sha.${r.chars('hex', 7)}` }) }),
   (r) => ({ ext: '.py', text: `MODEL = "mistral-large-latest"\nTOKENIZER = "mistralai/Mistral-7B-Instruct-v0.${r.int(3)}"\nEMBEDDINGS = "cohere/embed-english-v3.0"\n` }),
+  (r) => ({ ext: '.html', text: `<script src="https://cdn.example.com/lib.min.js" integrity="sha384-${r.chars('base64', 64)}" crossorigin="anonymous"></script>\n<link href="/_next/static/css/${r.chars('hex', 16)}.css" rel="stylesheet">\n` }),
+  (r) => ({ ext: '.json', text: JSON.stringify({ files: { 'main.js': `static/js/main.${r.chars('hex', 20)}.js`, 'app.js': `static/chunks/pages/_app-${r.chars('hex', 16)}.js` }, buildId: r.chars('base64url', 21) }, null, 2) }),
+  (r) => ({ ext: '.patch', text: `From ${r.chars('hex', 40)} Mon Sep 17 00:00:00 2001\nSubject: [PATCH] bump openai sdk\n\ndiff --git a/package.json b/package.json\nindex ${r.chars('hex', 7)}..${r.chars('hex', 7)} 100644\n-    "openai": "^5.0.0"\n+    "openai": "^6.0.0"\n` }),
+  (r) => ({ ext: '.json', text: JSON.stringify({ event: 'upload', payload: r.chars('base64', 400) + '==', signature: r.chars('hex', 64) }) }),
+  (r) => ({ ext: '.min.js', text: Array.from({ length: 40 }, () => `var ${r.chars('letters', 2)}${r.chars('alnum', 5)}=function(${r.chars('letters', 1)}){return ${r.chars('letters', 1)}.${r.chars('letters', 3)}${r.chars('alnum', 4)}}`).join(';') }),
+  (r) => ({ ext: '.env', text: `CACHE_KEY=${r.chars('hex', 64)}\nPUBLIC_KEY=${r.chars('base64', 88)}\nSESSION_ID=${r.chars('hex', 32)}\nAZURE_OPENAI_DEPLOYMENT=gpt-4o\n` }),
+  (r) => ({ ext: '.ts', text: `Sentry.init({ dsn: "https://${r.chars('hex', 32)}@o${r.chars('digits', 6)}.ingest.sentry.io/${r.chars('digits', 7)}" });\nconst maxTokens = ${r.int(4000)};\n` }),
+  (r) => ({ ext: '.yaml', text: `openai:\n  model: gpt-4o-mini\n  max_tokens: ${r.int(4000)}\n  organization_id: org-${r.chars('alnum', 24)}\n  project_id: proj_${r.chars('alnum', 24)}\n` }),
+  (r) => ({ ext: '.md', text: `Your key looks like \`sk-proj-abc…${r.chars('alnum', 4)}\` in the dashboard; never paste the whole key in issues.\nGroq keys start with \`gsk_\`, Anthropic keys with \`sk-ant-api03-\`.\n` }),
 ];
 
 /** The corpus for one seed: `perPair` files per (key kind, template) pair, then as many traps as positives. */

@@ -25,6 +25,12 @@ export function randomValue(value: string): boolean {
   return charClasses(value) >= 2 && /[0-9]/.test(value) && h >= (value.length >= 32 ? 3.7 : 3.3);
 }
 
+/**
+ * Names that hold keys which are not secret, or values that are not keys at all: public and
+ * publishable keys, key ids, hashes used as keys, token counts, tokenizer settings.
+ */
+const NOT_SECRET_NAME = /(?:public|publishable|cache|hash|checksum|digest|primary|foreign|sort|partition|idempotency|dedup|lookup|i18n|translation)[_.-]?(?:api[_.-]?)?key|key[_.-]?(?:id|name|path|file|size|length|type|hash)|(?:max|num|total|input|output|prompt|completion)[_.-]?tokens?|tokeni[sz]er|token[_.-]?(?:type|count|limit|url|endpoint|uri|path|name)|secret[_.-]?(?:name|ref|path|arn|id)/i;
+
 const NAME = '(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth[_.-]?key|access[_.-]?key|private[_.-]?key|client[_.-]?secret)';
 
 export const genericRules: SecretRule[] = [
@@ -43,7 +49,7 @@ export const genericRules: SecretRule[] = [
       `${NAME}[A-Za-z0-9_.-]{0,20}(?:["'\`]?\\s{0,4}(?::=|=>|\\?=|[:=])\\s{0,4}["'\`]?|["'\`]\\s{0,4},\\s{0,4}["'\`])(?<secret>[A-Za-z0-9_\\-+/=.~]{16,200})(?![A-Za-z0-9_\\-+/=.~])`,
       'gi',
     ),
-    verify: randomValue,
+    verify: (value, ctx) => randomValue(value) && !NOT_SECRET_NAME.test(ctx.before + ctx.match.slice(0, ctx.match.length - value.length)),
     allowlist: { paths: [LOCKFILES] },
     examples: {
       match: [
@@ -61,6 +67,9 @@ export const genericRules: SecretRule[] = [
         `"integrity": "sha512-${rand.chars('base64', 86)}=="`,
         `API_KEY=${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 12)}`,
         'const getAccessTokenFromRefreshTokenHandler = createHandler()',
+        `CACHE_KEY=${rand.chars('hex', 64)}`,
+        `"publicKey": "${rand.chars('base64', 88)}"`,
+        `max_tokens: ${rand.chars('digits', 4)}, tokenizer_path: "${rand.chars('alnum', 24)}"`,
       ],
     },
   },

@@ -38,6 +38,10 @@ export function contentContext(options: SourceOptions): Ctx {
   };
 }
 
+// Decoding a whole buffer keeps no state, so one decoder of each kind serves every file.
+const UTF8 = new TextDecoder('utf-8');
+const UTF16 = new TextDecoder('utf-16le');
+
 function textMatches(name: string, text: string, ctx: Ctx): SourceMatch[] {
   return scanText(text, { path: name, includeInfo: ctx.includeInfo }).map((match) => ({ match, file: name }));
 }
@@ -91,9 +95,9 @@ export async function* scanBytes(name: string, bytes: Uint8Array, ctx: Ctx): Asy
   if (isArchive(kind) && !ctx.archives) return skip(name, 'archives-off', ctx);
   switch (kind) {
     case 'text':
-      return yield* textMatches(name, new TextDecoder('utf-8').decode(bytes), ctx);
+      return yield* textMatches(name, UTF8.decode(bytes), ctx);
     case 'utf16':
-      return yield* textMatches(name, new TextDecoder('utf-16le').decode(bytes), ctx);
+      return yield* textMatches(name, UTF16.decode(bytes), ctx);
     case 'strings':
       return yield* stringsMatches(name, bytes, ctx);
     case 'zip': {
