@@ -11,7 +11,7 @@ import { checkServerIdentity, rootCertificates, type SecureContext } from 'node:
 import type { GatherContext } from '../types.js';
 import { describeCertificate } from './certificate.js';
 import { TLS_VERSIONS, type CipherSuite, type ProtocolProbe, type TlsFacts, type TlsVersion, type TrustFacts } from './facts.js';
-import { handshake, secureContextFor, type Endpoint, type HandshakeOk } from './handshake.js';
+import { handshake, secureContextFor, type ContextConfig, type Endpoint, type HandshakeOk } from './handshake.js';
 import { classifySuite } from './suites.js';
 
 /** Everything this OpenSSL can offer for TLS ≤ 1.2, including what modern clients refuse. */
@@ -104,6 +104,19 @@ function trustOf(primary: HandshakeOk, chain: TlsFacts['chain']): TrustFacts {
   return { trusted: !error, ...(error ? { error } : {}), chainIncomplete };
 }
 
+/** What a failed handshake most likely means, for the report. */
+const EXPLAIN: ReadonlyArray<[RegExp, string]> = [
+  [/ECONNREFUSED/, 'connection refused (nothing listens on that port)'],
+  [/ECONNRESET|socket hang up|closed during the handshake/, 'the server closed the connection during the handshake'],
+  [/wrong version number|packet length too long|http request/i, 'the server does not speak TLS on that port (plain HTTP?)'],
+  [/EHOSTUNREACH|ENETUNREACH/, 'the address is unreachable'],
+];
+
+function explain(reason: string): string {
+  for (const [re, text] of EXPLAIN) if (re.test(reason)) return `${text} [${reason}]`;
+  return reason;
+}
+
 function emptyProtocols(): Record<TlsVersion, ProtocolProbe> {
   return Object.fromEntries(TLS_VERSIONS.map((v) => [v, { accepted: false, legacyProbe: v === 'TLSv1' || v === 'TLSv1.1' }])) as Record<TlsVersion, ProtocolProbe>;
 }
@@ -141,29 +154,28 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
   };
   const ca = ctx.ca && ctx.ca.length > 0 ? [...rootCertificates, ...ctx.ca] : undefined;
 
-  const primaryModern = async (): Promise<HandshakeOk | string> => {
-    const opts = { alpn: ['h2', 'http/1.1'], requestOCSP: true, capturePeer: true, timeoutMs: probe.timeoutMs, signal: probe.signal };
+  const primaryOpts = { alpn: ['h2', 'http/1.1'], requestOCSP: true, capturePeer: true, timeoutMs: probe.timeoutMs, signal: probe.signal };
+  const primaryAt = (config: Omit<ContextConfig, 'ca'>) => {
     probe.count++;
-    const modern = await handshake(probe.endpoint, { ...opts, context: secureContextFor({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', ...(ca ? { ca } : {}) }) });
-    if (modern.ok) return modern;
-    probe.count++;
-    const legacy = await handshake(probe.endpoint, {
-      ...opts,
-      context: secureContextFor({ minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: ALL_LEGACY, ...(ca ? { ca } : {}) }),
-    });
-    return legacy.ok ? legacy : modern.error;
+    return handshake(probe.endpoint, { ...primaryOpts, context: secureContextFor({ ...config, ...(ca ? { ca } : {}) }) });
   };
 
-  const [primary, ...perVersion] = await Promise.all([primaryModern(), ...TLS_VERSIONS.map((v) => enumerate(probe, v))]);
+  const [modern, ...perVersion] = await Promise.all([primaryAt({ minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3' }), ...TLS_VERSIONS.map((v) => enumerate(probe, v))]);
   TLS_VERSIONS.forEach((v, i) => {
-    facts.protocols[v] = perVersion[i].probe;
-    facts.suites.push(...perVersion[i].suites);
-    if (!perVersion[i].complete) facts.suitesComplete = false;
+    facts.protocols[v] = perVersion[i]!.probe;
+    facts.suites.push(...perVersion[i]!.suites);
+    if (!perVersion[i]!.complete) facts.suitesComplete = false;
   });
+  // A server with nothing newer than TLS 1.1 is read by a level-0 client instead; asked only
+  // when the version probes saw one, so a dead server costs one timeout, not two.
+  let primary = modern;
+  if (!modern.ok && (facts.protocols.TLSv1.accepted || facts.protocols['TLSv1.1'].accepted)) {
+    primary = await primaryAt({ minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: ALL_LEGACY });
+  }
   facts.handshakes = probe.count;
 
-  if (typeof primary === 'string') {
-    facts.error = `no TLS handshake succeeded with ${host}:${port}: ${primary}`;
+  if (!primary.ok) {
+    facts.error = `no TLS handshake succeeded with ${host}:${port}: ${explain(modern.ok ? primary.error : modern.error)}`;
     return facts;
   }
   const protocol = primary.protocol as TlsVersion;

@@ -15,6 +15,7 @@ import type { TlsFacts } from '../../../src/scan/tls/facts.js';
 import { gatherTls } from '../../../src/scan/tls/gather.js';
 import { rateTls, type TlsRating } from '../../../src/scan/tls/grade.js';
 import type { CheckOutput, HeaderMap, ScanFacts, TestResult } from '../../../src/scan/types.js';
+import { startHttpServer } from '../../helpers/http-server.js';
 import { startHttpsServer, testCertificates, type HttpsServerOptions, type TestCertificates, type TestHttpsServer } from '../../helpers/certs.js';
 
 let certs: TestCertificates;
@@ -270,9 +271,20 @@ describe('servers that do not complete a handshake', () => {
     const { port } = tcp.address() as AddressInfo;
     await new Promise<void>((r) => tcp.close(() => r()));
     const j = judge(await probe(port));
-    expect(j.tls.error).toMatch(/no TLS handshake succeeded/);
+    expect(j.tls.error).toMatch(/no TLS handshake succeeded with localhost:\d+: connection refused/);
     expect(ids(j)).toEqual(['tls-handshake-failed']);
     expect(j.rating.grade).toBe('F');
+  });
+
+  it('says so when the port answers in plain HTTP', async () => {
+    const http = await startHttpServer((_req, res) => res.end('plain'));
+    try {
+      const tls = await probe(http.port);
+      expect(tls.error).toMatch(/does not speak TLS on that port \(plain HTTP\?\)/);
+      expect(Object.values(tls.protocols).every((p) => !p.accepted)).toBe(true);
+    } finally {
+      await http.close();
+    }
   });
 
   it('gives up on a server that accepts the connection but never answers, within the request bound', async () => {
