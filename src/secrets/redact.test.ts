@@ -59,6 +59,21 @@ describe('createRedactStream', () => {
     expect(out).toBe(`é ok\nkey=sk-proj-…${a.slice(-4)} ✓\nlast line without newline`);
   });
 
+  it('passes a very long line on in pieces without cutting a key', async () => {
+    const keys = Array.from({ length: 40 }, proj);
+    let line = '';
+    for (const k of keys) line += (r.chars('lowerAlnum', 20) + ' ').repeat(4000) + `"${k}",`;
+    const bytes = Buffer.from(line + '\n');
+    const pieces = [];
+    for (let i = 0; i < bytes.length; i += 65_536) pieces.push(bytes.subarray(i, i + 65_536));
+    const chunks: string[] = [];
+    for await (const c of Readable.from(pieces).pipe(createRedactStream())) chunks.push(String(c));
+    const out = chunks.join('');
+    expect(chunks.length, 'the line leaves in several pieces').toBeGreaterThan(2);
+    expect(out).toBe(redactText(line + '\n'));
+    for (const k of keys) expect(out).not.toContain(k.slice(8, -4));
+  });
+
   it('masks a private key block whole', async () => {
     const body = Array.from({ length: 6 }, () => r.chars('base64', 64)).join('\n');
     const text = `before\n-----BEGIN OPENSSH PRIVATE KEY-----\n${body}\n-----END OPENSSH PRIVATE KEY-----\nafter\n`;

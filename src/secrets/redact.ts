@@ -25,6 +25,16 @@ const PEM_BEGIN = /-----BEGIN [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
 const PEM_END = /-----END [A-Z ]*PRIVATE KEY(?: BLOCK)?-----/;
 /** A PEM block longer than this many lines is flushed (redacted line by line) rather than held. */
 const MAX_PEM_LINES = 200;
+/** A line longer than this (a minified bundle, a binary dump) is passed on in pieces. */
+const MAX_LINE = 1 << 20;
+/** Where a long line is cut: never inside a run of characters a key could be made of. */
+const KEY_CHAR = /[A-Za-z0-9_\-+/=.:@~%]/;
+
+/** A cut point at or before `at` that falls between two tokens, or -1. */
+function tokenBoundary(text: string, at: number, min: number): number {
+  for (let i = at; i > min; i--) if (!KEY_CHAR.test(text[i - 1]!)) return i;
+  return -1;
+}
 
 /**
  * A Transform that redacts text line by line (bytes or strings in, UTF-8 strings out), for
@@ -64,6 +74,14 @@ export function createRedactStream(): Transform {
         nl = pending.indexOf('\n', start);
       }
       pending = pending.slice(start);
+      if (pending.length > MAX_LINE && !pem) {
+        // Keep a tail longer than any key so that none is cut; pass the rest on, masked.
+        const cut = tokenBoundary(pending, pending.length - 16_384, pending.length - MAX_LINE / 2);
+        if (cut > 0) {
+          this.push(redactText(pending.slice(0, cut)));
+          pending = pending.slice(cut);
+        }
+      }
       done();
     },
     flush(done) {
