@@ -86,6 +86,25 @@ describe.skipIf(!requireProgram('git', 'git'))('keyward secrets install-hook', (
       const newBranch = gitTry(repo, 'push', 'origin', 'topic');
       expect(newBranch.code).not.toBe(0);
       expect(newBranch.out).toContain('push blocked');
+
+      // A force push over a remote commit this clone never fetched: the hook cannot diff from the
+      // remote's tip, falls back to what no remote-tracking branch holds, and lets a clean push through.
+      const other = tempRepo('kw-other-');
+      try {
+        other.git('remote', 'add', 'origin', remote);
+        other.git('fetch', '-q', 'origin');
+        other.git('reset', '-q', '--hard', 'origin/main');
+        other.commit('elsewhere', { 'b.txt': 'b\n' });
+        other.git('push', '-q', 'origin', 'main');
+      } finally {
+        other.remove();
+      }
+      repo.git('checkout', '-q', 'main');
+      repo.git('reset', '-q', '--hard', 'HEAD~1');
+      repo.commit('clean rewrite', { 'c.txt': 'c\n' });
+      const forced = gitTry(repo, 'push', '--force', 'origin', 'main');
+      expect(forced.out).not.toContain('blocked');
+      expect(forced.code).toBe(0);
     } finally {
       rmSync(remote, { recursive: true, force: true });
     }
