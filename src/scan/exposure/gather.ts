@@ -22,6 +22,8 @@ const MAP_GUESSES = 5;
 const PROBE_BYTES = 256 * 1024;
 /** A source map may be larger than a script; it still counts against the site's total. */
 const MAP_BYTES = 8 * 1024 * 1024;
+/** Time bound of one probe request, ms (the scan's request bound when that is shorter). */
+const PROBE_TIMEOUT_MS = 3000;
 /** Script directories checked for a directory listing. */
 const SCRIPT_DIRS = 3;
 
@@ -312,8 +314,10 @@ class Crawler {
 // ---- probes ---------------------------------------------------------------------------------
 
 async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLimit>, out: ExposureFacts, origin: string, pageUrl: string, pageHash: string, dirs: string[]): Promise<void> {
+  // A probe is one path among 80: a path that hangs must not hold the scan for the full request bound.
+  const timeoutMs = Math.min(ctx.limits.requestTimeoutMs, PROBE_TIMEOUT_MS);
   const get = (url: string, init: Parameters<GatherContext['fetch']>[1] = {}) =>
-    limit(() => (ctx.signal.aborted ? Promise.reject(new Error('the site time bound is spent')) : ctx.fetch(url, { maxBytes: PROBE_BYTES, maxRedirects: 3, ...init })));
+    limit(() => (ctx.signal.aborted ? Promise.reject(new Error('the site time bound is spent')) : ctx.fetch(url, { maxBytes: PROBE_BYTES, maxRedirects: 3, timeoutMs, ...init })));
 
   // What a path that cannot exist gets: a catch-all answers it like any probe path.
   const random = `/keyward-${randomBytes(6).toString('hex')}`;

@@ -183,3 +183,45 @@ describe('bounds', () => {
     expect(run.exposure.budget.bytes).toBeLessThanOrEqual(8000);
   });
 });
+
+describe('odd and hostile servers', () => {
+  it('treats a site that redirects every unknown path to its home page as a catch-all', async () => {
+    const page = html('<p>home</p>');
+    const site = await startSite({ '/': { body: page } }, { fallback: { status: 302, headers: { location: '/' }, body: '' } });
+    try {
+      const run = await runExposure(`${site.origin}/`);
+      expect(run.exposure.probes.filter((p) => p.confirmed)).toEqual([]);
+      expect(run.exposure.probes.find((p) => p.id === 'env')?.rejected).toBe('catch-all');
+    } finally {
+      await site.close();
+    }
+  });
+
+  it('gives up on a probe path that never answers, within the request bound, and still judges the rest', async () => {
+    const site = await startSite({
+      '/': { body: html('<p>home</p>') },
+      '/.env': { body: '', hang: true },
+      '/.git/HEAD': { type: 'text/plain', body: 'ref: refs/heads/main\n' },
+    });
+    try {
+      const run = await runExposure(`${site.origin}/`, { requestTimeoutMs: 400 });
+      expect(run.exposure.probes.find((p) => p.id === 'env')).toMatchObject({ confirmed: false, rejected: 'error' });
+      expect(run.exposure.probes.find((p) => p.id === 'env')?.error).toMatch(/did not answer/);
+      expect(run.exposure.probes.find((p) => p.id === 'git-head')?.confirmed).toBe(true);
+    } finally {
+      await site.close();
+    }
+  });
+
+  it('does not count a probe that redirects to another site', async () => {
+    const other = await startSite({ '/.env': { type: 'text/plain', body: 'A=1\nB=2\n' } });
+    const site = await startSite({ '/': { body: html('<p>home</p>') }, '/.env': { status: 302, headers: { location: `${other.origin}/.env` }, body: '' } });
+    try {
+      const run = await runExposure(`${site.origin}/`);
+      expect(run.exposure.probes.find((p) => p.id === 'env')).toMatchObject({ confirmed: false, rejected: 'status' });
+    } finally {
+      await site.close();
+      await other.close();
+    }
+  });
+});

@@ -28,6 +28,8 @@ export interface Route {
   headers?: Record<string, string>;
   /** Milliseconds before answering (the bench's slow probe paths). */
   delayMs?: number;
+  /** Never answer (until the server closes). */
+  hang?: boolean;
 }
 
 export type Routes = Record<string, Route | ((req: IncomingMessage) => Route)>;
@@ -54,6 +56,7 @@ export async function startSite(routes: Routes, options: SiteOptions = {}): Prom
       res.writeHead(route.status ?? 200, { 'content-type': route.type ?? 'text/html; charset=utf-8', ...route.headers });
       res.end(route.body);
     };
+    if (route.hang) return;
     const delay = route.delayMs ?? (hit ? 0 : (options.unknownDelayMs ?? 0));
     // Drain the request body first: a malformed POST must get its answer, not a reset.
     req.resume();
