@@ -76,11 +76,12 @@ export function createRedactStream(): Transform {
       pending = pending.slice(start);
       if (pending.length > MAX_LINE && !pem) {
         // Keep a tail longer than any key so that none is cut; pass the rest on, masked.
-        const cut = tokenBoundary(pending, pending.length - 16_384, pending.length - MAX_LINE / 2);
-        if (cut > 0) {
-          this.push(redactText(pending.slice(0, cut)));
-          pending = pending.slice(cut);
-        }
+        // A megabyte with no break at all (one base64 blob) is cut anyway: memory stays bounded.
+        const at = pending.length - 16_384;
+        const boundary = tokenBoundary(pending, at, pending.length - MAX_LINE / 2);
+        const cut = boundary > 0 ? boundary : at;
+        this.push(redactText(pending.slice(0, cut)));
+        pending = pending.slice(cut);
       }
       done();
     },
