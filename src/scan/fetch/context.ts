@@ -3,7 +3,9 @@
  * honours --resolve and the SSRF guard, the extra CAs and the site's time bound.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createHash } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import { KeywardError } from '../../errors.js';
 import { VERSION } from '../../version.js';
 import type { GatherContext, ScanLimits } from '../types.js';
@@ -60,23 +62,23 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
   const allowPrivate = options.allowPrivate ?? false;
   const lookup = createLookup({ resolve, allowPrivate, allow, resolver: options.resolver });
 
-  const ca = [...toList(options.ca), ...extraCaFromEnv()];
-  for (const pem of ca) {
+  const given = toList(options.ca);
+  for (const pem of given) {
     if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
       throw new KeywardError('KW_BAD_CONFIG', 'an extra CA is not a PEM certificate', { hint: 'pass a file with -----BEGIN CERTIFICATE----- blocks to --ca' });
     }
   }
-  let secureContext;
-  try {
-    secureContext = ca.length > 0 ? createSecureContext({ ca: [...rootCertificates, ...ca] }) : undefined;
-  } catch (err) {
-    throw new KeywardError('KW_BAD_CONFIG', `cannot load the extra CA certificates: ${(err as Error).message}`, { hint: 'check that the --ca file holds valid PEM certificates', cause: err });
-  }
+  // Without --ca, Node's default store already holds NODE_EXTRA_CA_CERTS; with it, the custom
+  // store must add them back (a `ca` list replaces the default store).
+  const ca = given.length > 0 ? [...given, ...extraCaFromEnv()] : [];
+  const secureContext = ca.length > 0 ? secureContextFor(ca) : undefined;
 
   const site = new AbortController();
   const timer = setTimeout(() => site.abort(), limits.siteTimeoutMs);
   timer.unref();
   const signal = options.signal ? AbortSignal.any([site.signal, options.signal]) : site.signal;
+  // Every request in flight listens for the site's abort; a scan has dozens at once.
+  setMaxListeners(Math.max(64, limits.concurrency * 4), signal);
   const client = createBoundedFetch({
     lookup,
     allowPrivate,
@@ -99,6 +101,23 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
       client.close();
     },
   };
+}
+
+/** Building a store from Node's ~150 roots plus a bundle costs tens of ms: once per CA set. */
+const contexts = new Map<string, SecureContext>();
+
+function secureContextFor(ca: string[]): SecureContext {
+  const key = createHash('sha256').update(ca.join('\n')).digest('hex');
+  let context = contexts.get(key);
+  if (!context) {
+    try {
+      context = createSecureContext({ ca: [...rootCertificates, ...ca] });
+    } catch (err) {
+      throw new KeywardError('KW_BAD_CONFIG', `cannot load the extra CA certificates: ${(err as Error).message}`, { hint: 'check that the --ca file holds valid PEM certificates', cause: err });
+    }
+    contexts.set(key, context);
+  }
+  return context;
 }
 
 function toList(ca: string | string[] | undefined): string[] {
