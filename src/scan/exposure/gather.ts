@@ -105,7 +105,7 @@ function pageRefs(doc: PageDoc, pageUrl: string): Ref[] {
   }
   for (const l of doc.links) {
     const rels = l.rel.split(/\s+/);
-    if (rels.includes('modulepreload') || (rels.includes('preload') && l.as === 'script')) {
+    if (rels.includes('modulepreload') || ((rels.includes('preload') || rels.includes('prefetch')) && l.as === 'script')) {
       const url = resolveUrl(l.href, pageUrl);
       if (url) refs.push({ url, kind: 'script', via: 'modulepreload', from: pageUrl });
     }

@@ -82,6 +82,14 @@ export function listingServer(body: string): { server: string; evidence: string 
   return undefined;
 }
 
+/** `.svn/entries`: the working-copy format number alone (1.7+), or followed by `dir` records (older). */
+function confirmSvnEntries(body: string): string | undefined {
+  const lines = body.trim().split(/\r?\n/);
+  if (!/^\d{1,2}$/.test(lines[0] ?? '')) return undefined;
+  if (lines.length === 1 || lines.includes('dir')) return `format ${lines[0]}`;
+  return undefined;
+}
+
 const env = (id: string, path: string): Probe => ({ id, path, category: 'env', what: `dotenv file ${path}`, severity: 'high', confirm: confirmEnv, scanSecrets: true });
 const wpBackup = (id: string, path: string): Probe => ({
   id,
@@ -126,7 +134,7 @@ export const PROBES: readonly Probe[] = [
   { id: 'git-logs-head', path: '/.git/logs/HEAD', category: 'vcs', what: 'git reflog (.git/logs/HEAD)', severity: 'high', confirm: textRe(/^[0-9a-f]{40} [0-9a-f]{40} /m, false) },
   { id: 'git-index', path: '/.git/index', category: 'vcs', what: 'git index (.git/index)', severity: 'high', confirm: magic('DIRC', 'git index (DIRC header)') },
   { id: 'git-credentials', path: '/.git-credentials', category: 'credentials', what: 'git credential store', severity: 'critical', confirm: textRe(/^https?:\/\/[^:\s]+:[^@\s]+@/m), scanSecrets: true },
-  { id: 'svn-entries', path: '/.svn/entries', category: 'vcs', what: 'Subversion working copy (.svn/entries)', severity: 'high', confirm: textRe(/^(?:\d+\s*$|dir\s*$)/m, false) },
+  { id: 'svn-entries', path: '/.svn/entries', category: 'vcs', what: 'Subversion working copy (.svn/entries)', severity: 'high', confirm: confirmSvnEntries },
   { id: 'svn-wc-db', path: '/.svn/wc.db', category: 'vcs', what: 'Subversion working copy database (.svn/wc.db)', severity: 'high', confirm: magic('SQLite format 3', 'SQLite database header') },
   { id: 'hg-requires', path: '/.hg/requires', category: 'vcs', what: 'Mercurial repository (.hg/)', severity: 'high', confirm: textRe(/^(?:revlogv1|store|fncache|dotencode|generaldelta)\s*$/m, false) },
   { id: 'hg-hgrc', path: '/.hg/hgrc', category: 'vcs', what: 'Mercurial repository config (.hg/hgrc)', severity: 'high', confirm: textRe(/^\[(?:paths|ui|auth)\]/m, false), scanSecrets: true },
