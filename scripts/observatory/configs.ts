@@ -126,6 +126,7 @@ export const CONFIGS: SiteConfig[] = [
   { name: 'Referrer-Policy invalid token', headers: [...HARDENED.filter(([n]) => n !== 'referrer-policy'), ['referrer-policy', 'no-referer']] },
   { name: 'Referrer-Policy fallback list', headers: [...HARDENED.filter(([n]) => n !== 'referrer-policy'), ['referrer-policy', 'no-referrer, strict-origin-when-cross-origin']] },
   { name: 'Referrer-Policy leaking fallback last', headers: [...HARDENED.filter(([n]) => n !== 'referrer-policy'), ['referrer-policy', 'strict-origin, unsafe-url']] },
+  { name: 'Referrer-Policy in <meta name=referrer>', headers: BASE, body: page('<meta name="referrer" content="strict-origin-when-cross-origin">') },
   // cross-origin-resource-policy
   { name: 'CORP same-site', headers: [...HARDENED, ['cross-origin-resource-policy', 'same-site']] },
   { name: 'CORP cross-origin', headers: [...HARDENED, ['cross-origin-resource-policy', 'cross-origin']] },

@@ -116,6 +116,8 @@ describe('referrer-policy', () => {
     { it: 'rejects a value no browser knows', site: rp('no-referer'), test: 'referrer-policy', result: 'referrer-policy-header-invalid', findings: ['referrer-policy-header-invalid'] },
     { it: 'uses the last known value of several (fallback order)', site: rp('unsafe-url, strict-origin'), test: 'referrer-policy', result: 'referrer-policy-private' },
     { it: 'skips unknown tokens when falling back', site: rp('no-referrer, unsafe-url, made-up-policy'), test: 'referrer-policy', result: 'referrer-policy-unsafe' },
+    { it: 'reads <meta name="referrer">', site: { body: head('<meta name="referrer" content="no-referrer">') }, test: 'referrer-policy', result: 'referrer-policy-private' },
+    { it: 'lets <meta name="referrer"> override the header', site: { headers: [['referrer-policy', 'no-referrer']], body: head('<meta name="referrer" content="unsafe-url">') }, test: 'referrer-policy', result: 'referrer-policy-unsafe' },
     { it: 'says which tokens were skipped', site: rp('unsafe-url, same-origin, future-policy'), test: 'referrer-policy', result: 'referrer-policy-private', findings: ['referrer-policy-unknown-token'] },
   ]);
 });

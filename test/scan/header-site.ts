@@ -55,7 +55,7 @@ export async function scanSpec(spec: SiteSpec): Promise<ScanReport> {
     }
   }
   const certs = await testCertificates();
-  const server = await startHttpsServer(handler(spec), { cert: certs.valid.cert, key: certs.valid.key });
+  const server = await startHttpsServer(handler(spec), { cert: certs.validEcdsa.cert, key: certs.validEcdsa.key });
   const visit = spec.httpVisit;
   const http = visit
     ? await startHttpServer((req, res) => {
