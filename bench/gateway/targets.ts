@@ -45,7 +45,7 @@ async function main(): Promise<void> {
       upstreams: { openai: { baseUrl: `${upstream}/v1`, keys: [key] } },
       ipLimits: { rpm: 10_000_000 },
       globalBudget: { usd: 10_000_000, period: 'month' },
-      logger: createLogger({ destination: pino.destination({ dest: join(tmp, 'gateway.log'), sync: false }) }),
+      logger: createLogger({ destination: pino.destination({ dest: join(tmp, 'gateway.log'), sync: false, minLength: 4096 }) }),
     });
     const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
     server.listen(0, '127.0.0.1', () => {

@@ -14,7 +14,18 @@ export interface PeriodInfo {
   remainingMs: number;
 }
 
+const cache: Partial<Record<BudgetPeriod, { key: string; start: number; end: number }>> = {};
+
+/** The current period, cached until it ends (computed once a day or month, not per request). */
 export function period(kind: BudgetPeriod, now = Date.now()): PeriodInfo {
+  const c = cache[kind];
+  if (c !== undefined && now >= c.start && now < c.end) return { key: c.key, start: c.start, remainingMs: c.end - now };
+  const p = computePeriod(kind, now);
+  cache[kind] = { key: p.key, start: p.start, end: now + p.remainingMs };
+  return p;
+}
+
+function computePeriod(kind: BudgetPeriod, now: number): PeriodInfo {
   const d = new Date(now);
   const y = d.getUTCFullYear();
   const m = d.getUTCMonth();

@@ -8,32 +8,24 @@ import { redactText } from '../secrets/index.js';
 
 export type { Logger } from 'pino';
 
-export const REDACT_PATHS = [
-  'authorization',
-  'cookie',
-  '["x-api-key"]',
-  '["api-key"]',
-  '["set-cookie"]',
-  '*.authorization',
-  '*.cookie',
-  '*["x-api-key"]',
-  '*["api-key"]',
-  '*["set-cookie"]',
-  '*.*.authorization',
-  '*.*.cookie',
-  '*.*["x-api-key"]',
-  '*.*["api-key"]',
-  '*.*["set-cookie"]',
-];
+const SENSITIVE = ['authorization', 'cookie', '["x-api-key"]', '["api-key"]', '["set-cookie"]', '["proxy-authorization"]'];
+/** Exact paths (no wildcards: those cost on every line): top level, `headers`, `req.headers`, `res.headers`, `upstream.headers`. */
+export const REDACT_PATHS = ['', 'headers.', 'req.headers.', 'res.headers.', 'upstream.headers.'].flatMap((prefix) =>
+  SENSITIVE.map((k) => (prefix === '' ? k : k.startsWith('[') ? prefix.slice(0, -1) + k : prefix + k)),
+);
 
-function scrub(value: unknown, depth: number): unknown {
-  if (typeof value === 'string') return redactText(value);
-  if (depth > 0 && typeof value === 'object' && value !== null && !Array.isArray(value)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = scrub(v, depth - 1);
-    return out;
+/** Masks what the secrets engine recognises in string fields (two levels deep); numbers and booleans pass untouched. */
+function scrub(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const k in obj) {
+    const v = obj[k];
+    let w: unknown = v;
+    if (typeof v === 'string') {
+      if (v.length >= 8) w = redactText(v);
+    } else if (depth > 0 && typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error)) w = scrub(v as Record<string, unknown>, depth - 1);
+    if (w !== v) (out ??= { ...obj })[k] = w;
   }
-  return value;
+  return out ?? obj;
 }
 
 export interface LoggerOptions {
@@ -55,7 +47,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
       formatters: {
-        log: (obj) => scrub(obj, 2) as Record<string, unknown>,
+        log: (obj) => scrub(obj, 2),
       },
       serializers: {
         err: (e: unknown) => {
@@ -65,6 +57,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    options.destination ?? pino.destination({ dest: 1, sync: false }),
+    // Batched writes (4 KiB): one syscall for many lines; `flush()` on shutdown writes the rest.
+    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
   );
 }

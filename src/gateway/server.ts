@@ -311,21 +311,27 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
-  /** Streams (SSE) or passes through a successful upstream answer, metering usage, then settles. */
+  /**
+   * Passes a successful upstream answer on, metering usage, then settles. SSE streams go through chunk by
+   * chunk as they arrive; a JSON answer is small, so it is sent in one write with its length (and parsed
+   * for usage), unless it grows past MAX_JSON_CAPTURE, when it is streamed too.
+   */
   function relay(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean): void {
     const ct = String(up.headers['content-type'] ?? JSON_TYPE);
     const streaming = ct.startsWith('text/event-stream');
     const h = headersWith(extra);
     h['content-type'] = ct;
     h['x-request-id'] = f.reqId;
-    if (streaming) h['x-accel-buffering'] = 'no';
     f.status = up.statusCode;
-    res.writeHead(up.statusCode, h);
     const body = up.body;
     const meter = streaming ? new StreamMeter(f.provider) : undefined;
-    const captured: Buffer[] = [];
+    let captured: Buffer[] | undefined = streaming ? undefined : [];
     let capturedBytes = 0;
     let done = false;
+    if (streaming) {
+      h['x-accel-buffering'] = 'no';
+      res.writeHead(up.statusCode, h);
+    }
     const complete = (outcome: string) => {
       if (done) return;
       done = true;
@@ -335,7 +341,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         return;
       }
       let usage: Usage | undefined;
-      if (capturedBytes <= MAX_JSON_CAPTURE && captured.length > 0) {
+      if (captured !== undefined && captured.length > 0) {
         try {
           usage = f.provider.usageFromJson(JSON.parse(Buffer.concat(captured).toString('utf8')));
         } catch {
@@ -344,19 +350,34 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: Math.max(1, Math.ceil(capturedBytes / 4)) }, usage ? outcome : `${outcome}_estimated`, true);
     };
-    body.on('data', (chunk: Buffer) => {
-      if (meter) meter.push(chunk);
-      else if (capturedBytes <= MAX_JSON_CAPTURE) {
-        captured.push(chunk);
-        capturedBytes += chunk.length;
-      }
+    const write = (chunk: Buffer) => {
       if (!res.write(chunk)) {
         body.pause();
         res.once('drain', () => body.resume());
       }
+    };
+    body.on('data', (chunk: Buffer) => {
+      capturedBytes += chunk.length;
+      if (meter) {
+        meter.push(chunk);
+        write(chunk);
+      } else if (captured !== undefined) {
+        captured.push(chunk);
+        if (capturedBytes > MAX_JSON_CAPTURE) {
+          // Too large to hold: stream the rest, estimate usage.
+          res.writeHead(up.statusCode, h);
+          for (const c of captured) write(c);
+          captured = undefined;
+        }
+      } else write(chunk);
     });
     body.on('end', () => {
-      res.end();
+      if (captured !== undefined) {
+        const buf = captured.length === 1 ? captured[0]! : Buffer.concat(captured);
+        h['content-length'] = String(buf.length);
+        res.writeHead(up.statusCode, h);
+        res.end(buf);
+      } else res.end();
       complete('ok');
     });
     body.on('error', (err: Error & { code?: string }) => {
@@ -368,6 +389,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (streaming && !res.writableEnded) {
         const msg = `the upstream connection failed mid-stream (${err.code ?? 'error'})`;
         res.end(f.provider.name === 'anthropic' ? `event: error\ndata: ${f.provider.errorBody(502, 'api_error', msg)}\n\n` : `data: ${f.provider.errorBody(502, 'upstream_error', msg)}\n\n`);
+      } else if (!res.headersSent) {
+        sendError(res, f.provider, new GatewayHttpError(502, 'upstream_error', `the upstream connection failed mid-answer (${err.code ?? 'error'})`), f.reqId, extra);
       } else res.destroy();
       complete('upstream_reset');
     });
