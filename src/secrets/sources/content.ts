@@ -134,8 +134,11 @@ async function collect(name: string, source: AsyncIterable<Uint8Array>, max: num
   return Buffer.concat(chunks);
 }
 
-/** Reads the first `n` bytes of a stream and gives back the head and the whole stream again. */
-async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array> }> {
+/**
+ * Reads the first `n` bytes of a stream and gives back the head and the whole stream again, and a
+ * `close` that releases the source (a file descriptor) when the rest is not wanted.
+ */
+async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ head: Buffer; all: AsyncIterable<Uint8Array>; close: () => Promise<void> }> {
   const it = source[Symbol.asyncIterator]();
   const seen: Uint8Array[] = [];
   let got = 0;
@@ -155,13 +158,23 @@ async function peek(source: AsyncIterable<Uint8Array>, n: number): Promise<{ hea
     if (done) return;
     for (let r = await it.next(); !r.done; r = await it.next()) yield r.value;
   }
-  return { head, all: all() };
+  const close = async (): Promise<void> => {
+    await it.return?.();
+  };
+  return { head, all: all(), close };
 }
 
 /** Content as a stream of unknown kind: a large file, stdin, a gunzipped stream. */
 export async function* scanIterable(name: string, source: AsyncIterable<Uint8Array>, ctx: Ctx): AsyncGenerator<SourceMatch> {
-  const { head, all } = await peek(source, SNIFF_BYTES);
-  const kind = detectKind(head);
+  const { head, all, close } = await peek(source, SNIFF_BYTES);
+  try {
+    yield* scanKind(name, detectKind(head), all, ctx);
+  } finally {
+    await close(); // a skipped or half-read stream still lets go of its file
+  }
+}
+
+async function* scanKind(name: string, kind: FileKind, all: AsyncIterable<Uint8Array>, ctx: Ctx): AsyncGenerator<SourceMatch> {
   if (isArchive(kind) && !ctx.archives) return skip(name, 'archives-off', ctx);
   switch (kind) {
     case 'text':

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,6 +73,18 @@ describe('scanPaths', () => {
     expect(skipped).toEqual([[join(root, 'image.bin'), 'binary']]);
     expect(stats.skipped.binary).toBe(1);
     expect(stats.files).toBe(2);
+  });
+
+  it('lets go of a large binary file it skips (no file descriptor left open)', async () => {
+    const big = join(root, 'video.bin');
+    writeFileSync(big, Buffer.concat([Buffer.from([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]), Buffer.alloc(9 * 1024 * 1024, 1)]));
+    const openFds = (): number => readdirSync('/proc/self/fd').length;
+    const stats = newStats();
+    await scan([big], { stats }); // the first scan may open descriptors Node keeps (its thread pool)
+    const before = openFds();
+    for (let i = 0; i < 5; i++) expect(await scan([big], { stats })).toEqual([]);
+    expect(stats.skipped.binary).toBe(6);
+    expect(openFds()).toBe(before);
   });
 
   it('reports an unreadable file and goes on', async () => {
