@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { webcrypto } from 'node:crypto';
+import { getDiffieHellman, webcrypto } from 'node:crypto';
 import { createServer, type ServerOptions } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -242,6 +242,8 @@ export interface HttpsServerOptions {
   alpnProtocols?: string[];
   /** DER OCSP response to staple when the client asks. */
   ocspResponse?: Buffer;
+  /** DH parameters (PEM, see `dhParams`) to enable DHE suites. */
+  dhparam?: string;
 }
 
 export interface TestHttpsServer {
@@ -272,6 +274,7 @@ export async function startHttpsServer(
     honorCipherOrder: options.honorCipherOrder ?? true,
     ALPNProtocols: options.alpnProtocols,
     ...(options.ciphers ? { ciphers: options.ciphers } : {}),
+    ...(options.dhparam ? { dhparam: options.dhparam } : {}),
   };
   const server = createServer(tlsOptions, handler ?? defaultHandler);
   if (options.ocspResponse) {
@@ -301,4 +304,29 @@ export async function startHttpsServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** DER length octets. */
+function derLength(n: number): Buffer {
+  if (n < 0x80) return Buffer.from([n]);
+  const bytes: number[] = [];
+  for (let v = n; v > 0; v = Math.floor(v / 256)) bytes.unshift(v & 0xff);
+  return Buffer.from([0x80 | bytes.length, ...bytes]);
+}
+
+function derInteger(value: Buffer): Buffer {
+  const body = value[0] !== undefined && value[0] & 0x80 ? Buffer.concat([Buffer.from([0]), value]) : value;
+  return Buffer.concat([Buffer.from([0x02]), derLength(body.length), body]);
+}
+
+/**
+ * PEM DH parameters for a server's `dhparam`, from RFC 2409/3526's fixed MODP groups
+ * (no slow prime generation): 1024 bits (group 2, weak) or 2048 bits (group 14).
+ */
+export function dhParams(bits: 1024 | 2048): string {
+  const group = getDiffieHellman(bits === 1024 ? 'modp2' : 'modp14');
+  const body = Buffer.concat([derInteger(group.getPrime()), derInteger(group.getGenerator())]);
+  const der = Buffer.concat([Buffer.from([0x30]), derLength(body.length), body]);
+  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').trimEnd();
+  return `-----BEGIN DH PARAMETERS-----\n${b64}\n-----END DH PARAMETERS-----\n`;
 }

@@ -16,7 +16,7 @@ import { gatherTls } from '../../../src/scan/tls/gather.js';
 import { rateTls, type TlsRating } from '../../../src/scan/tls/grade.js';
 import type { CheckOutput, HeaderMap, ScanFacts, TestResult } from '../../../src/scan/types.js';
 import { startHttpServer } from '../../helpers/http-server.js';
-import { startHttpsServer, testCertificates, type HttpsServerOptions, type TestCertificates, type TestHttpsServer } from '../../helpers/certs.js';
+import { dhParams, startHttpsServer, testCertificates, type HttpsServerOptions, type TestCertificates, type TestHttpsServer } from '../../helpers/certs.js';
 
 let certs: TestCertificates;
 const servers: TestHttpsServer[] = [];
@@ -237,6 +237,29 @@ describe('certificate problems', () => {
     expect(f?.title).toMatch(/expires in (9|10) day/);
     expect(f?.recommendation).toContain('certbot renew');
     expect(j.rating.grade).toBe('A+');
+  });
+
+  it('caps at B a server whose DHE group is 1024 bits, naming the group as the weak key', async () => {
+    const s = await serve({
+      cert: certs.valid.cert,
+      key: certs.valid.key,
+      maxVersion: 'TLSv1.2',
+      dhparam: dhParams(1024),
+      ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:@SECLEVEL=0',
+    });
+    const j = judge(await probe(s.port), HSTS_YEAR);
+    expect(j.tls.suites.find((x) => x.kx === 'DHE')?.ephemeral).toEqual({ type: 'DH', size: 1024 });
+    const f = j.findings.find((x) => x.id === 'tls-key-weak');
+    expect(f?.title).toMatch(/1024-bit DHE group/);
+    expect(j.rating.keyExchangeScore).toBe(80);
+    expect(j.rating.grade).toBe('B');
+  });
+
+  it('accepts a 2048-bit DHE group', async () => {
+    const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, maxVersion: 'TLSv1.2', dhparam: dhParams(2048), ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256' });
+    const j = judge(await probe(s.port));
+    expect(j.tls.suites.find((x) => x.kx === 'DHE')?.ephemeral).toEqual({ type: 'DH', size: 2048 });
+    expect(j.tests['tls-key-size']?.result).toBe('tls-key-strong');
   });
 
   it('tells an ECDSA key apart and rates P-256 like RSA-3072', async () => {
