@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
-import { apiSecurityHeaders } from '../recommended-headers.js';
+import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { redactSecret, redactText } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
@@ -91,7 +91,8 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
   keyState(): Record<string, ReturnType<KeyPool['state']>>;
 };
 
-const SECURITY = apiSecurityHeaders();
+/** The API header set, plus COEP: a JSON API embeds nothing, so cross-origin isolation costs nothing. */
+const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED_HEADERS.crossOriginEmbedderPolicy.name]: RECOMMENDED_HEADERS.crossOriginEmbedderPolicy.value };
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
