@@ -41,12 +41,12 @@ export const SCORE_MODIFIERS = {
   'cross-origin-resource-sharing-not-implemented': 0,
   'cross-origin-resource-sharing-implemented-with-public-access': 0,
   'cross-origin-resource-sharing-implemented-with-restricted-access': 0,
+  /** Any foreign origin echoed with credentials: keyward detects it, the Observatory never does (docs/scoring.md). */
   'cross-origin-resource-sharing-implemented-with-universal-access': -50,
-  /** keyward only: any foreign origin is echoed back with credentials allowed (the Observatory never sends one). */
-  'cross-origin-resource-sharing-origin-reflected-with-credentials': -50,
   /** keyward only: any foreign origin is echoed back, without credentials: public data only. */
   'cross-origin-resource-sharing-origin-reflected': 0,
   // redirection
+  /** Never given by keyward: it ships no HSTS preload list (docs/scoring.md). */
   'redirection-all-redirects-preloaded': 0,
   'redirection-to-https': 0,
   'redirection-not-needed-no-http': 0,
@@ -61,12 +61,14 @@ export const SCORE_MODIFIERS = {
   'referrer-policy-unsafe': -5,
   'referrer-policy-header-invalid': -5,
   // strict-transport-security
+  /** Never given by keyward: it ships no HSTS preload list (docs/scoring.md). */
   'hsts-preloaded': 5,
   'hsts-implemented-max-age-at-least-six-months': 0,
   'hsts-implemented-max-age-less-than-six-months': -10,
   'hsts-not-implemented': -20,
   'hsts-header-invalid': -20,
   'hsts-not-implemented-no-https': -20,
+  /** Never given by keyward: a bad certificate stops the scan with KW_TLS (docs/scoring.md). */
   'hsts-invalid-cert': -20,
   // subresource-integrity
   'sri-implemented-and-all-scripts-loaded-securely': 5,

@@ -44,8 +44,9 @@ export const corsCheck: Check = {
       }
     } else if (probe && acao.toLowerCase() === probe.origin.toLowerCase()) {
       if (credentials) {
-        result = 'cross-origin-resource-sharing-origin-reflected-with-credentials';
-        add(result, 'high', 'Any origin is echoed in Access-Control-Allow-Origin with credentials allowed: every site can read this page as the logged-in user');
+        // The Observatory's own result for this case, which it can never reach (docs/scoring.md).
+        result = 'cross-origin-resource-sharing-implemented-with-universal-access';
+        add('cors-origin-reflected-with-credentials', 'high', 'Any origin is echoed in Access-Control-Allow-Origin with credentials allowed: every site can read this page as the logged-in user');
       } else {
         result = 'cross-origin-resource-sharing-origin-reflected';
         add(result, 'low', 'Any origin is echoed in Access-Control-Allow-Origin: every site can read this page (without cookies)');
@@ -56,7 +57,7 @@ export const corsCheck: Check = {
         add('cors-null-origin-with-credentials', 'medium', 'Access-Control-Allow-Origin: null with credentials: any sandboxed iframe or data: page has origin "null" and can read this page as the user');
       }
     }
-    const pass = result !== 'cross-origin-resource-sharing-origin-reflected-with-credentials';
+    const pass = result !== 'cross-origin-resource-sharing-implemented-with-universal-access';
     return { findings, tests: { 'cross-origin-resource-sharing': testResult(result, pass, { acao: acao ?? null, credentials }) } };
   },
 };
