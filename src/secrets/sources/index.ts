@@ -25,6 +25,13 @@ export interface ScanPathsOptions extends SourceOptions {
   stdin?: AsyncIterable<Uint8Array>;
 }
 
+async function* counted(source: AsyncIterable<Uint8Array>, stats: { bytes: number }): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) {
+    stats.bytes += chunk.length;
+    yield chunk;
+  }
+}
+
 function displayPath(root: string, rel: string): string {
   if (root === '.' || root === './') return rel;
   return posix.join(root.split('\\').join('/'), rel);
@@ -39,7 +46,7 @@ export async function* scanPaths(paths: readonly string[], options: ScanPathsOpt
   for (const p of paths) {
     if (p === '-') {
       ctx.stats.files++;
-      yield* scanIterable('-', options.stdin ?? (process.stdin as AsyncIterable<Uint8Array>), ctx);
+      yield* scanIterable('-', counted(options.stdin ?? (process.stdin as AsyncIterable<Uint8Array>), ctx.stats), ctx);
       continue;
     }
     let st;

@@ -36,8 +36,10 @@ describe('scanPaths', () => {
     const key = fakeOpenAIKey();
     const text = `first\nsecond line has ${key} in it\n`;
     const cut = text.indexOf(key) + 10; // split the key itself between two chunks
-    const found = await scan(['-'], { stdin: chunks(text.slice(0, cut), text.slice(cut)) });
+    const stats = newStats();
+    const found = await scan(['-'], { stats, stdin: chunks(text.slice(0, cut), text.slice(cut)) });
     expect(found.map((m) => [m.file, m.match.line, m.match.column])).toEqual([['-', 2, 17]]);
+    expect(stats.bytes).toBe(Buffer.byteLength(text));
   });
 
   it('streams a file larger than 8 MiB and finds the key placed at every 1 MiB chunk edge', async () => {
