@@ -15,9 +15,13 @@ export const exposureKeysInClientCheck: Check = {
     return {
       findings,
       tests: {
-        'keys-in-client-code': findings.length > 0
-          ? exposureResult('keys-in-client-code-found', false, { keys: findings.length, filesScanned: scanned })
-          : exposureResult('keys-in-client-code-none', true, { filesScanned: scanned }),
+        'keys-in-client-code': findings.some((f) => f.secret !== undefined)
+          ? exposureResult('keys-in-client-code-found', false, { keys: findings.filter((f) => f.secret !== undefined).length, filesScanned: scanned })
+          : findings.some((f) => f.id === 'key-in-client-code')
+            ? exposureResult('keys-in-client-code-possible-secret', false, { filesScanned: scanned })
+            : findings.length > 0
+              ? exposureResult('keys-in-client-code-public-web-key', false, { filesScanned: scanned })
+              : exposureResult('keys-in-client-code-none', true, { filesScanned: scanned }),
       },
     };
   },

@@ -23,8 +23,15 @@ export function groupByFingerprint(secrets: readonly ExposedSecret[]): ExposedSe
 /** Only real credentials make a finding carry `secret` (and so make the whole scan F). */
 const SERIOUS = new Set(['critical', 'high']);
 
+const FIREBASE_FIX = [
+  'A Firebase web config key is public by design, but an unrestricted one can be used by anyone for any API enabled in your Google Cloud project, including the Gemini API (billed to you).',
+  'In Google Cloud console → APIs & Services → Credentials, restrict it: application restriction "HTTP referrers" (your domains) and API restriction to the Firebase APIs you use only — never the Generative Language (Gemini) API.',
+  'Call Gemini from your backend (`keyward gateway`) with a separate server-only key.',
+].join('\n');
+
 export function secretFinding(id: string, group: readonly ExposedSecret[], place: string, anchor: string): Finding {
   const first = group[0]!;
+  if (first.firebaseConfig && group.every((s) => s.firebaseConfig)) return firebaseFinding(group, anchor);
   const serious = SERIOUS.has(first.severity);
   const seen = group.slice(0, 5).map(whereSeen);
   if (group.length > 5) seen.push(`… and ${group.length - 5} more places`);
@@ -47,4 +54,19 @@ export function secretFinding(id: string, group: readonly ExposedSecret[], place
     finding.secret = { rule: first.ruleId, provider: first.provider, redacted: first.redacted, fingerprint: first.fingerprint, ...(first.revokeUrl ? { revokeUrl: first.revokeUrl } : {}) };
   }
   return finding;
+}
+
+/** A Google API key in a Firebase web config: a restriction problem, not a leaked secret. */
+function firebaseFinding(group: readonly ExposedSecret[], anchor: string): Finding {
+  const first = group[0]!;
+  return {
+    id: 'firebase-web-key-in-client-code',
+    severity: 'medium',
+    title: `Google API key in a Firebase web config: ${first.redacted} — make sure it is restricted and cannot call Gemini`,
+    evidence: [`key ${first.redacted} (fingerprint ${first.fingerprint})`, `line: ${first.context}`, ...group.slice(0, 5).map((s) => `at ${whereSeen(s)}`)].join('\n'),
+    recommendation: FIREBASE_FIX,
+    docs: `${EXPOSURE_DOCS}#${anchor}`,
+    section: 'exposure',
+    location: { url: first.url, line: first.line, column: first.column, ...(first.source !== undefined ? { file: first.source } : {}) },
+  };
 }

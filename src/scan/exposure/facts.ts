@@ -56,6 +56,8 @@ export interface ExposedSecret {
   revokeUrl?: string;
   /** The text around the key on its line, with the key replaced by its redacted form. */
   context: string;
+  /** A Google API key inside a Firebase web config: public by design, but it must be restricted. */
+  firebaseConfig?: boolean;
 }
 
 export interface BrowserAiCall extends BrowserAiCallHit {

@@ -8,6 +8,9 @@ import { detectBrowserAiCalls } from '../../detect/browser-ai-calls.js';
 import type { BrowserAiCall, ExposedSecret, SecretWhere } from './facts.js';
 
 const CONTEXT_RADIUS = 50;
+/** Fields that sit beside `apiKey` in a Firebase web config (firebase.initializeApp). */
+const FIREBASE_CONFIG = /\bauthDomain\b|\.firebaseapp\.com\b|\bmessagingSenderId\b|\bstorageBucket\b/;
+const FIREBASE_WINDOW = 400;
 
 interface Span {
   index: number;
@@ -64,6 +67,7 @@ export function findSecrets(text: string, origin: TextOrigin): ExposedSecret[] {
       context: context.includes(m.secret) ? m.redacted : context,
     };
     if (origin.source !== undefined) hit.source = origin.source;
+    if (m.ruleId === 'google-api-key' && FIREBASE_CONFIG.test(text.slice(Math.max(0, m.index - FIREBASE_WINDOW), m.index + m.length + FIREBASE_WINDOW))) hit.firebaseConfig = true;
     if (m.revokeUrl !== undefined) hit.revokeUrl = m.revokeUrl;
     return hit;
   });

@@ -11,6 +11,10 @@ import type { Grade, TestResult } from '../types.js';
 export const EXPOSURE_MODIFIERS = {
   'keys-in-client-code-none': 0,
   'keys-in-client-code-found': -100,
+  /** Only a Firebase web config key: public by design, but restrictions cannot be seen from outside. */
+  'keys-in-client-code-public-web-key': -5,
+  /** Only medium/low matches (a generic `secret = "…"`): likely a credential, not a known provider's key. */
+  'keys-in-client-code-possible-secret': -10,
   'secrets-in-exposed-files-none': 0,
   'secrets-in-exposed-files-found': -100,
   'direct-ai-calls-none': 0,

@@ -218,3 +218,31 @@ describe('a clean site', () => {
     expect(run.exposure.probes.every((p) => !p.confirmed || p.id === 'security-txt')).toBe(true);
   });
 });
+
+describe('a Google API key in a Firebase web config', () => {
+  // Built from parts: 'AIza' + 35 characters is the Google API key format.
+  const googleKey = () => 'AI' + 'za' + 'Sy' + Array.from({ length: 33 }, (_, i) => 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-'[(i * 7 + 3) % 38]).join('');
+  let site: Awaited<ReturnType<typeof startSite>>;
+  let run: ExposureRun;
+  const firebase = googleKey();
+
+  beforeAll(async () => {
+    site = await startSite({
+      '/': { body: html('', '<script src="/app.js"></script>') },
+      '/app.js': js(`const firebaseConfig = {\n  apiKey: "${firebase}",\n  authDomain: "shop-1.firebaseapp.com",\n  projectId: "shop-1",\n  messagingSenderId: "1234"\n};\ninitializeApp(firebaseConfig);\n`),
+    });
+    run = await runExposure(`${site.origin}/`);
+  });
+  afterAll(() => site.close());
+
+  it('is reported as a key to restrict, not as a leaked secret that fails the site', () => {
+    const f = run.findings.find((x) => x.id === 'firebase-web-key-in-client-code');
+    expect(f).toMatchObject({ severity: 'medium', location: { url: `${site.origin}/app.js`, line: 2 } });
+    expect(f?.secret).toBeUndefined();
+    expect(f?.recommendation).toContain('Generative Language');
+    expect(run.findings.find((x) => x.id === 'key-in-client-code')).toBeUndefined();
+    expect(run.tests['keys-in-client-code']?.result).toBe('keys-in-client-code-public-web-key');
+    expect(run.grade.grade).not.toBe('F');
+    expect(printable(run)).not.toContain(firebase);
+  });
+});
