@@ -29,6 +29,8 @@ interface Seen {
   signature: string;
   expired: boolean;
   selfSigned: boolean;
+  /** Smallest DHE group seen, bits ('-' without DHE). */
+  minDh: string;
 }
 
 const VERSION_OF: Record<string, string> = { TLSv1: '1.0', 'TLSv1.1': '1.1', 'TLSv1.2': '1.2', 'TLSv1.3': '1.3' };
@@ -45,6 +47,7 @@ function fromKeyward(tls: TlsFacts): Seen {
     signature: leaf?.signatureAlgorithm.name ?? '?',
     expired: leaf ? Date.parse(leaf.notAfter) < Date.parse(tls.checkedAt) : false,
     selfSigned: leaf?.selfSigned ?? false,
+    minDh: minOf(tls.suites.flatMap((x) => (x.ephemeral?.type === 'DH' ? [x.ephemeral.size] : []))),
   };
 }
 
@@ -67,9 +70,11 @@ function fromSslscan(xml: string): Seen {
     signature: /<signature-algorithm>([^<]+)<\/signature-algorithm>/.exec(short)?.[1]?.trim() ?? '?',
     expired: /<expired>true<\/expired>/.test(short),
     selfSigned: /<self-signed>true<\/self-signed>/.test(short),
+    minDh: minOf([...xml.matchAll(/ dhebits="(\d+)"/g)].map((m) => Number(m[1]))),
   };
 }
 
+const minOf = (xs: number[]): string => (xs.length > 0 ? String(Math.min(...xs)) : '-');
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
 function pad(s: string, n: number): string {
@@ -86,7 +91,7 @@ async function main(): Promise<number> {
   const certs = await testCertificates();
   const rows: string[][] = [];
   const differences: string[] = [];
-  const agree = { protocols: 0, suites: 0, key: 0, signature: 0, expired: 0, selfSigned: 0, letter: 0 };
+  const agree = { protocols: 0, suites: 0, key: 0, dh: 0, signature: 0, expired: 0, selfSigned: 0, letter: 0 };
   const kwTimes: number[] = [];
   const ssTimes: number[] = [];
 
@@ -121,6 +126,7 @@ async function main(): Promise<number> {
         protocols: kw.protocols.join(',') === ss.protocols.join(','),
         suites: kw.suites.size === ss.suites.size && [...kw.suites].every((s) => ss.suites.has(s)),
         key: kw.key === ss.key,
+        dh: kw.minDh === ss.minDh,
         signature: kw.signature === ss.signature,
         expired: kw.expired === ss.expired,
         selfSigned: kw.selfSigned === ss.selfSigned,
@@ -142,6 +148,7 @@ async function main(): Promise<number> {
         `${kw.suites.size} ${mark(same.suites)} ${ss.suites.size}`,
         `${kw.weak.size} / ${ss.weak.size}`,
         `${kw.key} ${mark(same.key)}`,
+        `${kw.minDh} ${mark(same.dh)} ${ss.minDh}`,
         `${kw.signature} ${mark(same.signature)}`,
         `${kw.expired ? 'yes' : 'no'} ${mark(same.expired)}`,
         `${kw.selfSigned ? 'yes' : 'no'} ${mark(same.selfSigned)}`,
@@ -153,13 +160,13 @@ async function main(): Promise<number> {
     }
   }
 
-  const header = ['fixture', 'protocols kw = sslscan', 'suites kw = ss', 'weak kw/ss', 'key', 'signature', 'expired', 'self-signed', 'keyward grade', 'handshakes'];
+  const header = ['fixture', 'protocols kw = sslscan', 'suites kw = ss', 'weak kw/ss', 'key', 'DHE bits', 'signature', 'expired', 'self-signed', 'keyward grade', 'handshakes'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   console.log(header.map((h, i) => pad(h, widths[i]!)).join(' | '));
   console.log(widths.map((w) => '-'.repeat(w)).join('-|-'));
   for (const r of rows) console.log(r.map((c, i) => pad(c, widths[i]!)).join(' | '));
   const n = TLS_FIXTURES.length;
-  console.log(`\nagreement over ${n} fixtures: protocols ${agree.protocols}/${n}, accepted suites ${agree.suites}/${n}, key ${agree.key}/${n}, signature ${agree.signature}/${n}, expired ${agree.expired}/${n}, self-signed ${agree.selfSigned}/${n}`);
+  console.log(`\nagreement over ${n} fixtures: protocols ${agree.protocols}/${n}, accepted suites ${agree.suites}/${n}, key ${agree.key}/${n}, DHE group ${agree.dh}/${n}, signature ${agree.signature}/${n}, expired ${agree.expired}/${n}, self-signed ${agree.selfSigned}/${n}`);
   console.log(`keyward's letter as the fixture expects: ${agree.letter}/${n} (sslscan gives no grade)`);
   const kwMed = median(kwTimes);
   const ssMed = median(ssTimes);
