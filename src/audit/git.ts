@@ -36,14 +36,14 @@ export interface GitFacts {
   lastChange(path: string, name: string): Promise<{ commit: string; date: string; line: string } | undefined>;
 }
 
-interface GitRun {
+export interface GitRun {
   ok: boolean;
   stdout: string;
   stderr: string;
   missing?: boolean;
 }
 
-function git(cwd: string, args: string[]): Promise<GitRun> {
+export function git(cwd: string, args: string[]): Promise<GitRun> {
   return new Promise((resolve) => {
     execFile('git', args, { cwd, maxBuffer: 512 * 1024 * 1024, encoding: 'utf8', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C' } }, (err, stdout, stderr) => {
       const missing = (err as NodeJS.ErrnoException | null)?.code === 'ENOENT';

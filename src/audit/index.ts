@@ -1,5 +1,6 @@
 /** `keyward audit` as a library: a project's key hygiene, as findings. */
-export { auditProject, SKIP_DIRS } from './run.js';
+export { auditProject } from './run.js';
+export { SKIP_DIRS } from './files.js';
 export { auditChecks, CHECK_IDS } from './checks/index.js';
 export { loadConfig, CONFIG_FILE, DEFAULT_ROTATION_DAYS, type KeywardConfig, type KeyRecord } from './config.js';
 export { PUBLIC_ENV_PREFIXES, looksLikeAiKeyName, looksLikeSecretName, publicPrefixOf } from './names.js';

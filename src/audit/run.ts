@@ -3,20 +3,17 @@
  * reads each file at most once, hands its text to every check that wants it, then runs the
  * project-wide parts. Problems that do not stop the audit become warnings, never crashes.
  */
-import { readFileSync } from 'node:fs';
+import { lstatSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KeywardError } from '../errors.js';
 import { sortByImpact, type Finding } from '../finding.js';
 import { detectKind, SNIFF_BYTES } from '../secrets/sources/detect.js';
-import { walkFiles } from '../secrets/sources/walk.js';
 import { auditChecks } from './checks/index.js';
 import { loadConfig } from './config.js';
+import { listGitProject, walkProject } from './files.js';
 import { gatherGit } from './git.js';
 import type { AuditCheck, AuditContext, AuditOptions, AuditResult, ProjectFile } from './types.js';
-
-/** Folders that hold other people's code or caches: never the project's own keys. */
-export const SKIP_DIRS = ['.git', '.hg', '.svn', 'node_modules', 'bower_components', 'jspm_packages', '.venv', 'venv', '__pycache__', '.tox', '.mypy_cache', '.pytest_cache', '.terraform', '.gradle', 'Pods', '.yarn', '.pnpm-store'];
 
 const MiB = 1024 * 1024;
 
@@ -53,28 +50,31 @@ async function checkRoot(dir: string): Promise<string> {
 export async function auditProject(dir: string, options: AuditOptions = {}): Promise<AuditResult> {
   const root = await checkRoot(dir);
   const warnings: string[] = [];
-  const warn = (m: string) => warnings.push(m);
+  const warn = (m: string) => {
+    if (!warnings.includes(m)) warnings.push(m);
+  };
   const maxFileBytes = options.maxFileBytes ?? 32 * MiB;
 
   const config = await loadConfig(root);
-  const files: ProjectFile[] = [];
-  for await (const e of walkFiles(root, {
-    includeIgnored: true,
-    skipDirs: SKIP_DIRS,
-    onError: (p, err) => warn(`${p}: skipped, cannot be read (${errText(err)})`),
-  })) {
-    files.push({ path: e.relPath, abs: e.path, size: e.size, ignored: e.ignored });
-  }
   const git = await gatherGit(root, warn);
+  const files = (git ? await listGitProject(root, warn) : undefined) ?? (await walkProject(root, warn));
 
   const read = new Set<string>();
   async function readText(file: ProjectFile): Promise<string | undefined> {
-    if (file.size > maxFileBytes) {
-      warn(`${file.path}: skipped, larger than ${Math.round(maxFileBytes / MiB)} MiB`);
-      return undefined;
-    }
     let buf: Buffer;
     try {
+      // git lists symbolic links and submodules too: read regular files only, never through a link.
+      // (The walker yields regular files only, with their size.)
+      let size = file.size;
+      if (size === undefined) {
+        const st = lstatSync(file.abs);
+        if (!st.isFile()) return undefined;
+        size = st.size;
+      }
+      if (size > maxFileBytes) {
+        warn(`${file.path}: skipped, larger than ${Math.round(maxFileBytes / MiB)} MiB`);
+        return undefined;
+      }
       // Synchronous on purpose: tens of thousands of small files read one after the other cost far
       // less than the four thread-pool round trips per file of the promise API.
       buf = readFileSync(file.abs);

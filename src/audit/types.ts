@@ -12,7 +12,8 @@ export interface ProjectFile {
   path: string;
   /** Absolute path on disk. */
   abs: string;
-  size: number;
+  /** Size in bytes when the lister knew it (git's listing does not; the reader checks it then). */
+  size?: number;
   /** True when a `.gitignore` hides it: still audited, since build output and `.env` files usually are. */
   ignored: boolean;
 }

@@ -139,6 +139,14 @@ describe('.env tracked by git, now or in history (env-file-tracked, env-file-his
     expect(f!.recommendation).toMatch(/rotate each key/);
   });
 
+  it('audits one app of a monorepo: paths relative to the app, history of its own files only', async () => {
+    const p = project({ 'README.md': '# mono\n' }).gitInit();
+    p.write({ 'apps/web/.env': `OPENAI_API_KEY=${openaiKey()}\n`, 'apps/api/.env': `ANTHROPIC_API_KEY=${anthropicKey()}\n` });
+    const sha = p.commit('both envs', daysAgo(40));
+    const findings = await auditProject(p.path('apps/web'), { checks: ['env-file-tracked', 'env-file-history'] });
+    expect(findings.findings.map((f) => `${f.id}:${f.location!.file}:${f.location!.commit}`).sort()).toEqual([`env-file-history:.env:${sha}`, `env-file-tracked:.env:${sha}`]);
+  });
+
   it('does not count committed templates (.env.example)', async () => {
     const p = project({ '.env.example': 'OPENAI_API_KEY=\n', '.gitignore': GITIGNORE }).gitInit();
     p.commit('template', daysAgo(5));

@@ -25,7 +25,8 @@ const AS_ROOT = process.getuid?.() === 0;
 function runAsUser(args: string[]): Promise<RunResult> {
   if (!AS_ROOT) return runKeyward(args);
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '1', HOME: '/tmp' };
+    // git refuses repositories of another user unless safe.directory says otherwise (command-line config counts).
+    const env = { ...process.env, NO_COLOR: '1', HOME: '/tmp', GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'safe.directory', GIT_CONFIG_VALUE_0: '*' };
     const child = spawn(process.execPath, [KEYWARD_MAIN, ...args], { env, uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -157,6 +158,21 @@ describe('keyward audit on bad input', () => {
     expect(r.stderr).toMatch(/private: skipped, cannot be read \(EACCES/);
     expect((JSON.parse(r.stdout) as { findings: { id: string }[] }).findings.map((f) => f.id)).toContain('build-output-key');
     chmodSync(p.path('private'), 0o755);
+  });
+
+  it('goes on past unreadable files and folders in a git work tree too', async () => {
+    const p = project({ '.gitignore': GITIGNORE, 'src/a.ts': 'console.log(process.env);\n', 'src/b.ts': 'export {};\n', 'private/notes.md': 'x' }).gitInit();
+    p.commit('init', daysAgo(3), ['.gitignore', 'src']);
+    chmodSync(p.dir, 0o755);
+    chmodSync(p.path('src/b.ts'), 0o000);
+    chmodSync(p.path('private'), 0o000);
+    const r = await runAsUser(['audit', p.dir, '--format', 'json']);
+    chmodSync(p.path('private'), 0o755);
+    expect(r.stderr).not.toContain('git refuses');
+    expect(r.stderr).toContain('src/b.ts: skipped, cannot be read (EACCES');
+    expect(r.stderr).toMatch(/private: skipped, cannot be read \(EACCES/);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as { findings: { file: string }[] }).findings.map((f) => f.file)).toEqual(['src/a.ts']);
   });
 
   it('says so when a .gitignore cannot be read, is binary or is a folder', async () => {

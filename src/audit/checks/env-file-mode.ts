@@ -2,7 +2,7 @@
  * `.env` files must be readable by their owner only (mode 600 or stricter) and owned by the
  * user who runs the app: a group- or world-readable file hands the keys to every account on the host.
  */
-import { lstat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import type { Finding } from '../../finding.js';
 import { isEnvFile } from '../dotenv.js';
 import { auditDocs, type AuditCheck } from '../types.js';
@@ -16,7 +16,8 @@ export const envFileMode: AuditCheck = {
     for (const file of ctx.files.filter((f) => isEnvFile(f.path))) {
       let st;
       try {
-        st = await lstat(file.abs);
+        // A symbolic link's own mode means nothing: judge the file it points to.
+        st = await stat(file.abs);
       } catch (e) {
         ctx.warn(`${file.path}: cannot read its mode (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
         continue;
