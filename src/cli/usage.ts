@@ -18,10 +18,10 @@ export async function run(argv: string[]): Promise<number> {
     .description('show gateway usage from the ledger')
     .addOption(dbOption())
     .option('--user <name>', 'only this user')
-    .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date', '24h')
+    .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date (default 24h)', (v: string) => parseSince(v))
     .option('--json', 'machine-readable output')
-    .action((o: { db: string; user?: string; since: string; json?: boolean }) => {
-      const since = parseSince(o.since);
+    .action((o: { db: string; user?: string; since?: number; json?: boolean }) => {
+      const since = o.since ?? parseSince('24h');
       withStore(o.db, (s) => {
         let userId: string | undefined;
         if (o.user !== undefined) {

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KEYWARD_MAIN, runKeyward } from '../helpers/cli.js';
+import { freePort } from '../helpers/redis-server.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+describe('the management CLI and `keyward gateway`', () => {
+  let dir: string;
+  let db: string;
+  const keys = { openai: [fakeOpenAiKey(), fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+  let upstream: FakeUpstream;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'kw-gw-cli-'));
+    db = join(dir, 'keyward.db');
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+  });
+  afterAll(async () => {
+    await upstream.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('adds, lists, changes, disables and enables users', async () => {
+    const add = await runKeyward(['users', 'add', 'alice', '--rpm', '5', '--budget-usd', '2.5', '--period', 'day', '--models', 'gpt-4o-mini,gpt-4o', '--db', db]);
+    expect(add.code, add.stderr).toBe(0);
+    expect(add.stdout).toMatch(/added alice .*rpm 5, budget \$2\.5\/day, models gpt-4o-mini,gpt-4o/);
+    expect((await runKeyward(['users', 'set', 'alice', '--rpm', 'none', '--tpm', '1000'], { env: { KEYWARD_DB: db } })).stdout).toMatch(/updated alice .*: tpm 1000, budget/);
+    expect((await runKeyward(['users', 'disable', 'alice', '--db', db])).stdout).toMatch(/DISABLED/);
+    expect((await runKeyward(['users', 'enable', 'alice', '--db', db])).stdout).not.toMatch(/DISABLED/);
+    const list = await runKeyward(['users', 'list', '--json', '--db', db]);
+    expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'alice', tpm: 1000, budgetUsd: 2.5, disabled: false }]);
+  });
+
+  it('refuses bad input with a clear message and exit status 2', async () => {
+    const bad = await runKeyward(['users', 'add', 'bob', '--rpm', 'lots', '--db', db]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--rpm.*must be a positive whole number/);
+    const dup = await runKeyward(['users', 'add', 'alice', '--db', db]);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/already exists/);
+    const missing = await runKeyward(['tokens', 'issue', 'nobody', '--db', db]);
+    expect(missing.stderr).toMatch(/no user 'nobody'/);
+    expect((await runKeyward(['usage', '--since', 'yesterday-ish', '--db', db])).stderr).toMatch(/use a duration like/);
+  });
+
+  it('refuses to start when the .env is readable by others, naming the chmod fix', async () => {
+    const env = join(dir, 'loose.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\n`);
+    chmodSync(env, 0o644);
+    const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/readable by group or others \(mode 644\)/);
+    expect(r.stderr).toContain(`chmod 600 '${env}'`);
+    expect(r.stderr + r.stdout).not.toContain(keys.openai[0]!.slice(10, 40));
+  });
+
+  it('serves SDK calls with keys from a mode-600 .env, then writes every ledger row on a clean shutdown', async () => {
+    const env = join(dir, '.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_API_KEY_2=${keys.openai[1]}\nOPENAI_BASE_URL=${upstream.openaiBase}\nANTHROPIC_API_KEY=${keys.anthropic[0]}\nANTHROPIC_BASE_URL=${upstream.anthropicBase}\n`);
+    chmodSync(env, 0o600);
+    const issued = await runKeyward(['tokens', 'issue', 'alice', '--db', db]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^kw_[0-9a-f]{12}_/);
+    expect(issued.stderr).toMatch(/shown only this once/);
+
+    const port = await freePort();
+    const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    await new Promise<void>((ok, fail) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening on')) ok();
+      });
+      child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
+    });
+    expect(stderr).toMatch(/openai: 2 keys, anthropic: 1 key/);
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
+    const n = 12;
+    await Promise.all(Array.from({ length: n }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 })));
+    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    expect(stderr).toMatch(/usage ledger written/);
+    const usage = await runKeyward(['usage', '--json', '--db', db]);
+    expect(JSON.parse(usage.stdout).users).toMatchObject([{ user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
+    const table = await runKeyward(['usage', '--user', 'alice', '--since', '1h', '--db', db]);
+    expect(table.stdout).toMatch(/alice\s+12\s+144\s+60/);
+    // The structured log went to stdout; neither it nor stderr holds key material or the token.
+    expect(stdout).toMatch(/"msg":"request"/);
+    for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));
+  });
+
+  it('revokes a token by id', async () => {
+    const list = await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db]);
+    const id = /^([0-9a-f]{12})\s+alice/m.exec(list.stdout)![1]!;
+    expect((await runKeyward(['tokens', 'revoke', id, '--db', db])).stdout).toContain(`revoked token ${id}`);
+    expect((await runKeyward(['tokens', 'list', '--db', db])).stdout).toMatch(/REVOKED/);
+  });
+});
