@@ -1,7 +1,7 @@
 /** Keys in client-side code: the page, its scripts and lazy chunks, and their source maps. */
 import { exposureResult } from '../exposure/grade.js';
 import type { Check, CheckOutput } from '../types.js';
-import { groupByFingerprint, secretFinding } from './exposure-support.js';
+import { EXPOSURE_DOCS, groupByFingerprint, secretFinding } from './exposure-support.js';
 
 const PLACES = { page: 'the page HTML', script: 'client-side JavaScript', 'source-map': 'a public source map' } as const;
 
@@ -10,16 +10,32 @@ export const exposureKeysInClientCheck: Check = {
   section: 'exposure',
   run(facts): CheckOutput {
     const secrets = (facts.exposure?.secrets ?? []).filter((s) => s.where !== 'exposed-file');
-    const findings = groupByFingerprint(secrets).map((group) => secretFinding('key-in-client-code', group, PLACES[group[0]!.where as keyof typeof PLACES], 'keys-in-client-code'));
+    const keys = groupByFingerprint(secrets).map((group) => secretFinding('key-in-client-code', group, PLACES[group[0]!.where as keyof typeof PLACES], 'keys-in-client-code'));
     const scanned = facts.exposure?.files.filter((f) => f.error === undefined).length ?? 0;
+    const findings = [...keys];
+    const budget = facts.exposure?.budget;
+    if (budget?.stoppedBy) {
+      // A clean result is only as good as what was read: say what was left out.
+      const bound = { files: `the ${budget.files}-file bound`, bytes: 'the byte bound', time: "the site's time bound" }[budget.stoppedBy];
+      findings.push({
+        id: 'client-code-partly-scanned',
+        severity: 'info',
+        title: `Not every script was scanned: ${bound} stopped the crawl with ${budget.skipped} file${budget.skipped === 1 ? '' : 's'} left out`,
+        evidence: `${scanned} files scanned, ${(budget.bytes / 1024 / 1024).toFixed(1)} MiB`,
+        recommendation: 'Scan again with a longer --timeout, or scan your build output directly with `keyward secrets dist/` (or .next/, build/), which has no such bound.',
+        docs: `${EXPOSURE_DOCS}#keys-in-client-code`,
+        section: 'exposure',
+        location: { url: facts.final.url },
+      });
+    }
     return {
       findings,
       tests: {
-        'keys-in-client-code': findings.some((f) => f.secret !== undefined)
-          ? exposureResult('keys-in-client-code-found', false, { keys: findings.filter((f) => f.secret !== undefined).length, filesScanned: scanned })
-          : findings.some((f) => f.id === 'key-in-client-code')
+        'keys-in-client-code': keys.some((f) => f.secret !== undefined)
+          ? exposureResult('keys-in-client-code-found', false, { keys: keys.filter((f) => f.secret !== undefined).length, filesScanned: scanned })
+          : keys.some((f) => f.id === 'key-in-client-code')
             ? exposureResult('keys-in-client-code-possible-secret', false, { filesScanned: scanned })
-            : findings.length > 0
+            : keys.length > 0
               ? exposureResult('keys-in-client-code-public-web-key', false, { filesScanned: scanned })
               : exposureResult('keys-in-client-code-none', true, { filesScanned: scanned }),
       },

@@ -175,6 +175,10 @@ describe('bounds', () => {
     expect(run.exposure.budget.stoppedBy).toBe('files');
     expect(run.exposure.budget.skipped).toBeGreaterThan(0);
     expect(site.requests.filter((r) => /^GET \/c\/\d+\.js(\.map)?$/.test(r)).length).toBeLessThanOrEqual(10);
+    const f = run.findings.find((x) => x.id === 'client-code-partly-scanned');
+    expect(f?.severity).toBe('info');
+    expect(f?.title).toContain('the 10-file bound');
+    expect(run.tests['keys-in-client-code']?.result).toBe('keys-in-client-code-none');
   });
 
   it('stops at the total byte bound', async () => {
