@@ -1,0 +1,72 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCounters } from '../../src/store/memory.js';
+import { RedisCounters } from '../../src/store/redis.js';
+import type { CounterCheck, Counters } from '../../src/store/types.js';
+import { hasProgram } from '../helpers/programs.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+
+// The same contract for every store (DESIGN.md: the tests run both).
+const stores: Array<[string, () => Promise<Counters>]> = [['memory', async () => new MemoryCounters()]];
+let redis: TestRedis | undefined;
+if (hasProgram('redis-server')) stores.push(['redis', async () => RedisCounters.connect(redis!.url, { prefix: `t${Math.random().toString(36).slice(2, 8)}:` })]);
+
+beforeAll(async () => {
+  if (hasProgram('redis-server')) redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+describe.each(stores)('counters on %s', (_name, make) => {
+  let c: Counters;
+  beforeAll(async () => {
+    c = await make();
+  });
+  afterAll(() => c.close());
+
+  const rpm = (key: string, limit: number, cost = 1): CounterCheck => ({ key, kind: 'sliding', limit, windowMs: 60_000, cost });
+  const budget = (key: string, limit: number, cost: number): CounterCheck => ({ key, kind: 'fixed', limit, windowMs: 3_600_000, cost });
+
+  it('admits up to the limit, then refuses with the time until there is room', async () => {
+    for (let i = 0; i < 3; i++) expect((await c.admit([rpm('a', 3)])).ok).toBe(true);
+    const r = await c.admit([rpm('a', 3)]);
+    expect(r.ok).toBe(false);
+    expect(r.failed).toBe(0);
+    expect(r.retryAfterMs).toBeGreaterThan(0);
+    expect(r.retryAfterMs).toBeLessThanOrEqual(120_000);
+  });
+
+  it('applies all checks or none: a refused budget leaves the rate counter untouched', async () => {
+    expect((await c.admit([rpm('b', 10), budget('bb', 100, 60)])).ok).toBe(true);
+    const r = await c.admit([rpm('b', 10), budget('bb', 100, 60)]);
+    expect(r).toMatchObject({ ok: false, failed: 1 });
+    const after = await c.admit([rpm('b', 10)]);
+    expect(after.remaining[0]).toBe(8);
+  });
+
+  it('reports what remains after each admission', async () => {
+    const r = await c.admit([rpm('c', 10, 4), budget('cb', 1000, 250)]);
+    expect(r.remaining).toEqual([6, 750]);
+  });
+
+  it('settles a reservation down to the real amount, freeing the difference', async () => {
+    const r = await c.admit([budget('d', 100, 90)]);
+    expect((await c.admit([budget('d', 100, 20)])).ok).toBe(false);
+    await c.adjust([{ key: 'd', kind: 'fixed', windowMs: 3_600_000, at: r.now, delta: -80 }]);
+    expect(await c.peek('d')).toBe(10);
+    expect((await c.admit([budget('d', 100, 20)])).ok).toBe(true);
+    const t = await c.admit([rpm('dt', 100, 90)]);
+    await c.adjust([{ key: 'dt', kind: 'sliding', windowMs: 60_000, at: t.now, delta: -85 }]);
+    expect((await c.admit([rpm('dt', 100, 90)])).ok).toBe(true);
+  });
+
+  it('says yes to `once` only the first time in its period', async () => {
+    expect(await c.once('alert:x', 10_000)).toBe(true);
+    expect(await c.once('alert:x', 10_000)).toBe(false);
+  });
+
+  it('never admits past the limit under concurrent admissions', async () => {
+    const results = await Promise.all(Array.from({ length: 50 }, () => c.admit([rpm('e', 17)])));
+    expect(results.filter((r) => r.ok)).toHaveLength(17);
+  });
+});

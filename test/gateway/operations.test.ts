@@ -1,0 +1,107 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken, seedBudgets, type Alert } from '../../src/gateway/index.js';
+import { loadGatewayConfig } from '../../src/gateway/config.js';
+import { readEnvFile, upstreamFromEnv } from '../../src/gateway/env.js';
+import { openai } from '../../src/gateway/providers/openai.js';
+import { Prices } from '../../src/gateway/providers/prices.js';
+import { MemoryCounters, MemoryDirectory } from '../../src/store/memory.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { bearer, chat, post } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(join(tmpdir(), 'kw-gw-ops-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('anomaly auto-disable', () => {
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  const alerts: Alert[] = [];
+  const dir = new MemoryDirectory();
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    gw = await startGateway(upstream, keys, { directory: dir, anomaly: { maxRefusalsPerMinute: 3 }, alerts: { onAlert: (a) => alerts.push(a) } });
+  });
+  afterAll(async () => {
+    await gw.close();
+    await gw.gateway.close();
+    await upstream.close();
+  });
+
+  it('disables a user who keeps hammering after being refused, and says so in an alert', async () => {
+    dir.addUser('hammer', { rpm: 1 });
+    const t = issueToken(dir, 'hammer').token;
+    const statuses = [];
+    for (let i = 0; i < 7; i++) statuses.push((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(t))).status);
+    expect(statuses).toEqual([200, 429, 429, 429, 429, 403, 403]);
+    expect(dir.getUser('hammer')).toMatchObject({ disabled: true, disabledReason: expect.stringMatching(/^anomaly: more than 3 refused/) });
+    expect(alerts.find((a) => a.kind === 'anomaly_disabled')?.message).toMatch(/keyward users enable hammer/);
+  });
+});
+
+describe('state that outlives a restart', () => {
+  it('seeds in-memory budgets from the ledger, so a restart never hands out a fresh budget', async () => {
+    const store = new SqliteStore(join(tmp, 'seed.db'));
+    const u = store.addUser('spent', { budgetUsd: 0.1, period: 'day' });
+    store.append([{ ts: Date.now(), requestId: 'r1', userId: u.id, tokenId: 't', provider: 'openai', route: 'chat', model: 'm', tokensIn: 1, tokensOut: 1, costUsd: 0.09, latencyMs: 1, status: 200, outcome: 'ok' }]);
+    const counters = new MemoryCounters();
+    await seedBudgets(counters, store, store.listUsers(), undefined);
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    const gw = await startGateway(upstream, keys, { directory: store, counters, ledger: store, prices: { 'test-model': { input: 1000, output: 1000 } } });
+    try {
+      const r = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 10 }), bearer(issueToken(store, 'spent').token));
+      expect(r.status).toBe(402);
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await upstream.close();
+      store.close();
+    }
+  });
+});
+
+describe('configuration', () => {
+  it('names a bad config field and what it must be', () => {
+    const f = join(tmp, 'bad.json');
+    writeFileSync(f, JSON.stringify({ globalBudget: { usd: 'ten', period: 'day' } }));
+    expect(() => loadGatewayConfig(f)).toThrow(/'globalBudget' must be an object whose 'usd' is a number/);
+    writeFileSync(f, JSON.stringify({ cors: ['x'] }));
+    expect(() => loadGatewayConfig(f)).toThrow(/unknown field 'cors'/);
+    writeFileSync(f, '{ "models": [');
+    expect(() => loadGatewayConfig(f)).toThrow(/not valid JSON/);
+    writeFileSync(f, JSON.stringify({ models: ['gpt-4o-mini'], chat: { provider: 'openai', model: 'gpt-4o-mini' }, ipLimits: { rpm: 60 }, trustProxy: 1, prices: { 'my-model': { input: 1, output: 2 } } }));
+    expect(loadGatewayConfig(f).ipLimits).toEqual({ rpm: 60 });
+  });
+
+  it('pools every OPENAI_API_KEY* variable and comma-separated values, with the SDK meaning of the base URL', () => {
+    const [a, b, c] = [fakeOpenAiKey(), fakeOpenAiKey(), fakeOpenAiKey()];
+    const u = upstreamFromEnv(openai, { OPENAI_API_KEY: a, OPENAI_API_KEY_BACKUP: `${b}, ${c}`, OPENAI_BASE_URL: 'http://127.0.0.1:9000/v1/' });
+    expect(u.keys).toEqual([a, b, c]);
+    expect(u.baseUrl).toBe('http://127.0.0.1:9000/v1');
+    expect(() => upstreamFromEnv(openai, { OPENAI_BASE_URL: 'ftp://x' })).toThrow(/must be http/);
+  });
+
+  it('reads a mode-600 .env and treats a missing default one as empty', () => {
+    const f = join(tmp, 'ok.env');
+    writeFileSync(f, 'OPENAI_API_KEY="quoted value"\n# comment\n', { mode: 0o600 });
+    expect(readEnvFile(f).OPENAI_API_KEY).toBe('quoted value');
+    expect(readEnvFile(join(tmp, 'missing.env'))).toEqual({});
+    expect(() => readEnvFile(join(tmp, 'missing.env'), { required: true })).toThrow(/cannot read the env file/);
+  });
+
+  it('prices dated model ids like their family and unknown models conservatively', () => {
+    const p = new Prices({ 'my-model': { input: 1, output: 2 } });
+    expect(p.of('gpt-4o-mini-2024-07-18')).toEqual(p.of('gpt-4o-mini'));
+    expect(p.of('gpt-4o-2024-08-06')).toEqual({ input: 2.5, output: 10 });
+    expect(p.cost('my-model', 1_000_000, 1_000_000)).toBe(3);
+    expect(p.of('mystery-model').output).toBeGreaterThanOrEqual(75);
+  });
+});
