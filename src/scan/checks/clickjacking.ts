@@ -39,9 +39,9 @@ export const clickjackingCheck: Check = {
       findings.push(finding(id, severity, title, recommendation, { docs: DOCS, url, ...(evidence ? { evidence } : {}) }));
     };
     const xfoValues = headerValues(facts.final.headers, 'x-frame-options');
-    const { enforced } = analyseCsp(facts);
+    const { enforced, policies } = analyseCsp(facts);
     const headerFa = enforced.filter((p) => p.source === 'header').map((p) => p.directives.get('frame-ancestors')).filter((fa) => fa !== undefined);
-    const metaOnlyFa = headerFa.length === 0 && analyseCsp(facts).policies.some((p) => p.source === 'meta' && p.ignored.includes('frame-ancestors'));
+    const metaOnlyFa = headerFa.length === 0 && policies.some((p) => p.source === 'meta' && p.ignored.includes('frame-ancestors'));
 
     let result: ResultId;
     if (headerFa.length > 0) {

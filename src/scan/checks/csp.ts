@@ -17,7 +17,19 @@ export interface CspAnalysis {
   effect?: PolicyEffect;
 }
 
+const analyses = new WeakMap<ScanFacts, CspAnalysis>();
+
+/** Parsed once per scan: the CSP and clickjacking checks both read it. */
 export function analyseCsp(facts: ScanFacts): CspAnalysis {
+  let analysis = analyses.get(facts);
+  if (!analysis) {
+    analysis = analyse(facts);
+    analyses.set(facts, analysis);
+  }
+  return analysis;
+}
+
+function analyse(facts: ScanFacts): CspAnalysis {
   const headers = facts.final.headers;
   const metas =
     facts.page && isHtml(facts.final)
@@ -67,7 +79,10 @@ export const cspCheck: Check = {
     const add = (id: string, severity: Finding['severity'], title: string, recommendation: string): void => {
       findings.push(finding(id, severity, title, recommendation, { docs: DOCS, url, ...(evidence ? { evidence } : {}) }));
     };
-    const data = { policies: policies.map((p) => ({ source: p.source, policy: Object.fromEntries(p.directives) })) };
+    // The parsed policies go into the report; a hostile policy must not make it huge.
+    const data = {
+      policies: policies.slice(0, 10).map((p) => ({ source: p.source, policy: Object.fromEntries([...p.directives].slice(0, 40).map(([d, v]) => [d, v.slice(0, 40)])) })),
+    };
 
     for (const p of policies) {
       for (const d of new Set(p.duplicates)) {

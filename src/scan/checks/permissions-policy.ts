@@ -17,8 +17,17 @@ export const POWERFUL_FEATURES = new Set([
 ]);
 
 const KEY = /^[a-z*][a-z0-9_\-.*]*$/;
-/** `*`, a token like `self`, a quoted origin, or an inner list of those. */
-const ALLOWLIST = /^(\*|[a-z][a-z0-9-]*|"[^"]*"|\((\s*(\*|self|src|"[^"]*")\s*)*\))(\s*;.*)?$/i;
+const TOKEN = /^[a-z][a-z0-9-]*$/i;
+const QUOTED = /^"[^"]*"$/;
+
+/** An allowlist: `*`, a token like `self`, a quoted origin, or an inner list `( … )`, then SF parameters. */
+function validAllowlist(raw: string): boolean {
+  const value = raw.split(';')[0]!.trim();
+  if (value === '*' || TOKEN.test(value) || QUOTED.test(value)) return true;
+  if (!value.startsWith('(') || !value.endsWith(')')) return false;
+  const inner = value.slice(1, -1).trim();
+  return inner === '' || inner.split(/\s+/).every((item) => item === '*' || item === 'self' || item === 'src' || QUOTED.test(item));
+}
 
 /** Returns feature → allowlist, or the first malformed member. */
 export function parsePermissionsPolicy(value: string): Map<string, string> | { invalid: string } {
@@ -44,10 +53,15 @@ export function parsePermissionsPolicy(value: string): Map<string, string> | { i
     const eq = m.indexOf('=');
     const key = (eq === -1 ? m : m.slice(0, eq)).trim().toLowerCase();
     const allow = eq === -1 ? '?1' : m.slice(eq + 1).trim();
-    if (!KEY.test(key) || (eq !== -1 && !ALLOWLIST.test(allow))) return { invalid: m };
+    if (!KEY.test(key) || (eq !== -1 && !validAllowlist(allow))) return { invalid: m };
     out.set(key, allow);
   }
   return out;
+}
+
+function allowsEveryone(allow: string): boolean {
+  const value = allow.split(';')[0]!.trim();
+  return value === '*' || (value.startsWith('(') && value.slice(1, -1).trim().split(/\s+/).includes('*'));
 }
 
 export const permissionsPolicyCheck: Check = {
@@ -77,7 +91,7 @@ export const permissionsPolicyCheck: Check = {
         'Use the structured syntax feature=(allowlist), e.g.:');
       return { findings, tests: { 'permissions-policy': testResult(result, false) } };
     }
-    const open = [...parsed].filter(([f, allow]) => POWERFUL_FEATURES.has(f) && (allow === '*' || /\(\s*\*\s*\)/.test(allow))).map(([f]) => f);
+    const open = [...parsed].filter(([f, allow]) => POWERFUL_FEATURES.has(f) && allowsEveryone(allow)).map(([f]) => f);
     if (open.length > 0) {
       result = 'permissions-policy-not-restrictive';
       add(result, 'low', `Permissions-Policy grants ${open.join(', ')} to every origin, including embedded frames`,
