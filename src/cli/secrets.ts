@@ -108,7 +108,7 @@ function summaryLine(stats: SourceStats, o: Opts, seconds: number, baselined: nu
   const parts: string[] = [];
   if (o.staged) parts.push('scanned the staged changes');
   else if (o.git) parts.push(`scanned ${stats.commits} commit${stats.commits === 1 ? '' : 's'}`);
-  else parts.push(`scanned ${stats.files} file${stats.files === 1 ? '' : 's'} (${(stats.bytes / 1024 / 1024).toFixed(1)} MB${stats.archiveEntries ? `, ${stats.archiveEntries} archive entries` : ''})`);
+  else parts.push(`scanned ${stats.files} file${stats.files === 1 ? '' : 's'} (${(stats.bytes / 1024 / 1024).toFixed(1)} MB${stats.archiveEntries ? `, ${stats.archiveEntries} archive ${stats.archiveEntries === 1 ? 'entry' : 'entries'}` : ''})`);
   const skipped = (Object.entries(stats.skipped) as [SkipReason, number][]).filter(([, n]) => n > 0).map(([r, n]) => `${n} ${SKIP_WORDS[r]}`);
   if (skipped.length) parts.push(`skipped ${skipped.join(', ')}`);
   if (baselined) parts.push(`${baselined} accepted by the baseline`);

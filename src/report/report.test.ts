@@ -97,6 +97,13 @@ describe('text report', () => {
     expect(text.trimEnd().endsWith('2 findings')).toBe(true);
   });
 
+  it('shows the evidence of a secret found without a line (strings of a binary), which says where it sits', () => {
+    const text = renderText([{ ...inArchive, evidence: 'sk-proj-…abcd at byte offset 72, among the binary\'s strings' }], { color: false });
+    expect(text).toContain('at   dist/app one.apk!/classes.dex\n');
+    expect(text).toContain('saw  sk-proj-…abcd at byte offset 72');
+    expect(renderText([secretFinding], { color: false })).not.toContain('saw ');
+  });
+
   it('is colored when asked', () => {
     expect(renderText([secretFinding], { color: true })).toMatch(/\u001b\[/);
   });

@@ -54,7 +54,8 @@ export function renderFinding(f: Finding, c: Colors): string {
     lines.push(`  at   ${where}${commit}`);
   }
   if (f.secret) lines.push(`  key  ${c.magenta(f.secret.redacted)}  ${c.dim(f.secret.fingerprint)}`);
-  else if (f.evidence) lines.push(`  saw  ${f.evidence}`);
+  // Without a line (strings read out of a binary) the evidence says where the key sits.
+  if (f.evidence && (!f.secret || (f.location?.line === undefined && f.location?.file !== undefined))) lines.push(`  saw  ${f.evidence}`);
   lines.push(`  fix  ${f.recommendation}`);
   if (f.secret?.revokeUrl && !f.recommendation.includes(f.secret.revokeUrl)) lines.push(`  revoke at ${c.underline(f.secret.revokeUrl)}`);
   if (f.docs) lines.push(`  docs ${c.dim(f.docs)}`);

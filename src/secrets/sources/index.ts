@@ -79,5 +79,5 @@ export function toSecretFinding(m: SourceMatch): SecretFinding {
   const f = matchToFinding(m.match, { file: m.file, commit: m.commit, date: m.date });
   if (m.byteOffset === undefined) return f;
   const { line: _line, column: _column, ...where } = f.location ?? {};
-  return { ...f, location: where, evidence: `${f.evidence ?? m.match.redacted} (in the binary's strings, at byte offset ${m.byteOffset})` };
+  return { ...f, location: where, evidence: `${m.match.redacted} at byte offset ${m.byteOffset}, among the binary's strings` };
 }
