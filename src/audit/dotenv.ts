@@ -43,7 +43,8 @@ export function parseDotenv(text: string): EnvAssignment[] {
 export function isEnvFile(path: string): boolean {
   const base = posix.basename(path);
   if (base !== '.env' && !base.startsWith('.env.')) return false;
-  return !/\.(example|sample|template|dist|defaults|schema|tpl|md)$/i.test(base) && !/\.(example|sample|template)\./i.test(base);
+  // `.env.vault` holds dotenv-vault's encrypted values and is meant to be committed.
+  return !/\.(example|sample|template|dist|defaults|schema|tpl|md|vault|d\.ts)$/i.test(base) && !/\.(example|sample|template)\./i.test(base);
 }
 
 /** True when a value is obviously not a real credential: empty, a placeholder or a reference. */

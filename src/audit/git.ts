@@ -28,8 +28,6 @@ export interface GitFacts {
   tracked: ReadonlySet<string>;
   /** Every commit (on any ref) that added a `.env`-like file, oldest first. */
   envAdds: readonly EnvCommit[];
-  /** The file's content at a commit, or undefined when git cannot show it. */
-  show(commit: string, path: string): Promise<string | undefined>;
   /** Every version of a file on any ref: the lines each commit added, oldest first. */
   addedLines(path: string): Promise<AddedLines[]>;
   /** The last commit on HEAD that wrote an assignment of `name` in `path`, with the line it wrote. */
@@ -98,10 +96,6 @@ export async function gatherGit(root: string, warn: (m: string) => void): Promis
   return {
     tracked,
     envAdds,
-    async show(commit, path) {
-      const r = await git(root, ['show', `${commit}:./${path}`]);
-      return r.ok ? r.stdout : undefined;
-    },
     async addedLines(path) {
       const r = await git(root, ['log', '--all', '--reverse', '--format=%x01%H%x09%aI', '-p', '--unified=0', '--no-color', '--no-ext-diff', '--', path]);
       if (!r.ok) return [];

@@ -50,8 +50,11 @@ async function checkRoot(dir: string): Promise<string> {
 export async function auditProject(dir: string, options: AuditOptions = {}): Promise<AuditResult> {
   const root = await checkRoot(dir);
   const warnings: string[] = [];
+  const seenWarnings = new Set<string>();
   const warn = (m: string) => {
-    if (!warnings.includes(m)) warnings.push(m);
+    if (seenWarnings.has(m)) return;
+    seenWarnings.add(m);
+    warnings.push(m);
   };
   const maxFileBytes = options.maxFileBytes ?? 32 * MiB;
 

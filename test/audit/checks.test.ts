@@ -49,6 +49,7 @@ describe('.env file mode and owner (env-file-mode)', () => {
       '.env': { content: 'A=b\n', mode: 0o600 },
       'apps/web/.env.production': { content: 'A=b\n', mode: 0o400 },
       '.env.example': { content: 'OPENAI_API_KEY=\n', mode: 0o644 },
+      '.env.vault': { content: 'DOTENV_VAULT_PRODUCTION="encrypted"\n', mode: 0o644 },
       '.gitignore': GITIGNORE,
     });
     expect(await audit(p, ['env-file-mode'])).toEqual([]);
@@ -290,6 +291,7 @@ describe('AI SDKs and provider calls in browser code (client-ai-call)', () => {
       'app/actions.ts': `'use server';\n${server}`,
       'src/server/ai.ts': server,
       'src/components/Chat.tsx': `import type OpenAI from 'openai';\nexport function Chat() { return fetch('/api/chat'); }\n`,
+      'pages/summary.tsx': `import OpenAI from 'openai';\nexport async function getServerSideProps() { const o = new OpenAI(); return { props: {} }; }\nexport default function Page() { return null; }\n`,
     });
     expect(await audit(p, ['client-ai-call'])).toEqual([]);
   });

@@ -60,7 +60,9 @@ export const clientAiCalls: AuditCheck = {
         push(`call:${h.provider ?? h.host}`, { severity: 'high', title: `${h.provider ?? 'AI provider'} API called with a key from ${file.path}${place}`, evidence: h.evidence, location });
       }
     }
-    if (runs.where === 'client') {
+    // Next.js strips imports used only by getServerSideProps/getStaticProps from a page's client bundle.
+    const serverDataOnly = /(?:^|\/)pages\//.test(file.path) && /export\s+(?:async\s+)?(?:function|const)\s+get(?:ServerSideProps|StaticProps|StaticPaths)\b/.test(text);
+    if (runs.where === 'client' && !serverDataOnly) {
       const at = lineLocator(text);
       for (const m of text.matchAll(SDK_IMPORT)) {
         const pkg = m[1]!;
