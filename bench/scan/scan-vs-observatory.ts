@@ -203,6 +203,8 @@ function ensurePeers(): void {
   if (!existsSync(preload)) writeFileSync(preload, '{}\n');
 }
 
+/** The CLI as users get it: tsc output plus the bundled scan command (scripts/bundle-cli.mjs). */
 function ensureBuilt(): void {
   if (!existsSync(KEYWARD_CLI)) execFileSync('npx', ['tsc', '-p', join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, [join(ROOT, 'scripts/bundle-cli.mjs')], { cwd: ROOT, stdio: 'inherit' });
 }

@@ -8,7 +8,6 @@ import { VERSION } from '../version.js';
 import { CHECKS } from './checks/index.js';
 import { createFetchContext, type FetchContextOptions } from './fetch/context.js';
 import { gatherFacts, type GatherOptions } from './gather.js';
-import { gatherExposure } from './exposure/gather.js';
 import { gradeScan } from './grade.js';
 import { parseTarget } from './target.js';
 import { SECTIONS, type Check, type CheckOutput, type Grade, type GatherContext, type RedirectHop, type ScanFacts, type SectionName, type TestResult } from './types.js';
@@ -66,6 +65,7 @@ const SECTION_GATHERERS: Partial<Record<SectionName, SectionGatherer>> = {
     facts.tls = await gatherTls(ctx, new URL(facts.final.url));
   },
   exposure: async (ctx, facts) => {
+    const { gatherExposure } = await import('./exposure/gather.js');
     facts.exposure = await gatherExposure(ctx, facts);
   },
 };
