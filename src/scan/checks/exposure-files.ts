@@ -3,9 +3,9 @@
  * a .env of KEY=value lines, …). A catch-all answer never counts (see gather's judging).
  */
 import { severityRank, type Finding, type Severity } from '../../finding.js';
-import type { ProbeCategory } from '../exposure/facts.js';
+import type { ProbeCategory, ProbeResult } from '../exposure/facts.js';
 import { exposureResult, type ExposureResultId } from '../exposure/grade.js';
-import { PROBES } from '../exposure/probes.js';
+import { PROBES, type Probe } from '../exposure/probes.js';
 import type { Check, CheckOutput } from '../types.js';
 import { EXPOSURE_DOCS } from './exposure-support.js';
 
@@ -36,20 +36,28 @@ export const exposureFilesCheck: Check = {
   run(facts): CheckOutput {
     const findings: Finding[] = [];
     let worst: Severity = 'info';
+    // One repository is one problem, however many of its files answered.
+    const byGroup = new Map<string, Array<{ p: ProbeResult; probe: Probe }>>();
     for (const p of facts.exposure?.probes ?? []) {
       if (!p.confirmed || p.category === 'listing' || p.category === 'security-txt') continue;
       const probe = PROBES.find((x) => x.id === p.id);
       if (!probe) continue;
+      const key = /^\/\.(?:git|svn|hg|bzr)\//.exec(p.path)?.[0] ?? p.path;
+      byGroup.set(key, [...(byGroup.get(key) ?? []), { p, probe }]);
+    }
+    for (const group of byGroup.values()) {
+      const { p, probe } = group.reduce((a, b) => (severityRank(b.probe.severity) > severityRank(a.probe.severity) ? b : a));
       if (severityRank(probe.severity) > severityRank(worst)) worst = probe.severity;
+      const lines = group.map(({ p: x }) => `GET ${x.path} → ${x.status ?? '?'} (${x.bytes ?? 0} bytes)${x.evidence ? `: ${x.evidence}` : ''}`);
       findings.push({
-        id: `exposed-file-${p.id}`,
+        id: `exposed-file-${group[0]!.p.id}`,
         severity: probe.severity,
-        title: `Exposed ${probe.what}: ${p.url}`,
-        evidence: `GET ${p.path} → ${p.status ?? '?'} (${p.bytes ?? 0} bytes)${p.evidence ? `\n${p.evidence}` : ''}`,
+        title: group.length > 1 ? `Exposed ${probe.what} and ${group.length - 1} more file${group.length > 2 ? 's' : ''} of it: ${p.url}` : `Exposed ${probe.what}: ${p.url}`,
+        evidence: lines.join('\n'),
         recommendation: FIX[p.category] ?? FIX.config!,
         docs: `${EXPOSURE_DOCS}#exposed-files`,
         section: 'exposure',
-        location: { url: p.url },
+        location: { url: group[0]!.p.url },
       });
     }
     const result = RESULT_BY_SEVERITY[worst];

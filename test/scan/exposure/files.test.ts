@@ -44,8 +44,12 @@ describe.skipIf(!requireProgram('git', 'git'))('a site deployed with its .git/ a
     const confirmed = run.exposure.probes.filter((p) => p.confirmed).map((p) => p.id);
     expect(confirmed).toEqual(expect.arrayContaining(['git-head', 'git-config', 'git-index', 'git-logs-head', 'env']));
     expect(run.exposure.probes.find((p) => p.id === 'git-head')?.evidence).toBe('ref: refs/heads/main');
-    const f = run.findings.find((x) => x.id === 'exposed-file-git-head');
+    const git = run.findings.filter((x) => x.location?.url?.includes('/.git/'));
+    expect(git).toHaveLength(1);
+    const f = git[0];
+    expect(f?.id).toBe('exposed-file-git-head');
     expect(f?.severity).toBe('high');
+    expect(f?.evidence).toContain('GET /.git/config');
     expect(f?.recommendation).toMatch(/deny/);
   });
 
