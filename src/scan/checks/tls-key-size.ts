@@ -33,10 +33,11 @@ export const tlsKeySizeCheck: Check = {
     const dh = tls.suites.filter((s) => s.ephemeral?.type === 'DH').map((s) => s.ephemeral!.size);
     const ephemeral = tls.suites.flatMap((s) => (s.ephemeral ? [ephemeralRsaBits(s.ephemeral)] : []));
     const kxBits = Math.min(leaf.keyRsaEquivalentBits, ...ephemeral);
-    const keyLabel = `${leaf.keyType.toUpperCase()} ${leaf.keyBits} bits${leaf.curve ? ` (${leaf.curve})` : ''}`;
+    const keyLabel = `${leaf.keyBits}-bit ${leaf.keyType.toUpperCase()}${leaf.curve ? ` (${leaf.curve})` : ''}`;
     const data = { keyType: leaf.keyType, keyBits: leaf.keyBits, rsaEquivalentBits: leaf.keyRsaEquivalentBits, minDhBits: dh.length > 0 ? Math.min(...dh) : undefined, kxBits };
     const evidence = `certificate key: ${keyLabel}${dh.length > 0 ? `; DHE group: ${Math.min(...dh)} bits` : ''}`;
-    const weakest = leaf.keyRsaEquivalentBits <= kxBits ? `the certificate's ${keyLabel} key` : `a ${Math.min(...dh)}-bit DHE group`;
+    const weakest =
+      leaf.keyRsaEquivalentBits <= kxBits ? `the certificate's ${keyLabel} key` : dh.length > 0 && Math.min(...dh) <= kxBits ? `a ${Math.min(...dh)}-bit DHE group` : 'a small ephemeral ECDH curve';
     if (kxBits < 1024) {
       return {
         findings: [tlsFinding('tls-key-insecure', 'critical', `Key exchange under 1024 bits (${weakest}): breakable today`, FIX.key(tls.host), { url, evidence })],
