@@ -118,8 +118,8 @@ describe('keyward secrets', () => {
     const r = await runKeyward(['secrets', '/proc/self/mem', dir, '--verbose']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("skipped '/proc/self/mem': cannot read it (EIO)");
-    expect(r.stderr).toContain(`skipped '${join(dir, 'blob.bin')}' (binary)`);
-    expect(r.stdout).toMatch(/skipped 1 binary, 1 unreadable/);
+    expect(r.stderr).toContain(`skipped '${join(dir, 'blob.bin')}' (binary file)`);
+    expect(r.stdout).toMatch(/skipped 1 binary file, 1 unreadable file/);
   });
 
   it('finds keys inside an APK and stops a zip bomb with a KW_ARCHIVE error (exit 2)', async () => {
@@ -131,6 +131,14 @@ describe('keyward secrets', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/refusing to expand .*bomb\.zip.*zip bomb/);
     expect(r.stderr).toContain('hint:');
+    // An honest archive larger than --max-archive-mb is refused too, and --no-archives skips it.
+    put('assets.zip', zipSync({ 'a.bin': new Uint8Array(1536 * 1024).fill(7), 'b.txt': strToU8('x') }, { level: 0 }));
+    const limited = await runKeyward(['secrets', join(dir, 'assets.zip'), '--max-archive-mb', '1']);
+    expect(limited.code).toBe(2);
+    expect(limited.stderr).toMatch(/larger than 1 MiB|more than 1 MiB/);
+    const skipped = await runKeyward(['secrets', join(dir, 'assets.zip'), '--no-archives']);
+    expect(skipped.code).toBe(0);
+    expect(skipped.stdout).toContain('skipped 1 archive (--no-archives)');
   });
 
   it('accepts findings through a baseline it can write, and still reports new ones', async () => {

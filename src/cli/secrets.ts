@@ -97,19 +97,23 @@ function checkCombination(paths: string[], o: Opts): void {
   if ((o.git || o.staged) && paths[0] === '-') throw new KeywardError('KW_USAGE', 'standard input (-) is not a git repository', { hint: 'drop --git/--staged to scan standard input' });
 }
 
-const SKIP_WORDS: Record<SkipReason, string> = {
-  binary: 'binary',
-  unreadable: 'unreadable',
-  'unsupported-compression': 'compressed with an unsupported method',
-  'archives-off': 'archives (--no-archives)',
+const SKIP_WORDS: Record<SkipReason, [string, string]> = {
+  binary: ['binary file', 'binary files'],
+  unreadable: ['unreadable file', 'unreadable files'],
+  'unsupported-compression': ['entry with an unsupported compression', 'entries with an unsupported compression'],
+  'archives-off': ['archive (--no-archives)', 'archives (--no-archives)'],
 };
+
+function skipWords(reason: SkipReason, n: number): string {
+  return `${n} ${SKIP_WORDS[reason][n === 1 ? 0 : 1]}`;
+}
 
 function summaryLine(stats: SourceStats, o: Opts, seconds: number, baselined: number): string {
   const parts: string[] = [];
   if (o.staged) parts.push('scanned the staged changes');
   else if (o.git) parts.push(`scanned ${stats.commits} commit${stats.commits === 1 ? '' : 's'}`);
   else parts.push(`scanned ${stats.files} file${stats.files === 1 ? '' : 's'} (${(stats.bytes / 1024 / 1024).toFixed(1)} MB${stats.archiveEntries ? `, ${stats.archiveEntries} archive ${stats.archiveEntries === 1 ? 'entry' : 'entries'}` : ''})`);
-  const skipped = (Object.entries(stats.skipped) as [SkipReason, number][]).filter(([, n]) => n > 0).map(([r, n]) => `${n} ${SKIP_WORDS[r]}`);
+  const skipped = (Object.entries(stats.skipped) as [SkipReason, number][]).filter(([, n]) => n > 0).map(([r, n]) => skipWords(r, n));
   if (skipped.length) parts.push(`skipped ${skipped.join(', ')}`);
   if (baselined) parts.push(`${baselined} accepted by the baseline`);
   return `${parts.join('; ')} in ${seconds.toFixed(1)} s.`;
@@ -165,7 +169,7 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   const onSkip = (file: string, reason: SkipReason, detail?: string): void => {
     if (reason === 'unreadable') process.stderr.write(`keyward: skipped '${file}': cannot read it (${detail ?? 'unknown error'})\n`);
     else if (reason === 'unsupported-compression') process.stderr.write(`keyward: skipped '${file}': ${detail ?? 'unsupported compression'}\n`);
-    else if (o.verbose) process.stderr.write(`keyward: skipped '${file}' (${SKIP_WORDS[reason]})\n`);
+    else if (o.verbose) process.stderr.write(`keyward: skipped '${file}' (${SKIP_WORDS[reason][0]})\n`);
   };
 
   let source: AsyncGenerator<SourceMatch>;
