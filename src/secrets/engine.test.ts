@@ -95,4 +95,23 @@ describe('scanText', () => {
     expect(m!.secret).toBe(b);
     expect(m!.column).toBe(9);
   });
+
+  it('stays silent, and linear, on hostile input (quadratic work here would blow the test timeout)', () => {
+    const hostile = [
+      'key='.repeat(250_000),
+      'sk-proj-'.repeat(125_000),
+      'eyJaaaaaaaaaaaa.'.repeat(60_000),
+      '-----BEGIN RSA PRIVATE KEY-----\n' + ('A'.repeat(64) + '\n').repeat(15_000),
+      'postgres://' + 'a:'.repeat(400_000),
+      'Bearer '.repeat(150_000),
+    ];
+    for (const text of hostile) expect(scanText(text, { includeInfo: true })).toEqual([]);
+  });
+
+  it('reports thousands of keys on one long line with exact columns', () => {
+    const keys = Array.from({ length: 3000 }, groq);
+    const found = scanText(keys.map((k) => `"${k}",`).join(''));
+    expect(found).toHaveLength(3000);
+    expect(found.every((m, i) => m.line === 1 && m.column === 2 + i * (keys[0]!.length + 3))).toBe(true);
+  });
 });

@@ -122,16 +122,32 @@ const HASH_NAME = /(?:sha\d*|md5|hash|checksum|digest|commit|etag|integrity|uuid
 
 /** Whether the value at `index` is assigned to a key-like name (see SecretRule.assigned). */
 function assignedAt(text: string, index: number): boolean {
-  const lineStart = text.lastIndexOf('\n', index - 1) + 1;
-  const prevStart = lineStart > 0 ? text.lastIndexOf('\n', lineStart - 2) + 1 : lineStart;
+  const lineStart = lineStartNear(text, index);
+  const prevStart = lineStart > 0 ? lineStartNear(text, lineStart - 1) : lineStart;
   const before = text.slice(Math.max(prevStart, index - 240), index);
   return KEY_NAME.test(before) && !HASH_NAME.test(before.slice(-40));
 }
 
+/**
+ * Line lookups around a match are bounded: a minified bundle is one line of megabytes, and an
+ * unbounded search per match would make many matches on it quadratic.
+ */
+const LINE_REACH = 2000;
+
+function lineStartNear(text: string, index: number): number {
+  const from = Math.max(0, index - LINE_REACH);
+  const nl = text.slice(from, index).lastIndexOf('\n');
+  return nl === -1 ? from : from + nl + 1;
+}
+
+function lineEndNear(text: string, index: number): number {
+  const to = Math.min(text.length, index + LINE_REACH);
+  const nl = text.slice(index, to).indexOf('\n');
+  return nl === -1 ? to : index + nl;
+}
+
 function lineBefore(text: string, index: number): string {
-  const from = Math.max(0, index - 64);
-  const nl = text.lastIndexOf('\n', index - 1);
-  return text.slice(Math.max(from, nl + 1), index);
+  return text.slice(Math.max(lineStartNear(text, index), index - 64), index);
 }
 
 function accept(rule: SecretRule, secret: string, match: string, before: string, path: string | undefined): boolean {
@@ -150,11 +166,7 @@ function placeholder(secret: string): boolean {
 }
 
 function onAllowedLine(text: string, index: number): boolean {
-  const lineStart = text.lastIndexOf('\n', index) + 1;
-  let lineEnd = text.indexOf('\n', index);
-  if (lineEnd === -1) lineEnd = text.length;
-  const at = text.indexOf(INLINE_ALLOW, lineStart);
-  return at !== -1 && at < lineEnd;
+  return text.slice(lineStartNear(text, index), lineEndNear(text, index)).includes(INLINE_ALLOW);
 }
 
 /** Keeps one match per stretch of text: provider rules over generic ones, then longer, then registry order. */
@@ -207,10 +219,13 @@ export function scanText(text: string, options: ScanTextOptions = {}): SecretMat
   const out: SecretMatch[] = [];
   let line = 1;
   let lineStart = 0;
+  // Each newline is looked at once, however many matches share a line.
+  let nextNl = raw.length ? text.indexOf('\n') : -1;
   for (const m of raw) {
-    for (let nl = text.indexOf('\n', lineStart); nl !== -1 && nl < m.index; nl = text.indexOf('\n', lineStart)) {
+    while (nextNl !== -1 && nextNl < m.index) {
       line++;
-      lineStart = nl + 1;
+      lineStart = nextNl + 1;
+      nextNl = text.indexOf('\n', lineStart);
     }
     out.push(toSecretMatch(m, line, m.index - lineStart + 1));
   }

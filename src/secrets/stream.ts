@@ -41,13 +41,13 @@ export async function* scanStream(
     const raw = engine.find(buf, options);
     let l = line;
     let ls = lineStartAbs;
-    let counted = 0;
+    let nextNl = buf.indexOf('\n');
     for (const m of raw) {
       if (m.index < reportFrom || m.index >= cut) continue;
-      for (let nl = buf.indexOf('\n', counted); nl !== -1 && nl < m.index; nl = buf.indexOf('\n', counted)) {
+      while (nextNl !== -1 && nextNl < m.index) {
         l++;
-        ls = base + nl + 1;
-        counted = nl + 1;
+        ls = base + nextNl + 1;
+        nextNl = buf.indexOf('\n', nextNl + 1);
       }
       yield toSecretMatch(m, l, base + m.index - ls + 1, base);
     }
