@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,6 +61,19 @@ describe('walkFiles', () => {
     put('logs/other.log');
     expect((await walk(join(root, 'logs'))).map((e) => e.relPath)).toEqual(['keep.log']);
     expect((await walk(join(root, 'dist'))).map((e) => e.relPath)).toEqual(['bundle.js']);
+  });
+
+  it('does not follow symbolic links, so a link loop ends', async () => {
+    symlinkSync(root, join(root, 'src', 'loop'));
+    symlinkSync(join(root, 'src', 'app.ts'), join(root, 'link.ts'));
+    const rel = (await walk(root)).map((e) => e.relPath);
+    expect(rel).toEqual(['.env', '.gitignore', 'logs/keep.log', 'src/.gitignore', 'src/app.ts']);
+  });
+
+  it('survives a .gitignore full of nonsense', async () => {
+    put('.gitignore', '[\n[z-a]\n\\\n\u0000\u00ff\n!\n/\n');
+    const rel = (await walk(root)).map((e) => e.relPath);
+    expect(rel).toContain('src/app.ts');
   });
 
   it('yields a file given as the root', async () => {
