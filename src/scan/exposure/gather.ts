@@ -324,7 +324,8 @@ async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLimit>, ou
   const catchAllUrl = origin + random;
   const catchAll = get(catchAllUrl).then(
     (res) => {
-      out.catchAll = { url: catchAllUrl, status: res.status, length: res.body.length, hash: sha256(res.body), contentType: res.headers['content-type']?.[0] ?? '' };
+      // Hashed without the path itself: many soft-404 pages echo the path they were asked for.
+      out.catchAll = { url: catchAllUrl, status: res.status, length: res.body.length, hash: sha256(withoutPath(res.body, random)), contentType: res.headers['content-type']?.[0] ?? '' };
       noteDebugPage(out, res.body, catchAllUrl, 'not-found', res.status);
     },
     (err: Error) => {
@@ -371,9 +372,9 @@ async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLimit>, ou
 function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result: ProbeResult, pageHash: string): void {
   result.status = res.status;
   result.bytes = res.body.length;
-  const hash = sha256(res.body);
+  const hash = sha256(withoutPath(res.body, result.path));
   const catchAll = out.catchAll;
-  const sameAsCatchAll = hash === pageHash || (catchAll?.hash !== undefined && hash === catchAll.hash);
+  const sameAsCatchAll = sha256(res.body) === pageHash || (catchAll?.hash !== undefined && hash === catchAll.hash);
   if (res.status >= 400 || res.status < 200 || sameAsCatchAll) {
     if (!sameAsCatchAll && res.status !== 404) noteDebugPage(out, res.body, res.url, 'probe', res.status);
     result.rejected = sameAsCatchAll && res.status < 400 ? 'catch-all' : 'status';
@@ -397,6 +398,12 @@ function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result:
   }
   if (probe.category === 'security-txt') out.securityTxt = parseSecurityTxt(res.body, res.url);
   if (probe.scanSecrets) out.secrets.push(...findSecrets(res.body, { where: 'exposed-file', url: res.url }));
+}
+
+/** The body with every mention of the path (as sent and HTML-escaped) removed. */
+function withoutPath(body: string, path: string): string {
+  const escaped = path.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  return body.split(path).join('').split(escaped).join('');
 }
 
 function parseSecurityTxt(body: string, url: string): NonNullable<ExposureFacts['securityTxt']> {

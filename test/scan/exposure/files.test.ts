@@ -221,6 +221,20 @@ describe('odd and hostile servers', () => {
     }
   });
 
+  it('treats a soft-404 page that echoes the asked path as the catch-all answer', async () => {
+    const site = await startSite(
+      { '/': { body: html('<p>home</p>') } },
+      { fallback: (req) => ({ type: 'text/plain', body: `Sorry=the page ${req.url} is not here\n` }) },
+    );
+    try {
+      const run = await runExposure(`${site.origin}/`);
+      expect(run.exposure.probes.find((p) => p.id === 'env')).toMatchObject({ confirmed: false, rejected: 'catch-all' });
+      expect(run.findings.filter((f) => f.id.startsWith('exposed-file'))).toEqual([]);
+    } finally {
+      await site.close();
+    }
+  });
+
   it('does not count a probe that redirects to another site', async () => {
     const other = await startSite({ '/.env': { type: 'text/plain', body: 'A=1\nB=2\n' } });
     const site = await startSite({ '/': { body: html('<p>home</p>') }, '/.env': { status: 302, headers: { location: `${other.origin}/.env` }, body: '' } });
