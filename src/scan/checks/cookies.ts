@@ -82,7 +82,7 @@ export const cookiesCheck: Check = {
       const rejected = rejection(c, facts.https);
       const set = cookieFix(c.name);
       if (rejected) {
-        add('cookies-rejected-by-browsers', 'medium', `Cookie ${c.name} is rejected by browsers: ${rejected}`,
+        add('cookies-rejected-by-browsers', 'medium', `Cookie "${c.name}" is rejected by browsers: ${rejected}`,
           `Fix its attributes:\n${set}`, raw);
         if (sameSiteInvalid) worse('cookies-samesite-flag-invalid');
         if (c.sameSite?.toLowerCase() === 'none' && !c.secure) worse('cookies-samesite-flag-invalid');
@@ -93,25 +93,25 @@ export const cookiesCheck: Check = {
       const sessionScore = isSessionForScore(c.name);
       if (sameSiteInvalid) {
         worse('cookies-samesite-flag-invalid');
-        add('cookies-samesite-flag-invalid', 'low', `Cookie ${c.name} has SameSite=${ss}, which browsers do not know`, `Use SameSite=Lax or Strict:\n${set}`, raw);
+        add('cookies-samesite-flag-invalid', 'low', `Cookie "${c.name}" has SameSite=${ss}, which browsers do not know`, `Use SameSite=Lax or Strict:\n${set}`, raw);
       }
       if (!c.secure) {
         worse(hsts ? 'cookies-without-secure-flag-but-protected-by-hsts' : 'cookies-without-secure-flag');
         if (sessionScore) worse(hsts ? 'cookies-session-without-secure-flag-but-protected-by-hsts' : 'cookies-session-without-secure-flag');
         add(session ? 'cookies-session-without-secure-flag' : 'cookies-without-secure-flag', session && !hsts ? 'high' : session ? 'medium' : 'low',
-          `Cookie ${c.name} lacks Secure${hsts ? ' (HSTS limits the damage)' : ': it is sent over plain HTTP too'}`, `Add Secure:\n${set}`, raw);
+          `Cookie "${c.name}" lacks Secure${hsts ? ' (HSTS limits the damage)' : ': it is sent over plain HTTP too'}`, `Add Secure:\n${set}`, raw);
       }
       if (c.name.toLowerCase().includes('csrf') && c.sameSite === undefined) {
         worse('cookies-anticsrf-without-samesite-flag');
-        add('cookies-anticsrf-without-samesite-flag', 'low', `Anti-CSRF cookie ${c.name} has no SameSite`, `Add SameSite=Strict or Lax:\n${set}`, raw);
+        add('cookies-anticsrf-without-samesite-flag', 'low', `Anti-CSRF cookie "${c.name}" has no SameSite`, `Add SameSite=Strict or Lax:\n${set}`, raw);
       }
       if (session && !c.httpOnly) {
         if (sessionScore) worse('cookies-session-without-httponly-flag');
-        add('cookies-session-without-httponly-flag', 'high', `Session cookie ${c.name} lacks HttpOnly: any injected script can steal it`, `Add HttpOnly:\n${set}`, raw);
+        add('cookies-session-without-httponly-flag', 'high', `Session cookie "${c.name}" lacks HttpOnly: any injected script can steal it`, `Add HttpOnly:\n${set}`, raw);
       }
       if (c.sameSite === undefined) {
         missingSameSite = true;
-        if (session) add('cookies-session-without-samesite', 'low', `Session cookie ${c.name} has no SameSite attribute`, `Add SameSite=Lax (or Strict):\n${set}`, raw);
+        if (session) add('cookies-session-without-samesite', 'low', `Session cookie "${c.name}" has no SameSite attribute`, `Add SameSite=Lax (or Strict):\n${set}`, raw);
       }
     }
     if (counted === 0 && result === undefined) {
