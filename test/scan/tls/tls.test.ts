@@ -141,6 +141,22 @@ describe('gatherTls against a well-configured server', () => {
   });
 });
 
+describe('an IP-address target', () => {
+  it('connects without SNI and matches the certificate by its IP address entry', async () => {
+    const s = await serve({ cert: certs.valid.cert, key: certs.valid.key });
+    const ctx = createFetchContext({ allowPrivate: true, ca: certs.rootCa });
+    try {
+      const tls = await gatherTls(ctx, new URL(`https://127.0.0.1:${s.port}/`));
+      expect(tls.host).toBe('127.0.0.1');
+      expect(tls.address).toBe('127.0.0.1');
+      expect(tls.hostname).toEqual({ matches: true });
+      expect(tls.trust?.trusted).toBe(true);
+    } finally {
+      ctx.close();
+    }
+  });
+});
+
 describe('protocol versions', () => {
   it('sees TLS 1.0 and 1.1 on a server that allows them (the level-0 legacy probe) and caps the grade at B', async () => {
     const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, minVersion: 'TLSv1', ciphers: 'DEFAULT:@SECLEVEL=0' });
