@@ -4,6 +4,7 @@
  * any redirect, or through a name that resolves there. Only 127.0.0.1 servers this test
  * starts ever receive traffic.
  */
+import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFetchContext } from '../../src/scan/fetch/context.js';
 import { classifyAddress } from '../../src/scan/fetch/address.js';
@@ -163,6 +164,27 @@ describe('the guard in the fetch', () => {
     await expect(scanSite(site.origin)).rejects.toMatchObject({ code: 'KW_SSRF_BLOCKED' });
     const report = await scanSite(site.origin, { allowPrivate: true });
     expect(report.status).toBe(200);
+  });
+});
+
+describe('several addresses for one name', () => {
+  it('tries the next address when the first refuses the connection (localhost as ::1 and 127.0.0.1)', async () => {
+    const s = await startHttpServer((_req, res) => res.end('v4'));
+    // Make sure nothing listens on [::1] at this port, so that the kernel itself refuses it.
+    const probe = createServer();
+    const v6Free = await new Promise<boolean>((ok) => {
+      probe.once('error', () => ok(false));
+      probe.listen(s.port, '::1', () => probe.close(() => ok(true)));
+    });
+    if (!v6Free) {
+      await s.close();
+      return; // no IPv6 loopback here (or the port is taken there): nothing to show
+    }
+    const ctx = createFetchContext({ allowPrivate: true, resolver: async () => [{ address: '::1', family: 6 }, { address: '127.0.0.1', family: 4 }] });
+    const ex = await ctx.fetch(`http://dual.test:${s.port}/`);
+    expect(ex.body).toBe('v4');
+    ctx.close();
+    await s.close();
   });
 });
 

@@ -15,7 +15,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { KeywardError } from '../../errors.js';
 import type { BoundedFetch, FetchOptions, HeaderMap, HttpExchange, RedirectHop, ScanLimits } from '../types.js';
 import { isIpLiteral, type AllowEntry } from './address.js';
-import { assertAllowed, type Lookup } from './resolve.js';
+import { assertAllowed, type LookupAll } from './resolve.js';
 import { toKeywardError } from './errors.js';
 
 export const DEFAULT_LIMITS: ScanLimits = {
@@ -29,7 +29,7 @@ export const DEFAULT_LIMITS: ScanLimits = {
 };
 
 export interface BoundedFetchConfig {
-  lookup: Lookup;
+  lookup: LookupAll;
   allowPrivate: boolean;
   allow?: readonly AllowEntry[];
   /** One secure context for the whole scan (Node's roots plus --ca); undefined = Node's default store. */
@@ -120,130 +120,138 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
     const idleMs = Math.min(config.idleTimeoutMs ?? Math.min(timeoutMs, 3000), timeoutMs);
     const maxRatio = config.maxDecompressionRatio ?? 100;
 
-    return config.lookup(host, port).then(
-      (target) =>
-        new Promise<Hop>((resolve, reject) => {
-          let req: ClientRequest | undefined;
-          let res: IncomingMessage | undefined;
-          let decoded: Readable | undefined;
-          let done = false;
-          const finish = (err: unknown, hop?: Hop) => {
-            if (done) return;
-            done = true;
-            clearTimeout(timer);
-            config.signal?.removeEventListener('abort', onAbort);
-            if (err) {
-              req?.destroy();
-              res?.destroy();
-              decoded?.destroy();
-              reject(toKeywardError(err, where, res ? 'body' : 'connect'));
-            } else resolve(hop as Hop);
-          };
-          const remaining = deadline - Date.now();
-          if (remaining <= 0) return finish(timeoutError(where, timeoutMs));
-          const timer = setTimeout(() => finish(timeoutError(where, timeoutMs)), remaining);
-          const onAbort = () => finish(siteTimeoutError(url.href));
-          if (config.signal?.aborted) return onAbort();
-          config.signal?.addEventListener('abort', onAbort, { once: true });
+    const attempt = (target: { address: string; family: 4 | 6 }) =>
+      new Promise<Hop>((resolve, reject) => {
+        let req: ClientRequest | undefined;
+        let res: IncomingMessage | undefined;
+        let decoded: Readable | undefined;
+        let done = false;
+        const finish = (err: unknown, hop?: Hop) => {
+          if (done) return;
+          done = true;
+          clearTimeout(timer);
+          config.signal?.removeEventListener('abort', onAbort);
+          if (err) {
+            req?.destroy();
+            res?.destroy();
+            decoded?.destroy();
+            reject(toKeywardError(err, where, res ? 'body' : 'connect'));
+          } else resolve(hop as Hop);
+        };
+        const remaining = deadline - Date.now();
+        if (remaining <= 0) return finish(timeoutError(where, timeoutMs));
+        const timer = setTimeout(() => finish(timeoutError(where, timeoutMs)), remaining);
+        const onAbort = () => finish(siteTimeoutError(url.href));
+        if (config.signal?.aborted) return onAbort();
+        config.signal?.addEventListener('abort', onAbort, { once: true });
 
-          const headers: Record<string, string> = {
-            host: url.host,
-            'user-agent': config.userAgent,
-            accept: 'text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8',
-            'accept-encoding': 'gzip, deflate, br',
-            ...lowerKeys(options.headers ?? {}),
-          };
-          if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
-          const requestOptions = {
-            host: target.address,
-            family: target.family,
-            port,
-            method,
-            path: `${url.pathname}${url.search}`,
-            headers,
-            agent: https ? httpsAgent : httpAgent,
-            ...(https && !isIpLiteral(host) ? { servername: host } : {}),
-          };
-          try {
-            req = (https ? httpsRequest : httpRequest)(requestOptions);
-          } catch (err) {
-            return finish(err);
-          }
-          req.setTimeout(idleMs, () =>
-            finish(
-              new KeywardError('KW_TIMEOUT', `${where} went silent for ${seconds(idleMs)} in the middle of a request (a stalled or dripping server)`, {
-                hint: 'the server stopped sending; raise --timeout if it is just slow',
-              }),
-            ),
-          );
-          req.on('socket', (socket: Socket) => {
-            if (!socket.connecting) return;
-            // The address actually connected to, judged again: no gap between check and use.
-            socket.once('connect', () => {
-              try {
-                if (socket.remoteAddress) assertAllowed(host, socket.remoteAddress, port, config);
-              } catch (err) {
-                finish(err);
-              }
-            });
-          });
-          req.on('error', (err) => finish(err));
-          req.on('response', (response) => {
-            res = response;
-            const rawHeaders = pairs(response.rawHeaders);
-            const map = toHeaderMap(rawHeaders);
-            const status = response.statusCode ?? 0;
-            const location = map['location']?.[0];
-            const hop = (text: string, truncated: boolean): Hop => ({ status, rawHeaders, headers: map, body: text, truncated, ...(location !== undefined ? { location } : {}) });
-            if ((follow && isRedirect(status) && location !== undefined) || method === 'HEAD' || status === 204 || status === 304) {
-              // Nothing to read: drop the body so a redirect's endless body cannot hold the scan.
-              response.destroy();
-              return finish(undefined, hop('', false));
+        const headers: Record<string, string> = {
+          host: url.host,
+          'user-agent': config.userAgent,
+          accept: 'text/html,application/xhtml+xml,application/json;q=0.9,*/*;q=0.8',
+          'accept-encoding': 'gzip, deflate, br',
+          ...lowerKeys(options.headers ?? {}),
+        };
+        if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+        const requestOptions = {
+          host: target.address,
+          family: target.family,
+          port,
+          method,
+          path: `${url.pathname}${url.search}`,
+          headers,
+          agent: https ? httpsAgent : httpAgent,
+          ...(https && !isIpLiteral(host) ? { servername: host } : {}),
+        };
+        try {
+          req = (https ? httpsRequest : httpRequest)(requestOptions);
+        } catch (err) {
+          return finish(err);
+        }
+        req.setTimeout(idleMs, () =>
+          finish(
+            new KeywardError('KW_TIMEOUT', `${where} went silent for ${seconds(idleMs)} in the middle of a request (a stalled or dripping server)`, {
+              hint: 'the server stopped sending; raise --timeout if it is just slow',
+            }),
+          ),
+        );
+        req.on('socket', (socket: Socket) => {
+          if (!socket.connecting) return;
+          // The address actually connected to, judged again: no gap between check and use.
+          socket.once('connect', () => {
+            try {
+              if (socket.remoteAddress) assertAllowed(host, socket.remoteAddress, port, config);
+            } catch (err) {
+              finish(err);
             }
-            const encodings = (map['content-encoding'] ?? [])
-              .join(',')
-              .split(',')
-              .map((e) => e.trim().toLowerCase())
-              .filter((e) => e !== '' && e !== 'identity');
-            const decoders = encodings.every((e) => DECODERS[e] !== undefined) ? [...encodings].reverse().map((e) => DECODERS[e]()) : [];
-            // Content-Encoding lists codings in the order applied; undo them last first.
-            for (let i = 1; i < decoders.length; i++) decoders[i - 1].pipe(decoders[i]);
-            decoded = decoders.at(-1);
-            const stream: Readable = decoded ?? response;
-            let wire = 0;
-            let size = 0;
-            const chunks: Buffer[] = [];
-            response.on('error', (err) => finish(err));
-            response.on('aborted', () => finish(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
-            if (decoders.length > 0) feedInSlices(response, decoders[0], (n) => (wire += n), () => done);
-            const charset = /charset\s*=\s*"?([\w-]+)/i.exec(map['content-type']?.[0] ?? '')?.[1];
-            const text = () => decodeText(Buffer.concat(chunks), charset);
-            stream.on('data', (chunk: Buffer) => {
-              if (done) return;
-              if (decoded && size + chunk.length > RATIO_FLOOR && size + chunk.length > wire * maxRatio) {
-                return finish(
-                  new KeywardError('KW_TOO_LARGE', `the body from ${where} decompresses to more than ${maxRatio}× its size (${kib(size + chunk.length)} from ${kib(wire)}): a decompression bomb`, {
-                    hint: 'a real page never compresses this well; the server is hostile or broken',
-                  }),
-                );
-              }
-              if (size + chunk.length > maxBytes) {
-                chunks.push(chunk.subarray(0, maxBytes - size));
-                size = maxBytes;
-                finish(undefined, hop(text(), true));
-                response.destroy();
-                decoded?.destroy();
-                return;
-              }
-              chunks.push(chunk);
-              size += chunk.length;
-            });
-            stream.on('error', (err) => finish(err));
-            stream.on('end', () => finish(undefined, hop(text(), false)));
           });
-          req.end(body);
-        }),
-    );
+        });
+        req.on('error', (err) => finish(err));
+        req.on('response', (response) => {
+          res = response;
+          const rawHeaders = pairs(response.rawHeaders);
+          const map = toHeaderMap(rawHeaders);
+          const status = response.statusCode ?? 0;
+          const location = map['location']?.[0];
+          const hop = (text: string, truncated: boolean): Hop => ({ status, rawHeaders, headers: map, body: text, truncated, ...(location !== undefined ? { location } : {}) });
+          if ((follow && isRedirect(status) && location !== undefined) || method === 'HEAD' || status === 204 || status === 304) {
+            // Nothing to read: drop the body so a redirect's endless body cannot hold the scan.
+            response.destroy();
+            return finish(undefined, hop('', false));
+          }
+          const encodings = (map['content-encoding'] ?? [])
+            .join(',')
+            .split(',')
+            .map((e) => e.trim().toLowerCase())
+            .filter((e) => e !== '' && e !== 'identity');
+          const decoders = encodings.every((e) => DECODERS[e] !== undefined) ? [...encodings].reverse().map((e) => DECODERS[e]()) : [];
+          // Content-Encoding lists codings in the order applied; undo them last first.
+          for (let i = 1; i < decoders.length; i++) decoders[i - 1].pipe(decoders[i]);
+          decoded = decoders.at(-1);
+          const stream: Readable = decoded ?? response;
+          let wire = 0;
+          let size = 0;
+          const chunks: Buffer[] = [];
+          response.on('error', (err) => finish(err));
+          response.on('aborted', () => finish(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' })));
+          if (decoders.length > 0) feedInSlices(response, decoders[0], (n) => (wire += n), () => done);
+          const charset = /charset\s*=\s*"?([\w-]+)/i.exec(map['content-type']?.[0] ?? '')?.[1];
+          const text = () => decodeText(Buffer.concat(chunks), charset);
+          stream.on('data', (chunk: Buffer) => {
+            if (done) return;
+            if (decoded && size + chunk.length > RATIO_FLOOR && size + chunk.length > wire * maxRatio) {
+              return finish(
+                new KeywardError('KW_TOO_LARGE', `the body from ${where} decompresses to more than ${maxRatio}× its size (${kib(size + chunk.length)} from ${kib(wire)}): a decompression bomb`, {
+                  hint: 'a real page never compresses this well; the server is hostile or broken',
+                }),
+              );
+            }
+            if (size + chunk.length > maxBytes) {
+              chunks.push(chunk.subarray(0, maxBytes - size));
+              size = maxBytes;
+              finish(undefined, hop(text(), true));
+              response.destroy();
+              decoded?.destroy();
+              return;
+            }
+            chunks.push(chunk);
+            size += chunk.length;
+          });
+          stream.on('error', (err) => finish(err));
+          stream.on('end', () => finish(undefined, hop(text(), false)));
+        });
+        req.end(body);
+      });
+    return config.lookup(host, port).then(async (targets) => {
+      for (let i = 0; ; i++) {
+        try {
+          return await attempt(targets[i]);
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string } }).cause?.code ?? '';
+          if (i + 1 >= targets.length || !NEXT_ADDRESS_ON.has(cause)) throw err;
+        }
+      }
+    });
   }
 
   return {
@@ -254,6 +262,9 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
     },
   };
 }
+
+/** Connection failures after which the next address of the host is tried (nothing was sent yet). */
+const NEXT_ADDRESS_ON = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
 /** Compressed bytes handed to the decoder at a time: the ratio is judged on what was really inflated. */
 const SLICE = 8 * 1024;

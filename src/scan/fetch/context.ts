@@ -11,7 +11,7 @@ import { VERSION } from '../../version.js';
 import type { GatherContext, ScanLimits } from '../types.js';
 import { parseAllowEntry } from './address.js';
 import { createBoundedFetch, DEFAULT_LIMITS } from './bounded-fetch.js';
-import { createLookup, parseResolveRule, type DnsResolver, type ResolveRule } from './resolve.js';
+import { createLookupAll, parseResolveRule, type DnsResolver, type ResolveRule } from './resolve.js';
 
 export interface FetchContextOptions {
   /**
@@ -60,7 +60,8 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
   });
   const resolve = (options.resolve ?? []).map((r) => (typeof r === 'string' ? parseResolveRule(r) : r));
   const allowPrivate = options.allowPrivate ?? false;
-  const lookup = createLookup({ resolve, allowPrivate, allow, resolver: options.resolver });
+  const lookupAll = createLookupAll({ resolve, allowPrivate, allow, resolver: options.resolver });
+  const lookup = async (host: string, port: number) => (await lookupAll(host, port))[0];
 
   const given = toList(options.ca);
   for (const pem of given) {
@@ -80,7 +81,7 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
   // Every request in flight listens for the site's abort; a scan has dozens at once.
   setMaxListeners(Math.max(64, limits.concurrency * 4), signal);
   const client = createBoundedFetch({
-    lookup,
+    lookup: lookupAll,
     allowPrivate,
     allow,
     secureContext,

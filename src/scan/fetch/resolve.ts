@@ -75,7 +75,14 @@ function describeRange(range: string): string {
   return names[range] ?? `non-public (${range})`;
 }
 
-export function createLookup(opts: LookupOptions): Lookup {
+export type LookupAll = (host: string, port: number) => Promise<Array<{ address: string; family: 4 | 6 }>>;
+
+/**
+ * Every address the guard accepts for host:port, in resolver order (a name like `localhost` may
+ * answer ::1 and 127.0.0.1 while the server listens on one of them only: the fetch tries the next
+ * on a refused connection, as browsers do). Throws the first refusal when none is accepted.
+ */
+export function createLookupAll(opts: LookupOptions): LookupAll {
   const resolver = opts.resolver ?? systemResolver;
   return async (rawHost, port) => {
     const host = rawHost.replace(/^\[|\]$/g, '').toLowerCase();
@@ -95,15 +102,23 @@ export function createLookup(opts: LookupOptions): Lookup {
       }
       if (candidates.length === 0) throw new KeywardError('KW_DNS', `cannot resolve ${host}: no addresses`, { hint: 'check the DNS records of the host' });
     }
-    // Connect to the first address the guard accepts; report the first refusal if none is.
     let refusal: unknown;
+    const accepted: Array<{ address: string; family: 4 | 6 }> = [];
     for (const candidate of candidates) {
       try {
-        return assertAllowed(host, candidate, port, opts);
+        const ok = assertAllowed(host, candidate, port, opts);
+        if (!accepted.some((a) => a.address === ok.address)) accepted.push(ok);
       } catch (err) {
         refusal ??= err;
       }
     }
-    throw refusal;
+    if (accepted.length === 0) throw refusal;
+    return accepted;
   };
+}
+
+/** The first address the guard accepts (GatherContext.lookup). */
+export function createLookup(opts: LookupOptions): Lookup {
+  const all = createLookupAll(opts);
+  return async (host, port) => (await all(host, port))[0];
 }
