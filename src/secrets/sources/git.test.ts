@@ -49,6 +49,8 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
     expect((await history({ repo: repo.dir, revs: [`${base}..HEAD`] })).map((m) => m.commit)).toEqual([recent]);
     expect(await countCommits({ repo: repo.dir })).toBe(3);
     expect(await countCommits({ repo: repo.dir, since: '2023-01-01' })).toBe(2);
+    expect((await history({ repo: repo.dir, since: '3 years ago' })).length).toBeGreaterThanOrEqual(1);
+    await expect(history({ repo: repo.dir, since: 'garbage' })).rejects.toMatchObject({ code: 'KW_USAGE', message: expect.stringMatching(/does not understand the date/) });
   });
 
   it('keeps line numbers exact across several hunks, and does not mistake an added "+++" line for a header', async () => {

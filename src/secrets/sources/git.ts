@@ -81,6 +81,18 @@ export async function assertRepository(dir: string): Promise<string> {
   return (await gitOutput(['rev-parse', '--show-toplevel'], dir)).trim();
 }
 
+/**
+ * Git reads any text as a date and falls back to "now" for what it cannot read, which would turn
+ * `--since garbage` into a scan of nothing. Ask git how it reads the date and refuse that case.
+ */
+export async function checkSince(since: string, cwd: string): Promise<void> {
+  const out = await gitOutput(['rev-parse', `--since=${since}`], cwd);
+  const seconds = Number(/--max-age=(\d+)/.exec(out)?.[1]);
+  const understood = Number.isFinite(seconds) && (seconds < Date.now() / 1000 - 2 || /\bnow\b/i.test(since));
+  if (!understood)
+    throw new SourceError('KW_USAGE', `git does not understand the date '${since}'`, { hint: "give a date such as 2024-01-31 or '2 weeks ago'" });
+}
+
 export async function countCommits(options: GitSourceOptions): Promise<number> {
   const args = ['rev-list', '--count', ...(options.since ? [`--since=${options.since}`] : []), ...(options.revs ?? ['--all'])];
   if (options.revs) checkRevs(options.revs);
@@ -230,6 +242,7 @@ export async function* scanGitHistory(options: GitSourceOptions = {}): AsyncGene
   const cwd = options.repo ?? '.';
   await assertRepository(cwd);
   if (options.revs) checkRevs(options.revs);
+  if (options.since !== undefined) await checkSince(options.since, cwd);
   const args = ['log', ...DIFF_FLAGS, '--format=%x00%H %aI', ...(options.since ? [`--since=${options.since}`] : []), ...(options.revs ?? ['--all']), '--'];
   yield* streamGit(args, cwd, options);
 }
