@@ -14,7 +14,6 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CHECKS } from '../src/scan/checks/index.js';
 import { scanSite, type ScanReport } from '../src/scan/scan-site.js';
 import { CONFIGS, handleHttp, handleHttps, hostOf, refusesTls, SUFFIX } from './observatory/configs.js';
 import { generateSiteCertificates, listenLoopback80And443, resolveToLoopback, type SiteCertificates } from './observatory/loopback.js';
@@ -65,7 +64,6 @@ async function child(dir: string): Promise<number> {
   };
   resolveToLoopback(SUFFIX);
   const ports = await listenLoopback80And443(handleHttp, handleHttps, certs, refusesTls);
-  const headerChecks = CHECKS.filter((c) => c.section === 'headers');
   const observatoryScan = await loadObservatory();
   const rows: Row[] = [];
   try {
@@ -81,7 +79,7 @@ async function child(dir: string): Promise<number> {
         obsError = (err as Error).message;
       }
       try {
-        kw = await scanSite(host, { allowPrivate: true, resolve: ['*:80:127.0.0.1', '*:443:127.0.0.1'], ca: certs.caPem, checks: headerChecks });
+        kw = await scanSite(host, { allowPrivate: true, resolve: ['*:80:127.0.0.1', '*:443:127.0.0.1'], ca: certs.caPem, sections: ['headers'] });
       } catch (err) {
         kwError = (err as Error).message;
       }

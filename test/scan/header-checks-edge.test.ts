@@ -4,7 +4,7 @@ import { scanSite } from '../../src/scan/scan-site.js';
 import { startHttpsServer, testCertificates } from '../helpers/certs.js';
 import { startHttpServer } from '../helpers/http-server.js';
 import { freePort } from '../helpers/redis-server.js';
-import { HEADER_CHECKS, result, scanSpec } from './header-site.js';
+import { result, scanSpec } from './header-site.js';
 
 describe('redirection', () => {
   it('needs no redirect when nothing answers on plain HTTP', async () => {
@@ -23,7 +23,7 @@ describe('redirection', () => {
       res.end();
     });
     try {
-      const report = await scanSite(`${good.localhostOrigin}/`, { allowPrivate: true, ca: certs.rootCa, checks: HEADER_CHECKS, httpPort: http.port });
+      const report = await scanSite(`${good.localhostOrigin}/`, { allowPrivate: true, ca: certs.rootCa, sections: ['headers'], httpPort: http.port });
       expect(result(report, 'redirection')?.result).toBe('redirection-invalid-cert');
       expect(report.findings.map((f) => f.id)).toContain('redirection-invalid-cert');
     } finally {
