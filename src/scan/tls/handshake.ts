@@ -145,7 +145,8 @@ export function handshake(endpoint: Endpoint, o: HandshakeOptions): Promise<Hand
         ...(ocsp && ocsp.length > 0 ? { ocsp } : {}),
       });
     });
-    socket.once('error', (err) => finish({ ok: false, error: reason(err) }));
+    // `on`, not `once`: a socket can report a second error after the first, and it must not go unhandled.
+    socket.on('error', (err) => finish({ ok: false, error: reason(err) }));
     socket.once('close', () => finish({ ok: false, error: 'connection closed during the handshake' }));
   });
 }
