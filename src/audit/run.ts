@@ -3,7 +3,7 @@
  * reads each file at most once, hands its text to every check that wants it, then runs the
  * project-wide parts. Problems that do not stop the audit become warnings, never crashes.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { KeywardError } from '../errors.js';
@@ -65,25 +65,26 @@ export async function auditProject(dir: string, options: AuditOptions = {}): Pro
   const read = new Set<string>();
   async function readText(file: ProjectFile): Promise<string | undefined> {
     let buf: Buffer;
+    let fd: number | undefined;
     try {
-      // git lists symbolic links and submodules too: read regular files only, never through a link.
-      // (The walker yields regular files only, with their size.)
-      let size = file.size;
-      if (size === undefined) {
-        const st = lstatSync(file.abs);
-        if (!st.isFile()) return undefined;
-        size = st.size;
-      }
-      if (size > maxFileBytes) {
+      // Never through a symbolic link (git lists them), and never blocking on a FIFO: O_NOFOLLOW
+      // and O_NONBLOCK, then only regular files are read. Synchronous on purpose: tens of thousands
+      // of small files read one after the other cost far less than the promise API's thread-pool
+      // round trips.
+      fd = openSync(file.abs, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+      const st = fstatSync(fd);
+      if (!st.isFile()) return undefined;
+      if (st.size > maxFileBytes) {
         warn(`${file.path}: skipped, larger than ${Math.round(maxFileBytes / MiB)} MiB`);
         return undefined;
       }
-      // Synchronous on purpose: tens of thousands of small files read one after the other cost far
-      // less than the four thread-pool round trips per file of the promise API.
-      buf = readFileSync(file.abs);
+      buf = readFileSync(fd);
     } catch (e) {
-      warn(`${file.path}: skipped, cannot be read (${errText(e)})`);
+      // ELOOP: a symbolic link, which is not followed (a link's target is audited where it lives).
+      if ((e as NodeJS.ErrnoException).code !== 'ELOOP') warn(`${file.path}: skipped, cannot be read (${errText(e)})`);
       return undefined;
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
     read.add(file.path);
     const kind = detectKind(buf.subarray(0, SNIFF_BYTES));

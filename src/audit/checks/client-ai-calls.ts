@@ -29,6 +29,8 @@ const SDK_NAMES: Record<string, string> = {
   '@huggingface/inference': 'Hugging Face',
 };
 
+const PROVIDER_MENTION = /openai|anthropic|dangerouslyAllowBrowser|googleapis|@google\/|groq|mistral|cohere|together|fireworks|deepseek|api\.x\.ai|perplexity|huggingface|replicate|elevenlabs|@ai-sdk\//;
+
 const conventions = new WeakMap<AuditContext, Conventions>();
 
 export const clientAiCalls: AuditCheck = {
@@ -37,7 +39,8 @@ export const clientAiCalls: AuditCheck = {
   wants: (f) => isJsLike(f.path),
   inspect(file, text, ctx) {
     // Fast exit: most files mention no provider at all.
-    if (!/openai|anthropic|dangerouslyAllowBrowser|googleapis|@google\/|groq|mistral|cohere|together|fireworks|deepseek|api\.x\.ai|perplexity|huggingface|replicate|elevenlabs|@ai-sdk\//i.test(text)) return [];
+    // Case-sensitive on purpose (hosts and package names are lower-case; \`new OpenAI\` comes with its import).
+    if (!PROVIDER_MENTION.test(text)) return [];
     let conv = conventions.get(ctx);
     if (!conv) conventions.set(ctx, (conv = new Conventions(ctx.files)));
     const runs = conv.classify(file, text);
