@@ -39,7 +39,7 @@ export function isWeakHash(hash: string | undefined): boolean {
 }
 
 /** One DER element at `at`: its tag, where its content starts and ends. */
-function derElement(der: Buffer, at: number): { tag: number; start: number; end: number } {
+export function derElement(der: Buffer, at: number): { tag: number; start: number; end: number } {
   const tag = der[at];
   let len = der[at + 1];
   let start = at + 2;
@@ -141,5 +141,20 @@ function safeVerify(cert: X509Certificate): boolean {
     return cert.verify(cert.publicKey);
   } catch {
     return false;
+  }
+}
+
+const OCSP_STATUS = ['successful', 'malformedRequest', 'internalError', 'tryLater', 'unknown(4)', 'sigRequired', 'unauthorized'];
+
+/** The responseStatus of a DER OCSPResponse (RFC 6960 §4.2.1), e.g. `successful`; undefined if unreadable. */
+export function ocspResponseStatus(der: Buffer): string | undefined {
+  try {
+    const outer = derElement(der, 0);
+    const status = derElement(der, outer.start);
+    if (outer.tag !== 0x30 || status.tag !== 0x0a || status.end - status.start !== 1) return undefined;
+    const code = der[status.start] ?? 255;
+    return OCSP_STATUS[code] ?? `unknown(${code})`;
+  } catch {
+    return undefined;
   }
 }

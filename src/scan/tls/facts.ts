@@ -92,6 +92,8 @@ export interface TlsFacts {
   hostname?: { matches: boolean; error?: string };
   /** The server stapled an OCSP response when asked. */
   ocspStapled: boolean;
+  /** The stapled response's status (`successful`, `tryLater`, `unauthorized`…); not otherwise validated. */
+  ocspStatus?: string;
   /** Handshakes made, for the report and the benchmark. */
   handshakes: number;
   /** When the handshakes ran (ISO): validity and expiry are judged at this instant. */

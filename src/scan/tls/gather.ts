@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import pLimit, { type LimitFunction } from 'p-limit';
 import { checkServerIdentity, rootCertificates, type SecureContext } from 'node:tls';
 import type { GatherContext } from '../types.js';
-import { describeCertificate } from './certificate.js';
+import { describeCertificate, ocspResponseStatus } from './certificate.js';
 import { TLS_VERSIONS, type CipherSuite, type ProtocolProbe, type TlsFacts, type TlsVersion, type TrustFacts } from './facts.js';
 import { handshake, secureContextFor, type ContextConfig, type Endpoint, type HandshakeOk } from './handshake.js';
 import { classifySuite } from './suites.js';
@@ -184,6 +184,7 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
   }
   facts.alpn = { h2: primary.alpn === 'h2', ...(primary.alpn ? { selected: primary.alpn } : {}) };
   facts.ocspStapled = !!primary.ocsp;
+  if (primary.ocsp) facts.ocspStatus = ocspResponseStatus(primary.ocsp) ?? 'unreadable';
   facts.chain = (primary.chain ?? []).flatMap((der) => {
     try {
       return [describeCertificate(der)];

@@ -10,7 +10,7 @@ import { CHECKS } from '../../../src/scan/checks/index.js';
 import { MOZILLA_INTERMEDIATE_CIPHERS } from '../../../src/scan/checks/tls-support.js';
 import { createFetchContext } from '../../../src/scan/fetch/context.js';
 import { gradeScan } from '../../../src/scan/grade.js';
-import { describeCertificate, signatureAlgorithmOid } from '../../../src/scan/tls/certificate.js';
+import { describeCertificate, ocspResponseStatus, signatureAlgorithmOid } from '../../../src/scan/tls/certificate.js';
 import type { TlsFacts } from '../../../src/scan/tls/facts.js';
 import { gatherTls } from '../../../src/scan/tls/gather.js';
 import { rateTls, type TlsRating } from '../../../src/scan/tls/grade.js';
@@ -294,12 +294,20 @@ describe('ALPN and OCSP stapling', () => {
     expect(ids(j)).toContain('tls-alpn-no-h2');
   });
 
-  it('sees a stapled OCSP response', async () => {
-    // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED } — a well-formed, minimal response.
+  it('sees a stapled OCSP response and reads its status', async () => {
+    // OCSPResponse ::= SEQUENCE { responseStatus ENUMERATED } — well-formed, minimal, status unauthorized (6).
     const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, ocspResponse: Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x06]) });
     const j = judge(await probe(s.port));
     expect(j.tls.ocspStapled).toBe(true);
+    expect(j.tls.ocspStatus).toBe('unauthorized');
     expect(ids(j)).not.toContain('tls-ocsp-not-stapled');
+    expect(ids(j)).toContain('tls-ocsp-stapled-error');
+  });
+
+  it('reads the status of OCSP responses', () => {
+    expect(ocspResponseStatus(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x00]))).toBe('successful');
+    expect(ocspResponseStatus(Buffer.from([0x30, 0x03, 0x0a, 0x01, 0x03]))).toBe('tryLater');
+    expect(ocspResponseStatus(Buffer.from('not der'))).toBeUndefined();
   });
 });
 
