@@ -146,6 +146,9 @@ export const cspCheck: Check = {
     if (effect.objectBroad) {
       add('csp-object-src-unrestricted', 'medium', 'CSP does not restrict plugins (object-src missing or broad)', fix("Send object-src 'none'."));
     }
+    if (effect.objectData && effect.objectSources) {
+      add('csp-object-src-data', 'medium', 'CSP object-src allows data: URLs: an attacker can embed plugin content inline', fix("Send object-src 'none'."));
+    }
     if (effect.scriptEval || effect.styleEval) {
       add('csp-implemented-with-unsafe-eval', 'medium', "CSP allows 'unsafe-eval': strings can run as code",
         fix("Remove eval()/new Function() from the code, then remove 'unsafe-eval'."));

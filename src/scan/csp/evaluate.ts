@@ -33,6 +33,8 @@ export interface PolicyEffect {
   scriptData: boolean;
   /** <object>/<embed> from anywhere. */
   objectBroad: boolean;
+  /** <object>/<embed> from data: URLs (inline plugin content). */
+  objectData: boolean;
   /** object-src is not 'none' (plugins are a script vector). */
   objectNotNone: boolean;
   styleUnsafe: boolean;
@@ -97,6 +99,7 @@ export function evaluatePolicy(p: CspPolicy): PolicyEffect {
     scriptBroad,
     scriptData,
     objectBroad: !object || object.some((s) => BROAD_SOURCES.has(s)),
+    objectData: !object || object.includes('data:'),
     objectNotNone: !object || !(object.length === 0 || (object.length === 1 && object[0] === "'none'")),
     styleUnsafe: !style || style.some((s) => BROAD_SOURCES.has(s) || INLINE_LIKE.has(s)),
     styleEval: style?.includes("'unsafe-eval'") ?? false,
@@ -127,6 +130,7 @@ export function combineEffects(effects: PolicyEffect[]): PolicyEffect {
     scriptBroad: all('scriptBroad'),
     scriptData: all('scriptData'),
     objectBroad: all('objectBroad'),
+    objectData: all('objectData'),
     objectNotNone: all('objectNotNone'),
     styleUnsafe: all('styleUnsafe'),
     styleEval: all('styleEval'),
