@@ -27,6 +27,8 @@ const ORDER: ResultId[] = [
 
 export function isSessionLike(name: string): boolean {
   const n = name.toLowerCase();
+  // Anti-CSRF tokens are meant to be read by the page's own script (double-submit), so no HttpOnly.
+  if (n.includes('csrf') || n.includes('xsrf')) return false;
   return n.includes('sess') || n.includes('login') || n.includes('auth') || n.includes('token') || n === 'sid' || n.endsWith('_sid') || n === 'jwt';
 }
 
