@@ -466,6 +466,24 @@ describe('a clean project', () => {
   });
 });
 
+describe('files that must not be read', () => {
+  it('never reads through a symbolic link or blocks on a FIFO, in a git work tree or not', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { symlinkSync } = await import('node:fs');
+    for (const withGit of [true, false]) {
+      const p = project({ '.gitignore': 'dist/\n', 'src/a.ts': 'console.log(process.env);\n', 'dist/index.html': '<p>hi</p>' });
+      if (withGit) p.gitInit();
+      symlinkSync('/dev/zero', p.path('src/zero.ts'));
+      symlinkSync('/dev/zero', p.path('dist/zero.js'));
+      execFileSync('mkfifo', [p.path('src/pipe.ts')]);
+      execFileSync('mkfifo', [p.path('dist/pipe.js')]);
+      const r = await auditProject(p.dir);
+      expect(r.findings.map((f) => `${f.id}@${f.location?.file}`)).toEqual(['log-env@src/a.ts']);
+      expect(r.warnings).toEqual([]);
+    }
+  });
+});
+
 describe('documentation', () => {
   it('documents every check, and every finding links to its section of docs/audit.md', async () => {
     const { readFileSync } = await import('node:fs');
