@@ -85,6 +85,8 @@ export const KEY_KINDS: readonly KeyKind[] = [
   { kind: 'pinecone', provider: 'Pinecone', ai: true, env: 'PINECONE_API_KEY', client: 'new Pinecone', make: (r) => 'pcsk_' + r.chars('alnum', 5) + '_' + r.chars('alnum', 63) },
   { kind: 'pinecone-legacy', provider: 'Pinecone', ai: true, env: 'PINECONE_API_KEY', client: 'new Pinecone', make: uuid },
   // Common non-AI secrets.
+  { kind: 'google-oauth-client-secret', provider: 'Google', ai: false, env: 'GOOGLE_CLIENT_SECRET', client: 'new OAuth2Client', make: (r) => 'GOCSPX-' + r.chars('base64url', 28) },
+  { kind: 'azure-storage', provider: 'Azure', ai: false, env: 'AZURE_STORAGE_CONNECTION_STRING', client: 'BlobServiceClient.fromConnectionString', make: (r) => `DefaultEndpointsProtocol=https;AccountName=${r.chars('lowerAlnum', 10)};AccountKey=${r.chars('base64', 86)}==;EndpointSuffix=core.windows.net` },
   { kind: 'github', provider: 'GitHub', ai: false, env: 'GITHUB_TOKEN', client: 'new Octokit', make: (r) => checksummedToken(r.pick(['ghp_', 'gho_', 'ghs_']), r) },
   { kind: 'github-fine-grained', provider: 'GitHub', ai: false, env: 'GH_TOKEN', client: 'new Octokit', make: (r) => 'github_pat_' + r.chars('alnum', 22) + '_' + r.chars('alnum', 59) },
   { kind: 'gitlab', provider: 'GitLab', ai: false, env: 'GITLAB_TOKEN', client: 'new Gitlab', make: (r) => 'glpat-' + r.chars('base64url', 20) },

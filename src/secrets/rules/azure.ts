@@ -31,6 +31,21 @@ export const azureRules: SecretRule[] = [
     },
   },
   {
+    id: 'azure-storage-account-key',
+    provider: 'Azure',
+    title: 'Azure storage account key (connection string)',
+    severity: 'critical',
+    keywords: ['AccountKey='],
+    window: { before: 0, after: 110 },
+    pattern: /AccountKey=(?<secret>[A-Za-z0-9+/]{86}==)(?![A-Za-z0-9+/=])/g,
+    revokeUrl: 'https://portal.azure.com/#browse/Microsoft.Storage%2FStorageAccounts',
+    examples: {
+      match: [`AZURE_STORAGE_CONNECTION_STRING="DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=${rand.chars('base64', 86)}==;EndpointSuffix=core.windows.net"`],
+      // The storage emulator's key is published by Microsoft (the global allowlist drops it), and a stub is no key.
+      noMatch: ['AccountKey=<your-account-key>;', 'DefaultEndpointsProtocol=https;AccountName=acme;AccountKey=;'],
+    },
+  },
+  {
     // Older Azure OpenAI / Cognitive Services keys are 32 hex characters with nothing to tell
     // them apart from a hash: reported only when Azure is named nearby.
     id: 'azure-openai-key',

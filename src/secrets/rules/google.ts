@@ -21,6 +21,17 @@ export const googleRules: SecretRule[] = [
     },
   },
   {
+    id: 'google-oauth-client-secret',
+    provider: 'Google',
+    title: 'Google OAuth client secret',
+    severity: 'high',
+    keywords: ['GOCSPX-'],
+    pattern: token('GOCSPX-[A-Za-z0-9_-]{28}'),
+    verify: (s) => looksRandom(s.slice(7)),
+    revokeUrl: 'https://console.cloud.google.com/apis/credentials',
+    examples: { match: [`"client_secret": "GOCSPX-${rand.chars('base64url', 28)}"`], noMatch: ['GOOGLE_CLIENT_SECRET=GOCSPX-...', `GOCSPX-${rand.chars('alnum', 12)}`] },
+  },
+  {
     // Google AI Studio now issues "auth keys" starting `AQ.Ab` instead of `AIza`.
     id: 'google-gemini-auth-key',
     provider: 'Google',

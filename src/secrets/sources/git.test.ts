@@ -1,9 +1,12 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { strToU8, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fakeAnthropicKey, fakeOpenAIKey } from '../../../test/helpers/fake-keys.js';
 import { tempRepo, type TempRepo } from '../../../test/helpers/git-repo.js';
 import { requireProgram } from '../../../test/helpers/programs.js';
 import { checkRevs, countCommits, scanGitHistory, scanGitStaged, unquotePath, type GitSourceOptions } from './git.js';
-import type { SourceMatch } from './types.js';
+import { newStats, type SourceMatch } from './types.js';
 
 async function all(gen: AsyncGenerator<SourceMatch>): Promise<SourceMatch[]> {
   const out: SourceMatch[] = [];
@@ -69,6 +72,31 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
     repo.commit('odd names', { 'dir with space/naïve\tname.env': `K=${fakeOpenAIKey()}\n` });
     const found = await history({ repo: repo.dir });
     expect(found.map((m) => m.file)).toEqual(['dir with space/naïve\tname.env']);
+  });
+
+  it('opens binary files a commit adds (an APK) by reading their blobs, and skips images', async () => {
+    const apk = Buffer.from(zipSync({ 'assets/config.json': strToU8(`{"key":"${fakeOpenAIKey()}"}`) }));
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), Buffer.from(fakeOpenAIKey())]);
+    repo.commit('init', { 'README.md': 'x\n' });
+    writeFileSync(join(repo.dir, 'logo.png'), png);
+    writeFileSync(join(repo.dir, 'release.apk'), apk);
+    const added = repo.commit('ship release');
+    const stats = newStats();
+    const found = await history({ repo: repo.dir, stats });
+    expect(found.map((m) => [m.file, m.commit])).toEqual([['release.apk!/assets/config.json', added]]);
+    expect(stats.skipped.binary).toBe(1);
+
+    // A blob over the size limit is read past (and reported), and the blobs after it still line up.
+    writeFileSync(join(repo.dir, 'big.bin'), Buffer.concat([Buffer.from([0, 1, 2, 3]), Buffer.alloc(2 * 1024 * 1024, 7)]));
+    repo.commit('add a big binary');
+    const skipped: string[] = [];
+    const limited = await history({ repo: repo.dir, limits: { maxArchiveBytes: 1024 * 1024 }, onSkip: (f, r, d) => r === 'unreadable' && skipped.push(`${f}: ${d}`) });
+    expect(limited.map((m) => m.file)).toEqual(['release.apk!/assets/config.json']);
+    expect(skipped).toEqual(['big.bin: larger than 1 MiB']);
+
+    writeFileSync(join(repo.dir, 'next.apk'), apk);
+    repo.git('add', 'next.apk');
+    expect((await all(scanGitStaged({ repo: repo.dir }))).map((m) => m.file)).toEqual(['next.apk!/assets/config.json']);
   });
 
   it('scans only the staged changes with scanGitStaged', async () => {

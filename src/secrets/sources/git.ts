@@ -6,10 +6,13 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
 import { scanText } from '../index.js';
+import { contentContext, scanBytes } from './content.js';
 import { SourceError } from './errors.js';
-import type { SourceMatch, SourceStats } from './types.js';
+import { readBlobs } from './git-blobs.js';
+import { DEFAULT_ARCHIVE_LIMITS } from './limits.js';
+import type { SourceMatch, SourceOptions, SourceStats } from './types.js';
 
-export interface GitSourceOptions {
+export interface GitSourceOptions extends Pick<SourceOptions, 'archives' | 'limits' | 'onSkip'> {
   /** A folder inside the repository (default: the working directory). */
   repo?: string;
   /** Only commits more recent than this (any date git understands: `2024-01-01`, `2 weeks ago`). */
@@ -156,8 +159,20 @@ interface Batch {
  * added lines of each file in batches. Hunk headers give the new line numbers; the hunk's counts say
  * where it ends, so an added line that itself reads `+++ b/x` cannot be mistaken for a header.
  */
-async function* scanDiff(source: AsyncIterable<string>, options: GitSourceOptions): AsyncGenerator<SourceMatch> {
+/** A binary file added or changed by a commit: the diff names it, its blob holds the content. */
+export interface BinaryChange {
+  blob: string;
+  file: string;
+  commit?: string;
+  date?: string;
+}
+
+const BINARY_LINE = /^Binary files (.+) and (.+) differ$/;
+const NULL_BLOB = /^0+$/;
+
+async function* scanDiff(source: AsyncIterable<string>, options: GitSourceOptions, binaries: BinaryChange[]): AsyncGenerator<SourceMatch> {
   let commit: string | undefined;
+  let blob: string | undefined;
   let date: string | undefined;
   let batch: Batch = { lines: [], lineNos: [], chars: 0 };
   let newLine = 0;
@@ -203,6 +218,13 @@ async function* scanDiff(source: AsyncIterable<string>, options: GitSourceOption
     } else if (line.startsWith('diff --git ')) {
       yield* flush();
       batch.file = undefined;
+      blob = undefined;
+    } else if (line.startsWith('index ')) {
+      blob = /^index [0-9a-f]+\.\.([0-9a-f]+)/.exec(line)?.[1];
+    } else if (line.startsWith('Binary files ')) {
+      const b = BINARY_LINE.exec(line);
+      const file = b ? stripPrefix(b[2]!) : undefined;
+      if (file !== undefined && blob !== undefined && !NULL_BLOB.test(blob)) binaries.push({ blob, file, commit, date });
     } else if (line.startsWith('+++ ')) {
       // Git ends a name holding spaces with a tab, for patch(1).
       batch.file = stripPrefix(line.slice(4).replace(/\t$/, ''));
@@ -224,18 +246,37 @@ async function* streamGit(args: readonly string[], cwd: string, options: GitSour
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr = (stderr + s).slice(0, GIT_MAX_STDERR)));
   const done = exitCode(child);
+  const binaries: BinaryChange[] = [];
   let finished = false;
   try {
-    yield* scanDiff(lines(child.stdout), options);
+    yield* scanDiff(lines(child.stdout), options, binaries);
     finished = true;
   } finally {
     if (!finished) child.kill();
   }
   const code = await done;
   if (code !== 0) throw gitFailed(args, stderr);
+  yield* scanBinaries(binaries, cwd, options);
 }
 
-const DIFF_FLAGS = ['-p', '-U0', '--no-color', '--no-ext-diff', '--no-textconv'];
+/** The binary files of the diff, read from git and scanned like files: archives opened, strings read. */
+async function* scanBinaries(binaries: readonly BinaryChange[], cwd: string, options: GitSourceOptions): AsyncGenerator<SourceMatch> {
+  if (binaries.length === 0) return;
+  const ctx = contentContext({ includeInfo: options.includeInfo, archives: options.archives, limits: options.limits, stats: options.stats, onSkip: options.onSkip });
+  const maxBytes = options.limits?.maxArchiveBytes ?? DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes;
+  let i = 0;
+  for await (const b of readBlobs(cwd, binaries.map((c) => c.blob), maxBytes)) {
+    const change = binaries[i++]!;
+    if (!b.data) {
+      if (b.size > 0) options.onSkip?.(change.file, 'unreadable', `larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
+      continue;
+    }
+    for await (const m of scanBytes(change.file, b.data, ctx)) yield { ...m, commit: change.commit, date: change.date };
+  }
+}
+
+// --full-index: binary files are named with their full blob id, which is how their content is read.
+const DIFF_FLAGS = ['-p', '-U0', '--full-index', '--no-color', '--no-ext-diff', '--no-textconv'];
 
 /** Every commit's added lines, newest first, on all branches (or on `revs`). */
 export async function* scanGitHistory(options: GitSourceOptions = {}): AsyncGenerator<SourceMatch> {
