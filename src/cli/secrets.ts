@@ -175,15 +175,14 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   let source: AsyncGenerator<SourceMatch>;
   let progress: Progress | undefined;
   const repo = paths[0] ?? '.';
-  if (o.staged) source = scanGitStaged({ repo, includeInfo, stats });
+  const limit = parseMb(o.maxArchiveMb);
+  const limits = limit === undefined ? undefined : { maxTotalBytes: limit, maxArchiveBytes: limit, maxEntryBytes: limit };
+  const common = { includeInfo, archives: o.archives, limits, stats, onSkip };
+  if (o.staged) source = scanGitStaged({ repo, ...common });
   else if (o.git) {
     progress = await historyProgress(o, repo);
-    source = scanGitHistory({ repo, since: o.since, revs: o.revs?.split(/\s+/).filter(Boolean), includeInfo, stats, onCommit: progress?.tick });
-  } else {
-    const limit = parseMb(o.maxArchiveMb);
-    const limits = limit === undefined ? undefined : { maxTotalBytes: limit, maxArchiveBytes: limit, maxEntryBytes: limit };
-    source = scanPaths(paths.length ? paths : ['.'], { includeInfo, gitignore: o.ignore, archives: o.archives, limits, stats, onSkip });
-  }
+    source = scanGitHistory({ repo, since: o.since, revs: o.revs?.split(/\s+/).filter(Boolean), onCommit: progress?.tick, ...common });
+  } else source = scanPaths(paths.length ? paths : ['.'], { gitignore: o.ignore, ...common });
 
   const findings: Finding[] = [];
   let baselined = 0;
