@@ -14,10 +14,14 @@ export const REDACT_PATHS = ['', 'headers.', 'req.headers.', 'res.headers.', 'up
   SENSITIVE.map((k) => (prefix === '' ? k : k.startsWith('[') ? prefix.slice(0, -1) + k : prefix + k)),
 );
 
+/** Fields the gateway itself fills with values it made (ids, enums): nothing to mask. */
+const OWN_FIELDS = new Set(['reqId', 'route', 'outcome', 'provider', 'svc', 'alert', 'signal', 'type']);
+
 /** Masks what the secrets engine recognises in string fields (two levels deep); numbers and booleans pass untouched. */
 function scrub(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
   for (const k in obj) {
+    if (OWN_FIELDS.has(k)) continue;
     const v = obj[k];
     let w: unknown = v;
     if (typeof v === 'string') {
@@ -42,7 +46,10 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       hooks: {
         logMethod(args, method) {
-          for (let i = 0; i < args.length; i++) if (typeof args[i] === 'string') args[i] = redactText(args[i] as string);
+          for (let i = 0; i < args.length; i++) {
+            const a = args[i];
+            if (typeof a === 'string' && a.length >= 8) args[i] = redactText(a);
+          }
           method.apply(this, args);
         },
       },

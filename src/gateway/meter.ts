@@ -1,63 +1,84 @@
 /**
- * Reads usage out of a streamed (SSE) response while it passes through, without buffering it:
- * only lines that carry a non-null `"usage":{` are parsed (OpenAI's final usage chunk, the Responses
- * API's `response.completed`, Anthropic's `message_start` and `message_delta`). It also counts the
- * events forwarded, so a stream cut short is billed for what was produced, never for nothing.
+ * Reads usage out of a streamed (SSE) response while it passes through, without buffering or
+ * parsing it on the way: the meter only keeps references to the first chunks (Anthropic's
+ * `message_start` carries the input tokens) and the last ones (OpenAI's final usage chunk, the
+ * Responses API's `response.completed`, Anthropic's `message_delta`), and parses those lines once,
+ * when the stream ends. It counts the chunks forwarded, so a stream cut short is billed for what
+ * was produced, never for nothing.
  */
 import type { Provider, Usage } from './providers/types.js';
 
-const USAGE = Buffer.from('"usage":{');
-const USAGE_SPACED = Buffer.from('"usage": {');
-const DATA = Buffer.from('data:');
-const NL = 0x0a;
-const MAX_CARRY = 4 * 1024 * 1024;
+const HEAD_BYTES = 16 * 1024;
+const TAIL_BYTES = 1024 * 1024;
 
 export class StreamMeter {
+  /** Chunks forwarded (each holds at least one event). */
   events = 0;
   bytes = 0;
+  private readonly head: Buffer[] = [];
+  private headBytes = 0;
+  private tail: Buffer[] = [];
+  private tailBytes = 0;
   private tokensIn = -1;
   private tokensOut = -1;
-  /** The unfinished last line of the previous chunk, kept only while a usage line may be split. */
-  private carry = '';
+  private ended = false;
 
   constructor(private readonly provider: Provider) {}
 
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
-    for (let i = chunk.indexOf(DATA); i !== -1; i = chunk.indexOf(DATA, i + 5)) this.events++;
-    const hasUsage = chunk.indexOf(USAGE) !== -1 || chunk.indexOf(USAGE_SPACED) !== -1;
-    if (!hasUsage && this.carry === '' && chunk[chunk.length - 1] === NL) return;
-    const text = this.carry + chunk.toString('utf8');
-    const lines = text.split('\n');
-    const last = lines.pop() ?? '';
-    this.carry = last.length <= MAX_CARRY ? last : '';
-    if (!hasUsage && !this.carryHadUsage(lines)) return;
-    for (const line of lines) this.line(line);
-  }
-
-  private carryHadUsage(lines: string[]): boolean {
-    for (const l of lines) if (l.includes('"usage":{') || l.includes('"usage": {')) return true;
-    return false;
-  }
-
-  private line(line: string): void {
-    if (!line.startsWith('data:') || !(line.includes('"usage":{') || line.includes('"usage": {'))) return;
-    let json: unknown;
-    try {
-      json = JSON.parse(line.slice(5));
-    } catch {
+    this.events++;
+    if (this.headBytes < HEAD_BYTES) {
+      this.head.push(chunk);
+      this.headBytes += chunk.length;
       return;
     }
-    const u = this.provider.usageFromEvent(json);
-    if (!u) return;
-    if (u.tokensIn !== undefined) this.tokensIn = Math.max(this.tokensIn, u.tokensIn);
-    if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
+    this.tail.push(chunk);
+    this.tailBytes += chunk.length;
+    if (this.tailBytes > TAIL_BYTES * 2) {
+      // Drop the oldest half; the usage events sit at the end.
+      let drop = 0;
+      while (this.tailBytes > TAIL_BYTES) this.tailBytes -= this.tail[drop++]!.length;
+      this.tail = this.tail.slice(drop);
+    }
   }
 
-  /** Flushes a final unterminated line. */
+  private parse(text: string): void {
+    for (let i = text.indexOf('"usage":'); i !== -1; i = text.indexOf('"usage":', i + 8)) {
+      // Only a usage object counts (`"usage":null` rides on every OpenAI chunk).
+      let j = i + 8;
+      while (text.charCodeAt(j) === 32) j++;
+      if (text.charCodeAt(j) !== 123 /* { */) continue;
+      const start = text.lastIndexOf('\n', i) + 1;
+      if (!text.startsWith('data:', start)) continue;
+      let end = text.indexOf('\n', j);
+      if (end === -1) end = text.length;
+      try {
+        const u = this.provider.usageFromEvent(JSON.parse(text.slice(start + 5, end)));
+        if (u) {
+          if (u.tokensIn !== undefined) this.tokensIn = Math.max(this.tokensIn, u.tokensIn);
+          if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
+        }
+      } catch {
+        // a line cut at the head/tail boundary, or not JSON: the other lines still count
+      }
+      i = end;
+    }
+  }
+
+  /** Parses the kept chunks once, at the end of the stream. */
   end(): void {
-    if (this.carry) this.line(this.carry);
-    this.carry = '';
+    if (this.ended) return;
+    this.ended = true;
+    if (this.head.length + this.tail.length === this.events) {
+      // Nothing dropped: the kept chunks are the whole stream, contiguous.
+      this.parse(Buffer.concat(this.tail.length ? this.head.concat(this.tail) : this.head).toString('utf8'));
+      return;
+    }
+    this.parse(Buffer.concat(this.head).toString('utf8'));
+    const tail = Buffer.concat(this.tail).toString('utf8');
+    // The first kept tail line may be cut: start at the next full line.
+    this.parse(tail.slice(tail.indexOf('\n') + 1));
   }
 
   /** True when the upstream reported output usage. */
@@ -65,7 +86,7 @@ export class StreamMeter {
     return this.tokensOut >= 0;
   }
 
-  /** Usage as reported; where it was not, estimated (prompt from the request, output from the events seen). */
+  /** Usage as reported; where it was not, estimated (prompt from the request, output from the chunks seen). */
   usage(promptEstimate: number): Usage {
     return {
       tokensIn: this.tokensIn >= 0 ? this.tokensIn : promptEstimate,

@@ -13,6 +13,7 @@ import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
 import { Alerter, type AlertOptions } from './alerts.js';
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
+import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
 import { period } from './budget.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
@@ -436,7 +437,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     f.plan = p;
     f.admitted = admitted;
     const extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
-    const ac = new AbortController();
+    const ac = new Cancel();
     let clientGone = false;
     res.on('close', () => {
       if (!res.writableFinished) {
@@ -454,11 +455,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     let sent;
     try {
-      sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac.signal);
+      sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac);
     } catch (err) {
       if (clientGone) {
-        // The client left before the upstream answered: nothing was produced for it; release the reservation.
-        finish(f, { tokensIn: 0, tokensOut: 0 }, 'client_disconnect', false);
+        // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
+        finish(f, { tokensIn: shaped.promptTokens, tokensOut: 0 }, 'client_disconnect', true);
         return;
       }
       f.status = err instanceof GatewayHttpError ? err.status : 502;
@@ -471,12 +472,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   async function handleModels(res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
     const upstream = upstreams.openai.pool.size > 0 ? upstreams.openai : upstreams.anthropic;
-    const ac = new AbortController();
+    const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
     const path = upstream.provider === anthropic ? '/v1/models' : '/models';
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
-    const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac.signal);
+    const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
     const text = await up.body.text();
     if (up.statusCode >= 400) {
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
@@ -524,18 +525,18 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const { admitted, headers } = await admit(p, user);
     f.plan = p;
     f.admitted = admitted;
-    const ac = new AbortController();
+    const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
     let up: Dispatcher.ResponseData;
     let text: string;
     try {
-      up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac.signal)).res;
+      up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac)).res;
       text = await up.body.text();
     } catch (err) {
       f.status = err instanceof GatewayHttpError ? err.status : 502;
-      finish(f, { tokensIn: 0, tokensOut: 0 }, ac.signal.aborted ? 'client_disconnect' : 'upstream_failed', false);
+      finish(f, { tokensIn: 0, tokensOut: 0 }, ac.aborted ? 'client_disconnect' : 'upstream_failed', false);
       throw err;
     }
     f.status = up.statusCode;

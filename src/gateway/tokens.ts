@@ -2,13 +2,21 @@
  * Gateway tokens: `kw_<12 hex id>_<43 chars base64url secret>`. Only the sha256 of the whole token is
  * stored; the id locates the row and the hash is compared in constant time.
  */
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Directory, TokenRecord, UserRecord } from '../store/types.js';
 
 const TOKEN_RE = /^kw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
+// One-shot hashing (Node ≥ 20.12) is several times cheaper than a Hash object on the hot path.
+const oneShot = (crypto as { hash?: (alg: string, data: string, enc: 'hex' | 'buffer') => string | Buffer }).hash;
+
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
+  return oneShot ? (oneShot('sha256', token, 'hex') as string) : createHash('sha256').update(token).digest('hex');
+}
+
+function hashBytes(token: string): Buffer {
+  return oneShot ? (oneShot('sha256', token, 'buffer') as Buffer) : createHash('sha256').update(token).digest();
 }
 
 /** Creates a token for a user; the returned `token` is shown once and never stored. */
@@ -33,7 +41,7 @@ export function verifyToken(dir: Directory, token: string): TokenCheck {
   if (id === undefined) return { ok: false, reason: 'malformed' };
   const found = dir.lookupToken(id);
   if (!found) return { ok: false, reason: 'unknown' };
-  const a = Buffer.from(hashToken(token), 'hex');
+  const a = hashBytes(token);
   const b = Buffer.from(found.token.hash, 'hex');
   if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: 'unknown' };
   if (found.token.revokedAt !== undefined) return { ok: false, reason: 'revoked' };

@@ -3,8 +3,8 @@
  * on 429, 5xx and connection errors (only before anything has reached the client: the caller commits
  * once it has the response headers), failover to the next key on every retry, and each key's breaker.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import type { Cancel } from './cancel.js';
 import type { UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import type { KeyPool, PoolKey } from './keys.js';
@@ -55,7 +55,7 @@ export class Upstream {
     return exp / 2 + Math.random() * (exp / 2);
   }
 
-  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: AbortSignal): Promise<UpstreamResponse> {
+  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel): Promise<UpstreamResponse> {
     if (this.pool.size === 0) {
       throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
     }
@@ -92,7 +92,7 @@ export class Upstream {
           code === 'UND_ERR_HEADERS_TIMEOUT'
             ? new GatewayHttpError(504, 'upstream_timeout', `${this.provider.name} did not answer within ${Math.round(this.opts.timeoutMs / 1000)}s`)
             : new GatewayHttpError(502, 'upstream_unreachable', `cannot reach ${this.provider.name} (${code || 'connection error'})`);
-        if (attempt < this.opts.retries) await sleep(this.backoff(attempt, undefined), undefined, { signal });
+        if (attempt < this.opts.retries) await signal.sleep(this.backoff(attempt, undefined));
         continue;
       }
       const s = res.statusCode;
@@ -111,7 +111,7 @@ export class Upstream {
         if (attempt < this.opts.retries) {
           const wait = this.backoff(attempt, res.headers['retry-after']);
           await res.body.dump();
-          await sleep(wait, undefined, { signal });
+          await signal.sleep(wait);
           continue;
         }
         return { res, key, attempts: attempt + 1 };
