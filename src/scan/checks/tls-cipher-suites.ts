@@ -1,6 +1,6 @@
 /**
- * Cipher suites: what a modern client negotiates (must have forward secrecy and AEAD, or the
- * grade is capped at B), and everything the server still accepts (NULL, anonymous, export,
+ * Cipher suites: what a modern client negotiates (must have forward secrecy, or the grade is
+ * capped at B), whether any AEAD suite is offered at all (else B), and everything the server still accepts (NULL, anonymous, export,
  * 3DES and RC4 are insecure; static-RSA and CBC suites are weak).
  */
 import type { Finding } from '../../finding.js';
@@ -55,10 +55,19 @@ export const tlsCipherSuitesCheck: Check = {
           evidence: negotiatedEvidence,
         }),
       );
-    } else if (!negotiated.aead) {
+    } else if (!suites.some((x) => x.aead)) {
       if (result === 'tls-ciphers-strong') result = 'tls-ciphers-no-aead';
       findings.push(
-        tlsFinding('tls-ciphers-no-aead', 'medium', 'Modern clients negotiate a CBC suite, not an AEAD one (GCM or ChaCha20-Poly1305) (caps at B)', FIX.ciphers, {
+        tlsFinding('tls-ciphers-no-aead', 'medium', 'No AEAD suite (GCM or ChaCha20-Poly1305) is offered: every connection uses CBC mode (caps at B)', FIX.ciphers, {
+          url,
+          evidence: negotiatedEvidence,
+        }),
+      );
+    } else if (!negotiated.aead) {
+      // AEAD is there but the server's preference picks CBC for modern clients: no cap (SSL Labs caps only a server without AEAD).
+      if (result === 'tls-ciphers-strong') result = 'tls-ciphers-cbc-preferred';
+      findings.push(
+        tlsFinding('tls-ciphers-cbc-preferred', 'medium', 'Modern clients are given a CBC suite although the server has AEAD ones: put ECDHE+AEAD suites first', FIX.ciphers, {
           url,
           evidence: negotiatedEvidence,
         }),
@@ -73,7 +82,7 @@ export const tlsCipherSuitesCheck: Check = {
       ].filter(Boolean);
       findings.push(tlsFinding(result, 'low', `Weak cipher suites still accepted for old clients: ${parts.join('; ')}`, FIX.ciphers, { url, evidence: list(weakOffered, 30) }));
     }
-    const pass = result === 'tls-ciphers-strong' || result === 'tls-ciphers-weak-offered';
+    const pass = result === 'tls-ciphers-strong' || result === 'tls-ciphers-weak-offered' || result === 'tls-ciphers-cbc-preferred';
     return { findings, tests: { 'tls-cipher-suites': tlsTest(result, pass, data) } };
   },
 };

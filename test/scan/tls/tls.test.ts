@@ -210,6 +210,15 @@ describe('cipher suites', () => {
     expect(j.rating.grade).toBe('B');
   });
 
+  it('reports a server that prefers CBC over the AEAD suites it has, without capping', async () => {
+    const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES128-GCM-SHA256' });
+    const j = judge(await probe(s.port));
+    expect(j.tls.negotiated?.cipher.name).toBe('ECDHE-RSA-AES128-SHA');
+    expect(ids(j)).toContain('tls-ciphers-cbc-preferred');
+    expect(ids(j)).not.toContain('tls-ciphers-no-aead');
+    expect(j.rating.sslLabs).toBe('A-');
+  });
+
   it('reports weak suites still accepted for old clients without capping a good negotiation', async () => {
     const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA' });
     const j = judge(await probe(s.port), HSTS_YEAR);
