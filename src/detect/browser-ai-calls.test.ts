@@ -65,3 +65,14 @@ describe('detectBrowserAiCalls', () => {
     expect(hit?.evidence).not.toContain(value);
   });
 });
+
+describe('provider hosts', () => {
+  it('names an Azure OpenAI resource host in full', () => {
+    const [hit] = detectBrowserAiCalls('fetch("https://shop-ai-eu.openai.azure.com/openai/deployments/gpt/chat/completions",{headers:{"api-key":k}})');
+    expect(hit).toMatchObject({ provider: 'Azure OpenAI', host: 'shop-ai-eu.openai.azure.com', column: 16 });
+  });
+
+  it('ignores a provider host inside a longer name', () => {
+    expect(detectBrowserAiCalls('fetch("https://notapi.openai.com.example.invalid/v1",{headers:{Authorization:k}})')).toEqual([]);
+  });
+});

@@ -40,30 +40,33 @@ export interface BrowserAiCallHit {
 
 interface ProviderHost {
   provider: string;
-  /** A literal every match contains: the text is searched only when it holds it. */
-  literal: string;
   host: RegExp;
 }
 
 /** AI provider API hosts that must never be called with a real key from a browser. */
 export const AI_PROVIDER_HOSTS: readonly ProviderHost[] = [
-  { provider: 'OpenAI', literal: 'api.openai.com', host: /\bapi\.openai\.com\b/g },
-  { provider: 'Azure OpenAI', literal: '.openai.azure.com', host: /(?<![a-z0-9-])[a-z0-9-]{1,63}\.openai\.azure\.com\b/g },
-  { provider: 'Anthropic', literal: 'api.anthropic.com', host: /\bapi\.anthropic\.com\b/g },
-  { provider: 'Google Gemini', literal: 'generativelanguage.googleapis.com', host: /\bgenerativelanguage\.googleapis\.com\b/g },
-  { provider: 'Groq', literal: 'api.groq.com', host: /\bapi\.groq\.com\b/g },
-  { provider: 'Mistral', literal: 'api.mistral.ai', host: /\bapi\.mistral\.ai\b/g },
-  { provider: 'Cohere', literal: 'api.cohere.', host: /\bapi\.cohere\.(?:ai|com)\b/g },
-  { provider: 'Together AI', literal: 'api.together.', host: /\bapi\.together\.(?:xyz|ai)\b/g },
-  { provider: 'Fireworks AI', literal: 'api.fireworks.ai', host: /\bapi\.fireworks\.ai\b/g },
-  { provider: 'OpenRouter', literal: 'openrouter.ai/api', host: /\bopenrouter\.ai\/api\b/g },
-  { provider: 'DeepSeek', literal: 'api.deepseek.com', host: /\bapi\.deepseek\.com\b/g },
-  { provider: 'xAI', literal: 'api.x.ai', host: /\bapi\.x\.ai\b/g },
-  { provider: 'Perplexity', literal: 'api.perplexity.ai', host: /\bapi\.perplexity\.ai\b/g },
-  { provider: 'Hugging Face', literal: '.huggingface.co', host: /\b(?:api-inference|router)\.huggingface\.co\b/g },
-  { provider: 'Replicate', literal: 'api.replicate.com', host: /\bapi\.replicate\.com\b/g },
-  { provider: 'ElevenLabs', literal: 'api.elevenlabs.io', host: /\bapi\.elevenlabs\.io\b/g },
+  { provider: 'OpenAI', host: /api\.openai\.com/ },
+  // The resource name before it is read backwards from the match: a leading `[a-z0-9-]+` would make the search crawl.
+  { provider: 'Azure OpenAI', host: /\.openai\.azure\.com/ },
+  { provider: 'Anthropic', host: /api\.anthropic\.com/ },
+  { provider: 'Google Gemini', host: /generativelanguage\.googleapis\.com/ },
+  { provider: 'Groq', host: /api\.groq\.com/ },
+  { provider: 'Mistral', host: /api\.mistral\.ai/ },
+  { provider: 'Cohere', host: /api\.cohere\.(?:ai|com)/ },
+  { provider: 'Together AI', host: /api\.together\.(?:xyz|ai)/ },
+  { provider: 'Fireworks AI', host: /api\.fireworks\.ai/ },
+  { provider: 'OpenRouter', host: /openrouter\.ai\/api/ },
+  { provider: 'DeepSeek', host: /api\.deepseek\.com/ },
+  { provider: 'xAI', host: /api\.x\.ai/ },
+  { provider: 'Perplexity', host: /api\.perplexity\.ai/ },
+  { provider: 'Hugging Face', host: /(?:api-inference|router)\.huggingface\.co/ },
+  { provider: 'Replicate', host: /api\.replicate\.com/ },
+  { provider: 'ElevenLabs', host: /api\.elevenlabs\.io/ },
 ];
+
+/** Every host in one pass (one regex is much cheaper than a search per provider on a large bundle). */
+const ANY_HOST = new RegExp(`(?:${AI_PROVIDER_HOSTS.map((h) => h.host.source).join('|')})(?![\\w-])`, 'g');
+const EXACT_HOST = AI_PROVIDER_HOSTS.map((h) => ({ provider: h.provider, exact: new RegExp(`^(?:${h.host.source})$`) }));
 
 /** How far (characters) around an endpoint a credential header still counts as "built beside it". */
 const CREDENTIAL_WINDOW = 600;
@@ -71,7 +74,8 @@ const CREDENTIAL_NEAR =
   /\b(?:authorization|x-api-key|x-goog-api-key|api-key|xi-api-key)\b['"`]?\s*[:,=]|\bBearer\s|[?&]key=|\bapiKey\s*:/i;
 
 const DANGEROUSLY_ALLOW = /\bdangerouslyAllowBrowser['"]?\s*[:=]\s*(?:true\b|!0\b|1\b)/g;
-const ANTHROPIC_HEADER = /['"`]?anthropic-dangerous-direct-browser-access['"`]?\s*[:,]\s*['"`]?true\b/gi;
+// Case-sensitive classes instead of /i: an /i search cannot skip ahead on a literal and is slow on large bundles.
+const ANTHROPIC_HEADER = /[Aa]nthropic-[Dd]angerous-[Dd]irect-[Bb]rowser-[Aa]ccess['"`]?\s*[:,]\s*['"`]?true\b/g;
 
 const PUBLIC_PREFIX = '(?:NEXT_PUBLIC|VITE|REACT_APP|EXPO_PUBLIC|NUXT_PUBLIC|PUBLIC|GATSBY)_';
 /** The name part that says the variable holds a credential. */
@@ -173,31 +177,31 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
   const safeExcerpt = (start: number, end: number, extra: Array<[number, number]> = []) =>
     excerpt(text, start, end, [...extra, ...credentialLikeSpans(text, Math.max(0, start - 60), Math.min(text.length, end + 60))]);
 
-  for (const { provider, literal, host } of AI_PROVIDER_HOSTS) {
-    if (!text.includes(literal)) continue;
-    host.lastIndex = 0;
-    let lastReported = -Infinity;
-    for (const m of text.matchAll(host)) {
-      // One hit per provider per window is enough: a bundle repeats the host in every helper.
-      if (m.index - lastReported < CREDENTIAL_WINDOW) continue;
-      const from = Math.max(0, m.index - CREDENTIAL_WINDOW);
-      const to = Math.min(text.length, m.index + m[0].length + CREDENTIAL_WINDOW);
-      if (!CREDENTIAL_NEAR.test(text.slice(from, to))) continue;
-      lastReported = m.index;
-      hits.push({ kind: 'provider-call-with-credential', provider, host: m[0], index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
-    }
+  // One hit per provider per window is enough: a bundle repeats the host in every helper.
+  const lastReported = new Map<string, number>();
+  for (const m of text.matchAll(ANY_HOST)) {
+    // A host inside a longer name (`notapi.openai.com.evil`) is not the provider's.
+    if (m.index > 0 && /[\w-]/.test(text[m.index - 1]!) && m[0][0] !== '.') continue;
+    const provider = EXACT_HOST.find((h) => h.exact.test(m[0]))?.provider;
+    if (!provider || m.index - (lastReported.get(provider) ?? -Infinity) < CREDENTIAL_WINDOW) continue;
+    const from = Math.max(0, m.index - CREDENTIAL_WINDOW);
+    const to = Math.min(text.length, m.index + m[0].length + CREDENTIAL_WINDOW);
+    if (!CREDENTIAL_NEAR.test(text.slice(from, to))) continue;
+    lastReported.set(provider, m.index);
+    let start = m.index;
+    if (m[0][0] === '.') while (start > 0 && start > m.index - 63 && /[a-z0-9-]/.test(text[start - 1]!)) start--;
+    const host = text.slice(start, m.index + m[0].length);
+    hits.push({ kind: 'provider-call-with-credential', provider, host, index: start, length: host.length, ...at(start), evidence: safeExcerpt(start, start + host.length) });
   }
 
-  // Literal checks first: most bundles hold none of these, and includes() is far cheaper than a regex pass.
-  const hasPublicPrefix = ['PUBLIC_', 'VITE_', 'REACT_APP_', 'GATSBY_'].some((p) => text.includes(p));
-  if (text.includes('dangerouslyAllowBrowser')) for (const m of text.matchAll(DANGEROUSLY_ALLOW)) {
+  for (const m of text.matchAll(DANGEROUSLY_ALLOW)) {
     hits.push({ kind: 'dangerously-allow-browser', index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
   }
-  if (/anthropic-dangerous/i.test(text)) for (const m of text.matchAll(ANTHROPIC_HEADER)) {
+  for (const m of text.matchAll(ANTHROPIC_HEADER)) {
     hits.push({ kind: 'anthropic-direct-browser-access', provider: 'Anthropic', index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
   }
 
-  if (hasPublicPrefix) for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
+  for (const m of text.matchAll(PUBLIC_ENV_VALUE)) {
     const envName = m[1]!;
     const value = m[3]!;
     if (PLACEHOLDER.test(value) || PUBLIC_BY_DESIGN.test(envName)) continue;
@@ -212,7 +216,7 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
       evidence: safeExcerpt(m.index, m.index + m[0].length, [[valueStart, valueStart + value.length]]),
     });
   }
-  if (!options.valuesOnly && hasPublicPrefix) {
+  if (!options.valuesOnly) {
     for (const m of text.matchAll(PUBLIC_ENV_REFERENCE)) {
       const envName = m[1]!;
       if (PUBLIC_BY_DESIGN.test(envName)) continue;
