@@ -246,6 +246,12 @@ describe('certificates', () => {
     expect(report).toMatchObject({ https: true, status: 200, finalUrl: `${s.localhostOrigin}/` });
   });
 
+  it('trusts a CA for the scan that was given it, not for the next one', async () => {
+    const { s, certs } = await serve('valid');
+    expect((await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa, sections: ['headers'] })).status).toBe(200);
+    await expect(scanSite(s.localhostOrigin, { ...fast, sections: ['headers'] })).rejects.toMatchObject({ code: 'KW_TLS' });
+  });
+
   it('does not fall back to http when a bare host has a bad certificate', async () => {
     const { s } = await serve('expired');
     await expect(scanSite(`localhost:${s.port}`, fast)).rejects.toMatchObject({ code: 'KW_TLS' });

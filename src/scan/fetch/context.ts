@@ -72,7 +72,7 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
   // Without --ca, Node's default store already holds NODE_EXTRA_CA_CERTS; with it, the custom
   // store must add them back (a `ca` list replaces the default store).
   const ca = given.length > 0 ? [...given, ...extraCaFromEnv()] : [];
-  const secureContext = ca.length > 0 ? secureContextFor(ca) : undefined;
+  const secureContext = given.length > 0 ? secureContextFor(given) : undefined;
 
   const site = new AbortController();
   const timer = setTimeout(() => site.abort(), limits.siteTimeoutMs);
@@ -104,15 +104,23 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
   };
 }
 
-/** Building a store from Node's ~150 roots plus a bundle costs tens of ms: once per CA set. */
+/**
+ * A store of Node's roots (NODE_EXTRA_CA_CERTS included) plus the given CAs, once per CA set.
+ * Adding to the default context reuses the roots Node has parsed already; passing them all as
+ * `ca` text would parse ~150 PEM roots again (over 100 ms, on every cold `keyward scan --ca`).
+ */
 const contexts = new Map<string, SecureContext>();
 
+/** `ca`: the CAs from --ca only; the default context already holds NODE_EXTRA_CA_CERTS. */
 function secureContextFor(ca: string[]): SecureContext {
   const key = createHash('sha256').update(ca.join('\n')).digest('hex');
   let context = contexts.get(key);
   if (!context) {
     try {
-      context = createSecureContext({ ca: [...rootCertificates, ...ca] });
+      context = createSecureContext();
+      const native = (context as { context?: { addCACert?: (pem: string) => void } }).context;
+      if (typeof native?.addCACert === 'function') for (const pem of ca) native.addCACert(pem);
+      else context = createSecureContext({ ca: [...rootCertificates, ...ca, ...extraCaFromEnv()] });
     } catch (err) {
       throw new KeywardError('KW_BAD_CONFIG', `cannot load the extra CA certificates: ${(err as Error).message}`, { hint: 'check that the --ca file holds valid PEM certificates', cause: err });
     }
