@@ -15,7 +15,7 @@ import { binaryStrings } from './strings.js';
 import { newStats, type SourceMatch, type SourceOptions, type SourceStats } from './types.js';
 
 /** Files up to this size are read whole; larger ones are streamed in chunks. */
-const WHOLE_FILE_BYTES = 8 * 1024 * 1024;
+export const WHOLE_FILE_BYTES = 8 * 1024 * 1024;
 const STREAM_CHUNK_BYTES = 1024 * 1024;
 
 /** Resolved options plus the archive budget of the outermost archive being expanded, if any. */
@@ -198,7 +198,7 @@ async function* scanKind(name: string, kind: FileKind, all: AsyncIterable<Uint8A
 }
 
 /** One file on disk (`size` when the walk already knows it). Unreadable files go to onSkip; the scan goes on. */
-export async function* scanFile(path: string, displayName: string, ctx: Ctx, size?: number): AsyncGenerator<SourceMatch> {
+export async function* scanFile(path: string, displayName: string, ctx: Ctx, size?: number, preloaded?: Promise<Buffer>): AsyncGenerator<SourceMatch> {
   const unreadable = (e: unknown): void => {
     ctx.stats.skipped.unreadable++;
     ctx.onSkip(displayName, 'unreadable', (e as NodeJS.ErrnoException).code ?? (e as Error).message);
@@ -212,7 +212,7 @@ export async function* scanFile(path: string, displayName: string, ctx: Ctx, siz
   if (bytes <= WHOLE_FILE_BYTES) {
     let data: Buffer;
     try {
-      data = await readFile(path);
+      data = await (preloaded ?? readFile(path));
     } catch (e) {
       return unreadable(e);
     }

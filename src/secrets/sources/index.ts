@@ -3,14 +3,14 @@
  * bundles, binaries' strings, and git (history or staged changes). Every source yields
  * `SourceMatch`es; `toSecretFinding` turns one into a finding.
  */
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, posix, resolve } from 'node:path';
 import { matchToFinding } from '../index.js';
 import type { SecretFinding } from '../types.js';
-import { contentContext, scanFile, scanIterable } from './content.js';
+import { contentContext, scanFile, scanIterable, WHOLE_FILE_BYTES } from './content.js';
 import { SourceError } from './errors.js';
 import type { SourceMatch, SourceOptions } from './types.js';
-import { walkFiles } from './walk.js';
+import { walkFiles, type WalkEntry } from './walk.js';
 
 export { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './limits.js';
 export { detectKind, type FileKind } from './detect.js';
@@ -68,9 +68,35 @@ export async function* scanPaths(paths: readonly string[], options: ScanPathsOpt
       ctx.stats.skipped.unreadable++;
       ctx.onSkip(isAbsolute(p) ? path : displayPath(p, posix.relative(resolve(p), path)), 'unreadable', e.code ?? e.message);
     };
-    for await (const entry of walkFiles(p, { gitignore: options.gitignore ?? true, onError })) {
-      yield* scanFile(entry.path, isAbsolute(p) ? entry.path : displayPath(p, entry.relPath), ctx, entry.size);
+    for await (const { entry, data } of readAhead(walkFiles(p, { gitignore: options.gitignore ?? true, onError }))) {
+      yield* scanFile(entry.path, isAbsolute(p) ? entry.path : displayPath(p, entry.relPath), ctx, entry.size, data);
     }
+  }
+}
+
+/** Files read while earlier ones are scanned: the disk and the thread pool work beside the engine. */
+const READ_AHEAD = 8;
+
+async function* readAhead(entries: AsyncGenerator<WalkEntry>): AsyncGenerator<{ entry: WalkEntry; data?: Promise<Buffer> }> {
+  const pending: { entry: WalkEntry; data?: Promise<Buffer> }[] = [];
+  let walking = true;
+  try {
+    for (;;) {
+      while (walking && pending.length < READ_AHEAD) {
+        const r = await entries.next();
+        if (r.done) walking = false;
+        else {
+          const data = r.value.size <= WHOLE_FILE_BYTES ? readFile(r.value.path) : undefined;
+          data?.catch(() => undefined); // a failure is reported when the file's turn comes
+          pending.push({ entry: r.value, data });
+        }
+      }
+      const next = pending.shift();
+      if (!next) return;
+      yield next;
+    }
+  } finally {
+    await entries.return(undefined);
   }
 }
 
