@@ -24,7 +24,11 @@ export const tlsProtocolsCheck: Check = {
     }
     const accepted = TLS_VERSIONS.filter((v) => tls.protocols[v].accepted);
     const evidence = TLS_VERSIONS.map((v) => `${versionLabel(v)}: ${tls.protocols[v].accepted ? 'accepted' : 'refused'}`).join(', ');
-    const data = { accepted };
+    const data = {
+      accepted,
+      ...(tls.negotiated ? { negotiated: `${tls.negotiated.protocol} ${tls.negotiated.cipher.standardName}` } : {}),
+      handshakes: tls.handshakes,
+    };
     const findings: Finding[] = [];
     const legacy = accepted.filter((v) => v === 'TLSv1' || v === 'TLSv1.1');
     let result: string;

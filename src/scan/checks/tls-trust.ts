@@ -25,7 +25,15 @@ export const tlsTrustCheck: Check = {
       trust.error ? `verification: ${trust.error}` : 'verification: ok',
       ...chain.map((c, i) => `#${i} ${c.subject} (issuer: ${c.issuer})`),
     ].join('\n');
-    const data = { error: trust.error, chainLength: chain.length };
+    const leaf = chain[0];
+    // What the JSON report shows of the certificate (the facts themselves are not in the report).
+    const data = {
+      error: trust.error,
+      chainLength: chain.length,
+      ...(leaf
+        ? { subject: leaf.subject, issuer: leaf.issuer, altNames: leaf.altNames, key: `${leaf.keyType} ${leaf.keyBits}`, notAfter: leaf.notAfter, fingerprint256: leaf.fingerprint256 }
+        : {}),
+    };
     const weakSignature = chain.some((c) => !c.selfSigned && isWeakHash(c.signatureAlgorithm.hash));
 
     let trustResult: string;

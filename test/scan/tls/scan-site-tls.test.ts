@@ -43,6 +43,8 @@ describe('scanSite with the tls section', () => {
     expect(report.sections.tls).toEqual({ grade: 'A+', score: expect.any(Number) as number });
     expect(report.tests['tls-protocols']).toMatchObject({ result: 'tls-protocols-modern', section: 'tls' });
     expect(report.tests['tls-hsts']?.result).toBe('tls-hsts-long');
+    expect(report.tests['tls-certificate-trust']?.data).toMatchObject({ altNames: ['localhost', '127.0.0.1', '0:0:0:0:0:0:0:1'], key: 'rsa 2048' });
+    expect(report.tests['tls-protocols']?.data).toMatchObject({ accepted: ['TLSv1.2', 'TLSv1.3'], negotiated: expect.stringMatching(/^TLSv1\.3 TLS_/) as string });
     expect(report.findings.filter((f) => f.section === 'tls').map((f) => f.id)).toEqual(['tls-ocsp-not-stapled']);
   });
 
