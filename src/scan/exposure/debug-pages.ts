@@ -30,9 +30,13 @@ const SIGNATURES: readonly Signature[] = [
 /** Spring's plain 404/500 page: it names the framework but shows nothing internal. */
 const SPRING_WHITELABEL = /<h1>Whitelabel Error Page<\/h1>/;
 
+/** Debug pages name the error near the top or embed it as data at the end; the middle (inlined assets) is skipped. */
+const EDGE_CHARS = 128 * 1024;
+
 export function recogniseDebugPage(body: string): { framework: string; kind: DebugPage['kind']; evidence: string } | undefined {
+  const head = body.length > 2 * EDGE_CHARS ? `${body.slice(0, EDGE_CHARS)}\n${body.slice(-EDGE_CHARS)}` : body;
   for (const s of SIGNATURES) {
-    const m = s.re.exec(body);
+    const m = s.re.exec(head);
     if (m) return { framework: s.framework, kind: s.kind, evidence: clean(m[0]) };
   }
   return undefined;
