@@ -211,6 +211,13 @@ describe('keyward secrets', () => {
     }
   });
 
+  it('says git is missing, with the package to install, when it is not on PATH', async () => {
+    const r = await runKeyward(['secrets', '--staged', dir], { env: { PATH: dir } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('keyward: git is not installed');
+    expect(r.stderr).toContain('apt-get install git');
+  });
+
   it('prints its options with --help and exits 0', async () => {
     const r = await runKeyward(['secrets', '--help']);
     expect(r.code).toBe(0);
