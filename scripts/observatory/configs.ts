@@ -20,6 +20,12 @@ export interface SiteConfig {
   reflectOrigin?: 'plain' | 'credentials';
   /** Why keyward's letter deliberately differs, if it does (a heading in docs/scoring.md). */
   differs?: string;
+  /**
+   * Set on the configurations that only demonstrate a documented difference (docs/scoring.md,
+   * "Further differences"): printed in their own table and left out of the agreement rate,
+   * since each was chosen to differ.
+   */
+  demonstrates?: boolean;
 }
 
 const page = (head = '', body = '<p>hello</p>'): string => `<!doctype html><html><head><title>t</title>${head}</head><body>${body}</body></html>`;
@@ -165,6 +171,24 @@ export const CONFIGS: SiteConfig[] = [
   { name: 'HPKP and X-XSS-Protection 1', headers: [...BASE, ['public-key-pins', 'pin-sha256="AAAA"; max-age=10'], ['x-xss-protection', '1']] },
 ];
 
+/** Each shows one of the "further differences" of docs/scoring.md. */
+const DEMONSTRATION_LIST: SiteConfig[] = [
+  { name: 'two CSP headers, the second strict', headers: [...BASE, ['content-security-policy', ["script-src 'self' 'unsafe-inline' https:; object-src 'none'", "default-src 'self'"]]], differs: 'several policies' },
+  { name: 'CSP with script-src given twice', headers: withCsp("default-src 'self'; script-src 'self'; script-src 'unsafe-inline'"), differs: 'a repeated directive' },
+  { name: "'strict-dynamic' without a nonce", headers: withCsp("default-src 'self'; script-src 'strict-dynamic' 'self'"), differs: "'strict-dynamic' without a nonce or hash" },
+  { name: 'CSP <meta> outside <head>', headers: BASE, body: `<!doctype html><html><head><title>t</title></head><body><p>x</p><meta http-equiv="Content-Security-Policy" content="default-src 'self'"></body></html>`, differs: 'a <meta> CSP outside <head>' },
+  { name: 'protocol-relative external script', headers: HARDENED, body: page('<script src="//cdn.example.net/lib.js"></script>'), differs: 'protocol-relative scripts' },
+  { name: 'mixed SRI: integrity over http, none over https', headers: HARDENED, body: page(`<script src="http://cdn.example.net/a.js" integrity="sha384-AAAA"></script><script src="${EXT}/b.js"></script>`), differs: 'mixed SRI results' },
+  { name: 'X-Frame-Options DENY sent twice', headers: [...without(BASE, 'x-frame-options'), ['x-frame-options', ['DENY', 'DENY']]], differs: 'repeated X-Frame-Options / X-Content-Type-Options' },
+  { name: 'X-Content-Type-Options sent twice', headers: [...without(HARDENED, 'x-content-type-options'), ['x-content-type-options', ['nosniff', 'nosniff']]], differs: 'repeated X-Frame-Options / X-Content-Type-Options' },
+  { name: '__Host- cookie with a Domain, without Secure', headers: [...BASE, ['set-cookie', '__Host-sid=x; Path=/; HttpOnly; SameSite=Lax; Domain=keyward.test']], differs: 'cookies browsers reject' },
+  { name: 'auth_token cookie without HttpOnly', headers: [...HARDENED, ['set-cookie', 'auth_token=x; Path=/; Secure; SameSite=Lax']], differs: 'which cookies are session cookies' },
+];
+export const DEMONSTRATIONS: SiteConfig[] = DEMONSTRATION_LIST.map((c) => ({ ...c, demonstrates: true }));
+
+/** Every configuration served, in host order (c01…). */
+export const ALL_CONFIGS: SiteConfig[] = [...CONFIGS, ...DEMONSTRATIONS];
+
 export const SUFFIX = '.keyward.test';
 export const hostOf = (i: number): string => `c${String(i + 1).padStart(2, '0')}${SUFFIX}`;
 
@@ -173,7 +197,7 @@ export function configFor(host: string | undefined): { index: number; config: Si
   const m = /^c(\d+)(?:-www)?\.keyward\.test$/.exec((host ?? '').replace(/:\d+$/, '').toLowerCase());
   if (!m) return undefined;
   const index = Number(m[1]) - 1;
-  const config = CONFIGS[index];
+  const config = ALL_CONFIGS[index];
   return config ? { index, config } : undefined;
 }
 
