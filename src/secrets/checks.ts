@@ -71,7 +71,9 @@ export function looksLikeIdentifier(s: string): boolean {
   // Mostly letters in camelCase/snake_case words with few digits.
   const words = s.split(/(?=[A-Z][a-z])|[_\-.]/).filter(Boolean);
   const digits = (s.match(/[0-9]/g) ?? []).length;
-  return digits <= 1 && words.length >= 2 && words.every((w) => /^[A-Z]?[a-z]{2,}$|^[A-Z]{2,}$/.test(w));
+  // Short lowercase pieces with a digit (`k8s`, `utf8`, `v2`, `s3`) are words in names too.
+  const word = (w: string) => /^[A-Z]?[a-z]{2,}$|^[A-Z]{2,}$/.test(w) || /^[a-z][a-z0-9]{0,3}$/.test(w);
+  return digits <= 2 && words.length >= 2 && words.filter((w) => /^[A-Z]?[a-z]{2,}$/.test(w)).length >= 2 && words.every(word);
 }
 
 /**

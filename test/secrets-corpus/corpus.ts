@@ -35,6 +35,8 @@ interface KeyKind {
   /** What code calls the provider's client (context keys need the provider named nearby). */
   client: string;
   make: (r: ExampleRandom) => string;
+  /** Templates that cannot show this kind (a value with no name and no prefix is undetectable). */
+  skip?: readonly string[];
 }
 
 const uuid = (r: ExampleRandom) => `${r.chars('hex', 8)}-${r.chars('hex', 4)}-4${r.chars('hex', 3)}-a${r.chars('hex', 3)}-${r.chars('hex', 12)}`;
@@ -85,6 +87,7 @@ export const KEY_KINDS: readonly KeyKind[] = [
   { kind: 'pinecone', provider: 'Pinecone', ai: true, env: 'PINECONE_API_KEY', client: 'new Pinecone', make: (r) => 'pcsk_' + r.chars('alnum', 5) + '_' + r.chars('alnum', 63) },
   { kind: 'pinecone-legacy', provider: 'Pinecone', ai: true, env: 'PINECONE_API_KEY', client: 'new Pinecone', make: uuid },
   // Common non-AI secrets.
+  { kind: 'generic-token', provider: 'Generic', ai: false, env: 'INTERNAL_API_TOKEN', client: 'new InternalClient', make: (r) => r.chars('base64url', 40), skip: ['go'] },
   { kind: 'google-oauth-client-secret', provider: 'Google', ai: false, env: 'GOOGLE_CLIENT_SECRET', client: 'new OAuth2Client', make: (r) => 'GOCSPX-' + r.chars('base64url', 28) },
   { kind: 'azure-storage', provider: 'Azure', ai: false, env: 'AZURE_STORAGE_CONNECTION_STRING', client: 'BlobServiceClient.fromConnectionString', make: (r) => `DefaultEndpointsProtocol=https;AccountName=${r.chars('lowerAlnum', 10)};AccountKey=${r.chars('base64', 86)}==;EndpointSuffix=core.windows.net` },
   { kind: 'github', provider: 'GitHub', ai: false, env: 'GITHUB_TOKEN', client: 'new Octokit', make: (r) => checksummedToken(r.pick(['ghp_', 'gho_', 'ghs_']), r) },
@@ -216,6 +219,7 @@ export function generateCorpus(seed = 1, perPair = 1): CorpusFile[] {
   let n = 0;
   for (const k of KEY_KINDS) {
     for (const t of TEMPLATES) {
+      if (k.skip?.includes(t.name)) continue;
       for (let i = 0; i < perPair; i++) {
         const key = k.make(r);
         const text = t.render(k, key, r);

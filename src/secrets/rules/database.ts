@@ -16,7 +16,8 @@ export const databaseRules: SecretRule[] = [
     pattern: /(?<![A-Za-z0-9+.-])(?:jdbc:)?(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|rediss?|amqps?|mssql|sqlserver):\/\/(?<user>[^\s:@/'"`]{0,64}):(?<secret>[^\s@/'"`]{3,128})@[A-Za-z0-9_.-]+/gi,
     verify: (secret, ctx) => {
       const user = /:\/\/([^:]*):/.exec(ctx.match)?.[1] ?? '';
-      return !DEFAULTS.has(secret.toLowerCase()) && secret !== user && !/^[$%{<[*]|^:/.test(secret);
+      // Documentation writes `authpassword`, `mypassword1`, `secretpass`: not real passwords.
+      return !DEFAULTS.has(secret.toLowerCase()) && secret !== user && !/^[$%{<[*]|^:/.test(secret) && !/pass(?:word|wd)?|secret|example|changeme/i.test(secret);
     },
     examples: {
       match: [
@@ -24,7 +25,7 @@ export const databaseRules: SecretRule[] = [
         `MONGO_URI="mongodb+srv://svc:${rand.chars('alnum', 16)}@cluster0.example.net/prod"`,
         `redis://default:${rand.chars('alnum', 32)}@cache.internal:6379`,
       ],
-      noMatch: ['DATABASE_URL=postgres://postgres:postgres@localhost:5432/app', 'DATABASE_URL=postgres://user:password@localhost/db', 'DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app', 'postgres://localhost:5432/app', 'mysql://root:<password>@localhost'],
+      noMatch: ['DATABASE_URL=postgres://postgres:postgres@localhost:5432/app', 'DATABASE_URL=postgres://user:password@localhost/db', 'DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app', 'postgres://localhost:5432/app', 'mysql://root:<password>@localhost', 'new Redis("redis://:authpassword@127.0.0.1:6380/4")'],
     },
   },
 ];

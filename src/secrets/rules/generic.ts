@@ -15,14 +15,16 @@ function wordLike(value: string): boolean {
   if (/^(?:sha(?:1|256|384|512)|md5)-/i.test(value)) return true; // integrity strings
   const segments = value.split(/[-_./+=~]+/).filter(Boolean);
   // Random secrets have at least one long random run; model names and paths are short pieces.
-  if (Math.max(...segments.map((s) => s.length)) < 10) return true;
+  if (Math.max(...segments.map((s) => s.length)) < 8) return true;
   return segments.every((seg) => seg.length <= 3 || /^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$|^[0-9]+$|^[vV]?[0-9]+[a-zA-Z]?$/.test(seg) || looksLikeIdentifier(seg));
 }
 
 export function randomValue(value: string): boolean {
   if (value.length < 16 || wordLike(value)) return false;
   const h = shannonEntropy(value);
-  return charClasses(value) >= 2 && /[0-9]/.test(value) && h >= (value.length >= 32 ? 3.7 : 3.3);
+  // Short values need a digit to tell them from words; long random ones may lack one by chance.
+  if (!/[0-9]/.test(value) && value.length < 24) return false;
+  return charClasses(value) >= 2 && h >= (value.length >= 32 ? 3.7 : 3.3);
 }
 
 /**
@@ -30,6 +32,8 @@ export function randomValue(value: string): boolean {
  * publishable keys, key ids, hashes used as keys, token counts, tokenizer settings.
  */
 const NOT_SECRET_NAME = /(?:public|publishable|cache|hash|checksum|digest|primary|foreign|sort|partition|idempotency|dedup|lookup|i18n|translation)[_.-]?(?:api[_.-]?)?key|key[_.-]?(?:id|name|path|file|size|length|type|hash)|(?:max|num|total|input|output|prompt|completion)[_.-]?tokens?|tokeni[sz]er|token[_.-]?(?:type|count|limit|url|endpoint|uri|path|name)|secret[_.-]?(?:name|ref|path|arn|id)/i;
+
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|py|go|java|kt|rb|php|cs|rs|swift|scala|dart)$/;
 
 const NAME = '(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth[_.-]?key|access[_.-]?key|private[_.-]?key|client[_.-]?secret)';
 
@@ -46,10 +50,17 @@ export const genericRules: SecretRule[] = [
     // before the keyword `key`), so the regex never backtracks over long names.
     window: { before: 10, after: 260 },
     pattern: new RegExp(
-      `${NAME}[A-Za-z0-9_.-]{0,20}(?:["'\`]?\\s{0,4}(?::=|=>|\\?=|[:=])\\s{0,4}["'\`]?|["'\`]\\s{0,4},\\s{0,4}["'\`])(?<secret>[A-Za-z0-9_\\-+/=.~]{16,200})(?![A-Za-z0-9_\\-+/=.~])`,
+      // NAME = value, NAME: value, ["NAME"] = value, set("NAME", "value"), and the Kubernetes
+      // `- name: NAME` / `value: …` pair; quotes may be JSON-escaped.
+      `${NAME}[A-Za-z0-9_.-]{0,20}(?:(?:\\\\?["'\`])?\\]?\\s{0,4}(?::=|=>|\\?=|[:=])\\s{0,4}(?:\\\\?["'\`])?|["'\`]\\s{0,4},\\s{0,4}["'\`]|["']?[ \\t]*\\r?\\n[ \\t]*value:[ \\t]*["']?)(?<secret>[A-Za-z0-9_\\-+/=.~]{16,200})(?![A-Za-z0-9_\\-+/=.~])`,
       'gi',
     ),
-    verify: (value, ctx) => randomValue(value) && !NOT_SECRET_NAME.test(ctx.before + ctx.match.slice(0, ctx.match.length - value.length)),
+    verify: (value, ctx) => {
+      const name = ctx.before + ctx.match.slice(0, ctx.match.length - value.length);
+      // In code, an unquoted identifier after `=` is a variable, not a literal value.
+      if (ctx.path !== undefined && CODE_FILE.test(ctx.path) && !/["'`]$/.test(name) && /^[A-Za-z_$][\w$]*$/.test(value)) return false;
+      return randomValue(value) && !NOT_SECRET_NAME.test(name);
+    },
     allowlist: { paths: [LOCKFILES] },
     examples: {
       match: [
@@ -67,6 +78,8 @@ export const genericRules: SecretRule[] = [
         `"integrity": "sha512-${rand.chars('base64', 86)}=="`,
         `API_KEY=${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 12)}`,
         'const getAccessTokenFromRefreshTokenHandler = createHandler()',
+        'exports.k8sServiceAccountTokenProvider = k8sServiceAccountTokenProvider;',
+        "'.env.example': 'VITE_OPENAI_API_KEY=\\nNEXT_PUBLIC_SUPABASE_ANON_KEY=\\n',",
         `CACHE_KEY=${rand.chars('hex', 64)}`,
         `"publicKey": "${rand.chars('base64', 88)}"`,
         `max_tokens: ${rand.chars('digits', 4)}, tokenizer_path: "${rand.chars('alnum', 24)}"`,
