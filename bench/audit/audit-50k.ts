@@ -128,7 +128,8 @@ try {
   const { planted } = generate(root);
   execFileSync('git', ['init', '-q', '-b', 'main'], { cwd: root });
   execFileSync('git', ['add', '-A'], { cwd: root });
-  execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.test', '-c', 'commit.gpgsign=false', 'commit', '-q', '-m', 'tree'], { cwd: root });
+  // No background gc: it would still be writing into .git when the tree is removed.
+  execFileSync('git', ['-c', 'user.name=bench', '-c', 'user.email=bench@example.test', '-c', 'commit.gpgsign=false', '-c', 'gc.auto=0', '-c', 'maintenance.auto=false', 'commit', '-q', '-m', 'tree'], { cwd: root });
   console.log(`generated ${FILES} files in ${((Date.now() - t0) / 1000).toFixed(1)} s (${root})`);
 
   const times: number[] = [];
@@ -186,5 +187,11 @@ try {
   // The target is about the tool, not the machine's other tenants: judge by CPU time when known.
   if ((keywardCpu ?? keyward) >= 10) process.exitCode = 1;
 } finally {
-  if (!KEEP) rmSync(root, { recursive: true, force: true, maxRetries: 5 });
+  if (!KEEP) {
+    try {
+      rmSync(root, { recursive: true, force: true, maxRetries: 5, retryDelay: 500 });
+    } catch (e) {
+      console.warn(`could not remove ${root}: ${(e as Error).message}`);
+    }
+  }
 }

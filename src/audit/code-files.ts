@@ -14,6 +14,26 @@ export function isCode(path: string): boolean {
   return isJsLike(path) || PYTHON.test(path);
 }
 
+/** Build output and coverage: scanned for keys by the build-output check, not read as source code. */
+const GENERATED = /(?:^|\/)(?:dist|build|out|\.next|\.output|\.svelte-kit|\.vercel|\.netlify|\.nuxt|\.expo|coverage|storybook-static)\//;
+/** Tests and their fixtures: their logs are not production logs, their example code is not shipped. */
+const TEST = /(?:^|\/)(?:test|tests|__tests__|spec|e2e|fixtures|__fixtures__|__mocks__|cypress|playwright)\/|\.(?:test|spec|stories)\.[cm]?[jt]sx?$|(?:^|\/)test_[^/]*\.py$|_test\.py$/;
+
+/** Source code the project ships: code files outside build output and tests. */
+export function isShippedSource(path: string): boolean {
+  return !GENERATED.test(path) && !TEST.test(path);
+}
+
+/**
+ * True when the text at `index` sits on a comment line (`//`, `/*`, ` * `, `#`) or after a `//`
+ * comment marker on its line: code patterns in comments describe, they do not run.
+ */
+export function inComment(text: string, index: number): boolean {
+  const start = text.lastIndexOf('\n', index - 1) + 1;
+  const before = text.slice(start, index);
+  return /^\s*(?:\/\/|\/\*|\*|#)/.test(before) || /(?:^|\s)\/\/\s/.test(before);
+}
+
 /** Framework config files whose `env`/`define`/`public`/`extra` blocks end up in the client. */
 export function isFrameworkConfig(path: string): boolean {
   const base = posix.basename(path);

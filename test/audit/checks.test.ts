@@ -466,6 +466,31 @@ describe('a clean project', () => {
   });
 });
 
+describe('false positives the code checks avoid', () => {
+  it('ignores comments, tests, fixtures, build output and docs-like mentions', async () => {
+    const p = project({
+      'src/lib/notes.ts': [
+        '// Never pass dangerouslyAllowBrowser: true to the OpenAI client.',
+        '/* console.log(process.env) would leak every key */',
+        ' * import { PUBLIC_OPENAI_KEY } from "$env/static/public" is what not to do',
+        "export const rule = 'dangerouslyAllowBrowser: true is forbidden';",
+      ].join('\n'),
+      'src/server.test.ts': 'console.log(process.env);\nconst k = import.meta.env.VITE_OPENAI_API_KEY;\n',
+      'test/fixtures/app/src/components/Chat.tsx': `import OpenAI from 'openai';\nnew OpenAI({ dangerouslyAllowBrowser: true });\n`,
+      'dist/cli.js': 'console.log(process.env); new OpenAI({ dangerouslyAllowBrowser: true });\n',
+    });
+    expect(await audit(p, ['client-ai-call', 'log-leak', 'public-env-key'])).toEqual([]);
+  });
+
+  it('still reports the same code when it runs in the app', async () => {
+    const p = project({
+      'src/lib/ai.ts': "import OpenAI from 'openai';\nexport const c = new OpenAI({ apiKey: k, dangerouslyAllowBrowser: true }); // for the demo\n",
+      'src/server.ts': 'console.log(process.env);\n',
+    });
+    expect((await audit(p, ['client-ai-call', 'log-leak'])).map((f) => `${f.id}@${f.location!.file}:${f.location!.line}`).sort()).toEqual(['client-ai-call@src/lib/ai.ts:2', 'log-env@src/server.ts:1']);
+  });
+});
+
 describe('files that must not be read', () => {
   it('never reads through a symbolic link or blocks on a FIFO, in a git work tree or not', async () => {
     const { execFileSync } = await import('node:child_process');

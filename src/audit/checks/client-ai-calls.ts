@@ -4,7 +4,7 @@
  * calls (the site scanner runs it on bundles) and framework conventions for where a file runs.
  */
 import type { Finding } from '../../finding.js';
-import { isJsLike, lineAt, lineLocator } from '../code-files.js';
+import { inComment, isJsLike, isShippedSource, lineAt, lineLocator } from '../code-files.js';
 import { Conventions } from '../runs-where.js';
 import { auditDocs, type AuditCheck, type AuditContext } from '../types.js';
 import { detectBrowserAiCallsOnce } from './public-env-prefix.js';
@@ -15,6 +15,9 @@ const FIX =
 /** Provider SDKs whose client needs the provider key. `import type` is fine and skipped. */
 const SDK_IMPORT =
   /(?:\bimport\s+(?!type\b)[^'"`;]*?\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)['"](openai|@anthropic-ai\/sdk|@google\/generative-ai|@google\/genai|groq-sdk|@mistralai\/mistralai|cohere-ai|together-ai|replicate|@huggingface\/inference|@ai-sdk\/(?!react|vue|svelte|solid|ui-utils|rsc|provider)[\w-]+)['"]/g;
+
+/** The SDK clients that take `dangerouslyAllowBrowser`, or a fetch to a provider with its header. */
+const SDK_USE = /\bnew\s+(?:OpenAI|AzureOpenAI|Anthropic|AnthropicBedrock|AnthropicVertex)\s*\(|\bfetch\s*\(/;
 
 const SDK_NAMES: Record<string, string> = {
   openai: 'OpenAI',
@@ -36,7 +39,7 @@ const conventions = new WeakMap<AuditContext, Conventions>();
 export const clientAiCalls: AuditCheck = {
   id: 'client-ai-call',
   title: 'No AI provider calls from browser code',
-  wants: (f) => isJsLike(f.path),
+  wants: (f) => isJsLike(f.path) && isShippedSource(f.path),
   inspect(file, text, ctx) {
     // Fast exit: most files mention no provider at all.
     // Case-sensitive on purpose (hosts and package names are lower-case; \`new OpenAI\` comes with its import).
@@ -53,7 +56,10 @@ export const clientAiCalls: AuditCheck = {
       out.push({ id: 'client-ai-call', recommendation: FIX, docs: auditDocs('client-ai-call'), ...f });
     };
     const place = runs.where === 'client' ? ` (runs in the browser: ${runs.why})` : '';
+    // Outside files known to run in the browser, the browser switches count only beside SDK use.
+    const sdkUse = runs.where === 'client' || SDK_USE.test(text);
     for (const h of detectBrowserAiCallsOnce(text)) {
+      if (inComment(text, h.index) || (!sdkUse && h.kind !== 'provider-call-with-credential')) continue;
       const location = { file: file.path, line: h.line, column: h.column };
       if (h.kind === 'dangerously-allow-browser') {
         push(`dab:${h.line}`, { severity: 'high', title: `dangerouslyAllowBrowser: true in ${file.path}${place}`, evidence: h.evidence, location });
@@ -68,6 +74,7 @@ export const clientAiCalls: AuditCheck = {
     if (runs.where === 'client' && !serverDataOnly) {
       const at = lineLocator(text);
       for (const m of text.matchAll(SDK_IMPORT)) {
+        if (inComment(text, m.index)) continue;
         const pkg = m[1]!;
         const provider = SDK_NAMES[pkg] ?? `AI SDK ${pkg}`;
         push(`sdk:${pkg}`, { severity: 'high', title: `${provider} SDK (${pkg}) imported in client code ${file.path}${place}`, evidence: lineAt(text, m.index), location: { file: file.path, ...at(m.index) } });

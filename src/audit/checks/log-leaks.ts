@@ -4,7 +4,7 @@
  * send request data without a hook that scrubs it. Logs are kept for months and read by many.
  */
 import type { Finding } from '../../finding.js';
-import { blockEnd, isCode, lineAt, lineLocator } from '../code-files.js';
+import { blockEnd, inComment, isCode, isShippedSource, lineAt, lineLocator } from '../code-files.js';
 import { auditDocs, type AuditCheck, type ProjectFile } from '../types.js';
 
 interface Pattern {
@@ -56,7 +56,7 @@ const PATTERNS: readonly Pattern[] = [
   },
   {
     id: 'log-headers',
-    re: /:req\[(?:authorization|x-api-key|api-key|cookie)\]/gi,
+    re: /\bmorgan\s*\(\s*['"`][^'"`\n]*:req\[(?:authorization|x-api-key|api-key|cookie)\]/gi,
     severity: 'high',
     title: 'A morgan log format prints the request credential header',
     fix: 'Remove the :req[authorization]/:req[x-api-key] token from the log format. Rotate any key that reached a log.',
@@ -70,6 +70,7 @@ const DD_HEADER_TAGS = /(?:headerTags\s*:\s*\[[^\]]*|DD_TRACE_HEADER_TAGS\s*[=:]
 function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { line: number; column: number }): Finding[] {
   const out: Finding[] = [];
   for (const m of text.matchAll(SENTRY_INIT)) {
+    if (inComment(text, m.index)) continue;
     const body = text.slice(m.index, blockEnd(text, m.index + m[0].length - 1));
     if (/\bbefore_?[sS]end\b/.test(body)) continue;
     const pii = /\bsend_?[dD]efault_?[pP]ii\s*[:=]\s*(?:true|True)\b/.test(body);
@@ -87,6 +88,7 @@ function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { l
     });
   }
   for (const m of text.matchAll(DATADOG_INIT)) {
+    if (inComment(text, m.index)) continue;
     const body = text.slice(m.index, blockEnd(text, m.index + m[0].length - 1));
     if (/\bbeforeSend\b/.test(body) || !/forwardConsoleLogs|forwardErrorsToLogs|trackResources|trackUserInteractions/.test(body)) continue;
     out.push({
@@ -100,6 +102,7 @@ function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { l
     });
   }
   for (const m of text.matchAll(DD_HEADER_TAGS)) {
+    if (inComment(text, m.index)) continue;
     out.push({
       id: 'log-tracker-unscrubbed',
       severity: 'high',
@@ -116,14 +119,15 @@ function trackerFindings(file: ProjectFile, text: string, at: (i: number) => { l
 export const logLeaks: AuditCheck = {
   id: 'log-leak',
   title: 'No keys written to logs or error trackers',
-  wants: (f) => isCode(f.path) && !/(?:^|\/)(?:dist|build|out|\.next|coverage)\//.test(f.path),
+  wants: (f) => isCode(f.path) && isShippedSource(f.path),
   inspect(file, text) {
-    if (!/env|headers|Sentry|sentry_sdk|datadog|headerTags|DD_TRACE|:req\[/.test(text)) return [];
+    if (!/env|headers|Sentry|sentry_sdk|datadog|headerTags|DD_TRACE|morgan/.test(text)) return [];
     const at = lineLocator(text);
     const out: Finding[] = [];
     const seen = new Set<number>();
     for (const p of PATTERNS) {
       for (const m of text.matchAll(p.re)) {
+        if (inComment(text, m.index)) continue;
         const loc = at(m.index);
         if (seen.has(loc.line)) continue;
         seen.add(loc.line);

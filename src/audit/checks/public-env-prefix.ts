@@ -9,7 +9,7 @@ import { posix } from 'node:path';
 import { detectBrowserAiCalls } from '../../detect/browser-ai-calls.js';
 import type { Finding } from '../../finding.js';
 import { scanText } from '../../secrets/index.js';
-import { blockEnd, isFrameworkConfig, isJsLike, lineAt, lineLocator } from '../code-files.js';
+import { blockEnd, inComment, isFrameworkConfig, isJsLike, isShippedSource, lineAt, lineLocator } from '../code-files.js';
 import { isPlaceholderValue, parseDotenv } from '../dotenv.js';
 import { looksLikeAiKeyName, looksLikeSecretName, publicPrefixOf } from '../names.js';
 import { auditDocs, type AuditCheck, type ProjectFile } from '../types.js';
@@ -115,24 +115,24 @@ const PUBLIC_READ = /\b(?:process\.env|import\.meta\.env)(?:\.|\[\s*['"`])((?:NE
 function inCode(file: ProjectFile, text: string): Finding[] {
   const out: Finding[] = [];
   const reported = new Set<string>();
-  const add = (name: string, loc: { line: number; column: number }, evidence: string) => {
-    if (reported.has(name) || !looksLikeSecretName(name)) return;
+  const add = (name: string, loc: { line: number; column: number }, evidence: string, index: number) => {
+    if (reported.has(name) || !looksLikeSecretName(name) || inComment(text, index)) return;
     reported.add(name);
     const pub = publicPrefixOf(name);
     out.push(finding(file, 'high', `Code reads ${name}: ${pub?.framework ?? 'the bundler'} inlines its value into the client bundle`, loc, evidence));
   };
   if (!MENTIONS_PUBLIC.test(text)) return out;
   for (const h of detectBrowserAiCallsOnce(text)) {
-    if ((h.kind === 'public-env-key-reference' || h.kind === 'public-env-key-value') && h.envName) add(h.envName, h, h.evidence);
+    if ((h.kind === 'public-env-key-reference' || h.kind === 'public-env-key-value') && h.envName) add(h.envName, h, h.evidence, h.index);
   }
   const at = lineLocator(text);
   for (const m of text.matchAll(SVELTE_PUBLIC_IMPORT)) {
     for (const part of m[1]!.split(',')) {
       const name = part.trim().split(/\s+as\s+/)[0]!.trim();
-      if (name) add(name, at(m.index), lineAt(text, m.index));
+      if (name) add(name, at(m.index), lineAt(text, m.index), m.index);
     }
   }
-  for (const m of text.matchAll(PUBLIC_READ)) add(m[1]!, at(m.index), lineAt(text, m.index));
+  for (const m of text.matchAll(PUBLIC_READ)) add(m[1]!, at(m.index), lineAt(text, m.index), m.index);
   return out;
 }
 
@@ -146,7 +146,7 @@ export function detectBrowserAiCallsOnce(text: string): ReturnType<typeof detect
 export const publicEnvPrefix: AuditCheck = {
   id: 'public-env-key',
   title: 'No keys behind public env prefixes',
-  wants: (f) => isEnvLike(f.path) || isFrameworkConfig(f.path) || isJsLike(f.path),
+  wants: (f) => isEnvLike(f.path) || isFrameworkConfig(f.path) || (isJsLike(f.path) && isShippedSource(f.path)),
   inspect(file, text) {
     if (isEnvLike(file.path)) return inEnvFile(file, text);
     const out = isFrameworkConfig(file.path) ? inFrameworkConfig(file, text) : [];
