@@ -9,7 +9,7 @@
  * SQLite ledger all on, on the in-memory store, and again on Redis when redis-server is installed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Pool } from 'undici';
 import { hasProgram } from '../../test/helpers/programs.js';
@@ -75,6 +75,7 @@ async function startPortkey(upstream: string): Promise<Target | undefined> {
     name: 'portkey',
     origin,
     headers: { authorization: `Bearer ${key}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream}/v1` },
+    pid: child.pid,
   };
 }
 
@@ -82,6 +83,19 @@ interface Target {
   name: string;
   origin: string;
   headers: Record<string, string>;
+  /** The proxy's process, to measure its CPU time per request (robust on a busy machine). */
+  pid?: number;
+}
+
+/** User + system CPU time of a process, in ms (Linux /proc; undefined elsewhere). */
+function cpuMs(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1000) / 100;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Cell {
@@ -92,6 +106,8 @@ interface Cell {
   p99: number;
   rps: number;
   errors: number;
+  /** Proxy CPU time per request, µs. */
+  cpuUs?: number;
 }
 
 function pct(sorted: number[], p: number): number {
@@ -123,15 +139,18 @@ async function measure(t: Target, mode: 'plain' | 'stream', concurrency: number)
     while (performance.now() < warmEnd) await one(false);
   }));
   errors = 0;
+  const cpu0 = cpuMs(t.pid);
   const start = performance.now();
   const end = start + SECONDS * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) await one(true);
   }));
   const elapsed = (performance.now() - start) / 1000;
+  const cpu1 = cpuMs(t.pid);
   await pool.close();
   lat.sort((a, b) => a - b);
-  return { target: t.name, mode, concurrency, p50: pct(lat, 50), p99: pct(lat, 99), rps: lat.length / elapsed, errors };
+  const cpuUs = cpu0 !== undefined && cpu1 !== undefined && lat.length > 0 ? ((cpu1 - cpu0) * 1000) / lat.length : undefined;
+  return { target: t.name, mode, concurrency, p50: pct(lat, 50), p99: pct(lat, 99), rps: lat.length / elapsed, errors, cpuUs };
 }
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
@@ -142,13 +161,13 @@ async function main(): Promise<void> {
   const upstream = `http://127.0.0.1:${up.port}`;
   const targets: Target[] = [{ name: 'direct', origin: upstream, headers: { authorization: `Bearer ${key}` } }];
   const bare = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'passthrough', upstream]);
-  targets.push({ name: 'bare', origin: `http://127.0.0.1:${bare.port}`, headers: { authorization: `Bearer ${key}` } });
+  targets.push({ name: 'bare', origin: `http://127.0.0.1:${bare.port}`, headers: { authorization: `Bearer ${key}` }, pid: bare.child.pid });
   const kw = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'keyward', upstream]);
-  targets.push({ name: 'keyward', origin: `http://127.0.0.1:${kw.port}`, headers: { authorization: `Bearer ${kw.token}` } });
+  targets.push({ name: 'keyward', origin: `http://127.0.0.1:${kw.port}`, headers: { authorization: `Bearer ${kw.token}` }, pid: kw.child.pid });
   if (hasProgram('redis-server')) {
     redis = await startRedis();
     const kr = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'keyward', upstream, redis.url]);
-    targets.push({ name: 'keyward+redis', origin: `http://127.0.0.1:${kr.port}`, headers: { authorization: `Bearer ${kr.token}` } });
+    targets.push({ name: 'keyward+redis', origin: `http://127.0.0.1:${kr.port}`, headers: { authorization: `Bearer ${kr.token}` }, pid: kr.child.pid });
   } else process.stderr.write('redis-server not installed: skipping keyward+redis (apt-get install -y redis-server)\n');
   const pk = await startPortkey(upstream);
   if (pk) targets.push(pk);
@@ -168,8 +187,8 @@ async function main(): Promise<void> {
   const lines: string[] = [];
   lines.push(`keyward gateway benchmark: ${SECONDS}s a cell, fake upstream on 127.0.0.1 (stream: p50 is time to first chunk)`);
   lines.push('');
-  lines.push('| mode | conc | target | p50 ms | p99 ms | added p50 ms | req/s | added vs bare | req/s vs bare | req/s vs portkey |');
-  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  lines.push('| mode | conc | target | p50 ms | p99 ms | added p50 ms | req/s | proxy CPU µs/req | added vs bare | req/s vs bare | CPU vs bare | req/s vs portkey |');
+  lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const mode of ['plain', 'stream']) {
     for (const c of CONCURRENCY) {
       const d = get('direct', mode, c)!;
@@ -182,11 +201,13 @@ async function main(): Promise<void> {
         const vsBare = t.name === 'direct' || t.name === 'bare' ? '' : `${f(added / Math.max(bareAdded, 0.01))}×`;
         const rpsBare = t.name === 'direct' ? '' : `${f(x.rps / b.rps)}×`;
         const rpsPk = p && t.name.startsWith('keyward') ? `${f(x.rps / p.rps)}×` : '';
-        lines.push(`| ${mode} | ${c} | ${t.name} | ${f(x.p50)} | ${f(x.p99)} | ${t.name === 'direct' ? '' : f(added)} | ${f(x.rps, 0)} | ${vsBare} | ${rpsBare} | ${rpsPk} |`);
+        const cpuBare = x.cpuUs !== undefined && b.cpuUs !== undefined && t.name !== 'bare' ? `${f(x.cpuUs / b.cpuUs)}×` : '';
+        lines.push(`| ${mode} | ${c} | ${t.name} | ${f(x.p50)} | ${f(x.p99)} | ${t.name === 'direct' ? '' : f(added)} | ${f(x.rps, 0)} | ${x.cpuUs !== undefined ? f(x.cpuUs, 0) : ''} | ${vsBare} | ${rpsBare} | ${cpuBare} | ${rpsPk} |`);
       }
     }
   }
   lines.push('');
+  lines.push('On a shared 2-core machine wall-clock figures swing with other load; proxy CPU per request (from /proc) is the steadier measure of what each proxy costs.');
   lines.push('Targets (issue 4): keyward added latency and throughput within 1.25× of bare at every concurrency (1.5× on Redis), ≥ 3× Portkey throughput, first chunk within 2 ms of direct.');
   if (JSON_OUT) process.stdout.write(JSON.stringify({ seconds: SECONDS, cells }, null, 2) + '\n');
   else process.stdout.write(lines.join('\n') + '\n');

@@ -236,9 +236,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const retryS = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
       const m = refusalMessage(role, p.checks[r.failed]!, retryS);
       headers['retry-after'] = String(retryS);
-      if (p.rpm >= 0) headers['x-ratelimit-remaining-requests'] = role === 'user-rpm' ? '0' : headers['x-ratelimit-remaining-requests'] ?? '0';
-      if (role === 'user-tpm') headers['x-ratelimit-remaining-tokens'] = '0';
-      headers['x-ratelimit-reset-requests'] = `${retryS}s`;
+      if (role === 'user-rpm') {
+        headers['x-ratelimit-remaining-requests'] = '0';
+        headers['x-ratelimit-reset-requests'] = `${retryS}s`;
+      }
+      if (role === 'user-tpm') {
+        headers['x-ratelimit-remaining-tokens'] = '0';
+        headers['x-ratelimit-reset-tokens'] = `${retryS}s`;
+      }
       throw new GatewayHttpError(m.status, m.type, m.message, headers);
     }
     if (p.rpm >= 0) headers['x-ratelimit-remaining-requests'] = String(r.remaining[p.rpm]);
