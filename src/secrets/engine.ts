@@ -132,7 +132,7 @@ function assignedAt(text: string, index: number): boolean {
  * Line lookups around a match are bounded: a minified bundle is one line of megabytes, and an
  * unbounded search per match would make many matches on it quadratic.
  */
-const LINE_REACH = 2000;
+export const LINE_REACH = 2000;
 
 function lineStartNear(text: string, index: number): number {
   const from = Math.max(0, index - LINE_REACH);

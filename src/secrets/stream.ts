@@ -4,7 +4,7 @@
  * window, so no key is split, none is reported twice, and line and column stay exact.
  */
 import { StringDecoder } from 'node:string_decoder';
-import { defaultEngine, toSecretMatch } from './engine.js';
+import { defaultEngine, LINE_REACH, toSecretMatch } from './engine.js';
 import type { ScanTextOptions, SecretMatch } from './types.js';
 
 const CHUNK = 1 << 20;
@@ -22,7 +22,8 @@ export async function* scanStream(
   const engine = defaultEngine();
   // `tail`: text kept after the cut for the next pass; `back`: context kept before the cut.
   const tail = engine.maxAfter + 64;
-  const back = engine.maxBefore + 64;
+  // Line checks (inline allow, assigned values) look up to two lines of LINE_REACH back.
+  const back = Math.max(engine.maxBefore, 2 * LINE_REACH) + 64;
   const chunkSize = Math.max(options.chunkSize ?? CHUNK, 1);
   const decoder = new StringDecoder('utf8');
 
