@@ -137,6 +137,10 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
     handshakes: 0,
     checkedAt: new Date().toISOString(),
   };
+  if (url.protocol !== 'https:') {
+    facts.error = `${url.href} is not an https URL: there is no TLS to probe`;
+    return facts;
+  }
   let address: string;
   try {
     address = (await ctx.lookup(host, port)).address;

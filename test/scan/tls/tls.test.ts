@@ -355,6 +355,17 @@ describe('servers that do not complete a handshake', () => {
     }
   });
 
+  it('refuses to probe a URL that is not https', async () => {
+    const ctx = createFetchContext({ allowPrivate: true });
+    try {
+      const tls = await gatherTls(ctx, new URL('http://127.0.0.1:1/'));
+      expect(tls.error).toMatch(/is not an https URL/);
+      expect(tls.handshakes).toBe(0);
+    } finally {
+      ctx.close();
+    }
+  });
+
   it('stops probing when the scan is aborted', async () => {
     const s = await serve({ cert: certs.valid.cert, key: certs.valid.key });
     const tls = await probe(s.port, { signal: AbortSignal.abort() });
