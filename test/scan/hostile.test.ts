@@ -52,6 +52,13 @@ beforeAll(async () => {
       case '/brotli-bomb':
         res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'br' });
         return res.end(brotliBomb());
+      case '/gzip-then-br':
+        res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip, br' });
+        return res.end(brotliCompressSync(gzipSync('<!doctype html><title>twice</title>')));
+      case '/mislabelled-chain':
+        // Says gzip then br, but the inner layer is not gzip: the first decoder in the chain fails.
+        res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip, br' });
+        return res.end(brotliCompressSync(Buffer.from('plain text, not gzip')));
       case '/not-gzip':
         res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
         return res.end('this is not gzip');
@@ -140,6 +147,14 @@ describe('hostile servers', () => {
 
   it('reports a body that does not match its Content-Encoding', async () => {
     await expect(fetchWith('/not-gzip')).rejects.toMatchObject({ code: 'KW_BAD_RESPONSE', message: expect.stringContaining('unreadable response body') });
+  });
+
+  it('undoes several content codings in reverse order', async () => {
+    expect((await fetchWith('/gzip-then-br')).body).toContain('<title>twice</title>');
+  });
+
+  it('reports a failure in any decoder of a coding chain', async () => {
+    await expect(fetchWith('/mislabelled-chain')).rejects.toMatchObject({ code: 'KW_BAD_RESPONSE' });
   });
 
   it('follows a redirect without reading its endless body', async () => {

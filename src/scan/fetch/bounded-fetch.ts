@@ -126,6 +126,8 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
         let res: IncomingMessage | undefined;
         let decoded: Readable | undefined;
         let done = false;
+        // eslint-disable-next-line prefer-const -- finish() may run before the timer exists
+        let timer: NodeJS.Timeout | undefined;
         const finish = (err: unknown, hop?: Hop) => {
           if (done) return;
           done = true;
@@ -138,10 +140,10 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
             reject(toKeywardError(err, where, res ? 'body' : 'connect'));
           } else resolve(hop as Hop);
         };
+        const onAbort = () => finish(siteTimeoutError(url.href));
         const remaining = deadline - Date.now();
         if (remaining <= 0) return finish(timeoutError(where, timeoutMs));
-        const timer = setTimeout(() => finish(timeoutError(where, timeoutMs)), remaining);
-        const onAbort = () => finish(siteTimeoutError(url.href));
+        timer = setTimeout(() => finish(timeoutError(where, timeoutMs)), remaining);
         if (config.signal?.aborted) return onAbort();
         config.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -207,6 +209,7 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
           const decoders = encodings.every((e) => DECODERS[e] !== undefined) ? [...encodings].reverse().map((e) => DECODERS[e]()) : [];
           // Content-Encoding lists codings in the order applied; undo them last first.
           for (let i = 1; i < decoders.length; i++) decoders[i - 1].pipe(decoders[i]);
+          for (const d of decoders) d.on('error', (err) => finish(err));
           decoded = decoders.at(-1);
           const stream: Readable = decoded ?? response;
           let wire = 0;
@@ -237,7 +240,7 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
             chunks.push(chunk);
             size += chunk.length;
           });
-          stream.on('error', (err) => finish(err));
+          if (stream === response) stream.on('error', (err) => finish(err));
           stream.on('end', () => finish(undefined, hop(text(), false)));
         });
         req.end(body);
