@@ -155,6 +155,11 @@ describe('keyward secrets', () => {
     const withNew = await runKeyward(['secrets', dir, '--baseline', baseline, '--format', 'json']);
     expect(withNew.code).toBe(1);
     expect((JSON.parse(withNew.stdout) as { findings: { file: string }[] }).findings.map((f) => f.file)).toEqual([join(dir, 'new.env')]);
+    // A .keyward-baseline.json in the working directory applies unless --no-baseline.
+    writeFileSync(join(dir, '.keyward-baseline.json'), readFileSync(baseline));
+    expect((await runKeyward(['secrets', 'fixture.env'], { cwd: dir })).code).toBe(0);
+    expect((await runKeyward(['secrets', 'fixture.env', '--no-baseline'], { cwd: dir })).code).toBe(1);
+    rmSync(join(dir, '.keyward-baseline.json'));
     // Writing to an existing baseline adds to it; nothing accepted before is lost.
     rmSync(join(dir, 'fixture.env'));
     await runKeyward(['secrets', dir, '--write-baseline', baseline]);

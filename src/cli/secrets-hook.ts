@@ -11,9 +11,9 @@ import { Command } from 'commander';
 import { KeywardError } from '../errors.js';
 import { assertRepository } from '../secrets/sources/index.js';
 import { gitOutput } from '../secrets/sources/git.js';
+import { BASELINE_FILE } from './secrets.js';
 
 const MARKER = 'installed by `keyward secrets install-hook`';
-export const BASELINE_FILE = '.keyward-baseline.json';
 
 function shQuote(s: string): string {
   return `'${s.replaceAll("'", `'\\''`)}'`;
@@ -33,7 +33,6 @@ function locator(): string {
     '    return 2',
     '  fi',
     '}',
-    `baseline=; [ -f ${BASELINE_FILE} ] && baseline="--baseline ${BASELINE_FILE}"`,
   ].join('\n');
 }
 
@@ -43,8 +42,8 @@ export function preCommitScript(): string {
     `# keyward pre-commit hook: blocks a commit that adds an API key or another secret.`,
     `# ${MARKER}; delete this file to remove it.`,
     locator(),
-    '# shellcheck disable=SC2086',
-    'keyward secrets --staged --hook pre-commit $baseline',
+    '# Hooks run at the top of the work tree, where keyward finds .keyward-baseline.json by itself.',
+    'keyward secrets --staged --hook pre-commit',
     '',
   ].join('\n');
 }
@@ -64,8 +63,7 @@ export function prePushScript(): string {
     '  if git cat-file -e "$remote_sha^{commit}" 2>/dev/null; then revs="$remote_sha..$local_sha"',
     '  else revs="$local_sha --not --remotes=$remote"',
     '  fi',
-    '  # shellcheck disable=SC2086',
-    '  keyward secrets --git --revs "$revs" --no-progress --hook pre-push $baseline </dev/null || status=1',
+    '  keyward secrets --git --revs "$revs" --no-progress --hook pre-push </dev/null || status=1',
     'done',
     'exit $status',
     '',

@@ -35,6 +35,9 @@ import {
 } from '../secrets/sources/index.js';
 import { VERSION } from '../version.js';
 
+/** The baseline `keyward secrets` reads from the working directory, and the hooks use. */
+export const BASELINE_FILE = '.keyward-baseline.json';
+
 interface Opts {
   git?: boolean;
   since?: string;
@@ -47,7 +50,7 @@ interface Opts {
   output?: string;
   failOn: string;
   includeInfo?: boolean;
-  baseline?: string;
+  baseline?: string | false;
   writeBaseline?: string;
   progress: boolean;
   verbose?: boolean;
@@ -70,7 +73,8 @@ function command(): Command {
     .option('-o, --output <file>', 'write the report to a file instead of standard output')
     .option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, high, medium, low, info, none', 'low')
     .option('--include-info', 'also report info findings (JWTs and other tokens that are rarely secret)')
-    .option('--baseline <file>', 'do not report findings whose fingerprints this file lists')
+    .option('--baseline <file>', `do not report findings whose fingerprints this file lists (default: ${BASELINE_FILE} when it exists)`)
+    .option('--no-baseline', `ignore ${BASELINE_FILE}`)
     .option('--write-baseline <file>', 'write the fingerprints of every finding to this file (accepting them) and exit 0')
     .option('--no-progress', 'no progress bar for history scans')
     .option('-v, --verbose', 'also list the binary files skipped')
@@ -162,7 +166,9 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   const format: ReportFormat = parseReportFormat(o.format);
   const failOn: FailOn = parseFailOn(o.failOn);
   const includeInfo = o.includeInfo === true || failOn === 'info';
-  const accepted = o.baseline !== undefined ? loadBaseline(o.baseline) : new Set<string>();
+  // Like .gitignore, a baseline at the top of the project applies without being named.
+  const baselineFile = o.baseline === undefined ? (existsSync(BASELINE_FILE) ? BASELINE_FILE : undefined) : o.baseline || undefined;
+  const accepted = baselineFile !== undefined ? loadBaseline(baselineFile) : new Set<string>();
   const stats = newStats();
   const started = performance.now();
 
