@@ -41,8 +41,10 @@ export async function gatherFacts(ctx: GatherContext, target: ParsedTarget, opti
   }
 
   const page = looksLikeHtml(final) ? parsePage(final.body) : undefined;
+  // Where the page itself was fetched over http (an http target, or the fallback), its chain is the visit.
+  const fetchedOverHttp = start.protocol === 'http:' || httpsError !== undefined;
   const [http, corsProbe] = await Promise.all([
-    httpVisit ?? (start.protocol === 'http:' ? Promise.resolve({ chain: final.chain, finalUrl: final.url }) : Promise.resolve(undefined)),
+    httpVisit ?? Promise.resolve(fetchedOverHttp ? { chain: final.chain, finalUrl: final.url } : undefined),
     probeCors(ctx, final.url),
   ]);
   const facts: ScanFacts = {

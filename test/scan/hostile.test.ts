@@ -228,6 +228,7 @@ describe('bad inputs and unreachable sites', () => {
     expect(report.https).toBe(false);
     expect(report.finalUrl).toBe(`${site.origin}/`);
     expect(report.httpsError).toMatch(/TLS handshake .* failed/);
+    expect(report.http).toEqual({ chain: [{ url: `${site.origin}/`, status: 200 }], finalUrl: `${site.origin}/` });
   });
 });
 
