@@ -70,6 +70,7 @@ describe('the management CLI and `keyward gateway`', () => {
 
     const port = await freePort();
     const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const n = 12;
     let stdout = '';
     let stderr = '';
     child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -80,13 +81,15 @@ describe('the management CLI and `keyward gateway`', () => {
       });
       child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
     });
-    expect(stderr).toMatch(/openai: 2 keys, anthropic: 1 key/);
-    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
-    const n = 12;
-    await Promise.all(Array.from({ length: n }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 })));
-    const exited = new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    try {
+      expect(stderr).toMatch(/openai: 2 keys, anthropic: 1 key/);
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
+      await Promise.all(Array.from({ length: n }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 })));
+    } finally {
+      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
     expect(stderr).toMatch(/usage ledger written/);
     const usage = await runKeyward(['usage', '--json', '--db', db]);
     expect(JSON.parse(usage.stdout).users).toMatchObject([{ user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
@@ -95,6 +98,23 @@ describe('the management CLI and `keyward gateway`', () => {
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));
+  });
+
+  it('prints help with exit 0 and refuses to start without provider keys', async () => {
+    const help = await runKeyward(['gateway', '--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/--redis <url>/);
+    const empty = mkdtempSync(join(dir, 'empty-'));
+    const none = await runKeyward(['gateway', '--db', db, '--port', '0'], { cwd: empty, env: { OPENAI_API_KEY: undefined, ANTHROPIC_API_KEY: undefined } });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no provider keys/);
+  });
+
+  it('refuses a --redis it cannot reach, saying so', async () => {
+    const env = join(dir, '.env');
+    const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--redis', `redis://127.0.0.1:${await freePort()}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1/);
   });
 
   it('revokes a token by id', async () => {

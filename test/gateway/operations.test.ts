@@ -105,3 +105,25 @@ describe('configuration', () => {
     expect(p.of('mystery-model').output).toBeGreaterThanOrEqual(75);
   });
 });
+
+describe('the app route on Anthropic', () => {
+  it("turns { messages } into an Anthropic call with the server's model and system prompt, and answers { text, usage }", async () => {
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, outputTokens: 3 });
+    const dir = new MemoryDirectory();
+    dir.addUser('app', {});
+    const gw = await startGateway(upstream, keys, { directory: dir, chat: { provider: 'anthropic', model: 'claude-haiku-4-5', maxTokens: 50, system: 'be kind' } });
+    try {
+      const r = await post(`${gw.origin}/api/ai/chat`, { messages: [{ role: 'system', content: 'answer in French' }, { role: 'user', content: 'hi' }] }, bearer(issueToken(dir, 'app').token));
+      expect(r.status).toBe(200);
+      expect(r.json).toMatchObject({ text: 'toktoktok', model: 'claude-haiku-4-5', usage: { inputTokens: 12, outputTokens: 3 } });
+      const sent = upstream.seen.at(-1)!;
+      expect(sent.path).toBe('/v1/messages');
+      expect(sent.keyIndex).toBe(0);
+      expect(sent.body).toMatchObject({ model: 'claude-haiku-4-5', max_tokens: 50, system: 'be kind\n\nanswer in French', messages: [{ role: 'user', content: 'hi' }] });
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await upstream.close();
+    }
+  });
+});
