@@ -39,7 +39,15 @@ export const tlsCipherSuitesCheck: Check = {
     };
     const findings: Finding[] = [];
     let result = 'tls-ciphers-strong';
-    if (insecure.length > 0) {
+    if (!tls.negotiated && (tls.protocols['TLSv1.2'].accepted || tls.protocols['TLSv1.3'].accepted)) {
+      result = 'tls-ciphers-no-modern-suite';
+      findings.push(
+        tlsFinding(result, 'high', 'Current browsers cannot connect: the server accepts TLS 1.2+ but none of the suites they offer', FIX.ciphers, {
+          url,
+          evidence: `accepted: ${list(suites, 10)}`,
+        }),
+      );
+    } else if (insecure.length > 0) {
       result = 'tls-ciphers-insecure';
       findings.push(tlsFinding(result, 'high', `Insecure cipher suites accepted (NULL, anonymous or export-grade): ${list(insecure)}`, FIX.ciphers, { url, evidence: list(insecure, 20) }));
     } else if (tripleDesOrRc4.length > 0) {

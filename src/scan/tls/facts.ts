@@ -77,7 +77,7 @@ export interface TlsFacts {
   /** Set when no handshake succeeded at all. */
   error?: string;
   protocols: Record<TlsVersion, ProtocolProbe>;
-  /** What a modern client (Node's default offer, TLS 1.2+) negotiated; absent when only legacy protocols work. */
+  /** What a modern client (Node's default offer, TLS 1.2+) negotiated; absent when such a client cannot connect. */
   negotiated?: { protocol: TlsVersion; cipher: CipherSuite };
   /** Every accepted suite per accepted protocol: the server's pick from a full offer first, then the rest as found. */
   suites: CipherSuite[];

@@ -170,10 +170,11 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
     facts.suites.push(...perVersion[i]!.suites);
     if (!perVersion[i]!.complete) facts.suitesComplete = false;
   });
-  // A server with nothing newer than TLS 1.1 is read by a level-0 client instead; asked only
-  // when the version probes saw one, so a dead server costs one timeout, not two.
+  // A server that a modern client cannot talk to (nothing newer than TLS 1.1, or no suite in
+  // common) is read by a level-0 client instead; asked only when a version probe got through,
+  // so a dead server costs one timeout, not two.
   let primary = modern;
-  if (!modern.ok && (facts.protocols.TLSv1.accepted || facts.protocols['TLSv1.1'].accepted)) {
+  if (!modern.ok && TLS_VERSIONS.some((v) => facts.protocols[v].accepted)) {
     primary = await primaryAt({ minVersion: 'TLSv1', maxVersion: 'TLSv1.3', ciphers: ALL_LEGACY });
   }
   facts.handshakes = probe.count;
@@ -182,9 +183,9 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
     facts.error = `no TLS handshake succeeded with ${host}:${port}: ${explain(modern.ok ? primary.error : modern.error)}`;
     return facts;
   }
-  const protocol = primary.protocol as TlsVersion;
-  if (protocol === 'TLSv1.2' || protocol === 'TLSv1.3') {
-    facts.negotiated = { protocol, cipher: classifySuite(protocol, primary.cipher.name, primary.cipher.standardName, primary.ephemeral) };
+  if (modern.ok) {
+    const protocol = modern.protocol as TlsVersion;
+    facts.negotiated = { protocol, cipher: classifySuite(protocol, modern.cipher.name, modern.cipher.standardName, modern.ephemeral) };
   }
   facts.alpn = { h2: primary.alpn === 'h2', ...(primary.alpn ? { selected: primary.alpn } : {}) };
   facts.ocspStapled = !!primary.ocsp;

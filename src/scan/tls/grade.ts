@@ -19,6 +19,7 @@ export const TLS_CAPS: Readonly<Record<string, SslLabsGrade>> = {
   'tls-protocols-no-tls12': 'C',
   'tls-protocols-no-tls13': 'A-',
   'tls-ciphers-insecure': 'F',
+  'tls-ciphers-no-modern-suite': 'F',
   'tls-ciphers-3des-or-rc4': 'C',
   'tls-ciphers-no-forward-secrecy': 'B',
   'tls-ciphers-no-aead': 'B',

@@ -219,6 +219,17 @@ describe('cipher suites', () => {
     expect(j.rating.sslLabs).toBe('A-');
   });
 
+  it('grades F a server whose only suites no current browser offers, and still reads its certificate', async () => {
+    const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, maxVersion: 'TLSv1.2', ciphers: 'CAMELLIA128-SHA:@SECLEVEL=0' });
+    const j = judge(await probe(s.port));
+    expect(j.tls.error).toBeUndefined();
+    expect(j.tls.negotiated).toBeUndefined();
+    expect(j.tls.suites.map((x) => x.name)).toEqual(['CAMELLIA128-SHA']);
+    expect(j.tls.chain[0]?.keyBits).toBe(2048);
+    expect(ids(j)).toContain('tls-ciphers-no-modern-suite');
+    expect(j.rating.grade).toBe('F');
+  });
+
   it('reports weak suites still accepted for old clients without capping a good negotiation', async () => {
     const s = await serve({ cert: certs.valid.cert, key: certs.valid.key, ciphers: 'ECDHE-RSA-AES128-GCM-SHA256:AES128-SHA' });
     const j = judge(await probe(s.port), HSTS_YEAR);
