@@ -5,7 +5,6 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { auditProject } from '../audit/index.js';
 import { CHECK_IDS } from '../audit/checks/index.js';
-import { KeywardError } from '../errors.js';
 import { countLine, exitStatusFor, parseFailOn, renderReport, REPORT_FORMATS, shouldColor, type FailOn, type ReportFormat } from '../report/index.js';
 import { VERSION } from '../version.js';
 
@@ -45,6 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, high, medium, low, info, none').argParser(failOn).default('low'))
     .option('--check <id>', `run only this check (repeatable): ${CHECK_IDS.join(', ')}`, checkId)
     .option('--rotation-days <days>', 'rotation period for the key-age check (default 90, or keyward.config.json)', days)
+    .addHelpText('after', '\nExit status: 0 clean, 1 a finding at or above --fail-on, 2 usage or runtime error.\nEach check, what it looks at and how to fix its findings: docs/audit.md')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
     .showHelpAfterError('(run `keyward audit --help` for the options)');
@@ -57,7 +57,6 @@ export async function run(argv: string[]): Promise<number> {
   }
   const flags = program.opts<Flags>();
   const dir = program.processedArgs[0] as string;
-  if (program.args.length > 1) throw new KeywardError('KW_USAGE', 'keyward audit takes one project folder', { hint: 'run it once per project' });
 
   const started = process.hrtime.bigint();
   const result = await auditProject(dir, { checks: flags.check, rotationDays: flags.rotationDays });

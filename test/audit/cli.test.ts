@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KEYWARD_MAIN, runKeyward, type RunResult } from '../helpers/cli.js';
 import { anthropicKey, daysAgo, openaiKey, Project } from './project.js';
@@ -106,6 +107,14 @@ describe('keyward audit (command line)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^no findings in /m);
+  });
+});
+
+describe('keyward audit on keyward itself', () => {
+  it('finds nothing in this repository (a security tool keeps its own keys right)', async () => {
+    const r = await runKeyward(['audit', resolve(import.meta.dirname, '../..'), '--format', 'json']);
+    expect((JSON.parse(r.stdout) as { findings: unknown[] }).findings).toEqual([]);
+    expect(r.code).toBe(0);
   });
 });
 
