@@ -27,6 +27,7 @@ export const TLS_FIXTURES: TlsFixture[] = [
   { name: 'tls12-only', what: 'TLS 1.2 only', expect: 'A-', server: (c) => ({ cert: c.valid.cert, key: c.valid.key, maxVersion: 'TLSv1.2', ciphers: MOZILLA_INTERMEDIATE_CIPHERS }) },
   { name: 'no-forward-secrecy', what: 'static RSA key exchange only', expect: 'B', server: (c) => ({ cert: c.valid.cert, key: c.valid.key, maxVersion: 'TLSv1.2', ciphers: 'AES128-GCM-SHA256:AES256-GCM-SHA384' }) },
   { name: 'cbc-only', what: 'ECDHE with CBC suites only', expect: 'B', server: (c) => ({ cert: c.valid.cert, key: c.valid.key, maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-SHA:ECDHE-RSA-AES256-SHA' }) },
+  { name: 'no-modern-suite', what: 'TLS 1.2 with only a Camellia suite no browser offers', expect: 'F', server: (c) => ({ cert: c.valid.cert, key: c.valid.key, maxVersion: 'TLSv1.2', ciphers: `CAMELLIA128-SHA:${LEVEL0}` }) },
   { name: 'dhe-1024', what: 'DHE with a 1024-bit group (level 0)', expect: 'B', server: (c) => ({ cert: c.valid.cert, key: c.valid.key, maxVersion: 'TLSv1.2', dhparam: dhParams(1024), ciphers: `ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES128-GCM-SHA256:${LEVEL0}` }) },
   { name: 'ecdsa', what: 'ECDSA P-256 certificate', expect: 'A', server: (c) => ({ cert: c.validEcdsa.cert, key: c.validEcdsa.key }) },
   { name: 'expired', what: 'certificate expired yesterday', expect: 'T', server: (c) => ({ cert: c.expired.cert, key: c.expired.key }) },
