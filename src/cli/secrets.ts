@@ -4,7 +4,7 @@
  * SARIF; exit 1 when one is at or above `--fail-on`. `keyward secrets install-hook` installs the
  * git hook that runs it.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
@@ -12,6 +12,7 @@ import type { Finding } from '../finding.js';
 import {
   baselineEntries,
   countLine,
+  parseBaselineEntries,
   exitStatusFor,
   parseFailOn,
   parseReportFormat,
@@ -205,7 +206,8 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   if (o.writeBaseline !== undefined) {
     // Adding to an existing baseline never drops what it already accepted.
     const previous = existsSync(o.writeBaseline) ? loadBaseline(o.writeBaseline) : new Set<string>();
-    const entries = baselineEntries(findings, [...accepted, ...previous]);
+    const details = previous.size > 0 ? parseBaselineEntries(readFileSync(o.writeBaseline, 'utf8')) : [];
+    const entries = baselineEntries(findings, [...accepted, ...previous], details);
     await writeBaseline(o.writeBaseline, entries);
     process.stderr.write(`keyward: wrote ${entries.length} accepted fingerprint${entries.length === 1 ? '' : 's'} to ${o.writeBaseline}\n`);
     return 0;

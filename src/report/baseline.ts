@@ -17,9 +17,29 @@ export interface BaselineEntry {
   redacted?: string;
 }
 
-/** One entry per fingerprint (the first finding's details), sorted so the file diffs well. */
-export function baselineEntries(findings: readonly Finding[], accepted: Iterable<string> = []): BaselineEntry[] {
+/**
+ * The entries of a baseline file written by `writeBaseline`, details included, so rewriting it keeps
+ * them. Other forms (reports, plain lists) give none: their fingerprints come through `accepted`.
+ */
+export function parseBaselineEntries(text: string): BaselineEntry[] {
+  try {
+    const doc = JSON.parse(text) as { fingerprints?: unknown };
+    if (!Array.isArray(doc.fingerprints)) return [];
+    return doc.fingerprints.flatMap((e: unknown) => {
+      if (typeof e !== 'object' || e === null || typeof (e as BaselineEntry).fingerprint !== 'string') return [];
+      const { fingerprint, rule, file, redacted } = e as Record<string, unknown>;
+      const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+      return [{ fingerprint: fingerprint as string, rule: str(rule), file: str(file), redacted: str(redacted) }];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** One entry per fingerprint (earlier entries keep their details), sorted so the file diffs well. */
+export function baselineEntries(findings: readonly Finding[], accepted: Iterable<string> = [], previous: readonly BaselineEntry[] = []): BaselineEntry[] {
   const byFingerprint = new Map<string, BaselineEntry>();
+  for (const e of previous) if (!byFingerprint.has(e.fingerprint)) byFingerprint.set(e.fingerprint, e);
   for (const f of findings) {
     if (!f.secret || byFingerprint.has(f.secret.fingerprint)) continue;
     byFingerprint.set(f.secret.fingerprint, { fingerprint: f.secret.fingerprint, rule: f.secret.rule, file: f.location?.file, redacted: f.secret.redacted });

@@ -42,7 +42,7 @@ export function renderReport(findings: readonly Finding[], o: ReportOptions): st
   }
 }
 
-export { BASELINE_SCHEMA, baselineEntries, renderBaseline, writeBaseline, type BaselineEntry } from './baseline.js';
+export { BASELINE_SCHEMA, baselineEntries, parseBaselineEntries, renderBaseline, writeBaseline, type BaselineEntry } from './baseline.js';
 
 /** `--fail-on`: a severity, or `none` to never fail on findings. */
 export type FailOn = Severity | 'none';
