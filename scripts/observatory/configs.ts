@@ -177,6 +177,7 @@ const DEMONSTRATION_LIST: SiteConfig[] = [
   { name: 'CSP with script-src given twice', headers: withCsp("default-src 'self'; script-src 'self'; script-src 'unsafe-inline'"), differs: 'a repeated directive' },
   { name: "'strict-dynamic' without a nonce", headers: withCsp("default-src 'self'; script-src 'strict-dynamic' 'self'"), differs: "'strict-dynamic' without a nonce or hash" },
   { name: 'CSP <meta> outside <head>', headers: BASE, body: `<!doctype html><html><head><title>t</title></head><body><p>x</p><meta http-equiv="Content-Security-Policy" content="default-src 'self'"></body></html>`, differs: 'a <meta> CSP outside <head>' },
+  { name: "script-src-elem 'unsafe-inline' beside a strict script-src", headers: withCsp("default-src 'self'; script-src 'self'; script-src-elem 'self' 'unsafe-inline'"), differs: 'script-src-elem and script-src-attr' },
   { name: 'protocol-relative external script', headers: HARDENED, body: page('<script src="//cdn.example.net/lib.js"></script>'), differs: 'protocol-relative scripts' },
   { name: 'mixed SRI: integrity over http, none over https', headers: HARDENED, body: page(`<script src="http://cdn.example.net/a.js" integrity="sha384-AAAA"></script><script src="${EXT}/b.js"></script>`), differs: 'mixed SRI results' },
   { name: 'X-Frame-Options DENY sent twice', headers: [...without(BASE, 'x-frame-options'), ['x-frame-options', ['DENY', 'DENY']]], differs: 'repeated X-Frame-Options / X-Content-Type-Options' },

@@ -64,20 +64,30 @@ function withoutNeutralisedInline(list: string[] | undefined): string[] | undefi
   return list.some(isNonceOrHash) ? list.filter((s) => s !== "'unsafe-inline'") : list;
 }
 
-export function evaluatePolicy(p: CspPolicy): PolicyEffect {
-  let script = withoutNeutralisedInline(effective(p, 'script-src'));
-  const style = withoutNeutralisedInline(effective(p, 'style-src'));
-  const object = effective(p, 'object-src');
-  const strictDynamic = script?.includes("'strict-dynamic'") ?? false;
-  const hasNonceOrHash = script?.some(isNonceOrHash) ?? false;
+/** A script source list as browsers apply it: nonce/hash and 'strict-dynamic' rules done. */
+function applyScriptRules(list: string[] | undefined): string[] | undefined {
+  const script = withoutNeutralisedInline(list);
   // CSP3 §8.2: with 'strict-dynamic', browsers ignore host and scheme sources, 'self' and
   // 'unsafe-inline' whether or not a nonce or hash is there (without one, no script runs at all).
-  if (script && strictDynamic) {
-    script = script.filter((s) => !isSchemeOrHost(s) && s !== "'self'" && s !== "'unsafe-inline'");
-  }
-  const scriptInline = !script || script.includes("'unsafe-inline'");
-  const scriptBroad = !script || script.some((s) => BROAD_SOURCES.has(s));
-  const scriptData = !script || script.includes('data:');
+  if (script?.includes("'strict-dynamic'")) return script.filter((s) => !isSchemeOrHost(s) && s !== "'self'" && s !== "'unsafe-inline'");
+  return script;
+}
+
+export function evaluatePolicy(p: CspPolicy): PolicyEffect {
+  const declared = effective(p, 'script-src');
+  const script = applyScriptRules(declared);
+  // <script> elements obey script-src-elem and inline event handlers script-src-attr, each
+  // falling back to script-src, then default-src (CSP3 §6.8 "effective directive").
+  const elem = p.directives.has('script-src-elem') ? applyScriptRules(p.directives.get('script-src-elem')) : script;
+  const attr = p.directives.has('script-src-attr') ? applyScriptRules(p.directives.get('script-src-attr')) : script;
+  const style = withoutNeutralisedInline(effective(p, 'style-src'));
+  const object = effective(p, 'object-src');
+  const strictDynamic = declared?.includes("'strict-dynamic'") ?? false;
+  const hasNonceOrHash = declared?.some(isNonceOrHash) ?? false;
+  const inline = (l: string[] | undefined): boolean => !l || l.includes("'unsafe-inline'");
+  const scriptInline = inline(elem) || inline(attr);
+  const scriptBroad = !elem || elem.some((s) => BROAD_SOURCES.has(s));
+  const scriptData = !elem || elem.includes('data:');
 
   const activeSources = [
     ...[...p.directives].filter(([d]) => !PASSIVE.has(d) && d !== 'script-src').flatMap(([, v]) => v),
