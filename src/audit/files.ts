@@ -24,12 +24,16 @@ function describeError(e: NodeJS.ErrnoException): string {
   return e.code === 'EACCES' ? 'EACCES, permission denied' : (e.code ?? e.message);
 }
 
+/** Inside git-ignored folders (build output): caches are never deployed, and can hold 100 000 files. */
+const IGNORED_CACHE_DIRS = ['cache', '.cache', '.turbo', '.parcel-cache', '.swc', '.eslintcache'];
+
 async function walkInto(root: string, dir: string, files: ProjectFile[], warn: Warn, forceIgnored: boolean): Promise<void> {
   const prefix = dir.replace(/\/$/, '');
+  if (forceIgnored && IGNORED_CACHE_DIRS.includes(prefix.split('/').pop()!)) return;
   for await (const e of walkFiles(join(root, prefix), {
     includeIgnored: true,
     gitignore: !forceIgnored,
-    skipDirs: SKIP_DIRS,
+    skipDirs: forceIgnored ? [...SKIP_DIRS, ...IGNORED_CACHE_DIRS] : SKIP_DIRS,
     onError: (p, err) => warn(`${p}: skipped, cannot be read (${describeError(err)})`),
   })) {
     files.push({ path: `${prefix}/${e.relPath}`, abs: e.path, size: e.size, ignored: forceIgnored || e.ignored });
