@@ -86,4 +86,43 @@ describe('the headers grade', () => {
     expect(inline?.recommendation).toContain('Express: res.setHeader("Content-Security-Policy"');
     expect(inline?.recommendation).toContain('Fastify: reply.header("Content-Security-Policy"');
   });
+
+  it('gives every finding of a badly configured site evidence, a fix and a docs link', async () => {
+    const report = await scanSpec({
+      https: true,
+      httpVisit: { location: () => undefined },
+      headers: [
+        ['content-security-policy', "script-src * 'unsafe-inline' 'unsafe-eval' data:; object-src *; frame-ancestors *"],
+        ['content-security-policy-report-only', "default-src 'self'"],
+        ['strict-transport-security', 'max-age=60; preload'],
+        ['x-frame-options', 'ALLOW-FROM https://a.example'],
+        ['x-content-type-options', 'sniff'],
+        ['referrer-policy', 'unsafe-url'],
+        ['permissions-policy', 'camera=*'],
+        ['cross-origin-opener-policy', 'unsafe-none'],
+        ['cross-origin-embedder-policy', 'nope'],
+        ['cross-origin-resource-policy', 'everyone'],
+        ['set-cookie', ['sessionid=1; Path=/', '__Host-x=1; Path=/a; Secure', 'csrf=1; SameSite=Weird']],
+        ['server', 'Apache/2.4.1'],
+        ['x-powered-by', 'PHP/8.1'],
+        ['x-xss-protection', '1; mode=block'],
+        ['expect-ct', 'max-age=1'],
+        ['public-key-pins', 'pin-sha256="AAAA"; max-age=1'],
+      ],
+      corsHeaders: (o) => [['access-control-allow-origin', o], ['access-control-allow-credentials', 'true']],
+      body: '<!doctype html><html><head><script src="http://cdn.example.com/a.js"></script><link rel="stylesheet" href="https://cdn.example.com/a.css"></head><body></body></html>',
+    });
+    expect(report.sections.headers?.grade).toBe('F');
+    expect(report.findings.length).toBeGreaterThan(20);
+    for (const f of report.findings) {
+      expect(f.section, f.id).toBe('headers');
+      expect(f.title.length, f.id).toBeGreaterThan(10);
+      expect(f.recommendation.length, f.id).toBeGreaterThan(10);
+      expect(f.docs, f.id).toMatch(/^https:\/\//);
+      expect(f.evidence, f.id).toBeTruthy();
+    }
+    // Worst first.
+    const ranks = report.findings.map((f) => ['critical', 'high', 'medium', 'low', 'info'].indexOf(f.severity));
+    expect([...ranks].sort((a, b) => a - b)).toEqual(ranks);
+  });
 });
