@@ -72,7 +72,8 @@ export function createFetchContext(options: FetchContextOptions = {}): FetchCont
   // Without --ca, Node's default store already holds NODE_EXTRA_CA_CERTS; with it, the custom
   // store must add them back (a `ca` list replaces the default store).
   const ca = given.length > 0 ? [...given, ...extraCaFromEnv()] : [];
-  const secureContext = given.length > 0 ? secureContextFor(given) : undefined;
+  // One context for every connection of the process (Node would build one per connection).
+  const secureContext = secureContextFor(given);
 
   const site = new AbortController();
   const timer = setTimeout(() => site.abort(), limits.siteTimeoutMs);
