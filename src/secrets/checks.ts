@@ -66,14 +66,21 @@ export function isPlaceholder(value: string): boolean {
   return PLACEHOLDER.test(value);
 }
 
+/** Capitalised two-letter words that appear inside identifiers (`SingleSignOnProvider`). */
+const TWO_LETTER_WORDS = new Set(['On', 'In', 'Of', 'To', 'By', 'At', 'Is', 'Or', 'As', 'Up', 'Id', 'No', 'Do', 'Go', 'If', 'It', 'My', 'So', 'Us', 'We', 'Ok']);
+
 /** Identifier-like text (`getUserAccessTokenFromSession`) rather than random characters. */
 export function looksLikeIdentifier(s: string): boolean {
   // Mostly letters in camelCase/snake_case words with few digits.
-  const words = s.split(/(?=[A-Z][a-z])|[_\-.]/).filter(Boolean);
+  const words = s.split(/(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|[_\-.]/).filter(Boolean);
   const digits = (s.match(/[0-9]/g) ?? []).length;
   // Short lowercase pieces with a digit (`k8s`, `utf8`, `v2`, `s3`) are words in names too.
-  const word = (w: string) => /^[A-Z]?[a-z]{2,}$|^[A-Z]{2,}$/.test(w) || /^[a-z][a-z0-9]{0,3}$/.test(w);
-  return digits <= 2 && words.length >= 2 && words.filter((w) => /^[A-Z]?[a-z]{2,}$/.test(w)).length >= 2 && words.every(word);
+  // A word has a vowel and no long consonant run; an acronym is short. Random letters split into
+  // pieces like `Prq` or `QPIOZZ` that fail one of these.
+  const spoken = (w: string) => /[aeiouy]/i.test(w) && !/[^aeiouy0-9]{5}/i.test(w);
+  const word = (w: string) =>
+    (/^[A-Z]?[a-z]{2,}$/.test(w) && spoken(w)) || /^[A-Z]{2,5}$/.test(w) || (/^[a-z][a-z0-9]{0,3}$/.test(w) && (spoken(w) || /[0-9]/.test(w))) || TWO_LETTER_WORDS.has(w);
+  return digits <= 2 && words.filter((w) => /^[A-Z]?[a-z]{2,}$/.test(w)).length >= 2 && words.every(word);
 }
 
 /**

@@ -131,9 +131,25 @@ describe('archives and app bundles', () => {
     await expect(scan('deep.zip', z)).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/nested/) });
   });
 
-  it('reports a damaged zip clearly', async () => {
+  it('skips a damaged archive with the reason and goes on, inside another archive too', async () => {
+    const key = fakeOpenAIKey();
     const zip = zipSync({ 'a.txt': strToU8('hello') });
     const cut = zip.subarray(0, zip.length - 30);
-    await expect(scan('cut.zip', cut)).rejects.toMatchObject({ code: 'KW_ARCHIVE', message: expect.stringMatching(/cannot open 'cut.zip'/) });
+    const skipped: string[] = [];
+    const stats = newStats();
+    expect(await scan('cut.zip', cut, { stats, onSkip: (f, r, d) => skipped.push(`${f} ${r}: ${d}`) })).toEqual([]);
+    expect(skipped).toEqual([expect.stringMatching(/^cut\.zip damaged-archive: not a readable zip archive/)]);
+    expect(stats.skipped['damaged-archive']).toBe(1);
+    const outer = zipSync({ 'inner.zip': cut, 'after.env': strToU8(`K=${key}\n`) } as Zippable);
+    expect((await scan('outer.zip', outer)).map((m) => m.file)).toEqual(['outer.zip!/after.env']);
+    const badGzip = Buffer.concat([gzipSync(Buffer.from('x'.repeat(1000))).subarray(0, 20)]);
+    expect(await scan('truncated.log.gz', badGzip, { onSkip: (f, r) => skipped.push(`${f} ${r}`) })).toEqual([]);
+    expect(skipped.at(-1)).toBe('truncated.log.gz damaged-archive');
+  });
+
+  it('keeps a text file holding "ustar" at offset 257 as text (a tar header needs its checksum)', async () => {
+    const key = fakeOpenAIKey();
+    const text = `${'/'.repeat(257)}ustar\0 is the magic of tar headers\nconst k = '${key}';\n`;
+    expect((await scan('headers.js', strToU8(text))).map((m) => m.match.line)).toEqual([2]);
   });
 });

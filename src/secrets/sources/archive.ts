@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { unzipSync, type UnzipFileInfo } from 'fflate';
 import tar from 'tar-stream';
-import { SourceError } from './errors.js';
+import { DamagedArchiveError, SourceError } from './errors.js';
 import { RATIO_FLOOR_BYTES, type ArchiveLimits } from './limits.js';
 import type { SourceMatch } from './types.js';
 
@@ -67,10 +67,7 @@ export async function* scanZip(
   try {
     unzipSync(bytes, { filter: (info) => (infos.push(info), false) });
   } catch (e) {
-    throw new SourceError('KW_ARCHIVE', `cannot open '${name}': not a readable zip archive (${(e as Error).message})`, {
-      hint: 'the file starts like a zip but its directory is damaged; skip archives with --no-archives',
-      cause: e,
-    });
+    throw new DamagedArchiveError(name, `not a readable zip archive (${(e as Error).message})`, e);
   }
   // Judge the whole archive by its directory before expanding anything.
   let declared = 0;
@@ -133,10 +130,7 @@ export async function* gunzipBounded(name: string, source: AsyncIterable<Uint8Ar
     }
   } catch (e) {
     if (e instanceof SourceError) throw e;
-    throw new SourceError('KW_ARCHIVE', `cannot gunzip '${name}': ${(e as Error).message}`, {
-      hint: 'the file starts like gzip but is damaged or truncated; skip archives with --no-archives',
-      cause: e,
-    });
+    throw new DamagedArchiveError(name, `not readable gzip data (${(e as Error).message})`, e);
   } finally {
     raw.destroy();
     gunzip.destroy();
@@ -174,10 +168,7 @@ export async function* scanTar(
     }
   } catch (e) {
     if (e instanceof SourceError) throw e;
-    throw new SourceError('KW_ARCHIVE', `cannot read tar archive '${name}': ${(e as Error).message}`, {
-      hint: 'the archive is damaged or truncated; skip archives with --no-archives',
-      cause: e,
-    });
+    throw new DamagedArchiveError(name, `not a readable tar archive (${(e as Error).message})`, e);
   } finally {
     raw.destroy();
     extract.destroy();

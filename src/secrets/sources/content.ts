@@ -9,7 +9,7 @@ import { scanStream, scanText } from '../index.js';
 import type { SecretMatch } from '../types.js';
 import { scanTar, scanZip, gunzipBounded, type ArchiveBudget } from './archive.js';
 import { detectKind, SNIFF_BYTES, type FileKind } from './detect.js';
-import { SourceError } from './errors.js';
+import { DamagedArchiveError, SourceError } from './errors.js';
 import { DEFAULT_ARCHIVE_LIMITS, type ArchiveLimits } from './limits.js';
 import { binaryStrings } from './strings.js';
 import { newStats, type SourceMatch, type SourceOptions, type SourceStats } from './types.js';
@@ -84,6 +84,17 @@ function skip(name: string, reason: 'binary' | 'archives-off', ctx: Ctx, detail?
   ctx.onSkip(name, reason, detail);
 }
 
+/** Runs an archive's scan; a damaged archive is skipped (and reported), a limit being hit is not. */
+async function* guarded(name: string, ctx: Ctx, scan: AsyncGenerator<SourceMatch>): AsyncGenerator<SourceMatch> {
+  try {
+    yield* scan;
+  } catch (e) {
+    if (!(e instanceof DamagedArchiveError)) throw e;
+    ctx.stats.skipped['damaged-archive']++;
+    ctx.onSkip(name, 'damaged-archive', e.detail);
+  }
+}
+
 function isArchive(kind: FileKind): boolean {
   return kind === 'zip' || kind === 'gzip' || kind === 'tar';
 }
@@ -106,7 +117,7 @@ export async function* scanBytes(name: string, bytes: Uint8Array, ctx: Ctx): Asy
         ctx.stats.skipped['unsupported-compression']++;
         ctx.onSkip(entry, 'unsupported-compression', detail);
       };
-      return yield* scanZip(name, bytes, inner.limits, inner.archive!.budget, (n, b) => scanBytes(n, b, inner), onUnsupported);
+      return yield* guarded(name, ctx, scanZip(name, bytes, inner.limits, inner.archive!.budget, (n, b) => scanBytes(n, b, inner), onUnsupported));
     }
     case 'gzip':
     case 'tar':
@@ -183,11 +194,11 @@ async function* scanKind(name: string, kind: FileKind, all: AsyncIterable<Uint8A
       return yield* textStreamMatches(name, all, 'utf-16le', ctx);
     case 'gzip': {
       const inner = nested(name, ctx);
-      return yield* scanIterable(name, gunzipBounded(name, all, inner.limits, inner.archive!.budget), inner);
+      return yield* guarded(name, ctx, scanIterable(name, gunzipBounded(name, all, inner.limits, inner.archive!.budget), inner));
     }
     case 'tar': {
       const inner = nested(name, ctx);
-      return yield* scanTar(name, all, inner.limits, inner.archive!.budget, (n, b) => scanBytes(n, b, inner));
+      return yield* guarded(name, ctx, scanTar(name, all, inner.limits, inner.archive!.budget, (n, b) => scanBytes(n, b, inner)));
     }
     case 'zip':
     case 'strings':

@@ -23,9 +23,17 @@ function startsWith(head: Uint8Array, magic: readonly number[], at = 0): boolean
   return magic.every((b, i) => head[at + i] === b);
 }
 
+/**
+ * A tar header: "ustar" at offset 257 (POSIX and GNU tar) and a header checksum that adds up, so
+ * that a text file that happens to hold "ustar" there (tar libraries do) stays text.
+ */
 export function isTarHeader(head: Uint8Array): boolean {
-  // "ustar" at offset 257 (POSIX and GNU tar).
-  return startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257);
+  if (head.length < 512 || !startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return false;
+  const field = Buffer.from(head.buffer, head.byteOffset + 148, 8).toString('latin1').replace(/[\0 ]+$/, '').trim();
+  if (!/^[0-7]{1,7}$/.test(field)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 0x20 : head[i]!;
+  return sum === Number.parseInt(field, 8);
 }
 
 /** Classifies a file by its first bytes (at least SNIFF_BYTES of them when the file is that long). */

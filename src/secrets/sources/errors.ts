@@ -16,3 +16,17 @@ export class SourceError extends Error {
     this.hint = options.hint;
   }
 }
+
+/**
+ * An archive that cannot be read (damaged, truncated, or not what its first bytes promised). Unlike
+ * a limit being hit, this does not end the scan: the archive is skipped and reported as damaged.
+ */
+export class DamagedArchiveError extends SourceError {
+  /** What is wrong, without the archive's name: "not a readable zip archive (invalid zip data)". */
+  readonly detail: string;
+
+  constructor(name: string, detail: string, cause?: unknown) {
+    super('KW_ARCHIVE', `cannot read '${name}': ${detail}`, { hint: 'the archive is damaged or truncated; skip archives with --no-archives', cause });
+    this.detail = detail;
+  }
+}

@@ -14,7 +14,7 @@ export interface SourceMatch {
   date?: string;
 }
 
-export type SkipReason = 'binary' | 'unreadable' | 'unsupported-compression' | 'archives-off';
+export type SkipReason = 'binary' | 'unreadable' | 'damaged-archive' | 'unsupported-compression' | 'archives-off';
 
 /** What a scan went through, for the summary line. */
 export interface SourceStats {
@@ -26,7 +26,7 @@ export interface SourceStats {
 }
 
 export function newStats(): SourceStats {
-  return { files: 0, bytes: 0, archiveEntries: 0, commits: 0, skipped: { binary: 0, unreadable: 0, 'unsupported-compression': 0, 'archives-off': 0 } };
+  return { files: 0, bytes: 0, archiveEntries: 0, commits: 0, skipped: { binary: 0, unreadable: 0, 'damaged-archive': 0, 'unsupported-compression': 0, 'archives-off': 0 } };
 }
 
 export interface SourceOptions {
