@@ -26,7 +26,7 @@ export interface AddedLines {
 export interface GitFacts {
   /** Files tracked now, relative to the project root. */
   tracked: ReadonlySet<string>;
-  /** Every commit (on any ref) that added a `.env`-like file, oldest first. */
+  /** Every commit (on any ref) that added a `.env`-like file (or renamed or copied one into place), oldest first. */
   envAdds: readonly EnvCommit[];
   /** Every version of a file on any ref: the lines each commit added, oldest first. */
   addedLines(path: string): Promise<AddedLines[]>;
@@ -79,7 +79,7 @@ export async function gatherGit(root: string, warn: (m: string) => void): Promis
   }
 
   const envAdds: EnvCommit[] = [];
-  const log = await git(root, ['log', '--all', '--reverse', '--diff-filter=A', '--relative', '--name-only', '--format=%x01%H%x09%aI%x09%an%x09%s', '--', ...ENV_PATHSPECS]);
+  const log = await git(root, ['log', '--all', '--reverse', '--diff-filter=ACR', '--relative', '--name-only', '--format=%x01%H%x09%aI%x09%an%x09%s', '--', ...ENV_PATHSPECS]);
   // A repository without commits answers with an error here: nothing was ever committed.
   if (log.ok) {
     let current: Omit<EnvCommit, 'path'> | undefined;

@@ -148,6 +148,16 @@ describe('.env tracked by git, now or in history (env-file-tracked, env-file-his
     expect(findings.findings.map((f) => `${f.id}:${f.location!.file}:${f.location!.commit}`).sort()).toEqual([`env-file-history:.env:${sha}`, `env-file-tracked:.env:${sha}`]);
   });
 
+  it('finds a .env made by renaming the committed template', async () => {
+    const p = project({ '.env.example': 'OPENAI_API_KEY=\nLOG_LEVEL=info\nPORT=3000\nHOST=localhost\n' }).gitInit();
+    p.commit('template', daysAgo(30));
+    p.git(['mv', '.env.example', '.env']);
+    p.commit('use the template', daysAgo(25));
+    p.write({ '.env': `OPENAI_API_KEY=${openaiKey()}\nLOG_LEVEL=info\nPORT=3000\nHOST=localhost\n` });
+    const sha = p.commit('configure', daysAgo(20));
+    expect(await audit(p, ['env-file-history'])).toMatchObject([{ id: 'env-file-history', severity: 'critical', location: { file: '.env', line: 1, commit: sha } }]);
+  });
+
   it('does not count committed templates (.env.example)', async () => {
     const p = project({ '.env.example': 'OPENAI_API_KEY=\n', '.gitignore': GITIGNORE }).gitInit();
     p.commit('template', daysAgo(5));
