@@ -70,7 +70,7 @@ export const FIX = {
   hostname: (host: string): string =>
     [
       `Serve a certificate whose subjectAltName covers ${host}:`,
-      `certbot:  certbot certonly --nginx -d ${host} -d www.${host.replace(/^www\./, '')}   (every name the site answers on)`,
+      `certbot:  certbot certonly --nginx -d ${host}   (one -d for every name the site answers on)`,
       'nginx:    check that this server block (server_name) points at that certificate.',
     ].join('\n'),
   ocsp: [
