@@ -86,12 +86,14 @@ export function looksLikeIdentifier(s: string): boolean {
 /**
  * Whether `s` looks like random key material rather than a word, identifier or filler: enough
  * character classes, not identifier-shaped, and an entropy near what random text of its length
- * and alphabet reaches (short strings and hex cannot reach 4 bits per character).
+ * and alphabet reaches. A random string of n characters over k symbols measures about
+ * log2(k) − (k−1)/(2n·ln 2) bits per character; 0.75 below that rejects at most about 1 in 5 000
+ * random keys (the short ones; long ones almost never) while repeats fall short. Words are caught
+ * as identifiers.
  */
 export function looksRandom(s: string, minClasses = 2): boolean {
   if (charClasses(s) < minClasses || looksLikeIdentifier(s)) return false;
-  const n = s.length;
-  const byLength = n >= 40 ? 4.0 : n >= 24 ? 3.5 : 3.0;
-  const alphabetBits = /^[0-9a-f]+$/i.test(s) ? 4 : 5.9;
-  return shannonEntropy(s) >= Math.min(byLength, alphabetBits - 0.6);
+  const k = /^[0-9a-f]+$/i.test(s) ? 16 : /^[A-Za-z]+$/.test(s) ? 52 : /^[A-Za-z0-9]+$/.test(s) ? 62 : 64;
+  const expected = Math.log2(k) - (k - 1) / (2 * s.length * Math.LN2);
+  return shannonEntropy(s) >= Math.max(2, expected - 0.75);
 }
