@@ -30,7 +30,8 @@ export async function gatherExposure(ctx: GatherContext, facts: Pick<ScanFacts, 
   // The page itself: inline scripts, inline JSON (__NEXT_DATA__), anything else in the HTML.
   out.files.push({ url: pageUrl, kind: 'page', via: 'page', status: page.status, bytes: page.body.length, ...(page.bodyTruncated ? { truncated: true } : {}) });
   out.secrets.push(...findSecrets(page.body, { where: 'page', url: pageUrl }));
-  out.browserAiCalls.push(...findBrowserAiCalls(page.body, { where: 'page', url: pageUrl }));
+  // Direct-call patterns count in the page's scripts only: a tutorial's <pre> sample is not a call.
+  out.browserAiCalls.push(...findBrowserAiCalls(doc ? scriptsOnly(page.body, doc) : page.body, { where: 'page', url: pageUrl }));
   noteDebugPage(out, page.body, pageUrl, 'page', page.status);
   const pageListing = listingServer(page.body);
   if (pageListing) out.directoryListings.push({ url: pageUrl, ...pageListing });
@@ -85,4 +86,22 @@ function scriptDirs(refs: Ref[], pageUrl: string): string[] {
     if (dir !== '/') dirs.add(new URL(dir, u).href);
   }
   return [...dirs].slice(0, SCRIPT_DIRS);
+}
+
+/**
+ * The page with everything outside its inline scripts blanked (newlines kept), so hits keep their
+ * exact line and column in the page.
+ */
+export function scriptsOnly(body: string, doc: PageDoc): string {
+  const parts: string[] = [];
+  let cursor = 0;
+  for (const s of doc.scripts) {
+    if (!s.inline) continue;
+    const at = body.indexOf(s.inline, cursor);
+    if (at === -1) continue;
+    parts.push(body.slice(cursor, at).replace(/[^\n]/g, ' '), s.inline);
+    cursor = at + s.inline.length;
+  }
+  parts.push(body.slice(cursor).replace(/[^\n]/g, ' '));
+  return parts.join('');
 }

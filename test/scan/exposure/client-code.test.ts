@@ -246,3 +246,26 @@ describe('a Google API key in a Firebase web config', () => {
     expect(printable(run)).not.toContain(firebase);
   });
 });
+
+describe('a tutorial page that shows browser AI calls as code samples', () => {
+  let site: Awaited<ReturnType<typeof startSite>>;
+  let run: ExposureRun;
+  beforeAll(async () => {
+    const sample = 'const client = new OpenAI({ apiKey: userKey, dangerouslyAllowBrowser: true });\nfetch("https://api.openai.com/v1/responses", { headers: { Authorization: "Bearer " + userKey } });';
+    site = await startSite({
+      '/': {
+        body: html(
+          `<h1>Do not do this</h1>\n<pre><code>${sample}</code></pre>\n<p>Use a backend instead.</p>\n<script>\nwindow.chat = () => new OpenAI({ apiKey: k, dangerouslyAllowBrowser: true });\n</script>`,
+        ),
+      },
+    });
+    run = await runExposure(`${site.origin}/`);
+  });
+  afterAll(() => site.close());
+
+  it('ignores the samples in the HTML text and reports the page\'s own script, at its line in the page', () => {
+    const calls = run.exposure.browserAiCalls;
+    expect(calls.map((c) => c.kind)).toEqual(['dangerously-allow-browser']);
+    expect(calls[0]).toMatchObject({ where: 'page', line: 6 });
+  });
+});
