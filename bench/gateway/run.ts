@@ -134,7 +134,8 @@ async function measure(t: Target, mode: 'plain' | 'stream', concurrency: number)
     }
   };
   // Warm up connections and JIT.
-  const warmEnd = performance.now() + 400;
+  // Long enough for the JIT to settle, or the first cells measure compilation.
+  const warmEnd = performance.now() + Math.max(1000, SECONDS * 500);
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < warmEnd) await one(false);
   }));

@@ -47,7 +47,7 @@ export interface GatewayOptions {
   ledger?: Ledger;
   /** Where provider keys and base URLs are read from (default process.env). */
   env?: Record<string, string | undefined>;
-  /** Explicit upstreams, instead of the environment. */
+  /** Explicit upstreams, instead of the environment (a provider left out gets no keys). */
   upstreams?: Partial<Record<ProviderName, UpstreamConfig>>;
   /** Models any user may call (absent: all). Users may be narrowed further by their own list. */
   models?: string[];
@@ -163,7 +163,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const allKeys: string[] = [];
   for (const name of ['openai', 'anthropic'] as const) {
     const p = PROVIDERS[name];
-    const cfg = options.upstreams?.[name] ?? upstreamFromEnv(p, env);
+    // Explicit upstreams replace the environment entirely: a provider left out has no keys.
+    const cfg = options.upstreams ? (options.upstreams[name] ?? { baseUrl: p.defaultBaseUrl, keys: [] }) : upstreamFromEnv(p, env);
     allKeys.push(...cfg.keys);
     upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, (key) =>
       alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until restart` }),
