@@ -105,6 +105,7 @@ function checkCombination(paths: string[], o: Opts): void {
 const SKIP_WORDS: Record<SkipReason, [string, string]> = {
   binary: ['binary file', 'binary files'],
   unreadable: ['unreadable file', 'unreadable files'],
+  'damaged-archive': ['damaged archive', 'damaged archives'],
   'unsupported-compression': ['entry with an unsupported compression', 'entries with an unsupported compression'],
   'archives-off': ['archive (--no-archives)', 'archives (--no-archives)'],
 };
@@ -175,7 +176,7 @@ async function scan(paths: string[], o: Opts): Promise<number> {
 
   const onSkip = (file: string, reason: SkipReason, detail?: string): void => {
     if (reason === 'unreadable') process.stderr.write(`keyward: skipped '${file}': cannot read it (${detail ?? 'unknown error'})\n`);
-    else if (reason === 'unsupported-compression') process.stderr.write(`keyward: skipped '${file}': ${detail ?? 'unsupported compression'}\n`);
+    else if (reason === 'unsupported-compression' || reason === 'damaged-archive') process.stderr.write(`keyward: skipped '${file}': ${detail ?? SKIP_WORDS[reason][0]}\n`);
     else if (o.verbose) process.stderr.write(`keyward: skipped '${file}' (${SKIP_WORDS[reason][0]})\n`);
   };
 
