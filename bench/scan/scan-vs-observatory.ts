@@ -13,7 +13,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
@@ -187,7 +187,9 @@ for (const target of TARGETS) {
 const header = ['target', 'measure', 'Observatory', 'keyward', 'speed-up', 'note (grades: Observatory / keyward headers)'];
 const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ').trimEnd();
-console.log(`keyward scan vs MDN HTTP Observatory — medians of ${RUNS} library runs and ${CLI_RUNS} cold CLI runs, loopback, ${process.platform} node ${process.version}`);
+console.log(
+  `keyward scan vs MDN HTTP Observatory — medians of ${RUNS} library runs and ${CLI_RUNS} cold CLI runs, loopback, ${process.platform} node ${process.version}, ${cpus().length} CPUs, load average ${loadavg()[0].toFixed(1)} (absolute times grow with load; the ratios are measured side by side)`,
+);
 console.log(line(header));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows) console.log(line(r));
