@@ -36,13 +36,24 @@ export function isTarHeader(head: Uint8Array): boolean {
   return sum === Number.parseInt(field, 8);
 }
 
+/** UTF-16LE text without a BOM (some Windows tools write it): ASCII in every even byte, NUL in every odd one. */
+function looksUtf16le(head: Uint8Array): boolean {
+  const n = Math.min(head.length, 512) & ~1;
+  if (n < 16) return false;
+  for (let i = 0; i < n; i += 2) {
+    const c = head[i]!;
+    if (head[i + 1] !== 0 || !(c === 9 || c === 10 || c === 13 || (c >= 0x20 && c < 0x7f))) return false;
+  }
+  return true;
+}
+
 /** Classifies a file by its first bytes (at least SNIFF_BYTES of them when the file is that long). */
 export function detectKind(head: Uint8Array): FileKind {
   if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06])) return 'zip';
   if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
   if (isTarHeader(head)) return 'tar';
   if (STRINGS_MAGICS.some((m) => startsWith(head, m))) return 'strings';
-  if (startsWith(head, [0xff, 0xfe])) return 'utf16';
+  if (startsWith(head, [0xff, 0xfe]) || looksUtf16le(head)) return 'utf16';
   // Git's rule: a NUL byte in the first 8000 bytes means binary.
   const n = Math.min(head.length, 8000);
   for (let i = 0; i < n; i++) if (head[i] === 0) return 'binary';

@@ -64,17 +64,21 @@ describe('scanPaths', () => {
     expect(keysAt.length).toBeGreaterThanOrEqual(8);
   });
 
-  it('skips binaries, counts them, and still scans UTF-16 text', async () => {
+  it('skips binaries, counts them, and still scans UTF-16 text with or without a BOM', async () => {
     const key = fakeOpenAIKey();
     writeFileSync(join(root, 'image.bin'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]), Buffer.from(key)]));
     writeFileSync(join(root, 'notes.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`key: ${key}\n`, 'utf16le')]));
+    writeFileSync(join(root, 'nobom.txt'), Buffer.from(`first line\nkey: ${key}\n`, 'utf16le'));
     const stats = newStats();
     const skipped: [string, SkipReason][] = [];
     const found = await scan([root], { stats, onSkip: (f, r) => skipped.push([f, r]) });
-    expect(found.map((m) => [m.file, m.match.line, m.match.column])).toEqual([[join(root, 'notes.txt'), 1, 6]]);
+    expect(found.map((m) => [m.file, m.match.line, m.match.column])).toEqual([
+      [join(root, 'nobom.txt'), 2, 6],
+      [join(root, 'notes.txt'), 1, 6],
+    ]);
     expect(skipped).toEqual([[join(root, 'image.bin'), 'binary']]);
     expect(stats.skipped.binary).toBe(1);
-    expect(stats.files).toBe(2);
+    expect(stats.files).toBe(3);
   });
 
   it('lets go of a large binary file it skips (no file descriptor left open)', async () => {
