@@ -11,7 +11,7 @@ import { git } from './git.js';
 import type { ProjectFile } from './types.js';
 
 /** Folders that hold other people's code or caches: never the project's own keys. */
-export const SKIP_DIRS = ['.git', '.hg', '.svn', 'node_modules', 'bower_components', 'jspm_packages', '.venv', 'venv', '__pycache__', '.tox', '.mypy_cache', '.pytest_cache', '.terraform', '.gradle', 'Pods', '.yarn', '.pnpm-store'];
+export const SKIP_DIRS = ['.git', '.hg', '.svn', 'node_modules', 'bower_components', 'jspm_packages', '.venv', 'venv', '__pycache__', '.tox', '.mypy_cache', '.pytest_cache', '.terraform', '.gradle', 'Pods', 'Carthage', '.yarn', '.pnpm-store', 'vendor', 'site-packages', '.bundle'];
 const SKIP = new RegExp(`(?:^|/)(?:${SKIP_DIRS.map((d) => d.replace(/\./g, '\\.')).join('|')})(?:/|$)`);
 
 function skipped(path: string): boolean {

@@ -32,7 +32,11 @@ async function inAppPackages(ctx: AuditContext): Promise<Finding[]> {
   for (const file of ctx.files.filter((f) => APP_PACKAGE.test(f.path))) {
     try {
       const onSkip = (name: string, reason: string, detail?: string) => {
-        if (reason !== 'binary') ctx.warn(`${name.replace(file.abs, file.path)}: skipped inside the app package (${reason}${detail ? `, ${detail}` : ''})`);
+        if (reason === 'binary') return;
+        const why = detail ?? reason;
+        // The package itself (damaged, a zip bomb) or one entry inside it.
+        if (name === file.abs) ctx.warn(`${file.path}: not scanned (${why})`);
+        else ctx.warn(`${name.replace(file.abs, file.path)}: skipped inside the app package (${why})`);
       };
       for await (const m of scanPaths([file.abs], { onSkip })) {
         const base = toSecretFinding(m);
