@@ -46,6 +46,10 @@ beforeAll(async () => {
       }
       case '/stall':
         return; // accepts the request, never answers
+      case '/stall-after-headers':
+        res.writeHead(200, { 'content-type': 'text/html' });
+        res.write('<!doctype html><title>half');
+        return; // then nothing, connection kept open
       case '/bomb':
         res.writeHead(200, { 'content-type': 'text/html', 'content-encoding': 'gzip' });
         return res.end(bomb);
@@ -133,8 +137,12 @@ describe('hostile servers', () => {
     await expect(fetchWith('/drip')).rejects.toMatchObject({ code: 'KW_TIMEOUT', message: expect.stringContaining('did not answer within 1.5 s') });
   });
 
-  it('gives up on a server that goes silent, naming the silence', async () => {
-    await expect(fetchWith('/stall', { ...fast, idleTimeoutMs: 300 })).rejects.toMatchObject({ code: 'KW_TIMEOUT', message: expect.stringContaining('went silent for 0.3 s') });
+  it('gives up on a server that never answers, within the request bound', async () => {
+    await expect(fetchWith('/stall', { ...fast, idleTimeoutMs: 300 })).rejects.toMatchObject({ code: 'KW_TIMEOUT', message: expect.stringContaining('did not answer within 1.5 s') });
+  });
+
+  it('gives up on a server that goes silent in the middle of its answer, naming the silence', async () => {
+    await expect(fetchWith('/stall-after-headers', { ...fast, idleTimeoutMs: 300 })).rejects.toMatchObject({ code: 'KW_TIMEOUT', message: expect.stringContaining('went silent for 0.3 s') });
   });
 
   it('refuses a gzip bomb before inflating it', async () => {

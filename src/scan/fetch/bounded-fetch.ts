@@ -170,13 +170,6 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
         } catch (err) {
           return finish(err);
         }
-        req.setTimeout(idleMs, () =>
-          finish(
-            new KeywardError('KW_TIMEOUT', `${where} went silent for ${seconds(idleMs)} in the middle of a request (a stalled or dripping server)`, {
-              hint: 'the server stopped sending; raise --timeout if it is just slow',
-            }),
-          ),
-        );
         req.on('socket', (socket: Socket) => {
           if (!socket.connecting) return;
           // The address actually connected to, judged again: no gap between check and use.
@@ -191,6 +184,15 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
         req.on('error', (err) => finish(err));
         req.on('response', (response) => {
           res = response;
+          // Waiting for the first byte is bounded by the request's time; once the answer has
+          // started, a silence longer than idleMs is a stalled or dripping server.
+          response.setTimeout(idleMs, () =>
+            finish(
+              new KeywardError('KW_TIMEOUT', `${where} went silent for ${seconds(idleMs)} in the middle of its answer (a stalled or dripping server)`, {
+                hint: 'the server stopped sending; raise --timeout if it is just slow',
+              }),
+            ),
+          );
           const rawHeaders = pairs(response.rawHeaders);
           const map = toHeaderMap(rawHeaders);
           const status = response.statusCode ?? 0;
