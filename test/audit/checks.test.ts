@@ -259,9 +259,11 @@ describe('keys in build output (build-output-key)', () => {
   });
 
   it('goes on with a warning when an app package is a zip bomb or damaged', async () => {
-    const p = project({ 'dist/app.apk': 'PK\x03\x04 not really a zip' });
+    const p = project({ 'dist/app.apk': 'PK\x03\x04 not really a zip', 'dist/main.js': `var k="${openaiKey()}";` });
+    writeFileSync(p.path('dist/bomb.apk'), zipSync({ 'assets/data.bin': new Uint8Array(8 * 1024 * 1024) }, { level: 9 }));
     const r = await auditProject(p.dir, { checks: ['build-output-key'] });
-    expect(r.findings).toEqual([]);
+    expect(r.findings.map((f) => f.location!.file)).toEqual(['dist/main.js']);
+    expect(r.warnings.join('\n')).toMatch(/dist\/bomb\.apk.*zip bomb/);
     expect(r.warnings.join('\n')).toMatch(/dist\/app\.apk: not scanned \(.*not a readable zip/);
   });
 });
