@@ -168,6 +168,8 @@ export interface BinaryChange {
 }
 
 const BINARY_LINE = /^Binary files (.+) and (.+) differ$/;
+/** Media and fonts: no key lives in them, and history can hold gigabytes of them, so their blobs are not read. */
+const MEDIA = /\.(png|jpe?g|gif|webp|avif|ico|icns|bmp|tiff?|heic|psd|mp[34]|m4a|aac|mov|avi|mkv|webm|wav|ogg|flac|woff2?|ttf|otf|eot)$/i;
 const NULL_BLOB = /^0+$/;
 
 async function* scanDiff(source: AsyncIterable<string>, options: GitSourceOptions, binaries: BinaryChange[]): AsyncGenerator<SourceMatch> {
@@ -261,12 +263,18 @@ async function* streamGit(args: readonly string[], cwd: string, options: GitSour
 
 /** The binary files of the diff, read from git and scanned like files: archives opened, strings read. */
 async function* scanBinaries(binaries: readonly BinaryChange[], cwd: string, options: GitSourceOptions): AsyncGenerator<SourceMatch> {
-  if (binaries.length === 0) return;
   const ctx = contentContext({ includeInfo: options.includeInfo, archives: options.archives, limits: options.limits, stats: options.stats, onSkip: options.onSkip });
+  const wanted = binaries.filter((c) => {
+    if (!MEDIA.test(c.file)) return true;
+    ctx.stats.skipped.binary++;
+    ctx.onSkip(c.file, 'binary');
+    return false;
+  });
+  if (wanted.length === 0) return;
   const maxBytes = options.limits?.maxArchiveBytes ?? DEFAULT_ARCHIVE_LIMITS.maxArchiveBytes;
   let i = 0;
-  for await (const b of readBlobs(cwd, binaries.map((c) => c.blob), maxBytes)) {
-    const change = binaries[i++]!;
+  for await (const b of readBlobs(cwd, wanted.map((c) => c.blob), maxBytes)) {
+    const change = wanted[i++]!;
     if (!b.data) {
       if (b.size > 0) options.onSkip?.(change.file, 'unreadable', `larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
       continue;
