@@ -23,6 +23,7 @@ interface Flags {
   sections?: string;
 }
 
+/** Best first, as GRADE_CHART in src/scan/grade.ts; repeated so that usage errors and --help load nothing else. */
 const GRADES = ['A+', 'A', 'A-', 'B+', 'B', 'B-', 'C+', 'C', 'C-', 'D+', 'D', 'D-', 'F'];
 
 function positiveInt(name: string, max: number) {

@@ -92,3 +92,12 @@ describe('summary, JSON and HTML', () => {
     expect(html).toContain('Scan failed: cannot connect to down.example:443: connection refused');
   });
 });
+
+describe('the CLI grade list', () => {
+  it('is the grader’s list, best first', async () => {
+    const { GRADES } = await import('../../src/scan/grade.js');
+    const cli = await import('node:fs').then((fs) => fs.readFileSync(new URL('../../src/cli/scan.ts', import.meta.url), 'utf8'));
+    const listed = /const GRADES = (\[[^\]]+\])/.exec(cli)?.[1];
+    expect(JSON.parse((listed ?? '[]').replace(/'/g, '"'))).toEqual([...GRADES]);
+  });
+});
