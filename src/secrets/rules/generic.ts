@@ -33,7 +33,7 @@ export function randomValue(value: string): boolean {
  */
 const NOT_SECRET_NAME = /(?:public|publishable|cache|hash|checksum|digest|primary|foreign|sort|partition|idempotency|dedup|lookup|i18n|translation)[_.-]?(?:api[_.-]?)?key|key[_.-]?(?:id|name|path|file|size|length|type|hash)|(?:max|num|total|input|output|prompt|completion)[_.-]?tokens?|tokeni[sz]er|token[_.-]?(?:type|count|limit|url|endpoint|uri|path|name)|secret[_.-]?(?:name|ref|path|arn|id)/i;
 
-const CODE_FILE = /\.(?:[cm]?[jt]sx?|py|go|java|kt|rb|php|cs|rs|swift|scala|dart)$/;
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|py|go|java|kt|rb|php|cs|rs|swift|scala|dart|c|h|cc|cpp|cxx|hpp|m|mm|lua|pl|sh)$/;
 
 const NAME = '(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth[_.-]?key|access[_.-]?key|private[_.-]?key|client[_.-]?secret)';
 
@@ -59,6 +59,8 @@ export const genericRules: SecretRule[] = [
       const name = ctx.before + ctx.match.slice(0, ctx.match.length - value.length);
       // In code, an unquoted identifier after `=` is a variable, not a literal value.
       if (ctx.path !== undefined && CODE_FILE.test(ctx.path) && !/["'`]$/.test(name) && /^[A-Za-z_$][\w$]*$/.test(value)) return false;
+      // An ARN names a secret (`arn:aws:secretsmanager:…:secret:NAME-suffix`); it does not hold one.
+      if (/arn:aws[\w-]*:secretsmanager:[^\s]*$/.test(name)) return false;
       return randomValue(value) && !NOT_SECRET_NAME.test(name);
     },
     allowlist: { paths: [LOCKFILES] },
@@ -79,6 +81,7 @@ export const genericRules: SecretRule[] = [
         `API_KEY=${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 12)}`,
         'const getAccessTokenFromRefreshTokenHandler = createHandler()',
         'exports.k8sServiceAccountTokenProvider = k8sServiceAccountTokenProvider;',
+        'SecretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Db' + 'Creds-a1B2c3D4e5F6g7"',
         "'.env.example': 'VITE_OPENAI_API_KEY=\\nNEXT_PUBLIC_SUPABASE_ANON_KEY=\\n',",
         `CACHE_KEY=${rand.chars('hex', 64)}`,
         `"publicKey": "${rand.chars('base64', 88)}"`,
