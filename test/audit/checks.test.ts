@@ -206,6 +206,13 @@ describe('keys behind public env prefixes (public-env-key)', () => {
     expect(byFile['packages/ui/vite.config.js']!.title).toContain('ANTHROPIC_API_KEY');
   });
 
+  it('reports secrets in the extra block of an Expo app config, which ships inside the app', async () => {
+    const p = project({ 'app.json': JSON.stringify({ expo: { name: 'chat', extra: { apiUrl: 'https://api.example.test', openaiApiKey: 'set-at-build' } } }, null, 2) });
+    const findings = await audit(p, ['public-env-key']);
+    expect(findings).toMatchObject([{ id: 'public-env-key', severity: 'high', location: { file: 'app.json' } }]);
+    expect(findings[0]!.title).toContain('openaiApiKey');
+  });
+
   it('leaves config blocks with only public values alone', async () => {
     const p = project({ 'vite.config.ts': `export default { define: { 'process.env.NODE_ENV': JSON.stringify(process.env.NODE_ENV), __APP__: '"x"' } };\n` });
     expect(await audit(p, ['public-env-key'])).toEqual([]);

@@ -40,7 +40,8 @@ function inEnvFile(file: ProjectFile, text: string): Finding[] {
   for (const a of parseDotenv(text)) {
     const pub = publicPrefixOf(a.name);
     if (!pub) continue;
-    const keys = a.value ? scanText(a.value, { path: file.path }) : [];
+    // The whole assignment, so that rules which need the name beside the value (Azure, Mistral) see it.
+    const keys = a.value ? scanText(`${a.name}=${a.value}`, { path: file.path }) : [];
     const where = { line: a.line };
     if (keys.length > 0) {
       const k = keys[0]!;
@@ -59,7 +60,7 @@ function inEnvFile(file: ProjectFile, text: string): Finding[] {
 }
 
 /** Variables that name a secret inside a config block, or the whole `process.env`. */
-const BLOCK_START = /\b(?:(env|define|public|extra)\s*:\s*\{|(DefinePlugin)\s*\(\s*\{)/g;
+const BLOCK_START = /\b(?:(env|define|public|extra)['"]?\s*:\s*\{|(DefinePlugin)\s*\(\s*\{)/g;
 const ENV_READ = /\b(?:process\.env|import\.meta\.env)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"`]([A-Za-z_][A-Za-z0-9_]*)['"`]\s*\])?/g;
 const ENTRY_KEY = /(?:^|[{,\s])(['"`]?)((?:process\.env\.|import\.meta\.env\.)?[A-Za-z_$][\w$]*)\1\s*:/g;
 
