@@ -47,6 +47,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
   const stream = o.stream === true;
   let body = raw;
   let maxTokens: number;
+  let injectedUsage = false;
   switch (route.kind) {
     case 'chat': {
       maxTokens = positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
@@ -55,6 +56,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (stream && (typeof so !== 'object' || so === null || so.include_usage !== true)) {
         o.stream_options = { ...(typeof so === 'object' && so !== null ? so : {}), include_usage: true };
         body = Buffer.from(JSON.stringify(o));
+        injectedUsage = true;
       }
       break;
     }
@@ -74,7 +76,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
     default:
       throw bad('this route takes no body');
   }
-  return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body };
+  return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage };
 }
 
 export interface AppChatRequest {

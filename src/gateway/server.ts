@@ -368,7 +368,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       capturedBytes += chunk.length;
       if (meter) {
         meter.push(chunk);
-        write(chunk);
+        write(shaped.injectedUsage ? withoutUsageChunk(chunk) : chunk);
       } else if (captured !== undefined) {
         captured.push(chunk);
         if (capturedBytes > MAX_JSON_CAPTURE) {
@@ -641,6 +641,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (ownDispatcher) await dispatcher.close();
   };
   return handler;
+}
+
+const USAGE_OBJECT = Buffer.from('"usage":{');
+
+/**
+ * Drops OpenAI's usage-only chunk (`"choices":[]` with a usage object) that the gateway asked for on
+ * the client's behalf: a client that did not ask may index `choices[0]` on every chunk. Only the one
+ * chunk that carries a usage object is looked at; the meter has already read it.
+ */
+function withoutUsageChunk(chunk: Buffer): Buffer {
+  if (chunk.indexOf(USAGE_OBJECT) === -1) return chunk;
+  const events = chunk.toString('utf8').split('\n\n');
+  const kept = events.filter((e) => !(e.includes('"usage":{') && e.includes('"choices":[]')));
+  return kept.length === events.length ? chunk : Buffer.from(kept.join('\n\n'));
 }
 
 function isLedger(x: unknown): x is Ledger {

@@ -53,6 +53,17 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
     expect((last.body?.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
   });
 
+  it('openai: hides the usage chunk from a client that did not ask for it, and passes it to one that did', async () => {
+    const plain = await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    const seen = [];
+    for await (const c of plain) seen.push(c);
+    expect(seen.every((c) => c.choices.length > 0)).toBe(true);
+    const asked = await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
+    let usage;
+    for await (const c of asked) usage = c.usage ?? usage;
+    expect(usage).toMatchObject({ prompt_tokens: 12, completion_tokens: 4 });
+  });
+
   it('openai: the Responses API, plain and streamed', async () => {
     const r = await oa().responses.create({ model: 'gpt-4o-mini', input: 'hi' });
     expect(r.output_text).toBe('toktoktoktok');
@@ -101,8 +112,8 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
   it('bills every call in the ledger with the usage the upstream reported', async () => {
     await new Promise((r) => setTimeout(r, 50));
     const rows = ledger.rows({});
-    // 2 chat, 2 responses, 1 embeddings, 2 messages (listing models is not billed)
-    expect(rows.map((r) => r.route).sort()).toEqual(['chat', 'chat', 'embeddings', 'messages', 'messages', 'responses', 'responses']);
+    // 4 chat, 2 responses, 1 embeddings, 2 messages (listing models is not billed)
+    expect(rows.map((r) => r.route).sort()).toEqual(['chat', 'chat', 'chat', 'chat', 'embeddings', 'messages', 'messages', 'responses', 'responses']);
     for (const r of rows) {
       expect(r.outcome).toBe('ok');
       expect(r.tokensIn).toBe(12);

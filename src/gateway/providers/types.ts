@@ -17,6 +17,8 @@ export interface ShapedRequest {
   promptTokens: number;
   /** The body to forward (re-serialised only when the gateway had to change it). */
   body: Buffer;
+  /** The gateway asked for the stream's usage chunk itself, so the client, which did not, should not see it. */
+  injectedUsage?: boolean;
 }
 
 export interface Provider {
