@@ -127,6 +127,15 @@ describe('keyward audit on bad input', () => {
     expect(r.stderr).not.toMatch(/unexpected error|at \w+ \(/);
   });
 
+  it('says so when the project folder itself cannot be read', async () => {
+    const p = project({ 'a.txt': 'x' });
+    chmodSync(p.dir, 0o311);
+    const r = await runAsUser(['audit', p.dir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/folder '.*' cannot be read \(EACCES, permission denied\)/);
+    expect(r.stderr).toContain('hint:');
+  });
+
   it('refuses a file where a folder is expected', async () => {
     const p = project({ 'a.txt': 'x' });
     const r = await runKeyward(['audit', p.path('a.txt')]);
