@@ -76,3 +76,22 @@ describe('provider hosts', () => {
     expect(detectBrowserAiCalls('fetch("https://notapi.openai.com.example.invalid/v1",{headers:{Authorization:k}})')).toEqual([]);
   });
 });
+
+describe('code samples shipped as text (skipStringSamples)', () => {
+  const opts = { skipStringSamples: true, valuesOnly: true };
+
+  it('drops a sample held in one string, as docs sites compile their examples', () => {
+    const docs = '(0,r.jsx)("code",{children:"const client = new OpenAI({ apiKey, dangerouslyAllowBrowser: true });\\nfetch(\\"https://api.openai.com/v1/responses\\", { headers: { Authorization: `Bearer ${k}` } })"})';
+    expect(detectBrowserAiCalls(docs, opts)).toEqual([]);
+    expect(detectBrowserAiCalls('e.exports=`new Anthropic({ dangerouslyAllowBrowser: true })`', opts)).toEqual([]);
+  });
+
+  it('keeps code that runs, whose parts are separate tokens', () => {
+    const code = 'const re=/["\']/g;new o.default({apiKey:t,dangerouslyAllowBrowser:!0});fetch("https://api.anthropic.com/v1/messages",{headers:{"x-api-key":t,"anthropic-dangerous-direct-browser-access":"true"}});';
+    expect(detectBrowserAiCalls(code, opts).map((h) => h.kind).sort()).toEqual(['anthropic-direct-browser-access', 'dangerously-allow-browser', 'provider-call-with-credential']);
+  });
+
+  it('keeps everything when not asked (source code for the audit)', () => {
+    expect(detectBrowserAiCalls('const s = "dangerouslyAllowBrowser: true";')).toHaveLength(1);
+  });
+});

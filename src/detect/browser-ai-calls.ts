@@ -8,6 +8,8 @@
  * audit on source code. Evidence is always an excerpt with any value masked.
  */
 
+import { literalSpansAt } from './js-literals.js';
+
 export type BrowserAiCallKind =
   /** A provider API host with an Authorization / x-api-key / key= credential built next to it. */
   | 'provider-call-with-credential'
@@ -168,6 +170,11 @@ function credentialLikeSpans(text: string, from: number, to: number): Array<[num
 export interface DetectOptions {
   /** Skip `public-env-key-reference` hits (bundles: a leftover reference holds no value). */
   valuesOnly?: boolean;
+  /**
+   * The text is compiled JavaScript: drop hits that lie wholly inside one string or template
+   * literal (a docs site's code sample shipped as text), which code that runs never does.
+   */
+  skipStringSamples?: boolean;
 }
 
 export function detectBrowserAiCalls(text: string, options: DetectOptions = {}): BrowserAiCallHit[] {
@@ -179,6 +186,8 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
 
   // One hit per provider per window is enough: a bundle repeats the host in every helper.
   const lastReported = new Map<string, number>();
+  /** Where the credential beside each endpoint hit starts (to tell code from a sample in a string). */
+  const credentialAt = new Map<number, number>();
   for (const m of text.matchAll(ANY_HOST)) {
     // A host inside a longer name (`notapi.openai.com.evil`) is not the provider's.
     if (m.index > 0 && /[\w-]/.test(text[m.index - 1]!) && m[0][0] !== '.') continue;
@@ -186,10 +195,12 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
     if (!provider || m.index - (lastReported.get(provider) ?? -Infinity) < CREDENTIAL_WINDOW) continue;
     const from = Math.max(0, m.index - CREDENTIAL_WINDOW);
     const to = Math.min(text.length, m.index + m[0].length + CREDENTIAL_WINDOW);
-    if (!CREDENTIAL_NEAR.test(text.slice(from, to))) continue;
+    const near = CREDENTIAL_NEAR.exec(text.slice(from, to));
+    if (!near) continue;
     lastReported.set(provider, m.index);
     let start = m.index;
     if (m[0][0] === '.') while (start > 0 && start > m.index - 63 && /[a-z0-9-]/.test(text[start - 1]!)) start--;
+    credentialAt.set(start, from + near.index);
     const host = text.slice(start, m.index + m[0].length);
     hits.push({ kind: 'provider-call-with-credential', provider, host, index: start, length: host.length, ...at(start), evidence: safeExcerpt(start, start + host.length) });
   }
@@ -223,5 +234,18 @@ export function detectBrowserAiCalls(text: string, options: DetectOptions = {}):
       hits.push({ kind: 'public-env-key-reference', provider: providerFromEnvName(envName), envName, index: m.index, length: m[0].length, ...at(m.index), evidence: safeExcerpt(m.index, m.index + m[0].length) });
     }
   }
-  return hits.sort((a, b) => a.index - b.index);
+  const sorted = hits.sort((a, b) => a.index - b.index);
+  return options.skipStringSamples ? withoutStringSamples(text, sorted, credentialAt) : sorted;
+}
+
+/** Drops hits whose two ends (or endpoint and credential) sit in the same string or template literal. */
+function withoutStringSamples(text: string, hits: BrowserAiCallHit[], credentialAt: Map<number, number>): BrowserAiCallHit[] {
+  if (hits.length === 0) return hits;
+  const ends = hits.map((h) => (h.kind === 'provider-call-with-credential' ? (credentialAt.get(h.index) ?? h.index) : h.index + h.length - 1));
+  const spans = literalSpansAt(text, [...hits.map((h) => h.index), ...ends]);
+  return hits.filter((_, i) => {
+    const a = spans[i];
+    const b = spans[hits.length + i];
+    return !(a && b && a.start === b.start);
+  });
 }

@@ -74,7 +74,10 @@ export function findSecrets(text: string, origin: TextOrigin): ExposedSecret[] {
 }
 
 export function findBrowserAiCalls(text: string, origin: TextOrigin): BrowserAiCall[] {
-  return detectBrowserAiCalls(text, { valuesOnly: true }).map((h) => ({ ...h, url: origin.url, where: origin.where, ...(origin.source !== undefined ? { source: origin.source } : {}) }));
+  // Scripts and the page's inline scripts are compiled code, where a sample in a string is not a call;
+  // original sources in a map may be JSX, which the literal lexer cannot follow.
+  const skipStringSamples = origin.where === 'script' || origin.where === 'page';
+  return detectBrowserAiCalls(text, { valuesOnly: true, skipStringSamples }).map((h) => ({ ...h, url: origin.url, where: origin.where, ...(origin.source !== undefined ? { source: origin.source } : {}) }));
 }
 
 function safePath(url: string): string {

@@ -256,14 +256,17 @@ describe('a tutorial page that shows browser AI calls as code samples', () => {
       '/': {
         body: html(
           `<h1>Do not do this</h1>\n<pre><code>${sample}</code></pre>\n<p>Use a backend instead.</p>\n<script>\nwindow.chat = () => new OpenAI({ apiKey: k, dangerouslyAllowBrowser: true });\n</script>`,
+          '<script src="/docs/page-1.js"></script>',
         ),
       },
+      // A docs site compiles its examples into strings of its page chunks.
+      '/docs/page-1.js': js(`(self.c=self.c||[]).push([[1],{1:(e,t,r)=>{t.default=()=>(0,r.jsx)("code",{children:${JSON.stringify(sample)}})}}]);`),
     });
     run = await runExposure(`${site.origin}/`);
   });
   afterAll(() => site.close());
 
-  it('ignores the samples in the HTML text and reports the page\'s own script, at its line in the page', () => {
+  it('ignores the samples in the HTML text and in compiled strings, and reports the page\'s own script at its line', () => {
     const calls = run.exposure.browserAiCalls;
     expect(calls.map((c) => c.kind)).toEqual(['dangerously-allow-browser']);
     expect(calls[0]).toMatchObject({ where: 'page', line: 6 });
