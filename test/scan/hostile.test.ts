@@ -186,6 +186,7 @@ describe('hostile servers', () => {
     ['a header name with a space', 'HTTP/1.1 200 OK\r\nBad Name: x\r\nContent-Length: 2\r\n\r\nok'],
     ['a status line that is not HTTP', 'SSH-2.0-OpenSSH_9.2\r\n\r\n'],
     ['two different Content-Length values', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 5\r\n\r\nok'],
+    ['headers larger than 16 KiB', `HTTP/1.1 200 OK\r\nX-Padding: ${'a'.repeat(20_000)}\r\nContent-Length: 2\r\n\r\nok`],
   ])('reports %s as a malformed response', async (_name, response) => {
     const raw = await rawServer(response);
     const ctx = createFetchContext(fast);
