@@ -2,7 +2,7 @@
  * The fallback: a high-entropy value assigned to a secret-looking name (`API_KEY=…`,
  * `"client_secret": "…"`), and bearer tokens in logs. Provider rules win when both match.
  */
-import { charClasses, looksLikeIdentifier, shannonEntropy } from '../checks.js';
+import { charClasses, decodeBase64, isPlaceholder, looksLikeIdentifier, shannonEntropy } from '../checks.js';
 import { rand } from '../examples.js';
 import type { SecretRule } from '../types.js';
 
@@ -19,8 +19,14 @@ function wordLike(value: string): boolean {
   return segments.every((seg) => seg.length <= 3 || /^[a-z]+$|^[A-Z][a-z]+$|^[A-Z]+$|^[0-9]+$|^[vV]?[0-9]+[a-zA-Z]?$/.test(seg) || looksLikeIdentifier(seg));
 }
 
+/** Base64 of readable placeholder text (`bm90IG15…` is "not my real password"). */
+function encodedPlaceholder(value: string): boolean {
+  const text = decodeBase64(value);
+  return /^[\x20-\x7e]{8,}$/.test(text) && (isPlaceholder(text) || /pass(?:word|wd)?|not my real|example/i.test(text));
+}
+
 export function randomValue(value: string): boolean {
-  if (value.length < 16 || wordLike(value)) return false;
+  if (value.length < 16 || wordLike(value) || encodedPlaceholder(value)) return false;
   const h = shannonEntropy(value);
   // Short values need a digit to tell them from words; long random ones may lack one by chance.
   if (!/[0-9]/.test(value) && value.length < 24) return false;
@@ -33,7 +39,8 @@ export function randomValue(value: string): boolean {
  */
 const NOT_SECRET_NAME = /(?:public|publishable|cache|hash|checksum|digest|primary|foreign|sort|partition|idempotency|dedup|lookup|i18n|translation)[_.-]?(?:api[_.-]?)?key|key[_.-]?(?:id|name|path|file|size|length|type|hash)|(?:max|num|total|input|output|prompt|completion)[_.-]?tokens?|tokeni[sz]er|token[_.-]?(?:type|count|limit|url|endpoint|uri|path|name)|secret[_.-]?(?:name|ref|path|arn|id)/i;
 
-const CODE_FILE = /\.(?:[cm]?[jt]sx?|py|go|java|kt|rb|php|cs|rs|swift|scala|dart|c|h|cc|cpp|cxx|hpp|m|mm|lua|pl|sh)$/;
+// Not shell or .env: there `X=value` assigns a literal, not a variable.
+const CODE_FILE = /\.(?:[cm]?[jt]sx?|py|go|java|kt|rb|php|cs|rs|swift|scala|dart|c|h|cc|cpp|cxx|hpp|m|mm|lua)$/;
 
 const NAME = '(?:api[_.-]?key|apikey|secret|token|passw(?:or)?d|pwd|credential|auth[_.-]?key|access[_.-]?key|private[_.-]?key|client[_.-]?secret)';
 
@@ -81,6 +88,7 @@ export const genericRules: SecretRule[] = [
         `API_KEY=${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 12)}`,
         'const getAccessTokenFromRefreshTokenHandler = createHandler()',
         'exports.k8sServiceAccountTokenProvider = k8sServiceAccountTokenProvider;',
+        `password: '${Buffer.from('not my real ' + 'password').toString('base64')}',`,
         'SecretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Db' + 'Creds-a1B2c3D4e5F6g7"',
         "'.env.example': 'VITE_OPENAI_API_KEY=\\nNEXT_PUBLIC_SUPABASE_ANON_KEY=\\n',",
         `CACHE_KEY=${rand.chars('hex', 64)}`,

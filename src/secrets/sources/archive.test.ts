@@ -73,6 +73,24 @@ describe('archives and app bundles', () => {
     expect(JSON.stringify(f)).not.toContain(key);
   });
 
+  it("reads UTF-16 strings out of an APK's resources.arsc and binary AndroidManifest.xml, with their byte offsets", async () => {
+    const key = fakeOpenAIKey();
+    const arsc = Buffer.concat([Buffer.from([0x02, 0x00, 0x0c, 0x00, 0x10, 0, 0, 0]), Buffer.alloc(24), Buffer.from([key.length, 0]), Buffer.from(key, 'utf16le'), Buffer.from([0, 0])]);
+    const manifest = Buffer.concat([Buffer.from([0x03, 0x00, 0x08, 0x00, 0x10, 0, 0, 0, 1]), Buffer.from(`\u0014\u0000com.example.API_KEY`, 'utf16le'), Buffer.from(key, 'utf16le')]);
+    const apk = zipSync({ 'resources.arsc': arsc, 'AndroidManifest.xml': manifest });
+    const found = await scan('app.apk', apk);
+    expect(found.map((m) => [m.file, m.byteOffset])).toEqual([
+      ['app.apk!/resources.arsc', 34],
+      ['app.apk!/AndroidManifest.xml', 9 + 2 * 21],
+    ]);
+  });
+
+  it('reads the strings of a binary plist', async () => {
+    const key = fakeOpenAIKey();
+    const plist = Buffer.concat([Buffer.from('bplist00', 'latin1'), Buffer.from([0xd1, 0x01, 0x02, 0x5f, 0x10, key.length]), Buffer.from(key, 'latin1'), Buffer.alloc(32)]);
+    expect((await scan('Info.plist', plist)).map((m) => m.byteOffset)).toEqual([14]);
+  });
+
   it('reads the strings of a Mach-O binary inside an .ipa', async () => {
     const key = fakeOpenAIKey();
     const ipa = zipSync({ 'Payload/Demo.app/Demo': machoWith(key), 'Payload/Demo.app/Info.plist': strToU8('<plist/>') });

@@ -62,11 +62,11 @@ async function* textStreamMatches(name: string, source: AsyncIterable<Uint8Array
 
 /** Strings read out of a binary: the match's line is the string's index; report its byte offset instead. */
 function stringsMatches(name: string, bytes: Uint8Array, ctx: Ctx): SourceMatch[] {
-  const { text, offsets } = binaryStrings(bytes);
+  const { text, offsets, strides } = binaryStrings(bytes);
   return scanText(text, { path: name, includeInfo: ctx.includeInfo }).map((match: SecretMatch) => ({
     match,
     file: name,
-    byteOffset: (offsets[match.line - 1] ?? 0) + match.column - 1,
+    byteOffset: (offsets[match.line - 1] ?? 0) + (match.column - 1) * (strides?.[match.line - 1] ?? 1),
   }));
 }
 

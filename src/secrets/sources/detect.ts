@@ -1,6 +1,7 @@
 /**
  * What a file is, from its first bytes: text (scanned), an archive (opened), a binary whose strings
- * are worth reading (Android dex, Mach-O, ELF, Java class), or another binary (skipped).
+ * are worth reading (Android dex, resources and binary XML, Mach-O, ELF, Java class, binary plist),
+ * or another binary (skipped).
  */
 
 export type FileKind = 'text' | 'utf16' | 'zip' | 'gzip' | 'tar' | 'strings' | 'binary';
@@ -16,6 +17,9 @@ const STRINGS_MAGICS: readonly (readonly number[])[] = [
   [0xcf, 0xfa, 0xed, 0xfe], // Mach-O 64-bit, little-endian
   [0xca, 0xfe, 0xba, 0xbe], // Mach-O universal binary, or a Java class file
   [0x7f, 0x45, 0x4c, 0x46], // ELF: Android native libraries (.so)
+  [0x02, 0x00, 0x0c, 0x00], // Android resources.arsc (res/values/strings.xml, compiled)
+  [0x03, 0x00, 0x08, 0x00], // Android binary XML (AndroidManifest.xml meta-data)
+  [0x62, 0x70, 0x6c, 0x69, 0x73, 0x74, 0x30, 0x30], // bplist00: iOS Info.plist and other binary plists
 ];
 
 function startsWith(head: Uint8Array, magic: readonly number[], at = 0): boolean {

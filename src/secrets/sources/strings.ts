@@ -1,6 +1,8 @@
 /**
- * Printable strings inside binaries (classes.dex, Mach-O, ELF .so), where apps hide their keys. Each
- * string keeps its byte offset so a finding can say where it is.
+ * Printable strings inside binaries (classes.dex, Mach-O, ELF .so, Android's resources.arsc and
+ * binary XML, binary plists), where apps hide their keys: ASCII runs like `strings(1)` and UTF-16LE
+ * runs like `strings -el` (Android string pools). Each string keeps its byte offset so a finding
+ * can say where it is.
  */
 
 export interface BinaryStrings {
@@ -8,6 +10,8 @@ export interface BinaryStrings {
   text: string;
   /** Byte offset in the binary of each line of `text`. */
   offsets: number[];
+  /** Bytes per character of each line: 1, or 2 for UTF-16 strings (absent: all 1). */
+  strides?: number[];
 }
 
 /** The shortest run worth keeping: shorter than any key, long enough to keep keyword context. */
@@ -34,6 +38,40 @@ export function printableRuns(bytes: Uint8Array, minRun = MIN_RUN): BinaryString
     }
   }
   return { text: parts.join('\n'), offsets };
+}
+
+/** Runs of printable ASCII stored as UTF-16LE (each character followed by a NUL byte), at either alignment. */
+export function utf16Runs(bytes: Uint8Array, minRun = MIN_RUN): { start: number; text: string }[] {
+  const runs: { start: number; text: string }[] = [];
+  for (const align of [0, 1]) {
+    let start = -1;
+    let chars: number[] = [];
+    for (let i = align; i <= bytes.length; i += 2) {
+      const ok = i + 1 < bytes.length && bytes[i + 1] === 0 && isPrintable(bytes[i]!);
+      if (ok) {
+        if (start < 0) {
+          start = i;
+          chars = [];
+        }
+        chars.push(bytes[i]!);
+      } else if (start >= 0) {
+        if (chars.length >= minRun) runs.push({ start, text: String.fromCharCode(...chars) });
+        start = -1;
+      }
+    }
+  }
+  return runs.sort((a, b) => a.start - b.start);
+}
+
+/** ASCII and UTF-16LE runs together, in the order they sit in the binary. */
+export function allRuns(bytes: Uint8Array): BinaryStrings {
+  const ascii = printableRuns(bytes);
+  const wide = utf16Runs(bytes);
+  if (wide.length === 0) return ascii;
+  const lines = ascii.text === '' ? [] : ascii.text.split('\n').map((text, i) => ({ start: ascii.offsets[i]!, text, stride: 1 }));
+  for (const w of wide) lines.push({ start: w.start, text: w.text, stride: 2 });
+  lines.sort((a, b) => a.start - b.start);
+  return { text: lines.map((l) => l.text).join('\n'), offsets: lines.map((l) => l.start), strides: lines.map((l) => l.stride) };
 }
 
 function readUleb128(bytes: Uint8Array, at: number): [value: number, next: number] {
@@ -78,5 +116,5 @@ export function dexStrings(bytes: Uint8Array): BinaryStrings {
 
 export function binaryStrings(bytes: Uint8Array): BinaryStrings {
   const isDex = bytes[0] === 0x64 && bytes[1] === 0x65 && bytes[2] === 0x78 && bytes[3] === 0x0a;
-  return isDex ? dexStrings(bytes) : printableRuns(bytes);
+  return isDex ? dexStrings(bytes) : allRuns(bytes);
 }
