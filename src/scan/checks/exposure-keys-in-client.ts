@@ -13,6 +13,17 @@ export const exposureKeysInClientCheck: Check = {
     const keys = groupByFingerprint(secrets).map((group) => secretFinding('key-in-client-code', group, PLACES[group[0]!.where as keyof typeof PLACES], 'keys-in-client-code'));
     const scanned = facts.exposure?.files.filter((f) => f.error === undefined).length ?? 0;
     const findings = [...keys];
+    if (facts.exposure?.error !== undefined) {
+      findings.push({
+        id: 'exposure-scan-failed',
+        severity: 'info',
+        title: `The exposure scan stopped early: ${facts.exposure.error}`,
+        recommendation: 'Scan again; if it keeps failing, scan the build output with `keyward secrets dist/` and report the error.',
+        docs: `${EXPOSURE_DOCS}#keys-in-client-code`,
+        section: 'exposure',
+        location: { url: facts.final.url },
+      });
+    }
     const budget = facts.exposure?.budget;
     if (budget?.stoppedBy) {
       // A clean result is only as good as what was read: say what was left out.
