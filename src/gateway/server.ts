@@ -622,7 +622,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
     } catch (err) {
       if (err instanceof GatewayHttpError) {
-        if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type }, err.message);
+        if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type, path }, err.message);
+        else log.info({ reqId, status: err.status, type: err.type, path }, 'refused');
         sendError(res, shape, err, reqId, corsH);
         return;
       }
