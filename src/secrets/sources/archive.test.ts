@@ -73,16 +73,49 @@ describe('archives and app bundles', () => {
     expect(JSON.stringify(f)).not.toContain(key);
   });
 
-  it("reads UTF-16 strings out of an APK's resources.arsc and binary AndroidManifest.xml, with their byte offsets", async () => {
-    const key = fakeOpenAIKey();
-    const arsc = Buffer.concat([Buffer.from([0x02, 0x00, 0x0c, 0x00, 0x10, 0, 0, 0]), Buffer.alloc(24), Buffer.from([key.length, 0]), Buffer.from(key, 'utf16le'), Buffer.from([0, 0])]);
-    const manifest = Buffer.concat([Buffer.from([0x03, 0x00, 0x08, 0x00, 0x10, 0, 0, 0, 1]), Buffer.from(`\u0014\u0000com.example.API_KEY`, 'utf16le'), Buffer.from(key, 'utf16le')]);
-    const apk = zipSync({ 'resources.arsc': arsc, 'AndroidManifest.xml': manifest });
-    const found = await scan('app.apk', apk);
-    expect(found.map((m) => [m.file, m.byteOffset])).toEqual([
-      ['app.apk!/resources.arsc', 34],
-      ['app.apk!/AndroidManifest.xml', 9 + 2 * 21],
-    ]);
+  it("reads the string pools of an APK's resources.arsc (UTF-8) and binary AndroidManifest.xml (UTF-16)", async () => {
+    const key = fakeAnthropicKey(); // 108 characters: its length prefix reads as the letter 'l'
+    const name = 'com.google.android.geo.API_KEY';
+    /** A ResStringPool chunk holding `strings`; UTF-8 or UTF-16 as Android writes them. */
+    const pool = (strings: string[], utf8: boolean): Buffer => {
+      const data = strings.map((t) =>
+        utf8
+          ? Buffer.concat([Buffer.from([t.length, t.length]), Buffer.from(t, 'utf8'), Buffer.from([0])])
+          : Buffer.concat([Buffer.from([t.length, 0]), Buffer.from(t, 'utf16le'), Buffer.from([0, 0])]),
+      );
+      const header = Buffer.alloc(28);
+      const offsets = Buffer.alloc(4 * strings.length);
+      let off = 0;
+      data.forEach((d, i) => {
+        offsets.writeUInt32LE(off, 4 * i);
+        off += d.length;
+      });
+      const size = 28 + offsets.length + off;
+      header.writeUInt16LE(0x0001, 0);
+      header.writeUInt16LE(28, 2);
+      header.writeUInt32LE(size, 4);
+      header.writeUInt32LE(strings.length, 8);
+      header.writeUInt32LE(utf8 ? 0x100 : 0, 16);
+      header.writeUInt32LE(28 + offsets.length, 20);
+      return Buffer.concat([header, offsets, ...data]);
+    };
+    const chunked = (type: number, headerSize: number, body: Buffer): Buffer => {
+      const h = Buffer.alloc(headerSize);
+      h.writeUInt16LE(type, 0);
+      h.writeUInt16LE(headerSize, 2);
+      h.writeUInt32LE(headerSize + body.length, 4);
+      return Buffer.concat([h, body]);
+    };
+    // Lengths chosen to be printable characters: read as runs, they would stick to the key.
+    const arsc = chunked(0x0002, 12, pool(['res/layout/main.xml', key], true));
+    const manifest = chunked(0x0003, 8, pool([name, 'value', key], false));
+    const found = await scan('app.apk', zipSync({ 'resources.arsc': arsc, 'AndroidManifest.xml': manifest }));
+    expect(found.map((m) => m.file).sort()).toEqual(['app.apk!/AndroidManifest.xml', 'app.apk!/resources.arsc']);
+    for (const m of found) {
+      const bytes = m.file.endsWith('arsc') ? arsc : manifest;
+      const wide = m.file.endsWith('xml');
+      expect(bytes.subarray(m.byteOffset!, m.byteOffset! + (wide ? 16 : 8)).toString(wide ? 'utf16le' : 'utf8')).toBe(key.slice(0, 8));
+    }
   });
 
   it('reads the strings of a binary plist', async () => {

@@ -114,7 +114,64 @@ export function dexStrings(bytes: Uint8Array): BinaryStrings {
   return { text: parts.join('\n'), offsets };
 }
 
+/**
+ * The string pools of Android's resources.arsc and binary XML (AndroidManifest.xml): each string is
+ * prefixed by its length, which would glue onto a key in a run of characters, so read the pools.
+ * Returns undefined when the chunks do not add up (the caller falls back to runs).
+ */
+export function androidStringPools(bytes: Uint8Array): BinaryStrings | undefined {
+  if (bytes.length < 8) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const lines: string[] = [];
+  const offsets: number[] = [];
+  const strides: number[] = [];
+  // Top-level chunks after the file's own header; the global string pool is among them.
+  for (let at = view.getUint16(2, true); at + 8 <= bytes.length; ) {
+    const type = view.getUint16(at, true);
+    const headerSize = view.getUint16(at + 2, true);
+    const size = view.getUint32(at + 4, true);
+    if (size < 8 || at + size > bytes.length) return lines.length ? { text: lines.join('\n'), offsets, strides } : undefined;
+    if (type === 0x0001 && headerSize >= 28) {
+      const count = view.getUint32(at + 8, true);
+      const utf8 = (view.getUint32(at + 16, true) & 0x100) !== 0;
+      const stringsStart = at + view.getUint32(at + 20, true);
+      if (at + headerSize + count * 4 > at + size) return undefined;
+      for (let k = 0; k < count; k++) {
+        let p = stringsStart + view.getUint32(at + headerSize + k * 4, true);
+        if (p >= at + size) return undefined;
+        if (utf8) {
+          p += bytes[p]! & 0x80 ? 2 : 1; // length in characters
+          const n = bytes[p]! & 0x80 ? ((bytes[p]! & 0x7f) << 8) | bytes[p + 1]! : bytes[p]!;
+          p += bytes[p]! & 0x80 ? 2 : 1; // length in bytes
+          if (n < MIN_RUN || p + n > bytes.length) continue;
+          lines.push(Buffer.from(bytes.buffer, bytes.byteOffset + p, n).toString('utf8').replace(/[\r\n]/g, ' '));
+          offsets.push(p);
+          strides.push(1);
+        } else {
+          let n = view.getUint16(p, true);
+          p += 2;
+          if (n & 0x8000) {
+            n = ((n & 0x7fff) << 16) | view.getUint16(p, true);
+            p += 2;
+          }
+          if (n < MIN_RUN || p + n * 2 > bytes.length) continue;
+          lines.push(Buffer.from(bytes.buffer, bytes.byteOffset + p, n * 2).toString('utf16le').replace(/[\r\n]/g, ' '));
+          offsets.push(p);
+          strides.push(2);
+        }
+      }
+    }
+    at += size;
+  }
+  return { text: lines.join('\n'), offsets, strides };
+}
+
 export function binaryStrings(bytes: Uint8Array): BinaryStrings {
+  const isAndroidChunked = (bytes[0] === 0x02 && bytes[2] === 0x0c) || (bytes[0] === 0x03 && bytes[2] === 0x08);
+  if (isAndroidChunked && bytes[1] === 0 && bytes[3] === 0) {
+    const pools = androidStringPools(bytes);
+    if (pools && pools.text !== '') return pools;
+  }
   const isDex = bytes[0] === 0x64 && bytes[1] === 0x65 && bytes[2] === 0x78 && bytes[3] === 0x0a;
   return isDex ? dexStrings(bytes) : allRuns(bytes);
 }
