@@ -17,6 +17,10 @@ import type { AuditCheck, AuditContext, AuditOptions, AuditResult, ProjectFile }
 
 const MiB = 1024 * 1024;
 
+function sizeText(n: number): string {
+  return n >= MiB ? `${Math.round(n / MiB)} MiB` : n >= 1024 ? `${Math.round(n / 1024)} KiB` : `${n} bytes`;
+}
+
 function errText(e: unknown): string {
   const err = e as NodeJS.ErrnoException;
   const why: Record<string, string> = { EACCES: 'permission denied', EPERM: 'not permitted', ENOENT: 'it vanished', EISDIR: 'it is a folder', ELOOP: 'a symbolic link loop', EIO: 'an I/O error' };
@@ -56,7 +60,7 @@ export async function auditProject(dir: string, options: AuditOptions = {}): Pro
     seenWarnings.add(m);
     warnings.push(m);
   };
-  const maxFileBytes = options.maxFileBytes ?? 32 * MiB;
+  const maxFileBytes = options.maxFileBytes ?? 64 * MiB;
 
   const config = await loadConfig(root);
   const git = await gatherGit(root, warn);
@@ -75,7 +79,7 @@ export async function auditProject(dir: string, options: AuditOptions = {}): Pro
       const st = fstatSync(fd);
       if (!st.isFile()) return undefined;
       if (st.size > maxFileBytes) {
-        warn(`${file.path}: skipped, larger than ${Math.round(maxFileBytes / MiB)} MiB`);
+        warn(`${file.path}: skipped, larger than ${sizeText(maxFileBytes)} (${sizeText(st.size)})`);
         return undefined;
       }
       buf = readFileSync(fd);

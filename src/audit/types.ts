@@ -52,7 +52,7 @@ export interface AuditOptions {
   rotationDays?: number;
   /** Clock for key age (tests). */
   now?: Date;
-  /** Largest file read, in bytes (default 32 MiB); bigger files are skipped with a warning. */
+  /** Largest file read, in bytes (default 64 MiB: big source maps); bigger files are skipped with a warning. */
   maxFileBytes?: number;
 }
 

@@ -265,6 +265,13 @@ describe('keys in build output (build-output-key)', () => {
     expectNoWholeKey(findings, key);
   });
 
+  it('skips a file over the size limit with a warning that names it', async () => {
+    const p = project({ 'dist/huge.js.map': 'x'.repeat(4096) + `"${openaiKey()}"`, 'dist/small.js': `var k="${openaiKey()}";` });
+    const r = await auditProject(p.dir, { checks: ['build-output-key'], maxFileBytes: 2048 });
+    expect(r.findings.map((f) => f.location!.file)).toEqual(['dist/small.js']);
+    expect(r.warnings).toEqual(['dist/huge.js.map: skipped, larger than 2 KiB (4 KiB)']);
+  });
+
   it('goes on with a warning when an app package is a zip bomb or damaged', async () => {
     const p = project({ 'dist/app.apk': 'PK\x03\x04 not really a zip', 'dist/main.js': `var k="${openaiKey()}";` });
     writeFileSync(p.path('dist/bomb.apk'), zipSync({ 'assets/data.bin': new Uint8Array(8 * 1024 * 1024) }, { level: 9 }));
