@@ -49,20 +49,30 @@ function retryAfter(slot: Slot, now: number, check: CounterCheck): number {
 }
 
 export class MemoryCounters implements Counters {
-  private readonly slots = new Map<string, Slot>();
+  private readonly slots = new Map<string, Slot & { windowMs: number }>();
+  private admits = 0;
+
+  /** Forgets counters that can no longer matter (many client addresses must not grow memory forever). */
+  private sweep(now: number): void {
+    for (const [k, s] of this.slots) {
+      const stale = s.expires !== 0 ? s.expires <= now : Math.floor(now / s.windowMs) > s.w + 1;
+      if (stale) this.slots.delete(k);
+    }
+    for (const [k, until] of this.flags) if (until <= now) this.flags.delete(k);
+  }
 
   private slot(check: { key: string; kind: 'sliding' | 'fixed'; windowMs: number }, now: number): Slot {
     let s = this.slots.get(check.key);
     if (check.kind === 'fixed') {
       if (s === undefined || s.expires <= now) {
-        s = { w: 0, cur: 0, prev: 0, expires: now + check.windowMs };
+        s = { w: 0, cur: 0, prev: 0, expires: now + check.windowMs, windowMs: check.windowMs };
         this.slots.set(check.key, s);
       }
       return s;
     }
     const w = Math.floor(now / check.windowMs);
     if (s === undefined) {
-      s = { w, cur: 0, prev: 0, expires: 0 };
+      s = { w, cur: 0, prev: 0, expires: 0, windowMs: check.windowMs };
       this.slots.set(check.key, s);
     } else if (s.w !== w) {
       s.prev = s.w === w - 1 ? s.cur : 0;
@@ -74,6 +84,7 @@ export class MemoryCounters implements Counters {
 
   admit(checks: CounterCheck[]): AdmitResult {
     const now = Date.now();
+    if (++this.admits % 10_000 === 0) this.sweep(now);
     const remaining = new Array<number>(checks.length);
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
@@ -94,7 +105,7 @@ export class MemoryCounters implements Counters {
       const s = this.slots.get(a.key);
       if (a.kind === 'fixed') {
         if (s !== undefined) s.cur += a.delta;
-        else this.slots.set(a.key, { w: 0, cur: a.delta, prev: 0, expires: Date.now() + a.windowMs });
+        else this.slots.set(a.key, { w: 0, cur: a.delta, prev: 0, expires: Date.now() + a.windowMs, windowMs: a.windowMs });
         continue;
       }
       if (s === undefined) continue;
@@ -102,6 +113,11 @@ export class MemoryCounters implements Counters {
       if (s.w === w) s.cur = Math.max(0, s.cur + a.delta);
       else if (s.w === w + 1) s.prev = Math.max(0, s.prev + a.delta);
     }
+  }
+
+  /** Counters currently held. */
+  get size(): number {
+    return this.slots.size;
   }
 
   peek(key: string): number {

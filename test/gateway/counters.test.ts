@@ -70,3 +70,13 @@ describe.each(stores)('counters on %s', (_name, make) => {
     expect(results.filter((r) => r.ok)).toHaveLength(17);
   });
 });
+
+describe('memory counters', () => {
+  it('forget counters of windows long past, so many client addresses do not grow memory forever', async () => {
+    const c = new MemoryCounters();
+    for (let i = 0; i < 5000; i++) c.admit([{ key: `ip:${i}`, kind: 'sliding', limit: 10, windowMs: 1, cost: 1 }]);
+    await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 5000; i++) c.admit([{ key: 'steady', kind: 'sliding', limit: 1e9, windowMs: 60_000, cost: 1 }]);
+    expect(c.size).toBeLessThan(10);
+  });
+});
