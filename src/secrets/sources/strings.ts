@@ -17,25 +17,31 @@ export interface BinaryStrings {
 /** The shortest run worth keeping: shorter than any key, long enough to keep keyword context. */
 const MIN_RUN = 6;
 
-function isPrintable(b: number): boolean {
-  return (b >= 0x20 && b < 0x7f) || b === 0x09;
-}
+/** Printable ASCII and tab, as a table: the loops below run once per byte of large binaries. */
+const PRINTABLE = new Uint8Array(256);
+for (let b = 0x20; b < 0x7f; b++) PRINTABLE[b] = 1;
+PRINTABLE[0x09] = 1;
 
 /** Runs of printable ASCII, like `strings(1)`. */
 export function printableRuns(bytes: Uint8Array, minRun = MIN_RUN): BinaryStrings {
   const parts: string[] = [];
   const offsets: number[] = [];
+  const n = bytes.length;
   let start = -1;
-  for (let i = 0; i <= bytes.length; i++) {
-    const printable = i < bytes.length && isPrintable(bytes[i]!);
-    if (printable && start < 0) start = i;
-    else if (!printable && start >= 0) {
+  for (let i = 0; i < n; i++) {
+    if (PRINTABLE[bytes[i]!] === 1) {
+      if (start < 0) start = i;
+    } else if (start >= 0) {
       if (i - start >= minRun) {
         parts.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString('latin1'));
         offsets.push(start);
       }
       start = -1;
     }
+  }
+  if (start >= 0 && n - start >= minRun) {
+    parts.push(Buffer.from(bytes.buffer, bytes.byteOffset + start, n - start).toString('latin1'));
+    offsets.push(start);
   }
   return { text: parts.join('\n'), offsets };
 }
@@ -45,17 +51,11 @@ export function utf16Runs(bytes: Uint8Array, minRun = MIN_RUN): { start: number;
   const runs: { start: number; text: string }[] = [];
   for (const align of [0, 1]) {
     let start = -1;
-    let chars: number[] = [];
     for (let i = align; i <= bytes.length; i += 2) {
-      const ok = i + 1 < bytes.length && bytes[i + 1] === 0 && isPrintable(bytes[i]!);
-      if (ok) {
-        if (start < 0) {
-          start = i;
-          chars = [];
-        }
-        chars.push(bytes[i]!);
-      } else if (start >= 0) {
-        if (chars.length >= minRun) runs.push({ start, text: String.fromCharCode(...chars) });
+      const ok = i + 1 < bytes.length && bytes[i + 1] === 0 && PRINTABLE[bytes[i]!] === 1;
+      if (ok && start < 0) start = i;
+      else if (!ok && start >= 0) {
+        if ((i - start) / 2 >= minRun) runs.push({ start, text: Buffer.from(bytes.buffer, bytes.byteOffset + start, i - start).toString('utf16le') });
         start = -1;
       }
     }
