@@ -158,10 +158,15 @@ describe('.env tracked by git, now or in history (env-file-tracked, env-file-his
     expect(await audit(p, ['env-file-history'])).toMatchObject([{ id: 'env-file-history', severity: 'critical', location: { file: '.env', line: 1, commit: sha } }]);
   });
 
-  it('does not count committed templates (.env.example)', async () => {
+  it('does not count committed templates (.env.example), unless a real key was pasted into one', async () => {
     const p = project({ '.env.example': 'OPENAI_API_KEY=\n', '.gitignore': GITIGNORE }).gitInit();
     p.commit('template', daysAgo(5));
     expect(await audit(p, ['env-file-history', 'env-file-tracked'])).toEqual([]);
+    p.write({ '.env.example': `OPENAI_API_KEY=${openaiKey()}\n` });
+    const sha = p.commit('oops', daysAgo(4));
+    p.write({ '.env.example': 'OPENAI_API_KEY=\n' });
+    p.commit('fix', daysAgo(3));
+    expect(await audit(p, ['env-file-history', 'env-file-tracked'])).toMatchObject([{ id: 'env-file-history', severity: 'critical', location: { file: '.env.example', line: 1, commit: sha } }]);
   });
 });
 

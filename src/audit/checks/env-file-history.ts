@@ -1,7 +1,8 @@
 /**
  * A `.env` file that was ever committed, on any branch, leaked its keys to everyone who can read
  * the repository, even if a later commit deleted it. Names the commit that added the file and every
- * key the secrets engine finds in its history: each must be rotated.
+ * key the secrets engine finds in its history: each must be rotated. Committed templates
+ * (`.env.example`) are fine, unless a real key was pasted into one.
  */
 import type { Finding } from '../../finding.js';
 import { matchToFinding, scanText } from '../../secrets/index.js';
@@ -17,7 +18,8 @@ export const envFileHistory: AuditCheck = {
     const git = ctx.git;
     if (!git) return [];
     const findings: Finding[] = [];
-    const paths = [...new Set(git.envAdds.map((a) => a.path))].filter(isEnvFile).sort();
+    // Templates (`.env.example`) are meant to be committed, but a real key pasted into one leaked all the same.
+    const paths = [...new Set(git.envAdds.map((a) => a.path))].sort();
     for (const path of paths) {
       const first = git.envAdds.find((a) => a.path === path)!;
       const commitNote = `commit ${first.commit.slice(0, 12)} (${first.date.slice(0, 10)}, ${first.author}: "${first.subject}")`;
@@ -43,7 +45,7 @@ export const envFileHistory: AuditCheck = {
         // Values the engine does not know (a database password, a custom token) were exposed too.
         for (const a of parseDotenv(version.text)) if (looksLikeSecretName(a.name) && !isPlaceholderValue(a.value)) secretValues++;
       }
-      if (seen.size === 0) {
+      if (seen.size === 0 && isEnvFile(path)) {
         findings.push({
           id: 'env-file-history',
           severity: secretValues > 0 ? 'high' : 'medium',
