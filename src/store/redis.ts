@@ -78,8 +78,11 @@ for i = 1, #KEYS do
   local at = tonumber(ARGV[b + 3])
   local delta = ARGV[b + 4]
   if kind == 'f' then
-    redis.call('INCRBY', KEYS[i], delta)
-    if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
+    -- Only correct a reservation that is still there (a Redis restarted empty has none to correct).
+    if redis.call('EXISTS', KEYS[i]) == 1 then
+      redis.call('INCRBY', KEYS[i], delta)
+      if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
+    end
   else
     local k = KEYS[i] .. ':' .. string.format('%d', math.floor(at / win))
     if redis.call('EXISTS', k) == 1 then

@@ -32,7 +32,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     for (let i = 0; i < 2; i++) {
       // Each instance opens the shared SQLite directory and its own Redis connection, as two processes would.
       const store = new SqliteStore(join(dir, 'keyward.db'));
-      const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 300 });
+      const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
       stores.push(store);
       counters.push(c);
       gws.push(await startGateway(upstream, keys, { directory: store, counters: c, ledger: ledgers[i], prices, limitsOnStoreFailure: 'open' }));
@@ -126,7 +126,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('limits fail cl
     const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
     const dir = mkdtempSync(join(tmpdir(), 'kw-gw-redis-'));
     const store = new SqliteStore(join(dir, 'k.db'));
-    const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 300 });
+    const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
     const gw = await startGateway(upstream, keys, { directory: store, counters: c });
     try {
       store.addUser('x', { rpm: 10 });
