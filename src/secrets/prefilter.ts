@@ -78,17 +78,19 @@ export class KeywordMatcher {
     [...without, ...withOutput].forEach((s, i) => (renumber[s] = i));
     this.firstHitState = without.length;
 
-    const table = n < 65536 ? new Uint16Array(n * 128) : new Uint32Array(n * 128);
-    const delta = (s: number, c: number): number => {
-      for (;;) {
-        const next = goto[s]!.get(c);
-        if (next !== undefined) return next;
-        if (s === 0) return 0;
-        s = fail[s]!;
-      }
-    };
+    // Each state's row is its own transitions over its failure state's row (already built: the
+    // failure state is shallower, and states are visited breadth-first).
+    const rows = new Int32Array(n * 128);
     for (const s of order) {
-      for (let c = 0; c < 128; c++) table[(renumber[s]! << 7) | c] = renumber[delta(s, FOLD[c]!)]!;
+      for (let c = 0; c < 128; c++) {
+        const next = goto[s]!.get(FOLD[c]!);
+        rows[s * 128 + c] = next !== undefined ? next : s === 0 ? 0 : rows[fail[s]! * 128 + c]!;
+      }
+    }
+    const table = n < 65536 ? new Uint16Array(n * 128) : new Uint32Array(n * 128);
+    for (const s of order) {
+      const base = renumber[s]! << 7;
+      for (let c = 0; c < 128; c++) table[base | c] = renumber[rows[s * 128 + c]!]!;
     }
     this.table = table;
     this.outputs = new Array(n);
