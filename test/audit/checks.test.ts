@@ -23,10 +23,10 @@ async function audit(p: Project, checks?: string[], now?: Date): Promise<Finding
   return r.findings;
 }
 
-/** No finding, evidence or title ever carries a whole key. */
+/** No finding, evidence or title ever carries a key, whole or a long piece of it (24 characters). */
 function expectNoWholeKey(findings: Finding[], ...keys: string[]): void {
   const all = JSON.stringify(findings);
-  for (const k of keys) expect(all).not.toContain(k);
+  for (const k of keys) for (let i = 0; i + 24 <= k.length; i += 8) expect(all).not.toContain(k.slice(i, i + 24));
 }
 
 describe('.env file mode and owner (env-file-mode)', () => {
@@ -419,7 +419,8 @@ describe('key age (key-age)', () => {
 });
 
 describe('CI configs that print secrets (ci-secret-leak)', () => {
-  it('reports echo of a secret, an env dump and debug logging', async () => {
+  it('reports echo of a secret, an env dump and debug logging, never showing a key', async () => {
+    const key = openaiKey();
     const p = project({
       '.github/workflows/deploy.yml': [
         'on: push',
@@ -436,6 +437,7 @@ describe('CI configs that print secrets (ci-secret-leak)', () => {
         '          echo "$OPENAI_API_KEY" | base64',
         '          printenv | sort',
         '      - run: echo "${{ toJSON(secrets) }}" > /dev/null',
+        `      - run: printenv; curl -H "Authorization: Bearer ${key}" https://api.openai.com/v1/models`,
       ].join('\n'),
       '.gitlab-ci.yml': 'variables:\n  CI_DEBUG_TRACE: "true"\n',
     });
@@ -443,11 +445,13 @@ describe('CI configs that print secrets (ci-secret-leak)', () => {
     expect(findings.map((f) => `${f.severity}@${f.location!.file}:${f.location!.line}`).sort()).toEqual([
       'critical@.github/workflows/deploy.yml:14',
       'high@.github/workflows/deploy.yml:13',
+      'high@.github/workflows/deploy.yml:15',
       'high@.github/workflows/deploy.yml:9',
       'high@.gitlab-ci.yml:2',
       'medium@.github/workflows/deploy.yml:11',
       'medium@.github/workflows/deploy.yml:6',
     ]);
+    expectNoWholeKey(findings, key);
   });
 
   it('accepts secrets passed properly: masks, stdin pipes, GITHUB_ENV, env mappings', async () => {

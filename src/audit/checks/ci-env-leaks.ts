@@ -7,6 +7,7 @@
  */
 import { posix } from 'node:path';
 import type { Finding } from '../../finding.js';
+import { redactText } from '../../secrets/index.js';
 import { looksLikeSecretName } from '../names.js';
 import { auditDocs, type AuditCheck, type ProjectFile } from '../types.js';
 
@@ -51,7 +52,7 @@ export const ciEnvLeaks: AuditCheck = {
     const usesSecrets = secretVars.size > 0 || SECRET_EXPR.test(text) || /\$[A-Z_]*(?:TOKEN|KEY|SECRET|PASSWORD)\b/.test(text);
     const out: Finding[] = [];
     const add = (i: number, severity: Finding['severity'], title: string, recommendation: string) =>
-      out.push({ id: 'ci-secret-leak', severity, title, evidence: lines[i]!.trim().slice(0, 160), recommendation, docs: auditDocs('ci-secret-leak'), location: { file: file.path, line: i + 1 } });
+      out.push({ id: 'ci-secret-leak', severity, title, evidence: redactText(lines[i]!.trim()).slice(0, 160), recommendation, docs: auditDocs('ci-secret-leak'), location: { file: file.path, line: i + 1 } });
 
     for (let i = 0; i < lines.length; i++) {
       const l = lines[i]!;
