@@ -26,7 +26,8 @@ export function noteDebugPage(out: ExposureFacts, body: string, url: string, tri
   const entry: DebugPage = { url, trigger, framework: seen.framework, kind: seen.kind, evidence: seen.evidence };
   if (status !== undefined) entry.status = status;
   out.debugPages.push(entry);
-  out.secrets.push(...findSecrets(body, { where: 'exposed-file', url }));
+  // The page itself was scanned already (as the page); any other error page is scanned like an exposed file.
+  if (trigger !== 'page') out.secrets.push(...findSecrets(body, { where: 'exposed-file', url }));
 }
 
 export async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLimit>, out: ExposureFacts, origin: string, pageUrl: string, pageHash: string, dirs: string[]): Promise<void> {
