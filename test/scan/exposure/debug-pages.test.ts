@@ -128,3 +128,23 @@ describe('a real Express app outside production', () => {
     }
   });
 });
+
+describe('a debug page that prints settings', () => {
+  const key = openaiKey();
+  let site: Awaited<ReturnType<typeof startSite>>;
+  beforeAll(async () => {
+    const body = html(
+      `<p>Using the URLconf defined in <code>shop.urls</code>, Django tried these URL patterns:</p>\n<table id="settings"><tr><td>OPENAI_API_KEY</td><td class="code"><pre>'${key}'</pre></td></tr></table>`,
+    );
+    site = await startSite({ '/': { body: html('<p>home</p>') } }, { notFound: { status: 404, body } });
+  });
+  afterAll(() => site.close());
+
+  it('reports the key it shows as a secret in an exposed page, redacted', async () => {
+    const run = await runExposure(`${site.origin}/`);
+    const f = run.findings.find((x) => x.id === 'secret-in-exposed-file');
+    expect(f).toMatchObject({ severity: 'critical', secret: { provider: 'OpenAI' }, location: { line: 2 } });
+    expect(run.findings.filter((x) => x.secret)).toHaveLength(1);
+    expect(printable(run)).not.toContain(key);
+  });
+});
