@@ -63,6 +63,21 @@ export const byContextRules: SecretRule[] = [
     },
   },
   {
+    // Moonshot (Kimi) keys share OpenAI's old `sk-` + 48 shape, without OpenAI's marker.
+    id: 'moonshot-api-key',
+    provider: 'Moonshot AI',
+    title: 'Moonshot AI (Kimi) API key (named as Moonshot or Kimi)',
+    severity: 'critical',
+    keywords: ['moonshot', 'kimi'],
+    context: true,
+    assigned: true,
+    window: NEAR,
+    pattern: token('sk-[A-Za-z0-9]{48}'),
+    verify: (s) => looksRandom(s.slice(3)),
+    revokeUrl: 'https://platform.moonshot.ai/console/api-keys',
+    examples: { match: [`MOONSHOT_API_KEY=sk-${rand.chars('alnum', 48)}`, `KIMI_API_KEY="sk-${rand.chars('alnum', 48)}"`], noMatch: ['MOONSHOT_API_KEY=sk-...', `MOONSHOT_API_KEY=sk-${rand.chars('alnum', 30)}`] },
+  },
+  {
     id: 'deepinfra-api-key',
     provider: 'DeepInfra',
     title: 'DeepInfra API key (named as DeepInfra)',

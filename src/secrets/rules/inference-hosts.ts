@@ -79,6 +79,17 @@ export const inferenceHostRules: SecretRule[] = [
     examples: { match: [`TOGETHER_API_KEY=${rand.chars('hex', 64)}`], noMatch: [`sha256=${rand.chars('hex', 64)}`, `TOGETHER_API_KEY=${rand.chars('hex', 40)}`] },
   },
   {
+    id: 'nvidia-api-key',
+    provider: 'NVIDIA',
+    title: 'NVIDIA API key (build.nvidia.com / NIM)',
+    severity: 'critical',
+    keywords: ['nvapi-'],
+    pattern: token('nvapi-[A-Za-z0-9_-]{60,70}'),
+    verify: random(6),
+    revokeUrl: 'https://build.nvidia.com/settings/api-keys',
+    examples: { match: [`NVIDIA_API_KEY=nvapi-${rand.chars('base64url', 64)}`], noMatch: ['NVIDIA_API_KEY=nvapi-...', `nvapi-${rand.chars('alnum', 20)}`] },
+  },
+  {
     id: 'fireworks-api-key',
     provider: 'Fireworks AI',
     title: 'Fireworks AI API key',
