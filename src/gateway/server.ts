@@ -211,6 +211,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     res.end(body);
   }
 
+  const unpriced = new Set<string>();
+  /** Says once per model that a budgeted request used a model without a price (it is billed at the fallback price). */
+  function unpricedModel(model: string): void {
+    if (unpriced.has(model) || unpriced.size > 1000) return;
+    unpriced.add(model);
+    log.warn({ model: model.slice(0, 100) }, 'model has no price in the table: billed at the fallback price; add it to "prices" in the config');
+  }
+
   function allowModel(user: UserRecord, model: string): void {
     if (globalModels && !globalModels.has(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not enabled on this gateway`);
     if (user.models && !user.models.includes(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not allowed for this user`);
@@ -437,6 +445,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     allowModel(user, shaped.model);
     anomaly?.request(user);
     const f: Flight = { reqId, start, caller, route, provider: route.provider, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
+    if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
     const reserveTokens = shaped.promptTokens + shaped.maxTokens;
     const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens), Date.now());
     const { admitted, headers } = await admit(p, user);
@@ -476,8 +485,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     relay(f, sent.res, res, shaped, extra, () => clientGone);
   }
 
-  async function handleModels(res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
-    const upstream = upstreams.openai.pool.size > 0 ? upstreams.openai : upstreams.anthropic;
+  async function handleModels(req: IncomingMessage, res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
+    // The Anthropic SDK sends anthropic-version: list Anthropic's models to it, OpenAI's to everyone else.
+    const wantsAnthropic = req.headers['anthropic-version'] !== undefined;
+    const upstream = (wantsAnthropic ? upstreams.anthropic.pool.size > 0 : upstreams.openai.pool.size === 0) ? upstreams.anthropic : upstreams.openai;
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
     const path = upstream.provider === anthropic ? '/v1/models' : '/models';
@@ -606,7 +617,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
       const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
       const caller = authed instanceof Promise ? await authed : authed;
-      if (route.kind === 'models') return await handleModels(res, reqId, caller, corsH);
+      if (route.kind === 'models') return await handleModels(req, res, reqId, caller, corsH);
       let raw: Buffer;
       let parsed: unknown;
       if (preParsed !== undefined && preParsed.body !== undefined && !Buffer.isBuffer(preParsed.body) && typeof preParsed.body !== 'string') {

@@ -103,6 +103,8 @@ describe('configuration', () => {
     expect(p.of('gpt-4o-2024-08-06')).toEqual({ input: 2.5, output: 10 });
     expect(p.cost('my-model', 1_000_000, 1_000_000)).toBe(3);
     expect(p.of('mystery-model').output).toBeGreaterThanOrEqual(75);
+    expect(p.known('gpt-4o-mini-2024-07-18')).toBe(true);
+    expect(p.known('mystery-model')).toBe(false);
   });
 });
 
@@ -120,6 +122,24 @@ describe('the app route on Anthropic', () => {
       expect(sent.path).toBe('/v1/messages');
       expect(sent.keyIndex).toBe(0);
       expect(sent.body).toMatchObject({ model: 'claude-haiku-4-5', max_tokens: 50, system: 'be kind\n\nanswer in French', messages: [{ role: 'user', content: 'hi' }] });
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe('unpriced models', () => {
+  it('warns once per model that a budgeted request used a model with no price', async () => {
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    const dir = new MemoryDirectory();
+    dir.addUser('b', { budgetUsd: 100 });
+    const gw = await startGateway(upstream, keys, { directory: dir });
+    try {
+      const t = issueToken(dir, 'b').token;
+      for (let i = 0; i < 3; i++) expect((await post(`${gw.origin}/v1/chat/completions`, chat('my-local-llama', { max_tokens: 5 }), bearer(t))).status).toBe(200);
+      expect(gw.logs.filter((l) => l.includes('has no price'))).toHaveLength(1);
     } finally {
       await gw.close();
       await gw.gateway.close();

@@ -88,6 +88,14 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
     expect(m.usage.output_tokens).toBe(4);
   });
 
+  it('anthropic: the model list comes from the Anthropic upstream', async () => {
+    const before = upstream.seen.length;
+    const ids = [];
+    for await (const m of an().models.list()) ids.push(m.id);
+    expect(ids).toContain('claude-haiku-4-5');
+    expect(upstream.seen.slice(before).map((s) => s.provider)).toEqual(['anthropic']);
+  });
+
   it('anthropic: a streamed message', async () => {
     const stream = an().messages.stream({ model: 'claude-haiku-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'hi' }] });
     let text = '';

@@ -56,6 +56,11 @@ export class Prices {
     return p;
   }
 
+  /** True when the table prices this model (exactly or by family), false when it falls back. */
+  known(model: string): boolean {
+    return this.of(model) !== this.fallback;
+  }
+
   /** Cost in USD. */
   cost(model: string, tokensIn: number, tokensOut: number): number {
     const p = this.of(model);
