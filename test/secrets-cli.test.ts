@@ -93,7 +93,8 @@ describe('keyward secrets', () => {
   });
 
   it('writes SARIF 2.1.0 that the official schema accepts, to a file with --output', async () => {
-    put('a.env', `OPENAI_API_KEY=${fakeOpenAIKey()}\nDATABASE_URL=${dbUrl()}\n`);
+    const key = fakeOpenAIKey();
+    put('a.env', `OPENAI_API_KEY=${key}\nDATABASE_URL=${dbUrl()}\n`);
     const out = join(dir, 'report.sarif');
     const r = await runKeyward(['secrets', join(dir, 'a.env'), '--format', 'sarif', '--output', out]);
     expect(r.code).toBe(1);
@@ -102,6 +103,7 @@ describe('keyward secrets', () => {
     const doc = JSON.parse(readFileSync(out, 'utf8')) as { version: string; runs: { results: unknown[] }[] };
     expect(sarifErrors(doc)).toEqual([]);
     expect(doc.runs[0]!.results).toHaveLength(2);
+    expect(readFileSync(out, 'utf8')).not.toContain(key);
   });
 
   it('reads standard input for -', async () => {
