@@ -27,9 +27,6 @@ const SIGNATURES: readonly Signature[] = [
   { framework: 'Java', kind: 'stack-trace', re: /(?:Exception|Error)(?::[^\n]*)?\n\s+at [a-z][\w$]*(?:\.[\w$]+)+\([\w$]+\.java:\d+\)/ },
 ];
 
-/** Spring's plain 404/500 page: it names the framework but shows nothing internal. */
-const SPRING_WHITELABEL = /<h1>Whitelabel Error Page<\/h1>/;
-
 /** Debug pages name the error near the top or embed it as data at the end; the middle (inlined assets) is skipped. */
 const EDGE_CHARS = 128 * 1024;
 
@@ -40,11 +37,6 @@ export function recogniseDebugPage(body: string): { framework: string; kind: Deb
     if (m) return { framework: s.framework, kind: s.kind, evidence: clean(m[0]) };
   }
   return undefined;
-}
-
-/** A framework's default error page that only discloses which framework runs (no trace). */
-export function recogniseFrameworkErrorPage(body: string): string | undefined {
-  return SPRING_WHITELABEL.test(body) ? 'Spring Boot (Whitelabel Error Page)' : undefined;
 }
 
 function clean(s: string): string {
