@@ -198,6 +198,19 @@ describe('archives and app bundles', () => {
     expect(skipped.at(-1)).toBe('truncated.log.gz damaged-archive');
   });
 
+  it('skips one entry whose compressed data is damaged and scans the others', async () => {
+    const key = fakeOpenAIKey();
+    const filler = Array.from({ length: 2000 }, (_, i) => `line ${i} of a log that compresses`).join('\n');
+    const zip = Buffer.from(zipSync({ 'broken.log': strToU8(filler), 'good.env': strToU8(`K=${key}\n`) }));
+    // The first entry's deflate stream starts right after its 30-byte local header and name.
+    const dataStart = 30 + 'broken.log'.length;
+    for (let i = dataStart; i < dataStart + 40; i++) zip[i] = 0xff;
+    const skipped: string[] = [];
+    const found = await scan('app.zip', zip, { onSkip: (f, r, d) => skipped.push(`${f} ${r} ${d}`) });
+    expect(found.map((m) => m.file)).toEqual(['app.zip!/good.env']);
+    expect(skipped).toEqual([expect.stringMatching(/^app\.zip!\/broken\.log unsupported-compression cannot be expanded/)]);
+  });
+
   it('keeps a text file holding "ustar" at offset 257 as text (a tar header needs its checksum)', async () => {
     const key = fakeOpenAIKey();
     const text = `${'/'.repeat(257)}ustar is the magic of tar headers\nconst k = '${key}';\n`;

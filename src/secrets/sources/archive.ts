@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { unzipSync, type UnzipFileInfo } from 'fflate';
+import { unzipSync, type UnzipFileInfo, type Unzipped } from 'fflate';
 import tar from 'tar-stream';
 import { DamagedArchiveError, SourceError } from './errors.js';
 import { RATIO_FLOOR_BYTES, type ArchiveLimits } from './limits.js';
@@ -95,14 +95,45 @@ export async function* scanZip(
       batch += size;
       end++;
     }
-    let k = -1;
-    const first = start;
-    const files = unzipSync(bytes, { filter: () => (k++, k >= first && k < end && wanted[k] === true) });
+    const files = expandBatch(name, bytes, start, end, wanted, infos, onUnsupported);
     for (const [entry, data] of Object.entries(files)) {
       chargeBytes(name, data.length, budget, limits);
       yield* scanEntry(`${name}!/${entry}`, data);
     }
     start = end;
+  }
+}
+
+/**
+ * Expands entries [start, end) that are wanted. When the batch fails (an entry's data is damaged or
+ * encrypted), the entries are expanded one by one so only the bad ones are skipped, and reported.
+ */
+function expandBatch(
+  name: string,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  wanted: readonly boolean[],
+  infos: readonly UnzipFileInfo[],
+  onUnsupported: (entry: string, detail: string) => void,
+): Unzipped {
+  const pick = (from: number, to: number): Unzipped => {
+    let k = -1;
+    return unzipSync(bytes, { filter: () => (k++, k >= from && k < to && wanted[k] === true) });
+  };
+  try {
+    return pick(start, end);
+  } catch {
+    const files: Unzipped = {};
+    for (let k = start; k < end; k++) {
+      if (!wanted[k]) continue;
+      try {
+        Object.assign(files, pick(k, k + 1));
+      } catch (e) {
+        onUnsupported(`${name}!/${infos[k]!.name}`, `cannot be expanded (${(e as Error).message}); damaged or encrypted`);
+      }
+    }
+    return files;
   }
 }
 
