@@ -126,6 +126,8 @@ export const PROBES: readonly Probe[] = [
   env('env-old', '/.env.old'),
   env('env-save', '/.env.save'),
   env('env-swp', '/.env~'),
+  // Example files are meant to hold placeholders; real keys end up in them by mistake.
+  { ...env('env-example', '/.env.example'), what: 'dotenv example file /.env.example', severity: 'low' },
   env('api-env', '/api/.env'),
   env('backend-env', '/backend/.env'),
 
@@ -157,6 +159,10 @@ export const PROBES: readonly Probe[] = [
   { id: 'web-config', path: '/web.config', category: 'config', what: 'IIS/ASP.NET web.config', severity: 'medium', confirm: (b) => (/^\s*(?:<\?xml[^>]*>\s*)?<configuration[\s>]/i.test(b) ? '<configuration>' : undefined), scanSecrets: true },
   { id: 'docker-compose', path: '/docker-compose.yml', category: 'config', what: 'docker-compose.yml', severity: 'medium', confirm: textRe(/^services:\s*$/m, false), scanSecrets: true },
   { id: 'terraform-state', path: '/terraform.tfstate', category: 'config', what: 'Terraform state (holds every resource secret)', severity: 'critical', confirm: textRe(/"terraform_version"\s*:/, false), scanSecrets: true },
+  { id: 'gitlab-ci', path: '/.gitlab-ci.yml', category: 'config', what: 'GitLab CI pipeline (.gitlab-ci.yml)', severity: 'medium', confirm: textRe(/^(?:stages|variables|image|include):/m, false), scanSecrets: true },
+  { id: 'travis-yml', path: '/.travis.yml', category: 'config', what: 'Travis CI config (.travis.yml)', severity: 'medium', confirm: textRe(/^(?:language|script|install|env):/m, false), scanSecrets: true },
+  { id: 'circleci-config', path: '/.circleci/config.yml', category: 'config', what: 'CircleCI config', severity: 'medium', confirm: textRe(/^(?:version:\s*2|jobs:|workflows:)/m, false), scanSecrets: true },
+  { id: 'dockerfile', path: '/Dockerfile', category: 'config', what: 'Dockerfile', severity: 'low', confirm: textRe(/^FROM\s+\S+/m, false), scanSecrets: true },
   { id: 'crossdomain-xml', path: '/crossdomain.xml', category: 'config', what: 'crossdomain.xml allowing every domain', severity: 'low', confirm: textRe(/<allow-access-from\s+domain="\*"/, false) },
 
   wpBackup('wp-config-bak', '/wp-config.php.bak'),

@@ -56,4 +56,11 @@ describe('probe content proofs', () => {
     expect(probe('actuator-env')('{"activeProfiles":["prod"],"propertySources":[]}')).toBeDefined();
     expect(probe('werkzeug-console')('<html><head><title>Console // Werkzeug Debugger</title></head><body><h1>Interactive Console</h1></body></html>')).toBeDefined();
   });
+
+  it('confirms CI configs and Dockerfiles by their own keys', () => {
+    expect(probe('gitlab-ci')('stages:\n  - build\nbuild:\n  script: npm ci\n')).toBe('stages:');
+    expect(probe('circleci-config')('version: 2.1\njobs:\n  build: {}\n')).toBeDefined();
+    expect(probe('dockerfile')('FROM node:20-slim\nENV NODE_ENV=production\n')).toBe('FROM node:20-slim');
+    expect(probe('dockerfile')('Welcome to our site\n')).toBeUndefined();
+  });
 });
