@@ -240,5 +240,11 @@ export async function* scanFile(path: string, displayName: string, ctx: Ctx, siz
   }
   ctx.stats.files++;
   ctx.stats.bytes += bytes;
-  yield* scanIterable(displayName, stream, ctx);
+  try {
+    yield* scanIterable(displayName, stream, ctx);
+  } catch (e) {
+    // A read that fails half-way (a disk error, a file cut short) skips the rest of that file only.
+    if ((e as NodeJS.ErrnoException).syscall === undefined) throw e;
+    unreadable(e);
+  }
 }
