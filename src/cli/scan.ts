@@ -21,6 +21,7 @@ interface Flags {
   timeout: number;
   httpPort?: number;
   sections?: string;
+  strictTls?: boolean;
 }
 
 /** Best first, as GRADE_CHART in src/scan/grade.ts; repeated so that usage errors and --help load nothing else. */
@@ -55,10 +56,11 @@ function program(): Command {
     .option('--ca <file>', 'trust this extra CA certificate (PEM; repeatable; NODE_EXTRA_CA_CERTS works too)', collect, [])
     .option('--timeout <seconds>', 'time bound per site (each request gets at most 5 s of it)', seconds, 10)
     .option('--sections <list>', 'only these sections, comma-separated: headers,tls,exposure (default all)')
+    .option('--strict-tls', 'stop with an error (exit 2) when a certificate fails verification, instead of grading the site F')
     .option('--http-port <port>', 'port of the plain-http visit that checks the redirect to HTTPS', positiveInt('--http-port', 65535))
     .addHelpText(
       'after',
-      '\nExit status: 0 scanned, 1 a grade is below --fail-under, 2 usage or network error (unreachable, bad certificate, timeout).\nPrivate and loopback addresses are allowed here (your dev servers); the library and server mode refuse them.',
+      '\nExit status: 0 scanned, 1 a grade is below --fail-under, 2 usage or network error (unreachable, timeout; a bad certificate only with --strict-tls, else it grades F).\nPrivate and loopback addresses are allowed here (your dev servers); the library and server mode refuse them.',
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
@@ -88,6 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     timeoutMs: flags.timeout * 1000,
     ...(flags.httpPort !== undefined ? { httpPort: flags.httpPort } : {}),
     ...(flags.sections !== undefined ? { sections: parseSections(flags.sections) } : {}),
+    ...(flags.strictTls ? { strictTls: true } : {}),
   };
   const { scanSite } = await import('../scan/scan-site.js');
   // Validate --resolve and --ca once, before any site is scanned.

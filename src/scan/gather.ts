@@ -4,7 +4,7 @@
  * CORS probe, then the TLS and exposure gatherers. Checks never fetch.
  */
 import { isKeywardError, KeywardError } from '../errors.js';
-import { isCertificateProblem } from './fetch/errors.js';
+import { certificateProblemOrigin, isCertificateProblem } from './fetch/errors.js';
 import { parsePage } from './html.js';
 import type { ParsedTarget } from './target.js';
 import type { GatherContext, HttpExchange, ScanFacts } from './types.js';
@@ -16,7 +16,15 @@ export interface GatherOptions {
    * plain-http twin that can be guessed, so the visit is skipped unless this is given.
    */
   httpPort?: number;
+  /**
+   * Stop with KW_TLS when the page's certificate fails verification. Default false: the page
+   * is fetched again without verification, every section runs, and the report grades F.
+   */
+  strictTls?: boolean;
 }
+
+/** Hosts of one redirect chain that may be fetched unverified after a certificate failure. */
+const MAX_UNVERIFIED_ORIGINS = 3;
 
 /** A foreign origin for the CORS probe: a reflected value proves the site trusts any origin. */
 export const CORS_PROBE_ORIGIN = 'https://keyward-cors-probe.example';
@@ -28,16 +36,25 @@ export async function gatherFacts(ctx: GatherContext, target: ParsedTarget, opti
 
   let final: HttpExchange;
   let httpsError: string | undefined;
+  let unverified: { error: string; origins: string[] } | undefined;
   try {
     final = await ctx.fetch(target.url);
   } catch (err) {
-    // A bare host that has no working HTTPS is still scanned over HTTP, and the report says so.
-    if (!(target.bare && start.protocol === 'https:' && fallsBack(err))) throw err;
-    httpsError = (err as Error).message;
-    const fallback = new URL(start.href);
-    fallback.protocol = 'http:';
-    if (options.httpPort !== undefined) fallback.port = String(options.httpPort);
-    final = await ctx.fetch(fallback.href);
+    if (!options.strictTls && isCertificateProblem(err)) {
+      // Like SSL Labs (T) and the Observatory (hsts-invalid-cert): a bad certificate is graded, not
+      // only reported. Only after the verified attempt failed, and only for the origins that failed.
+      const again = await fetchUnverified(ctx, target.url, err);
+      ({ final } = again);
+      unverified = { error: (err as Error).message, origins: again.origins };
+    } else {
+      // A bare host that has no working HTTPS is still scanned over HTTP, and the report says so.
+      if (!(target.bare && start.protocol === 'https:' && fallsBack(err))) throw err;
+      httpsError = (err as Error).message;
+      const fallback = new URL(start.href);
+      fallback.protocol = 'http:';
+      if (options.httpPort !== undefined) fallback.port = String(options.httpPort);
+      final = await ctx.fetch(fallback.href);
+    }
   }
 
   const page = looksLikeHtml(final) ? parsePage(final.body) : undefined;
@@ -45,7 +62,7 @@ export async function gatherFacts(ctx: GatherContext, target: ParsedTarget, opti
   const fetchedOverHttp = start.protocol === 'http:' || httpsError !== undefined;
   const [http, corsProbe] = await Promise.all([
     httpVisit ?? Promise.resolve(fetchedOverHttp ? { chain: final.chain, finalUrl: final.url } : undefined),
-    probeCors(ctx, final.url),
+    probeCors(ctx, final.url, unverified?.origins),
   ]);
   const facts: ScanFacts = {
     target: { input: target.input, url: target.url, host: target.host },
@@ -53,6 +70,7 @@ export async function gatherFacts(ctx: GatherContext, target: ParsedTarget, opti
     https: final.url.startsWith('https:'),
     ...(http ? { http } : {}),
     ...(httpsError !== undefined ? { httpsError } : {}),
+    ...(unverified ? { certificateError: unverified.error, unverifiedOrigins: unverified.origins } : {}),
     ...(page ? { page } : {}),
     ...(corsProbe ? { corsProbe } : {}),
   };
@@ -81,9 +99,29 @@ async function visitHttp(ctx: GatherContext, url: string): Promise<NonNullable<S
   }
 }
 
-async function probeCors(ctx: GatherContext, url: string): Promise<ScanFacts['corsProbe']> {
+/**
+ * The page again without certificate verification, for each origin of its redirect chain whose
+ * certificate is refused (at most MAX_UNVERIFIED_ORIGINS); any other failure is thrown as it is.
+ */
+async function fetchUnverified(ctx: GatherContext, url: string, first: unknown): Promise<{ final: HttpExchange; origins: string[] }> {
+  const origins: string[] = [];
+  let err = first;
+  for (;;) {
+    const origin = certificateProblemOrigin(err);
+    if (origin === undefined || origins.includes(origin) || origins.length >= MAX_UNVERIFIED_ORIGINS) throw err;
+    origins.push(origin);
+    try {
+      return { final: await ctx.fetch(url, { unverifiedOrigins: origins }), origins };
+    } catch (again) {
+      if (!isCertificateProblem(again)) throw again;
+      err = again;
+    }
+  }
+}
+
+async function probeCors(ctx: GatherContext, url: string, unverifiedOrigins: string[] | undefined): Promise<ScanFacts['corsProbe']> {
   try {
-    const ex = await ctx.fetch(url, { headers: { origin: CORS_PROBE_ORIGIN }, maxBytes: 64 * 1024 });
+    const ex = await ctx.fetch(url, { headers: { origin: CORS_PROBE_ORIGIN }, maxBytes: 64 * 1024, ...(unverifiedOrigins ? { unverifiedOrigins } : {}) });
     return { origin: CORS_PROBE_ORIGIN, headers: ex.headers };
   } catch {
     return undefined; // The page itself answered; a failed probe only means no CORS evidence.

@@ -68,7 +68,7 @@ export const SCORE_MODIFIERS = {
   'hsts-not-implemented': -20,
   'hsts-header-invalid': -20,
   'hsts-not-implemented-no-https': -20,
-  /** Never given by keyward: a bad certificate stops the scan with KW_TLS (docs/scoring.md). */
+  /** A page whose certificate fails verification: browsers ignore its HSTS (with strictTls the scan stops instead). */
   'hsts-invalid-cert': -20,
   // subresource-integrity
   'sri-implemented-and-all-scripts-loaded-securely': 5,
@@ -205,9 +205,9 @@ export interface GradeResult {
 /**
  * Grades every section that has a grader and ran at least one check, then the whole scan:
  * the mean of the section scores as a letter, capped by the worst section's letter; any
- * exposed secret makes it F whatever else is true.
+ * exposed secret, or a page certificate that fails verification, makes it F whatever else is true.
  */
-export function gradeScan(outputs: Array<{ check: Check; output: CheckOutput }>, findings: Finding[]): GradeResult {
+export function gradeScan(outputs: Array<{ check: Check; output: CheckOutput }>, findings: Finding[], scan: { certificateRejected?: boolean } = {}): GradeResult {
   const bySection = new Map<SectionName, Record<string, TestResult>>();
   for (const { check, output } of outputs) {
     const tests = bySection.get(check.section) ?? {};
@@ -233,5 +233,7 @@ export function gradeScan(outputs: Array<{ check: Check; output: CheckOutput }>,
   let grade = gradeForScore(score);
   for (const s of graded) grade = worseGrade(grade, s.grade);
   if (findings.some((f) => f.secret !== undefined)) grade = 'F';
+  // Also when the tls section did not run (--sections headers): browsers refuse the page.
+  if (scan.certificateRejected) grade = 'F';
   return { grade, score, sections };
 }

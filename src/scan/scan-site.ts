@@ -39,6 +39,11 @@ export interface ScanReport {
   https: boolean;
   /** Why HTTPS failed when a bare host fell back to HTTP. */
   httpsError?: string;
+  /**
+   * Why the page's certificate was refused. The page was then read without verification, the
+   * report leads with `tls-certificate-rejected`, and the grade is F (`strictTls` throws instead).
+   */
+  certificateError?: string;
   /** Redirects from `url` to `finalUrl`. */
   redirects: RedirectHop[];
   /** The plain-http visit: does it go to HTTPS? */
@@ -80,7 +85,8 @@ export async function scanSite(input: string, options: ScanOptions = {}): Promis
   const ctx = createFetchContext(options);
   try {
     const facts = await gatherFacts(ctx, target, options);
-    await Promise.all(sections.map((s) => SECTION_GATHERERS[s]?.(ctx, facts)));
+    const sectionCtx = facts.unverifiedOrigins ? unverifiedFor(ctx, facts.unverifiedOrigins) : ctx;
+    await Promise.all(sections.map((s) => SECTION_GATHERERS[s]?.(sectionCtx, facts)));
     const checks = (options.checks ?? CHECKS).filter((c) => sections.includes(c.section));
     return buildReport(facts, checks, started);
   } finally {
@@ -88,11 +94,16 @@ export async function scanSite(input: string, options: ScanOptions = {}): Promis
   }
 }
 
+/** The section gatherers fetch the site's files from the same origins the page was read from unverified. */
+function unverifiedFor(ctx: GatherContext, origins: readonly string[]): GatherContext {
+  return { ...ctx, fetch: (url, options) => ctx.fetch(url, { ...options, unverifiedOrigins: [...origins, ...(options?.unverifiedOrigins ?? [])] }) };
+}
+
 /** Runs the checks on gathered facts and grades them (pure; exported for tests and tools). */
 export function buildReport(facts: ScanFacts, checks: readonly Check[], started = Date.now()): ScanReport {
   const outputs = checks.map((check) => ({ check, output: runCheck(check, facts) }));
   const findings = sortByImpact(outputs.flatMap(({ check, output }) => output.findings.map((f): ReportFinding => ({ ...f, section: (f.section as SectionName | undefined) ?? check.section }))));
-  const graded = gradeScan(outputs, findings);
+  const graded = gradeScan(outputs, findings, { certificateRejected: facts.certificateError !== undefined });
   const tests: ScanReport['tests'] = {};
   for (const { check, output } of outputs) for (const [name, t] of Object.entries(output.tests)) tests[name] = { ...t, section: check.section };
   const sections: ScanReport['sections'] = {};
@@ -106,6 +117,7 @@ export function buildReport(facts: ScanFacts, checks: readonly Check[], started 
     status: facts.final.status,
     https: facts.https,
     ...(facts.httpsError !== undefined ? { httpsError: facts.httpsError } : {}),
+    ...(facts.certificateError !== undefined ? { certificateError: facts.certificateError } : {}),
     redirects: facts.final.chain,
     ...(facts.http ? { http: facts.http } : {}),
     grade: graded.grade,

@@ -64,6 +64,13 @@ export interface ScanFacts {
   https: boolean;
   /** If the HTTPS attempt failed and the scan fell back to HTTP, why. */
   httpsError?: string;
+  /**
+   * Why the verified HTTPS fetch of the page was refused (expired, self-signed, wrong host, …).
+   * Set only when the scan then fetched the page again without certificate verification.
+   */
+  certificateError?: string;
+  /** The origins (`https://host:port`) fetched without certificate verification, for the section gatherers. */
+  unverifiedOrigins?: string[];
   page?: PageDoc;
   /** The response to the same page requested with a foreign `Origin` header. */
   corsProbe?: { origin: string; headers: HeaderMap };
@@ -106,6 +113,11 @@ export interface FetchOptions {
   maxBytes?: number;
   /** Whole-request time bound in ms (default 5000). */
   timeoutMs?: number;
+  /**
+   * Origins (`https://host:port`, as URL.origin) whose certificate is not verified. Only for a
+   * page whose verified fetch already failed on its certificate (ScanFacts.certificateError).
+   */
+  unverifiedOrigins?: readonly string[];
 }
 
 /**

@@ -125,22 +125,55 @@ describe('keyward scan', () => {
     expect(r.stderr).toMatch(/did not answer within 1 s|time bound/);
   });
 
-  it('exits 2 naming the certificate problem', async () => {
+  it('grades a site with an expired certificate F and says so first, exit 0', async () => {
     const r = await runKeyward(['scan', '--ca', rootCaFile, expired.localhostOrigin]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('bad certificate at localhost');
-    expect(r.stderr).toContain('the certificate has expired');
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = r.stdout.split('\n');
+    // Right under the title, before the grade: it cannot be missed.
+    expect(lines[1]).toContain('CERTIFICATE REFUSED: bad certificate at localhost');
+    expect(lines[1]).toContain('the certificate has expired');
+    expect(r.stdout).toMatch(/Grade F/);
+    expect(r.stdout).toMatch(/tls F/);
+    const firstFinding = lines.find((l) => /^ {2}(CRITICAL|HIGH|MEDIUM|LOW|INFO) /.test(l));
+    expect(firstFinding).toMatch(/^ {2}CRITICAL .*\[tls-certificate-rejected\]$/);
+  });
+
+  it('exits 1 for a bad certificate under --fail-under, and 2 naming the problem with --strict-tls', async () => {
+    const below = await runKeyward(['scan', '--ca', rootCaFile, '--fail-under', 'D', expired.localhostOrigin]);
+    expect(below.code).toBe(1);
+    expect(below.stderr).toContain('grades F, below --fail-under D');
+    const strict = await runKeyward(['scan', '--strict-tls', '--ca', rootCaFile, expired.localhostOrigin]);
+    expect(strict.code).toBe(2);
+    expect(strict.stdout).toBe('');
+    expect(strict.stderr).toContain('bad certificate at localhost');
+    expect(strict.stderr).toContain('the certificate has expired');
+  });
+
+  it('puts the refused certificate in --json and --html', async () => {
+    const file = join(dir, 'expired.html');
+    const r = await runKeyward(['scan', '--json', '--html', file, '--ca', rootCaFile, expired.localhostOrigin]);
+    expect(r.code).toBe(0);
+    const printed = JSON.parse(r.stdout) as ScanReport;
+    expect(printed).toMatchObject({ grade: 'F', sections: { tls: { grade: 'F' } }, certificateError: expect.stringContaining('the certificate has expired') });
+    expect(printed.findings[0]).toMatchObject({ id: 'tls-certificate-rejected', severity: 'critical', section: 'tls' });
+    expect(readFileSync(file, 'utf8')).toContain('Certificate refused: bad certificate at localhost');
   });
 
   it('trusts a private CA with --ca or NODE_EXTRA_CA_CERTS, and not without', async () => {
-    const without = await runKeyward(['scan', https.localhostOrigin]);
-    expect(without.code).toBe(2);
-    expect(without.stderr).toContain('unknown authority');
+    const without = await runKeyward(['scan', '--json', https.localhostOrigin]);
+    expect(without.code).toBe(0);
+    expect(JSON.parse(without.stdout)).toMatchObject({ grade: 'F', certificateError: expect.stringContaining('unknown authority') });
+    const strict = await runKeyward(['scan', '--strict-tls', https.localhostOrigin]);
+    expect(strict.code).toBe(2);
+    expect(strict.stderr).toContain('unknown authority');
     const withCa = await runKeyward(['scan', '--json', '--ca', rootCaFile, https.localhostOrigin]);
     expect(withCa.code).toBe(0);
     expect(JSON.parse(withCa.stdout)).toMatchObject({ https: true, status: 200 });
+    expect(JSON.parse(withCa.stdout)).not.toHaveProperty('certificateError');
     const withEnv = await runKeyward(['scan', '--json', https.localhostOrigin], { env: { NODE_EXTRA_CA_CERTS: rootCaFile } });
     expect(withEnv.code).toBe(0);
+    expect(JSON.parse(withEnv.stdout)).not.toHaveProperty('certificateError');
   });
 
   it('scans a name before its DNS exists with --resolve', async () => {
@@ -177,6 +210,7 @@ describe('keyward scan', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('--fail-under <grade>');
     expect(r.stdout).toContain('--resolve <host:port:address>');
+    expect(r.stdout).toContain('--strict-tls');
   });
 });
 

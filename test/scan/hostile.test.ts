@@ -258,27 +258,37 @@ describe('certificates', () => {
     ['notYetValid', 'the certificate is not valid yet'],
     ['selfSigned', 'self-signed'],
     ['wrongHost', 'does not cover this host name'],
-  ] as const)('says which certificate problem a %s certificate has', async (kind, problem) => {
+  ] as const)('says which certificate problem a %s certificate has: in the graded report, or as KW_TLS with strictTls', async (kind, problem) => {
     const { s, certs } = await serve(kind);
-    const err = await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa }).catch((e: unknown) => e);
+    const report = await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa, sections: ['headers'] });
+    expect(report).toMatchObject({ https: true, status: 200, grade: 'F', certificateError: expect.stringContaining(problem) });
+    const err = await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa, strictTls: true }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'KW_TLS', message: expect.stringContaining(problem), hint: expect.stringContaining('--ca') });
   });
 
-  it('rejects a certificate from an unknown CA, and accepts it once the CA is given', async () => {
+  it('refuses a certificate from an unknown CA, and accepts it once the CA is given', async () => {
     const { s, certs } = await serve('valid');
-    await expect(scanSite(s.localhostOrigin, fast)).rejects.toMatchObject({ code: 'KW_TLS', message: expect.stringContaining('unknown authority') });
+    await expect(scanSite(s.localhostOrigin, { ...fast, strictTls: true })).rejects.toMatchObject({ code: 'KW_TLS', message: expect.stringContaining('unknown authority') });
+    expect(await scanSite(s.localhostOrigin, { ...fast, sections: ['headers'] })).toMatchObject({ grade: 'F', certificateError: expect.stringContaining('unknown authority') });
     const report = await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa });
     expect(report).toMatchObject({ https: true, status: 200, finalUrl: `${s.localhostOrigin}/` });
+    expect(report).not.toHaveProperty('certificateError');
   });
 
   it('trusts a CA for the scan that was given it, not for the next one', async () => {
     const { s, certs } = await serve('valid');
-    expect((await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa, sections: ['headers'] })).status).toBe(200);
-    await expect(scanSite(s.localhostOrigin, { ...fast, sections: ['headers'] })).rejects.toMatchObject({ code: 'KW_TLS' });
+    const trusted = await scanSite(s.localhostOrigin, { ...fast, ca: certs.rootCa, sections: ['headers'] });
+    expect(trusted.status).toBe(200);
+    expect(trusted).not.toHaveProperty('certificateError');
+    await expect(scanSite(s.localhostOrigin, { ...fast, sections: ['headers'], strictTls: true })).rejects.toMatchObject({ code: 'KW_TLS' });
+    expect(await scanSite(s.localhostOrigin, { ...fast, sections: ['headers'] })).toMatchObject({ certificateError: expect.stringContaining('unknown authority') });
   });
 
-  it('does not fall back to http when a bare host has a bad certificate', async () => {
+  it('does not fall back to http when a bare host has a bad certificate: it grades the https page', async () => {
     const { s } = await serve('expired');
-    await expect(scanSite(`localhost:${s.port}`, fast)).rejects.toMatchObject({ code: 'KW_TLS' });
+    const report = await scanSite(`localhost:${s.port}`, { ...fast, sections: ['headers'] });
+    expect(report).toMatchObject({ https: true, finalUrl: `${s.localhostOrigin}/`, grade: 'F', certificateError: expect.stringContaining('expired') });
+    expect(report).not.toHaveProperty('httpsError');
+    await expect(scanSite(`localhost:${s.port}`, { ...fast, strictTls: true })).rejects.toMatchObject({ code: 'KW_TLS' });
   });
 });

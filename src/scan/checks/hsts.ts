@@ -44,9 +44,9 @@ export function parseHsts(value: string): HstsPolicy | string {
   return { maxAge, includeSubDomains: seen.has('includesubdomains'), preload: seen.has('preload') };
 }
 
-/** What browsers take from the header; undefined when they ignore it. */
+/** What browsers take from the header; undefined when they ignore it (plain HTTP, a refused certificate). */
 export function effectiveHsts(facts: ScanFacts): HstsPolicy | undefined {
-  if (!facts.https) return undefined;
+  if (!facts.https || facts.certificateError !== undefined) return undefined;
   const values = headerValues(facts.final.headers, 'strict-transport-security');
   if (values.length !== 1) return undefined;
   const parsed = parseHsts(values[0] ?? '');
@@ -73,10 +73,16 @@ export const hstsCheck: Check = {
         add('hsts-on-plain-http', 'info', 'Strict-Transport-Security sent over plain HTTP is ignored by browsers',
           'Browsers only honour HSTS on an HTTPS response; serve the site over HTTPS and send it there.');
       }
-      // (An HTTPS page with a bad certificate never gets here: the scan stops with KW_TLS.)
       add('hsts-not-implemented-no-https', 'high', 'The site is not served over HTTPS, so HSTS cannot protect it',
         'Serve the site over HTTPS with a valid certificate (e.g. certbot), redirect HTTP to it, then send:\n' + headerFix(HSTS.name, HSTS.value));
       return done('hsts-not-implemented-no-https', false);
+    }
+
+    if (facts.certificateError !== undefined) {
+      // As the Observatory: browsers ignore HSTS from a page whose certificate they refuse (RFC 6797 §8.1).
+      add('hsts-invalid-cert', 'medium', 'Browsers ignore Strict-Transport-Security here: the certificate is refused',
+        'Serve a valid certificate first (see tls-certificate-rejected); HSTS only takes effect over a connection without certificate errors. Then send:\n' + headerFix(HSTS.name, HSTS.value));
+      return done('hsts-invalid-cert', false, { certificateError: facts.certificateError });
     }
 
     const values = headerValues(facts.final.headers, 'strict-transport-security');

@@ -24,6 +24,7 @@ import { exposureKeysInClientCheck } from './exposure-keys-in-client.js';
 import { exposureSecurityTxtCheck } from './exposure-security-txt.js';
 import { exposureSourceMapsCheck } from './exposure-source-maps.js';
 import { tlsAlpnCheck } from './tls-alpn.js';
+import { tlsCertificateRejectedCheck } from './tls-certificate-rejected.js';
 import { tlsCertificateValidityCheck } from './tls-certificate-validity.js';
 import { tlsCipherSuitesCheck } from './tls-cipher-suites.js';
 import { tlsHostnameCheck } from './tls-hostname.js';
@@ -35,6 +36,8 @@ import { tlsSignatureAlgorithmCheck } from './tls-signature-algorithm.js';
 import { tlsTrustCheck } from './tls-trust.js';
 
 export const CHECKS: Check[] = [
+  // First: a refused certificate is the first thing a report says (ties in severity keep this order).
+  tlsCertificateRejectedCheck,
   cspCheck,
   cookiesCheck,
   corsCheck,

@@ -66,6 +66,14 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
   const sockets = Math.max(1, config.limits.concurrency);
   const httpAgent = new HttpAgent({ keepAlive: true, maxSockets: sockets });
   const httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: sockets, ...(config.secureContext ? { secureContext: config.secureContext } : {}) });
+  // Its own pool, so a verified request never rides a socket whose certificate was not checked.
+  let unverifiedAgent: HttpsAgent | undefined;
+  const agentFor = (url: URL, options: FetchOptions): HttpAgent | HttpsAgent => {
+    if (url.protocol !== 'https:') return httpAgent;
+    if (!options.unverifiedOrigins?.includes(url.origin)) return httpsAgent;
+    unverifiedAgent ??= new HttpsAgent({ keepAlive: true, maxSockets: sockets, rejectUnauthorized: false, ...(config.secureContext ? { secureContext: config.secureContext } : {}) });
+    return unverifiedAgent;
+  };
 
   const fetch: BoundedFetch = async (input, options = {}) => {
     let url = parseHttpUrl(input);
@@ -162,7 +170,7 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
           method,
           path: `${url.pathname}${url.search}`,
           headers,
-          agent: https ? httpsAgent : httpAgent,
+          agent: agentFor(url, options),
           ...(https && !isIpLiteral(host) ? { servername: host } : {}),
         };
         try {
@@ -264,6 +272,7 @@ export function createBoundedFetch(config: BoundedFetchConfig): FetchClient {
     close() {
       httpAgent.destroy();
       httpsAgent.destroy();
+      unverifiedAgent?.destroy();
     },
   };
 }

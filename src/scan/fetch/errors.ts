@@ -25,12 +25,23 @@ export function isCertificateProblem(err: unknown): boolean {
   return typeof cause?.code === 'string' && cause.code in TLS_PROBLEMS;
 }
 
+/** The https origin whose certificate each certificate error is about (a redirect may lead to another host). */
+const CERTIFICATE_ORIGIN = new WeakMap<object, string>();
+
+/** `https://host[:port]` of the server whose certificate was refused, as URL.origin spells it. */
+export function certificateProblemOrigin(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? CERTIFICATE_ORIGIN.get(err) : undefined;
+}
+
 export function toKeywardError(err: unknown, where: string, phase: 'connect' | 'body'): KeywardError {
   if (err instanceof KeywardError) return err;
   const code = (err as { code?: string }).code ?? '';
   const message = err instanceof Error ? err.message : String(err);
   if (code in TLS_PROBLEMS) {
-    return new KeywardError('KW_TLS', `bad certificate at ${where}: ${TLS_PROBLEMS[code]} (${code})`, { hint: TLS_HINT, cause: err });
+    const problem = new KeywardError('KW_TLS', `bad certificate at ${where}: ${TLS_PROBLEMS[code]} (${code})`, { hint: TLS_HINT, cause: err });
+    // `where` is URL.host; a certificate is only ever verified on https.
+    CERTIFICATE_ORIGIN.set(problem, `https://${where}`);
+    return problem;
   }
   if (code.startsWith('ERR_SSL_') || code === 'EPROTO' || code.startsWith('ERR_TLS_')) {
     return new KeywardError('KW_TLS', `TLS handshake with ${where} failed: ${message}`, {

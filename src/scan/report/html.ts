@@ -36,6 +36,7 @@ function renderReport(r: ScanReport): string {
   return `<section class="site">
 <h2>${escapeHtml(r.url)}${r.finalUrl !== r.url ? ` <span class="muted">→ ${escapeHtml(r.finalUrl)}</span>` : ''}</h2>
 <p><span class="grade ${gradeClass(r.grade)}">${escapeHtml(r.grade)}</span> score ${r.score} ${sections}</p>
+${r.certificateError ? `<p class="warn"><strong>Certificate refused: ${escapeHtml(r.certificateError)}.</strong> Browsers block this site; this report was read without certificate verification.</p>` : ''}
 ${r.https ? '' : `<p class="warn">Served over plain HTTP${r.httpsError ? `: HTTPS failed (${escapeHtml(r.httpsError)})` : ''}</p>`}
 <p class="muted">HTTP ${r.status} · scanned ${escapeHtml(r.scannedAt)} in ${r.durationMs} ms · keyward ${escapeHtml(r.keyward)}</p>
 ${r.findings.length ? `<ol class="findings">${findings}</ol>` : '<p>No findings.</p>'}

@@ -20,6 +20,11 @@ export function renderTerminal(report: ScanReport, options: TerminalOptions): st
   const out: string[] = [];
   const redirected = report.finalUrl !== report.url ? ` → ${report.finalUrl}` : '';
   out.push(`${c.bold('keyward scan')} ${report.url}${redirected} ${c.dim(`(HTTP ${report.status}, ${report.durationMs} ms)`)}`);
+  if (report.certificateError) {
+    // Above the grade: nothing else in the report matters while browsers refuse the page.
+    out.push(c.red(c.bold(`  CERTIFICATE REFUSED: ${report.certificateError}`)));
+    out.push(c.red('  Browsers block this site. The report below was read without certificate verification.'));
+  }
   if (!report.https) {
     out.push(c.yellow(`  served over plain HTTP${report.httpsError ? `: HTTPS failed (${report.httpsError})` : ''}`));
   }

@@ -26,6 +26,8 @@ export const TLS_CAPS: Readonly<Record<string, SslLabsGrade>> = {
   'tls-key-weak': 'B',
   'tls-key-insecure': 'F',
   'tls-chain-incomplete': 'B',
+  /** The page's verified fetch was refused (any reason, an incomplete chain included): see tls-certificate-rejected.ts. */
+  'tls-certificate-rejected': 'T',
   'tls-certificate-expired': 'T',
   'tls-certificate-not-yet-valid': 'T',
   'tls-trust-self-signed': 'T',
