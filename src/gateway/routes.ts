@@ -27,6 +27,8 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/api/ai/chat', { kind: 'app', method: 'POST', provider: openai, upstreamPath: '' }],
 ]);
 
+const INJECT_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
+
 function bad(message: string): GatewayHttpError {
   return new GatewayHttpError(400, 'invalid_request_error', message);
 }
@@ -54,8 +56,13 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
       const so = o.stream_options as Record<string, unknown> | undefined | null;
       if (stream && (typeof so !== 'object' || so === null || so.include_usage !== true)) {
-        o.stream_options = { ...(typeof so === 'object' && so !== null ? so : {}), include_usage: true };
-        body = Buffer.from(JSON.stringify(o));
+        if (!('stream_options' in o)) {
+          // Splice the field in after the opening brace instead of re-serialising a possibly large prompt.
+          body = Buffer.concat([INJECT_USAGE, raw.subarray(raw.indexOf(0x7b) + 1)]);
+        } else {
+          o.stream_options = { ...(typeof so === 'object' && so !== null ? so : {}), include_usage: true };
+          body = Buffer.from(JSON.stringify(o));
+        }
         injectedUsage = true;
       }
       break;

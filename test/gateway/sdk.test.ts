@@ -58,6 +58,10 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
     const seen = [];
     for await (const c of plain) seen.push(c);
     expect(seen.every((c) => c.choices.length > 0)).toBe(true);
+    // The client's other stream options are kept when the gateway adds include_usage.
+    const other = await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_obfuscation: false } });
+    for await (const _c of other) void _c;
+    expect(upstream.seen.at(-1)!.body!.stream_options).toEqual({ include_obfuscation: false, include_usage: true });
     const asked = await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], stream: true, stream_options: { include_usage: true } });
     let usage;
     for await (const c of asked) usage = c.usage ?? usage;
@@ -120,8 +124,8 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
   it('bills every call in the ledger with the usage the upstream reported', async () => {
     await new Promise((r) => setTimeout(r, 50));
     const rows = ledger.rows({});
-    // 4 chat, 2 responses, 1 embeddings, 2 messages (listing models is not billed)
-    expect(rows.map((r) => r.route).sort()).toEqual(['chat', 'chat', 'chat', 'chat', 'embeddings', 'messages', 'messages', 'responses', 'responses']);
+    // 5 chat, 2 responses, 1 embeddings, 2 messages (listing models is not billed)
+    expect(rows.map((r) => r.route).sort()).toEqual(['chat', 'chat', 'chat', 'chat', 'chat', 'embeddings', 'messages', 'messages', 'responses', 'responses']);
     for (const r of rows) {
       expect(r.outcome).toBe('ok');
       expect(r.tokensIn).toBe(12);
