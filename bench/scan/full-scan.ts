@@ -54,7 +54,7 @@ interface ScanSummary {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npx tsc -p tsconfig.build.json)`);
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: build first (npm run build)`);
   const runs = Number(arg('runs', '7'));
   const slows = arg('slow', '100,250').split(',').map(Number);
   const site = await startRealisticSite();
