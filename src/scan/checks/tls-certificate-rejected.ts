@@ -5,7 +5,7 @@
  * report was read from the page fetched again without verification; `strictTls` stops instead.
  */
 import type { Check, CheckOutput } from '../types.js';
-import { FIX, NOTHING, tlsFinding, tlsTest, usableTls } from './tls-support.js';
+import { NOTHING, tlsFinding, tlsTest, usableTls } from './tls-support.js';
 
 export const tlsCertificateRejectedCheck: Check = {
   name: 'tls-certificate-verification',
@@ -15,18 +15,22 @@ export const tlsCertificateRejectedCheck: Check = {
     if (error === undefined) {
       return usableTls(facts) ? { findings: [], tests: { 'tls-certificate-verification': tlsTest('tls-certificate-verified', true) } } : NOTHING;
     }
-    const reason = /: (.+)$/.exec(error)?.[1] ?? error;
+    // "bad certificate at host:port: the certificate has expired (CERT_HAS_EXPIRED)" → "the certificate has expired"
+    const reason = (/: (.+)$/.exec(error)?.[1] ?? error).replace(/ \([A-Z0-9_]+\)$/, '');
     const origins = facts.unverifiedOrigins ?? [];
     return {
       findings: [
         tlsFinding(
           'tls-certificate-rejected',
           'critical',
-          `The certificate is refused (${reason}): browsers show a security warning instead of the site, and API clients fail`,
+          `Certificate refused: ${reason}. Browsers show a security warning instead of the site, and API clients fail`,
           [
-            FIX.publicCa(facts.target.host),
-            'Then scan again. This report was read from the page fetched without certificate verification;',
-            'pass --strict-tls (library: strictTls: true) to make such a certificate an error (exit 2) instead.',
+            'Fix the certificate (the other tls-* findings say exactly what is wrong): it must be current, issued for this host name',
+            'by a publicly trusted CA, and served with its intermediates, e.g. with Let\'s Encrypt:',
+            `certbot:  certbot --nginx -d ${facts.target.host}`,
+            'nginx:    ssl_certificate /etc/letsencrypt/live/<name>/fullchain.pem;   (not cert.pem)',
+            'Then scan again. This report was read from the page fetched again without certificate verification;',
+            'pass --strict-tls (library: strictTls: true) to stop with an error (exit 2) instead.',
           ].join('\n'),
           { url: facts.target.url, evidence: error },
         ),
