@@ -25,7 +25,7 @@ export const DEFAULT_LIMITS: ScanLimits = {
   maxRedirects: 10,
   maxFiles: 60,
   maxTotalBytes: 15 * 1024 * 1024,
-  concurrency: 8,
+  concurrency: 16,
 };
 
 export interface BoundedFetchConfig {
