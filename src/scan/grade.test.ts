@@ -60,6 +60,12 @@ describe('gradeScan', () => {
     expect(g.grade).toBe('F');
   });
 
+  it('gives F when the page certificate was refused, even with only an A+ headers section', () => {
+    const outputs = [{ check: check('headers'), output: out({ x: testResult('x-content-type-options-nosniff', true) }) }];
+    expect(gradeScan(outputs, [], { certificateRejected: true })).toMatchObject({ grade: 'F', sections: { headers: { grade: 'A+' } } });
+    expect(gradeScan(outputs, [], { certificateRejected: false }).grade).toBe('A+');
+  });
+
   it('leaves out sections that ran no test', () => {
     const g = gradeScan([{ check: check('headers'), output: out({ x: testResult('x-content-type-options-nosniff', true) }) }, { check: check('tls'), output: out({}) }], []);
     expect(Object.keys(g.sections)).toEqual(['headers']);
