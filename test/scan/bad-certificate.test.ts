@@ -27,13 +27,14 @@ function site(req: IncomingMessage, res: ServerResponse): void {
   res.end('<!doctype html><html><head><title>shop</title><script src="/app.js"></script></head><body>hi</body></html>');
 }
 
-type Kind = 'expired' | 'notYetValid' | 'selfSigned' | 'wrongHost' | 'missingIntermediate' | 'valid';
+type Kind = 'expired' | 'notYetValid' | 'selfSigned' | 'wrongHost' | 'missingIntermediate' | 'sha1' | 'valid';
 let certs: TestCertificates;
 const servers: TestHttpsServer[] = [];
 let noHttp: number;
 
 async function serve(kind: Kind, handler = site): Promise<TestHttpsServer> {
-  const s = await startHttpsServer(handler, { cert: certs[kind].cert, key: certs[kind].key });
+  // A SHA-1-signed leaf only loads at OpenSSL security level 0.
+  const s = await startHttpsServer(handler, { cert: certs[kind].cert, key: certs[kind].key, ...(kind === 'sha1' ? { ciphers: 'DEFAULT:@SECLEVEL=0' } : {}) });
   servers.push(s);
   return s;
 }
@@ -65,6 +66,7 @@ describe('a bad certificate is graded, not only an error', () => {
     { kind: 'notYetValid', problem: 'the certificate is not valid yet', finding: 'tls-certificate-not-yet-valid' },
     { kind: 'selfSigned', problem: 'the certificate is self-signed', finding: 'tls-trust-self-signed' },
     { kind: 'wrongHost', problem: 'the certificate does not cover this host name', finding: 'tls-hostname-mismatch' },
+    { kind: 'sha1', problem: 'the certificate was rejected (weak signature, e.g. SHA-1?)', finding: 'tls-signature-sha1' },
     { kind: 'missingIntermediate', problem: 'the certificate is signed by an unknown authority (or the chain is incomplete)', finding: 'tls-chain-incomplete' },
   ] as const)('gives a site with a $kind certificate TLS F and overall F, the certificate first', async ({ kind, problem, finding }) => {
     const s = await serve(kind);
@@ -138,6 +140,26 @@ describe('a bad certificate is graded, not only an error', () => {
     expect(report).toMatchObject({ finalUrl: `${bad.localhostOrigin}/`, grade: 'F', certificateError: expect.stringContaining(`localhost:${bad.port}`) });
     expect(report.redirects.map((h) => h.url)).toEqual([`${good.localhostOrigin}/`, `${bad.localhostOrigin}/`]);
     expect(report.tests['tls-certificate-verification']?.data).toMatchObject({ unverifiedOrigins: [bad.localhostOrigin] });
+  });
+
+  it('reads up to three refused origins of one redirect chain, and stops with KW_TLS past them', async () => {
+    const chain: TestHttpsServer[] = [];
+    for (let i = 0; i < 4; i++) {
+      chain.push(
+        await serve('selfSigned', (req, res) => {
+          const next = chain[i + 1];
+          if (next === undefined) return site(req, res);
+          res.statusCode = 302;
+          res.setHeader('location', `${next.localhostOrigin}/`);
+          res.end();
+        }),
+      );
+    }
+    const [s0, s1, s2, s3] = chain as [TestHttpsServer, TestHttpsServer, TestHttpsServer, TestHttpsServer];
+    const report = await scanSite(`${s1.localhostOrigin}/`, options({ sections: ['headers'] }));
+    expect(report).toMatchObject({ finalUrl: `${s3.localhostOrigin}/`, status: 200, grade: 'F', certificateError: expect.stringContaining(`localhost:${s1.port}`) });
+    expect(report.redirects.map((h) => h.url)).toEqual([s1, s2, s3].map((s) => `${s.localhostOrigin}/`));
+    await expect(scanSite(`${s0.localhostOrigin}/`, options({ sections: ['headers'] }))).rejects.toMatchObject({ code: 'KW_TLS', message: expect.stringContaining(`localhost:${s3.port}`) });
   });
 });
 
