@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net';
 import pLimit, { type LimitFunction } from 'p-limit';
-import { checkServerIdentity, rootCertificates, type SecureContext } from 'node:tls';
+import { checkServerIdentity, type SecureContext } from 'node:tls';
 import type { GatherContext } from '../types.js';
 import { describeCertificate, ocspResponseStatus } from './certificate.js';
 import { TLS_VERSIONS, type CipherSuite, type ProtocolProbe, type TlsFacts, type TlsVersion, type TrustFacts } from './facts.js';
@@ -156,7 +156,7 @@ export async function gatherTls(ctx: GatherContext, url: URL): Promise<TlsFacts>
     count: 0,
     limit: pLimit(PARALLEL_HANDSHAKES),
   };
-  const ca = ctx.ca && ctx.ca.length > 0 ? [...rootCertificates, ...ctx.ca] : undefined;
+  const ca = ctx.ca && ctx.ca.length > 0 ? ctx.ca : undefined;
 
   const primaryOpts = { alpn: ['h2', 'http/1.1'], requestOCSP: true, capturePeer: true, timeoutMs: probe.timeoutMs, signal: probe.signal };
   const primaryAt = (config: Omit<ContextConfig, 'ca'>) => {

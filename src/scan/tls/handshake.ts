@@ -1,17 +1,18 @@
 /**
  * One TLS handshake to the checked address, bounded by a timeout and the scan's signal.
- * Secure contexts are cached per configuration: building one with `ca` re-parses the root
- * store, which would make every probe about ten times slower (PEERS.md).
+ * Secure contexts are cached per configuration, and extra CAs are added to Node's default store
+ * instead of being passed as `ca`: a `ca` list replaces that store, so it would have to carry
+ * the ~150 roots again as PEM text, parsed anew for every context (~70 ms a scan; PEERS.md).
  */
 import { createHash } from 'node:crypto';
-import { connect, createSecureContext, type SecureContext, type SecureVersion, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
+import { connect, createSecureContext, rootCertificates, type SecureContext, type SecureVersion, type PeerCertificate, type DetailedPeerCertificate } from 'node:tls';
 
 export interface ContextConfig {
   minVersion: SecureVersion;
   maxVersion: SecureVersion;
   /** OpenSSL cipher string (TLS ≤ 1.2 names and TLS 1.3 `TLS_*` names). */
   ciphers?: string;
-  /** Trust anchors, PEM; absent = Node's default roots. */
+  /** Extra trust anchors (PEM), added to Node's default roots (which hold NODE_EXTRA_CA_CERTS). */
   ca?: string[];
 }
 
@@ -24,12 +25,14 @@ export function secureContextFor(config: ContextConfig): SecureContext {
   let ctx = contexts.get(key);
   if (!ctx) {
     if (contexts.size >= MAX_CACHED_CONTEXTS) contexts.clear();
-    ctx = createSecureContext({
-      minVersion: config.minVersion,
-      maxVersion: config.maxVersion,
-      ...(config.ciphers ? { ciphers: config.ciphers } : {}),
-      ...(config.ca ? { ca: config.ca } : {}),
-    });
+    const options = { minVersion: config.minVersion, maxVersion: config.maxVersion, ...(config.ciphers ? { ciphers: config.ciphers } : {}) };
+    ctx = createSecureContext(options);
+    if (config.ca && config.ca.length > 0) {
+      // addCACert gives this context its own copy of the parsed root store first: other default contexts stay as they were.
+      const native = (ctx as { context?: { addCACert?: (pem: string) => void } }).context;
+      if (typeof native?.addCACert === 'function') for (const pem of config.ca) native.addCACert(pem);
+      else ctx = createSecureContext({ ...options, ca: [...rootCertificates, ...config.ca] });
+    }
     contexts.set(key, ctx);
   }
   return ctx;
