@@ -17,8 +17,9 @@ import { openai } from '../gateway/providers/openai.js';
 import { createGateway } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters, safeUrl } from '../store/redis.js';
+import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
-import type { Counters } from '../store/types.js';
+import type { Counters, Directory } from '../store/types.js';
 import { dbOption, positiveInt, runProgram } from './users.js';
 
 interface Flags {
@@ -50,15 +51,25 @@ export async function serve(o: Flags): Promise<number> {
   const log = createLogger({ level: o.logLevel });
   const store = new SqliteStore(o.db);
   let counters: Counters;
-  if (o.redis) counters = await RedisCounters.connect(o.redis);
-  else {
+  let directory: Directory = store;
+  if (o.redis) {
+    // Users and tokens live in Redis too, so a change made on any machine reaches every instance.
+    const shared = await RedisDirectory.connect(o.redis, { onError: (err) => log.warn({ err }, 'user/token directory in Redis') });
+    const imported = await shared.importFrom(store);
+    if (imported.users + imported.tokens > 0) log.info(imported, `copied users and tokens from ${o.db} to Redis`);
+    if (imported.skipped.length > 0) log.warn({ users: imported.skipped }, 'users in the SQLite file whose names Redis already gives to another user were not copied');
+    const rc = await RedisCounters.connect(o.redis);
+    rc.watchDirectory(shared);
+    counters = rc;
+    directory = shared;
+  } else {
     counters = new MemoryCounters();
     await seedBudgets(counters, store, store.listUsers(), config.globalBudget);
   }
   const { alerts, ...policy } = config;
   const gateway = createGateway({
     ...policy,
-    directory: store,
+    directory,
     counters,
     ledger: store,
     env,
@@ -95,6 +106,7 @@ export async function serve(o: Flags): Promise<number> {
       await new Promise<void>((r) => server.once('close', () => r()));
       await gateway.close();
       await counters.close();
+      if (directory !== store) directory.close();
       store.close();
       log.flush();
       process.stderr.write('keyward gateway stopped; usage ledger written\n');
@@ -113,7 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     .option('--host <addr>', 'address to listen on (loopback by default)', '127.0.0.1')
     .addOption(dbOption())
     .option('--config <file>', 'gateway policy (JSON): models, chat route, CORS, IP limits, global budget, timeouts…')
-    .addOption(new Option('--redis <url>', 'share limits and budgets across instances through Redis (redis://host:port)').env('KEYWARD_REDIS'))
+    .addOption(new Option('--redis <url>', 'share users, tokens, limits and budgets across instances through Redis (redis://host:port)').env('KEYWARD_REDIS'))
     .option('--env-file <path>', 'where provider keys are read from (must be mode 600)', '.env')
     .addOption(new Option('--limits-on-store-failure <mode>', 'when Redis is unreachable: refuse (closed) or skip rate limits (open); budgets always refuse').choices(['open', 'closed']))
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))

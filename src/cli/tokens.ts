@@ -1,7 +1,10 @@
-/** `keyward tokens issue|revoke|list`: gateway tokens (shown once at issue; only their hashes are stored). */
+/**
+ * `keyward tokens issue|revoke|list`: gateway tokens (shown once at issue; only their hashes are
+ * stored), in the SQLite store or, with `--redis`, in the Redis every instance follows.
+ */
 import { Command } from 'commander';
 import { issueToken } from '../gateway/tokens.js';
-import { dbOption, runProgram, withStore } from './users.js';
+import { dbOption, redisOption, runProgram, withDirectory, type StoreFlags } from './users.js';
 
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('keyward tokens').description('issue and revoke gateway tokens');
@@ -10,38 +13,41 @@ export async function run(argv: string[]): Promise<number> {
     .command('issue <user>')
     .description('issue a token for a user (printed once; store it now)')
     .addOption(dbOption())
-    .action((user: string, o: { db: string }) => {
-      withStore(o.db, (s) => {
+    .addOption(redisOption())
+    .action(async (user: string, o: StoreFlags) => {
+      let note = '';
+      // The token is printed only once the store has confirmed it: a token that was never stored is useless.
+      await withDirectory(o, (s) => {
         const { token, record } = issueToken(s, user);
-        process.stdout.write(`${token}\n`);
-        process.stderr.write(`token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`);
+        note = `token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`;
+        return `${token}\n`;
       });
+      process.stderr.write(note);
     });
 
   program
     .command('revoke <token-id>')
     .description('revoke a token at once, on every instance')
     .addOption(dbOption())
-    .action((id: string, o: { db: string }) => {
-      withStore(o.db, (s) => {
-        const t = s.revokeToken(id.startsWith('kw_') ? id.slice(3, 15) : id);
-        process.stdout.write(`revoked token ${t.id}\n`);
-      });
+    .addOption(redisOption())
+    .action(async (id: string, o: StoreFlags) => {
+      await withDirectory(o, (s) => `revoked token ${s.revokeToken(id.startsWith('kw_') ? id.slice(3, 15) : id).id}\n`);
     });
 
   program
     .command('list')
     .description('list tokens (ids only, never the tokens)')
     .addOption(dbOption())
+    .addOption(redisOption())
     .option('--user <name>', "only this user's tokens")
-    .action((o: { db: string; user?: string }) => {
-      withStore(o.db, (s) => {
+    .action(async (o: StoreFlags & { user?: string }) => {
+      await withDirectory(o, (s) => {
         const names = new Map(s.listUsers().map((u) => [u.id, u.name]));
         const tokens = s.listTokens(o.user);
-        if (tokens.length === 0) process.stdout.write('no tokens\n');
-        for (const t of tokens) {
-          process.stdout.write(`${t.id}  ${names.get(t.userId) ?? t.userId}  issued ${new Date(t.createdAt).toISOString()}${t.revokedAt ? `  REVOKED ${new Date(t.revokedAt).toISOString()}` : ''}\n`);
-        }
+        if (tokens.length === 0) return 'no tokens\n';
+        return tokens
+          .map((t) => `${t.id}  ${names.get(t.userId) ?? t.userId}  issued ${new Date(t.createdAt).toISOString()}${t.revokedAt ? `  REVOKED ${new Date(t.revokedAt).toISOString()}` : ''}\n`)
+          .join('');
       });
     });
 

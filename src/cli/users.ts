@@ -1,7 +1,11 @@
-/** `keyward users add|list|set|disable|enable`: gateway users and their limits, in the gateway's SQLite store. */
+/**
+ * `keyward users add|list|set|disable|enable`: gateway users and their limits, in the gateway's SQLite
+ * store, or in Redis with `--redis` (the copy every instance on every machine follows).
+ */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
-import type { UserPolicy, UserRecord } from '../store/types.js';
+import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
 
 export const DEFAULT_DB = 'keyward.db';
 
@@ -90,6 +94,35 @@ export function describeUser(u: UserRecord): string {
   return `${u.name} (${u.id})${u.disabled ? ` DISABLED${u.disabledReason ? ` [${u.disabledReason}]` : ''}` : ''}: ${describePolicy(u)}`;
 }
 
+export function redisOption(): Option {
+  return new Option('--redis <url>', "the gateways' shared Redis (redis://host:port): users and tokens live there, for every instance").env('KEYWARD_REDIS');
+}
+
+export interface StoreFlags {
+  db: string;
+  redis?: string;
+}
+
+/**
+ * Runs `fn` on the directory the flags name: Redis when `--redis` is given (every write is confirmed by
+ * Redis before `fn`'s result is reported), else the SQLite file.
+ */
+export async function withDirectory(o: StoreFlags, fn: (dir: Directory) => string): Promise<void> {
+  let out: string;
+  if (o.redis) {
+    const dir = await RedisDirectory.connect(o.redis, { subscribe: false });
+    try {
+      out = fn(dir);
+      await dir.flush();
+    } finally {
+      dir.close();
+    }
+  } else {
+    out = withStore(o.db, fn);
+  }
+  process.stdout.write(out);
+}
+
 export function withStore<T>(db: string, fn: (store: SqliteStore) => T): T {
   const store = new SqliteStore(db);
   try {
@@ -102,36 +135,35 @@ export function withStore<T>(db: string, fn: (store: SqliteStore) => T): T {
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('keyward users').description('manage gateway users (limits, budgets, models)');
 
-  policyOptions(program.command('add <name>').description('add a user').addOption(dbOption()), false).action((name: string, o: PolicyFlags & { db: string }) => {
-    const { db, ...flags } = o;
-    withStore(db, (s) => {
-      const policy: UserPolicy = {};
-      for (const [k, v] of Object.entries(flags)) if (v !== undefined && v !== null) (policy as Record<string, unknown>)[k] = v;
-      if (policy.softBudgetUsd !== undefined && policy.budgetUsd !== undefined && policy.softBudgetUsd > policy.budgetUsd) {
-        process.stderr.write('keyward: note: the soft budget is above the hard budget, so its alert can never fire\n');
-      }
-      process.stdout.write(`added ${describeUser(s.addUser(name, policy))}\n`);
-    });
+  policyOptions(program.command('add <name>').description('add a user').addOption(dbOption()).addOption(redisOption()), false).action(async (name: string, o: PolicyFlags & StoreFlags) => {
+    const { db, redis, ...flags } = o;
+    const policy: UserPolicy = {};
+    for (const [k, v] of Object.entries(flags)) if (v !== undefined && v !== null) (policy as Record<string, unknown>)[k] = v;
+    if (policy.softBudgetUsd !== undefined && policy.budgetUsd !== undefined && policy.softBudgetUsd > policy.budgetUsd) {
+      process.stderr.write('keyward: note: the soft budget is above the hard budget, so its alert can never fire\n');
+    }
+    await withDirectory({ db, redis }, (s) => `added ${describeUser(s.addUser(name, policy))}\n`);
   });
 
   program
     .command('list')
     .description('list users')
     .addOption(dbOption())
+    .addOption(redisOption())
     .option('--json', 'machine-readable output')
-    .action((o: { db: string; json?: boolean }) => {
-      withStore(o.db, (s) => {
+    .action(async (o: StoreFlags & { json?: boolean }) => {
+      await withDirectory(o, (s) => {
         const users = s.listUsers();
-        if (o.json) process.stdout.write(JSON.stringify(users, null, 2) + '\n');
-        else if (users.length === 0) process.stdout.write("no users yet; add one with 'keyward users add <name>'\n");
-        else for (const u of users) process.stdout.write(describeUser(u) + '\n');
+        if (o.json) return JSON.stringify(users, null, 2) + '\n';
+        if (users.length === 0) return "no users yet; add one with 'keyward users add <name>'\n";
+        return users.map((u) => describeUser(u) + '\n').join('');
       });
     });
 
-  policyOptions(program.command('set <name>').description("change a user's limits").addOption(dbOption()), true).action((name: string, o: PolicyFlags & { db: string }) => {
-    const { db, ...flags } = o;
+  policyOptions(program.command('set <name>').description("change a user's limits").addOption(dbOption()).addOption(redisOption()), true).action(async (name: string, o: PolicyFlags & StoreFlags) => {
+    const { db, redis, ...flags } = o;
     const patch = Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, (v as unknown) === CLEAR ? null : v])) as PolicyFlags;
-    withStore(db, (s) => process.stdout.write(`updated ${describeUser(s.setUser(name, patch))}\n`));
+    await withDirectory({ db, redis }, (s) => `updated ${describeUser(s.setUser(name, patch))}\n`);
   });
 
   for (const [verb, disabled] of [['disable', true], ['enable', false]] as const) {
@@ -139,8 +171,9 @@ export async function run(argv: string[]): Promise<number> {
       .command(`${verb} <name>`)
       .description(disabled ? 'refuse every request of this user at once, on every instance' : 'allow a disabled user again')
       .addOption(dbOption())
-      .action((name: string, o: { db: string }) => {
-        withStore(o.db, (s) => process.stdout.write(`${disabled ? 'disabled' : 'enabled'} ${describeUser(s.setDisabled(name, disabled))}\n`));
+      .addOption(redisOption())
+      .action(async (name: string, o: StoreFlags) => {
+        await withDirectory(o, (s) => `${disabled ? 'disabled' : 'enabled'} ${describeUser(s.setDisabled(name, disabled))}\n`);
       });
   }
 

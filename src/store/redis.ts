@@ -12,11 +12,17 @@ import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './t
 const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- ARGV[1] = '1': the last key is the user/token directory's version, returned so a missed change is noticed.
 local n = #KEYS
+local ver = 0
+if ARGV[1] == '1' then
+  ver = tonumber(redis.call('GET', KEYS[n]) or '0')
+  n = n - 1
+end
 local rem = {}
 local ks = {}
 for i = 1, n do
-  local b = 1 + (i - 1) * 4
+  local b = 2 + (i - 1) * 4
   local kind = ARGV[b]
   local limit = tonumber(ARGV[b + 1])
   local win = tonumber(ARGV[b + 2])
@@ -28,7 +34,7 @@ for i = 1, n do
     if used + cost > limit then
       local pttl = redis.call('PTTL', KEYS[i])
       if pttl < 0 then pttl = win end
-      return {0, i - 1, pttl, now}
+      return {0, i - 1, pttl, now, ver}
     end
   else
     local w = math.floor(now / win)
@@ -51,13 +57,13 @@ for i = 1, n do
         if prev > 0 then g = math.min(1, 1 - (limit - cur - cost) / prev) end
         retry = math.max(1, math.ceil(g * win - into))
       end
-      return {0, i - 1, retry, now}
+      return {0, i - 1, retry, now, ver}
     end
   end
   rem[i] = math.max(0, math.floor(limit - used - cost))
 end
 for i = 1, n do
-  local b = 1 + (i - 1) * 4
+  local b = 2 + (i - 1) * 4
   redis.call('INCRBY', ks[i], ARGV[b + 3])
   if ARGV[b] == 'f' then
     if redis.call('PTTL', ks[i]) < 0 then redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2])) end
@@ -65,8 +71,8 @@ for i = 1, n do
     redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
   end
 end
-local out = {1, -1, 0, now}
-for i = 1, n do out[4 + i] = rem[i] end
+local out = {1, -1, 0, now, ver}
+for i = 1, n do out[5 + i] = rem[i] end
 return out
 `;
 
@@ -106,8 +112,15 @@ export interface RedisCountersOptions {
   commandTimeoutMs?: number;
 }
 
+/** What the admission script needs from a RedisDirectory. */
+export interface DirectoryVersion {
+  readonly versionKey: string;
+  seen(version: number): void;
+}
+
 export class RedisCounters implements Counters {
   private readonly redis: ScriptRedis;
+  private directory?: DirectoryVersion;
   private readonly prefix: string;
   /** Settlements that could not be written while Redis was away; replayed when it is back. */
   private pending: CounterAdjustment[] = [];
@@ -148,13 +161,25 @@ export class RedisCounters implements Counters {
     return new RedisCounters(redis, options.prefix ?? 'kw:');
   }
 
+  /**
+   * Lets the admission script read the user/token directory's version in the same round trip, so an
+   * instance that missed a change (RedisDirectory) notices it on its next admitted request.
+   */
+  watchDirectory(directory: DirectoryVersion): void {
+    this.directory = directory;
+  }
+
   async admit(checks: CounterCheck[]): Promise<AdmitResult> {
-    const args: Array<string | number> = [checks.length];
+    const d = this.directory;
+    const args: Array<string | number> = [checks.length + (d ? 1 : 0)];
     for (const c of checks) args.push(this.prefix + c.key);
+    if (d) args.push(d.versionKey);
+    args.push(d ? '1' : '0');
     for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
     const r = await this.redis.kwAdmit(...args);
+    if (d) d.seen(r[4]!);
     const ok = r[0] === 1;
-    return { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(4) : [] };
+    return { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(5) : [] };
   }
 
   async adjust(adjustments: CounterAdjustment[]): Promise<void> {

@@ -1,0 +1,404 @@
+/**
+ * Users and tokens shared through Redis, for gateway instances on different machines (each with its
+ * own SQLite ledger). Redis holds the authoritative copy; every instance keeps a full mirror in memory
+ * so authentication costs no round trip. Each change is ONE Lua script that updates the record,
+ * increments a version counter and publishes the new record on a channel, atomically; every
+ * instance applies it from its subscription as soon as it arrives, which is before any request sent
+ * after the change returned can reach it. A gap in versions (a missed message), a reconnected
+ * subscription, or a newer version seen by the admission script (RedisCounters, same round trip as
+ * the limits) reloads the whole mirror.
+ *
+ * While Redis is unreachable an instance keeps authenticating from its last mirror (limits and
+ * budgets then follow --limits-on-store-failure); it reloads as soon as Redis is back.
+ */
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { KeywardError } from '../errors.js';
+import { applyPatch, checkUserName } from './records.js';
+import { safeUrl } from './redis.js';
+import type { Directory, TokenRecord, UserPolicy, UserRecord } from './types.js';
+
+const WRITE = `
+local op = ARGV[1]
+local kind, rec
+if op == 'addUser' then
+  local u = cjson.decode(ARGV[2])
+  if redis.call('HEXISTS', KEYS[2], u.name) == 1 then return redis.error_reply('KW_EXISTS') end
+  redis.call('HSET', KEYS[2], u.name, u.id)
+  kind = 'user'
+  rec = ARGV[2]
+  redis.call('HSET', KEYS[1], u.id, rec)
+elseif op == 'setUser' or op == 'setDisabled' then
+  local cur = redis.call('HGET', KEYS[1], ARGV[2])
+  if not cur then return redis.error_reply('KW_NO_USER') end
+  local u = cjson.decode(cur)
+  if op == 'setUser' then
+    for k, v in pairs(cjson.decode(ARGV[3])) do
+      if v == cjson.null then u[k] = nil else u[k] = v end
+    end
+  else
+    u.disabled = ARGV[3] == '1'
+    if u.disabled then u.disabledReason = ARGV[4] else u.disabledReason = nil end
+  end
+  kind = 'user'
+  rec = cjson.encode(u)
+  redis.call('HSET', KEYS[1], ARGV[2], rec)
+elseif op == 'addToken' then
+  local t = cjson.decode(ARGV[2])
+  if redis.call('HEXISTS', KEYS[1], t.userId) == 0 then return redis.error_reply('KW_NO_USER') end
+  if redis.call('HEXISTS', KEYS[3], t.id) == 1 then return redis.error_reply('KW_EXISTS') end
+  kind = 'token'
+  rec = ARGV[2]
+  redis.call('HSET', KEYS[3], t.id, rec)
+elseif op == 'revoke' then
+  local cur = redis.call('HGET', KEYS[3], ARGV[2])
+  if not cur then return redis.error_reply('KW_NO_TOKEN') end
+  local t = cjson.decode(cur)
+  if t.revokedAt == nil then t.revokedAt = tonumber(ARGV[3]) end
+  kind = 'token'
+  rec = cjson.encode(t)
+  redis.call('HSET', KEYS[3], ARGV[2], rec)
+else
+  return redis.error_reply('KW_BAD_OP')
+end
+local v = redis.call('INCR', KEYS[4])
+local msg = '{"v":' .. v .. ',"kind":"' .. kind .. '","record":' .. rec .. '}'
+redis.call('PUBLISH', KEYS[5], msg)
+return msg
+`;
+
+type WriteRedis = Redis & { kwDirWrite(...args: Array<string | number>): Promise<string> };
+
+interface Change {
+  v: number;
+  kind: 'user' | 'token';
+  record: Record<string, unknown>;
+}
+
+export interface RedisDirectoryOptions {
+  /** Key prefix, the same as the RedisCounters of the same gateway. */
+  prefix?: string;
+  /** Follow other instances' changes (a gateway does; a one-shot CLI command does not need to). */
+  subscribe?: boolean;
+  commandTimeoutMs?: number;
+  /** A background write (an anomaly auto-disable) or reload that failed. */
+  onError?: (err: Error) => void;
+}
+
+/** Lua's cjson turns an empty array into an object and drops nothing else we use: undo that. */
+function toUser(r: Record<string, unknown>): UserRecord {
+  const u = { ...r } as unknown as UserRecord;
+  if (u.models !== undefined && !Array.isArray(u.models)) delete u.models;
+  if (!u.disabledReason) delete u.disabledReason;
+  u.disabled = u.disabled === true;
+  return u;
+}
+
+function toToken(r: Record<string, unknown>): TokenRecord {
+  return r as unknown as TokenRecord;
+}
+
+export class RedisDirectory implements Directory {
+  private readonly redis: WriteRedis;
+  private sub?: Redis;
+  private readonly keys: string[];
+  private readonly users = new Map<string, UserRecord>();
+  private readonly names = new Map<string, string>();
+  private readonly tokens = new Map<string, TokenRecord>();
+  /** Version of the mirror: every change up to it is applied. */
+  private version = 0;
+  private loading?: Promise<void>;
+  private reloadAgain = false;
+  private writes: Promise<void> = Promise.resolve();
+  private failures: Error[] = [];
+  private readonly onError: (err: Error) => void;
+
+  private constructor(redis: Redis, options: RedisDirectoryOptions) {
+    this.redis = redis as WriteRedis;
+    const p = (options.prefix ?? 'kw:') + 'dir:';
+    this.keys = [`${p}users`, `${p}names`, `${p}tokens`, `${p}ver`, `${p}changes`];
+    this.redis.defineCommand('kwDirWrite', { lua: WRITE, numberOfKeys: 5 });
+    this.redis.on('error', () => {});
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /** The version key, read by the admission script in the same round trip as the limits. */
+  get versionKey(): string {
+    return this.keys[3]!;
+  }
+
+  static async connect(url: string, options: RedisDirectoryOptions = {}): Promise<RedisDirectory> {
+    let redis: Redis;
+    try {
+      redis = new Redis(url, {
+        lazyConnect: true,
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 1,
+        commandTimeout: options.commandTimeoutMs ?? 2000,
+        connectTimeout: 2000,
+        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      });
+    } catch (err) {
+      throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
+    }
+    const unreachable = (err: unknown) =>
+      new KeywardError('KW_STORE', `cannot reach Redis at ${safeUrl(url)}: ${(err as Error).message}`, {
+        hint: 'start Redis, or check the --redis URL (redis://host:port)',
+        cause: err,
+      });
+    try {
+      await redis.connect();
+    } catch (err) {
+      redis.disconnect();
+      throw unreachable(err);
+    }
+    const dir = new RedisDirectory(redis, options);
+    try {
+      // Subscribe before loading, so no change can fall between the snapshot and the subscription.
+      if (options.subscribe !== false) await dir.follow();
+      await dir.reload();
+    } catch (err) {
+      dir.close();
+      throw err instanceof KeywardError ? err : unreachable(err);
+    }
+    return dir;
+  }
+
+  private async follow(): Promise<void> {
+    const sub = this.redis.duplicate({ enableOfflineQueue: true, commandTimeout: undefined, lazyConnect: true });
+    this.sub = sub;
+    sub.on('error', () => {});
+    sub.on('message', (_channel: string, message: string) => this.receive(message));
+    await sub.connect();
+    await sub.subscribe(this.keys[4]!);
+    // Any later 'ready' is a reconnection: messages sent while away are lost, so read everything again.
+    sub.on('ready', () => void this.reload().catch((err: Error) => this.onError(err)));
+  }
+
+  private receive(message: string): void {
+    let c: Change;
+    try {
+      c = JSON.parse(message) as Change;
+    } catch {
+      return;
+    }
+    this.apply(c);
+  }
+
+  private apply(c: Change): void {
+    if (c.v <= this.version) return;
+    if (c.kind === 'user') {
+      const u = toUser(c.record);
+      this.users.set(u.id, u);
+      this.names.set(u.name, u.id);
+    } else {
+      const t = toToken(c.record);
+      this.tokens.set(t.id, t);
+    }
+    if (c.v === this.version + 1 && !this.loading) this.version = c.v;
+    else void this.reload().catch((err: Error) => this.onError(err));
+  }
+
+  /** Reads the whole directory; called at start, after a reconnection, and when a version was missed. */
+  reload(): Promise<void> {
+    if (this.loading) {
+      this.reloadAgain = true;
+      return this.loading;
+    }
+    const run = async () => {
+      do {
+        this.reloadAgain = false;
+        const [users, names, tokens, ver] = this.keys;
+        const r = await this.redis.multi().hgetall(users!).hgetall(names!).hgetall(tokens!).get(ver!).exec();
+        if (!r) throw new KeywardError('KW_STORE', 'reading the directory from Redis was aborted', { hint: 'retry' });
+        for (const [err] of r) if (err) throw err;
+        const [u, n, t, v] = r.map(([, val]) => val) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null];
+        const version = Number(v ?? 0);
+        this.users.clear();
+        this.names.clear();
+        this.tokens.clear();
+        for (const json of Object.values(u)) {
+          const rec = toUser(JSON.parse(json) as Record<string, unknown>);
+          this.users.set(rec.id, rec);
+        }
+        for (const [name, id] of Object.entries(n)) this.names.set(name, id);
+        for (const json of Object.values(t)) {
+          const rec = toToken(JSON.parse(json) as Record<string, unknown>);
+          this.tokens.set(rec.id, rec);
+        }
+        this.version = version;
+      } while (this.reloadAgain);
+    };
+    this.loading = run().finally(() => {
+      this.loading = undefined;
+    });
+    return this.loading;
+  }
+
+  /** Told by the admission script which version Redis is at: a newer one means a change was missed. */
+  seen(version: number): void {
+    if (version > this.version && !this.loading) void this.reload().catch((err: Error) => this.onError(err));
+  }
+
+  /** The mirror's version (for tests and diagnostics). */
+  get currentVersion(): number {
+    return this.version;
+  }
+
+  private find(idOrName: string): UserRecord | undefined {
+    const byId = this.users.get(idOrName);
+    if (byId) return byId;
+    const id = this.names.get(idOrName);
+    return id === undefined ? undefined : this.users.get(id);
+  }
+
+  private must(idOrName: string): UserRecord {
+    const u = this.find(idOrName);
+    if (!u) throw new KeywardError('KW_USAGE', `no user '${idOrName}'`, { hint: "list users with 'keyward users list'" });
+    return u;
+  }
+
+  /** Queues one write; the mirror is updated from Redis's answer (the authoritative record). */
+  private write(args: string[]): void {
+    this.writes = this.writes.then(async () => {
+      try {
+        const msg = await this.redis.kwDirWrite(...this.keys, ...args);
+        this.receive(msg);
+      } catch (err) {
+        const e = this.explain(err as Error, args);
+        this.failures.push(e);
+        this.onError(e);
+        // Undo the optimistic local change.
+        await this.reload().catch(() => {});
+      }
+    });
+  }
+
+  private explain(err: Error, args: string[]): Error {
+    const m = err.message;
+    if (m.includes('KW_EXISTS')) return new KeywardError('KW_USAGE', args[0] === 'addUser' ? 'a user by that name already exists (added by another instance)' : 'a token with that id already exists', { hint: "use 'keyward users set' to change a user" });
+    if (m.includes('KW_NO_USER')) return new KeywardError('KW_USAGE', `no user '${args[1]}' in Redis`, { hint: "list users with 'keyward users list --redis …'" });
+    if (m.includes('KW_NO_TOKEN')) return new KeywardError('KW_USAGE', `no token '${args[1]}' in Redis`, { hint: "list tokens with 'keyward tokens list --redis …'" });
+    return new KeywardError('KW_STORE', `writing the directory to Redis failed: ${m}`, { hint: 'check that Redis is running and reachable, then retry', cause: err });
+  }
+
+  /** Waits for every queued write; throws the first that failed (the CLI calls it before reporting success). */
+  async flush(): Promise<void> {
+    await this.writes;
+    const f = this.failures;
+    this.failures = [];
+    if (f.length > 0) throw f[0]!;
+  }
+
+  addUser(name: string, policy: UserPolicy): UserRecord {
+    checkUserName(name);
+    if (this.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
+    const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
+    return this.putUser(user);
+  }
+
+  private putUser(user: UserRecord): UserRecord {
+    this.users.set(user.id, user);
+    this.names.set(user.name, user.id);
+    this.write(['addUser', JSON.stringify(user)]);
+    return { ...user };
+  }
+
+  getUser(idOrName: string): UserRecord | undefined {
+    return this.find(idOrName);
+  }
+
+  listUsers(): UserRecord[] {
+    return [...this.users.values()].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name)).map((u) => ({ ...u }));
+  }
+
+  setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
+    const u = { ...this.must(idOrName) };
+    applyPatch(u, patch);
+    this.users.set(u.id, u);
+    const wire: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(patch)) if (v !== undefined) wire[k] = v;
+    this.write(['setUser', u.id, JSON.stringify(wire)]);
+    return { ...u };
+  }
+
+  setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
+    const u: UserRecord = { ...this.must(idOrName), disabled };
+    if (disabled) u.disabledReason = reason ?? 'manual';
+    else delete u.disabledReason;
+    this.users.set(u.id, u);
+    this.write(['setDisabled', u.id, disabled ? '1' : '0', u.disabledReason ?? '']);
+    return { ...u };
+  }
+
+  addToken(userId: string, id: string, hash: string): TokenRecord {
+    const u = this.must(userId);
+    const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
+    return this.putToken(t);
+  }
+
+  private putToken(t: TokenRecord): TokenRecord {
+    this.tokens.set(t.id, t);
+    this.write(['addToken', JSON.stringify(t)]);
+    return { ...t };
+  }
+
+  lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
+    const token = this.tokens.get(id);
+    if (!token) return undefined;
+    const user = this.users.get(token.userId);
+    return user && { token, user };
+  }
+
+  listTokens(userId?: string): TokenRecord[] {
+    const uid = userId === undefined ? undefined : this.must(userId).id;
+    return [...this.tokens.values()].filter((t) => uid === undefined || t.userId === uid).sort((a, b) => a.createdAt - b.createdAt).map((t) => ({ ...t }));
+  }
+
+  revokeToken(id: string): TokenRecord {
+    const cur = this.tokens.get(id);
+    if (!cur) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
+    const t: TokenRecord = { ...cur, revokedAt: cur.revokedAt ?? Date.now() };
+    this.tokens.set(id, t);
+    this.write(['revoke', id, String(t.revokedAt)]);
+    return { ...t };
+  }
+
+  /**
+   * Copies users and tokens that Redis does not have yet from another directory (the instance's
+   * SQLite file), keeping their ids, so switching a gateway to --redis loses nobody. A name already
+   * taken in Redis by a different user is skipped and reported.
+   */
+  async importFrom(source: Directory): Promise<{ users: number; tokens: number; skipped: string[] }> {
+    let users = 0;
+    let tokens = 0;
+    const skipped: string[] = [];
+    const taken = new Set<string>();
+    for (const u of source.listUsers()) {
+      const mine = this.find(u.name);
+      if (mine && mine.id !== u.id) {
+        skipped.push(u.name);
+        taken.add(u.id);
+        continue;
+      }
+      if (!mine) {
+        this.putUser({ ...u });
+        users++;
+      }
+    }
+    for (const t of source.listTokens()) {
+      if (taken.has(t.userId) || this.tokens.has(t.id)) continue;
+      this.putToken({ ...t });
+      tokens++;
+    }
+    await this.flush();
+    return { users, tokens, skipped };
+  }
+
+  close(): void {
+    void this.writes.finally(() => {
+      this.sub?.disconnect();
+      this.redis.disconnect();
+    });
+  }
+}

@@ -1,0 +1,183 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../../src/gateway/index.js';
+import { RedisCounters } from '../../src/store/redis.js';
+import { RedisDirectory } from '../../src/store/redis-directory.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { runKeyward } from '../helpers/cli.js';
+import { requireProgram } from '../helpers/programs.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { bearer, chat, post, sleep } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+
+async function until(what: string, cond: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await cond()) return;
+    await sleep(25);
+  }
+  throw new Error(`timed out waiting until ${what}`);
+}
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway instances on different machines (each its own SQLite file) sharing users and tokens through one real redis-server', () => {
+  let redis: TestRedis;
+  let upstream: FakeUpstream;
+  let dir: string;
+  const dbs: string[] = [];
+  const ledgers: SqliteStore[] = [];
+  const dirs: RedisDirectory[] = [];
+  const counters: RedisCounters[] = [];
+  const gws: TestGateway[] = [];
+  const cli = (args: string[], db: string) => runKeyward([...args, '--redis', redis.url, '--db', db]);
+  const ask = (i: number, token: string) => post(`${gws[i]!.origin}/v1/chat/completions`, chat(), bearer(token));
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    dir = mkdtempSync(join(tmpdir(), 'kw-gw-redis-dir-'));
+    for (let i = 0; i < 2; i++) {
+      const db = join(dir, `machine-${i}.db`);
+      dbs.push(db);
+      const ledger = new SqliteStore(db);
+      const d = await RedisDirectory.connect(redis.url);
+      const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
+      c.watchDirectory(d);
+      ledgers.push(ledger);
+      dirs.push(d);
+      counters.push(c);
+      gws.push(await startGateway(upstream, keys, { directory: d, counters: c, ledger }));
+    }
+  });
+  afterAll(async () => {
+    for (const g of gws) {
+      await g.close();
+      await g.gateway.close();
+    }
+    for (const c of counters) await c.close();
+    for (const d of dirs) d.close();
+    for (const l of ledgers) l.close();
+    await upstream.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a token issued and revoked by the CLI on machine A is accepted, then refused on the next request, by the instance on machine B', async () => {
+    const add = await cli(['users', 'add', 'carol'], dbs[0]!);
+    expect(add.code, add.stderr).toBe(0);
+    const issued = await cli(['tokens', 'issue', 'carol'], dbs[0]!);
+    expect(issued.code, issued.stderr).toBe(0);
+    const token = issued.stdout.trim();
+    expect(token).toMatch(/^kw_[0-9a-f]{12}_/);
+    expect((await ask(1, token)).status).toBe(200);
+    expect((await ask(0, token)).status).toBe(200);
+
+    const revoke = await cli(['tokens', 'revoke', token.slice(3, 15)], dbs[0]!);
+    expect(revoke.code, revoke.stderr).toBe(0);
+    const refused = await ask(1, token);
+    expect(refused.status).toBe(401);
+    expect(String((refused.json.error as { message: string }).message)).toMatch(/revoked/);
+    expect((await ask(0, token)).status).toBe(401);
+    // The SQLite files were never the copy that counted: nothing was written there.
+    expect(ledgers[0]!.listUsers().map((u) => u.name)).not.toContain('carol');
+    const list = await cli(['tokens', 'list', '--user', 'carol'], dbs[1]!);
+    expect(list.stdout).toMatch(/carol .*REVOKED/);
+  });
+
+  it('a user disabled by the CLI is refused by both instances on the next request, and works again once re-enabled', async () => {
+    expect((await cli(['users', 'add', 'dave'], dbs[0]!)).code).toBe(0);
+    const token = (await cli(['tokens', 'issue', 'dave'], dbs[0]!)).stdout.trim();
+    expect((await ask(1, token)).status).toBe(200);
+
+    expect((await cli(['users', 'disable', 'dave'], dbs[0]!)).stdout).toMatch(/disabled dave .*DISABLED/);
+    for (const i of [1, 0]) {
+      const r = await ask(i, token);
+      expect(r.status).toBe(403);
+      expect(String((r.json.error as { message: string }).message)).toMatch(/dave' is disabled/);
+    }
+    expect((await cli(['users', 'enable', 'dave'], dbs[1]!)).code).toBe(0);
+    expect((await ask(1, token)).status).toBe(200);
+    expect((await ask(0, token)).status).toBe(200);
+  });
+
+  it('a change made through one instance (its directory, as the API or the anomaly guard does) is refused by the other at once', async () => {
+    dirs[0]!.addUser('erin', {});
+    const t1 = issueToken(dirs[0]!, 'erin');
+    const t2 = issueToken(dirs[0]!, 'erin');
+    await dirs[0]!.flush();
+    expect((await ask(1, t1.token)).status).toBe(200);
+    dirs[0]!.revokeToken(t1.record.id);
+    await dirs[0]!.flush();
+    expect((await ask(1, t1.token)).status).toBe(401);
+    expect((await ask(1, t2.token)).status).toBe(200);
+    dirs[0]!.setDisabled('erin', true, 'manual');
+    await dirs[0]!.flush();
+    expect((await ask(1, t2.token)).status).toBe(403);
+    dirs[0]!.setDisabled('erin', false);
+    await dirs[0]!.flush();
+    expect((await ask(1, t2.token)).status).toBe(200);
+  });
+
+  it('limits set by the CLI on one machine apply on the other', async () => {
+    expect((await cli(['users', 'add', 'frank'], dbs[0]!)).code).toBe(0);
+    const token = (await cli(['tokens', 'issue', 'frank'], dbs[0]!)).stdout.trim();
+    const set = await cli(['users', 'set', 'frank', '--rpm', '2'], dbs[0]!);
+    expect(set.stdout).toMatch(/updated frank .*rpm 2/);
+    const statuses = [(await ask(1, token)).status, (await ask(0, token)).status, (await ask(1, token)).status];
+    expect(statuses).toEqual([200, 200, 429]);
+  });
+
+  it('an instance that missed a change notices it through the admission script (same round trip as the limits) and reloads', async () => {
+    dirs[0]!.addUser('gina', { rpm: 1000 });
+    const t = issueToken(dirs[0]!, 'gina');
+    await dirs[0]!.flush();
+    expect((await ask(1, t.token)).status).toBe(200);
+    // Revoke behind the instances' backs: the record and the version change, but no message is published.
+    const raw = new Redis(redis.url);
+    try {
+      const rec = JSON.parse((await raw.hget('kw:dir:tokens', t.record.id))!) as Record<string, unknown>;
+      await raw.multi().hset('kw:dir:tokens', t.record.id, JSON.stringify({ ...rec, revokedAt: Date.now() })).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    const before = dirs[1]!.currentVersion;
+    // This request is admitted (the mirror did not know yet); its admission tells the instance to reload.
+    expect((await ask(1, t.token)).status).toBe(200);
+    await until('instance B reloaded', () => dirs[1]!.currentVersion > before);
+    expect((await ask(1, t.token)).status).toBe(401);
+  });
+
+  it('copies the users and tokens of an SQLite file into Redis once, keeping their ids and tokens', async () => {
+    const db = join(dir, 'legacy.db');
+    const legacy = new SqliteStore(db);
+    legacy.addUser('hank', { rpm: 50 });
+    const t = issueToken(legacy, 'hank');
+    try {
+      const r = await dirs[0]!.importFrom(legacy);
+      expect(r).toEqual({ users: 1, tokens: 1, skipped: [] });
+      await until('instance B has hank', () => dirs[1]!.getUser('hank') !== undefined);
+      expect((await ask(1, t.token)).status).toBe(200);
+      expect(await dirs[1]!.importFrom(legacy)).toEqual({ users: 0, tokens: 0, skipped: [] });
+    } finally {
+      legacy.close();
+    }
+  });
+
+  it('refuses bad input with a clear message and exit status 2', async () => {
+    const dup = await cli(['users', 'add', 'carol'], dbs[1]!);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toMatch(/already exists/);
+    const nobody = await cli(['tokens', 'issue', 'nobody'], dbs[1]!);
+    expect(nobody.code).toBe(2);
+    expect(nobody.stderr).toMatch(/no user 'nobody'/);
+    expect(nobody.stdout).toBe('');
+    const down = await runKeyward(['users', 'list', '--redis', 'redis://127.0.0.1:1', '--db', dbs[0]!]);
+    expect(down.code).toBe(2);
+    expect(down.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
