@@ -20,7 +20,7 @@ import { RedisCounters, safeUrl } from '../store/redis.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Counters, Directory } from '../store/types.js';
-import { dbOption, positiveInt, runProgram } from './users.js';
+import { dbOption, MOVED_TO_REDIS, positiveInt, runProgram } from './users.js';
 
 interface Flags {
   port: number;
@@ -56,6 +56,7 @@ export async function serve(o: Flags): Promise<number> {
     // Users and tokens live in Redis too, so a change made on any machine reaches every instance.
     const shared = await RedisDirectory.connect(o.redis, { onError: (err) => log.warn({ err }, 'user/token directory in Redis') });
     const imported = await shared.importFrom(store);
+    store.setMeta(MOVED_TO_REDIS, safeUrl(o.redis));
     if (imported.users + imported.tokens > 0) log.info(imported, `copied users and tokens from ${o.db} to Redis`);
     if (imported.skipped.length > 0) log.warn({ users: imported.skipped }, 'users in the SQLite file whose names Redis already gives to another user were not copied');
     const rc = await RedisCounters.connect(o.redis);
@@ -63,6 +64,8 @@ export async function serve(o: Flags): Promise<number> {
     counters = rc;
     directory = shared;
   } else {
+    const moved = store.meta(MOVED_TO_REDIS);
+    if (moved !== undefined) process.stderr.write(`keyward: note: the users and tokens of ${o.db} were moved to Redis (${moved}); without --redis this gateway reads the file's older copy\n`);
     counters = new MemoryCounters();
     await seedBudgets(counters, store, store.listUsers(), config.globalBudget);
   }

@@ -3,6 +3,7 @@
  * store, or in Redis with `--redis` (the copy every instance on every machine follows).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { KeywardError } from '../errors.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
@@ -98,6 +99,9 @@ export function redisOption(): Option {
   return new Option('--redis <url>', "the gateways' shared Redis (redis://host:port): users and tokens live there, for every instance").env('KEYWARD_REDIS');
 }
 
+/** Meta key set in the SQLite file by `keyward gateway --redis`: its users and tokens were copied to Redis. */
+export const MOVED_TO_REDIS = 'directory-in-redis';
+
 export interface StoreFlags {
   db: string;
   redis?: string;
@@ -118,7 +122,16 @@ export async function withDirectory(o: StoreFlags, fn: (dir: Directory) => strin
       dir.close();
     }
   } else {
-    out = withStore(o.db, fn);
+    out = withStore(o.db, (s) => {
+      const moved = s.meta(MOVED_TO_REDIS);
+      if (moved !== undefined) {
+        // A change written here would never reach the gateways, which read Redis: refuse rather than mislead.
+        throw new KeywardError('KW_USAGE', `the users and tokens of '${o.db}' live in Redis (${moved}) since a gateway started with --redis on it`, {
+          hint: `pass --redis <url> (or set KEYWARD_REDIS) so every instance sees the change`,
+        });
+      }
+      return fn(s);
+    });
   }
   process.stdout.write(out);
 }

@@ -41,6 +41,10 @@ CREATE TABLE IF NOT EXISTS ledger (
   outcome TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ledger_user_ts ON ledger(user_id, ts);
+CREATE TABLE IF NOT EXISTS meta (
+  key TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
 CREATE INDEX IF NOT EXISTS ledger_ts ON ledger(ts);
 `;
 
@@ -120,8 +124,19 @@ export class SqliteStore implements Directory, Ledger {
       insertRow: db.prepare(
         'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome) VALUES (@ts, @requestId, @userId, @tokenId, @provider, @route, @model, @tokensIn, @tokensOut, @costUsd, @latencyMs, @status, @outcome)',
       ),
+      meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
+      setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       spend: db.prepare<[number], { user_id: string; cost: number }>('SELECT user_id, SUM(cost_usd) AS cost FROM ledger WHERE ts >= ? GROUP BY user_id'),
     };
+  }
+
+  /** A note kept with the file (e.g. that its users and tokens moved to Redis). */
+  meta(key: string): string | undefined {
+    return this.q.meta.get(key)?.value;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.q.setMeta.run(key, value);
   }
 
   private find(idOrName: string): UserRecord | undefined {

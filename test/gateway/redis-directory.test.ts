@@ -1,4 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -7,9 +8,9 @@ import { issueToken } from '../../src/gateway/index.js';
 import { RedisCounters } from '../../src/store/redis.js';
 import { RedisDirectory } from '../../src/store/redis-directory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { runKeyward } from '../helpers/cli.js';
+import { KEYWARD_MAIN, runKeyward } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/programs.js';
-import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, chat, post, sleep } from './helpers/http.js';
@@ -166,6 +167,46 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     } finally {
       legacy.close();
     }
+  });
+
+  it('`keyward gateway --redis` copies the users and tokens of its SQLite file into Redis, and the file then refuses changes that would not reach it', async () => {
+    const db = join(dir, 'single.db');
+    expect((await runKeyward(['users', 'add', 'ivy', '--db', db])).code).toBe(0);
+    const token = (await runKeyward(['tokens', 'issue', 'ivy', '--db', db])).stdout.trim();
+    const env = join(dir, '.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+    chmodSync(env, 0o600);
+    const port = await freePort();
+    const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port), '--redis', redis.url, '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    await new Promise<void>((ok, fail) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening on')) ok();
+      });
+      child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
+    });
+    const call = () => post(`http://127.0.0.1:${port}/v1/chat/completions`, chat(), bearer(token));
+    try {
+      expect((await call()).status).toBe(200);
+      // The other machine's instance knows ivy too.
+      await until('instance B has ivy', () => dirs[1]!.getUser('ivy') !== undefined);
+      expect((await ask(1, token)).status).toBe(200);
+
+      const stale = await runKeyward(['tokens', 'revoke', token.slice(3, 15), '--db', db], { env: { KEYWARD_REDIS: undefined } });
+      expect(stale.code).toBe(2);
+      expect(stale.stderr).toMatch(/live in Redis \(redis:\/\/127\.0\.0\.1:\d+\).*\n.*--redis/);
+      expect((await call()).status).toBe(200);
+
+      expect((await runKeyward(['tokens', 'revoke', token.slice(3, 15)], { env: { KEYWARD_REDIS: redis.url, KEYWARD_DB: dbs[1]! } })).code).toBe(0);
+      expect((await call()).status).toBe(401);
+      expect((await ask(1, token)).status).toBe(401);
+    } finally {
+      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    expect(stderr + (await runKeyward(['usage', '--db', db])).stdout).not.toContain(token.slice(16));
   });
 
   it('refuses bad input with a clear message and exit status 2', async () => {
