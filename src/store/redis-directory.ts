@@ -58,6 +58,25 @@ elseif op == 'revoke' then
   kind = 'token'
   rec = cjson.encode(t)
   redis.call('HSET', KEYS[3], ARGV[2], rec)
+elseif op == 'restore' then
+  -- Redis lost the directory (restarted empty): put back what an instance still holds, keeping
+  -- anything Redis has already, move the version past the instance's, and tell everyone to reload.
+  for _, json in ipairs(cjson.decode(ARGV[3])) do
+    local u = cjson.decode(json)
+    if redis.call('HEXISTS', KEYS[2], u.name) == 0 and redis.call('HEXISTS', KEYS[1], u.id) == 0 then
+      redis.call('HSET', KEYS[2], u.name, u.id)
+      redis.call('HSET', KEYS[1], u.id, json)
+    end
+  end
+  for _, json in ipairs(cjson.decode(ARGV[4])) do
+    local t = cjson.decode(json)
+    if redis.call('HEXISTS', KEYS[3], t.id) == 0 then redis.call('HSET', KEYS[3], t.id, json) end
+  end
+  local v = math.max(tonumber(redis.call('GET', KEYS[4]) or '0'), tonumber(ARGV[2])) + 1
+  redis.call('SET', KEYS[4], v)
+  local msg = '{"v":' .. v .. ',"kind":"reload"}'
+  redis.call('PUBLISH', KEYS[5], msg)
+  return msg
 else
   return redis.error_reply('KW_BAD_OP')
 end
@@ -71,7 +90,7 @@ type WriteRedis = Redis & { kwDirWrite(...args: Array<string | number>): Promise
 
 interface Change {
   v: number;
-  kind: 'user' | 'token';
+  kind: 'user' | 'token' | 'reload';
   record: Record<string, unknown>;
 }
 
@@ -173,6 +192,8 @@ export class RedisDirectory implements Directory {
     await sub.subscribe(this.keys[4]!);
     // Any later 'ready' is a reconnection: messages sent while away are lost, so read everything again.
     sub.on('ready', () => void this.reload().catch((err: Error) => this.onError(err)));
+    // The command connection may come back after the subscription did (the reload then failed).
+    this.redis.on('ready', () => void this.reload().catch((err: Error) => this.onError(err)));
   }
 
   private receive(message: string): void {
@@ -187,6 +208,10 @@ export class RedisDirectory implements Directory {
 
   private apply(c: Change): void {
     if (c.v <= this.version) return;
+    if (c.kind === 'reload') {
+      void this.reload().catch((err: Error) => this.onError(err));
+      return;
+    }
     if (c.kind === 'user') {
       const u = toUser(c.record);
       this.users.set(u.id, u);
@@ -214,6 +239,16 @@ export class RedisDirectory implements Directory {
         for (const [err] of r) if (err) throw err;
         const [u, n, t, v] = r.map(([, val]) => val) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null];
         const version = Number(v ?? 0);
+        if (version < this.version && this.users.size + this.tokens.size > 0) {
+          // The version went back: Redis restarted without its data. Refusing every token would lock
+          // everybody out and forget every revocation; put back this instance's copy instead.
+          this.onError(new KeywardError('KW_STORE', `Redis lost the user/token directory (version ${version} < ${this.version}); restoring it from this instance's copy`, { hint: 'run Redis with persistence (AOF or RDB)' }));
+          const users = [...this.users.values()].map((x) => JSON.stringify(x));
+          const tokens = [...this.tokens.values()].map((x) => JSON.stringify(x));
+          await this.redis.kwDirWrite(...this.keys, 'restore', String(this.version), JSON.stringify(users), JSON.stringify(tokens));
+          this.reloadAgain = true;
+          continue;
+        }
         this.users.clear();
         this.names.clear();
         this.tokens.clear();
@@ -237,7 +272,8 @@ export class RedisDirectory implements Directory {
 
   /** Told by the admission script which version Redis is at: a newer one means a change was missed. */
   seen(version: number): void {
-    if (version > this.version && !this.loading) void this.reload().catch((err: Error) => this.onError(err));
+    // Older than the mirror means either a change that raced this admission, or a Redis that lost its data.
+    if (version !== this.version && !this.loading) void this.reload().catch((err: Error) => this.onError(err));
   }
 
   /** The mirror's version (for tests and diagnostics). */

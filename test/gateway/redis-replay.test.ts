@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisCounters } from '../../src/store/redis.js';
+import { RedisDirectory } from '../../src/store/redis-directory.js';
+import { issueToken, verifyToken } from '../../src/gateway/tokens.js';
 import { requireProgram } from '../helpers/programs.js';
 import { freePort } from '../helpers/redis-server.js';
 import { sleep } from './helpers/http.js';
@@ -76,6 +78,50 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('settlements th
       expect((await counters.admit([{ ...budget, cost: 900 }])).ok).toBe(true);
     } finally {
       await counters.close();
+    }
+  });
+
+  it('a Redis that restarts empty gets the users, tokens and revocations back from the instances, so nobody is locked out and no revoked token returns', async () => {
+    const port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'kw-redis-restore-'));
+    server = await redisServer(port, dir);
+    const url = `redis://127.0.0.1:${port}`;
+    const errors: string[] = [];
+    const a = await RedisDirectory.connect(url, { onError: (e) => errors.push(e.message) });
+    const b = await RedisDirectory.connect(url, { onError: (e) => errors.push(e.message) });
+    try {
+      a.addUser('jane', {});
+      const kept = issueToken(a, 'jane');
+      const gone = issueToken(a, 'jane');
+      a.revokeToken(gone.record.id);
+      await a.flush();
+      for (let i = 0; i < 200 && !b.lookupToken(gone.record.id)?.token.revokedAt; i++) await sleep(25);
+
+      await stop(server);
+      rmSync(join(dir, 'dump.rdb'), { force: true });
+      server = await redisServer(port, dir);
+      const raw = new Redis(url);
+      try {
+        for (let i = 0; i < 400 && (await raw.hlen('kw:dir:tokens')) < 2; i++) await sleep(25);
+        expect(await raw.hget('kw:dir:names', 'jane')).toBe(a.getUser('jane')!.id);
+        expect(JSON.parse((await raw.hget('kw:dir:tokens', gone.record.id))!)).toMatchObject({ revokedAt: expect.any(Number) });
+      } finally {
+        raw.disconnect();
+      }
+      for (let i = 0; i < 200 && (a.currentVersion < 2 || b.currentVersion !== a.currentVersion); i++) await sleep(25);
+      for (const d of [a, b]) {
+        expect(verifyToken(d, kept.token)).toMatchObject({ ok: true });
+        expect(verifyToken(d, gone.token)).toMatchObject({ ok: false, reason: 'revoked' });
+      }
+      expect(errors.join('\n')).toMatch(/Redis lost the user\/token directory/);
+      // And the directory works as before: a change made now reaches the other instance.
+      a.setDisabled('jane', true);
+      await a.flush();
+      for (let i = 0; i < 200 && !b.getUser('jane')!.disabled; i++) await sleep(25);
+      expect(verifyToken(b, kept.token)).toMatchObject({ ok: false, reason: 'disabled' });
+    } finally {
+      a.close();
+      b.close();
     }
   });
 });
