@@ -130,6 +130,7 @@ export class RedisDirectory implements Directory {
   private reloadAgain = false;
   private writes: Promise<void> = Promise.resolve();
   private failures: Error[] = [];
+  private unsent: string[][] = [];
   private readonly onError: (err: Error) => void;
 
   private constructor(redis: Redis, options: RedisDirectoryOptions) {
@@ -193,7 +194,7 @@ export class RedisDirectory implements Directory {
     // Any later 'ready' is a reconnection: messages sent while away are lost, so read everything again.
     sub.on('ready', () => void this.reload().catch((err: Error) => this.onError(err)));
     // The command connection may come back after the subscription did (the reload then failed).
-    this.redis.on('ready', () => void this.reload().catch((err: Error) => this.onError(err)));
+    this.redis.on('ready', () => this.resend());
   }
 
   private receive(message: string): void {
@@ -304,10 +305,23 @@ export class RedisDirectory implements Directory {
         const e = this.explain(err as Error, args);
         this.failures.push(e);
         this.onError(e);
-        // Undo the optimistic local change.
+        if (e instanceof KeywardError && e.code === 'KW_STORE') {
+          // Redis unreachable: keep the change (an auto-disable must not be lost) and send it when Redis is back.
+          this.unsent.push(args);
+          return;
+        }
+        // Refused by Redis (e.g. the name was taken meanwhile): undo the optimistic local change.
         await this.reload().catch(() => {});
       }
     });
+  }
+
+  /** When Redis is back: reloads (restoring an emptied Redis), then sends the changes kept meanwhile. */
+  private resend(): void {
+    const list = this.unsent;
+    this.unsent = [];
+    this.writes = this.writes.then(() => this.reload()).catch((err: Error) => this.onError(err));
+    for (const args of list) this.write(args);
   }
 
   private explain(err: Error, args: string[]): Error {

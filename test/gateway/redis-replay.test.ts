@@ -124,4 +124,34 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('settlements th
       b.close();
     }
   });
+
+  it('a user disabled while Redis is away (the anomaly guard) stays disabled and reaches the other instances when Redis is back', async () => {
+    const port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'kw-redis-resend-'));
+    server = await redisServer(port, dir);
+    const url = `redis://127.0.0.1:${port}`;
+    const a = await RedisDirectory.connect(url, { commandTimeoutMs: 500 });
+    const b = await RedisDirectory.connect(url);
+    try {
+      a.addUser('kim', {});
+      const t = issueToken(a, 'kim');
+      await a.flush();
+      const raw = new Redis(url);
+      await raw.save();
+      raw.disconnect();
+      await stop(server);
+
+      a.setDisabled('kim', true, 'anomaly: test');
+      await expect(a.flush()).rejects.toThrow(/writing the directory to Redis failed/);
+      expect(verifyToken(a, t.token)).toMatchObject({ ok: false, reason: 'disabled' });
+
+      server = await redisServer(port, dir);
+      for (let i = 0; i < 400 && !b.getUser('kim')?.disabled; i++) await sleep(25);
+      expect(b.getUser('kim')).toMatchObject({ disabled: true, disabledReason: 'anomaly: test' });
+      expect(verifyToken(a, t.token)).toMatchObject({ ok: false, reason: 'disabled' });
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
 });
