@@ -35,7 +35,7 @@ export type TokenCheck =
   | { ok: true; token: TokenRecord; user: UserRecord }
   | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'disabled'; user?: UserRecord };
 
-/** Looks the token up fresh (revocation and disabling take effect at once) and compares hashes in constant time. */
+/** Looks the token up in the directory (current on every call: revocation and disabling take effect at once) and compares hashes in constant time. */
 export function verifyToken(dir: Directory, token: string): TokenCheck {
   const id = tokenId(token);
   if (id === undefined) return { ok: false, reason: 'malformed' };

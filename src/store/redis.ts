@@ -4,6 +4,8 @@
  * so a limit of N admits exactly N across instances and a budget reservation can never race.
  * The script reads Redis's own clock (TIME), so instances with skewed clocks still share windows.
  * Window keys are derived inside the script: use a single Redis (or one hash slot), not a cluster.
+ * With a RedisDirectory watched, the same script also returns the user/token directory's version, so
+ * an instance that missed a change notices it without another round trip.
  */
 import { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';

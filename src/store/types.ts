@@ -2,7 +2,8 @@
  * The gateway's state behind small interfaces (DESIGN.md "Stores behind interfaces"): the same
  * gateway code runs on memory, SQLite, or Redis across instances.
  *
- * - `Directory`: users and tokens (the management CLI writes it, every request reads it).
+ * - `Directory`: users and tokens (the management CLI writes it, every request reads it): SQLite, or
+ *   Redis (`RedisDirectory`) when instances on several machines must see each other's changes.
  * - `Counters`: rate limits (sliding windows) and budgets (fixed periods) admitted all-or-nothing
  *   in one atomic step, so concurrent requests can never overshoot (reserve, then settle).
  * - `Ledger`: one row per request, written in batches off the hot path.
@@ -52,7 +53,10 @@ export interface Directory {
   setUser(idOrName: string, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): UserRecord;
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord;
   addToken(userId: string, id: string, hash: string): TokenRecord;
-  /** The token and its user, read fresh on every call so revocation is immediate. */
+  /**
+   * The token and its user, current on every call so revocation is immediate: SQLite reads the file,
+   * RedisDirectory its in-memory mirror that every change published through Redis updates.
+   */
   lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined;
   listTokens(userId?: string): TokenRecord[];
   revokeToken(id: string): TokenRecord;
