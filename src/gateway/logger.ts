@@ -17,6 +17,24 @@ export const REDACT_PATHS = ['', 'headers.', 'req.headers.', 'res.headers.', 'up
 /** Fields the gateway itself fills with values it made (ids, enums): nothing to mask. */
 const OWN_FIELDS = new Set(['reqId', 'route', 'outcome', 'provider', 'svc', 'alert', 'signal', 'type']);
 
+/**
+ * Short strings the engine already found clean (model names, user names repeat on every line). Only
+ * clean strings are kept, so no secret is ever held here; the set is dropped when it fills up.
+ */
+const CLEAN = new Set<string>();
+const CLEAN_MAX = 1024;
+
+function redactField(v: string): string {
+  if (v.length > 200) return redactText(v);
+  if (CLEAN.has(v)) return v;
+  const r = redactText(v);
+  if (r === v) {
+    if (CLEAN.size >= CLEAN_MAX) CLEAN.clear();
+    CLEAN.add(v);
+  }
+  return r;
+}
+
 /** Masks what the secrets engine recognises in string fields (two levels deep); numbers and booleans pass untouched. */
 function scrub(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
   let out: Record<string, unknown> | undefined;
@@ -25,7 +43,7 @@ function scrub(obj: Record<string, unknown>, depth: number): Record<string, unkn
     const v = obj[k];
     let w: unknown = v;
     if (typeof v === 'string') {
-      if (v.length >= 8) w = redactText(v);
+      if (v.length >= 8) w = redactField(v);
     } else if (depth > 0 && typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error)) w = scrub(v as Record<string, unknown>, depth - 1);
     if (w !== v) (out ??= { ...obj })[k] = w;
   }

@@ -10,6 +10,8 @@ import type { Provider, Usage } from './providers/types.js';
 
 const HEAD_BYTES = 16 * 1024;
 const TAIL_BYTES = 1024 * 1024;
+const USAGE_KEY = Buffer.from('"usage":');
+const DATA = Buffer.from('data:');
 
 export class StreamMeter {
   /** Chunks forwarded (each holds at least one event). */
@@ -43,18 +45,22 @@ export class StreamMeter {
     }
   }
 
-  private parse(text: string): void {
-    for (let i = text.indexOf('"usage":'); i !== -1; i = text.indexOf('"usage":', i + 8)) {
+  /**
+   * Finds the `data:` lines that carry a usage object by searching the bytes (no decoding of the whole
+   * stream), and decodes and parses only those lines.
+   */
+  private parse(buf: Buffer): void {
+    for (let i = buf.indexOf(USAGE_KEY); i !== -1; i = buf.indexOf(USAGE_KEY, i + USAGE_KEY.length)) {
       // Only a usage object counts (`"usage":null` rides on every OpenAI chunk).
-      let j = i + 8;
-      while (text.charCodeAt(j) === 32) j++;
-      if (text.charCodeAt(j) !== 123 /* { */) continue;
-      const start = text.lastIndexOf('\n', i) + 1;
-      if (!text.startsWith('data:', start)) continue;
-      let end = text.indexOf('\n', j);
-      if (end === -1) end = text.length;
+      let j = i + USAGE_KEY.length;
+      while (buf[j] === 32) j++;
+      if (buf[j] !== 123 /* { */) continue;
+      const start = i === 0 ? 0 : buf.lastIndexOf(10 /* \n */, i - 1) + 1;
+      if (buf.compare(DATA, 0, DATA.length, start, start + DATA.length) !== 0) continue;
+      let end = buf.indexOf(10, j);
+      if (end === -1) end = buf.length;
       try {
-        const u = this.provider.usageFromEvent(JSON.parse(text.slice(start + 5, end)));
+        const u = this.provider.usageFromEvent(JSON.parse(buf.toString('utf8', start + DATA.length, end)));
         if (u) {
           if (u.tokensIn !== undefined) this.tokensIn = Math.max(this.tokensIn, u.tokensIn);
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
@@ -72,13 +78,14 @@ export class StreamMeter {
     this.ended = true;
     if (this.head.length + this.tail.length === this.events) {
       // Nothing dropped: the kept chunks are the whole stream, contiguous.
-      this.parse(Buffer.concat(this.tail.length ? this.head.concat(this.tail) : this.head).toString('utf8'));
+      const all = this.tail.length ? this.head.concat(this.tail) : this.head;
+      this.parse(all.length === 1 ? all[0]! : Buffer.concat(all));
       return;
     }
-    this.parse(Buffer.concat(this.head).toString('utf8'));
-    const tail = Buffer.concat(this.tail).toString('utf8');
+    this.parse(Buffer.concat(this.head));
+    const tail = Buffer.concat(this.tail);
     // The first kept tail line may be cut: start at the next full line.
-    this.parse(tail.slice(tail.indexOf('\n') + 1));
+    this.parse(tail.subarray(tail.indexOf(10) + 1));
   }
 
   /** True when the upstream reported output usage. */

@@ -224,18 +224,34 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (user.models && !user.models.includes(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not allowed for this user`);
   }
 
-  async function admit(p: Plan, user: UserRecord): Promise<{ admitted?: AdmitResult; headers?: Record<string, string> }> {
-    if (p.checks.length === 0) return {};
-    let r: AdmitResult;
+  interface Admission {
+    admitted?: AdmitResult;
+    headers?: Record<string, string>;
+  }
+  const NOT_COUNTED: Admission = {};
+
+  /** Sync when the store is (memory): no promise or microtask per request on the default store. */
+  function admit(p: Plan, user: UserRecord): Admission | Promise<Admission> {
+    if (p.checks.length === 0) return NOT_COUNTED;
+    let r: AdmitResult | Promise<AdmitResult>;
     try {
-      r = await counters.admit(p.checks);
+      r = counters.admit(p.checks);
     } catch (err) {
-      log.error({ err }, 'counter store unavailable');
-      if (p.userBudget >= 0 || p.globalBudget >= 0 || !limitsOpen) {
-        throw new GatewayHttpError(503, 'store_unavailable', p.userBudget >= 0 || p.globalBudget >= 0 ? 'budgets cannot be checked right now (the usage store is unreachable), so the request is refused; retry shortly' : 'rate limits cannot be checked right now (the usage store is unreachable); retry shortly', { 'retry-after': '2' });
-      }
-      return {};
+      return storeDown(p, err);
     }
+    if (typeof (r as PromiseLike<AdmitResult>).then === 'function') return Promise.resolve(r).then((x) => admitted(p, user, x), (err: unknown) => storeDown(p, err));
+    return admitted(p, user, r as AdmitResult);
+  }
+
+  function storeDown(p: Plan, err: unknown): Admission {
+    log.error({ err }, 'counter store unavailable');
+    if (p.userBudget >= 0 || p.globalBudget >= 0 || !limitsOpen) {
+      throw new GatewayHttpError(503, 'store_unavailable', p.userBudget >= 0 || p.globalBudget >= 0 ? 'budgets cannot be checked right now (the usage store is unreachable), so the request is refused; retry shortly' : 'rate limits cannot be checked right now (the usage store is unreachable); retry shortly', { 'retry-after': '2' });
+    }
+    return NOT_COUNTED;
+  }
+
+  function admitted(p: Plan, user: UserRecord, r: AdmitResult): Admission {
     const headers: Record<string, string> = {};
     if (p.rpm >= 0) headers['x-ratelimit-limit-requests'] = String(p.checks[p.rpm]!.limit);
     if (p.tpm >= 0) headers['x-ratelimit-limit-tokens'] = String(p.checks[p.tpm]!.limit);
@@ -448,7 +464,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
     const reserveTokens = shaped.promptTokens + shaped.maxTokens;
     const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens), Date.now());
-    const { admitted, headers } = await admit(p, user);
+    const a = admit(p, user);
+    const { admitted, headers } = a instanceof Promise ? await a : a;
     f.plan = p;
     f.admitted = admitted;
     const extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
@@ -539,7 +556,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
     const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
     const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens), Date.now());
-    const { admitted, headers } = await admit(p, user);
+    const a = admit(p, user);
+    const { admitted, headers } = a instanceof Promise ? await a : a;
     f.plan = p;
     f.admitted = admitted;
     const ac = new Cancel();
