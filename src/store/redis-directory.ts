@@ -131,6 +131,7 @@ export class RedisDirectory implements Directory {
   private writes: Promise<void> = Promise.resolve();
   private failures: Error[] = [];
   private unsent: string[][] = [];
+  private check?: NodeJS.Timeout;
   private readonly onError: (err: Error) => void;
 
   private constructor(redis: Redis, options: RedisDirectoryOptions) {
@@ -273,8 +274,18 @@ export class RedisDirectory implements Directory {
 
   /** Told by the admission script which version Redis is at: a newer one means a change was missed. */
   seen(version: number): void {
-    // Older than the mirror means either a change that raced this admission, or a Redis that lost its data.
-    if (version !== this.version && !this.loading) void this.reload().catch((err: Error) => this.onError(err));
+    if (version === this.version || this.loading || this.check) return;
+    // Usually only a race with the published message (newer) or with a change applied after this
+    // admission ran (older): look again a moment later, with one GET, before reading everything.
+    // Still newer means a missed message; still older, a Redis that lost its data (reload restores it).
+    this.check = setTimeout(() => {
+      this.check = undefined;
+      void this.redis
+        .get(this.keys[3]!)
+        .then((v) => (Number(v ?? 0) !== this.version && !this.loading ? this.reload() : undefined))
+        .catch((err: Error) => this.onError(err));
+    }, 100);
+    this.check.unref();
   }
 
   /** The mirror's version (for tests and diagnostics). */
@@ -446,6 +457,7 @@ export class RedisDirectory implements Directory {
   }
 
   close(): void {
+    clearTimeout(this.check);
     void this.writes.finally(() => {
       this.sub?.disconnect();
       this.redis.disconnect();

@@ -221,4 +221,24 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(down.code).toBe(2);
     expect(down.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
   });
+
+  it('when Redis loses its data without a restart (FLUSHALL), the next admitted request notices and the instance puts the directory back', async () => {
+    dirs[0]!.addUser('lena', { rpm: 1000 });
+    const t = issueToken(dirs[0]!, 'lena');
+    await dirs[0]!.flush();
+    await until('instance B has lena', () => dirs[1]!.lookupToken(t.record.id) !== undefined);
+    const carolToken = dirs[1]!.listTokens('carol')[0]!;
+    expect(carolToken.revokedAt).toBeDefined();
+    const raw = new Redis(redis.url);
+    try {
+      await raw.flushall();
+      // lena has a limit, so her request goes through the admission script, which reports version 0.
+      expect((await ask(1, t.token)).status).toBe(200);
+      await until('Redis has the directory again', async () => (await raw.hget('kw:dir:names', 'lena')) === t.record.userId);
+      expect(JSON.parse((await raw.hget('kw:dir:tokens', carolToken.id))!)).toMatchObject({ revokedAt: carolToken.revokedAt });
+      expect(await raw.hlen('kw:dir:users')).toBe(dirs[1]!.listUsers().length);
+    } finally {
+      raw.disconnect();
+    }
+  });
 });
