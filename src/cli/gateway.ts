@@ -1,7 +1,8 @@
 /**
  * `keyward gateway`: runs the backend proxy. Provider keys come from the environment or a mode-600
  * `.env`; users and tokens from the SQLite store the management commands write; limits and budgets
- * in memory, or in Redis (`--redis`) when several instances share them.
+ * in memory. With `--redis`, users, tokens, limits and budgets are shared through Redis by every
+ * instance on every machine (the SQLite file keeps the usage ledger).
  */
 import { createServer } from 'node:http';
 import { isIP } from 'node:net';
@@ -91,7 +92,7 @@ export async function serve(o: Flags): Promise<number> {
   const port = typeof addr === 'object' && addr ? addr.port : o.port;
   const host = o.host.includes(':') ? `[${o.host}]` : o.host;
   process.stderr.write(
-    `keyward gateway listening on http://${host}:${port}  (openai: ${oa.keys.length} key${oa.keys.length === 1 ? '' : 's'}, anthropic: ${an.keys.length} key${an.keys.length === 1 ? '' : 's'}; store ${o.db}; limits ${o.redis ? `in Redis ${safeUrl(o.redis)}` : 'in memory'})\n`,
+    `keyward gateway listening on http://${host}:${port}  (openai: ${oa.keys.length} key${oa.keys.length === 1 ? '' : 's'}, anthropic: ${an.keys.length} key${an.keys.length === 1 ? '' : 's'}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'})\n`,
   );
   if (!isLoopback(o.host)) process.stderr.write(`keyward: note: listening on ${o.host}, reachable from other machines; put TLS in front of it\n`);
 
