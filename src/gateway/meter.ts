@@ -10,8 +10,6 @@ import type { Provider, Usage } from './providers/types.js';
 
 const HEAD_BYTES = 16 * 1024;
 const TAIL_BYTES = 1024 * 1024;
-const USAGE_KEY = Buffer.from('"usage":');
-const DATA = Buffer.from('data:');
 
 export class StreamMeter {
   /** Chunks forwarded (each holds at least one event). */
@@ -46,21 +44,23 @@ export class StreamMeter {
   }
 
   /**
-   * Finds the `data:` lines that carry a usage object by searching the bytes (no decoding of the whole
-   * stream), and decodes and parses only those lines.
+   * Finds the `data:` lines that carry a usage object in a one-byte (latin1) view of the bytes, whose
+   * offsets are the byte offsets (string search stays in V8, no call into C++ per match), and decodes
+   * only those lines as UTF-8 to parse them.
    */
   private parse(buf: Buffer): void {
-    for (let i = buf.indexOf(USAGE_KEY); i !== -1; i = buf.indexOf(USAGE_KEY, i + USAGE_KEY.length)) {
+    const text = buf.toString('latin1');
+    for (let i = text.indexOf('"usage":'); i !== -1; i = text.indexOf('"usage":', i + 8)) {
       // Only a usage object counts (`"usage":null` rides on every OpenAI chunk).
-      let j = i + USAGE_KEY.length;
-      while (buf[j] === 32) j++;
-      if (buf[j] !== 123 /* { */) continue;
-      const start = i === 0 ? 0 : buf.lastIndexOf(10 /* \n */, i - 1) + 1;
-      if (buf.compare(DATA, 0, DATA.length, start, start + DATA.length) !== 0) continue;
-      let end = buf.indexOf(10, j);
-      if (end === -1) end = buf.length;
+      let j = i + 8;
+      while (text.charCodeAt(j) === 32) j++;
+      if (text.charCodeAt(j) !== 123 /* { */) continue;
+      const start = text.lastIndexOf('\n', i) + 1;
+      if (!text.startsWith('data:', start)) continue;
+      let end = text.indexOf('\n', j);
+      if (end === -1) end = text.length;
       try {
-        const u = this.provider.usageFromEvent(JSON.parse(buf.toString('utf8', start + DATA.length, end)));
+        const u = this.provider.usageFromEvent(JSON.parse(buf.toString('utf8', start + 5, end)));
         if (u) {
           if (u.tokensIn !== undefined) this.tokensIn = Math.max(this.tokensIn, u.tokensIn);
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
