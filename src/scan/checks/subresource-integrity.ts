@@ -2,10 +2,9 @@
  * Subresource Integrity: scripts (scored, as the Observatory does) and stylesheets (reported)
  * loaded from another site must carry an `integrity` hash, or that site's compromise is yours.
  */
-import { createRequire } from 'node:module';
-import type * as Tldts from 'tldts';
 import type { Finding } from '../../finding.js';
 import { SCORE_MODIFIERS, testResult, type ResultId } from '../grade.js';
+import { sameSiteHosts as sameSite } from '../same-site.js';
 import type { Check, CheckOutput } from '../types.js';
 import { finding, isHtml, MDN } from './support.js';
 
@@ -16,21 +15,6 @@ const HOW = [
   'Compute the hash: curl -s https://cdn.example.com/lib.js | openssl dgst -sha384 -binary | openssl base64 -A',
   'Or serve the file from your own origin.',
 ].join('\n');
-
-/**
- * The public suffix list (tldts, ~190 KB) is loaded on the first pair of different hosts only:
- * most pages load their scripts from their own host, and evaluating the list costs ~15 ms of every
- * cold `keyward scan`. The check is synchronous, hence require rather than import().
- */
-let getDomain: typeof Tldts.getDomain | undefined;
-
-/** Same site: same registrable domain, or the same host when there is none (IPs, localhost). */
-export function sameSite(a: string, b: string): boolean {
-  if (a.toLowerCase() === b.toLowerCase()) return true;
-  getDomain ??= (createRequire(import.meta.url)('tldts') as typeof Tldts).getDomain;
-  const da = getDomain(a);
-  return da !== null && da === getDomain(b);
-}
 
 function resolve(src: string, base: string): URL | undefined {
   try {

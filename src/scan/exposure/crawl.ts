@@ -4,7 +4,7 @@
  * is scanned for keys and direct AI calls as it arrives.
  */
 import type pLimit from 'p-limit';
-import { getDomain } from 'tldts';
+import { sameSiteHosts } from '../same-site.js';
 import type { GatherContext, HttpExchange, PageDoc } from '../types.js';
 import { chunkRefsInScript, viteManifestRefs } from './chunks.js';
 import type { DiscoveryVia, ExposureFacts, FetchedFile, FileKind } from './facts.js';
@@ -37,11 +37,7 @@ export function resolveUrl(ref: string, base: string): string | undefined {
 
 /** Same host, or the same registrable domain (`cdn.example.com` for `www.example.com`). */
 export function sameSite(a: string, b: string): boolean {
-  const ha = new URL(a).hostname;
-  const hb = new URL(b).hostname;
-  if (ha === hb) return true;
-  const da = getDomain(ha);
-  return da !== null && da === getDomain(hb);
+  return sameSiteHosts(new URL(a).hostname, new URL(b).hostname);
 }
 
 export class Crawler {

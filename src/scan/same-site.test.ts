@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sameSite } from './subresource-integrity.js';
+import { sameSiteHosts as sameSite } from './same-site.js';
 
 describe('sameSite (which scripts count as from another site)', () => {
   it('treats the same host as the same site, whatever its case', () => {
