@@ -122,7 +122,7 @@ export class SqliteStore implements Directory, Ledger {
       tokensOf: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at'),
       revoke: db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?'),
       insertRow: db.prepare(
-        'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome) VALUES (@ts, @requestId, @userId, @tokenId, @provider, @route, @model, @tokensIn, @tokensOut, @costUsd, @latencyMs, @status, @outcome)',
+        'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
@@ -210,7 +210,8 @@ export class SqliteStore implements Directory, Ledger {
     if (rows.length === 0) return;
     const insert = this.q.insertRow;
     this.db.transaction((batch: LedgerRow[]) => {
-      for (const r of batch) insert.run(r);
+      // Positional parameters: binding 13 named ones from an object took about a third of each insert.
+      for (const r of batch) insert.run(r.ts, r.requestId, r.userId, r.tokenId, r.provider, r.route, r.model, r.tokensIn, r.tokensOut, r.costUsd, r.latencyMs, r.status, r.outcome);
     })(rows);
   }
 
