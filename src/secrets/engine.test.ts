@@ -47,7 +47,7 @@ describe('scanText', () => {
       'OPENAI_API_KEY=sk-...',
       'OPENAI_API_KEY=sk-your-key-here',
       'OPENAI_API_KEY=<OPENAI_API_KEY>',
-      'OPENAI_API_KEY="sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"',
+      `OPENAI_API_KEY="sk-proj-${'x'.repeat(71)}"`,
       'ANTHROPIC_API_KEY=sk-ant-api03-YOUR-KEY',
       'api_key: "${OPENAI_API_KEY}"',
       'apiKey: process.env.OPENAI_API_KEY',

@@ -196,7 +196,7 @@ const TRAPS: readonly ((r: ExampleRandom) => { ext: string; text: string })[] = 
   (r) => ({ ext: '.html', text: `<img alt="logo" src="data:image/png;base64,${r.chars('base64', 600)}=="><link rel="preload" href="data:font/woff2;base64,${r.chars('base64', 800)}">` }),
   (r) => ({ ext: '.ts', text: `// test fixture\nconst fakeToken = "ghp_${r.chars('alnum', 36)}"; // wrong checksum\nconst notGroq = "gsk_${r.chars('alnum', 52)}";\n` }),
   (r) => ({ ext: '.env', text: `TWILIO_ACCOUNT_SID=AC${r.chars('hex', 32)}\nSTRIPE_PUBLISHABLE_KEY=pk_live_${r.chars('alnum', 24)}\nNEXT_PUBLIC_SUPABASE_URL=https://${r.chars('lowerAlnum', 20)}.supabase.co\n` }),
-  () => ({ ext: '.md', text: '```bash\nexport OPENAI_API_KEY="sk-proj-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"\nexport HF_TOKEN=hf_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n```\n' }),
+  () => ({ ext: '.md', text: `\`\`\`bash\nexport OPENAI_API_KEY="sk-proj-${'x'.repeat(52)}"\nexport HF_TOKEN=hf_${'x'.repeat(34)}\n\`\`\`\n` }),
   (r) => ({ ext: '.ts', text: `const sha = "${r.chars('hex', 40)}";\nconst digest = createHash("sha256").update(body).digest("hex"); // e.g. ${r.chars('hex', 64)}\n` }),
   () => ({ ext: '.env', text: 'DATABASE_URL=postgres://postgres:postgres@localhost:5432/app\nREDIS_URL=redis://localhost:6379\nMONGO_URL=mongodb://user:password@localhost/test\n' }),
   (r) => ({ ext: '.log', text: `GET /v1/models 401 Authorization: Bearer <redacted>\nPOST /v1/chat 200 Authorization: Bearer sk-proj-…${r.chars('alnum', 4)} fingerprint=sha256:${r.chars('hex', 16)}\n` }),

@@ -42,7 +42,7 @@ export const openaiRules: SecretRule[] = [
         // Too short to be a key.
         'sk-proj-' + rand.chars('alnum', 20),
         // Identifier-like text with no marker.
-        'const sk-proj-selectors-for-the-settings-page-in-the-dashboard-header = 1',
+        `const sk-proj-${'selectors-for-the-settings-page'}-in-the-dashboard-header = 1`,
       ],
     },
   },
@@ -71,7 +71,7 @@ export const openaiRules: SecretRule[] = [
     revokeUrl: 'https://platform.openai.com/settings/organization/admin-keys',
     examples: {
       match: [`OPENAI_ADMIN_KEY=${modern('admin', 58)}`],
-      noMatch: ['OPENAI_ADMIN_KEY=sk-admin-xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'],
+      noMatch: [`OPENAI_ADMIN_KEY=sk-admin-${'x'.repeat(48)}`],
     },
   },
   {
