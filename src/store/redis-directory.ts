@@ -12,10 +12,10 @@
  * budgets then follow --limits-on-store-failure); it reloads as soon as Redis is back.
  */
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
 import { applyPatch, checkUserName } from './records.js';
-import { safeUrl } from './redis.js';
+import { connectRedis, unreachableRedis } from './redis-connect.js';
 import type { Directory, TokenRecord, UserPolicy, UserRecord } from './types.js';
 
 const WRITE = `
@@ -149,30 +149,7 @@ export class RedisDirectory implements Directory {
   }
 
   static async connect(url: string, options: RedisDirectoryOptions = {}): Promise<RedisDirectory> {
-    let redis: Redis;
-    try {
-      redis = new Redis(url, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.commandTimeoutMs ?? 2000,
-        connectTimeout: 2000,
-        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-      });
-    } catch (err) {
-      throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
-    }
-    const unreachable = (err: unknown) =>
-      new KeywardError('KW_STORE', `cannot reach Redis at ${safeUrl(url)}: ${(err as Error).message}`, {
-        hint: 'start Redis, or check the --redis URL (redis://host:port)',
-        cause: err,
-      });
-    try {
-      await redis.connect();
-    } catch (err) {
-      redis.disconnect();
-      throw unreachable(err);
-    }
+    const redis = await connectRedis(url, options.commandTimeoutMs ?? 2000);
     const dir = new RedisDirectory(redis, options);
     try {
       // Subscribe before loading, so no change can fall between the snapshot and the subscription.
@@ -180,7 +157,7 @@ export class RedisDirectory implements Directory {
       await dir.reload();
     } catch (err) {
       dir.close();
-      throw err instanceof KeywardError ? err : unreachable(err);
+      throw err instanceof KeywardError ? err : unreachableRedis(url, err);
     }
     return dir;
   }

@@ -7,8 +7,8 @@
  * With a RedisDirectory watched, the same script also returns the user/token directory's version, so
  * an instance that missed a change notices it without another round trip.
  */
-import { Redis } from 'ioredis';
-import { KeywardError } from '../errors.js';
+import type { Redis } from 'ioredis';
+import { connectRedis } from './redis-connect.js';
 import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './types.js';
 
 const ADMIT = `
@@ -138,28 +138,7 @@ export class RedisCounters implements Counters {
   }
 
   static async connect(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {
-    let redis: Redis;
-    try {
-      redis = new Redis(url, {
-        lazyConnect: true,
-        enableOfflineQueue: false,
-        maxRetriesPerRequest: 1,
-        commandTimeout: options.commandTimeoutMs ?? 1000,
-        connectTimeout: 2000,
-        retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-      });
-    } catch (err) {
-      throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
-    }
-    try {
-      await redis.connect();
-    } catch (err) {
-      redis.disconnect();
-      throw new KeywardError('KW_STORE', `cannot reach Redis at ${safeUrl(url)}: ${(err as Error).message}`, {
-        hint: 'start Redis, or check the --redis URL (redis://host:port)',
-        cause: err,
-      });
-    }
+    const redis = await connectRedis(url, options.commandTimeoutMs ?? 1000);
     return new RedisCounters(redis, options.prefix ?? 'kw:');
   }
 
@@ -236,12 +215,3 @@ export class RedisCounters implements Counters {
 }
 
 /** A Redis URL with any password masked, for messages. */
-export function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparseable URL)';
-  }
-}

@@ -1,0 +1,48 @@
+/** One way to open a Redis connection for the gateway's stores, with errors that say what to do. */
+import { Redis } from 'ioredis';
+import { KeywardError } from '../errors.js';
+
+/** The URL with its password masked, for messages and logs. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable URL)';
+  }
+}
+
+export function unreachableRedis(url: string, err: unknown): KeywardError {
+  return new KeywardError('KW_STORE', `cannot reach Redis at ${safeUrl(url)}: ${(err as Error).message}`, {
+    hint: 'start Redis, or check the --redis URL (redis://host:port)',
+    cause: err,
+  });
+}
+
+/**
+ * Connects without an offline queue: a command while Redis is away fails at once instead of
+ * waiting, so the gateway can apply its documented store-failure policy (budgets fail closed).
+ */
+export async function connectRedis(url: string, commandTimeoutMs: number): Promise<Redis> {
+  let redis: Redis;
+  try {
+    redis = new Redis(url, {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    });
+  } catch (err) {
+    throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
+  }
+  try {
+    await redis.connect();
+  } catch (err) {
+    redis.disconnect();
+    throw unreachableRedis(url, err);
+  }
+  return redis;
+}
