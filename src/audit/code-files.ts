@@ -40,21 +40,7 @@ export function isFrameworkConfig(path: string): boolean {
   return /^(?:next|vite|nuxt|astro|svelte|vue|webpack|rspack|app|expo)\.config\.[cm]?[jt]s$/.test(base) || base === 'app.json';
 }
 
-/** Maps offsets to 1-based line and column with one pass over the text. */
-export function lineLocator(text: string): (index: number) => { line: number; column: number } {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return (index) => {
-    let lo = 0;
-    let hi = starts.length - 1;
-    while (lo < hi) {
-      const mid = (lo + hi + 1) >> 1;
-      if (starts[mid]! <= index) lo = mid;
-      else hi = mid - 1;
-    }
-    return { line: lo + 1, column: index - starts[lo]! + 1 };
-  };
-}
+export { lineLocator } from '../detect/lines.js';
 
 /** The source line around `index` as evidence: every secret on it masked, cut to a readable length. */
 export function lineAt(text: string, index: number, max = 160): string {

@@ -9,6 +9,7 @@
  */
 
 import { literalSpansAt } from './js-literals.js';
+import { lineLocator } from './lines.js';
 
 export type BrowserAiCallKind =
   /** A provider API host with an Authorization / x-api-key / key= credential built next to it. */
@@ -114,24 +115,6 @@ function providerFromEnvName(name: string): string | undefined {
   return undefined;
 }
 
-/** Line starts, so a hit's offset maps to line/column in O(log n). */
-function lineIndex(text: string): number[] {
-  const starts = [0];
-  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) starts.push(i + 1);
-  return starts;
-}
-
-function position(starts: number[], index: number): { line: number; column: number } {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= index) lo = mid;
-    else hi = mid - 1;
-  }
-  return { line: lo + 1, column: index - starts[lo]! + 1 };
-}
-
 /** Masks a value to its first 4 and last 4 characters (never more than 8 of it shown). */
 export function maskValue(value: string): string {
   if (value.length <= 12) return '…';
@@ -179,8 +162,7 @@ export interface DetectOptions {
 
 export function detectBrowserAiCalls(text: string, options: DetectOptions = {}): BrowserAiCallHit[] {
   const hits: BrowserAiCallHit[] = [];
-  let starts: number[] | undefined;
-  const at = (index: number) => position((starts ??= lineIndex(text)), index);
+  const at = lineLocator(text);
   const safeExcerpt = (start: number, end: number, extra: Array<[number, number]> = []) =>
     excerpt(text, start, end, [...extra, ...credentialLikeSpans(text, Math.max(0, start - 60), Math.min(text.length, end + 60))]);
 
