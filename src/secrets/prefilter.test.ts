@@ -49,6 +49,32 @@ describe('the keyword prefilter', () => {
     }
   });
 
+  it('agrees with a naive search on long texts, read in quarters, with and without characters above U+00FF (š, ū: low bytes a, k)', () => {
+    const r = new ExampleRandom(7);
+    for (let round = 0; round < 60; round++) {
+      const alphabet = round % 3 === 0 ? 'abAB-_.k:é€šū' : 'abAB-_.k:é\n';
+      const specs: KeywordSpec[] = Array.from({ length: 1 + r.int(8) }, (_, i) => ({
+        text: r.chars('abAB-_.k:', 1 + r.int(6)),
+        caseSensitive: r.int(2) === 0,
+        rule: i,
+      }));
+      const text = Array.from({ length: 1000 + r.int(5000) }, () => alphabet[r.int(alphabet.length)]).join('');
+      expect(viaAutomaton(text, specs), JSON.stringify(specs)).toEqual(naive(text, specs));
+    }
+  });
+
+  it('reports each rule\'s hits in text order, across the quarters of a long text', () => {
+    const specs: KeywordSpec[] = [
+      { text: 'ab', caseSensitive: false, rule: 0 },
+      { text: 'bab', caseSensitive: true, rule: 0 },
+    ];
+    const text = Array.from({ length: 3000 }, (_, i) => (i % 7 === 0 ? 'bab' : 'x')).join('');
+    const starts: number[] = [];
+    new KeywordMatcher(specs).scan(text, 0, text.length, (_rule, start) => starts.push(start));
+    expect(starts.length).toBe(2 * 429);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+  });
+
   it('refuses a keyword that is not printable ASCII', () => {
     expect(() => new KeywordMatcher([{ text: 'clé', caseSensitive: true, rule: 0 }])).toThrow(/printable ASCII/);
   });
