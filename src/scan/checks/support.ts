@@ -3,7 +3,7 @@
  * and writing a fix as the header line plus nginx and Express/Fastify examples.
  */
 import type { Finding, Severity } from '../../finding.js';
-import type { HeaderMap, HttpExchange } from '../types.js';
+import type { HeaderMap, HttpExchange, SectionName } from '../types.js';
 
 /** Longest header value quoted in evidence; hostile servers can send megabytes. */
 const EVIDENCE_MAX = 600;
@@ -67,9 +67,9 @@ export function finding(
   severity: Severity,
   title: string,
   recommendation: string,
-  extra: { evidence?: string; docs?: string; url?: string } = {},
+  extra: { evidence?: string; docs?: string; url?: string; section?: SectionName } = {},
 ): Finding {
-  const f: Finding = { id, severity, title, recommendation, section: 'headers' };
+  const f: Finding = { id, severity, title, recommendation, section: extra.section ?? 'headers' };
   if (extra.evidence !== undefined) f.evidence = extra.evidence;
   if (extra.docs !== undefined) f.docs = extra.docs;
   if (extra.url !== undefined) f.location = { url: extra.url };

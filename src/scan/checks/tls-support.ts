@@ -1,6 +1,7 @@
 /** Shared by the tls-* checks: the finding and test-result shapes, and the fixes they recommend. */
 import type { Finding, Severity } from '../../finding.js';
 import type { TlsFacts } from '../tls/facts.js';
+import { finding } from './support.js';
 import type { CheckOutput, ScanFacts, TestResult } from '../types.js';
 
 export const TLS_DOCS = {
@@ -93,10 +94,7 @@ export function tlsFinding(
   recommendation: string,
   extra: { evidence?: string; docs?: string; url?: string } = {},
 ): Finding {
-  const f: Finding = { id, severity, title, recommendation, section: 'tls', docs: extra.docs ?? TLS_DOCS.rating };
-  if (extra.evidence !== undefined) f.evidence = extra.evidence;
-  if (extra.url !== undefined) f.location = { url: extra.url };
-  return f;
+  return finding(id, severity, title, recommendation, { ...extra, section: 'tls', docs: extra.docs ?? TLS_DOCS.rating });
 }
 
 /** TLS results carry no score modifier: the section is graded by src/scan/tls/grade.ts from the results and their data. */

@@ -10,7 +10,8 @@ export interface ChunkRef {
   via: DiscoveryVia;
 }
 
-function resolve(ref: string, base: string): string | undefined {
+/** An absolute http(s) URL without its fragment, or undefined for anything else. */
+export function resolveUrl(ref: string, base: string): string | undefined {
   try {
     const u = new URL(ref, base);
     u.hash = '';
@@ -46,7 +47,7 @@ export function chunkRefsInScript(text: string, scriptUrl: string, pageUrl: stri
   const out: ChunkRef[] = [];
   const add = (ref: string, base: string | undefined, via: DiscoveryVia) => {
     if (!base) return;
-    const url = resolve(ref, base);
+    const url = resolveUrl(ref, base);
     if (url) out.push({ url, via });
   };
 
@@ -81,7 +82,7 @@ export function viteManifestRefs(body: string, manifestUrl: string): ChunkRef[] 
   if (files.length === 0 || files.length < entries.length / 2) return undefined;
   const base = new URL(new URL(manifestUrl).pathname.replace(/(?:\.vite\/)?manifest\.json$/, ''), manifestUrl).href;
   return files.filter((f) => /\.m?js$/.test(f)).flatMap((f) => {
-    const url = resolve(f, base);
+    const url = resolveUrl(f, base);
     return url ? [{ url, via: 'vite-manifest' as const }] : [];
   });
 }
@@ -107,7 +108,7 @@ export function webpackChunkUrls(text: string, pageUrl: string, scriptUrl: strin
     const ids = new Set<string>();
     for (const p of pieces) if (p.kind === 'map') for (const k of p.map.keys()) ids.add(k);
     const publicPath = /\b[\w$]+\.p\s*=\s*(["'])([^"']*)\1/.exec(text)?.[2];
-    const base = publicPath !== undefined ? resolve(publicPath || '/', pageUrl) : resolve('./', scriptUrl);
+    const base = publicPath !== undefined ? resolveUrl(publicPath || '/', pageUrl) : resolveUrl('./', scriptUrl);
     if (!base) continue;
     for (const id of ids) {
       let name = '';
@@ -122,7 +123,7 @@ export function webpackChunkUrls(text: string, pageUrl: string, scriptUrl: strin
           else ok = false;
         }
       }
-      const url = ok && /\.m?js$/.test(name) ? resolve(name, base) : undefined;
+      const url = ok && /\.m?js$/.test(name) ? resolveUrl(name, base) : undefined;
       if (url) out.push(url);
     }
   }

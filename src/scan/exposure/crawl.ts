@@ -6,7 +6,7 @@
 import type pLimit from 'p-limit';
 import { sameSiteHosts } from '../same-site.js';
 import type { GatherContext, HttpExchange, PageDoc } from '../types.js';
-import { chunkRefsInScript, viteManifestRefs } from './chunks.js';
+import { chunkRefsInScript, resolveUrl, viteManifestRefs } from './chunks.js';
 import type { DiscoveryVia, ExposureFacts, FetchedFile, FileKind } from './facts.js';
 import { findBrowserAiCalls, findSecrets } from './find-secrets.js';
 import { parseSourceMap, sourceMapRef } from './source-maps.js';
@@ -25,15 +25,7 @@ export interface Ref {
 
 const looksLikeHtmlDocument = (body: string) => /^\s*(?:<!doctype html|<html|<head|<body)/i.test(body);
 
-export function resolveUrl(ref: string, base: string): string | undefined {
-  try {
-    const u = new URL(ref, base);
-    u.hash = '';
-    return u.protocol === 'http:' || u.protocol === 'https:' ? u.href : undefined;
-  } catch {
-    return undefined;
-  }
-}
+export { resolveUrl };
 
 /** Same host, or the same registrable domain (`cdn.example.com` for `www.example.com`). */
 export function sameSite(a: string, b: string): boolean {
