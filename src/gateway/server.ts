@@ -231,16 +231,43 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const NOT_COUNTED: Admission = {};
 
   /** Sync when the store is (memory): no promise or microtask per request on the default store. */
-  function admit(p: Plan, user: UserRecord): Admission | Promise<Admission> {
-    if (p.checks.length === 0) return NOT_COUNTED;
+  function admit(p: Plan, caller: Caller, req: IncomingMessage): Admission | Promise<Admission> {
+    const nothingToCount = p.checks.length === 0;
+    if (nothingToCount && (counters as Counters).checksDirectory !== true) return NOT_COUNTED;
     let r: AdmitResult | Promise<AdmitResult>;
     try {
       r = counters.admit(p.checks);
     } catch (err) {
-      return storeDown(p, err);
+      return nothingToCount ? NOT_COUNTED : storeDown(p, err);
     }
-    if (typeof (r as PromiseLike<AdmitResult>).then === 'function') return Promise.resolve(r).then((x) => admitted(p, user, x), (err: unknown) => storeDown(p, err));
-    return admitted(p, user, r as AdmitResult);
+    if (typeof (r as PromiseLike<AdmitResult>).then === 'function') {
+      return Promise.resolve(r).then(
+        (x) => {
+          if (x.directoryChanged && x.ok) recheck(p, x, caller, req);
+          return nothingToCount ? NOT_COUNTED : admitted(p, caller.user, x);
+        },
+        // Nothing was to be counted: only the directory check failed, and the mirror decides alone (as documented).
+        (err: unknown) => (nothingToCount ? NOT_COUNTED : storeDown(p, err)),
+      );
+    }
+    return admitted(p, caller.user, r as AdmitResult);
+  }
+
+  /**
+   * The shared directory changed while this request was being admitted (a token revoked or a user
+   * disabled on another instance): judge the caller again, and give back what was reserved if refused.
+   */
+  function recheck(p: Plan, r: AdmitResult, caller: Caller, req: IncomingMessage): void {
+    try {
+      if (caller.tokenId === 'jwt' || caller.tokenId === 'app') {
+        const u = dir.getUser(caller.user.id);
+        if (!u || u.disabled) throw new GatewayHttpError(403, 'permission_error', `user '${caller.user.name}' is disabled`);
+      } else void auth.authenticate(req.headers);
+    } catch (err) {
+      const s = settle(counters, p, r.now, 0, 0);
+      if (s) s.catch((e: unknown) => log.error({ err: e }, 'releasing a refused reservation failed; queued until the store is back'));
+      throw err;
+    }
   }
 
   function storeDown(p: Plan, err: unknown): Admission {
@@ -464,7 +491,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
     const reserveTokens = shaped.promptTokens + shaped.maxTokens;
     const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens), Date.now());
-    const a = admit(p, user);
+    const a = admit(p, caller, req);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.plan = p;
     f.admitted = admitted;
@@ -556,7 +583,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
     const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
     const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens), Date.now());
-    const a = admit(p, user);
+    const a = admit(p, caller, req);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.plan = p;
     f.admitted = admitted;

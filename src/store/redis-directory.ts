@@ -86,6 +86,9 @@ redis.call('PUBLISH', KEYS[5], msg)
 return msg
 `;
 
+/** How long a request waits for a change's message before the mirror reads the whole directory. */
+const CATCH_UP_MS = 50;
+
 type WriteRedis = Redis & { kwDirWrite(...args: Array<string | number>): Promise<string> };
 
 interface Change {
@@ -132,6 +135,7 @@ export class RedisDirectory implements Directory {
   private failures: Error[] = [];
   private unsent: string[][] = [];
   private check?: NodeJS.Timeout;
+  private waiters: Array<{ version: number; resolve: () => void }> = [];
   private readonly onError: (err: Error) => void;
 
   private constructor(redis: Redis, options: RedisDirectoryOptions) {
@@ -199,8 +203,10 @@ export class RedisDirectory implements Directory {
       const t = toToken(c.record);
       this.tokens.set(t.id, t);
     }
-    if (c.v === this.version + 1 && !this.loading) this.version = c.v;
-    else void this.reload().catch((err: Error) => this.onError(err));
+    if (c.v === this.version + 1 && !this.loading) {
+      this.version = c.v;
+      this.caughtUp();
+    } else void this.reload().catch((err: Error) => this.onError(err));
   }
 
   /** Reads the whole directory; called at start, after a reconnection, and when a version was missed. */
@@ -241,6 +247,7 @@ export class RedisDirectory implements Directory {
           this.tokens.set(rec.id, rec);
         }
         this.version = version;
+        this.caughtUp();
       } while (this.reloadAgain);
     };
     this.loading = run().finally(() => {
@@ -249,12 +256,19 @@ export class RedisDirectory implements Directory {
     return this.loading;
   }
 
-  /** Told by the admission script which version Redis is at: a newer one means a change was missed. */
-  seen(version: number): void {
-    if (version === this.version || this.loading || this.check) return;
-    // Usually only a race with the published message (newer) or with a change applied after this
-    // admission ran (older): look again a moment later, with one GET, before reading everything.
-    // Still newer means a missed message; still older, a Redis that lost its data (reload restores it).
+  /**
+   * Told by the admission script which version Redis is at. A newer one means a change this mirror
+   * has not applied yet: usually its message is a few microseconds behind, sometimes it was lost.
+   * Returns a promise that settles once the mirror has caught up (from the message, or from a
+   * reload after CATCH_UP_MS), so the caller can check the request again against the current
+   * directory: a revocation or disabling is then refused on the very next request, on every instance.
+   * An older version is a race with a change applied after the admission ran, or a Redis that lost
+   * its data: look again a moment later, with one GET, and reload (which restores it) if still off.
+   */
+  seen(version: number): Promise<void> | undefined {
+    if (version === this.version) return undefined;
+    if (version > this.version) return this.catchUp(version);
+    if (this.loading || this.check) return undefined;
     this.check = setTimeout(() => {
       this.check = undefined;
       void this.redis
@@ -263,6 +277,38 @@ export class RedisDirectory implements Directory {
         .catch((err: Error) => this.onError(err));
     }, 100);
     this.check.unref();
+    return undefined;
+  }
+
+  private catchUp(version: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const waiter = { version, resolve };
+      this.waiters.push(waiter);
+      setTimeout(() => {
+        if (!this.waiters.includes(waiter)) return;
+        // The message did not come: read everything (a failed reload still lets the request go on,
+        // judged by the mirror as it is, as when Redis is unreachable).
+        const done = () => {
+          this.waiters = this.waiters.filter((w) => w !== waiter);
+          resolve();
+        };
+        (this.loading ?? this.reload()).then(done, (err: Error) => {
+          this.onError(err);
+          done();
+        });
+      }, CATCH_UP_MS).unref();
+    });
+  }
+
+  /** Wakes the requests that waited for the mirror to reach a version. */
+  private caughtUp(): void {
+    if (this.waiters.length === 0) return;
+    const still: typeof this.waiters = [];
+    for (const w of this.waiters) {
+      if (w.version <= this.version) w.resolve();
+      else still.push(w);
+    }
+    this.waiters = still;
   }
 
   /** The mirror's version (for tests and diagnostics). */
@@ -435,6 +481,8 @@ export class RedisDirectory implements Directory {
 
   close(): void {
     clearTimeout(this.check);
+    for (const w of this.waiters) w.resolve();
+    this.waiters = [];
     void this.writes.finally(() => {
       this.sub?.disconnect();
       this.redis.disconnect();

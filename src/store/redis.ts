@@ -117,7 +117,8 @@ export interface RedisCountersOptions {
 /** What the admission script needs from a RedisDirectory. */
 export interface DirectoryVersion {
   readonly versionKey: string;
-  seen(version: number): void;
+  /** A promise when the directory's mirror is behind: admission waits until it has caught up. */
+  seen(version: number): Promise<void> | undefined;
 }
 
 export class RedisCounters implements Counters {
@@ -150,6 +151,10 @@ export class RedisCounters implements Counters {
     this.directory = directory;
   }
 
+  get checksDirectory(): boolean {
+    return this.directory !== undefined;
+  }
+
   async admit(checks: CounterCheck[]): Promise<AdmitResult> {
     const d = this.directory;
     const args: Array<string | number> = [checks.length + (d ? 1 : 0)];
@@ -158,9 +163,14 @@ export class RedisCounters implements Counters {
     args.push(d ? '1' : '0');
     for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
     const r = await this.redis.kwAdmit(...args);
-    if (d) d.seen(r[4]!);
     const ok = r[0] === 1;
-    return { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(5) : [] };
+    const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(5) : [] };
+    const behind = d?.seen(r[4]!);
+    if (behind) {
+      await behind;
+      result.directoryChanged = true;
+    }
+    return result;
   }
 
   async adjust(adjustments: CounterAdjustment[]): Promise<void> {

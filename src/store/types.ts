@@ -85,6 +85,11 @@ export interface AdmitResult {
   remaining: number[];
   /** The store's clock at admission, used to settle into the same windows. */
   now: number;
+  /**
+   * The shared user/token directory changed after the caller was authenticated (another instance
+   * revoked a token or disabled a user): the gateway checks the caller again before forwarding.
+   */
+  directoryChanged?: boolean;
 }
 
 /** Corrects an admitted amount after the real usage is known (delta may be negative). */
@@ -105,6 +110,12 @@ export interface Counters {
   /** True the first time it is called for `key` within `ttlMs` (one alert per period, across instances). */
   once(key: string, ttlMs: number): boolean | Promise<boolean>;
   close(): Promise<void>;
+  /**
+   * True when admission also checks a shared user/token directory for changes this instance has not
+   * applied yet: the gateway then admits even a request with no limit to count, so a revocation made
+   * on another instance is enforced on the very next request.
+   */
+  readonly checksDirectory?: boolean;
 }
 
 export interface LedgerRow {

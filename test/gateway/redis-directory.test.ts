@@ -133,24 +133,54 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(statuses).toEqual([200, 200, 429]);
   });
 
-  it('an instance that missed a change notices it through the admission script (same round trip as the limits) and reloads', async () => {
-    dirs[0]!.addUser('gina', { rpm: 1000 });
+  it('an instance that missed a change notices it through the admission script (same round trip as the limits) and refuses that very request', async () => {
+    dirs[0]!.addUser('gina', { rpm: 1000, tpm: 100_000 });
     const t = issueToken(dirs[0]!, 'gina');
     await dirs[0]!.flush();
     expect((await ask(1, t.token)).status).toBe(200);
     // Revoke behind the instances' backs: the record and the version change, but no message is published.
     const raw = new Redis(redis.url);
+    const tpmUsed = async () => {
+      let sum = 0;
+      for (const k of await raw.keys(`kw:u:${t.record.userId}:tpm:*`)) sum += Number(await raw.get(k));
+      return sum;
+    };
     try {
+      await until('the first request was settled', async () => (await tpmUsed()) < 4096);
+      const settled = await tpmUsed();
+      expect(settled).toBeGreaterThan(0);
       const rec = JSON.parse((await raw.hget('kw:dir:tokens', t.record.id))!) as Record<string, unknown>;
       await raw.multi().hset('kw:dir:tokens', t.record.id, JSON.stringify({ ...rec, revokedAt: Date.now() })).incr('kw:dir:ver').exec();
+      const before = dirs[1]!.currentVersion;
+      // The mirror still holds the token as valid; the admission script reports the newer version,
+      // the instance reads the directory again and judges the request on what it finds.
+      const refused = await ask(1, t.token);
+      expect(refused.status).toBe(401);
+      expect(String((refused.json.error as { message: string }).message)).toMatch(/revoked/);
+      expect(dirs[1]!.currentVersion).toBeGreaterThan(before);
+      // What the refused request had reserved (its tokens per minute) was given back.
+      await until('the refused reservation was released', async () => (await tpmUsed()) === settled);
     } finally {
       raw.disconnect();
     }
-    const before = dirs[1]!.currentVersion;
-    // This request is admitted (the mirror did not know yet); its admission tells the instance to reload.
+  });
+
+  it('also checks the directory for a user with no limit to count (the admission then only reads the version)', async () => {
+    dirs[0]!.addUser('jill', {});
+    const t = issueToken(dirs[0]!, 'jill');
+    await dirs[0]!.flush();
     expect((await ask(1, t.token)).status).toBe(200);
-    await until('instance B reloaded', () => dirs[1]!.currentVersion > before);
-    expect((await ask(1, t.token)).status).toBe(401);
+    const raw = new Redis(redis.url);
+    try {
+      const id = dirs[0]!.getUser('jill')!.id;
+      const rec = JSON.parse((await raw.hget('kw:dir:users', id))!) as Record<string, unknown>;
+      await raw.multi().hset('kw:dir:users', id, JSON.stringify({ ...rec, disabled: true, disabledReason: 'manual' })).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    const refused = await ask(1, t.token);
+    expect(refused.status).toBe(403);
+    expect(String((refused.json.error as { message: string }).message)).toMatch(/'jill' is disabled/);
   });
 
   it('copies the users and tokens of an SQLite file into Redis once, keeping their ids and tokens', async () => {
