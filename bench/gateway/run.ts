@@ -9,8 +9,8 @@
  * SQLite ledger all on, on the in-memory store, and again on Redis when redis-server is installed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { hasProgram } from '../../test/helpers/programs.js';
 import { freePort, startRedis, type TestRedis } from '../../test/helpers/redis-server.js';
@@ -77,6 +77,23 @@ async function startPortkey(upstream: string): Promise<Target | undefined> {
     headers: { authorization: `Bearer ${key}`, 'x-portkey-provider': 'openai', 'x-portkey-custom-host': `${upstream}/v1` },
     pid: child.pid,
   };
+}
+
+/** keyward is measured as shipped (dist/, compiled by tsc): build it when src/ is newer. */
+function buildIfStale(): void {
+  const built = resolve(ROOT, 'dist/gateway/index.js');
+  const newest = (dir: string): number => {
+    let t = 0;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      t = Math.max(t, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+    }
+    return t;
+  };
+  if (existsSync(built) && statSync(built).mtimeMs >= newest(resolve(ROOT, 'src'))) return;
+  process.stderr.write('building dist/ (tsc) …\n');
+  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) throw new Error('the build failed; run npm run build to see why');
 }
 
 interface Target {
@@ -158,16 +175,17 @@ const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
 async function main(): Promise<void> {
   let redis: TestRedis | undefined;
-  const up = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'upstream']);
+  buildIfStale();
+  const up = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts']);
   const upstream = `http://127.0.0.1:${up.port}`;
   const targets: Target[] = [{ name: 'direct', origin: upstream, headers: { authorization: `Bearer ${key}` } }];
-  const bare = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'passthrough', upstream]);
+  const bare = await spawnTarget(['bench/gateway/proxies.mjs', 'passthrough', upstream]);
   targets.push({ name: 'bare', origin: `http://127.0.0.1:${bare.port}`, headers: { authorization: `Bearer ${key}` }, pid: bare.child.pid });
-  const kw = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'keyward', upstream]);
+  const kw = await spawnTarget(['bench/gateway/proxies.mjs', 'keyward', upstream]);
   targets.push({ name: 'keyward', origin: `http://127.0.0.1:${kw.port}`, headers: { authorization: `Bearer ${kw.token}` }, pid: kw.child.pid });
   if (hasProgram('redis-server')) {
     redis = await startRedis();
-    const kr = await spawnTarget(['--import', 'tsx', 'bench/gateway/targets.ts', 'keyward', upstream, redis.url]);
+    const kr = await spawnTarget(['bench/gateway/proxies.mjs', 'keyward', upstream, redis.url]);
     targets.push({ name: 'keyward+redis', origin: `http://127.0.0.1:${kr.port}`, headers: { authorization: `Bearer ${kr.token}` }, pid: kr.child.pid });
   } else process.stderr.write('redis-server not installed: skipping keyward+redis (apt-get install -y redis-server)\n');
   const pk = await startPortkey(upstream);

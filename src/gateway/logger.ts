@@ -52,11 +52,32 @@ function scrub(obj: Record<string, unknown>, depth: number): Record<string, unkn
 
 export interface LoggerOptions {
   level?: string;
-  /** Where lines go (default stdout). */
+  /** Where lines go (default stdout, batched). */
   destination?: DestinationStream;
+  /**
+   * A batched destination writes once 4 KiB are queued; on a quiet gateway that could hold a line
+   * for hours. This writes whatever is queued at least this often (ms; 0 = never). Default 1000.
+   */
+  flushMs?: number;
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  // Batched writes (4 KiB): one syscall for many lines; the timer below and `flush()` on shutdown write the rest.
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  let unwritten = false;
+  const flushMs = options.flushMs ?? 1000;
+  const batched = destination as DestinationStream & { flush?: () => void };
+  if (flushMs > 0 && typeof batched.flush === 'function') {
+    setInterval(() => {
+      if (!unwritten) return;
+      unwritten = false;
+      try {
+        batched.flush!();
+      } catch {
+        // Destroyed (the process is shutting down): nothing left to write to.
+      }
+    }, flushMs).unref();
+  }
   return pino(
     {
       level: options.level ?? 'info',
@@ -64,6 +85,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       hooks: {
         logMethod(args, method) {
+          unwritten = true;
           for (let i = 0; i < args.length; i++) {
             const a = args[i];
             if (typeof a === 'string' && a.length >= 8) args[i] = redactText(a);
@@ -82,7 +104,6 @@ export function createLogger(options: LoggerOptions = {}): Logger {
         },
       },
     },
-    // Batched writes (4 KiB): one syscall for many lines; `flush()` on shutdown writes the rest.
-    options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 }),
+    destination,
   );
 }

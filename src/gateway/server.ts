@@ -375,7 +375,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * chunk as they arrive; a JSON answer is small, so it is sent in one write with its length (and parsed
    * for usage), unless it grows past MAX_JSON_CAPTURE, when it is streamed too.
    */
-  function relay(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean): void {
+  function relay(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean, retry?: (err: Error) => boolean): void {
     const ct = String(up.headers['content-type'] ?? JSON_TYPE);
     const streaming = ct.startsWith('text/event-stream');
     const h = headersWith(extra);
@@ -442,6 +442,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     body.on('error', (err: Error & { code?: string }) => {
       if (gone()) {
         complete('client_disconnect');
+        return;
+      }
+      // Nothing has reached the client yet (a JSON answer is sent whole): try again, on the next key.
+      if (!res.headersSent && retry?.(err)) {
+        done = true;
         return;
       }
       log.warn({ reqId: f.reqId, err }, 'upstream failed mid-response');
@@ -512,21 +517,44 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const beta = req.headers['anthropic-beta'];
       if (typeof beta === 'string') fwd['anthropic-beta'] = beta;
     }
-    let sent;
-    try {
-      sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac);
-    } catch (err) {
-      if (clientGone) {
-        // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
-        finish(f, { tokensIn: shaped.promptTokens, tokensOut: 0 }, 'client_disconnect', true);
-        return;
+    const attempt = async (n: number): Promise<void> => {
+      let sent;
+      try {
+        sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac);
+      } catch (err) {
+        if (clientGone) {
+          // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
+          finish(f, { tokensIn: shaped.promptTokens, tokensOut: 0 }, 'client_disconnect', true);
+          return;
+        }
+        f.status = err instanceof GatewayHttpError ? err.status : 502;
+        finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_failed', false);
+        throw err;
       }
-      f.status = err instanceof GatewayHttpError ? err.status : 502;
-      finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_failed', false);
-      throw err;
+      if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
+      const key = sent.key;
+      relay(f, sent.res, res, shaped, extra, () => clientGone, (err) => {
+        const wait = upstream.retryAfterBodyFailure(key, n);
+        if (wait === undefined) return false;
+        log.warn({ reqId: f.reqId, err, attempt: n + 1 }, 'upstream failed mid-answer, before anything reached the client; retrying');
+        ac.sleep(wait)
+          .then(() => attempt(n + 1))
+          .catch((e: unknown) => failLate(res, f, e, extra));
+        return true;
+      });
+    };
+    await attempt(1);
+  }
+
+  /** An error after the request handler has returned (a retry started from a response event). */
+  function failLate(res: ServerResponse, f: Flight, err: unknown, extra: Record<string, string> | undefined): void {
+    if ((err as { name?: string }).name === 'AbortError' || res.destroyed) {
+      finish(f, { tokensIn: f.promptTokens, tokensOut: 0 }, 'client_disconnect', true);
+      return;
     }
-    if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
-    relay(f, sent.res, res, shaped, extra, () => clientGone);
+    const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(502, 'upstream_error', 'the upstream failed');
+    if (!(err instanceof GatewayHttpError)) log.error({ reqId: f.reqId, err }, 'retrying the upstream failed');
+    sendError(res, f.provider, e, f.reqId, extra);
   }
 
   async function handleModels(req: IncomingMessage, res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {

@@ -55,6 +55,15 @@ export class Upstream {
     return exp / 2 + Math.random() * (exp / 2);
   }
 
+  /**
+   * After answer number `failed` (1-based) broke off mid-body before anything reached the client:
+   * marks the key and says how long to wait before trying again, or undefined when no retry is left.
+   */
+  retryAfterBodyFailure(key: PoolKey, failed: number): number | undefined {
+    this.pool.failure(key);
+    return failed <= this.opts.retries ? this.backoff(failed - 1, undefined) : undefined;
+  }
+
   async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel): Promise<UpstreamResponse> {
     if (this.pool.size === 0) {
       throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);

@@ -107,6 +107,32 @@ describe('upstream and client faults', () => {
     expect(alerts.some((a) => a.kind === 'provider_key_rejected' && !a.message.includes(rejected.slice(0, 12)))).toBe(true);
   });
 
+  it('retries a JSON answer cut off mid-body (nothing had reached the client) on the next key, and bills the answer once', async () => {
+    const gw = await gateway();
+    const before = upstream.seen.length;
+    upstream.fail({ reset: 'midbody' });
+    const r = await call(gw);
+    expect(r.status).toBe(200);
+    expect((r.json.choices as Array<{ message: { content: string } }>)[0]!.message.content).toBe('tok'.repeat(12));
+    const tries = upstream.seen.slice(before);
+    expect(tries).toHaveLength(2);
+    expect(tries[0]!.keyIndex).not.toBe(tries[1]!.keyIndex);
+    await sleep(30);
+    const rows = ledger.rows({}).filter((x) => x.requestId === r.headers.get('x-request-id'));
+    expect(rows, JSON.stringify(rows)).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: 200, outcome: 'ok', tokensOut: 12 });
+  });
+
+  it('answers a clear 502 when every attempt is cut off mid-body', async () => {
+    const gw = await gateway({ resilience: { retries: 1, backoffBaseMs: 1, backoffMaxMs: 2 } });
+    const before = upstream.seen.length;
+    upstream.fail({ reset: 'midbody' }, { reset: 'midbody' });
+    const r = await call(gw);
+    expect(r.status).toBe(502);
+    expect(String((r.json.error as { message: string }).message)).toMatch(/failed mid-answer/);
+    expect(upstream.seen.length - before).toBe(2);
+  });
+
   it('ends a stream whose upstream resets mid-way with an error event the SDK reports, and bills what was produced', async () => {
     const gw = await gateway();
     upstream.fail({ reset: 'midstream' });

@@ -2,14 +2,15 @@
  * A fake OpenAI + Anthropic API on 127.0.0.1 for gateway tests. It answers like the real APIs
  * (plain and SSE streams with usage), records every request, and checks that it received one of
  * the real provider keys (a request with any other credential gets 401 and is counted).
- * Faults are scripted per request: status codes, a reset before or mid-stream, a hanging answer.
+ * Faults are scripted per request: status codes, a reset before or mid-stream (or mid-way through a
+ * JSON answer), a hanging answer.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
 
 export type Fault =
   | { status: number; body?: string; retryAfter?: string }
-  | { reset: 'before' | 'midstream' }
+  | { reset: 'before' | 'midstream' | 'midbody' }
   | { hang: true };
 
 export interface SeenRequest {
@@ -93,6 +94,15 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     if (fault && 'hang' in fault) return; // never answers
+    if (fault && 'reset' in fault && fault.reset === 'midbody') {
+      // A JSON answer cut off after its headers and half its body.
+      res.end = ((chunk?: unknown) => {
+        const text = typeof chunk === 'string' ? chunk : '';
+        res.write(text.slice(0, Math.floor(text.length / 2)));
+        setTimeout(() => req.socket.destroy(), 5);
+        return res;
+      }) as typeof res.end;
+    }
     const midstreamReset = fault !== undefined && 'reset' in fault && fault.reset === 'midstream';
     const stream = body?.stream === true;
     const max = Number(body?.max_tokens ?? body?.max_completion_tokens ?? body?.max_output_tokens ?? defaultOut);
