@@ -4,7 +4,7 @@
  * server-side provider key, streams the answer through chunk by chunk, then settles the reservation
  * to the real cost and queues a ledger row. Everything the client sees is scrubbed of key material.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Agent, type Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
@@ -664,7 +664,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   async function handle(req: IncomingMessage, res: ServerResponse, preParsed: { body: unknown; asUser?: string } | undefined): Promise<void> {
     const start = performance.now();
-    const reqId = randomUUID();
+    const reqId = nextRequestId();
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
@@ -726,6 +726,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (ownDispatcher) await dispatcher.close();
   };
   return handler;
+}
+
+/**
+ * Request ids: a random prefix per process (unique across instances) and a counter, which costs
+ * nothing per request, unlike a random UUID; ids need to be unique, not secret.
+ */
+const ID_PREFIX = randomBytes(6).toString('hex');
+let idCounter = 0;
+function nextRequestId(): string {
+  return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
 }
 
 const USAGE_OBJECT = Buffer.from('"usage":{');

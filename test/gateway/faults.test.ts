@@ -5,7 +5,7 @@ import { scanText } from '../../src/secrets/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { bearer, chat, post, sleep, type Reply } from './helpers/http.js';
+import { bearer, chat, post, until, type Reply } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 
 const keys = { openai: [fakeOpenAiKey(), fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -117,7 +117,7 @@ describe('upstream and client faults', () => {
     const tries = upstream.seen.slice(before);
     expect(tries).toHaveLength(2);
     expect(tries[0]!.keyIndex).not.toBe(tries[1]!.keyIndex);
-    await sleep(30);
+    await until('the answer is in the ledger', () => ledger.rows({}).some((x) => x.requestId === r.headers.get('x-request-id')));
     const rows = ledger.rows({}).filter((x) => x.requestId === r.headers.get('x-request-id'));
     expect(rows, JSON.stringify(rows)).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: 200, outcome: 'ok', tokensOut: 12 });
@@ -145,7 +145,7 @@ describe('upstream and client faults', () => {
       })(),
     ).rejects.toThrow(/mid-stream/);
     expect(text.length).toBeGreaterThan(0);
-    await sleep(30);
+    await until('the broken stream is in the ledger', () => ledger.rows({}).some((x) => x.outcome === 'upstream_reset'));
     const row = ledger.rows({}).find((x) => x.outcome === 'upstream_reset');
     expect(row).toBeDefined();
     expect(row!.tokensOut).toBeGreaterThan(0);

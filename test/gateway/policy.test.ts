@@ -3,7 +3,7 @@ import { issueToken, type Alert } from '../../src/gateway/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { bearer, chat, post, sleep } from './helpers/http.js';
+import { bearer, chat, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 
 const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -86,7 +86,7 @@ describe('rate limits and budgets (in-memory store)', () => {
   });
 
   it('holds tokens-per-minute on streams through the reservation: a request that does not fit beside a running stream is refused, then admitted once the stream settles', async () => {
-    const { gw, token } = await gatewayWith({ tpm: 300 }, {}, slow);
+    const { gw, token, ledger } = await gatewayWith({ tpm: 300 }, {}, slow);
     const body = chat('test-model', { stream: true, max_tokens: 100 });
     const first = fetch(`${gw.origin}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(token) }, body: JSON.stringify(body) });
     const r1 = await first;
@@ -99,8 +99,8 @@ describe('rate limits and budgets (in-memory store)', () => {
     expect(third.status).toBe(429);
     expect(third.headers.get('x-ratelimit-remaining-tokens')).toBe('0');
     await r1.text();
-    // Settled to the real 10 + 40 tokens each: room again.
-    await sleep(20);
+    // Settled to the real 10 + 40 tokens each: room again (the ledger row is written after the settlement).
+    await until('all three were settled', () => ledger.rows({}).length >= 2);
     const fourth = await post(`${gw.origin}/v1/chat/completions`, body, bearer(token));
     expect(fourth.status).toBe(200);
   });
@@ -130,7 +130,7 @@ describe('rate limits and budgets (in-memory store)', () => {
     expect(refused?.status).toBe(402);
     expect(refused?.json.error).toMatchObject({ type: 'budget_exceeded' });
     expect(String((refused?.json.error as { message: string }).message)).toMatch(/budget reached.*\$0\.10.*resets in/);
-    await sleep(30);
+    await until('every admitted request is in the ledger', () => ledger.rows({}).filter((r) => r.status === 200).length >= ok);
     const spent = ledger.rows({}).reduce((s, r) => s + r.costUsd, 0);
     expect(spent).toBeLessThanOrEqual(0.1);
     expect(spent).toBeGreaterThan(0);
@@ -168,7 +168,7 @@ describe('rate limits and budgets (in-memory store)', () => {
       got += (new TextDecoder().decode(value).match(/data:/g) ?? []).length;
     }
     ac.abort();
-    for (let i = 0; i < 50 && (slow.aborted === abortedBefore || ledger.rows({}).length === 0); i++) await sleep(20);
+    await until('the upstream saw the cancel and the ledger has the row', () => slow.aborted !== abortedBefore && ledger.rows({}).length > 0);
     expect(slow.aborted).toBe(abortedBefore + 1);
     const row = ledger.rows({})[0]!;
     expect(row.outcome).toBe('client_disconnect');

@@ -10,7 +10,7 @@ import { requireProgram } from '../helpers/programs.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { bearer, chat, post, sleep } from './helpers/http.js';
+import { bearer, chat, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 
 const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -75,8 +75,8 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     // Three waves of 16 concurrent streams: more than the budget can pay for.
     const statuses: number[] = [];
     for (let wave = 0; wave < 3; wave++) statuses.push(...(await Promise.all(Array.from({ length: 16 }, (_, i) => one(i)))));
-    await sleep(50);
     const uid = stores[1]!.getUser('spender')!.id;
+    await until('every admitted stream is in a ledger', () => ledgers.flatMap((l) => l.rows({ userId: uid })).filter((r) => r.status === 200).length >= statuses.filter((s) => s === 200).length);
     const billed = ledgers.flatMap((l) => l.rows({ userId: uid })).reduce((s, r) => s + r.costUsd, 0);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(3);
     expect(statuses.filter((s) => s === 402).length).toBeGreaterThan(0);
