@@ -7,7 +7,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
 import { GatewayHttpError } from './http-error.js';
-import { verifyToken } from './tokens.js';
+import { verifyToken, type TokenCheck } from './tokens.js';
 
 export interface JwtOptions {
   /** JWKS URL of the app's identity provider. */
@@ -23,6 +23,8 @@ export interface JwtOptions {
 export interface Caller {
   user: UserRecord;
   tokenId: string;
+  /** The shared directory's version when the caller was authenticated (see Directory.currentVersion). */
+  dirVersion?: number;
 }
 
 const PROVIDER_KEY_PREFIXES = ['sk-', 'sk_', 'AIza', 'xai-', 'gsk_', 'hf_', 'r8_', 'pplx-', 'fw_', 'tgp_', 'AQ.'];
@@ -55,10 +57,9 @@ export class Authenticator {
     }
     if (cred.startsWith('kw_')) {
       const r = verifyToken(this.dir, cred);
-      if (r.ok) return { user: r.user, tokenId: r.token.id };
-      if (r.reason === 'revoked') throw new GatewayHttpError(401, 'authentication_error', 'this gateway token has been revoked');
-      if (r.reason === 'disabled') throw new GatewayHttpError(403, 'permission_error', `user '${r.user!.name}' is disabled`);
-      throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
+      // Unknown here may be just issued on another machine: catch up with the shared copy, then judge.
+      if (!r.ok && r.reason === 'unknown' && this.dir.catchUp) return this.afterCatchUp(cred);
+      return this.judge(r);
     }
     if (this.jwks && cred.split('.').length === 3) return this.fromJwt(cred);
     if (PROVIDER_KEY_PREFIXES.some((p) => cred.startsWith(p))) {
@@ -69,6 +70,23 @@ export class Authenticator {
       );
     }
     throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
+  }
+
+  private judge(r: TokenCheck): Caller {
+    if (r.ok) return { user: r.user, tokenId: r.token.id };
+    if (r.reason === 'revoked') throw new GatewayHttpError(401, 'authentication_error', 'this gateway token has been revoked');
+    if (r.reason === 'disabled') throw new GatewayHttpError(403, 'permission_error', `user '${r.user!.name}' is disabled`);
+    throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
+  }
+
+  private async afterCatchUp(cred: string): Promise<Caller> {
+    let changed = false;
+    try {
+      changed = await this.dir.catchUp!();
+    } catch {
+      // The shared store is unreachable: judge on the local copy, as every other request does meanwhile.
+    }
+    return this.judge(changed ? verifyToken(this.dir, cred) : { ok: false, reason: 'unknown' });
   }
 
   private async fromJwt(jwt: string): Promise<Caller> {

@@ -243,7 +243,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (typeof (r as PromiseLike<AdmitResult>).then === 'function') {
       return Promise.resolve(r).then(
         (x) => {
-          if (x.directoryChanged && x.ok) recheck(p, x, caller, req);
+          // Judged again when the shared directory moved since the caller was authenticated: its change
+          // may have arrived while the body was read or the admission ran (then Redis's version matches).
+          if (x.ok && (x.directoryChanged || caller.dirVersion !== dir.currentVersion)) recheck(p, x, caller, req);
           return nothingToCount ? NOT_COUNTED : admitted(p, caller.user, x);
         },
         // Nothing was to be counted: only the directory check failed, and the mirror decides alone (as documented).
@@ -254,7 +256,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /**
-   * The shared directory changed while this request was being admitted (a token revoked or a user
+   * The shared directory changed after this caller was authenticated (a token revoked or a user
    * disabled on another instance): judge the caller again, and give back what was reserved if refused.
    */
   function recheck(p: Plan, r: AdmitResult, caller: Caller, req: IncomingMessage): void {
@@ -690,6 +692,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
       const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
       const caller = authed instanceof Promise ? await authed : authed;
+      caller.dirVersion = dir.currentVersion;
       if (route.kind === 'models') return await handleModels(req, res, reqId, caller, corsH);
       let raw: Buffer;
       let parsed: unknown;

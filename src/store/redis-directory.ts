@@ -267,7 +267,7 @@ export class RedisDirectory implements Directory {
    */
   seen(version: number): Promise<void> | undefined {
     if (version === this.version) return undefined;
-    if (version > this.version) return this.catchUp(version);
+    if (version > this.version) return this.waitFor(version);
     if (this.loading || this.check) return undefined;
     this.check = setTimeout(() => {
       this.check = undefined;
@@ -280,7 +280,14 @@ export class RedisDirectory implements Directory {
     return undefined;
   }
 
-  private catchUp(version: number): Promise<void> {
+  async catchUp(): Promise<boolean> {
+    const before = this.version;
+    const v = Number((await this.redis.get(this.keys[3]!)) ?? 0);
+    if (v > this.version) await this.waitFor(v);
+    return this.version !== before;
+  }
+
+  private waitFor(version: number): Promise<void> {
     return new Promise<void>((resolve) => {
       const waiter = { version, resolve };
       this.waiters.push(waiter);

@@ -46,6 +46,17 @@ export interface TokenRecord {
 }
 
 export interface Directory {
+  /**
+   * A shared directory's local copy moves with changes made elsewhere (RedisDirectory): its version
+   * lets the gateway notice that the copy changed between a caller's authentication and admission.
+   */
+  readonly currentVersion?: number;
+  /**
+   * Brings a shared directory's local copy up to date if it is behind (one round trip); true when
+   * something changed. The gateway calls it before refusing an unknown token, so a token issued on
+   * another machine works on its very first request.
+   */
+  catchUp?(): Promise<boolean>;
   addUser(name: string, policy: UserPolicy): UserRecord;
   getUser(idOrName: string): UserRecord | undefined;
   listUsers(): UserRecord[];

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -181,6 +182,55 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     const refused = await ask(1, t.token);
     expect(refused.status).toBe(403);
     expect(String((refused.json.error as { message: string }).message)).toMatch(/'jill' is disabled/);
+  });
+
+  it('accepts a token issued on another machine on its very first request, even before its message arrives', async () => {
+    dirs[0]!.addUser('mona', {});
+    await dirs[0]!.flush();
+    // Issue the token behind the instances' backs: the record and the version change, no message.
+    const { hashToken } = await import('../../src/gateway/tokens.js');
+    const id = 'abcdef012345';
+    const token = `kw_${id}_${'A'.repeat(43)}`;
+    const raw = new Redis(redis.url);
+    try {
+      const rec = { id, userId: dirs[0]!.getUser('mona')!.id, hash: hashToken(token), createdAt: Date.now() };
+      await raw.multi().hset('kw:dir:tokens', id, JSON.stringify(rec)).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    expect(dirs[1]!.lookupToken(id)).toBeUndefined();
+    expect((await ask(1, token)).status).toBe(200);
+    // A token nobody issued is still refused (after the same one round trip).
+    expect((await ask(1, `kw_${'0'.repeat(12)}_${'B'.repeat(43)}`)).status).toBe(401);
+  });
+
+  it('judges again a request whose caller was disabled after it was authenticated (the change arrived while its body was read)', async () => {
+    dirs[0]!.addUser('kate', {});
+    const t = issueToken(dirs[0]!, 'kate');
+    await dirs[0]!.flush();
+    await until('instance B knows kate', () => dirs[1]!.getUser('kate') !== undefined);
+    const body = JSON.stringify(chat());
+    const u = new URL(`${gws[1]!.origin}/v1/chat/completions`);
+    const reply = new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = request({ host: u.hostname, port: u.port, path: u.pathname, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...bearer(t.token) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+      });
+      req.on('error', reject);
+      // Headers now (the gateway authenticates on them), the body once kate is disabled.
+      req.flushHeaders();
+      void (async () => {
+        await sleep(150);
+        dirs[0]!.setDisabled('kate', true, 'manual');
+        await dirs[0]!.flush();
+        await until('instance B applied the change', () => dirs[1]!.getUser('kate')!.disabled);
+        req.end(body);
+      })().catch(reject);
+    });
+    const r = await reply;
+    expect(r.status).toBe(403);
+    expect(r.text).toMatch(/'kate' is disabled/);
   });
 
   it('copies the users and tokens of an SQLite file into Redis once, keeping their ids and tokens', async () => {
