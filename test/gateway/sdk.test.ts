@@ -5,6 +5,7 @@ import { issueToken } from '../../src/gateway/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 
 describe('the official SDKs, pointed at the gateway with a gateway token', () => {
@@ -122,7 +123,7 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
   });
 
   it('bills every call in the ledger with the usage the upstream reported', async () => {
-    await new Promise((r) => setTimeout(r, 50));
+    await until('every call is in the ledger', () => ledger.rows({}).length >= 10);
     const rows = ledger.rows({});
     // 5 chat, 2 responses, 1 embeddings, 2 messages (listing models is not billed)
     expect(rows.map((r) => r.route).sort()).toEqual(['chat', 'chat', 'chat', 'chat', 'chat', 'embeddings', 'messages', 'messages', 'responses', 'responses']);
