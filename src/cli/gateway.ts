@@ -13,6 +13,7 @@ import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js'
 import { readEnvFile, upstreamFromEnv } from '../gateway/env.js';
 import { createLogger } from '../gateway/logger.js';
 import { seedBudgets } from '../gateway/policy.js';
+import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { anthropic } from '../gateway/providers/anthropic.js';
 import { openai } from '../gateway/providers/openai.js';
 import { createGateway } from '../gateway/server.js';
@@ -63,6 +64,8 @@ export async function serve(o: Flags): Promise<number> {
     if (imported.skipped.length > 0) log.warn({ users: imported.skipped }, 'users in the SQLite file whose names Redis already gives to another user were not copied');
     const rc = await RedisCounters.connect(o.redis);
     rc.watchDirectory(shared);
+    // Redis keeps the running budget totals, this file the rows: put this file's spend in (once per Redis epoch).
+    await keepSharedBudgets({ counters: rc, ledger: store, users: () => shared.listUsers(), global: config.globalBudget, log });
     counters = rc;
     directory = shared;
   } else {

@@ -135,6 +135,12 @@ function fmtDuration(s: number): string {
  * so a restart never hands a user a fresh budget.
  */
 export async function seedBudgets(counters: Counters, ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now()): Promise<void> {
+  const adj = ledgerSpend(ledger, users, global, now);
+  if (adj.length > 0) await counters.adjust(adj);
+}
+
+/** This period's spend in a ledger, per budgeted user and in total, as additions to the budget counters. */
+export function ledgerSpend(ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now()): CounterAdjustment[] {
   const adj: CounterAdjustment[] = [];
   const cache = new Map<number, Map<string, number>>();
   const spendSince = (start: number) => {
@@ -154,5 +160,5 @@ export async function seedBudgets(counters: Counters, ledger: Ledger, users: Use
     for (const v of spendSince(per.start).values()) total += v;
     if (total > 0) adj.push({ key: `b:g:${per.key}`, kind: 'fixed', windowMs: per.remainingMs + 3_600_000, at: now, delta: toNano(total) });
   }
-  if (adj.length > 0) await counters.adjust(adj);
+  return adj;
 }

@@ -14,8 +14,16 @@ import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './t
 const ADMIT = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
--- ARGV[1] = '1': the last key is the user/token directory's version, returned so a missed change is noticed.
+-- The last key holds the data's epoch: set when first seen, so a Redis that lost its data (restarted
+-- empty, FLUSHALL) shows a new one, and the instances put the period's spend back from their ledgers.
 local n = #KEYS
+local epoch = redis.call('GET', KEYS[n])
+if not epoch then
+  epoch = t[1] .. '.' .. t[2]
+  redis.call('SET', KEYS[n], epoch)
+end
+n = n - 1
+-- ARGV[1] = '1': the key before it is the user/token directory's version, returned so a missed change is noticed.
 local ver = 0
 if ARGV[1] == '1' then
   ver = tonumber(redis.call('GET', KEYS[n]) or '0')
@@ -36,7 +44,7 @@ for i = 1, n do
     if used + cost > limit then
       local pttl = redis.call('PTTL', KEYS[i])
       if pttl < 0 then pttl = win end
-      return {0, i - 1, pttl, now, ver}
+      return {0, i - 1, pttl, now, ver, epoch}
     end
   else
     local w = math.floor(now / win)
@@ -59,7 +67,7 @@ for i = 1, n do
         if prev > 0 then g = math.min(1, 1 - (limit - cur - cost) / prev) end
         retry = math.max(1, math.ceil(g * win - into))
       end
-      return {0, i - 1, retry, now, ver}
+      return {0, i - 1, retry, now, ver, epoch}
     end
   end
   rem[i] = math.max(0, math.floor(limit - used - cost))
@@ -73,8 +81,8 @@ for i = 1, n do
     redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
   end
 end
-local out = {1, -1, 0, now, ver}
-for i = 1, n do out[5 + i] = rem[i] end
+local out = {1, -1, 0, now, ver, epoch}
+for i = 1, n do out[6 + i] = rem[i] end
 return out
 `;
 
@@ -102,8 +110,18 @@ end
 return 1
 `;
 
+/** Adds spend read from a ledger to budget counters, creating them (ADJUST only corrects live ones). */
+const SEED = `
+for i = 1, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[(i - 1) * 2 + 1])
+  if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[(i - 1) * 2 + 2])) end
+end
+return 1
+`;
+
 type ScriptRedis = Redis & {
-  kwAdmit(...args: Array<string | number>): Promise<number[]>;
+  kwAdmit(...args: Array<string | number>): Promise<Array<number | string>>;
+  kwSeed(...args: Array<string | number>): Promise<number>;
   kwAdjust(...args: Array<string | number>): Promise<number>;
 };
 
@@ -133,6 +151,7 @@ export class RedisCounters implements Counters {
     this.prefix = prefix;
     this.redis.defineCommand('kwAdmit', { lua: ADMIT });
     this.redis.defineCommand('kwAdjust', { lua: ADJUST });
+    this.redis.defineCommand('kwSeed', { lua: SEED });
     this.redis.on('ready', () => void this.replay());
     // ioredis reports connection errors here; the gateway sees them as failed commands.
     this.redis.on('error', () => {});
@@ -140,7 +159,49 @@ export class RedisCounters implements Counters {
 
   static async connect(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {
     const redis = await connectRedis(url, options.commandTimeoutMs ?? 1000);
-    return new RedisCounters(redis, options.prefix ?? 'kw:');
+    const c = new RedisCounters(redis, options.prefix ?? 'kw:');
+    const key = c.prefix + 'epoch';
+    await redis.set(key, `${Date.now()}.0`, 'NX');
+    c.epoch = (await redis.get(key)) ?? '';
+    return c;
+  }
+
+  /** Identifies the data Redis holds: it changes when Redis loses its data (restarted empty, FLUSHALL). */
+  epoch = '';
+  private epochListener?: (epoch: string) => void;
+
+  /** Called with the new epoch when an admission (or watchEpoch) finds that Redis lost its data. */
+  onEpochChange(listener: (epoch: string) => void): void {
+    this.epochListener = listener;
+  }
+
+  /** Also looks for a new epoch every `ms`, so an idle instance notices a Redis that lost its data. */
+  watchEpoch(ms: number): void {
+    clearInterval(this.epochTimer);
+    this.epochTimer = setInterval(() => void this.checkEpoch().catch(() => {}), ms);
+    this.epochTimer.unref();
+  }
+
+  private epochTimer?: NodeJS.Timeout;
+
+  private async checkEpoch(): Promise<void> {
+    const key = this.prefix + 'epoch';
+    await this.redis.set(key, `${Date.now()}.0`, 'NX');
+    const epoch = await this.redis.get(key);
+    if (epoch !== null && epoch !== this.epoch) {
+      this.epoch = epoch;
+      this.epochListener?.(epoch);
+    }
+  }
+
+  /** Adds amounts to fixed counters, creating them with the given lifetime (budgets put back from a ledger). */
+  async seed(adjustments: CounterAdjustment[]): Promise<void> {
+    const list = adjustments.filter((a) => a.kind === 'fixed' && a.delta > 0);
+    if (list.length === 0) return;
+    const args: Array<string | number> = [list.length];
+    for (const a of list) args.push(this.prefix + a.key);
+    for (const a of list) args.push(Math.round(a.delta), a.windowMs);
+    await this.redis.kwSeed(...args);
   }
 
   /**
@@ -157,14 +218,20 @@ export class RedisCounters implements Counters {
 
   async admit(checks: CounterCheck[]): Promise<AdmitResult> {
     const d = this.directory;
-    const args: Array<string | number> = [checks.length + (d ? 1 : 0)];
+    const args: Array<string | number> = [checks.length + (d ? 2 : 1)];
     for (const c of checks) args.push(this.prefix + c.key);
     if (d) args.push(d.versionKey);
+    args.push(this.prefix + 'epoch');
     args.push(d ? '1' : '0');
     for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
-    const r = await this.redis.kwAdmit(...args);
+    const r = (await this.redis.kwAdmit(...args)) as number[];
     const ok = r[0] === 1;
-    const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(5) : [] };
+    const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(6) : [] };
+    const epoch = String(r[5]);
+    if (epoch !== this.epoch) {
+      this.epoch = epoch;
+      this.epochListener?.(epoch);
+    }
     const behind = d?.seen(r[4]!);
     if (behind) {
       await behind;
@@ -219,6 +286,7 @@ export class RedisCounters implements Counters {
   }
 
   async close(): Promise<void> {
+    clearInterval(this.epochTimer);
     if (this.pending.length > 0) await this.replay().catch(() => {});
     this.redis.disconnect();
   }

@@ -139,6 +139,22 @@ export class SqliteStore implements Directory, Ledger {
     this.q.setMeta.run(key, value);
   }
 
+  /**
+   * Sets a note to `value` unless it already is, in one immediate transaction, and says whether this
+   * call changed it: of several processes sharing the file, exactly one wins (e.g. the right to put
+   * the file's spend back into a Redis that lost its data). Returns the previous value to undo with.
+   */
+  claimMeta(key: string, value: string): { claimed: boolean; previous: string | undefined } {
+    return this.db
+      .transaction(() => {
+        const previous = this.meta(key);
+        if (previous === value) return { claimed: false, previous };
+        this.setMeta(key, value);
+        return { claimed: true, previous };
+      })
+      .immediate();
+  }
+
   private find(idOrName: string): UserRecord | undefined {
     const r = this.q.userById.get(idOrName) ?? this.q.userByName.get(idOrName);
     return r && toUser(r);

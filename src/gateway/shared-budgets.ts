@@ -1,0 +1,57 @@
+/**
+ * Budgets kept in a shared Redis survive Redis losing its data. Redis holds only the running totals;
+ * every instance's SQLite ledger holds the rows it billed. When an instance first meets a Redis
+ * epoch (its first start on that Redis, or an admission or the periodic check finding a Redis that
+ * restarted empty), it adds its own ledger's spend for the current periods to the budget counters.
+ * The ledgers are disjoint, so the instances' shares add up to the whole spend; the epoch claimed in
+ * the ledger file makes each file count once, even when several processes share it.
+ */
+import type { RedisCounters } from '../store/redis.js';
+import type { Ledger, UserRecord } from '../store/types.js';
+import type { Logger } from './logger.js';
+import { ledgerSpend, type GlobalBudget } from './policy.js';
+import { NANO } from './budget.js';
+
+const EPOCH_NOTE = 'redis-budget-epoch';
+
+export interface EpochLedger extends Ledger {
+  claimMeta(key: string, value: string): { claimed: boolean; previous: string | undefined };
+  setMeta(key: string, value: string): void;
+}
+
+export interface SharedBudgetsOptions {
+  counters: RedisCounters;
+  ledger: EpochLedger;
+  users: () => UserRecord[];
+  global?: GlobalBudget;
+  log: Logger;
+  /** How often an idle instance looks for a Redis that lost its data (ms; default 5000). */
+  checkEveryMs?: number;
+}
+
+/** Puts this ledger's spend into the shared budgets now if this Redis epoch has not had it, and whenever the epoch changes. */
+export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> {
+  let first = true;
+  const put = async (epoch: string): Promise<void> => {
+    const atStart = first;
+    first = false;
+    const { claimed, previous } = o.ledger.claimMeta(EPOCH_NOTE, epoch);
+    if (!claimed) return;
+    const adj = ledgerSpend(o.ledger, o.users(), o.global);
+    try {
+      await o.counters.seed(adj);
+    } catch (err) {
+      // Not written: let the next look (or the next start) try again.
+      o.ledger.setMeta(EPOCH_NOTE, previous ?? '');
+      throw err;
+    }
+    const usd = adj.filter((a) => a.key.startsWith('b:u:')).reduce((s, a) => s + a.delta / NANO, 0);
+    const fields = { epoch, users: adj.filter((a) => a.key.startsWith('b:u:')).length, usd: Math.round(usd * 1e6) / 1e6 };
+    if (atStart) o.log.info(fields, "added this instance's spend for the current periods to the shared budgets");
+    else o.log.warn(fields, "Redis lost its data (restarted empty?): put this instance's spend for the current periods back into the shared budgets; run Redis with persistence (AOF or RDB)");
+  };
+  const onChange = (epoch: string) => void put(epoch).catch((err: unknown) => o.log.error({ err }, 'putting the spend back into the shared budgets failed; will retry'));
+  o.counters.onEpochChange(onChange);
+  o.counters.watchEpoch(o.checkEveryMs ?? 5000);
+  await put(o.counters.epoch);
+}

@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger, keepSharedBudgets } from '../../src/gateway/index.js';
+import { period } from '../../src/gateway/budget.js';
+import { MemoryDirectory } from '../../src/store/memory.js';
+import { RedisCounters } from '../../src/store/redis.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { LedgerRow } from '../../src/store/types.js';
+import { requireProgram } from '../helpers/programs.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { until } from './helpers/http.js';
+
+const NANO = 1e9;
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a shared Redis that loses its data', () => {
+  let redis: TestRedis;
+  let dir: string;
+  const users = new MemoryDirectory();
+  const ledgers: SqliteStore[] = [];
+  const counters: RedisCounters[] = [];
+  const lines: string[] = [];
+  const log = createLogger({ destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
+  let key: string;
+
+  const row = (userId: string, costUsd: number): LedgerRow => ({ ts: Date.now(), requestId: `r${Math.random()}`, userId, tokenId: 't', provider: 'openai', route: 'chat', model: 'gpt-4o-mini', tokensIn: 1, tokensOut: 1, costUsd, latencyMs: 1, status: 200, outcome: 'ok' });
+  async function instance(ledger: SqliteStore, checkEveryMs: number): Promise<RedisCounters> {
+    const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
+    counters.push(c);
+    await keepSharedBudgets({ counters: c, ledger, users: () => users.listUsers(), log, checkEveryMs });
+    return c;
+  }
+  const spent = async () => Number((await counters[0]!.peek(key)) ?? 0) / NANO;
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    dir = mkdtempSync(join(tmpdir(), 'kw-redis-budgets-'));
+    const u = users.addUser('spender', { budgetUsd: 5, period: 'day' });
+    key = `b:u:${u.id}:${period('day').key}`;
+    // Two machines, each with its own ledger of what it billed today.
+    for (const [i, usd] of [0.3, 0.2].entries()) {
+      const l = new SqliteStore(join(dir, `machine-${i}.db`));
+      l.append([row(u.id, usd)]);
+      ledgers.push(l);
+    }
+  });
+  afterAll(async () => {
+    for (const c of counters) await c.close();
+    for (const l of ledgers) l.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("adds each instance's ledger spend once when it first meets a Redis, and not again when it restarts", async () => {
+    await instance(ledgers[0]!, 50);
+    await instance(ledgers[1]!, 60_000);
+    expect(await spent()).toBeCloseTo(0.5, 9);
+    // Machine A restarts: its file already went into this Redis.
+    await instance(ledgers[0]!, 60_000);
+    expect(await spent()).toBeCloseTo(0.5, 9);
+  });
+
+  it('puts the whole spend back after Redis loses its data: an idle instance by its periodic look, a busy one on its next admission', async () => {
+    const raw = new Redis(redis.url);
+    try {
+      await raw.flushall();
+    } finally {
+      raw.disconnect();
+    }
+    // Machine A looks every 50 ms.
+    await until("machine A's share is back", async () => (await spent()) >= 0.3 - 1e-9);
+    expect(await spent()).toBeCloseTo(0.3, 9);
+    // Machine B looks only every minute, but its next admission sees the new epoch.
+    await counters[1]!.admit([{ key: 'ip:127.0.0.1:rpm', kind: 'sliding', limit: 100, windowMs: 60_000, cost: 1 }]);
+    await until("machine B's share is back", async () => (await spent()) >= 0.5 - 1e-9);
+    expect(await spent()).toBeCloseTo(0.5, 9);
+    expect(lines.some((l) => l.includes('Redis lost its data'))).toBe(true);
+  });
+});
