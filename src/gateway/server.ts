@@ -22,6 +22,7 @@ import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
+import { UsageEventFilter } from './usage-filter.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
 import { openai } from './providers/openai.js';
@@ -386,6 +387,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     f.status = up.statusCode;
     const body = up.body;
     const meter = streaming ? new StreamMeter(f.provider) : undefined;
+    const filter = streaming && shaped.injectedUsage ? new UsageEventFilter() : undefined;
     let captured: Buffer[] | undefined = streaming ? undefined : [];
     let capturedBytes = 0;
     let done = false;
@@ -421,7 +423,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       capturedBytes += chunk.length;
       if (meter) {
         meter.push(chunk);
-        write(shaped.injectedUsage ? withoutUsageChunk(chunk) : chunk);
+        if (filter === undefined) write(chunk);
+        else {
+          const out = filter.push(chunk);
+          if (out.length > 0) write(out);
+        }
       } else if (captured !== undefined) {
         captured.push(chunk);
         if (capturedBytes > MAX_JSON_CAPTURE) {
@@ -438,7 +444,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         h['content-length'] = String(buf.length);
         res.writeHead(up.statusCode, h);
         res.end(buf);
-      } else res.end();
+      } else if (filter !== undefined) res.end(filter.end());
+      else res.end();
       complete('ok');
     });
     body.on('error', (err: Error & { code?: string }) => {
@@ -739,20 +746,6 @@ const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
-}
-
-const USAGE_OBJECT = Buffer.from('"usage":{');
-
-/**
- * Drops OpenAI's usage-only chunk (`"choices":[]` with a usage object) that the gateway asked for on
- * the client's behalf: a client that did not ask may index `choices[0]` on every chunk. Only the one
- * chunk that carries a usage object is looked at; the meter has already read it.
- */
-function withoutUsageChunk(chunk: Buffer): Buffer {
-  if (chunk.indexOf(USAGE_OBJECT) === -1) return chunk;
-  const events = chunk.toString('utf8').split('\n\n');
-  const kept = events.filter((e) => !(e.includes('"usage":{') && e.includes('"choices":[]')));
-  return kept.length === events.length ? chunk : Buffer.from(kept.join('\n\n'));
 }
 
 function isLedger(x: unknown): x is Ledger {
