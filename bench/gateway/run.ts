@@ -3,7 +3,7 @@
  * same fake upstream on 127.0.0.1, in one run. Reports the latency each proxy adds over calling the
  * upstream directly (p50, p99), throughput, and time to the first streamed chunk, at concurrency 1, 16, 64.
  *
- *   node --import tsx bench/gateway/run.ts [--seconds 2] [--json]
+ *   node --import tsx bench/gateway/run.ts [--seconds 2] [--rounds 3] [--json]
  *
  * keyward runs with auth, per-user and per-IP limits, tokens per minute, user and global budgets and the
  * SQLite ledger all on, on the in-memory store, and again on Redis when redis-server is installed.
@@ -21,6 +21,8 @@ const PORTKEY = resolve(ROOT, 'bench/peers/node_modules/@portkey-ai/gateway/buil
 const args = process.argv.slice(2);
 const SECONDS = Number(args[args.indexOf('--seconds') + 1] || process.env.BENCH_SECONDS || 2) || 2;
 const JSON_OUT = args.includes('--json');
+/** Each cell is measured in this many rounds, the targets taken in turn (rotating order), so a burst of other load on the machine falls on all of them alike. */
+const ROUNDS = Math.max(1, Number(args[args.indexOf('--rounds') + 1] || 0) || 3);
 const CONCURRENCY = [1, 16, 64];
 const key = fakeOpenAiKey();
 const children: ChildProcess[] = [];
@@ -132,7 +134,14 @@ function pct(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-async function measure(t: Target, mode: 'plain' | 'stream', concurrency: number): Promise<Cell> {
+interface Sample {
+  lat: number[];
+  errors: number;
+  elapsed: number;
+  cpuMs?: number;
+}
+
+async function measure(t: Target, mode: 'plain' | 'stream', concurrency: number, seconds: number, warm: boolean): Promise<Sample> {
   const pool = new Pool(t.origin, { connections: concurrency, keepAliveTimeout: 30_000 });
   const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Say hello in one short sentence.' }], max_tokens: 64, ...(mode === 'stream' ? { stream: true } : {}) });
   const headers = { 'content-type': 'application/json', ...t.headers };
@@ -150,25 +159,39 @@ async function measure(t: Target, mode: 'plain' | 'stream', concurrency: number)
       errors++;
     }
   };
-  // Warm up connections and JIT.
-  // Long enough for the JIT to settle, or the first cells measure compilation.
-  const warmEnd = performance.now() + Math.max(1000, SECONDS * 500);
+  // Open the connections; on the first round also long enough for the JIT to settle, or the first cells measure compilation.
+  const warmEnd = performance.now() + (warm ? Math.max(1000, SECONDS * 500) : 150);
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < warmEnd) await one(false);
   }));
   errors = 0;
   const cpu0 = cpuMs(t.pid);
   const start = performance.now();
-  const end = start + SECONDS * 1000;
+  const end = start + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) await one(true);
   }));
   const elapsed = (performance.now() - start) / 1000;
   const cpu1 = cpuMs(t.pid);
   await pool.close();
-  lat.sort((a, b) => a - b);
-  const cpuUs = cpu0 !== undefined && cpu1 !== undefined && lat.length > 0 ? ((cpu1 - cpu0) * 1000) / lat.length : undefined;
-  return { target: t.name, mode, concurrency, p50: pct(lat, 50), p99: pct(lat, 99), rps: lat.length / elapsed, errors, cpuUs };
+  return { lat, errors, elapsed, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined };
+}
+
+/** One cell from its rounds: percentiles over every request, throughput and CPU over the whole time. */
+function combine(t: Target, mode: 'plain' | 'stream', concurrency: number, samples: Sample[]): Cell {
+  const lat = samples.flatMap((x) => x.lat).sort((a, b) => a - b);
+  const elapsed = samples.reduce((n, x) => n + x.elapsed, 0);
+  const cpu = samples.every((x) => x.cpuMs !== undefined) ? samples.reduce((n, x) => n + x.cpuMs!, 0) : undefined;
+  return {
+    target: t.name,
+    mode,
+    concurrency,
+    p50: pct(lat, 50),
+    p99: pct(lat, 99),
+    rps: lat.length / elapsed,
+    errors: samples.reduce((n, x) => n + x.errors, 0),
+    cpuUs: cpu !== undefined && lat.length > 0 ? (cpu * 1000) / lat.length : undefined,
+  };
 }
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
@@ -194,8 +217,13 @@ async function main(): Promise<void> {
   const cells: Cell[] = [];
   for (const mode of ['plain', 'stream'] as const) {
     for (const c of CONCURRENCY) {
+      const samples = new Map<Target, Sample[]>(targets.map((t) => [t, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        const order = targets.map((_, i) => targets[(i + round) % targets.length]!);
+        for (const t of order) samples.get(t)!.push(await measure(t, mode, c, SECONDS / ROUNDS, round === 0));
+      }
       for (const t of targets) {
-        const cell = await measure(t, mode, c);
+        const cell = combine(t, mode, c, samples.get(t)!);
         cells.push(cell);
         process.stderr.write(`  ${mode} c=${c} ${t.name}: p50 ${f(cell.p50)} ms, ${f(cell.rps, 0)} req/s${cell.errors ? `, ${cell.errors} errors` : ''}\n`);
       }
@@ -204,7 +232,7 @@ async function main(): Promise<void> {
 
   const get = (name: string, mode: string, c: number) => cells.find((x) => x.target === name && x.mode === mode && x.concurrency === c);
   const lines: string[] = [];
-  lines.push(`keyward gateway benchmark: ${SECONDS}s a cell, fake upstream on 127.0.0.1 (stream: p50 is time to first chunk)`);
+  lines.push(`keyward gateway benchmark: ${SECONDS}s a cell in ${ROUNDS} rounds (targets in turn), fake upstream on 127.0.0.1 (stream: p50 is time to first chunk)`);
   lines.push('');
   lines.push('| mode | conc | target | p50 ms | p99 ms | added p50 ms | req/s | proxy CPU µs/req | added vs bare | req/s vs bare | CPU vs bare | req/s vs portkey |');
   lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
