@@ -34,6 +34,8 @@ export async function connectRedis(url: string, commandTimeoutMs: number): Promi
       commandTimeout: commandTimeoutMs,
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+      // Commands issued in the same turn of the event loop (admissions of concurrent requests) share one write.
+      enableAutoPipelining: true,
     });
   } catch (err) {
     throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });

@@ -80,3 +80,27 @@ describe('memory counters', () => {
     expect(c.size).toBeLessThan(10);
   });
 });
+
+describe.skipIf(!hasProgram('redis-server'))('redis counters under load', () => {
+  it('send the settlements of one turn of the event loop in one script call, and apply every one', async () => {
+    const { Redis } = await import('ioredis');
+    const c = await RedisCounters.connect(redis!.url, { prefix: 'batch:' });
+    const raw = new Redis(redis!.url);
+    try {
+      expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 1e12, windowMs: 3_600_000, cost: 1000 }])).ok).toBe(true);
+      // Script calls, by hash or (the first time, after NOSCRIPT) whole.
+      const evals = async () => {
+        const info = await raw.info('commandstats');
+        return ['evalsha', 'eval'].reduce((n, cmd) => n + Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
+      };
+      const before = await evals();
+      // 50 requests settle at once, each giving back 10 of what it reserved.
+      await Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
+      expect((await evals()) - before).toBe(1);
+      expect(await c.peek('spend')).toBe(500);
+    } finally {
+      raw.disconnect();
+      await c.close();
+    }
+  });
+});
