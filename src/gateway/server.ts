@@ -700,7 +700,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
       const caller = authed instanceof Promise ? await authed : authed;
       caller.dirVersion = dir.currentVersion;
-      if (route.kind === 'models') return await handleModels(req, res, reqId, caller, corsH);
+      if (route.kind === 'models') {
+        // No admission round trip here to notice a change made on another machine: ask the shared directory.
+        if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
+          const again = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
+          return await handleModels(req, res, reqId, again instanceof Promise ? await again : again, corsH);
+        }
+        return await handleModels(req, res, reqId, caller, corsH);
+      }
       let raw: Buffer;
       let parsed: unknown;
       if (preParsed !== undefined && preParsed.body !== undefined && !Buffer.isBuffer(preParsed.body) && typeof preParsed.body !== 'string') {

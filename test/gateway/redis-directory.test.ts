@@ -184,6 +184,22 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(String((refused.json.error as { message: string }).message)).toMatch(/'jill' is disabled/);
   });
 
+  it('refuses a model listing (which makes no admission) with a token revoked on another machine, even before its message arrives', async () => {
+    dirs[0]!.addUser('nina', {});
+    const t = issueToken(dirs[0]!, 'nina');
+    await dirs[0]!.flush();
+    await until('instance B knows the token', () => dirs[1]!.lookupToken(t.record.id) !== undefined);
+    expect((await fetch(`${gws[1]!.origin}/v1/models`, { headers: bearer(t.token) })).status).toBe(200);
+    const raw = new Redis(redis.url);
+    try {
+      const rec = JSON.parse((await raw.hget('kw:dir:tokens', t.record.id))!) as Record<string, unknown>;
+      await raw.multi().hset('kw:dir:tokens', t.record.id, JSON.stringify({ ...rec, revokedAt: Date.now() })).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    expect((await fetch(`${gws[1]!.origin}/v1/models`, { headers: bearer(t.token) })).status).toBe(401);
+  });
+
   it('accepts a token issued on another machine on its very first request, even before its message arrives', async () => {
     dirs[0]!.addUser('mona', {});
     await dirs[0]!.flush();
