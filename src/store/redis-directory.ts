@@ -299,7 +299,8 @@ export class RedisDirectory implements Directory {
           this.waiters = this.waiters.filter((w) => w !== waiter);
           resolve();
         };
-        (this.loading ?? this.reload()).then(done, (err: Error) => {
+        // reload() during a load asks it to read once more, so the read starts after the change.
+        this.reload().then(done, (err: Error) => {
           this.onError(err);
           done();
         });
