@@ -19,7 +19,8 @@ export class UsageEventFilter {
   push(chunk: Buffer): Buffer {
     const buf = this.held ? Buffer.concat([this.held, chunk]) : chunk;
     this.held = undefined;
-    const end = afterLastBlankLine(buf, buf.length);
+    // Reads usually end at an event's end: then no search is needed to find it.
+    const end = endsEvent(buf) ? buf.length : afterLastBlankLine(buf, buf.length);
     if (end === 0) {
       if (buf.length > MAX_HELD) return buf;
       this.held = buf;
@@ -39,6 +40,12 @@ export class UsageEventFilter {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+function endsEvent(b: Buffer): boolean {
+  const n = b.length;
+  if (n < 2 || b[n - 1] !== 10) return false;
+  return b[n - 2] === 10 || (n >= 4 && b[n - 2] === 13 && b[n - 3] === 10 && b[n - 4] === 13);
+}
 
 /** Where the event containing byte `before` starts: just past the last blank line before it (0 if none). */
 function afterLastBlankLine(buf: Buffer, before: number): number {
