@@ -2,6 +2,9 @@
  * Cost of each stage of the gateway's hot path, in µs per request (best of 5 runs), to see where the
  * time over a bare passthrough goes:  node --import tsx bench/gateway/hot-path.ts
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { Authenticator } from '../../src/gateway/auth.js';
 import { createLogger } from '../../src/gateway/logger.js';
@@ -11,8 +14,9 @@ import { openai } from '../../src/gateway/providers/openai.js';
 import { Prices } from '../../src/gateway/providers/prices.js';
 import { ROUTES, shapeRequest } from '../../src/gateway/routes.js';
 import { issueToken } from '../../src/gateway/tokens.js';
+import { UsageEventFilter } from '../../src/gateway/usage-filter.js';
 import { MemoryCounters, MemoryDirectory } from '../../src/store/memory.js';
-import { randomUUID } from 'node:crypto';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import { apiSecurityHeaders } from '../../src/recommended-headers.js';
 
 const dir = new MemoryDirectory();
@@ -38,7 +42,6 @@ function time(name: string, fn: () => void) {
   console.log(name.padEnd(12), best.toFixed(2), 'µs');
 }
 time('auth', () => void auth.authenticate({ authorization: `Bearer ${token}` }));
-time('uuid', () => void randomUUID());
 time('parse+shape', () => void shapeRequest(route, JSON.parse(raw.toString()), raw, 4096));
 const user = dir.getUser('bench')!;
 time('plan+admit', () => void counters.admit(plan(user, '127.0.0.1', { rpm: 1e7 }, { usd: 1e7, period: 'month' }, 100, prices.cost('gpt-4o-mini', 30, 64), Date.now()).checks));
@@ -51,4 +54,16 @@ time('meter', () => {
 time('log line', () => log.info({ reqId: 'abc', user: 'bench', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 12, tokensOut: 8, costUsd: 0.0001, ms: 1.23 }, 'request'));
 const SEC = apiSecurityHeaders();
 time('headers', () => void Object.assign({}, SEC, { 'content-type': 'x', 'x-request-id': 'y' }));
-time('abortctl', () => void new AbortController().signal);
+time('usage filter', () => {
+  const f = new UsageEventFilter();
+  for (const c of chunks) f.push(c);
+  f.end();
+});
+const tmp = mkdtempSync(join(tmpdir(), 'kw-hot-'));
+const ledger = new SqliteStore(join(tmp, 'ledger.db'));
+const row = { ts: Date.now(), requestId: 'abc-1', userId: user.id, tokenId: 't', provider: 'openai', route: 'chat', model: 'gpt-4o-mini', tokensIn: 12, tokensOut: 8, costUsd: 0.0001, latencyMs: 1.2, status: 200, outcome: 'ok' };
+const batch = Array.from({ length: 200 }, () => row);
+time('ledger row', () => ledger.append(batch.slice(0, 1)));
+time('ledger row/200', () => ledger.append(batch));
+ledger.close();
+rmSync(tmp, { recursive: true, force: true });
