@@ -52,6 +52,8 @@ describe('scanText', () => {
       'api_key: "${OPENAI_API_KEY}"',
       'apiKey: process.env.OPENAI_API_KEY',
       'AWS_ACCESS_KEY_ID=AKIA' + 'IOSFODNN7' + 'EXAMPLE',
+      // AWS's example secret with its EXAMPLEKEY ending cut off.
+      'AWS_SECRET_ACCESS_KEY="wJalrXUtn' + 'FEMI/K7MDENG/bPxRfiCY"',
       'password: "********************"',
     ];
     for (const t of traps) expect(scanText(t), t).toEqual([]);
