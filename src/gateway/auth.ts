@@ -57,8 +57,9 @@ export class Authenticator {
     }
     if (cred.startsWith('kw_')) {
       const r = verifyToken(this.dir, cred);
-      // Unknown here may be just issued on another machine: catch up with the shared copy, then judge.
-      if (!r.ok && r.reason === 'unknown' && this.dir.catchUp) return this.afterCatchUp(cred);
+      // A refusal on a shared directory's copy may be out of date (a token issued, a user re-enabled on
+      // another machine a moment ago): catch up with the shared copy, then judge.
+      if (!r.ok && r.reason !== 'malformed' && this.dir.catchUp) return this.afterCatchUp(cred, r);
       return this.judge(r);
     }
     if (this.jwks && cred.split('.').length === 3) return this.fromJwt(cred);
@@ -79,14 +80,14 @@ export class Authenticator {
     throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
   }
 
-  private async afterCatchUp(cred: string): Promise<Caller> {
+  private async afterCatchUp(cred: string, first: TokenCheck): Promise<Caller> {
     let changed = false;
     try {
       changed = await this.dir.catchUp!();
     } catch {
       // The shared store is unreachable: judge on the local copy, as every other request does meanwhile.
     }
-    return this.judge(changed ? verifyToken(this.dir, cred) : { ok: false, reason: 'unknown' });
+    return this.judge(changed ? verifyToken(this.dir, cred) : first);
   }
 
   private async fromJwt(jwt: string): Promise<Caller> {
@@ -101,6 +102,8 @@ export class Authenticator {
     const name = claims[o.userClaim ?? 'sub'];
     if (typeof name !== 'string' || name === '') throw new GatewayHttpError(401, 'authentication_error', `the token has no '${o.userClaim ?? 'sub'}' claim`);
     let user = this.dir.getUser(name);
+    // As for tokens: a shared directory's copy may not have the latest word on this user yet.
+    if ((!user || user.disabled) && this.dir.catchUp && (await this.dir.catchUp().catch(() => false))) user = this.dir.getUser(name);
     if (!user && o.createUsers) {
       try {
         user = this.dir.addUser(name, o.createUsers);

@@ -228,28 +228,26 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   interface Admission {
     admitted?: AdmitResult;
     headers?: Record<string, string>;
+    /** Nothing was counted: the shared directory moved since the caller was authenticated. */
+    stale?: boolean;
   }
   const NOT_COUNTED: Admission = {};
+  const STALE: Admission = { stale: true };
 
   /** Sync when the store is (memory): no promise or microtask per request on the default store. */
-  function admit(p: Plan, caller: Caller, req: IncomingMessage): Admission | Promise<Admission> {
+  function admit(p: Plan, caller: Caller): Admission | Promise<Admission> {
     const nothingToCount = p.checks.length === 0;
     if (nothingToCount && (counters as Counters).checksDirectory !== true) return NOT_COUNTED;
     let r: AdmitResult | Promise<AdmitResult>;
     try {
-      r = counters.admit(p.checks);
+      r = counters.admit(p.checks, caller.dirVersion);
     } catch (err) {
       return nothingToCount ? NOT_COUNTED : storeDown(p, err);
     }
     if (typeof (r as PromiseLike<AdmitResult>).then === 'function') {
       return Promise.resolve(r).then(
-        (x) => {
-          // Judged again when the shared directory moved since the caller was authenticated: its change
-          // may have arrived while the body was read or the admission ran (then Redis's version matches).
-          if (x.ok && (x.directoryChanged || caller.dirVersion !== dir.currentVersion)) recheck(p, x, caller, req);
-          return nothingToCount ? NOT_COUNTED : admitted(p, caller.user, x);
-        },
-        // Nothing was to be counted: only the directory check failed, and the mirror decides alone (as documented).
+        (x) => (x.stale ? STALE : nothingToCount ? NOT_COUNTED : admitted(p, caller.user, x)),
+        // Nothing was to be counted: only the directory check failed, and the copy decides alone (as documented).
         (err: unknown) => (nothingToCount ? NOT_COUNTED : storeDown(p, err)),
       );
     }
@@ -257,20 +255,36 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /**
-   * The shared directory changed after this caller was authenticated (a token revoked or a user
-   * disabled on another instance): judge the caller again, and give back what was reserved if refused.
+   * Plans and admits the flight's caller. With a shared directory (Redis), the admission script counts
+   * nothing when the directory moved since the caller was authenticated (a token revoked, a user
+   * disabled or re-enabled, a limit changed on another machine, whose message may not have arrived);
+   * the caller is then judged again on the caught-up copy and planned again, so the change applies to
+   * this very request.
    */
-  function recheck(p: Plan, r: AdmitResult, caller: Caller, req: IncomingMessage): void {
-    try {
-      if (caller.tokenId === 'jwt' || caller.tokenId === 'app') {
-        const u = dir.getUser(caller.user.id);
-        if (!u || u.disabled) throw new GatewayHttpError(403, 'permission_error', `user '${caller.user.name}' is disabled`);
-      } else void auth.authenticate(req.headers);
-    } catch (err) {
-      const s = settle(counters, p, r.now, 0, 0);
-      if (s) s.catch((e: unknown) => log.error({ err: e }, 'releasing a refused reservation failed; queued until the store is back'));
-      throw err;
-    }
+  function admitFlight(f: Flight, req: IncomingMessage, makePlan: (user: UserRecord) => Plan): Admission | Promise<Admission> {
+    const p = makePlan(f.caller.user);
+    f.plan = p;
+    const a = admit(p, f.caller);
+    if (!(a instanceof Promise)) return a;
+    return a.then(async (first) => {
+      let r = first;
+      for (let i = 0; r.stale; i++) {
+        const again = i < 3 ? reauthenticate(f.caller, req) : f.caller;
+        f.caller = again instanceof Promise ? await again : again;
+        // After three moves in a row, count without the check rather than never.
+        f.caller.dirVersion = i < 3 ? dir.currentVersion : undefined;
+        const q = makePlan(f.caller.user);
+        f.plan = q;
+        const b = admit(q, f.caller);
+        r = b instanceof Promise ? await b : b;
+      }
+      return r;
+    });
+  }
+
+  function reauthenticate(caller: Caller, req: IncomingMessage): Caller | Promise<Caller> {
+    if (caller.tokenId === 'app') return appUser(caller.user.id);
+    return auth.authenticate(req.headers);
   }
 
   function storeDown(p: Plan, err: unknown): Admission {
@@ -504,10 +518,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const f: Flight = { reqId, start, caller, route, provider: route.provider, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
     if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
     const reserveTokens = shaped.promptTokens + shaped.maxTokens;
-    const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens), Date.now());
-    const a = admit(p, caller, req);
+    const reserveUsd = prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens);
+    const a = admitFlight(f, req, (u) => {
+      if (u !== user) allowModel(u, shaped.model);
+      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now());
+    });
     const { admitted, headers } = a instanceof Promise ? await a : a;
-    f.plan = p;
     f.admitted = admitted;
     const extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
     const ac = new Cancel();
@@ -619,10 +635,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
     const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
-    const p = plan(user, clientIp(req), options.ipLimits, options.globalBudget, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens), Date.now());
-    const a = admit(p, caller, req);
+    const reserveUsd = prices.cost(model, promptTokens, maxTokens);
+    const a = admitFlight(f, req, (u) => {
+      if (u !== user) allowModel(u, model);
+      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, promptTokens + maxTokens, reserveUsd, Date.now());
+    });
     const { admitted, headers } = a instanceof Promise ? await a : a;
-    f.plan = p;
     f.admitted = admitted;
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());

@@ -23,11 +23,15 @@ if not epoch then
   redis.call('SET', KEYS[n], epoch)
 end
 n = n - 1
--- ARGV[1] = '1': the key before it is the user/token directory's version, returned so a missed change is noticed.
+-- ARGV[1] other than '-': the key before it is the user/token directory's version, returned so a
+-- missed change is noticed. When ARGV[1] is the version the caller was judged at and the directory
+-- has moved past it, nothing is counted (status 2): the gateway judges the caller again first.
 local ver = 0
-if ARGV[1] == '1' then
+if ARGV[1] ~= '-' then
   ver = tonumber(redis.call('GET', KEYS[n]) or '0')
   n = n - 1
+  local want = tonumber(ARGV[1])
+  if want and ver > want then return {2, -1, 0, now, ver, epoch} end
 end
 local rem = {}
 local ks = {}
@@ -216,27 +220,26 @@ export class RedisCounters implements Counters {
     return this.directory !== undefined;
   }
 
-  async admit(checks: CounterCheck[]): Promise<AdmitResult> {
+  async admit(checks: CounterCheck[], dirVersion?: number): Promise<AdmitResult> {
     const d = this.directory;
     const args: Array<string | number> = [checks.length + (d ? 2 : 1)];
     for (const c of checks) args.push(this.prefix + c.key);
     if (d) args.push(d.versionKey);
     args.push(this.prefix + 'epoch');
-    args.push(d ? '1' : '0');
+    args.push(d ? (dirVersion === undefined ? '' : String(dirVersion)) : '-');
     for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
     const r = (await this.redis.kwAdmit(...args)) as number[];
     const ok = r[0] === 1;
     const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(6) : [] };
+    if (r[0] === 2) result.stale = true;
     const epoch = String(r[5]);
     if (epoch !== this.epoch) {
       this.epoch = epoch;
       this.epochListener?.(epoch);
     }
+    // A newer directory: wait until the local copy has caught up (so a stale answer is judged again on it).
     const behind = d?.seen(r[4]!);
-    if (behind) {
-      await behind;
-      result.directoryChanged = true;
-    }
+    if (behind) await behind;
     return result;
   }
 

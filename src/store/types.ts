@@ -97,10 +97,10 @@ export interface AdmitResult {
   /** The store's clock at admission, used to settle into the same windows. */
   now: number;
   /**
-   * The shared user/token directory changed after the caller was authenticated (another instance
-   * revoked a token or disabled a user): the gateway checks the caller again before forwarding.
+   * Nothing was counted: the shared user/token directory moved past the version the caller was
+   * authenticated at (a change made on another instance). The gateway judges and plans again.
    */
-  directoryChanged?: boolean;
+  stale?: boolean;
 }
 
 /** Corrects an admitted amount after the real usage is known (delta may be negative). */
@@ -114,7 +114,11 @@ export interface CounterAdjustment {
 }
 
 export interface Counters {
-  admit(checks: CounterCheck[]): AdmitResult | Promise<AdmitResult>;
+  /**
+   * Counts every check or none. `dirVersion`: the shared directory's version the caller was judged at;
+   * a store that shares the directory (Redis) counts nothing and answers `stale` when it moved since.
+   */
+  admit(checks: CounterCheck[], dirVersion?: number): AdmitResult | Promise<AdmitResult>;
   adjust(adjustments: CounterAdjustment[]): void | Promise<void>;
   /** Current value of a fixed counter. */
   peek(key: string): number | Promise<number>;

@@ -200,6 +200,42 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect((await fetch(`${gws[1]!.origin}/v1/models`, { headers: bearer(t.token) })).status).toBe(401);
   });
 
+  it('accepts a user re-enabled on another machine on the next request, even before its message arrives', async () => {
+    dirs[0]!.addUser('olga', {});
+    const t = issueToken(dirs[0]!, 'olga');
+    dirs[0]!.setDisabled('olga', true, 'manual');
+    await dirs[0]!.flush();
+    await until('instance B has olga disabled', () => dirs[1]!.getUser('olga')?.disabled === true);
+    expect((await ask(1, t.token)).status).toBe(403);
+    const raw = new Redis(redis.url);
+    try {
+      const id = dirs[0]!.getUser('olga')!.id;
+      const rec = JSON.parse((await raw.hget('kw:dir:users', id))!) as Record<string, unknown>;
+      await raw.multi().hset('kw:dir:users', id, JSON.stringify({ ...rec, disabled: false, disabledReason: null })).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    expect(dirs[1]!.getUser('olga')!.disabled).toBe(true);
+    expect((await ask(1, t.token)).status).toBe(200);
+  });
+
+  it('applies a limit set on another machine to the very next request, even before its message arrives', async () => {
+    dirs[0]!.addUser('pia', {});
+    const t = issueToken(dirs[0]!, 'pia');
+    await dirs[0]!.flush();
+    await until('instance B knows the token', () => dirs[1]!.lookupToken(t.record.id) !== undefined);
+    const raw = new Redis(redis.url);
+    try {
+      const id = dirs[0]!.getUser('pia')!.id;
+      const rec = JSON.parse((await raw.hget('kw:dir:users', id))!) as Record<string, unknown>;
+      await raw.multi().hset('kw:dir:users', id, JSON.stringify({ ...rec, rpm: 1 })).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    expect(dirs[1]!.getUser('pia')!.rpm).toBeUndefined();
+    expect([(await ask(1, t.token)).status, (await ask(1, t.token)).status]).toEqual([200, 429]);
+  });
+
   it('accepts a token issued on another machine on its very first request, even before its message arrives', async () => {
     dirs[0]!.addUser('mona', {});
     await dirs[0]!.flush();
