@@ -15,7 +15,7 @@ import type {
   UserPolicy,
   UserRecord,
 } from './types.js';
-import { applyPatch, checkUserName, summarize } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords, summarize } from './records.js';
 
 interface Slot {
   /** Window number (sliding) or 0 (fixed). */
@@ -138,73 +138,54 @@ export class MemoryCounters implements Counters {
 }
 
 export class MemoryDirectory implements Directory {
-  private readonly users = new Map<string, UserRecord>();
-  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly r = new DirectoryRecords();
 
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
-    if (this.getUser(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
+    if (this.r.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
-    this.users.set(user.id, user);
+    this.r.putUser(user);
     return { ...user };
   }
 
-  private find(idOrName: string): UserRecord | undefined {
-    const byId = this.users.get(idOrName);
-    if (byId) return byId;
-    for (const u of this.users.values()) if (u.name === idOrName) return u;
-    return undefined;
-  }
-
-  private must(idOrName: string): UserRecord {
-    const u = this.find(idOrName);
-    if (!u) throw new KeywardError('KW_USAGE', `no user '${idOrName}'`, { hint: "list users with 'keyward users list'" });
-    return u;
-  }
-
   getUser(idOrName: string): UserRecord | undefined {
-    const u = this.find(idOrName);
-    return u && { ...u };
+    return this.r.getUser(idOrName);
   }
 
   listUsers(): UserRecord[] {
-    return [...this.users.values()].map((u) => ({ ...u }));
+    return this.r.listUsers();
   }
 
   setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
-    const u = this.must(idOrName);
+    const u = this.r.must(idOrName);
     applyPatch(u, patch);
     return { ...u };
   }
 
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
-    const u = this.must(idOrName);
+    const u = this.r.must(idOrName);
     u.disabled = disabled;
     u.disabledReason = disabled ? (reason ?? 'manual') : undefined;
     return { ...u };
   }
 
   addToken(userId: string, id: string, hash: string): TokenRecord {
-    const u = this.must(userId);
+    const u = this.r.must(userId);
     const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
-    this.tokens.set(id, t);
+    this.r.putToken(t);
     return { ...t };
   }
 
   lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
-    const token = this.tokens.get(id);
-    if (!token) return undefined;
-    const user = this.users.get(token.userId);
-    return user && { token, user };
+    return this.r.lookupToken(id);
   }
 
   listTokens(userId?: string): TokenRecord[] {
-    const uid = userId === undefined ? undefined : this.must(userId).id;
-    return [...this.tokens.values()].filter((t) => uid === undefined || t.userId === uid).map((t) => ({ ...t }));
+    return this.r.listTokens(userId);
   }
 
   revokeToken(id: string): TokenRecord {
-    const t = this.tokens.get(id);
+    const t = this.r.tokens.get(id);
     if (!t) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     t.revokedAt ??= Date.now();
     return { ...t };

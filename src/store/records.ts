@@ -1,6 +1,6 @@
 /** Shared rules for user records, used by every Directory implementation. */
 import { KeywardError } from '../errors.js';
-import type { LedgerRow, UsageSummary, UserPolicy, UserRecord } from './types.js';
+import type { LedgerRow, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
 
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
@@ -33,4 +33,64 @@ export function summarize(rows: LedgerRow[]): UsageSummary[] {
     s.costUsd += r.costUsd;
   }
   return [...by.values()].sort((a, b) => b.costUsd - a.costUsd);
+}
+
+/**
+ * Users and tokens held in memory, with the lookups every in-memory copy answers the same way: the
+ * whole of MemoryDirectory, and the mirror RedisDirectory keeps of Redis.
+ */
+export class DirectoryRecords {
+  readonly users = new Map<string, UserRecord>();
+  /** Name → id. */
+  readonly names = new Map<string, string>();
+  readonly tokens = new Map<string, TokenRecord>();
+
+  putUser(u: UserRecord): void {
+    this.users.set(u.id, u);
+    this.names.set(u.name, u.id);
+  }
+
+  putToken(t: TokenRecord): void {
+    this.tokens.set(t.id, t);
+  }
+
+  clear(): void {
+    this.users.clear();
+    this.names.clear();
+    this.tokens.clear();
+  }
+
+  find(idOrName: string): UserRecord | undefined {
+    const byId = this.users.get(idOrName);
+    if (byId) return byId;
+    const id = this.names.get(idOrName);
+    return id === undefined ? undefined : this.users.get(id);
+  }
+
+  must(idOrName: string): UserRecord {
+    const u = this.find(idOrName);
+    if (!u) throw new KeywardError('KW_USAGE', `no user '${idOrName}'`, { hint: "list users with 'keyward users list'" });
+    return u;
+  }
+
+  getUser(idOrName: string): UserRecord | undefined {
+    const u = this.find(idOrName);
+    return u && { ...u };
+  }
+
+  listUsers(): UserRecord[] {
+    return [...this.users.values()].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name)).map((u) => ({ ...u }));
+  }
+
+  lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
+    const token = this.tokens.get(id);
+    if (!token) return undefined;
+    const user = this.users.get(token.userId);
+    return user && { token, user };
+  }
+
+  listTokens(userId?: string): TokenRecord[] {
+    const uid = userId === undefined ? undefined : this.must(userId).id;
+    return [...this.tokens.values()].filter((t) => uid === undefined || t.userId === uid).sort((a, b) => a.createdAt - b.createdAt).map((t) => ({ ...t }));
+  }
 }

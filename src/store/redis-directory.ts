@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords } from './records.js';
 import { connectRedis, unreachableRedis } from './redis-connect.js';
 import type { Directory, TokenRecord, UserPolicy, UserRecord } from './types.js';
 
@@ -124,9 +124,8 @@ export class RedisDirectory implements Directory {
   private readonly redis: WriteRedis;
   private sub?: Redis;
   private readonly keys: string[];
-  private readonly users = new Map<string, UserRecord>();
-  private readonly names = new Map<string, string>();
-  private readonly tokens = new Map<string, TokenRecord>();
+  /** The mirror: read by every lookup, updated from Redis's answers and messages. */
+  private readonly r = new DirectoryRecords();
   /** Version of the mirror: every change up to it is applied. */
   private version = 0;
   private loading?: Promise<void>;
@@ -195,14 +194,8 @@ export class RedisDirectory implements Directory {
       void this.reload().catch((err: Error) => this.onError(err));
       return;
     }
-    if (c.kind === 'user') {
-      const u = toUser(c.record);
-      this.users.set(u.id, u);
-      this.names.set(u.name, u.id);
-    } else {
-      const t = toToken(c.record);
-      this.tokens.set(t.id, t);
-    }
+    if (c.kind === 'user') this.r.putUser(toUser(c.record));
+    else this.r.putToken(toToken(c.record));
     if (c.v === this.version + 1 && !this.loading) {
       this.version = c.v;
       this.caughtUp();
@@ -224,28 +217,20 @@ export class RedisDirectory implements Directory {
         for (const [err] of r) if (err) throw err;
         const [u, n, t, v] = r.map(([, val]) => val) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null];
         const version = Number(v ?? 0);
-        if (version < this.version && this.users.size + this.tokens.size > 0) {
+        if (version < this.version && this.r.users.size + this.r.tokens.size > 0) {
           // The version went back: Redis restarted without its data. Refusing every token would lock
           // everybody out and forget every revocation; put back this instance's copy instead.
           this.onError(new KeywardError('KW_STORE', `Redis lost the user/token directory (version ${version} < ${this.version}); restoring it from this instance's copy`, { hint: 'run Redis with persistence (AOF or RDB)' }));
-          const users = [...this.users.values()].map((x) => JSON.stringify(x));
-          const tokens = [...this.tokens.values()].map((x) => JSON.stringify(x));
+          const users = [...this.r.users.values()].map((x) => JSON.stringify(x));
+          const tokens = [...this.r.tokens.values()].map((x) => JSON.stringify(x));
           await this.redis.kwDirWrite(...this.keys, 'restore', String(this.version), JSON.stringify(users), JSON.stringify(tokens));
           this.reloadAgain = true;
           continue;
         }
-        this.users.clear();
-        this.names.clear();
-        this.tokens.clear();
-        for (const json of Object.values(u)) {
-          const rec = toUser(JSON.parse(json) as Record<string, unknown>);
-          this.users.set(rec.id, rec);
-        }
-        for (const [name, id] of Object.entries(n)) this.names.set(name, id);
-        for (const json of Object.values(t)) {
-          const rec = toToken(JSON.parse(json) as Record<string, unknown>);
-          this.tokens.set(rec.id, rec);
-        }
+        this.r.clear();
+        for (const json of Object.values(u)) this.r.putUser(toUser(JSON.parse(json) as Record<string, unknown>));
+        for (const [name, id] of Object.entries(n)) this.r.names.set(name, id);
+        for (const json of Object.values(t)) this.r.putToken(toToken(JSON.parse(json) as Record<string, unknown>));
         this.version = version;
         this.caughtUp();
       } while (this.reloadAgain);
@@ -324,19 +309,6 @@ export class RedisDirectory implements Directory {
     return this.version;
   }
 
-  private find(idOrName: string): UserRecord | undefined {
-    const byId = this.users.get(idOrName);
-    if (byId) return byId;
-    const id = this.names.get(idOrName);
-    return id === undefined ? undefined : this.users.get(id);
-  }
-
-  private must(idOrName: string): UserRecord {
-    const u = this.find(idOrName);
-    if (!u) throw new KeywardError('KW_USAGE', `no user '${idOrName}'`, { hint: "list users with 'keyward users list'" });
-    return u;
-  }
-
   /** Queues one write; the mirror is updated from Redis's answer (the authoritative record). */
   private write(args: string[]): void {
     this.writes = this.writes.then(async () => {
@@ -384,30 +356,29 @@ export class RedisDirectory implements Directory {
 
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
-    if (this.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
+    if (this.r.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
     return this.putUser(user);
   }
 
   private putUser(user: UserRecord): UserRecord {
-    this.users.set(user.id, user);
-    this.names.set(user.name, user.id);
+    this.r.putUser(user);
     this.write(['addUser', JSON.stringify(user)]);
     return { ...user };
   }
 
   getUser(idOrName: string): UserRecord | undefined {
-    return this.find(idOrName);
+    return this.r.getUser(idOrName);
   }
 
   listUsers(): UserRecord[] {
-    return [...this.users.values()].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name)).map((u) => ({ ...u }));
+    return this.r.listUsers();
   }
 
   setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
-    const u = { ...this.must(idOrName) };
+    const u = { ...this.r.must(idOrName) };
     applyPatch(u, patch);
-    this.users.set(u.id, u);
+    this.r.users.set(u.id, u);
     const wire: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) wire[k] = v;
     this.write(['setUser', u.id, JSON.stringify(wire)]);
@@ -415,43 +386,39 @@ export class RedisDirectory implements Directory {
   }
 
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
-    const u: UserRecord = { ...this.must(idOrName), disabled };
+    const u: UserRecord = { ...this.r.must(idOrName), disabled };
     if (disabled) u.disabledReason = reason ?? 'manual';
     else delete u.disabledReason;
-    this.users.set(u.id, u);
+    this.r.users.set(u.id, u);
     this.write(['setDisabled', u.id, disabled ? '1' : '0', u.disabledReason ?? '']);
     return { ...u };
   }
 
   addToken(userId: string, id: string, hash: string): TokenRecord {
-    const u = this.must(userId);
+    const u = this.r.must(userId);
     const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
     return this.putToken(t);
   }
 
   private putToken(t: TokenRecord): TokenRecord {
-    this.tokens.set(t.id, t);
+    this.r.putToken(t);
     this.write(['addToken', JSON.stringify(t)]);
     return { ...t };
   }
 
   lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
-    const token = this.tokens.get(id);
-    if (!token) return undefined;
-    const user = this.users.get(token.userId);
-    return user && { token, user };
+    return this.r.lookupToken(id);
   }
 
   listTokens(userId?: string): TokenRecord[] {
-    const uid = userId === undefined ? undefined : this.must(userId).id;
-    return [...this.tokens.values()].filter((t) => uid === undefined || t.userId === uid).sort((a, b) => a.createdAt - b.createdAt).map((t) => ({ ...t }));
+    return this.r.listTokens(userId);
   }
 
   revokeToken(id: string): TokenRecord {
-    const cur = this.tokens.get(id);
+    const cur = this.r.tokens.get(id);
     if (!cur) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     const t: TokenRecord = { ...cur, revokedAt: cur.revokedAt ?? Date.now() };
-    this.tokens.set(id, t);
+    this.r.tokens.set(id, t);
     this.write(['revoke', id, String(t.revokedAt)]);
     return { ...t };
   }
@@ -467,7 +434,7 @@ export class RedisDirectory implements Directory {
     const skipped: string[] = [];
     const taken = new Set<string>();
     for (const u of source.listUsers()) {
-      const mine = this.find(u.name);
+      const mine = this.r.find(u.name);
       if (mine && mine.id !== u.id) {
         skipped.push(u.name);
         taken.add(u.id);
@@ -479,7 +446,7 @@ export class RedisDirectory implements Directory {
       }
     }
     for (const t of source.listTokens()) {
-      if (taken.has(t.userId) || this.tokens.has(t.id)) continue;
+      if (taken.has(t.userId) || this.r.tokens.has(t.id)) continue;
       this.putToken({ ...t });
       tokens++;
     }
