@@ -721,7 +721,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
-          const again = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
+          const again = reauthenticate(caller, req);
           return await handleModels(req, res, reqId, again instanceof Promise ? await again : again, corsH);
         }
         return await handleModels(req, res, reqId, caller, corsH);

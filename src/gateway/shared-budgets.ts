@@ -45,8 +45,9 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
       o.ledger.setMeta(EPOCH_NOTE, previous ?? '');
       throw err;
     }
-    const usd = adj.filter((a) => a.key.startsWith('b:u:')).reduce((s, a) => s + a.delta / NANO, 0);
-    const fields = { epoch, users: adj.filter((a) => a.key.startsWith('b:u:')).length, usd: Math.round(usd * 1e6) / 1e6 };
+    const perUser = adj.filter((a) => a.key.startsWith('b:u:'));
+    const usd = perUser.reduce((s, a) => s + a.delta / NANO, 0);
+    const fields = { epoch, users: perUser.length, usd: Math.round(usd * 1e6) / 1e6 };
     if (atStart) o.log.info(fields, "added this instance's spend for the current periods to the shared budgets");
     else o.log.warn(fields, "Redis lost its data (restarted empty?): put this instance's spend for the current periods back into the shared budgets; run Redis with persistence (AOF or RDB)");
   };

@@ -164,9 +164,7 @@ export class RedisCounters implements Counters {
   static async connect(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {
     const redis = await connectRedis(url, options.commandTimeoutMs ?? 1000);
     const c = new RedisCounters(redis, options.prefix ?? 'kw:');
-    const key = c.prefix + 'epoch';
-    await redis.set(key, `${Date.now()}.0`, 'NX');
-    c.epoch = (await redis.get(key)) ?? '';
+    c.epoch = await c.readEpoch();
     return c;
   }
 
@@ -188,14 +186,21 @@ export class RedisCounters implements Counters {
 
   private epochTimer?: NodeJS.Timeout;
 
-  private async checkEpoch(): Promise<void> {
+  /** The epoch Redis holds, set first if it holds none (as the admission script does). */
+  private async readEpoch(): Promise<string> {
     const key = this.prefix + 'epoch';
     await this.redis.set(key, `${Date.now()}.0`, 'NX');
-    const epoch = await this.redis.get(key);
-    if (epoch !== null && epoch !== this.epoch) {
-      this.epoch = epoch;
-      this.epochListener?.(epoch);
-    }
+    return (await this.redis.get(key)) ?? '';
+  }
+
+  private async checkEpoch(): Promise<void> {
+    this.noticeEpoch(await this.readEpoch());
+  }
+
+  private noticeEpoch(epoch: string): void {
+    if (epoch === '' || epoch === this.epoch) return;
+    this.epoch = epoch;
+    this.epochListener?.(epoch);
   }
 
   /** Adds amounts to fixed counters, creating them with the given lifetime (budgets put back from a ledger). */
@@ -232,11 +237,7 @@ export class RedisCounters implements Counters {
     const ok = r[0] === 1;
     const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(6) : [] };
     if (r[0] === 2) result.stale = true;
-    const epoch = String(r[5]);
-    if (epoch !== this.epoch) {
-      this.epoch = epoch;
-      this.epochListener?.(epoch);
-    }
+    this.noticeEpoch(String(r[5]));
     // A newer directory: wait until the local copy has caught up (so a stale answer is judged again on it).
     const behind = d?.seen(r[4]!);
     if (behind) await behind;
