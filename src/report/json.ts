@@ -2,23 +2,17 @@
  * Machine-readable findings: `{"schema": "keyward.secrets/1", "findings": [...]}`. The schema name is a
  * parameter so `keyward audit` writes `keyward.audit/1` with the same field names.
  */
-import type { Finding, Severity } from '../finding.js';
+import type { Finding, Location, Severity } from '../finding.js';
 import { SEVERITIES } from '../finding.js';
 
-/** One finding, flattened so that `jq '.findings[].file'` works. Absent values are omitted. */
-export interface JsonFinding {
+/** One finding, flattened (its location at the top level) so that `jq '.findings[].file'` works. Absent values are omitted. */
+export interface JsonFinding extends Location {
   id: string;
   severity: Severity;
   title: string;
   /** The rule that fired: the secret rule id, or the finding id when no secret is involved. */
   rule: string;
   provider?: string;
-  file?: string;
-  url?: string;
-  line?: number;
-  column?: number;
-  commit?: string;
-  date?: string;
   fingerprint?: string;
   redacted?: string;
   revokeUrl?: string;

@@ -1,19 +1,11 @@
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import { strToU8, zipSync } from 'fflate';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { auditProject } from '../../src/audit/index.js';
 import type { Finding } from '../../src/finding.js';
-import { anthropicKey, daysAgo, openaiKey, Project } from './project.js';
+import { anthropicKey, daysAgo, openaiKey, projectsForEachTest, type Project } from './project.js';
 
-const projects: Project[] = [];
-function project(files: ConstructorParameters<typeof Project>[0] = {}): Project {
-  const p = new Project(files);
-  projects.push(p);
-  return p;
-}
-afterEach(() => {
-  while (projects.length) projects.pop()!.remove();
-});
+const project = projectsForEachTest();
 
 /** A .gitignore that keeps .env files and build output out of git, as the docs recommend. */
 const GITIGNORE = '.env\n.env.*\n!.env.example\ndist/\n';

@@ -1,23 +1,11 @@
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KEYWARD_MAIN, runKeyward, type RunResult } from '../helpers/cli.js';
-import { anthropicKey, daysAgo, openaiKey, Project } from './project.js';
+import { anthropicKey, daysAgo, openaiKey, projectsForEachTest, type Project } from './project.js';
 
-const projects: Project[] = [];
-function project(files: ConstructorParameters<typeof Project>[0] = {}): Project {
-  const p = new Project(files);
-  projects.push(p);
-  return p;
-}
-afterEach(() => {
-  while (projects.length) {
-    const p = projects.pop()!;
-    chmodSync(p.dir, 0o755);
-    p.remove();
-  }
-});
+const project = projectsForEachTest();
 
 const GITIGNORE = '.env\n.env.*\n!.env.example\ndist/\n';
 

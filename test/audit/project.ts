@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { afterEach } from 'vitest';
 
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
@@ -80,8 +81,27 @@ export class Project {
   }
 
   remove(): void {
+    // Some tests take permissions away from the folder: give them back so it can be deleted.
+    try {
+      chmodSync(this.dir, 0o755);
+    } catch {
+      return; // already removed
+    }
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Returns a maker of fixture projects, each removed after the test that made it. */
+export function projectsForEachTest(): (files?: ConstructorParameters<typeof Project>[0]) => Project {
+  const made: Project[] = [];
+  afterEach(() => {
+    while (made.length) made.pop()!.remove();
+  });
+  return (files = {}) => {
+    const p = new Project(files);
+    made.push(p);
+    return p;
+  };
 }
 
 export const DAY = 86_400_000;
