@@ -8,6 +8,7 @@ import type { Finding } from '../finding.js';
 import type { Check, CheckOutput, Grade, SectionName, TestResult } from './types.js';
 import { gradeExposureSection } from './exposure/grade.js';
 import { gradeTlsSection } from './tls/grade.js';
+import { resultsFrom } from './test-result.js';
 
 /**
  * Score modifier of every result id. The Observatory's results keep its numbers so both tools
@@ -121,11 +122,7 @@ export const SCORE_MODIFIERS = {
 export type ResultId = keyof typeof SCORE_MODIFIERS;
 
 /** Builds a TestResult whose modifier comes from the one table. */
-export function testResult(result: ResultId, pass: boolean, data?: Record<string, unknown>): TestResult {
-  return data === undefined
-    ? { result, pass, scoreModifier: SCORE_MODIFIERS[result] }
-    : { result, pass, scoreModifier: SCORE_MODIFIERS[result], data };
-}
+export const testResult: (result: ResultId, pass: boolean, data?: Record<string, unknown>) => TestResult = resultsFrom(SCORE_MODIFIERS);
 
 /** Bonuses only count when the penalty-only score already earns an A (the Observatory's rule). */
 export const MINIMUM_SCORE_FOR_EXTRA_CREDIT = 90;

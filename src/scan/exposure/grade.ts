@@ -6,6 +6,7 @@
  */
 import type { Finding } from '../../finding.js';
 import { BASE_SCORE, gradeForScore, MINIMUM_SCORE_FOR_EXTRA_CREDIT } from '../grade.js';
+import { resultsFrom } from '../test-result.js';
 import type { Grade, TestResult } from '../types.js';
 
 export const EXPOSURE_MODIFIERS = {
@@ -43,9 +44,7 @@ export const EXPOSURE_MODIFIERS = {
 
 export type ExposureResultId = keyof typeof EXPOSURE_MODIFIERS;
 
-export function exposureResult(result: ExposureResultId, pass: boolean, data?: Record<string, unknown>): TestResult {
-  return { result, pass, scoreModifier: EXPOSURE_MODIFIERS[result], ...(data !== undefined ? { data } : {}) };
-}
+export const exposureResult: (result: ExposureResultId, pass: boolean, data?: Record<string, unknown>) => TestResult = resultsFrom(EXPOSURE_MODIFIERS);
 
 /** Base 100 plus the modifiers (bonuses only when penalties leave ≥ 90); any critical finding is F. */
 export function gradeExposureSection(tests: Record<string, TestResult>, findings: Finding[]): { grade: Grade; score: number } {
