@@ -9,7 +9,7 @@ import { join, resolve } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEYWARD_MAIN, runKeyward } from './helpers/cli.js';
-import { fakeAnthropicKey, fakeOpenAIKey, randomChars } from './helpers/fake-keys.js';
+import { fakeAnthropicKey, fakeOpenAiKey, randomChars } from './helpers/fake-keys.js';
 import { tempRepo } from './helpers/git-repo.js';
 import { requireProgram } from './helpers/programs.js';
 import { sarifErrors } from './helpers/sarif.js';
@@ -44,7 +44,7 @@ describe('keyward secrets', () => {
   });
 
   it('exits 1 and reports provider, rule, file:line:col, the redacted key and its fingerprint, never the key', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     put('config.py', `import os\nOPENAI_API_KEY = "${key}"\n`);
     const r = await runKeyward(['secrets', dir]);
     expect(r.code).toBe(1);
@@ -57,7 +57,7 @@ describe('keyward secrets', () => {
   });
 
   it('colors the report with FORCE_COLOR and not with NO_COLOR', async () => {
-    put('a.env', `K=${fakeOpenAIKey()}\n`);
+    put('a.env', `K=${fakeOpenAiKey()}\n`);
     expect((await runKeyward(['secrets', dir], { env: { FORCE_COLOR: '1' } })).stdout).toMatch(/\u001b\[/);
     expect((await runKeyward(['secrets', dir], { env: { FORCE_COLOR: '1', NO_COLOR: '1' } })).stdout).not.toMatch(/\u001b\[/);
   });
@@ -93,7 +93,7 @@ describe('keyward secrets', () => {
   });
 
   it('writes SARIF 2.1.0 that the official schema accepts, to a file with --output', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     put('a.env', `OPENAI_API_KEY=${key}\nDATABASE_URL=${dbUrl()}\n`);
     const out = join(dir, 'report.sarif');
     const r = await runKeyward(['secrets', join(dir, 'a.env'), '--format', 'sarif', '--output', out]);
@@ -107,7 +107,7 @@ describe('keyward secrets', () => {
   });
 
   it('reads standard input for -', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const r = await runKeyward(['secrets', '-', '--format', 'json'], { input: `GET /v1/models\nAuthorization: Bearer ${key}\n` });
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout) as { findings: { file: string; line: number; column: number }[] };
@@ -115,7 +115,7 @@ describe('keyward secrets', () => {
   });
 
   it('skips binary files (listed with --verbose) and keeps going past an unreadable one', async () => {
-    put('blob.bin', Buffer.concat([Buffer.from([0, 1, 2, 3]), Buffer.from(fakeOpenAIKey())]));
+    put('blob.bin', Buffer.concat([Buffer.from([0, 1, 2, 3]), Buffer.from(fakeOpenAiKey())]));
     put('ok.txt', 'nothing here\n');
     const r = await runKeyward(['secrets', '/proc/self/mem', dir, '--verbose']);
     expect(r.code).toBe(0);
@@ -125,7 +125,7 @@ describe('keyward secrets', () => {
   });
 
   it('finds keys inside an APK and stops a zip bomb with a KW_ARCHIVE error (exit 2)', async () => {
-    put('app.apk', zipSync({ 'assets/config.json': strToU8(`{"openai":"${fakeOpenAIKey()}"}`) }));
+    put('app.apk', zipSync({ 'assets/config.json': strToU8(`{"openai":"${fakeOpenAiKey()}"}`) }));
     const found = await runKeyward(['secrets', join(dir, 'app.apk'), '--format', 'json']);
     expect((JSON.parse(found.stdout) as { findings: { file: string }[] }).findings.map((f) => f.file)).toEqual([`${join(dir, 'app.apk')}!/assets/config.json`]);
     put('bomb.zip', zipSync({ 'zeros.txt': new Uint8Array(8 * 1024 * 1024) }, { level: 9 }));
@@ -144,7 +144,7 @@ describe('keyward secrets', () => {
   });
 
   it('accepts findings through a baseline it can write, and still reports new ones', async () => {
-    put('fixture.env', `K=${fakeOpenAIKey()}\n`);
+    put('fixture.env', `K=${fakeOpenAiKey()}\n`);
     const baseline = join(dir, 'baseline.json');
     const w = await runKeyward(['secrets', dir, '--write-baseline', baseline]);
     expect(w.code).toBe(0);
@@ -153,7 +153,7 @@ describe('keyward secrets', () => {
     const again = await runKeyward(['secrets', dir, '--baseline', baseline]);
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('1 accepted by the baseline');
-    put('new.env', `K=${fakeOpenAIKey()}\n`);
+    put('new.env', `K=${fakeOpenAiKey()}\n`);
     const withNew = await runKeyward(['secrets', dir, '--baseline', baseline, '--format', 'json']);
     expect(withNew.code).toBe(1);
     expect((JSON.parse(withNew.stdout) as { findings: { file: string }[] }).findings.map((f) => f.file)).toEqual([join(dir, 'new.env')]);
@@ -172,7 +172,7 @@ describe('keyward secrets', () => {
   it('scans git history with --git and reports the commit in JSON', async () => {
     const repo = tempRepo();
     try {
-      const leak = repo.commit('add key', { 'settings.yaml': `openai:\n  key: ${fakeOpenAIKey()}\n` }, '2024-02-03T04:05:06Z');
+      const leak = repo.commit('add key', { 'settings.yaml': `openai:\n  key: ${fakeOpenAiKey()}\n` }, '2024-02-03T04:05:06Z');
       repo.commit('remove key', { 'settings.yaml': 'openai:\n  key: ${OPENAI_API_KEY}\n' });
       expect((await runKeyward(['secrets', repo.dir])).code).toBe(0); // the files are clean now
       const r = await runKeyward(['secrets', '--git', repo.dir, '--format', 'json']);
@@ -242,7 +242,7 @@ describe('keyward secrets', () => {
 
 describe('keyward redact', () => {
   it('copies stdin to stdout line by line with every secret masked', async () => {
-    const a = fakeOpenAIKey();
+    const a = fakeOpenAiKey();
     const b = fakeAnthropicKey();
     const input = `starting\nusing key ${a}\nheaders: {"x-api-key":"${b}"}\ndone\n`;
     const r = await runKeyward(['redact'], { input });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { runKeyward } from './helpers/cli.js';
-import { fakeOpenAIKey } from './helpers/fake-keys.js';
+import { fakeOpenAiKey } from './helpers/fake-keys.js';
 import { GIT_ENV, tempRepo, type TempRepo } from './helpers/git-repo.js';
 import { requireProgram } from './helpers/programs.js';
 
@@ -32,7 +32,7 @@ describe.skipIf(!requireProgram('git', 'git'))('keyward secrets install-hook', (
     const hook = join(repo.dir, '.git', 'hooks', 'pre-commit');
     expect(statSync(hook).mode & 0o111).not.toBe(0);
 
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     repo.write('src/ai.ts', `export const client = new OpenAI({ apiKey: '${key}' });\n`);
     repo.git('add', 'src/ai.ts');
     const blocked = gitTry(repo, 'commit', '-m', 'add ai client');
@@ -52,7 +52,7 @@ describe.skipIf(!requireProgram('git', 'git'))('keyward secrets install-hook', (
 
   it('lets a commit through once its finding is in .keyward-baseline.json', async () => {
     await runKeyward(['secrets', 'install-hook'], { cwd: repo.dir });
-    repo.write('test/fixture.env', `OPENAI_API_KEY=${fakeOpenAIKey()}\n`);
+    repo.write('test/fixture.env', `OPENAI_API_KEY=${fakeOpenAiKey()}\n`);
     repo.git('add', 'test/fixture.env');
     expect(gitTry(repo, 'commit', '-m', 'fixture').code).not.toBe(0);
     const accepted = await runKeyward(['secrets', '--staged', '--write-baseline', '.keyward-baseline.json'], { cwd: repo.dir });
@@ -74,7 +74,7 @@ describe.skipIf(!requireProgram('git', 'git'))('keyward secrets install-hook', (
       repo.commit('clean change', { 'a.txt': 'a\n' });
       expect(gitTry(repo, 'push', '-q', 'origin', 'main').code).toBe(0);
 
-      const key = fakeOpenAIKey();
+      const key = fakeOpenAiKey();
       repo.commit('oops', { 'deploy/.env.prod': `OPENAI_API_KEY=${key}\n` });
       const blocked = gitTry(repo, 'push', 'origin', 'main');
       expect(blocked.code).not.toBe(0);

@@ -4,29 +4,12 @@
  * run time (never written whole in the repository).
  */
 import { execFileSync } from 'node:child_process';
-import { randomInt } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach } from 'vitest';
 
-const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-export function randomChars(n: number, alphabet = ALNUM): string {
-  let s = '';
-  for (let i = 0; i < n; i++) s += alphabet[randomInt(alphabet.length)];
-  return s;
-}
-
-/** An OpenAI project key in the current format (with the `T3BlbkFJ` marker), built from parts. */
-export function openaiKey(): string {
-  return 'sk-' + 'proj-' + randomChars(74) + 'T3Blbk' + 'FJ' + randomChars(74);
-}
-
-/** An Anthropic API key, built from parts. */
-export function anthropicKey(): string {
-  return 'sk-' + 'ant-' + 'api03-' + randomChars(93, ALNUM + '-_') + 'AA';
-}
+export { fakeAnthropicKey as anthropicKey, fakeOpenAiKey as openaiKey, randomChars } from '../helpers/fake-keys.js';
 
 export interface FileSpec {
   content: string;

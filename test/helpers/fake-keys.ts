@@ -1,6 +1,6 @@
 /**
  * Fake keys for tests, built from parts at run time so the repository never holds a whole key
- * (it must scan clean). Random each run; only their shape is real.
+ * (it must scan clean). Random each run; only their shape is real. The one source for every suite.
  */
 import { randomInt } from 'node:crypto';
 
@@ -12,12 +12,12 @@ export function randomChars(n: number, alphabet = ALNUM): string {
   return s;
 }
 
-/** An OpenAI project key with the `T3BlbkFJ` marker. */
-export function fakeOpenAIKey(): string {
-  return 'sk-' + 'proj-' + randomChars(40) + 'T3Blbk' + 'FJ' + randomChars(40);
+/** An OpenAI project key in the current format: sk-proj- + 74 chars + the `T3BlbkFJ` marker + 74 chars. */
+export function fakeOpenAiKey(): string {
+  return 'sk-' + 'proj-' + randomChars(74) + 'T3Blbk' + 'FJ' + randomChars(74);
 }
 
 /** An Anthropic API key (108 characters). */
 export function fakeAnthropicKey(): string {
-  return 'sk-' + 'ant-' + 'api03-' + randomChars(93) + 'AA';
+  return 'sk-' + 'ant-' + 'api03-' + randomChars(93, ALNUM + '-_') + 'AA';
 }

@@ -10,10 +10,10 @@ import { createFetchContext } from '../../src/scan/fetch/context.js';
 import { renderTerminal } from '../../src/scan/report/terminal.js';
 import { scanSite, type ScanOptions, type ScanReport } from '../../src/scan/scan-site.js';
 import { startHttpsServer, testCertificates, type TestCertificates, type TestHttpsServer } from '../helpers/certs.js';
-import { fakeOpenAIKey } from '../helpers/fake-keys.js';
+import { fakeOpenAiKey } from '../helpers/fake-keys.js';
 import { freePort } from '../helpers/redis-server.js';
 
-const KEY = fakeOpenAIKey();
+const KEY = fakeOpenAiKey();
 
 /** A page with HSTS and a script that leaks a key: every section has something to find. */
 function site(req: IncomingMessage, res: ServerResponse): void {

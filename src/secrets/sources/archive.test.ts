@@ -2,7 +2,7 @@ import { gzipSync } from 'node:zlib';
 import { strToU8, zipSync, type Zippable } from 'fflate';
 import tar from 'tar-stream';
 import { describe, expect, it } from 'vitest';
-import { fakeAnthropicKey, fakeOpenAIKey } from '../../../test/helpers/fake-keys.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from '../../../test/helpers/fake-keys.js';
 import { contentContext, scanBytes } from './content.js';
 import type { ArchiveLimits } from './limits.js';
 import type { SourceMatch, SourceOptions } from './types.js';
@@ -52,7 +52,7 @@ function machoWith(s: string): Uint8Array {
 
 describe('archives and app bundles', () => {
   it('finds a key in a zip entry and names it archive!/entry with its line and column', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const zip = zipSync({ 'config/app.properties': strToU8(`# settings\nopenai.key=${key}\n`), 'logo.png': new Uint8Array([0x89, 0x50, 0, 0, 1]) });
     const found = await scan('bundle.zip', zip);
     expect(found).toHaveLength(1);
@@ -119,20 +119,20 @@ describe('archives and app bundles', () => {
   });
 
   it('reads the strings of a binary plist', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const plist = Buffer.concat([Buffer.from('bplist00', 'latin1'), Buffer.from([0xd1, 0x01, 0x02, 0x5f, 0x10, key.length]), Buffer.from(key, 'latin1'), Buffer.alloc(32)]);
     expect((await scan('Info.plist', plist)).map((m) => m.byteOffset)).toEqual([14]);
   });
 
   it('reads the strings of a Mach-O binary inside an .ipa', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const ipa = zipSync({ 'Payload/Demo.app/Demo': machoWith(key), 'Payload/Demo.app/Info.plist': strToU8('<plist/>') });
     const found = await scan('Demo.ipa', ipa);
     expect(found.map((m) => m.file)).toEqual(['Demo.ipa!/Payload/Demo.app/Demo']);
   });
 
   it('opens jar, aab and nested archives (a jar inside a zip)', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const jar = zipSync({ 'META-INF/MANIFEST.MF': strToU8('Manifest-Version: 1.0\n'), 'app.conf': strToU8(`key = "${key}"`) });
     const outer = zipSync({ 'libs/inner.jar': jar } as Zippable);
     const found = await scan('release.aab', outer);
@@ -140,7 +140,7 @@ describe('archives and app bundles', () => {
   });
 
   it('opens tar and tgz archives, and a gzipped log', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const t = await tarOf({ 'pkg/README.md': 'hello', 'pkg/.env': `OPENAI_API_KEY=${key}\n` });
     expect((await scan('src.tar', t)).map((m) => m.file)).toEqual(['src.tar!/pkg/.env']);
     expect((await scan('src.tgz', gzipSync(t))).map((m) => m.file)).toEqual(['src.tgz!/pkg/.env']);
@@ -151,7 +151,7 @@ describe('archives and app bundles', () => {
 
   it('skips archives with --no-archives', async () => {
     const stats = newStats();
-    const zip = zipSync({ 'a.txt': strToU8(fakeOpenAIKey()) });
+    const zip = zipSync({ 'a.txt': strToU8(fakeOpenAiKey()) });
     expect(await scan('a.zip', zip, { archives: false, stats })).toEqual([]);
     expect(stats.skipped['archives-off']).toBe(1);
   });
@@ -183,7 +183,7 @@ describe('archives and app bundles', () => {
   });
 
   it('skips a damaged archive with the reason and goes on, inside another archive too', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const zip = zipSync({ 'a.txt': strToU8('hello') });
     const cut = zip.subarray(0, zip.length - 30);
     const skipped: string[] = [];
@@ -199,7 +199,7 @@ describe('archives and app bundles', () => {
   });
 
   it('skips one entry whose compressed data is damaged and scans the others', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const filler = Array.from({ length: 2000 }, (_, i) => `line ${i} of a log that compresses`).join('\n');
     const zip = Buffer.from(zipSync({ 'broken.log': strToU8(filler), 'good.env': strToU8(`K=${key}\n`) }));
     // The first entry's deflate stream starts right after its 30-byte local header and name.
@@ -212,7 +212,7 @@ describe('archives and app bundles', () => {
   });
 
   it('keeps a text file holding "ustar" at offset 257 as text (a tar header needs its checksum)', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const text = `${'/'.repeat(257)}ustar is the magic of tar headers\nconst k = '${key}';\n`;
     expect((await scan('headers.js', strToU8(text))).map((m) => m.match.line)).toEqual([2]);
   });

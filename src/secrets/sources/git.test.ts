@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { strToU8, zipSync } from 'fflate';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fakeAnthropicKey, fakeOpenAIKey } from '../../../test/helpers/fake-keys.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from '../../../test/helpers/fake-keys.js';
 import { tempRepo, type TempRepo } from '../../../test/helpers/git-repo.js';
 import { requireProgram } from '../../../test/helpers/programs.js';
 import { checkRevs, countCommits, scanGitHistory, scanGitStaged, unquotePath, type GitSourceOptions } from './git.js';
@@ -24,7 +24,7 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
   afterEach(() => repo.remove());
 
   it('finds a key added in an old commit and since deleted, with its commit, author date, path and line', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     repo.commit('init', { 'README.md': '# demo\n' }, '2023-01-02T10:00:00Z');
     const leak = repo.commit('add config', { 'src/config.js': `const a = 1;\nconst b = 2;\nexport const key = "${key}";\n` }, '2023-03-04T05:06:07Z');
     repo.commit('remove key', { 'src/config.js': 'export const key = process.env.OPENAI_API_KEY;\n' }, '2023-05-01T00:00:00Z');
@@ -45,9 +45,9 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
   });
 
   it('limits the walk with since and with revisions', async () => {
-    repo.commit('old', { 'old.env': `K=${fakeOpenAIKey()}\n` }, '2020-01-01T00:00:00Z');
+    repo.commit('old', { 'old.env': `K=${fakeOpenAiKey()}\n` }, '2020-01-01T00:00:00Z');
     const base = repo.commit('middle', { 'x.txt': 'x\n' }, '2024-01-01T00:00:00Z');
-    const recent = repo.commit('new', { 'new.env': `K=${fakeOpenAIKey()}\n` }, '2024-06-01T00:00:00Z');
+    const recent = repo.commit('new', { 'new.env': `K=${fakeOpenAiKey()}\n` }, '2024-06-01T00:00:00Z');
     expect((await history({ repo: repo.dir, since: '2023-01-01' })).map((m) => m.commit)).toEqual([recent]);
     expect((await history({ repo: repo.dir, revs: [`${base}..HEAD`] })).map((m) => m.commit)).toEqual([recent]);
     expect(await countCommits({ repo: repo.dir })).toBe(3);
@@ -59,7 +59,7 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
   it('keeps line numbers exact across several hunks, and does not mistake an added "+++" line for a header', async () => {
     const body = Array.from({ length: 30 }, (_, i) => `line ${i + 1}`);
     repo.commit('init', { 'f.txt': body.join('\n') + '\n' });
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const next = [...body];
     next[4] = '++ b/not-a-header';
     next[24] = `token: ${key}`;
@@ -69,14 +69,14 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
   });
 
   it('reads paths that git quotes (spaces, tabs, non-ASCII)', async () => {
-    repo.commit('odd names', { 'dir with space/naïve\tname.env': `K=${fakeOpenAIKey()}\n` });
+    repo.commit('odd names', { 'dir with space/naïve\tname.env': `K=${fakeOpenAiKey()}\n` });
     const found = await history({ repo: repo.dir });
     expect(found.map((m) => m.file)).toEqual(['dir with space/naïve\tname.env']);
   });
 
   it('opens binary files a commit adds (an APK) by reading their blobs, and skips images', async () => {
-    const apk = Buffer.from(zipSync({ 'assets/config.json': strToU8(`{"key":"${fakeOpenAIKey()}"}`) }));
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), Buffer.from(fakeOpenAIKey())]);
+    const apk = Buffer.from(zipSync({ 'assets/config.json': strToU8(`{"key":"${fakeOpenAiKey()}"}`) }));
+    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0]), Buffer.from(fakeOpenAiKey())]);
     repo.commit('init', { 'README.md': 'x\n' });
     writeFileSync(join(repo.dir, 'logo.png'), png);
     writeFileSync(join(repo.dir, 'release.apk'), apk);
@@ -100,16 +100,16 @@ describe.skipIf(!requireProgram('git', 'git'))('git history and staged changes',
   });
 
   it('scans only the staged changes with scanGitStaged', async () => {
-    repo.commit('init', { 'committed.env': `K=${fakeOpenAIKey()}\n` });
-    repo.write('staged.env', `K=${fakeOpenAIKey()}\n`);
-    repo.write('unstaged.env', `K=${fakeOpenAIKey()}\n`);
+    repo.commit('init', { 'committed.env': `K=${fakeOpenAiKey()}\n` });
+    repo.write('staged.env', `K=${fakeOpenAiKey()}\n`);
+    repo.write('unstaged.env', `K=${fakeOpenAiKey()}\n`);
     repo.git('add', 'staged.env');
     const found = await all(scanGitStaged({ repo: repo.dir }));
     expect(found.map((m) => [m.file, m.commit])).toEqual([['staged.env', undefined]]);
   });
 
   it('finds staged keys in a repository with no commit yet', async () => {
-    repo.write('first.env', `K=${fakeOpenAIKey()}\n`);
+    repo.write('first.env', `K=${fakeOpenAiKey()}\n`);
     repo.git('add', 'first.env');
     expect((await all(scanGitStaged({ repo: repo.dir }))).map((m) => m.file)).toEqual(['first.env']);
   });

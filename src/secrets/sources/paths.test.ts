@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { fakeOpenAIKey } from '../../../test/helpers/fake-keys.js';
+import { fakeOpenAiKey } from '../../../test/helpers/fake-keys.js';
 import { newStats, scanPaths, type ScanPathsOptions, type SkipReason, type SourceMatch } from './index.js';
 
 let root: string;
@@ -25,15 +25,15 @@ afterEach(() => rmSync(root, { recursive: true, force: true }));
 describe('scanPaths', () => {
   it('names files relative to the folder given, and honours .gitignore unless told not to', async () => {
     mkdirSync(join(root, 'src'));
-    writeFileSync(join(root, 'src', 'a.ts'), `export const k = '${fakeOpenAIKey()}';\n`);
+    writeFileSync(join(root, 'src', 'a.ts'), `export const k = '${fakeOpenAiKey()}';\n`);
     writeFileSync(join(root, '.gitignore'), 'secret.txt\n');
-    writeFileSync(join(root, 'secret.txt'), fakeOpenAIKey());
+    writeFileSync(join(root, 'secret.txt'), fakeOpenAiKey());
     expect((await scan([root])).map((m) => m.file)).toEqual([join(root, 'src/a.ts')]);
     expect((await scan([root], { gitignore: false })).map((m) => m.file).sort()).toEqual([join(root, 'secret.txt'), join(root, 'src/a.ts')]);
   });
 
   it('reads stdin for -, streamed, with exact lines across chunk edges', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     const text = `first\nsecond line has ${key} in it\n`;
     const cut = text.indexOf(key) + 10; // split the key itself between two chunks
     const stats = newStats();
@@ -51,7 +51,7 @@ describe('scanPaths', () => {
       const near = Math.floor(size / (1024 * 1024)) !== Math.floor((size + filler.length) / (1024 * 1024));
       if (near) {
         keysAt.push(lines.length + 1);
-        const l = `WARN upstream auth failed key=${fakeOpenAIKey()}\n`;
+        const l = `WARN upstream auth failed key=${fakeOpenAiKey()}\n`;
         lines.push(l);
         size += l.length;
       }
@@ -65,7 +65,7 @@ describe('scanPaths', () => {
   });
 
   it('skips binaries, counts them, and still scans UTF-16 text with or without a BOM', async () => {
-    const key = fakeOpenAIKey();
+    const key = fakeOpenAiKey();
     writeFileSync(join(root, 'image.bin'), Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0, 0, 13]), Buffer.from(key)]));
     writeFileSync(join(root, 'notes.txt'), Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(`key: ${key}\n`, 'utf16le')]));
     writeFileSync(join(root, 'nobom.txt'), Buffer.from(`first line\nkey: ${key}\n`, 'utf16le'));
@@ -94,7 +94,7 @@ describe('scanPaths', () => {
   });
 
   it('reports an unreadable file and goes on', async () => {
-    writeFileSync(join(root, 'ok.env'), `K=${fakeOpenAIKey()}\n`);
+    writeFileSync(join(root, 'ok.env'), `K=${fakeOpenAiKey()}\n`);
     const skipped: [string, SkipReason, string | undefined][] = [];
     // /proc/self/mem is a regular file that fails to read (EIO), even for root.
     const found = await scan(['/proc/self/mem', join(root, 'ok.env')], { onSkip: (f, r, d) => skipped.push([f, r, d]) });
