@@ -11,7 +11,27 @@ import type { Redis } from 'ioredis';
 import { connectRedis } from './redis-connect.js';
 import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './types.js';
 
-const ADMIT = `
+/**
+ * One settlement: corrects a reservation to the real usage, but only a counter that is still there (a
+ * Redis restarted empty has none to correct); a sliding window's bucket is the one reserved in (`at`).
+ * A counter that exists has its lifetime already: admission and seeding give it one when they create it.
+ */
+const SETTLE_FN = `
+local function settle(key, kind, win, at, delta)
+  if kind == 's' then key = key .. ':' .. string.format('%d', math.floor(at / win)) end
+  if redis.call('EXISTS', key) == 1 then
+    local v = redis.call('INCRBY', key, delta)
+    if v < 0 and kind == 's' then redis.call('SET', key, 0, 'KEEPTTL') end
+  end
+end
+`;
+
+/**
+ * KEYS: the carried settlements' keys, the checks' keys, the directory's version key (when watched),
+ * the epoch key. ARGV: [1] the directory flag, [2] the number of carried settlements m, then m × 4
+ * settlement arguments, then 4 per check.
+ */
+const ADMIT = `${SETTLE_FN}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- The last key holds the data's epoch: set when first seen, so a Redis that lost its data (restarted
@@ -23,9 +43,16 @@ if not epoch then
   redis.call('SET', KEYS[n], epoch)
 end
 n = n - 1
--- ARGV[1] other than '-': the key before it is the user/token directory's version, returned so a
--- missed change is noticed. When ARGV[1] is the version the caller was judged at and the directory
--- has moved past it, nothing is counted (status 2): the gateway judges the caller again first.
+-- Settlements of earlier requests ride along (one round trip for both); they apply whatever this
+-- admission's outcome, and before its checks, so the reservations they release are free for it.
+local m = tonumber(ARGV[2])
+for i = 1, m do
+  local b = 3 + (i - 1) * 4
+  settle(KEYS[i], ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3])
+end
+-- ARGV[1] other than '-': the key before the epoch's is the user/token directory's version, returned
+-- so a missed change is noticed. When ARGV[1] is the version the caller was judged at and the
+-- directory has moved past it, nothing is counted (status 2): the gateway judges the caller again first.
 local ver = 0
 if ARGV[1] ~= '-' then
   ver = tonumber(redis.call('GET', KEYS[n]) or '0')
@@ -33,29 +60,35 @@ if ARGV[1] ~= '-' then
   local want = tonumber(ARGV[1])
   if want and ver > want then return {2, -1, 0, now, ver, epoch} end
 end
+local a0 = 3 + m * 4
+n = n - m
 local rem = {}
 local ks = {}
+-- Each check costs two calls: one read (MGET of a sliding window's two buckets) and, once all pass,
+-- one INCRBY; a lifetime is set only on the counter that INCRBY has just created.
 for i = 1, n do
-  local b = 2 + (i - 1) * 4
+  local b = a0 + (i - 1) * 4
+  local k = KEYS[m + i]
   local kind = ARGV[b]
   local limit = tonumber(ARGV[b + 1])
   local win = tonumber(ARGV[b + 2])
   local cost = tonumber(ARGV[b + 3])
   local used
   if kind == 'f' then
-    ks[i] = KEYS[i]
-    used = tonumber(redis.call('GET', KEYS[i]) or '0')
+    ks[i] = k
+    used = tonumber(redis.call('GET', k) or '0')
     if used + cost > limit then
-      local pttl = redis.call('PTTL', KEYS[i])
+      local pttl = redis.call('PTTL', k)
       if pttl < 0 then pttl = win end
       return {0, i - 1, pttl, now, ver, epoch}
     end
   else
     local w = math.floor(now / win)
     local into = now % win
-    ks[i] = KEYS[i] .. ':' .. w
-    local cur = tonumber(redis.call('GET', ks[i]) or '0')
-    local prev = tonumber(redis.call('GET', KEYS[i] .. ':' .. (w - 1)) or '0')
+    ks[i] = k .. ':' .. w
+    local got = redis.call('MGET', ks[i], k .. ':' .. (w - 1))
+    local cur = tonumber(got[1] or '0')
+    local prev = tonumber(got[2] or '0')
     local f = into / win
     used = prev * (1 - f) + cur
     if used + cost > limit then
@@ -77,12 +110,15 @@ for i = 1, n do
   rem[i] = math.max(0, math.floor(limit - used - cost))
 end
 for i = 1, n do
-  local b = 2 + (i - 1) * 4
-  redis.call('INCRBY', ks[i], ARGV[b + 3])
-  if ARGV[b] == 'f' then
-    if redis.call('PTTL', ks[i]) < 0 then redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2])) end
-  else
-    redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
+  local b = a0 + (i - 1) * 4
+  local cost = tonumber(ARGV[b + 3])
+  if redis.call('INCRBY', ks[i], cost) == cost then
+    -- Just created (or at 0): a fixed counter lives for its period, a window's bucket while it can count.
+    if ARGV[b] == 'f' then
+      redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]))
+    else
+      redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
+    end
   end
 end
 local out = {1, -1, 0, now, ver, epoch}
@@ -90,26 +126,10 @@ for i = 1, n do out[6 + i] = rem[i] end
 return out
 `;
 
-const ADJUST = `
+const ADJUST = `${SETTLE_FN}
 for i = 1, #KEYS do
   local b = (i - 1) * 4
-  local kind = ARGV[b + 1]
-  local win = tonumber(ARGV[b + 2])
-  local at = tonumber(ARGV[b + 3])
-  local delta = ARGV[b + 4]
-  if kind == 'f' then
-    -- Only correct a reservation that is still there (a Redis restarted empty has none to correct).
-    if redis.call('EXISTS', KEYS[i]) == 1 then
-      redis.call('INCRBY', KEYS[i], delta)
-      if redis.call('PTTL', KEYS[i]) < 0 then redis.call('PEXPIRE', KEYS[i], win) end
-    end
-  else
-    local k = KEYS[i] .. ':' .. string.format('%d', math.floor(at / win))
-    if redis.call('EXISTS', k) == 1 then
-      local v = redis.call('INCRBY', k, delta)
-      if v < 0 then redis.call('SET', k, 0, 'KEEPTTL') end
-    end
-  end
+  settle(KEYS[i], ARGV[b + 1], tonumber(ARGV[b + 2]), tonumber(ARGV[b + 3]), ARGV[b + 4])
 end
 return 1
 `;
@@ -122,6 +142,27 @@ for i = 1, #KEYS do
 end
 return 1
 `;
+
+/** How long a settlement waits for an admission to carry it to Redis. */
+const SETTLE_DELAY_MS = 5;
+const MAX_SETTLES_PER_CALL = 500;
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  const d = {} as Deferred;
+  d.promise = new Promise<void>((resolve, reject) => {
+    d.resolve = resolve;
+    d.reject = reject;
+  });
+  // Callers that do not wait for the write must not see an unhandled rejection; those that wait still get it.
+  d.promise.catch(() => {});
+  return d;
+}
 
 type ScriptRedis = Redis & {
   kwAdmit(...args: Array<string | number>): Promise<Array<number | string>>;
@@ -227,13 +268,24 @@ export class RedisCounters implements Counters {
 
   async admit(checks: CounterCheck[], dirVersion?: number): Promise<AdmitResult> {
     const d = this.directory;
-    const args: Array<string | number> = [checks.length + (d ? 2 : 1)];
+    const carried = this.takeBatch();
+    const settles = carried?.list ?? [];
+    const args: Array<string | number> = [settles.length + checks.length + (d ? 2 : 1)];
+    for (const a of settles) args.push(this.prefix + a.key);
     for (const c of checks) args.push(this.prefix + c.key);
     if (d) args.push(d.versionKey);
     args.push(this.prefix + 'epoch');
-    args.push(d ? (dirVersion === undefined ? '' : String(dirVersion)) : '-');
+    args.push(d ? (dirVersion === undefined ? '' : String(dirVersion)) : '-', settles.length);
+    for (const a of settles) args.push(a.kind === 'fixed' ? 'f' : 's', a.windowMs, a.at, Math.round(a.delta));
     for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
-    const r = (await this.redis.kwAdmit(...args)) as number[];
+    let r: number[];
+    try {
+      r = (await this.redis.kwAdmit(...args)) as number[];
+    } catch (err) {
+      if (carried) this.unwritten(carried.written, settles, err);
+      throw err;
+    }
+    carried?.written.resolve();
     const ok = r[0] === 1;
     const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(6) : [] };
     if (r[0] === 2) result.stale = true;
@@ -245,33 +297,60 @@ export class RedisCounters implements Counters {
   }
 
   /**
-   * Settlements made in the same turn of the event loop go to Redis together, in one script call:
-   * under load that is one round trip for many requests instead of one each.
+   * Settlements wait up to SETTLE_DELAY_MS for the next admission and ride in its script call; under
+   * load (or one client after another) that makes one round trip a request instead of two. Those not
+   * carried by then go together in one script call of their own. The promise settles when they are
+   * written; a delay only keeps a reservation (the worst case) a few milliseconds longer, which can
+   * refuse early but never overshoot.
    */
   adjust(adjustments: CounterAdjustment[]): Promise<void> {
     const list = adjustments.filter((a) => a.delta !== 0);
     if (list.length === 0) return Promise.resolve();
     for (const a of list) this.batch.push(a);
-    this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushBatch());
-    return this.flushing;
+    if (this.batchWritten === undefined) {
+      this.batchWritten = deferred();
+      this.batchTimer = setTimeout(() => void this.flushBatch().catch(() => {}), SETTLE_DELAY_MS);
+    }
+    return this.batchWritten.promise;
   }
 
   private batch: CounterAdjustment[] = [];
-  private flushing?: Promise<void>;
+  private batchWritten?: Deferred;
+  private batchTimer?: NodeJS.Timeout;
 
-  private async flushBatch(): Promise<void> {
+  /** The waiting settlements, for an admission to carry (not when too many for one call). */
+  private takeBatch(): { list: CounterAdjustment[]; written: Deferred } | undefined {
+    const written = this.batchWritten;
+    if (written === undefined || this.batch.length > MAX_SETTLES_PER_CALL) return undefined;
     const list = this.batch;
     this.batch = [];
-    this.flushing = undefined;
+    this.batchWritten = undefined;
+    clearTimeout(this.batchTimer);
+    return { list, written };
+  }
+
+  private async flushBatch(): Promise<void> {
+    const written = this.batchWritten;
+    if (written === undefined) return;
+    const list = this.batch;
+    this.batch = [];
+    this.batchWritten = undefined;
+    clearTimeout(this.batchTimer);
     let i = 0;
     try {
-      for (; i < list.length; i += 500) await this.write(list.slice(i, i + 500));
+      for (; i < list.length; i += MAX_SETTLES_PER_CALL) await this.write(list.slice(i, i + MAX_SETTLES_PER_CALL));
     } catch (err) {
-      // Keep the corrections not written: they are replayed when Redis is back (bounded, oldest dropped first).
-      this.pending.push(...list.slice(i));
-      if (this.pending.length > 100_000) this.pending.splice(0, this.pending.length - 100_000);
+      this.unwritten(written, list.slice(i), err);
       throw err;
     }
+    written.resolve();
+  }
+
+  /** Keeps the corrections not written: they are replayed when Redis is back (bounded, oldest dropped first). */
+  private unwritten(written: Deferred, rest: CounterAdjustment[], err: unknown): void {
+    this.pending.push(...rest);
+    if (this.pending.length > 100_000) this.pending.splice(0, this.pending.length - 100_000);
+    written.reject(err);
   }
 
   private async write(list: CounterAdjustment[]): Promise<void> {
@@ -283,7 +362,7 @@ export class RedisCounters implements Counters {
 
   private async replay(): Promise<void> {
     while (this.pending.length > 0) {
-      const batch = this.pending.slice(0, 500);
+      const batch = this.pending.slice(0, MAX_SETTLES_PER_CALL);
       try {
         await this.write(batch);
         this.pending.splice(0, batch.length);
@@ -308,6 +387,7 @@ export class RedisCounters implements Counters {
 
   async close(): Promise<void> {
     clearInterval(this.epochTimer);
+    await this.flushBatch().catch(() => {});
     if (this.pending.length > 0) await this.replay().catch(() => {});
     this.redis.disconnect();
   }

@@ -81,8 +81,44 @@ describe('memory counters', () => {
   });
 });
 
-describe.skipIf(!hasProgram('redis-server'))('redis counters under load', () => {
-  it('send the settlements of one turn of the event loop in one script call, and apply every one', async () => {
+describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
+  it('give every counter they create a lifetime, and keep it through later admissions and settlements', async () => {
+    const { Redis } = await import('ioredis');
+    const c = await RedisCounters.connect(redis!.url, { prefix: 'life:' });
+    const raw = new Redis(redis!.url);
+    try {
+      const checks: CounterCheck[] = [
+        { key: 'rpm', kind: 'sliding', limit: 100, windowMs: 60_000, cost: 1 },
+        { key: 'spend', kind: 'fixed', limit: 1000, windowMs: 3_600_000, cost: 100 },
+      ];
+      const first = await c.admit(checks);
+      const bucket = `life:rpm:${Math.floor(first.now / 60_000)}`;
+      const ttls = async () => [await raw.pttl(bucket), await raw.pttl('life:spend')];
+      const [b1, s1] = await ttls();
+      // A bucket counts in its own window and the next: two windows and a second.
+      expect(b1).toBeGreaterThan(120_000);
+      expect(b1).toBeLessThanOrEqual(121_000);
+      expect(s1).toBeGreaterThan(3_590_000);
+      expect(s1).toBeLessThanOrEqual(3_600_000);
+      const second = await c.admit(checks);
+      await c.adjust([
+        { key: 'rpm', kind: 'sliding', windowMs: 60_000, at: second.now, delta: -5 },
+        { key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: second.now, delta: -150 },
+      ]);
+      expect(await raw.get(bucket)).toBe('0');
+      expect(await c.peek('spend')).toBe(50);
+      const [b2, s2] = await ttls();
+      expect(b2).toBeGreaterThan(0);
+      expect(b2).toBeLessThanOrEqual(b1);
+      expect(s2).toBeGreaterThan(0);
+      expect(s2).toBeLessThanOrEqual(s1);
+    } finally {
+      raw.disconnect();
+      await c.close();
+    }
+  });
+
+  it('send waiting settlements in one script call, their own or the next admission\'s, and apply every one', async () => {
     const { Redis } = await import('ioredis');
     const c = await RedisCounters.connect(redis!.url, { prefix: 'batch:' });
     const raw = new Redis(redis!.url);
@@ -98,6 +134,27 @@ describe.skipIf(!hasProgram('redis-server'))('redis counters under load', () => 
       await Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
       expect((await evals()) - before).toBe(1);
       expect(await c.peek('spend')).toBe(500);
+
+      // Settlements waiting when the next admission goes out ride in its script call, before its checks.
+      const settled = Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
+      const next = await c.admit([{ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost: 100 }]);
+      await settled;
+      expect((await evals()) - before).toBe(2);
+      // 500 given back to 0 before the check: the limit of 100 has room for this 100.
+      expect(next.ok).toBe(true);
+      expect(await c.peek('spend')).toBe(100);
+
+      // A refused admission still applies what it carries, to a sliding window's bucket too.
+      const tpm = await c.admit([{ key: 'tpm', kind: 'sliding', limit: 1000, windowMs: 60_000, cost: 100 }]);
+      const last = c.adjust([
+        { key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -30 },
+        { key: 'tpm', kind: 'sliding', windowMs: 60_000, at: tpm.now, delta: -60 },
+      ]);
+      expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost: 500 }])).ok).toBe(false);
+      await last;
+      expect((await evals()) - before).toBe(4);
+      expect(await c.peek('spend')).toBe(70);
+      expect(await c.peek(`tpm:${Math.floor(tpm.now / 60_000)}`)).toBe(40);
     } finally {
       raw.disconnect();
       await c.close();

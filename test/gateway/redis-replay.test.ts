@@ -40,7 +40,10 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('settlements th
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('are kept and replayed into the same counters when Redis comes back with its data', async () => {
+  it.each([
+    ['written on their own', false],
+    ['carried by an admission that fails', true],
+  ])('are kept and replayed into the same counters when Redis comes back with its data (%s)', async (_how, carried) => {
     const port = await freePort();
     dir = mkdtempSync(join(tmpdir(), 'kw-redis-replay-'));
     server = await redisServer(port, dir);
@@ -61,7 +64,10 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('settlements th
         { key: budget.key, kind: 'fixed' as const, windowMs: budget.windowMs, at: admitted.now, delta: -200 },
         { key: tpm.key, kind: 'sliding' as const, windowMs: tpm.windowMs, at: admitted.now, delta: -250 },
       ];
-      await expect(counters.adjust(settlement)).rejects.toThrow();
+      const written = counters.adjust(settlement);
+      // The next admission, while Redis is still down, takes the settlement along and fails with it.
+      if (carried) await expect(counters.admit([{ ...budget, cost: 1 }])).rejects.toThrow();
+      await expect(written).rejects.toThrow();
       expect(counters.pendingAdjustments).toBe(2);
 
       server = await redisServer(port, dir);
