@@ -40,11 +40,20 @@ export async function connectRedis(url: string, commandTimeoutMs: number): Promi
   } catch (err) {
     throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
   }
+  // Until the caller listens, ioredis would print each failed attempt as an "Unhandled error event";
+  // the first one says why (ECONNREFUSED, ENOTFOUND, a wrong password), so the message carries it.
+  let first: Error | undefined;
+  const early = (err: Error) => {
+    first ??= err;
+  };
+  redis.on('error', early);
   try {
     await redis.connect();
   } catch (err) {
     redis.disconnect();
-    throw unreachableRedis(url, err);
+    throw unreachableRedis(url, first ?? err);
+  } finally {
+    redis.off('error', early);
   }
   return redis;
 }

@@ -115,6 +115,9 @@ describe('the management CLI and `keyward gateway`', () => {
     const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--redis', `redis://127.0.0.1:${await freePort()}`]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/cannot reach Redis at redis:\/\/127\.0\.0\.1/);
+    // Why, in one line, without ioredis's own stack trace before it.
+    expect(r.stderr).toMatch(/ECONNREFUSED/);
+    expect(r.stderr).not.toMatch(/Unhandled error event|\n {4}at /);
   });
 
   it('revokes a token by id', async () => {
