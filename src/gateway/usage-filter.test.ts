@@ -38,6 +38,16 @@ describe('UsageEventFilter', () => {
     expect(run([Buffer.from(crlf)])).toBe(expected.replaceAll('\n\n', '\r\n\r\n'));
   });
 
+  it('understands JSON written with spaces (", ": "), as some OpenAI-compatible servers send it', () => {
+    const spaced = (o: object) => `data: ${JSON.stringify(o, null, 1).replaceAll('\n', '')}\n\n`;
+    const text = spaced({ choices: [{ index: 0, delta: { content: 'Hi' } }], usage: null }) + spaced({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } }) + 'data: [DONE]\n\n';
+    expect(text).toContain('"usage": {');
+    expect(text).toContain('"choices": []');
+    const all = Buffer.from(text);
+    const want = spaced({ choices: [{ index: 0, delta: { content: 'Hi' } }], usage: null }) + 'data: [DONE]\n\n';
+    for (let cut = 1; cut < all.length; cut++) expect(run([all.subarray(0, cut), all.subarray(cut)])).toBe(want);
+  });
+
   it('does not hold a stream that never ends an event', () => {
     const f = new UsageEventFilter();
     const big = Buffer.alloc(70 * 1024, 'x');

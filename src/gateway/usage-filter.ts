@@ -8,8 +8,11 @@
  * Searches run on a one-byte (latin1) view of each read, whose offsets are the byte offsets: a string
  * search stays in V8 and costs a third of a Buffer search, which calls into C++.
  */
+/** Compact JSON, or spaced (`": "`) as some OpenAI-compatible servers write it. */
 const USAGE = '"usage":{';
+const USAGE_SPACED = '"usage": {';
 const NO_CHOICES = '"choices":[]';
+const NO_CHOICES_SPACED = '"choices": []';
 /** A stream that never ends an event (not SSE after all) is passed on rather than held. */
 const MAX_HELD = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -31,7 +34,7 @@ export class UsageEventFilter {
     }
     if (end < buf.length) this.held = buf.subarray(end);
     const whole = end < buf.length ? buf.subarray(0, end) : buf;
-    const u = text.indexOf(USAGE);
+    const u = firstUsage(text, 0);
     return u === -1 || u >= end ? whole : withoutUsageEvents(whole, end < text.length ? text.slice(0, end) : text, u);
   }
 
@@ -40,9 +43,15 @@ export class UsageEventFilter {
     const rest = this.held ?? EMPTY;
     this.held = undefined;
     const text = rest.toString('latin1');
-    const u = text.indexOf(USAGE);
+    const u = firstUsage(text, 0);
     return u === -1 ? rest : withoutUsageEvents(rest, text, u);
   }
+}
+
+function firstUsage(t: string, from: number): number {
+  const a = t.indexOf(USAGE, from);
+  const b = t.indexOf(USAGE_SPACED, from);
+  return a === -1 ? b : b === -1 ? a : Math.min(a, b);
 }
 
 function endsEvent(t: string): boolean {
@@ -54,7 +63,9 @@ function endsEvent(t: string): boolean {
 /** Where the event containing offset `before` starts: just past the last blank line before it (0 if none). */
 function afterLastBlankLine(t: string, before: number): number {
   const lf = t.lastIndexOf('\n\n', before);
-  const crlf = t.lastIndexOf('\r\n\r\n', before);
+  // A backward search that finds nothing reads the whole string, one character at a time: most
+  // streams have no CR at all, which a forward search tells at once.
+  const crlf = t.indexOf('\r') === -1 ? -1 : t.lastIndexOf('\r\n\r\n', before);
   return Math.max(lf === -1 ? 0 : lf + 2, crlf === -1 ? 0 : crlf + 4);
 }
 
@@ -76,15 +87,19 @@ function withoutUsageEvents(buf: Buffer, text: string, first: number): Buffer {
     const start = afterLastBlankLine(text, i);
     const stop = afterNextBlankLine(text, i);
     if (start >= from) {
-      const ch = text.indexOf(NO_CHOICES, start);
-      if (ch !== -1 && ch < stop) {
+      if (within(text, NO_CHOICES, start, stop) || within(text, NO_CHOICES_SPACED, start, stop)) {
         kept.push(buf.subarray(from, start));
         from = stop;
       }
     }
-    i = text.indexOf(USAGE, stop);
+    i = firstUsage(text, stop);
   }
   if (from === 0) return buf;
   kept.push(buf.subarray(from));
   return Buffer.concat(kept);
+}
+
+function within(t: string, needle: string, start: number, stop: number): boolean {
+  const at = t.indexOf(needle, start);
+  return at !== -1 && at < stop;
 }
