@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Authenticator } from '../../src/gateway/auth.js';
-import { createLogger } from '../../src/gateway/logger.js';
+import { accessLog, createLogger } from '../../src/gateway/logger.js';
 import { StreamMeter } from '../../src/gateway/meter.js';
 import { plan } from '../../src/gateway/policy.js';
 import { openai } from '../../src/gateway/providers/openai.js';
@@ -51,7 +51,10 @@ time('meter', () => {
   m.end();
   m.usage(10);
 });
-time('log line', () => log.info({ reqId: 'abc', user: 'bench', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 12, tokensOut: 8, costUsd: 0.0001, ms: 1.23 }, 'request'));
+const access = accessLog(log);
+const line = { reqId: 'abc', user: 'bench', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 12, tokensOut: 8, costUsd: 0.0001, ms: 1.23 };
+time('log (pino)', () => log.info(line, 'request'));
+time('log line', () => access(line));
 const SEC = apiSecurityHeaders();
 time('headers', () => void Object.assign({}, SEC, { 'content-type': 'x', 'x-request-id': 'y' }));
 time('usage filter', () => {

@@ -61,6 +61,41 @@ export interface LoggerOptions {
   flushMs?: number;
 }
 
+/** The fields of the line every request writes. */
+export interface AccessFields {
+  reqId: string;
+  user: string;
+  route: string;
+  model: string;
+  status: number;
+  outcome: string;
+  tokensIn: number;
+  tokensOut: number;
+  costUsd: number;
+  ms: number;
+}
+
+export type AccessLog = (f: AccessFields) => void;
+
+const ACCESS = new WeakMap<Logger, AccessLog>();
+
+/**
+ * Writes the one line a request makes. For a logger made by createLogger it is built by hand: the
+ * same JSON pino would write for `log.info(fields, 'request')`, with the same masking, at a fraction
+ * of the cost (this line is the only one on the hot path). Any other logger gets `info` itself.
+ */
+export function accessLog(log: Logger): AccessLog {
+  return ACCESS.get(log) ?? ((f) => log.info(f, 'request'));
+}
+
+function jsonString(v: string): string {
+  return JSON.stringify(v.length >= 8 ? redactField(v) : v);
+}
+
+function jsonNumber(n: number): string {
+  return Number.isFinite(n) ? String(n) : 'null';
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
   // Batched writes (4 KiB): one syscall for many lines; the timer below and `flush()` on shutdown write the rest.
   const destination = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
@@ -78,7 +113,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
       }
     }, flushMs).unref();
   }
-  return pino(
+  const logger = pino(
     {
       level: options.level ?? 'info',
       base: { svc: 'keyward-gateway' },
@@ -106,4 +141,13 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+  const info = pino.levels.values.info!;
+  ACCESS.set(logger, (f) => {
+    if (logger.levelVal > info) return;
+    unwritten = true;
+    destination.write(
+      `{"level":${info},"time":${Date.now()},"svc":"keyward-gateway","reqId":${JSON.stringify(f.reqId)},"user":${jsonString(f.user)},"route":${JSON.stringify(f.route)},"model":${jsonString(f.model)},"status":${jsonNumber(f.status)},"outcome":${JSON.stringify(f.outcome)},"tokensIn":${jsonNumber(f.tokensIn)},"tokensOut":${jsonNumber(f.tokensOut)},"costUsd":${jsonNumber(f.costUsd)},"ms":${jsonNumber(f.ms)},"msg":"request"}\n`,
+    );
+  });
+  return logger;
 }

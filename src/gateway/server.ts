@@ -20,7 +20,7 @@ import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
-import { createLogger, type Logger } from './logger.js';
+import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
@@ -141,6 +141,7 @@ function parseJson(buf: Buffer): unknown {
 
 export function createGateway(options: GatewayOptions): GatewayHandler {
   const log = options.logger ?? createLogger({ level: options.logLevel });
+  const access = accessLog(log);
   const dir = options.directory;
   const counters = options.counters ?? new MemoryCounters();
   const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());
@@ -370,7 +371,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       status: f.status,
       outcome,
     });
-    log.info({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs }, 'request');
+    access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs });
   }
 
   function softAlert(user: UserRecord, spent: number): void {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../../src/gateway/logger.js';
+import { accessLog, createLogger, type AccessFields } from '../../src/gateway/logger.js';
 import { fakeOpenAiKey } from './helpers/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kw-logger-'));
@@ -35,5 +35,40 @@ describe('the gateway logger', () => {
     expect(text).not.toContain(key);
     expect(text).not.toContain(key.slice(12, 40));
     expect(text).toContain('[redacted]');
+  });
+
+  it('writes the per-request line as pino would, masked the same way, and not below its level', async () => {
+    const file = join(dir, 'access.log');
+    const log = createLogger({ destination: pino.destination({ dest: file, sync: true }) });
+    const key = fakeOpenAiKey();
+    const fields: AccessFields[] = [
+      { reqId: 'a-1', user: 'jane', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 12, tokensOut: 8, costUsd: 0.0000066, ms: 1.25 },
+      // A user named with a key, a model with quotes and a newline, a cost that is not a number.
+      { reqId: 'a-2', user: `ci ${key}`, route: 'messages', model: 'm"od\nel', status: 502, outcome: 'upstream_failed', tokensIn: 0, tokensOut: 0, costUsd: Number.NaN, ms: 0.5 },
+    ];
+    for (const f of fields) {
+      accessLog(log)(f);
+      log.info(f, 'request');
+    }
+    const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(4);
+    for (let i = 0; i < 4; i += 2) {
+      const { time: t1, ...fast } = lines[i]!;
+      const { time: t2, ...viaPino } = lines[i + 1]!;
+      expect(fast).toEqual(viaPino);
+      expect(Math.abs(Number(t1) - Number(t2))).toBeLessThan(1000);
+    }
+    expect(lines[0]).toMatchObject({ level: 30, svc: 'keyward-gateway', reqId: 'a-1', user: 'jane', costUsd: 0.0000066, msg: 'request' });
+    expect(lines[2]!.model).toBe('m"od\nel');
+    expect(lines[2]!.costUsd).toBeNull();
+    expect(readFileSync(file, 'utf8')).not.toContain(key.slice(12, 40));
+
+    log.level = 'warn';
+    accessLog(log)(fields[0]!);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(4);
+    // A logger keyward did not make gets pino's own line.
+    const other = pino(pino.destination({ dest: join(dir, 'other.log'), sync: true }));
+    accessLog(other)(fields[0]!);
+    expect(JSON.parse(readFileSync(join(dir, 'other.log'), 'utf8'))).toMatchObject({ reqId: 'a-1', msg: 'request' });
   });
 });
