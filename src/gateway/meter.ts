@@ -7,6 +7,7 @@
  * was produced, never for nothing.
  */
 import type { Provider, Usage } from './providers/types.js';
+import { usageObjectAt } from './usage-search.js';
 
 const HEAD_BYTES = 16 * 1024;
 const TAIL_BYTES = 1024 * 1024;
@@ -46,19 +47,16 @@ export class StreamMeter {
   /**
    * Finds the `data:` lines that carry a usage object in a one-byte (latin1) view of the bytes, whose
    * offsets are the byte offsets (string search stays in V8, no call into C++ per match), and decodes
-   * only those lines as UTF-8 to parse them.
+   * only those lines as UTF-8 to parse them; a line is parsed once, however many usage objects it holds.
    */
   private parse(buf: Buffer): void {
     const text = buf.toString('latin1');
-    for (let i = text.indexOf('"usage":'); i !== -1; i = text.indexOf('"usage":', i + 8)) {
-      // Only a usage object counts (`"usage":null` rides on every OpenAI chunk).
-      let j = i + 8;
-      while (text.charCodeAt(j) === 32) j++;
-      if (text.charCodeAt(j) !== 123 /* { */) continue;
+    for (let i = usageObjectAt(text, 0); i !== -1; ) {
       const start = text.lastIndexOf('\n', i) + 1;
-      if (!text.startsWith('data:', start)) continue;
-      let end = text.indexOf('\n', j);
+      let end = text.indexOf('\n', i);
       if (end === -1) end = text.length;
+      i = usageObjectAt(text, end);
+      if (!text.startsWith('data:', start)) continue;
       try {
         const u = this.provider.usageFromEvent(JSON.parse(buf.toString('utf8', start + 5, end)));
         if (u) {
@@ -68,7 +66,6 @@ export class StreamMeter {
       } catch {
         // a line cut at the head/tail boundary, or not JSON: the other lines still count
       }
-      i = end;
     }
   }
 

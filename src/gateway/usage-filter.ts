@@ -8,11 +8,8 @@
  * Searches run on a one-byte (latin1) view of each read, whose offsets are the byte offsets: a string
  * search stays in V8 and costs a third of a Buffer search, which calls into C++.
  */
-/** Compact JSON, or spaced (`": "`) as some OpenAI-compatible servers write it. */
-const USAGE = '"usage":{';
-const USAGE_SPACED = '"usage": {';
-const NO_CHOICES = '"choices":[]';
-const NO_CHOICES_SPACED = '"choices": []';
+import { emptyArrayWithin, usageObjectAt } from './usage-search.js';
+
 /** A stream that never ends an event (not SSE after all) is passed on rather than held. */
 const MAX_HELD = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
@@ -34,7 +31,7 @@ export class UsageEventFilter {
     }
     if (end < buf.length) this.held = buf.subarray(end);
     const whole = end < buf.length ? buf.subarray(0, end) : buf;
-    const u = firstUsage(text, 0);
+    const u = usageObjectAt(text, 0);
     return u === -1 || u >= end ? whole : withoutUsageEvents(whole, end < text.length ? text.slice(0, end) : text, u);
   }
 
@@ -43,15 +40,9 @@ export class UsageEventFilter {
     const rest = this.held ?? EMPTY;
     this.held = undefined;
     const text = rest.toString('latin1');
-    const u = firstUsage(text, 0);
+    const u = usageObjectAt(text, 0);
     return u === -1 ? rest : withoutUsageEvents(rest, text, u);
   }
-}
-
-function firstUsage(t: string, from: number): number {
-  const a = t.indexOf(USAGE, from);
-  const b = t.indexOf(USAGE_SPACED, from);
-  return a === -1 ? b : b === -1 ? a : Math.min(a, b);
 }
 
 function endsEvent(t: string): boolean {
@@ -87,19 +78,14 @@ function withoutUsageEvents(buf: Buffer, text: string, first: number): Buffer {
     const start = afterLastBlankLine(text, i);
     const stop = afterNextBlankLine(text, i);
     if (start >= from) {
-      if (within(text, NO_CHOICES, start, stop) || within(text, NO_CHOICES_SPACED, start, stop)) {
+      if (emptyArrayWithin(text, 'choices', start, stop)) {
         kept.push(buf.subarray(from, start));
         from = stop;
       }
     }
-    i = firstUsage(text, stop);
+    i = usageObjectAt(text, stop);
   }
   if (from === 0) return buf;
   kept.push(buf.subarray(from));
   return Buffer.concat(kept);
-}
-
-function within(t: string, needle: string, start: number, stop: number): boolean {
-  const at = t.indexOf(needle, start);
-  return at !== -1 && at < stop;
 }
