@@ -3,7 +3,7 @@
  * same fake upstream on 127.0.0.1, in one run. Reports the latency each proxy adds over calling the
  * upstream directly (p50, p99), throughput, and time to the first streamed chunk, at concurrency 1, 16, 64.
  *
- *   node --import tsx bench/gateway/run.ts [--seconds 2] [--rounds 3] [--json]
+ *   node --import tsx bench/gateway/run.ts [--seconds 2] [--rounds 3] [--warmup 8] [--json]
  *
  * keyward runs with auth, per-user and per-IP limits, tokens per minute, user and global budgets and the
  * SQLite ledger all on, on the in-memory store, and again on Redis when redis-server is installed.
@@ -23,6 +23,12 @@ const SECONDS = Number(args[args.indexOf('--seconds') + 1] || process.env.BENCH_
 const JSON_OUT = args.includes('--json');
 /** Each cell is measured in this many rounds, the targets taken in turn (rotating order), so a burst of other load on the machine falls on all of them alike. */
 const ROUNDS = Math.max(1, Number(args[args.indexOf('--rounds') + 1] || 0) || 3);
+/**
+ * Seconds of load each target gets, plain and streaming, before anything is measured: V8 keeps
+ * compiling a proxy's hot code for several seconds on two busy cores, and that one-time cost would
+ * otherwise land on the first cells, more so for a proxy with more code than a dozen lines.
+ */
+const WARMUP = args.includes('--warmup') ? Math.max(0, Number(args[args.indexOf('--warmup') + 1]) || 0) : 8;
 const CONCURRENCY = [1, 16, 64];
 const key = fakeOpenAiKey();
 const children: ChildProcess[] = [];
@@ -214,6 +220,13 @@ async function main(): Promise<void> {
   const pk = await startPortkey(upstream);
   if (pk) targets.push(pk);
 
+  if (WARMUP > 0) {
+    process.stderr.write(`warming up each target for ${WARMUP}s\n`);
+    for (const t of targets) {
+      await measure(t, 'plain', 16, WARMUP / 2, false);
+      await measure(t, 'stream', 16, WARMUP / 2, false);
+    }
+  }
   const cells: Cell[] = [];
   for (const mode of ['plain', 'stream'] as const) {
     for (const c of CONCURRENCY) {
@@ -232,7 +245,7 @@ async function main(): Promise<void> {
 
   const get = (name: string, mode: string, c: number) => cells.find((x) => x.target === name && x.mode === mode && x.concurrency === c);
   const lines: string[] = [];
-  lines.push(`keyward gateway benchmark: ${SECONDS}s a cell in ${ROUNDS} rounds (targets in turn), fake upstream on 127.0.0.1 (stream: p50 is time to first chunk)`);
+  lines.push(`keyward gateway benchmark: ${SECONDS}s a cell in ${ROUNDS} rounds (targets in turn) after ${WARMUP}s of warm-up each, fake upstream on 127.0.0.1 (stream: p50 is time to first chunk)`);
   lines.push('');
   lines.push('| mode | conc | target | p50 ms | p99 ms | added p50 ms | req/s | proxy CPU µs/req | added vs bare | req/s vs bare | CPU vs bare | req/s vs portkey |');
   lines.push('| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
