@@ -82,6 +82,19 @@ describe('memory counters', () => {
 });
 
 describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
+  it('write settlements still waiting for an admission when they are closed', async () => {
+    const c = await RedisCounters.connect(redis!.url, { prefix: 'closing:' });
+    const r = await c.admit([{ key: 'spend', kind: 'fixed', limit: 1000, windowMs: 3_600_000, cost: 100 }]);
+    void c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: r.now, delta: -60 }]);
+    await c.close();
+    const other = await RedisCounters.connect(redis!.url, { prefix: 'closing:' });
+    try {
+      expect(await other.peek('spend')).toBe(40);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('give every counter they create a lifetime, and keep it through later admissions and settlements', async () => {
     const { Redis } = await import('ioredis');
     const c = await RedisCounters.connect(redis!.url, { prefix: 'life:' });
