@@ -1,20 +1,21 @@
 /**
- * Finds a `"usage"` key (its opening quote at `from` or later) whose value is an object in a one-byte (latin1) view of SSE bytes, in compact
- * or spaced JSON (`"usage":{`, `"usage": {`); `"usage":null` rides on every OpenAI chunk and is skipped.
+ * Searches over a one-byte (latin1) view of SSE bytes for the usage the upstream reports, in compact
+ * or spaced JSON (`"usage":{`, `"usage": {`).
  *
- * The search is for `usage"`, not `"usage"`: V8's string search finds a pattern's first character
+ * The searches are for `usage"`, not `"usage"`: V8's string search finds a pattern's first character
  * with memchr and checks each hit, and in JSON a `"` comes every few bytes, which made the search
  * several times slower than one starting with a rarer letter.
+ */
+
+/**
+ * Where a `"usage"` key whose value is an object starts (its opening quote at `from` or later), or -1;
+ * `"usage":null`, which rides on every OpenAI chunk, is skipped.
  */
 export function usageObjectAt(text: string, from: number): number {
   for (let i = text.indexOf('usage"', from + 1); i !== -1; i = text.indexOf('usage"', i + 6)) {
     if (text.charCodeAt(i - 1) !== 34 /* " */) continue;
-    let j = i + 6;
-    while (text.charCodeAt(j) === 32) j++;
-    if (text.charCodeAt(j) !== 58 /* : */) continue;
-    j++;
-    while (text.charCodeAt(j) === 32) j++;
-    if (text.charCodeAt(j) === 123 /* { */) return i - 1;
+    const v = valueAt(text, i + 6);
+    if (v !== -1 && text.charCodeAt(v) === 123 /* { */) return i - 1;
   }
   return -1;
 }
@@ -24,15 +25,21 @@ export function emptyArrayWithin(text: string, key: string, start: number, stop:
   const needle = `${key}"`;
   for (let i = text.indexOf(needle, start + 1); i !== -1 && i < stop; i = text.indexOf(needle, i + needle.length)) {
     if (text.charCodeAt(i - 1) !== 34) continue;
-    let j = i + needle.length;
-    while (text.charCodeAt(j) === 32) j++;
-    if (text.charCodeAt(j) !== 58) continue;
-    j++;
-    while (text.charCodeAt(j) === 32) j++;
-    if (text.charCodeAt(j) !== 91 /* [ */) continue;
-    j++;
-    while (text.charCodeAt(j) === 32) j++;
-    if (text.charCodeAt(j) === 93 /* ] */ && j < stop) return true;
+    const v = valueAt(text, i + needle.length);
+    if (v === -1 || text.charCodeAt(v) !== 91 /* [ */) continue;
+    const close = skipSpaces(text, v + 1);
+    if (text.charCodeAt(close) === 93 /* ] */ && close < stop) return true;
   }
   return false;
+}
+
+/** Where a key's value starts, the key's closing quote being just before `j`: past the colon and spaces (-1 if no colon). */
+function valueAt(text: string, j: number): number {
+  const colon = skipSpaces(text, j);
+  return text.charCodeAt(colon) === 58 /* : */ ? skipSpaces(text, colon + 1) : -1;
+}
+
+function skipSpaces(text: string, j: number): number {
+  while (text.charCodeAt(j) === 32) j++;
+  return j;
 }
