@@ -25,6 +25,11 @@ export function unreachableRedis(url: string, err: unknown): KeywardError {
  * waiting, so the gateway can apply its documented store-failure policy (budgets fail closed).
  */
 export async function connectRedis(url: string, commandTimeoutMs: number): Promise<Redis> {
+  // ioredis reads any other scheme as a socket path (http://host:port fails as "ENOENT //host:port").
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+  if (scheme !== undefined && scheme !== 'redis' && scheme !== 'rediss') {
+    throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL ${safeUrl(url)}: the scheme must be redis:// or rediss:// (TLS), not ${scheme}://`, { hint: 'use redis://host:port[/db]' });
+  }
   let redis: Redis;
   try {
     redis = new Redis(url, {

@@ -120,6 +120,13 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(r.stderr).not.toMatch(/Unhandled error event|\n {4}at /);
   });
 
+  it('refuses a --redis URL of another scheme, saying which schemes it takes', async () => {
+    const env = join(dir, '.env');
+    const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--redis', 'http://127.0.0.1:6379']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/scheme must be redis:\/\/ or rediss:\/\/ \(TLS\), not http:\/\//);
+  });
+
   it('revokes a token by id', async () => {
     const list = await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db]);
     const id = /^([0-9a-f]{12})\s+alice/m.exec(list.stdout)![1]!;
