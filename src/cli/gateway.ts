@@ -23,7 +23,7 @@ import { safeUrl } from '../store/redis-connect.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Counters, Directory } from '../store/types.js';
-import { dbOption, MOVED_TO_REDIS, positiveInt, runProgram } from './users.js';
+import { dbOption, MOVED_TO_REDIS, port, runProgram } from './users.js';
 
 interface Flags {
   port: number;
@@ -129,7 +129,7 @@ export async function run(argv: string[]): Promise<number> {
   let status = 0;
   const program = new Command('keyward gateway')
     .description('run the backend proxy that keeps provider keys server-side')
-    .option('--port <n>', 'port to listen on', (v) => (v === '0' ? 0 : positiveInt(v)), 8787)
+    .option('--port <n>', 'port to listen on', port, 8787)
     .option('--host <addr>', 'address to listen on (loopback by default)', '127.0.0.1')
     .addOption(dbOption())
     .option('--config <file>', 'gateway policy (JSON): models, chat route, CORS, IP limits, global budget, timeouts…')

@@ -34,6 +34,13 @@ export function positiveInt(v: string): number {
   return n;
 }
 
+/** A TCP port to listen on; 0 lets the system pick a free one. */
+export function port(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n > 65535) throw new InvalidArgumentError('must be a port number from 0 to 65535 (0: any free port)');
+  return n;
+}
+
 export function usd(v: string): number {
   const n = Number(v);
   if (!/^\d+(\.\d+)?$/.test(v) || !Number.isFinite(n)) throw new InvalidArgumentError('must be an amount in USD, like 5 or 2.50');

@@ -120,6 +120,16 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(r.stderr).not.toMatch(/Unhandled error event|\n {4}at /);
   });
 
+  it('refuses a --port outside 0–65535 as a usage error, not a crash', async () => {
+    const env = join(dir, '.env');
+    for (const bad of ['99999', '-1', 'abc']) {
+      const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', bad]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--port .*must be a port number from 0 to 65535/);
+      expect(r.stderr).not.toMatch(/unexpected error|\n {4}at /);
+    }
+  });
+
   it('refuses a --redis URL of another scheme, saying which schemes it takes', async () => {
     const env = join(dir, '.env');
     const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--redis', 'http://127.0.0.1:6379']);
