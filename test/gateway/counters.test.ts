@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryCounters } from '../../src/store/memory.js';
+import type { Redis } from 'ioredis';
 import { RedisCounters } from '../../src/store/redis.js';
 import type { CounterCheck, Counters } from '../../src/store/types.js';
 import { hasProgram } from '../helpers/programs.js';
@@ -81,6 +82,19 @@ describe('memory counters', () => {
   });
 });
 
+/** Counters under `prefix` and a plain client on the same Redis, both closed after `fn`. */
+async function withRedisCounters(prefix: string, fn: (c: RedisCounters, raw: Redis) => Promise<void>): Promise<void> {
+  const { Redis } = await import('ioredis');
+  const c = await RedisCounters.connect(redis!.url, { prefix });
+  const raw = new Redis(redis!.url);
+  try {
+    await fn(c, raw);
+  } finally {
+    raw.disconnect();
+    await c.close();
+  }
+}
+
 describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
   it('write settlements still waiting for an admission when they are closed', async () => {
     const c = await RedisCounters.connect(redis!.url, { prefix: 'closing:' });
@@ -96,82 +110,70 @@ describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
   });
 
   it('give every counter they create a lifetime, and keep it through later admissions and settlements', async () => {
-    const { Redis } = await import('ioredis');
-    const c = await RedisCounters.connect(redis!.url, { prefix: 'life:' });
-    const raw = new Redis(redis!.url);
-    try {
-      const checks: CounterCheck[] = [
-        // An hour's window, so that both admissions below fall in the same bucket.
-        { key: 'rph', kind: 'sliding', limit: 100, windowMs: 3_600_000, cost: 1 },
-        { key: 'spend', kind: 'fixed', limit: 1000, windowMs: 3_600_000, cost: 100 },
-      ];
-      const first = await c.admit(checks);
-      const bucket = `life:rph:${Math.floor(first.now / 3_600_000)}`;
-      const ttls = async () => [await raw.pttl(bucket), await raw.pttl('life:spend')];
-      const [b1, s1] = await ttls();
-      // A bucket counts in its own window and the next: two windows and a second.
-      expect(b1).toBeGreaterThan(7_190_000);
-      expect(b1).toBeLessThanOrEqual(7_201_000);
-      expect(s1).toBeGreaterThan(3_590_000);
-      expect(s1).toBeLessThanOrEqual(3_600_000);
-      const second = await c.admit(checks);
-      await c.adjust([
-        { key: 'rph', kind: 'sliding', windowMs: 3_600_000, at: second.now, delta: -5 },
-        { key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: second.now, delta: -150 },
-      ]);
-      expect(await raw.get(bucket)).toBe('0');
-      expect(await c.peek('spend')).toBe(50);
-      const [b2, s2] = await ttls();
-      expect(b2).toBeGreaterThan(0);
-      expect(b2).toBeLessThanOrEqual(b1);
-      expect(s2).toBeGreaterThan(0);
-      expect(s2).toBeLessThanOrEqual(s1);
-    } finally {
-      raw.disconnect();
-      await c.close();
-    }
+    await withRedisCounters('life:', async (c, raw) => {
+    const checks: CounterCheck[] = [
+      // An hour's window, so that both admissions below fall in the same bucket.
+      { key: 'rph', kind: 'sliding', limit: 100, windowMs: 3_600_000, cost: 1 },
+      { key: 'spend', kind: 'fixed', limit: 1000, windowMs: 3_600_000, cost: 100 },
+    ];
+    const first = await c.admit(checks);
+    const bucket = `life:rph:${Math.floor(first.now / 3_600_000)}`;
+    const ttls = async () => [await raw.pttl(bucket), await raw.pttl('life:spend')];
+    const [b1, s1] = await ttls();
+    // A bucket counts in its own window and the next: two windows and a second.
+    expect(b1).toBeGreaterThan(7_190_000);
+    expect(b1).toBeLessThanOrEqual(7_201_000);
+    expect(s1).toBeGreaterThan(3_590_000);
+    expect(s1).toBeLessThanOrEqual(3_600_000);
+    const second = await c.admit(checks);
+    await c.adjust([
+      { key: 'rph', kind: 'sliding', windowMs: 3_600_000, at: second.now, delta: -5 },
+      { key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: second.now, delta: -150 },
+    ]);
+    expect(await raw.get(bucket)).toBe('0');
+    expect(await c.peek('spend')).toBe(50);
+    const [b2, s2] = await ttls();
+    expect(b2).toBeGreaterThan(0);
+    expect(b2).toBeLessThanOrEqual(b1);
+    expect(s2).toBeGreaterThan(0);
+    expect(s2).toBeLessThanOrEqual(s1);
+    });
   });
 
   it('send waiting settlements in one script call, their own or the next admission\'s, and apply every one', async () => {
-    const { Redis } = await import('ioredis');
-    const c = await RedisCounters.connect(redis!.url, { prefix: 'batch:' });
-    const raw = new Redis(redis!.url);
-    try {
-      expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 1e12, windowMs: 3_600_000, cost: 1000 }])).ok).toBe(true);
-      // Script calls, by hash or (the first time, after NOSCRIPT) whole.
-      const evals = async () => {
-        const info = await raw.info('commandstats');
-        return ['evalsha', 'eval'].reduce((n, cmd) => n + Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
-      };
-      const before = await evals();
-      // 50 requests settle at once, each giving back 10 of what it reserved.
-      await Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
-      expect((await evals()) - before).toBe(1);
-      expect(await c.peek('spend')).toBe(500);
+    await withRedisCounters('batch:', async (c, raw) => {
+    expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 1e12, windowMs: 3_600_000, cost: 1000 }])).ok).toBe(true);
+    // Script calls, by hash or (the first time, after NOSCRIPT) whole.
+    const evals = async () => {
+      const info = await raw.info('commandstats');
+      return ['evalsha', 'eval'].reduce((n, cmd) => n + Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
+    };
+    const before = await evals();
+    // 50 requests settle at once, each giving back 10 of what it reserved.
+    await Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
+    expect((await evals()) - before).toBe(1);
+    expect(await c.peek('spend')).toBe(500);
 
-      // Settlements waiting when the next admission goes out ride in its script call, before its checks.
-      const settled = Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
-      const next = await c.admit([{ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost: 100 }]);
-      await settled;
-      expect((await evals()) - before).toBe(2);
-      // 500 given back to 0 before the check: the limit of 100 has room for this 100.
-      expect(next.ok).toBe(true);
-      expect(await c.peek('spend')).toBe(100);
+    // Settlements waiting when the next admission goes out ride in its script call, before its checks.
+    const settled = Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
+    const next = await c.admit([{ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost: 100 }]);
+    await settled;
+    expect((await evals()) - before).toBe(2);
+    // 500 given back to 0 before the check: the limit of 100 has room for this 100.
+    expect(next.ok).toBe(true);
+    expect(await c.peek('spend')).toBe(100);
 
-      // A refused admission still applies what it carries, to a sliding window's bucket too.
-      const tpm = await c.admit([{ key: 'tpm', kind: 'sliding', limit: 1000, windowMs: 60_000, cost: 100 }]);
-      const last = c.adjust([
-        { key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -30 },
-        { key: 'tpm', kind: 'sliding', windowMs: 60_000, at: tpm.now, delta: -60 },
-      ]);
-      expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost: 500 }])).ok).toBe(false);
-      await last;
-      expect((await evals()) - before).toBe(4);
-      expect(await c.peek('spend')).toBe(70);
-      expect(await c.peek(`tpm:${Math.floor(tpm.now / 60_000)}`)).toBe(40);
-    } finally {
-      raw.disconnect();
-      await c.close();
-    }
+    // A refused admission still applies what it carries, to a sliding window's bucket too.
+    const tpm = await c.admit([{ key: 'tpm', kind: 'sliding', limit: 1000, windowMs: 60_000, cost: 100 }]);
+    const last = c.adjust([
+      { key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -30 },
+      { key: 'tpm', kind: 'sliding', windowMs: 60_000, at: tpm.now, delta: -60 },
+    ]);
+    expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost: 500 }])).ok).toBe(false);
+    await last;
+    expect((await evals()) - before).toBe(4);
+    expect(await c.peek('spend')).toBe(70);
+    expect(await c.peek(`tpm:${Math.floor(tpm.now / 60_000)}`)).toBe(40);
+    });
   });
 });
