@@ -127,7 +127,23 @@ export class SqliteStore implements Directory, Ledger {
       meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       spend: db.prepare<[number], { user_id: string; cost: number }>('SELECT user_id, SUM(cost_usd) AS cost FROM ledger WHERE ts >= ? GROUP BY user_id'),
+      dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
     };
+  }
+
+  /**
+   * Token lookups (one a request) are answered from memory while the file has not changed: `PRAGMA
+   * data_version` moves when another connection commits (the `keyward users` and `tokens` commands
+   * are other processes), and this store's own writes drop the copy. So a revoked token or a disabled
+   * user is still refused on the very next request, without a join and a JSON parse on every one.
+   * (So two stores must not share one Database object: the version does not move for a connection's
+   * own commits.)
+   */
+  private readonly tokens = new Map<string, { token: TokenRecord; user: UserRecord }>();
+  private tokensVersion = -1;
+
+  private forget(): void {
+    this.tokens.clear();
   }
 
   /** A note kept with the file (e.g. that its users and tokens moved to Redis). */
@@ -186,12 +202,14 @@ export class SqliteStore implements Directory, Ledger {
     const u = this.must(idOrName);
     applyPatch(u, patch);
     this.q.updatePolicy.run(policyOf(u), u.id);
+    this.forget();
     return u;
   }
 
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
     const u = this.must(idOrName);
     this.q.updateDisabled.run(disabled ? 1 : 0, disabled ? (reason ?? 'manual') : null, u.id);
+    this.forget();
     return this.must(u.id);
   }
 
@@ -199,16 +217,28 @@ export class SqliteStore implements Directory, Ledger {
     const u = this.must(userId);
     const createdAt = Date.now();
     this.q.insertToken.run(id, u.id, hash, createdAt);
+    this.forget();
     return { id, userId: u.id, hash, createdAt };
   }
 
   lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {
+    const version = this.q.dataVersion.get()!;
+    if (version !== this.tokensVersion) {
+      this.forget();
+      this.tokensVersion = version;
+    }
+    const known = this.tokens.get(id);
+    if (known) return known;
     const r = this.q.tokenAndUser.get(id);
     if (!r) return undefined;
-    return {
+    const found = {
       token: toToken(r),
       user: toUser({ id: r.u_id, name: r.name, disabled: r.disabled, disabled_reason: r.disabled_reason, policy: r.policy, created_at: r.u_created }),
     };
+    // Unknown ids are not kept (random ones would fill memory); known tokens are few.
+    if (this.tokens.size >= 10_000) this.forget();
+    this.tokens.set(id, found);
+    return found;
   }
 
   listTokens(userId?: string): TokenRecord[] {
@@ -219,6 +249,7 @@ export class SqliteStore implements Directory, Ledger {
   revokeToken(id: string): TokenRecord {
     if (!this.q.token.get(id)) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     this.q.revoke.run(Date.now(), id);
+    this.forget();
     return toToken(this.q.token.get(id)!);
   }
 

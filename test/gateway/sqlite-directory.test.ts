@@ -1,0 +1,61 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { issueToken, verifyToken } from '../../src/gateway/tokens.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+
+describe('the SQLite directory, read by a gateway while the CLI writes the same file', () => {
+  let dir: string | undefined;
+  const open: SqliteStore[] = [];
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+  function stores(): [SqliteStore, SqliteStore] {
+    dir = mkdtempSync(join(tmpdir(), 'kw-sqlite-dir-'));
+    const gateway = new SqliteStore(join(dir, 'keyward.db'));
+    const cli = new SqliteStore(join(dir, 'keyward.db'));
+    open.push(gateway, cli);
+    return [gateway, cli];
+  }
+
+  it('answers repeated lookups from memory while nothing changed', () => {
+    const [gateway, cli] = stores();
+    cli.addUser('ann', { rpm: 10 });
+    const { record } = issueToken(cli, 'ann');
+    const first = gateway.lookupToken(record.id);
+    expect(first?.user.name).toBe('ann');
+    expect(gateway.lookupToken(record.id)).toBe(first);
+  });
+
+  it('sees a revocation, a disabled or re-enabled user and a changed policy made by another connection on the next lookup', () => {
+    const [gateway, cli] = stores();
+    cli.addUser('bob', { rpm: 10 });
+    const { token, record } = issueToken(cli, 'bob');
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: true });
+
+    cli.setDisabled('bob', true);
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: false, reason: 'disabled' });
+    cli.setDisabled('bob', false);
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: true });
+    cli.setUser('bob', { rpm: 99 });
+    expect(gateway.lookupToken(record.id)?.user.rpm).toBe(99);
+    cli.revokeToken(record.id);
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: false, reason: 'revoked' });
+  });
+
+  it("sees its own writes (the anomaly guard's auto-disable) on the next lookup", () => {
+    const [gateway] = stores();
+    gateway.addUser('cy', {});
+    const { token, record } = issueToken(gateway, 'cy');
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: true });
+    gateway.setDisabled('cy', true, 'anomaly: test');
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: false, reason: 'disabled' });
+    gateway.setDisabled('cy', false);
+    gateway.setUser('cy', { models: ['gpt-4o-mini'] });
+    expect(gateway.lookupToken(record.id)?.user.models).toEqual(['gpt-4o-mini']);
+    gateway.revokeToken(record.id);
+    expect(verifyToken(gateway, token)).toMatchObject({ ok: false, reason: 'revoked' });
+  });
+});
