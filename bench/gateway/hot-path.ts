@@ -68,5 +68,10 @@ const row = { ts: Date.now(), requestId: 'abc-1', userId: user.id, tokenId: 't',
 const batch = Array.from({ length: 200 }, () => row);
 time('ledger row', () => ledger.append(batch.slice(0, 1)));
 time('ledger row/200', () => ledger.append(batch));
+// `keyward gateway` reads users and tokens from its SQLite file, not from memory.
+ledger.addUser('bench', { rpm: 1e7, budgetUsd: 1e6, period: 'day' });
+const sqliteToken = issueToken(ledger, 'bench').token;
+const sqliteAuth = new Authenticator(ledger);
+time('auth (sqlite)', () => void sqliteAuth.authenticate({ authorization: `Bearer ${sqliteToken}` }));
 ledger.close();
 rmSync(tmp, { recursive: true, force: true });
