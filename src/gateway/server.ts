@@ -543,10 +543,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const beta = req.headers['anthropic-beta'];
       if (typeof beta === 'string') fwd['anthropic-beta'] = beta;
     }
-    const attempt = async (n: number): Promise<void> => {
+    const attempt = async (used: number): Promise<void> => {
       let sent;
       try {
-        sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac);
+        sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac, used);
       } catch (err) {
         if (clientGone) {
           // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
@@ -558,18 +558,18 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw err;
       }
       if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
-      const key = sent.key;
+      const { key, attempts } = sent;
       relay(f, sent.res, res, shaped, extra, () => clientGone, (err) => {
-        const wait = upstream.retryAfterBodyFailure(key, n);
+        const wait = upstream.retryAfterBodyFailure(key, attempts);
         if (wait === undefined) return false;
-        log.warn({ reqId: f.reqId, err, attempt: n + 1 }, 'upstream failed mid-answer, before anything reached the client; retrying');
+        log.warn({ reqId: f.reqId, err, attempt: attempts + 1 }, 'upstream failed mid-answer, before anything reached the client; retrying');
         ac.sleep(wait)
-          .then(() => attempt(n + 1))
+          .then(() => attempt(attempts))
           .catch((e: unknown) => failLate(res, f, e, extra));
         return true;
       });
     };
-    await attempt(1);
+    await attempt(0);
   }
 
   /** An error after the request handler has returned (a retry started from a response event). */

@@ -56,21 +56,23 @@ export class Upstream {
   }
 
   /**
-   * After answer number `failed` (1-based) broke off mid-body before anything reached the client:
-   * marks the key and says how long to wait before trying again, or undefined when no retry is left.
+   * After the answer of attempt number `attempts` (counted from 1, as `send` returns it) broke off
+   * mid-body before anything reached the client: marks the key and says how long to wait before
+   * `send(…, attempts)` tries again, or undefined when the request has used all its retries.
    */
-  retryAfterBodyFailure(key: PoolKey, failed: number): number | undefined {
+  retryAfterBodyFailure(key: PoolKey, attempts: number): number | undefined {
     this.pool.failure(key);
-    return failed <= this.opts.retries ? this.backoff(failed - 1, undefined) : undefined;
+    return attempts <= this.opts.retries ? this.backoff(attempts - 1, undefined) : undefined;
   }
 
-  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel): Promise<UpstreamResponse> {
+  /** `used`: attempts this request already made (answers broken off mid-body); they count against the same retries. */
+  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel, used = 0): Promise<UpstreamResponse> {
     if (this.pool.size === 0) {
       throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
     }
     const tried = new Set<PoolKey>();
     let lastError: GatewayHttpError | undefined;
-    for (let attempt = 0; attempt <= this.opts.retries; attempt++) {
+    for (let attempt = used; attempt <= this.opts.retries; attempt++) {
       let key = this.pool.pick(tried);
       if (!key) {
         // Every key was tried for this request: start over on the least recently failed ones.

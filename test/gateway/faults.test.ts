@@ -133,6 +133,17 @@ describe('upstream and client faults', () => {
     expect(upstream.seen.length - before).toBe(2);
   });
 
+  it('counts retries before and after an answer broken off mid-body against one budget', async () => {
+    const gw = await gateway({ resilience: { retries: 1, backoffBaseMs: 1, backoffMaxMs: 2 } });
+    const before = upstream.seen.length;
+    // A 500, then an answer cut mid-body: that is the two attempts `retries: 1` allows, and no more.
+    upstream.fail({ status: 500 }, { reset: 'midbody' }, { status: 500 }, { reset: 'midbody' });
+    const r = await call(gw);
+    expect(r.status).toBe(502);
+    expect(upstream.seen.length - before).toBe(2);
+    upstream.faults.length = 0;
+  });
+
   it('ends a stream whose upstream resets mid-way with an error event the SDK reports, and bills what was produced', async () => {
     const gw = await gateway();
     upstream.fail({ reset: 'midstream' });
