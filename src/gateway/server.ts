@@ -262,8 +262,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * the caller is then judged again on the caught-up copy and planned again, so the change applies to
    * this very request.
    */
-  function admitFlight(f: Flight, req: IncomingMessage, makePlan: (user: UserRecord) => Plan): Admission | Promise<Admission> {
-    const p = makePlan(f.caller.user);
+  function admitFlight(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number): Admission | Promise<Admission> {
+    const first = f.caller.user;
+    const makePlan = (u: UserRecord): Plan => {
+      // Judged again on a caught-up copy: the model must still be allowed to whoever the caller now is.
+      if (u !== first) allowModel(u, f.model);
+      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now());
+    };
+    const p = makePlan(first);
     f.plan = p;
     const a = admit(p, f.caller);
     if (!(a instanceof Promise)) return a;
@@ -518,12 +524,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     anomaly?.request(user);
     const f: Flight = { reqId, start, caller, route, provider: route.provider, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
     if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    const reserveTokens = shaped.promptTokens + shaped.maxTokens;
-    const reserveUsd = prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens);
-    const a = admitFlight(f, req, (u) => {
-      if (u !== user) allowModel(u, shaped.model);
-      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now());
-    });
+    const a = admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
     const extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
@@ -636,11 +637,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
     const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
-    const reserveUsd = prices.cost(model, promptTokens, maxTokens);
-    const a = admitFlight(f, req, (u) => {
-      if (u !== user) allowModel(u, model);
-      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, promptTokens + maxTokens, reserveUsd, Date.now());
-    });
+    const a = admitFlight(f, req, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
     const ac = new Cancel();
