@@ -31,6 +31,7 @@ import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/t
 import { estimatePromptTokens } from './providers/types.js';
 import { parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
+import type { UpstreamAnswer } from './upstream-call.js';
 
 export interface AppChatPolicy {
   provider: ProviderName;
@@ -399,7 +400,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * chunk as they arrive; a JSON answer is small, so it is sent in one write with its length (and parsed
    * for usage), unless it grows past MAX_JSON_CAPTURE, when it is streamed too.
    */
-  function relay(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean, retry?: (err: Error) => boolean): void {
+  function relay(f: Flight, up: UpstreamAnswer, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean, retry?: (err: Error) => boolean): void {
     const ct = String(up.headers['content-type'] ?? JSON_TYPE);
     const streaming = ct.startsWith('text/event-stream');
     const h = headersWith(extra);
@@ -440,53 +441,55 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         res.once('drain', () => body.resume());
       }
     };
-    body.on('data', (chunk: Buffer) => {
-      capturedBytes += chunk.length;
-      if (meter) {
-        meter.push(chunk);
-        if (filter === undefined) write(chunk);
-        else {
-          const out = filter.push(chunk);
-          if (out.length > 0) write(out);
-        }
-      } else if (captured !== undefined) {
-        captured.push(chunk);
-        if (capturedBytes > MAX_JSON_CAPTURE) {
-          // Too large to hold: stream the rest, estimate usage.
+    body.pipe({
+      data(chunk) {
+        capturedBytes += chunk.length;
+        if (meter) {
+          meter.push(chunk);
+          if (filter === undefined) write(chunk);
+          else {
+            const out = filter.push(chunk);
+            if (out.length > 0) write(out);
+          }
+        } else if (captured !== undefined) {
+          captured.push(chunk);
+          if (capturedBytes > MAX_JSON_CAPTURE) {
+            // Too large to hold: stream the rest, estimate usage.
+            res.writeHead(up.statusCode, h);
+            for (const c of captured) write(c);
+            captured = undefined;
+          }
+        } else write(chunk);
+      },
+      end() {
+        if (captured !== undefined) {
+          const buf = captured.length === 1 ? captured[0]! : Buffer.concat(captured);
+          h['content-length'] = String(buf.length);
           res.writeHead(up.statusCode, h);
-          for (const c of captured) write(c);
-          captured = undefined;
+          res.end(buf);
+        } else if (filter !== undefined) res.end(filter.end());
+        else res.end();
+        complete('ok');
+      },
+      error(err) {
+        if (gone()) {
+          complete('client_disconnect');
+          return;
         }
-      } else write(chunk);
-    });
-    body.on('end', () => {
-      if (captured !== undefined) {
-        const buf = captured.length === 1 ? captured[0]! : Buffer.concat(captured);
-        h['content-length'] = String(buf.length);
-        res.writeHead(up.statusCode, h);
-        res.end(buf);
-      } else if (filter !== undefined) res.end(filter.end());
-      else res.end();
-      complete('ok');
-    });
-    body.on('error', (err: Error & { code?: string }) => {
-      if (gone()) {
-        complete('client_disconnect');
-        return;
-      }
-      // Nothing has reached the client yet (a JSON answer is sent whole): try again, on the next key.
-      if (!res.headersSent && retry?.(err)) {
-        done = true;
-        return;
-      }
-      log.warn({ reqId: f.reqId, err }, 'upstream failed mid-response');
-      if (streaming && !res.writableEnded) {
-        const msg = `the upstream connection failed mid-stream (${err.code ?? 'error'})`;
-        res.end(f.provider.name === 'anthropic' ? `event: error\ndata: ${f.provider.errorBody(502, 'api_error', msg)}\n\n` : `data: ${f.provider.errorBody(502, 'upstream_error', msg)}\n\n`);
-      } else if (!res.headersSent) {
-        sendError(res, f.provider, new GatewayHttpError(502, 'upstream_error', `the upstream connection failed mid-answer (${err.code ?? 'error'})`), f.reqId, extra);
-      } else res.destroy();
-      complete('upstream_reset');
+        // Nothing has reached the client yet (a JSON answer is sent whole): try again, on the next key.
+        if (!res.headersSent && retry?.(err)) {
+          done = true;
+          return;
+        }
+        log.warn({ reqId: f.reqId, err }, 'upstream failed mid-response');
+        if (streaming && !res.writableEnded) {
+          const msg = `the upstream connection failed mid-stream (${err.code ?? 'error'})`;
+          res.end(f.provider.name === 'anthropic' ? `event: error\ndata: ${f.provider.errorBody(502, 'api_error', msg)}\n\n` : `data: ${f.provider.errorBody(502, 'upstream_error', msg)}\n\n`);
+        } else if (!res.headersSent) {
+          sendError(res, f.provider, new GatewayHttpError(502, 'upstream_error', `the upstream connection failed mid-answer (${err.code ?? 'error'})`), f.reqId, extra);
+        } else res.destroy();
+        complete('upstream_reset');
+      },
     });
     res.on('close', () => {
       if (!done && gone()) {
@@ -496,14 +499,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     });
   }
 
-  async function forwardError(f: Flight, up: Dispatcher.ResponseData, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const c of up.body as AsyncIterable<Buffer>) {
-      if (size < MAX_ERROR_BODY) chunks.push(c);
-      size += c.length;
-    }
-    let text = scrub(Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY));
+  async function forwardError(f: Flight, up: UpstreamAnswer, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void> {
+    let text = scrub(await up.body.text(MAX_ERROR_BODY));
     if (!text.trim().startsWith('{')) text = f.provider.errorBody(up.statusCode, 'upstream_error', `${f.provider.name} answered ${up.statusCode}: ${text.slice(0, 500)}`);
     const h = headersWith(extra);
     h['content-type'] = JSON_TYPE;
@@ -644,7 +641,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     res.on('close', () => !res.writableFinished && ac.abort());
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
     if (provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
-    let up: Dispatcher.ResponseData;
+    let up: UpstreamAnswer;
     let text: string;
     try {
       up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac)).res;

@@ -9,6 +9,7 @@ import type { UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import type { KeyPool, PoolKey } from './keys.js';
 import type { Provider } from './providers/types.js';
+import { callUpstream, type UpstreamAnswer } from './upstream-call.js';
 
 export interface ResilienceOptions {
   /** Time allowed for the upstream to send response headers (ms). */
@@ -24,7 +25,7 @@ export interface ResilienceOptions {
 export const DEFAULT_RESILIENCE: ResilienceOptions = { timeoutMs: 60_000, idleTimeoutMs: 120_000, retries: 2, backoffBaseMs: 200, backoffMaxMs: 4_000 };
 
 export interface UpstreamResponse {
-  res: Dispatcher.ResponseData;
+  res: UpstreamAnswer;
   key: PoolKey;
   attempts: number;
 }
@@ -83,18 +84,21 @@ export class Upstream {
         throw lastError ?? new GatewayHttpError(503, 'upstream_unavailable', `every ${this.provider.name} key is cooling down after repeated failures; retry shortly`, { 'retry-after': '5' });
       }
       tried.add(key);
-      let res: Dispatcher.ResponseData;
+      let res: UpstreamAnswer;
       try {
-        res = await this.dispatcher.request({
-          origin: this.origin,
-          path: this.basePath + path,
-          method,
-          headers: { ...headers, ...this.provider.authHeaders(key.secret) },
-          body,
+        res = await callUpstream(
+          this.dispatcher,
+          {
+            origin: this.origin,
+            path: this.basePath + path,
+            method,
+            headers: { ...headers, ...this.provider.authHeaders(key.secret) },
+            body,
+            headersTimeout: this.opts.timeoutMs,
+            bodyTimeout: this.opts.idleTimeoutMs,
+          },
           signal,
-          headersTimeout: this.opts.timeoutMs,
-          bodyTimeout: this.opts.idleTimeoutMs,
-        });
+        );
       } catch (err) {
         if (signal.aborted) throw err;
         this.pool.failure(key);
