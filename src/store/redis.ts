@@ -1,7 +1,8 @@
 /**
- * Counters shared by any number of gateway instances through one Redis. Each admission is ONE Lua
- * script (one round trip, atomic): every check is read, and only if all pass are all incremented,
- * so a limit of N admits exactly N across instances and a budget reservation can never race.
+ * Counters shared by any number of gateway instances through one Redis. Each admission runs inside
+ * one atomic Lua script call: every check is read, and only if all pass are all incremented, so a
+ * limit of N admits exactly N across instances and a budget reservation can never race. Admissions
+ * made in the same turn of the event loop share the call (one round trip for all of them).
  * The script reads Redis's own clock (TIME), so instances with skewed clocks still share windows.
  * Window keys are derived inside the script: use a single Redis (or one hash slot), not a cluster.
  * With a RedisDirectory watched, the same script also returns the user/token directory's version, so
@@ -27,102 +28,122 @@ end
 `;
 
 /**
- * KEYS: the carried settlements' keys, the checks' keys, the directory's version key (when watched),
- * the epoch key. ARGV: [1] the directory flag, [2] the number of carried settlements m, then m × 4
- * settlement arguments, then 4 per check.
+ * Admissions made in one turn of the event loop share one call (one write to Redis, one reply), each
+ * still all-or-nothing and in the order made; the script runs atomically, so a limit shared by any
+ * number of instances is still exact.
+ * KEYS: the carried settlements' keys, then each admission's check keys, the directory's version key
+ * (when watched), the epoch key. ARGV: [1] the directory flag, [2] the number of carried settlements m,
+ * [3] the number of admissions, then m × 4 settlement arguments, then per admission: the directory
+ * version its caller was judged at ('' for none), its number of checks, and 4 per check.
+ * Returns now, the directory's version, the epoch, then per admission: status (1 admitted, 0 refused,
+ * 2 stale: nothing counted), the failed check's index, the time until there is room, and what remains
+ * of each check.
  */
 const ADMIT = `${SETTLE_FN}
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 -- The last key holds the data's epoch: set when first seen, so a Redis that lost its data (restarted
 -- empty, FLUSHALL) shows a new one, and the instances put the period's spend back from their ledgers.
-local n = #KEYS
-local epoch = redis.call('GET', KEYS[n])
+local epoch = redis.call('GET', KEYS[#KEYS])
 if not epoch then
   epoch = t[1] .. '.' .. t[2]
-  redis.call('SET', KEYS[n], epoch)
+  redis.call('SET', KEYS[#KEYS], epoch)
 end
-n = n - 1
--- Settlements of earlier requests ride along (one round trip for both); they apply whatever this
--- admission's outcome, and before its checks, so the reservations they release are free for it.
+-- Settlements of earlier requests ride along (one round trip for both); they apply whatever the
+-- admissions' outcome, and before their checks, so the reservations they release are free for them.
 local m = tonumber(ARGV[2])
 for i = 1, m do
-  local b = 3 + (i - 1) * 4
+  local b = 4 + (i - 1) * 4
   settle(KEYS[i], ARGV[b], tonumber(ARGV[b + 1]), tonumber(ARGV[b + 2]), ARGV[b + 3])
 end
 -- ARGV[1] other than '-': the key before the epoch's is the user/token directory's version, returned
--- so a missed change is noticed. When ARGV[1] is the version the caller was judged at and the
--- directory has moved past it, nothing is counted (status 2): the gateway judges the caller again first.
+-- so a missed change is noticed. An admission whose caller was judged at an older version counts
+-- nothing (status 2): the gateway judges the caller again first.
 local ver = 0
-if ARGV[1] ~= '-' then
-  ver = tonumber(redis.call('GET', KEYS[n]) or '0')
-  n = n - 1
-  local want = tonumber(ARGV[1])
-  if want and ver > want then return {2, -1, 0, now, ver, epoch} end
-end
-local a0 = 3 + m * 4
-n = n - m
-local rem = {}
-local ks = {}
--- Each check costs two calls: one read (MGET of a sliding window's two buckets) and, once all pass,
--- one INCRBY; a lifetime is set only on the counter that INCRBY has just created.
-for i = 1, n do
-  local b = a0 + (i - 1) * 4
-  local k = KEYS[m + i]
-  local kind = ARGV[b]
-  local limit = tonumber(ARGV[b + 1])
-  local win = tonumber(ARGV[b + 2])
-  local cost = tonumber(ARGV[b + 3])
-  local used
-  if kind == 'f' then
-    ks[i] = k
-    used = tonumber(redis.call('GET', k) or '0')
-    if used + cost > limit then
-      local pttl = redis.call('PTTL', k)
-      if pttl < 0 then pttl = win end
-      return {0, i - 1, pttl, now, ver, epoch}
-    end
-  else
-    local w = math.floor(now / win)
-    local into = now % win
-    ks[i] = k .. ':' .. w
-    local got = redis.call('MGET', ks[i], k .. ':' .. (w - 1))
-    local cur = tonumber(got[1] or '0')
-    local prev = tonumber(got[2] or '0')
-    local f = into / win
-    used = prev * (1 - f) + cur
-    if used + cost > limit then
-      local retry
-      if cost > limit then
-        retry = win
-      elseif cur + cost > limit then
-        local g = 0
-        if cur > 0 then g = math.max(0, 1 - (limit - cost) / cur) end
-        retry = (win - into) + math.ceil(g * win)
-      else
-        local g = 1
-        if prev > 0 then g = math.min(1, 1 - (limit - cur - cost) / prev) end
-        retry = math.max(1, math.ceil(g * win - into))
+local watched = ARGV[1] ~= '-'
+if watched then ver = tonumber(redis.call('GET', KEYS[#KEYS - 1]) or '0') end
+
+-- One admission: n checks from key k0 + 1 and argument a0 on. Each check costs two calls: one read
+-- (MGET of a sliding window's two buckets) and, once all pass, one INCRBY; a lifetime is set only on
+-- the counter that INCRBY has just created.
+local function admit(k0, a0, n, out)
+  local rem = {}
+  local ks = {}
+  for i = 1, n do
+    local b = a0 + (i - 1) * 4
+    local k = KEYS[k0 + i]
+    local kind = ARGV[b]
+    local limit = tonumber(ARGV[b + 1])
+    local win = tonumber(ARGV[b + 2])
+    local cost = tonumber(ARGV[b + 3])
+    local used
+    if kind == 'f' then
+      ks[i] = k
+      used = tonumber(redis.call('GET', k) or '0')
+      if used + cost > limit then
+        local pttl = redis.call('PTTL', k)
+        if pttl < 0 then pttl = win end
+        out[#out + 1] = 0; out[#out + 1] = i - 1; out[#out + 1] = pttl
+        return
       end
-      return {0, i - 1, retry, now, ver, epoch}
-    end
-  end
-  rem[i] = math.max(0, math.floor(limit - used - cost))
-end
-for i = 1, n do
-  local b = a0 + (i - 1) * 4
-  local cost = tonumber(ARGV[b + 3])
-  if redis.call('INCRBY', ks[i], cost) == cost then
-    -- Just created (or at 0): a fixed counter lives for its period, a window's bucket while it can count.
-    if ARGV[b] == 'f' then
-      redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]))
     else
-      redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
+      local w = math.floor(now / win)
+      local into = now % win
+      ks[i] = k .. ':' .. w
+      local got = redis.call('MGET', ks[i], k .. ':' .. (w - 1))
+      local cur = tonumber(got[1] or '0')
+      local prev = tonumber(got[2] or '0')
+      local f = into / win
+      used = prev * (1 - f) + cur
+      if used + cost > limit then
+        local retry
+        if cost > limit then
+          retry = win
+        elseif cur + cost > limit then
+          local g = 0
+          if cur > 0 then g = math.max(0, 1 - (limit - cost) / cur) end
+          retry = (win - into) + math.ceil(g * win)
+        else
+          local g = 1
+          if prev > 0 then g = math.min(1, 1 - (limit - cur - cost) / prev) end
+          retry = math.max(1, math.ceil(g * win - into))
+        end
+        out[#out + 1] = 0; out[#out + 1] = i - 1; out[#out + 1] = retry
+        return
+      end
+    end
+    rem[i] = math.max(0, math.floor(limit - used - cost))
+  end
+  for i = 1, n do
+    local b = a0 + (i - 1) * 4
+    local cost = tonumber(ARGV[b + 3])
+    if redis.call('INCRBY', ks[i], cost) == cost then
+      -- Just created (or at 0): a fixed counter lives for its period, a window's bucket while it can count.
+      if ARGV[b] == 'f' then
+        redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]))
+      else
+        redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]) * 2 + 1000)
+      end
     end
   end
+  out[#out + 1] = 1; out[#out + 1] = -1; out[#out + 1] = 0
+  for i = 1, n do out[#out + 1] = rem[i] end
 end
-local out = {1, -1, 0, now, ver, epoch}
-for i = 1, n do out[6 + i] = rem[i] end
+
+local out = {now, ver, epoch}
+local k0 = m
+local a = 4 + m * 4
+for j = 1, tonumber(ARGV[3]) do
+  local want = tonumber(ARGV[a])
+  local n = tonumber(ARGV[a + 1])
+  if watched and want and ver > want then
+    out[#out + 1] = 2; out[#out + 1] = -1; out[#out + 1] = 0
+  else
+    admit(k0, a + 2, n, out)
+  end
+  k0 = k0 + n
+  a = a + 2 + n * 4
+end
 return out
 `;
 
@@ -146,6 +167,14 @@ return 1
 /** How long a settlement waits for an admission to carry it to Redis. */
 const SETTLE_DELAY_MS = 5;
 const MAX_SETTLES_PER_CALL = 500;
+const MAX_ADMISSIONS_PER_CALL = 200;
+
+interface QueuedAdmission {
+  checks: CounterCheck[];
+  dirVersion: number | undefined;
+  resolve(r: AdmitResult): void;
+  reject(err: unknown): void;
+}
 
 interface Deferred {
   promise: Promise<void>;
@@ -266,34 +295,66 @@ export class RedisCounters implements Counters {
     return this.directory !== undefined;
   }
 
-  async admit(checks: CounterCheck[], dirVersion?: number): Promise<AdmitResult> {
+  /**
+   * Queues the admission; those made in the same turn of the event loop go to Redis together (one
+   * script call), with the settlements waiting by then.
+   */
+  admit(checks: CounterCheck[], dirVersion?: number): Promise<AdmitResult> {
+    return new Promise<AdmitResult>((resolve, reject) => {
+      this.admissions.push({ checks, dirVersion, resolve, reject });
+      if (this.admissions.length === 1) setImmediate(this.sendAdmissions);
+    });
+  }
+
+  private admissions: QueuedAdmission[] = [];
+
+  private readonly sendAdmissions = (): void => {
+    const all = this.admissions;
+    this.admissions = [];
+    for (let i = 0; i < all.length; i += MAX_ADMISSIONS_PER_CALL) void this.admitTogether(all.slice(i, i + MAX_ADMISSIONS_PER_CALL));
+  };
+
+  private async admitTogether(queued: QueuedAdmission[]): Promise<void> {
     const d = this.directory;
     const carried = this.takeBatch();
     const settles = carried?.list ?? [];
-    const args: Array<string | number> = [settles.length + checks.length + (d ? 2 : 1)];
+    let nkeys = settles.length + (d ? 2 : 1);
+    for (const q of queued) nkeys += q.checks.length;
+    const args: Array<string | number> = [nkeys];
     for (const a of settles) args.push(this.prefix + a.key);
-    for (const c of checks) args.push(this.prefix + c.key);
+    for (const q of queued) for (const c of q.checks) args.push(this.prefix + c.key);
     if (d) args.push(d.versionKey);
     args.push(this.prefix + 'epoch');
-    args.push(d ? (dirVersion === undefined ? '' : String(dirVersion)) : '-', settles.length);
+    args.push(d ? '1' : '-', settles.length, queued.length);
     for (const a of settles) args.push(a.kind === 'fixed' ? 'f' : 's', a.windowMs, a.at, Math.round(a.delta));
-    for (const c of checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
-    let r: number[];
+    for (const q of queued) {
+      args.push(q.dirVersion === undefined ? '' : String(q.dirVersion), q.checks.length);
+      for (const c of q.checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
+    }
+    let r: Array<number | string>;
     try {
-      r = (await this.redis.kwAdmit(...args)) as number[];
+      r = await this.redis.kwAdmit(...args);
     } catch (err) {
       if (carried) this.unwritten(carried.written, settles, err);
-      throw err;
+      for (const q of queued) q.reject(err);
+      return;
     }
     carried?.written.resolve();
-    const ok = r[0] === 1;
-    const result: AdmitResult = { ok, failed: r[1]!, retryAfterMs: r[2]!, now: r[3]!, remaining: ok ? r.slice(6) : [] };
-    if (r[0] === 2) result.stale = true;
-    this.noticeEpoch(String(r[5]));
+    const now = r[0] as number;
+    this.noticeEpoch(String(r[2]));
     // A newer directory: wait until the local copy has caught up (so a stale answer is judged again on it).
-    const behind = d?.seen(r[4]!);
-    if (behind) await behind;
-    return result;
+    const behind = d?.seen(r[1] as number);
+    if (behind) await behind.catch(() => {});
+    let at = 3;
+    for (const q of queued) {
+      const status = r[at];
+      const ok = status === 1;
+      const n = ok ? q.checks.length : 0;
+      const result: AdmitResult = { ok, failed: r[at + 1] as number, retryAfterMs: r[at + 2] as number, now, remaining: ok ? (r.slice(at + 3, at + 3 + n) as number[]) : [] };
+      if (status === 2) result.stale = true;
+      at += 3 + n;
+      q.resolve(result);
+    }
   }
 
   /**

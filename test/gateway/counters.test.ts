@@ -95,7 +95,42 @@ async function withRedisCounters(prefix: string, fn: (c: RedisCounters, raw: Red
   }
 }
 
+/** Script calls Redis has run, by hash or (the first time, after NOSCRIPT) whole. */
+async function scriptCalls(raw: Redis): Promise<number> {
+  const info = await raw.info('commandstats');
+  return ['evalsha', 'eval'].reduce((n, cmd) => n + Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
+}
+
 describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
+  it('send the admissions made in one turn in one script call, each all or nothing, in the order made', async () => {
+    await withRedisCounters('together:', async (c, raw) => {
+      const rpm = (cost: number): CounterCheck => ({ key: 'rpm', kind: 'sliding', limit: 10, windowMs: 60_000, cost });
+      const spend = (cost: number): CounterCheck => ({ key: 'spend', kind: 'fixed', limit: 100, windowMs: 3_600_000, cost });
+      await c.admit([]);
+      const before = await scriptCalls(raw);
+      const rs = await Promise.all([c.admit([rpm(4), spend(50)]), c.admit([rpm(4), spend(60)]), c.admit([rpm(4), spend(50)]), c.admit([rpm(4)]), c.admit([rpm(2)])]);
+      expect((await scriptCalls(raw)) - before).toBe(1);
+      expect(rs.map((r) => r.ok)).toEqual([true, false, true, false, true]);
+      // The second is refused on its budget and counts nothing, so the third still fits both.
+      expect(rs[1]).toMatchObject({ failed: 1, remaining: [] });
+      expect(rs[3]).toMatchObject({ failed: 0 });
+      expect(rs[3]!.retryAfterMs).toBeGreaterThan(0);
+      expect(rs.map((r) => r.remaining)).toEqual([[6, 50], [], [2, 0], [], [0]]);
+      expect(await c.peek('spend')).toBe(100);
+
+      // With a directory watched, an admission judged at an older version counts nothing; the others in the call count.
+      await raw.set('together:dir', '5');
+      c.watchDirectory({ versionKey: 'together:dir', seen: () => undefined });
+      const one = (): CounterCheck[] => [{ key: 'n', kind: 'fixed', limit: 10, windowMs: 60_000, cost: 1 }];
+      const [old, current, unjudged] = await Promise.all([c.admit(one(), 4), c.admit(one(), 5), c.admit(one())]);
+      expect(old).toMatchObject({ ok: false, stale: true });
+      expect(current).toMatchObject({ ok: true, remaining: [9] });
+      expect(unjudged).toMatchObject({ ok: true, remaining: [8] });
+      expect(await c.peek('n')).toBe(2);
+      expect((await scriptCalls(raw)) - before).toBe(2);
+    });
+  });
+
   it('write settlements still waiting for an admission when they are closed', async () => {
     const c = await RedisCounters.connect(redis!.url, { prefix: 'closing:' });
     const r = await c.admit([{ key: 'spend', kind: 'fixed', limit: 1000, windowMs: 3_600_000, cost: 100 }]);
@@ -143,11 +178,7 @@ describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
   it('send waiting settlements in one script call, their own or the next admission\'s, and apply every one', async () => {
     await withRedisCounters('batch:', async (c, raw) => {
     expect((await c.admit([{ key: 'spend', kind: 'fixed', limit: 1e12, windowMs: 3_600_000, cost: 1000 }])).ok).toBe(true);
-    // Script calls, by hash or (the first time, after NOSCRIPT) whole.
-    const evals = async () => {
-      const info = await raw.info('commandstats');
-      return ['evalsha', 'eval'].reduce((n, cmd) => n + Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0), 0);
-    };
+    const evals = () => scriptCalls(raw);
     const before = await evals();
     // 50 requests settle at once, each giving back 10 of what it reserved.
     await Promise.all(Array.from({ length: 50 }, () => c.adjust([{ key: 'spend', kind: 'fixed', windowMs: 3_600_000, at: Date.now(), delta: -10 }])));
