@@ -26,6 +26,30 @@ describe('the gateway logger', () => {
     expect(JSON.parse(readFileSync(file, 'utf8').trim())).toMatchObject({ msg: 'request', status: 200, svc: 'keyward-gateway' });
   });
 
+  it('hands a batching destination whole batches, in order, and the rest on flush', async () => {
+    const writes: string[] = [];
+    let flushed = 0;
+    const destination = { minLength: 1000, write: (s: string) => void writes.push(s), flush: (cb?: () => void) => (flushed++, cb?.()) };
+    const log = createLogger({ destination, flushMs: 0 });
+    const access = accessLog(log);
+    const line = (i: number): AccessFields => ({ reqId: `r${i}`, user: 'u', route: 'chat', model: 'm', status: 200, outcome: 'ok', tokensIn: 1, tokensOut: 2, costUsd: 0, ms: 1 });
+    for (let i = 0; i < 30; i++) {
+      if (i === 10) log.warn({ at: i }, 'between');
+      access(line(i));
+    }
+    // About 200 bytes a line: a handful of writes of 1000 bytes or more, not one a line.
+    expect(writes.length).toBeGreaterThan(2);
+    expect(writes.length).toBeLessThan(8);
+    for (const w of writes) expect(w.length).toBeGreaterThanOrEqual(1000);
+    const before = writes.join('').split('\n').filter(Boolean).length;
+    expect(before).toBeLessThan(31);
+    await new Promise<void>((r) => log.flush(() => r()));
+    expect(flushed).toBe(1);
+    const lines = writes.join('').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { reqId?: string; msg: string });
+    expect(lines).toHaveLength(31);
+    expect(lines.map((l) => l.reqId ?? l.msg)).toEqual([...Array.from({ length: 10 }, (_, i) => `r${i}`), 'between', ...Array.from({ length: 20 }, (_, i) => `r${i + 10}`)]);
+  });
+
   it('never writes a provider key or a credential header whole', async () => {
     const file = join(dir, 'redacted.log');
     const key = fakeOpenAiKey();
