@@ -500,7 +500,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   async function forwardError(f: Flight, up: UpstreamAnswer, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void> {
-    let text = scrub(await up.body.text(MAX_ERROR_BODY));
+    let text = scrub(await up.body.text(MAX_ERROR_BODY, 'truncate'));
     if (!text.trim().startsWith('{')) text = f.provider.errorBody(up.statusCode, 'upstream_error', `${f.provider.name} answered ${up.statusCode}: ${text.slice(0, 500)}`);
     const h = headersWith(extra);
     h['content-type'] = JSON_TYPE;
@@ -581,6 +581,21 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     sendError(res, f.provider, e, f.reqId, extra);
   }
 
+  /** A whole answer's text (the model list, the app route's answer); one too large or cut off is a clear 502. */
+  async function answerText(up: UpstreamAnswer, provider: Provider): Promise<string> {
+    try {
+      return await up.body.text(MAX_JSON_CAPTURE, 'fail');
+    } catch (err) {
+      if ((err as { name?: string }).name === 'AbortError') throw err;
+      const code = (err as { code?: string }).code;
+      throw new GatewayHttpError(
+        502,
+        'upstream_error',
+        code === 'KW_TOO_LARGE' ? `${provider.name}'s answer is larger than the gateway accepts (${MAX_JSON_CAPTURE} bytes)` : `the upstream connection failed mid-answer (${code ?? 'error'})`,
+      );
+    }
+  }
+
   async function handleModels(req: IncomingMessage, res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
     // The Anthropic SDK sends anthropic-version: list Anthropic's models to it, OpenAI's to everyone else.
     const wantsAnthropic = req.headers['anthropic-version'] !== undefined;
@@ -591,7 +606,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
     const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
-    const text = await up.body.text();
+    const text = await answerText(up, upstream.provider);
     if (up.statusCode >= 400) {
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
     }
@@ -645,7 +660,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     let text: string;
     try {
       up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac)).res;
-      text = await up.body.text();
+      text = await answerText(up, provider);
     } catch (err) {
       f.status = err instanceof GatewayHttpError ? err.status : 502;
       finish(f, { tokensIn: 0, tokensOut: 0 }, ac.aborted ? 'client_disconnect' : 'upstream_failed', false);

@@ -60,20 +60,25 @@ export class UpstreamBody {
     this.controller?.abort(this.outcome as UpstreamError);
   }
 
-  /** The whole body as text; past `limit` bytes the rest is read and dropped. */
-  text(limit = Infinity): Promise<string> {
+  /**
+   * The body as text. Past `limit` bytes the call is stopped (an endless body cannot hold it open):
+   * with `truncate` the first `limit` bytes are the answer, otherwise it fails with KW_TOO_LARGE.
+   */
+  text(limit: number, overflow: 'truncate' | 'fail'): Promise<string> {
     return new Promise((resolve, reject) => {
       const chunks: Buffer[] = [];
       let size = 0;
+      const whole = () => (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
       this.pipe({
         data: (c) => {
-          if (size < limit) chunks.push(c);
+          chunks.push(c);
           size += c.length;
+          if (size <= limit) return;
+          this.destroy();
+          if (overflow === 'truncate') resolve(whole().toString('utf8', 0, limit));
+          else reject(Object.assign(new Error(`the upstream answer is larger than ${limit} bytes`), { code: 'KW_TOO_LARGE' }));
         },
-        end: () => {
-          const buf = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-          resolve(buf.toString('utf8', 0, Math.min(buf.length, limit)));
-        },
+        end: () => resolve(whole().toString('utf8')),
         error: reject,
       });
     });

@@ -162,6 +162,27 @@ describe('upstream and client faults', () => {
     expect(row!.tokensOut).toBeGreaterThan(0);
   });
 
+  it('passes on an upstream error whose body never ends, cut short, and stops reading it', async () => {
+    const gw = await gateway();
+    upstream.fail({ endless: 400 });
+    const r = await call(gw);
+    expect(r.status).toBe(400);
+    expect(r.text).toMatch(/answered 400: z{100}/);
+    expect(r.text.length).toBeLessThan(2000);
+  });
+
+  it('answers a clear 502 when a model list or an app answer never ends, instead of holding it all in memory', async () => {
+    const gw = await gateway();
+    upstream.fail({ endless: 200 });
+    const models = await fetch(`${gw.origin}/v1/models`, { headers: bearer(token) });
+    expect(models.status).toBe(502);
+    expect(await models.text()).toMatch(/answer is larger than the gateway accepts \(16777216 bytes\)/);
+    upstream.fail({ endless: 200 });
+    const app = await post(`${gw.origin}/api/ai/chat`, { message: 'hi' }, bearer(token)).then(record);
+    expect(app.status).toBe(502);
+    expect(app.text).toMatch(/larger than the gateway accepts/);
+  });
+
   it('refuses a malformed body with a clear 400, without echoing what was sent', async () => {
     const gw = await gateway();
     const secret = fakeOpenAiKey();

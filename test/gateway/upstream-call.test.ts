@@ -76,15 +76,27 @@ describe('callUpstream', () => {
     expect(up.statusCode).toBe(200);
     expect(up.headers['x-method']).toBe('POST');
     expect(up.headers['x-seen']).toBe('yes');
-    expect(await up.body.text()).toBe('ok');
+    expect(await up.body.text(100, 'fail')).toBe('ok');
     expect(got).toBe('hello');
   });
 
-  it('reads text up to a limit and drops the rest', async () => {
+  it('reads text up to a limit, then stops the call: an endless body is cut off, truncated or refused', async () => {
     routes.set('/long', (res) => res.end('x'.repeat(5000) + 'y'.repeat(5000)));
     const up = await callUpstream(agent, opts('/long'), new Cancel());
-    const t = await up.body.text(5000);
-    expect(t).toBe('x'.repeat(5000));
+    expect(await up.body.text(5000, 'truncate')).toBe('x'.repeat(5000));
+
+    routes.set('/endless', (res) => {
+      res.writeHead(500);
+      const t = setInterval(() => res.write('z'.repeat(1024)), 1);
+      res.on('close', () => clearInterval(t));
+    });
+    const a = await callUpstream(agent, opts('/endless'), new Cancel());
+    expect(await a.body.text(64 * 1024, 'truncate')).toBe('z'.repeat(64 * 1024));
+    await expect.poll(() => closedBeforeEnd).toContain('/endless');
+    closedBeforeEnd.length = 0;
+    const b = await callUpstream(agent, opts('/endless'), new Cancel());
+    await expect(b.body.text(64 * 1024, 'fail')).rejects.toMatchObject({ code: 'KW_TOO_LARGE' });
+    await expect.poll(() => closedBeforeEnd).toContain('/endless');
   });
 
   it('fails with the connection error when the upstream cuts the body off, and hands it to the consumer', async () => {
@@ -164,7 +176,7 @@ describe('callUpstream', () => {
     await first.body.dump();
     await new Promise((r) => setTimeout(r, 10));
     const second = await callUpstream(agent, opts('/ok'), new Cancel());
-    expect(await second.body.text()).toBe('fine');
+    expect(await second.body.text(100, 'fail')).toBe('fine');
     server.server.off('connection', count);
     expect(connections).toBe(1);
 

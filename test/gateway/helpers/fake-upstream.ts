@@ -3,7 +3,7 @@
  * (plain and SSE streams with usage), records every request, and checks that it received one of
  * the real provider keys (a request with any other credential gets 401 and is counted).
  * Faults are scripted per request: status codes, a reset before or mid-stream (or mid-way through a
- * JSON answer), a hanging answer.
+ * JSON answer), a hanging answer, an answer whose body never ends.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
@@ -11,7 +11,9 @@ import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
 export type Fault =
   | { status: number; body?: string; retryAfter?: string }
   | { reset: 'before' | 'midstream' | 'midbody' }
-  | { hang: true };
+  | { hang: true }
+  /** This status, then a body that never ends, as fast as the connection takes it. */
+  | { endless: number };
 
 export interface SeenRequest {
   path: string;
@@ -94,6 +96,16 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     if (fault && 'hang' in fault) return; // never answers
+    if (fault && 'endless' in fault) {
+      res.writeHead(fault.endless, { 'content-type': 'application/json' });
+      const chunk = 'z'.repeat(64 * 1024);
+      const more = () => {
+        while (!res.destroyed && res.write(chunk));
+        if (!res.destroyed) res.once('drain', more);
+      };
+      more();
+      return;
+    }
     if (fault && 'reset' in fault && fault.reset === 'midbody') {
       // A JSON answer cut off after its headers and half its body.
       res.end = ((chunk?: unknown) => {
