@@ -63,6 +63,10 @@ local ver = 0
 local watched = ARGV[1] ~= '-'
 if watched then ver = tonumber(redis.call('GET', KEYS[#KEYS - 1]) or '0') end
 
+-- A sliding window's current and previous bucket suffixes, by window length: every admission in the
+-- call shares TIME, and formatting a number into a key is the costliest step of a check.
+local buckets = {}
+
 -- One admission: n checks from key k0 + 1 and argument a0 on. Each check costs two calls: one read
 -- (MGET of a sliding window's two buckets) and, once all pass, one INCRBY; a lifetime is set only on
 -- the counter that INCRBY has just created.
@@ -87,10 +91,15 @@ local function admit(k0, a0, n, out)
         return
       end
     else
-      local w = math.floor(now / win)
       local into = now % win
-      ks[i] = k .. ':' .. w
-      local got = redis.call('MGET', ks[i], k .. ':' .. (w - 1))
+      local sfx = buckets[win]
+      if not sfx then
+        local w = math.floor(now / win)
+        sfx = {':' .. string.format('%d', w), ':' .. string.format('%d', w - 1)}
+        buckets[win] = sfx
+      end
+      ks[i] = k .. sfx[1]
+      local got = redis.call('MGET', ks[i], k .. sfx[2])
       local cur = tonumber(got[1] or '0')
       local prev = tonumber(got[2] or '0')
       local f = into / win
@@ -116,8 +125,8 @@ local function admit(k0, a0, n, out)
   end
   for i = 1, n do
     local b = a0 + (i - 1) * 4
-    local cost = tonumber(ARGV[b + 3])
-    if redis.call('INCRBY', ks[i], cost) == cost then
+    -- The cost as passed (a string): Redis formats a Lua number argument with sprintf, twice as slow.
+    if redis.call('INCRBY', ks[i], ARGV[b + 3]) == tonumber(ARGV[b + 3]) then
       -- Just created (or at 0): a fixed counter lives for its period, a window's bucket while it can count.
       if ARGV[b] == 'f' then
         redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]))
