@@ -23,6 +23,7 @@ import { LedgerWriter } from './ledger-writer.js';
 import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
+import { lastUsageObject } from './usage-search.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
 import { openai } from './providers/openai.js';
@@ -426,13 +427,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         return;
       }
       let usage: Usage | undefined;
-      if (captured !== undefined && captured.length > 0) {
-        try {
-          usage = f.provider.usageFromJson(JSON.parse(Buffer.concat(captured).toString('utf8')));
-        } catch {
-          usage = undefined;
-        }
-      }
+      if (captured !== undefined && captured.length > 0) usage = usageOfAnswer(f.provider, captured.length === 1 ? captured[0]! : Buffer.concat(captured));
       finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: Math.max(1, Math.ceil(capturedBytes / 4)) }, usage ? outcome : `${outcome}_estimated`, true);
     };
     const write = (chunk: Buffer) => {
@@ -464,6 +459,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       end() {
         if (captured !== undefined) {
           const buf = captured.length === 1 ? captured[0]! : Buffer.concat(captured);
+          captured = [buf];
           h['content-length'] = String(buf.length);
           res.writeHead(up.statusCode, h);
           res.end(buf);
@@ -781,6 +777,19 @@ const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
+}
+
+/** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
+function usageOfAnswer(provider: Provider, buf: Buffer): Usage | undefined {
+  const at = lastUsageObject(buf.toString('latin1'));
+  if (at === undefined) return undefined;
+  try {
+    const u = provider.usageFromJson({ usage: JSON.parse(buf.toString('utf8', at.start, at.end)) });
+    if (u) return u;
+    return provider.usageFromJson(JSON.parse(buf.toString('utf8')));
+  } catch {
+    return undefined;
+  }
 }
 
 function isLedger(x: unknown): x is Ledger {

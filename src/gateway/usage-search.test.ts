@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { emptyArrayWithin, usageObjectAt } from './usage-search.js';
+import { emptyArrayWithin, lastUsageObject, usageObjectAt } from './usage-search.js';
 
 describe('usageObjectAt', () => {
   it('finds a usage key whose value is an object, compact or spaced, at or after `from`', () => {
@@ -15,6 +15,28 @@ describe('usageObjectAt', () => {
     const text = JSON.stringify({ usage: null, prompt_usage: { a: 1 }, content: 'the "usage":{ word', x: 'usage":{' });
     expect(usageObjectAt(text, 0)).toBe(-1);
     expect(usageObjectAt(`${text}\n{"usage":{}}`, 0)).toBe(text.length + 2);
+  });
+});
+
+describe('lastUsageObject', () => {
+  const slice = (text: string) => {
+    const at = lastUsageObject(text);
+    return at && text.slice(at.start, at.end);
+  };
+
+  it('finds the last usage object of an answer, compact or spaced, nested objects and strings included', () => {
+    const answer = { id: 'x', choices: [{ message: { content: 'a "usage": {"x":1} } in text' } }], usage: { prompt_tokens: 3, completion_tokens: 5, details: { cached: 0, note: 'a } and a \\" inside' } }, system_fingerprint: 'fp' };
+    expect(JSON.parse(slice(JSON.stringify(answer))!)).toEqual(answer.usage);
+    expect(JSON.parse(slice(JSON.stringify(answer, null, 2))!)).toEqual(answer.usage);
+    // Responses API: the usage of the response object, after its output.
+    const resp = { id: 'r', output: [{ type: 'message', content: [{ type: 'output_text', text: 'hi' }] }], usage: { input_tokens: 2, output_tokens: 1 } };
+    expect(JSON.parse(slice(JSON.stringify(resp))!)).toEqual(resp.usage);
+  });
+
+  it('finds nothing without a usage object, or when it does not close', () => {
+    expect(lastUsageObject(JSON.stringify({ usage: null, prompt_usage: { a: 1 }, content: 'usage":{' }))).toBeUndefined();
+    expect(lastUsageObject('{"usage":{"a":{"b":1}')).toBeUndefined();
+    expect(lastUsageObject('')).toBeUndefined();
   });
 });
 

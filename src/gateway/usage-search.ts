@@ -20,6 +20,35 @@ export function usageObjectAt(text: string, from: number): number {
   return -1;
 }
 
+/**
+ * The last `"usage": { … }` object of a JSON answer (start and end offsets of the object itself), or
+ * undefined. A provider puts the answer's usage last at the top level, so parsing this object alone
+ * bills an answer without parsing all of it (a long answer costs tens of microseconds to parse whole).
+ */
+export function lastUsageObject(text: string): { start: number; end: number } | undefined {
+  for (let i = text.lastIndexOf('usage"'); i > 0; i = text.lastIndexOf('usage"', i - 1)) {
+    if (text.charCodeAt(i - 1) !== 34 /* " */) continue;
+    const v = valueAt(text, i + 6);
+    if (v === -1 || text.charCodeAt(v) !== 123 /* { */) continue;
+    const end = objectEnd(text, v);
+    return end === -1 ? undefined : { start: v, end };
+  }
+  return undefined;
+}
+
+/** Just past the `}` closing the object that opens at `open`, strings skipped; -1 if it does not close. */
+function objectEnd(text: string, open: number): number {
+  let depth = 0;
+  for (let j = open; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    if (c === 34 /* " */) {
+      for (j++; j < text.length && text.charCodeAt(j) !== 34; j++) if (text.charCodeAt(j) === 92 /* \ */) j++;
+    } else if (c === 123) depth++;
+    else if (c === 125 /* } */ && --depth === 0) return j + 1;
+  }
+  return -1;
+}
+
 /** Whether `"<key>": []` (compact or spaced) occurs in text[start, stop). */
 export function emptyArrayWithin(text: string, key: string, start: number, stop: number): boolean {
   const needle = `${key}"`;
