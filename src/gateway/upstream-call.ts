@@ -53,11 +53,13 @@ export class UpstreamBody {
     this.controller?.resume();
   }
 
-  /** Stops the call; the sink hears nothing more. */
+  /** Stops the call (unless it has already ended or failed); the sink hears nothing more. */
   destroy(): void {
-    if (this.outcome === undefined) this.outcome = abortError('the gateway stopped reading the upstream answer');
     this.sink = undefined;
-    this.controller?.abort(this.outcome as UpstreamError);
+    if (this.outcome !== undefined) return;
+    const err = abortError('the gateway stopped reading the upstream answer');
+    this.outcome = err;
+    this.controller?.abort(err);
   }
 
   /**
