@@ -49,6 +49,11 @@ export class Upstream {
     this.basePath = u.pathname.replace(/\/+$/, '');
   }
 
+  /** The base URL calls go to, for the operator's logs. */
+  get base(): string {
+    return this.origin + this.basePath;
+  }
+
   private backoff(attempt: number, retryAfter: string | string[] | undefined): number {
     const ra = typeof retryAfter === 'string' ? Number(retryAfter) * 1000 : NaN;
     if (Number.isFinite(ra) && ra >= 0 && ra <= this.opts.backoffMaxMs) return ra;

@@ -183,6 +183,30 @@ describe('upstream and client faults', () => {
     expect(app.text).toMatch(/larger than the gateway accepts/);
   });
 
+  it('answers a clear 502 naming the setting to check when the upstream answers with a web page, and bills nothing', async () => {
+    const gw = await gateway();
+    upstream.fail({ page: 200 });
+    const r = await call(gw);
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.text).error.message).toMatch(/answered with a web page, not the API; the gateway's operator should check OPENAI_BASE_URL/);
+    upstream.fail({ page: 200 });
+    const app = await post(`${gw.origin}/api/ai/chat`, { message: 'hi' }, bearer(token)).then(record);
+    expect(app.status).toBe(502);
+    expect(app.text).toMatch(/OPENAI_BASE_URL/);
+    upstream.fail({ page: 200 });
+    const models = await fetch(`${gw.origin}/v1/models`, { headers: bearer(token) });
+    expect(models.status).toBe(502);
+    expect(await models.text()).toMatch(/OPENAI_BASE_URL/);
+    const ids = [r.headers.get('x-request-id'), app.headers.get('x-request-id')];
+    const rows = () => ledger.rows({}).filter((row) => ids.includes(row.requestId));
+    await until('the two calls are in the ledger', () => rows().length === 2);
+    expect(rows().map((row) => [row.status, row.costUsd, row.tokensIn, row.tokensOut])).toEqual([
+      [502, 0, 0, 0],
+      [502, 0, 0, 0],
+    ]);
+    expect(gw.logs.join('')).toContain(upstream.openaiBase);
+  });
+
   it('refuses a malformed body with a clear 400, without echoing what was sent', async () => {
     const gw = await gateway();
     const secret = fakeOpenAiKey();

@@ -3,7 +3,7 @@
  * (plain and SSE streams with usage), records every request, and checks that it received one of
  * the real provider keys (a request with any other credential gets 401 and is counted).
  * Faults are scripted per request: status codes, a reset before or mid-stream (or mid-way through a
- * JSON answer), a hanging answer, an answer whose body never ends.
+ * JSON answer), a hanging answer, an answer whose body never ends, a web page.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
@@ -13,7 +13,9 @@ export type Fault =
   | { reset: 'before' | 'midstream' | 'midbody' }
   | { hang: true }
   /** This status, then a body that never ends, as fast as the connection takes it. */
-  | { endless: number };
+  | { endless: number }
+  /** A web page with this status, as a website or a login page would answer. */
+  | { page: number };
 
 export interface SeenRequest {
   path: string;
@@ -96,6 +98,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     if (fault && 'hang' in fault) return; // never answers
+    if (fault && 'page' in fault) {
+      res.writeHead(fault.page, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!doctype html><html><head><title>Welcome</title></head><body><h1>Sign in</h1></body></html>');
+      return;
+    }
     if (fault && 'endless' in fault) {
       res.writeHead(fault.endless, { 'content-type': 'application/json' });
       const chunk = 'z'.repeat(64 * 1024);
