@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Agent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { redactSecret, redactText } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
@@ -16,6 +16,7 @@ import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
 import { period } from './budget.js';
+import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
@@ -48,7 +49,7 @@ export interface GatewayOptions {
   counters?: Counters;
   /** Usage ledger; default the directory when it is also a ledger (SqliteStore), else memory. */
   ledger?: Ledger;
-  /** Where provider keys and base URLs are read from (default process.env). */
+  /** Where provider keys, base URLs and the egress proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read from (default process.env). */
   env?: Record<string, string | undefined>;
   /** Explicit upstreams, instead of the environment (a provider left out gets no keys). */
   upstreams?: Partial<Record<ProviderName, UpstreamConfig>>;
@@ -77,7 +78,7 @@ export interface GatewayOptions {
   logLevel?: string;
   alerts?: AlertOptions;
   anomaly?: AnomalyOptions;
-  /** undici dispatcher for upstream calls (default: a keep-alive Agent owned by the gateway). */
+  /** undici (7) dispatcher for upstream calls (default: a keep-alive Agent owned by the gateway, through the egress proxy the env names). */
   dispatcher?: Dispatcher;
   ledgerFlushMs?: number;
 }
@@ -158,10 +159,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const globalModels = options.models ? new Set(options.models) : undefined;
   const cors = options.corsOrigins ? new Set(options.corsOrigins) : undefined;
   const ownDispatcher = options.dispatcher === undefined;
-  const dispatcher = options.dispatcher ?? new Agent({ keepAliveTimeout: 30_000, connections: 512, connect: { timeout: 10_000 } });
+  const env = options.env ?? process.env;
+  const dispatcher = options.dispatcher ?? egressDispatcher(env, { keepAliveTimeout: 30_000, connections: 512, connect: { timeout: 10_000 } });
   const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience };
   const breaker = { ...DEFAULT_BREAKER, ...options.breaker };
-  const env = options.env ?? process.env;
 
   const upstreams = {} as Record<ProviderName, Upstream>;
   const allKeys: string[] = [];
