@@ -20,8 +20,10 @@ export function egressDispatcher(env: Record<string, string | undefined>, option
 
 function proxySetting(env: Record<string, string | undefined>, name: string): string {
   const upper = name.toUpperCase();
-  const value = (env[name] ?? env[upper] ?? '').trim();
+  let value = (env[name] ?? env[upper] ?? '').trim();
   if (value === '') return '';
+  // As curl: `proxy.example:3128` without a scheme means http://.
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) value = `http://${value}`;
   let url: URL;
   try {
     url = new URL(value);

@@ -68,6 +68,10 @@ describe('the egress proxy', () => {
     expect(proxy.tunnels).toEqual([{ target: `api.provider.test:${upstream.port}`, auth: `Basic ${Buffer.from('kw:s3cret').toString('base64')}` }]);
     // The provider got the real key through the tunnel.
     expect(upstream.seen.slice(before).map((s) => s.keyIndex)).toEqual([0]);
+    // Without a scheme, as curl takes it: http://.
+    const bare = await gatewayWith({ OPENAI_BASE_URL: `http://api.provider.test:${upstream.port}/v1`, http_proxy: `127.0.0.1:${proxy.port}` });
+    expect((await post(`${bare.origin}/v1/chat/completions`, chat(), bearer(token))).status).toBe(200);
+    expect(proxy.tunnels).toHaveLength(2);
   });
 
   it('never sends a loopback upstream through the proxy (127.0.0.1 or localhost)', async () => {
