@@ -15,6 +15,7 @@ import { Prices } from '../../src/gateway/providers/prices.js';
 import { ROUTES, shapeRequest } from '../../src/gateway/routes.js';
 import { issueToken } from '../../src/gateway/tokens.js';
 import { UsageEventFilter } from '../../src/gateway/usage-filter.js';
+import { usageOfAnswer } from '../../src/gateway/usage-search.js';
 import { MemoryCounters, MemoryDirectory } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { apiSecurityHeaders } from '../../src/recommended-headers.js';
@@ -55,6 +56,9 @@ const access = accessLog(log);
 const line = { reqId: 'abc', user: 'bench', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 12, tokensOut: 8, costUsd: 0.0001, ms: 1.23 };
 time('log (pino)', () => log.info(line, 'request'));
 time('log line', () => access(line));
+// A JSON answer of 4 KB, billed from its usage object.
+const answer = Buffer.from(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(800) }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 800, total_tokens: 812 } }));
+time('answer usage', () => void usageOfAnswer(openai, answer));
 const SEC = apiSecurityHeaders();
 time('headers', () => void Object.assign({}, SEC, { 'content-type': 'x', 'x-request-id': 'y' }));
 time('usage filter', () => {

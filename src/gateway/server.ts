@@ -24,7 +24,7 @@ import { LedgerWriter } from './ledger-writer.js';
 import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
-import { lastUsageObject } from './usage-search.js';
+import { usageOfAnswer } from './usage-search.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
 import { openai } from './providers/openai.js';
@@ -801,19 +801,6 @@ function nextRequestId(): string {
 function isWebPage(up: UpstreamAnswer): boolean {
   const ct = up.headers['content-type'];
   return typeof ct === 'string' && ct.trimStart().toLowerCase().startsWith('text/html');
-}
-
-/** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
-function usageOfAnswer(provider: Provider, buf: Buffer): Usage | undefined {
-  const at = lastUsageObject(buf.toString('latin1'));
-  if (at === undefined) return undefined;
-  try {
-    const u = provider.usageFromJson({ usage: JSON.parse(buf.toString('utf8', at.start, at.end)) });
-    if (u) return u;
-    return provider.usageFromJson(JSON.parse(buf.toString('utf8')));
-  } catch {
-    return undefined;
-  }
 }
 
 function isLedger(x: unknown): x is Ledger {

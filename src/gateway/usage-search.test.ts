@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { emptyArrayWithin, lastUsageObject, usageObjectAt } from './usage-search.js';
+import { anthropic } from './providers/anthropic.js';
+import { openai } from './providers/openai.js';
+import { emptyArrayWithin, lastUsageObject, usageObjectAt, usageOfAnswer } from './usage-search.js';
 
 describe('usageObjectAt', () => {
   it('finds a usage key whose value is an object, compact or spaced, at or after `from`', () => {
@@ -37,6 +39,24 @@ describe('lastUsageObject', () => {
     expect(lastUsageObject(JSON.stringify({ usage: null, prompt_usage: { a: 1 }, content: 'usage":{' }))).toBeUndefined();
     expect(lastUsageObject('{"usage":{"a":{"b":1}')).toBeUndefined();
     expect(lastUsageObject('')).toBeUndefined();
+  });
+});
+
+describe('usageOfAnswer', () => {
+  const buf = (o: unknown) => Buffer.from(JSON.stringify(o));
+
+  it('reads the usage of OpenAI chat, Responses and Anthropic answers', () => {
+    expect(usageOfAnswer(openai, buf({ choices: [{ message: { content: 'hé' } }], usage: { prompt_tokens: 3, completion_tokens: 5 } }))).toEqual({ tokensIn: 3, tokensOut: 5 });
+    expect(usageOfAnswer(openai, buf({ output: [], usage: { input_tokens: 2, output_tokens: 7 } }))).toEqual({ tokensIn: 2, tokensOut: 7 });
+    expect(usageOfAnswer(anthropic, buf({ content: [{ type: 'text', text: 'x' }], usage: { input_tokens: 4, cache_read_input_tokens: 6, output_tokens: 1 } }))).toEqual({ tokensIn: 10, tokensOut: 1 });
+  });
+
+  it('falls back to the whole answer when the last usage object is not the answer\'s, and finds nothing in what is not JSON', () => {
+    // A usage object after the answer's own (here inside metadata) is not a usage the provider reports.
+    const odd = buf({ usage: { prompt_tokens: 3, completion_tokens: 5 }, metadata: { usage: { note: 'x' } } });
+    expect(usageOfAnswer(openai, odd)).toEqual({ tokensIn: 3, tokensOut: 5 });
+    expect(usageOfAnswer(openai, Buffer.from('<html>usage"</html>'))).toBeUndefined();
+    expect(usageOfAnswer(openai, Buffer.from('{"usage":{"prompt_tokens":3,'))).toBeUndefined();
   });
 });
 

@@ -6,6 +6,7 @@
  * with memchr and checks each hit, and in JSON a `"` comes every few bytes, which made the search
  * several times slower than one starting with a rarer letter.
  */
+import type { Provider, Usage } from './providers/types.js';
 
 /**
  * Where a `"usage"` key whose value is an object starts (its opening quote at `from` or later), or -1;
@@ -34,6 +35,19 @@ export function lastUsageObject(text: string): { start: number; end: number } | 
     return end === -1 ? undefined : { start: v, end };
   }
   return undefined;
+}
+
+/** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
+export function usageOfAnswer(provider: Provider, buf: Buffer): Usage | undefined {
+  const at = lastUsageObject(buf.toString('latin1'));
+  if (at === undefined) return undefined;
+  try {
+    const u = provider.usageFromJson({ usage: JSON.parse(buf.toString('utf8', at.start, at.end)) });
+    if (u) return u;
+    return provider.usageFromJson(JSON.parse(buf.toString('utf8')));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Just past the `}` closing the object that opens at `open`, strings skipped; -1 if it does not close. */
