@@ -39,8 +39,9 @@ export async function connectRedis(url: string, commandTimeoutMs: number): Promi
       commandTimeout: commandTimeoutMs,
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
-      // Commands issued in the same turn of the event loop (admissions of concurrent requests) share one write.
-      enableAutoPipelining: true,
+      // Off: admissions already share one script call per turn of the event loop (RedisCounters), and
+      // wrapping every command in an automatic pipeline cost about 4 µs of CPU an admission.
+      enableAutoPipelining: false,
     });
   } catch (err) {
     throw new KeywardError('KW_BAD_CONFIG', `invalid Redis URL: ${(err as Error).message}`, { hint: 'use redis://host:port[/db]' });
