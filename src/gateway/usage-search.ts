@@ -1,5 +1,5 @@
 /**
- * Searches over a one-byte (latin1) view of SSE bytes for the usage the upstream reports, in compact
+ * Searches over a one-byte (latin1) view of SSE bytes or a JSON answer for the usage the upstream reports, in compact
  * or spaced JSON (`"usage":{`, `"usage": {`).
  *
  * The searches are for `usage"`, not `"usage"`: V8's string search finds a pattern's first character
