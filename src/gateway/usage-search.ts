@@ -1,6 +1,6 @@
 /**
- * Searches over a one-byte (latin1) view of SSE bytes or a JSON answer for the usage the upstream reports, in compact
- * or spaced JSON (`"usage":{`, `"usage": {`).
+ * Searches over a one-byte (latin1) view of SSE bytes or of a JSON answer for the usage the upstream
+ * reports, in compact or spaced JSON (`"usage":{`, `"usage": {`).
  *
  * The searches are for `usage"`, not `"usage"`: V8's string search finds a pattern's first character
  * with memchr and checks each hit, and in JSON a `"` comes every few bytes, which made the search
