@@ -158,13 +158,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const destination: Batched = (given.minLength ?? 0) > 0 ? new LineBatch(given, given.minLength!) : given;
   let unwritten = false;
   const flushMs = options.flushMs ?? 1000;
-  const batched = destination;
-  if (flushMs > 0 && typeof batched.flush === 'function') {
+  if (flushMs > 0 && typeof destination.flush === 'function') {
     setInterval(() => {
       if (!unwritten) return;
       unwritten = false;
       try {
-        batched.flush!();
+        destination.flush!();
       } catch {
         // Destroyed (the process is shutting down): nothing left to write to.
       }

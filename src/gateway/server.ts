@@ -171,9 +171,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     // Explicit upstreams replace the environment entirely: a provider left out has no keys.
     const cfg = options.upstreams ? (options.upstreams[name] ?? { baseUrl: p.defaultBaseUrl, keys: [] }) : upstreamFromEnv(p, env);
     allKeys.push(...cfg.keys);
-    upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, (key) =>
-      alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until restart` }),
-    );
+    upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, {
+      keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until restart` }),
+      webPage: (status) => log.warn({ upstream: upstreams[name].base, status }, 'the upstream answered with a web page, not the API; check its base URL'),
+    });
   }
   const chatPolicy: AppChatPolicy = options.chat ?? (upstreams.openai.pool.size > 0 || upstreams.anthropic.pool.size === 0 ? { provider: 'openai', model: 'gpt-4o-mini' } : { provider: 'anthropic', model: 'claude-haiku-4-5' });
 
@@ -553,11 +554,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw err;
       }
       if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
-      if (isWebPage(sent.res)) {
-        f.status = 502;
-        finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_error', false);
-        throw webPageError(upstream, sent.res, f.reqId);
-      }
       const { key, attempts } = sent;
       relay(f, sent.res, res, shaped, extra, () => clientGone, (err) => {
         const wait = upstream.retryAfterBodyFailure(key, attempts);
@@ -581,17 +577,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(502, 'upstream_error', 'the upstream failed');
     if (!(err instanceof GatewayHttpError)) log.error({ reqId: f.reqId, err }, 'retrying the upstream failed');
     sendError(res, f.provider, e, f.reqId, extra);
-  }
-
-  /**
-   * A web page where an API answer belongs (status 2xx): the provider's base URL points at a website, a
-   * login page or a proxy. Not passed on (an SDK cannot read it) nor billed: a clear 502 for the client,
-   * the URL for the operator's log.
-   */
-  function webPageError(upstream: Upstream, up: UpstreamAnswer, reqId: string): GatewayHttpError {
-    up.body.destroy();
-    log.warn({ reqId, status: up.statusCode, upstream: upstream.base }, 'the upstream answered with a web page, not the API; check its base URL');
-    return new GatewayHttpError(502, 'upstream_error', `${upstream.provider.name}'s address on the gateway answered with a web page, not the API; the gateway's operator should check ${upstream.provider.envPrefix}_BASE_URL`);
   }
 
   /** A whole answer's text (the model list, the app route's answer); one too large or cut off is a clear 502. */
@@ -619,7 +604,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
     const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
-    if (up.statusCode < 400 && isWebPage(up)) throw webPageError(upstream, up, reqId);
     const text = await answerText(up, upstream.provider);
     if (up.statusCode >= 400) {
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
@@ -674,7 +658,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     let text: string;
     try {
       up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac)).res;
-      if (up.statusCode < 400 && isWebPage(up)) throw webPageError(upstreams[provider.name], up, reqId);
       text = await answerText(up, provider);
     } catch (err) {
       f.status = err instanceof GatewayHttpError ? err.status : 502;
@@ -796,11 +779,6 @@ const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
-}
-
-function isWebPage(up: UpstreamAnswer): boolean {
-  const ct = up.headers['content-type'];
-  return typeof ct === 'string' && ct.trimStart().toLowerCase().startsWith('text/html');
 }
 
 function isLedger(x: unknown): x is Ledger {

@@ -32,6 +32,19 @@ export interface UpstreamResponse {
 
 const RETRYABLE_STATUS = (s: number) => s === 429 || s >= 500;
 
+/** What the gateway hears about, for its alerts and logs. */
+export interface UpstreamHooks {
+  /** The provider rejected a key (401/403): it is out of the pool until restart. */
+  keyRejected?(key: PoolKey): void;
+  /** The base URL answered a successful status with a web page. */
+  webPage?(status: number): void;
+}
+
+function isWebPage(res: UpstreamAnswer): boolean {
+  const ct = res.headers['content-type'];
+  return typeof ct === 'string' && ct.trimStart().toLowerCase().startsWith('text/html');
+}
+
 export class Upstream {
   readonly origin: string;
   private readonly basePath: string;
@@ -42,7 +55,7 @@ export class Upstream {
     readonly pool: KeyPool,
     private readonly dispatcher: Dispatcher,
     private readonly opts: ResilienceOptions,
-    private readonly onKeyRejected?: (key: PoolKey) => void,
+    private readonly hooks: UpstreamHooks = {},
   ) {
     const u = new URL(config.baseUrl);
     this.origin = u.origin;
@@ -118,7 +131,7 @@ export class Upstream {
       const s = res.statusCode;
       if (s === 401 || s === 403) {
         this.pool.failure(key, s);
-        this.onKeyRejected?.(key);
+        this.hooks.keyRejected?.(key);
         if (this.pool.keys.some((k) => !k.revoked && !tried.has(k))) {
           await res.body.dump();
           lastError = new GatewayHttpError(502, 'upstream_auth_failed', `${this.provider.name} rejected the gateway's provider key; an operator must replace it`);
@@ -135,6 +148,13 @@ export class Upstream {
           continue;
         }
         return { res, key, attempts: attempt + 1 };
+      }
+      if (s < 300 && isWebPage(res)) {
+        // A web page where the API belongs: the base URL points at a website, a login page or a proxy.
+        // Not passed on (an SDK cannot read it) nor retried: the setting is wrong, not the key.
+        res.body.destroy();
+        this.hooks.webPage?.(s);
+        throw new GatewayHttpError(502, 'upstream_error', `${this.provider.name}'s address on the gateway answered with a web page, not the API; the gateway's operator should check ${this.provider.envPrefix}_BASE_URL`);
       }
       this.pool.success(key);
       return { res, key, attempts: attempt + 1 };

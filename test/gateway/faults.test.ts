@@ -205,6 +205,11 @@ describe('upstream and client faults', () => {
       [502, 0, 0, 0],
     ]);
     expect(gw.logs.join('')).toContain(upstream.openaiBase);
+    // A page with an error status is the upstream's error, passed on as such.
+    upstream.fail({ page: 404 });
+    const missing = await call(gw);
+    expect(missing.status).toBe(404);
+    expect(missing.text).toMatch(/answered 404: <!doctype html>/);
   });
 
   it('refuses a malformed body with a clear 400, without echoing what was sent', async () => {
