@@ -128,6 +128,13 @@ describe.skipIf(!hasProgram('redis-server'))('redis counters', () => {
       expect(unjudged).toMatchObject({ ok: true, remaining: [8] });
       expect(await c.peek('n')).toBe(2);
       expect((await scriptCalls(raw)) - before).toBe(2);
+
+      // More than one call holds (200 admissions a call): still exact across the calls.
+      const many = await Promise.all(Array.from({ length: 450 }, () => c.admit([{ key: 'many', kind: 'fixed', limit: 300, windowMs: 60_000, cost: 1 }])));
+      expect((await scriptCalls(raw)) - before).toBe(5);
+      expect(many.filter((r) => r.ok)).toHaveLength(300);
+      expect(many.slice(0, 300).every((r) => r.ok)).toBe(true);
+      expect(await c.peek('many')).toBe(300);
     });
   });
 

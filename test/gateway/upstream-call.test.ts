@@ -65,6 +65,33 @@ describe('callUpstream', () => {
     expect(() => up.body.pipe(recorder())).toThrow(/one consumer/);
   });
 
+  it('holds the upstream back while nobody reads the body yet, then hands all of it on', async () => {
+    const total = 64 * 1024 * 1024;
+    let written = 0;
+    routes.set('/big', (res) => {
+      res.writeHead(200);
+      const chunk = Buffer.alloc(64 * 1024, 'b');
+      const more = () => {
+        while (written < total) {
+          written += chunk.length;
+          if (!res.write(chunk)) return void res.once('drain', more);
+        }
+        res.end();
+      };
+      more();
+    });
+    const up = await callUpstream(agent, opts('/big'), new Cancel());
+    let last = -1;
+    while (written !== last) {
+      last = written;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    expect(written).toBeLessThan(total / 2);
+    let got = 0;
+    await new Promise<void>((resolve, reject) => up.body.pipe({ data: (c) => void (got += c.length), end: resolve, error: reject }));
+    expect(got).toBe(total);
+  });
+
   it('sends method, headers and body, and skips informational answers', async () => {
     let got = '';
     routes.set('/echo', (res) => {
