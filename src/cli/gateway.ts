@@ -4,7 +4,7 @@
  * in memory. With `--redis`, users, tokens, limits and budgets are shared through Redis by every
  * instance on every machine (the SQLite file keeps the usage ledger).
  */
-import { createServer } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -12,6 +12,7 @@ import { KeywardError } from '../errors.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
 import { readEnvFile, upstreamFromEnv } from '../gateway/env.js';
 import { createLogger } from '../gateway/logger.js';
+import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
 import { seedBudgets } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { anthropic } from '../gateway/providers/anthropic.js';
@@ -34,10 +35,44 @@ interface Flags {
   envFile: string;
   logLevel: string;
   limitsOnStoreFailure?: 'open' | 'closed';
+  metricsPort?: number;
+  metricsHost: string;
 }
 
 function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+}
+
+const hostForUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
+
+function listenOn(server: Server, host: string, wanted: number, portFlag: string, hostFlag: string): Promise<number> {
+  return new Promise<number>((ok, fail) => {
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      fail(new KeywardError('KW_USAGE', `cannot listen on ${host}:${wanted}: ${err.code ?? err.message}`, { hint: err.code === 'EADDRINUSE' ? `choose another ${portFlag}` : `check ${hostFlag} and ${portFlag}` })),
+    );
+    server.listen(wanted, host, () => {
+      const addr = server.address();
+      ok(typeof addr === 'object' && addr ? addr.port : wanted);
+    });
+  });
+}
+
+/**
+ * The metrics show spend by model and the state of every provider key: off loopback they need a
+ * token, checked before anything starts.
+ */
+function metricsTokenFrom(env: Record<string, string | undefined>, o: Flags): string | undefined {
+  const token = env.KEYWARD_METRICS_TOKEN?.trim() || undefined;
+  if (o.metricsPort === undefined) return undefined;
+  if (token !== undefined && token.length < MIN_METRICS_TOKEN) {
+    throw new KeywardError('KW_BAD_CONFIG', `KEYWARD_METRICS_TOKEN is too short (${token.length} characters; at least ${MIN_METRICS_TOKEN})`, { hint: 'generate one with: openssl rand -hex 24' });
+  }
+  if (token === undefined && !isLoopback(o.metricsHost)) {
+    throw new KeywardError('KW_BAD_CONFIG', `--metrics-host ${o.metricsHost} is reachable from other machines, and the metrics show spend by model and the state of every provider key`, {
+      hint: 'set KEYWARD_METRICS_TOKEN (in the environment or the .env file) and give Prometheus the same token as its bearer credentials, or keep --metrics-host 127.0.0.1',
+    });
+  }
+  return token;
 }
 
 export async function serve(o: Flags): Promise<number> {
@@ -51,6 +86,7 @@ export async function serve(o: Flags): Promise<number> {
       hint: `put OPENAI_API_KEY=… and/or ANTHROPIC_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
     });
   }
+  const metricsToken = metricsTokenFrom(env, o);
   const log = createLogger({ level: o.logLevel });
   const store = new SqliteStore(o.db);
   let counters: Counters;
@@ -86,17 +122,20 @@ export async function serve(o: Flags): Promise<number> {
     limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
-  await new Promise<void>((ok, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) =>
-      fail(new KeywardError('KW_USAGE', `cannot listen on ${o.host}:${o.port}: ${err.code ?? err.message}`, { hint: err.code === 'EADDRINUSE' ? 'choose another --port' : 'check --host and --port' })),
-    );
-    server.listen(o.port, o.host, () => ok());
-  });
-  const addr = server.address();
-  const port = typeof addr === 'object' && addr ? addr.port : o.port;
-  const host = o.host.includes(':') ? `[${o.host}]` : o.host;
+  const port = await listenOn(server, o.host, o.port, '--port', '--host');
+  let metricsServer: Server | undefined;
+  let metricsNote = '';
+  if (o.metricsPort !== undefined) {
+    metricsServer = createServer(metricsEndpoint(gateway.metrics.withProcessMetrics(), { token: metricsToken, logger: log }));
+    const mport = await listenOn(metricsServer, o.metricsHost, o.metricsPort, '--metrics-port', '--metrics-host').catch((err: unknown) => {
+      server.close();
+      throw err;
+    });
+    metricsNote = `; metrics on http://${hostForUrl(o.metricsHost)}:${mport}/metrics${metricsToken ? ' (token required)' : ''}`;
+  }
+  const host = hostForUrl(o.host);
   process.stderr.write(
-    `keyward gateway listening on http://${host}:${port}  (openai: ${oa.keys.length} key${oa.keys.length === 1 ? '' : 's'}, anthropic: ${an.keys.length} key${an.keys.length === 1 ? '' : 's'}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'})\n`,
+    `keyward gateway listening on http://${host}:${port}  (openai: ${oa.keys.length} key${oa.keys.length === 1 ? '' : 's'}, anthropic: ${an.keys.length} key${an.keys.length === 1 ? '' : 's'}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'}${metricsNote})\n`,
   );
   if (!isLoopback(o.host)) process.stderr.write(`keyward: note: listening on ${o.host}, reachable from other machines; put TLS in front of it\n`);
 
@@ -108,6 +147,8 @@ export async function serve(o: Flags): Promise<number> {
       log.info({ signal }, 'shutting down');
       server.close();
       server.closeIdleConnections();
+      metricsServer?.close();
+      metricsServer?.closeAllConnections();
       // Give in-flight requests a moment to finish, then cut the rest.
       const force = setTimeout(() => server.closeAllConnections(), 10_000);
       force.unref();
@@ -136,6 +177,8 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--redis <url>', 'share users, tokens, limits and budgets across instances through Redis (redis://host:port)').env('KEYWARD_REDIS'))
     .option('--env-file <path>', 'where provider keys are read from (must be mode 600)', '.env')
     .addOption(new Option('--limits-on-store-failure <mode>', 'when Redis is unreachable: refuse (closed) or skip rate limits (open); budgets always refuse').choices(['open', 'closed']))
+    .option('--metrics-port <n>', 'serve Prometheus metrics at /metrics on this port (off by default)', port)
+    .option('--metrics-host <addr>', 'address for the metrics port (loopback by default; elsewhere KEYWARD_METRICS_TOKEN is required)', '127.0.0.1')
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .action(async (o: Flags) => {
       status = await serve(o);

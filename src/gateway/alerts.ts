@@ -21,9 +21,11 @@ export class Alerter {
   constructor(
     private readonly log: Logger,
     private readonly options: AlertOptions = {},
+    private readonly counted?: (kind: Alert['kind']) => void,
   ) {}
 
   send(alert: Alert): void {
+    this.counted?.(alert.kind);
     this.log.warn({ alert: alert.kind, user: alert.user, userId: alert.userId }, alert.message);
     try {
       this.options.onAlert?.(alert);

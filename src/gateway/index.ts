@@ -13,4 +13,6 @@ export type { BreakerOptions } from './keys.js';
 export { seedBudgets, ledgerSpend, type IpLimits, type GlobalBudget } from './policy.js';
 export { keepSharedBudgets, type SharedBudgetsOptions, type EpochLedger } from './shared-budgets.js';
 export { loadGatewayConfig, type GatewayConfigFile } from './config.js';
+export { GatewayMetrics, MAX_MODELS, type AttemptResult } from './metrics.js';
+export { metricsEndpoint, MIN_METRICS_TOKEN, type MetricsEndpointOptions } from './metrics-endpoint.js';
 export * from '../store/index.js';

@@ -21,6 +21,7 @@ import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
+import { GatewayMetrics } from './metrics.js';
 import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
@@ -94,6 +95,8 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
   logger: Logger;
   /** Breaker state of every provider key (labels only, never the keys). */
   keyState(): Record<string, ReturnType<KeyPool['state']>>;
+  /** Prometheus metrics (requests, latency, tokens, spend, upstream attempts, key states), for a scrape endpoint. */
+  metrics: GatewayMetrics;
 };
 
 /** The API header set, plus COEP: a JSON API embeds nothing, so cross-origin isolation costs nothing. */
@@ -149,7 +152,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const counters = options.counters ?? new MemoryCounters();
   const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());
   const writer = new LedgerWriter(ledger, log, options.ledgerFlushMs);
-  const alerter = new Alerter(log, options.alerts);
+  // Read at scrape time, by when the upstreams below exist.
+  const metrics = new GatewayMetrics({
+    keyState: () => ({ openai: upstreams.openai.pool.state(), anthropic: upstreams.anthropic.pool.state() }),
+    ledgerQueued: () => writer.queued,
+  });
+  const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
   const anomaly = options.anomaly ? new AnomalyDetector(options.anomaly, dir, alerter) : undefined;
   const auth = new Authenticator(dir, options.jwt);
   const prices = new Prices(options.prices, options.fallbackPrice);
@@ -174,6 +182,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, {
       keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until restart` }),
       webPage: (status) => log.warn({ upstream: upstreams[name].base, status }, 'the upstream answered with a web page, not the API; check its base URL'),
+      attempted: (result) => metrics.attempt(name, result),
     });
   }
   const chatPolicy: AppChatPolicy = options.chat ?? (upstreams.openai.pool.size > 0 || upstreams.anthropic.pool.size === 0 ? { provider: 'openai', model: 'gpt-4o-mini' } : { provider: 'anthropic', model: 'claude-haiku-4-5' });
@@ -299,6 +308,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   function storeDown(p: Plan, err: unknown): Admission {
+    metrics.storeFailure('admit');
     log.error({ err }, 'counter store unavailable');
     if (p.userBudget >= 0 || p.globalBudget >= 0 || !limitsOpen) {
       throw new GatewayHttpError(503, 'store_unavailable', p.userBudget >= 0 || p.globalBudget >= 0 ? 'budgets cannot be checked right now (the usage store is unreachable), so the request is refused; retry shortly' : 'rate limits cannot be checked right now (the usage store is unreachable); retry shortly', { 'retry-after': '2' });
@@ -345,7 +355,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     settled: boolean;
   }
 
-  function finish(f: Flight, usage: Usage, outcome: string, billed: boolean): void {
+  /**
+   * Settles a forwarded request: the store, the ledger, the log line, the metrics. `last` is false
+   * when an error answer follows, which is counted where it is sent.
+   */
+  function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
     const costUsd = billed ? prices.cost(f.model, usage.tokensIn, usage.tokensOut) : 0;
@@ -355,8 +369,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (f.plan && f.admitted) {
       try {
         const s = settle(counters, f.plan, f.admitted.now, tokensIn + tokensOut, costUsd);
-        if (s) s.catch((err: unknown) => log.error({ err, reqId: f.reqId }, 'settling usage failed; queued until the store is back'));
+        if (s)
+          s.catch((err: unknown) => {
+            metrics.storeFailure('settle');
+            log.error({ err, reqId: f.reqId }, 'settling usage failed; queued until the store is back');
+          });
       } catch (err) {
+        metrics.storeFailure('settle');
         log.error({ err, reqId: f.reqId }, 'settling usage failed');
       }
       if (user.softBudgetUsd !== undefined) {
@@ -382,6 +401,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       outcome,
     });
     access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs });
+    metrics.took(f.route.kind, f.provider.name, latencyMs / 1000);
+    if (last) metrics.request(f.route.kind, f.provider.name, f.status, outcome);
+    if (billed) metrics.usage(f.provider.name, f.model, tokensIn, tokensOut, costUsd);
   }
 
   function softAlert(user: UserRecord, spent: number): void {
@@ -484,6 +506,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           const msg = `the upstream connection failed mid-stream (${err.code ?? 'error'})`;
           res.end(f.provider.name === 'anthropic' ? `event: error\ndata: ${f.provider.errorBody(502, 'api_error', msg)}\n\n` : `data: ${f.provider.errorBody(502, 'upstream_error', msg)}\n\n`);
         } else if (!res.headersSent) {
+          f.status = 502;
           sendError(res, f.provider, new GatewayHttpError(502, 'upstream_error', `the upstream connection failed mid-answer (${err.code ?? 'error'})`), f.reqId, extra);
         } else res.destroy();
         complete('upstream_reset');
@@ -550,7 +573,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           return;
         }
         f.status = err instanceof GatewayHttpError ? err.status : 502;
-        finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_failed', false);
+        finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_failed', false, false);
         throw err;
       }
       if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
@@ -576,6 +599,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(502, 'upstream_error', 'the upstream failed');
     if (!(err instanceof GatewayHttpError)) log.error({ reqId: f.reqId, err }, 'retrying the upstream failed');
+    metrics.request(f.route.kind, f.provider.name, e.status, e.type);
     sendError(res, f.provider, e, f.reqId, extra);
   }
 
@@ -623,6 +647,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     h['x-request-id'] = reqId;
     res.writeHead(200, h);
     res.end(JSON.stringify(json));
+    metrics.request('models', upstream.provider.name, 200, 'ok');
   }
 
   async function handleAppChat(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
@@ -661,12 +686,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       text = await answerText(up, provider);
     } catch (err) {
       f.status = err instanceof GatewayHttpError ? err.status : 502;
-      finish(f, { tokensIn: 0, tokensOut: 0 }, ac.aborted ? 'client_disconnect' : 'upstream_failed', false);
+      finish(f, { tokensIn: 0, tokensOut: 0 }, ac.aborted ? 'client_disconnect' : 'upstream_failed', false, false);
       throw err;
     }
     f.status = up.statusCode;
     if (up.statusCode >= 400) {
-      finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_error', false);
+      finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_error', false, false);
       log.warn({ reqId, status: up.statusCode, body: scrub(text).slice(0, 2000) }, 'upstream error');
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `the AI provider answered ${up.statusCode}: ${scrub(text).slice(0, 300)}`);
     }
@@ -674,7 +699,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     try {
       json = JSON.parse(text) as Record<string, unknown>;
     } catch {
-      finish(f, { tokensIn: promptTokens, tokensOut: Math.max(1, Math.ceil(text.length / 4)) }, 'ok_estimated', true);
+      finish(f, { tokensIn: promptTokens, tokensOut: Math.max(1, Math.ceil(text.length / 4)) }, 'ok_estimated', true, false);
       throw new GatewayHttpError(502, 'upstream_error', 'the AI provider answered with something that is not JSON');
     }
     const usage = provider.usageFromJson(json) ?? { tokensIn: promptTokens, tokensOut: Math.max(1, Math.ceil(text.length / 4)) };
@@ -748,13 +773,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
     } catch (err) {
+      const counted = route?.kind ?? 'unknown';
       if (err instanceof GatewayHttpError) {
         if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type, path }, err.message);
         else log.info({ reqId, status: err.status, type: err.type, path }, 'refused');
+        metrics.request(counted, shape.name, err.status, err.type);
         sendError(res, shape, err, reqId, corsH);
         return;
       }
-      if ((err as { name?: string }).name === 'AbortError' || res.destroyed) return;
+      if ((err as { name?: string }).name === 'AbortError' || res.destroyed) {
+        // 499, as nginx logs a client that closed the connection before the answer.
+        metrics.request(counted, shape.name, 499, 'client_disconnect');
+        return;
+      }
+      metrics.request(counted, shape.name, 500, 'internal_error');
       log.error({ reqId, err }, 'unexpected gateway error');
       sendError(res, shape, new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id'), reqId, corsH);
     }
@@ -764,6 +796,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   handler.handleParsed = (req, res, body, asUser) => void handle(req, res, { body, asUser });
   handler.logger = log;
   handler.keyState = () => ({ openai: upstreams.openai.pool.state(), anthropic: upstreams.anthropic.pool.state() });
+  handler.metrics = metrics;
   handler.close = async () => {
     writer.close();
     if (ownDispatcher) await dispatcher.close();

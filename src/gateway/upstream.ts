@@ -8,6 +8,7 @@ import type { Cancel } from './cancel.js';
 import type { UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import type { KeyPool, PoolKey } from './keys.js';
+import type { AttemptResult } from './metrics.js';
 import type { Provider } from './providers/types.js';
 import { callUpstream, type UpstreamAnswer } from './upstream-call.js';
 
@@ -38,6 +39,8 @@ export interface UpstreamHooks {
   keyRejected?(key: PoolKey): void;
   /** The base URL answered a successful status with a web page. */
   webPage?(status: number): void;
+  /** Every call made, retries included, and what it came to. */
+  attempted?(result: AttemptResult): void;
 }
 
 function isWebPage(res: UpstreamAnswer): boolean {
@@ -121,6 +124,7 @@ export class Upstream {
         if (signal.aborted) throw err;
         this.pool.failure(key);
         const code = (err as { code?: string }).code ?? '';
+        this.hooks.attempted?.(code === 'UND_ERR_HEADERS_TIMEOUT' ? 'timeout' : 'connection_error');
         lastError =
           code === 'UND_ERR_HEADERS_TIMEOUT'
             ? new GatewayHttpError(504, 'upstream_timeout', `${this.provider.name} did not answer within ${Math.round(this.opts.timeoutMs / 1000)}s`)
@@ -130,6 +134,7 @@ export class Upstream {
       }
       const s = res.statusCode;
       if (s === 401 || s === 403) {
+        this.hooks.attempted?.('key_rejected');
         this.pool.failure(key, s);
         this.hooks.keyRejected?.(key);
         if (this.pool.keys.some((k) => !k.revoked && !tried.has(k))) {
@@ -140,6 +145,7 @@ export class Upstream {
         return { res, key, attempts: attempt + 1 };
       }
       if (RETRYABLE_STATUS(s)) {
+        this.hooks.attempted?.(s === 429 ? 'rate_limited' : 'server_error');
         this.pool.failure(key);
         if (attempt < this.opts.retries) {
           const wait = this.backoff(attempt, res.headers['retry-after']);
@@ -153,10 +159,12 @@ export class Upstream {
         // A web page where the API belongs: the base URL points at a website, a login page or a proxy.
         // Not passed on (an SDK cannot read it) nor retried: the setting is wrong, not the key.
         res.body.destroy();
+        this.hooks.attempted?.('web_page');
         this.hooks.webPage?.(s);
         throw new GatewayHttpError(502, 'upstream_error', `${this.provider.name}'s address on the gateway answered with a web page, not the API; the gateway's operator should check ${this.provider.envPrefix}_BASE_URL`);
       }
       this.pool.success(key);
+      this.hooks.attempted?.(s < 400 ? 'answered' : 'client_error');
       return { res, key, attempts: attempt + 1 };
     }
     throw lastError ?? new GatewayHttpError(502, 'upstream_error', `${this.provider.name} failed`);

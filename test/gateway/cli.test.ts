@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -135,6 +136,53 @@ describe('the management CLI and `keyward gateway`', () => {
     const r = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--redis', 'http://127.0.0.1:6379']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/scheme must be redis:\/\/ or rediss:\/\/ \(TLS\), not http:\/\//);
+  });
+
+  it('serves Prometheus metrics on their own port, behind KEYWARD_METRICS_TOKEN, and refuses to expose them without one', async () => {
+    const env = join(dir, '.env');
+    const token = (await runKeyward(['tokens', 'issue', 'alice', '--db', db])).stdout.trim();
+    const metricsToken = randomBytes(24).toString('hex');
+    const [port, mport] = [await freePort(), await freePort()];
+    const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port), '--metrics-port', String(mport)], {
+      cwd: dir,
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, KEYWARD_METRICS_TOKEN: metricsToken },
+    });
+    let stderr = '';
+    await new Promise<void>((ok, fail) => {
+      child.stderr!.on('data', (d: Buffer) => {
+        stderr += d.toString();
+        if (stderr.includes('listening on')) ok();
+      });
+      child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
+    });
+    try {
+      expect(stderr).toContain(`metrics on http://127.0.0.1:${mport}/metrics (token required)`);
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
+      expect((await fetch(`http://127.0.0.1:${mport}/metrics`)).status).toBe(401);
+      const r = await fetch(`http://127.0.0.1:${mport}/metrics`, { headers: { authorization: `Bearer ${metricsToken}` } });
+      expect(r.status).toBe(200);
+      const text = await r.text();
+      expect(text).toMatch(/^keyward_gateway_requests_total\{route="chat",provider="openai",status="200",outcome="ok"\} 1$/m);
+      expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect(text).toMatch(/^nodejs_eventloop_lag_seconds /m);
+      // Not on the API port, where any client could read the spend.
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+      for (const k of [...keys.openai, ...keys.anthropic, token]) expect(text).not.toContain(k.slice(10, 40));
+    } finally {
+      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+    }
+    const open = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--metrics-port', '0', '--metrics-host', '0.0.0.0'], { env: { KEYWARD_METRICS_TOKEN: undefined } });
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/--metrics-host 0\.0\.0\.0 is reachable from other machines/);
+    expect(open.stderr).toMatch(/set KEYWARD_METRICS_TOKEN/);
+    const short = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--metrics-port', '0'], { env: { KEYWARD_METRICS_TOKEN: 'abc' } });
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/KEYWARD_METRICS_TOKEN is too short \(3 characters; at least 16\)/);
+    expect(short.stderr).not.toContain('abc');
   });
 
   it('revokes a token by id', async () => {
