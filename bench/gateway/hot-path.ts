@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Authenticator } from '../../src/gateway/auth.js';
 import { accessLog, createLogger } from '../../src/gateway/logger.js';
+import { GatewayMetrics } from '../../src/gateway/metrics.js';
 import { StreamMeter } from '../../src/gateway/meter.js';
 import { plan } from '../../src/gateway/policy.js';
 import { openai } from '../../src/gateway/providers/openai.js';
@@ -59,6 +60,13 @@ time('log line', () => access(line));
 // A JSON answer of 4 KB, billed from its usage object.
 const answer = Buffer.from(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', model: 'gpt-4o-mini', choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(800) }, finish_reason: 'stop' }], usage: { prompt_tokens: 12, completion_tokens: 800, total_tokens: 812 } }));
 time('answer usage', () => void usageOfAnswer(openai, answer));
+// What finish() adds to the metrics for a billed answer: a count, a duration, tokens and spend.
+const metrics = new GatewayMetrics({ keyState: () => ({}), ledgerQueued: () => 0 });
+time('metrics', () => {
+  metrics.took('chat', 'openai', 0.0123);
+  metrics.request('chat', 'openai', 200, 'ok');
+  metrics.usage('openai', 'gpt-4o-mini', 12, 8, 0.0001);
+});
 const SEC = apiSecurityHeaders();
 time('headers', () => void Object.assign({}, SEC, { 'content-type': 'x', 'x-request-id': 'y' }));
 time('usage filter', () => {

@@ -1,4 +1,5 @@
 import { createServer } from 'node:http';
+import { Counter, Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GatewayMetrics, issueToken, MAX_MODELS, metricsEndpoint } from '../../src/gateway/index.js';
 import { scanText } from '../../src/secrets/index.js';
@@ -153,5 +154,28 @@ describe('model labels', () => {
     expect(models.size).toBe(MAX_MODELS + 1);
     expect(sample(text, 'keyward_gateway_cost_usd_total', { model: 'other' })).toBe(25);
     expect(sample(text, 'keyward_gateway_cost_usd_total', { model: 'model-0' })).toBe(1);
+  });
+});
+
+describe('the latency histogram', () => {
+  it('writes cumulative buckets, sum and count, and merges into an app registry', async () => {
+    const metrics = new GatewayMetrics({ keyState: () => ({}), ledgerQueued: () => 0 });
+    for (const s of [0.003, 0.02, 0.7, 500]) metrics.took('chat', 'openai', s);
+    metrics.took('messages', 'anthropic', 0.05);
+    const text = (await metrics.scrape()).body;
+    expect(text).toContain('# TYPE keyward_gateway_request_duration_seconds histogram');
+    const bucket = (le: string) => sample(text, 'keyward_gateway_request_duration_seconds_bucket', { route: 'chat', le });
+    expect([bucket('0.005'), bucket('0.01'), bucket('0.025'), bucket('1'), bucket('300'), bucket('+Inf')]).toEqual([1, 1, 2, 3, 3, 4]);
+    expect(sample(text, 'keyward_gateway_request_duration_seconds_sum', { route: 'chat' })).toBeCloseTo(500.723, 9);
+    expect(sample(text, 'keyward_gateway_request_duration_seconds_count', { route: 'chat' })).toBe(4);
+    expect(sample(text, 'keyward_gateway_request_duration_seconds_count', { route: 'messages', provider: 'anthropic' })).toBe(1);
+
+    const app = new Registry();
+    new Counter({ name: 'app_orders_total', help: 'orders', registers: [app] }).inc(3);
+    const merged = await Registry.merge([app, metrics.registry]).metrics();
+    expect(sample(merged, 'app_orders_total')).toBe(3);
+    expect(sample(merged, 'keyward_gateway_request_duration_seconds_count', { route: 'chat' })).toBe(4);
+    metrics.registry.resetMetrics();
+    expect(sample((await metrics.scrape()).body, 'keyward_gateway_request_duration_seconds_count', { route: 'chat' })).toBeUndefined();
   });
 });
