@@ -114,6 +114,11 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(refused.headers.get('retry-after')).toBe('2');
     const open = await post(`${gws[1]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(l));
     expect(open.status).toBe(200);
+    // What an operator's dashboard sees: the refusal by its type, and the failed store calls.
+    const m0 = (await gws[0]!.gateway.metrics.scrape()).body;
+    expect(m0).toMatch(/^keyward_gateway_requests_total\{route="chat",provider="openai",status="503",outcome="store_unavailable"\} 1$/m);
+    expect(m0).toMatch(/^keyward_gateway_store_failures_total\{operation="admit"\} 1$/m);
+    expect((await gws[1]!.gateway.metrics.scrape()).body).toMatch(/^keyward_gateway_store_failures_total\{operation="admit"\} 1$/m);
     const all = refused.text + open.text + gws.flatMap((g) => g.logs).join('');
     for (const k of [...keys.openai, ...keys.anthropic]) expect(all.includes(k.slice(0, 20))).toBe(false);
     expect(all).not.toContain(b);
