@@ -4,7 +4,15 @@
  */
 import { Command } from 'commander';
 import { issueToken } from '../gateway/tokens.js';
+import type { TokenRecord } from '../store/types.js';
+import { parseDuration } from './usage.js';
 import { dbOption, redisOption, runProgram, withDirectory, type StoreFlags } from './users.js';
+
+function state(t: TokenRecord, now = Date.now()): string {
+  if (t.revokedAt !== undefined) return `  REVOKED ${new Date(t.revokedAt).toISOString()}`;
+  if (t.expiresAt === undefined) return '';
+  return `  ${t.expiresAt <= now ? 'EXPIRED' : 'expires'} ${new Date(t.expiresAt).toISOString()}`;
+}
 
 export async function run(argv: string[]): Promise<number> {
   const program = new Command('keyward tokens').description('issue and revoke gateway tokens');
@@ -14,12 +22,15 @@ export async function run(argv: string[]): Promise<number> {
     .description('issue a token for a user (printed once; store it now)')
     .addOption(dbOption())
     .addOption(redisOption())
-    .action(async (user: string, o: StoreFlags) => {
+    .option('--expires-in <time>', 'stop accepting it after this long (90m, 12h, 30d, 2w); without it a token lasts until revoked', parseDuration)
+    .action(async (user: string, o: StoreFlags & { expiresIn?: number }) => {
       let note = '';
+      const expiresAt = o.expiresIn !== undefined ? Date.now() + o.expiresIn : undefined;
       // The token is printed only once the store has confirmed it: a token that was never stored is useless.
       await withDirectory(o, (s) => {
-        const { token, record } = issueToken(s, user);
-        note = `token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`;
+        const { token, record } = issueToken(s, user, { expiresAt });
+        const until = expiresAt !== undefined ? `, valid until ${new Date(expiresAt).toISOString()}` : '';
+        note = `token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}${until}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`;
         return `${token}\n`;
       });
       process.stderr.write(note);
@@ -46,7 +57,7 @@ export async function run(argv: string[]): Promise<number> {
         const tokens = s.listTokens(o.user);
         if (tokens.length === 0) return 'no tokens\n';
         return tokens
-          .map((t) => `${t.id}  ${names.get(t.userId) ?? t.userId}  issued ${new Date(t.createdAt).toISOString()}${t.revokedAt ? `  REVOKED ${new Date(t.revokedAt).toISOString()}` : ''}\n`)
+          .map((t) => `${t.id}  ${names.get(t.userId) ?? t.userId}  issued ${new Date(t.createdAt).toISOString()}${state(t)}\n`)
           .join('');
       });
     });

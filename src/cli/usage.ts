@@ -5,6 +5,14 @@ import { dbOption, runProgram, withStore } from './users.js';
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+/** A length of time such as 90m, 12h, 30d or 2w, in ms. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+)([mhdw])$/.exec(v);
+  const ms = m ? Number(m[1]) * UNITS[m[2]!]! : 0;
+  if (!(ms > 0) || !Number.isSafeInteger(ms)) throw new InvalidArgumentError('use a length of time like 90m, 12h, 30d or 2w');
+  return ms;
+}
+
 export function parseSince(v: string, now = Date.now()): number {
   const m = /^(\d+)([mhdw])$/.exec(v);
   if (m) return now - Number(m[1]) * UNITS[m[2]!]!;

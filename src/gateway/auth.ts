@@ -76,6 +76,7 @@ export class Authenticator {
   private judge(r: TokenCheck): Caller {
     if (r.ok) return { user: r.user, tokenId: r.token.id };
     if (r.reason === 'revoked') throw new GatewayHttpError(401, 'authentication_error', 'this gateway token has been revoked');
+    if (r.reason === 'expired') throw new GatewayHttpError(401, 'authentication_error', `this gateway token expired at ${new Date(r.expiresAt).toISOString()}; ask the gateway's operator for a new one`);
     if (r.reason === 'disabled') throw new GatewayHttpError(403, 'permission_error', `user '${r.user!.name}' is disabled`);
     throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
   }

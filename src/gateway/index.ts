@@ -1,7 +1,7 @@
 /** keyward gateway: the backend proxy that keeps provider keys server-side. */
 export { createGateway, type GatewayOptions, type GatewayHandler, type AppChatPolicy } from './server.js';
 export { expressGateway, fastifyGateway, type AdapterOptions } from './adapters.js';
-export { issueToken, verifyToken, hashToken } from './tokens.js';
+export { issueToken, verifyToken, hashToken, type IssueOptions } from './tokens.js';
 export { readEnvFile, upstreamFromEnv, type UpstreamConfig } from './env.js';
 export { createLogger, REDACT_PATHS, type LoggerOptions } from './logger.js';
 export { Prices, DEFAULT_PRICES, FALLBACK_PRICE, type ModelPrice, type PriceTable } from './providers/prices.js';

@@ -19,11 +19,16 @@ function hashBytes(token: string): Buffer {
   return oneShot ? (oneShot('sha256', token, 'buffer') as Buffer) : createHash('sha256').update(token).digest();
 }
 
+export interface IssueOptions {
+  /** When the token stops being accepted (ms since the epoch); absent: until revoked. */
+  expiresAt?: number;
+}
+
 /** Creates a token for a user; the returned `token` is shown once and never stored. */
-export function issueToken(dir: Directory, user: string): { token: string; record: TokenRecord } {
+export function issueToken(dir: Directory, user: string, options: IssueOptions = {}): { token: string; record: TokenRecord } {
   const id = randomBytes(6).toString('hex');
   const token = `kw_${id}_${randomBytes(32).toString('base64url')}`;
-  const record = dir.addToken(user, id, hashToken(token));
+  const record = dir.addToken(user, id, hashToken(token), options.expiresAt);
   return { token, record };
 }
 
@@ -33,7 +38,8 @@ export function tokenId(token: string): string | undefined {
 
 export type TokenCheck =
   | { ok: true; token: TokenRecord; user: UserRecord }
-  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'disabled'; user?: UserRecord };
+  | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'disabled'; user?: UserRecord }
+  | { ok: false; reason: 'expired'; expiresAt: number };
 
 /** Looks the token up in the directory (current on every call: revocation and disabling take effect at once) and compares hashes in constant time. */
 export function verifyToken(dir: Directory, token: string): TokenCheck {
@@ -45,6 +51,8 @@ export function verifyToken(dir: Directory, token: string): TokenCheck {
   const b = Buffer.from(found.token.hash, 'hex');
   if (a.length !== b.length || !timingSafeEqual(a, b)) return { ok: false, reason: 'unknown' };
   if (found.token.revokedAt !== undefined) return { ok: false, reason: 'revoked' };
+  const expiresAt = found.token.expiresAt;
+  if (expiresAt !== undefined && Date.now() >= expiresAt) return { ok: false, reason: 'expired', expiresAt };
   if (found.user.disabled) return { ok: false, reason: 'disabled', user: found.user };
   return { ok: true, token: found.token, user: found.user };
 }

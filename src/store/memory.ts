@@ -169,9 +169,10 @@ export class MemoryDirectory implements Directory {
     return { ...u };
   }
 
-  addToken(userId: string, id: string, hash: string): TokenRecord {
+  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord {
     const u = this.r.must(userId);
     const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
+    if (expiresAt !== undefined) t.expiresAt = expiresAt;
     this.r.putToken(t);
     return { ...t };
   }

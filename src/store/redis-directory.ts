@@ -394,9 +394,10 @@ export class RedisDirectory implements Directory {
     return { ...u };
   }
 
-  addToken(userId: string, id: string, hash: string): TokenRecord {
+  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord {
     const u = this.r.must(userId);
     const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
+    if (expiresAt !== undefined) t.expiresAt = expiresAt;
     return this.putToken(t);
   }
 

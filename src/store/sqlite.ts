@@ -23,7 +23,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   user_id TEXT NOT NULL REFERENCES users(id),
   hash TEXT NOT NULL,
   created_at INTEGER NOT NULL,
-  revoked_at INTEGER
+  revoked_at INTEGER,
+  expires_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS ledger (
   ts INTEGER NOT NULL,
@@ -62,6 +63,7 @@ interface TokenRow {
   hash: string;
   created_at: number;
   revoked_at: number | null;
+  expires_at: number | null;
 }
 
 function toUser(r: UserRow): UserRecord {
@@ -74,12 +76,19 @@ function toUser(r: UserRow): UserRecord {
 function toToken(r: TokenRow): TokenRecord {
   const t: TokenRecord = { id: r.id, userId: r.user_id, hash: r.hash, createdAt: r.created_at };
   if (r.revoked_at !== null) t.revokedAt = r.revoked_at;
+  if (r.expires_at !== null) t.expiresAt = r.expires_at;
   return t;
 }
 
 function policyOf(u: UserRecord): string {
   const { rpm, rpd, tpm, budgetUsd, softBudgetUsd, period, models } = u;
   return JSON.stringify({ rpm, rpd, tpm, budgetUsd, softBudgetUsd, period, models });
+}
+
+/** Brings a file made by an older keyward up to the current schema (CREATE … IF NOT EXISTS keeps old tables as they were). */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare<[], { name: string }>('PRAGMA table_info(tokens)').all();
+  if (!columns.some((c) => c.name === 'expires_at')) db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
 }
 
 export function openDatabase(path: string): Database.Database {
@@ -90,6 +99,7 @@ export function openDatabase(path: string): Database.Database {
     db.pragma('busy_timeout = 5000');
     db.pragma('synchronous = NORMAL');
     db.exec(SCHEMA);
+    migrate(db);
   } catch (err) {
     throw new KeywardError('KW_STORE', `cannot open the gateway database '${path}': ${(err as Error).message}`, {
       hint: 'pass --db with a writable path (or set KEYWARD_DB); the file is created if missing',
@@ -113,7 +123,7 @@ export class SqliteStore implements Directory, Ledger {
       insertUser: db.prepare('INSERT INTO users (id, name, disabled, policy, created_at) VALUES (?, ?, 0, ?, ?)'),
       updatePolicy: db.prepare('UPDATE users SET policy = ? WHERE id = ?'),
       updateDisabled: db.prepare('UPDATE users SET disabled = ?, disabled_reason = ? WHERE id = ?'),
-      insertToken: db.prepare('INSERT INTO tokens (id, user_id, hash, created_at) VALUES (?, ?, ?, ?)'),
+      insertToken: db.prepare('INSERT INTO tokens (id, user_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
       token: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
       tokenAndUser: db.prepare<[string], TokenRow & { u_id: string; name: string; disabled: number; disabled_reason: string | null; policy: string; u_created: number }>(
         'SELECT t.*, u.id AS u_id, u.name, u.disabled, u.disabled_reason, u.policy, u.created_at AS u_created FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
@@ -213,12 +223,14 @@ export class SqliteStore implements Directory, Ledger {
     return this.must(u.id);
   }
 
-  addToken(userId: string, id: string, hash: string): TokenRecord {
+  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord {
     const u = this.must(userId);
     const createdAt = Date.now();
-    this.q.insertToken.run(id, u.id, hash, createdAt);
+    this.q.insertToken.run(id, u.id, hash, createdAt, expiresAt ?? null);
     this.forget();
-    return { id, userId: u.id, hash, createdAt };
+    const t: TokenRecord = { id, userId: u.id, hash, createdAt };
+    if (expiresAt !== undefined) t.expiresAt = expiresAt;
+    return t;
   }
 
   lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined {

@@ -43,6 +43,8 @@ export interface TokenRecord {
   hash: string;
   createdAt: number;
   revokedAt?: number;
+  /** When it stops being accepted (ms since the epoch); absent: until revoked. */
+  expiresAt?: number;
 }
 
 export interface Directory {
@@ -63,7 +65,7 @@ export interface Directory {
   /** Replaces the given policy fields; `null` clears one. */
   setUser(idOrName: string, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): UserRecord;
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord;
-  addToken(userId: string, id: string, hash: string): TokenRecord;
+  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord;
   /**
    * The token and its user, current on every call so revocation is immediate: SQLite reads the file,
    * RedisDirectory its in-memory mirror that every change published through Redis updates.

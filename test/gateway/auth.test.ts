@@ -7,7 +7,7 @@ import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { listen, type TestServer } from '../helpers/http-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { bearer, chat, post } from './helpers/http.js';
+import { bearer, chat, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 
 const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -68,6 +68,20 @@ describe('who may call the gateway', () => {
   it('refuses a forged token with the right shape', async () => {
     const forged = token.slice(0, 16) + 'A'.repeat(token.length - 16);
     expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(forged))).status).toBe(401);
+  });
+
+  it('accepts a token until it expires, then refuses it saying when it expired', async () => {
+    const expiresAt = Date.now() + 300;
+    const short = issueToken(dir, 'alice', { expiresAt }).token;
+    const lasting = issueToken(dir, 'alice', { expiresAt: Date.now() + 3_600_000 }).token;
+    expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(short))).status).toBe(200);
+    await until('the token has expired', () => Date.now() > expiresAt);
+    const before = upstream.seen.length;
+    const r = await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(short));
+    expect(r.status).toBe(401);
+    expect(String((r.json.error as { message: string }).message)).toBe(`this gateway token expired at ${new Date(expiresAt).toISOString()}; ask the gateway's operator for a new one`);
+    expect(upstream.seen.length).toBe(before);
+    expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(lasting))).status).toBe(200);
   });
 
   it('accepts the token in x-api-key too (the Anthropic SDK)', async () => {

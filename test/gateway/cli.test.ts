@@ -185,6 +185,21 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(short.stderr).not.toContain('abc');
   });
 
+  it('issues a token that expires, shows when, and refuses a length of time it cannot read', async () => {
+    const issued = await runKeyward(['tokens', 'issue', 'alice', '--expires-in', '30d', '--db', db]);
+    expect(issued.code, issued.stderr).toBe(0);
+    const until = /valid until (\S+);/.exec(issued.stderr)![1]!;
+    expect(Date.parse(until) - Date.now()).toBeGreaterThan(30 * 86_400_000 - 60_000);
+    const id = issued.stdout.trim().slice(3, 15);
+    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+issued \\S+\\s+expires ${until.replace(/\./g, '\\.')}$`, 'm'));
+    for (const bad of ['soon', '0d', '-1h', '5y']) {
+      const r = await runKeyward(['tokens', 'issue', 'alice', '--expires-in', bad, '--db', db]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/--expires-in .*use a length of time like 90m, 12h, 30d or 2w/);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('revokes a token by id', async () => {
     const list = await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db]);
     const id = /^([0-9a-f]{12})\s+alice/m.exec(list.stdout)![1]!;

@@ -125,6 +125,26 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect((await ask(1, t2.token)).status).toBe(200);
   });
 
+  it("a token's expiry set on one machine holds on the other", async () => {
+    expect((await cli(['users', 'add', 'hana'], dbs[0]!)).code).toBe(0);
+    const issued = await cli(['tokens', 'issue', 'hana', '--expires-in', '1h'], dbs[0]!);
+    expect(issued.stderr).toMatch(/valid until \d{4}-\d\d-\d\dT/);
+    const token = issued.stdout.trim();
+    expect((await ask(1, token)).status).toBe(200);
+    const id = token.slice(3, 15);
+    const expiresAt = dirs[1]!.lookupToken(id)!.token.expiresAt!;
+    expect(expiresAt - Date.now()).toBeGreaterThan(3_500_000);
+    expect(expiresAt - Date.now()).toBeLessThanOrEqual(3_600_000);
+    const list = await cli(['tokens', 'list', '--user', 'hana'], dbs[1]!);
+    expect(list.stdout).toContain(`expires ${new Date(expiresAt).toISOString()}`);
+    // One issued already expired (as a clock would leave it) is refused by the other instance.
+    const gone = issueToken(dirs[0]!, 'hana', { expiresAt: Date.now() - 1000 });
+    await dirs[0]!.flush();
+    const refused = await ask(1, gone.token);
+    expect(refused.status).toBe(401);
+    expect(String((refused.json.error as { message: string }).message)).toMatch(/expired at/);
+  });
+
   it('limits set by the CLI on one machine apply on the other', async () => {
     expect((await cli(['users', 'add', 'frank'], dbs[0]!)).code).toBe(0);
     const token = (await cli(['tokens', 'issue', 'frank'], dbs[0]!)).stdout.trim();

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { issueToken, verifyToken } from '../../src/gateway/tokens.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
@@ -57,5 +58,40 @@ describe('the SQLite directory, read by a gateway while the CLI writes the same 
     expect(gateway.lookupToken(record.id)?.user.models).toEqual(['gpt-4o-mini']);
     gateway.revokeToken(record.id);
     expect(verifyToken(gateway, token)).toMatchObject({ ok: false, reason: 'revoked' });
+  });
+});
+
+describe('a keyward.db made before tokens could expire', () => {
+  it('opens, keeps its tokens, and stores expiry for new ones', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-sqlite-old-'));
+    try {
+      const file = join(dir, 'keyward.db');
+      // The tokens table as the first release wrote it, with one user and one token.
+      const old = new Database(file);
+      old.exec(`CREATE TABLE users (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, disabled INTEGER NOT NULL DEFAULT 0, disabled_reason TEXT, policy TEXT NOT NULL, created_at INTEGER NOT NULL);
+        CREATE TABLE tokens (id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), hash TEXT NOT NULL, created_at INTEGER NOT NULL, revoked_at INTEGER);`);
+      const seed = new SqliteStore(':memory:');
+      seed.addUser('erin', {});
+      const issued = issueToken(seed, 'erin');
+      const u = seed.getUser('erin')!;
+      old.prepare('INSERT INTO users (id, name, policy, created_at) VALUES (?, ?, ?, ?)').run(u.id, 'erin', '{}', u.createdAt);
+      old.prepare('INSERT INTO tokens (id, user_id, hash, created_at) VALUES (?, ?, ?, ?)').run(issued.record.id, u.id, issued.record.hash, issued.record.createdAt);
+      old.close();
+      seed.close();
+
+      const store = new SqliteStore(file);
+      try {
+        expect(verifyToken(store, issued.token)).toMatchObject({ ok: true });
+        const expiring = issueToken(store, 'erin', { expiresAt: Date.now() - 1 });
+        expect(verifyToken(store, expiring.token)).toMatchObject({ ok: false, reason: 'expired' });
+        expect(store.listTokens().map((t) => t.expiresAt)).toEqual([undefined, expiring.record.expiresAt]);
+      } finally {
+        store.close();
+      }
+      // Opening it again does not try to add the column twice.
+      new SqliteStore(file).close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
