@@ -4,6 +4,7 @@
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KeywardError } from '../errors.js';
+import { networkError } from '../gateway/networks.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
@@ -52,6 +53,16 @@ function periodArg(v: string): 'day' | 'month' {
   return v;
 }
 
+function networks(v: string): string[] {
+  const list = v.split(',').map((s) => s.trim()).filter(Boolean);
+  if (list.length === 0) throw new InvalidArgumentError('must list at least one address or CIDR range, comma-separated');
+  for (const e of list) {
+    const err = networkError(e);
+    if (err) throw new InvalidArgumentError(err);
+  }
+  return list;
+}
+
 function models(v: string): string[] {
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length === 0) throw new InvalidArgumentError('must list at least one model, comma-separated');
@@ -72,6 +83,7 @@ interface PolicyFlags {
   softBudgetUsd?: number | null;
   period?: 'day' | 'month';
   models?: string[] | null;
+  allowIps?: string[] | null;
 }
 
 function policyOptions(cmd: Command, clearable: boolean): Command {
@@ -84,7 +96,8 @@ function policyOptions(cmd: Command, clearable: boolean): Command {
     .option('--budget-usd <x>', `hard budget in USD per period${none}`, w(usd))
     .option('--soft-budget-usd <y>', `soft budget in USD per period: one alert a period${none}`, w(usd))
     .option('--period <p>', 'budget period: day or month (default month)', periodArg)
-    .option('--models <a,b>', `models this user may call${none}`, w(models));
+    .option('--models <a,b>', `models this user may call${none}`, w(models))
+    .option('--allow-ips <cidrs>', `networks this user may call from, like 10.0.0.0/8,203.0.113.7${none}`, w(networks));
 }
 
 function describePolicy(u: UserPolicy): string {
@@ -95,6 +108,7 @@ function describePolicy(u: UserPolicy): string {
   if (u.budgetUsd !== undefined) parts.push(`budget $${u.budgetUsd}/${u.period ?? 'month'}`);
   if (u.softBudgetUsd !== undefined) parts.push(`soft $${u.softBudgetUsd}/${u.period ?? 'month'}`);
   if (u.models) parts.push(`models ${u.models.join(',')}`);
+  if (u.allowIps) parts.push(`from ${u.allowIps.join(',')}`);
   return parts.length ? parts.join(', ') : 'no limits';
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KeywardError } from '../errors.js';
+import { networkError } from './networks.js';
 import type { GatewayOptions } from './server.js';
 
 export type GatewayConfigFile = Pick<
@@ -30,6 +31,12 @@ const posInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v 
 const posNum: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a number ≥ 0');
 const str: Check = (v) => (typeof v === 'string' && v !== '' ? undefined : 'a non-empty string');
 const strList: Check = (v) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? undefined : 'an array of strings');
+const networks: Check = (v) => {
+  const e = strList(v);
+  if (e) return e;
+  const bad = (v as string[]).find((x) => networkError(x) !== undefined);
+  return bad === undefined ? undefined : `a list of IP addresses and CIDR ranges ('${bad.slice(0, 60)}' is neither)`;
+};
 const url: Check = (v) => {
   try {
     return typeof v === 'string' && /^https?:$/.test(new URL(v).protocol) ? undefined : 'an http(s) URL';
@@ -70,7 +77,7 @@ const FIELDS: Record<string, Check> = {
   maxBodyBytes: posInt,
   resilience: obj({ timeoutMs: posInt, idleTimeoutMs: posInt, retries: (v) => (v === 0 ? undefined : posInt(v)), backoffBaseMs: posInt, backoffMaxMs: posInt }),
   breaker: obj({ threshold: posInt, cooldownMs: posInt }),
-  jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList }) }, ['jwksUrl']),
+  jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks }) }, ['jwksUrl']),
   anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum }),
   alerts: obj({ webhookUrl: url }),
 };

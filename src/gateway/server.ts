@@ -21,6 +21,7 @@ import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
 import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
+import { NetworkList } from './networks.js';
 import { GatewayMetrics } from './metrics.js';
 import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
@@ -234,6 +235,26 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     log.warn({ model: model.slice(0, 100) }, 'model has no price in the table: billed at the fallback price; add it to "prices" in the config');
   }
 
+  // Parsed once per list: a changed user is a new record with a new array.
+  const networkLists = new WeakMap<string[], NetworkList>();
+  /** Refuses a caller whose user may only call from certain networks, from anywhere else. */
+  function allowFrom(user: UserRecord, req: IncomingMessage): void {
+    const allow = user.allowIps;
+    if (allow === undefined) return;
+    let list = networkLists.get(allow);
+    if (list === undefined) {
+      try {
+        list = new NetworkList(allow);
+      } catch {
+        // Written past the CLI's and the config's checks (by hand, or by an older keyward): refuse rather than let anyone in.
+        throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' has an address list the gateway cannot read; the gateway's operator must fix it with 'keyward users set ${user.name} --allow-ips …'`);
+      }
+      networkLists.set(allow, list);
+    }
+    const ip = clientIp(req);
+    if (!list.has(ip)) throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' may not call the gateway from this address (${ip ?? 'unknown'})`);
+  }
+
   function allowModel(user: UserRecord, model: string): void {
     if (globalModels && !globalModels.has(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not enabled on this gateway`);
     if (user.models && !user.models.includes(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not allowed for this user`);
@@ -278,8 +299,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function admitFlight(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number): Admission | Promise<Admission> {
     const first = f.caller.user;
     const makePlan = (u: UserRecord): Plan => {
-      // Judged again on a caught-up copy: the model must still be allowed to whoever the caller now is.
-      if (u !== first) allowModel(u, f.model);
+      // Judged again on a caught-up copy: the model and the address must still be allowed to whoever the caller now is.
+      if (u !== first) {
+        allowModel(u, f.model);
+        allowFrom(u, req);
+      }
       return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now());
     };
     const p = makePlan(first);
@@ -751,11 +775,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
       const caller = authed instanceof Promise ? await authed : authed;
       caller.dirVersion = dir.currentVersion;
+      allowFrom(caller.user, req);
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
           const again = reauthenticate(caller, req);
-          return await handleModels(req, res, reqId, again instanceof Promise ? await again : again, corsH);
+          const now = again instanceof Promise ? await again : again;
+          allowFrom(now.user, req);
+          return await handleModels(req, res, reqId, now, corsH);
         }
         return await handleModels(req, res, reqId, caller, corsH);
       }

@@ -25,6 +25,8 @@ export interface UserPolicy {
   period?: BudgetPeriod;
   /** Models this user may call; absent means every model the gateway allows. */
   models?: string[];
+  /** Networks this user may call from (addresses, CIDR ranges); absent means anywhere. */
+  allowIps?: string[];
 }
 
 export interface UserRecord extends UserPolicy {

@@ -84,6 +84,35 @@ describe('who may call the gateway', () => {
     expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(lasting))).status).toBe(200);
   });
 
+  it("refuses a user's token from outside the networks it may call from, before anything is forwarded", async () => {
+    dir.addUser('inside', { allowIps: ['127.0.0.0/8'] });
+    dir.addUser('outside', { allowIps: ['10.0.0.0/8', '2001:db8::/32'] });
+    const inside = issueToken(dir, 'inside').token;
+    const outside = issueToken(dir, 'outside').token;
+    expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(inside))).status).toBe(200);
+    const before = upstream.seen.length;
+    const r = await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(outside));
+    expect(r.status).toBe(403);
+    expect(String((r.json.error as { message: string }).message)).toBe("user 'outside' may not call the gateway from this address (127.0.0.1)");
+    // The list itself is the operator's business, not the caller's.
+    expect(r.text).not.toContain('10.0.0.0');
+    const models = await fetch(`${gw.origin}/v1/models`, { headers: bearer(outside) });
+    expect(models.status).toBe(403);
+    expect(upstream.seen.length).toBe(before);
+    // Behind a trusted proxy, the address is the one X-Forwarded-For gives.
+    const proxied = await startGateway(upstream, keys, { directory: dir, ledger, trustProxy: 1 });
+    try {
+      dir.addUser('office', { allowIps: ['203.0.113.0/24'] });
+      const office = issueToken(dir, 'office').token;
+      expect((await post(`${proxied.origin}/v1/chat/completions`, chat(), { ...bearer(office), 'x-forwarded-for': '203.0.113.9' })).status).toBe(200);
+      expect((await post(`${proxied.origin}/v1/chat/completions`, chat(), { ...bearer(office), 'x-forwarded-for': '198.51.100.1' })).status).toBe(403);
+      expect((await post(`${proxied.origin}/v1/chat/completions`, chat(), bearer(office))).status).toBe(403);
+    } finally {
+      await proxied.close();
+      await proxied.gateway.close();
+    }
+  });
+
   it('accepts the token in x-api-key too (the Anthropic SDK)', async () => {
     expect((await post(`${gw.origin}/v1/chat/completions`, chat(), { 'x-api-key': token })).status).toBe(200);
   });

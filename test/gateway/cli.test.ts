@@ -34,6 +34,13 @@ describe('the management CLI and `keyward gateway`', () => {
     expect((await runKeyward(['users', 'enable', 'alice', '--db', db])).stdout).not.toMatch(/DISABLED/);
     const list = await runKeyward(['users', 'list', '--json', '--db', db]);
     expect(JSON.parse(list.stdout)).toMatchObject([{ name: 'alice', tpm: 1000, budgetUsd: 2.5, disabled: false }]);
+    // Networks: set, shown, refused when unreadable (naming the entry), cleared.
+    expect((await runKeyward(['users', 'set', 'alice', '--allow-ips', '10.0.0.0/8, 2001:db8::/32', '--db', db])).stdout).toMatch(/from 10\.0\.0\.0\/8,2001:db8::\/32/);
+    const bad = await runKeyward(['users', 'set', 'alice', '--allow-ips', '10.0.0.0/8,office', '--db', db]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--allow-ips .*'office' is not an IP address or a CIDR range/);
+    expect((await runKeyward(['users', 'set', 'alice', '--allow-ips', 'none', '--db', db])).stdout).not.toMatch(/from /);
+    expect(JSON.parse((await runKeyward(['users', 'list', '--json', '--db', db])).stdout)[0].allowIps).toBeUndefined();
   });
 
   it('refuses bad input with a clear message and exit status 2', async () => {

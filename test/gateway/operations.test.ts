@@ -75,6 +75,8 @@ describe('configuration', () => {
     expect(() => loadGatewayConfig(f)).toThrow(/'globalBudget' must be an object whose 'usd' is a number/);
     writeFileSync(f, JSON.stringify({ cors: ['x'] }));
     expect(() => loadGatewayConfig(f)).toThrow(/unknown field 'cors'/);
+    writeFileSync(f, JSON.stringify({ jwt: { jwksUrl: 'https://login.example/jwks', createUsers: { allowIps: ['10.0.0.0/8', 'office'] } } }));
+    expect(() => loadGatewayConfig(f)).toThrow(/'allowIps' is a list of IP addresses and CIDR ranges \('office' is neither\)/);
     writeFileSync(f, '{ "models": [');
     expect(() => loadGatewayConfig(f)).toThrow(/not valid JSON/);
     writeFileSync(f, JSON.stringify({ models: ['gpt-4o-mini'], chat: { provider: 'openai', model: 'gpt-4o-mini' }, ipLimits: { rpm: 60 }, trustProxy: 1, prices: { 'my-model': { input: 1, output: 2 } } }));

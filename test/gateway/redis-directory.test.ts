@@ -152,6 +152,13 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(set.stdout).toMatch(/updated frank .*rpm 2/);
     const statuses = [(await ask(1, token)).status, (await ask(0, token)).status, (await ask(1, token)).status];
     expect(statuses).toEqual([200, 200, 429]);
+    // The networks a user may call from, too (the test calls from 127.0.0.1).
+    expect((await cli(['users', 'set', 'frank', '--rpm', 'none', '--allow-ips', '10.0.0.0/8'], dbs[0]!)).code).toBe(0);
+    const outside = await ask(1, token);
+    expect(outside.status).toBe(403);
+    expect(String((outside.json.error as { message: string }).message)).toMatch(/may not call the gateway from this address/);
+    expect((await cli(['users', 'set', 'frank', '--allow-ips', '127.0.0.1'], dbs[0]!)).code).toBe(0);
+    expect((await ask(1, token)).status).toBe(200);
   });
 
   it('an instance that missed a change notices it through the admission script (same round trip as the limits) and refuses that very request', async () => {
