@@ -237,8 +237,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   // Parsed once per list: a changed user is a new record with a new array.
   const networkLists = new WeakMap<string[], NetworkList>();
-  /** Refuses a caller whose user may only call from certain networks, from anywhere else. */
-  function allowFrom(user: UserRecord, req: IncomingMessage): void {
+  /** Refuses a caller whose user may only call from certain networks, from anywhere else (and says so once an hour). */
+  function allowFrom(user: UserRecord, tokenId: string, req: IncomingMessage): void {
     const allow = user.allowIps;
     if (allow === undefined) return;
     let list = networkLists.get(allow);
@@ -252,7 +252,30 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       networkLists.set(allow, list);
     }
     const ip = clientIp(req);
-    if (!list.has(ip)) throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' may not call the gateway from this address (${ip ?? 'unknown'})`);
+    if (list.has(ip)) return;
+    outsideNetwork(user, tokenId, ip ?? 'unknown');
+    throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' may not call the gateway from this address (${ip ?? 'unknown'})`);
+  }
+
+  /** A token used outside its networks has most likely leaked: one alert per user an hour, on every instance together. */
+  function outsideNetwork(user: UserRecord, tokenId: string, ip: string): void {
+    const send = () =>
+      alerter.send({
+        kind: 'outside_network',
+        userId: user.id,
+        user: user.name,
+        message:
+          tokenId === 'jwt' || tokenId === 'app'
+            ? `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks (signed in through ${tokenId === 'jwt' ? 'a JWT' : "the app's own auth"}); unless that is a new office or server, check who holds its credentials`
+            : `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks, with token ${tokenId}; unless that is a new office or server, the token has leaked: revoke it with 'keyward tokens revoke ${tokenId}'`,
+      });
+    try {
+      const r = counters.once(`alert:net:${user.id}`, 3_600_000);
+      if (r === true) send();
+      else if (r instanceof Promise) r.then((first) => first && send(), (err: unknown) => log.error({ err }, 'outside-network alert check failed'));
+    } catch (err) {
+      log.error({ err }, 'outside-network alert check failed');
+    }
   }
 
   function allowModel(user: UserRecord, model: string): void {
@@ -302,7 +325,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       // Judged again on a caught-up copy: the model and the address must still be allowed to whoever the caller now is.
       if (u !== first) {
         allowModel(u, f.model);
-        allowFrom(u, req);
+        allowFrom(u, f.caller.tokenId, req);
       }
       return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now());
     };
@@ -775,13 +798,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
       const caller = authed instanceof Promise ? await authed : authed;
       caller.dirVersion = dir.currentVersion;
-      allowFrom(caller.user, req);
+      allowFrom(caller.user, caller.tokenId, req);
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
           const again = reauthenticate(caller, req);
           const now = again instanceof Promise ? await again : again;
-          allowFrom(now.user, req);
+          allowFrom(now.user, now.tokenId, req);
           return await handleModels(req, res, reqId, now, corsH);
         }
         return await handleModels(req, res, reqId, caller, corsH);

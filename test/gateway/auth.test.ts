@@ -98,6 +98,12 @@ describe('who may call the gateway', () => {
     expect(r.text).not.toContain('10.0.0.0');
     const models = await fetch(`${gw.origin}/v1/models`, { headers: bearer(outside) });
     expect(models.status).toBe(403);
+    // A token used outside its networks has most likely leaked: one alert, not one per request.
+    const tokenId = outside.slice(3, 15);
+    const alertLines = gw.logs.join('').split('\n').filter((l) => l.includes('"alert":"outside_network"'));
+    expect(alertLines).toHaveLength(1);
+    expect(alertLines[0]).toContain(`called from 127.0.0.1, outside its allowed networks, with token ${tokenId}`);
+    expect(alertLines[0]).toContain(`keyward tokens revoke ${tokenId}`);
     expect(upstream.seen.length).toBe(before);
     // Behind a trusted proxy, the address is the one X-Forwarded-For gives.
     const proxied = await startGateway(upstream, keys, { directory: dir, ledger, trustProxy: 1 });
