@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { KEYWARD_MAIN, runKeyward } from '../helpers/cli.js';
+import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
@@ -77,27 +76,16 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(issued.stderr).toMatch(/shown only this once/);
 
     const port = await freePort();
-    const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir });
     const n = 12;
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
-    await new Promise<void>((ok, fail) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('listening on')) ok();
-      });
-      child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
-    });
     try {
-      expect(stderr).toMatch(/openai: 2 keys, anthropic: 1 key/);
+      expect(gateway.stderr).toMatch(/openai: 2 keys, anthropic: 1 key/);
       const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
       await Promise.all(Array.from({ length: n }, () => client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 })));
     } finally {
-      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await gateway.stop()).toBe(0);
     }
+    const { stdout, stderr } = gateway;
     expect(stderr).toMatch(/usage ledger written/);
     const usage = await runKeyward(['usage', '--json', '--db', db]);
     expect(JSON.parse(usage.stdout).users).toMatchObject([{ user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
@@ -150,21 +138,9 @@ describe('the management CLI and `keyward gateway`', () => {
     const token = (await runKeyward(['tokens', 'issue', 'alice', '--db', db])).stdout.trim();
     const metricsToken = randomBytes(24).toString('hex');
     const [port, mport] = [await freePort(), await freePort()];
-    const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port), '--metrics-port', String(mport)], {
-      cwd: dir,
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, KEYWARD_METRICS_TOKEN: metricsToken },
-    });
-    let stderr = '';
-    await new Promise<void>((ok, fail) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('listening on')) ok();
-      });
-      child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
-    });
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--db', db, '--port', String(port), '--metrics-port', String(mport)], { cwd: dir, env: { KEYWARD_METRICS_TOKEN: metricsToken } });
     try {
-      expect(stderr).toContain(`metrics on http://127.0.0.1:${mport}/metrics (token required)`);
+      expect(gateway.stderr).toContain(`metrics on http://127.0.0.1:${mport}/metrics (token required)`);
       const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
       await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 50 });
       expect((await fetch(`http://127.0.0.1:${mport}/metrics`)).status).toBe(401);
@@ -178,9 +154,7 @@ describe('the management CLI and `keyward gateway`', () => {
       expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
       for (const k of [...keys.openai, ...keys.anthropic, token]) expect(text).not.toContain(k.slice(10, 40));
     } finally {
-      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await gateway.stop()).toBe(0);
     }
     const open = await runKeyward(['gateway', '--env-file', env, '--db', db, '--port', '0', '--metrics-port', '0', '--metrics-host', '0.0.0.0'], { env: { KEYWARD_METRICS_TOKEN: undefined } });
     expect(open.code).toBe(2);

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,7 +8,7 @@ import { issueToken } from '../../src/gateway/index.js';
 import { RedisCounters } from '../../src/store/redis.js';
 import { RedisDirectory } from '../../src/store/redis-directory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
-import { KEYWARD_MAIN, runKeyward } from '../helpers/cli.js';
+import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { requireProgram } from '../helpers/programs.js';
 import { freePort, startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
@@ -336,15 +335,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
     chmodSync(env, 0o600);
     const port = await freePort();
-    const child = spawn(process.execPath, [KEYWARD_MAIN, 'gateway', '--env-file', env, '--db', db, '--port', String(port), '--redis', redis.url, '--log-level', 'warn'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    await new Promise<void>((ok, fail) => {
-      child.stderr!.on('data', (d: Buffer) => {
-        stderr += d.toString();
-        if (stderr.includes('listening on')) ok();
-      });
-      child.once('exit', (c) => fail(new Error(`gateway exited ${c}: ${stderr}`)));
-    });
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--db', db, '--port', String(port), '--redis', redis.url, '--log-level', 'warn'], { cwd: dir });
     const call = () => post(`http://127.0.0.1:${port}/v1/chat/completions`, chat(), bearer(token));
     try {
       expect((await call()).status).toBe(200);
@@ -361,11 +352,9 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
       expect((await call()).status).toBe(401);
       expect((await ask(1, token)).status).toBe(401);
     } finally {
-      const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
+      expect(await gateway.stop()).toBe(0);
     }
-    expect(stderr + (await runKeyward(['usage', '--db', db])).stdout).not.toContain(token.slice(16));
+    expect(gateway.stderr + (await runKeyward(['usage', '--db', db])).stdout).not.toContain(token.slice(16));
   });
 
   it('refuses bad input with a clear message and exit status 2', async () => {

@@ -40,3 +40,42 @@ export function runKeyward(args: readonly string[], options: RunOptions = {}): P
     child.stdin.end(options.input ?? '');
   });
 }
+
+/** A long-running `keyward gateway` (or other server command) started from the built CLI. */
+export interface KeywardServer {
+  /** What it printed so far. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Sends SIGTERM and resolves with the exit status. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the built CLI and resolves once stderr says `listening on`; rejects if it exits first. */
+export async function startKeyward(args: readonly string[], options: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<KeywardServer> {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...options.env };
+  for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+  const child = spawn(process.execPath, [KEYWARD_MAIN, ...args], { cwd: options.cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  await new Promise<void>((ok, fail) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('listening on')) ok();
+    });
+    child.once('exit', (c) => fail(new Error(`keyward ${args[0]} exited ${c}: ${stderr}`)));
+  });
+  const exited = new Promise<number | null>((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', (c) => r(c))));
+  return {
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    stop() {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
