@@ -10,14 +10,15 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
-import { readEnvFile, upstreamFromEnv } from '../gateway/env.js';
-import { createLogger } from '../gateway/logger.js';
+import { readEnvFile, upstreamFromEnv, type UpstreamConfig } from '../gateway/env.js';
+import type { KeyChange } from '../gateway/keys.js';
+import { createLogger, type Logger } from '../gateway/logger.js';
 import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
 import { seedBudgets } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { anthropic } from '../gateway/providers/anthropic.js';
 import { openai } from '../gateway/providers/openai.js';
-import { createGateway } from '../gateway/server.js';
+import { createGateway, type GatewayHandler } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
 import { safeUrl } from '../store/redis-connect.js';
@@ -73,6 +74,34 @@ function metricsTokenFrom(env: Record<string, string | undefined>, o: Flags): st
     });
   }
   return token;
+}
+
+/**
+ * Reads the .env again and gives each provider the keys it now lists. Anything wrong with the file
+ * (mode, syntax, no keys left) keeps the keys the gateway has: a bad edit must not stop the traffic.
+ */
+function reloadKeys(o: Flags, bases: Record<'openai' | 'anthropic', string>, gateway: GatewayHandler, log: Logger): void {
+  let next: { openai: UpstreamConfig; anthropic: UpstreamConfig };
+  try {
+    const env: Record<string, string | undefined> = { ...readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' }), ...process.env };
+    next = { openai: upstreamFromEnv(openai, env), anthropic: upstreamFromEnv(anthropic, env) };
+  } catch (err) {
+    log.error({ err }, 'reloading the provider keys failed; the gateway keeps the keys it has');
+    process.stderr.write(`keyward gateway: reloading the provider keys failed, keeping the current ones: ${(err as Error).message}\n`);
+    return;
+  }
+  if (next.openai.keys.length + next.anthropic.keys.length === 0) {
+    log.error({ envFile: o.envFile }, 'the env file now lists no provider keys; the gateway keeps the keys it has');
+    process.stderr.write(`keyward gateway: ${o.envFile} now lists no provider keys; keeping the current ones\n`);
+    return;
+  }
+  const change = gateway.setProviderKeys({ openai: next.openai.keys, anthropic: next.anthropic.keys });
+  for (const p of [openai, anthropic]) {
+    if (next[p.name].baseUrl !== bases[p.name]) log.warn({ provider: p.name }, `${p.envPrefix}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
+  }
+  log.info(change, 'provider keys reloaded');
+  const say = (c: KeyChange | undefined) => (c === undefined ? 'unchanged' : `${c.added.length} added, ${c.removed.length} removed, ${c.kept} kept`);
+  process.stderr.write(`keyward gateway: provider keys reloaded (openai: ${say(change.openai)}; anthropic: ${say(change.anthropic)})\n`);
 }
 
 export async function serve(o: Flags): Promise<number> {
@@ -163,6 +192,10 @@ export async function serve(o: Flags): Promise<number> {
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
+    // Key rotation without a restart: put the new keys in the .env, then `kill -HUP <pid>`.
+    process.on('SIGHUP', () => {
+      if (!stopping) reloadKeys(o, { openai: oa.baseUrl, anthropic: an.baseUrl }, gateway, log);
+    });
   });
 }
 

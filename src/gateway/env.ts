@@ -17,7 +17,7 @@ export function readEnvFile(path: string, options: { required?: boolean } = {}):
     throw new KeywardError('KW_FILE', `cannot read the env file '${path}': ${(err as Error).message}`, { hint: 'check the --env-file path', cause: err });
   }
   if ((mode & 0o077) !== 0) {
-    throw new KeywardError('KW_UNSAFE_ENV_FILE', `refusing to start: '${path}' is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); it holds provider keys`, {
+    throw new KeywardError('KW_UNSAFE_ENV_FILE', `'${path}' is readable by group or others (mode ${(mode & 0o777).toString(8).padStart(3, '0')}); it holds provider keys`, {
       hint: `chmod 600 '${path}'`,
     });
   }

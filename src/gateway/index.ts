@@ -9,7 +9,7 @@ export type { Alert, AlertOptions } from './alerts.js';
 export type { AnomalyOptions } from './anomaly.js';
 export type { JwtOptions } from './auth.js';
 export type { ResilienceOptions } from './upstream.js';
-export type { BreakerOptions } from './keys.js';
+export type { BreakerOptions, KeyChange } from './keys.js';
 export { seedBudgets, ledgerSpend, type IpLimits, type GlobalBudget } from './policy.js';
 export { keepSharedBudgets, type SharedBudgetsOptions, type EpochLedger } from './shared-budgets.js';
 export { loadGatewayConfig, type GatewayConfigFile } from './config.js';

@@ -3,6 +3,7 @@
  * breaker. A key that fails `threshold` times in a row (connection errors, 429, 5xx) is skipped for
  * `cooldownMs`, then gets one trial request (half-open); a 401/403 disables the key until restart,
  * since the provider has rejected it. Keys are never printed: `label` is provider + last 4 characters.
+ * `replace` swaps the pool's keys while requests are in flight, for rotation without a restart.
  */
 import { createHash } from 'node:crypto';
 
@@ -32,28 +33,59 @@ export class PoolKey {
   }
 }
 
+export interface KeyChange {
+  added: string[];
+  removed: string[];
+  kept: number;
+}
+
 export class KeyPool {
-  readonly keys: PoolKey[];
+  private current: PoolKey[];
   private next = 0;
 
   constructor(
-    provider: string,
+    private readonly provider: string,
     secrets: string[],
     private readonly breaker: BreakerOptions = DEFAULT_BREAKER,
   ) {
-    this.keys = secrets.map((s) => new PoolKey(s, provider));
+    this.current = secrets.map((s) => new PoolKey(s, provider));
+  }
+
+  get keys(): readonly PoolKey[] {
+    return this.current;
+  }
+
+  /**
+   * Makes `secrets` the pool. A key kept keeps its breaker state (one the provider rejected stays
+   * out); requests already using a removed key finish with it, and no new one picks it. Returns the
+   * labels added and removed.
+   */
+  replace(secrets: string[]): KeyChange {
+    const old = new Map(this.current.map((k) => [k.secret, k]));
+    const next = [...new Set(secrets)].map((s) => old.get(s) ?? new PoolKey(s, this.provider));
+    const stays = new Set(next);
+    const added = next.filter((k) => !old.has(k.secret));
+    const change: KeyChange = {
+      added: added.map((k) => k.label),
+      removed: this.current.filter((k) => !stays.has(k)).map((k) => k.label),
+      kept: next.length - added.length,
+    };
+    this.current = next;
+    this.next = 0;
+    return change;
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.current.length;
   }
 
   /** The next usable key, skipping `exclude` (keys already tried for this request); undefined when none is usable. */
   pick(exclude?: Set<PoolKey>): PoolKey | undefined {
-    const n = this.keys.length;
+    const keys = this.current;
+    const n = keys.length;
     const now = Date.now();
     for (let i = 0; i < n; i++) {
-      const k = this.keys[(this.next + i) % n]!;
+      const k = keys[(this.next + i) % n]!;
       if (k.revoked || exclude?.has(k)) continue;
       if (k.openUntil > now) continue;
       if (k.openUntil !== 0) {
@@ -86,7 +118,7 @@ export class KeyPool {
   /** For health output: state of every key, by label. */
   state(): Array<{ key: string; state: 'closed' | 'open' | 'half-open' | 'revoked'; failures: number }> {
     const now = Date.now();
-    return this.keys.map((k) => ({
+    return this.current.map((k) => ({
       key: k.label,
       state: k.revoked ? 'revoked' : k.openUntil > now ? 'open' : k.openUntil !== 0 ? 'half-open' : 'closed',
       failures: k.failures,

@@ -19,7 +19,7 @@ import { period } from './budget.js';
 import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
-import { DEFAULT_BREAKER, KeyPool, type BreakerOptions } from './keys.js';
+import { DEFAULT_BREAKER, KeyPool, type BreakerOptions, type KeyChange } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { NetworkList } from './networks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -96,6 +96,12 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
   logger: Logger;
   /** Breaker state of every provider key (labels only, never the keys). */
   keyState(): Record<string, ReturnType<KeyPool['state']>>;
+  /**
+   * Rotates provider keys without a restart: each provider given gets exactly these keys (the others
+   * keep theirs). Kept keys keep their breaker state; requests in flight finish on the key they have.
+   * Returns the labels added and removed per provider.
+   */
+  setProviderKeys(keys: Partial<Record<ProviderName, string[]>>): Partial<Record<ProviderName, KeyChange>>;
   /** Prometheus metrics (requests, latency, tokens, spend, upstream attempts, key states), for a scrape endpoint. */
   metrics: GatewayMetrics;
 };
@@ -188,7 +194,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
   const chatPolicy: AppChatPolicy = options.chat ?? (upstreams.openai.pool.size > 0 || upstreams.anthropic.pool.size === 0 ? { provider: 'openai', model: 'gpt-4o-mini' } : { provider: 'anthropic', model: 'claude-haiku-4-5' });
 
-  /** Removes key material from text going to a client: the pool's own keys verbatim, then anything the engine recognises. */
+  /** Removes key material from text going to a client: the pool's own keys (past ones too) verbatim, then anything the engine recognises. */
   function scrub(text: string): string {
     for (const k of allKeys) if (text.includes(k)) text = text.split(k).join(redactSecret(k));
     return redactText(text);
@@ -847,6 +853,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   handler.logger = log;
   handler.keyState = () => ({ openai: upstreams.openai.pool.state(), anthropic: upstreams.anthropic.pool.state() });
   handler.metrics = metrics;
+  handler.setProviderKeys = (keys) => {
+    const out: Partial<Record<ProviderName, KeyChange>> = {};
+    for (const name of ['openai', 'anthropic'] as const) {
+      const given = keys[name];
+      if (given === undefined) continue;
+      // A key rotated out may still show up in an answer in flight: it stays on the scrub list.
+      for (const k of given) if (!allKeys.includes(k)) allKeys.push(k);
+      out[name] = upstreams[name].pool.replace(given);
+    }
+    return out;
+  };
   handler.close = async () => {
     writer.close();
     if (ownDispatcher) await dispatcher.close();

@@ -181,6 +181,38 @@ describe('the management CLI and `keyward gateway`', () => {
     }
   });
 
+  it('rotates provider keys on SIGHUP without a restart, and keeps them when the new .env is unsafe or empty', async () => {
+    const env = join(dir, 'rotate.env');
+    const write = (body: string, mode = 0o600) => {
+      writeFileSync(env, body);
+      chmodSync(env, mode);
+    };
+    write(`OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+    const token = (await runKeyward(['tokens', 'issue', 'alice', '--db', db])).stdout.trim();
+    const port = await freePort();
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir });
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
+    const lastKey = async () => {
+      await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+      return upstream.seen.at(-1)!.keyIndex;
+    };
+    try {
+      expect(await lastKey()).toBe(0);
+      write(`OPENAI_API_KEY=${keys.openai[1]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+      expect(await gateway.signal('SIGHUP')).toMatch(/provider keys reloaded \(openai: 1 added, 1 removed, 0 kept; anthropic: 0 added, 0 removed, 0 kept\)/);
+      expect([await lastKey(), await lastKey()]).toEqual([1, 1]);
+      // An edit that leaves the file readable by others, or without keys, changes nothing.
+      write(`OPENAI_API_KEY=${keys.openai[0]}\n`, 0o644);
+      expect(await gateway.signal('SIGHUP')).toMatch(/reloading the provider keys failed, keeping the current ones: '.*rotate\.env' is readable by group or others \(mode 644\)/);
+      write('# emptied by mistake\n');
+      expect(await gateway.signal('SIGHUP')).toMatch(/now lists no provider keys; keeping the current ones/);
+      expect(await lastKey()).toBe(1);
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
+    for (const k of [...keys.openai, ...keys.anthropic, token]) expect(gateway.stdout + gateway.stderr).not.toContain(k.slice(10, 40));
+  });
+
   it('revokes a token by id', async () => {
     const list = await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db]);
     const id = /^([0-9a-f]{12})\s+alice/m.exec(list.stdout)![1]!;

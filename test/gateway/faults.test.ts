@@ -54,6 +54,23 @@ describe('upstream and client faults', () => {
     expect(tries[0]!.keyIndex).not.toBe(tries[1]!.keyIndex);
   });
 
+  it('rotates keys while a stream is in flight: it finishes on its key, and the next request takes the new one', async () => {
+    const gw = await gateway({}, { openai: [keys.openai[0]!], anthropic: keys.anthropic });
+    const before = upstream.seen.length;
+    const streaming = post(`${gw.origin}/v1/chat/completions`, chat('gpt-4o-mini', { stream: true, max_tokens: 60 }), bearer(token));
+    await until('the stream has reached the upstream', () => upstream.seen.length > before);
+    const change = gw.gateway.setProviderKeys({ openai: [keys.openai[1]!] });
+    expect(change.openai).toMatchObject({ kept: 0, added: [expect.stringMatching(/^openai:…/)], removed: [expect.stringMatching(/^openai:…/)] });
+    expect(change.anthropic).toBeUndefined();
+    const r = await streaming;
+    expect(r.status).toBe(200);
+    expect(r.text).toContain('data: [DONE]');
+    expect(upstream.seen[before]!.keyIndex).toBe(0);
+    expect((await call(gw)).status).toBe(200);
+    expect(upstream.seen.at(-1)!.keyIndex).toBe(1);
+    expect(gw.gateway.keyState().openai.map((k) => k.key)).toEqual(change.openai!.added);
+  });
+
   it('retries a 429, honouring a short Retry-After', async () => {
     const gw = await gateway();
     upstream.fail({ status: 429, retryAfter: '0' });

@@ -48,6 +48,8 @@ export interface KeywardServer {
   readonly stderr: string;
   /** Sends SIGTERM and resolves with the exit status. */
   stop(): Promise<number | null>;
+  /** Sends a signal (SIGHUP: reload) and resolves once stderr has grown past what it was. */
+  signal(sig: NodeJS.Signals): Promise<string>;
 }
 
 /** Starts the built CLI and resolves once stderr says `listening on`; rejects if it exits first. */
@@ -76,6 +78,21 @@ export async function startKeyward(args: readonly string[], options: { cwd?: str
     stop() {
       child.kill('SIGTERM');
       return exited;
+    },
+    signal(sig) {
+      const before = stderr.length;
+      child.kill(sig);
+      return new Promise<string>((ok, fail) => {
+        const timer = setTimeout(() => fail(new Error(`nothing on stderr after ${sig}`)), 10_000);
+        const check = () => {
+          if (stderr.length > before && stderr.endsWith('\n')) {
+            clearTimeout(timer);
+            child.stderr.off('data', check);
+            ok(stderr.slice(before));
+          }
+        };
+        child.stderr.on('data', check);
+      });
     },
   };
 }
