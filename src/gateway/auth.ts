@@ -59,7 +59,8 @@ export class Authenticator {
       const r = verifyToken(this.dir, cred);
       // A refusal on a shared directory's copy may be out of date (a token issued, a user re-enabled on
       // another machine a moment ago): catch up with the shared copy, then judge.
-      if (!r.ok && r.reason !== 'malformed' && this.dir.catchUp) return this.afterCatchUp(cred, r);
+      // An expiry cannot be moved, so an expired token needs no catching up.
+      if (!r.ok && r.reason !== 'malformed' && r.reason !== 'expired' && this.dir.catchUp) return this.afterCatchUp(cred, r);
       return this.judge(r);
     }
     if (this.jwks && cred.split('.').length === 3) return this.fromJwt(cred);

@@ -1,9 +1,10 @@
 /**
  * The provider keys of one upstream: a pool used round-robin, each key behind its own circuit
  * breaker. A key that fails `threshold` times in a row (connection errors, 429, 5xx) is skipped for
- * `cooldownMs`, then gets one trial request (half-open); a 401/403 disables the key until restart,
- * since the provider has rejected it. Keys are never printed: `label` is provider + last 4 characters.
- * `replace` swaps the pool's keys while requests are in flight, for rotation without a restart.
+ * `cooldownMs`, then gets one trial request (half-open); a 401/403 takes the key out until the keys
+ * are reloaded, since the provider has rejected it. Keys are never printed: `label` is provider + last
+ * 4 characters. `replace` swaps the pool's keys while requests are in flight, for rotation without a
+ * restart.
  */
 import { createHash } from 'node:crypto';
 
@@ -56,13 +57,15 @@ export class KeyPool {
   }
 
   /**
-   * Makes `secrets` the pool. A key kept keeps its breaker state (one the provider rejected stays
-   * out); requests already using a removed key finish with it, and no new one picks it. Returns the
-   * labels added and removed.
+   * Makes `secrets` the pool. A key kept keeps its breaker's count of recent failures; one the
+   * provider had rejected is tried again, since the operator still lists it (fixed at the provider,
+   * say), and taken out again on its first 401. Requests already using a removed key finish with
+   * it, and no new one picks it. Returns the labels added and removed.
    */
   replace(secrets: string[]): KeyChange {
     const old = new Map(this.current.map((k) => [k.secret, k]));
     const next = [...new Set(secrets)].map((s) => old.get(s) ?? new PoolKey(s, this.provider));
+    for (const k of next) k.revoked = false;
     const stays = new Set(next);
     const added = next.filter((k) => !old.has(k.secret));
     const change: KeyChange = {

@@ -187,7 +187,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const cfg = options.upstreams ? (options.upstreams[name] ?? { baseUrl: p.defaultBaseUrl, keys: [] }) : upstreamFromEnv(p, env);
     allKeys.push(...cfg.keys);
     upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, {
-      keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until restart` }),
+      keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
       webPage: (status) => log.warn({ upstream: upstreams[name].base, status }, 'the upstream answered with a web page, not the API; check its base URL'),
       attempted: (result) => metrics.attempt(name, result),
     });

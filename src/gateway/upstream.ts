@@ -35,7 +35,7 @@ const RETRYABLE_STATUS = (s: number) => s === 429 || s >= 500;
 
 /** What the gateway hears about, for its alerts and logs. */
 export interface UpstreamHooks {
-  /** The provider rejected a key (401/403): it is out of the pool until restart. */
+  /** The provider rejected a key (401/403): it is out of the pool until the keys are reloaded. */
   keyRejected?(key: PoolKey): void;
   /** The base URL answered a successful status with a web page. */
   webPage?(status: number): void;

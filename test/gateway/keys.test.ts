@@ -16,15 +16,15 @@ describe('a provider key pool', () => {
   });
 
   it('rotates: new keys join, removed ones are never picked again, kept ones keep their state', () => {
-    const pool = new KeyPool('openai', [a, b]);
+    const pool = new KeyPool('openai', [a, b], { threshold: 1, cooldownMs: 60_000 });
     const ka = pool.keys[0]!;
-    pool.failure(ka, 401);
+    pool.failure(ka);
     const inFlight = pool.keys[1]!;
     const change = pool.replace([a, c, c]);
     expect(change.kept).toBe(1);
     expect(change.added).toEqual([pool.keys[1]!.label]);
     expect(change.removed).toEqual([inFlight.label]);
-    // The key the provider rejected stays out even though the new list still names it.
+    // A kept key is the same key, its breaker still open.
     expect(pool.keys[0]).toBe(ka);
     const picks = Array.from({ length: 4 }, () => pool.pick()!.secret);
     expect(new Set(picks)).toEqual(new Set([c]));
@@ -32,5 +32,13 @@ describe('a provider key pool', () => {
     pool.success(inFlight);
     expect(pool.size).toBe(2);
     for (const l of [...change.added, ...change.removed]) expect(l).not.toContain(a.slice(10, 30));
+  });
+
+  it('tries a key the provider rejected again when a reload still lists it', () => {
+    const pool = new KeyPool('openai', [a, b]);
+    pool.failure(pool.keys[0]!, 401);
+    expect([pool.pick()!.secret, pool.pick()!.secret]).toEqual([b, b]);
+    pool.replace([a, b]);
+    expect(new Set([pool.pick()!.secret, pool.pick()!.secret])).toEqual(new Set([a, b]));
   });
 });
