@@ -1,5 +1,6 @@
-/** `keyward usage [--user U] [--since 24h]`: spend and tokens per user, from the gateway's ledger. */
-import { Command, InvalidArgumentError } from 'commander';
+/** `keyward usage [--user U] [--since 24h] [--by user|model]`: spend and tokens per user or per model, from the gateway's ledger. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type { UsageTotals } from '../store/types.js';
 import { KeywardError } from '../errors.js';
 import { dbOption, runProgram, withStore } from './users.js';
 
@@ -27,8 +28,9 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--user <name>', 'only this user')
     .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date (default 24h)', (v: string) => parseSince(v))
+    .addOption(new Option('--by <what>', 'one line per user or per model').choices(['user', 'model']).default('user'))
     .option('--json', 'machine-readable output')
-    .action((o: { db: string; user?: string; since?: number; json?: boolean }) => {
+    .action((o: { db: string; user?: string; since?: number; by: 'user' | 'model'; json?: boolean }) => {
       const since = o.since ?? parseSince('24h');
       withStore(o.db, (s) => {
         let userId: string | undefined;
@@ -38,17 +40,19 @@ export async function run(argv: string[]): Promise<number> {
           userId = u.id;
         }
         const names = new Map(s.listUsers().map((u) => [u.id, u.name]));
-        const summary = s.summary({ userId, since });
+        const lines: Array<[string, UsageTotals]> =
+          o.by === 'model' ? s.modelSummary({ userId, since }).map((r) => [r.model, r]) : s.summary({ userId, since }).map((r) => [names.get(r.userId) ?? r.userId, r]);
         if (o.json) {
-          process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), users: summary.map((r) => ({ user: names.get(r.userId) ?? r.userId, ...r })) }, null, 2) + '\n');
+          const list = o.by === 'model' ? { models: lines.map(([, r]) => r) } : { users: lines.map(([user, r]) => ({ user, ...r })) };
+          process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), ...list }, null, 2) + '\n');
           return;
         }
-        if (summary.length === 0) {
+        if (lines.length === 0) {
           process.stdout.write(`no usage since ${new Date(since).toISOString()}\n`);
           return;
         }
-        const rows = summary.map((r) => [names.get(r.userId) ?? r.userId, String(r.requests), String(r.tokensIn), String(r.tokensOut), `$${r.costUsd.toFixed(6)}`]);
-        const head = ['user', 'requests', 'tokens in', 'tokens out', 'cost'];
+        const rows = lines.map(([name, r]) => [name, String(r.requests), String(r.tokensIn), String(r.tokensOut), `$${r.costUsd.toFixed(6)}`]);
+        const head = [o.by, 'requests', 'tokens in', 'tokens out', 'cost'];
         const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
         const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
         process.stdout.write(`usage since ${new Date(since).toISOString()}\n${line(head)}\n${rows.map(line).join('\n')}\n`);

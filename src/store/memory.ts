@@ -10,12 +10,13 @@ import type {
   Ledger,
   LedgerQuery,
   LedgerRow,
+  ModelUsage,
   TokenRecord,
   UsageSummary,
   UserPolicy,
   UserRecord,
 } from './types.js';
-import { applyPatch, checkUserName, DirectoryRecords, summarize } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords, summarize, summarizeModels } from './records.js';
 
 interface Slot {
   /** Window number (sliding) or 0 (fixed). */
@@ -208,6 +209,10 @@ export class MemoryLedger implements Ledger {
 
   summary(query: LedgerQuery): UsageSummary[] {
     return summarize(this.rows(query));
+  }
+
+  modelSummary(query: LedgerQuery): ModelUsage[] {
+    return summarizeModels(this.rows(query));
   }
 
   spendSince(since: number): Map<string, number> {

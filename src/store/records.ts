@@ -1,6 +1,6 @@
 /** Shared rules for user records, used by every Directory implementation. */
 import { KeywardError } from '../errors.js';
-import type { LedgerRow, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
+import type { LedgerRow, ModelUsage, TokenRecord, UsageSummary, UsageTotals, UserPolicy, UserRecord } from './types.js';
 
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
@@ -23,16 +23,25 @@ export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: 
 }
 
 export function summarize(rows: LedgerRow[]): UsageSummary[] {
-  const by = new Map<string, UsageSummary>();
+  return totalsBy(rows, (r) => r.userId).map(([userId, t]) => ({ userId, ...t }));
+}
+
+export function summarizeModels(rows: LedgerRow[]): ModelUsage[] {
+  return totalsBy(rows, (r) => r.model).map(([model, t]) => ({ model, ...t }));
+}
+
+function totalsBy(rows: LedgerRow[], key: (r: LedgerRow) => string): Array<[string, UsageTotals]> {
+  const by = new Map<string, UsageTotals>();
   for (const r of rows) {
-    let s = by.get(r.userId);
-    if (!s) by.set(r.userId, (s = { userId: r.userId, requests: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 }));
+    const k = key(r);
+    let s = by.get(k);
+    if (!s) by.set(k, (s = { requests: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 }));
     s.requests++;
     s.tokensIn += r.tokensIn;
     s.tokensOut += r.tokensOut;
     s.costUsd += r.costUsd;
   }
-  return [...by.values()].sort((a, b) => b.costUsd - a.costUsd);
+  return [...by.entries()].sort((a, b) => b[1].costUsd - a[1].costUsd);
 }
 
 /**

@@ -6,8 +6,8 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName, summarize } from './records.js';
-import type { Directory, Ledger, LedgerQuery, LedgerRow, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
+import { applyPatch, checkUserName } from './records.js';
+import type { Directory, Ledger, LedgerQuery, LedgerRow, ModelUsage, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -89,6 +89,22 @@ function policyOf(u: UserRecord): string {
 function migrate(db: Database.Database): void {
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(tokens)').all();
   if (!columns.some((c) => c.name === 'expires_at')) db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
+}
+
+const TOTALS = 'COUNT(*) AS requests, SUM(tokens_in) AS tokensIn, SUM(tokens_out) AS tokensOut, SUM(cost_usd) AS costUsd';
+
+function ledgerWhere(query: LedgerQuery): [string, Record<string, unknown>] {
+  const where: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (query.userId !== undefined) {
+    where.push('user_id = @userId');
+    params.userId = query.userId;
+  }
+  if (query.since !== undefined) {
+    where.push('ts >= @since');
+    params.since = query.since;
+  }
+  return [where.length ? 'WHERE ' + where.join(' AND ') : '', params];
 }
 
 export function openDatabase(path: string): Database.Database {
@@ -275,22 +291,20 @@ export class SqliteStore implements Directory, Ledger {
   }
 
   rows(query: LedgerQuery): LedgerRow[] {
-    const where: string[] = [];
-    const params: Record<string, unknown> = {};
-    if (query.userId !== undefined) {
-      where.push('user_id = @userId');
-      params.userId = query.userId;
-    }
-    if (query.since !== undefined) {
-      where.push('ts >= @since');
-      params.since = query.since;
-    }
-    const sql = `SELECT ts, request_id AS requestId, user_id AS userId, token_id AS tokenId, provider, route, model, tokens_in AS tokensIn, tokens_out AS tokensOut, cost_usd AS costUsd, latency_ms AS latencyMs, status, outcome FROM ledger ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY ts`;
+    const [where, params] = ledgerWhere(query);
+    const sql = `SELECT ts, request_id AS requestId, user_id AS userId, token_id AS tokenId, provider, route, model, tokens_in AS tokensIn, tokens_out AS tokensOut, cost_usd AS costUsd, latency_ms AS latencyMs, status, outcome FROM ledger ${where} ORDER BY ts`;
     return this.db.prepare(sql).all(params) as LedgerRow[];
   }
 
+  // Totals are summed by SQLite: a month of a busy gateway's rows would not fit in memory as objects.
   summary(query: LedgerQuery): UsageSummary[] {
-    return summarize(this.rows(query));
+    const [where, params] = ledgerWhere(query);
+    return this.db.prepare(`SELECT user_id AS userId, ${TOTALS} FROM ledger ${where} GROUP BY user_id ORDER BY costUsd DESC`).all(params) as UsageSummary[];
+  }
+
+  modelSummary(query: LedgerQuery): ModelUsage[] {
+    const [where, params] = ledgerWhere(query);
+    return this.db.prepare(`SELECT model, ${TOTALS} FROM ledger ${where} GROUP BY model ORDER BY costUsd DESC`).all(params) as ModelUsage[];
   }
 
   spendSince(since: number): Map<string, number> {

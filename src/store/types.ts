@@ -159,18 +159,28 @@ export interface LedgerQuery {
   since?: number;
 }
 
-export interface UsageSummary {
-  userId: string;
+export interface UsageTotals {
   requests: number;
   tokensIn: number;
   tokensOut: number;
   costUsd: number;
 }
 
+export interface UsageSummary extends UsageTotals {
+  userId: string;
+}
+
+export interface ModelUsage extends UsageTotals {
+  model: string;
+}
+
 export interface Ledger {
   append(rows: LedgerRow[]): void;
   rows(query: LedgerQuery): LedgerRow[];
+  /** Totals per user, highest cost first. */
   summary(query: LedgerQuery): UsageSummary[];
+  /** Totals per model, highest cost first. */
+  modelSummary(query: LedgerQuery): ModelUsage[];
   /** Spend in USD per user since a time (used to seed budgets after a restart). */
   spendSince(since: number): Map<string, number>;
   close(): void;

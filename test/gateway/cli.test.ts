@@ -91,6 +91,11 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(JSON.parse(usage.stdout).users).toMatchObject([{ user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
     const table = await runKeyward(['usage', '--user', 'alice', '--since', '1h', '--db', db]);
     expect(table.stdout).toMatch(/alice\s+12\s+144\s+60/);
+    const byModel = await runKeyward(['usage', '--by', 'model', '--db', db]);
+    expect(byModel.stdout).toMatch(/^model\s+requests\s+tokens in\s+tokens out\s+cost$/m);
+    expect(byModel.stdout).toMatch(/^gpt-4o-mini\s+12\s+144\s+60\s+\$0\.0000/m);
+    expect(JSON.parse((await runKeyward(['usage', '--by', 'model', '--json', '--db', db])).stdout).models).toMatchObject([{ model: 'gpt-4o-mini', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
+    expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model/);
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));

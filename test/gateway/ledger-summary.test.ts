@@ -1,0 +1,55 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryLedger } from '../../src/store/memory.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import type { LedgerRow } from '../../src/store/types.js';
+
+/** Rows as a gateway writes them: several users and models, over two days. */
+function rows(n: number, now: number): LedgerRow[] {
+  const models = ['gpt-4o-mini', 'gpt-4o', 'claude-haiku-4-5'];
+  return Array.from({ length: n }, (_, i) => ({
+    ts: now - (i % 48) * 3_600_000,
+    requestId: `r-${i}`,
+    userId: `u_${i % 5}`,
+    tokenId: 't',
+    provider: i % 3 === 2 ? 'anthropic' : 'openai',
+    route: 'chat',
+    model: models[i % 3]!,
+    tokensIn: 10 + (i % 7),
+    tokensOut: 1 + (i % 11),
+    costUsd: ((i % 13) + 1) / 1000,
+    latencyMs: 1,
+    status: 200,
+    outcome: 'ok',
+  }));
+}
+
+describe('usage totals', () => {
+  const open: SqliteStore[] = [];
+  afterEach(() => {
+    for (const s of open.splice(0)) s.close();
+  });
+
+  it('are summed by SQLite to the same figures as row by row, per user and per model, with the filters', () => {
+    const now = Date.now();
+    const data = rows(5000, now);
+    const store = new SqliteStore(':memory:');
+    open.push(store);
+    store.append(data);
+    const memory = new MemoryLedger();
+    memory.append(data);
+    for (const q of [{}, { since: now - 24 * 3_600_000 }, { userId: 'u_3' }, { userId: 'u_3', since: now - 6 * 3_600_000 }]) {
+      const sql = store.summary(q);
+      const js = memory.summary(q);
+      expect(sql.map((r) => r.userId)).toEqual(js.map((r) => r.userId));
+      sql.forEach((r, i) => {
+        expect({ ...r, costUsd: 0 }).toEqual({ ...js[i]!, costUsd: 0 });
+        expect(r.costUsd).toBeCloseTo(js[i]!.costUsd, 9);
+      });
+      const sqlModels = store.modelSummary(q);
+      const jsModels = memory.modelSummary(q);
+      expect(sqlModels.map((r) => [r.model, r.requests, r.tokensIn, r.tokensOut])).toEqual(jsModels.map((r) => [r.model, r.requests, r.tokensIn, r.tokensOut]));
+    }
+    expect(store.summary({}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
+    expect(store.modelSummary({ since: now + 1 })).toEqual([]);
+  });
+});
