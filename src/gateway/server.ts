@@ -829,20 +829,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
     } catch (err) {
-      const counted = route?.kind ?? 'unknown';
+      const routeKind = route?.kind ?? 'unknown';
       if (err instanceof GatewayHttpError) {
         if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type, path }, err.message);
         else log.info({ reqId, status: err.status, type: err.type, path }, 'refused');
-        metrics.request(counted, shape.name, err.status, err.type);
+        metrics.request(routeKind, shape.name, err.status, err.type);
         sendError(res, shape, err, reqId, corsH);
         return;
       }
       if ((err as { name?: string }).name === 'AbortError' || res.destroyed) {
         // 499, as nginx logs a client that closed the connection before the answer.
-        metrics.request(counted, shape.name, 499, 'client_disconnect');
+        metrics.request(routeKind, shape.name, 499, 'client_disconnect');
         return;
       }
-      metrics.request(counted, shape.name, 500, 'internal_error');
+      metrics.request(routeKind, shape.name, 500, 'internal_error');
       log.error({ reqId, err }, 'unexpected gateway error');
       sendError(res, shape, new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id'), reqId, corsH);
     }
