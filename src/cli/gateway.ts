@@ -44,6 +44,7 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
 }
 
+/** A host as a URL writes it: an IPv6 address in brackets. */
 const hostForUrl = (host: string) => (host.includes(':') ? `[${host}]` : host);
 
 function listenOn(server: Server, host: string, wanted: number, portFlag: string, hostFlag: string): Promise<number> {
@@ -76,15 +77,27 @@ function metricsTokenFrom(env: Record<string, string | undefined>, o: Flags): st
   return token;
 }
 
+interface Providers {
+  /** The .env file's settings under the environment's. */
+  env: Record<string, string | undefined>;
+  openai: UpstreamConfig;
+  anthropic: UpstreamConfig;
+}
+
+/** Where the gateway's provider keys and base URLs come from, at start and on each reload. */
+function readProviders(o: Flags): Providers {
+  const env: Record<string, string | undefined> = { ...readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' }), ...process.env };
+  return { env, openai: upstreamFromEnv(openai, env), anthropic: upstreamFromEnv(anthropic, env) };
+}
+
 /**
  * Reads the .env again and gives each provider the keys it now lists. Anything wrong with the file
  * (mode, syntax, no keys left) keeps the keys the gateway has: a bad edit must not stop the traffic.
  */
-function reloadKeys(o: Flags, bases: Record<'openai' | 'anthropic', string>, gateway: GatewayHandler, log: Logger): void {
-  let next: { openai: UpstreamConfig; anthropic: UpstreamConfig };
+function reloadKeys(o: Flags, current: Providers, gateway: GatewayHandler, log: Logger): void {
+  let next: Providers;
   try {
-    const env: Record<string, string | undefined> = { ...readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' }), ...process.env };
-    next = { openai: upstreamFromEnv(openai, env), anthropic: upstreamFromEnv(anthropic, env) };
+    next = readProviders(o);
   } catch (err) {
     log.error({ err }, 'reloading the provider keys failed; the gateway keeps the keys it has');
     process.stderr.write(`keyward gateway: reloading the provider keys failed, keeping the current ones: ${(err as Error).message}\n`);
@@ -97,7 +110,7 @@ function reloadKeys(o: Flags, bases: Record<'openai' | 'anthropic', string>, gat
   }
   const change = gateway.setProviderKeys({ openai: next.openai.keys, anthropic: next.anthropic.keys });
   for (const p of [openai, anthropic]) {
-    if (next[p.name].baseUrl !== bases[p.name]) log.warn({ provider: p.name }, `${p.envPrefix}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
+    if (next[p.name].baseUrl !== current[p.name].baseUrl) log.warn({ provider: p.name }, `${p.envPrefix}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
   }
   log.info(change, 'provider keys reloaded');
   const say = (c: KeyChange | undefined) => (c === undefined ? 'unchanged' : `${c.added.length} added, ${c.removed.length} removed, ${c.kept} kept`);
@@ -105,11 +118,9 @@ function reloadKeys(o: Flags, bases: Record<'openai' | 'anthropic', string>, gat
 }
 
 export async function serve(o: Flags): Promise<number> {
-  const fileEnv = readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' });
-  const env: Record<string, string | undefined> = { ...fileEnv, ...process.env };
+  const providers = readProviders(o);
+  const { env, openai: oa, anthropic: an } = providers;
   const config: GatewayConfigFile = o.config ? loadGatewayConfig(o.config) : {};
-  const oa = upstreamFromEnv(openai, env);
-  const an = upstreamFromEnv(anthropic, env);
   if (oa.keys.length + an.keys.length === 0) {
     throw new KeywardError('KW_BAD_CONFIG', 'no provider keys: the gateway has nothing to forward with', {
       hint: `put OPENAI_API_KEY=… and/or ANTHROPIC_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
@@ -194,7 +205,7 @@ export async function serve(o: Flags): Promise<number> {
     process.once('SIGTERM', () => void stop('SIGTERM'));
     // Key rotation without a restart: put the new keys in the .env, then `kill -HUP <pid>`.
     process.on('SIGHUP', () => {
-      if (!stopping) reloadKeys(o, { openai: oa.baseUrl, anthropic: an.baseUrl }, gateway, log);
+      if (!stopping) reloadKeys(o, providers, gateway, log);
     });
   });
 }

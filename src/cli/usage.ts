@@ -6,17 +6,22 @@ import { dbOption, runProgram, withStore } from './users.js';
 
 const UNITS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
+/** `90m`, `12h`, `30d`, `2w` in ms; undefined for anything else. */
+function lengthOf(v: string): number | undefined {
+  const m = /^(\d+)([mhdw])$/.exec(v);
+  return m ? Number(m[1]) * UNITS[m[2]!]! : undefined;
+}
+
 /** A length of time such as 90m, 12h, 30d or 2w, in ms. */
 export function parseDuration(v: string): number {
-  const m = /^(\d+)([mhdw])$/.exec(v);
-  const ms = m ? Number(m[1]) * UNITS[m[2]!]! : 0;
+  const ms = lengthOf(v) ?? 0;
   if (!(ms > 0) || !Number.isSafeInteger(ms)) throw new InvalidArgumentError('use a length of time like 90m, 12h, 30d or 2w');
   return ms;
 }
 
 export function parseSince(v: string, now = Date.now()): number {
-  const m = /^(\d+)([mhdw])$/.exec(v);
-  if (m) return now - Number(m[1]) * UNITS[m[2]!]!;
+  const ms = lengthOf(v);
+  if (ms !== undefined) return now - ms;
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new InvalidArgumentError('use a duration like 30m, 24h, 7d, 2w or a date like 2026-11-01');
   return t;

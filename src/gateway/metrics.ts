@@ -31,6 +31,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 1
 
 type Labels = Record<string, string>;
 
+const labelsOf = (names: string[], values: string[]): Labels => Object.fromEntries(names.map((n, i) => [n, values[i]!]));
+
 /** A counter's series, kept as plain numbers and handed to prom-client at scrape time. */
 class CounterFamily {
   private readonly series = new Map<string, { labels: Labels; value: number }>();
@@ -56,8 +58,7 @@ class CounterFamily {
       s.value += n;
       return;
     }
-    const v = values();
-    this.series.set(key, { labels: Object.fromEntries(this.labelNames.map((l, i) => [l, v[i]!])), value: n });
+    this.series.set(key, { labels: labelsOf(this.labelNames, values()), value: n });
   }
 }
 
@@ -93,8 +94,7 @@ class HistogramFamily {
   observe(key: string, values: () => string[], v: number): void {
     let s = this.series.get(key);
     if (s === undefined) {
-      const lv = values();
-      s = { labels: Object.fromEntries(this.labelNames.map((l, i) => [l, lv[i]!])), counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
+      s = { labels: labelsOf(this.labelNames, values()), counts: new Array<number>(this.bounds.length + 1).fill(0), sum: 0, count: 0 };
       this.series.set(key, s);
     }
     let i = 0;

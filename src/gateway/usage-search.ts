@@ -14,11 +14,16 @@ import type { Provider, Usage } from './providers/types.js';
  */
 export function usageObjectAt(text: string, from: number): number {
   for (let i = text.indexOf('usage"', from + 1); i !== -1; i = text.indexOf('usage"', i + 6)) {
-    if (text.charCodeAt(i - 1) !== 34 /* " */) continue;
-    const v = valueAt(text, i + 6);
-    if (v !== -1 && text.charCodeAt(v) === 123 /* { */) return i - 1;
+    if (objectOfUsageKey(text, i) !== -1) return i - 1;
   }
   return -1;
+}
+
+/** For a `usage"` found at `i`: where its object value opens, or -1 when it is not the key `"usage"` or its value is no object. */
+function objectOfUsageKey(text: string, i: number): number {
+  if (text.charCodeAt(i - 1) !== 34 /* " */) return -1;
+  const v = valueAt(text, i + 6);
+  return v !== -1 && text.charCodeAt(v) === 123 /* { */ ? v : -1;
 }
 
 /**
@@ -28,9 +33,8 @@ export function usageObjectAt(text: string, from: number): number {
  */
 export function lastUsageObject(text: string): { start: number; end: number } | undefined {
   for (let i = text.lastIndexOf('usage"'); i > 0; i = text.lastIndexOf('usage"', i - 1)) {
-    if (text.charCodeAt(i - 1) !== 34 /* " */) continue;
-    const v = valueAt(text, i + 6);
-    if (v === -1 || text.charCodeAt(v) !== 123 /* { */) continue;
+    const v = objectOfUsageKey(text, i);
+    if (v === -1) continue;
     const end = objectEnd(text, v);
     return end === -1 ? undefined : { start: v, end };
   }

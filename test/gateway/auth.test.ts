@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { Authenticator } from '../../src/gateway/auth.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { apiSecurityHeaders } from '../../src/recommended-headers.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
@@ -117,6 +118,19 @@ describe('who may call the gateway', () => {
       await proxied.close();
       await proxied.gateway.close();
     }
+  });
+
+  it('judges an expired token without catching up with a shared directory (an expiry cannot move)', async () => {
+    const shared = Object.assign(new MemoryDirectory(), { catchUp: vi.fn(async () => false) });
+    shared.addUser('lapsed', {});
+    const lapsed = issueToken(shared, 'lapsed', { expiresAt: Date.now() - 1 }).token;
+    const forged = lapsed.slice(0, 16) + 'B'.repeat(lapsed.length - 16);
+    const auth = new Authenticator(shared);
+    expect(() => auth.authenticate({ authorization: `Bearer ${lapsed}` })).toThrow(/expired at/);
+    expect(shared.catchUp).not.toHaveBeenCalled();
+    // An unknown token may have been issued on another machine a moment ago: that one does catch up.
+    await expect(auth.authenticate({ authorization: `Bearer ${forged}` })).rejects.toThrow(/invalid gateway token/);
+    expect(shared.catchUp).toHaveBeenCalledTimes(1);
   });
 
   it('accepts the token in x-api-key too (the Anthropic SDK)', async () => {

@@ -179,3 +179,29 @@ describe('the latency histogram', () => {
     expect(sample((await metrics.scrape()).body, 'keyward_gateway_request_duration_seconds_count', { route: 'chat' })).toBeUndefined();
   });
 });
+
+describe('the ledger queue gauge', () => {
+  it('counts the rows a failing ledger keeps queued', async () => {
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    // A ledger whose file cannot be written: the writer keeps its rows and tries again later.
+    class FullDisk extends MemoryLedger {
+      override append(): void {
+        throw new Error('SQLITE_FULL: database or disk is full');
+      }
+    }
+    const dir = new MemoryDirectory();
+    dir.addUser('q', {});
+    const token = issueToken(dir, 'q').token;
+    const gw = await startGateway(upstream, keys, { directory: dir, ledger: new FullDisk() });
+    try {
+      for (let i = 0; i < 3; i++) expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(token))).status).toBe(200);
+      await until('the ledger write has failed', () => gw.logs.join('').includes('usage ledger write failed'));
+      expect(sample((await gw.gateway.metrics.scrape()).body, 'keyward_gateway_ledger_queued_rows')).toBe(3);
+    } finally {
+      await gw.close();
+      // close() writes what is queued: with the disk still full, that fails, as it should.
+      await gw.gateway.close().catch(() => undefined);
+      await upstream.close();
+    }
+  });
+});
