@@ -10,14 +10,14 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
-import { readEnvFile, upstreamFromEnv, type UpstreamConfig } from '../gateway/env.js';
+import { keyCount, readEnvFile, upstreamsFromEnv, type UpstreamConfig } from '../gateway/env.js';
 import type { KeyChange } from '../gateway/keys.js';
 import { createLogger, type Logger } from '../gateway/logger.js';
 import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
 import { seedBudgets } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
-import { anthropic } from '../gateway/providers/anthropic.js';
-import { openai } from '../gateway/providers/openai.js';
+import { PROVIDERS } from '../gateway/providers/registry.js';
+import { PROVIDER_NAMES, type ProviderName } from '../gateway/providers/types.js';
 import { createGateway, type GatewayHandler } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
@@ -80,14 +80,13 @@ function metricsTokenFrom(env: Record<string, string | undefined>, o: Flags): st
 interface Providers {
   /** The .env file's settings under the environment's. */
   env: Record<string, string | undefined>;
-  openai: UpstreamConfig;
-  anthropic: UpstreamConfig;
+  upstreams: Record<ProviderName, UpstreamConfig>;
 }
 
 /** Where the gateway's provider keys and base URLs come from, at start and on each reload. */
 function readProviders(o: Flags): Providers {
   const env: Record<string, string | undefined> = { ...readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' }), ...process.env };
-  return { env, openai: upstreamFromEnv(openai, env), anthropic: upstreamFromEnv(anthropic, env) };
+  return { env, upstreams: upstreamsFromEnv(env) };
 }
 
 /**
@@ -103,27 +102,27 @@ function reloadKeys(o: Flags, current: Providers, gateway: GatewayHandler, log: 
     process.stderr.write(`keyward gateway: reloading the provider keys failed, keeping the current ones: ${(err as Error).message}\n`);
     return;
   }
-  if (next.openai.keys.length + next.anthropic.keys.length === 0) {
+  if (keyCount(next.upstreams) === 0) {
     log.error({ envFile: o.envFile }, 'the env file now lists no provider keys; the gateway keeps the keys it has');
     process.stderr.write(`keyward gateway: ${o.envFile} now lists no provider keys; keeping the current ones\n`);
     return;
   }
-  const change = gateway.setProviderKeys({ openai: next.openai.keys, anthropic: next.anthropic.keys });
-  for (const p of [openai, anthropic]) {
-    if (next[p.name].baseUrl !== current[p.name].baseUrl) log.warn({ provider: p.name }, `${p.envPrefix}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
+  const change = gateway.setProviderKeys(Object.fromEntries(PROVIDER_NAMES.map((n) => [n, next.upstreams[n].keys])));
+  for (const n of PROVIDER_NAMES) {
+    if (next.upstreams[n].baseUrl !== current.upstreams[n].baseUrl) log.warn({ provider: n }, `${PROVIDERS[n].envPrefix}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
   }
   log.info(change, 'provider keys reloaded');
   const say = (c: KeyChange | undefined) => (c === undefined ? 'unchanged' : `${c.added.length} added, ${c.removed.length} removed, ${c.kept} kept`);
-  process.stderr.write(`keyward gateway: provider keys reloaded (openai: ${say(change.openai)}; anthropic: ${say(change.anthropic)})\n`);
+  process.stderr.write(`keyward gateway: provider keys reloaded (${PROVIDER_NAMES.map((n) => `${n}: ${say(change[n])}`).join('; ')})\n`);
 }
 
 export async function serve(o: Flags): Promise<number> {
   const providers = readProviders(o);
-  const { env, openai: oa, anthropic: an } = providers;
+  const { env, upstreams } = providers;
   const config: GatewayConfigFile = o.config ? loadGatewayConfig(o.config) : {};
-  if (oa.keys.length + an.keys.length === 0) {
+  if (keyCount(upstreams) === 0) {
     throw new KeywardError('KW_BAD_CONFIG', 'no provider keys: the gateway has nothing to forward with', {
-      hint: `put OPENAI_API_KEY=… and/or ANTHROPIC_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
+      hint: `put OPENAI_API_KEY=…, ANTHROPIC_API_KEY=… and/or GEMINI_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
     });
   }
   const metricsToken = metricsTokenFrom(env, o);
@@ -175,7 +174,7 @@ export async function serve(o: Flags): Promise<number> {
   }
   const host = hostForUrl(o.host);
   process.stderr.write(
-    `keyward gateway listening on http://${host}:${port}  (openai: ${oa.keys.length} key${oa.keys.length === 1 ? '' : 's'}, anthropic: ${an.keys.length} key${an.keys.length === 1 ? '' : 's'}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'}${metricsNote})\n`,
+    `keyward gateway listening on http://${host}:${port}  (${PROVIDER_NAMES.map((n) => `${n}: ${upstreams[n].keys.length} key${upstreams[n].keys.length === 1 ? '' : 's'}`).join(', ')}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'}${metricsNote})\n`,
   );
   if (!isLoopback(o.host)) process.stderr.write(`keyward: note: listening on ${o.host}, reachable from other machines; put TLS in front of it\n`);
 

@@ -1,6 +1,6 @@
 /**
- * Who is calling: a gateway token in `Authorization: Bearer` (OpenAI SDK's apiKey) or `x-api-key`
- * (Anthropic SDK), or a JWT from the app's own login verified against a JWKS URL (jose).
+ * Who is calling: a gateway token in `Authorization: Bearer` (OpenAI SDK's apiKey), `x-api-key`
+ * (Anthropic SDK) or `x-goog-api-key` (Google's @google/genai SDK), or a JWT from the app's own login verified against a JWKS URL (jose).
  * A provider key sent by a client is refused with a message saying so: the gateway holds those.
  */
 import type { IncomingHttpHeaders } from 'node:http';
@@ -35,7 +35,7 @@ function credential(headers: IncomingHttpHeaders): string | undefined {
     if (auth.length > 7 && auth.slice(0, 7).toLowerCase() === 'bearer ') return auth.slice(7).trim();
     return undefined;
   }
-  const k = headers['x-api-key'] ?? headers['api-key'];
+  const k = headers['x-api-key'] ?? headers['x-goog-api-key'] ?? headers['api-key'];
   return typeof k === 'string' ? k.trim() : undefined;
 }
 
@@ -53,7 +53,7 @@ export class Authenticator {
   authenticate(headers: IncomingHttpHeaders): Caller | Promise<Caller> {
     const cred = credential(headers);
     if (!cred) {
-      throw new GatewayHttpError(401, 'authentication_error', 'missing gateway token: send it as "Authorization: Bearer kw_…" or "x-api-key: kw_…"');
+      throw new GatewayHttpError(401, 'authentication_error', 'missing gateway token: send it as "Authorization: Bearer kw_…", "x-api-key: kw_…" or "x-goog-api-key: kw_…"');
     }
     if (cred.startsWith('kw_')) {
       const r = verifyToken(this.dir, cred);

@@ -65,7 +65,7 @@ const price = obj({ input: posNum, output: posNum }, ['input', 'output']);
 
 const FIELDS: Record<string, Check> = {
   models: strList,
-  chat: obj({ provider: oneOf('openai', 'anthropic'), model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
+  chat: obj({ provider: oneOf('openai', 'anthropic', 'gemini'), model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
   defaultMaxTokens: posInt,
   prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output } USD per million tokens' : 'a map of model to { input, output }'),
   fallbackPrice: price,

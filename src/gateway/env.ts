@@ -5,7 +5,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { KeywardError } from '../errors.js';
-import type { Provider } from './providers/types.js';
+import { PROVIDERS } from './providers/registry.js';
+import { PROVIDER_NAMES, type Provider, type ProviderName } from './providers/types.js';
 
 /** Reads a `.env` file after checking it is readable by its owner only. Missing file: empty. */
 export function readEnvFile(path: string, options: { required?: boolean } = {}): Record<string, string> {
@@ -50,7 +51,7 @@ export function upstreamFromEnv(provider: Provider, env: Record<string, string |
       if (key && !keys.includes(key)) keys.push(key);
     }
   }
-  const base = env[`${provider.envPrefix}_BASE_URL`]?.trim() || provider.defaultBaseUrl;
+  const base = env[`${provider.envPrefix}_BASE_URL`]?.trim() || (provider.sdkBaseUrlEnv ? env[provider.sdkBaseUrlEnv]?.trim() : undefined) || provider.defaultBaseUrl;
   let url: URL;
   try {
     url = new URL(base);
@@ -61,4 +62,14 @@ export function upstreamFromEnv(provider: Provider, env: Record<string, string |
     throw new KeywardError('KW_BAD_CONFIG', `${provider.envPrefix}_BASE_URL must be http(s)`, { hint: 'use e.g. https://api.openai.com/v1' });
   }
   return { baseUrl: base.replace(/\/+$/, ''), keys };
+}
+
+/** Every provider's keys and base URL. */
+export function upstreamsFromEnv(env: Record<string, string | undefined>): Record<ProviderName, UpstreamConfig> {
+  return Object.fromEntries(PROVIDER_NAMES.map((n) => [n, upstreamFromEnv(PROVIDERS[n], env)])) as Record<ProviderName, UpstreamConfig>;
+}
+
+/** How many keys the providers hold together. */
+export function keyCount(upstreams: Partial<Record<ProviderName, UpstreamConfig>>): number {
+  return PROVIDER_NAMES.reduce((n, p) => n + (upstreams[p]?.keys.length ?? 0), 0);
 }

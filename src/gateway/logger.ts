@@ -8,7 +8,7 @@ import { redactText } from '../secrets/index.js';
 
 export type { Logger } from 'pino';
 
-const SENSITIVE = ['authorization', 'cookie', '["x-api-key"]', '["api-key"]', '["set-cookie"]', '["proxy-authorization"]'];
+const SENSITIVE = ['authorization', 'cookie', '["x-api-key"]', '["x-goog-api-key"]', '["api-key"]', '["set-cookie"]', '["proxy-authorization"]'];
 /** Exact paths (no wildcards: those cost on every line): top level, `headers`, `req.headers`, `res.headers`, `upstream.headers`. */
 export const REDACT_PATHS = ['', 'headers.', 'req.headers.', 'res.headers.', 'upstream.headers.'].flatMap((prefix) =>
   SENSITIVE.map((k) => (prefix === '' ? k : k.startsWith('[') ? prefix.slice(0, -1) + k : prefix + k)),

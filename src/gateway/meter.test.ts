@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StreamMeter } from './meter.js';
 import { anthropic } from './providers/anthropic.js';
+import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import type { Provider } from './providers/types.js';
 
@@ -27,6 +28,14 @@ const messages = () =>
     ev('message_stop', {}),
   ].join('');
 
+/** As Google streams: CRLF CRLF between events, each chunk with the usage so far (thinking reported once it is known). */
+const geminiStream = () =>
+  Array.from(
+    { length: 5 },
+    (_, i) =>
+      `data: ${JSON.stringify({ candidates: [{ content: { parts: [{ text: 'tok' }], role: 'model' } }], usageMetadata: { promptTokenCount: 21, ...(i > 0 ? { candidatesTokenCount: i * 2, thoughtsTokenCount: 8 } : {}), totalTokenCount: 21 } })}\r\n\r\n`,
+  ).join('');
+
 function meter(provider: Provider, parts: Buffer[]): StreamMeter {
   const m = new StreamMeter(provider);
   for (const p of parts) m.push(p);
@@ -50,6 +59,7 @@ describe('StreamMeter', () => {
     ['OpenAI chat, JSON with spaces', openai, openaiChat(true), { tokensIn: 31, tokensOut: 6 }],
     ['OpenAI Responses (response.completed)', openai, responses(), { tokensIn: 20, tokensOut: 5 }],
     ['Anthropic (message_start + message_delta, cache reads counted)', anthropic, messages(), { tokensIn: 42, tokensOut: 7 }],
+    ['Gemini (usageMetadata on every chunk, thinking billed as output)', gemini, geminiStream(), { tokensIn: 21, tokensOut: 8 + 8 }],
   ];
   for (const [name, provider, text, usage] of cases) {
     it(`reads the reported usage of ${name}, however the network splits the stream`, () => {

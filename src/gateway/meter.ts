@@ -51,11 +51,12 @@ export class StreamMeter {
    */
   private parse(buf: Buffer): void {
     const text = buf.toString('latin1');
-    for (let i = usageObjectAt(text, 0); i !== -1; ) {
+    const key = this.provider.usageKey;
+    for (let i = usageObjectAt(text, 0, key); i !== -1; ) {
       const start = text.lastIndexOf('\n', i) + 1;
       let end = text.indexOf('\n', i);
       if (end === -1) end = text.length;
-      i = usageObjectAt(text, end);
+      i = usageObjectAt(text, end, key);
       if (!text.startsWith('data:', start)) continue;
       try {
         const u = this.provider.usageFromEvent(JSON.parse(buf.toString('utf8', start + 5, end)));

@@ -4,10 +4,11 @@
  */
 import { GatewayHttpError } from './http-error.js';
 import { anthropic } from './providers/anthropic.js';
+import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'models' | 'messages' | 'app';
+export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'models' | 'messages' | 'app' | 'generate' | 'embed';
 
 export interface Route {
   kind: RouteKind;
@@ -16,6 +17,11 @@ export interface Route {
   provider: Provider;
   /** Path appended to the provider's base URL (SDK semantics: OpenAI's base ends in /v1, Anthropic's does not). */
   upstreamPath: string;
+  /** Gemini names the model in the path, not the body. */
+  model?: string;
+  /** Gemini: a streamed call (`:streamGenerateContent`), and whether it asked for SSE (`alt=sse`). */
+  stream?: boolean;
+  sse?: boolean;
 }
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
@@ -26,6 +32,33 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/messages', { kind: 'messages', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages' }],
   ['/api/ai/chat', { kind: 'app', method: 'POST', provider: openai, upstreamPath: '' }],
 ]);
+
+/** Model ids as Google names them (`gemini-2.5-flash`, `gemini-embedding-001`); nothing that could change the upstream path. */
+const GEMINI_CALL = /^\/(v1beta|v1)\/models\/([A-Za-z0-9][A-Za-z0-9._-]{0,127}):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/;
+const GEMINI_MODELS: Route = { kind: 'models', method: 'GET', provider: gemini, upstreamPath: '/v1beta/models' };
+
+/** True for a path in Gemini's API (so that even a refusal is answered in Gemini's error shape). */
+export function isGeminiPath(path: string): boolean {
+  return path.startsWith('/v1beta/') || (path.startsWith('/v1/models/') && path.includes(':'));
+}
+
+/** The Gemini API route a path names (the model comes from the path), or undefined. */
+export function geminiRoute(path: string, query: string): Route | undefined {
+  if (path === '/v1beta/models') return GEMINI_MODELS;
+  const m = GEMINI_CALL.exec(path);
+  if (m === null) return undefined;
+  const [, version, model, method] = m as unknown as [string, string, string, string];
+  const stream = method === 'streamGenerateContent';
+  return {
+    kind: method === 'embedContent' || method === 'batchEmbedContents' ? 'embed' : 'generate',
+    method: 'POST',
+    provider: gemini,
+    upstreamPath: `/${version}/models/${model}:${method}${stream ? '?alt=sse' : ''}`,
+    model,
+    stream,
+    sse: stream && /(?:^|&)alt=sse(?:&|$)/.test(query),
+  };
+}
 
 const INJECT_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
 
@@ -43,6 +76,7 @@ function positiveInt(v: unknown, name: string): number | undefined {
 export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMaxTokens: number): ShapedRequest {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('the request body must be a JSON object');
   const o = json as Record<string, unknown>;
+  if (route.provider === gemini) return shapeGemini(route, o, raw, defaultMaxTokens);
   const model = o.model;
   if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
   if (o.stream !== undefined && typeof o.stream !== 'boolean') throw bad("'stream' must be true or false");
@@ -52,7 +86,8 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
   let injectedUsage = false;
   switch (route.kind) {
     case 'chat': {
-      maxTokens = positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
+      // Each of n choices may be as long as the maximum.
+      maxTokens = (positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * (positiveInt(o.n, 'n') ?? 1);
       if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
       const so = o.stream_options as Record<string, unknown> | undefined | null;
       if (stream && (typeof so !== 'object' || so === null || so.include_usage !== true)) {
@@ -84,6 +119,32 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       throw bad('this route takes no body');
   }
   return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage };
+}
+
+/** A Gemini call: the model from the path, the output cap from `generationConfig` (times the candidates asked for). */
+function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defaultMaxTokens: number): ShapedRequest {
+  const stream = route.stream === true;
+  if (stream && !route.sse) throw bad('keyward relays Gemini streams as server-sent events: call :streamGenerateContent?alt=sse (the @google/genai SDK does)');
+  let maxTokens: number;
+  if (route.kind === 'embed') {
+    maxTokens = 0;
+    const batch = route.upstreamPath.endsWith(':batchEmbedContents');
+    if (batch ? !Array.isArray(o.requests) : typeof o.content !== 'object' || o.content === null) throw bad(batch ? "'requests' is required and must be an array" : "'content' is required and must be an object");
+    // Each request of a batch names its model: it must be the path's, the one the user was checked for.
+    if (batch) {
+      (o.requests as unknown[]).forEach((r, i) => {
+        const m = (r as { model?: unknown } | null)?.model;
+        if (m !== undefined && m !== `models/${route.model}` && m !== route.model) throw bad(`requests[${i}].model must be 'models/${route.model}', the model in the path`);
+      });
+    }
+  } else {
+    if (!Array.isArray(o.contents)) throw bad("'contents' is required and must be an array");
+    const gc = o.generationConfig;
+    if (gc !== undefined && (typeof gc !== 'object' || gc === null || Array.isArray(gc))) throw bad("'generationConfig' must be an object");
+    const g = (gc ?? {}) as Record<string, unknown>;
+    maxTokens = (positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens') ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
+  }
+  return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw };
 }
 
 export interface AppChatRequest {

@@ -29,11 +29,13 @@ import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
+import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
+import { PROVIDERS } from './providers/registry.js';
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
 import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
-import { estimatePromptTokens } from './providers/types.js';
-import { parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
+import { estimatePromptTokens, PROVIDER_NAMES } from './providers/types.js';
+import { geminiRoute, isGeminiPath, parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 
@@ -112,7 +114,6 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
 
-const PROVIDERS: Record<ProviderName, Provider> = { openai, anthropic };
 
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
@@ -161,7 +162,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const writer = new LedgerWriter(ledger, log, options.ledgerFlushMs);
   // Read at scrape time, by when the upstreams below exist.
   const metrics = new GatewayMetrics({
-    keyState: () => ({ openai: upstreams.openai.pool.state(), anthropic: upstreams.anthropic.pool.state() }),
+    keyState: () => keyStates(),
     ledgerQueued: () => writer.queued,
   });
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
@@ -181,7 +182,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   const upstreams = {} as Record<ProviderName, Upstream>;
   const allKeys: string[] = [];
-  for (const name of ['openai', 'anthropic'] as const) {
+  for (const name of PROVIDER_NAMES) {
     const p = PROVIDERS[name];
     // Explicit upstreams replace the environment entirely: a provider left out has no keys.
     const cfg = options.upstreams ? (options.upstreams[name] ?? { baseUrl: p.defaultBaseUrl, keys: [] }) : upstreamFromEnv(p, env);
@@ -192,7 +193,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       attempted: (result) => metrics.attempt(name, result),
     });
   }
-  const chatPolicy: AppChatPolicy = options.chat ?? (upstreams.openai.pool.size > 0 || upstreams.anthropic.pool.size === 0 ? { provider: 'openai', model: 'gpt-4o-mini' } : { provider: 'anthropic', model: 'claude-haiku-4-5' });
+  const chatPolicy: AppChatPolicy = options.chat ?? defaultChatPolicy(upstreams);
+  const keyStates = () => Object.fromEntries(PROVIDER_NAMES.map((n) => [n, upstreams[n].pool.state()]));
 
   /** Removes key material from text going to a client: the pool's own keys (past ones too) verbatim, then anything the engine recognises. */
   function scrub(text: string): string {
@@ -505,7 +507,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       let usage: Usage | undefined;
       if (captured !== undefined && captured.length > 0) usage = usageOfAnswer(f.provider, captured.length === 1 ? captured[0]! : Buffer.concat(captured));
-      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: Math.max(1, Math.ceil(capturedBytes / 4)) }, usage ? outcome : `${outcome}_estimated`, true);
+      // An embedding has no output to bill, however large the vectors.
+      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4)) }, usage ? outcome : `${outcome}_estimated`, true);
     };
     const write = (chunk: Buffer) => {
       if (!res.write(chunk)) {
@@ -671,13 +674,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
-  async function handleModels(req: IncomingMessage, res: ServerResponse, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
+  /** Which provider's model list a caller of GET /v1/models wants, from the headers its SDK sends. */
+  function modelsProvider(req: IncomingMessage, route: Route): Upstream {
+    if (route.provider === gemini || req.headers['x-goog-api-key'] !== undefined) return upstreams.gemini;
     // The Anthropic SDK sends anthropic-version: list Anthropic's models to it, OpenAI's to everyone else.
     const wantsAnthropic = req.headers['anthropic-version'] !== undefined;
-    const upstream = (wantsAnthropic ? upstreams.anthropic.pool.size > 0 : upstreams.openai.pool.size === 0) ? upstreams.anthropic : upstreams.openai;
+    return (wantsAnthropic ? upstreams.anthropic.pool.size > 0 : upstreams.openai.pool.size === 0) ? upstreams.anthropic : upstreams.openai;
+  }
+
+  async function handleModels(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
+    const upstream = modelsProvider(req, route);
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
-    const path = upstream.provider === anthropic ? '/v1/models' : '/models';
+    const path = upstream.provider === anthropic ? '/v1/models' : upstream.provider === gemini ? geminiModelsPath(req.url ?? '') : '/models';
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
     const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
@@ -685,16 +694,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (up.statusCode >= 400) {
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
     }
-    let json: { data?: Array<{ id?: string }> };
+    let json: { data?: Array<{ id?: string }>; models?: Array<{ name?: string }> };
     try {
       json = JSON.parse(text) as typeof json;
     } catch {
       throw new GatewayHttpError(502, 'upstream_error', 'the upstream model list is not JSON');
     }
     const user = caller.user;
-    if (Array.isArray(json.data)) {
-      json.data = json.data.filter((m) => typeof m.id === 'string' && (!globalModels || globalModels.has(m.id)) && (!user.models || user.models.includes(m.id)));
-    }
+    const allowed = (id: unknown) => typeof id === 'string' && (!globalModels || globalModels.has(id)) && (!user.models || user.models.includes(id));
+    if (Array.isArray(json.data)) json.data = json.data.filter((m) => allowed(m.id));
+    // Gemini lists `models/<id>`.
+    if (upstream.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(m.name.replace(/^models\//, '')));
     const h = headersWith(cors);
     h['content-type'] = JSON_TYPE;
     h['x-request-id'] = reqId;
@@ -721,7 +731,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const upBody =
       provider === anthropic
         ? { model, max_tokens: maxTokens, messages: turns, ...(system ? { system } : {}) }
-        : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
+        : provider === gemini
+          ? {
+              contents: turns.map((t) => ({ role: t.role === 'assistant' ? 'model' : 'user', parts: [{ text: t.content }] })),
+              generationConfig: { maxOutputTokens: maxTokens },
+              ...(system ? { systemInstruction: { parts: [{ text: system }] } } : {}),
+            }
+          : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
     const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
@@ -735,7 +751,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     let up: UpstreamAnswer;
     let text: string;
     try {
-      up = (await upstreams[provider.name].send(provider === anthropic ? '/v1/messages' : '/chat/completions', 'POST', fwd, body, ac)).res;
+      const upPath = provider === anthropic ? '/v1/messages' : provider === gemini ? `/v1beta/models/${encodeURIComponent(model)}:generateContent` : '/chat/completions';
+      up = (await upstreams[provider.name].send(upPath, 'POST', fwd, body, ac)).res;
       text = await answerText(up, provider);
     } catch (err) {
       f.status = err instanceof GatewayHttpError ? err.status : 502;
@@ -759,7 +776,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const answer =
       provider === anthropic
         ? ((json.content as Array<{ type?: string; text?: string }> | undefined) ?? []).filter((c) => c.type === 'text').map((c) => c.text ?? '').join('')
-        : String(((json.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content as string | undefined) ?? '');
+        : provider === gemini
+          ? geminiText(json)
+          : String(((json.choices as Array<{ message?: { content?: unknown } }> | undefined)?.[0]?.message?.content as string | undefined) ?? '');
     finish(f, usage, 'ok', true);
     const h = headersWith(headers || cors ? Object.assign({}, headers, cors) : undefined);
     h['content-type'] = JSON_TYPE;
@@ -781,14 +800,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path);
-    const shape = route?.provider ?? openai;
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)) : undefined);
+    const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {
       if (req.method === 'OPTIONS') {
         if (!corsH) throw new GatewayHttpError(403, 'cors_not_allowed', 'cross-origin calls are not allowed from this origin (set corsOrigins on the gateway)');
         const allowHeaders = req.headers['access-control-request-headers'];
-        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key', 'access-control-max-age': '600' }));
+        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key, x-goog-api-key', 'access-control-max-age': '600' }));
         res.end();
         return;
       }
@@ -798,9 +817,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           res.end('{"service":"keyward gateway","ok":true}');
           return;
         }
-        throw new GatewayHttpError(404, 'not_found', `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /api/ai/chat and GET /v1/models`);
+        throw new GatewayHttpError(
+          404,
+          'not_found',
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent and :batchEmbedContents), /api/ai/chat and GET /v1/models, /v1beta/models`,
+        );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
+      // A key in the URL ends up in every access log and browser history on the way.
+      if (shape === gemini && q !== -1 && /(?:^|&)key=/.test(url.slice(q + 1))) {
+        throw new GatewayHttpError(400, 'invalid_request_error', 'send the gateway token in the x-goog-api-key header, not as ?key= in the URL (URLs end up in logs)');
+      }
       const authed = preParsed?.asUser !== undefined ? appUser(preParsed.asUser) : auth.authenticate(req.headers);
       const caller = authed instanceof Promise ? await authed : authed;
       caller.dirVersion = dir.currentVersion;
@@ -811,9 +838,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           const again = reauthenticate(caller, req);
           const now = again instanceof Promise ? await again : again;
           allowFrom(now.user, now.tokenId, req);
-          return await handleModels(req, res, reqId, now, corsH);
+          return await handleModels(req, res, route, reqId, now, corsH);
         }
-        return await handleModels(req, res, reqId, caller, corsH);
+        return await handleModels(req, res, route, reqId, caller, corsH);
       }
       let raw: Buffer;
       let parsed: unknown;
@@ -851,11 +878,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const handler = ((req: IncomingMessage, res: ServerResponse) => void handle(req, res, undefined)) as GatewayHandler;
   handler.handleParsed = (req, res, body, asUser) => void handle(req, res, { body, asUser });
   handler.logger = log;
-  handler.keyState = () => ({ openai: upstreams.openai.pool.state(), anthropic: upstreams.anthropic.pool.state() });
+  handler.keyState = keyStates;
   handler.metrics = metrics;
   handler.setProviderKeys = (keys) => {
     const out: Partial<Record<ProviderName, KeyChange>> = {};
-    for (const name of ['openai', 'anthropic'] as const) {
+    for (const name of PROVIDER_NAMES) {
       const given = keys[name];
       if (given === undefined) continue;
       // A key rotated out may still show up in an answer in flight: it stays on the scrub list.
@@ -879,6 +906,36 @@ const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
+}
+
+/** The app route's model when the config names none: the first provider with keys, OpenAI's when none has. */
+function defaultChatPolicy(upstreams: Record<ProviderName, Upstream>): AppChatPolicy {
+  if (upstreams.openai.pool.size === 0 && upstreams.anthropic.pool.size > 0) return { provider: 'anthropic', model: 'claude-haiku-4-5' };
+  if (upstreams.openai.pool.size === 0 && upstreams.gemini.pool.size > 0) return { provider: 'gemini', model: 'gemini-2.5-flash' };
+  return { provider: 'openai', model: 'gpt-4o-mini' };
+}
+
+/** Gemini's model list path for a caller's list request: the API version it called, and only the paging parameters. */
+function geminiModelsPath(url: string): string {
+  const q = url.indexOf('?');
+  const version = url.startsWith('/v1/') ? 'v1' : 'v1beta';
+  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  const out = new URLSearchParams();
+  for (const name of ['pageSize', 'pageToken']) {
+    const v = params.get(name);
+    if (v !== null) out.set(name, v.slice(0, 512));
+  }
+  const qs = out.toString();
+  return `/${version}/models${qs ? `?${qs}` : ''}`;
+}
+
+/** The text of a Gemini answer's first candidate (its thought parts left out). */
+function geminiText(json: Record<string, unknown>): string {
+  const parts = (json.candidates as Array<{ content?: { parts?: Array<{ text?: unknown; thought?: unknown }> } }> | undefined)?.[0]?.content?.parts ?? [];
+  return parts
+    .filter((p) => typeof p.text === 'string' && p.thought !== true)
+    .map((p) => p.text as string)
+    .join('');
 }
 
 function isLedger(x: unknown): x is Ledger {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { anthropic } from './providers/anthropic.js';
+import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { emptyArrayWithin, lastUsageObject, usageObjectAt, usageOfAnswer } from './usage-search.js';
 
@@ -49,6 +50,13 @@ describe('usageOfAnswer', () => {
     expect(usageOfAnswer(openai, buf({ choices: [{ message: { content: 'hé' } }], usage: { prompt_tokens: 3, completion_tokens: 5 } }))).toEqual({ tokensIn: 3, tokensOut: 5 });
     expect(usageOfAnswer(openai, buf({ output: [], usage: { input_tokens: 2, output_tokens: 7 } }))).toEqual({ tokensIn: 2, tokensOut: 7 });
     expect(usageOfAnswer(anthropic, buf({ content: [{ type: 'text', text: 'x' }], usage: { input_tokens: 4, cache_read_input_tokens: 6, output_tokens: 1 } }))).toEqual({ tokensIn: 10, tokensOut: 1 });
+  });
+
+  it("reads Gemini's usageMetadata (thinking and tool-use prompts included), and no plain usage key for it", () => {
+    const answer = { candidates: [{ content: { parts: [{ text: 'hi' }] } }], usageMetadata: { promptTokenCount: 9, toolUsePromptTokenCount: 2, candidatesTokenCount: 4, thoughtsTokenCount: 30 } };
+    expect(usageOfAnswer(gemini, buf(answer))).toEqual({ tokensIn: 11, tokensOut: 34 });
+    expect(usageOfAnswer(gemini, buf({ candidates: [], usage: { prompt_tokens: 3 } }))).toBeUndefined();
+    expect(lastUsageObject(' "usageMetadata": {"a":1}', 'usageMetadata')).toEqual({ start: 18, end: 25 });
   });
 
   it('falls back to the whole answer when the last usage object is not the answer\'s, and finds nothing in what is not JSON', () => {

@@ -9,20 +9,21 @@
 import type { Provider, Usage } from './providers/types.js';
 
 /**
- * Where a `"usage"` key whose value is an object starts (its opening quote at `from` or later), or -1;
+ * Where a `"usage"` key (or the provider's own name for it, Gemini's `usageMetadata`) whose value is an object starts (its opening quote at `from` or later), or -1;
  * `"usage":null`, which rides on every OpenAI chunk, is skipped.
  */
-export function usageObjectAt(text: string, from: number): number {
-  for (let i = text.indexOf('usage"', from + 1); i !== -1; i = text.indexOf('usage"', i + 6)) {
-    if (objectOfUsageKey(text, i) !== -1) return i - 1;
+export function usageObjectAt(text: string, from: number, key = 'usage'): number {
+  const needle = key + '"';
+  for (let i = text.indexOf(needle, from + 1); i !== -1; i = text.indexOf(needle, i + needle.length)) {
+    if (objectOfUsageKey(text, i, needle.length) !== -1) return i - 1;
   }
   return -1;
 }
 
-/** For a `usage"` found at `i`: where its object value opens, or -1 when it is not the key `"usage"` or its value is no object. */
-function objectOfUsageKey(text: string, i: number): number {
+/** For a `usage"` (`needle` characters long) found at `i`: where its object value opens, or -1 when it is not the key or its value is no object. */
+function objectOfUsageKey(text: string, i: number, needle: number): number {
   if (text.charCodeAt(i - 1) !== 34 /* " */) return -1;
-  const v = valueAt(text, i + 6);
+  const v = valueAt(text, i + needle);
   return v !== -1 && text.charCodeAt(v) === 123 /* { */ ? v : -1;
 }
 
@@ -31,9 +32,10 @@ function objectOfUsageKey(text: string, i: number): number {
  * undefined. A provider puts the answer's usage last at the top level, so parsing this object alone
  * bills an answer without parsing all of it (a long answer costs tens of microseconds to parse whole).
  */
-export function lastUsageObject(text: string): { start: number; end: number } | undefined {
-  for (let i = text.lastIndexOf('usage"'); i > 0; i = text.lastIndexOf('usage"', i - 1)) {
-    const v = objectOfUsageKey(text, i);
+export function lastUsageObject(text: string, key = 'usage'): { start: number; end: number } | undefined {
+  const needle = key + '"';
+  for (let i = text.lastIndexOf(needle); i > 0; i = text.lastIndexOf(needle, i - 1)) {
+    const v = objectOfUsageKey(text, i, needle.length);
     if (v === -1) continue;
     const end = objectEnd(text, v);
     return end === -1 ? undefined : { start: v, end };
@@ -43,10 +45,10 @@ export function lastUsageObject(text: string): { start: number; end: number } | 
 
 /** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
 export function usageOfAnswer(provider: Provider, buf: Buffer): Usage | undefined {
-  const at = lastUsageObject(buf.toString('latin1'));
+  const at = lastUsageObject(buf.toString('latin1'), provider.usageKey);
   if (at === undefined) return undefined;
   try {
-    const u = provider.usageFromJson({ usage: JSON.parse(buf.toString('utf8', at.start, at.end)) });
+    const u = provider.usageFromJson({ [provider.usageKey]: JSON.parse(buf.toString('utf8', at.start, at.end)) });
     if (u) return u;
     return provider.usageFromJson(JSON.parse(buf.toString('utf8')));
   } catch {

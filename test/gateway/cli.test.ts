@@ -2,22 +2,23 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
 
 describe('the management CLI and `keyward gateway`', () => {
   let dir: string;
   let db: string;
-  const keys = { openai: [fakeOpenAiKey(), fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+  const keys = { openai: [fakeOpenAiKey(), fakeOpenAiKey()], anthropic: [fakeAnthropicKey()], gemini: [fakeGeminiKey()] };
   let upstream: FakeUpstream;
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kw-gw-cli-'));
     db = join(dir, 'keyward.db');
-    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, geminiKeys: keys.gemini });
   });
   afterAll(async () => {
     await upstream.close();
@@ -204,7 +205,7 @@ describe('the management CLI and `keyward gateway`', () => {
     try {
       expect(await lastKey()).toBe(0);
       write(`OPENAI_API_KEY=${keys.openai[1]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
-      expect(await gateway.signal('SIGHUP')).toMatch(/provider keys reloaded \(openai: 1 added, 1 removed, 0 kept; anthropic: 0 added, 0 removed, 0 kept\)/);
+      expect(await gateway.signal('SIGHUP')).toMatch(/provider keys reloaded \(openai: 1 added, 1 removed, 0 kept; anthropic: 0 added, 0 removed, 0 kept; gemini: 0 added, 0 removed, 0 kept\)/);
       expect([await lastKey(), await lastKey()]).toEqual([1, 1]);
       // An edit that leaves the file readable by others, or without keys, changes nothing.
       write(`OPENAI_API_KEY=${keys.openai[0]}\n`, 0o644);
@@ -216,6 +217,28 @@ describe('the management CLI and `keyward gateway`', () => {
       expect(await gateway.stop()).toBe(0);
     }
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(gateway.stdout + gateway.stderr).not.toContain(k.slice(10, 40));
+  });
+
+  it('runs on a Gemini key alone, its base URL read from the variable the SDK reads (GOOGLE_GEMINI_BASE_URL)', async () => {
+    const env = join(dir, 'gemini.env');
+    writeFileSync(env, `GEMINI_API_KEY=${keys.gemini[0]}\nGOOGLE_GEMINI_BASE_URL=${upstream.geminiBase}\n`);
+    chmodSync(env, 0o600);
+    expect((await runKeyward(['users', 'add', 'gem', '--models', 'gemini-2.5-flash', '--db', db])).code).toBe(0);
+    const token = (await runKeyward(['tokens', 'issue', 'gem', '--db', db])).stdout.trim();
+    const port = await freePort();
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir });
+    try {
+      expect(gateway.stderr).toMatch(/openai: 0 keys, anthropic: 0 keys, gemini: 1 key;/);
+      const ai = new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: `http://127.0.0.1:${port}` } });
+      expect((await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' })).text).toBe('toktoktoktoktok');
+      expect(upstream.seen.at(-1)).toMatchObject({ provider: 'gemini', keyIndex: 0 });
+      // With only Gemini keys, the app route asks Gemini.
+      const app = await fetch(`http://127.0.0.1:${port}/api/ai/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: '{"message":"hi"}' });
+      expect(await app.json()).toMatchObject({ model: 'gemini-2.5-flash', text: 'toktoktoktoktok' });
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
+    expect(gateway.stdout + gateway.stderr).not.toContain(keys.gemini[0]!.slice(6, 30));
   });
 
   it('revokes a token by id', async () => {

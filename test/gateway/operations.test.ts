@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken, seedBudgets, type Alert } from '../../src/gateway/index.js';
 import { loadGatewayConfig } from '../../src/gateway/config.js';
 import { readEnvFile, upstreamFromEnv } from '../../src/gateway/env.js';
+import { gemini } from '../../src/gateway/providers/gemini.js';
 import { openai } from '../../src/gateway/providers/openai.js';
 import { Prices } from '../../src/gateway/providers/prices.js';
 import { MemoryCounters, MemoryDirectory } from '../../src/store/memory.js';
@@ -81,6 +82,10 @@ describe('configuration', () => {
     expect(() => loadGatewayConfig(f)).toThrow(/not valid JSON/);
     writeFileSync(f, JSON.stringify({ models: ['gpt-4o-mini'], chat: { provider: 'openai', model: 'gpt-4o-mini' }, ipLimits: { rpm: 60 }, trustProxy: 1, prices: { 'my-model': { input: 1, output: 2 } } }));
     expect(loadGatewayConfig(f).ipLimits).toEqual({ rpm: 60 });
+    writeFileSync(f, JSON.stringify({ chat: { provider: 'gemini', model: 'gemini-2.5-flash' } }));
+    expect(loadGatewayConfig(f).chat).toEqual({ provider: 'gemini', model: 'gemini-2.5-flash' });
+    writeFileSync(f, JSON.stringify({ chat: { provider: 'mistral', model: 'x' } }));
+    expect(() => loadGatewayConfig(f)).toThrow(/provider/);
   });
 
   it('pools every OPENAI_API_KEY* variable and comma-separated values, with the SDK meaning of the base URL', () => {
@@ -89,6 +94,10 @@ describe('configuration', () => {
     expect(u.keys).toEqual([a, b, c]);
     expect(u.baseUrl).toBe('http://127.0.0.1:9000/v1');
     expect(() => upstreamFromEnv(openai, { OPENAI_BASE_URL: 'ftp://x' })).toThrow(/must be http/);
+    // Gemini: its own variable first, then the one @google/genai reads, then Google's endpoint.
+    expect(upstreamFromEnv(gemini, { GEMINI_BASE_URL: 'http://127.0.0.1:1/', GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:2' }).baseUrl).toBe('http://127.0.0.1:1');
+    expect(upstreamFromEnv(gemini, { GOOGLE_GEMINI_BASE_URL: 'http://127.0.0.1:2' }).baseUrl).toBe('http://127.0.0.1:2');
+    expect(upstreamFromEnv(gemini, {}).baseUrl).toBe('https://generativelanguage.googleapis.com');
   });
 
   it('reads a mode-600 .env and treats a missing default one as empty', () => {

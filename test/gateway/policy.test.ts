@@ -112,6 +112,18 @@ describe('rate limits and budgets (in-memory store)', () => {
     expect(String((r.json.error as { message: string }).message)).toMatch(/lower max_tokens/);
   });
 
+  it('reserves max_tokens for each of n choices', async () => {
+    const { gw, token } = await gatewayWith({ tpm: 200 });
+    // 60 tokens a choice fits alone; three choices of 60 plus the prompt do not.
+    const one = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 60 }), bearer(token));
+    expect(one.status).toBe(200);
+    const three = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 60, n: 3 }), bearer(token));
+    expect(three.status).toBe(429);
+    const bad = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { n: 0 }), bearer(token));
+    expect(bad.status).toBe(400);
+    expect(String((bad.json.error as { message: string }).message)).toMatch(/'n' must be a positive integer/);
+  });
+
   it("refuses with a clear error once the user's hard budget is spent, and never bills past it", async () => {
     // Each call reserves (prompt estimate + 10 output) tokens and costs 15 tokens = $0.015.
     const { gw, token, ledger } = await gatewayWith({ budgetUsd: 0.1, period: 'day' });

@@ -21,3 +21,8 @@ export function fakeOpenAiKey(): string {
 export function fakeAnthropicKey(): string {
   return 'sk-' + 'ant-' + 'api03-' + randomChars(93, ALNUM + '-_') + 'AA';
 }
+
+/** A Google API key, as Gemini's are: AIza + 35 characters. */
+export function fakeGeminiKey(): string {
+  return 'AI' + 'za' + randomChars(35, ALNUM + '-_');
+}

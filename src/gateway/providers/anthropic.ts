@@ -8,6 +8,7 @@ export const anthropic: Provider = {
   name: 'anthropic',
   envPrefix: 'ANTHROPIC',
   defaultBaseUrl: 'https://api.anthropic.com',
+  usageKey: 'usage',
   authHeaders: (key) => ({ 'x-api-key': key }),
   errorBody: (_status, type, message) => JSON.stringify({ type: 'error', error: { type, message } }),
   usageFromJson(json): Usage | undefined {

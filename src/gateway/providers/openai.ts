@@ -13,6 +13,7 @@ export const openai: Provider = {
   name: 'openai',
   envPrefix: 'OPENAI',
   defaultBaseUrl: 'https://api.openai.com/v1',
+  usageKey: 'usage',
   authHeaders: (key) => ({ authorization: `Bearer ${key}` }),
   errorBody: (_status, type, message) => JSON.stringify({ error: { message, type, param: null, code: type } }),
   usageFromJson(json) {

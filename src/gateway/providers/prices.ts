@@ -1,5 +1,5 @@
 /**
- * What a model costs, in USD per million tokens. Ships with list prices for common models and can be
+ * What a model costs, in USD per million tokens. Ships with list prices for common OpenAI, Anthropic and Gemini models and can be
  * overridden (gateway config `prices`). Lookup: exact id, then the longest known prefix (dated ids such
  * as `gpt-4o-2024-08-06` take `gpt-4o`'s price). A model not in the table is priced at `fallback`,
  * deliberately expensive, so an unknown model can never slip past a budget.
@@ -32,6 +32,14 @@ export const DEFAULT_PRICES: PriceTable = {
   'claude-haiku-4-5': { input: 1, output: 5 },
   'claude-3-7-sonnet': { input: 3, output: 15 },
   'claude-3-5-haiku': { input: 0.8, output: 4 },
+  // Gemini: the standard tier for prompts up to 200k tokens (Pro costs more past that: override it if you send those).
+  'gemini-3-pro-preview': { input: 2, output: 12 },
+  'gemini-2.5-pro': { input: 1.25, output: 10 },
+  'gemini-2.5-flash': { input: 0.3, output: 2.5 },
+  'gemini-2.5-flash-lite': { input: 0.1, output: 0.4 },
+  'gemini-2.0-flash': { input: 0.1, output: 0.4 },
+  'gemini-2.0-flash-lite': { input: 0.075, output: 0.3 },
+  'gemini-embedding-001': { input: 0.15, output: 0 },
 };
 
 export const FALLBACK_PRICE: ModelPrice = { input: 15, output: 75 };

@@ -1,6 +1,8 @@
 /** What the gateway needs to know about one upstream API (one file per provider). */
 
-export type ProviderName = 'openai' | 'anthropic';
+export type ProviderName = 'openai' | 'anthropic' | 'gemini';
+
+export const PROVIDER_NAMES: readonly ProviderName[] = ['openai', 'anthropic', 'gemini'];
 
 export interface Usage {
   tokensIn: number;
@@ -26,6 +28,10 @@ export interface Provider {
   /** Environment variable prefix: `OPENAI` reads OPENAI_API_KEY, OPENAI_BASE_URL. */
   envPrefix: string;
   defaultBaseUrl: string;
+  /** Another variable the provider's own SDK reads the base URL from (Gemini: GOOGLE_GEMINI_BASE_URL), used when `<prefix>_BASE_URL` is unset. */
+  sdkBaseUrlEnv?: string;
+  /** The key under which an answer reports its usage (`usage`; Gemini: `usageMetadata`). */
+  usageKey: string;
   /** Headers that carry the provider key upstream. */
   authHeaders(key: string): Record<string, string>;
   /** The error body in this API's shape. */

@@ -1,5 +1,5 @@
 /**
- * A fake OpenAI + Anthropic API on 127.0.0.1 for gateway tests. It answers like the real APIs
+ * A fake OpenAI + Anthropic + Gemini API on 127.0.0.1 for gateway tests. It answers like the real APIs
  * (plain and SSE streams with usage), records every request, and checks that it received one of
  * the real provider keys (a request with any other credential gets 401 and is counted).
  * Faults are scripted per request: status codes, a reset before or mid-stream (or mid-way through a
@@ -22,7 +22,7 @@ export interface SeenRequest {
   method: string;
   /** Which configured key authenticated it (index), or -1. */
   keyIndex: number;
-  provider: 'openai' | 'anthropic';
+  provider: 'openai' | 'anthropic' | 'gemini';
   body: Record<string, unknown> | undefined;
   headers: IncomingMessage['headers'];
 }
@@ -30,6 +30,9 @@ export interface SeenRequest {
 export interface FakeUpstreamOptions {
   openaiKeys: string[];
   anthropicKeys: string[];
+  geminiKeys?: string[];
+  /** Thinking tokens Gemini reports (billed as output). */
+  thoughtTokens?: number;
   /** Prompt tokens reported for every request. */
   promptTokens?: number;
   /** Output tokens produced when the request sets no maximum. */
@@ -43,6 +46,7 @@ export interface FakeUpstreamOptions {
 export interface FakeUpstream extends TestServer {
   openaiBase: string;
   anthropicBase: string;
+  geminiBase: string;
   seen: SeenRequest[];
   badAuth: number;
   /** Streams the client (the gateway) hung up on before the end. */
@@ -74,15 +78,15 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       body = undefined;
     }
     const path = (req.url ?? '').split('?')[0]!;
-    const provider = path === '/v1/messages' || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai';
-    const cred = provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
-    const keys = provider === 'anthropic' ? o.anthropicKeys : o.openaiKeys;
+    const provider = path.startsWith('/v1beta/') || req.headers['x-goog-api-key'] !== undefined ? 'gemini' : path === '/v1/messages' || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai';
+    const cred = provider === 'gemini' ? String(req.headers['x-goog-api-key'] ?? '') : provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const keys = provider === 'gemini' ? (o.geminiKeys ?? []) : provider === 'anthropic' ? o.anthropicKeys : o.openaiKeys;
     const keyIndex = keys.indexOf(cred);
     state.seen.push({ path, method: req.method ?? '', keyIndex, provider, body, headers: req.headers });
     if (keyIndex === -1) {
       state.badAuth++;
       res.writeHead(401, { 'content-type': 'application/json' });
-      res.end(provider === 'anthropic' ? '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}' : '{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}');
+      res.end(provider === 'gemini' ? '{"error":{"code":400,"message":"API key not valid. Please pass a valid API key.","status":"INVALID_ARGUMENT"}}' : provider === 'anthropic' ? '{"type":"error","error":{"type":"authentication_error","message":"invalid x-api-key"}}' : '{"error":{"message":"Incorrect API key provided","type":"invalid_request_error","code":"invalid_api_key"}}');
       return;
     }
     const fault = state.faults.shift();
@@ -142,7 +146,36 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     const events: string[] = [];
-    if (path === '/v1/chat/completions') {
+    const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
+    if (provider === 'gemini' && path.endsWith('/models') && req.method === 'GET') {
+      const ids = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ models: ids.map((id) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ['generateContent'] })) }));
+      return;
+    }
+    if (gem && (gem[2] === 'embedContent' || gem[2] === 'batchEmbedContents')) {
+      const values = Array.from({ length: 768 }, (_, i) => i / 768);
+      const n = Array.isArray(body?.requests) ? body.requests.length : 1;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(gem[2] === 'embedContent' ? { embedding: { values } } : { embeddings: Array.from({ length: n }, () => ({ values })) }));
+      return;
+    }
+    if (gem && (gem[2] === 'generateContent' || gem[2] === 'streamGenerateContent')) {
+      const gc = (body?.generationConfig ?? {}) as { maxOutputTokens?: number };
+      const n = Math.min(defaultOut, gc.maxOutputTokens ?? defaultOut);
+      const thoughts = o.thoughtTokens ?? 0;
+      const usage = (k: number) => ({ promptTokenCount: promptTokens, candidatesTokenCount: k, ...(thoughts ? { thoughtsTokenCount: thoughts } : {}), totalTokenCount: promptTokens + k + thoughts });
+      const candidate = (text: string, done: boolean) => ({ content: { parts: [{ text }], role: 'model' }, index: 0, ...(done ? { finishReason: 'STOP' } : {}) });
+      if (gem[2] === 'generateContent') {
+        res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
+        res.end(JSON.stringify({ candidates: [candidate('tok'.repeat(n), true)], usageMetadata: reportUsage ? usage(n) : undefined, modelVersion: gem[1], responseId: 'fake' }));
+        return;
+      }
+      // As Google sends them: every chunk carries the usage so far, events end in CRLF CRLF.
+      for (let i = 0; i < n; i++) {
+        events.push(`data: ${JSON.stringify({ candidates: [candidate('tok', i === n - 1)], ...(reportUsage ? { usageMetadata: usage(i + 1) } : {}), modelVersion: gem[1], responseId: 'fake' })}\r\n\r\n`);
+      }
+    } else if (path === '/v1/chat/completions') {
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } }));
@@ -213,6 +246,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
   });
   fake.openaiBase = `${server.origin}/v1`;
   fake.anthropicBase = server.origin;
+  fake.geminiBase = server.origin;
   fake.fail = (...f: Fault[]) => void state.faults.push(...f);
   return fake;
 }

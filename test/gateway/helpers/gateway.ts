@@ -13,7 +13,7 @@ export interface TestGateway extends TestServer {
   logs: string[];
 }
 
-export async function startGateway(upstream: FakeUpstream, keys: { openai: string[]; anthropic: string[] }, options: Partial<GatewayOptions> = {}): Promise<TestGateway> {
+export async function startGateway(upstream: FakeUpstream, keys: { openai: string[]; anthropic: string[]; gemini?: string[] }, options: Partial<GatewayOptions> = {}): Promise<TestGateway> {
   const logs: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, cb) {
@@ -27,6 +27,7 @@ export async function startGateway(upstream: FakeUpstream, keys: { openai: strin
     upstreams: {
       openai: { baseUrl: upstream.openaiBase, keys: keys.openai },
       anthropic: { baseUrl: upstream.anthropicBase, keys: keys.anthropic },
+      gemini: { baseUrl: upstream.geminiBase, keys: keys.gemini ?? [] },
     },
     logger,
     resilience: { timeoutMs: 2000, idleTimeoutMs: 2000, retries: 2, backoffBaseMs: 5, backoffMaxMs: 20 },

@@ -1,2 +1,2 @@
 /** Provider keys for the gateway tests: the shared fake keys, built from parts at run time. */
-export { fakeAnthropicKey, fakeOpenAiKey, randomChars } from '../../helpers/fake-keys.js';
+export { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey, randomChars } from '../../helpers/fake-keys.js';

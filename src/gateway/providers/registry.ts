@@ -1,0 +1,7 @@
+/** Every upstream API the gateway speaks, by name. */
+import { anthropic } from './anthropic.js';
+import { gemini } from './gemini.js';
+import { openai } from './openai.js';
+import type { Provider, ProviderName } from './types.js';
+
+export const PROVIDERS: Readonly<Record<ProviderName, Provider>> = { openai, anthropic, gemini };

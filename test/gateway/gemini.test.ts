@@ -1,0 +1,244 @@
+import { ApiError, GoogleGenAI } from '@google/genai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../../src/gateway/index.js';
+import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { until } from './helpers/http.js';
+import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
+
+/** Gemini 2.5 Flash's list price, USD per million tokens. */
+const FLASH = { input: 0.3, output: 2.5 };
+
+describe("Google's @google/genai SDK, pointed at the gateway with a gateway token", () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()], gemini: [fakeGeminiKey(), fakeGeminiKey()] };
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let token: string;
+  let narrowToken: string;
+  const seenByClient: string[] = [];
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, geminiKeys: keys.gemini, outputTokens: 4, thoughtTokens: 3 });
+    gw = await startGateway(upstream, keys, { directory: dir, ledger });
+    dir.addUser('alice', { rpm: 100 });
+    token = issueToken(dir, 'alice').token;
+    dir.addUser('narrow', { models: ['gemini-2.5-flash'], tpm: 100 });
+    narrowToken = issueToken(dir, 'narrow').token;
+  });
+  afterAll(async () => {
+    await gw.close();
+    await gw.gateway.close();
+    await upstream.close();
+  });
+
+  const ai = (apiKey = token) => new GoogleGenAI({ apiKey, httpOptions: { baseUrl: gw.origin } });
+  const rowsFor = (reqModel: string) => ledger.rows({}).filter((r) => r.model === reqModel);
+
+  it('generateContent: the answer, the real key upstream, usage billed with thinking tokens as output', async () => {
+    const before = rowsFor('gemini-2.5-flash').length;
+    const r = await ai().models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' });
+    seenByClient.push(JSON.stringify(r));
+    expect(r.text).toBe('toktoktoktok');
+    expect(r.usageMetadata?.candidatesTokenCount).toBe(4);
+    const last = upstream.seen.at(-1)!;
+    expect(last.provider).toBe('gemini');
+    expect(last.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(last.keyIndex).toBeGreaterThanOrEqual(0);
+    await until('the call is in the ledger', () => rowsFor('gemini-2.5-flash').length > before);
+    const row = rowsFor('gemini-2.5-flash').at(-1)!;
+    expect(row).toMatchObject({ provider: 'gemini', route: 'generate', tokensIn: 12, tokensOut: 4 + 3, status: 200, outcome: 'ok' });
+    expect(row.costUsd).toBeCloseTo((12 * FLASH.input + 7 * FLASH.output) / 1e6, 12);
+  });
+
+  it('generateContentStream: chunk by chunk over SSE, billed from the last chunk’s usage', async () => {
+    const before = ledger.rows({}).length;
+    const stream = await ai().models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' });
+    let text = '';
+    let chunks = 0;
+    for await (const c of stream) {
+      chunks++;
+      text += c.text ?? '';
+      seenByClient.push(JSON.stringify(c));
+    }
+    expect(text).toBe('toktoktoktok');
+    expect(chunks).toBe(4);
+    expect(upstream.seen.at(-1)!.path).toBe('/v1beta/models/gemini-2.5-flash:streamGenerateContent');
+    await until('the call is in the ledger', () => ledger.rows({}).length > before);
+    expect(ledger.rows({}).at(-1)).toMatchObject({ route: 'generate', tokensIn: 12, tokensOut: 7, outcome: 'ok' });
+  });
+
+  it('embedContent (batchEmbedContents, as the SDK calls it): billed for its input only, however long the vectors', async () => {
+    const before = ledger.rows({}).length;
+    const r = await ai().models.embedContent({ model: 'gemini-embedding-001', contents: ['hello', 'world'] });
+    expect(r.embeddings).toHaveLength(2);
+    expect(r.embeddings?.[0]?.values).toHaveLength(768);
+    expect(upstream.seen.at(-1)!.path).toBe('/v1beta/models/gemini-embedding-001:batchEmbedContents');
+    await until('the call is in the ledger', () => ledger.rows({}).length > before);
+    const row = ledger.rows({}).at(-1)!;
+    expect(row).toMatchObject({ route: 'embed', model: 'gemini-embedding-001', tokensOut: 0, outcome: 'ok_estimated' });
+    expect(row.tokensIn).toBeGreaterThan(0);
+  });
+
+  it('models.list: Gemini’s list, narrowed to the models the user may call', async () => {
+    const all: string[] = [];
+    for await (const m of await ai().models.list()) all.push(m.name ?? '');
+    expect(all).toEqual(['models/gemini-2.5-flash', 'models/gemini-2.5-pro', 'models/gemini-embedding-001']);
+    const narrow: string[] = [];
+    for await (const m of await ai(narrowToken).models.list()) narrow.push(m.name ?? '');
+    expect(narrow).toEqual(['models/gemini-2.5-flash']);
+  });
+
+  it('a model the user may not call is refused in Gemini’s error shape, before anything goes upstream', async () => {
+    const n = upstream.seen.length;
+    const err = await ai(narrowToken)
+      .models.generateContent({ model: 'gemini-2.5-pro', contents: 'hi' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(403);
+    expect((err as ApiError).message).toMatch(/PERMISSION_DENIED/);
+    expect((err as ApiError).message).toMatch(/not allowed for this user/);
+    expect(upstream.seen.length).toBe(n);
+  });
+
+  it('reserves maxOutputTokens times candidateCount against the tokens-per-minute limit', async () => {
+    const n = upstream.seen.length;
+    // 60 × 2 output tokens alone exceed the user's 100 tokens a minute; 60 × 1 plus the prompt does not.
+    const err = await ai(narrowToken)
+      .models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi', config: { maxOutputTokens: 60, candidateCount: 2 } })
+      .catch((e: unknown) => e);
+    expect((err as ApiError).status).toBe(429);
+    expect((err as ApiError).message).toMatch(/RESOURCE_EXHAUSTED/);
+    expect(upstream.seen.length).toBe(n);
+    const ok = await ai(narrowToken).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi', config: { maxOutputTokens: 60 } });
+    expect(ok.text).toBe('toktoktoktok');
+  });
+
+  it('an upstream error reaches the client scrubbed of the provider key, in Gemini’s shape', async () => {
+    const leaked = keys.gemini[0]!;
+    upstream.fail({ status: 400, body: JSON.stringify({ error: { code: 400, message: `API key ${leaked} is not enabled for this model`, status: 'FAILED_PRECONDITION' } }) });
+    const r = await fetch(`${gw.origin}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'hi' }] }] }),
+    });
+    const text = await r.text();
+    seenByClient.push(text);
+    expect(r.status).toBe(400);
+    expect(text).toMatch(/FAILED_PRECONDITION/);
+    expect(text).toMatch(/is not enabled for this model/);
+    expect(text).not.toContain(leaked);
+  });
+
+  it('no key ever reaches a client or a log line', () => {
+    const all = seenByClient.join('\n') + gw.logs.join('');
+    for (const k of [...keys.gemini, ...keys.openai, ...keys.anthropic]) expect(all).not.toContain(k);
+  });
+});
+
+describe('Gemini routes refuse what they cannot serve safely, with errors the SDK can read', () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [], gemini: [fakeGeminiKey()] };
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: [], geminiKeys: keys.gemini, outputTokens: 6, chunkDelayMs: 20 });
+    gw = await startGateway(upstream, keys, { directory: dir, ledger, chat: { provider: 'gemini', model: 'gemini-2.5-flash', system: 'Be brief.' } });
+    dir.addUser('bob', {});
+    token = issueToken(dir, 'bob').token;
+  });
+  afterAll(async () => {
+    await gw.close();
+    await gw.gateway.close();
+    await upstream.close();
+  });
+
+  const post = (path: string, body: unknown, headers: Record<string, string> = { 'x-goog-api-key': token }) =>
+    fetch(`${gw.origin}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const contents = [{ role: 'user', parts: [{ text: 'hi' }] }];
+
+  it('a token in the URL (?key=) is refused before anything else, saying where it goes', async () => {
+    const r = await post(`/v1beta/models/gemini-2.5-flash:generateContent?key=${token}`, { contents }, {});
+    expect(r.status).toBe(400);
+    const j = (await r.json()) as { error: { status: string; message: string } };
+    expect(j.error.status).toBe('INVALID_ARGUMENT');
+    expect(j.error.message).toMatch(/x-goog-api-key header/);
+    expect(gw.logs.join('')).not.toContain(token);
+  });
+
+  it('no token: 401 UNAUTHENTICATED naming the header; a Google key from the client: refused', async () => {
+    const r = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents }, {});
+    expect(r.status).toBe(401);
+    const j = (await r.json()) as { error: { code: number; status: string; message: string; details: Array<{ reason: string }> } };
+    expect(j.error).toMatchObject({ code: 401, status: 'UNAUTHENTICATED' });
+    expect(j.error.message).toMatch(/x-goog-api-key/);
+    expect(j.error.details[0]!.reason).toBe('authentication_error');
+    const own = fakeGeminiKey();
+    const r2 = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents }, { 'x-goog-api-key': own });
+    expect(r2.status).toBe(401);
+    expect(await r2.text()).not.toContain(own);
+  });
+
+  it('a stream without alt=sse, a body without contents, a bad maxOutputTokens: 400 with the fix', async () => {
+    const n = upstream.seen.length;
+    const a = await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent', { contents });
+    expect(a.status).toBe(400);
+    expect(await a.text()).toMatch(/alt=sse/);
+    const b = await post('/v1beta/models/gemini-2.5-flash:generateContent', { prompt: 'hi' });
+    expect(await b.text()).toMatch(/'contents' is required/);
+    const c = await post('/v1beta/models/gemini-2.5-flash:generateContent', { contents, generationConfig: { maxOutputTokens: -5 } });
+    expect(c.status).toBe(400);
+    expect(await c.text()).toMatch(/maxOutputTokens/);
+    expect(upstream.seen.length).toBe(n);
+  });
+
+  it('a batch of embeddings may only name the model in the path (the one the user was checked for)', async () => {
+    const n = upstream.seen.length;
+    const r = await post('/v1beta/models/gemini-embedding-001:batchEmbedContents', { requests: [{ model: 'models/gemini-embedding-001', content: { parts: [{ text: 'a' }] } }, { model: 'models/gemini-2.5-pro', content: { parts: [{ text: 'b' }] } }] });
+    expect(r.status).toBe(400);
+    expect(await r.text()).toMatch(/requests\[1\]\.model must be 'models\/gemini-embedding-001'/);
+    expect(upstream.seen.length).toBe(n);
+  });
+
+  it('a model id that could change the upstream path is not a route', async () => {
+    for (const path of ['/v1beta/models/..%2Fsecret:generateContent', '/v1beta/models/a/b:generateContent', '/v1beta/models/gemini-2.5-flash:deleteEverything']) {
+      const r = await post(path, { contents });
+      expect(r.status).toBe(404);
+      const j = (await r.json()) as { error: { status: string; message: string } };
+      expect(j.error.status).toBe('NOT_FOUND');
+      expect(j.error.message).toMatch(/generateContent/);
+    }
+  });
+
+  it('a client gone mid-stream cancels the upstream call and is billed for what was produced', async () => {
+    const before = ledger.rows({}).length;
+    const r = await post('/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse', { contents }, { 'x-goog-api-key': token });
+    expect(r.headers.get('content-type')).toMatch(/text\/event-stream/);
+    const reader = r.body!.getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toMatch(/^data: /);
+    const aborted = upstream.aborted;
+    await reader.cancel();
+    await until('the upstream saw the cancel and the call is in the ledger', () => upstream.aborted > aborted && ledger.rows({}).length > before);
+    const row = ledger.rows({}).at(-1)!;
+    expect(row).toMatchObject({ route: 'generate', outcome: 'client_disconnect', tokensIn: 12 });
+    // The running count of the last chunk that passed: more than nothing, less than the whole answer.
+    expect(row.tokensOut).toBeGreaterThanOrEqual(1);
+    expect(row.tokensOut).toBeLessThan(6);
+  });
+
+  it('the app route asks Gemini when the config says so, with the system text as systemInstruction', async () => {
+    const r = await fetch(`${gw.origin}/api/ai/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hello' }) });
+    expect(r.status).toBe(200);
+    const j = (await r.json()) as { text: string; model: string; usage: { inputTokens: number; outputTokens: number } };
+    expect(j).toMatchObject({ text: 'toktoktoktoktoktok', model: 'gemini-2.5-flash', usage: { inputTokens: 12, outputTokens: 6 } });
+    const sent = upstream.seen.at(-1)!;
+    expect(sent.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
+    expect(sent.body).toMatchObject({ contents: [{ role: 'user', parts: [{ text: 'hello' }] }], systemInstruction: { parts: [{ text: 'Be brief.' }] }, generationConfig: { maxOutputTokens: 1024 } });
+  });
+});
