@@ -113,6 +113,8 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
+/** Where Gemini serves OpenAI's API (chat completions, embeddings), under its base URL. */
+const GEMINI_OPENAI_PATH = '/v1beta/openai';
 
 
 function headersWith(extra?: Record<string, string>): Record<string, string> {
@@ -401,7 +403,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     start: number;
     caller: Caller;
     route: Route;
+    /** The API the client speaks: its errors, its usage format. */
     provider: Provider;
+    /** Whose keys served it (a Gemini model called through the OpenAI API is Gemini's), for the ledger and the metrics. */
+    upstream: ProviderName;
     model: string;
     promptTokens: number;
     plan?: Plan;
@@ -445,7 +450,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       requestId: f.reqId,
       userId: user.id,
       tokenId: f.caller.tokenId,
-      provider: f.provider.name,
+      provider: f.upstream,
       route: f.route.kind,
       model: f.model,
       tokensIn,
@@ -456,9 +461,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       outcome,
     });
     access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs });
-    metrics.took(f.route.kind, f.provider.name, latencyMs / 1000);
-    if (last) metrics.request(f.route.kind, f.provider.name, f.status, outcome);
-    if (billed) metrics.usage(f.provider.name, f.model, tokensIn, tokensOut, costUsd);
+    metrics.took(f.route.kind, f.upstream, latencyMs / 1000);
+    if (last) metrics.request(f.route.kind, f.upstream, f.status, outcome);
+    if (billed) metrics.usage(f.upstream, f.model, tokensIn, tokensOut, costUsd);
   }
 
   function softAlert(user: UserRecord, spent: number): void {
@@ -578,7 +583,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   async function forwardError(f: Flight, up: UpstreamAnswer, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void> {
     let text = scrub(await up.body.text(MAX_ERROR_BODY, 'truncate'));
-    if (!text.trim().startsWith('{')) text = f.provider.errorBody(up.statusCode, 'upstream_error', `${f.provider.name} answered ${up.statusCode}: ${text.slice(0, 500)}`);
+    if (!text.trim().startsWith('{')) text = f.provider.errorBody(up.statusCode, 'upstream_error', `${f.upstream} answered ${up.statusCode}: ${text.slice(0, 500)}`);
     const h = headersWith(extra);
     h['content-type'] = JSON_TYPE;
     h['x-request-id'] = f.reqId;
@@ -596,7 +601,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
     allowModel(user, shaped.model);
     anomaly?.request(user);
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
+    const upstream = upstreamFor(route, shaped.model);
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
     if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
     const a = admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
@@ -610,7 +616,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         ac.abort();
       }
     });
-    const upstream = upstreams[route.provider.name];
+    const upPath = upstream.provider === route.provider ? route.upstreamPath : GEMINI_OPENAI_PATH + route.upstreamPath;
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
     if (route.provider === anthropic) {
       const v = req.headers['anthropic-version'];
@@ -621,7 +627,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const attempt = async (used: number): Promise<void> => {
       let sent;
       try {
-        sent = await upstream.send(route.upstreamPath, 'POST', fwd, shaped.body, ac, used);
+        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used);
       } catch (err) {
         if (clientGone) {
           // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
@@ -655,7 +661,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(502, 'upstream_error', 'the upstream failed');
     if (!(err instanceof GatewayHttpError)) log.error({ reqId: f.reqId, err }, 'retrying the upstream failed');
-    metrics.request(f.route.kind, f.provider.name, e.status, e.type);
+    metrics.request(f.route.kind, f.upstream, e.status, e.type);
     sendError(res, f.provider, e, f.reqId, extra);
   }
 
@@ -672,6 +678,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         code === 'KW_TOO_LARGE' ? `${provider.name}'s answer is larger than the gateway accepts (${MAX_JSON_CAPTURE} bytes)` : `the upstream connection failed mid-answer (${code ?? 'error'})`,
       );
     }
+  }
+
+  /**
+   * Who serves an API call: the provider of the API called, except that a Gemini model called through
+   * OpenAI's chat or embeddings API goes to Gemini's OpenAI-compatible endpoint when the gateway has
+   * a Gemini key (without one it goes to OPENAI_BASE_URL, which may be a server that hosts it).
+   */
+  function upstreamFor(route: Route, model: string): Upstream {
+    if (route.provider === openai && (route.kind === 'chat' || route.kind === 'embeddings') && model.startsWith('gemini-') && upstreams.gemini.pool.size > 0) return upstreams.gemini;
+    return upstreams[route.provider.name];
   }
 
   /** Which provider's model list a caller of GET /v1/models wants, from the headers its SDK sends. */
@@ -740,7 +756,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
-    const f: Flight = { reqId, start, caller, route, provider, model, promptTokens, status: 0, settled: false };
+    const f: Flight = { reqId, start, caller, route, provider, upstream: provider.name, model, promptTokens, status: 0, settled: false };
     const a = admitFlight(f, req, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;

@@ -1,4 +1,5 @@
 import { ApiError, GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
@@ -132,6 +133,35 @@ describe("Google's @google/genai SDK, pointed at the gateway with a gateway toke
     expect(text).not.toContain(leaked);
   });
 
+  it("a Gemini model through the OpenAI SDK goes to Gemini's OpenAI-compatible endpoint with a Gemini key, billed as Gemini", async () => {
+    const oa = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+    const r = await oa.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] });
+    seenByClient.push(JSON.stringify(r));
+    expect(r.choices[0]!.message.content).toBe('toktoktoktok');
+    expect(upstream.seen.at(-1)).toMatchObject({ provider: 'gemini', path: '/v1beta/openai/chat/completions' });
+    expect(upstream.seen.at(-1)!.keyIndex).toBeGreaterThanOrEqual(0);
+    const stream = await oa.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    for await (const c of stream) text += c.choices[0]?.delta.content ?? '';
+    expect(text).toBe('toktoktoktok');
+    expect((upstream.seen.at(-1)!.body?.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
+    const e = await oa.embeddings.create({ model: 'gemini-embedding-001', input: 'hi' });
+    expect(e.data[0]!.embedding).toHaveLength(3);
+    expect(upstream.seen.at(-1)).toMatchObject({ provider: 'gemini', path: '/v1beta/openai/embeddings' });
+    const viaOpenAi = () => ledger.rows({}).filter((x) => x.route === 'chat' || x.route === 'embeddings');
+    await until('the three calls are in the ledger', () => viaOpenAi().length >= 3);
+    const rows = viaOpenAi();
+    expect(rows.map((x) => [x.provider, x.route, x.model, x.outcome])).toEqual([
+      ['gemini', 'chat', 'gemini-2.5-flash', 'ok'],
+      ['gemini', 'chat', 'gemini-2.5-flash', 'ok'],
+      ['gemini', 'embeddings', 'gemini-embedding-001', 'ok'],
+    ]);
+    expect(rows[0]!.costUsd).toBeCloseTo((12 * FLASH.input + 4 * FLASH.output) / 1e6, 12);
+    // An OpenAI model stays with OpenAI.
+    await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect(upstream.seen.at(-1)).toMatchObject({ provider: 'openai', path: '/v1/chat/completions' });
+  });
+
   it('no key ever reaches a client or a log line', () => {
     const all = seenByClient.join('\n') + gw.logs.join('');
     for (const k of [...keys.gemini, ...keys.openai, ...keys.anthropic]) expect(all).not.toContain(k);
@@ -240,5 +270,28 @@ describe('Gemini routes refuse what they cannot serve safely, with errors the SD
     const sent = upstream.seen.at(-1)!;
     expect(sent.path).toBe('/v1beta/models/gemini-2.5-flash:generateContent');
     expect(sent.body).toMatchObject({ contents: [{ role: 'user', parts: [{ text: 'hello' }] }], systemInstruction: { parts: [{ text: 'Be brief.' }] }, generationConfig: { maxOutputTokens: 1024 } });
+  });
+});
+
+describe('without a Gemini key', () => {
+  it('a gemini-* model through the OpenAI API goes to OPENAI_BASE_URL (a server there may host it), and native Gemini calls get a clear 503', async () => {
+    const keys = { openai: [fakeOpenAiKey()], anthropic: [] };
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: [] });
+    const dir = new MemoryDirectory();
+    const gw = await startGateway(upstream, keys, { directory: dir });
+    try {
+      dir.addUser('carol', {});
+      const token = issueToken(dir, 'carol').token;
+      const oa = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+      await oa.chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'hi' }] });
+      expect(upstream.seen.at(-1)).toMatchObject({ provider: 'openai', path: '/v1/chat/completions' });
+      const err = await new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: gw.origin } }).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }).catch((e: unknown) => e);
+      expect((err as ApiError).status).toBe(503);
+      expect((err as ApiError).message).toMatch(/no GEMINI_API_KEY is configured on the gateway/);
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await upstream.close();
+    }
   });
 });

@@ -126,6 +126,8 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
         return res;
       }) as typeof res.end;
     }
+    // Gemini serves OpenAI's API under /v1beta/openai/.
+    const api = path.startsWith('/v1beta/openai/') ? path.replace('/v1beta/openai/', '/v1/') : path;
     const midstreamReset = fault !== undefined && 'reset' in fault && fault.reset === 'midstream';
     const stream = body?.stream === true;
     const max = Number(body?.max_tokens ?? body?.max_completion_tokens ?? body?.max_output_tokens ?? defaultOut);
@@ -138,7 +140,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       res.end(JSON.stringify({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: 1, owned_by: 'fake' })) }));
       return;
     }
-    if (path === '/v1/embeddings') {
+    if (api === '/v1/embeddings') {
       res.writeHead(200, { 'content-type': 'application/json' });
       const vector = [0.1, 0.2, 0.3];
       const embedding = body?.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector;
@@ -175,7 +177,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       for (let i = 0; i < n; i++) {
         events.push(`data: ${JSON.stringify({ candidates: [candidate('tok', i === n - 1)], ...(reportUsage ? { usageMetadata: usage(i + 1) } : {}), modelVersion: gem[1], responseId: 'fake' })}\r\n\r\n`);
       }
-    } else if (path === '/v1/chat/completions') {
+    } else if (api === '/v1/chat/completions') {
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } }));
