@@ -116,7 +116,6 @@ const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
 /** Where Gemini serves OpenAI's API (chat completions, embeddings), under its base URL. */
 const GEMINI_OPENAI_PATH = '/v1beta/openai';
 
-
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
 }
