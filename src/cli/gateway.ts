@@ -10,14 +10,13 @@ import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
-import { keyCount, readEnvFile, upstreamsFromEnv, type UpstreamConfig } from '../gateway/env.js';
+import { keyCount, readEnvFile, upstreamFromEnv, upstreamsFromEnv, type UpstreamConfig } from '../gateway/env.js';
 import type { KeyChange } from '../gateway/keys.js';
 import { createLogger, type Logger } from '../gateway/logger.js';
 import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
 import { seedBudgets } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
-import { PROVIDERS } from '../gateway/providers/registry.js';
-import { PROVIDER_NAMES, type ProviderName } from '../gateway/providers/types.js';
+import { compatibleProvider, envPrefixOf } from '../gateway/providers/compatible.js';
 import { createGateway, type GatewayHandler } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
@@ -80,23 +79,26 @@ function metricsTokenFrom(env: Record<string, string | undefined>, o: Flags): st
 interface Providers {
   /** The .env file's settings under the environment's. */
   env: Record<string, string | undefined>;
-  upstreams: Record<ProviderName, UpstreamConfig>;
+  /** The built-in providers', then the config's OpenAI-compatible providers'. */
+  upstreams: Record<string, UpstreamConfig>;
 }
 
 /** Where the gateway's provider keys and base URLs come from, at start and on each reload. */
-function readProviders(o: Flags): Providers {
+function readProviders(o: Flags, config: GatewayConfigFile): Providers {
   const env: Record<string, string | undefined> = { ...readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' }), ...process.env };
-  return { env, upstreams: upstreamsFromEnv(env) };
+  const upstreams: Record<string, UpstreamConfig> = upstreamsFromEnv(env);
+  for (const [name, c] of Object.entries(config.providers ?? {})) upstreams[name] = upstreamFromEnv(compatibleProvider(name, c.baseUrl), env);
+  return { env, upstreams };
 }
 
 /**
  * Reads the .env again and gives each provider the keys it now lists. Anything wrong with the file
  * (mode, syntax, no keys left) keeps the keys the gateway has: a bad edit must not stop the traffic.
  */
-function reloadKeys(o: Flags, current: Providers, gateway: GatewayHandler, log: Logger): void {
+function reloadKeys(o: Flags, config: GatewayConfigFile, current: Providers, gateway: GatewayHandler, log: Logger): void {
   let next: Providers;
   try {
-    next = readProviders(o);
+    next = readProviders(o, config);
   } catch (err) {
     log.error({ err }, 'reloading the provider keys failed; the gateway keeps the keys it has');
     process.stderr.write(`keyward gateway: reloading the provider keys failed, keeping the current ones: ${(err as Error).message}\n`);
@@ -107,19 +109,25 @@ function reloadKeys(o: Flags, current: Providers, gateway: GatewayHandler, log: 
     process.stderr.write(`keyward gateway: ${o.envFile} now lists no provider keys; keeping the current ones\n`);
     return;
   }
-  const change = gateway.setProviderKeys(Object.fromEntries(PROVIDER_NAMES.map((n) => [n, next.upstreams[n].keys])));
-  for (const n of PROVIDER_NAMES) {
-    if (next.upstreams[n].baseUrl !== current.upstreams[n].baseUrl) log.warn({ provider: n }, `${PROVIDERS[n].envPrefix}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
+  const names = Object.keys(next.upstreams);
+  const change = gateway.setProviderKeys(Object.fromEntries(names.map((n) => [n, next.upstreams[n]!.keys])));
+  for (const n of names) {
+    if (next.upstreams[n]!.baseUrl !== current.upstreams[n]?.baseUrl) log.warn({ provider: n }, `${envPrefixOf(n)}_BASE_URL changed in the env file; a base URL takes effect when the gateway restarts`);
   }
   log.info(change, 'provider keys reloaded');
   const say = (c: KeyChange | undefined) => (c === undefined ? 'unchanged' : `${c.added.length} added, ${c.removed.length} removed, ${c.kept} kept`);
-  process.stderr.write(`keyward gateway: provider keys reloaded (${PROVIDER_NAMES.map((n) => `${n}: ${say(change[n])}`).join('; ')})\n`);
+  process.stderr.write(`keyward gateway: provider keys reloaded (${names.map((n) => `${n}: ${say(change[n])}`).join('; ')})\n`);
 }
 
 export async function serve(o: Flags): Promise<number> {
-  const providers = readProviders(o);
-  const { env, upstreams } = providers;
   const config: GatewayConfigFile = o.config ? loadGatewayConfig(o.config) : {};
+  const providers = readProviders(o, config);
+  const { env, upstreams } = providers;
+  for (const name of Object.keys(config.providers ?? {})) {
+    if (upstreams[name]!.keys.length === 0) {
+      throw new KeywardError('KW_BAD_CONFIG', `the config names provider '${name}', but no ${envPrefixOf(name)}_API_KEY is set`, { hint: `put ${envPrefixOf(name)}_API_KEY=… in ${o.envFile} (chmod 600) or the environment, or take '${name}' out of "providers"` });
+    }
+  }
   if (keyCount(upstreams) === 0) {
     throw new KeywardError('KW_BAD_CONFIG', 'no provider keys: the gateway has nothing to forward with', {
       hint: `put OPENAI_API_KEY=…, ANTHROPIC_API_KEY=… and/or GEMINI_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
@@ -174,7 +182,7 @@ export async function serve(o: Flags): Promise<number> {
   }
   const host = hostForUrl(o.host);
   process.stderr.write(
-    `keyward gateway listening on http://${host}:${port}  (${PROVIDER_NAMES.map((n) => `${n}: ${upstreams[n].keys.length} key${upstreams[n].keys.length === 1 ? '' : 's'}`).join(', ')}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'}${metricsNote})\n`,
+    `keyward gateway listening on http://${host}:${port}  (${Object.entries(upstreams).map(([n, u]) => `${n}: ${u.keys.length} key${u.keys.length === 1 ? '' : 's'}`).join(', ')}; store ${o.db}; ${o.redis ? `users, tokens and limits in Redis ${safeUrl(o.redis)}` : 'limits in memory'}${metricsNote})\n`,
   );
   if (!isLoopback(o.host)) process.stderr.write(`keyward: note: listening on ${o.host}, reachable from other machines; put TLS in front of it\n`);
 
@@ -204,7 +212,7 @@ export async function serve(o: Flags): Promise<number> {
     process.once('SIGTERM', () => void stop('SIGTERM'));
     // Key rotation without a restart: put the new keys in the .env, then `kill -HUP <pid>`.
     process.on('SIGHUP', () => {
-      if (!stopping) reloadKeys(o, providers, gateway, log);
+      if (!stopping) reloadKeys(o, config, providers, gateway, log);
     });
   });
 }

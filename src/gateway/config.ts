@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { KeywardError } from '../errors.js';
 import { networkError } from './networks.js';
+import { providerNameError } from './providers/compatible.js';
 import type { GatewayOptions } from './server.js';
 
 export type GatewayConfigFile = Pick<
@@ -24,6 +25,7 @@ export type GatewayConfigFile = Pick<
   | 'breaker'
   | 'jwt'
   | 'anomaly'
+  | 'providers'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -61,6 +63,18 @@ const obj =
     }
     return undefined;
   };
+const modelList: Check = (v) => (strList(v) === undefined && (v as string[]).length > 0 && (v as string[]).every((m) => m !== '' && m !== '*') ? undefined : "a non-empty list of model ids (a prefix may end in '*', as in 'qwen/*')");
+const compatible = obj({ baseUrl: url, models: modelList }, ['baseUrl', 'models']);
+const providers: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of provider name to { baseUrl, models }';
+  for (const [name, p] of Object.entries(v)) {
+    const problem = providerNameError(name);
+    if (problem) return `a map of provider names, and ${problem}`;
+    const e = compatible(p);
+    if (e) return `a map whose '${name}' is ${e}`;
+  }
+  return undefined;
+};
 const price = obj({ input: posNum, output: posNum }, ['input', 'output']);
 
 const FIELDS: Record<string, Check> = {
@@ -80,6 +94,7 @@ const FIELDS: Record<string, Check> = {
   jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks }) }, ['jwksUrl']),
   anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum }),
   alerts: obj({ webhookUrl: url }),
+  providers,
 };
 
 export function validateGatewayConfig(value: unknown, source = 'config'): GatewayConfigFile {

@@ -39,7 +39,7 @@ export interface UpstreamConfig {
  * which may also hold several comma-separated keys. The base URL has the official SDKs' meaning
  * (`OPENAI_BASE_URL=http://127.0.0.1:9000/v1`).
  */
-export function upstreamFromEnv(provider: Provider, env: Record<string, string | undefined>): UpstreamConfig {
+export function upstreamFromEnv(provider: Provider<string>, env: Record<string, string | undefined>): UpstreamConfig {
   const name = `${provider.envPrefix}_API_KEY`;
   const keys: string[] = [];
   const names = Object.keys(env)
@@ -70,6 +70,6 @@ export function upstreamsFromEnv(env: Record<string, string | undefined>): Recor
 }
 
 /** How many keys the providers hold together. */
-export function keyCount(upstreams: Partial<Record<ProviderName, UpstreamConfig>>): number {
-  return PROVIDER_NAMES.reduce((n, p) => n + (upstreams[p]?.keys.length ?? 0), 0);
+export function keyCount(upstreams: Partial<Record<string, UpstreamConfig>>): number {
+  return Object.values(upstreams).reduce((n, u) => n + (u?.keys.length ?? 0), 0);
 }

@@ -24,7 +24,7 @@ export class StreamMeter {
   private tokensOut = -1;
   private ended = false;
 
-  constructor(private readonly provider: Provider) {}
+  constructor(private readonly provider: Provider<string>) {}
 
   push(chunk: Buffer): void {
     this.bytes += chunk.length;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
+import { KeywardError } from '../errors.js';
 import { redactSecret, redactText } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
@@ -29,6 +30,7 @@ import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
+import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { PROVIDERS } from './providers/registry.js';
@@ -55,8 +57,13 @@ export interface GatewayOptions {
   ledger?: Ledger;
   /** Where provider keys, base URLs and the egress proxy (HTTPS_PROXY, HTTP_PROXY, NO_PROXY) are read from (default process.env). */
   env?: Record<string, string | undefined>;
-  /** Explicit upstreams, instead of the environment (a provider left out gets no keys). */
-  upstreams?: Partial<Record<ProviderName, UpstreamConfig>>;
+  /** Explicit upstreams by provider name, instead of the environment (a provider left out gets no keys). */
+  upstreams?: Partial<Record<string, UpstreamConfig>>;
+  /**
+   * Providers that speak OpenAI's API, by name (`groq`: keys from GROQ_API_KEY…, GROQ_BASE_URL
+   * overriding `baseUrl`). A call through the OpenAI routes for one of their `models` goes to them.
+   */
+  providers?: Record<string, CompatibleProviderConfig>;
   /** Models any user may call (absent: all). Users may be narrowed further by their own list. */
   models?: string[];
   /** The model behind `POST /api/ai/chat`. */
@@ -103,7 +110,7 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
    * keep theirs). Kept keys keep their breaker state; requests in flight finish on the key they have.
    * Returns the labels added and removed per provider.
    */
-  setProviderKeys(keys: Partial<Record<ProviderName, string[]>>): Partial<Record<ProviderName, KeyChange>>;
+  setProviderKeys(keys: Partial<Record<string, string[]>>): Partial<Record<string, KeyChange>>;
   /** Prometheus metrics (requests, latency, tokens, spend, upstream attempts, key states), for a scrape endpoint. */
   metrics: GatewayMetrics;
 };
@@ -181,21 +188,31 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience };
   const breaker = { ...DEFAULT_BREAKER, ...options.breaker };
 
-  const upstreams = {} as Record<ProviderName, Upstream>;
   const allKeys: string[] = [];
-  for (const name of PROVIDER_NAMES) {
-    const p = PROVIDERS[name];
+  /** Every upstream by name: the built-in providers, then the config's OpenAI-compatible ones. */
+  const byName = new Map<string, Upstream>();
+  function addUpstream(p: Provider<string>): Upstream {
+    const name = p.name;
     // Explicit upstreams replace the environment entirely: a provider left out has no keys.
     const cfg = options.upstreams ? (options.upstreams[name] ?? { baseUrl: p.defaultBaseUrl, keys: [] }) : upstreamFromEnv(p, env);
     allKeys.push(...cfg.keys);
-    upstreams[name] = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, {
+    const up: Upstream = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, {
       keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
-      webPage: (status) => log.warn({ upstream: upstreams[name].base, status }, 'the upstream answered with a web page, not the API; check its base URL'),
+      webPage: (status) => log.warn({ upstream: up.base, status }, 'the upstream answered with a web page, not the API; check its base URL'),
       attempted: (result) => metrics.attempt(name, result),
     });
+    byName.set(name, up);
+    return up;
+  }
+  const upstreams = Object.fromEntries(PROVIDER_NAMES.map((n) => [n, addUpstream(PROVIDERS[n])])) as Record<ProviderName, Upstream>;
+  const compatible: Array<{ models: ModelList; upstream: Upstream }> = [];
+  for (const [name, c] of Object.entries(options.providers ?? {})) {
+    const problem = providerNameError(name);
+    if (problem) throw new KeywardError('KW_BAD_CONFIG', `providers: ${problem}`, { hint: 'name it e.g. groq, mistral or local-vllm' });
+    compatible.push({ models: new ModelList(c.models), upstream: addUpstream(compatibleProvider(name, c.baseUrl)) });
   }
   const chatPolicy: AppChatPolicy = options.chat ?? defaultChatPolicy(upstreams);
-  const keyStates = () => Object.fromEntries(PROVIDER_NAMES.map((n) => [n, upstreams[n].pool.state()]));
+  const keyStates = () => Object.fromEntries([...byName].map(([n, u]) => [n, u.pool.state()]));
 
   /** Removes key material from text going to a client: the pool's own keys (past ones too) verbatim, then anything the engine recognises. */
   function scrub(text: string): string {
@@ -404,8 +421,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     route: Route;
     /** The API the client speaks: its errors, its usage format. */
     provider: Provider;
-    /** Whose keys served it (a Gemini model called through the OpenAI API is Gemini's), for the ledger and the metrics. */
-    upstream: ProviderName;
+    /** Whose keys served it (a Gemini or Groq model called through the OpenAI API is theirs), for the ledger and the metrics. */
+    upstream: string;
     model: string;
     promptTokens: number;
     plan?: Plan;
@@ -615,7 +632,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         ac.abort();
       }
     });
-    const upPath = upstream.provider === route.provider ? route.upstreamPath : GEMINI_OPENAI_PATH + route.upstreamPath;
+    const upPath = upstream === upstreams.gemini && route.provider === openai ? GEMINI_OPENAI_PATH + route.upstreamPath : route.upstreamPath;
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
     if (route.provider === anthropic) {
       const v = req.headers['anthropic-version'];
@@ -665,7 +682,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /** A whole answer's text (the model list, the app route's answer); one too large or cut off is a clear 502. */
-  async function answerText(up: UpstreamAnswer, provider: Provider): Promise<string> {
+  async function answerText(up: UpstreamAnswer, provider: Provider<string>): Promise<string> {
     try {
       return await up.body.text(MAX_JSON_CAPTURE, 'fail');
     } catch (err) {
@@ -680,12 +697,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /**
-   * Who serves an API call: the provider of the API called, except that a Gemini model called through
-   * OpenAI's chat or embeddings API goes to Gemini's OpenAI-compatible endpoint when the gateway has
-   * a Gemini key (without one it goes to OPENAI_BASE_URL, which may be a server that hosts it).
+   * Who serves an API call: the provider of the API called, except for OpenAI's API, where a model of
+   * a provider from the config goes to it, and a Gemini model called through the chat or embeddings
+   * API goes to Gemini's OpenAI-compatible endpoint when the gateway has a Gemini key (without one
+   * it goes to OPENAI_BASE_URL, which may be a server that hosts it).
    */
   function upstreamFor(route: Route, model: string): Upstream {
-    if (route.provider === openai && (route.kind === 'chat' || route.kind === 'embeddings') && model.startsWith('gemini-') && upstreams.gemini.pool.size > 0) return upstreams.gemini;
+    if (route.provider === openai) {
+      for (const c of compatible) if (c.models.has(model)) return c.upstream;
+      if ((route.kind === 'chat' || route.kind === 'embeddings') && model.startsWith('gemini-') && upstreams.gemini.pool.size > 0) return upstreams.gemini;
+    }
     return upstreams[route.provider.name];
   }
 
@@ -896,13 +917,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   handler.keyState = keyStates;
   handler.metrics = metrics;
   handler.setProviderKeys = (keys) => {
-    const out: Partial<Record<ProviderName, KeyChange>> = {};
-    for (const name of PROVIDER_NAMES) {
+    const out: Record<string, KeyChange> = {};
+    for (const [name, up] of byName) {
       const given = keys[name];
       if (given === undefined) continue;
       // A key rotated out may still show up in an answer in flight: it stays on the scrub list.
       for (const k of given) if (!allKeys.includes(k)) allKeys.push(k);
-      out[name] = upstreams[name].pool.replace(given);
+      out[name] = up.pool.replace(given);
     }
     return out;
   };

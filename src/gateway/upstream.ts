@@ -53,7 +53,7 @@ export class Upstream {
   private readonly basePath: string;
 
   constructor(
-    readonly provider: Provider,
+    readonly provider: Provider<string>,
     config: UpstreamConfig,
     readonly pool: KeyPool,
     private readonly dispatcher: Dispatcher,

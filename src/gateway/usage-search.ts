@@ -44,7 +44,7 @@ export function lastUsageObject(text: string, key = 'usage'): { start: number; e
 }
 
 /** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
-export function usageOfAnswer(provider: Provider, buf: Buffer): Usage | undefined {
+export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | undefined {
   const at = lastUsageObject(buf.toString('latin1'), provider.usageKey);
   if (at === undefined) return undefined;
   try {

@@ -241,6 +241,38 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(gateway.stdout + gateway.stderr).not.toContain(keys.gemini[0]!.slice(6, 30));
   });
 
+  it("serves a config's OpenAI-compatible provider with keys from the .env, and refuses to start without them", async () => {
+    const groqKey = 'gsk' + '_' + randomBytes(26).toString('hex');
+    const groq = await startFakeUpstream({ openaiKeys: [groqKey], anthropicKeys: [] });
+    const config = join(dir, 'groq.config.json');
+    // The config's base URL is never called: GROQ_BASE_URL in the .env overrides it.
+    writeFileSync(config, JSON.stringify({ providers: { groq: { baseUrl: 'https://api.groq.com/openai/v1', models: ['llama-*'] } } }));
+    const env = join(dir, 'groq.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+    chmodSync(env, 0o600);
+    const refused = await runKeyward(['gateway', '--env-file', env, '--config', config, '--db', db, '--port', '0']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/the config names provider 'groq', but no GROQ_API_KEY is set/);
+    expect(refused.stderr).toMatch(/put GROQ_API_KEY=… in .*groq\.env/);
+
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\nGROQ_API_KEY=${groqKey}\nGROQ_BASE_URL=${groq.openaiBase}\n`);
+    expect((await runKeyward(['users', 'add', 'lena', '--db', db])).code).toBe(0);
+    const token = (await runKeyward(['tokens', 'issue', 'lena', '--db', db])).stdout.trim();
+    const port = await freePort();
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--config', config, '--db', db, '--port', String(port)], { cwd: dir });
+    try {
+      expect(gateway.stderr).toMatch(/openai: 1 key, anthropic: 0 keys, gemini: 0 keys, groq: 1 key;/);
+      const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }] });
+      expect(groq.seen.at(-1)).toMatchObject({ keyIndex: 0, path: '/v1/chat/completions' });
+      expect(await gateway.signal('SIGHUP')).toMatch(/groq: 0 added, 0 removed, 1 kept\)/);
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+      await groq.close();
+    }
+    expect(gateway.stdout + gateway.stderr).not.toContain(groqKey.slice(8, 40));
+  });
+
   it('revokes a token by id', async () => {
     const list = await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db]);
     const id = /^([0-9a-f]{12})\s+alice/m.exec(list.stdout)![1]!;

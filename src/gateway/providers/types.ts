@@ -23,8 +23,9 @@ export interface ShapedRequest {
   injectedUsage?: boolean;
 }
 
-export interface Provider {
-  name: ProviderName;
+/** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */
+export interface Provider<N extends string = ProviderName> {
+  name: N;
   /** Environment variable prefix: `OPENAI` reads OPENAI_API_KEY, OPENAI_BASE_URL. */
   envPrefix: string;
   defaultBaseUrl: string;

@@ -1,0 +1,148 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../src/gateway/config.js';
+import { issueToken } from '../../src/gateway/index.js';
+import { ModelList } from '../../src/gateway/providers/compatible.js';
+import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { until } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey, randomChars } from './helpers/keys.js';
+
+/** A Groq-shaped key (gsk_ + 52 characters), built at run time. */
+const fakeGroqKey = () => 'gsk' + '_' + randomChars(52);
+
+describe('OpenAI-compatible providers named in the config (Groq, a local vLLM, …)', () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+  const groqKeys = [fakeGroqKey(), fakeGroqKey()];
+  const vllmKey = 'local-' + randomChars(20);
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let openaiUp: FakeUpstream;
+  let groqUp: FakeUpstream;
+  let vllmUp: FakeUpstream;
+  let gw: TestGateway;
+  let token: string;
+  const seenByClient: string[] = [];
+
+  beforeAll(async () => {
+    openaiUp = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, outputTokens: 3 });
+    // Each provider is a server of its own, which accepts only its own keys.
+    groqUp = await startFakeUpstream({ openaiKeys: groqKeys, anthropicKeys: [], outputTokens: 4 });
+    vllmUp = await startFakeUpstream({ openaiKeys: [vllmKey], anthropicKeys: [], outputTokens: 2 });
+    gw = await startGateway(openaiUp, keys, {
+      directory: dir,
+      ledger,
+      providers: {
+        groq: { baseUrl: 'https://api.groq.com/openai/v1', models: ['llama-3.3-70b-versatile', 'qwen/*'] },
+        'local-vllm': { baseUrl: 'http://127.0.0.1:1/v1', models: ['my-finetune'] },
+      },
+      upstreams: {
+        openai: { baseUrl: openaiUp.openaiBase, keys: keys.openai },
+        anthropic: { baseUrl: openaiUp.anthropicBase, keys: keys.anthropic },
+        groq: { baseUrl: groqUp.openaiBase, keys: groqKeys },
+        'local-vllm': { baseUrl: vllmUp.openaiBase, keys: [vllmKey] },
+      },
+      prices: { 'llama-3.3-70b-versatile': { input: 0.59, output: 0.79 } },
+    });
+    dir.addUser('dana', { models: ['llama-3.3-70b-versatile', 'qwen/qwen3-32b', 'my-finetune', 'gpt-4o-mini'] });
+    token = issueToken(dir, 'dana').token;
+  });
+  afterAll(async () => {
+    await gw.close();
+    await gw.gateway.close();
+    for (const u of [openaiUp, groqUp, vllmUp]) await u.close();
+  });
+
+  const oa = () => new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+
+  it("sends each model to the provider that serves it, with that provider's key, and bills it as that provider's", async () => {
+    const r = await oa().chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }] });
+    seenByClient.push(JSON.stringify(r));
+    expect(r.choices[0]!.message.content).toBe('toktoktoktok');
+    expect(groqUp.seen.at(-1)).toMatchObject({ path: '/v1/chat/completions', provider: 'openai' });
+    expect(groqUp.seen.at(-1)!.keyIndex).toBeGreaterThanOrEqual(0);
+    // A prefix pattern, and a second provider.
+    await oa().chat.completions.create({ model: 'qwen/qwen3-32b', messages: [{ role: 'user', content: 'hi' }] });
+    expect(groqUp.seen.at(-1)!.body?.model).toBe('qwen/qwen3-32b');
+    const v = await oa().chat.completions.create({ model: 'my-finetune', messages: [{ role: 'user', content: 'hi' }] });
+    expect(v.choices[0]!.message.content).toBe('toktok');
+    expect(vllmUp.seen).toHaveLength(1);
+    // Any other model stays with OpenAI.
+    await oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect(openaiUp.seen.at(-1)!.body?.model).toBe('gpt-4o-mini');
+    expect(openaiUp.badAuth + groqUp.badAuth + vllmUp.badAuth).toBe(0);
+
+    await until('the four calls are in the ledger', () => ledger.rows({}).length >= 4);
+    const rows = ledger.rows({});
+    expect(rows.map((x) => [x.provider, x.model])).toEqual([
+      ['groq', 'llama-3.3-70b-versatile'],
+      ['groq', 'qwen/qwen3-32b'],
+      ['local-vllm', 'my-finetune'],
+      ['openai', 'gpt-4o-mini'],
+    ]);
+    expect(rows[0]!.costUsd).toBeCloseTo((12 * 0.59 + 4 * 0.79) / 1e6, 12);
+  });
+
+  it('streams from such a provider with the usage chunk the gateway asked for, and hides it from a client that did not', async () => {
+    const stream = await oa().chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }], stream: true });
+    let text = '';
+    let usageChunks = 0;
+    for await (const c of stream) {
+      text += c.choices[0]?.delta.content ?? '';
+      if (c.usage) usageChunks++;
+      seenByClient.push(JSON.stringify(c));
+    }
+    expect(text).toBe('toktoktoktok');
+    expect(usageChunks).toBe(0);
+    expect((groqUp.seen.at(-1)!.body?.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
+    await until('the stream is in the ledger', () => ledger.rows({}).length >= 5);
+    expect(ledger.rows({}).at(-1)).toMatchObject({ provider: 'groq', tokensIn: 12, tokensOut: 4, outcome: 'ok' });
+  });
+
+  it("reports each provider's key states, and rotates a provider's keys by its name", async () => {
+    const states = gw.gateway.keyState();
+    expect(Object.keys(states)).toEqual(['openai', 'anthropic', 'gemini', 'groq', 'local-vllm']);
+    expect(states.groq).toHaveLength(2);
+    expect(JSON.stringify(states)).not.toContain(groqKeys[0]);
+    const change = gw.gateway.setProviderKeys({ groq: [groqKeys[1]!] });
+    expect(change.groq).toMatchObject({ added: [], kept: 1 });
+    expect(change.groq!.removed).toHaveLength(1);
+    for (let i = 0; i < 3; i++) await oa().chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }] });
+    expect(groqUp.seen.slice(-3).map((s) => s.keyIndex)).toEqual([1, 1, 1]);
+  });
+
+  it('an error from such a provider reaches the client scrubbed of its key', async () => {
+    groqUp.fail({ status: 400, body: JSON.stringify({ error: { message: `Invalid API Key ${groqKeys[1]}`, type: 'invalid_request_error' } }) });
+    const err = await oa()
+      .chat.completions.create({ model: 'llama-3.3-70b-versatile', messages: [{ role: 'user', content: 'hi' }] })
+      .catch((e: unknown) => e);
+    expect((err as { status?: number }).status).toBe(400);
+    seenByClient.push(String((err as Error).message));
+    expect(String((err as Error).message)).toMatch(/Invalid API Key/);
+  });
+
+  it('no key ever reaches a client or a log line', () => {
+    const all = seenByClient.join('\n') + gw.logs.join('');
+    for (const k of [...groqKeys, vllmKey, ...keys.openai]) expect(all).not.toContain(k);
+  });
+});
+
+describe('the providers field of the config', () => {
+  it('matches exact ids and prefixes ending in *', () => {
+    const m = new ModelList(['llama-3.3-70b-versatile', 'qwen/*']);
+    expect(['llama-3.3-70b-versatile', 'qwen/qwen3-32b'].map((x) => m.has(x))).toEqual([true, true]);
+    expect(['llama-3.3-70b', 'qwen', 'gpt-4o'].map((x) => m.has(x))).toEqual([false, false, false]);
+  });
+
+  it('refuses a bad name, a built-in name, a missing or empty model list and a base URL that is not http(s), naming the fix', () => {
+    const ok = { baseUrl: 'https://api.groq.com/openai/v1', models: ['llama-3.3-70b-versatile'] };
+    expect(validateGatewayConfig({ providers: { groq: ok } }).providers?.groq).toEqual(ok);
+    expect(() => validateGatewayConfig({ providers: { Groq: ok } })).toThrow(/'Groq' is not lower-case letters, digits and dashes/);
+    expect(() => validateGatewayConfig({ providers: { openai: ok } })).toThrow(/'openai' is built in; give the provider another name/);
+    expect(() => validateGatewayConfig({ providers: { groq: { baseUrl: ok.baseUrl } } })).toThrow(/'groq' is an object with 'models'/);
+    expect(() => validateGatewayConfig({ providers: { groq: { ...ok, models: [] } } })).toThrow(/non-empty list of model ids/);
+    expect(() => validateGatewayConfig({ providers: { groq: { ...ok, models: ['*'] } } })).toThrow(/non-empty list of model ids/);
+    expect(() => validateGatewayConfig({ providers: { groq: { ...ok, baseUrl: 'ftp://x' } } })).toThrow(/'baseUrl' is an http\(s\) URL/);
+  });
+});
