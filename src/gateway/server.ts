@@ -710,16 +710,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return upstreams[route.provider.name];
   }
 
-  /** Which provider's model list a caller of GET /v1/models wants, from the headers its SDK sends. */
-  function modelsProvider(req: IncomingMessage, route: Route): Upstream {
+  /**
+   * Which provider's model list a caller of GET /v1/models wants, from the headers its SDK sends;
+   * undefined for an OpenAI client of a gateway whose only OpenAI-shaped models are the config's.
+   */
+  function modelsProvider(req: IncomingMessage, route: Route): Upstream | undefined {
     if (route.provider === gemini || req.headers['x-goog-api-key'] !== undefined) return upstreams.gemini;
     // The Anthropic SDK sends anthropic-version: list Anthropic's models to it, OpenAI's to everyone else.
-    const wantsAnthropic = req.headers['anthropic-version'] !== undefined;
-    return (wantsAnthropic ? upstreams.anthropic.pool.size > 0 : upstreams.openai.pool.size === 0) ? upstreams.anthropic : upstreams.openai;
+    if (req.headers['anthropic-version'] !== undefined) return upstreams.anthropic.pool.size > 0 ? upstreams.anthropic : upstreams.openai;
+    if (upstreams.openai.pool.size > 0) return upstreams.openai;
+    return compatible.length > 0 ? undefined : upstreams.anthropic;
   }
 
-  async function handleModels(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
-    const upstream = modelsProvider(req, route);
+  async function upstreamModels(upstream: Upstream, req: IncomingMessage, res: ServerResponse): Promise<ModelListAnswer> {
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
     const path = upstream.provider === anthropic ? '/v1/models' : upstream.provider === gemini ? geminiModelsPath(req.url ?? '') : '/models';
@@ -730,23 +733,39 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (up.statusCode >= 400) {
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
     }
-    let json: { data?: Array<{ id?: string }>; models?: Array<{ name?: string }> };
     try {
-      json = JSON.parse(text) as typeof json;
+      return JSON.parse(text) as ModelListAnswer;
     } catch {
       throw new GatewayHttpError(502, 'upstream_error', 'the upstream model list is not JSON');
     }
+  }
+
+  async function handleModels(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
+    const upstream = modelsProvider(req, route);
+    const json = upstream ? await upstreamModels(upstream, req, res) : { object: 'list', data: [] };
     const user = caller.user;
     const allowed = (id: unknown) => typeof id === 'string' && (!globalModels || globalModels.has(id)) && (!user.models || user.models.includes(id));
     if (Array.isArray(json.data)) json.data = json.data.filter((m) => allowed(m.id));
     // Gemini lists `models/<id>`.
-    if (upstream.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(m.name.replace(/^models\//, '')));
+    if (upstream?.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(m.name.replace(/^models\//, '')));
+    // An OpenAI client sees the config's providers' models too (those named exactly: a prefix names no model).
+    if (upstream === undefined || upstream === upstreams.openai) {
+      const data = Array.isArray(json.data) ? json.data : (json.data = []);
+      const listed = new Set(data.map((m) => m.id));
+      for (const c of compatible) {
+        for (const id of c.models.ids) {
+          if (listed.has(id) || !allowed(id)) continue;
+          listed.add(id);
+          data.push({ id, object: 'model', created: 0, owned_by: c.upstream.provider.name });
+        }
+      }
+    }
     const h = headersWith(cors);
     h['content-type'] = JSON_TYPE;
     h['x-request-id'] = reqId;
     res.writeHead(200, h);
     res.end(JSON.stringify(json));
-    metrics.request('models', upstream.provider.name, 200, 'ok');
+    metrics.request('models', upstream?.provider.name ?? 'openai', 200, 'ok');
   }
 
   async function handleAppChat(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
@@ -942,6 +961,13 @@ const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
+}
+
+/** A model list as the providers answer it: OpenAI's and Anthropic's `data`, Gemini's `models`. */
+interface ModelListAnswer {
+  data?: Array<{ id?: string; [k: string]: unknown }>;
+  models?: Array<{ name?: string }>;
+  [k: string]: unknown;
 }
 
 /** The app route's model when the config names none: the first provider with keys, OpenAI's when none has. */

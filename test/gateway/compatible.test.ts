@@ -122,6 +122,16 @@ describe('OpenAI-compatible providers named in the config (Groq, a local vLLM, â
     expect(String((err as Error).message)).toMatch(/Invalid API Key/);
   });
 
+  it("lists the providers' exactly named models to an OpenAI client, beside OpenAI's, narrowed to the user's", async () => {
+    const ids: Array<[string, string]> = [];
+    for await (const m of oa().models.list()) ids.push([m.id, m.owned_by]);
+    expect(ids).toEqual([
+      ['gpt-4o-mini', 'fake'],
+      ['llama-3.3-70b-versatile', 'groq'],
+      ['my-finetune', 'local-vllm'],
+    ]);
+  });
+
   it('no key ever reaches a client or a log line', () => {
     const all = seenByClient.join('\n') + gw.logs.join('');
     for (const k of [...groqKeys, vllmKey, ...keys.openai]) expect(all).not.toContain(k);
@@ -144,5 +154,33 @@ describe('the providers field of the config', () => {
     expect(() => validateGatewayConfig({ providers: { groq: { ...ok, models: [] } } })).toThrow(/non-empty list of model ids/);
     expect(() => validateGatewayConfig({ providers: { groq: { ...ok, models: ['*'] } } })).toThrow(/non-empty list of model ids/);
     expect(() => validateGatewayConfig({ providers: { groq: { ...ok, baseUrl: 'ftp://x' } } })).toThrow(/'baseUrl' is an http\(s\) URL/);
+  });
+});
+
+describe('a gateway whose only OpenAI-shaped provider comes from the config', () => {
+  it('lists that providerâ€™s models without asking any upstream, and serves them', async () => {
+    const key = fakeGroqKey();
+    const groqUp = await startFakeUpstream({ openaiKeys: [key], anthropicKeys: [] });
+    const dir = new MemoryDirectory();
+    const gw = await startGateway(groqUp, { openai: [], anthropic: [] }, {
+      directory: dir,
+      providers: { groq: { baseUrl: 'https://api.groq.com/openai/v1', models: ['llama-3.3-70b-versatile', 'llama-4-*'] } },
+      upstreams: { groq: { baseUrl: groqUp.openaiBase, keys: [key] } },
+    });
+    try {
+      dir.addUser('erin', {});
+      const client = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: issueToken(dir, 'erin').token, maxRetries: 0 });
+      const ids: string[] = [];
+      for await (const m of client.models.list()) ids.push(m.id);
+      expect(ids).toEqual(['llama-3.3-70b-versatile']);
+      expect(groqUp.seen).toHaveLength(0);
+      const r = await client.chat.completions.create({ model: 'llama-4-scout', messages: [{ role: 'user', content: 'hi' }] });
+      expect(r.choices[0]!.message.content).toMatch(/^(tok)+$/);
+      expect(groqUp.seen.at(-1)!.keyIndex).toBe(0);
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await groqUp.close();
+    }
   });
 });

@@ -37,11 +37,16 @@ export function compatibleProvider(name: string, baseUrl: string): Provider<stri
 export class ModelList {
   private readonly exact = new Set<string>();
   private readonly prefixes: string[] = [];
+  /** The ids named exactly (a model list can show these; a prefix names no model). */
+  readonly ids: string[] = [];
 
   constructor(patterns: string[]) {
     for (const p of patterns) {
       if (p.endsWith('*')) this.prefixes.push(p.slice(0, -1));
-      else this.exact.add(p);
+      else {
+        this.exact.add(p);
+        this.ids.push(p);
+      }
     }
   }
 
