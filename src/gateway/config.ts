@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { KeywardError } from '../errors.js';
 import { networkError } from './networks.js';
 import { providerNameError } from './providers/compatible.js';
+import { PROVIDER_NAMES } from './providers/types.js';
 import type { GatewayOptions } from './server.js';
 
 export type GatewayConfigFile = Pick<
@@ -79,7 +80,7 @@ const price = obj({ input: posNum, output: posNum }, ['input', 'output']);
 
 const FIELDS: Record<string, Check> = {
   models: strList,
-  chat: obj({ provider: oneOf('openai', 'anthropic', 'gemini'), model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
+  chat: obj({ provider: str, model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
   defaultMaxTokens: posInt,
   prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output } USD per million tokens' : 'a map of model to { input, output }'),
   fallbackPrice: price,
@@ -108,7 +109,14 @@ export function validateGatewayConfig(value: unknown, source = 'config'): Gatewa
     const e = check(v);
     if (e) throw new KeywardError('KW_BAD_CONFIG', `${source}: '${k}' must be ${e}`, { hint: 'see docs/gateway.md for the fields' });
   }
-  return value as GatewayConfigFile;
+  const config = value as GatewayConfigFile;
+  const chatProvider = config.chat?.provider;
+  if (chatProvider !== undefined && !(PROVIDER_NAMES as readonly string[]).includes(chatProvider) && !(config.providers && chatProvider in config.providers)) {
+    throw new KeywardError('KW_BAD_CONFIG', `${source}: 'chat' names provider '${chatProvider.slice(0, 40)}', which is neither built in (${PROVIDER_NAMES.join(', ')}) nor one of "providers"`, {
+      hint: 'name a built-in provider, or add this one to "providers"',
+    });
+  }
+  return config;
 }
 
 export function loadGatewayConfig(path: string): GatewayConfigFile {

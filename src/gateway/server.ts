@@ -42,7 +42,8 @@ import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream
 import type { UpstreamAnswer } from './upstream-call.js';
 
 export interface AppChatPolicy {
-  provider: ProviderName;
+  /** A built-in provider, or one of `providers` (asked through OpenAI's chat API). */
+  provider: ProviderName | (string & {});
   model: string;
   maxTokens?: number;
   system?: string;
@@ -212,6 +213,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     compatible.push({ models: new ModelList(c.models), upstream: addUpstream(compatibleProvider(name, c.baseUrl)) });
   }
   const chatPolicy: AppChatPolicy = options.chat ?? defaultChatPolicy(upstreams);
+  if (!byName.has(chatPolicy.provider)) {
+    throw new KeywardError('KW_BAD_CONFIG', `chat: provider '${chatPolicy.provider}' is neither built in (${PROVIDER_NAMES.join(', ')}) nor one of "providers"`, { hint: 'name a provider the gateway has, or add it to "providers"' });
+  }
   const keyStates = () => Object.fromEntries([...byName].map(([n, u]) => [n, u.pool.state()]));
 
   /** Removes key material from text going to a client: the pool's own keys (past ones too) verbatim, then anything the engine recognises. */
@@ -779,7 +783,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       model = chat.model;
     } else allowModel(user, model);
     anomaly?.request(user);
-    const provider = PROVIDERS[policy.provider];
+    // Checked when the gateway was created.
+    const upstream = byName.get(policy.provider)!;
+    // A provider from the config speaks OpenAI's API.
+    const provider: Provider<string> = PROVIDERS[policy.provider as ProviderName] ?? upstream.provider;
     const maxTokens = policy.maxTokens ?? 1024;
     const system = [policy.system, ...chat.messages.filter((m) => m.role === 'system').map((m) => m.content)].filter(Boolean).join('\n\n');
     const turns = chat.messages.filter((m) => m.role !== 'system');
@@ -795,7 +802,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
-    const f: Flight = { reqId, start, caller, route, provider, upstream: provider.name, model, promptTokens, status: 0, settled: false };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, promptTokens, status: 0, settled: false };
     const a = admitFlight(f, req, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
@@ -807,7 +814,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     let text: string;
     try {
       const upPath = provider === anthropic ? '/v1/messages' : provider === gemini ? `/v1beta/models/${encodeURIComponent(model)}:generateContent` : '/chat/completions';
-      up = (await upstreams[provider.name].send(upPath, 'POST', fwd, body, ac)).res;
+      up = (await upstream.send(upPath, 'POST', fwd, body, ac)).res;
       text = await answerText(up, provider);
     } catch (err) {
       f.status = err instanceof GatewayHttpError ? err.status : 502;

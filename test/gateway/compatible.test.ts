@@ -138,6 +138,36 @@ describe('OpenAI-compatible providers named in the config (Groq, a local vLLM, â
   });
 });
 
+describe("the app route on a config's provider", () => {
+  it('asks it through OpenAIâ€™s chat API, and a chat provider the gateway does not have stops the gateway from being created', async () => {
+    const key = fakeGroqKey();
+    const groqUp = await startFakeUpstream({ openaiKeys: [key], anthropicKeys: [], outputTokens: 2 });
+    const dir = new MemoryDirectory();
+    const ledger = new MemoryLedger();
+    const providers = { groq: { baseUrl: 'https://api.groq.com/openai/v1', models: ['llama-3.1-8b-instant'] } };
+    const gw = await startGateway(groqUp, { openai: [], anthropic: [] }, {
+      directory: dir,
+      ledger,
+      providers,
+      upstreams: { groq: { baseUrl: groqUp.openaiBase, keys: [key] } },
+      chat: { provider: 'groq', model: 'llama-3.1-8b-instant', system: 'Be brief.' },
+    });
+    try {
+      dir.addUser('finn', {});
+      const r = await fetch(`${gw.origin}/api/ai/chat`, { method: 'POST', headers: { authorization: `Bearer ${issueToken(dir, 'finn').token}`, 'content-type': 'application/json' }, body: '{"message":"hello"}' });
+      expect(await r.json()).toMatchObject({ text: 'toktok', model: 'llama-3.1-8b-instant', usage: { inputTokens: 12, outputTokens: 2 } });
+      expect(groqUp.seen.at(-1)).toMatchObject({ path: '/v1/chat/completions', keyIndex: 0, body: { model: 'llama-3.1-8b-instant', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'user', content: 'hello' }] } });
+      await until('the call is in the ledger', () => ledger.rows({}).length === 1);
+      expect(ledger.rows({})[0]).toMatchObject({ provider: 'groq', route: 'app', outcome: 'ok' });
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await groqUp.close();
+    }
+    await expect(startGateway(groqUp, { openai: [], anthropic: [] }, { directory: dir, chat: { provider: 'mistral', model: 'x' } })).rejects.toThrow(/chat: provider 'mistral' is neither built in/);
+  });
+});
+
 describe('the providers field of the config', () => {
   it('matches exact ids and prefixes ending in *', () => {
     const m = new ModelList(['llama-3.3-70b-versatile', 'qwen/*']);

@@ -85,7 +85,9 @@ describe('configuration', () => {
     writeFileSync(f, JSON.stringify({ chat: { provider: 'gemini', model: 'gemini-2.5-flash' } }));
     expect(loadGatewayConfig(f).chat).toEqual({ provider: 'gemini', model: 'gemini-2.5-flash' });
     writeFileSync(f, JSON.stringify({ chat: { provider: 'mistral', model: 'x' } }));
-    expect(() => loadGatewayConfig(f)).toThrow(/provider/);
+    expect(() => loadGatewayConfig(f)).toThrow(/'chat' names provider 'mistral', which is neither built in \(openai, anthropic, gemini\) nor one of "providers"/);
+    writeFileSync(f, JSON.stringify({ chat: { provider: 'mistral', model: 'mistral-small-latest' }, providers: { mistral: { baseUrl: 'https://api.mistral.ai/v1', models: ['mistral-*'] } } }));
+    expect(loadGatewayConfig(f).chat?.provider).toBe('mistral');
   });
 
   it('pools every OPENAI_API_KEY* variable and comma-separated values, with the SDK meaning of the base URL', () => {
