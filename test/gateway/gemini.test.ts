@@ -262,6 +262,21 @@ describe('Gemini routes refuse what they cannot serve safely, with errors the SD
     expect(row.tokensOut).toBeLessThan(6);
   });
 
+  it('a stream whose upstream resets mid-way ends with an error chunk the SDK throws, billed for what passed', async () => {
+    upstream.fail({ reset: 'midstream' });
+    const ai = new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: gw.origin } });
+    let text = '';
+    const err = await (async () => {
+      for await (const c of await ai.models.generateContentStream({ model: 'gemini-2.5-flash', contents: 'hi' })) text += c.text ?? '';
+    })().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ApiError);
+    expect((err as ApiError).status).toBe(502);
+    expect((err as ApiError).message).toMatch(/UNAVAILABLE.*failed mid-stream/);
+    expect(text.length).toBeGreaterThan(0);
+    await until('the broken stream is in the ledger', () => ledger.rows({}).some((x) => x.outcome === 'upstream_reset'));
+    expect(ledger.rows({}).find((x) => x.outcome === 'upstream_reset')!.tokensOut).toBe(text.length / 3);
+  });
+
   it('the app route asks Gemini when the config says so, with the system text as systemInstruction', async () => {
     const r = await fetch(`${gw.origin}/api/ai/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ message: 'hello' }) });
     expect(r.status).toBe(200);
