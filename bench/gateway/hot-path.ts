@@ -12,6 +12,7 @@ import { GatewayMetrics } from '../../src/gateway/metrics.js';
 import { StreamMeter } from '../../src/gateway/meter.js';
 import { plan } from '../../src/gateway/policy.js';
 import { openai } from '../../src/gateway/providers/openai.js';
+import { secretsIn } from '../../src/gateway/prompt-secrets.js';
 import { Prices } from '../../src/gateway/providers/prices.js';
 import { ROUTES, shapeRequest } from '../../src/gateway/routes.js';
 import { issueToken } from '../../src/gateway/tokens.js';
@@ -45,6 +46,8 @@ function time(name: string, fn: () => void) {
 }
 time('auth', () => void auth.authenticate({ authorization: `Bearer ${token}` }));
 time('parse+shape', () => void shapeRequest(route, JSON.parse(raw.toString()), raw, 4096));
+// promptSecrets 'block' or 'redact' (off by default): the secrets engine over the request body.
+time('prompt scan', () => void secretsIn(raw.toString('utf8')));
 const user = dir.getUser('bench')!;
 time('plan+admit', () => void counters.admit(plan(user, '127.0.0.1', { rpm: 1e7 }, { usd: 1e7, period: 'month' }, 100, prices.cost('gpt-4o-mini', 30, 64), Date.now()).checks));
 time('meter', () => {

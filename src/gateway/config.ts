@@ -27,6 +27,7 @@ export type GatewayConfigFile = Pick<
   | 'jwt'
   | 'anomaly'
   | 'providers'
+  | 'promptSecrets'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -96,6 +97,7 @@ const FIELDS: Record<string, Check> = {
   anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum }),
   alerts: obj({ webhookUrl: url }),
   providers,
+  promptSecrets: oneOf('off', 'block', 'redact'),
 };
 
 export function validateGatewayConfig(value: unknown, source = 'config'): GatewayConfigFile {

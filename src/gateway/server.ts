@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
-import { redactSecret, redactText } from '../secrets/index.js';
+import { redactSecret, redactText, type SecretMatch } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
 import { Alerter, type AlertOptions } from './alerts.js';
@@ -28,6 +28,7 @@ import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
+import { describeSecrets, redactBody, secretsIn, type PromptSecretsMode } from './prompt-secrets.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
@@ -81,6 +82,8 @@ export interface GatewayOptions {
   limitsOnStoreFailure?: 'open' | 'closed';
   /** Origins allowed to call from a browser (CORS is off without it). */
   corsOrigins?: string[];
+  /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
+  promptSecrets?: PromptSecretsMode;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
   resilience?: Partial<ResilienceOptions>;
@@ -306,6 +309,43 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     } catch (err) {
       log.error({ err }, 'outside-network alert check failed');
     }
+  }
+
+  const promptSecrets = options.promptSecrets ?? 'off';
+  /**
+   * A request that carries a secret: refused (`block`), or its body with each secret redacted
+   * (`redact`). Logged by kind and redacted form, and an alert once per user an hour: a secret that
+   * reached the gateway's client has most likely leaked further, whatever happens here.
+   */
+  function secretInPrompt(caller: Caller, route: Route, reqId: string, body: string, found: SecretMatch[]): string {
+    const user = caller.user;
+    const what = describeSecrets(found);
+    const clean = promptSecrets === 'redact' ? redactBody(body, found) : undefined;
+    log.warn({ reqId, user: user.name, route: route.kind, secrets: found.map((m) => ({ rule: m.ruleId, redacted: m.redacted })), action: clean === undefined ? 'refused' : 'redacted' }, 'secret in a request to an AI provider');
+    const send = () =>
+      alerter.send({
+        kind: 'secret_in_prompt',
+        userId: user.id,
+        user: user.name,
+        message: `user '${user.name}' sent ${what} in a request to an AI provider (${clean === undefined ? 'refused' : 'sent with the secret redacted'}); rotate it if it is real${found[0]!.revokeUrl ? `: ${found[0]!.revokeUrl}` : ''}`,
+      });
+    try {
+      const r = counters.once(`alert:prompt:${user.id}`, 3_600_000);
+      if (r === true) send();
+      else if (r instanceof Promise) r.then((first) => first && send(), (err: unknown) => log.error({ err }, 'secret-in-prompt alert check failed'));
+    } catch (err) {
+      log.error({ err }, 'secret-in-prompt alert check failed');
+    }
+    if (clean === undefined) {
+      throw new GatewayHttpError(
+        400,
+        'secret_in_prompt',
+        promptSecrets === 'redact'
+          ? `the request carries ${what} that the gateway cannot redact in place; take it out and send the request again`
+          : `the request carries ${what}; the gateway does not send secrets to AI providers: take it out and send the request again`,
+      );
+    }
+    return clean;
   }
 
   function allowModel(user: UserRecord, model: string): void {
@@ -914,6 +954,15 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         raw = preParsed !== undefined && preParsed.body !== undefined ? Buffer.from(preParsed.body as Buffer | string) : await readBody(req, maxBody);
         if (raw.length > maxBody) throw tooLarge(maxBody);
         parsed = parseJson(raw);
+      }
+      if (promptSecrets !== 'off') {
+        const text = raw.toString('utf8');
+        const found = secretsIn(text);
+        if (found.length > 0) {
+          const clean = secretInPrompt(caller, route, reqId, text, found);
+          raw = Buffer.from(clean);
+          parsed = JSON.parse(clean);
+        }
       }
       if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);

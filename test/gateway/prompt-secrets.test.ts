@@ -1,0 +1,120 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { ApiError, GoogleGenAI } from '@google/genai';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../src/gateway/config.js';
+import { issueToken, type Alert } from '../../src/gateway/index.js';
+import { redactBody, secretsIn } from '../../src/gateway/prompt-secrets.js';
+import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey, randomChars } from './helpers/keys.js';
+
+/** An AWS access key id as a developer might paste it, built at run time. */
+const awsKeyId = () => 'AK' + 'IA' + randomChars(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567');
+
+describe('secrets in what clients send to AI providers', () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()], gemini: [fakeGeminiKey()] };
+  const pasted = awsKeyId();
+  const pastedOpenAi = fakeOpenAiKey();
+  let upstream: FakeUpstream;
+  const gws: TestGateway[] = [];
+  const seenByClient: string[] = [];
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, geminiKeys: keys.gemini, outputTokens: 2 });
+  });
+  afterAll(async () => {
+    for (const g of gws) {
+      await g.close();
+      await g.gateway.close();
+    }
+    await upstream.close();
+  });
+
+  async function gatewayWith(promptSecrets: 'off' | 'block' | 'redact' | undefined) {
+    const dir = new MemoryDirectory();
+    const ledger = new MemoryLedger();
+    const alerts: Alert[] = [];
+    const gw = await startGateway(upstream, keys, { directory: dir, ledger, alerts: { onAlert: (a) => alerts.push(a) }, ...(promptSecrets ? { promptSecrets } : {}) });
+    gws.push(gw);
+    dir.addUser('pat', {});
+    const token = issueToken(dir, 'pat').token;
+    return { gw, ledger, alerts, token, oa: new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 }) };
+  }
+  const prompt = (secret: string) => `why does this fail?\nAWS_ACCESS_KEY_ID=${secret}\nregion=eu-west-1`;
+
+  it('by default looks at nothing: the prompt goes upstream as sent', async () => {
+    const { oa } = await gatewayWith(undefined);
+    await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt(pasted) }] });
+    expect(JSON.stringify(upstream.seen.at(-1)!.body)).toContain(pasted);
+  });
+
+  it('block: refuses before anything is forwarded or billed, names the kind and the redacted form, raises one alert an hour', async () => {
+    const { gw, oa, ledger, alerts, token } = await gatewayWith('block');
+    const before = upstream.seen.length;
+    for (let i = 0; i < 2; i++) {
+      const err = await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: prompt(pasted) }] }).catch((e: unknown) => e);
+      expect((err as { status?: number }).status).toBe(400);
+      const message = String((err as Error).message);
+      seenByClient.push(message);
+      expect(message).toMatch(/carries an AWS access key ID \(AK…[A-Z2-7]{2}\); the gateway does not send secrets to AI providers/);
+      expect((err as { error?: { type?: string } }).error?.type).toBe('secret_in_prompt');
+    }
+    expect(upstream.seen.length).toBe(before);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(ledger.rows({})).toHaveLength(0);
+    expect(alerts.filter((a) => a.kind === 'secret_in_prompt')).toHaveLength(1);
+    expect(alerts[0]!.message).toMatch(/user 'pat' sent an AWS access key ID .* \(refused\); rotate it if it is real: https:\/\/console\.aws\.amazon\.com/);
+    // The Anthropic and Gemini routes refuse in their own shapes.
+    const an = new Anthropic({ baseURL: gw.origin, apiKey: token, maxRetries: 0 });
+    const aerr = await an.messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: `use ${pastedOpenAi}` }] }).catch((e: unknown) => e);
+    expect((aerr as { status?: number }).status).toBe(400);
+    expect(String((aerr as Error).message)).toMatch(/OpenAI project API key \(sk-proj-…/);
+    const ai = new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: gw.origin } });
+    const gerr = await ai.models.generateContent({ model: 'gemini-2.5-flash', contents: prompt(pasted) }).catch((e: unknown) => e);
+    expect(gerr).toBeInstanceOf(ApiError);
+    expect((gerr as ApiError).message).toMatch(/INVALID_ARGUMENT.*secret_in_prompt/);
+    expect(upstream.seen.length).toBe(before);
+    const logs = gw.logs.join('');
+    expect(logs).toMatch(/"msg":"secret in a request to an AI provider"/);
+    expect(logs).toMatch(/"rule":"aws-access-key-id"/);
+  });
+
+  it('redact: sends the request with each secret replaced by its redacted form, on every route', async () => {
+    const { oa, alerts, gw, token } = await gatewayWith('redact');
+    const r = await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `${prompt(pasted)}\nOPENAI_API_KEY=${pastedOpenAi}` }] });
+    expect(r.choices[0]!.message.content).toBe('toktok');
+    const sent = (upstream.seen.at(-1)!.body!.messages as Array<{ content: string }>)[0]!.content;
+    expect(sent).not.toContain(pasted);
+    expect(sent).not.toContain(pastedOpenAi);
+    expect(sent).toMatch(/^why does this fail\?\nAWS_ACCESS_KEY_ID=AK…[A-Z2-7]{2}\nregion=eu-west-1\nOPENAI_API_KEY=sk-proj-…[A-Za-z0-9]{4}$/);
+    expect(alerts[0]!.message).toMatch(/an AWS access key ID \(AK…[A-Z2-7]{2}\) and 1 more secret .*sent with the secret redacted/);
+    // The app route, whose body the gateway rewrites for the provider, sends the redacted text too.
+    const app = await fetch(`${gw.origin}/api/ai/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ message: prompt(pasted) }) });
+    expect(app.status).toBe(200);
+    expect(JSON.stringify(upstream.seen.at(-1)!.body)).not.toContain(pasted);
+    expect(gw.logs.join('')).not.toContain(pasted);
+  });
+
+  it('redacts only where the result is still the same JSON, and leaves a clean body alone', () => {
+    const body = JSON.stringify({ messages: [{ role: 'user', content: `key ${pasted} here` }] });
+    const found = secretsIn(body);
+    expect(found.map((m) => m.ruleId)).toEqual(['aws-access-key-id']);
+    const clean = redactBody(body, found)!;
+    expect(JSON.parse(clean).messages[0].content).toMatch(/^key AK…[A-Z2-7]{2} here$/);
+    // A match that ended inside an escape would break the JSON: refused rather than sent broken.
+    expect(redactBody('{"a":"x\\u0041"}', [{ ...found[0]!, index: 9, length: 4, redacted: 'zz' }])).toBeUndefined();
+    expect(secretsIn(JSON.stringify({ messages: [{ role: 'user', content: 'AKIAIOSFODNN7EXAMPLE is the documented example' }] }))).toEqual([]);
+  });
+
+  it("the config takes promptSecrets 'off', 'block' or 'redact' and nothing else", () => {
+    expect(validateGatewayConfig({ promptSecrets: 'redact' }).promptSecrets).toBe('redact');
+    expect(() => validateGatewayConfig({ promptSecrets: 'warn' })).toThrow(/'promptSecrets' must be one of off, block, redact/);
+  });
+
+  it('no pasted secret reaches a client or a log line', () => {
+    const all = seenByClient.join('\n') + gws.flatMap((g) => g.logs).join('');
+    for (const k of [pasted, pastedOpenAi]) expect(all).not.toContain(k);
+  });
+});
