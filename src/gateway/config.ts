@@ -28,6 +28,7 @@ export type GatewayConfigFile = Pick<
   | 'anomaly'
   | 'providers'
   | 'promptSecrets'
+  | 'fallbacks'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -98,6 +99,13 @@ const FIELDS: Record<string, Check> = {
   alerts: obj({ webhookUrl: url }),
   providers,
   promptSecrets: oneOf('off', 'block', 'redact'),
+  fallbacks: (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of model to the models to fall back to, in order';
+    for (const [m, chain] of Object.entries(v)) {
+      if (!Array.isArray(chain) || chain.length === 0 || !chain.every((x) => typeof x === 'string' && x !== '' && x !== m)) return `a map whose '${m.slice(0, 60)}' is a non-empty list of other model ids`;
+    }
+    return undefined;
+  },
 };
 
 export function validateGatewayConfig(value: unknown, source = 'config'): GatewayConfigFile {

@@ -82,6 +82,12 @@ export interface GatewayOptions {
   limitsOnStoreFailure?: 'open' | 'closed';
   /** Origins allowed to call from a browser (CORS is off without it). */
   corsOrigins?: string[];
+  /**
+   * Models to try, in order, when a model's provider fails after its retries (5xx, 429, its keys
+   * refused), before anything reached the client: `{ "gpt-4o-mini": ["gemini-2.5-flash"] }`. On
+   * OpenAI's chat API any model the gateway routes; on Anthropic's messages API, other Claude models.
+   */
+  fallbacks?: Record<string, string[]>;
   /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
   promptSecrets?: PromptSecretsMode;
   /** Largest request body accepted (default 1 MiB). */
@@ -658,16 +664,24 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
     const user = caller.user;
-    const shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
+    let shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
     allowModel(user, shaped.model);
     anomaly?.request(user);
-    const upstream = upstreamFor(route, shaped.model);
+    const chain = fallbackChain(route, shaped.model, user);
+    let upstream = upstreamFor(route, shaped.model);
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
-    if ((user.budgetUsd !== undefined || options.globalBudget) && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    const a = admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens));
+    const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
+    // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
+    if (budgeted && !prices.known(shaped.model)) unpricedModel(shaped.model);
+    let reserveUsd = prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens);
+    for (const m of chain) {
+      if (budgeted && !prices.known(m)) unpricedModel(m);
+      reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens));
+    }
+    const a = admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, reserveUsd);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
-    const extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
+    let extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
     const ac = new Cancel();
     let clientGone = false;
     res.on('close', () => {
@@ -676,7 +690,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         ac.abort();
       }
     });
-    const upPath = upstream === upstreams.gemini && route.provider === openai ? GEMINI_OPENAI_PATH + route.upstreamPath : route.upstreamPath;
+    const pathOn = (u: Upstream) => (u === upstreams.gemini && route.provider === openai ? GEMINI_OPENAI_PATH + route.upstreamPath : route.upstreamPath);
+    let upPath = pathOn(upstream);
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
     if (route.provider === anthropic) {
       const v = req.headers['anthropic-version'];
@@ -684,6 +699,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const beta = req.headers['anthropic-beta'];
       if (typeof beta === 'string') fwd['anthropic-beta'] = beta;
     }
+    let next = 0;
+    /** Moves the request to the next model of its chain: the same body with another `model`, wherever that model is served. */
+    const fallBack = (why: string): void => {
+      const to = chain[next++]!;
+      log.warn({ reqId, from: f.model, to, why }, 'the upstream failed; falling back to the next model');
+      const body = JSON.parse(shaped.body.toString('utf8')) as Record<string, unknown>;
+      body.model = to;
+      shaped = { ...shaped, model: to, body: Buffer.from(JSON.stringify(body)) };
+      extra = Object.assign({}, extra, { 'x-keyward-fallback-from': f.model });
+      f.model = to;
+      upstream = upstreamFor(route, to);
+      f.upstream = upstream.provider.name;
+      upPath = pathOn(upstream);
+    };
     const attempt = async (used: number): Promise<void> => {
       let sent;
       try {
@@ -694,14 +723,28 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           finish(f, { tokensIn: shaped.promptTokens, tokensOut: 0 }, 'client_disconnect', true);
           return;
         }
+        if (err instanceof GatewayHttpError && err.status >= 500 && next < chain.length) {
+          fallBack(err.type);
+          return attempt(0);
+        }
         f.status = err instanceof GatewayHttpError ? err.status : 502;
         finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_failed', false, false);
         throw err;
       }
-      if (sent.res.statusCode >= 400) return forwardError(f, sent.res, res, extra);
+      const status = sent.res.statusCode;
+      if (status >= 400) {
+        // The provider cannot serve it now (overloaded, down, its keys refused): another model may.
+        if ((status === 429 || status >= 500 || status === 401 || status === 403) && next < chain.length && !clientGone) {
+          await sent.res.body.dump();
+          fallBack(`upstream answered ${status}`);
+          return attempt(0);
+        }
+        return forwardError(f, sent.res, res, extra);
+      }
       const { key, attempts } = sent;
+      const on = upstream;
       relay(f, sent.res, res, shaped, extra, () => clientGone, (err) => {
-        const wait = upstream.retryAfterBodyFailure(key, attempts);
+        const wait = on.retryAfterBodyFailure(key, attempts);
         if (wait === undefined) return false;
         log.warn({ reqId: f.reqId, err, attempt: attempts + 1 }, 'upstream failed mid-answer, before anything reached the client; retrying');
         ac.sleep(wait)
@@ -752,6 +795,15 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if ((route.kind === 'chat' || route.kind === 'embeddings') && model.startsWith('gemini-') && upstreams.gemini.pool.size > 0) return upstreams.gemini;
     }
     return upstreams[route.provider.name];
+  }
+
+  const fallbacks = new Map(Object.entries(options.fallbacks ?? {}));
+  const NO_FALLBACK: string[] = [];
+  /** The models a request falls back to, in order: on OpenAI's chat and Anthropic's messages API, those the user may call. */
+  function fallbackChain(route: Route, model: string, user: UserRecord): string[] {
+    const chain = fallbacks.get(model);
+    if (chain === undefined || (route.kind !== 'chat' && route.kind !== 'messages')) return NO_FALLBACK;
+    return chain.filter((m) => m !== model && (!globalModels || globalModels.has(m)) && (!user.models || user.models.includes(m)));
   }
 
   /**
