@@ -129,6 +129,8 @@ export class GatewayMetrics {
   private readonly attempts: CounterFamily;
   private readonly storeFailures: CounterFamily;
   private readonly alerts: CounterFamily;
+  private readonly fallbacks: CounterFamily;
+  private readonly promptSecrets: CounterFamily;
   private readonly models = new Set<string>();
   private defaultsOn = false;
 
@@ -140,7 +142,9 @@ export class GatewayMetrics {
     this.cost = new CounterFamily(r, 'keyward_gateway_cost_usd_total', 'Spend billed, in US dollars, by provider and model.', ['provider', 'model']);
     this.attempts = new CounterFamily(r, 'keyward_gateway_upstream_attempts_total', 'Calls to the providers, retries included, by what they came to.', ['provider', 'result']);
     this.storeFailures = new CounterFamily(r, 'keyward_gateway_store_failures_total', 'Failed calls to the limits and budgets store (admit: the request was refused or let through as configured; settle: queued and replayed).', ['operation']);
-    this.alerts = new CounterFamily(r, 'keyward_gateway_alerts_total', 'Alerts raised (soft budget, anomaly, provider key rejected), by kind.', ['kind']);
+    this.alerts = new CounterFamily(r, 'keyward_gateway_alerts_total', 'Alerts raised (soft budget, anomaly, provider key rejected, …), by kind.', ['kind']);
+    this.fallbacks = new CounterFamily(r, 'keyward_gateway_fallbacks_total', 'Requests moved to the next model of their fallback list, by the provider that failed and the one tried next.', ['from', 'to']);
+    this.promptSecrets = new CounterFamily(r, 'keyward_gateway_prompt_secrets_total', 'Requests that carried a secret (promptSecrets), by what the gateway did: refused or redacted.', ['action']);
     new Gauge({
       name: 'keyward_gateway_provider_key_state',
       help: "1 for each provider key's current breaker state (closed: in use; open: cooling down; half-open: on trial; revoked: rejected by the provider), 0 for the others. Keys are named by their label, never their value.",
@@ -197,6 +201,15 @@ export class GatewayMetrics {
 
   storeFailure(operation: 'admit' | 'settle'): void {
     this.storeFailures.add(operation, () => [operation], 1);
+  }
+
+  /** A request moved to another model; providers, not models, label it (the lists are the config's, the series stay few). */
+  fallback(from: string, to: string): void {
+    this.fallbacks.add(`${from}|${to}`, () => [from, to], 1);
+  }
+
+  promptSecret(action: 'refused' | 'redacted'): void {
+    this.promptSecrets.add(action, () => [action], 1);
   }
 
   alert(kind: string): void {

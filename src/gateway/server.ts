@@ -327,7 +327,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const user = caller.user;
     const what = describeSecrets(found);
     const clean = promptSecrets === 'redact' ? redactBody(body, found) : undefined;
-    log.warn({ reqId, user: user.name, route: route.kind, secrets: found.map((m) => ({ rule: m.ruleId, redacted: m.redacted })), action: clean === undefined ? 'refused' : 'redacted' }, 'secret in a request to an AI provider');
+    const action = clean === undefined ? 'refused' : 'redacted';
+    metrics.promptSecret(action);
+    log.warn({ reqId, user: user.name, route: route.kind, secrets: found.map((m) => ({ rule: m.ruleId, redacted: m.redacted })), action }, 'secret in a request to an AI provider');
     const send = () =>
       alerter.send({
         kind: 'secret_in_prompt',
@@ -710,6 +712,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       extra = Object.assign({}, extra, { 'x-keyward-fallback-from': f.model });
       f.model = to;
       upstream = upstreamFor(route, to);
+      metrics.fallback(f.upstream, upstream.provider.name);
       f.upstream = upstream.provider.name;
       upPath = pathOn(upstream);
     };

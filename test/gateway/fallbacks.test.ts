@@ -59,7 +59,7 @@ describe('fallbacks: another model when a provider cannot answer', () => {
   const ask = (oa: OpenAI, model = 'gpt-4o-mini') => oa.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }).withResponse();
 
   it("answers from the next model, wherever it is served, when the first one's provider keeps failing; billed as the model that answered", async () => {
-    const { oa, ledger } = await gatewayFor();
+    const { oa, ledger, gw } = await gatewayFor();
     upstream.fail(...allAttempts({ status: 503 }));
     const { data, response } = await ask(oa);
     expect(data.choices[0]!.message.content).toBe('toktoktok');
@@ -70,6 +70,7 @@ describe('fallbacks: another model when a provider cannot answer', () => {
     const row = ledger.rows({})[0]!;
     expect(row).toMatchObject({ provider: 'gemini', model: 'gemini-2.5-flash', status: 200, outcome: 'ok' });
     expect(row.costUsd).toBeCloseTo((12 * 0.3 + 3 * 2.5) / 1e6, 12);
+    expect((await gw.gateway.metrics.scrape()).body).toMatch(/^keyward_gateway_fallbacks_total\{from="openai",to="gemini"\} 1$/m);
   });
 
   it('goes down the chain in order: connection resets on OpenAI, 429s on Gemini, then Groq', async () => {

@@ -79,6 +79,7 @@ describe('secrets in what clients send to AI providers', () => {
     const logs = gw.logs.join('');
     expect(logs).toMatch(/"msg":"secret in a request to an AI provider"/);
     expect(logs).toMatch(/"rule":"aws-access-key-id"/);
+    expect((await gw.gateway.metrics.scrape()).body).toMatch(/^keyward_gateway_prompt_secrets_total\{action="refused"\} 4$/m);
   });
 
   it('redact: sends the request with each secret replaced by its redacted form, on every route', async () => {
@@ -95,6 +96,7 @@ describe('secrets in what clients send to AI providers', () => {
     expect(app.status).toBe(200);
     expect(JSON.stringify(upstream.seen.at(-1)!.body)).not.toContain(pasted);
     expect(gw.logs.join('')).not.toContain(pasted);
+    expect((await gw.gateway.metrics.scrape()).body).toMatch(/^keyward_gateway_prompt_secrets_total\{action="redacted"\} 2$/m);
   });
 
   it('redacts only where the result is still the same JSON, and leaves a clean body alone', () => {
