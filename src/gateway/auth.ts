@@ -1,6 +1,7 @@
 /**
  * Who is calling: a gateway token in `Authorization: Bearer` (OpenAI SDK's apiKey), `x-api-key`
- * (Anthropic SDK) or `x-goog-api-key` (Google's @google/genai SDK), or a JWT from the app's own login verified against a JWKS URL (jose).
+ * (Anthropic SDK) or `x-goog-api-key` (Google's @google/genai SDK), or a JWT from the app's own
+ * login verified against a JWKS URL (jose).
  * A provider key sent by a client is refused with a message saying so: the gateway holds those.
  */
 import type { IncomingHttpHeaders } from 'node:http';

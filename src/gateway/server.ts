@@ -335,7 +335,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         kind: 'secret_in_prompt',
         userId: user.id,
         user: user.name,
-        message: `user '${user.name}' sent ${what} in a request to an AI provider (${clean === undefined ? 'refused' : 'sent with the secret redacted'}); rotate it if it is real${found[0]!.revokeUrl ? `: ${found[0]!.revokeUrl}` : ''}`,
+        message: `user '${user.name}' sent ${what} in a request to an AI provider (${clean === undefined ? 'refused' : `sent with the secret${found.length > 1 ? 's' : ''} redacted`}); rotate it if it is real${found[0]!.revokeUrl ? `: ${found[0]!.revokeUrl}` : ''}`,
       });
     try {
       const r = counters.once(`alert:prompt:${user.id}`, 3_600_000);

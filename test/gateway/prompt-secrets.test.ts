@@ -90,7 +90,7 @@ describe('secrets in what clients send to AI providers', () => {
     expect(sent).not.toContain(pasted);
     expect(sent).not.toContain(pastedOpenAi);
     expect(sent).toMatch(/^why does this fail\?\nAWS_ACCESS_KEY_ID=AK…[A-Z2-7]{2}\nregion=eu-west-1\nOPENAI_API_KEY=sk-proj-…[A-Za-z0-9]{4}$/);
-    expect(alerts[0]!.message).toMatch(/an AWS access key ID \(AK…[A-Z2-7]{2}\) and 1 more secret .*sent with the secret redacted/);
+    expect(alerts[0]!.message).toMatch(/an AWS access key ID \(AK…[A-Z2-7]{2}\) and 1 more secret .*sent with the secrets redacted/);
     // The app route, whose body the gateway rewrites for the provider, sends the redacted text too.
     const app = await fetch(`${gw.origin}/api/ai/chat`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ message: prompt(pasted) }) });
     expect(app.status).toBe(200);
