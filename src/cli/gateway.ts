@@ -87,7 +87,7 @@ interface Providers {
 function readProviders(o: Flags, config: GatewayConfigFile): Providers {
   const env: Record<string, string | undefined> = { ...readEnvFile(resolve(o.envFile), { required: o.envFile !== '.env' }), ...process.env };
   const upstreams: Record<string, UpstreamConfig> = upstreamsFromEnv(env);
-  for (const [name, c] of Object.entries(config.providers ?? {})) upstreams[name] = upstreamFromEnv(compatibleProvider(name, c.baseUrl), env);
+  for (const [name, c] of Object.entries(config.providers ?? {})) upstreams[name] = upstreamFromEnv(compatibleProvider(name, c), env);
   return { env, upstreams };
 }
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { KeywardError } from '../errors.js';
 import { networkError } from './networks.js';
-import { providerNameError } from './providers/compatible.js';
+import { COMPATIBLE_AUTH, providerNameError } from './providers/compatible.js';
 import { PROVIDER_NAMES } from './providers/types.js';
 import type { GatewayOptions } from './server.js';
 
@@ -67,7 +67,7 @@ const obj =
     return undefined;
   };
 const modelList: Check = (v) => (strList(v) === undefined && (v as string[]).length > 0 && (v as string[]).every((m) => m !== '' && m !== '*') ? undefined : "a non-empty list of model ids (a prefix may end in '*', as in 'qwen/*')");
-const compatible = obj({ baseUrl: url, models: modelList }, ['baseUrl', 'models']);
+const compatible = obj({ baseUrl: url, models: modelList, auth: oneOf(...COMPATIBLE_AUTH) }, ['baseUrl', 'models']);
 const providers: Check = (v) => {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of provider name to { baseUrl, models }';
   for (const [name, p] of Object.entries(v)) {

@@ -219,7 +219,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   for (const [name, c] of Object.entries(options.providers ?? {})) {
     const problem = providerNameError(name);
     if (problem) throw new KeywardError('KW_BAD_CONFIG', `providers: ${problem}`, { hint: 'name it e.g. groq, mistral or local-vllm' });
-    compatible.push({ models: new ModelList(c.models), upstream: addUpstream(compatibleProvider(name, c.baseUrl)) });
+    compatible.push({ models: new ModelList(c.models), upstream: addUpstream(compatibleProvider(name, c)) });
   }
   const chatPolicy: AppChatPolicy = options.chat ?? defaultChatPolicy(upstreams);
   if (!byName.has(chatPolicy.provider)) {

@@ -168,6 +168,32 @@ describe("the app route on a config's provider", () => {
   });
 });
 
+describe('a provider that takes its key in another header (Azure OpenAI: api-key)', () => {
+  it('sends the key in that header, and no Authorization', async () => {
+    const key = randomChars(32, 'abcdef0123456789');
+    const azure = await startFakeUpstream({ openaiKeys: [key], anthropicKeys: [] });
+    const dir = new MemoryDirectory();
+    const gw = await startGateway(azure, { openai: [], anthropic: [] }, {
+      directory: dir,
+      providers: { azure: { baseUrl: 'https://my-resource.openai.azure.com/openai/v1', models: ['prod-gpt-4o'], auth: 'api-key' } },
+      upstreams: { azure: { baseUrl: azure.openaiBase, keys: [key] } },
+    });
+    try {
+      dir.addUser('hal', {});
+      const client = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: issueToken(dir, 'hal').token, maxRetries: 0 });
+      await client.chat.completions.create({ model: 'prod-gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+      const seen = azure.seen.at(-1)!;
+      expect(seen.keyIndex).toBe(0);
+      expect(seen.headers['api-key']).toBe(key);
+      expect(seen.headers.authorization).toBeUndefined();
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await azure.close();
+    }
+  });
+});
+
 describe('the providers field of the config', () => {
   it('matches exact ids and prefixes ending in *', () => {
     const m = new ModelList(['llama-3.3-70b-versatile', 'qwen/*']);
@@ -184,6 +210,7 @@ describe('the providers field of the config', () => {
     expect(() => validateGatewayConfig({ providers: { groq: { ...ok, models: [] } } })).toThrow(/non-empty list of model ids/);
     expect(() => validateGatewayConfig({ providers: { groq: { ...ok, models: ['*'] } } })).toThrow(/non-empty list of model ids/);
     expect(() => validateGatewayConfig({ providers: { groq: { ...ok, baseUrl: 'ftp://x' } } })).toThrow(/'baseUrl' is an http\(s\) URL/);
+    expect(() => validateGatewayConfig({ providers: { groq: { ...ok, auth: 'basic' } } })).toThrow(/'auth' is one of bearer, api-key, x-api-key/);
   });
 });
 

@@ -13,7 +13,12 @@ export interface CompatibleProviderConfig {
   baseUrl: string;
   /** Model ids it serves: exact, or a prefix ending in `*` (`qwen/*`, `llama-3*`). */
   models: string[];
+  /** The header that carries its key: `Authorization: Bearer` (default), `api-key` (Azure OpenAI) or `x-api-key`. */
+  auth?: CompatibleAuth;
 }
+
+export type CompatibleAuth = 'bearer' | 'api-key' | 'x-api-key';
+export const COMPATIBLE_AUTH: readonly CompatibleAuth[] = ['bearer', 'api-key', 'x-api-key'];
 
 const NAME = /^[a-z][a-z0-9-]{0,31}$/;
 
@@ -29,8 +34,16 @@ export function envPrefixOf(name: string): string {
   return name.toUpperCase().replaceAll('-', '_');
 }
 
-export function compatibleProvider(name: string, baseUrl: string): Provider<string> {
-  return { ...openai, name, envPrefix: envPrefixOf(name), defaultBaseUrl: baseUrl, sdkBaseUrlEnv: undefined };
+export function compatibleProvider(name: string, config: CompatibleProviderConfig): Provider<string> {
+  const auth = config.auth ?? 'bearer';
+  return {
+    ...openai,
+    name,
+    envPrefix: envPrefixOf(name),
+    defaultBaseUrl: config.baseUrl,
+    sdkBaseUrlEnv: undefined,
+    authHeaders: auth === 'bearer' ? openai.authHeaders : (key) => ({ [auth]: key }),
+  };
 }
 
 /** Whether a model is one of a provider's: exact ids in a set, prefixes (`qwen/*`) tried in turn. */

@@ -79,7 +79,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     }
     const path = (req.url ?? '').split('?')[0]!;
     const provider = path.startsWith('/v1beta/') || req.headers['x-goog-api-key'] !== undefined ? 'gemini' : path === '/v1/messages' || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai';
-    const cred = provider === 'gemini' ? String(req.headers['x-goog-api-key'] ?? '') : provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const cred = provider === 'gemini' ? String(req.headers['x-goog-api-key'] ?? '') : provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : (String(req.headers.authorization ?? '').replace(/^Bearer /, '') || String(req.headers['api-key'] ?? ''));
     const keys = provider === 'gemini' ? (o.geminiKeys ?? []) : provider === 'anthropic' ? o.anthropicKeys : o.openaiKeys;
     const keyIndex = keys.indexOf(cred);
     state.seen.push({ path, method: req.method ?? '', keyIndex, provider, body, headers: req.headers });
