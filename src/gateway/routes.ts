@@ -8,7 +8,7 @@ import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'models' | 'messages' | 'app' | 'generate' | 'embed';
+export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -34,7 +34,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
 ]);
 
 /** Model ids as Google names them (`gemini-2.5-flash`, `gemini-embedding-001`); nothing that could change the upstream path. */
-const GEMINI_CALL = /^\/(v1beta|v1)\/models\/([A-Za-z0-9][A-Za-z0-9._-]{0,127}):(generateContent|streamGenerateContent|embedContent|batchEmbedContents)$/;
+const GEMINI_CALL = /^\/(v1beta|v1)\/models\/([A-Za-z0-9][A-Za-z0-9._-]{0,127}):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|countTokens)$/;
 const GEMINI_MODELS: Route = { kind: 'models', method: 'GET', provider: gemini, upstreamPath: '/v1beta/models' };
 
 /** True for a path in Gemini's API (so that even a refusal is answered in Gemini's error shape). */
@@ -50,7 +50,7 @@ export function geminiRoute(path: string, query: string): Route | undefined {
   const [, version, model, method] = m as unknown as [string, string, string, string];
   const stream = method === 'streamGenerateContent';
   return {
-    kind: method === 'embedContent' || method === 'batchEmbedContents' ? 'embed' : 'generate',
+    kind: method === 'embedContent' || method === 'batchEmbedContents' ? 'embed' : method === 'countTokens' ? 'count' : 'generate',
     method: 'POST',
     provider: gemini,
     upstreamPath: `/${version}/models/${model}:${method}${stream ? '?alt=sse' : ''}`,
@@ -126,6 +126,11 @@ function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defa
   const stream = route.stream === true;
   if (stream && !route.sse) throw bad('keyward relays Gemini streams as server-sent events: call :streamGenerateContent?alt=sse (the @google/genai SDK does)');
   let maxTokens: number;
+  if (route.kind === 'count') {
+    // Google does not bill counting: the call is limited like any other, and priced at nothing.
+    if (!Array.isArray(o.contents) && (typeof o.generateContentRequest !== 'object' || o.generateContentRequest === null)) throw bad("'contents' (an array) or 'generateContentRequest' is required");
+    return { model: route.model!, stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
+  }
   if (route.kind === 'embed') {
     maxTokens = 0;
     const batch = route.upstreamPath.endsWith(':batchEmbedContents');

@@ -83,6 +83,20 @@ describe("Google's @google/genai SDK, pointed at the gateway with a gateway toke
     expect(row.tokensIn).toBeGreaterThan(0);
   });
 
+  it('countTokens: forwarded, limited by requests like any call, billed nothing', async () => {
+    dir.addUser('counter', { rpm: 2 });
+    const t = issueToken(dir, 'counter').token;
+    for (let i = 0; i < 2; i++) expect((await ai(t).models.countTokens({ model: 'gemini-2.5-flash', contents: 'hello' })).totalTokens).toBe(12);
+    expect(upstream.seen.at(-1)!.path).toBe('/v1beta/models/gemini-2.5-flash:countTokens');
+    const third = await ai(t)
+      .models.countTokens({ model: 'gemini-2.5-flash', contents: 'hello' })
+      .catch((e: unknown) => e);
+    expect((third as ApiError).status).toBe(429);
+    const counterId = dir.getUser('counter')!.id;
+    await until('both counts are in the ledger', () => ledger.rows({ userId: counterId }).length === 2);
+    for (const row of ledger.rows({ userId: counterId })) expect(row).toMatchObject({ route: 'count', tokensIn: 0, tokensOut: 0, costUsd: 0, outcome: 'ok' });
+  });
+
   it('models.list: Gemini’s list, narrowed to the models the user may call', async () => {
     const all: string[] = [];
     for await (const m of await ai().models.list()) all.push(m.name ?? '');

@@ -21,6 +21,8 @@ export interface ShapedRequest {
   body: Buffer;
   /** The gateway asked for the stream's usage chunk itself, so the client, which did not, should not see it. */
   injectedUsage?: boolean;
+  /** The provider does not bill the call (Gemini's countTokens): limited by requests, billed nothing. */
+  free?: boolean;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */

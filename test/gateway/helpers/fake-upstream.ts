@@ -155,6 +155,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       res.end(JSON.stringify({ models: ids.map((id) => ({ name: `models/${id}`, displayName: id, supportedGenerationMethods: ['generateContent'] })) }));
       return;
     }
+    if (gem && gem[2] === 'countTokens') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ totalTokens: promptTokens, promptTokensDetails: [{ modality: 'TEXT', tokenCount: promptTokens }] }));
+      return;
+    }
     if (gem && (gem[2] === 'embedContent' || gem[2] === 'batchEmbedContents')) {
       const values = Array.from({ length: 768 }, (_, i) => i / 768);
       const n = Array.isArray(body?.requests) ? body.requests.length : 1;
