@@ -1,4 +1,4 @@
-/** `keyward usage [--user U] [--since 24h] [--by user|model]`: spend and tokens per user or per model, from the gateway's ledger. */
+/** `keyward usage [--user U] [--since 24h] [--by user|model|provider]`: spend and tokens per user, model or provider, from the gateway's ledger. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { UsageTotals } from '../store/types.js';
 import { KeywardError } from '../errors.js';
@@ -33,9 +33,9 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--user <name>', 'only this user')
     .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date (default 24h)', (v: string) => parseSince(v))
-    .addOption(new Option('--by <what>', 'one line per user or per model').choices(['user', 'model']).default('user'))
+    .addOption(new Option('--by <what>', 'one line per user, per model or per provider').choices(['user', 'model', 'provider']).default('user'))
     .option('--json', 'machine-readable output')
-    .action((o: { db: string; user?: string; since?: number; by: 'user' | 'model'; json?: boolean }) => {
+    .action((o: { db: string; user?: string; since?: number; by: 'user' | 'model' | 'provider'; json?: boolean }) => {
       const since = o.since ?? parseSince('24h');
       withStore(o.db, (s) => {
         let userId: string | undefined;
@@ -46,9 +46,13 @@ export async function run(argv: string[]): Promise<number> {
         }
         const names = new Map(s.listUsers().map((u) => [u.id, u.name]));
         const lines: Array<[string, UsageTotals]> =
-          o.by === 'model' ? s.modelSummary({ userId, since }).map((r) => [r.model, r]) : s.summary({ userId, since }).map((r) => [names.get(r.userId) ?? r.userId, r]);
+          o.by === 'model'
+            ? s.modelSummary({ userId, since }).map((r) => [r.model, r])
+            : o.by === 'provider'
+              ? s.providerSummary({ userId, since }).map((r) => [r.provider, r])
+              : s.summary({ userId, since }).map((r) => [names.get(r.userId) ?? r.userId, r]);
         if (o.json) {
-          const list = o.by === 'model' ? { models: lines.map(([, r]) => r) } : { users: lines.map(([user, r]) => ({ user, ...r })) };
+          const list = o.by === 'model' ? { models: lines.map(([, r]) => r) } : o.by === 'provider' ? { providers: lines.map(([, r]) => r) } : { users: lines.map(([user, r]) => ({ user, ...r })) };
           process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), ...list }, null, 2) + '\n');
           return;
         }

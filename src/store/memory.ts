@@ -11,12 +11,13 @@ import type {
   LedgerQuery,
   LedgerRow,
   ModelUsage,
+  ProviderUsage,
   TokenRecord,
   UsageSummary,
   UserPolicy,
   UserRecord,
 } from './types.js';
-import { applyPatch, checkUserName, DirectoryRecords, summarize, summarizeModels } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords, summarize, summarizeModels, summarizeProviders } from './records.js';
 
 interface Slot {
   /** Window number (sliding) or 0 (fixed). */
@@ -213,6 +214,10 @@ export class MemoryLedger implements Ledger {
 
   modelSummary(query: LedgerQuery): ModelUsage[] {
     return summarizeModels(this.rows(query));
+  }
+
+  providerSummary(query: LedgerQuery): ProviderUsage[] {
+    return summarizeProviders(this.rows(query));
   }
 
   spendSince(since: number): Map<string, number> {

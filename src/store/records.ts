@@ -1,6 +1,6 @@
 /** Shared rules for user records, used by every Directory implementation. */
 import { KeywardError } from '../errors.js';
-import type { LedgerRow, ModelUsage, TokenRecord, UsageSummary, UsageTotals, UserPolicy, UserRecord } from './types.js';
+import type { LedgerRow, ModelUsage, ProviderUsage, TokenRecord, UsageSummary, UsageTotals, UserPolicy, UserRecord } from './types.js';
 
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
@@ -28,6 +28,10 @@ export function summarize(rows: LedgerRow[]): UsageSummary[] {
 
 export function summarizeModels(rows: LedgerRow[]): ModelUsage[] {
   return totalsBy(rows, (r) => r.model).map(([model, t]) => ({ model, ...t }));
+}
+
+export function summarizeProviders(rows: LedgerRow[]): ProviderUsage[] {
+  return totalsBy(rows, (r) => r.provider).map(([provider, t]) => ({ provider, ...t }));
 }
 
 function totalsBy(rows: LedgerRow[], key: (r: LedgerRow) => string): Array<[string, UsageTotals]> {

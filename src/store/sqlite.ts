@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
 import { applyPatch, checkUserName } from './records.js';
-import type { Directory, Ledger, LedgerQuery, LedgerRow, ModelUsage, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
+import type { Directory, Ledger, LedgerQuery, LedgerRow, ModelUsage, ProviderUsage, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -305,6 +305,11 @@ export class SqliteStore implements Directory, Ledger {
   modelSummary(query: LedgerQuery): ModelUsage[] {
     const [where, params] = ledgerWhere(query);
     return this.db.prepare(`SELECT model, ${TOTALS} FROM ledger ${where} GROUP BY model ORDER BY costUsd DESC`).all(params) as ModelUsage[];
+  }
+
+  providerSummary(query: LedgerQuery): ProviderUsage[] {
+    const [where, params] = ledgerWhere(query);
+    return this.db.prepare(`SELECT provider, ${TOTALS} FROM ledger ${where} GROUP BY provider ORDER BY costUsd DESC`).all(params) as ProviderUsage[];
   }
 
   spendSince(since: number): Map<string, number> {

@@ -174,6 +174,10 @@ export interface ModelUsage extends UsageTotals {
   model: string;
 }
 
+export interface ProviderUsage extends UsageTotals {
+  provider: string;
+}
+
 export interface Ledger {
   append(rows: LedgerRow[]): void;
   rows(query: LedgerQuery): LedgerRow[];
@@ -181,6 +185,8 @@ export interface Ledger {
   summary(query: LedgerQuery): UsageSummary[];
   /** Totals per model, highest cost first. */
   modelSummary(query: LedgerQuery): ModelUsage[];
+  /** Totals per provider (whose keys served the calls), highest cost first. */
+  providerSummary(query: LedgerQuery): ProviderUsage[];
   /** Spend in USD per user since a time (used to seed budgets after a restart). */
   spendSince(since: number): Map<string, number>;
   close(): void;

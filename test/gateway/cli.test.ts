@@ -96,7 +96,9 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(byModel.stdout).toMatch(/^model\s+requests\s+tokens in\s+tokens out\s+cost$/m);
     expect(byModel.stdout).toMatch(/^gpt-4o-mini\s+12\s+144\s+60\s+\$0\.0000/m);
     expect(JSON.parse((await runKeyward(['usage', '--by', 'model', '--json', '--db', db])).stdout).models).toMatchObject([{ model: 'gpt-4o-mini', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
-    expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model/);
+    expect(JSON.parse((await runKeyward(['usage', '--by', 'provider', '--json', '--db', db])).stdout).providers).toMatchObject([{ provider: 'openai', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
+    expect((await runKeyward(['usage', '--by', 'provider', '--db', db])).stdout).toMatch(/^provider\s+requests\s+tokens in\s+tokens out\s+cost\nopenai\s+12\s+144\s+60\s+\$0\.0000/m);
+    expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider/);
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));

@@ -11,7 +11,7 @@ function rows(n: number, now: number): LedgerRow[] {
     requestId: `r-${i}`,
     userId: `u_${i % 5}`,
     tokenId: 't',
-    provider: i % 3 === 2 ? 'anthropic' : 'openai',
+    provider: i % 3 === 2 ? 'anthropic' : i % 7 === 0 ? 'groq' : 'openai',
     route: 'chat',
     model: models[i % 3]!,
     tokensIn: 10 + (i % 7),
@@ -29,7 +29,7 @@ describe('usage totals', () => {
     for (const s of open.splice(0)) s.close();
   });
 
-  it('are summed by SQLite to the same figures as row by row, per user and per model, with the filters', () => {
+  it('are summed by SQLite to the same figures as row by row, per user, per model and per provider, with the filters', () => {
     const now = Date.now();
     const data = rows(5000, now);
     const store = new SqliteStore(':memory:');
@@ -50,7 +50,12 @@ describe('usage totals', () => {
       const sqlModels = store.modelSummary(q);
       const jsModels = memory.modelSummary(q);
       expect(sqlModels.map((r) => [r.model, r.requests, r.tokensIn, r.tokensOut])).toEqual(jsModels.map((r) => [r.model, r.requests, r.tokensIn, r.tokensOut]));
+      const sqlProviders = store.providerSummary(q);
+      const jsProviders = memory.providerSummary(q);
+      expect(sqlProviders.map((r) => [r.provider, r.requests, r.tokensIn, r.tokensOut])).toEqual(jsProviders.map((r) => [r.provider, r.requests, r.tokensIn, r.tokensOut]));
     }
+    expect(store.providerSummary({}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
+    expect(store.providerSummary({}).map((r) => r.provider).sort()).toEqual(['anthropic', 'groq', 'openai']);
     expect(store.summary({}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
     expect(store.modelSummary({ since: now + 1 })).toEqual([]);
     expect(loaded).not.toHaveBeenCalled();
