@@ -477,8 +477,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     upstream: string;
     model: string;
     promptTokens: number;
-    /** Billed nothing whatever happens (see ShapedRequest.free). */
-    free: boolean;
     plan?: Plan;
     admitted?: AdmitResult;
     status: number;
@@ -492,7 +490,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    if (f.free) billed = false;
     const costUsd = billed ? prices.cost(f.model, usage.tokensIn, usage.tokensOut) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
@@ -584,7 +581,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       let usage: Usage | undefined;
       if (captured !== undefined && captured.length > 0) usage = usageOfAnswer(f.provider, captured.length === 1 ? captured[0]! : Buffer.concat(captured));
       // An embedding has no output to bill, however large the vectors.
-      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4)) }, usage || f.free ? outcome : `${outcome}_estimated`, true);
+      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4)) }, usage || shaped.free ? outcome : `${outcome}_estimated`, true);
     };
     const write = (chunk: Buffer) => {
       if (!res.write(chunk)) {
@@ -674,7 +671,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     anomaly?.request(user);
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, free: shaped.free === true, status: 0, settled: false };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && !prices.known(shaped.model)) unpricedModel(shaped.model);
@@ -900,7 +897,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, promptTokens, free: false, status: 0, settled: false };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, promptTokens, status: 0, settled: false };
     const a = admitFlight(f, req, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;

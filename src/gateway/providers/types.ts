@@ -21,7 +21,7 @@ export interface ShapedRequest {
   body: Buffer;
   /** The gateway asked for the stream's usage chunk itself, so the client, which did not, should not see it. */
   injectedUsage?: boolean;
-  /** The provider does not bill the call (Gemini's countTokens): limited by requests, billed nothing. */
+  /** The provider does not bill the call (Gemini's countTokens): no prompt or output to reserve or bill, and no usage to expect. */
   free?: boolean;
 }
 
