@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
@@ -108,6 +109,14 @@ describe('secrets in what clients send to AI providers', () => {
     // A match that ended inside an escape would break the JSON: refused rather than sent broken.
     expect(redactBody('{"a":"x\\u0041"}', [{ ...found[0]!, index: 9, length: 4, redacted: 'zz' }])).toBeUndefined();
     expect(secretsIn(JSON.stringify({ messages: [{ role: 'user', content: 'AKIAIOSFODNN7EXAMPLE is the documented example' }] }))).toEqual([]);
+    // A private key pasted into a chat arrives with its line breaks escaped: still found, still redacted into valid JSON.
+    const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const withPem = JSON.stringify({ messages: [{ role: 'user', content: `fix my config:\n${pem}` }] });
+    const keyFound = secretsIn(withPem);
+    expect(keyFound.map((m) => m.ruleId)).toEqual(['private-key']);
+    const redacted = JSON.parse(redactBody(withPem, keyFound)!) as { messages: Array<{ content: string }> };
+    expect(redacted.messages[0]!.content).toMatch(/^fix my config:\n/);
+    expect(redacted.messages[0]!.content).not.toContain(pem.split('\n')[1]);
   });
 
   it("the config takes promptSecrets 'off', 'block' or 'redact' and nothing else", () => {
