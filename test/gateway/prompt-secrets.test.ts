@@ -110,7 +110,7 @@ describe('secrets in what clients send to AI providers', () => {
     expect(redactBody('{"a":"x\\u0041"}', [{ ...found[0]!, index: 9, length: 4, redacted: 'zz' }])).toBeUndefined();
     expect(secretsIn(JSON.stringify({ messages: [{ role: 'user', content: 'AKIAIOSFODNN7EXAMPLE is the documented example' }] }))).toEqual([]);
     // A private key pasted into a chat arrives with its line breaks escaped: still found, still redacted into valid JSON.
-    const pem = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' });
+    const pem = String(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const withPem = JSON.stringify({ messages: [{ role: 'user', content: `fix my config:\n${pem}` }] });
     const keyFound = secretsIn(withPem);
     expect(keyFound.map((m) => m.ruleId)).toEqual(['private-key']);
