@@ -800,6 +800,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return upstreams[route.provider.name];
   }
 
+  /**
+   * Why this instance should get no traffic now, for a load balancer's readiness check (/readyz):
+   * no provider has a key it may use (all cooling down after failures, or rejected), or the limits
+   * store is unreachable while limits fail closed (every request would be refused).
+   */
+  function notReady(): string | undefined {
+    if ((counters as Counters).reachable?.() === false && !limitsOpen) return 'the usage store (Redis) is unreachable';
+    for (const up of byName.values()) {
+      for (const k of up.pool.state()) if (k.state === 'closed' || k.state === 'half-open') return undefined;
+    }
+    return 'no provider key is usable: every key is cooling down after failures or was rejected';
+  }
+
   const fallbacks = new Map(Object.entries(options.fallbacks ?? {}));
   const NO_FALLBACK: string[] = [];
   /** The models a request falls back to, in order: on OpenAI's chat and Anthropic's messages API, those the user may call. */
@@ -972,6 +985,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         if (req.method === 'GET' && (path === '/' || path === '/healthz')) {
           res.writeHead(200, headersWith({ 'content-type': JSON_TYPE }));
           res.end('{"service":"keyward gateway","ok":true}');
+          return;
+        }
+        if (req.method === 'GET' && path === '/readyz') {
+          const why = notReady();
+          res.writeHead(why === undefined ? 200 : 503, headersWith({ 'content-type': JSON_TYPE }));
+          res.end(JSON.stringify(why === undefined ? { ready: true } : { ready: false, reason: why }));
           return;
         }
         throw new GatewayHttpError(

@@ -455,6 +455,10 @@ export class RedisCounters implements Counters {
     return this.pending.length;
   }
 
+  reachable(): boolean {
+    return this.redis.status === 'ready';
+  }
+
   async close(): Promise<void> {
     clearInterval(this.epochTimer);
     await this.flushBatch().catch(() => {});

@@ -128,6 +128,8 @@ export interface Counters {
   peek(key: string): number | Promise<number>;
   /** True the first time it is called for `key` within `ttlMs` (one alert per period, across instances). */
   once(key: string, ttlMs: number): boolean | Promise<boolean>;
+  /** False while the store cannot be reached (a Redis connection down); absent: always reachable. */
+  reachable?(): boolean;
   close(): Promise<void>;
   /**
    * True when admission also checks a shared user/token directory for changes this instance has not

@@ -101,8 +101,13 @@ describe('upstream and client faults', () => {
     expect(String((r.json.error as { message: string }).message)).toMatch(/did not answer within/);
   });
 
-  it('opens the circuit breaker after repeated failures and answers at once without calling the upstream', async () => {
-    const gw = await gateway({ resilience: { retries: 0, timeoutMs: 2000, idleTimeoutMs: 2000, backoffBaseMs: 1, backoffMaxMs: 2 }, breaker: { threshold: 2, cooldownMs: 60_000 } }, { openai: [keys.openai[0]!], anthropic: keys.anthropic });
+  it('opens the circuit breaker after repeated failures and answers at once without calling the upstream; /readyz says so', async () => {
+    const gw = await gateway({ resilience: { retries: 0, timeoutMs: 2000, idleTimeoutMs: 2000, backoffBaseMs: 1, backoffMaxMs: 2 }, breaker: { threshold: 2, cooldownMs: 60_000 } }, { openai: [keys.openai[0]!], anthropic: [] });
+    const ready = async () => {
+      const r = await fetch(`${gw.origin}/readyz`);
+      return [r.status, await r.json()];
+    };
+    expect(await ready()).toEqual([200, { ready: true }]);
     upstream.fail({ status: 500 }, { status: 500 });
     expect((await call(gw)).status).toBe(500);
     expect((await call(gw)).status).toBe(500);
@@ -113,6 +118,8 @@ describe('upstream and client faults', () => {
     expect(upstream.seen.length).toBe(before);
     expect(gw.gateway.keyState().openai[0]).toMatchObject({ state: 'open' });
     expect(gw.gateway.keyState().openai[0]!.key).not.toContain(keys.openai[0]!.slice(0, 12));
+    // Its only key is cooling down: a load balancer should send this instance nothing for now.
+    expect(await ready()).toEqual([503, { ready: false, reason: 'no provider key is usable: every key is cooling down after failures or was rejected' }]);
   });
 
   it('fails over from a key the provider rejects, takes it out of the pool and raises an alert', async () => {

@@ -114,6 +114,8 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(refused.headers.get('retry-after')).toBe('2');
     const open = await post(`${gws[1]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(l));
     expect(open.status).toBe(200);
+    // Limits fail open here, so the instance still serves: it stays ready.
+    expect((await fetch(`${gws[1]!.origin}/readyz`)).status).toBe(200);
     // What an operator's dashboard sees: the refusal by its type, and the failed store calls.
     const m0 = (await gws[0]!.gateway.metrics.scrape()).body;
     expect(m0).toMatch(/^keyward_gateway_requests_total\{route="chat",provider="openai",status="503",outcome="store_unavailable"\} 1$/m);
@@ -137,10 +139,14 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('limits fail cl
       store.addUser('x', { rpm: 10 });
       const t = issueToken(store, 'x').token;
       expect((await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(t))).status).toBe(200);
+      expect((await fetch(`${gw.origin}/readyz`)).status).toBe(200);
       await redis.stop();
       const r = await post(`${gw.origin}/v1/chat/completions`, chat(), bearer(t));
       expect(r.status).toBe(503);
       expect(String((r.json.error as { message: string }).message)).toMatch(/rate limits cannot be checked/);
+      // Every request would be refused: not ready, saying why.
+      const ready = await fetch(`${gw.origin}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([503, { ready: false, reason: 'the usage store (Redis) is unreachable' }]);
     } finally {
       await gw.close();
       await gw.gateway.close();
