@@ -12,7 +12,7 @@ import { KeywardError } from '../errors.js';
 import { redactSecret, redactText, type SecretMatch } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
-import { Alerter, type AlertOptions } from './alerts.js';
+import { Alerter, type Alert, type AlertOptions } from './alerts.js';
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
@@ -298,8 +298,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** A token used outside its networks has most likely leaked: one alert per user an hour, on every instance together. */
   function outsideNetwork(user: UserRecord, tokenId: string, ip: string): void {
-    const send = () =>
-      alerter.send({
+    alertOnce(`alert:net:${user.id}`, 3_600_000, {
         kind: 'outside_network',
         userId: user.id,
         user: user.name,
@@ -307,13 +306,18 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           tokenId === 'jwt' || tokenId === 'app'
             ? `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks (signed in through ${tokenId === 'jwt' ? 'a JWT' : "the app's own auth"}); unless that is a new office or server, check who holds its credentials`
             : `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks, with token ${tokenId}; unless that is a new office or server, the token has leaked: revoke it with 'keyward tokens revoke ${tokenId}'`,
-      });
+    });
+  }
+
+  /** Sends an alert unless one went out under `key` within `ttlMs`, on any instance sharing the store. */
+  function alertOnce(key: string, ttlMs: number, alert: Alert): void {
+    const failed = (err: unknown) => log.error({ err, alert: alert.kind }, 'checking whether an alert was already sent failed');
     try {
-      const r = counters.once(`alert:net:${user.id}`, 3_600_000);
-      if (r === true) send();
-      else if (r instanceof Promise) r.then((first) => first && send(), (err: unknown) => log.error({ err }, 'outside-network alert check failed'));
+      const r = counters.once(key, ttlMs);
+      if (r === true) alerter.send(alert);
+      else if (r instanceof Promise) r.then((first) => first && alerter.send(alert), failed);
     } catch (err) {
-      log.error({ err }, 'outside-network alert check failed');
+      failed(err);
     }
   }
 
@@ -330,20 +334,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const action = clean === undefined ? 'refused' : 'redacted';
     metrics.promptSecret(action);
     log.warn({ reqId, user: user.name, route: route.kind, secrets: found.map((m) => ({ rule: m.ruleId, redacted: m.redacted })), action }, 'secret in a request to an AI provider');
-    const send = () =>
-      alerter.send({
-        kind: 'secret_in_prompt',
-        userId: user.id,
-        user: user.name,
-        message: `user '${user.name}' sent ${what} in a request to an AI provider (${clean === undefined ? 'refused' : `sent with the secret${found.length > 1 ? 's' : ''} redacted`}); rotate it if it is real${found[0]!.revokeUrl ? `: ${found[0]!.revokeUrl}` : ''}`,
-      });
-    try {
-      const r = counters.once(`alert:prompt:${user.id}`, 3_600_000);
-      if (r === true) send();
-      else if (r instanceof Promise) r.then((first) => first && send(), (err: unknown) => log.error({ err }, 'secret-in-prompt alert check failed'));
-    } catch (err) {
-      log.error({ err }, 'secret-in-prompt alert check failed');
-    }
+    alertOnce(`alert:prompt:${user.id}`, 3_600_000, {
+      kind: 'secret_in_prompt',
+      userId: user.id,
+      user: user.name,
+      message: `user '${user.name}' sent ${what} in a request to an AI provider (${clean === undefined ? 'refused' : `sent with the secret${found.length > 1 ? 's' : ''} redacted`}); rotate it if it is real${found[0]!.revokeUrl ? `: ${found[0]!.revokeUrl}` : ''}`,
+    });
     if (clean === undefined) {
       throw new GatewayHttpError(
         400,
@@ -536,16 +532,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   function softAlert(user: UserRecord, spent: number): void {
     const per = period(user.period ?? 'month');
-    const key = `alert:soft:${user.id}:${per.key}`;
-    const send = () =>
-      alerter.send({ kind: 'soft_budget', userId: user.id, user: user.name, message: `user '${user.name}' has spent $${spent.toFixed(4)}, past the soft budget of $${user.softBudgetUsd} for ${per.key.slice(1)}` });
-    try {
-      const r = counters.once(key, per.remainingMs + 3_600_000);
-      if (r === true) send();
-      else if (r instanceof Promise) r.then((first) => first && send(), (err: unknown) => log.error({ err }, 'soft budget alert check failed'));
-    } catch (err) {
-      log.error({ err }, 'soft budget alert check failed');
-    }
+    alertOnce(`alert:soft:${user.id}:${per.key}`, per.remainingMs + 3_600_000, {
+      kind: 'soft_budget',
+      userId: user.id,
+      user: user.name,
+      message: `user '${user.name}' has spent $${spent.toFixed(4)}, past the soft budget of $${user.softBudgetUsd} for ${per.key.slice(1)}`,
+    });
   }
 
   /**
