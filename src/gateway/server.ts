@@ -816,20 +816,22 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /**
    * Which provider's model list a caller of GET /v1/models wants, from the headers its SDK sends;
-   * undefined for an OpenAI client of a gateway whose only OpenAI-shaped models are the config's.
+   * undefined for an OpenAI client of a gateway without an OpenAI key whose OpenAI-shaped models are
+   * Gemini's or the config's (the list is put together from those).
    */
   function modelsProvider(req: IncomingMessage, route: Route): Upstream | undefined {
     if (route.provider === gemini || req.headers['x-goog-api-key'] !== undefined) return upstreams.gemini;
     // The Anthropic SDK sends anthropic-version: list Anthropic's models to it, OpenAI's to everyone else.
     if (req.headers['anthropic-version'] !== undefined) return upstreams.anthropic.pool.size > 0 ? upstreams.anthropic : upstreams.openai;
     if (upstreams.openai.pool.size > 0) return upstreams.openai;
-    return compatible.length > 0 ? undefined : upstreams.anthropic;
+    return compatible.length > 0 || upstreams.gemini.pool.size > 0 ? undefined : upstreams.anthropic;
   }
 
-  async function upstreamModels(upstream: Upstream, req: IncomingMessage, res: ServerResponse): Promise<ModelListAnswer> {
+  /** A provider's model list; `url` is the client's (Gemini's paging parameters are passed on). */
+  async function upstreamModels(upstream: Upstream, url: string, res: ServerResponse): Promise<ModelListAnswer> {
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
-    const path = upstream.provider === anthropic ? '/v1/models' : upstream.provider === gemini ? geminiModelsPath(req.url ?? '') : '/models';
+    const path = upstream.provider === anthropic ? '/v1/models' : upstream.provider === gemini ? geminiModelsPath(url) : '/models';
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
     const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
@@ -844,18 +846,42 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
+  /**
+   * Gemini's models an OpenAI client can call through the OpenAI routes (`gemini-*`), in OpenAI's
+   * shape; none when listing them fails (logged): the rest of the list is still worth answering.
+   */
+  async function geminiModelsForOpenAi(res: ServerResponse, reqId: string): Promise<ModelEntry[]> {
+    try {
+      const list = await upstreamModels(upstreams.gemini, '/v1beta/models?pageSize=1000', res);
+      const ids = (list.models ?? []).map((m) => (typeof m.name === 'string' ? m.name.replace(/^models\//, '') : '')).filter((id) => id.startsWith('gemini-'));
+      return ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' }));
+    } catch (err) {
+      log.warn({ reqId, err }, "listing Gemini's models failed; the model list leaves them out");
+      return [];
+    }
+  }
+
   async function handleModels(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
     const upstream = modelsProvider(req, route);
-    const json = upstream ? await upstreamModels(upstream, req, res) : { object: 'list', data: [] };
+    const forOpenAi = upstream === undefined || upstream === upstreams.openai;
+    const [json, geminiModels] = await Promise.all([
+      upstream ? upstreamModels(upstream, req.url ?? '', res) : ({ object: 'list', data: [] } as ModelListAnswer),
+      forOpenAi && upstreams.gemini.pool.size > 0 ? geminiModelsForOpenAi(res, reqId) : [],
+    ]);
     const user = caller.user;
     const allowed = (id: unknown) => typeof id === 'string' && (!globalModels || globalModels.has(id)) && (!user.models || user.models.includes(id));
     if (Array.isArray(json.data)) json.data = json.data.filter((m) => allowed(m.id));
     // Gemini lists `models/<id>`.
     if (upstream?.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(m.name.replace(/^models\//, '')));
-    // An OpenAI client sees the config's providers' models too (those named exactly: a prefix names no model).
-    if (upstream === undefined || upstream === upstreams.openai) {
+    // An OpenAI client sees Gemini's and the config's providers' models too (those named exactly: a prefix names no model).
+    if (forOpenAi) {
       const data = Array.isArray(json.data) ? json.data : (json.data = []);
       const listed = new Set(data.map((m) => m.id));
+      for (const m of geminiModels) {
+        if (listed.has(m.id) || !allowed(m.id)) continue;
+        listed.add(m.id);
+        data.push(m);
+      }
       for (const c of compatible) {
         for (const id of c.models.ids) {
           if (listed.has(id) || !allowed(id)) continue;
@@ -1086,8 +1112,12 @@ function nextRequestId(): string {
 }
 
 /** A model list as the providers answer it: OpenAI's and Anthropic's `data`, Gemini's `models`. */
+interface ModelEntry {
+  id?: string;
+  [k: string]: unknown;
+}
 interface ModelListAnswer {
-  data?: Array<{ id?: string; [k: string]: unknown }>;
+  data?: ModelEntry[];
   models?: Array<{ name?: string }>;
   [k: string]: unknown;
 }

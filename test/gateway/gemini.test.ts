@@ -106,6 +106,24 @@ describe("Google's @google/genai SDK, pointed at the gateway with a gateway toke
     expect(narrow).toEqual(['models/gemini-2.5-flash']);
   });
 
+  it("an OpenAI client's model list has Gemini's models too (those the OpenAI routes send to Gemini), narrowed to the user's", async () => {
+    const list = async (t: string) => {
+      const out: Array<[string, string]> = [];
+      for await (const m of new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: t, maxRetries: 0 }).models.list()) out.push([m.id, m.owned_by]);
+      return out;
+    };
+    expect(await list(token)).toEqual([
+      ['gpt-4o-mini', 'fake'],
+      ['gpt-4o', 'fake'],
+      ['text-embedding-3-small', 'fake'],
+      ['claude-haiku-4-5', 'fake'],
+      ['gemini-2.5-flash', 'google'],
+      ['gemini-2.5-pro', 'google'],
+      ['gemini-embedding-001', 'google'],
+    ]);
+    expect(await list(narrowToken)).toEqual([['gemini-2.5-flash', 'google']]);
+  });
+
   it('a model the user may not call is refused in Gemini’s error shape, before anything goes upstream', async () => {
     const n = upstream.seen.length;
     const err = await ai(narrowToken)
@@ -317,6 +335,27 @@ describe('without a Gemini key', () => {
       const err = await new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: gw.origin } }).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }).catch((e: unknown) => e);
       expect((err as ApiError).status).toBe(503);
       expect((err as ApiError).message).toMatch(/no GEMINI_API_KEY is configured on the gateway/);
+    } finally {
+      await gw.close();
+      await gw.gateway.close();
+      await upstream.close();
+    }
+  });
+});
+
+describe("an OpenAI client's model list when Gemini cannot be reached", () => {
+  it("still answers with the other providers' models, and logs why Gemini's are missing", async () => {
+    const keys = { openai: [fakeOpenAiKey()], anthropic: [] };
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: [] });
+    const dir = new MemoryDirectory();
+    // Nothing listens on port 1 of the loopback address: every attempt is refused at once.
+    const gw = await startGateway(upstream, keys, { directory: dir, upstreams: { openai: { baseUrl: upstream.openaiBase, keys: keys.openai }, gemini: { baseUrl: 'http://127.0.0.1:1', keys: [fakeGeminiKey()] } } });
+    try {
+      dir.addUser('ivy', {});
+      const ids: string[] = [];
+      for await (const m of new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: issueToken(dir, 'ivy').token, maxRetries: 0 }).models.list()) ids.push(m.id);
+      expect(ids).toEqual(['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'claude-haiku-4-5']);
+      expect(gw.logs.join('')).toMatch(/listing Gemini's models failed; the model list leaves them out/);
     } finally {
       await gw.close();
       await gw.gateway.close();
