@@ -12,13 +12,13 @@ import { GatewayMetrics } from '../../src/gateway/metrics.js';
 import { StreamMeter } from '../../src/gateway/meter.js';
 import { plan } from '../../src/gateway/policy.js';
 import { openai } from '../../src/gateway/providers/openai.js';
-import { secretsIn } from '../../src/gateway/prompt-secrets.js';
 import { Prices } from '../../src/gateway/providers/prices.js';
 import { ROUTES, shapeRequest } from '../../src/gateway/routes.js';
 import { issueToken } from '../../src/gateway/tokens.js';
 import { UsageEventFilter } from '../../src/gateway/usage-filter.js';
 import { usageOfAnswer } from '../../src/gateway/usage-search.js';
 import { MemoryCounters, MemoryDirectory } from '../../src/store/memory.js';
+import { scanText } from '../../src/secrets/index.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { apiSecurityHeaders } from '../../src/recommended-headers.js';
 
@@ -47,7 +47,7 @@ function time(name: string, fn: () => void) {
 time('auth', () => void auth.authenticate({ authorization: `Bearer ${token}` }));
 time('parse+shape', () => void shapeRequest(route, JSON.parse(raw.toString()), raw, 4096));
 // promptSecrets 'block' or 'redact' (off by default): the secrets engine over the request body.
-time('prompt scan', () => void secretsIn(raw.toString('utf8')));
+time('prompt scan', () => void scanText(raw.toString('utf8')));
 const user = dir.getUser('bench')!;
 time('plan+admit', () => void counters.admit(plan(user, '127.0.0.1', { rpm: 1e7 }, { usd: 1e7, period: 'month' }, 100, prices.cost('gpt-4o-mini', 30, 64), Date.now()).checks));
 time('meter', () => {

@@ -164,6 +164,8 @@ export async function serve(o: Flags): Promise<number> {
     counters,
     ledger: store,
     env,
+    // The keys and base URLs just read and checked, rather than the gateway reading the env again.
+    upstreams,
     logger: log,
     alerts,
     limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { KeywardError } from '../errors.js';
 import { networkError } from './networks.js';
 import { COMPATIBLE_AUTH, providerNameError } from './providers/compatible.js';
-import { PROVIDER_NAMES } from './providers/types.js';
+import { PROVIDER_NAMES } from './providers/registry.js';
 import type { GatewayOptions } from './server.js';
 
 export type GatewayConfigFile = Pick<

@@ -5,8 +5,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { parseEnv } from 'node:util';
 import { KeywardError } from '../errors.js';
-import { PROVIDERS } from './providers/registry.js';
-import { PROVIDER_NAMES, type Provider, type ProviderName } from './providers/types.js';
+import { PROVIDER_NAMES, PROVIDERS } from './providers/registry.js';
+import type { Provider, ProviderName } from './providers/types.js';
 
 /** Reads a `.env` file after checking it is readable by its owner only. Missing file: empty. */
 export function readEnvFile(path: string, options: { required?: boolean } = {}): Record<string, string> {

@@ -1,30 +1,19 @@
 /**
  * Secrets in what a client sends to an AI provider: a developer pastes a `.env` into a chat, an
  * agent reads a config file into its context. That is a leak to a third party like any other, so
- * the gateway can look for them with the secrets engine and refuse the request (`block`) or send it
- * with each secret replaced by its redacted form (`redact`). Off by default.
+ * the gateway can look for them with the secrets engine (`scanText`) and refuse the request
+ * (`block`) or send it with each secret replaced by its redacted form (`redact`). Off by default.
  */
-import { scanText, type SecretMatch } from '../secrets/index.js';
+import { redactMatches, type SecretMatch } from '../secrets/index.js';
 
 export type PromptSecretsMode = 'off' | 'block' | 'redact';
-
-/** The secrets the engine recognises in a request body (JWTs and other `info` findings left out). */
-export function secretsIn(body: string): SecretMatch[] {
-  return scanText(body);
-}
 
 /**
  * The body with every secret replaced by its redacted form (`sk-proj-…abcd`), or undefined when the
  * result is no longer JSON (a secret written across an escape): such a request is refused instead.
  */
 export function redactBody(body: string, found: SecretMatch[]): string | undefined {
-  let out = '';
-  let at = 0;
-  for (const m of found) {
-    out += body.slice(at, m.index) + m.redacted;
-    at = m.index + m.length;
-  }
-  out += body.slice(at);
+  const out = redactMatches(body, found);
   try {
     JSON.parse(out);
     return out;

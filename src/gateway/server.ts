@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
-import { redactSecret, redactText, type SecretMatch } from '../secrets/index.js';
+import { redactSecret, redactText, scanText, type SecretMatch } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
 import { Alerter, type Alert, type AlertOptions } from './alerts.js';
@@ -28,16 +28,16 @@ import { accessLog, createLogger, type Logger } from './logger.js';
 import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
-import { describeSecrets, redactBody, secretsIn, type PromptSecretsMode } from './prompt-secrets.js';
+import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
-import { gemini } from './providers/gemini.js';
+import { gemini, geminiModelId, geminiModelsPath, geminiText } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
-import { PROVIDERS } from './providers/registry.js';
+import { PROVIDER_NAMES, PROVIDERS } from './providers/registry.js';
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
 import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
-import { estimatePromptTokens, PROVIDER_NAMES } from './providers/types.js';
+import { estimatePromptTokens } from './providers/types.js';
 import { geminiRoute, isGeminiPath, parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
@@ -130,8 +130,6 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
-/** Where Gemini serves OpenAI's API (chat completions, embeddings), under its base URL. */
-const GEMINI_OPENAI_PATH = '/v1beta/openai';
 
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
@@ -299,13 +297,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   /** A token used outside its networks has most likely leaked: one alert per user an hour, on every instance together. */
   function outsideNetwork(user: UserRecord, tokenId: string, ip: string): void {
     alertOnce(`alert:net:${user.id}`, 3_600_000, {
-        kind: 'outside_network',
-        userId: user.id,
-        user: user.name,
-        message:
-          tokenId === 'jwt' || tokenId === 'app'
-            ? `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks (signed in through ${tokenId === 'jwt' ? 'a JWT' : "the app's own auth"}); unless that is a new office or server, check who holds its credentials`
-            : `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks, with token ${tokenId}; unless that is a new office or server, the token has leaked: revoke it with 'keyward tokens revoke ${tokenId}'`,
+      kind: 'outside_network',
+      userId: user.id,
+      user: user.name,
+      message:
+        tokenId === 'jwt' || tokenId === 'app'
+          ? `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks (signed in through ${tokenId === 'jwt' ? 'a JWT' : "the app's own auth"}); unless that is a new office or server, check who holds its credentials`
+          : `user '${user.name}' was called from ${ip.slice(0, 64)}, outside its allowed networks, with token ${tokenId}; unless that is a new office or server, the token has leaked: revoke it with 'keyward tokens revoke ${tokenId}'`,
     });
   }
 
@@ -350,6 +348,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       );
     }
     return clean;
+  }
+
+  /** Whether the gateway and the user's own list both allow a model. */
+  function mayCall(user: UserRecord, model: string): boolean {
+    return (!globalModels || globalModels.has(model)) && (!user.models || user.models.includes(model));
   }
 
   function allowModel(user: UserRecord, model: string): void {
@@ -684,7 +687,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         ac.abort();
       }
     });
-    const pathOn = (u: Upstream) => (u === upstreams.gemini && route.provider === openai ? GEMINI_OPENAI_PATH + route.upstreamPath : route.upstreamPath);
+    // Another provider serving OpenAI's API may serve it under a path of its own (Gemini).
+    const pathOn = (u: Upstream) => (route.provider === openai ? (u.provider.openaiPath ?? '') + route.upstreamPath : route.upstreamPath);
     let upPath = pathOn(upstream);
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
     if (route.provider === anthropic) {
@@ -811,7 +815,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function fallbackChain(route: Route, model: string, user: UserRecord): string[] {
     const chain = fallbacks.get(model);
     if (chain === undefined || (route.kind !== 'chat' && route.kind !== 'messages')) return NO_FALLBACK;
-    return chain.filter((m) => m !== model && (!globalModels || globalModels.has(m)) && (!user.models || user.models.includes(m)));
+    return chain.filter((m) => m !== model && mayCall(user, m));
   }
 
   /**
@@ -828,9 +832,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /** A provider's model list; `url` is the client's (Gemini's paging parameters are passed on). */
-  async function upstreamModels(upstream: Upstream, url: string, res: ServerResponse): Promise<ModelListAnswer> {
-    const ac = new Cancel();
-    res.on('close', () => !res.writableFinished && ac.abort());
+  async function upstreamModels(upstream: Upstream, url: string, ac: Cancel): Promise<ModelListAnswer> {
     const path = upstream.provider === anthropic ? '/v1/models' : upstream.provider === gemini ? geminiModelsPath(url) : '/models';
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
@@ -850,10 +852,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * Gemini's models an OpenAI client can call through the OpenAI routes (`gemini-*`), in OpenAI's
    * shape; none when listing them fails (logged): the rest of the list is still worth answering.
    */
-  async function geminiModelsForOpenAi(res: ServerResponse, reqId: string): Promise<ModelEntry[]> {
+  async function geminiModelsForOpenAi(ac: Cancel, reqId: string): Promise<ModelEntry[]> {
     try {
-      const list = await upstreamModels(upstreams.gemini, '/v1beta/models?pageSize=1000', res);
-      const ids = (list.models ?? []).map((m) => (typeof m.name === 'string' ? m.name.replace(/^models\//, '') : '')).filter((id) => id.startsWith('gemini-'));
+      const list = await upstreamModels(upstreams.gemini, '/v1beta/models?pageSize=1000', ac);
+      const ids = (list.models ?? []).map((m) => (typeof m.name === 'string' ? geminiModelId(m.name) : '')).filter((id) => id.startsWith('gemini-'));
       return ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' }));
     } catch (err) {
       log.warn({ reqId, err }, "listing Gemini's models failed; the model list leaves them out");
@@ -864,15 +866,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   async function handleModels(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, caller: Caller, cors: Record<string, string> | undefined): Promise<void> {
     const upstream = modelsProvider(req, route);
     const forOpenAi = upstream === undefined || upstream === upstreams.openai;
+    const ac = new Cancel();
+    res.on('close', () => !res.writableFinished && ac.abort());
     const [json, geminiModels] = await Promise.all([
-      upstream ? upstreamModels(upstream, req.url ?? '', res) : ({ object: 'list', data: [] } as ModelListAnswer),
-      forOpenAi && upstreams.gemini.pool.size > 0 ? geminiModelsForOpenAi(res, reqId) : [],
+      upstream ? upstreamModels(upstream, req.url ?? '', ac) : ({ object: 'list', data: [] } as ModelListAnswer),
+      forOpenAi && upstreams.gemini.pool.size > 0 ? geminiModelsForOpenAi(ac, reqId) : [],
     ]);
     const user = caller.user;
-    const allowed = (id: unknown) => typeof id === 'string' && (!globalModels || globalModels.has(id)) && (!user.models || user.models.includes(id));
+    const allowed = (id: unknown) => typeof id === 'string' && mayCall(user, id);
     if (Array.isArray(json.data)) json.data = json.data.filter((m) => allowed(m.id));
     // Gemini lists `models/<id>`.
-    if (upstream?.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(m.name.replace(/^models\//, '')));
+    if (upstream?.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(geminiModelId(m.name)));
     // An OpenAI client sees Gemini's and the config's providers' models too (those named exactly: a prefix names no model).
     if (forOpenAi) {
       const data = Array.isArray(json.data) ? json.data : (json.data = []);
@@ -911,8 +915,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     anomaly?.request(user);
     // Checked when the gateway was created.
     const upstream = byName.get(policy.provider)!;
-    // A provider from the config speaks OpenAI's API.
-    const provider: Provider<string> = PROVIDERS[policy.provider as ProviderName] ?? upstream.provider;
+    // A provider from the config speaks OpenAI's API (its provider object is OpenAI's, renamed).
+    const provider = upstream.provider;
     const maxTokens = policy.maxTokens ?? 1024;
     const system = [policy.system, ...chat.messages.filter((m) => m.role === 'system').map((m) => m.content)].filter(Boolean).join('\n\n');
     const turns = chat.messages.filter((m) => m.role !== 'system');
@@ -1049,7 +1053,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       if (promptSecrets !== 'off') {
         const text = raw.toString('utf8');
-        const found = secretsIn(text);
+        const found = scanText(text);
         if (found.length > 0) {
           const clean = secretInPrompt(caller, route, reqId, text, found);
           raw = Buffer.from(clean);
@@ -1127,29 +1131,6 @@ function defaultChatPolicy(upstreams: Record<ProviderName, Upstream>): AppChatPo
   if (upstreams.openai.pool.size === 0 && upstreams.anthropic.pool.size > 0) return { provider: 'anthropic', model: 'claude-haiku-4-5' };
   if (upstreams.openai.pool.size === 0 && upstreams.gemini.pool.size > 0) return { provider: 'gemini', model: 'gemini-2.5-flash' };
   return { provider: 'openai', model: 'gpt-4o-mini' };
-}
-
-/** Gemini's model list path for a caller's list request: the API version it called, and only the paging parameters. */
-function geminiModelsPath(url: string): string {
-  const q = url.indexOf('?');
-  const version = url.startsWith('/v1/') ? 'v1' : 'v1beta';
-  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-  const out = new URLSearchParams();
-  for (const name of ['pageSize', 'pageToken']) {
-    const v = params.get(name);
-    if (v !== null) out.set(name, v.slice(0, 512));
-  }
-  const qs = out.toString();
-  return `/${version}/models${qs ? `?${qs}` : ''}`;
-}
-
-/** The text of a Gemini answer's first candidate (its thought parts left out). */
-function geminiText(json: Record<string, unknown>): string {
-  const parts = (json.candidates as Array<{ content?: { parts?: Array<{ text?: unknown; thought?: unknown }> } }> | undefined)?.[0]?.content?.parts ?? [];
-  return parts
-    .filter((p) => typeof p.text === 'string' && p.thought !== true)
-    .map((p) => p.text as string)
-    .join('');
 }
 
 function isLedger(x: unknown): x is Ledger {

@@ -5,7 +5,7 @@
 export type { ScanTextOptions, SecretFinding, SecretLocation, SecretMatch, SecretRule, SecretSeverity, VerifyContext } from './types.js';
 export { scanText } from './engine.js';
 export { scanStream } from './stream.js';
-export { redactText, createRedactStream, redactSecret } from './redact.js';
+export { redactText, redactMatches, createRedactStream, redactSecret } from './redact.js';
 export { fingerprintSecret } from './fingerprint.js';
 export { RULES } from './rules/index.js';
 export { matchToFinding } from './finding.js';

@@ -5,13 +5,18 @@
 import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
 import { scanText } from './engine.js';
+import type { SecretMatch } from './types.js';
 
 export { redactSecret } from './mask.js';
 
 /** `text` with every secret (including JWTs) replaced by its redacted form. */
 export function redactText(text: string): string {
   const matches = scanText(text, { includeInfo: true });
-  if (matches.length === 0) return text;
+  return matches.length === 0 ? text : redactMatches(text, matches);
+}
+
+/** `text` with each of `matches` (from scanText over that text, in order) replaced by its redacted form. */
+export function redactMatches(text: string, matches: readonly SecretMatch[]): string {
   let out = '';
   let at = 0;
   for (const m of matches) {

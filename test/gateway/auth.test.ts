@@ -40,8 +40,7 @@ describe('who may call the gateway', () => {
     token = issueToken(dir, 'alice').token;
   });
   afterAll(async () => {
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     await jwks.close();
     await upstream.close();
   });
@@ -115,8 +114,7 @@ describe('who may call the gateway', () => {
       expect((await post(`${proxied.origin}/v1/chat/completions`, chat(), { ...bearer(office), 'x-forwarded-for': '198.51.100.1' })).status).toBe(403);
       expect((await post(`${proxied.origin}/v1/chat/completions`, chat(), bearer(office))).status).toBe(403);
     } finally {
-      await proxied.close();
-      await proxied.gateway.close();
+      await proxied.stop();
     }
   });
 
@@ -193,6 +191,9 @@ describe('who may call the gateway', () => {
     expect(allowed.status).toBe(204);
     expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.example');
     expect(allowed.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
+    // A preflight that names no headers is told the credential headers of every SDK.
+    const bare = await fetch(`${gw.origin}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    expect(bare.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-api-key, x-goog-api-key');
     const other = await fetch(`${gw.origin}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(other.status).toBe(403);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();

@@ -49,8 +49,7 @@ describe('OpenAI-compatible providers named in the config (Groq, a local vLLM, â
     token = issueToken(dir, 'dana').token;
   });
   afterAll(async () => {
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     for (const u of [openaiUp, groqUp, vllmUp]) await u.close();
   });
 
@@ -160,8 +159,7 @@ describe("the app route on a config's provider", () => {
       await until('the call is in the ledger', () => ledger.rows({}).length === 1);
       expect(ledger.rows({})[0]).toMatchObject({ provider: 'groq', route: 'app', outcome: 'ok' });
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await groqUp.close();
     }
     await expect(startGateway(groqUp, { openai: [], anthropic: [] }, { directory: dir, chat: { provider: 'mistral', model: 'x' } })).rejects.toThrow(/chat: provider 'mistral' is neither built in/);
@@ -187,8 +185,7 @@ describe('a provider that takes its key in another header (Azure OpenAI: api-key
       expect(seen.headers['api-key']).toBe(key);
       expect(seen.headers.authorization).toBeUndefined();
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await azure.close();
     }
   });
@@ -235,8 +232,7 @@ describe('a gateway whose only OpenAI-shaped provider comes from the config', ()
       expect(r.choices[0]!.message.content).toMatch(/^(tok)+$/);
       expect(groqUp.seen.at(-1)!.keyIndex).toBe(0);
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await groqUp.close();
     }
   });

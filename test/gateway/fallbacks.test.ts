@@ -26,8 +26,7 @@ describe('fallbacks: another model when a provider cannot answer', () => {
   afterEach(async () => {
     upstream.faults.length = 0;
     for (const g of opened.splice(0)) {
-      await g.close();
-      await g.gateway.close();
+      await g.stop();
     }
   });
   afterAll(async () => {

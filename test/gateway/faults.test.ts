@@ -30,8 +30,7 @@ describe('upstream and client faults', () => {
   });
   afterAll(async () => {
     for (const g of gws) {
-      await g.close();
-      await g.gateway.close();
+      await g.stop();
     }
     await upstream.close();
   });

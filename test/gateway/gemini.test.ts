@@ -30,8 +30,7 @@ describe("Google's @google/genai SDK, pointed at the gateway with a gateway toke
     narrowToken = issueToken(dir, 'narrow').token;
   });
   afterAll(async () => {
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     await upstream.close();
   });
 
@@ -215,8 +214,7 @@ describe('Gemini routes refuse what they cannot serve safely, with errors the SD
     token = issueToken(dir, 'bob').token;
   });
   afterAll(async () => {
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     await upstream.close();
   });
 
@@ -265,6 +263,12 @@ describe('Gemini routes refuse what they cannot serve safely, with errors the SD
     expect(r.status).toBe(400);
     expect(await r.text()).toMatch(/requests\[1\]\.model must be 'models\/gemini-embedding-001'/);
     expect(upstream.seen.length).toBe(n);
+  });
+
+  it('serves the v1 API version as well as v1beta, under the version called', async () => {
+    const r = await post('/v1/models/gemini-2.5-flash:generateContent', { contents });
+    expect(r.status).toBe(200);
+    expect(upstream.seen.at(-1)!.path).toBe('/v1/models/gemini-2.5-flash:generateContent');
   });
 
   it('a model id that could change the upstream path is not a route', async () => {
@@ -336,8 +340,7 @@ describe('without a Gemini key', () => {
       expect((err as ApiError).status).toBe(503);
       expect((err as ApiError).message).toMatch(/no GEMINI_API_KEY is configured on the gateway/);
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await upstream.close();
     }
   });
@@ -357,8 +360,7 @@ describe("an OpenAI client's model list when Gemini cannot be reached", () => {
       expect(ids).toEqual(['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'claude-haiku-4-5']);
       expect(gw.logs.join('')).toMatch(/listing Gemini's models failed; the model list leaves them out/);
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await upstream.close();
     }
   });

@@ -63,6 +63,17 @@ describe('the gateway logger', () => {
     expect(text).toContain('[redacted]');
   });
 
+  it('censors the credential headers of every SDK, whatever the value looks like', () => {
+    const file = join(dir, 'headers.log');
+    const log = createLogger({ destination: pino.destination({ dest: file, sync: true }) });
+    // Values no rule of the engine recognises: only the header names protect them.
+    const values = { 'x-api-key': 'opaque-anthropic-credential', 'x-goog-api-key': 'opaque-google-credential', 'api-key': 'opaque-azure-credential' };
+    log.warn({ headers: values, req: { headers: values } }, 'request headers');
+    const text = readFileSync(file, 'utf8');
+    for (const v of Object.values(values)) expect(text).not.toContain(v);
+    expect(JSON.parse(text.trim()).headers).toEqual({ 'x-api-key': '[redacted]', 'x-goog-api-key': '[redacted]', 'api-key': '[redacted]' });
+  });
+
   it('writes the per-request line as pino would, masked the same way, and not below its level', async () => {
     const file = join(dir, 'access.log');
     const log = createLogger({ destination: pino.destination({ dest: file, sync: true }) });

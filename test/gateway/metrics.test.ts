@@ -44,8 +44,7 @@ describe('gateway metrics', () => {
   });
   afterAll(async () => {
     await scrape.close();
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     await upstream.close();
   });
 

@@ -32,8 +32,7 @@ describe('anomaly auto-disable', () => {
     gw = await startGateway(upstream, keys, { directory: dir, anomaly: { maxRefusalsPerMinute: 3 }, alerts: { onAlert: (a) => alerts.push(a) } });
   });
   afterAll(async () => {
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     await upstream.close();
   });
 
@@ -61,8 +60,7 @@ describe('state that outlives a restart', () => {
       const r = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 10 }), bearer(issueToken(store, 'spent').token));
       expect(r.status).toBe(402);
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await upstream.close();
       store.close();
     }
@@ -136,8 +134,7 @@ describe('the app route on Anthropic', () => {
       expect(sent.keyIndex).toBe(0);
       expect(sent.body).toMatchObject({ model: 'claude-haiku-4-5', max_tokens: 50, system: 'be kind\n\nanswer in French', messages: [{ role: 'user', content: 'hi' }] });
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await upstream.close();
     }
   });
@@ -154,8 +151,7 @@ describe('unpriced models', () => {
       for (let i = 0; i < 3; i++) expect((await post(`${gw.origin}/v1/chat/completions`, chat('my-local-llama', { max_tokens: 5 }), bearer(t))).status).toBe(200);
       expect(gw.logs.filter((l) => l.includes('has no price'))).toHaveLength(1);
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await upstream.close();
     }
   });

@@ -20,8 +20,7 @@ describe('rate limits and budgets (in-memory store)', () => {
   });
   afterEach(async () => {
     for (const g of opened.splice(0)) {
-      await g.close();
-      await g.gateway.close();
+      await g.stop();
     }
   });
   afterAll(async () => {

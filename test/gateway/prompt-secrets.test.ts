@@ -5,7 +5,8 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../src/gateway/config.js';
 import { issueToken, type Alert } from '../../src/gateway/index.js';
-import { redactBody, secretsIn } from '../../src/gateway/prompt-secrets.js';
+import { redactBody } from '../../src/gateway/prompt-secrets.js';
+import { scanText } from '../../src/secrets/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
@@ -27,8 +28,7 @@ describe('secrets in what clients send to AI providers', () => {
   });
   afterAll(async () => {
     for (const g of gws) {
-      await g.close();
-      await g.gateway.close();
+      await g.stop();
     }
     await upstream.close();
   });
@@ -102,17 +102,17 @@ describe('secrets in what clients send to AI providers', () => {
 
   it('redacts only where the result is still the same JSON, and leaves a clean body alone', () => {
     const body = JSON.stringify({ messages: [{ role: 'user', content: `key ${pasted} here` }] });
-    const found = secretsIn(body);
+    const found = scanText(body);
     expect(found.map((m) => m.ruleId)).toEqual(['aws-access-key-id']);
     const clean = redactBody(body, found)!;
     expect(JSON.parse(clean).messages[0].content).toMatch(/^key AK…[A-Z2-7]{2} here$/);
     // A match that ended inside an escape would break the JSON: refused rather than sent broken.
     expect(redactBody('{"a":"x\\u0041"}', [{ ...found[0]!, index: 9, length: 4, redacted: 'zz' }])).toBeUndefined();
-    expect(secretsIn(JSON.stringify({ messages: [{ role: 'user', content: 'AKIAIOSFODNN7EXAMPLE is the documented example' }] }))).toEqual([]);
+    expect(scanText(JSON.stringify({ messages: [{ role: 'user', content: 'AKIAIOSFODNN7EXAMPLE is the documented example' }] }))).toEqual([]);
     // A private key pasted into a chat arrives with its line breaks escaped: still found, still redacted into valid JSON.
     const pem = String(generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
     const withPem = JSON.stringify({ messages: [{ role: 'user', content: `fix my config:\n${pem}` }] });
-    const keyFound = secretsIn(withPem);
+    const keyFound = scanText(withPem);
     expect(keyFound.map((m) => m.ruleId)).toEqual(['private-key']);
     const redacted = JSON.parse(redactBody(withPem, keyFound)!) as { messages: Array<{ content: string }> };
     expect(redacted.messages[0]!.content).toMatch(/^fix my config:\n/);

@@ -57,8 +57,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
   });
   afterAll(async () => {
     for (const g of gws) {
-      await g.close();
-      await g.gateway.close();
+      await g.stop();
     }
     for (const c of counters) await c.close();
     for (const d of dirs) d.close();

@@ -40,8 +40,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
   });
   afterAll(async () => {
     for (const g of gws) {
-      await g.close();
-      await g.gateway.close();
+      await g.stop();
     }
     for (const c of counters) await c.close();
     for (const s of stores) s.close();
@@ -148,8 +147,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('limits fail cl
       const ready = await fetch(`${gw.origin}/readyz`);
       expect([ready.status, await ready.json()]).toEqual([503, { ready: false, reason: 'the usage store (Redis) is unreachable' }]);
     } finally {
-      await gw.close();
-      await gw.gateway.close();
+      await gw.stop();
       await c.close();
       store.close();
       await upstream.close();

@@ -24,8 +24,7 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
     token = issueToken(dir, 'alice').token;
   });
   afterAll(async () => {
-    await gw.close();
-    await gw.gateway.close();
+    await gw.stop();
     await upstream.close();
   });
 

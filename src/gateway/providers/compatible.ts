@@ -6,7 +6,8 @@
  * routes go to them.
  */
 import { openai } from './openai.js';
-import { PROVIDER_NAMES, type Provider } from './types.js';
+import { PROVIDER_NAMES } from './registry.js';
+import type { Provider } from './types.js';
 
 export interface CompatibleProviderConfig {
   /** OpenAI SDK meaning: the URL the API's paths (`/chat/completions`) are appended to. */

@@ -26,10 +26,13 @@ const STATUS_NAMES: Record<number, string> = {
   504: 'DEADLINE_EXCEEDED',
 };
 
-function usageOf(u: unknown): Usage | undefined {
-  if (typeof u !== 'object' || u === null) return undefined;
-  const o = u as Record<string, unknown>;
-  return { tokensIn: num(o.promptTokenCount) + num(o.toolUsePromptTokenCount), tokensOut: num(o.candidatesTokenCount) + num(o.thoughtsTokenCount) };
+type Counts = Record<string, unknown>;
+const tokensIn = (o: Counts) => num(o.promptTokenCount) + num(o.toolUsePromptTokenCount);
+const tokensOut = (o: Counts) => num(o.candidatesTokenCount) + num(o.thoughtsTokenCount);
+
+function countsOf(json: unknown): Counts | undefined {
+  const u = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).usageMetadata : undefined;
+  return typeof u === 'object' && u !== null ? (u as Counts) : undefined;
 }
 
 export const gemini: Provider = {
@@ -37,6 +40,7 @@ export const gemini: Provider = {
   envPrefix: 'GEMINI',
   defaultBaseUrl: 'https://generativelanguage.googleapis.com',
   sdkBaseUrlEnv: 'GOOGLE_GEMINI_BASE_URL',
+  openaiPath: '/v1beta/openai',
   usageKey: 'usageMetadata',
   authHeaders: (key) => ({ 'x-goog-api-key': key }),
   errorBody: (status, type, message) =>
@@ -49,19 +53,45 @@ export const gemini: Provider = {
         details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason: type, domain: 'keyward' }],
       },
     }),
-  usageFromJson(json) {
-    if (typeof json !== 'object' || json === null) return undefined;
-    return usageOf((json as Record<string, unknown>).usageMetadata);
+  usageFromJson(json): Usage | undefined {
+    const o = countsOf(json);
+    return o && { tokensIn: tokensIn(o), tokensOut: tokensOut(o) };
   },
   usageFromEvent(json) {
-    if (typeof json !== 'object' || json === null) return undefined;
-    const u = (json as Record<string, unknown>).usageMetadata;
-    if (typeof u !== 'object' || u === null) return undefined;
-    const o = u as Record<string, unknown>;
+    const o = countsOf(json);
+    if (o === undefined) return undefined;
     const out: Partial<Usage> = {};
-    if (o.promptTokenCount !== undefined) out.tokensIn = num(o.promptTokenCount) + num(o.toolUsePromptTokenCount);
+    if (o.promptTokenCount !== undefined) out.tokensIn = tokensIn(o);
     // Early chunks may carry only the prompt's count; output is known once a count for it appears.
-    if (o.candidatesTokenCount !== undefined || o.thoughtsTokenCount !== undefined) out.tokensOut = num(o.candidatesTokenCount) + num(o.thoughtsTokenCount);
+    if (o.candidatesTokenCount !== undefined || o.thoughtsTokenCount !== undefined) out.tokensOut = tokensOut(o);
     return out;
   },
 };
+
+/** A model's id as the other APIs name it: Gemini's lists say `models/gemini-2.5-flash`. */
+export function geminiModelId(name: string): string {
+  return name.startsWith('models/') ? name.slice(7) : name;
+}
+
+/** The model list path for a caller's list request: the API version it called, and only the paging parameters. */
+export function geminiModelsPath(url: string): string {
+  const q = url.indexOf('?');
+  const version = url.startsWith('/v1/') ? 'v1' : 'v1beta';
+  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  const out = new URLSearchParams();
+  for (const name of ['pageSize', 'pageToken']) {
+    const v = params.get(name);
+    if (v !== null) out.set(name, v.slice(0, 512));
+  }
+  const qs = out.toString();
+  return `/${version}/models${qs ? `?${qs}` : ''}`;
+}
+
+/** The text of an answer's first candidate, its thought parts left out. */
+export function geminiText(json: Record<string, unknown>): string {
+  const parts = (json.candidates as Array<{ content?: { parts?: Array<{ text?: unknown; thought?: unknown }> } }> | undefined)?.[0]?.content?.parts ?? [];
+  return parts
+    .filter((p) => typeof p.text === 'string' && p.thought !== true)
+    .map((p) => p.text as string)
+    .join('');
+}

@@ -5,3 +5,5 @@ import { openai } from './openai.js';
 import type { Provider, ProviderName } from './types.js';
 
 export const PROVIDERS: Readonly<Record<ProviderName, Provider>> = { openai, anthropic, gemini };
+
+export const PROVIDER_NAMES = Object.keys(PROVIDERS) as readonly ProviderName[];

@@ -2,8 +2,6 @@
 
 export type ProviderName = 'openai' | 'anthropic' | 'gemini';
 
-export const PROVIDER_NAMES: readonly ProviderName[] = ['openai', 'anthropic', 'gemini'];
-
 export interface Usage {
   tokensIn: number;
   tokensOut: number;
@@ -31,6 +29,8 @@ export interface Provider<N extends string = ProviderName> {
   /** Environment variable prefix: `OPENAI` reads OPENAI_API_KEY, OPENAI_BASE_URL. */
   envPrefix: string;
   defaultBaseUrl: string;
+  /** Where, under its base URL, the provider also serves OpenAI's API (Gemini: `/v1beta/openai`). */
+  openaiPath?: string;
   /** Another variable the provider's own SDK reads the base URL from (Gemini: GOOGLE_GEMINI_BASE_URL), used when `<prefix>_BASE_URL` is unset. */
   sdkBaseUrlEnv?: string;
   /** The key under which an answer reports its usage (`usage`; Gemini: `usageMetadata`). */

@@ -11,6 +11,8 @@ export interface TestGateway extends TestServer {
   gateway: GatewayHandler;
   /** Every log line written so far. */
   logs: string[];
+  /** Closes the listener, then the gateway (its queued ledger rows written, its connections released). */
+  stop(): Promise<void>;
 }
 
 export async function startGateway(upstream: FakeUpstream, keys: { openai: string[]; anthropic: string[]; gemini?: string[] }, options: Partial<GatewayOptions> = {}): Promise<TestGateway> {
@@ -35,5 +37,9 @@ export async function startGateway(upstream: FakeUpstream, keys: { openai: strin
     ...options,
   });
   const server = await listen(createServer(gateway));
-  return Object.assign(server, { gateway, logs });
+  const stop = async () => {
+    await server.close();
+    await gateway.close();
+  };
+  return Object.assign(server, { gateway, logs, stop });
 }
