@@ -30,7 +30,7 @@ import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
 import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
-import { anthropic } from './providers/anthropic.js';
+import { anthropic, anthropicModelsPath } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiModelsPath, geminiText } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
@@ -213,6 +213,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return up;
   }
   const upstreams = Object.fromEntries(PROVIDER_NAMES.map((n) => [n, addUpstream(PROVIDERS[n])])) as Record<ProviderName, Upstream>;
+  /** The built-in providers that also serve OpenAI's API, for models of theirs called through it. */
+  const compatUpstreams = Object.values(upstreams).filter((u) => u.provider.openaiCompat !== undefined);
   const compatible: Array<{ models: ModelList; upstream: Upstream }> = [];
   for (const [name, c] of Object.entries(options.providers ?? {})) {
     const problem = providerNameError(name);
@@ -687,8 +689,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         ac.abort();
       }
     });
-    // Another provider serving OpenAI's API may serve it under a path of its own (Gemini).
-    const pathOn = (u: Upstream) => (route.provider === openai ? (u.provider.openaiPath ?? '') + route.upstreamPath : route.upstreamPath);
+    // A built-in provider serving OpenAI's API (Gemini, Anthropic) serves it under a path of its own, with Bearer auth.
+    const viaCompat = (u: Upstream) => route.provider === openai && u.provider.openaiCompat !== undefined;
+    const pathOn = (u: Upstream) => (viaCompat(u) ? u.provider.openaiCompat!.path : '') + route.upstreamPath;
     let upPath = pathOn(upstream);
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
     if (route.provider === anthropic) {
@@ -715,7 +718,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const attempt = async (used: number): Promise<void> => {
       let sent;
       try {
-        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used);
+        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used, viaCompat(upstream));
       } catch (err) {
         if (clientGone) {
           // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
@@ -784,14 +787,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /**
    * Who serves an API call: the provider of the API called, except for OpenAI's API, where a model of
-   * a provider from the config goes to it, and a Gemini model called through the chat or embeddings
-   * API goes to Gemini's OpenAI-compatible endpoint when the gateway has a Gemini key (without one
-   * it goes to OPENAI_BASE_URL, which may be a server that hosts it).
+   * a provider from the config goes to it, and a Gemini or Claude model goes to its provider's
+   * OpenAI-compatible endpoint (Gemini: chat and embeddings; Anthropic: chat) when the gateway has a
+   * key for it (without one it goes to OPENAI_BASE_URL, which may be a server that hosts it).
    */
   function upstreamFor(route: Route, model: string): Upstream {
     if (route.provider === openai) {
       for (const c of compatible) if (c.models.has(model)) return c.upstream;
-      if ((route.kind === 'chat' || route.kind === 'embeddings') && model.startsWith('gemini-') && upstreams.gemini.pool.size > 0) return upstreams.gemini;
+      for (const up of compatUpstreams) {
+        const compat = up.provider.openaiCompat!;
+        if (model.startsWith(compat.modelPrefix) && (compat.kinds as readonly string[]).includes(route.kind) && up.pool.size > 0) return up;
+      }
     }
     return upstreams[route.provider.name];
   }
@@ -821,19 +827,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   /**
    * Which provider's model list a caller of GET /v1/models wants, from the headers its SDK sends;
    * undefined for an OpenAI client of a gateway without an OpenAI key whose OpenAI-shaped models are
-   * Gemini's or the config's (the list is put together from those).
+   * Gemini's, Anthropic's or the config's (the list is put together from those).
    */
   function modelsProvider(req: IncomingMessage, route: Route): Upstream | undefined {
     if (route.provider === gemini || req.headers['x-goog-api-key'] !== undefined) return upstreams.gemini;
     // The Anthropic SDK sends anthropic-version: list Anthropic's models to it, OpenAI's to everyone else.
     if (req.headers['anthropic-version'] !== undefined) return upstreams.anthropic.pool.size > 0 ? upstreams.anthropic : upstreams.openai;
     if (upstreams.openai.pool.size > 0) return upstreams.openai;
-    return compatible.length > 0 || upstreams.gemini.pool.size > 0 ? undefined : upstreams.anthropic;
+    return compatible.length > 0 || compatUpstreams.some((u) => u.pool.size > 0) ? undefined : upstreams.openai;
   }
 
   /** A provider's model list; `url` is the client's (Gemini's paging parameters are passed on). */
   async function upstreamModels(upstream: Upstream, url: string, ac: Cancel): Promise<ModelListAnswer> {
-    const path = upstream.provider === anthropic ? '/v1/models' : upstream.provider === gemini ? geminiModelsPath(url) : '/models';
+    const path = upstream.provider === anthropic ? anthropicModelsPath(url) : upstream.provider === gemini ? geminiModelsPath(url) : '/models';
     const fwd: Record<string, string> = { accept: 'application/json' };
     if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
     const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
@@ -849,16 +855,23 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /**
-   * Gemini's models an OpenAI client can call through the OpenAI routes (`gemini-*`), in OpenAI's
-   * shape; none when listing them fails (logged): the rest of the list is still worth answering.
+   * A built-in provider's models an OpenAI client can call through the OpenAI routes (`gemini-*`,
+   * `claude-*`), in OpenAI's shape; none when listing them fails (logged): the rest of the list is
+   * still worth answering.
    */
-  async function geminiModelsForOpenAi(ac: Cancel, reqId: string): Promise<ModelEntry[]> {
+  async function compatModelsForOpenAi(up: Upstream, ac: Cancel, reqId: string): Promise<ModelEntry[]> {
+    const prefix = up.provider.openaiCompat!.modelPrefix;
     try {
-      const list = await upstreamModels(upstreams.gemini, '/v1beta/models?pageSize=1000', ac);
-      const ids = (list.models ?? []).map((m) => (typeof m.name === 'string' ? geminiModelId(m.name) : '')).filter((id) => id.startsWith('gemini-'));
-      return ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' }));
+      if (up.provider === gemini) {
+        const list = await upstreamModels(up, '/v1beta/models?pageSize=1000', ac);
+        const ids = (list.models ?? []).map((m) => (typeof m.name === 'string' ? geminiModelId(m.name) : '')).filter((id) => id.startsWith(prefix));
+        return ids.map((id) => ({ id, object: 'model', created: 0, owned_by: 'google' }));
+      }
+      const list = await upstreamModels(up, '/v1/models?limit=1000', ac);
+      const models = (list.data ?? []).filter((m) => typeof m.id === 'string' && m.id.startsWith(prefix));
+      return models.map((m) => ({ id: m.id, object: 'model', created: Math.floor((Date.parse(String(m.created_at)) || 0) / 1000), owned_by: up.provider.name }));
     } catch (err) {
-      log.warn({ reqId, err }, "listing Gemini's models failed; the model list leaves them out");
+      log.warn({ reqId, err, provider: up.provider.name }, `listing ${up.provider.name}'s models failed; the model list leaves them out`);
       return [];
     }
   }
@@ -868,20 +881,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const forOpenAi = upstream === undefined || upstream === upstreams.openai;
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
-    const [json, geminiModels] = await Promise.all([
+    const [json, ...others] = await Promise.all([
       upstream ? upstreamModels(upstream, req.url ?? '', ac) : ({ object: 'list', data: [] } as ModelListAnswer),
-      forOpenAi && upstreams.gemini.pool.size > 0 ? geminiModelsForOpenAi(ac, reqId) : [],
+      ...(forOpenAi ? compatUpstreams.filter((u) => u.pool.size > 0).map((u) => compatModelsForOpenAi(u, ac, reqId)) : []),
     ]);
     const user = caller.user;
     const allowed = (id: unknown) => typeof id === 'string' && mayCall(user, id);
     if (Array.isArray(json.data)) json.data = json.data.filter((m) => allowed(m.id));
     // Gemini lists `models/<id>`.
     if (upstream?.provider === gemini && Array.isArray(json.models)) json.models = json.models.filter((m) => typeof m.name === 'string' && allowed(geminiModelId(m.name)));
-    // An OpenAI client sees Gemini's and the config's providers' models too (those named exactly: a prefix names no model).
+    // An OpenAI client sees Gemini's, Anthropic's and the config's providers' models too (those named exactly: a prefix names no model).
     if (forOpenAi) {
       const data = Array.isArray(json.data) ? json.data : (json.data = []);
       const listed = new Set(data.map((m) => m.id));
-      for (const m of geminiModels) {
+      for (const m of others.flat()) {
         if (listed.has(m.id) || !allowed(m.id)) continue;
         listed.add(m.id);
         data.push(m);

@@ -87,8 +87,12 @@ export class Upstream {
     return attempts <= this.opts.retries ? this.backoff(attempts - 1, undefined) : undefined;
   }
 
-  /** `used`: attempts this request already made (answers broken off mid-body); they count against the same retries. */
-  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel, used = 0): Promise<UpstreamResponse> {
+  /**
+   * `used`: attempts this request already made (answers broken off mid-body); they count against the
+   * same retries. `bearer`: the call goes to the provider's OpenAI-compatible endpoint, which takes
+   * the key as OpenAI's SDK sends it.
+   */
+  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel, used = 0, bearer = false): Promise<UpstreamResponse> {
     if (this.pool.size === 0) {
       throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
     }
@@ -113,7 +117,7 @@ export class Upstream {
             origin: this.origin,
             path: this.basePath + path,
             method,
-            headers: { ...headers, ...this.provider.authHeaders(key.secret) },
+            headers: { ...headers, ...(bearer ? { authorization: `Bearer ${key.secret}` } : this.provider.authHeaders(key.secret)) },
             body,
             headersTimeout: this.opts.timeoutMs,
             bodyTimeout: this.opts.idleTimeoutMs,

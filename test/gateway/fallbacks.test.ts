@@ -144,6 +144,17 @@ describe('fallbacks: another model when a provider cannot answer', () => {
     expect(response.headers.get('x-keyward-fallback-from')).toBe('claude-sonnet-4-5');
   });
 
+  it("falls back from OpenAI to Claude through the OpenAI SDK, on Anthropic's OpenAI-compatible endpoint", async () => {
+    const { oa, ledger } = await gatewayFor({}, { 'gpt-4o-mini': ['claude-haiku-4-5'] });
+    upstream.fail(...allAttempts({ status: 500 }));
+    const { data, response } = await ask(oa);
+    expect(data.choices[0]!.message.content).toBe('toktoktok');
+    expect(response.headers.get('x-keyward-fallback-from')).toBe('gpt-4o-mini');
+    expect(upstream.seen.at(-1)).toMatchObject({ provider: 'anthropic', path: '/v1/chat/completions', body: expect.objectContaining({ model: 'claude-haiku-4-5' }) });
+    await until('the call is in the ledger', () => ledger.rows({}).length === 1);
+    expect(ledger.rows({})[0]).toMatchObject({ provider: 'anthropic', model: 'claude-haiku-4-5', outcome: 'ok' });
+  });
+
   it('the config takes a map of model to a non-empty list of other models', () => {
     expect(validateGatewayConfig({ fallbacks: { 'gpt-4o-mini': ['gemini-2.5-flash'] } }).fallbacks).toEqual({ 'gpt-4o-mini': ['gemini-2.5-flash'] });
     expect(() => validateGatewayConfig({ fallbacks: { 'gpt-4o-mini': [] } })).toThrow(/'gpt-4o-mini' is a non-empty list of other model ids/);

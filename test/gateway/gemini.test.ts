@@ -116,6 +116,8 @@ describe("Google's @google/genai SDK, pointed at the gateway with a gateway toke
       ['gpt-4o', 'fake'],
       ['text-embedding-3-small', 'fake'],
       ['claude-haiku-4-5', 'fake'],
+      ['claude-sonnet-4-5', 'anthropic'],
+      ['claude-opus-4-1', 'anthropic'],
       ['gemini-2.5-flash', 'google'],
       ['gemini-2.5-pro', 'google'],
       ['gemini-embedding-001', 'google'],
@@ -358,7 +360,7 @@ describe("an OpenAI client's model list when Gemini cannot be reached", () => {
       const ids: string[] = [];
       for await (const m of new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: issueToken(dir, 'ivy').token, maxRetries: 0 }).models.list()) ids.push(m.id);
       expect(ids).toEqual(['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'claude-haiku-4-5']);
-      expect(gw.logs.join('')).toMatch(/listing Gemini's models failed; the model list leaves them out/);
+      expect(gw.logs.join('')).toMatch(/listing gemini's models failed; the model list leaves them out/);
     } finally {
       await gw.stop();
       await upstream.close();

@@ -2,13 +2,15 @@
  * Anthropic's Messages API: `x-api-key` auth, `{type:'error',error:{type,message}}`. Streams report
  * input tokens in `message_start` (message.usage) and the cumulative output in `message_delta` (usage).
  */
-import { num, type Provider, type Usage } from './types.js';
+import { num, withParams, type Provider, type Usage } from './types.js';
 
 export const anthropic: Provider = {
   name: 'anthropic',
   envPrefix: 'ANTHROPIC',
   defaultBaseUrl: 'https://api.anthropic.com',
   usageKey: 'usage',
+  // Anthropic's OpenAI SDK compatibility layer: chat completions only (no embeddings, no Responses API).
+  openaiCompat: { path: '/v1', kinds: ['chat'], modelPrefix: 'claude-' },
   authHeaders: (key) => ({ 'x-api-key': key }),
   errorBody: (_status, type, message) => JSON.stringify({ type: 'error', error: { type, message } }),
   usageFromJson(json): Usage | undefined {
@@ -33,3 +35,8 @@ export const anthropic: Provider = {
     return undefined;
   },
 };
+
+/** The upstream path for a client's model listing: `/v1/models` with its paging parameters, nothing else of the client's URL. */
+export function anthropicModelsPath(url: string): string {
+  return withParams('/v1/models', url, ['limit', 'after_id', 'before_id']);
+}

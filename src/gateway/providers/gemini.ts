@@ -5,7 +5,7 @@
  * `usageMetadata`. Thinking tokens are billed as output, as Google bills them; every streamed chunk
  * carries the usage so far, so the last one seen is the total.
  */
-import { num, type Provider, type Usage } from './types.js';
+import { num, type Provider, type Usage, withParams } from './types.js';
 
 /** google.rpc.Code names, which the SDKs read from `error.status`. */
 const STATUS_NAMES: Record<number, string> = {
@@ -40,7 +40,7 @@ export const gemini: Provider = {
   envPrefix: 'GEMINI',
   defaultBaseUrl: 'https://generativelanguage.googleapis.com',
   sdkBaseUrlEnv: 'GOOGLE_GEMINI_BASE_URL',
-  openaiPath: '/v1beta/openai',
+  openaiCompat: { path: '/v1beta/openai', kinds: ['chat', 'embeddings'], modelPrefix: 'gemini-' },
   usageKey: 'usageMetadata',
   authHeaders: (key) => ({ 'x-goog-api-key': key }),
   errorBody: (status, type, message) =>
@@ -75,16 +75,7 @@ export function geminiModelId(name: string): string {
 
 /** The model list path for a caller's list request: the API version it called, and only the paging parameters. */
 export function geminiModelsPath(url: string): string {
-  const q = url.indexOf('?');
-  const version = url.startsWith('/v1/') ? 'v1' : 'v1beta';
-  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
-  const out = new URLSearchParams();
-  for (const name of ['pageSize', 'pageToken']) {
-    const v = params.get(name);
-    if (v !== null) out.set(name, v.slice(0, 512));
-  }
-  const qs = out.toString();
-  return `/${version}/models${qs ? `?${qs}` : ''}`;
+  return withParams(`/${url.startsWith('/v1/') ? 'v1' : 'v1beta'}/models`, url, ['pageSize', 'pageToken']);
 }
 
 /** The text of an answer's first candidate, its thought parts left out. */

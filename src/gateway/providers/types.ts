@@ -29,8 +29,13 @@ export interface Provider<N extends string = ProviderName> {
   /** Environment variable prefix: `OPENAI` reads OPENAI_API_KEY, OPENAI_BASE_URL. */
   envPrefix: string;
   defaultBaseUrl: string;
-  /** Where, under its base URL, the provider also serves OpenAI's API (Gemini: `/v1beta/openai`). */
-  openaiPath?: string;
+  /**
+   * Where, under its base URL, the provider also serves OpenAI's API (Gemini: `/v1beta/openai`,
+   * Anthropic: `/v1`), for which of OpenAI's routes, and for the models named with this prefix.
+   * Calls there carry the key as OpenAI's SDK sends it, `Authorization: Bearer`, as both providers
+   * document for that endpoint.
+   */
+  openaiCompat?: { path: string; kinds: readonly ('chat' | 'embeddings')[]; modelPrefix: string };
   /** Another variable the provider's own SDK reads the base URL from (Gemini: GOOGLE_GEMINI_BASE_URL), used when `<prefix>_BASE_URL` is unset. */
   sdkBaseUrlEnv?: string;
   /** The key under which an answer reports its usage (`usage`; Gemini: `usageMetadata`). */
@@ -52,4 +57,17 @@ export function estimatePromptTokens(bodyBytes: number): number {
 
 export function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
+}
+
+/** `path` with the named parameters of the client's `url` (each cut to 512 characters), and nothing else of it. */
+export function withParams(path: string, url: string, names: readonly string[]): string {
+  const q = url.indexOf('?');
+  const params = new URLSearchParams(q === -1 ? '' : url.slice(q + 1));
+  const out = new URLSearchParams();
+  for (const name of names) {
+    const v = params.get(name);
+    if (v !== null) out.set(name, v.slice(0, 512));
+  }
+  const qs = out.toString();
+  return qs ? `${path}?${qs}` : path;
 }

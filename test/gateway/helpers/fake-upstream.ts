@@ -19,6 +19,8 @@ export type Fault =
 
 export interface SeenRequest {
   path: string;
+  /** The path with its query. */
+  url: string;
   method: string;
   /** Which configured key authenticated it (index), or -1. */
   keyIndex: number;
@@ -78,11 +80,14 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       body = undefined;
     }
     const path = (req.url ?? '').split('?')[0]!;
-    const provider = path.startsWith('/v1beta/') || req.headers['x-goog-api-key'] !== undefined ? 'gemini' : path === '/v1/messages' || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai';
-    const cred = provider === 'gemini' ? String(req.headers['x-goog-api-key'] ?? '') : provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : (String(req.headers.authorization ?? '').replace(/^Bearer /, '') || String(req.headers['api-key'] ?? ''));
+    const bearer = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
+    // Gemini (under /v1beta/openai/) and Anthropic serve OpenAI's API too, taking the key as Bearer, as their docs say.
+    const compat = path.startsWith('/v1beta/openai/') ? 'gemini' : bearer !== '' && o.anthropicKeys.includes(bearer) ? 'anthropic' : undefined;
+    const provider = compat ?? (path.startsWith('/v1beta/') || req.headers['x-goog-api-key'] !== undefined ? 'gemini' : path === '/v1/messages' || req.headers['x-api-key'] !== undefined ? 'anthropic' : 'openai');
+    const cred = compat ? bearer : provider === 'gemini' ? String(req.headers['x-goog-api-key'] ?? '') : provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : bearer || String(req.headers['api-key'] ?? '');
     const keys = provider === 'gemini' ? (o.geminiKeys ?? []) : provider === 'anthropic' ? o.anthropicKeys : o.openaiKeys;
     const keyIndex = keys.indexOf(cred);
-    state.seen.push({ path, method: req.method ?? '', keyIndex, provider, body, headers: req.headers });
+    state.seen.push({ path, url: req.url ?? '', method: req.method ?? '', keyIndex, provider, body, headers: req.headers });
     if (keyIndex === -1) {
       state.badAuth++;
       res.writeHead(401, { 'content-type': 'application/json' });
@@ -134,6 +139,13 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     const out = Math.min(defaultOut, max);
     const model = String(body?.model ?? 'unknown');
 
+    if (path === '/v1/models' && req.method === 'GET' && provider === 'anthropic') {
+      const ids = ['claude-haiku-4-5', 'claude-sonnet-4-5', 'claude-opus-4-1'];
+      const data = ids.map((id, i) => ({ type: 'model', id, display_name: id, created_at: `2025-0${i + 1}-01T00:00:00Z` }));
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ data, has_more: false, first_id: ids[0], last_id: ids.at(-1) }));
+      return;
+    }
     if (path === '/v1/models' && req.method === 'GET') {
       const ids = ['gpt-4o-mini', 'gpt-4o', 'text-embedding-3-small', 'claude-haiku-4-5'];
       res.writeHead(200, { 'content-type': 'application/json' });
