@@ -30,6 +30,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/embeddings', { kind: 'embeddings', method: 'POST', provider: openai, upstreamPath: '/embeddings' }],
   ['/v1/models', { kind: 'models', method: 'GET', provider: openai, upstreamPath: '/models' }],
   ['/v1/messages', { kind: 'messages', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages' }],
+  ['/v1/messages/count_tokens', { kind: 'count', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages/count_tokens' }],
   ['/api/ai/chat', { kind: 'app', method: 'POST', provider: openai, upstreamPath: '' }],
 ]);
 
@@ -115,6 +116,11 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       maxTokens = positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
       if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
       break;
+    case 'count':
+      // Anthropic does not bill counting tokens: the call is limited like any other, and priced at nothing.
+      if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
+      if (stream) throw bad('counting tokens cannot be streamed');
+      return { model, stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
     default:
       throw bad('this route takes no body');
   }

@@ -135,3 +135,32 @@ describe('the official SDKs, pointed at the gateway with a gateway token', () =>
     }
   });
 });
+
+describe("Anthropic's token counting (messages.countTokens)", () => {
+  it('is forwarded with the real key, limited by requests like any call, and billed nothing', async () => {
+    const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    const dir = new MemoryDirectory();
+    const ledger = new MemoryLedger();
+    const gw = await startGateway(upstream, keys, { directory: dir, ledger });
+    try {
+      dir.addUser('counter', { rpm: 2, models: ['claude-haiku-4-5'] });
+      const an = new Anthropic({ baseURL: gw.origin, apiKey: issueToken(dir, 'counter').token, maxRetries: 0 });
+      const count = () => an.messages.countTokens({ model: 'claude-haiku-4-5', messages: [{ role: 'user', content: 'hello' }] });
+      for (let i = 0; i < 2; i++) expect((await count()).input_tokens).toBe(12);
+      expect(upstream.seen.at(-1)).toMatchObject({ provider: 'anthropic', path: '/v1/messages/count_tokens', keyIndex: 0 });
+      const limited = await count().catch((e: unknown) => e);
+      expect((limited as { status?: number }).status).toBe(429);
+      const other = await an.messages.countTokens({ model: 'claude-opus-4-1', messages: [{ role: 'user', content: 'hi' }] }).catch((e: unknown) => e);
+      expect((other as { status?: number }).status).toBe(403);
+      await until('both counts are in the ledger', () => ledger.rows({}).length === 2);
+      for (const row of ledger.rows({})) expect(row).toMatchObject({ route: 'count', provider: 'anthropic', tokensIn: 0, tokensOut: 0, costUsd: 0, outcome: 'ok' });
+      const noMessages = await fetch(`${gw.origin}/v1/messages/count_tokens`, { method: 'POST', headers: { 'x-api-key': issueToken(dir, 'counter').token, 'content-type': 'application/json' }, body: '{"model":"claude-haiku-4-5"}' });
+      expect(noMessages.status).toBe(400);
+      expect(await noMessages.json()).toMatchObject({ type: 'error', error: { message: "'messages' is required and must be an array" } });
+    } finally {
+      await gw.stop();
+      await upstream.close();
+    }
+  });
+});

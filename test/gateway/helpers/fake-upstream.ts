@@ -218,6 +218,10 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [], usage: null } })}\n\n`);
       for (let i = 0; i < out; i++) events.push(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_fake', output_index: 0, content_index: 0, delta: 'tok' })}\n\n`);
       events.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: seq, response: reportUsage ? response : { ...response, usage: null } })}\n\n`);
+    } else if (path === '/v1/messages/count_tokens') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ input_tokens: promptTokens }));
+      return;
     } else if (path === '/v1/messages') {
       const msg = { id: 'msg_fake', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null };
       if (!stream) {
