@@ -6,7 +6,7 @@ import { request } from 'undici';
 import type { Logger } from './logger.js';
 
 export interface Alert {
-  kind: 'soft_budget' | 'anomaly_disabled' | 'provider_key_rejected' | 'store_unavailable' | 'outside_network' | 'secret_in_prompt';
+  kind: 'soft_budget' | 'anomaly_disabled' | 'provider_key_rejected' | 'store_unavailable' | 'outside_network' | 'outside_scope' | 'secret_in_prompt';
   message: string;
   userId?: string;
   user?: string;

@@ -6,7 +6,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { createRemoteJWKSet, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
+import type { Directory, TokenScope, UserPolicy, UserRecord } from '../store/types.js';
 import { GatewayHttpError } from './http-error.js';
 import { verifyToken, type TokenCheck } from './tokens.js';
 
@@ -24,6 +24,8 @@ export interface JwtOptions {
 export interface Caller {
   user: UserRecord;
   tokenId: string;
+  /** The APIs the caller's token may call; absent: all (a JWT, the app's own auth, a token issued without scopes). */
+  scopes?: readonly TokenScope[];
   /** The shared directory's version when the caller was authenticated (see Directory.currentVersion). */
   dirVersion?: number;
 }
@@ -76,7 +78,7 @@ export class Authenticator {
   }
 
   private judge(r: TokenCheck): Caller {
-    if (r.ok) return { user: r.user, tokenId: r.token.id };
+    if (r.ok) return { user: r.user, tokenId: r.token.id, scopes: r.token.scopes };
     if (r.reason === 'revoked') throw new GatewayHttpError(401, 'authentication_error', 'this gateway token has been revoked');
     if (r.reason === 'expired') throw new GatewayHttpError(401, 'authentication_error', `this gateway token expired at ${new Date(r.expiresAt).toISOString()}; ask the gateway's operator for a new one`);
     if (r.reason === 'disabled') throw new GatewayHttpError(403, 'permission_error', `user '${r.user!.name}' is disabled`);

@@ -11,7 +11,7 @@ import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.
 import { KeywardError } from '../errors.js';
 import { redactSecret, redactText, scanText, type SecretMatch } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
-import type { AdmitResult, Counters, Directory, Ledger, UserRecord } from '../store/types.js';
+import type { AdmitResult, Counters, Directory, Ledger, TokenScope, UserRecord } from '../store/types.js';
 import { Alerter, type Alert, type AlertOptions } from './alerts.js';
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
@@ -294,6 +294,24 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (list.has(ip)) return;
     outsideNetwork(user, tokenId, ip ?? 'unknown');
     throw new GatewayHttpError(403, 'permission_error', `user '${user.name}' may not call the gateway from this address (${ip ?? 'unknown'})`);
+  }
+
+  /**
+   * Refuses a call to an API outside the token's scopes, before anything is read, counted or
+   * forwarded. A token scoped to the app route that calls a provider's API was most likely taken
+   * from the app's bundle: one alert per token an hour.
+   */
+  function allowScope(caller: Caller, route: Route, req: IncomingMessage): void {
+    const scope = scopeOf(route, req);
+    if (caller.scopes!.includes(scope)) return;
+    const allowed = caller.scopes!.map((s) => SCOPE_NAMES[s] ?? `'${s.slice(0, 20)}'`).join(', ') || 'nothing';
+    alertOnce(`alert:scope:${caller.tokenId}`, 3_600_000, {
+      kind: 'outside_scope',
+      userId: caller.user.id,
+      user: caller.user.name,
+      message: `token ${caller.tokenId} of user '${caller.user.name}' was used to call ${SCOPE_NAMES[scope]}, outside its scopes (${allowed}), from ${(clientIp(req) ?? 'unknown').slice(0, 64)}; whoever holds it took it from where it was shipped: revoke it with 'keyward tokens revoke ${caller.tokenId}'`,
+    });
+    throw new GatewayHttpError(403, 'permission_error', `this gateway token may call only ${allowed}, not ${SCOPE_NAMES[scope]}; ask the gateway's operator for a token with that scope`);
   }
 
   /** A token used outside its networks has most likely leaked: one alert per user an hour, on every instance together. */
@@ -1043,6 +1061,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const caller = authed instanceof Promise ? await authed : authed;
       caller.dirVersion = dir.currentVersion;
       allowFrom(caller.user, caller.tokenId, req);
+      if (caller.scopes !== undefined) allowScope(caller, route, req);
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
@@ -1129,6 +1148,23 @@ function nextRequestId(): string {
 }
 
 /** A model list as the providers answer it: OpenAI's and Anthropic's `data`, Gemini's `models`. */
+const SCOPE_NAMES: Record<string, string> = {
+  app: 'the app route (POST /api/ai/chat)',
+  openai: "OpenAI's API",
+  anthropic: "Anthropic's API",
+  gemini: "Gemini's API",
+} satisfies Record<TokenScope, string>;
+
+/** The scope a call needs: the API the client speaks (a model list's, by the headers its SDK sends), whoever answers it. */
+function scopeOf(route: Route, req: IncomingMessage): TokenScope {
+  if (route.kind === 'app') return 'app';
+  if (route.kind === 'models' && route.provider === openai) {
+    if (req.headers['x-goog-api-key'] !== undefined) return 'gemini';
+    if (req.headers['anthropic-version'] !== undefined) return 'anthropic';
+  }
+  return route.provider.name as TokenScope;
+}
+
 interface ModelEntry {
   id?: string;
   [k: string]: unknown;

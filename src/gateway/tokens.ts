@@ -4,7 +4,8 @@
  */
 import * as crypto from 'node:crypto';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Directory, TokenRecord, UserRecord } from '../store/types.js';
+import { KeywardError } from '../errors.js';
+import { TOKEN_SCOPES, type Directory, type TokenOptions, type TokenRecord, type TokenScope, type UserRecord } from '../store/types.js';
 
 const TOKEN_RE = /^kw_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$/;
 
@@ -19,17 +20,33 @@ function hashBytes(token: string): Buffer {
   return oneShot ? (oneShot('sha256', token, 'buffer') as Buffer) : createHash('sha256').update(token).digest();
 }
 
-export interface IssueOptions {
-  /** When the token stops being accepted (ms since the epoch); absent: until revoked. */
-  expiresAt?: number;
-}
+/** What `issueToken` takes: when the token expires, and the APIs it may call (see TOKEN_SCOPES). */
+export type IssueOptions = TokenOptions;
 
 /** Creates a token for a user; the returned `token` is shown once and never stored. */
 export function issueToken(dir: Directory, user: string, options: IssueOptions = {}): { token: string; record: TokenRecord } {
+  if (options.scopes !== undefined) checkScopes(options.scopes);
   const id = randomBytes(6).toString('hex');
   const token = `kw_${id}_${randomBytes(32).toString('base64url')}`;
-  const record = dir.addToken(user, id, hashToken(token), options.expiresAt);
+  const record = dir.addToken(user, id, hashToken(token), options);
   return { token, record };
+}
+
+/** Scopes as a comma-separated list (`app,openai`), each one of TOKEN_SCOPES. */
+export function parseScopes(list: string): TokenScope[] {
+  const scopes = list.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  checkScopes(scopes);
+  return scopes as TokenScope[];
+}
+
+function checkScopes(scopes: readonly string[]): void {
+  const known: readonly string[] = TOKEN_SCOPES;
+  const unknown = scopes.filter((s) => !known.includes(s));
+  if (scopes.length === 0 || unknown.length > 0) {
+    throw new KeywardError('KW_USAGE', scopes.length === 0 ? 'a token needs at least one scope' : `unknown token scope${unknown.length > 1 ? 's' : ''}: ${unknown.map((s) => `'${s.slice(0, 40)}'`).join(', ')}`, {
+      hint: `scopes are ${TOKEN_SCOPES.join(', ')} (app: POST /api/ai/chat; the others: that provider's API and model list); leave them out for a token that may call everything`,
+    });
+  }
 }
 
 export function tokenId(token: string): string | undefined {

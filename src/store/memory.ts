@@ -12,11 +12,13 @@ import type {
   LedgerRow,
   ModelUsage,
   ProviderUsage,
+  TokenOptions,
   TokenRecord,
   UsageSummary,
   UserPolicy,
   UserRecord,
 } from './types.js';
+import { newTokenRecord } from './types.js';
 import { applyPatch, checkUserName, DirectoryRecords, summarize, summarizeModels, summarizeProviders } from './records.js';
 
 interface Slot {
@@ -171,10 +173,8 @@ export class MemoryDirectory implements Directory {
     return { ...u };
   }
 
-  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord {
-    const u = this.r.must(userId);
-    const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
-    if (expiresAt !== undefined) t.expiresAt = expiresAt;
+  addToken(userId: string, id: string, hash: string, options: TokenOptions = {}): TokenRecord {
+    const t = newTokenRecord(this.r.must(userId).id, id, hash, options);
     this.r.putToken(t);
     return { ...t };
   }

@@ -16,7 +16,7 @@ import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
 import { applyPatch, checkUserName, DirectoryRecords } from './records.js';
 import { connectRedis, unreachableRedis } from './redis-connect.js';
-import type { Directory, TokenRecord, UserPolicy, UserRecord } from './types.js';
+import { newTokenRecord, type Directory, type TokenOptions, type TokenRecord, type UserPolicy, type UserRecord } from './types.js';
 
 const WRITE = `
 local op = ARGV[1]
@@ -394,11 +394,8 @@ export class RedisDirectory implements Directory {
     return { ...u };
   }
 
-  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord {
-    const u = this.r.must(userId);
-    const t: TokenRecord = { id, userId: u.id, hash, createdAt: Date.now() };
-    if (expiresAt !== undefined) t.expiresAt = expiresAt;
-    return this.putToken(t);
+  addToken(userId: string, id: string, hash: string, options: TokenOptions = {}): TokenRecord {
+    return this.putToken(newTokenRecord(this.r.must(userId).id, id, hash, options));
   }
 
   private putToken(t: TokenRecord): TokenRecord {

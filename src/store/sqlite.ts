@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
 import { applyPatch, checkUserName } from './records.js';
-import type { Directory, Ledger, LedgerQuery, LedgerRow, ModelUsage, ProviderUsage, TokenRecord, UsageSummary, UserPolicy, UserRecord } from './types.js';
+import { newTokenRecord, type Directory, type Ledger, type LedgerQuery, type LedgerRow, type ModelUsage, type ProviderUsage, type TokenOptions, type TokenRecord, type TokenScope, type UsageSummary, type UserPolicy, type UserRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   hash TEXT NOT NULL,
   created_at INTEGER NOT NULL,
   revoked_at INTEGER,
-  expires_at INTEGER
+  expires_at INTEGER,
+  scopes TEXT
 );
 CREATE TABLE IF NOT EXISTS ledger (
   ts INTEGER NOT NULL,
@@ -64,6 +65,8 @@ interface TokenRow {
   created_at: number;
   revoked_at: number | null;
   expires_at: number | null;
+  /** Comma-separated; NULL: every API. */
+  scopes: string | null;
 }
 
 function toUser(r: UserRow): UserRecord {
@@ -77,6 +80,7 @@ function toToken(r: TokenRow): TokenRecord {
   const t: TokenRecord = { id: r.id, userId: r.user_id, hash: r.hash, createdAt: r.created_at };
   if (r.revoked_at !== null) t.revokedAt = r.revoked_at;
   if (r.expires_at !== null) t.expiresAt = r.expires_at;
+  if (r.scopes !== null) t.scopes = (r.scopes === '' ? [] : r.scopes.split(',')) as TokenScope[];
   return t;
 }
 
@@ -89,6 +93,7 @@ function policyOf(u: UserRecord): string {
 function migrate(db: Database.Database): void {
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(tokens)').all();
   if (!columns.some((c) => c.name === 'expires_at')) db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
+  if (!columns.some((c) => c.name === 'scopes')) db.exec('ALTER TABLE tokens ADD COLUMN scopes TEXT');
 }
 
 const TOTALS = 'COUNT(*) AS requests, SUM(tokens_in) AS tokensIn, SUM(tokens_out) AS tokensOut, SUM(cost_usd) AS costUsd';
@@ -139,7 +144,7 @@ export class SqliteStore implements Directory, Ledger {
       insertUser: db.prepare('INSERT INTO users (id, name, disabled, policy, created_at) VALUES (?, ?, 0, ?, ?)'),
       updatePolicy: db.prepare('UPDATE users SET policy = ? WHERE id = ?'),
       updateDisabled: db.prepare('UPDATE users SET disabled = ?, disabled_reason = ? WHERE id = ?'),
-      insertToken: db.prepare('INSERT INTO tokens (id, user_id, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
+      insertToken: db.prepare('INSERT INTO tokens (id, user_id, hash, created_at, expires_at, scopes) VALUES (?, ?, ?, ?, ?, ?)'),
       token: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE id = ?'),
       tokenAndUser: db.prepare<[string], TokenRow & { u_id: string; name: string; disabled: number; disabled_reason: string | null; policy: string; u_created: number }>(
         'SELECT t.*, u.id AS u_id, u.name, u.disabled, u.disabled_reason, u.policy, u.created_at AS u_created FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.id = ?',
@@ -239,13 +244,10 @@ export class SqliteStore implements Directory, Ledger {
     return this.must(u.id);
   }
 
-  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord {
-    const u = this.must(userId);
-    const createdAt = Date.now();
-    this.q.insertToken.run(id, u.id, hash, createdAt, expiresAt ?? null);
+  addToken(userId: string, id: string, hash: string, options: TokenOptions = {}): TokenRecord {
+    const t = newTokenRecord(this.must(userId).id, id, hash, options);
+    this.q.insertToken.run(id, t.userId, hash, t.createdAt, t.expiresAt ?? null, t.scopes?.join(',') ?? null);
     this.forget();
-    const t: TokenRecord = { id, userId: u.id, hash, createdAt };
-    if (expiresAt !== undefined) t.expiresAt = expiresAt;
     return t;
   }
 

@@ -38,6 +38,22 @@ export interface UserRecord extends UserPolicy {
   createdAt: number;
 }
 
+/**
+ * The gateway APIs a token may be scoped to: the app route (`POST /api/ai/chat`), and OpenAI's,
+ * Anthropic's and Gemini's APIs (each with its model list). A token shipped in a browser or app
+ * bundle that only needs the app route then cannot be used as a general proxy by whoever copies it.
+ */
+export const TOKEN_SCOPES = ['app', 'openai', 'anthropic', 'gemini'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
+/** What a token is issued with besides its user. */
+export interface TokenOptions {
+  /** When it stops being accepted (ms since the epoch); absent: until revoked. */
+  expiresAt?: number;
+  /** The APIs it may call; absent: all of them. */
+  scopes?: readonly TokenScope[];
+}
+
 export interface TokenRecord {
   id: string;
   userId: string;
@@ -47,6 +63,16 @@ export interface TokenRecord {
   revokedAt?: number;
   /** When it stops being accepted (ms since the epoch); absent: until revoked. */
   expiresAt?: number;
+  /** The APIs it may call; absent: all of them. A name this keyward does not know grants nothing. */
+  scopes?: readonly TokenScope[];
+}
+
+/** A new token's record. */
+export function newTokenRecord(userId: string, id: string, hash: string, options: TokenOptions): TokenRecord {
+  const t: TokenRecord = { id, userId, hash, createdAt: Date.now() };
+  if (options.expiresAt !== undefined) t.expiresAt = options.expiresAt;
+  if (options.scopes !== undefined) t.scopes = [...options.scopes];
+  return t;
 }
 
 export interface Directory {
@@ -67,7 +93,7 @@ export interface Directory {
   /** Replaces the given policy fields; `null` clears one. */
   setUser(idOrName: string, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): UserRecord;
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord;
-  addToken(userId: string, id: string, hash: string, expiresAt?: number): TokenRecord;
+  addToken(userId: string, id: string, hash: string, options?: TokenOptions): TokenRecord;
   /**
    * The token and its user, current on every call so revocation is immediate: SQLite reads the file,
    * RedisDirectory its in-memory mirror that every change published through Redis updates.

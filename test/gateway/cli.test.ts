@@ -189,6 +189,21 @@ describe('the management CLI and `keyward gateway`', () => {
     }
   });
 
+  it('issues a token scoped to some APIs, lists its scopes, and refuses a scope it does not know', async () => {
+    const issued = await runKeyward(['tokens', 'issue', 'alice', '--scopes', 'app,anthropic', '--db', db]);
+    expect(issued.code, issued.stderr).toBe(0);
+    expect(issued.stderr).toMatch(/issued for alice, scopes app,anthropic;/);
+    const id = issued.stdout.trim().slice(3, 15);
+    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+issued \\S+\\s+scopes app,anthropic$`, 'm'));
+    for (const [bad, why] of [['app,admin', /unknown token scope: 'admin'/], [',', /a token needs at least one scope/]] as const) {
+      const r = await runKeyward(['tokens', 'issue', 'alice', '--scopes', bad, '--db', db]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(r.stderr).toMatch(/scopes are app, openai, anthropic, gemini/);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('rotates provider keys on SIGHUP without a restart, and keeps them when the new .env is unsafe or empty', async () => {
     const env = join(dir, 'rotate.env');
     const write = (body: string, mode = 0o600) => {

@@ -135,6 +135,10 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(3_600_000);
     const list = await cli(['tokens', 'list', '--user', 'hana'], dbs[1]!);
     expect(list.stdout).toContain(`expires ${new Date(expiresAt).toISOString()}`);
+    // So do its scopes: an app-only token is refused OpenAI's API on the other instance.
+    const appOnly = (await cli(['tokens', 'issue', 'hana', '--scopes', 'app'], dbs[0]!)).stdout.trim();
+    expect(dirs[1]!.lookupToken(appOnly.slice(3, 15))!.token.scopes).toEqual(['app']);
+    expect((await ask(1, appOnly)).status).toBe(403);
     // One issued already expired (as a clock would leave it) is refused by the other instance.
     const gone = issueToken(dirs[0]!, 'hana', { expiresAt: Date.now() - 1000 });
     await dirs[0]!.flush();

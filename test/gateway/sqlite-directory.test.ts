@@ -85,11 +85,18 @@ describe('a keyward.db made before tokens could expire', () => {
         const expiring = issueToken(store, 'erin', { expiresAt: Date.now() - 1 });
         expect(verifyToken(store, expiring.token)).toMatchObject({ ok: false, reason: 'expired' });
         expect(store.listTokens().map((t) => t.expiresAt)).toEqual([undefined, expiring.record.expiresAt]);
+        // Scopes came later still: the old token keeps every API, a new one keeps its scopes across a reopen.
+        const scoped = issueToken(store, 'erin', { scopes: ['app', 'gemini'] });
+        const old = verifyToken(store, issued.token);
+        expect(old.ok && old.token.scopes).toBeUndefined();
+        expect(verifyToken(store, scoped.token)).toMatchObject({ ok: true, token: { scopes: ['app', 'gemini'] } });
       } finally {
         store.close();
       }
-      // Opening it again does not try to add the column twice.
-      new SqliteStore(file).close();
+      // Opening it again does not try to add the columns twice, and reads the scopes back.
+      const again = new SqliteStore(file);
+      expect(again.listTokens().map((t) => t.scopes)).toEqual([undefined, undefined, ['app', 'gemini']]);
+      again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
