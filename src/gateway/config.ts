@@ -29,6 +29,7 @@ export type GatewayConfigFile = Pick<
   | 'providers'
   | 'promptSecrets'
   | 'fallbacks'
+  | 'aliases'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -103,6 +104,16 @@ const FIELDS: Record<string, Check> = {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of model to the models to fall back to, in order';
     for (const [m, chain] of Object.entries(v)) {
       if (!Array.isArray(chain) || chain.length === 0 || !chain.every((x) => typeof x === 'string' && x !== '' && x !== m)) return `a map whose '${m.slice(0, 60)}' is a non-empty list of other model ids`;
+    }
+    return undefined;
+  },
+  aliases: (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of alias to the model it stands for, as in { "fast": "gpt-4o-mini" }';
+    const map = v as Record<string, unknown>;
+    for (const [name, target] of Object.entries(map)) {
+      if (name === '' || name.length > 200) return 'a map whose aliases are 1 to 200 characters long';
+      if (typeof target !== 'string' || target === '' || target === name) return `a map whose '${name.slice(0, 60)}' is another model's id`;
+      if (Object.hasOwn(map, target)) return `a map whose '${name.slice(0, 60)}' names a model, not another alias ('${target.slice(0, 60)}')`;
     }
     return undefined;
   },

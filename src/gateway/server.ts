@@ -88,6 +88,12 @@ export interface GatewayOptions {
    * OpenAI's chat API any model the gateway routes; on Anthropic's messages API, other Claude models.
    */
   fallbacks?: Record<string, string[]>;
+  /**
+   * Names clients call that stand for a model the operator picks (`{ "fast": "gpt-4o-mini" }`), so
+   * the model behind an app changes with the config, not with a release of the app. The request goes
+   * out, and is billed and logged, as the model.
+   */
+  aliases?: Record<string, string>;
   /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
   promptSecrets?: PromptSecretsMode;
   /** Largest request body accepted (default 1 MiB). */
@@ -373,6 +379,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   /** Whether the gateway and the user's own list both allow a model. */
   function mayCall(user: UserRecord, model: string): boolean {
     return (!globalModels || globalModels.has(model)) && (!user.models || user.models.includes(model));
+  }
+
+  const aliases = new Map(Object.entries(options.aliases ?? {}));
+  /** Why the user may not call an alias, or undefined: the gateway's list and the user's must each name the alias or its model. */
+  function aliasRefusal(user: UserRecord, alias: string, model: string): string | undefined {
+    if (globalModels && !globalModels.has(alias) && !globalModels.has(model)) return `model '${alias.slice(0, 80)}' is not enabled on this gateway`;
+    if (user.models && !user.models.includes(alias) && !user.models.includes(model)) return `model '${alias.slice(0, 80)}' is not allowed for this user`;
+    return undefined;
+  }
+
+  function allowAlias(user: UserRecord, alias: string, model: string): void {
+    const why = aliasRefusal(user, alias, model);
+    if (why !== undefined) throw new GatewayHttpError(403, 'model_not_allowed', why);
   }
 
   function allowModel(user: UserRecord, model: string): void {
@@ -681,8 +700,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
     const user = caller.user;
+    // An alias goes out as its model: the body is rewritten before anything else reads it.
+    const named = aliases.size > 0 && route.provider !== gemini && typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
+    const aliasOf = typeof named === 'string' ? aliases.get(named) : undefined;
+    if (aliasOf !== undefined) {
+      allowAlias(user, named as string, aliasOf);
+      parsed = { ...(parsed as Record<string, unknown>), model: aliasOf };
+      raw = Buffer.from(JSON.stringify(parsed));
+    }
     let shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
-    allowModel(user, shaped.model);
+    if (aliasOf === undefined) allowModel(user, shaped.model);
     anomaly?.request(user);
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
@@ -924,6 +951,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           data.push({ id, object: 'model', created: 0, owned_by: c.upstream.provider.name });
         }
       }
+      for (const [alias, model] of aliases) {
+        if (listed.has(alias) || aliasRefusal(user, alias, model) !== undefined) continue;
+        listed.add(alias);
+        data.push({ id: alias, object: 'model', created: 0, owned_by: 'keyward' });
+      }
     }
     const h = headersWith(cors);
     h['content-type'] = JSON_TYPE;
@@ -939,9 +971,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const policy = chatPolicy;
     let model = policy.model;
     if (chat.model !== undefined && chat.model !== model) {
-      allowModel(user, chat.model);
-      if (!user.models?.includes(chat.model) && !globalModels?.has(chat.model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
-      model = chat.model;
+      const aliasOf = aliases.get(chat.model);
+      const listed = (m: string) => user.models?.includes(m) === true || globalModels?.has(m) === true;
+      if (aliasOf !== undefined) allowAlias(user, chat.model, aliasOf);
+      else allowModel(user, chat.model);
+      if (!listed(chat.model) && !(aliasOf !== undefined && listed(aliasOf))) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
+      model = aliasOf ?? chat.model;
     } else allowModel(user, model);
     anomaly?.request(user);
     // Checked when the gateway was created.
