@@ -49,7 +49,7 @@ time('parse+shape', () => void shapeRequest(route, JSON.parse(raw.toString()), r
 // promptSecrets 'block' or 'redact' (off by default): the secrets engine over the request body.
 time('prompt scan', () => void scanText(raw.toString('utf8')));
 const user = dir.getUser('bench')!;
-time('plan+admit', () => void counters.admit(plan(user, '127.0.0.1', { rpm: 1e7 }, { usd: 1e7, period: 'month' }, 100, prices.cost('gpt-4o-mini', 30, 64), Date.now()).checks));
+time('plan+admit', () => void counters.admit(plan(user, '127.0.0.1', { rpm: 1e7 }, { usd: 1e7, period: 'month' }, 100, prices.cost('gpt-4o-mini', 30, 64), Date.now(), 'bench-1').checks));
 time('meter', () => {
   const m = new StreamMeter(openai);
   for (const c of chunks) m.push(c);

@@ -79,6 +79,7 @@ interface PolicyFlags {
   rpm?: number | null;
   rpd?: number | null;
   tpm?: number | null;
+  parallel?: number | null;
   budgetUsd?: number | null;
   softBudgetUsd?: number | null;
   period?: 'day' | 'month';
@@ -93,6 +94,7 @@ function policyOptions(cmd: Command, clearable: boolean): Command {
     .option('--rpm <n>', `requests per minute${none}`, w(positiveInt))
     .option('--rpd <n>', `requests per day${none}`, w(positiveInt))
     .option('--tpm <n>', `tokens per minute${none}`, w(positiveInt))
+    .option('--parallel <n>', `requests in flight at once, streams included${none}`, w(positiveInt))
     .option('--budget-usd <x>', `hard budget in USD per period${none}`, w(usd))
     .option('--soft-budget-usd <y>', `soft budget in USD per period: one alert a period${none}`, w(usd))
     .option('--period <p>', 'budget period: day or month (default month)', periodArg)
@@ -105,6 +107,7 @@ function describePolicy(u: UserPolicy): string {
   if (u.rpm !== undefined) parts.push(`rpm ${u.rpm}`);
   if (u.rpd !== undefined) parts.push(`rpd ${u.rpd}`);
   if (u.tpm !== undefined) parts.push(`tpm ${u.tpm}`);
+  if (u.parallel !== undefined) parts.push(`parallel ${u.parallel}`);
   if (u.budgetUsd !== undefined) parts.push(`budget $${u.budgetUsd}/${u.period ?? 'month'}`);
   if (u.softBudgetUsd !== undefined) parts.push(`soft $${u.softBudgetUsd}/${u.period ?? 'month'}`);
   if (u.models) parts.push(`models ${u.models.join(',')}`);

@@ -7,6 +7,11 @@ import { NANO, period, toNano } from './budget.js';
 
 const MINUTE = 60_000;
 const DAY = 86_400_000;
+/**
+ * The longest a request counts as in flight: a request still running after it (a very long stream)
+ * stops counting, and one whose end is never settled (its instance died) frees its place then.
+ */
+export const PARALLEL_LEASE_MS = 15 * MINUTE;
 /** A limit no budget reaches: the user's spend is tracked (for the soft budget) without a hard cap. */
 const UNCAPPED = 9e15;
 
@@ -21,7 +26,7 @@ export interface GlobalBudget {
 }
 
 /** What a check stands for, to name it in a refusal and in the rate-limit headers. */
-export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'ip-rpm' | 'ip-rpd' | 'user-budget' | 'global-budget';
+export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'user-parallel' | 'ip-rpm' | 'ip-rpd' | 'user-budget' | 'global-budget';
 
 export interface Plan {
   checks: CounterCheck[];
@@ -31,15 +36,18 @@ export interface Plan {
   globalBudget: number;
   tpm: number;
   rpm: number;
+  /** Index of the in-flight check, or -1. */
+  parallel: number;
   /** Reserved amounts, to settle. */
   reservedTokens: number;
   reservedNano: number;
 }
 
-export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number): Plan {
+/** `requestId`: unique across instances; it holds the request's place among those in flight. */
+export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string): Plan {
   const checks: CounterCheck[] = [];
   const roles: CheckRole[] = [];
-  const p: Plan = { checks, roles, userBudget: -1, globalBudget: -1, tpm: -1, rpm: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
+  const p: Plan = { checks, roles, userBudget: -1, globalBudget: -1, tpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
   const id = user.id;
   if (user.rpm !== undefined) {
     p.rpm = checks.length;
@@ -54,6 +62,11 @@ export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimit
     p.tpm = checks.length;
     checks.push({ key: `u:${id}:tpm`, kind: 'sliding', limit: user.tpm, windowMs: MINUTE, cost: tokens });
     roles.push('user-tpm');
+  }
+  if (user.parallel !== undefined) {
+    p.parallel = checks.length;
+    checks.push({ key: `u:${id}:par`, kind: 'lease', limit: user.parallel, windowMs: PARALLEL_LEASE_MS, cost: 1, member: requestId });
+    roles.push('user-parallel');
   }
   if (ip !== undefined && ipLimits) {
     if (ipLimits.rpm !== undefined) {
@@ -90,6 +103,10 @@ export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number): n
 
 export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number): void | Promise<void> {
   const adj: CounterAdjustment[] = [];
+  if (p.parallel >= 0) {
+    const c = p.checks[p.parallel]!;
+    adj.push({ key: c.key, kind: 'lease', member: c.member, windowMs: c.windowMs, at, delta: -1 });
+  }
   const dTokens = actualTokens - p.reservedTokens;
   const dNano = toNano(actualUsd) - p.reservedNano;
   if (p.tpm >= 0 && dTokens !== 0) adj.push({ key: p.checks[p.tpm]!.key, kind: 'sliding', windowMs: MINUTE, at, delta: dTokens });
@@ -113,6 +130,8 @@ export function refusalMessage(role: CheckRole, check: CounterCheck, retryAfterS
       return check.cost > check.limit
         ? { status: 429, type: 'rate_limit_exceeded', message: `this request may use ${check.cost} tokens, more than the limit of ${check.limit} tokens per minute; lower max_tokens or shorten the prompt` }
         : { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached: ${check.limit} tokens per minute; retry in ${retryAfterS}s` };
+    case 'user-parallel':
+      return { status: 429, type: 'rate_limit_exceeded', message: `too many requests in flight: this user may have ${check.limit} at once; retry when one of them has ended` };
     case 'ip-rpm':
       return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for this client address: ${check.limit} requests per minute; retry in ${retryAfterS}s` };
     case 'ip-rpd':

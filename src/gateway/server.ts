@@ -443,7 +443,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         allowModel(u, f.model);
         allowFrom(u, f.caller.tokenId, req);
       }
-      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now());
+      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId);
     };
     const p = makePlan(first);
     f.plan = p;
@@ -1182,7 +1182,6 @@ function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
 }
 
-/** A model list as the providers answer it: OpenAI's and Anthropic's `data`, Gemini's `models`. */
 const SCOPE_NAMES: Record<string, string> = {
   app: 'the app route (POST /api/ai/chat)',
   openai: "OpenAI's API",
@@ -1200,6 +1199,7 @@ function scopeOf(route: Route, req: IncomingMessage): TokenScope {
   return route.provider.name as TokenScope;
 }
 
+/** A model list as the providers answer it: OpenAI's and Anthropic's `data`, Gemini's `models`. */
 interface ModelEntry {
   id?: string;
   [k: string]: unknown;

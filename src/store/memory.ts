@@ -5,6 +5,7 @@ import type {
   AdmitResult,
   CounterAdjustment,
   CounterCheck,
+  CounterKind,
   Counters,
   Directory,
   Ledger,
@@ -63,9 +64,10 @@ export class MemoryCounters implements Counters {
       if (stale) this.slots.delete(k);
     }
     for (const [k, until] of this.flags) if (until <= now) this.flags.delete(k);
+    for (const k of [...this.leases.keys()]) if (this.held(k, now).size === 0) this.leases.delete(k);
   }
 
-  private slot(check: { key: string; kind: 'sliding' | 'fixed'; windowMs: number }, now: number): Slot {
+  private slot(check: { key: string; kind: CounterKind; windowMs: number }, now: number): Slot {
     let s = this.slots.get(check.key);
     if (check.kind === 'fixed') {
       if (s === undefined || s.expires <= now) {
@@ -86,12 +88,29 @@ export class MemoryCounters implements Counters {
     return s;
   }
 
+  /** Requests in flight per lease counter: member → when its lease runs out. */
+  private readonly leases = new Map<string, Map<string, number>>();
+
+  private held(key: string, now: number): Map<string, number> {
+    let m = this.leases.get(key);
+    if (m === undefined) this.leases.set(key, (m = new Map()));
+    for (const [member, until] of m) if (until <= now) m.delete(member);
+    return m;
+  }
+
   admit(checks: CounterCheck[]): AdmitResult {
     const now = Date.now();
     if (++this.admits % 10_000 === 0) this.sweep(now);
     const remaining = new Array<number>(checks.length);
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
+      if (c.kind === 'lease') {
+        const used = this.held(c.key, now).size;
+        // Room comes when a request ends, which nobody can date: a second is what clients wait.
+        if (used + 1 > c.limit) return { ok: false, failed: i, retryAfterMs: 1000, remaining: [], now };
+        remaining[i] = c.limit - used - 1;
+        continue;
+      }
       const s = this.slot(c, now);
       const used = c.kind === 'fixed' ? s.cur : estimate(s, now, c.windowMs);
       if (used + c.cost > c.limit) {
@@ -99,12 +118,20 @@ export class MemoryCounters implements Counters {
       }
       remaining[i] = Math.max(0, Math.floor(c.limit - used - c.cost));
     }
-    for (const c of checks) this.slot(c, now).cur += c.cost;
+    for (const c of checks) {
+      if (c.kind === 'lease') this.leases.get(c.key)!.set(c.member!, now + c.windowMs);
+      else this.slot(c, now).cur += c.cost;
+    }
     return { ok: true, failed: -1, retryAfterMs: 0, remaining, now };
   }
 
   adjust(adjustments: CounterAdjustment[]): void {
     for (const a of adjustments) {
+      if (a.kind === 'lease') {
+        const m = this.leases.get(a.key);
+        if (m !== undefined && m.delete(a.member!) && m.size === 0) this.leases.delete(a.key);
+        continue;
+      }
       if (a.delta === 0) continue;
       const s = this.slots.get(a.key);
       if (a.kind === 'fixed') {

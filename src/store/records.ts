@@ -10,7 +10,7 @@ export function checkUserName(name: string): void {
   }
 }
 
-const POLICY_KEYS = ['rpm', 'rpd', 'tpm', 'budgetUsd', 'softBudgetUsd', 'period', 'models', 'allowIps'] as const satisfies ReadonlyArray<keyof UserPolicy>;
+const POLICY_KEYS = ['rpm', 'rpd', 'tpm', 'parallel', 'budgetUsd', 'softBudgetUsd', 'period', 'models', 'allowIps'] as const satisfies ReadonlyArray<keyof UserPolicy>;
 
 export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): void {
   const target = user as unknown as Record<string, unknown>;

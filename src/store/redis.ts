@@ -19,6 +19,11 @@ import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './t
  */
 const SETTLE_FN = `
 local function settle(key, kind, win, at, delta)
+  -- A lease: delta is the member to release.
+  if kind == 'l' then
+    redis.call('ZREM', key, delta)
+    return
+  end
   if kind == 's' then key = key .. ':' .. string.format('%d', math.floor(at / win)) end
   if redis.call('EXISTS', key) == 1 then
     local v = redis.call('INCRBY', key, delta)
@@ -81,7 +86,17 @@ local function admit(k0, a0, n, out)
     local win = tonumber(ARGV[b + 2])
     local cost = tonumber(ARGV[b + 3])
     local used
-    if kind == 'f' then
+    if kind == 'l' then
+      -- Requests in flight, each a member scored with the end of its lease; those past it no longer count.
+      ks[i] = k
+      redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
+      used = redis.call('ZCARD', k)
+      if used + 1 > limit then
+        out[#out + 1] = 0; out[#out + 1] = i - 1; out[#out + 1] = 1000
+        return
+      end
+      cost = 1
+    elseif kind == 'f' then
       ks[i] = k
       used = tonumber(redis.call('GET', k) or '0')
       if used + cost > limit then
@@ -125,8 +140,13 @@ local function admit(k0, a0, n, out)
   end
   for i = 1, n do
     local b = a0 + (i - 1) * 4
+    if ARGV[b] == 'l' then
+      -- The cost slot carries the request's id; the set lives as long as its longest lease.
+      local win = tonumber(ARGV[b + 2])
+      redis.call('ZADD', ks[i], now + win, ARGV[b + 3])
+      redis.call('PEXPIRE', ks[i], win)
     -- The cost as passed (a string): Redis formats a Lua number argument with sprintf, twice as slow.
-    if redis.call('INCRBY', ks[i], ARGV[b + 3]) == tonumber(ARGV[b + 3]) then
+    elseif redis.call('INCRBY', ks[i], ARGV[b + 3]) == tonumber(ARGV[b + 3]) then
       -- Just created (or at 0): a fixed counter lives for its period, a window's bucket while it can count.
       if ARGV[b] == 'f' then
         redis.call('PEXPIRE', ks[i], tonumber(ARGV[b + 2]))
@@ -172,6 +192,13 @@ for i = 1, #KEYS do
 end
 return 1
 `;
+
+const KIND_ARG = { sliding: 's', fixed: 'f', lease: 'l' } as const;
+
+/** A settlement's four script arguments: a lease's release carries its member where others carry the delta. */
+function pushSettlement(args: Array<string | number>, a: CounterAdjustment): void {
+  args.push(KIND_ARG[a.kind], a.windowMs, a.at, a.kind === 'lease' ? a.member! : Math.round(a.delta));
+}
 
 /** How long a settlement waits for an admission to carry it to Redis. */
 const SETTLE_DELAY_MS = 5;
@@ -335,10 +362,10 @@ export class RedisCounters implements Counters {
     if (d) args.push(d.versionKey);
     args.push(this.prefix + 'epoch');
     args.push(d ? '1' : '-', settles.length, queued.length);
-    for (const a of settles) args.push(a.kind === 'fixed' ? 'f' : 's', a.windowMs, a.at, Math.round(a.delta));
+    for (const a of settles) pushSettlement(args, a);
     for (const q of queued) {
       args.push(q.dirVersion === undefined ? '' : String(q.dirVersion), q.checks.length);
-      for (const c of q.checks) args.push(c.kind === 'fixed' ? 'f' : 's', c.limit, c.windowMs, c.cost);
+      for (const c of q.checks) args.push(KIND_ARG[c.kind], c.limit, c.windowMs, c.kind === 'lease' ? c.member! : c.cost);
     }
     let r: Array<number | string>;
     try {
@@ -374,7 +401,7 @@ export class RedisCounters implements Counters {
    * refuse early but never overshoot.
    */
   adjust(adjustments: CounterAdjustment[]): Promise<void> {
-    const list = adjustments.filter((a) => a.delta !== 0);
+    const list = adjustments.filter((a) => a.delta !== 0 || a.kind === 'lease');
     if (list.length === 0) return Promise.resolve();
     for (const a of list) this.batch.push(a);
     if (this.batchWritten === undefined) {
@@ -426,7 +453,7 @@ export class RedisCounters implements Counters {
   private async write(list: CounterAdjustment[]): Promise<void> {
     const args: Array<string | number> = [list.length];
     for (const a of list) args.push(this.prefix + a.key);
-    for (const a of list) args.push(a.kind === 'fixed' ? 'f' : 's', a.windowMs, a.at, Math.round(a.delta));
+    for (const a of list) pushSettlement(args, a);
     await this.redis.kwAdjust(...args);
   }
 

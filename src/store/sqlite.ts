@@ -85,8 +85,8 @@ function toToken(r: TokenRow): TokenRecord {
 }
 
 function policyOf(u: UserRecord): string {
-  const { rpm, rpd, tpm, budgetUsd, softBudgetUsd, period, models, allowIps } = u;
-  return JSON.stringify({ rpm, rpd, tpm, budgetUsd, softBudgetUsd, period, models, allowIps });
+  const { rpm, rpd, tpm, parallel, budgetUsd, softBudgetUsd, period, models, allowIps } = u;
+  return JSON.stringify({ rpm, rpd, tpm, parallel, budgetUsd, softBudgetUsd, period, models, allowIps });
 }
 
 /** Brings a file made by an older keyward up to the current schema (CREATE … IF NOT EXISTS keeps old tables as they were). */

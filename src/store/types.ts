@@ -18,6 +18,8 @@ export interface UserPolicy {
   rpd?: number;
   /** Tokens per minute (sliding window, reserved before forwarding, settled after). */
   tpm?: number;
+  /** Requests in flight at once (streams included, until their last chunk). */
+  parallel?: number;
   /** Hard budget in USD per period: refused once spent. */
   budgetUsd?: number;
   /** Soft budget in USD per period: one alert per period. */
@@ -104,16 +106,24 @@ export interface Directory {
   close(): void;
 }
 
+/**
+ * `sliding`: weighted two-window sliding counter of `windowMs`; `fixed`: a counter for a named period
+ * (the key carries it); `lease`: the requests in flight, each held under its `member` until settled
+ * or, should it never be (an instance that died), until its lease of `windowMs` runs out.
+ */
+export type CounterKind = 'sliding' | 'fixed' | 'lease';
+
 /** One counter to check and increment. All checks of one `admit` call pass or none is applied. */
 export interface CounterCheck {
   key: string;
-  /** `sliding`: weighted two-window sliding counter of `windowMs`; `fixed`: a counter for a named period (the key carries it). */
-  kind: 'sliding' | 'fixed';
+  kind: CounterKind;
   limit: number;
-  /** Sliding: the window. Fixed: how long the counter lives after it is created (the rest of its period). */
+  /** Sliding: the window. Fixed: how long the counter lives after it is created (the rest of its period). Lease: how long a request is held at most. */
   windowMs: number;
-  /** Integer amount to add: 1 request, N tokens, or nano-USD. */
+  /** Integer amount to add: 1 request, N tokens, or nano-USD (a lease: 1). */
   cost: number;
+  /** A lease: the request's id, unique across instances, by which it is released. */
+  member?: string;
 }
 
 export interface AdmitResult {
@@ -133,10 +143,11 @@ export interface AdmitResult {
   stale?: boolean;
 }
 
-/** Corrects an admitted amount after the real usage is known (delta may be negative). */
+/** Corrects an admitted amount after the real usage is known (delta may be negative); releases a lease (its `member`). */
 export interface CounterAdjustment {
   key: string;
-  kind: 'sliding' | 'fixed';
+  kind: CounterKind;
+  member?: string;
   windowMs: number;
   /** The `now` of the admission. */
   at: number;

@@ -41,6 +41,11 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(bad.stderr).toMatch(/--allow-ips .*'office' is not an IP address or a CIDR range/);
     expect((await runKeyward(['users', 'set', 'alice', '--allow-ips', 'none', '--db', db])).stdout).not.toMatch(/from /);
     expect(JSON.parse((await runKeyward(['users', 'list', '--json', '--db', db])).stdout)[0].allowIps).toBeUndefined();
+    // Requests in flight: set, shown, kept in the file, cleared; a count it cannot read is refused.
+    expect((await runKeyward(['users', 'set', 'alice', '--parallel', '4', '--db', db])).stdout).toMatch(/tpm 1000, parallel 4, budget/);
+    expect(JSON.parse((await runKeyward(['users', 'list', '--json', '--db', db])).stdout)[0].parallel).toBe(4);
+    expect((await runKeyward(['users', 'set', 'alice', '--parallel', '0', '--db', db])).stderr).toMatch(/--parallel.*must be a positive whole number/);
+    expect((await runKeyward(['users', 'set', 'alice', '--parallel', 'none', '--db', db])).stdout).not.toMatch(/parallel/);
   });
 
   it('refuses bad input with a clear message and exit status 2', async () => {

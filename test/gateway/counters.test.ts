@@ -70,6 +70,37 @@ describe.each(stores)('counters on %s', (_name, make) => {
     const results = await Promise.all(Array.from({ length: 50 }, () => c.admit([rpm('e', 17)])));
     expect(results.filter((r) => r.ok)).toHaveLength(17);
   });
+
+  const inFlight = (key: string, limit: number, member: string, leaseMs = 60_000): CounterCheck => ({ key, kind: 'lease', limit, windowMs: leaseMs, cost: 1, member });
+  const release = (key: string, member: string) => c.adjust([{ key, kind: 'lease', member, windowMs: 60_000, at: Date.now(), delta: -1 }]);
+
+  it('holds requests in flight up to the limit, frees a place when one is released, and counts each release once', async () => {
+    expect(await c.admit([inFlight('p', 2, 'r1')])).toMatchObject({ ok: true, remaining: [1] });
+    expect(await c.admit([inFlight('p', 2, 'r2')])).toMatchObject({ ok: true, remaining: [0] });
+    expect(await c.admit([inFlight('p', 2, 'r3')])).toMatchObject({ ok: false, failed: 0, retryAfterMs: 1000 });
+    await release('p', 'r1');
+    // Released twice (a settlement replayed after Redis came back): still one place, not two.
+    await release('p', 'r1');
+    expect((await c.admit([inFlight('p', 2, 'r3')])).ok).toBe(true);
+    expect((await c.admit([inFlight('p', 2, 'r4')])).ok).toBe(false);
+  });
+
+  it('frees the place of a request never released once its lease runs out (its instance died)', async () => {
+    expect((await c.admit([inFlight('q', 1, 'lost', 150)])).ok).toBe(true);
+    expect((await c.admit([inFlight('q', 1, 'next', 150)])).ok).toBe(false);
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await c.admit([inFlight('q', 1, 'next', 150)])).ok).toBe(true);
+  });
+
+  it('takes no place when another check of the same admission refuses', async () => {
+    expect((await c.admit([inFlight('s', 1, 'a'), budget('sb', 10, 50)])).ok).toBe(false);
+    expect((await c.admit([inFlight('s', 1, 'b')])).ok).toBe(true);
+  });
+
+  it('never holds more than the limit in flight under concurrent admissions', async () => {
+    const results = await Promise.all(Array.from({ length: 40 }, (_, i) => c.admit([inFlight('t', 7, `m${i}`)])));
+    expect(results.filter((r) => r.ok)).toHaveLength(7);
+  });
 });
 
 describe('memory counters', () => {

@@ -61,6 +61,22 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(results.filter((r, i) => i % 2 === 1 && r.status === 200).length).toBeGreaterThan(0);
   });
 
+  it('a limit on requests in flight holds across both instances under concurrent streaming load, and frees its places as streams end', async () => {
+    stores[0]!.addUser('streamer', { parallel: 3 });
+    const token = issueToken(stores[0]!, 'streamer').token;
+    // The three admitted streams send 10 chunks 100 ms apart: all still running when the last request arrives.
+    upstream.fail({ chunkDelayMs: 100 }, { chunkDelayMs: 100 }, { chunkDelayMs: 100 });
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => post(`${gws[i % 2]!.origin}/v1/chat/completions`, chat('test-model', { stream: true, max_tokens: 10 }), bearer(token))));
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(9);
+    expect(results.find((r) => r.status === 429)!.text).toMatch(/this user may have 3 at once/);
+    // The settlements that free the places ride to Redis within milliseconds.
+    await until('the places are free again', async () => (await post(`${gws[1]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(token))).status === 200);
+    const again = await Promise.all(Array.from({ length: 3 }, (_, i) => post(`${gws[i % 2]!.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 5 }), bearer(token))));
+    expect(again.map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
   it('a hard budget is never overshot by concurrent streaming requests on both instances', async () => {
     const budget = 0.5;
     stores[1]!.addUser('spender', { budgetUsd: budget, period: 'day' });

@@ -15,7 +15,9 @@ export type Fault =
   /** This status, then a body that never ends, as fast as the connection takes it. */
   | { endless: number }
   /** A web page with this status, as a website or a login page would answer. */
-  | { page: number };
+  | { page: number }
+  /** Answers normally, with this delay between streamed chunks. */
+  | { chunkDelayMs: number };
 
 export interface SeenRequest {
   path: string;
@@ -253,7 +255,8 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       }
       res.write(events[i]);
       state.eventsWritten++;
-      if (chunkDelay) await sleep(chunkDelay);
+      const delay = fault !== undefined && 'chunkDelayMs' in fault ? fault.chunkDelayMs : chunkDelay;
+      if (delay) await sleep(delay);
     }
     res.end();
   }
