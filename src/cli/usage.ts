@@ -1,6 +1,6 @@
 /** `keyward usage [--user U] [--since 24h] [--by user|model|provider]`: spend and tokens per user, model or provider, from the gateway's ledger. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { UsageTotals } from '../store/types.js';
+import type { UsageByKey, UsageDimension } from '../store/types.js';
 import { KeywardError } from '../errors.js';
 import { dbOption, runProgram, withStore } from './users.js';
 
@@ -33,9 +33,9 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--user <name>', 'only this user')
     .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date (default 24h)', (v: string) => parseSince(v))
-    .addOption(new Option('--by <what>', 'one line per user, per model or per provider').choices(['user', 'model', 'provider']).default('user'))
+    .addOption(new Option('--by <what>', 'one line per user, per model, per provider or per token').choices(['user', 'model', 'provider', 'token']).default('user'))
     .option('--json', 'machine-readable output')
-    .action((o: { db: string; user?: string; since?: number; by: 'user' | 'model' | 'provider'; json?: boolean }) => {
+    .action((o: { db: string; user?: string; since?: number; by: UsageDimension; json?: boolean }) => {
       const since = o.since ?? parseSince('24h');
       withStore(o.db, (s) => {
         let userId: string | undefined;
@@ -45,15 +45,17 @@ export async function run(argv: string[]): Promise<number> {
           userId = u.id;
         }
         const names = new Map(s.listUsers().map((u) => [u.id, u.name]));
-        const lines: Array<[string, UsageTotals]> =
-          o.by === 'model'
-            ? s.modelSummary({ userId, since }).map((r) => [r.model, r])
-            : o.by === 'provider'
-              ? s.providerSummary({ userId, since }).map((r) => [r.provider, r])
-              : s.summary({ userId, since }).map((r) => [names.get(r.userId) ?? r.userId, r]);
+        // A token's line names its user too: a token spending more than it should is the one to revoke.
+        const label = (key: string): string => {
+          if (o.by === 'user') return names.get(key) ?? key;
+          if (o.by !== 'token') return key;
+          const t = s.lookupToken(key);
+          return t ? `${key} (${t.user.name})` : key;
+        };
+        const lines: Array<[string, UsageByKey]> = s.totals(o.by, { userId, since }).map((r) => [label(r.key), r]);
         if (o.json) {
-          const list = o.by === 'model' ? { models: lines.map(([, r]) => r) } : o.by === 'provider' ? { providers: lines.map(([, r]) => r) } : { users: lines.map(([user, r]) => ({ user, ...r })) };
-          process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), ...list }, null, 2) + '\n');
+          const entries = lines.map(([name, { key, ...r }]) => (o.by === 'token' ? { token: key, user: s.lookupToken(key)?.user.name, ...r } : { [o.by]: o.by === 'user' ? name : key, ...r }));
+          process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), [`${o.by}s`]: entries }, null, 2) + '\n');
           return;
         }
         if (lines.length === 0) {

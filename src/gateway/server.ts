@@ -1218,5 +1218,5 @@ function defaultChatPolicy(upstreams: Record<ProviderName, Upstream>): AppChatPo
 }
 
 function isLedger(x: unknown): x is Ledger {
-  return typeof (x as Ledger).append === 'function' && typeof (x as Ledger).summary === 'function';
+  return typeof (x as Ledger).append === 'function' && typeof (x as Ledger).totals === 'function';
 }

@@ -11,16 +11,15 @@ import type {
   Ledger,
   LedgerQuery,
   LedgerRow,
-  ModelUsage,
-  ProviderUsage,
   TokenOptions,
   TokenRecord,
-  UsageSummary,
+  UsageByKey,
+  UsageDimension,
   UserPolicy,
   UserRecord,
 } from './types.js';
 import { newTokenRecord } from './types.js';
-import { applyPatch, checkUserName, DirectoryRecords, summarize, summarizeModels, summarizeProviders } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords, totalsBy } from './records.js';
 
 interface Slot {
   /** Window number (sliding) or 0 (fixed). */
@@ -235,16 +234,8 @@ export class MemoryLedger implements Ledger {
     return this.all.filter((r) => (query.userId === undefined || r.userId === query.userId) && (query.since === undefined || r.ts >= query.since));
   }
 
-  summary(query: LedgerQuery): UsageSummary[] {
-    return summarize(this.rows(query));
-  }
-
-  modelSummary(query: LedgerQuery): ModelUsage[] {
-    return summarizeModels(this.rows(query));
-  }
-
-  providerSummary(query: LedgerQuery): ProviderUsage[] {
-    return summarizeProviders(this.rows(query));
+  totals(by: UsageDimension, query: LedgerQuery): UsageByKey[] {
+    return totalsBy(this.rows(query), by);
   }
 
   spendSince(since: number): Map<string, number> {

@@ -1,6 +1,6 @@
 /** Shared rules for user records, used by every Directory implementation. */
 import { KeywardError } from '../errors.js';
-import type { LedgerRow, ModelUsage, ProviderUsage, TokenRecord, UsageSummary, UsageTotals, UserPolicy, UserRecord } from './types.js';
+import type { LedgerRow, TokenRecord, UsageByKey, UsageDimension, UserPolicy, UserRecord } from './types.js';
 
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
@@ -22,30 +22,22 @@ export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: 
   }
 }
 
-export function summarize(rows: LedgerRow[]): UsageSummary[] {
-  return totalsBy(rows, (r) => r.userId).map(([userId, t]) => ({ userId, ...t }));
-}
+const FIELD = { user: 'userId', model: 'model', provider: 'provider', token: 'tokenId' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
 
-export function summarizeModels(rows: LedgerRow[]): ModelUsage[] {
-  return totalsBy(rows, (r) => r.model).map(([model, t]) => ({ model, ...t }));
-}
-
-export function summarizeProviders(rows: LedgerRow[]): ProviderUsage[] {
-  return totalsBy(rows, (r) => r.provider).map(([provider, t]) => ({ provider, ...t }));
-}
-
-function totalsBy(rows: LedgerRow[], key: (r: LedgerRow) => string): Array<[string, UsageTotals]> {
-  const by = new Map<string, UsageTotals>();
+/** Usage totals of rows in memory, highest cost first (what SQLite's GROUP BY gives for the same rows). */
+export function totalsBy(rows: LedgerRow[], by: UsageDimension): UsageByKey[] {
+  const field = FIELD[by];
+  const totals = new Map<string, UsageByKey>();
   for (const r of rows) {
-    const k = key(r);
-    let s = by.get(k);
-    if (!s) by.set(k, (s = { requests: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 }));
+    const k = r[field];
+    let s = totals.get(k);
+    if (!s) totals.set(k, (s = { key: k, requests: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 }));
     s.requests++;
     s.tokensIn += r.tokensIn;
     s.tokensOut += r.tokensOut;
     s.costUsd += r.costUsd;
   }
-  return [...by.entries()].sort((a, b) => b[1].costUsd - a[1].costUsd);
+  return [...totals.values()].sort((a, b) => b.costUsd - a.costUsd);
 }
 
 /**

@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
 import { applyPatch, checkUserName } from './records.js';
-import { newTokenRecord, type Directory, type Ledger, type LedgerQuery, type LedgerRow, type ModelUsage, type ProviderUsage, type TokenOptions, type TokenRecord, type TokenScope, type UsageSummary, type UserPolicy, type UserRecord } from './types.js';
+import { newTokenRecord, type Directory, type Ledger, type LedgerQuery, type LedgerRow, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -96,6 +96,7 @@ function migrate(db: Database.Database): void {
   if (!columns.some((c) => c.name === 'scopes')) db.exec('ALTER TABLE tokens ADD COLUMN scopes TEXT');
 }
 
+const COLUMN = { user: 'user_id', model: 'model', provider: 'provider', token: 'token_id' } as const satisfies Record<UsageDimension, string>;
 const TOTALS = 'COUNT(*) AS requests, SUM(tokens_in) AS tokensIn, SUM(tokens_out) AS tokensOut, SUM(cost_usd) AS costUsd';
 
 function ledgerWhere(query: LedgerQuery): [string, Record<string, unknown>] {
@@ -299,19 +300,9 @@ export class SqliteStore implements Directory, Ledger {
   }
 
   // Totals are summed by SQLite: a month of a busy gateway's rows would not fit in memory as objects.
-  summary(query: LedgerQuery): UsageSummary[] {
+  totals(by: UsageDimension, query: LedgerQuery): UsageByKey[] {
     const [where, params] = ledgerWhere(query);
-    return this.db.prepare(`SELECT user_id AS userId, ${TOTALS} FROM ledger ${where} GROUP BY user_id ORDER BY costUsd DESC`).all(params) as UsageSummary[];
-  }
-
-  modelSummary(query: LedgerQuery): ModelUsage[] {
-    const [where, params] = ledgerWhere(query);
-    return this.db.prepare(`SELECT model, ${TOTALS} FROM ledger ${where} GROUP BY model ORDER BY costUsd DESC`).all(params) as ModelUsage[];
-  }
-
-  providerSummary(query: LedgerQuery): ProviderUsage[] {
-    const [where, params] = ledgerWhere(query);
-    return this.db.prepare(`SELECT provider, ${TOTALS} FROM ledger ${where} GROUP BY provider ORDER BY costUsd DESC`).all(params) as ProviderUsage[];
+    return this.db.prepare(`SELECT ${COLUMN[by]} AS key, ${TOTALS} FROM ledger ${where} GROUP BY ${COLUMN[by]} ORDER BY costUsd DESC`).all(params) as UsageByKey[];
   }
 
   spendSince(since: number): Map<string, number> {

@@ -205,27 +205,19 @@ export interface UsageTotals {
   costUsd: number;
 }
 
-export interface UsageSummary extends UsageTotals {
-  userId: string;
-}
+/** What usage totals are summed by: the ledger's user, model, provider (whose keys served the calls) or token. */
+export type UsageDimension = 'user' | 'model' | 'provider' | 'token';
 
-export interface ModelUsage extends UsageTotals {
-  model: string;
-}
-
-export interface ProviderUsage extends UsageTotals {
-  provider: string;
+/** Totals for one user id, model, provider or token id. */
+export interface UsageByKey extends UsageTotals {
+  key: string;
 }
 
 export interface Ledger {
   append(rows: LedgerRow[]): void;
   rows(query: LedgerQuery): LedgerRow[];
-  /** Totals per user, highest cost first. */
-  summary(query: LedgerQuery): UsageSummary[];
-  /** Totals per model, highest cost first. */
-  modelSummary(query: LedgerQuery): ModelUsage[];
-  /** Totals per provider (whose keys served the calls), highest cost first. */
-  providerSummary(query: LedgerQuery): ProviderUsage[];
+  /** Totals per user id, model, provider or token id, highest cost first. */
+  totals(by: UsageDimension, query: LedgerQuery): UsageByKey[];
   /** Spend in USD per user since a time (used to seed budgets after a restart). */
   spendSince(since: number): Map<string, number>;
   close(): void;

@@ -103,7 +103,11 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(JSON.parse((await runKeyward(['usage', '--by', 'model', '--json', '--db', db])).stdout).models).toMatchObject([{ model: 'gpt-4o-mini', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
     expect(JSON.parse((await runKeyward(['usage', '--by', 'provider', '--json', '--db', db])).stdout).providers).toMatchObject([{ provider: 'openai', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
     expect((await runKeyward(['usage', '--by', 'provider', '--db', db])).stdout).toMatch(/^provider\s+requests\s+tokens in\s+tokens out\s+cost\nopenai\s+12\s+144\s+60\s+\$0\.0000/m);
-    expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider/);
+    // Per token, each named with its user: the token spending more than it should is the one to revoke.
+    const tokenId = JSON.parse((await runKeyward(['usage', '--by', 'token', '--json', '--db', db])).stdout).tokens[0].token as string;
+    expect(JSON.parse((await runKeyward(['usage', '--by', 'token', '--json', '--db', db])).stdout).tokens).toEqual([{ token: tokenId, user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n, costUsd: expect.any(Number) }]);
+    expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stdout).toMatch(new RegExp(`^token\\s+requests\\s+tokens in\\s+tokens out\\s+cost\\n${tokenId} \\(alice\\)\\s+12\\s+144\\s+60\\s+\\$`, 'm'));
+    expect((await runKeyward(['usage', '--by', 'key', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider, token/);
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));

@@ -10,7 +10,7 @@ function rows(n: number, now: number): LedgerRow[] {
     ts: now - (i % 48) * 3_600_000,
     requestId: `r-${i}`,
     userId: `u_${i % 5}`,
-    tokenId: 't',
+    tokenId: `t${i % 2}`,
     provider: i % 3 === 2 ? 'anthropic' : i % 7 === 0 ? 'groq' : 'openai',
     route: 'chat',
     model: models[i % 3]!,
@@ -29,7 +29,7 @@ describe('usage totals', () => {
     for (const s of open.splice(0)) s.close();
   });
 
-  it('are summed by SQLite to the same figures as row by row, per user, per model and per provider, with the filters', () => {
+  it('are summed by SQLite to the same figures as row by row, per user, model, provider and token, with the filters', () => {
     const now = Date.now();
     const data = rows(5000, now);
     const store = new SqliteStore(':memory:');
@@ -40,24 +40,24 @@ describe('usage totals', () => {
     // The totals must not come from loading the rows: a month of a busy gateway would not fit.
     const loaded = vi.spyOn(store, 'rows');
     for (const q of [{}, { since: now - 24 * 3_600_000 }, { userId: 'u_3' }, { userId: 'u_3', since: now - 6 * 3_600_000 }]) {
-      const sql = store.summary(q);
-      const js = memory.summary(q);
-      expect(sql.map((r) => r.userId)).toEqual(js.map((r) => r.userId));
-      sql.forEach((r, i) => {
-        expect({ ...r, costUsd: 0 }).toEqual({ ...js[i]!, costUsd: 0 });
-        expect(r.costUsd).toBeCloseTo(js[i]!.costUsd, 9);
-      });
-      const sqlModels = store.modelSummary(q);
-      const jsModels = memory.modelSummary(q);
-      expect(sqlModels.map((r) => [r.model, r.requests, r.tokensIn, r.tokensOut])).toEqual(jsModels.map((r) => [r.model, r.requests, r.tokensIn, r.tokensOut]));
-      const sqlProviders = store.providerSummary(q);
-      const jsProviders = memory.providerSummary(q);
-      expect(sqlProviders.map((r) => [r.provider, r.requests, r.tokensIn, r.tokensOut])).toEqual(jsProviders.map((r) => [r.provider, r.requests, r.tokensIn, r.tokensOut]));
+      for (const by of ['user', 'model', 'provider', 'token'] as const) {
+        const sql = store.totals(by, q);
+        const js = memory.totals(by, q);
+        expect(sql.map((r) => r.key)).toEqual(js.map((r) => r.key));
+        sql.forEach((r, i) => {
+          expect({ ...r, costUsd: 0 }).toEqual({ ...js[i]!, costUsd: 0 });
+          expect(r.costUsd).toBeCloseTo(js[i]!.costUsd, 9);
+        });
+      }
     }
-    expect(store.providerSummary({}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
-    expect(store.providerSummary({}).map((r) => r.provider).sort()).toEqual(['anthropic', 'groq', 'openai']);
-    expect(store.summary({}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
-    expect(store.modelSummary({ since: now + 1 })).toEqual([]);
+    expect(store.totals('provider', {}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
+    expect(store.totals('provider', {}).map((r) => r.key).sort()).toEqual(['anthropic', 'groq', 'openai']);
+    expect(store.totals('user', {}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
+    expect(store.totals('token', {}).map((r) => [r.key, r.requests]).sort()).toEqual([
+      ['t0', 2500],
+      ['t1', 2500],
+    ]);
+    expect(store.totals('model', { since: now + 1 })).toEqual([]);
     expect(loaded).not.toHaveBeenCalled();
   });
 });
