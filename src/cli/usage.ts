@@ -1,4 +1,4 @@
-/** `keyward usage [--user U] [--since 24h] [--by user|model|provider]`: spend and tokens per user, model or provider, from the gateway's ledger. */
+/** `keyward usage [--user U] [--since 24h] [--by user|model|provider|token]`: spend and tokens per user, model, provider or token, from the gateway's ledger. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { UsageByKey, UsageDimension } from '../store/types.js';
 import { KeywardError } from '../errors.js';
