@@ -8,7 +8,7 @@ import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -28,6 +28,8 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/chat/completions', { kind: 'chat', method: 'POST', provider: openai, upstreamPath: '/chat/completions' }],
   ['/v1/responses', { kind: 'responses', method: 'POST', provider: openai, upstreamPath: '/responses' }],
   ['/v1/embeddings', { kind: 'embeddings', method: 'POST', provider: openai, upstreamPath: '/embeddings' }],
+  ['/v1/images/generations', { kind: 'images', method: 'POST', provider: openai, upstreamPath: '/images/generations' }],
+  ['/v1/moderations', { kind: 'moderations', method: 'POST', provider: openai, upstreamPath: '/moderations' }],
   ['/v1/models', { kind: 'models', method: 'GET', provider: openai, upstreamPath: '/models' }],
   ['/v1/messages', { kind: 'messages', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages' }],
   ['/v1/messages/count_tokens', { kind: 'count', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages/count_tokens' }],
@@ -78,6 +80,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('the request body must be a JSON object');
   const o = json as Record<string, unknown>;
   if (route.provider === gemini) return shapeGemini(route, o, raw, defaultMaxTokens);
+  if (route.kind === 'moderations') return shapeModeration(o, raw);
   const model = o.model;
   if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
   if (o.stream !== undefined && typeof o.stream !== 'boolean') throw bad("'stream' must be true or false");
@@ -112,6 +115,12 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (o.input === undefined) throw bad("'input' is required");
       if (stream) throw bad('embeddings cannot be streamed');
       break;
+    case 'images': {
+      if (typeof o.prompt !== 'string' || o.prompt === '') throw bad("'prompt' is required and must be a string");
+      // Each of n images may cost the most its quality can.
+      maxTokens = (positiveInt(o.n, 'n') ?? 1) * imageTokens(o.quality);
+      return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, outputIfUnreported: maxTokens };
+    }
     case 'messages':
       maxTokens = positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
       if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
@@ -125,6 +134,21 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       throw bad('this route takes no body');
   }
   return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage };
+}
+
+/**
+ * The most output tokens one generated image is billed for at a quality (OpenAI's gpt-image tables:
+ * the largest size of each; `high`, `auto` or none: the dearest).
+ */
+function imageTokens(quality: unknown): number {
+  return quality === 'low' ? 408 : quality === 'medium' ? 1584 : 6240;
+}
+
+/** OpenAI's moderation endpoint, which OpenAI does not bill; its model may be left out (OpenAI's default). */
+function shapeModeration(o: Record<string, unknown>, raw: Buffer): ShapedRequest {
+  if (o.input === undefined) throw bad("'input' is required");
+  if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw bad("'model' must be a string");
+  return { model: (o.model as string | undefined) ?? 'omni-moderation-latest', stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
 }
 
 /** A Gemini call: the model from the path, the output cap from `generationConfig` (times the candidates asked for). */

@@ -607,15 +607,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const complete = (outcome: string) => {
       if (done) return;
       done = true;
+      const unreported = shaped.outputIfUnreported;
       if (meter) {
         meter.end();
-        finish(f, meter.usage(shaped.promptTokens), meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
+        const estimate = meter.reported || unreported === undefined ? meter.usage(shaped.promptTokens) : { tokensIn: shaped.promptTokens, tokensOut: unreported };
+        finish(f, estimate, meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
         return;
       }
       let usage: Usage | undefined;
       if (captured !== undefined && captured.length > 0) usage = usageOfAnswer(f.provider, captured.length === 1 ? captured[0]! : Buffer.concat(captured));
       // An embedding has no output to bill, however large the vectors.
-      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4)) }, usage || shaped.free ? outcome : `${outcome}_estimated`, true);
+      finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: unreported ?? (shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4))) }, usage || shaped.free ? outcome : `${outcome}_estimated`, true);
     };
     const write = (chunk: Buffer) => {
       if (!res.write(chunk)) {
@@ -1084,7 +1086,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
         );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });

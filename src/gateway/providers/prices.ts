@@ -23,6 +23,9 @@ export const DEFAULT_PRICES: PriceTable = {
   o3: { input: 2, output: 8 },
   'o4-mini': { input: 1.1, output: 4.4 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  // Images: text input, and the image tokens of the answer as output.
+  'gpt-image-1': { input: 5, output: 40 },
+  'gpt-image-1-mini': { input: 2, output: 8 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   'claude-opus-4': { input: 15, output: 75 },

@@ -21,6 +21,11 @@ export interface ShapedRequest {
   injectedUsage?: boolean;
   /** The provider does not bill the call (Gemini's countTokens): no prompt or output to reserve or bill, and no usage to expect. */
   free?: boolean;
+  /**
+   * Output tokens to bill when the answer reports no usage, in place of an estimate from its size
+   * (an image's bytes say nothing of its tokens): what was reserved, so it is never billed short.
+   */
+  outputIfUnreported?: number;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */

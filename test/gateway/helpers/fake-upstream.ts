@@ -161,7 +161,25 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       res.end(JSON.stringify({ object: 'list', data: [{ object: 'embedding', index: 0, embedding }], model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } }));
       return;
     }
+    if (api === '/v1/moderations') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ id: 'modr-fake', model: String(body?.model ?? 'omni-moderation-latest'), results: [{ flagged: false, categories: {}, category_scores: {} }] }));
+      return;
+    }
     const events: string[] = [];
+    // gpt-image models report usage (272 image tokens a low-quality square image here); DALL·E reports none.
+    if (api === '/v1/images/generations') {
+      const n = Number(body?.n ?? 1);
+      const usage = model.startsWith('gpt-image') && reportUsage ? { input_tokens: promptTokens, output_tokens: 272 * n, total_tokens: promptTokens + 272 * n, input_tokens_details: { text_tokens: promptTokens, image_tokens: 0 } } : undefined;
+      const image = Buffer.from('fake image bytes').toString('base64');
+      if (!stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ created: 1, data: Array.from({ length: n }, () => ({ b64_json: image })), ...(usage ? { usage } : {}) }));
+        return;
+      }
+      events.push(`event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: image, partial_image_index: 0 })}\n\n`);
+      events.push(`event: image_generation.completed\ndata: ${JSON.stringify({ type: 'image_generation.completed', b64_json: image, ...(usage ? { usage } : {}) })}\n\n`);
+    }
     const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
     if (provider === 'gemini' && path.endsWith('/models') && req.method === 'GET') {
       const ids = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
@@ -181,7 +199,9 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       res.end(JSON.stringify(gem[2] === 'embedContent' ? { embedding: { values } } : { embeddings: Array.from({ length: n }, () => ({ values })) }));
       return;
     }
-    if (gem && (gem[2] === 'generateContent' || gem[2] === 'streamGenerateContent')) {
+    if (events.length > 0) {
+      // An image stream, written below.
+    } else if (gem && (gem[2] === 'generateContent' || gem[2] === 'streamGenerateContent')) {
       const gc = (body?.generationConfig ?? {}) as { maxOutputTokens?: number };
       const n = Math.min(defaultOut, gc.maxOutputTokens ?? defaultOut);
       const thoughts = o.thoughtTokens ?? 0;
