@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
+import { webhookSettings } from '../gateway/alerts.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
 import { keyCount, readEnvFile, upstreamFromEnv, upstreamsFromEnv, type UpstreamConfig } from '../gateway/env.js';
 import type { KeyChange } from '../gateway/keys.js';
@@ -134,6 +135,7 @@ export async function serve(o: Flags): Promise<number> {
     });
   }
   const metricsToken = metricsTokenFrom(env, o);
+  const webhook = webhookSettings(config.alerts, env);
   const log = createLogger({ level: o.logLevel });
   const store = new SqliteStore(o.db);
   let counters: Counters;
@@ -157,7 +159,7 @@ export async function serve(o: Flags): Promise<number> {
     counters = new MemoryCounters();
     await seedBudgets(counters, store, store.listUsers(), config.globalBudget);
   }
-  const { alerts, ...policy } = config;
+  const { alerts: _alerts, ...policy } = config;
   const gateway = createGateway({
     ...policy,
     directory,
@@ -167,7 +169,7 @@ export async function serve(o: Flags): Promise<number> {
     // The keys and base URLs just read and checked, rather than the gateway reading the env again.
     upstreams,
     logger: log,
-    alerts,
+    alerts: webhook,
     limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway);

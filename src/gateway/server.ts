@@ -1169,6 +1169,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   };
   handler.close = async () => {
     writer.close();
+    await alerter.drain();
     if (ownDispatcher) await dispatcher.close();
   };
   return handler;
