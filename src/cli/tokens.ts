@@ -1,9 +1,9 @@
 /**
- * `keyward tokens issue|revoke|list`: gateway tokens (shown once at issue; only their hashes are
+ * `keyward tokens issue|rotate|revoke|list`: gateway tokens (shown once at issue; only their hashes are
  * stored), in the SQLite store or, with `--redis`, in the Redis every instance follows.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { isKeywardError } from '../errors.js';
+import { isKeywardError, KeywardError } from '../errors.js';
 import { issueToken, parseScopes } from '../gateway/tokens.js';
 import type { TokenRecord, TokenScope } from '../store/types.js';
 import { parseDuration } from './usage.js';
@@ -43,6 +43,35 @@ export async function run(argv: string[]): Promise<number> {
         const until = expiresAt !== undefined ? `, valid until ${new Date(expiresAt).toISOString()}` : '';
         const only = o.scopes !== undefined ? `, scopes ${o.scopes.join(',')}` : '';
         note = `token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}${only}${until}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`;
+        return `${token}\n`;
+      });
+      process.stderr.write(note);
+    });
+
+  program
+    .command('rotate <token-id>')
+    .description('issue a new token like this one (same user, scopes and end), and end this one at once or after --grace')
+    .addOption(dbOption())
+    .addOption(redisOption())
+    .option('--grace <time>', 'keep the old token working this long (90m, 12h, 7d), while the new one is rolled out; without it the old one is revoked at once', parseDuration)
+    .action(async (given: string, o: StoreFlags & { grace?: number }) => {
+      let note = '';
+      await withDirectory(o, (s) => {
+        const id = given.startsWith('kw_') ? given.slice(3, 15) : given;
+        const found = s.lookupToken(id);
+        if (!found) throw new KeywardError('KW_USAGE', `no token '${id.slice(0, 20)}'`, { hint: "list tokens with 'keyward tokens list'" });
+        const old = found.token;
+        const now = Date.now();
+        if (old.revokedAt !== undefined || (old.expiresAt !== undefined && old.expiresAt <= now)) {
+          throw new KeywardError('KW_USAGE', `token ${id} has already ended (${old.revokedAt !== undefined ? 'revoked' : 'expired'}); there is nothing to rotate`, { hint: `issue a new one with 'keyward tokens issue ${found.user.name}'` });
+        }
+        // The new token first: should ending the old one fail, both work, rather than neither.
+        const { token, record } = issueToken(s, old.userId, { expiresAt: old.expiresAt, scopes: old.scopes });
+        const ended = o.grace !== undefined ? s.expireToken(id, now + o.grace) : s.revokeToken(id);
+        const only = record.scopes !== undefined ? `, scopes ${record.scopes.join(',')}` : '';
+        const until = record.expiresAt !== undefined ? `, valid until ${new Date(record.expiresAt).toISOString()}` : '';
+        const fate = o.grace !== undefined ? `keeps working until ${new Date(ended.expiresAt!).toISOString()}` : 'is revoked';
+        note = `token ${record.id} issued for ${found.user.name}${only}${until} to replace ${id}, which ${fate}; the new token is shown only this once\n`;
         return `${token}\n`;
       });
       process.stderr.write(note);

@@ -220,6 +220,13 @@ export class MemoryDirectory implements Directory {
     return { ...t };
   }
 
+  expireToken(id: string, at: number): TokenRecord {
+    const t = this.r.tokens.get(id);
+    if (!t) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
+    t.expiresAt = Math.min(t.expiresAt ?? Infinity, at);
+    return { ...t };
+  }
+
   close(): void {}
 }
 

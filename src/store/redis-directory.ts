@@ -50,11 +50,17 @@ elseif op == 'addToken' then
   kind = 'token'
   rec = ARGV[2]
   redis.call('HSET', KEYS[3], t.id, rec)
-elseif op == 'revoke' then
+elseif op == 'revoke' or op == 'expire' then
   local cur = redis.call('HGET', KEYS[3], ARGV[2])
   if not cur then return redis.error_reply('KW_NO_TOKEN') end
   local t = cjson.decode(cur)
-  if t.revokedAt == nil then t.revokedAt = tonumber(ARGV[3]) end
+  local at = tonumber(ARGV[3])
+  if op == 'revoke' then
+    if t.revokedAt == nil then t.revokedAt = at end
+  elseif t.expiresAt == nil or t.expiresAt > at then
+    -- A lifetime is only ever shortened.
+    t.expiresAt = at
+  end
   kind = 'token'
   rec = cjson.encode(t)
   redis.call('HSET', KEYS[3], ARGV[2], rec)
@@ -418,6 +424,15 @@ export class RedisDirectory implements Directory {
     const t: TokenRecord = { ...cur, revokedAt: cur.revokedAt ?? Date.now() };
     this.r.tokens.set(id, t);
     this.write(['revoke', id, String(t.revokedAt)]);
+    return { ...t };
+  }
+
+  expireToken(id: string, at: number): TokenRecord {
+    const cur = this.r.tokens.get(id);
+    if (!cur) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
+    const t: TokenRecord = { ...cur, expiresAt: Math.min(cur.expiresAt ?? Infinity, at) };
+    this.r.tokens.set(id, t);
+    this.write(['expire', id, String(t.expiresAt)]);
     return { ...t };
   }
 

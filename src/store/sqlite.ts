@@ -153,6 +153,7 @@ export class SqliteStore implements Directory, Ledger {
       tokens: db.prepare<[], TokenRow>('SELECT * FROM tokens ORDER BY created_at'),
       tokensOf: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at'),
       revoke: db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?'),
+      expire: db.prepare('UPDATE tokens SET expires_at = MIN(COALESCE(expires_at, @at), @at) WHERE id = @id'),
       insertRow: db.prepare(
         'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -280,6 +281,13 @@ export class SqliteStore implements Directory, Ledger {
   revokeToken(id: string): TokenRecord {
     if (!this.q.token.get(id)) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     this.q.revoke.run(Date.now(), id);
+    this.forget();
+    return toToken(this.q.token.get(id)!);
+  }
+
+  expireToken(id: string, at: number): TokenRecord {
+    if (!this.q.token.get(id)) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
+    this.q.expire.run({ at, id });
     this.forget();
     return toToken(this.q.token.get(id)!);
   }

@@ -103,6 +103,8 @@ export interface Directory {
   lookupToken(id: string): { token: TokenRecord; user: UserRecord } | undefined;
   listTokens(userId?: string): TokenRecord[];
   revokeToken(id: string): TokenRecord;
+  /** Moves the token's end to `at` if that is sooner than the end it has (a lifetime is never lengthened). */
+  expireToken(id: string, at: number): TokenRecord;
   close(): void;
 }
 

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyToken } from '../../src/gateway/tokens.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
@@ -211,6 +213,51 @@ describe('the management CLI and `keyward gateway`', () => {
       expect(r.stderr).toMatch(/scopes are app, openai, anthropic, gemini/);
       expect(r.stdout).toBe('');
     }
+  });
+
+  it('rotates a token: a new one with the same user, scopes and end; the old one ends after the grace, or at once', async () => {
+    const first = await runKeyward(['tokens', 'issue', 'alice', '--scopes', 'app', '--expires-in', '30d', '--db', db]);
+    const oldToken = first.stdout.trim();
+    const oldId = oldToken.slice(3, 15);
+    const read = (id: string) => {
+      const s = new SqliteStore(db);
+      try {
+        return s.lookupToken(id)!.token;
+      } finally {
+        s.close();
+      }
+    };
+    const oldEnd = read(oldId).expiresAt!;
+    const rotated = await runKeyward(['tokens', 'rotate', oldId, '--grace', '1h', '--db', db]);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const newToken = rotated.stdout.trim();
+    const newId = newToken.slice(3, 15);
+    expect(rotated.stderr).toMatch(new RegExp(`token ${newId} issued for alice, scopes app, valid until \\S+ to replace ${oldId}, which keeps working until \\S+;`));
+    const [was, now] = [read(oldId), read(newId)];
+    expect(now.scopes).toEqual(['app']);
+    expect(now.expiresAt).toBe(oldEnd);
+    expect(Math.abs(was.expiresAt! - (Date.now() + 3_600_000))).toBeLessThan(60_000);
+    // During the grace both work.
+    const store = new SqliteStore(db);
+    try {
+      expect(verifyToken(store, oldToken)).toMatchObject({ ok: true });
+      expect(verifyToken(store, newToken)).toMatchObject({ ok: true });
+    } finally {
+      store.close();
+    }
+    // A grace longer than the token has left never lengthens its life.
+    const short = (await runKeyward(['tokens', 'issue', 'alice', '--expires-in', '90m', '--db', db])).stdout.trim().slice(3, 15);
+    const end = read(short).expiresAt!;
+    expect((await runKeyward(['tokens', 'rotate', short, '--grace', '2w', '--db', db])).code).toBe(0);
+    expect(read(short).expiresAt).toBe(end);
+    // Without a grace the old one is revoked at once; an ended token has nothing to rotate.
+    const again = await runKeyward(['tokens', 'rotate', `kw_${newId}_ignored`, '--db', db]);
+    expect(again.stderr).toMatch(new RegExp(`to replace ${newId}, which is revoked;`));
+    const ended = await runKeyward(['tokens', 'rotate', newId, '--db', db]);
+    expect(ended.code).toBe(2);
+    expect(ended.stderr).toMatch(new RegExp(`token ${newId} has already ended \\(revoked\\); there is nothing to rotate`));
+    expect(ended.stdout).toBe('');
+    expect((await runKeyward(['tokens', 'rotate', 'abcdefabcdef', '--db', db])).stderr).toMatch(/no token 'abcdefabcdef'/);
   });
 
   it('rotates provider keys on SIGHUP without a restart, and keeps them when the new .env is unsafe or empty', async () => {

@@ -135,6 +135,17 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(expiresAt - Date.now()).toBeLessThanOrEqual(3_600_000);
     const list = await cli(['tokens', 'list', '--user', 'hana'], dbs[1]!);
     expect(list.stdout).toContain(`expires ${new Date(expiresAt).toISOString()}`);
+    // A rotation on one machine: the old token's shortened end, then its revocation, hold on the other.
+    const rotated = await cli(['tokens', 'rotate', id, '--grace', '30m'], dbs[0]!);
+    expect(rotated.code, rotated.stderr).toBe(0);
+    const successor = rotated.stdout.trim();
+    expect(dirs[1]!.lookupToken(successor.slice(3, 15))!.token.expiresAt).toBe(expiresAt);
+    const graceEnd = dirs[1]!.lookupToken(id)!.token.expiresAt!;
+    expect(Math.abs(graceEnd - (Date.now() + 1_800_000))).toBeLessThan(60_000);
+    expect((await ask(1, token)).status).toBe(200);
+    expect((await ask(1, successor)).status).toBe(200);
+    expect((await cli(['tokens', 'rotate', successor.slice(3, 15)], dbs[0]!)).code).toBe(0);
+    expect((await ask(1, successor)).status).toBe(401);
     // So do its scopes: an app-only token is refused OpenAI's API on the other instance.
     const appOnly = (await cli(['tokens', 'issue', 'hana', '--scopes', 'app'], dbs[0]!)).stdout.trim();
     expect(dirs[1]!.lookupToken(appOnly.slice(3, 15))!.token.scopes).toEqual(['app']);
