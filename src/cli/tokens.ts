@@ -18,6 +18,12 @@ function scopesOption(v: string): TokenScope[] {
   }
 }
 
+/** `, scopes app, valid until …` for the note that goes with a new token. */
+function describeIssued(t: TokenRecord): string {
+  const only = t.scopes !== undefined ? `, scopes ${t.scopes.join(',')}` : '';
+  return t.expiresAt !== undefined ? `${only}, valid until ${new Date(t.expiresAt).toISOString()}` : only;
+}
+
 function state(t: TokenRecord, now = Date.now()): string {
   if (t.revokedAt !== undefined) return `  REVOKED ${new Date(t.revokedAt).toISOString()}`;
   if (t.expiresAt === undefined) return '';
@@ -40,9 +46,7 @@ export async function run(argv: string[]): Promise<number> {
       // The token is printed only once the store has confirmed it: a token that was never stored is useless.
       await withDirectory(o, (s) => {
         const { token, record } = issueToken(s, user, { expiresAt, scopes: o.scopes });
-        const until = expiresAt !== undefined ? `, valid until ${new Date(expiresAt).toISOString()}` : '';
-        const only = o.scopes !== undefined ? `, scopes ${o.scopes.join(',')}` : '';
-        note = `token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}${only}${until}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`;
+        note = `token ${record.id} issued for ${s.getUser(record.userId)?.name ?? user}${describeIssued(record)}; it is shown only this once (revoke with 'keyward tokens revoke ${record.id}')\n`;
         return `${token}\n`;
       });
       process.stderr.write(note);
@@ -68,10 +72,8 @@ export async function run(argv: string[]): Promise<number> {
         // The new token first: should ending the old one fail, both work, rather than neither.
         const { token, record } = issueToken(s, old.userId, { expiresAt: old.expiresAt, scopes: old.scopes });
         const ended = o.grace !== undefined ? s.expireToken(id, now + o.grace) : s.revokeToken(id);
-        const only = record.scopes !== undefined ? `, scopes ${record.scopes.join(',')}` : '';
-        const until = record.expiresAt !== undefined ? `, valid until ${new Date(record.expiresAt).toISOString()}` : '';
         const fate = o.grace !== undefined ? `keeps working until ${new Date(ended.expiresAt!).toISOString()}` : 'is revoked';
-        note = `token ${record.id} issued for ${found.user.name}${only}${until} to replace ${id}, which ${fate}; the new token is shown only this once\n`;
+        note = `token ${record.id} issued for ${found.user.name}${describeIssued(record)} to replace ${id}, which ${fate}; the new token is shown only this once\n`;
         return `${token}\n`;
       });
       process.stderr.write(note);
