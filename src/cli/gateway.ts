@@ -18,6 +18,10 @@ import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.
 import { seedBudgets } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { compatibleProvider, envPrefixOf } from '../gateway/providers/compatible.js';
+import { egressDispatcher } from '../gateway/egress.js';
+import { checkProviderKeys } from '../gateway/key-check.js';
+import { PROVIDER_NAMES, PROVIDERS } from '../gateway/providers/registry.js';
+import type { Provider } from '../gateway/providers/types.js';
 import { createGateway, type GatewayHandler } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
@@ -38,6 +42,26 @@ interface Flags {
   limitsOnStoreFailure?: 'open' | 'closed';
   metricsPort?: number;
   metricsHost: string;
+  checkKeys?: boolean;
+}
+
+/** `--check-keys`: one line per provider key, by label; status 1 when a provider refuses one or cannot be asked. */
+async function checkKeys(providers: Providers, config: GatewayConfigFile): Promise<number> {
+  const list = [
+    ...PROVIDER_NAMES.map((n) => ({ provider: PROVIDERS[n] as Provider<string>, config: providers.upstreams[n]! })),
+    ...Object.entries(config.providers ?? {}).map(([name, c]) => ({ provider: compatibleProvider(name, c), config: providers.upstreams[name]! })),
+  ].filter((u) => u.config.keys.length > 0);
+  const dispatcher = egressDispatcher(providers.env, { connect: { timeout: 10_000 } });
+  try {
+    const checks = await checkProviderKeys(list, dispatcher);
+    const width = Math.max(...checks.map((c) => c.key.length));
+    for (const c of checks) process.stdout.write(`${c.key.padEnd(width)}  ${c.verdict.padEnd(12)}  ${c.detail}\n`);
+    const bad = checks.filter((c) => c.verdict === 'rejected' || c.verdict === 'failed').length;
+    process.stderr.write(bad === 0 ? `keyward gateway: all ${checks.length} provider keys are accepted\n` : `keyward gateway: ${bad} of ${checks.length} provider keys cannot be used; take them out of the .env (then kill -HUP the gateway) or fix the base URL\n`);
+    return bad === 0 ? 0 : 1;
+  } finally {
+    await dispatcher.close();
+  }
 }
 
 function isLoopback(host: string): boolean {
@@ -134,6 +158,7 @@ export async function serve(o: Flags): Promise<number> {
       hint: `put OPENAI_API_KEY=…, ANTHROPIC_API_KEY=… and/or GEMINI_API_KEY=… in ${o.envFile} (chmod 600) or the environment`,
     });
   }
+  if (o.checkKeys) return checkKeys(providers, config);
   const metricsToken = metricsTokenFrom(env, o);
   const webhook = webhookSettings(config.alerts, env);
   const log = createLogger({ level: o.logLevel });
@@ -234,6 +259,7 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--limits-on-store-failure <mode>', 'when Redis is unreachable: refuse (closed) or skip rate limits (open); budgets always refuse').choices(['open', 'closed']))
     .option('--metrics-port <n>', 'serve Prometheus metrics at /metrics on this port (off by default)', port)
     .option('--metrics-host <addr>', 'address for the metrics port (loopback by default; elsewhere KEYWARD_METRICS_TOKEN is required)', '127.0.0.1')
+    .option('--check-keys', "ask each provider, with each of its keys, for its model list (a call nobody bills), print which keys it accepts, and exit (1 when one cannot be used)")
     .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'))
     .action(async (o: Flags) => {
       status = await serve(o);

@@ -292,6 +292,41 @@ describe('the management CLI and `keyward gateway`', () => {
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(gateway.stdout + gateway.stderr).not.toContain(k.slice(10, 40));
   });
 
+  it('--check-keys asks each provider with each key, says which it accepts (by label, never the key), and exits 1 when one cannot be used', async () => {
+    const stale = fakeOpenAiKey();
+    const env = join(dir, 'check.env');
+    const write = (body: string) => {
+      writeFileSync(env, body);
+      chmodSync(env, 0o600);
+    };
+    const bases = `OPENAI_BASE_URL=${upstream.openaiBase}\nANTHROPIC_BASE_URL=${upstream.anthropicBase}\nGEMINI_BASE_URL=${upstream.geminiBase}\n`;
+    write(`OPENAI_API_KEY=${keys.openai[0]},${stale}\nANTHROPIC_API_KEY=${keys.anthropic[0]}\nGEMINI_API_KEY=${keys.gemini[0]}\n${bases}`);
+    const before = upstream.seen.length;
+    const r = await runKeyward(['gateway', '--check-keys', '--env-file', env, '--db', db]);
+    expect(r.code, r.stderr).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    const label = (k: string) => `…${k.slice(-4)}#`;
+    expect(lines).toHaveLength(4);
+    expect(lines[0]).toMatch(new RegExp(`^openai:${label(keys.openai[0]!)}[0-9a-f]{8}\\s+ok\\s+answered 200$`));
+    expect(lines[1]).toMatch(new RegExp(`^openai:${label(stale)}[0-9a-f]{8}\\s+rejected\\s+answered 401: the provider does not accept this key`));
+    expect(lines[2]).toMatch(/^anthropic:\S+\s+ok\s+answered 200$/);
+    expect(lines[3]).toMatch(/^gemini:\S+\s+ok\s+answered 200$/);
+    expect(r.stderr).toMatch(/1 of 4 provider keys cannot be used/);
+    expect(upstream.seen.slice(before).map((x) => `${x.method} ${x.url}`).sort()).toEqual(['GET /v1/models', 'GET /v1/models', 'GET /v1/models?limit=1', 'GET /v1beta/models?pageSize=1']);
+    for (const k of [stale, ...keys.openai, ...keys.anthropic, ...keys.gemini]) expect(r.stdout + r.stderr).not.toContain(k.slice(0, 20));
+
+    write(`OPENAI_API_KEY=${keys.openai[0]}\n${bases}`);
+    const good = await runKeyward(['gateway', '--check-keys', '--env-file', env, '--db', db]);
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stderr).toMatch(/all 1 provider keys are accepted/);
+
+    // Nothing listens on port 1: the key cannot be judged, and the base URL is the suspect.
+    write(`OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=http://127.0.0.1:1/v1\n`);
+    const down = await runKeyward(['gateway', '--check-keys', '--env-file', env, '--db', db]);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/^openai:\S+\s+failed\s+cannot reach 127\.0\.0\.1:1 \(ECONNREFUSED\)$/m);
+  });
+
   it('runs on a Gemini key alone, its base URL read from the variable the SDK reads (GOOGLE_GEMINI_BASE_URL)', async () => {
     const env = join(dir, 'gemini.env');
     writeFileSync(env, `GEMINI_API_KEY=${keys.gemini[0]}\nGOOGLE_GEMINI_BASE_URL=${upstream.geminiBase}\n`);
