@@ -30,6 +30,7 @@ export type GatewayConfigFile = Pick<
   | 'promptSecrets'
   | 'fallbacks'
   | 'aliases'
+  | 'cache'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -107,6 +108,7 @@ const FIELDS: Record<string, Check> = {
     }
     return undefined;
   },
+  cache: obj({ ttlSeconds: posInt, maxMegabytes: posInt }, ['ttlSeconds']),
   aliases: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of alias to the model it stands for, as in { "fast": "gpt-4o-mini" }';
     const map = v as Record<string, unknown>;

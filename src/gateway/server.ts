@@ -13,6 +13,7 @@ import { redactSecret, redactText, scanText, type SecretMatch } from '../secrets
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, Counters, Directory, Ledger, TokenScope, UserRecord } from '../store/types.js';
 import { Alerter, type Alert, type AlertOptions } from './alerts.js';
+import { cacheUse, ResponseCache, type CacheOptions } from './response-cache.js';
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
@@ -96,6 +97,8 @@ export interface GatewayOptions {
   aliases?: Record<string, string>;
   /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
   promptSecrets?: PromptSecretsMode;
+  /** Serve repeated identical requests of a user from memory, billed nothing (off without it). */
+  cache?: CacheOptions;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
   resilience?: Partial<ResilienceOptions>;
@@ -382,6 +385,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   const aliases = new Map(Object.entries(options.aliases ?? {}));
+  const cache = options.cache ? new ResponseCache(options.cache) : undefined;
   /** Why the user may not call an alias, or undefined: the gateway's list and the user's must each name the alias or its model. */
   function aliasRefusal(user: UserRecord, alias: string, model: string): string | undefined {
     if (globalModels && !globalModels.has(alias) && !globalModels.has(model)) return `model '${alias.slice(0, 80)}' is not enabled on this gateway`;
@@ -519,6 +523,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     admitted?: AdmitResult;
     status: number;
     settled: boolean;
+    /** Where a whole 200 answer is to be kept in the response cache. */
+    cacheKey?: string;
   }
 
   /**
@@ -652,6 +658,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           h['content-length'] = String(buf.length);
           res.writeHead(up.statusCode, h);
           res.end(buf);
+          if (f.cacheKey !== undefined && up.statusCode === 200) cache!.set(f.cacheKey, buf);
         } else if (filter !== undefined) res.end(filter.end());
         else res.end();
         complete('ok');
@@ -724,10 +731,30 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (budgeted && !prices.known(m)) unpricedModel(m);
       reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens));
     }
-    const a = admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, reserveUsd);
+    // A cached answer costs nothing: it is admitted (and counted against the request limits) with nothing reserved.
+    const use = cache !== undefined && !shaped.stream && !shaped.free ? cacheUse(req.headers['cache-control']) : undefined;
+    const cacheKey = use ? cache!.key(user.id, upstream.provider.name + route.upstreamPath, shaped.body) : undefined;
+    const hit = use?.read ? cache!.get(cacheKey!) : undefined;
+    const a = hit ? admitFlight(f, req, 0, 0) : admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, reserveUsd);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
     let extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
+    if (hit) {
+      const h = headersWith(extra);
+      h['content-type'] = JSON_TYPE;
+      h['content-length'] = String(hit.length);
+      h['x-request-id'] = reqId;
+      h['x-keyward-cache'] = 'hit';
+      f.status = 200;
+      res.writeHead(200, h);
+      res.end(hit);
+      finish(f, { tokensIn: 0, tokensOut: 0 }, 'cache_hit', false);
+      return;
+    }
+    if (use) {
+      if (use.write) f.cacheKey = cacheKey;
+      extra = Object.assign({}, extra, { 'x-keyward-cache': !use.write ? 'bypass' : use.read ? 'miss' : 'refresh' });
+    }
     const ac = new Cancel();
     let clientGone = false;
     res.on('close', () => {
@@ -757,6 +784,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       shaped = { ...shaped, model: to, body: Buffer.from(JSON.stringify(body)) };
       extra = Object.assign({}, extra, { 'x-keyward-fallback-from': f.model });
       f.model = to;
+      // Another model's answer is not the answer to the request as sent.
+      f.cacheKey = undefined;
       upstream = upstreamFor(route, to);
       metrics.fallback(f.upstream, upstream.provider.name);
       f.upstream = upstream.provider.name;
