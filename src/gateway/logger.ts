@@ -73,6 +73,7 @@ export interface AccessFields {
   tokensOut: number;
   costUsd: number;
   ms: number;
+  tag?: string;
 }
 
 export type AccessLog = (f: AccessFields) => void;
@@ -202,7 +203,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (logger.levelVal > info) return;
     unwritten = true;
     destination.write(
-      `{"level":${info},"time":${Date.now()},"svc":"keyward-gateway","reqId":${JSON.stringify(f.reqId)},"user":${jsonString(f.user)},"route":${JSON.stringify(f.route)},"model":${jsonString(f.model)},"status":${jsonNumber(f.status)},"outcome":${JSON.stringify(f.outcome)},"tokensIn":${jsonNumber(f.tokensIn)},"tokensOut":${jsonNumber(f.tokensOut)},"costUsd":${jsonNumber(f.costUsd)},"ms":${jsonNumber(f.ms)},"msg":"request"}\n`,
+      `{"level":${info},"time":${Date.now()},"svc":"keyward-gateway","reqId":${JSON.stringify(f.reqId)},"user":${jsonString(f.user)},"route":${JSON.stringify(f.route)},"model":${jsonString(f.model)},"status":${jsonNumber(f.status)},"outcome":${JSON.stringify(f.outcome)},"tokensIn":${jsonNumber(f.tokensIn)},"tokensOut":${jsonNumber(f.tokensOut)},"costUsd":${jsonNumber(f.costUsd)},"ms":${jsonNumber(f.ms)},${f.tag !== undefined ? `"tag":${jsonString(f.tag)},` : ''}"msg":"request"}\n`,
     );
   });
   return logger;

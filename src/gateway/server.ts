@@ -525,6 +525,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     settled: boolean;
     /** Where a whole 200 answer is to be kept in the response cache. */
     cacheKey?: string;
+    /** The client's `x-keyward-tag`, for the ledger. */
+    tag?: string;
   }
 
   /**
@@ -571,8 +573,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       latencyMs,
       status: f.status,
       outcome,
+      tag: f.tag,
     });
-    access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs });
+    access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs, tag: f.tag });
     metrics.took(f.route.kind, f.upstream, latencyMs / 1000);
     if (last) metrics.request(f.route.kind, f.upstream, f.status, outcome);
     if (billed) metrics.usage(f.upstream, f.model, tokensIn, tokensOut, costUsd);
@@ -722,7 +725,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     anomaly?.request(user);
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req) };
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && !prices.known(shaped.model)) unpricedModel(shaped.model);
@@ -1029,7 +1032,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, promptTokens, status: 0, settled: false };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, promptTokens, status: 0, settled: false, tag: tagOf(req) };
     const a = admitFlight(f, req, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
@@ -1096,7 +1099,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (req.method === 'OPTIONS') {
         if (!corsH) throw new GatewayHttpError(403, 'cors_not_allowed', 'cross-origin calls are not allowed from this origin (set corsOrigins on the gateway)');
         const allowHeaders = req.headers['access-control-request-headers'];
-        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key, x-goog-api-key', 'access-control-max-age': '600' }));
+        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key, x-goog-api-key, x-keyward-tag', 'access-control-max-age': '600' }));
         res.end();
         return;
       }
@@ -1212,6 +1215,18 @@ const ID_PREFIX = randomBytes(6).toString('hex');
 let idCounter = 0;
 function nextRequestId(): string {
   return `${ID_PREFIX}-${(++idCounter).toString(36)}`;
+}
+
+const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
+
+/** The client's `x-keyward-tag` (what the request is for: a feature, a page, a job), checked; undefined without one. */
+function tagOf(req: IncomingMessage): string | undefined {
+  const tag = req.headers['x-keyward-tag'];
+  if (tag === undefined) return undefined;
+  if (typeof tag !== 'string' || !TAG.test(tag)) {
+    throw new GatewayHttpError(400, 'invalid_request_error', 'x-keyward-tag must be 1 to 64 letters, digits and . _ : / -, starting with a letter or digit (one tag a request)');
+  }
+  return tag;
 }
 
 const SCOPE_NAMES: Record<string, string> = {

@@ -22,14 +22,14 @@ export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: 
   }
 }
 
-const FIELD = { user: 'userId', model: 'model', provider: 'provider', token: 'tokenId' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
+const FIELD = { user: 'userId', model: 'model', provider: 'provider', token: 'tokenId', tag: 'tag' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
 
 /** Usage totals of rows in memory, highest cost first (what SQLite's GROUP BY gives for the same rows). */
 export function totalsBy(rows: LedgerRow[], by: UsageDimension): UsageByKey[] {
   const field = FIELD[by];
   const totals = new Map<string, UsageByKey>();
   for (const r of rows) {
-    const k = r[field];
+    const k = r[field] ?? '';
     let s = totals.get(k);
     if (!s) totals.set(k, (s = { key: k, requests: 0, tokensIn: 0, tokensOut: 0, costUsd: 0 }));
     s.requests++;

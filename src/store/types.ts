@@ -193,6 +193,8 @@ export interface LedgerRow {
   status: number;
   /** `ok`, `client_disconnect`, `upstream_error`, … */
   outcome: string;
+  /** What the client said the request was for (`x-keyward-tag`), to attribute spend. */
+  tag?: string;
 }
 
 export interface LedgerQuery {
@@ -207,8 +209,8 @@ export interface UsageTotals {
   costUsd: number;
 }
 
-/** What usage totals are summed by: the ledger's user, model, provider (whose keys served the calls) or token. */
-export type UsageDimension = 'user' | 'model' | 'provider' | 'token';
+/** What usage totals are summed by: the ledger's user, model, provider (whose keys served the calls), token or tag (an untagged request's is ''). */
+export type UsageDimension = 'user' | 'model' | 'provider' | 'token' | 'tag';
 
 /** Totals for one user id, model, provider or token id. */
 export interface UsageByKey extends UsageTotals {

@@ -109,7 +109,9 @@ describe('the management CLI and `keyward gateway`', () => {
     const tokenId = JSON.parse((await runKeyward(['usage', '--by', 'token', '--json', '--db', db])).stdout).tokens[0].token as string;
     expect(JSON.parse((await runKeyward(['usage', '--by', 'token', '--json', '--db', db])).stdout).tokens).toEqual([{ token: tokenId, user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n, costUsd: expect.any(Number) }]);
     expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stdout).toMatch(new RegExp(`^token\\s+requests\\s+tokens in\\s+tokens out\\s+cost\\n${tokenId} \\(alice\\)\\s+12\\s+144\\s+60\\s+\\$`, 'm'));
-    expect((await runKeyward(['usage', '--by', 'key', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider, token/);
+    expect((await runKeyward(['usage', '--by', 'tag', '--db', db])).stdout).toMatch(/^tag\s+requests\s+tokens in\s+tokens out\s+cost\n\(untagged\)\s+12\s+144\s+60\s+\$/m);
+    expect(JSON.parse((await runKeyward(['usage', '--by', 'tag', '--json', '--db', db])).stdout).tags).toMatchObject([{ tag: null, requests: n }]);
+    expect((await runKeyward(['usage', '--by', 'key', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider, token, tag/);
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));

@@ -20,6 +20,7 @@ function rows(n: number, now: number): LedgerRow[] {
     latencyMs: 1,
     status: 200,
     outcome: 'ok',
+    ...(i % 4 === 0 ? {} : { tag: `feature-${i % 3}` }),
   }));
 }
 
@@ -29,7 +30,7 @@ describe('usage totals', () => {
     for (const s of open.splice(0)) s.close();
   });
 
-  it('are summed by SQLite to the same figures as row by row, per user, model, provider and token, with the filters', () => {
+  it('are summed by SQLite to the same figures as row by row, per user, model, provider, token and tag, with the filters', () => {
     const now = Date.now();
     const data = rows(5000, now);
     const store = new SqliteStore(':memory:');
@@ -40,7 +41,7 @@ describe('usage totals', () => {
     // The totals must not come from loading the rows: a month of a busy gateway would not fit.
     const loaded = vi.spyOn(store, 'rows');
     for (const q of [{}, { since: now - 24 * 3_600_000 }, { userId: 'u_3' }, { userId: 'u_3', since: now - 6 * 3_600_000 }]) {
-      for (const by of ['user', 'model', 'provider', 'token'] as const) {
+      for (const by of ['user', 'model', 'provider', 'token', 'tag'] as const) {
         const sql = store.totals(by, q);
         const js = memory.totals(by, q);
         expect(sql.map((r) => r.key)).toEqual(js.map((r) => r.key));
@@ -57,7 +58,19 @@ describe('usage totals', () => {
       ['t0', 2500],
       ['t1', 2500],
     ]);
+    expect(store.totals('tag', {}).map((r) => [r.key, r.requests]).sort()).toEqual([
+      ['', 1250],
+      ['feature-0', 1250],
+      ['feature-1', 1250],
+      ['feature-2', 1250],
+    ]);
     expect(store.totals('model', { since: now + 1 })).toEqual([]);
     expect(loaded).not.toHaveBeenCalled();
+    // Rows read back carry the tag they were written with, and none when they had none.
+    const back = new Map(store.rows({ userId: 'u_1' }).map((r) => [r.requestId, r]));
+    for (const r of data.filter((x) => x.userId === 'u_1')) {
+      expect(back.get(r.requestId)!.tag).toBe(r.tag);
+      expect('tag' in back.get(r.requestId)!).toBe(r.tag !== undefined);
+    }
   });
 });

@@ -82,14 +82,16 @@ describe('the gateway logger', () => {
       { reqId: 'a-1', user: 'jane', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 12, tokensOut: 8, costUsd: 0.0000066, ms: 1.25 },
       // A user named with a key, a model with quotes and a newline, a cost that is not a number.
       { reqId: 'a-2', user: `ci ${key}`, route: 'messages', model: 'm"od\nel', status: 502, outcome: 'upstream_failed', tokensIn: 0, tokensOut: 0, costUsd: Number.NaN, ms: 0.5 },
+      // A request with the client's tag.
+      { reqId: 'a-3', user: 'jane', route: 'chat', model: 'gpt-4o-mini', status: 200, outcome: 'ok', tokensIn: 1, tokensOut: 1, costUsd: 0, ms: 1, tag: 'checkout/summary' },
     ];
     for (const f of fields) {
       accessLog(log)(f);
       log.info(f, 'request');
     }
     const lines = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(lines).toHaveLength(4);
-    for (let i = 0; i < 4; i += 2) {
+    expect(lines).toHaveLength(6);
+    for (let i = 0; i < 6; i += 2) {
       const { time: t1, ...fast } = lines[i]!;
       const { time: t2, ...viaPino } = lines[i + 1]!;
       expect(fast).toEqual(viaPino);
@@ -98,11 +100,13 @@ describe('the gateway logger', () => {
     expect(lines[0]).toMatchObject({ level: 30, svc: 'keyward-gateway', reqId: 'a-1', user: 'jane', costUsd: 0.0000066, msg: 'request' });
     expect(lines[2]!.model).toBe('m"od\nel');
     expect(lines[2]!.costUsd).toBeNull();
+    expect(lines[4]!.tag).toBe('checkout/summary');
+    expect(lines[0]!.tag).toBeUndefined();
     expect(readFileSync(file, 'utf8')).not.toContain(key.slice(12, 40));
 
     log.level = 'warn';
     accessLog(log)(fields[0]!);
-    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(4);
+    expect(readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(6);
     // A logger keyward did not make gets pino's own line.
     const other = pino(pino.destination({ dest: join(dir, 'other.log'), sync: true }));
     accessLog(other)(fields[0]!);
