@@ -1,5 +1,5 @@
 /**
- * Alerts (soft budget crossed, user auto-disabled, provider key rejected, a token used outside its
+ * Alerts (soft budget crossed, hard budget reached, user auto-disabled, provider key rejected, a token used outside its
  * networks or scopes, a secret in a prompt): always a warn log line, plus an optional callback and an
  * optional webhook. The webhook gets a JSON POST whose `text` Slack shows as it is, signed with
  * HMAC-SHA256 when a secret is set, and tried again on a failure, since each alert goes out once a
@@ -12,7 +12,7 @@ import { scanText } from '../secrets/index.js';
 import type { Logger } from './logger.js';
 
 export interface Alert {
-  kind: 'soft_budget' | 'anomaly_disabled' | 'provider_key_rejected' | 'store_unavailable' | 'outside_network' | 'outside_scope' | 'secret_in_prompt';
+  kind: 'soft_budget' | 'budget_reached' | 'anomaly_disabled' | 'provider_key_rejected' | 'store_unavailable' | 'outside_network' | 'outside_scope' | 'secret_in_prompt';
   message: string;
   userId?: string;
   user?: string;

@@ -11,7 +11,7 @@ import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.
 import { KeywardError } from '../errors.js';
 import { redactSecret, redactText, scanText, type SecretMatch } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
-import type { AdmitResult, Counters, Directory, Ledger, TokenScope, UserRecord } from '../store/types.js';
+import type { AdmitResult, CounterCheck, Counters, Directory, Ledger, TokenScope, UserRecord } from '../store/types.js';
 import { Alerter, type Alert, type AlertOptions } from './alerts.js';
 import { cacheUse, ResponseCache, type CacheOptions } from './response-cache.js';
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
@@ -336,6 +336,21 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     });
   }
 
+  /**
+   * A hard budget refused a request: once a period (per user, or for the gateway), on every
+   * instance together. The global budget's alert matters most: every budgeted request stops with it.
+   */
+  function budgetReached(role: 'user-budget' | 'global-budget', user: UserRecord, check: CounterCheck, refusal: string): void {
+    const global = role === 'global-budget';
+    alertOnce(`alert:${check.key}`, check.windowMs, {
+      kind: 'budget_reached',
+      ...(global ? {} : { userId: user.id, user: user.name }),
+      message: global
+        ? `the gateway's global budget refuses requests now (${refusal}); raise globalBudget in the config if that is not what should happen`
+        : `user '${user.name}' has reached its hard budget and its requests are refused (${refusal}); raise it with 'keyward users set ${user.name} --budget-usd …' if that is not what should happen`,
+    });
+  }
+
   /** Sends an alert unless one went out under `key` within `ttlMs`, on any instance sharing the store. */
   function alertOnce(key: string, ttlMs: number, alert: Alert): void {
     const failed = (err: unknown) => log.error({ err, alert: alert.kind }, 'checking whether an alert was already sent failed');
@@ -492,6 +507,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const role = p.roles[r.failed]!;
       const retryS = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
       const m = refusalMessage(role, p.checks[r.failed]!, retryS);
+      if (role === 'user-budget' || role === 'global-budget') budgetReached(role, user, p.checks[r.failed]!, m.message);
       headers['retry-after'] = String(retryS);
       if (role === 'user-rpm') {
         headers['x-ratelimit-remaining-requests'] = '0';

@@ -155,6 +155,24 @@ describe('rate limits and budgets (in-memory store)', () => {
     expect(alerts[0]!.message).toMatch(/soft budget of \$0\.02/);
   });
 
+  it('sends one budget_reached alert a period when a hard budget refuses, per user and for the global budget', async () => {
+    const alerts: Alert[] = [];
+    const { gw, token, dir } = await gatewayWith({ budgetUsd: 0.0001, period: 'day' }, { alerts: { onAlert: (a) => alerts.push(a) }, globalBudget: { usd: 0.0002, period: 'day' } });
+    const body = chat('test-model', { max_tokens: 100 });
+    for (let i = 0; i < 3; i++) expect((await post(`${gw.origin}/v1/chat/completions`, body, bearer(token))).status).toBe(402);
+    const mine = alerts.filter((a) => a.kind === 'budget_reached');
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ user: 'u', userId: dir.getUser('u')!.id });
+    expect(mine[0]!.message).toMatch(/^user 'u' has reached its hard budget and its requests are refused \(budget reached: .*\$0\.00.*resets in .*\); raise it with 'keyward users set u --budget-usd …'/);
+    // The global budget refuses another user: one alert for the gateway, naming no user.
+    dir.addUser('w', {});
+    const other = issueToken(dir, 'w').token;
+    for (let i = 0; i < 2; i++) expect((await post(`${gw.origin}/v1/chat/completions`, body, bearer(other))).status).toBe(402);
+    const global = alerts.filter((a) => a.kind === 'budget_reached' && a.user === undefined);
+    expect(global).toHaveLength(1);
+    expect(global[0]!.message).toMatch(/^the gateway's global budget refuses requests now/);
+  });
+
   it('refuses when the global budget is spent, for every user', async () => {
     const { gw, token, dir } = await gatewayWith({}, { globalBudget: { usd: 0.05, period: 'day' } });
     dir.addUser('v', {});
