@@ -15,7 +15,7 @@ import { keyCount, readEnvFile, upstreamFromEnv, upstreamsFromEnv, type Upstream
 import type { KeyChange } from '../gateway/keys.js';
 import { createLogger, type Logger } from '../gateway/logger.js';
 import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
-import { seedBudgets } from '../gateway/policy.js';
+import { budgetSeeder } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { compatibleProvider, envPrefixOf } from '../gateway/providers/compatible.js';
 import { egressDispatcher } from '../gateway/egress.js';
@@ -181,8 +181,8 @@ export async function serve(o: Flags): Promise<number> {
   } else {
     const moved = store.meta(MOVED_TO_REDIS);
     if (moved !== undefined) process.stderr.write(`keyward: note: the users and tokens of ${o.db} were moved to Redis (${moved}); without --redis this gateway reads the file's older copy\n`);
-    counters = new MemoryCounters();
-    await seedBudgets(counters, store, store.listUsers(), config.globalBudget);
+    // Each budget starts from this file's spend for its period when first used (also a budget given to a user later).
+    counters = new MemoryCounters({ initial: budgetSeeder(store) });
   }
   const { alerts: _alerts, ...policy } = config;
   const gateway = createGateway({

@@ -149,6 +149,32 @@ function fmtDuration(s: number): string {
   return `${Math.round(s / 3600)} h`;
 }
 
+/** When a budget period began, from the key `period()` gives it (`m202611`, `d20261129`). */
+function periodStart(key: string): number | undefined {
+  const m = /^(?:m(\d{4})(\d{2})|d(\d{4})(\d{2})(\d{2}))$/.exec(key);
+  if (!m) return undefined;
+  return m[1] !== undefined ? Date.UTC(Number(m[1]), Number(m[2]) - 1, 1) : Date.UTC(Number(m[3]), Number(m[4]) - 1, Number(m[5]));
+}
+
+/**
+ * For in-memory counters (`MemoryCounters({ initial })`): a budget counter starts, when first used in
+ * its period, from the spend the ledger holds for that user (or for everyone) since the period began.
+ * So neither a restart nor a budget given to a user who has been spending starts from nothing. Rows
+ * still queued for the ledger (the last fraction of a second) are not counted.
+ */
+export function budgetSeeder(ledger: Ledger): (key: string) => number {
+  return (key) => {
+    const user = /^b:u:(.+):([md]\d+)$/.exec(key);
+    const global = user ? null : /^b:g:([md]\d+)$/.exec(key);
+    const start = periodStart(user ? user[2]! : global ? global[1]! : '');
+    if (start === undefined) return 0;
+    if (user) return toNano(ledger.totals('user', { userId: user[1]!, since: start })[0]?.costUsd ?? 0);
+    let total = 0;
+    for (const v of ledger.spendSince(start).values()) total += v;
+    return toNano(total);
+  };
+}
+
 /**
  * After a restart, in-memory budget counters start from what the ledger says was spent this period,
  * so a restart never hands a user a fresh budget.

@@ -30,7 +30,7 @@ import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
-import { plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
+import { budgetSeeder, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic, anthropicModelsPath } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiModelsPath, geminiText } from './providers/gemini.js';
@@ -182,8 +182,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const log = options.logger ?? createLogger({ level: options.logLevel });
   const access = accessLog(log);
   const dir = options.directory;
-  const counters = options.counters ?? new MemoryCounters();
   const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());
+  // Budgets in memory start from the spend the ledger holds, when first used in their period.
+  const counters = options.counters ?? new MemoryCounters({ initial: budgetSeeder(ledger) });
   const writer = new LedgerWriter(ledger, log, options.ledgerFlushMs);
   // Read at scrape time, by when the upstreams below exist.
   const metrics = new GatewayMetrics({

@@ -52,9 +52,20 @@ function retryAfter(slot: Slot, now: number, check: CounterCheck): number {
   return Math.max(1, Math.ceil(f * windowMs - (now % windowMs)));
 }
 
+export interface MemoryCountersOptions {
+  /**
+   * The value a fixed counter starts from when it is created (first used in its period): the spend a
+   * ledger already holds for a budget, so that a restart, or a budget given to a user who has been
+   * spending, never starts from nothing.
+   */
+  initial?: (key: string) => number;
+}
+
 export class MemoryCounters implements Counters {
   private readonly slots = new Map<string, Slot & { windowMs: number }>();
   private admits = 0;
+
+  constructor(private readonly options: MemoryCountersOptions = {}) {}
 
   /** Forgets counters that can no longer matter (many client addresses must not grow memory forever). */
   private sweep(now: number): void {
@@ -70,7 +81,7 @@ export class MemoryCounters implements Counters {
     let s = this.slots.get(check.key);
     if (check.kind === 'fixed') {
       if (s === undefined || s.expires <= now) {
-        s = { w: 0, cur: 0, prev: 0, expires: now + check.windowMs, windowMs: check.windowMs };
+        s = { w: 0, cur: this.options.initial?.(check.key) ?? 0, prev: 0, expires: now + check.windowMs, windowMs: check.windowMs };
         this.slots.set(check.key, s);
       }
       return s;
@@ -135,7 +146,7 @@ export class MemoryCounters implements Counters {
       const s = this.slots.get(a.key);
       if (a.kind === 'fixed') {
         if (s !== undefined) s.cur += a.delta;
-        else this.slots.set(a.key, { w: 0, cur: a.delta, prev: 0, expires: Date.now() + a.windowMs, windowMs: a.windowMs });
+        else this.slots.set(a.key, { w: 0, cur: (this.options.initial?.(a.key) ?? 0) + a.delta, prev: 0, expires: Date.now() + a.windowMs, windowMs: a.windowMs });
         continue;
       }
       if (s === undefined) continue;

@@ -193,7 +193,7 @@ describe('who may call the gateway', () => {
     expect(allowed.headers.get('access-control-allow-headers')).toBe('authorization, content-type');
     // A preflight that names no headers is told the credential headers of every SDK.
     const bare = await fetch(`${gw.origin}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
-    expect(bare.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-api-key, x-goog-api-key');
+    expect(bare.headers.get('access-control-allow-headers')).toBe('authorization, content-type, x-api-key, x-goog-api-key, x-keyward-tag');
     const other = await fetch(`${gw.origin}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(other.status).toBe(403);
     expect(other.headers.get('access-control-allow-origin')).toBeNull();

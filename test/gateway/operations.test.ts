@@ -3,12 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken, seedBudgets, type Alert } from '../../src/gateway/index.js';
+import { budgetSeeder } from '../../src/gateway/policy.js';
 import { loadGatewayConfig } from '../../src/gateway/config.js';
 import { readEnvFile, upstreamFromEnv } from '../../src/gateway/env.js';
 import { gemini } from '../../src/gateway/providers/gemini.js';
 import { openai } from '../../src/gateway/providers/openai.js';
 import { Prices } from '../../src/gateway/providers/prices.js';
-import { MemoryCounters, MemoryDirectory } from '../../src/store/memory.js';
+import { MemoryCounters, MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
@@ -64,6 +65,50 @@ describe('state that outlives a restart', () => {
       await upstream.close();
       store.close();
     }
+  });
+});
+
+describe('budgets in memory start from the ledger when first used', () => {
+  const prices = { 'test-model': { input: 1000, output: 1000 } };
+  const row = (userId: string, costUsd: number, requestId: string) => ({ ts: Date.now(), requestId, userId, tokenId: 't', provider: 'openai', route: 'chat', model: 'm', tokensIn: 1, tokensOut: 1, costUsd, latencyMs: 1, status: 200, outcome: 'ok' });
+
+  it('after a restart, and for a budget given to a user who has been spending, without seeding at start', async () => {
+    const store = new SqliteStore(join(tmp, 'lazy.db'));
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    const spent = store.addUser('spent', { budgetUsd: 0.1, period: 'day' });
+    const free = store.addUser('free', {});
+    store.addUser('third', {});
+    store.append([row(spent.id, 0.09, 'r1'), row(free.id, 0.5, 'r2')]);
+    // The gateway's own default counters: nothing is seeded by hand.
+    let gw = await startGateway(upstream, keys, { directory: store, ledger: store, prices });
+    const ask = (name: string) => post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 10 }), bearer(issueToken(store, name).token));
+    try {
+      // $0.09 of $0.10 spent before this process started: the request's worst case does not fit.
+      expect((await ask('spent')).status).toBe(402);
+      // 'free' has no budget yet: it spends. Given one below what it has spent, it is refused at once.
+      expect((await ask('free')).status).toBe(200);
+      store.setUser('free', { budgetUsd: 0.4, period: 'month' });
+      const r = await ask('free');
+      expect(r.status).toBe(402);
+      expect((r.json.error as { message: string }).message).toMatch(/spending limit of \$0\.40/);
+      await gw.stop();
+      // Restarted with a global budget of $1 a month: it starts from everyone's spend this month.
+      store.append([row(free.id, 0.4, 'r3')]);
+      gw = await startGateway(upstream, keys, { directory: store, ledger: store, prices, globalBudget: { usd: 1, period: 'month' } });
+      const g = await ask('third');
+      expect(g.status).toBe(402);
+      expect((g.json.error as { message: string }).message).toMatch(/global spending limit/);
+    } finally {
+      await gw.stop();
+      await upstream.close();
+      store.close();
+    }
+  });
+
+  it('reads nothing for a counter that is not a budget', () => {
+    const seed = budgetSeeder(new MemoryLedger());
+    expect(seed('u:abc:rpm')).toBe(0);
+    expect(seed('b:u:abc:x2026')).toBe(0);
   });
 });
 
