@@ -29,13 +29,27 @@ export interface SharedBudgetsOptions {
   checkEveryMs?: number;
 }
 
-/** Puts this ledger's spend into the shared budgets now if this Redis epoch has not had it, and whenever the epoch changes. */
+/** Users whose spend a budget counter counts (a hard or a soft budget). */
+function budgetedIds(users: UserRecord[]): Set<string> {
+  return new Set(users.filter((u) => u.budgetUsd !== undefined || u.softBudgetUsd !== undefined).map((u) => u.id));
+}
+
+/**
+ * Puts this ledger's spend into the shared budgets now if this Redis epoch has not had it, and whenever
+ * the epoch changes. Also, every `checkEveryMs`, for a user who has been given a budget since the last
+ * look (on any machine): this ledger's spend for that user this period, so that the budget counts what
+ * was spent before it, on every instance. The spend of this instance's requests between the budget's
+ * arrival and the look is then counted twice (a few seconds' worth, once): a budget can refuse a
+ * little early, never overshoot.
+ */
 export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> {
   let first = true;
+  let budgeted = budgetedIds(o.users());
   const put = async (epoch: string): Promise<void> => {
     const atStart = first;
     first = false;
     const { claimed, previous } = o.ledger.claimMeta(EPOCH_NOTE, epoch);
+    budgeted = budgetedIds(o.users());
     if (!claimed) return;
     const adj = ledgerSpend(o.ledger, o.users(), o.global);
     try {
@@ -53,6 +67,23 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
   };
   const onChange = (epoch: string) => void put(epoch).catch((err: unknown) => o.log.error({ err }, 'putting the spend back into the shared budgets failed; will retry'));
   o.counters.onEpochChange(onChange);
-  o.counters.watchEpoch(o.checkEveryMs ?? 5000);
   await put(o.counters.epoch);
+  const lookForNewBudgets = async (): Promise<void> => {
+    const users = o.users();
+    const now = budgetedIds(users);
+    const fresh = users.filter((u) => now.has(u.id) && !budgeted.has(u.id));
+    budgeted = now;
+    if (fresh.length === 0) return;
+    const adj = ledgerSpend(o.ledger, fresh, undefined);
+    try {
+      if (adj.length > 0) await o.counters.seed(adj);
+    } catch (err) {
+      // Not written: the next look tries these users again.
+      for (const u of fresh) budgeted.delete(u.id);
+      throw err;
+    }
+    const usd = adj.reduce((sum, a) => sum + a.delta / NANO, 0);
+    o.log.info({ users: fresh.map((u) => u.name), usd: Math.round(usd * 1e6) / 1e6 }, "added this instance's earlier spend this period to budgets given since the last look");
+  };
+  o.counters.watchEpoch(o.checkEveryMs ?? 5000, () => lookForNewBudgets().catch((err: unknown) => o.log.error({ err }, 'adding earlier spend to newly given budgets failed; will retry')));
 }

@@ -283,10 +283,13 @@ export class RedisCounters implements Counters {
     this.epochListener = listener;
   }
 
-  /** Also looks for a new epoch every `ms`, so an idle instance notices a Redis that lost its data. */
-  watchEpoch(ms: number): void {
+  /**
+   * Also looks for a new epoch every `ms`, so an idle instance notices a Redis that lost its data;
+   * `then` runs after each look that reached Redis.
+   */
+  watchEpoch(ms: number, then?: () => Promise<void>): void {
     clearInterval(this.epochTimer);
-    this.epochTimer = setInterval(() => void this.checkEpoch().catch(() => {}), ms);
+    this.epochTimer = setInterval(() => void this.checkEpoch().then(then).catch(() => {}), ms);
     this.epochTimer.unref();
   }
 

@@ -79,4 +79,24 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
     expect(await spent()).toBeCloseTo(0.5, 9);
     expect(lines.some((l) => l.includes('Redis lost its data'))).toBe(true);
   });
+
+  it("counts, for a budget given to a user who has been spending, every instance's earlier spend this period, once", async () => {
+    // Two more machines, each looking every 50 ms; 'late' spent $0.25 on one and $0.15 on the other before having a budget.
+    const late = users.addUser('late', {});
+    const lateKey = `b:u:${late.id}:${period('month').key}`;
+    const more: RedisCounters[] = [];
+    for (const [i, usd] of [0.25, 0.15].entries()) {
+      const l = new SqliteStore(join(dir, `machine-late-${i}.db`));
+      l.append([row(late.id, usd)]);
+      ledgers.push(l);
+      more.push(await instance(l, 50));
+    }
+    expect(await more[0]!.peek(lateKey)).toBe(0);
+    users.setUser('late', { budgetUsd: 1, period: 'month' });
+    await until('both shares are in', async () => Number(await more[0]!.peek(lateKey)) / NANO >= 0.4 - 1e-9);
+    // A few more looks add nothing more.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(Number(await more[0]!.peek(lateKey)) / NANO).toBeCloseTo(0.4, 9);
+    expect(lines.some((l) => l.includes('budgets given since the last look'))).toBe(true);
+  });
 });
