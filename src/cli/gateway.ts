@@ -22,7 +22,7 @@ import { egressDispatcher } from '../gateway/egress.js';
 import { checkProviderKeys } from '../gateway/key-check.js';
 import { PROVIDER_NAMES, PROVIDERS } from '../gateway/providers/registry.js';
 import type { Provider } from '../gateway/providers/types.js';
-import { createGateway, type GatewayHandler } from '../gateway/server.js';
+import { createGateway, RELOADABLE, type GatewayHandler, type ReloadablePolicy } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
 import { safeUrl } from '../store/redis-connect.js';
@@ -144,6 +144,28 @@ function reloadKeys(o: Flags, config: GatewayConfigFile, current: Providers, gat
   process.stderr.write(`keyward gateway: provider keys reloaded (${names.map((n) => `${n}: ${say(change[n])}`).join('; ')})\n`);
 }
 
+/**
+ * Reads the config again on SIGHUP: the gateway takes its reloadable fields (models, prices, aliases,
+ * fallbacks, limits per address, CORS, …) for the requests that follow; the others take effect on
+ * restart, and the output says which changed. A config that cannot be read changes nothing.
+ */
+function reloadPolicy(file: string, started: GatewayConfigFile, gateway: GatewayHandler, log: Logger): void {
+  let next: GatewayConfigFile;
+  try {
+    next = loadGatewayConfig(file);
+    gateway.setPolicy(Object.fromEntries(RELOADABLE.map((k) => [k, next[k]])) as ReloadablePolicy);
+  } catch (err) {
+    log.error({ err }, 'reloading the config failed; the gateway keeps its policy');
+    process.stderr.write(`keyward gateway: reloading ${file} failed, keeping the current policy: ${(err as Error).message}\n`);
+    return;
+  }
+  const reloadable: readonly string[] = RELOADABLE;
+  const fields = new Set([...Object.keys(started), ...Object.keys(next)].filter((k) => k !== '$schema' && k !== 'comment'));
+  const later = [...fields].filter((k) => !reloadable.includes(k) && JSON.stringify(started[k as keyof GatewayConfigFile]) !== JSON.stringify(next[k as keyof GatewayConfigFile]));
+  log.info({ restartNeeded: later }, 'config reloaded');
+  process.stderr.write(`keyward gateway: policy reloaded from ${file}${later.length > 0 ? `; ${later.join(', ')} changed too, which takes effect when the gateway restarts` : ''}\n`);
+}
+
 export async function serve(o: Flags): Promise<number> {
   const config: GatewayConfigFile = o.config ? loadGatewayConfig(o.config) : {};
   const providers = readProviders(o, config);
@@ -239,9 +261,11 @@ export async function serve(o: Flags): Promise<number> {
     };
     process.once('SIGINT', () => void stop('SIGINT'));
     process.once('SIGTERM', () => void stop('SIGTERM'));
-    // Key rotation without a restart: put the new keys in the .env, then `kill -HUP <pid>`.
+    // Key rotation and policy changes without a restart: edit the .env or the config, then `kill -HUP <pid>`.
     process.on('SIGHUP', () => {
-      if (!stopping) reloadKeys(o, config, providers, gateway, log);
+      if (stopping) return;
+      reloadKeys(o, config, providers, gateway, log);
+      if (o.config) reloadPolicy(o.config, config, gateway, log);
     });
   });
 }

@@ -113,6 +113,10 @@ export interface GatewayOptions {
   ledgerFlushMs?: number;
 }
 
+/** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache'] as const;
+export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
+
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
   /**
    * Handles a request whose body a framework already parsed (Express, Fastify). `asUser` names the
@@ -130,6 +134,12 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
    * Returns the labels added and removed per provider.
    */
   setProviderKeys(keys: Partial<Record<string, string[]>>): Partial<Record<string, KeyChange>>;
+  /**
+   * Takes a new policy without a restart: every field of RELOADABLE, as given (a field left out goes
+   * back to its default), for the requests that arrive from now on. Throws, changing nothing, when
+   * `chat` names a provider the gateway lacks. The response cache is kept unless its settings changed.
+   */
+  setPolicy(policy: ReloadablePolicy): void;
   /** Prometheus metrics (requests, latency, tokens, spend, upstream attempts, key states), for a scrape endpoint. */
   metrics: GatewayMetrics;
 };
@@ -194,12 +204,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
   const anomaly = options.anomaly ? new AnomalyDetector(options.anomaly, dir, alerter) : undefined;
   const auth = new Authenticator(dir, options.jwt);
-  const prices = new Prices(options.prices, options.fallbackPrice);
-  const maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  const defaultMaxTokens = options.defaultMaxTokens ?? 4096;
+  let prices = new Prices(options.prices, options.fallbackPrice);
+  let maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  let defaultMaxTokens = options.defaultMaxTokens ?? 4096;
+  let ipLimits = options.ipLimits;
   const limitsOpen = options.limitsOnStoreFailure === 'open';
-  const globalModels = options.models ? new Set(options.models) : undefined;
-  const cors = options.corsOrigins ? new Set(options.corsOrigins) : undefined;
+  let globalModels = options.models ? new Set(options.models) : undefined;
+  let cors = options.corsOrigins ? new Set(options.corsOrigins) : undefined;
   const ownDispatcher = options.dispatcher === undefined;
   const env = options.env ?? process.env;
   const dispatcher = options.dispatcher ?? egressDispatcher(env, { keepAliveTimeout: 30_000, connections: 512, connect: { timeout: 10_000 } });
@@ -231,9 +242,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (problem) throw new KeywardError('KW_BAD_CONFIG', `providers: ${problem}`, { hint: 'name it e.g. groq, mistral or local-vllm' });
     compatible.push({ models: new ModelList(c.models), upstream: addUpstream(compatibleProvider(name, c)) });
   }
-  const chatPolicy: AppChatPolicy = options.chat ?? defaultChatPolicy(upstreams);
-  if (!byName.has(chatPolicy.provider)) {
-    throw new KeywardError('KW_BAD_CONFIG', `chat: provider '${chatPolicy.provider}' is neither built in (${PROVIDER_NAMES.join(', ')}) nor one of "providers"`, { hint: 'name a provider the gateway has, or add it to "providers"' });
+  let chatPolicy: AppChatPolicy = checkedChat(options.chat);
+  /** The app route's policy: the config's, or the default; its provider must be one the gateway has. */
+  function checkedChat(chat: AppChatPolicy | undefined): AppChatPolicy {
+    const policy = chat ?? defaultChatPolicy(upstreams);
+    if (byName.has(policy.provider)) return policy;
+    throw new KeywardError('KW_BAD_CONFIG', `chat: provider '${policy.provider}' is neither built in (${PROVIDER_NAMES.join(', ')}) nor one of "providers"`, { hint: 'name a provider the gateway has, or add it to "providers"' });
   }
   const keyStates = () => Object.fromEntries([...byName].map(([n, u]) => [n, u.pool.state()]));
 
@@ -364,7 +378,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
-  const promptSecrets = options.promptSecrets ?? 'off';
+  let promptSecrets = options.promptSecrets ?? 'off';
   /**
    * A request that carries a secret: refused (`block`), or its body with each secret redacted
    * (`redact`). Logged by kind and redacted form, and an alert once per user an hour: a secret that
@@ -400,8 +414,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return (!globalModels || globalModels.has(model)) && (!user.models || user.models.includes(model));
   }
 
-  const aliases = new Map(Object.entries(options.aliases ?? {}));
-  const cache = options.cache ? new ResponseCache(options.cache) : undefined;
+  let aliases = new Map(Object.entries(options.aliases ?? {}));
+  let cache = options.cache ? new ResponseCache(options.cache) : undefined;
+  let cacheOptions = options.cache;
   /** Why the user may not call an alias, or undefined: the gateway's list and the user's must each name the alias or its model. */
   function aliasRefusal(user: UserRecord, alias: string, model: string): string | undefined {
     if (globalModels && !globalModels.has(alias) && !globalModels.has(model)) return `model '${alias.slice(0, 80)}' is not enabled on this gateway`;
@@ -463,7 +478,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         allowModel(u, f.model);
         allowFrom(u, f.caller.tokenId, req);
       }
-      return plan(u, clientIp(req), options.ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId);
+      return plan(u, clientIp(req), ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId);
     };
     const p = makePlan(first);
     f.plan = p;
@@ -911,7 +926,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return 'no provider key is usable: every key is cooling down after failures or was rejected';
   }
 
-  const fallbacks = new Map(Object.entries(options.fallbacks ?? {}));
+  let fallbacks = new Map(Object.entries(options.fallbacks ?? {}));
   const NO_FALLBACK: string[] = [];
   /** The models a request falls back to, in order: on OpenAI's chat and Anthropic's messages API, those the user may call. */
   function fallbackChain(route: Route, model: string, user: UserRecord): string[] {
@@ -1215,6 +1230,21 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       out[name] = up.pool.replace(given);
     }
     return out;
+  };
+  handler.setPolicy = (p) => {
+    const chat = checkedChat(p.chat);
+    chatPolicy = chat;
+    globalModels = p.models ? new Set(p.models) : undefined;
+    defaultMaxTokens = p.defaultMaxTokens ?? 4096;
+    prices = new Prices(p.prices, p.fallbackPrice);
+    ipLimits = p.ipLimits;
+    cors = p.corsOrigins ? new Set(p.corsOrigins) : undefined;
+    maxBody = p.maxBodyBytes ?? 1024 * 1024;
+    promptSecrets = p.promptSecrets ?? 'off';
+    fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
+    aliases = new Map(Object.entries(p.aliases ?? {}));
+    if (JSON.stringify(p.cache) !== JSON.stringify(cacheOptions)) cache = p.cache ? new ResponseCache(p.cache) : undefined;
+    cacheOptions = p.cache;
   };
   handler.close = async () => {
     writer.close();

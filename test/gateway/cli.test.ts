@@ -10,6 +10,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
 
 describe('the management CLI and `keyward gateway`', () => {
@@ -292,6 +293,40 @@ describe('the management CLI and `keyward gateway`', () => {
       expect(await gateway.stop()).toBe(0);
     }
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(gateway.stdout + gateway.stderr).not.toContain(k.slice(10, 40));
+  });
+
+  it('reloads the policy of its --config on SIGHUP, says which changes need a restart, and keeps the policy when the new config is bad', async () => {
+    const env = join(dir, 'policy.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+    chmodSync(env, 0o600);
+    const config = join(dir, 'policy.config.json');
+    writeFileSync(config, JSON.stringify({ aliases: { fast: 'gpt-4o-mini' } }));
+    const token = (await runKeyward(['tokens', 'issue', 'alice', '--db', db])).stdout.trim();
+    const port = await freePort();
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--config', config, '--db', db, '--port', String(port)], { cwd: dir });
+    const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: token, maxRetries: 0 });
+    const fastIs = async () => {
+      await client.chat.completions.create({ model: 'fast', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+      return upstream.seen.at(-1)!.body?.model;
+    };
+    const reload = async (expected: RegExp) => {
+      const before = gateway.stderr.length;
+      await gateway.signal('SIGHUP');
+      await until('the policy line', () => expected.test(gateway.stderr.slice(before)));
+    };
+    try {
+      expect(await fastIs()).toBe('gpt-4o-mini');
+      writeFileSync(config, JSON.stringify({ aliases: { fast: 'gpt-4o' }, resilience: { retries: 1 } }));
+      await reload(/policy reloaded from .*policy\.config\.json; resilience changed too, which takes effect when the gateway restarts/);
+      expect(await fastIs()).toBe('gpt-4o');
+      writeFileSync(config, '{ "aliases": ');
+      await reload(/reloading .*policy\.config\.json failed, keeping the current policy: .*not valid JSON/);
+      writeFileSync(config, JSON.stringify({ aliases: { fast: 'gpt-4o-mini' }, chat: { provider: 'nowhere', model: 'x' } }));
+      await reload(/reloading .*policy\.config\.json failed, keeping the current policy: .*'chat' names provider 'nowhere'/);
+      expect(await fastIs()).toBe('gpt-4o');
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
   });
 
   it('--check-keys asks each provider with each key, says which it accepts (by label, never the key), and exits 1 when one cannot be used', async () => {
