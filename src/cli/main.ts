@@ -17,7 +17,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   audit: { summary: "check a project's key hygiene (.env, public env prefixes, build output)", load: () => import('./audit.js') },
   gateway: { summary: 'run the backend proxy that keeps provider keys server-side', load: () => import('./gateway.js') },
   users: { summary: 'manage gateway users (add, list, set, disable, enable)', load: () => import('./users.js') },
-  tokens: { summary: 'issue and revoke gateway tokens', load: () => import('./tokens.js') },
+  tokens: { summary: 'issue, rotate and revoke gateway tokens', load: () => import('./tokens.js') },
   usage: { summary: 'show gateway usage from the ledger', load: () => import('./usage.js') },
   demo: { summary: 'start a deliberately weak local site, scan it and print the report', load: () => import('./demo.js') },
 };

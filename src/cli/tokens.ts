@@ -31,7 +31,7 @@ function state(t: TokenRecord, now = Date.now()): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const program = new Command('keyward tokens').description('issue and revoke gateway tokens');
+  const program = new Command('keyward tokens').description('issue, rotate and revoke gateway tokens');
 
   program
     .command('issue <user>')
