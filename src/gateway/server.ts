@@ -409,29 +409,28 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return clean;
   }
 
-  /** Whether the gateway and the user's own list both allow a model. */
-  function mayCall(user: UserRecord, model: string): boolean {
-    return (!globalModels || globalModels.has(model)) && (!user.models || user.models.includes(model));
-  }
-
   let aliases = new Map(Object.entries(options.aliases ?? {}));
   let cache = options.cache ? new ResponseCache(options.cache) : undefined;
   let cacheOptions = options.cache;
-  /** Why the user may not call an alias, or undefined: the gateway's list and the user's must each name the alias or its model. */
-  function aliasRefusal(user: UserRecord, alias: string, model: string): string | undefined {
-    if (globalModels && !globalModels.has(alias) && !globalModels.has(model)) return `model '${alias.slice(0, 80)}' is not enabled on this gateway`;
-    if (user.models && !user.models.includes(alias) && !user.models.includes(model)) return `model '${alias.slice(0, 80)}' is not allowed for this user`;
+
+  /**
+   * Why the user may not call a model, or undefined: the gateway's list and the user's must each name
+   * it, or the alias the client called it by.
+   */
+  function modelRefusal(user: UserRecord, model: string, alias?: string): string | undefined {
+    const named = (alias ?? model).slice(0, 80);
+    if (globalModels && !globalModels.has(model) && (alias === undefined || !globalModels.has(alias))) return `model '${named}' is not enabled on this gateway`;
+    if (user.models && !user.models.includes(model) && (alias === undefined || !user.models.includes(alias))) return `model '${named}' is not allowed for this user`;
     return undefined;
   }
 
-  function allowAlias(user: UserRecord, alias: string, model: string): void {
-    const why = aliasRefusal(user, alias, model);
-    if (why !== undefined) throw new GatewayHttpError(403, 'model_not_allowed', why);
+  function mayCall(user: UserRecord, model: string, alias?: string): boolean {
+    return modelRefusal(user, model, alias) === undefined;
   }
 
-  function allowModel(user: UserRecord, model: string): void {
-    if (globalModels && !globalModels.has(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not enabled on this gateway`);
-    if (user.models && !user.models.includes(model)) throw new GatewayHttpError(403, 'model_not_allowed', `model '${model.slice(0, 80)}' is not allowed for this user`);
+  function allowModel(user: UserRecord, model: string, alias?: string): void {
+    const why = modelRefusal(user, model, alias);
+    if (why !== undefined) throw new GatewayHttpError(403, 'model_not_allowed', why);
   }
 
   interface Admission {
@@ -475,7 +474,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const makePlan = (u: UserRecord): Plan => {
       // Judged again on a caught-up copy: the model and the address must still be allowed to whoever the caller now is.
       if (u !== first) {
-        allowModel(u, f.model);
+        allowModel(u, f.model, f.alias);
         allowFrom(u, f.caller.tokenId, req);
       }
       return plan(u, clientIp(req), ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId);
@@ -550,6 +549,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     /** Whose keys served it (a Gemini or Groq model called through the OpenAI API is theirs), for the ledger and the metrics. */
     upstream: string;
     model: string;
+    /** The alias the client called the model by. */
+    alias?: string;
     promptTokens: number;
     plan?: Plan;
     admitted?: AdmitResult;
@@ -747,17 +748,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     // An alias goes out as its model: the body is rewritten before anything else reads it.
     const named = aliases.size > 0 && route.provider !== gemini && typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
     const aliasOf = typeof named === 'string' ? aliases.get(named) : undefined;
+    const alias = aliasOf !== undefined ? (named as string) : undefined;
     if (aliasOf !== undefined) {
-      allowAlias(user, named as string, aliasOf);
       parsed = { ...(parsed as Record<string, unknown>), model: aliasOf };
       raw = Buffer.from(JSON.stringify(parsed));
     }
     let shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
-    if (aliasOf === undefined) allowModel(user, shaped.model);
+    allowModel(user, shaped.model, alias);
     anomaly?.request(user);
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req) };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req) };
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && !prices.known(shaped.model)) unpricedModel(shaped.model);
@@ -819,6 +820,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       shaped = { ...shaped, model: to, body: Buffer.from(JSON.stringify(body)) };
       extra = Object.assign({}, extra, { 'x-keyward-fallback-from': f.model });
       f.model = to;
+      f.alias = undefined;
       // Another model's answer is not the answer to the request as sent.
       f.cacheKey = undefined;
       upstream = upstreamFor(route, to);
@@ -1018,7 +1020,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         }
       }
       for (const [alias, model] of aliases) {
-        if (listed.has(alias) || aliasRefusal(user, alias, model) !== undefined) continue;
+        if (listed.has(alias) || !mayCall(user, model, alias)) continue;
         listed.add(alias);
         data.push({ id: alias, object: 'model', created: 0, owned_by: 'keyward' });
       }
@@ -1036,13 +1038,15 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const chat = parseAppChat(parsed);
     const policy = chatPolicy;
     let model = policy.model;
+    let alias: string | undefined;
     if (chat.model !== undefined && chat.model !== model) {
       const aliasOf = aliases.get(chat.model);
-      const listed = (m: string) => user.models?.includes(m) === true || globalModels?.has(m) === true;
-      if (aliasOf !== undefined) allowAlias(user, chat.model, aliasOf);
-      else allowModel(user, chat.model);
-      if (!listed(chat.model) && !(aliasOf !== undefined && listed(aliasOf))) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
+      if (aliasOf !== undefined) alias = chat.model;
       model = aliasOf ?? chat.model;
+      allowModel(user, model, alias);
+      // Naming a model here takes a list that names it: without one, the server's choice stands.
+      const listed = (m: string) => user.models?.includes(m) === true || globalModels?.has(m) === true;
+      if (!listed(model) && !(alias !== undefined && listed(alias))) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
     } else allowModel(user, model);
     anomaly?.request(user);
     // Checked when the gateway was created.
@@ -1064,7 +1068,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           : { model, max_tokens: maxTokens, messages: system ? [{ role: 'system', content: system }, ...turns] : turns };
     const body = Buffer.from(JSON.stringify(upBody));
     const promptTokens = estimatePromptTokens(raw.length + (system ? system.length : 0));
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, promptTokens, status: 0, settled: false, tag: tagOf(req) };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: provider.name, model, alias, promptTokens, status: 0, settled: false, tag: tagOf(req) };
     const a = admitFlight(f, req, promptTokens + maxTokens, prices.cost(model, promptTokens, maxTokens));
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;

@@ -52,7 +52,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
       ledgers.push(ledger);
       dirs.push(d);
       counters.push(c);
-      gws.push(await startGateway(upstream, keys, { directory: d, counters: c, ledger }));
+      gws.push(await startGateway(upstream, keys, { directory: d, counters: c, ledger, aliases: { fast: 'gpt-4o-mini' } }));
     }
   });
   afterAll(async () => {
@@ -274,6 +274,25 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     }
     expect(dirs[1]!.getUser('pia')!.rpm).toBeUndefined();
     expect([(await ask(1, t.token)).status, (await ask(1, t.token)).status]).toEqual([200, 429]);
+  });
+
+  it('judges a request made by an alias again by that alias when a change on another machine arrives first through the admission', async () => {
+    dirs[0]!.addUser('alia', { models: ['fast'] });
+    const t = issueToken(dirs[0]!, 'alia');
+    await dirs[0]!.flush();
+    await until('instance B knows the token', () => dirs[1]!.lookupToken(t.record.id) !== undefined);
+    const raw = new Redis(redis.url);
+    try {
+      const id = dirs[0]!.getUser('alia')!.id;
+      const rec = JSON.parse((await raw.hget('kw:dir:users', id))!) as Record<string, unknown>;
+      await raw.multi().hset('kw:dir:users', id, JSON.stringify({ ...rec, rpm: 5 })).incr('kw:dir:ver').exec();
+    } finally {
+      raw.disconnect();
+    }
+    // Its list names the alias only: judged again on the caught-up copy, the request must still pass.
+    const r = await post(`${gws[1]!.origin}/v1/chat/completions`, chat('fast'), bearer(t.token));
+    expect(r.status, r.text).toBe(200);
+    expect(dirs[1]!.getUser('alia')!.rpm).toBe(5);
   });
 
   it('accepts a token issued on another machine on its very first request, even before its message arrives', async () => {
