@@ -24,6 +24,11 @@ function describeIssued(t: TokenRecord): string {
   return t.expiresAt !== undefined ? `${only}, valid until ${new Date(t.expiresAt).toISOString()}` : only;
 }
 
+/** A token's id, from the id or from the whole token (`kw_<id>_…`) pasted in its place. */
+function idOf(given: string): string {
+  return given.startsWith('kw_') ? given.slice(3, 15) : given;
+}
+
 function state(t: TokenRecord, now = Date.now()): string {
   if (t.revokedAt !== undefined) return `  REVOKED ${new Date(t.revokedAt).toISOString()}`;
   if (t.expiresAt === undefined) return '';
@@ -61,7 +66,7 @@ export async function run(argv: string[]): Promise<number> {
     .action(async (given: string, o: StoreFlags & { grace?: number }) => {
       let note = '';
       await withDirectory(o, (s) => {
-        const id = given.startsWith('kw_') ? given.slice(3, 15) : given;
+        const id = idOf(given);
         const found = s.lookupToken(id);
         if (!found) throw new KeywardError('KW_USAGE', `no token '${id.slice(0, 20)}'`, { hint: "list tokens with 'keyward tokens list'" });
         const old = found.token;
@@ -85,7 +90,7 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .addOption(redisOption())
     .action(async (id: string, o: StoreFlags) => {
-      await withDirectory(o, (s) => `revoked token ${s.revokeToken(id.startsWith('kw_') ? id.slice(3, 15) : id).id}\n`);
+      await withDirectory(o, (s) => `revoked token ${s.revokeToken(idOf(id)).id}\n`);
     });
 
   program

@@ -9,6 +9,7 @@ import { createHmac } from 'node:crypto';
 import { request } from 'undici';
 import { KeywardError } from '../errors.js';
 import { scanText } from '../secrets/index.js';
+import { isHttpUrl } from './config.js';
 import type { Logger } from './logger.js';
 
 export interface Alert {
@@ -52,9 +53,8 @@ export function webhookSettings(configured: { webhookUrl?: string } | undefined,
   }
   const url = fromEnv ?? inConfig;
   if (fromEnv !== undefined) {
-    const ok = URL.canParse(fromEnv) && /^https?:$/.test(new URL(fromEnv).protocol);
     // The value is not repeated: it is a credential.
-    if (!ok) throw new KeywardError('KW_BAD_CONFIG', 'KEYWARD_ALERT_WEBHOOK_URL is not an http(s) URL', { hint: 'set it to the webhook URL your chat or incident tool gave you' });
+    if (!isHttpUrl(fromEnv)) throw new KeywardError('KW_BAD_CONFIG', 'KEYWARD_ALERT_WEBHOOK_URL is not an http(s) URL', { hint: 'set it to the webhook URL your chat or incident tool gave you' });
   }
   const secret = env.KEYWARD_ALERT_SECRET?.trim() || undefined;
   if (secret !== undefined && secret.length < 16) {

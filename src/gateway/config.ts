@@ -44,13 +44,11 @@ const networks: Check = (v) => {
   const bad = (v as string[]).find((x) => networkError(x) !== undefined);
   return bad === undefined ? undefined : `a list of IP addresses and CIDR ranges ('${bad.slice(0, 60)}' is neither)`;
 };
-const url: Check = (v) => {
-  try {
-    return typeof v === 'string' && /^https?:$/.test(new URL(v).protocol) ? undefined : 'an http(s) URL';
-  } catch {
-    return 'an http(s) URL';
-  }
-};
+/** True for an absolute http: or https: URL. */
+export function isHttpUrl(v: unknown): v is string {
+  return typeof v === 'string' && URL.canParse(v) && /^https?:$/.test(new URL(v).protocol);
+}
+const url: Check = (v) => (isHttpUrl(v) ? undefined : 'an http(s) URL');
 const oneOf =
   (...xs: string[]): Check =>
   (v) =>

@@ -7,8 +7,8 @@
 import { request, type Dispatcher } from 'undici';
 import type { UpstreamConfig } from './env.js';
 import { PoolKey } from './keys.js';
-import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
+import { modelListRequest } from './providers/registry.js';
 import type { Provider } from './providers/types.js';
 
 export type KeyVerdict = 'ok' | 'rate_limited' | 'rejected' | 'failed';
@@ -22,16 +22,10 @@ export interface KeyCheck {
   detail: string;
 }
 
-/** The cheapest authenticated call of each API: its model list, one entry long where it can be. */
-function listing(provider: Provider<string>, baseUrl: string): { url: string; headers: Record<string, string> } {
-  const base = baseUrl.replace(/\/+$/, '');
-  if (provider === anthropic) return { url: `${base}/v1/models?limit=1`, headers: { 'anthropic-version': '2023-06-01' } };
-  if (provider === gemini) return { url: `${base}/v1beta/models?pageSize=1`, headers: {} };
-  return { url: `${base}/models`, headers: {} };
-}
-
 async function checkOne(provider: Provider<string>, baseUrl: string, key: PoolKey, dispatcher: Dispatcher, timeoutMs: number): Promise<KeyCheck> {
-  const { url, headers } = listing(provider, baseUrl);
+  // The cheapest authenticated call of each API: its model list, one entry long where it can be.
+  const { path, headers } = modelListRequest(provider, '?limit=1&pageSize=1');
+  const url = baseUrl.replace(/\/+$/, '') + path;
   const out = (verdict: KeyVerdict, detail: string): KeyCheck => ({ provider: provider.name, key: key.label, verdict, detail });
   try {
     const r = await request(url, { method: 'GET', headers: { accept: 'application/json', ...headers, ...provider.authHeaders(key.secret) }, dispatcher, headersTimeout: timeoutMs, bodyTimeout: timeoutMs });

@@ -31,11 +31,11 @@ import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
 import { budgetSeeder, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
-import { anthropic, anthropicModelsPath } from './providers/anthropic.js';
+import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
-import { gemini, geminiModelId, geminiModelsPath, geminiText } from './providers/gemini.js';
+import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
-import { PROVIDER_NAMES, PROVIDERS } from './providers/registry.js';
+import { modelListRequest, PROVIDER_NAMES, PROVIDERS } from './providers/registry.js';
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
 import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
 import { estimatePromptTokens } from './providers/types.js';
@@ -806,7 +806,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
     if (route.provider === anthropic) {
       const v = req.headers['anthropic-version'];
-      fwd['anthropic-version'] = typeof v === 'string' ? v : '2023-06-01';
+      fwd['anthropic-version'] = typeof v === 'string' ? v : ANTHROPIC_VERSION;
       const beta = req.headers['anthropic-beta'];
       if (typeof beta === 'string') fwd['anthropic-beta'] = beta;
     }
@@ -952,10 +952,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** A provider's model list; `url` is the client's (Gemini's paging parameters are passed on). */
   async function upstreamModels(upstream: Upstream, url: string, ac: Cancel): Promise<ModelListAnswer> {
-    const path = upstream.provider === anthropic ? anthropicModelsPath(url) : upstream.provider === gemini ? geminiModelsPath(url) : '/models';
-    const fwd: Record<string, string> = { accept: 'application/json' };
-    if (upstream.provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
-    const { res: up } = await upstream.send(path, 'GET', fwd, undefined, ac);
+    const { path, headers } = modelListRequest(upstream.provider, url);
+    const { res: up } = await upstream.send(path, 'GET', { accept: 'application/json', ...headers }, undefined, ac);
     const text = await answerText(up, upstream.provider);
     if (up.statusCode >= 400) {
       throw new GatewayHttpError(up.statusCode === 429 ? 429 : 502, 'upstream_error', `listing models failed upstream (${up.statusCode})`);
@@ -1075,7 +1073,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const ac = new Cancel();
     res.on('close', () => !res.writableFinished && ac.abort());
     const fwd: Record<string, string> = { 'content-type': 'application/json', accept: 'application/json' };
-    if (provider === anthropic) fwd['anthropic-version'] = '2023-06-01';
+    if (provider === anthropic) fwd['anthropic-version'] = ANTHROPIC_VERSION;
     let up: UpstreamAnswer;
     let text: string;
     try {

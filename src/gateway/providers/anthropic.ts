@@ -4,6 +4,9 @@
  */
 import { num, withParams, type Provider, type Usage } from './types.js';
 
+/** The API version the gateway asks for when the client names none (the one the SDKs send). */
+export const ANTHROPIC_VERSION = '2023-06-01';
+
 export const anthropic: Provider = {
   name: 'anthropic',
   envPrefix: 'ANTHROPIC',
