@@ -60,6 +60,37 @@ describe('a new policy without a restart (setPolicy, SIGHUP in `keyward gateway`
     expect((await ask('gpt-4o')).status).toBe(403);
   });
 
+  it('applies each of the other fields too: CORS, body limit, secrets in prompts, default output cap, fallbacks, limits per address', async () => {
+    const base = { models: ['gpt-4o-mini', 'gpt-4o'] };
+    gw.gateway.setPolicy({ ...base, corsOrigins: ['https://app.example'], maxBodyBytes: 2000, promptSecrets: 'block' });
+    const preflight = await fetch(`${gw.origin}/v1/chat/completions`, { method: 'OPTIONS', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.status).toBe(204);
+    expect((await post(`${gw.origin}/v1/chat/completions`, chat('gpt-4o-mini', { note: 'x'.repeat(3000) }), bearer(token))).status).toBe(413);
+    const secret = await post(`${gw.origin}/v1/chat/completions`, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: `key: ${fakeOpenAiKey()}` }] }, bearer(token));
+    expect(secret.status).toBe(400);
+    expect((secret.json.error as { type: string }).type).toBe('secret_in_prompt');
+
+    // The reservation of a request without max_tokens is its prompt estimate plus the default cap.
+    dir.addUser('capped', { tpm: 100_000 });
+    const capped = issueToken(dir, 'capped').token;
+    gw.gateway.setPolicy({ ...base, defaultMaxTokens: 7 });
+    const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] });
+    const r = await post(`${gw.origin}/v1/chat/completions`, body, bearer(capped));
+    expect(r.headers.get('x-ratelimit-remaining-tokens')).toBe(String(100_000 - Math.ceil(body.length / 3) - 7));
+
+    gw.gateway.setPolicy({ ...base, fallbacks: { 'gpt-4o-mini': ['gpt-4o'] } });
+    upstream.fail({ status: 503 }, { status: 503 }, { status: 503 });
+    expect((await ask()).headers.get('x-keyward-fallback-from')).toBe('gpt-4o-mini');
+
+    gw.gateway.setPolicy({ ...base, ipLimits: { rpm: 1 } });
+    expect((await ask()).status).toBe(200);
+    const limited = await ask();
+    expect(limited.status).toBe(429);
+    expect((limited.json.error as { message: string }).message).toMatch(/for this client address/);
+    gw.gateway.setPolicy(base);
+    expect((await ask()).status).toBe(200);
+  });
+
   it('names the fields it takes', () => {
     expect([...RELOADABLE].sort()).toEqual(['aliases', 'cache', 'chat', 'corsOrigins', 'defaultMaxTokens', 'fallbackPrice', 'fallbacks', 'ipLimits', 'maxBodyBytes', 'models', 'prices', 'promptSecrets']);
   });
