@@ -22,6 +22,7 @@ export type GatewayConfigFile = Pick<
   | 'limitsOnStoreFailure'
   | 'corsOrigins'
   | 'maxBodyBytes'
+  | 'maxUploadBytes'
   | 'resilience'
   | 'breaker'
   | 'jwt'
@@ -92,6 +93,7 @@ const FIELDS: Record<string, Check> = {
   limitsOnStoreFailure: oneOf('open', 'closed'),
   corsOrigins: strList,
   maxBodyBytes: posInt,
+  maxUploadBytes: posInt,
   resilience: obj({ timeoutMs: posInt, idleTimeoutMs: posInt, retries: (v) => (v === 0 ? undefined : posInt(v)), backoffBaseMs: posInt, backoffMaxMs: posInt }),
   breaker: obj({ threshold: posInt, cooldownMs: posInt }),
   jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, parallel: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks }) }, ['jwksUrl']),

@@ -11,9 +11,11 @@ export type PromptSecretsMode = 'off' | 'block' | 'redact';
 /**
  * The body with every secret replaced by its redacted form (`sk-proj-…abcd`), or undefined when the
  * result is no longer JSON (a secret written across an escape): such a request is refused instead.
+ * A text field (an upload's `prompt`) is not JSON (`json` false).
  */
-export function redactBody(body: string, found: SecretMatch[]): string | undefined {
+export function redactBody(body: string, found: SecretMatch[], json = true): string | undefined {
   const out = redactMatches(body, found);
+  if (!json) return out;
   try {
     JSON.parse(out);
     return out;

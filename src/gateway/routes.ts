@@ -2,13 +2,14 @@
  * The routes the gateway serves and how each request is understood: which upstream, which model,
  * streamed or not, how many output tokens it may produce (what the reservation assumes).
  */
+import { shapeSpeech } from './audio.js';
 import { GatewayHttpError } from './http-error.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -22,6 +23,8 @@ export interface Route {
   /** Gemini: a streamed call (`:streamGenerateContent`), and whether it asked for SSE (`alt=sse`). */
   stream?: boolean;
   sse?: boolean;
+  /** The body is an upload (multipart/form-data with an audio file), not JSON. */
+  upload?: boolean;
 }
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
@@ -30,6 +33,9 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/embeddings', { kind: 'embeddings', method: 'POST', provider: openai, upstreamPath: '/embeddings' }],
   ['/v1/images/generations', { kind: 'images', method: 'POST', provider: openai, upstreamPath: '/images/generations' }],
   ['/v1/moderations', { kind: 'moderations', method: 'POST', provider: openai, upstreamPath: '/moderations' }],
+  ['/v1/audio/transcriptions', { kind: 'transcription', method: 'POST', provider: openai, upstreamPath: '/audio/transcriptions', upload: true }],
+  ['/v1/audio/translations', { kind: 'translation', method: 'POST', provider: openai, upstreamPath: '/audio/translations', upload: true }],
+  ['/v1/audio/speech', { kind: 'speech', method: 'POST', provider: openai, upstreamPath: '/audio/speech' }],
   ['/v1/models', { kind: 'models', method: 'GET', provider: openai, upstreamPath: '/models' }],
   ['/v1/messages', { kind: 'messages', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages' }],
   ['/v1/messages/count_tokens', { kind: 'count', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages/count_tokens' }],
@@ -81,6 +87,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
   const o = json as Record<string, unknown>;
   if (route.provider === gemini) return shapeGemini(route, o, raw, defaultMaxTokens);
   if (route.kind === 'moderations') return shapeModeration(o, raw);
+  if (route.kind === 'speech') return shapeSpeech(o, raw);
   const model = o.model;
   if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
   if (o.stream !== undefined && typeof o.stream !== 'boolean') throw bad("'stream' must be true or false");

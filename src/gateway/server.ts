@@ -30,6 +30,7 @@ import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
+import { shapeUpload, spokenTokens, Upload } from './audio.js';
 import { budgetSeeder, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
@@ -101,6 +102,8 @@ export interface GatewayOptions {
   cache?: CacheOptions;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
+  /** Largest audio upload accepted for transcription and translation (default 25 MiB, OpenAI's own limit). */
+  maxUploadBytes?: number;
   resilience?: Partial<ResilienceOptions>;
   breaker?: Partial<BreakerOptions>;
   jwt?: JwtOptions;
@@ -114,7 +117,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -149,6 +152,9 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
+const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
+/** Audio answers are files, not worth holding in the response cache; uploads never repeat byte for byte (a new boundary each time). */
+const AUDIO: ReadonlySet<string> = new Set(['transcription', 'translation', 'speech']);
 
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
@@ -206,6 +212,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const auth = new Authenticator(dir, options.jwt);
   let prices = new Prices(options.prices, options.fallbackPrice);
   let maxBody = options.maxBodyBytes ?? 1024 * 1024;
+  let maxUpload = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
   let defaultMaxTokens = options.defaultMaxTokens ?? 4096;
   let ipLimits = options.ipLimits;
   const limitsOpen = options.limitsOnStoreFailure === 'open';
@@ -384,10 +391,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * (`redact`). Logged by kind and redacted form, and an alert once per user an hour: a secret that
    * reached the gateway's client has most likely leaked further, whatever happens here.
    */
-  function secretInPrompt(caller: Caller, route: Route, reqId: string, body: string, found: SecretMatch[]): string {
+  function secretInPrompt(caller: Caller, route: Route, reqId: string, body: string, found: SecretMatch[], json = true): string {
     const user = caller.user;
     const what = describeSecrets(found);
-    const clean = promptSecrets === 'redact' ? redactBody(body, found) : undefined;
+    const clean = promptSecrets === 'redact' ? redactBody(body, found, json) : undefined;
     const action = clean === undefined ? 'refused' : 'redacted';
     metrics.promptSecret(action);
     log.warn({ reqId, user: user.name, route: route.kind, secrets: found.map((m) => ({ rule: m.ruleId, redacted: m.redacted })), action }, 'secret in a request to an AI provider');
@@ -639,25 +646,39 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const body = up.body;
     const meter = streaming ? new StreamMeter(f.provider) : undefined;
     const filter = streaming && shaped.injectedUsage ? new UsageEventFilter() : undefined;
-    let captured: Buffer[] | undefined = streaming ? undefined : [];
+    // A file (speech audio, a text transcript) goes through as it comes, so that a player can start on
+    // the first bytes; a speech file is also kept (up to MAX_JSON_CAPTURE) to measure how long it plays.
+    const file = !streaming && !ct.includes('json');
+    let captured: Buffer[] | undefined = streaming || file ? undefined : [];
+    let audio: Buffer[] | undefined = file && shaped.audioOut !== undefined ? [] : undefined;
     let capturedBytes = 0;
     let done = false;
-    if (streaming) {
-      h['x-accel-buffering'] = 'no';
-      res.writeHead(up.statusCode, h);
-    }
+    if (streaming) h['x-accel-buffering'] = 'no';
+    if (streaming || file) res.writeHead(up.statusCode, h);
+    const known = { tokensIn: shaped.promptTokens, tokensOut: 0 };
     const complete = (outcome: string) => {
       if (done) return;
       done = true;
       const unreported = shaped.outputIfUnreported;
       if (meter) {
         meter.end();
-        const estimate = meter.reported || unreported === undefined ? meter.usage(shaped.promptTokens) : { tokensIn: shaped.promptTokens, tokensOut: unreported };
-        finish(f, estimate, meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
+        if (!meter.reported && shaped.knownCost) finish(f, known, outcome, true);
+        else finish(f, meter.reported || unreported === undefined ? meter.usage(shaped.promptTokens) : { tokensIn: shaped.promptTokens, tokensOut: unreported }, meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
         return;
       }
       let usage: Usage | undefined;
       if (captured !== undefined && captured.length > 0) usage = usageOfAnswer(f.provider, captured.length === 1 ? captured[0]! : Buffer.concat(captured));
+      if (usage === undefined && shaped.knownCost) {
+        finish(f, known, outcome, true);
+        return;
+      }
+      if (usage === undefined && audio !== undefined && outcome === 'ok') {
+        // Billed by how long the speech plays; what was reserved when that cannot be read.
+        void spokenTokens(Buffer.concat(audio), shaped.audioOut!, ct)
+          .catch(() => undefined)
+          .then((spoken) => finish(f, { tokensIn: shaped.promptTokens, tokensOut: spoken ?? unreported ?? shaped.maxTokens }, 'ok_estimated', true));
+        return;
+      }
       // An embedding has no output to bill, however large the vectors.
       finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: unreported ?? (shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4))) }, usage || shaped.free ? outcome : `${outcome}_estimated`, true);
     };
@@ -677,6 +698,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
             const out = filter.push(chunk);
             if (out.length > 0) write(out);
           }
+        } else if (audio !== undefined) {
+          if (capturedBytes <= MAX_JSON_CAPTURE) audio.push(chunk);
+          else audio = undefined;
+          write(chunk);
         } else if (captured !== undefined) {
           captured.push(chunk);
           if (capturedBytes > MAX_JSON_CAPTURE) {
@@ -745,15 +770,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
     const user = caller.user;
+    const upload = parsed instanceof Upload ? parsed : undefined;
     // An alias goes out as its model: the body is rewritten before anything else reads it.
-    const named = aliases.size > 0 && route.provider !== gemini && typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
+    const named = aliases.size === 0 || route.provider === gemini ? undefined : upload ? upload.field('model') : typeof parsed === 'object' && parsed !== null ? (parsed as { model?: unknown }).model : undefined;
     const aliasOf = typeof named === 'string' ? aliases.get(named) : undefined;
     const alias = aliasOf !== undefined ? (named as string) : undefined;
     if (aliasOf !== undefined) {
-      parsed = { ...(parsed as Record<string, unknown>), model: aliasOf };
-      raw = Buffer.from(JSON.stringify(parsed));
+      if (upload) await upload.set('model', aliasOf);
+      else {
+        parsed = { ...(parsed as Record<string, unknown>), model: aliasOf };
+        raw = Buffer.from(JSON.stringify(parsed));
+      }
     }
-    let shaped = shapeRequest(route, parsed, raw, defaultMaxTokens);
+    let shaped = upload ? await shapeUpload(upload, route.kind === 'translation' ? 'translation' : 'transcription') : shapeRequest(route, parsed, raw, defaultMaxTokens);
     allowModel(user, shaped.model, alias);
     anomaly?.request(user);
     const chain = fallbackChain(route, shaped.model, user);
@@ -768,7 +797,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens));
     }
     // A cached answer costs nothing: it is admitted (and counted against the request limits) with nothing reserved.
-    const use = cache !== undefined && !shaped.stream && !shaped.free ? cacheUse(req.headers['cache-control']) : undefined;
+    const use = cache !== undefined && !shaped.stream && !shaped.free && !AUDIO.has(route.kind) ? cacheUse(req.headers['cache-control']) : undefined;
     const cacheKey = use ? cache!.key(user.id, upstream.provider.name + route.upstreamPath, shaped.body) : undefined;
     const hit = use?.read ? cache!.get(cacheKey!) : undefined;
     const a = hit ? admitFlight(f, req, 0, 0) : admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, reserveUsd);
@@ -803,7 +832,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const viaCompat = (u: Upstream) => route.provider === openai && u.provider.openaiCompat !== undefined;
     const pathOn = (u: Upstream) => (viaCompat(u) ? u.provider.openaiCompat!.path : '') + route.upstreamPath;
     let upPath = pathOn(upstream);
-    const fwd: Record<string, string> = { 'content-type': 'application/json', accept: shaped.stream ? 'text/event-stream' : 'application/json' };
+    const fwd: Record<string, string> = { 'content-type': shaped.contentType ?? 'application/json', accept: shaped.accept ?? (shaped.stream ? 'text/event-stream' : 'application/json') };
     if (route.provider === anthropic) {
       const v = req.headers['anthropic-version'];
       fwd['anthropic-version'] = typeof v === 'string' ? v : ANTHROPIC_VERSION;
@@ -1152,7 +1181,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
         );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
@@ -1177,6 +1206,21 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       let raw: Buffer;
       let parsed: unknown;
+      if (route.upload) {
+        const given = preParsed?.body;
+        // A JSON body parser in front (express.json()) leaves an upload unread; a multipart parser has taken it apart.
+        if (Buffer.isBuffer(given)) raw = given;
+        else if (!req.readableDidRead) raw = await readBody(req, maxUpload);
+        else throw new GatewayHttpError(400, 'invalid_request_error', `${path} takes the upload as it was sent: mount the gateway before any multipart parser (multer, @fastify/multipart)`);
+        if (raw.length > maxUpload) throw tooLarge(maxUpload);
+        const upload = await Upload.read(raw, req.headers['content-type']);
+        const prompt = promptSecrets === 'off' ? undefined : upload.field('prompt');
+        if (prompt !== undefined) {
+          const found = scanText(prompt);
+          if (found.length > 0) await upload.set('prompt', secretInPrompt(caller, route, reqId, prompt, found, false));
+        }
+        return await handleApi(req, res, route, reqId, start, caller, upload, upload.body, corsH);
+      }
       if (preParsed !== undefined && preParsed.body !== undefined && !Buffer.isBuffer(preParsed.body) && typeof preParsed.body !== 'string') {
         parsed = preParsed.body;
         raw = Buffer.from(JSON.stringify(parsed));
@@ -1242,6 +1286,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     ipLimits = p.ipLimits;
     cors = p.corsOrigins ? new Set(p.corsOrigins) : undefined;
     maxBody = p.maxBodyBytes ?? 1024 * 1024;
+    maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
     promptSecrets = p.promptSecrets ?? 'off';
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
     aliases = new Map(Object.entries(p.aliases ?? {}));

@@ -1,11 +1,12 @@
 import { createServer } from 'node:http';
 import express from 'express';
 import Fastify from 'fastify';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGateway, createLogger, expressGateway, fastifyGateway, issueToken, type GatewayHandler } from '../../src/gateway/index.js';
 import { MemoryDirectory } from '../../src/store/memory.js';
 import { listen, type TestServer } from '../helpers/http-server.js';
+import { wav } from './helpers/audio.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { bearer, chat, post } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
@@ -46,6 +47,16 @@ describe('inside an existing app: Express and Fastify adapters', () => {
       const auth: express.RequestHandler = (req, res, next) => (req.headers['x-session'] === 'ok' ? next() : void res.status(401).json({ error: 'log in' }));
       a.post('/api/ai/chat', express.json(), auth, expressGateway(gateway, { user: () => 'app-user-42' }));
       a.post('/v1/chat/completions', expressGateway(gateway));
+      a.post('/v1/audio/transcriptions', express.json(), expressGateway(gateway));
+      // What a multipart parser (multer) does: the stream read, the form taken apart.
+      const takesApart: express.RequestHandler = (req, _res, next) => {
+        req.on('data', () => undefined);
+        req.on('end', () => {
+          (req as { body?: unknown }).body = { model: 'whisper-1' };
+          next();
+        });
+      };
+      a.post('/v1/audio/translations', takesApart, expressGateway(gateway));
       app = await listen(createServer(a));
     });
     afterAll(() => app.close());
@@ -65,6 +76,15 @@ describe('inside an existing app: Express and Fastify adapters', () => {
       expect(text).toBe('toktoktoktoktok');
       expect((await post(`${app.origin}/v1/chat/completions`, chat(), bearer(token))).status).toBe(200);
       expect((await post(`${app.origin}/v1/chat/completions`, chat(), bearer(token))).status).toBe(429);
+    });
+
+    it('passes an audio upload through express.json() untouched, and says what to do when a multipart parser took it apart', async () => {
+      const client = new OpenAI({ baseURL: `${app.origin}/v1`, apiKey: other, maxRetries: 0 });
+      const r = await client.audio.transcriptions.create({ file: await toFile(wav(2), 'a.wav'), model: 'whisper-1' });
+      expect(r.text).toBe('fake transcript of 2 seconds');
+      expect(upstream.seen.at(-1)?.form?.fields.model).toBe('whisper-1');
+      const refused = await client.audio.translations.create({ file: await toFile(wav(1), 'a.wav'), model: 'whisper-1' }).catch((e: unknown) => e);
+      expect(refused).toMatchObject({ status: 400, error: { message: expect.stringMatching(/mount the gateway before any multipart parser/) } });
     });
   });
 

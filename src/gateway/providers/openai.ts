@@ -1,4 +1,4 @@
-/** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings) or `response.usage` (Responses API). */
+/** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings, audio) or `response.usage` (Responses API). */
 import { num, type Provider, type Usage } from './types.js';
 
 function usageOf(u: unknown): Usage | undefined {
@@ -6,6 +6,8 @@ function usageOf(u: unknown): Usage | undefined {
   const o = u as Record<string, unknown>;
   if ('prompt_tokens' in o || 'completion_tokens' in o) return { tokensIn: num(o.prompt_tokens), tokensOut: num(o.completion_tokens) };
   if ('input_tokens' in o || 'output_tokens' in o) return { tokensIn: num(o.input_tokens), tokensOut: num(o.output_tokens) };
+  // Whisper's transcripts report the seconds heard, the unit it is billed in.
+  if (o.type === 'duration' && 'seconds' in o) return { tokensIn: Math.ceil(num(o.seconds)), tokensOut: 0 };
   return undefined;
 }
 

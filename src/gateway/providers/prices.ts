@@ -26,6 +26,14 @@ export const DEFAULT_PRICES: PriceTable = {
   // Images: text input, and the image tokens of the answer as output.
   'gpt-image-1': { input: 5, output: 40 },
   'gpt-image-1-mini': { input: 2, output: 8 },
+  // Audio. Whisper is priced per million seconds heard ($0.006 a minute), tts-1 per million characters
+  // spoken; the GPT-4o audio models per million tokens (input: audio, the dearer kind).
+  'whisper-1': { input: 100, output: 0 },
+  'gpt-4o-transcribe': { input: 6, output: 10 },
+  'gpt-4o-mini-transcribe': { input: 3, output: 5 },
+  'tts-1': { input: 15, output: 0 },
+  'tts-1-hd': { input: 30, output: 0 },
+  'gpt-4o-mini-tts': { input: 0.6, output: 12 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   'claude-opus-4': { input: 15, output: 75 },

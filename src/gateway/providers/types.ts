@@ -26,6 +26,17 @@ export interface ShapedRequest {
    * (an image's bytes say nothing of its tokens): what was reserved, so it is never billed short.
    */
   outputIfUnreported?: number;
+  /**
+   * The request alone says what it costs (the characters of text to speak, the seconds of a measured
+   * upload): billed as `promptTokens`, not as an estimate, when the answer reports no usage.
+   */
+  knownCost?: boolean;
+  /** The answer is audio in this format, whose duration measures the output when no usage is reported. */
+  audioOut?: string;
+  /** The body's type when it is not JSON (an upload: multipart/form-data with its boundary). */
+  contentType?: string;
+  /** What the request accepts back, when not JSON or an event stream (audio). */
+  accept?: string;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */

@@ -6,7 +6,9 @@
  * JSON answer), a hanging answer, an answer whose body never ends, a web page.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Response } from 'undici';
 import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
+import { wav, wavSeconds } from './audio.js';
 
 export type Fault =
   | { status: number; body?: string; retryAfter?: string }
@@ -28,6 +30,8 @@ export interface SeenRequest {
   keyIndex: number;
   provider: 'openai' | 'anthropic' | 'gemini';
   body: Record<string, unknown> | undefined;
+  /** An upload's text fields, and its file's bytes. */
+  form?: { fields: Record<string, string>; file?: Buffer; fileName?: string };
   headers: IncomingMessage['headers'];
 }
 
@@ -45,6 +49,8 @@ export interface FakeUpstreamOptions {
   chunkDelayMs?: number;
   /** Report usage in streams (OpenAI: only when include_usage was asked). */
   reportUsage?: boolean;
+  /** Seconds heard in an uploaded file that is not WAV (default 1). */
+  audioSeconds?: number;
 }
 
 export interface FakeUpstream extends TestServer {
@@ -74,12 +80,26 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
   async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
-    const text = Buffer.concat(chunks).toString('utf8');
+    const rawBody = Buffer.concat(chunks);
+    const text = rawBody.toString('utf8');
     let body: Record<string, unknown> | undefined;
     try {
       body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
     } catch {
       body = undefined;
+    }
+    let form: SeenRequest['form'];
+    const ctype = String(req.headers['content-type'] ?? '');
+    if (ctype.startsWith('multipart/form-data')) {
+      const fd = await new Response(rawBody, { headers: { 'content-type': ctype } }).formData();
+      form = { fields: {} };
+      for (const [k, v] of fd) {
+        if (typeof v === 'string') form.fields[k] = v;
+        else {
+          form.file = Buffer.from(await v.arrayBuffer());
+          form.fileName = v.name;
+        }
+      }
     }
     const path = (req.url ?? '').split('?')[0]!;
     const bearer = String(req.headers.authorization ?? '').replace(/^Bearer /, '');
@@ -89,7 +109,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     const cred = compat ? bearer : provider === 'gemini' ? String(req.headers['x-goog-api-key'] ?? '') : provider === 'anthropic' ? String(req.headers['x-api-key'] ?? '') : bearer || String(req.headers['api-key'] ?? '');
     const keys = provider === 'gemini' ? (o.geminiKeys ?? []) : provider === 'anthropic' ? o.anthropicKeys : o.openaiKeys;
     const keyIndex = keys.indexOf(cred);
-    state.seen.push({ path, url: req.url ?? '', method: req.method ?? '', keyIndex, provider, body, headers: req.headers });
+    state.seen.push({ path, url: req.url ?? '', method: req.method ?? '', keyIndex, provider, body, form, headers: req.headers });
     if (keyIndex === -1) {
       state.badAuth++;
       res.writeHead(401, { 'content-type': 'application/json' });
@@ -167,6 +187,45 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     const events: string[] = [];
+    // Speech to text: Whisper reports the seconds heard, the GPT-4o models tokens (10 a second heard); `text` answers report nothing.
+    if (api === '/v1/audio/transcriptions' || api === '/v1/audio/translations') {
+      const f = form?.fields ?? {};
+      const m = f.model ?? 'unknown';
+      const seconds = Math.ceil(form?.file ? (wavSeconds(form.file) ?? o.audioSeconds ?? 1) : 0);
+      const transcript = `fake transcript of ${seconds} seconds`;
+      const usage = m.startsWith('whisper') ? { type: 'duration', seconds } : { type: 'tokens', input_tokens: seconds * 10, output_tokens: 7, total_tokens: seconds * 10 + 7 };
+      const format = f.response_format ?? 'json';
+      if (f.stream === 'true' && !m.startsWith('whisper')) {
+        for (const word of transcript.split(' ')) events.push(`data: ${JSON.stringify({ type: 'transcript.text.delta', delta: `${word} ` })}\n\n`);
+        events.push(`data: ${JSON.stringify({ type: 'transcript.text.done', text: transcript, ...(reportUsage ? { usage } : {}) })}\n\n`);
+      } else if (format === 'text' || format === 'srt' || format === 'vtt') {
+        res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' });
+        res.end(transcript);
+        return;
+      } else {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ text: transcript, ...(format === 'verbose_json' ? { task: 'transcribe', language: 'english', duration: seconds, segments: [] } : {}), ...(reportUsage ? { usage } : {}) }));
+        return;
+      }
+    }
+    // Text to speech: a WAV or PCM file of about 15 characters a second; mp3 (the default) is bytes no player would take.
+    if (api === '/v1/audio/speech') {
+      const input = String(body?.input ?? '');
+      const seconds = Math.max(1, Math.round(input.length / 15));
+      const format = String(body?.response_format ?? 'mp3');
+      if (body?.stream_format === 'sse') {
+        events.push(`data: ${JSON.stringify({ type: 'speech.audio.delta', audio: Buffer.alloc(64).toString('base64') })}\n\n`);
+        events.push(`data: ${JSON.stringify({ type: 'speech.audio.done', ...(reportUsage ? { usage: { input_tokens: promptTokens, output_tokens: seconds * 20, total_tokens: promptTokens + seconds * 20 } } : {}) })}\n\n`);
+      } else {
+        const file = format === 'wav' ? wav(seconds, 24_000) : format === 'pcm' ? Buffer.alloc(48_000 * seconds) : Buffer.from('not really mp3 '.repeat(100));
+        res.writeHead(200, { 'content-type': format === 'wav' ? 'audio/wav' : format === 'pcm' ? 'audio/pcm' : 'audio/mpeg' });
+        // In two writes, as a file streamed from the provider comes.
+        res.write(file.subarray(0, 100));
+        await sleep(5);
+        res.end(file.subarray(100));
+        return;
+      }
+    }
     // gpt-image models report usage (272 image tokens a low-quality square image here); DALL·E reports none.
     if (api === '/v1/images/generations') {
       const n = Number(body?.n ?? 1);
@@ -200,7 +259,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     if (events.length > 0) {
-      // An image stream, written below.
+      // An image, transcript or speech stream, written below.
     } else if (gem && (gem[2] === 'generateContent' || gem[2] === 'streamGenerateContent')) {
       const gc = (body?.generationConfig ?? {}) as { maxOutputTokens?: number };
       const n = Math.min(defaultOut, gc.maxOutputTokens ?? defaultOut);

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { wav } from '../../test/gateway/helpers/audio.js';
+import { audioSeconds, billedPerCharacter, billedPerSecond, MIN_AUDIO_BYTES_PER_SECOND, shapeSpeech, shapeUpload, spokenTokens, Upload } from './audio.js';
+import { validateGatewayConfig } from './config.js';
+
+async function upload(fields: Record<string, string>, file?: Buffer): Promise<Upload> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.set(k, v);
+  if (file) form.set('file', new Blob([file], { type: 'audio/wav' }), 'a.wav');
+  const r = new Request('http://127.0.0.1/', { method: 'POST', body: form });
+  return Upload.read(Buffer.from(await r.arrayBuffer()), r.headers.get('content-type')!);
+}
+
+describe('audio requests', () => {
+  it('reads how long an audio file plays from its own header, and assumes the longest for what it cannot read', async () => {
+    expect(await audioSeconds(wav(2.5), 'audio/wav', 'a.wav')).toEqual({ seconds: 2.5, measured: true });
+    const junk = Buffer.alloc(3000, 7);
+    expect(await audioSeconds(junk, 'audio/webm', 'a.webm')).toEqual({ seconds: 3000 / MIN_AUDIO_BYTES_PER_SECOND, measured: false });
+  });
+
+  it('knows which models are billed by the second and by the character', () => {
+    expect(['whisper-1', 'whisper-large-v3', 'whisper'].map(billedPerSecond)).toEqual([true, true, true]);
+    expect(['gpt-4o-transcribe', 'whisperer'].map(billedPerSecond)).toEqual([false, false]);
+    expect(['tts-1', 'tts-1-hd', 'tts-1-1106'].map(billedPerCharacter)).toEqual([true, true, true]);
+    expect(['gpt-4o-mini-tts', 'tts-10'].map(billedPerCharacter)).toEqual([false, false]);
+  });
+
+  it('shapes an upload: seconds for Whisper (exact when measured), audio tokens and a transcript allowance for the others', async () => {
+    expect(await shapeUpload(await upload({ model: 'whisper-1' }, wav(2.2)), 'transcription')).toMatchObject({ model: 'whisper-1', promptTokens: 3, maxTokens: 0, knownCost: true, stream: false });
+    expect(await shapeUpload(await upload({ model: 'whisper-1' }, Buffer.alloc(1500, 1)), 'transcription')).toMatchObject({ promptTokens: 2, knownCost: false });
+    const gpt = await shapeUpload(await upload({ model: 'gpt-4o-transcribe', stream: 'true', prompt: 'Ada, Grace' }, wav(60)), 'transcription');
+    expect(gpt).toMatchObject({ promptTokens: 600 + 4, maxTokens: 600, stream: true, accept: 'text/event-stream' });
+    expect(gpt.contentType).toMatch(/^multipart\/form-data; boundary=/);
+    await expect(shapeUpload(await upload({ model: 'whisper-1', stream: 'true' }, wav(1)), 'translation')).rejects.toThrow('translations cannot be streamed');
+    await expect(shapeUpload(await upload({ model: 'whisper-1', stream: 'yes' }, wav(1)), 'transcription')).rejects.toThrow("'stream' must be true or false");
+    await expect(shapeUpload(await upload({ model: 'whisper-1' }, Buffer.alloc(0)), 'transcription')).rejects.toThrow("'file' is empty");
+  });
+
+  it('rebuilds the form when a field changes, the file untouched', async () => {
+    const clip = wav(1);
+    const u = await upload({ model: 'listen', prompt: 'hi' }, clip);
+    await u.set('model', 'whisper-1');
+    const again = await Upload.read(u.body, u.contentType);
+    expect(again.field('model')).toBe('whisper-1');
+    expect(again.field('prompt')).toBe('hi');
+    expect((await again.file()).bytes.equals(clip)).toBe(true);
+  });
+
+  it('refuses a body that is not multipart/form-data, or not a readable one', async () => {
+    await expect(Upload.read(Buffer.from('{}'), 'application/json')).rejects.toThrow(/send the audio as multipart\/form-data/);
+    await expect(Upload.read(Buffer.from('{}'), undefined)).rejects.toThrow(/send the audio as multipart\/form-data/);
+    await expect(Upload.read(Buffer.from('nothing'), 'multipart/form-data; boundary=abc')).rejects.toThrow(/could not be read/);
+  });
+
+  it('shapes speech: characters for tts-1, and for the token models a reservation of 4 tokens a character', () => {
+    const raw = (o: object) => Buffer.from(JSON.stringify(o));
+    const tts = { model: 'tts-1', input: 'héllo wörld', voice: 'alloy' };
+    expect(shapeSpeech(tts, raw(tts))).toMatchObject({ promptTokens: 11, maxTokens: 0, knownCost: true, stream: false, accept: '*/*' });
+    const mini = { model: 'gpt-4o-mini-tts', input: 'x'.repeat(100), voice: 'alloy', response_format: 'wav' };
+    expect(shapeSpeech(mini, raw(mini))).toMatchObject({ maxTokens: 400, outputIfUnreported: 400, audioOut: 'wav' });
+    const sse = { ...mini, stream_format: 'sse' };
+    expect(shapeSpeech(sse, raw(sse))).toMatchObject({ stream: true, accept: 'text/event-stream' });
+    expect(() => shapeSpeech({ model: 'tts-1', input: '' }, raw({}))).toThrow("'input' is required: the text to speak");
+    expect(() => shapeSpeech({ model: 'tts-1', input: 'a', stream_format: 'mp3' }, raw({}))).toThrow("'stream_format' must be 'sse' or 'audio'");
+  });
+
+  it('measures spoken audio: PCM by its size, a file by its header, nothing for bytes it cannot read', async () => {
+    expect(await spokenTokens(Buffer.alloc(48_000 * 3), 'pcm', 'audio/pcm')).toBe(60);
+    expect(await spokenTokens(wav(1.5, 24_000), 'wav', 'audio/wav')).toBe(30);
+    expect(await spokenTokens(Buffer.from('not really mp3 '.repeat(50)), 'mp3', 'audio/mpeg')).toBeUndefined();
+  });
+
+  it('the config takes maxUploadBytes as a positive integer', () => {
+    expect(validateGatewayConfig({ maxUploadBytes: 1000 }).maxUploadBytes).toBe(1000);
+    expect(() => validateGatewayConfig({ maxUploadBytes: -1 })).toThrow(/maxUploadBytes/);
+  });
+});

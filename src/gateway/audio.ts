@@ -1,0 +1,161 @@
+/**
+ * OpenAI's audio routes: speech to text (`/v1/audio/transcriptions`, `/v1/audio/translations`, an
+ * upload in multipart/form-data) and text to speech (`/v1/audio/speech`, JSON in, audio out).
+ *
+ * What they cost is counted in three units, each in the price table's "per million" columns:
+ * - seconds of audio for Whisper (`whisper-1`, and Whisper models of other providers), billed by the
+ *   minute: the upload's duration, read from the audio file itself, is the bill;
+ * - characters of input for `tts-1` and `tts-1-hd`: the request's text is the bill;
+ * - tokens for the GPT-4o audio models, as their answers report them; where an answer reports none
+ *   (a `text` transcript, a speech file), from the audio's duration at the rates OpenAI documents
+ *   for audio tokens (one input token per 100 ms heard, one output token per 50 ms spoken).
+ */
+import { parseBuffer } from 'music-metadata';
+import { Request, Response, type FormData } from 'undici';
+import { GatewayHttpError } from './http-error.js';
+import { estimatePromptTokens, type ShapedRequest } from './providers/types.js';
+
+/** Audio tokens a second, for the GPT-4o audio models (OpenAI: 100 ms of input, 50 ms of output a token). */
+export const AUDIO_IN_TOKENS_PER_SECOND = 10;
+export const AUDIO_OUT_TOKENS_PER_SECOND = 20;
+/**
+ * The fewest bytes a second of uploaded audio takes (6 kbit/s, the lowest rate speech codecs such as
+ * Opus are used at): an upload whose duration cannot be read is reserved as if it were this long.
+ */
+export const MIN_AUDIO_BYTES_PER_SECOND = 750;
+/** Output tokens reserved for a transcript, at the least (a short clip's words), and per second heard (several times the rate of speech). */
+const TRANSCRIPT_MIN_TOKENS = 256;
+const TRANSCRIPT_TOKENS_PER_SECOND = 10;
+/**
+ * Output tokens reserved per character of text to speak with a token-billed model: ordinary speech
+ * is about 15 characters a second, 1.3 tokens a character; this allows speech three times slower.
+ */
+const SPEECH_TOKENS_PER_CHAR = 4;
+/** OpenAI's `pcm` speech format: 24 kHz, 16-bit, mono, no header. */
+const PCM_BYTES_PER_SECOND = 48_000;
+
+/** Models billed by the second of audio (OpenAI's Whisper; Groq's `whisper-large-v3` likewise by the hour). */
+export function billedPerSecond(model: string): boolean {
+  return /^whisper(?:-|$)/.test(model);
+}
+
+/** Models billed by the character of text (`tts-1`, `tts-1-hd` and their dated ids). */
+export function billedPerCharacter(model: string): boolean {
+  return /^tts-1(?:-|$)/.test(model);
+}
+
+function bad(message: string): GatewayHttpError {
+  return new GatewayHttpError(400, 'invalid_request_error', message);
+}
+
+/** An uploaded form (an audio file and its fields), and the bytes that go upstream. */
+export class Upload {
+  private constructor(
+    private readonly form: FormData,
+    /** The body as it goes upstream: the client's bytes, or the form rebuilt after a change. */
+    public body: Buffer,
+    public contentType: string,
+  ) {}
+
+  /** Reads a multipart/form-data body; anything else, or a body that is not one, is a clear 400. */
+  static async read(raw: Buffer, contentType: string | undefined): Promise<Upload> {
+    if (contentType === undefined || !/^multipart\/form-data\s*;/i.test(contentType)) {
+      throw bad('send the audio as multipart/form-data with a `file` and a `model` field (the OpenAI SDKs do)');
+    }
+    let form: FormData;
+    try {
+      form = (await new Response(raw, { headers: { 'content-type': contentType } }).formData()) as FormData;
+    } catch {
+      throw bad('the multipart/form-data body could not be read (a wrong boundary, or a body cut short); send it again');
+    }
+    return new Upload(form, raw, contentType);
+  }
+
+  /** A text field, or undefined when absent (a file where text is expected is refused). */
+  field(name: string): string | undefined {
+    const v = this.form.get(name);
+    if (v === null) return undefined;
+    if (typeof v !== 'string') throw bad(`'${name}' must be a text field, not a file`);
+    return v;
+  }
+
+  /** The uploaded file's bytes, type and name. */
+  async file(): Promise<{ bytes: Buffer; type: string; name: string }> {
+    const f = this.form.get('file');
+    if (f === null || typeof f === 'string') throw bad("'file' is required: the audio to transcribe, as a file part of the form");
+    if (f.size === 0) throw bad("'file' is empty");
+    return { bytes: Buffer.from(await f.arrayBuffer()), type: f.type, name: f.name };
+  }
+
+  /** Changes a text field; the body is rebuilt with a new boundary. */
+  async set(name: string, value: string): Promise<void> {
+    this.form.set(name, value);
+    const r = new Request('http://127.0.0.1/', { method: 'POST', body: this.form });
+    this.body = Buffer.from(await r.arrayBuffer());
+    this.contentType = r.headers.get('content-type')!;
+  }
+}
+
+/**
+ * How long an audio file plays, from its own headers (WAV, MP3, M4A, WebM, Ogg, FLAC, …); when it
+ * cannot be read, the longest it could be (`measured` false).
+ */
+export async function audioSeconds(bytes: Buffer, mimeType: string, name: string): Promise<{ seconds: number; measured: boolean }> {
+  try {
+    const m = await parseBuffer(bytes, { mimeType: mimeType || undefined, path: name || undefined, size: bytes.length }, { duration: true, skipCovers: true });
+    const d = m.format.duration;
+    if (d !== undefined && Number.isFinite(d) && d > 0) return { seconds: d, measured: true };
+  } catch {
+    // Not a format the parser knows, or not audio at all: the provider will say which.
+  }
+  return { seconds: bytes.length / MIN_AUDIO_BYTES_PER_SECOND, measured: false };
+}
+
+/** A transcription or translation upload, understood well enough to limit, price and forward. */
+export async function shapeUpload(upload: Upload, kind: 'transcription' | 'translation'): Promise<ShapedRequest> {
+  const model = upload.field('model');
+  if (model === undefined || model === '') throw bad("'model' is required (a text field of the form)");
+  const streamField = upload.field('stream');
+  if (streamField !== undefined && streamField !== 'true' && streamField !== 'false') throw bad("'stream' must be true or false");
+  const stream = streamField === 'true';
+  if (stream && kind === 'translation') throw bad('translations cannot be streamed');
+  const prompt = upload.field('prompt') ?? '';
+  const file = await upload.file();
+  const { seconds, measured } = await audioSeconds(file.bytes, file.type, file.name);
+  const base = { model, stream, body: upload.body, contentType: upload.contentType, accept: stream ? 'text/event-stream' : 'application/json' };
+  if (billedPerSecond(model)) {
+    // Billed by the second as the provider rounds (up); a measured duration is the bill whatever the answer's format.
+    return { ...base, promptTokens: Math.max(1, Math.ceil(seconds)), maxTokens: 0, knownCost: measured };
+  }
+  const heard = Math.ceil(seconds * AUDIO_IN_TOKENS_PER_SECOND);
+  return { ...base, promptTokens: heard + (prompt ? estimatePromptTokens(Buffer.byteLength(prompt)) : 0), maxTokens: Math.max(TRANSCRIPT_MIN_TOKENS, Math.ceil(seconds * TRANSCRIPT_TOKENS_PER_SECOND)) };
+}
+
+/** A speech request (JSON): the text to speak, in the unit its model is billed by. */
+export function shapeSpeech(o: Record<string, unknown>, raw: Buffer): ShapedRequest {
+  const model = o.model;
+  if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
+  if (typeof o.input !== 'string' || o.input === '') throw bad("'input' is required: the text to speak");
+  if (o.instructions !== undefined && typeof o.instructions !== 'string') throw bad("'instructions' must be a string");
+  if (o.stream_format !== undefined && o.stream_format !== 'sse' && o.stream_format !== 'audio') throw bad("'stream_format' must be 'sse' or 'audio'");
+  const stream = o.stream_format === 'sse';
+  const base = { model, stream, body: raw, accept: stream ? 'text/event-stream' : '*/*' };
+  const chars = [...o.input].length;
+  if (billedPerCharacter(model)) return { ...base, promptTokens: chars, maxTokens: 0, knownCost: true };
+  const maxTokens = chars * SPEECH_TOKENS_PER_CHAR;
+  return { ...base, promptTokens: estimatePromptTokens(raw.length), maxTokens, outputIfUnreported: maxTokens, audioOut: typeof o.response_format === 'string' ? o.response_format : 'mp3' };
+}
+
+/**
+ * Output tokens of a speech answer whose usage the provider does not report: its duration at
+ * OpenAI's rate for audio output, or undefined when the duration cannot be read.
+ */
+export async function spokenTokens(audio: Buffer, format: string, contentType: string): Promise<number | undefined> {
+  let seconds: number | undefined;
+  if (format === 'pcm') seconds = audio.length / PCM_BYTES_PER_SECOND;
+  else {
+    const a = await audioSeconds(audio, contentType, `speech.${format}`);
+    if (a.measured) seconds = a.seconds;
+  }
+  return seconds === undefined ? undefined : Math.max(1, Math.ceil(seconds * AUDIO_OUT_TOKENS_PER_SECOND));
+}
