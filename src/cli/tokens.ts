@@ -29,6 +29,12 @@ function idOf(given: string): string {
   return given.startsWith('kw_') ? given.slice(3, 15) : given;
 }
 
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function live(t: TokenRecord, now: number): boolean {
+  return t.revokedAt === undefined && (t.expiresAt === undefined || t.expiresAt > now);
+}
+
 function state(t: TokenRecord, now = Date.now()): string {
   if (t.revokedAt !== undefined) return `  REVOKED ${new Date(t.revokedAt).toISOString()}`;
   if (t.expiresAt === undefined) return '';
@@ -95,17 +101,21 @@ export async function run(argv: string[]): Promise<number> {
 
   program
     .command('list')
-    .description('list tokens (ids only, never the tokens)')
+    .description('list tokens (ids only, never the tokens), with when each was last used')
     .addOption(dbOption())
     .addOption(redisOption())
     .option('--user <name>', "only this user's tokens")
-    .action(async (o: StoreFlags & { user?: string }) => {
+    .option('--unused-for <time>', 'only live tokens no gateway has accepted for this long (90d): the ones to revoke', parseDuration)
+    .action(async (o: StoreFlags & { user?: string; unusedFor?: number }) => {
       await withDirectory(o, (s) => {
         const names = new Map(s.listUsers().map((u) => [u.id, u.name]));
-        const tokens = s.listTokens(o.user);
-        if (tokens.length === 0) return 'no tokens\n';
+        const now = Date.now();
+        let tokens = s.listTokens(o.user);
+        // A token never used counts from its issue: one issued yesterday has not been idle for a month.
+        if (o.unusedFor !== undefined) tokens = tokens.filter((t) => live(t, now) && (t.lastUsedAt ?? t.createdAt) <= now - o.unusedFor!);
+        if (tokens.length === 0) return o.unusedFor !== undefined ? 'no live token has gone unused that long\n' : 'no tokens\n';
         return tokens
-          .map((t) => `${t.id}  ${names.get(t.userId) ?? t.userId}  issued ${new Date(t.createdAt).toISOString()}${t.scopes !== undefined ? `  scopes ${t.scopes.join(',')}` : ''}${state(t)}\n`)
+          .map((t) => `${t.id}  ${names.get(t.userId) ?? t.userId}  issued ${iso(t.createdAt)}  ${t.lastUsedAt !== undefined ? `last used ${iso(t.lastUsedAt)}` : 'never used'}${t.scopes !== undefined ? `  scopes ${t.scopes.join(',')}` : ''}${state(t, now)}\n`)
           .join('');
       });
     });

@@ -42,8 +42,13 @@ function credential(headers: IncomingHttpHeaders): string | undefined {
   return typeof k === 'string' ? k.trim() : undefined;
 }
 
+/** A token's use is recorded in the directory at most this often by one gateway (a write, not free on the hot path). */
+export const TOUCH_EVERY_MS = 3_600_000;
+
 export class Authenticator {
   private readonly jwks?: JWTVerifyGetKey;
+  /** When this gateway last recorded each token's use. */
+  private readonly touched = new Map<string, number>();
 
   constructor(
     private readonly dir: Directory,
@@ -78,11 +83,28 @@ export class Authenticator {
   }
 
   private judge(r: TokenCheck): Caller {
-    if (r.ok) return { user: r.user, tokenId: r.token.id, scopes: r.token.scopes };
+    if (r.ok) {
+      this.touch(r.token.id);
+      return { user: r.user, tokenId: r.token.id, scopes: r.token.scopes };
+    }
     if (r.reason === 'revoked') throw new GatewayHttpError(401, 'authentication_error', 'this gateway token has been revoked');
     if (r.reason === 'expired') throw new GatewayHttpError(401, 'authentication_error', `this gateway token expired at ${new Date(r.expiresAt).toISOString()}; ask the gateway's operator for a new one`);
     if (r.reason === 'disabled') throw new GatewayHttpError(403, 'permission_error', `user '${r.user!.name}' is disabled`);
     throw new GatewayHttpError(401, 'authentication_error', 'invalid gateway token');
+  }
+
+  /** Notes the token's use in the directory (for `keyward tokens list --unused-for`), once an hour at most; a failure only loses the note. */
+  private touch(id: string): void {
+    const now = Date.now();
+    const last = this.touched.get(id);
+    if (last !== undefined && now - last < TOUCH_EVERY_MS) return;
+    if (this.touched.size >= 100_000) this.touched.clear();
+    this.touched.set(id, now);
+    try {
+      this.dir.touchToken(id, now);
+    } catch {
+      // A busy or read-only file: the next use an hour on tries again.
+    }
   }
 
   private async afterCatchUp(cred: string, first: TokenCheck): Promise<Caller> {

@@ -224,6 +224,10 @@ export class MemoryDirectory implements Directory {
     return this.r.listTokens(userId);
   }
 
+  touchToken(id: string, at: number): void {
+    this.r.touch(id, at);
+  }
+
   revokeToken(id: string): TokenRecord {
     const t = this.r.tokens.get(id);
     if (!t) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });

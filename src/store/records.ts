@@ -63,6 +63,7 @@ export class DirectoryRecords {
     this.users.clear();
     this.names.clear();
     this.tokens.clear();
+    this.used.clear();
   }
 
   find(idOrName: string): UserRecord | undefined {
@@ -96,6 +97,19 @@ export class DirectoryRecords {
 
   listTokens(userId?: string): TokenRecord[] {
     const uid = userId === undefined ? undefined : this.must(userId).id;
-    return [...this.tokens.values()].filter((t) => uid === undefined || t.userId === uid).sort((a, b) => a.createdAt - b.createdAt).map((t) => ({ ...t }));
+    return [...this.tokens.values()]
+      .filter((t) => uid === undefined || t.userId === uid)
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .map((t) => {
+        const used = Math.max(t.lastUsedAt ?? 0, this.used.get(t.id) ?? 0);
+        return used > 0 ? { ...t, lastUsedAt: used } : { ...t };
+      });
+  }
+
+  /** When each token was last accepted, kept apart from the records (a use is not a change of the directory). */
+  readonly used = new Map<string, number>();
+
+  touch(id: string, at: number): void {
+    if (this.tokens.has(id) && at > (this.used.get(id) ?? 0)) this.used.set(id, at);
   }
 }

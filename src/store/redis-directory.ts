@@ -18,6 +18,12 @@ import { applyPatch, checkUserName, DirectoryRecords } from './records.js';
 import { connectRedis, unreachableRedis } from './redis-connect.js';
 import { newTokenRecord, type Directory, type TokenOptions, type TokenRecord, type UserPolicy, type UserRecord } from './types.js';
 
+/** Records a token's use, never moving it back (instances' clocks and hours differ). */
+const TOUCH = `
+local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if cur < tonumber(ARGV[2]) then redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+`;
+
 const WRITE = `
 local op = ARGV[1]
 local kind, rec
@@ -95,7 +101,7 @@ return msg
 /** How long a request waits for a change's message before the mirror reads the whole directory. */
 const CATCH_UP_MS = 50;
 
-type WriteRedis = Redis & { kwDirWrite(...args: Array<string | number>): Promise<string> };
+type WriteRedis = Redis & { kwDirWrite(...args: Array<string | number>): Promise<string>; kwTouch(key: string, id: string, at: string): Promise<unknown> };
 
 interface Change {
   v: number;
@@ -130,6 +136,8 @@ export class RedisDirectory implements Directory {
   private readonly redis: WriteRedis;
   private sub?: Redis;
   private readonly keys: string[];
+  /** When each token was last accepted: a hash apart from the versioned records, since a use changes nobody's rights. */
+  private readonly usedKey: string;
   /** The mirror: read by every lookup, updated from Redis's answers and messages. */
   private readonly r = new DirectoryRecords();
   /** Version of the mirror: every change up to it is applied. */
@@ -147,7 +155,9 @@ export class RedisDirectory implements Directory {
     this.redis = redis as WriteRedis;
     const p = (options.prefix ?? 'kw:') + 'dir:';
     this.keys = [`${p}users`, `${p}names`, `${p}tokens`, `${p}ver`, `${p}changes`];
+    this.usedKey = `${p}used`;
     this.redis.defineCommand('kwDirWrite', { lua: WRITE, numberOfKeys: 5 });
+    this.redis.defineCommand('kwTouch', { lua: TOUCH, numberOfKeys: 1 });
     this.redis.on('error', () => {});
     this.onError = options.onError ?? (() => {});
   }
@@ -218,10 +228,10 @@ export class RedisDirectory implements Directory {
       do {
         this.reloadAgain = false;
         const [users, names, tokens, ver] = this.keys;
-        const r = await this.redis.multi().hgetall(users!).hgetall(names!).hgetall(tokens!).get(ver!).exec();
+        const r = await this.redis.multi().hgetall(users!).hgetall(names!).hgetall(tokens!).get(ver!).hgetall(this.usedKey).exec();
         if (!r) throw new KeywardError('KW_STORE', 'reading the directory from Redis was aborted', { hint: 'retry' });
         for (const [err] of r) if (err) throw err;
-        const [u, n, t, v] = r.map(([, val]) => val) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null];
+        const [u, n, t, v, used] = r.map(([, val]) => val) as [Record<string, string>, Record<string, string>, Record<string, string>, string | null, Record<string, string>];
         const version = Number(v ?? 0);
         if (version < this.version && this.r.users.size + this.r.tokens.size > 0) {
           // The version went back: Redis restarted without its data. Refusing every token would lock
@@ -237,6 +247,7 @@ export class RedisDirectory implements Directory {
         for (const json of Object.values(u)) this.r.putUser(toUser(JSON.parse(json) as Record<string, unknown>));
         for (const [name, id] of Object.entries(n)) this.r.names.set(name, id);
         for (const json of Object.values(t)) this.r.putToken(toToken(JSON.parse(json) as Record<string, unknown>));
+        for (const [id, at] of Object.entries(used)) this.r.touch(id, Number(at));
         this.version = version;
         this.caughtUp();
       } while (this.reloadAgain);
@@ -434,6 +445,12 @@ export class RedisDirectory implements Directory {
     this.r.tokens.set(id, t);
     this.write(['expire', id, String(t.expiresAt)]);
     return { ...t };
+  }
+
+  touchToken(id: string, at: number): void {
+    this.r.touch(id, at);
+    // Only a note: lost if Redis is away, and the next use (an hour on) records it again.
+    this.redis.kwTouch(this.usedKey, id, String(at)).catch(() => {});
   }
 
   /**

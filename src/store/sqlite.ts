@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS tokens (
   created_at INTEGER NOT NULL,
   revoked_at INTEGER,
   expires_at INTEGER,
-  scopes TEXT
+  scopes TEXT,
+  last_used_at INTEGER
 );
 CREATE TABLE IF NOT EXISTS ledger (
   ts INTEGER NOT NULL,
@@ -68,6 +69,7 @@ interface TokenRow {
   expires_at: number | null;
   /** Comma-separated; NULL: every API. */
   scopes: string | null;
+  last_used_at: number | null;
 }
 
 function toUser(r: UserRow): UserRecord {
@@ -82,6 +84,7 @@ function toToken(r: TokenRow): TokenRecord {
   if (r.revoked_at !== null) t.revokedAt = r.revoked_at;
   if (r.expires_at !== null) t.expiresAt = r.expires_at;
   if (r.scopes !== null) t.scopes = (r.scopes === '' ? [] : r.scopes.split(',')) as TokenScope[];
+  if (r.last_used_at !== null) t.lastUsedAt = r.last_used_at;
   return t;
 }
 
@@ -95,6 +98,7 @@ function migrate(db: Database.Database): void {
   const columns = db.prepare<[], { name: string }>('PRAGMA table_info(tokens)').all();
   if (!columns.some((c) => c.name === 'expires_at')) db.exec('ALTER TABLE tokens ADD COLUMN expires_at INTEGER');
   if (!columns.some((c) => c.name === 'scopes')) db.exec('ALTER TABLE tokens ADD COLUMN scopes TEXT');
+  if (!columns.some((c) => c.name === 'last_used_at')) db.exec('ALTER TABLE tokens ADD COLUMN last_used_at INTEGER');
   const ledgerColumns = db.prepare<[], { name: string }>('PRAGMA table_info(ledger)').all();
   if (!ledgerColumns.some((c) => c.name === 'tag')) db.exec('ALTER TABLE ledger ADD COLUMN tag TEXT');
 }
@@ -157,6 +161,7 @@ export class SqliteStore implements Directory, Ledger {
       tokensOf: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at'),
       revoke: db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?'),
       expire: db.prepare('UPDATE tokens SET expires_at = MIN(COALESCE(expires_at, @at), @at) WHERE id = @id'),
+      touch: db.prepare('UPDATE tokens SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
       insertRow: db.prepare(
         'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
@@ -293,6 +298,10 @@ export class SqliteStore implements Directory, Ledger {
     this.q.expire.run({ at, id });
     this.forget();
     return toToken(this.q.token.get(id)!);
+  }
+
+  touchToken(id: string, at: number): void {
+    this.q.touch.run({ at, id });
   }
 
   append(rows: LedgerRow[]): void {

@@ -67,6 +67,8 @@ export interface TokenRecord {
   expiresAt?: number;
   /** The APIs it may call; absent: all of them. A name this keyward does not know grants nothing. */
   scopes?: readonly TokenScope[];
+  /** When a gateway last accepted it (to the hour: each instance records a token's use at most once an hour); absent: never. */
+  lastUsedAt?: number;
 }
 
 /** A new token's record. */
@@ -105,6 +107,11 @@ export interface Directory {
   revokeToken(id: string): TokenRecord;
   /** Moves the token's end to `at` if that is sooner than the end it has (a lifetime is never lengthened). */
   expireToken(id: string, at: number): TokenRecord;
+  /**
+   * Records that a gateway accepted the token at `at` (never moving it back). Not a change of the
+   * directory: no version moves, nobody is told, and a failure loses only this note.
+   */
+  touchToken(id: string, at: number): void;
   close(): void;
 }
 

@@ -201,3 +201,41 @@ describe('who may call the gateway', () => {
     expect(simple.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
+
+describe("a token's last use", () => {
+  it('is recorded when a gateway accepts the token, once an hour at most, and never for a refused one', () => {
+    const dir = new MemoryDirectory();
+    dir.addUser('lu', {});
+    const { token, record } = issueToken(dir, 'lu');
+    const revoked = issueToken(dir, 'lu');
+    dir.revokeToken(revoked.record.id);
+    const touch = vi.spyOn(dir, 'touchToken');
+    const auth = new Authenticator(dir);
+    const before = Date.now();
+    auth.authenticate(bearer(token));
+    auth.authenticate(bearer(token));
+    expect(() => auth.authenticate(bearer(revoked.token))).toThrow(/revoked/);
+    expect(touch).toHaveBeenCalledTimes(1);
+    const listed = dir.listTokens();
+    expect(listed.find((t) => t.id === record.id)!.lastUsedAt).toBeGreaterThanOrEqual(before);
+    expect(listed.find((t) => t.id === revoked.record.id)!.lastUsedAt).toBeUndefined();
+    // An hour on, the next use is recorded again.
+    vi.useFakeTimers({ now: Date.now() + 3_600_001, toFake: ['Date'] });
+    try {
+      auth.authenticate(bearer(token));
+    } finally {
+      vi.useRealTimers();
+    }
+    expect(touch).toHaveBeenCalledTimes(2);
+  });
+
+  it('is only a note: a directory that cannot record it still lets the request through', () => {
+    const dir = new MemoryDirectory();
+    dir.addUser('ro', {});
+    const { token } = issueToken(dir, 'ro');
+    vi.spyOn(dir, 'touchToken').mockImplementation(() => {
+      throw new Error('attempt to write a readonly database');
+    });
+    expect(new Authenticator(dir).authenticate(bearer(token))).toMatchObject({ user: { name: 'ro' } });
+  });
+});

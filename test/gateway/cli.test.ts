@@ -85,6 +85,8 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(issued.stderr).toMatch(/shown only this once/);
 
     const port = await freePort();
+    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${token.slice(3, 15)}\\s+alice\\s+issued \\S+\\s+never used$`, 'm'));
+    const before = Date.now();
     const gateway = await startKeyward(['gateway', '--env-file', env, '--db', db, '--port', String(port)], { cwd: dir });
     const n = 12;
     try {
@@ -96,6 +98,9 @@ describe('the management CLI and `keyward gateway`', () => {
     }
     const { stdout, stderr } = gateway;
     expect(stderr).toMatch(/usage ledger written/);
+    // The gateway noted the token's use in the file, for the operator to see.
+    const lastUsed = new RegExp(`^${token.slice(3, 15)}\\s+alice\\s+issued \\S+\\s+last used (\\S+)$`, 'm').exec((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout);
+    expect(Date.parse(lastUsed![1]!)).toBeGreaterThanOrEqual(before);
     const usage = await runKeyward(['usage', '--json', '--db', db]);
     expect(JSON.parse(usage.stdout).users).toMatchObject([{ user: 'alice', requests: n, tokensIn: 12 * n, tokensOut: 5 * n }]);
     const table = await runKeyward(['usage', '--user', 'alice', '--since', '1h', '--db', db]);
@@ -194,7 +199,7 @@ describe('the management CLI and `keyward gateway`', () => {
     const until = /valid until (\S+);/.exec(issued.stderr)![1]!;
     expect(Date.parse(until) - Date.now()).toBeGreaterThan(30 * 86_400_000 - 60_000);
     const id = issued.stdout.trim().slice(3, 15);
-    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+issued \\S+\\s+expires ${until.replace(/\./g, '\\.')}$`, 'm'));
+    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+issued \\S+\\s+never used\\s+expires ${until.replace(/\./g, '\\.')}$`, 'm'));
     for (const bad of ['soon', '0d', '-1h', '5y']) {
       const r = await runKeyward(['tokens', 'issue', 'alice', '--expires-in', bad, '--db', db]);
       expect(r.code).toBe(2);
@@ -208,7 +213,7 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(issued.code, issued.stderr).toBe(0);
     expect(issued.stderr).toMatch(/issued for alice, scopes app,anthropic;/);
     const id = issued.stdout.trim().slice(3, 15);
-    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+issued \\S+\\s+scopes app,anthropic$`, 'm'));
+    expect((await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db])).stdout).toMatch(new RegExp(`^${id}\\s+alice\\s+issued \\S+\\s+never used\\s+scopes app,anthropic$`, 'm'));
     for (const [bad, why] of [['app,admin', /unknown token scope: 'admin'/], [',', /a token needs at least one scope/]] as const) {
       const r = await runKeyward(['tokens', 'issue', 'alice', '--scopes', bad, '--db', db]);
       expect(r.code).toBe(2);
@@ -416,6 +421,32 @@ describe('the management CLI and `keyward gateway`', () => {
       await groq.close();
     }
     expect(gateway.stdout + gateway.stderr).not.toContain(groqKey.slice(8, 40));
+  });
+
+  it('lists the live tokens no gateway has accepted for a while (the ones to revoke), counting a token never used from its issue', async () => {
+    await runKeyward(['users', 'add', 'stale', '--db', db]);
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await runKeyward(['tokens', 'issue', 'stale', '--db', db])).stdout.trim().slice(3, 15));
+    const [old, recent, fresh, revoked] = ids as [string, string, string, string];
+    const store = new SqliteStore(db);
+    try {
+      const day = 86_400_000;
+      store.touchToken(old, Date.now() - 40 * day);
+      store.touchToken(recent, Date.now() - 2 * day);
+      store.touchToken(revoked, Date.now() - 40 * day);
+      store.revokeToken(revoked);
+    } finally {
+      store.close();
+    }
+    const idle = await runKeyward(['tokens', 'list', '--user', 'stale', '--unused-for', '30d', '--db', db]);
+    expect(idle.code, idle.stderr).toBe(0);
+    expect(idle.stdout).toMatch(new RegExp(`^${old}\\s+stale\\s+issued \\S+\\s+last used \\S+$`, 'm'));
+    expect(idle.stdout.trim().split('\n')).toHaveLength(1);
+    for (const id of [recent, fresh, revoked]) expect(idle.stdout).not.toContain(id);
+    expect((await runKeyward(['tokens', 'list', '--user', 'stale', '--unused-for', '90d', '--db', db])).stdout).toBe('no live token has gone unused that long\n');
+    const bad = await runKeyward(['tokens', 'list', '--unused-for', 'ages', '--db', db]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--unused-for .*use a length of time like 90m, 12h, 30d or 2w/);
   });
 
   it('revokes a token by id', async () => {

@@ -89,6 +89,33 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(list.stdout).toMatch(/carol .*REVOKED/);
   });
 
+  it("`tokens list` on any machine shows when a token was last used on either instance, and the note moves no directory version", async () => {
+    await cli(['users', 'add', 'lou'], dbs[0]!);
+    const used = (await cli(['tokens', 'issue', 'lou'], dbs[0]!)).stdout.trim();
+    const idle = (await cli(['tokens', 'issue', 'lou'], dbs[0]!)).stdout.trim();
+    await until('both instances know the tokens', () => dirs.every((d) => d.lookupToken(idle.slice(3, 15)) !== undefined));
+    const versions = dirs.map((d) => d.currentVersion);
+    const before = Date.now();
+    expect((await ask(1, used)).status).toBe(200);
+    expect(dirs.map((d) => d.currentVersion)).toEqual(versions);
+    let listed = '';
+    await until('the use is in Redis', async () => {
+      listed = (await cli(['tokens', 'list', '--user', 'lou'], dbs[0]!)).stdout;
+      return /last used/.test(listed);
+    });
+    const at = Date.parse(new RegExp(`^${used.slice(3, 15)}\\s+lou\\s+issued \\S+\\s+last used (\\S+)$`, 'm').exec(listed)![1]!);
+    expect(at).toBeGreaterThanOrEqual(before - 1);
+    expect(listed).toMatch(new RegExp(`^${idle.slice(3, 15)}\\s+lou\\s+issued \\S+\\s+never used$`, 'm'));
+    // An older note (another instance's, from before) does not move it back.
+    dirs[0]!.touchToken(used.slice(3, 15), 1_000);
+    const fresh = await RedisDirectory.connect(redis.url, { subscribe: false });
+    try {
+      expect(fresh.listTokens('lou').map((t) => t.lastUsedAt)).toEqual([at, undefined]);
+    } finally {
+      fresh.close();
+    }
+  });
+
   it('a user disabled by the CLI is refused by both instances on the next request, and works again once re-enabled', async () => {
     expect((await cli(['users', 'add', 'dave'], dbs[0]!)).code).toBe(0);
     const token = (await cli(['tokens', 'issue', 'dave'], dbs[0]!)).stdout.trim();

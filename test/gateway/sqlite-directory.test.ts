@@ -59,6 +59,21 @@ describe('the SQLite directory, read by a gateway while the CLI writes the same 
     gateway.revokeToken(record.id);
     expect(verifyToken(gateway, token)).toMatchObject({ ok: false, reason: 'revoked' });
   });
+
+  it("records a token's last use for the CLI to read, never moving it back, without emptying the gateway's lookups", () => {
+    const [gateway, cli] = stores();
+    cli.addUser('cy', {});
+    const { record } = issueToken(cli, 'cy');
+    const first = gateway.lookupToken(record.id);
+    expect(cli.listTokens()[0]!.lastUsedAt).toBeUndefined();
+    gateway.touchToken(record.id, 2_000);
+    gateway.touchToken(record.id, 1_000);
+    expect(cli.listTokens()[0]!.lastUsedAt).toBe(2_000);
+    // Its own write is no change made elsewhere: the lookups kept in memory stay.
+    expect(gateway.lookupToken(record.id)).toBe(first);
+    // An unknown id is no error: the token may have been removed meanwhile.
+    expect(() => gateway.touchToken('nope', 3_000)).not.toThrow();
+  });
 });
 
 describe('a keyward.db made before tokens could expire', () => {
@@ -90,12 +105,15 @@ describe('a keyward.db made before tokens could expire', () => {
         const old = verifyToken(store, issued.token);
         expect(old.ok && old.token.scopes).toBeUndefined();
         expect(verifyToken(store, scoped.token)).toMatchObject({ ok: true, token: { scopes: ['app', 'gemini'] } });
+        // And the time a token was last used later than that.
+        store.touchToken(issued.record.id, 1_700_000_000_000);
       } finally {
         store.close();
       }
       // Opening it again does not try to add the columns twice, and reads the scopes back.
       const again = new SqliteStore(file);
       expect(again.listTokens().map((t) => t.scopes)).toEqual([undefined, undefined, ['app', 'gemini']]);
+      expect(again.listTokens().map((t) => t.lastUsedAt)).toEqual([1_700_000_000_000, undefined, undefined]);
       again.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
