@@ -14,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { Pool } from 'undici';
 import { hasProgram } from '../../test/helpers/programs.js';
 import { freePort, startRedis, type TestRedis } from '../../test/helpers/redis-server.js';
+import { redisFloor } from './redis-floor.js';
 import { fakeOpenAiKey } from '../../test/gateway/helpers/keys.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -269,6 +270,15 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push('On a shared 2-core machine wall-clock figures swing with other load; proxy CPU per request (from /proc) is the steadier measure of what each proxy costs.');
   lines.push('Targets (issue 4): keyward added latency and throughput within 1.25× of bare at every concurrency (1.5× on Redis), ≥ 3× Portkey throughput, first chunk within 2 ms of direct.');
+  if (redis) {
+    // Measured with the proxies idle, after the cells.
+    const floor = await redisFloor(redis.url);
+    const bareAdded = get('bare', 'plain', 1)!.p50 - get('direct', 'plain', 1)!.p50;
+    const room = bareAdded * 0.5;
+    lines.push(
+      `Redis floor at c=1: an exact admission is one round trip, p50 ${f(floor.admitMs, 3)} ms (a bare PING: ${f(floor.pingMs, 3)} ms); bare adds ${f(bareAdded, 3)} ms at plain c=1, so 1.5× leaves ${f(room, 3)} ms for all keyward does beyond bare, that round trip included: ${floor.pingMs > room ? 'even a bare PING takes longer, so no exact shared limit can meet the Redis target at c=1 here' : floor.admitMs > room ? "keyward's admission alone takes longer than that" : "room enough for keyward's admission"}.`,
+    );
+  }
   if (JSON_OUT) process.stdout.write(JSON.stringify({ seconds: SECONDS, cells }, null, 2) + '\n');
   else process.stdout.write(lines.join('\n') + '\n');
   if (redis) await redis.stop();
