@@ -50,6 +50,7 @@ describe('audio requests', () => {
     await expect(Upload.read(Buffer.from('{}'), 'application/json')).rejects.toThrow(/send the audio as multipart\/form-data/);
     await expect(Upload.read(Buffer.from('{}'), undefined)).rejects.toThrow(/send the audio as multipart\/form-data/);
     await expect(Upload.read(Buffer.from('nothing'), 'multipart/form-data; boundary=abc')).rejects.toThrow(/could not be read/);
+    await expect(Upload.read(Buffer.from('nothing'), 'multipart/form-data')).rejects.toThrow(/could not be read/);
   });
 
   it('shapes speech: characters for tts-1, and for the token models a reservation of 4 tokens a character', () => {

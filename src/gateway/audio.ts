@@ -59,7 +59,7 @@ export class Upload {
 
   /** Reads a multipart/form-data body; anything else, or a body that is not one, is a clear 400. */
   static async read(raw: Buffer, contentType: string | undefined): Promise<Upload> {
-    if (contentType === undefined || !/^multipart\/form-data\s*;/i.test(contentType)) {
+    if (contentType === undefined || !/^multipart\/form-data\b/i.test(contentType)) {
       throw bad('send the audio as multipart/form-data with a `file` and a `model` field (the OpenAI SDKs do)');
     }
     let form: FormData;
