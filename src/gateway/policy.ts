@@ -175,6 +175,23 @@ export function budgetSeeder(ledger: Ledger): (key: string) => number {
   };
 }
 
+/** Users whose spend a budget counter counts (a hard or a soft budget). */
+export function budgetedIds(users: UserRecord[]): Set<string> {
+  return new Set(users.filter((u) => u.budgetUsd !== undefined || u.softBudgetUsd !== undefined).map((u) => u.id));
+}
+
+/**
+ * In-memory budgets stop counting while a user has no budget, so a counter kept through that time
+ * would miss what was spent meanwhile: a budget taken away drops its counter, and when one is given
+ * back it starts again from the ledger (`budgetSeeder`), the time without it included. Returns the
+ * users budgeted now, for the next look.
+ */
+export function forgetRemovedBudgets(users: UserRecord[], before: Set<string>, forget: (prefix: string) => void): Set<string> {
+  const now = budgetedIds(users);
+  for (const id of before) if (!now.has(id)) forget(`b:u:${id}:`);
+  return now;
+}
+
 /**
  * After a restart, in-memory budget counters start from what the ledger says was spent this period,
  * so a restart never hands a user a fresh budget.

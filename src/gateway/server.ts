@@ -31,7 +31,7 @@ import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
 import { shapeUpload, spokenTokens, Upload } from './audio.js';
-import { budgetSeeder, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
+import { budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -114,6 +114,8 @@ export interface GatewayOptions {
   /** undici (7) dispatcher for upstream calls (default: a keep-alive Agent owned by the gateway, through the egress proxy the env names). */
   dispatcher?: Dispatcher;
   ledgerFlushMs?: number;
+  /** How often an in-memory gateway looks for budgets taken away (ms; default 5000). */
+  budgetWatchMs?: number;
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
@@ -201,6 +203,19 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());
   // Budgets in memory start from the spend the ledger holds, when first used in their period.
   const counters = options.counters ?? new MemoryCounters({ initial: budgetSeeder(ledger) });
+  let budgetWatch: NodeJS.Timeout | undefined;
+  if (counters instanceof MemoryCounters && counters.seeded) {
+    // Looked for every few seconds (a budget removed and given back faster than that keeps its counter).
+    let budgeted = budgetedIds(dir.listUsers());
+    budgetWatch = setInterval(() => {
+      try {
+        budgeted = forgetRemovedBudgets(dir.listUsers(), budgeted, (prefix) => counters.forget(prefix));
+      } catch (err) {
+        log.error({ err }, 'looking for budgets taken away failed');
+      }
+    }, options.budgetWatchMs ?? 5000);
+    budgetWatch.unref();
+  }
   const writer = new LedgerWriter(ledger, log, options.ledgerFlushMs);
   // Read at scrape time, by when the upstreams below exist.
   const metrics = new GatewayMetrics({
@@ -1294,6 +1309,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     cacheOptions = p.cache;
   };
   handler.close = async () => {
+    clearInterval(budgetWatch);
     writer.close();
     await alerter.drain();
     if (ownDispatcher) await dispatcher.close();

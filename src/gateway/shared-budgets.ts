@@ -9,7 +9,7 @@
 import type { RedisCounters } from '../store/redis.js';
 import type { Ledger, UserRecord } from '../store/types.js';
 import type { Logger } from './logger.js';
-import { ledgerSpend, type GlobalBudget } from './policy.js';
+import { budgetedIds, ledgerSpend, type GlobalBudget } from './policy.js';
 import { NANO } from './budget.js';
 
 const EPOCH_NOTE = 'redis-budget-epoch';
@@ -27,11 +27,6 @@ export interface SharedBudgetsOptions {
   log: Logger;
   /** How often an idle instance looks for a Redis that lost its data (ms; default 5000). */
   checkEveryMs?: number;
-}
-
-/** Users whose spend a budget counter counts (a hard or a soft budget). */
-function budgetedIds(users: UserRecord[]): Set<string> {
-  return new Set(users.filter((u) => u.budgetUsd !== undefined || u.softBudgetUsd !== undefined).map((u) => u.id));
 }
 
 /**

@@ -161,6 +161,16 @@ export class MemoryCounters implements Counters {
     return this.slots.size;
   }
 
+  /** True when a budget counter starts from what a ledger holds (`initial`), so that one dropped starts again from it. */
+  get seeded(): boolean {
+    return this.options.initial !== undefined;
+  }
+
+  /** Drops the counters whose keys start with `prefix` (a budget taken away: given back, it starts again from `initial`). */
+  forget(prefix: string): void {
+    for (const k of this.slots.keys()) if (k.startsWith(prefix)) this.slots.delete(k);
+  }
+
   peek(key: string): number {
     const s = this.slots.get(key);
     return s === undefined || (s.expires !== 0 && s.expires <= Date.now()) ? 0 : s.cur;

@@ -13,7 +13,7 @@ import { MemoryCounters, MemoryDirectory, MemoryLedger } from '../../src/store/m
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
-import { bearer, chat, post } from './helpers/http.js';
+import { bearer, chat, post, sleep } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 
 const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -98,6 +98,34 @@ describe('budgets in memory start from the ledger when first used', () => {
       const g = await ask('third');
       expect(g.status).toBe(402);
       expect((g.json.error as { message: string }).message).toMatch(/global spending limit/);
+    } finally {
+      await gw.stop();
+      await upstream.close();
+      store.close();
+    }
+  });
+
+  it('a budget taken away and given back in the same period counts what was spent without it', async () => {
+    const store = new SqliteStore(join(tmp, 'gap.db'));
+    const upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    store.addUser('gap', { budgetUsd: 0.05, period: 'day' });
+    const gw = await startGateway(upstream, keys, { directory: store, ledger: store, prices, budgetWatchMs: 20 });
+    const token = issueToken(store, 'gap').token;
+    const ask = () => post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 10 }), bearer(token));
+    try {
+      // Each answer costs $0.017 (17 tokens); each request reserves about $0.04 first.
+      expect((await ask()).status).toBe(200);
+      store.setUser('gap', { budgetUsd: null });
+      await sleep(100);
+      expect((await ask()).status).toBe(200);
+      expect((await ask()).status).toBe(200);
+      await sleep(100);
+      // $0.051 spent in all: with the $0.04 reservation, over $0.06. Counting only the $0.017 spent
+      // under the first budget, it would fit.
+      store.setUser('gap', { budgetUsd: 0.06, period: 'day' });
+      const r = await ask();
+      expect(r.status).toBe(402);
+      expect((r.json.error as { message: string }).message).toMatch(/spending limit of \$0\.06/);
     } finally {
       await gw.stop();
       await upstream.close();
