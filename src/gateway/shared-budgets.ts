@@ -13,8 +13,11 @@ import { budgetedIds, ledgerSpend, type GlobalBudget } from './policy.js';
 import { NANO } from './budget.js';
 
 const EPOCH_NOTE = 'redis-budget-epoch';
+/** The users whose spend this ledger has put into the budgets of a Redis epoch, kept across restarts. */
+const USERS_NOTE = 'redis-budgeted-users';
 
 export interface EpochLedger extends Ledger {
+  meta(key: string): string | undefined;
   claimMeta(key: string, value: string): { claimed: boolean; previous: string | undefined };
   setMeta(key: string, value: string): void;
 }
@@ -35,17 +38,32 @@ export interface SharedBudgetsOptions {
  * look (on any machine): this ledger's spend for that user this period, so that the budget counts what
  * was spent before it, on every instance. The spend of this instance's requests between the budget's
  * arrival and the look is then counted twice (a few seconds' worth, once): a budget can refuse a
- * little early, never overshoot.
+ * little early, never overshoot. Which users it has done this for is noted in the ledger file, so an
+ * instance that was stopped when a budget was given adds its share when it starts again.
  */
 export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> {
   let first = true;
   let budgeted = budgetedIds(o.users());
+  /** Written whenever the set changes, so that a restart still knows which budgets came while the instance was down. */
+  const remember = (ids: Set<string>, epoch = o.counters.epoch): void => o.ledger.setMeta(USERS_NOTE, JSON.stringify({ epoch, ids: [...ids] }));
+  const remembered = (epoch: string): Set<string> | undefined => {
+    try {
+      const note = JSON.parse(o.ledger.meta(USERS_NOTE) ?? 'null') as { epoch?: string; ids?: string[] } | null;
+      return note?.epoch === epoch && Array.isArray(note.ids) ? new Set(note.ids) : undefined;
+    } catch {
+      return undefined;
+    }
+  };
   const put = async (epoch: string): Promise<void> => {
     const atStart = first;
     first = false;
     const { claimed, previous } = o.ledger.claimMeta(EPOCH_NOTE, epoch);
-    budgeted = budgetedIds(o.users());
-    if (!claimed) return;
+    // Already counted in this epoch (a restart): only the users budgeted since the last run are new.
+    budgeted = (!claimed && atStart ? remembered(epoch) : undefined) ?? budgetedIds(o.users());
+    if (!claimed) {
+      if (atStart) remember(budgeted, epoch);
+      return;
+    }
     const adj = ledgerSpend(o.ledger, o.users(), o.global);
     try {
       await o.counters.seed(adj);
@@ -54,6 +72,7 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
       o.ledger.setMeta(EPOCH_NOTE, previous ?? '');
       throw err;
     }
+    remember(budgeted, epoch);
     const perUser = adj.filter((a) => a.key.startsWith('b:u:'));
     const usd = perUser.reduce((s, a) => s + a.delta / NANO, 0);
     const fields = { epoch, users: perUser.length, usd: Math.round(usd * 1e6) / 1e6 };
@@ -67,8 +86,13 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
     const users = o.users();
     const now = budgetedIds(users);
     const fresh = users.filter((u) => now.has(u.id) && !budgeted.has(u.id));
+    const changed = fresh.length > 0 || [...budgeted].some((id) => !now.has(id));
     budgeted = now;
-    if (fresh.length === 0) return;
+    if (!changed) return;
+    if (fresh.length === 0) {
+      remember(budgeted);
+      return;
+    }
     const adj = ledgerSpend(o.ledger, fresh, undefined);
     try {
       if (adj.length > 0) await o.counters.seed(adj);
@@ -77,6 +101,7 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
       for (const u of fresh) budgeted.delete(u.id);
       throw err;
     }
+    remember(budgeted);
     const usd = adj.reduce((sum, a) => sum + a.delta / NANO, 0);
     o.log.info({ users: fresh.map((u) => u.name), usd: Math.round(usd * 1e6) / 1e6 }, "added this instance's earlier spend this period to budgets given since the last look");
   };

@@ -99,4 +99,25 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
     expect(Number(await more[0]!.peek(lateKey)) / NANO).toBeCloseTo(0.4, 9);
     expect(lines.some((l) => l.includes('budgets given since the last look'))).toBe(true);
   });
+
+  it('adds the earlier spend of an instance that was stopped when the budget was given, when it starts again', async () => {
+    const absent = users.addUser('absent', {});
+    const absentKey = `b:u:${absent.id}:${period('day').key}`;
+    const l = new SqliteStore(join(dir, 'machine-stopped.db'));
+    l.append([row(absent.id, 0.3)]);
+    ledgers.push(l);
+    const first = await instance(l, 50);
+    await first.close();
+    // Given while that instance is stopped: the running ones have no spend of this user to add.
+    users.setUser('absent', { budgetUsd: 1, period: 'day' });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(Number(await counters[0]!.peek(absentKey))).toBe(0);
+    await instance(l, 50);
+    await until("the stopped instance's share is in", async () => Number(await counters[0]!.peek(absentKey)) / NANO >= 0.3 - 1e-9);
+    // Starting again adds nothing more, however many looks it makes.
+    const again = await instance(l, 50);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(Number(await counters[0]!.peek(absentKey)) / NANO).toBeCloseTo(0.3, 9);
+    await again.close();
+  });
 });
