@@ -93,6 +93,9 @@ describe('inside an existing app: Express and Fastify adapters', () => {
     let origin: string;
     beforeAll(async () => {
       f.post('/v1/messages', fastifyGateway(gateway));
+      // Fastify refuses a type it has no parser for (415): an upload is handed over as the bytes it was.
+      f.addContentTypeParser('multipart/form-data', { parseAs: 'buffer', bodyLimit: 25 * 1024 * 1024 }, (_req, body, done) => done(null, body));
+      f.post('/v1/audio/transcriptions', fastifyGateway(gateway));
       f.post('/api/ai/chat', fastifyGateway(gateway, { user: (req) => (req as { headers?: Record<string, string> }).headers?.['x-user'] }));
       origin = await f.listen({ port: 0, host: '127.0.0.1' });
     });
@@ -103,6 +106,13 @@ describe('inside an existing app: Express and Fastify adapters', () => {
       expect(r.status).toBe(200);
       expect(r.json).toMatchObject({ type: 'message', usage: { output_tokens: 5 } });
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+    });
+
+    it('passes an audio upload through as the bytes Fastify read', async () => {
+      const clip = wav(3);
+      const r = await new OpenAI({ baseURL: `${origin}/v1`, apiKey: other, maxRetries: 0 }).audio.transcriptions.create({ file: await toFile(clip, 'a.wav'), model: 'whisper-1' });
+      expect(r.text).toBe('fake transcript of 3 seconds');
+      expect(upstream.seen.at(-1)?.form?.file?.equals(clip)).toBe(true);
     });
 
     it('maps the app-identified user and refuses an unknown one', async () => {
