@@ -32,6 +32,7 @@ export type GatewayConfigFile = Pick<
   | 'fallbacks'
   | 'aliases'
   | 'cache'
+  | 'realtime'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -109,6 +110,7 @@ const FIELDS: Record<string, Check> = {
     return undefined;
   },
   cache: obj({ ttlSeconds: posInt, maxMegabytes: posInt }, ['ttlSeconds']),
+  realtime: obj({ usdPerSecret: posNum, maxTtlSeconds: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 7200 ? undefined : 'a whole number of seconds from 10 to 7200') }, ['usdPerSecret']),
   aliases: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of alias to the model it stands for, as in { "fast": "gpt-4o-mini" }';
     const map = v as Record<string, unknown>;

@@ -4,12 +4,13 @@
  */
 import { shapeSpeech } from './audio.js';
 import { GatewayHttpError } from './http-error.js';
+import { shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -36,6 +37,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/audio/transcriptions', { kind: 'transcription', method: 'POST', provider: openai, upstreamPath: '/audio/transcriptions', upload: true }],
   ['/v1/audio/translations', { kind: 'translation', method: 'POST', provider: openai, upstreamPath: '/audio/translations', upload: true }],
   ['/v1/audio/speech', { kind: 'speech', method: 'POST', provider: openai, upstreamPath: '/audio/speech' }],
+  ['/v1/realtime/client_secrets', { kind: 'realtime', method: 'POST', provider: openai, upstreamPath: '/realtime/client_secrets' }],
   ['/v1/models', { kind: 'models', method: 'GET', provider: openai, upstreamPath: '/models' }],
   ['/v1/messages', { kind: 'messages', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages' }],
   ['/v1/messages/count_tokens', { kind: 'count', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages/count_tokens' }],
@@ -82,12 +84,13 @@ function positiveInt(v: unknown, name: string): number | undefined {
 }
 
 /** Understands an API request body; adds `stream_options.include_usage` to OpenAI chat streams so usage can be billed. */
-export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMaxTokens: number): ShapedRequest {
+export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMaxTokens: number, realtime?: RealtimePolicy): ShapedRequest {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('the request body must be a JSON object');
   const o = json as Record<string, unknown>;
   if (route.provider === gemini) return shapeGemini(route, o, raw, defaultMaxTokens);
   if (route.kind === 'moderations') return shapeModeration(o, raw);
   if (route.kind === 'speech') return shapeSpeech(o, raw);
+  if (route.kind === 'realtime') return shapeRealtime(o, realtime);
   const model = o.model;
   if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
   if (o.stream !== undefined && typeof o.stream !== 'boolean') throw bad("'stream' must be true or false");

@@ -31,6 +31,7 @@ import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
 import { shapeUpload, spokenTokens, Upload } from './audio.js';
+import type { RealtimePolicy } from './realtime.js';
 import { budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
@@ -100,6 +101,8 @@ export interface GatewayOptions {
   promptSecrets?: PromptSecretsMode;
   /** Serve repeated identical requests of a user from memory, billed nothing (off without it). */
   cache?: CacheOptions;
+  /** Mint OpenAI Realtime client secrets for gateway users, each billed a flat price (off without it). */
+  realtime?: RealtimePolicy;
   /** Largest request body accepted (default 1 MiB). */
   maxBodyBytes?: number;
   /** Largest audio upload accepted for transcription and translation (default 25 MiB, OpenAI's own limit). */
@@ -119,7 +122,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -155,8 +158,11 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
 const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
-/** Audio answers are files, not worth holding in the response cache; uploads never repeat byte for byte (a new boundary each time). */
-const AUDIO: ReadonlySet<string> = new Set(['transcription', 'translation', 'speech']);
+/**
+ * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
+ * byte for byte (a new boundary each time); a Realtime client secret must be new each time.
+ */
+const NOT_CACHED: ReadonlySet<string> = new Set(['transcription', 'translation', 'speech', 'realtime']);
 
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
@@ -432,6 +438,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   let aliases = new Map(Object.entries(options.aliases ?? {}));
+  let realtime = options.realtime;
   let cache = options.cache ? new ResponseCache(options.cache) : undefined;
   let cacheOptions = options.cache;
 
@@ -582,6 +589,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     cacheKey?: string;
     /** The client's `x-keyward-tag`, for the ledger. */
     tag?: string;
+    /** Billed this, not by usage (a Realtime client secret). */
+    flatUsd?: number;
   }
 
   /**
@@ -591,7 +600,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    const costUsd = billed ? prices.cost(f.model, usage.tokensIn, usage.tokensOut) : 0;
+    const costUsd = billed ? (f.flatUsd ?? prices.cost(f.model, usage.tokensIn, usage.tokensOut)) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
     const user = f.caller.user;
@@ -797,22 +806,22 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         raw = Buffer.from(JSON.stringify(parsed));
       }
     }
-    let shaped = upload ? await shapeUpload(upload, route.kind === 'translation' ? 'translation' : 'transcription') : shapeRequest(route, parsed, raw, defaultMaxTokens);
+    let shaped = upload ? await shapeUpload(upload, route.kind === 'translation' ? 'translation' : 'transcription') : shapeRequest(route, parsed, raw, defaultMaxTokens, realtime);
     allowModel(user, shaped.model, alias);
     anomaly?.request(user);
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
-    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req) };
+    const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
-    if (budgeted && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    let reserveUsd = prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens);
+    if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
+    let reserveUsd = shaped.flatUsd ?? prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);
       reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens));
     }
     // A cached answer costs nothing: it is admitted (and counted against the request limits) with nothing reserved.
-    const use = cache !== undefined && !shaped.stream && !shaped.free && !AUDIO.has(route.kind) ? cacheUse(req.headers['cache-control']) : undefined;
+    const use = cache !== undefined && !shaped.stream && !shaped.free && !NOT_CACHED.has(route.kind) ? cacheUse(req.headers['cache-control']) : undefined;
     const cacheKey = use ? cache!.key(user.id, upstream.provider.name + route.upstreamPath, shaped.body) : undefined;
     const hit = use?.read ? cache!.get(cacheKey!) : undefined;
     const a = hit ? admitFlight(f, req, 0, 0) : admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, reserveUsd);
@@ -1196,7 +1205,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
         );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
@@ -1305,6 +1314,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     promptSecrets = p.promptSecrets ?? 'off';
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
     aliases = new Map(Object.entries(p.aliases ?? {}));
+    realtime = p.realtime;
     if (JSON.stringify(p.cache) !== JSON.stringify(cacheOptions)) cache = p.cache ? new ResponseCache(p.cache) : undefined;
     cacheOptions = p.cache;
   };

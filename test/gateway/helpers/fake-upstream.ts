@@ -187,6 +187,14 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       return;
     }
     const events: string[] = [];
+    // A Realtime client secret, as OpenAI mints one (ten minutes unless asked otherwise).
+    if (api === '/v1/realtime/client_secrets') {
+      const seconds = Number((body?.expires_after as { seconds?: number } | undefined)?.seconds ?? 600);
+      const session = (body?.session ?? { type: 'realtime', model: 'gpt-realtime' }) as Record<string, unknown>;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ value: `ek_${'f'.repeat(32)}`, expires_at: Math.floor(Date.now() / 1000) + seconds, session: { ...session, id: 'sess_fake', object: 'realtime.session' } }));
+      return;
+    }
     // Speech to text: Whisper reports the seconds heard, the GPT-4o models tokens (10 a second heard); `text` answers report nothing.
     if (api === '/v1/audio/transcriptions' || api === '/v1/audio/translations') {
       const f = form?.fields ?? {};

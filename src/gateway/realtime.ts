@@ -1,0 +1,71 @@
+/**
+ * OpenAI's Realtime API from a browser or a phone: the app asks its backend for a short-lived client
+ * secret (`ek_…`, `POST /v1/realtime/client_secrets`) and connects to OpenAI with it directly over
+ * WebRTC or WebSocket. The gateway mints that secret for a gateway user, so the app's backend needs no
+ * provider key either.
+ *
+ * The session itself runs between the client and OpenAI, where the gateway cannot meter it: a secret
+ * is billed the flat `usdPerSecret` the operator sets (reserved against the budgets before it is
+ * minted), and lives `maxTtlSeconds` at most (the client's `expires_after` may ask for less), since
+ * whoever holds it may open sessions until it expires. Off unless `realtime` is in the config.
+ */
+import { GatewayHttpError } from './http-error.js';
+import type { ShapedRequest } from './providers/types.js';
+
+export interface RealtimePolicy {
+  /** What one minted secret is billed and reserved at, in USD (the sessions it opens are not seen). */
+  usdPerSecret: number;
+  /** The longest a secret may live (seconds, 10–7200; default 60). */
+  maxTtlSeconds?: number;
+}
+
+/** OpenAI's bounds for `expires_after.seconds`. */
+const MIN_TTL = 10;
+const MAX_TTL = 7200;
+export const DEFAULT_REALTIME_TTL = 60;
+/** The models OpenAI uses when the request names none. */
+const DEFAULT_MODEL = 'gpt-realtime';
+const DEFAULT_TRANSCRIPTION_MODEL = 'whisper-1';
+
+function bad(message: string): GatewayHttpError {
+  return new GatewayHttpError(400, 'invalid_request_error', message);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The model a session will run: a realtime session's `model`, or a transcription session's transcription model. */
+function sessionModel(session: Record<string, unknown>): string {
+  if (session.type === 'transcription') {
+    const audio = isObject(session.audio) ? session.audio : {};
+    const input = isObject(audio.input) ? audio.input : {};
+    const t = isObject(input.transcription) ? input.transcription : {};
+    if (t.model !== undefined && (typeof t.model !== 'string' || t.model === '')) throw bad("'session.audio.input.transcription.model' must be a string");
+    return (t.model as string | undefined) ?? DEFAULT_TRANSCRIPTION_MODEL;
+  }
+  if (session.model !== undefined && (typeof session.model !== 'string' || session.model === '')) throw bad("'session.model' must be a string");
+  return (session.model as string | undefined) ?? DEFAULT_MODEL;
+}
+
+/**
+ * A client-secret request: the session's model (checked like any other), a lifetime no longer than
+ * the policy allows (set to it when the client asks for none, since OpenAI's own default is ten
+ * minutes), billed the flat price.
+ */
+export function shapeRealtime(o: Record<string, unknown>, policy: RealtimePolicy | undefined): ShapedRequest {
+  if (policy === undefined) {
+    throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not mint Realtime client secrets: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
+  }
+  const max = policy.maxTtlSeconds ?? DEFAULT_REALTIME_TTL;
+  if (o.session !== undefined && !isObject(o.session)) throw bad("'session' must be an object");
+  const session = (o.session ?? {}) as Record<string, unknown>;
+  const model = sessionModel(session);
+  const exp = o.expires_after;
+  if (exp !== undefined && !isObject(exp)) throw bad("'expires_after' must be an object");
+  const seconds = (exp as Record<string, unknown> | undefined)?.seconds;
+  if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < MIN_TTL || seconds > MAX_TTL)) {
+    throw bad(`'expires_after.seconds' must be a whole number of seconds from ${MIN_TTL} to ${MAX_TTL}`);
+  }
+  if (seconds !== undefined && seconds > max) throw bad(`a client secret may live ${max} seconds at most on this gateway ('expires_after.seconds' asked for ${seconds})`);
+  const body = seconds === undefined ? Buffer.from(JSON.stringify({ ...o, expires_after: { anchor: 'created_at', seconds: max } })) : Buffer.from(JSON.stringify(o));
+  return { model, stream: false, maxTokens: 0, promptTokens: 0, body, knownCost: true, flatUsd: policy.usdPerSecret };
+}

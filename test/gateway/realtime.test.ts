@@ -1,0 +1,92 @@
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../src/gateway/config.js';
+import { issueToken } from '../../src/gateway/index.js';
+import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { bearer, post, until } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+describe('OpenAI Realtime client secrets minted for gateway users', () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let off: TestGateway;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    gw = await startGateway(upstream, keys, { directory: dir, ledger, realtime: { usdPerSecret: 0.25, maxTtlSeconds: 120 } });
+    off = await startGateway(upstream, keys, { directory: dir, ledger: new MemoryLedger() });
+    dir.addUser('vic', {});
+    token = issueToken(dir, 'vic').token;
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await off.stop();
+    await upstream.close();
+  });
+
+  const oa = (t = token, origin = gw.origin) => new OpenAI({ baseURL: `${origin}/v1`, apiKey: t, maxRetries: 0 });
+
+  it('mints a secret with the real key upstream, for no longer than the gateway allows, billed its flat price', async () => {
+    const before = upstream.seen.length;
+    const r = await oa().realtime.clientSecrets.create({ session: { type: 'realtime', model: 'gpt-realtime' } });
+    expect(r.value).toMatch(/^ek_/);
+    expect(r.session).toMatchObject({ id: 'sess_fake', model: 'gpt-realtime' });
+    const seen = upstream.seen.at(-1)!;
+    expect(upstream.seen.length).toBe(before + 1);
+    expect(seen).toMatchObject({ path: '/v1/realtime/client_secrets', keyIndex: 0 });
+    // Asked for no lifetime (OpenAI would give ten minutes): given the gateway's longest.
+    expect(seen.body).toMatchObject({ expires_after: { anchor: 'created_at', seconds: 120 } });
+    expect(r.expires_at - Date.now() / 1000).toBeLessThanOrEqual(121);
+    await until('the secret is in the ledger', () => ledger.rows({}).some((x) => x.route === 'realtime'));
+    expect(ledger.rows({}).find((x) => x.route === 'realtime')).toMatchObject({ model: 'gpt-realtime', tokensIn: 0, tokensOut: 0, costUsd: 0.25, outcome: 'ok' });
+    // A shorter life asked for is kept.
+    await oa().realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: 30 } });
+    expect(upstream.seen.at(-1)!.body).toMatchObject({ expires_after: { seconds: 30 } });
+    // The secret is the client's to use, never the gateway's log's.
+    expect(gw.logs.join('')).not.toContain(r.value);
+  });
+
+  it('refuses a longer life, a model the user may not call, and a budget the flat price does not fit, with nothing minted', async () => {
+    const before = upstream.seen.length;
+    const long = await oa().realtime.clientSecrets.create({ expires_after: { anchor: 'created_at', seconds: 600 } }).catch((e: unknown) => e);
+    expect(long).toMatchObject({ status: 400, error: { message: "a client secret may live 120 seconds at most on this gateway ('expires_after.seconds' asked for 600)" } });
+    dir.addUser('textonly', { models: ['gpt-4o-mini'] });
+    const model = await oa(issueToken(dir, 'textonly').token).realtime.clientSecrets.create({ session: { type: 'realtime', model: 'gpt-realtime' } }).catch((e: unknown) => e);
+    expect(model).toMatchObject({ status: 403, error: { message: "model 'gpt-realtime' is not allowed for this user" } });
+    const transcription = await oa(issueToken(dir, 'textonly').token).realtime.clientSecrets.create({ session: { type: 'transcription', audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } } }).catch((e: unknown) => e);
+    expect(transcription).toMatchObject({ status: 403, error: { message: "model 'gpt-4o-transcribe' is not allowed for this user" } });
+    dir.addUser('poor', { budgetUsd: 0.2, period: 'day' });
+    const budget = await oa(issueToken(dir, 'poor').token).realtime.clientSecrets.create({}).catch((e: unknown) => e);
+    expect(budget).toMatchObject({ status: 402 });
+    const bad = await post(`${gw.origin}/v1/realtime/client_secrets`, { expires_after: { seconds: 5 } }, bearer(token));
+    expect(bad.status).toBe(400);
+    expect(bad.json.error).toMatchObject({ message: "'expires_after.seconds' must be a whole number of seconds from 10 to 7200" });
+    expect(upstream.seen.length).toBe(before);
+  });
+
+  it('mints nothing unless the config allows it, and says how', async () => {
+    const r = await oa(token, off.origin).realtime.clientSecrets.create({}).catch((e: unknown) => e);
+    expect(r).toMatchObject({ status: 403, error: { type: 'realtime_disabled', message: expect.stringMatching(/"realtime": \{ "usdPerSecret": … \} in the config/) } });
+  });
+
+  it('an app-only token cannot mint one', async () => {
+    const appOnly = issueToken(dir, 'vic', { scopes: ['app'] }).token;
+    expect(await oa(appOnly).realtime.clientSecrets.create({}).catch((e: unknown) => e)).toMatchObject({ status: 403 });
+  });
+
+  it('the config takes realtime with a price and a lifetime OpenAI allows', () => {
+    expect(validateGatewayConfig({ realtime: { usdPerSecret: 0.5, maxTtlSeconds: 300 } }).realtime).toEqual({ usdPerSecret: 0.5, maxTtlSeconds: 300 });
+    expect(() => validateGatewayConfig({ realtime: { maxTtlSeconds: 60 } })).toThrow(/'realtime' must be an object with 'usdPerSecret'/);
+    expect(() => validateGatewayConfig({ realtime: { usdPerSecret: 1, maxTtlSeconds: 9000 } })).toThrow(/a whole number of seconds from 10 to 7200/);
+  });
+
+  it('no provider key reaches a client or a log line', () => {
+    for (const k of keys.openai) expect(gw.logs.join('') + off.logs.join('')).not.toContain(k);
+  });
+});
