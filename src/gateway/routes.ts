@@ -10,7 +10,7 @@ import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -30,6 +30,7 @@ export interface Route {
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/chat/completions', { kind: 'chat', method: 'POST', provider: openai, upstreamPath: '/chat/completions' }],
+  ['/v1/completions', { kind: 'completions', method: 'POST', provider: openai, upstreamPath: '/completions' }],
   ['/v1/responses', { kind: 'responses', method: 'POST', provider: openai, upstreamPath: '/responses' }],
   ['/v1/embeddings', { kind: 'embeddings', method: 'POST', provider: openai, upstreamPath: '/embeddings' }],
   ['/v1/images/generations', { kind: 'images', method: 'POST', provider: openai, upstreamPath: '/images/generations' }],
@@ -99,10 +100,18 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
   let maxTokens: number;
   let injectedUsage = false;
   switch (route.kind) {
-    case 'chat': {
-      // Each of n choices may be as long as the maximum.
-      maxTokens = (positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * (positiveInt(o.n, 'n') ?? 1);
-      if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
+    case 'chat':
+    case 'completions': {
+      if (route.kind === 'chat') {
+        // Each of n choices may be as long as the maximum.
+        maxTokens = (positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * (positiveInt(o.n, 'n') ?? 1);
+        if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
+      } else {
+        // Legacy completions: best_of completions are generated (and billed) per prompt, n of them returned.
+        if (typeof o.prompt !== 'string' && !Array.isArray(o.prompt)) throw bad("'prompt' is required: a string, or an array of strings or of token arrays");
+        const n = positiveInt(o.n, 'n') ?? 1;
+        maxTokens = (positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * Math.max(n, positiveInt(o.best_of, 'best_of') ?? 1) * promptCount(o.prompt);
+      }
       const so = o.stream_options as Record<string, unknown> | undefined | null;
       if (stream && (typeof so !== 'object' || so === null || so.include_usage !== true)) {
         if (!('stream_options' in o)) {
@@ -144,6 +153,12 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       throw bad('this route takes no body');
   }
   return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage };
+}
+
+/** Prompts in a legacy completion request: a string or one token array is one; an array of strings or of token arrays, one each. */
+function promptCount(prompt: string | unknown[]): number {
+  if (typeof prompt === 'string' || prompt.length === 0 || typeof prompt[0] === 'number') return 1;
+  return prompt.length;
 }
 
 /**

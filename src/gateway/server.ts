@@ -1205,7 +1205,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /api/ai/chat and GET /v1/models, /v1beta/models`,
         );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });

@@ -23,6 +23,7 @@ export const DEFAULT_PRICES: PriceTable = {
   o3: { input: 2, output: 8 },
   'o4-mini': { input: 1.1, output: 4.4 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
+  'gpt-3.5-turbo-instruct': { input: 1.5, output: 2 },
   // Images: text input, and the image tokens of the answer as output.
   'gpt-image-1': { input: 5, output: 40 },
   'gpt-image-1-mini': { input: 2, output: 8 },

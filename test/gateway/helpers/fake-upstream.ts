@@ -295,6 +295,20 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...(inc ? { usage: null } : {}) })}\n\n`);
       if (inc && reportUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } })}\n\n`);
       events.push('data: [DONE]\n\n');
+    } else if (api === '/v1/completions') {
+      // Legacy completions: one choice per prompt of an array, as OpenAI answers.
+      const prompts = Array.isArray(body?.prompt) && typeof body.prompt[0] !== 'number' ? body.prompt.length : 1;
+      const base = { id: 'cmpl-fake', object: 'text_completion', created: 1, model };
+      const usage = { prompt_tokens: promptTokens, completion_tokens: out * prompts, total_tokens: promptTokens + out * prompts };
+      if (!stream) {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ ...base, choices: Array.from({ length: prompts }, (_, index) => ({ index, text: 'tok'.repeat(out), finish_reason: 'length', logprobs: null })), usage }));
+        return;
+      }
+      const inc = (body?.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
+      for (let i = 0; i < out; i++) events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, text: 'tok', finish_reason: i === out - 1 ? 'length' : null, logprobs: null }], ...(inc ? { usage: null } : {}) })}\n\n`);
+      if (inc && reportUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+      events.push('data: [DONE]\n\n');
     } else if (path === '/v1/responses') {
       const usage = { input_tokens: promptTokens, output_tokens: out, total_tokens: promptTokens + out };
       const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [{ type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
