@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { wav } from '../../test/gateway/helpers/audio.js';
-import { audioSeconds, billedPerCharacter, billedPerSecond, MIN_AUDIO_BYTES_PER_SECOND, shapeSpeech, shapeUpload, spokenTokens, Upload } from './audio.js';
+import { randomBytes } from 'node:crypto';
+import { audioSeconds, billedPerCharacter, billedPerSecond, MIN_AUDIO_BYTES_PER_SECOND, renderTranscript, shapeSpeech, shapeUpload, spokenTokens, Upload } from './audio.js';
 import { validateGatewayConfig } from './config.js';
 
 async function upload(fields: Record<string, string>, file?: Buffer): Promise<Upload> {
@@ -16,6 +17,9 @@ describe('audio requests', () => {
     expect(await audioSeconds(wav(2.5), 'audio/wav', 'a.wav')).toEqual({ seconds: 2.5, measured: true });
     const junk = Buffer.alloc(3000, 7);
     expect(await audioSeconds(junk, 'audio/webm', 'a.webm')).toEqual({ seconds: 3000 / MIN_AUDIO_BYTES_PER_SECOND, measured: false });
+    // Noise labelled MP3 "plays" 0.07 s by the parser's count: a claim no real audio makes, not believed.
+    const noise = randomBytes(2 * 1024 * 1024);
+    expect(await audioSeconds(noise, 'audio/mpeg', 'a.mp3')).toEqual({ seconds: noise.length / MIN_AUDIO_BYTES_PER_SECOND, measured: false });
   });
 
   it('knows which models are billed by the second and by the character', () => {
@@ -26,14 +30,28 @@ describe('audio requests', () => {
   });
 
   it('shapes an upload: seconds for Whisper (exact when measured), audio tokens and a transcript allowance for the others', async () => {
-    expect(await shapeUpload(await upload({ model: 'whisper-1' }, wav(2.2)), 'transcription')).toMatchObject({ model: 'whisper-1', promptTokens: 3, maxTokens: 0, knownCost: true, stream: false });
-    expect(await shapeUpload(await upload({ model: 'whisper-1' }, Buffer.alloc(1500, 1)), 'transcription')).toMatchObject({ promptTokens: 2, knownCost: false });
+    expect(await shapeUpload(await upload({ model: 'whisper-1' }, wav(2.2)), 'transcription')).toMatchObject({ model: 'whisper-1', promptTokens: 3, maxTokens: 0, stream: false });
+    expect(await shapeUpload(await upload({ model: 'whisper-1' }, Buffer.alloc(1500, 1)), 'transcription')).toMatchObject({ promptTokens: 2 });
+    // Formats that report no usage are asked for as JSON; srt and vtt only of Whisper, which has timed segments.
+    expect(await shapeUpload(await upload({ model: 'whisper-1', response_format: 'srt' }, wav(1)), 'transcription')).toMatchObject({ renderAs: 'srt' });
+    expect(await shapeUpload(await upload({ model: 'gpt-4o-transcribe', response_format: 'text' }, wav(1)), 'transcription')).toMatchObject({ renderAs: 'text' });
+    expect((await shapeUpload(await upload({ model: 'gpt-4o-transcribe', response_format: 'srt' }, wav(1)), 'transcription')).renderAs).toBeUndefined();
+    expect((await shapeUpload(await upload({ model: 'whisper-1', response_format: 'verbose_json' }, wav(1)), 'transcription')).renderAs).toBeUndefined();
     const gpt = await shapeUpload(await upload({ model: 'gpt-4o-transcribe', stream: 'true', prompt: 'Ada, Grace' }, wav(60)), 'transcription');
     expect(gpt).toMatchObject({ promptTokens: 600 + 4, maxTokens: 600, stream: true, accept: 'text/event-stream' });
     expect(gpt.contentType).toMatch(/^multipart\/form-data; boundary=/);
     await expect(shapeUpload(await upload({ model: 'whisper-1', stream: 'true' }, wav(1)), 'translation')).rejects.toThrow('translations cannot be streamed');
     await expect(shapeUpload(await upload({ model: 'whisper-1', stream: 'yes' }, wav(1)), 'transcription')).rejects.toThrow("'stream' must be true or false");
     await expect(shapeUpload(await upload({ model: 'whisper-1' }, Buffer.alloc(0)), 'transcription')).rejects.toThrow("'file' is empty");
+  });
+
+  it('writes text, SRT and WebVTT from a transcript, and leaves what is no transcript alone', () => {
+    const json = Buffer.from(JSON.stringify({ text: 'a b', segments: [{ start: 0, end: 1.25, text: ' a' }, { start: 3661.5, end: 3662, text: ' b ' }] }));
+    expect(renderTranscript(json, 'text')).toBe('a b\n');
+    expect(renderTranscript(json, 'srt')).toBe('1\n00:00:00,000 --> 00:00:01,250\na\n\n2\n01:01:01,500 --> 01:01:02,000\nb\n');
+    expect(renderTranscript(json, 'vtt')).toBe('WEBVTT\n\n00:00:00.000 --> 00:00:01.250\na\n\n01:01:01.500 --> 01:01:02.000\nb\n');
+    expect(renderTranscript(Buffer.from('{"error":{"message":"x"}}'), 'text')).toBeUndefined();
+    expect(renderTranscript(Buffer.from('not json'), 'srt')).toBeUndefined();
   });
 
   it('rebuilds the form when a field changes, the file untouched', async () => {

@@ -33,6 +33,12 @@ const TRANSCRIPT_TOKENS_PER_SECOND = 10;
 const SPEECH_TOKENS_PER_CHAR = 4;
 /** OpenAI's `pcm` speech format: 24 kHz, 16-bit, mono, no header. */
 const PCM_BYTES_PER_SECOND = 48_000;
+/**
+ * The highest bit rate believed of a measured duration (192 kHz 16-bit stereo PCM is 6.1 Mbit/s).
+ * A container's header can claim a length its data does not have (25 MB of noise labelled MP3 reads
+ * as 0.07 s); such a claim is not believed, and the file is taken to be as long as it could be.
+ */
+const MAX_BITS_PER_SECOND = 8_000_000;
 
 /** Models billed by the second of audio (OpenAI's Whisper; Groq's `whisper-large-v3` likewise by the hour). */
 export function billedPerSecond(model: string): boolean {
@@ -104,14 +110,21 @@ export async function audioSeconds(bytes: Buffer, mimeType: string, name: string
   try {
     const m = await parseBuffer(bytes, { mimeType: mimeType || undefined, path: name || undefined, size: bytes.length }, { duration: true, skipCovers: true });
     const d = m.format.duration;
-    if (d !== undefined && Number.isFinite(d) && d > 0) return { seconds: d, measured: true };
+    if (d !== undefined && Number.isFinite(d) && d > 0 && (bytes.length * 8) / d <= MAX_BITS_PER_SECOND) return { seconds: d, measured: true };
   } catch {
     // Not a format the parser knows, or not audio at all: the provider will say which.
   }
   return { seconds: bytes.length / MIN_AUDIO_BYTES_PER_SECOND, measured: false };
 }
 
-/** A transcription or translation upload, understood well enough to limit, price and forward. */
+/** Answer formats that report no usage, and what the gateway asks for instead to bill them exactly. */
+const ASKED_AS: Readonly<Record<string, string>> = { text: 'json', srt: 'verbose_json', vtt: 'verbose_json' };
+
+/**
+ * A transcription or translation upload, understood well enough to limit, price and forward. A
+ * `text`, `srt` or `vtt` answer reports no usage: the provider is asked for JSON instead (which
+ * reports what it billed), and the gateway writes the format the client asked for from it.
+ */
 export async function shapeUpload(upload: Upload, kind: 'transcription' | 'translation'): Promise<ShapedRequest> {
   const model = upload.field('model');
   if (model === undefined || model === '') throw bad("'model' is required (a text field of the form)");
@@ -121,12 +134,14 @@ export async function shapeUpload(upload: Upload, kind: 'transcription' | 'trans
   if (stream && kind === 'translation') throw bad('translations cannot be streamed');
   const prompt = upload.field('prompt') ?? '';
   const file = await upload.file();
-  const { seconds, measured } = await audioSeconds(file.bytes, file.type, file.name);
-  const base = { model, stream, body: upload.body, contentType: upload.contentType, accept: stream ? 'text/event-stream' : 'application/json' };
-  if (billedPerSecond(model)) {
-    // Billed by the second as the provider rounds (up); a measured duration is the bill whatever the answer's format.
-    return { ...base, promptTokens: Math.max(1, Math.ceil(seconds)), maxTokens: 0, knownCost: measured };
-  }
+  const { seconds } = await audioSeconds(file.bytes, file.type, file.name);
+  const format = upload.field('response_format');
+  // SRT and VTT come from Whisper's timed segments; a model without them answers its own error.
+  const askAs = !stream && format !== undefined && (format === 'text' || billedPerSecond(model)) ? ASKED_AS[format] : undefined;
+  if (askAs !== undefined) await upload.set('response_format', askAs);
+  const base = { model, stream, body: upload.body, contentType: upload.contentType, accept: stream ? 'text/event-stream' : 'application/json', ...(askAs !== undefined ? { renderAs: format } : {}) };
+  // Reserved by the second as the provider rounds (up); billed as the provider reports.
+  if (billedPerSecond(model)) return { ...base, promptTokens: Math.max(1, Math.ceil(seconds)), maxTokens: 0 };
   const heard = Math.ceil(seconds * AUDIO_IN_TOKENS_PER_SECOND);
   return { ...base, promptTokens: heard + (prompt ? estimatePromptTokens(Buffer.byteLength(prompt)) : 0), maxTokens: Math.max(TRANSCRIPT_MIN_TOKENS, Math.ceil(seconds * TRANSCRIPT_TOKENS_PER_SECOND)) };
 }
@@ -144,6 +159,43 @@ export function shapeSpeech(o: Record<string, unknown>, raw: Buffer): ShapedRequ
   if (billedPerCharacter(model)) return { ...base, promptTokens: chars, maxTokens: 0, knownCost: true };
   const maxTokens = chars * SPEECH_TOKENS_PER_CHAR;
   return { ...base, promptTokens: estimatePromptTokens(raw.length), maxTokens, outputIfUnreported: maxTokens, audioOut: typeof o.response_format === 'string' ? o.response_format : 'mp3' };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** `hh:mm:ss,mmm` (SRT) or `hh:mm:ss.mmm` (VTT). */
+function timestamp(seconds: number, sep: ',' | '.'): string {
+  const ms = Math.max(0, Math.round(seconds * 1000));
+  const h = Math.floor(ms / 3_600_000);
+  const m = Math.floor(ms / 60_000) % 60;
+  const s = Math.floor(ms / 1000) % 60;
+  const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${pad(h)}:${pad(m)}:${pad(s)}${sep}${pad(ms % 1000, 3)}`;
+}
+
+/**
+ * The answer in the format the client asked for, from the JSON the provider was asked for instead:
+ * the transcript as text, or its timed segments as SRT or WebVTT cues. Undefined when the JSON is not
+ * a transcript (the client then gets the JSON as it came).
+ */
+export function renderTranscript(json: Buffer, format: string): string | undefined {
+  let o: unknown;
+  try {
+    o = JSON.parse(json.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(o) || typeof o.text !== 'string') return undefined;
+  if (format === 'text') return `${o.text}\n`;
+  const segments = Array.isArray(o.segments) ? o.segments.filter(isObject) : [];
+  const sep = format === 'srt' ? ',' : '.';
+  const cues = segments.map((seg, i) => {
+    const start = typeof seg.start === 'number' ? seg.start : 0;
+    const end = typeof seg.end === 'number' ? seg.end : start;
+    const text = typeof seg.text === 'string' ? seg.text.trim() : '';
+    return `${format === 'srt' ? `${i + 1}\n` : ''}${timestamp(start, sep)} --> ${timestamp(end, sep)}\n${text}\n`;
+  });
+  return (format === 'vtt' ? 'WEBVTT\n\n' : '') + cues.join('\n');
 }
 
 /**

@@ -30,7 +30,7 @@ import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
-import { shapeUpload, spokenTokens, Upload } from './audio.js';
+import { renderTranscript, shapeUpload, spokenTokens, Upload } from './audio.js';
 import type { RealtimePolicy } from './realtime.js';
 import { budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
@@ -740,9 +740,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         if (captured !== undefined) {
           const buf = captured.length === 1 ? captured[0]! : Buffer.concat(captured);
           captured = [buf];
-          h['content-length'] = String(buf.length);
+          const rendered = shaped.renderAs !== undefined ? renderTranscript(buf, shaped.renderAs) : undefined;
+          const out = rendered !== undefined ? Buffer.from(rendered) : buf;
+          if (rendered !== undefined) h['content-type'] = 'text/plain; charset=utf-8';
+          h['content-length'] = String(out.length);
           res.writeHead(up.statusCode, h);
-          res.end(buf);
+          res.end(out);
           if (f.cacheKey !== undefined && up.statusCode === 200) cache!.set(f.cacheKey, buf);
         } else if (filter !== undefined) res.end(filter.end());
         else res.end();

@@ -58,11 +58,17 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     expect(row.costUsd).toBeCloseTo((3 * WHISPER) / 1e6, 12);
   });
 
-  it('bills a Whisper transcript that reports nothing (text, srt, vtt) by the duration read from the file itself', async () => {
-    const text = await oa().audio.transcriptions.create({ file: await toFile(wav(2.4), 'clip.wav'), model: 'whisper-1', response_format: 'text' });
-    expect(String(text)).toBe('fake transcript of 3 seconds');
-    // 2.4 s, rounded up to the second as the provider bills it; exact, not an estimate.
-    expect(await last('transcription', 2)).toMatchObject({ model: 'whisper-1', tokensIn: 3, outcome: 'ok' });
+  it('answers text, SRT and WebVTT (which report no usage) from the JSON it asks for instead, billed as the provider reports', async () => {
+    const ask = async (response_format: 'text' | 'srt' | 'vtt') => oa().audio.transcriptions.create({ file: await toFile(wav(2.4), 'clip.wav'), model: 'whisper-1', response_format });
+    expect(String(await ask('text'))).toBe('fake transcript of 3 seconds\n');
+    expect(upstream.seen.at(-1)!.form?.fields.response_format).toBe('json');
+    expect(String(await ask('srt'))).toBe('1\n00:00:00,000 --> 00:00:01,500\nfake transcript\n\n2\n00:00:01,500 --> 00:00:03,000\nof 3 seconds\n');
+    expect(upstream.seen.at(-1)!.form?.fields.response_format).toBe('verbose_json');
+    expect(String(await ask('vtt'))).toBe('WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nfake transcript\n\n00:00:01.500 --> 00:00:03.000\nof 3 seconds\n');
+    // The audio went on untouched in the rebuilt form; each call billed the 3 s the provider counted.
+    expect(upstream.seen.at(-1)!.form?.file?.equals(wav(2.4))).toBe(true);
+    await last('transcription', 4);
+    for (const row of rowsOf('transcription').slice(1)) expect(row).toMatchObject({ model: 'whisper-1', tokensIn: 3, outcome: 'ok' });
   });
 
   it('translates with Whisper, and takes an alias for the model', async () => {
@@ -80,7 +86,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
   it('bills the GPT-4o transcribers from the tokens their answers report, plain and streamed', async () => {
     const r = await oa().audio.transcriptions.create({ file: await toFile(wav(3), 'clip.wav'), model: 'gpt-4o-transcribe' });
     expect(r.text).toBe('fake transcript of 3 seconds');
-    const row = await last('transcription', 3);
+    const row = await last('transcription', 5);
     expect(row).toMatchObject({ model: 'gpt-4o-transcribe', tokensIn: 30, tokensOut: 7, outcome: 'ok' });
     expect(row.costUsd).toBeCloseTo((30 * TRANSCRIBE.input + 7 * TRANSCRIBE.output) / 1e6, 12);
 
@@ -94,12 +100,32 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     expect(types.at(-1)).toBe('transcript.text.done');
     expect(types.filter((t) => t === 'transcript.text.delta').length).toBeGreaterThan(1);
     expect(text).toBe('fake transcript of 2 seconds');
-    expect(await last('transcription', 4)).toMatchObject({ model: 'gpt-4o-mini-transcribe', tokensIn: 20, tokensOut: 7, outcome: 'ok' });
+    expect(await last('transcription', 6)).toMatchObject({ model: 'gpt-4o-mini-transcribe', tokensIn: 20, tokensOut: 7, outcome: 'ok' });
   });
 
-  it("estimates a GPT-4o transcript that reports no usage from the audio's length (10 tokens a second) and the text's", async () => {
+  it('bills a text answer from a GPT-4o transcriber from the usage of the JSON asked for in its place', async () => {
     const text = String(await oa().audio.transcriptions.create({ file: await toFile(wav(3), 'clip.wav'), model: 'gpt-4o-transcribe', response_format: 'text' }));
-    expect(await last('transcription', 5)).toMatchObject({ tokensIn: 30, tokensOut: Math.ceil(Buffer.byteLength(text) / 4), outcome: 'ok_estimated' });
+    expect(text).toBe('fake transcript of 3 seconds\n');
+    expect(await last('transcription', 7)).toMatchObject({ tokensIn: 30, tokensOut: 7, outcome: 'ok' });
+  });
+
+  it('estimates what a provider that reports no usage did: the seconds measured, or 10 tokens a second and the answer', async () => {
+    const quiet = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, reportUsage: false });
+    const quietLedger = new MemoryLedger();
+    const g = await startGateway(quiet, keys, { directory: dir, ledger: quietLedger });
+    try {
+      const client = new OpenAI({ baseURL: `${g.origin}/v1`, apiKey: token, maxRetries: 0 });
+      await client.audio.transcriptions.create({ file: await toFile(wav(2.2), 'a.wav'), model: 'whisper-1' });
+      await client.audio.transcriptions.create({ file: await toFile(wav(3), 'a.wav'), model: 'gpt-4o-transcribe' });
+      await until('both calls are in the ledger', () => quietLedger.rows({}).length === 2);
+      const [whisper, gpt] = quietLedger.rows({});
+      expect(whisper).toMatchObject({ tokensIn: 3, tokensOut: 0, outcome: 'ok_estimated' });
+      expect(gpt).toMatchObject({ tokensIn: 30, outcome: 'ok_estimated' });
+      expect(gpt!.tokensOut).toBeGreaterThan(0);
+    } finally {
+      await g.stop();
+      await quiet.close();
+    }
   });
 
   it('speaks with tts-1: the audio streams through untouched, billed by the characters of text', async () => {
@@ -149,7 +175,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     dir.addUser('junk', { budgetUsd: 0.01, period: 'day' });
     const tj = issueToken(dir, 'junk').token;
     await oa(tj).audio.transcriptions.create({ file: await toFile(Buffer.from(randomChars(1500)), 'voice.webm', { type: 'audio/webm' }), model: 'whisper-1' });
-    expect(await last('transcription', 7)).toMatchObject({ tokensIn: 4, outcome: 'ok' });
+    expect(await last('transcription', 9)).toMatchObject({ tokensIn: 4, outcome: 'ok' });
     dir.addUser('junk2', { budgetUsd: 0.00015, period: 'day' });
     const tj2 = issueToken(dir, 'junk2').token;
     const junkRefused = await oa(tj2).audio.transcriptions.create({ file: await toFile(Buffer.from(randomChars(1500)), 'voice.webm'), model: 'whisper-1' }).catch((e: unknown) => e);

@@ -33,6 +33,8 @@ export interface ShapedRequest {
   knownCost?: boolean;
   /** The answer is audio in this format, whose duration measures the output when no usage is reported. */
   audioOut?: string;
+  /** The provider was asked for JSON in place of this answer format (`text`, `srt`, `vtt`), which the gateway writes from it. */
+  renderAs?: string;
   /** A flat price in USD, reserved and billed whatever the usage (a Realtime client secret, whose sessions the gateway cannot see). */
   flatUsd?: number;
   /** The body's type when it is not JSON (an upload: multipart/form-data with its boundary). */

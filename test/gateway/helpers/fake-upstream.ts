@@ -212,7 +212,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
         return;
       } else {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ text: transcript, ...(format === 'verbose_json' ? { task: 'transcribe', language: 'english', duration: seconds, segments: [] } : {}), ...(reportUsage ? { usage } : {}) }));
+        const segments = [
+          { id: 0, start: 0, end: seconds / 2, text: ' fake transcript' },
+          { id: 1, start: seconds / 2, end: seconds, text: ` of ${seconds} seconds` },
+        ];
+        res.end(JSON.stringify({ text: transcript, ...(format === 'verbose_json' ? { task: 'transcribe', language: 'english', duration: seconds, segments } : {}), ...(reportUsage ? { usage } : {}) }));
         return;
       }
     }
