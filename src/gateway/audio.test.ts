@@ -37,6 +37,10 @@ describe('audio requests', () => {
     expect(await shapeUpload(await upload({ model: 'gpt-4o-transcribe', response_format: 'text' }, wav(1)), 'transcription')).toMatchObject({ renderAs: 'text' });
     expect((await shapeUpload(await upload({ model: 'gpt-4o-transcribe', response_format: 'srt' }, wav(1)), 'transcription')).renderAs).toBeUndefined();
     expect((await shapeUpload(await upload({ model: 'whisper-1', response_format: 'verbose_json' }, wav(1)), 'transcription')).renderAs).toBeUndefined();
+    // A format named like an object's own property is passed on as it came, for the provider to refuse.
+    const odd = await upload({ model: 'whisper-1', response_format: 'constructor' }, wav(1));
+    expect((await shapeUpload(odd, 'transcription')).renderAs).toBeUndefined();
+    expect(odd.field('response_format')).toBe('constructor');
     const gpt = await shapeUpload(await upload({ model: 'gpt-4o-transcribe', stream: 'true', prompt: 'Ada, Grace' }, wav(60)), 'transcription');
     expect(gpt).toMatchObject({ promptTokens: 600 + 4, maxTokens: 600, stream: true, accept: 'text/event-stream' });
     expect(gpt.contentType).toMatch(/^multipart\/form-data; boundary=/);

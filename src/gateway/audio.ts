@@ -118,7 +118,11 @@ export async function audioSeconds(bytes: Buffer, mimeType: string, name: string
 }
 
 /** Answer formats that report no usage, and what the gateway asks for instead to bill them exactly. */
-const ASKED_AS: Readonly<Record<string, string>> = { text: 'json', srt: 'verbose_json', vtt: 'verbose_json' };
+const ASKED_AS: ReadonlyMap<string, string> = new Map([
+  ['text', 'json'],
+  ['srt', 'verbose_json'],
+  ['vtt', 'verbose_json'],
+]);
 
 /**
  * A transcription or translation upload, understood well enough to limit, price and forward. A
@@ -137,7 +141,7 @@ export async function shapeUpload(upload: Upload, kind: 'transcription' | 'trans
   const { seconds } = await audioSeconds(file.bytes, file.type, file.name);
   const format = upload.field('response_format');
   // SRT and VTT come from Whisper's timed segments; a model without them answers its own error.
-  const askAs = !stream && format !== undefined && (format === 'text' || billedPerSecond(model)) ? ASKED_AS[format] : undefined;
+  const askAs = !stream && format !== undefined && (format === 'text' || billedPerSecond(model)) ? ASKED_AS.get(format) : undefined;
   if (askAs !== undefined) await upload.set('response_format', askAs);
   const base = { model, stream, body: upload.body, contentType: upload.contentType, accept: stream ? 'text/event-stream' : 'application/json', ...(askAs !== undefined ? { renderAs: format } : {}) };
   // Reserved by the second as the provider rounds (up); billed as the provider reports.
