@@ -29,7 +29,7 @@ describe('audio requests', () => {
     expect(['gpt-4o-mini-tts', 'tts-10'].map(billedPerCharacter)).toEqual([false, false]);
   });
 
-  it('shapes an upload: seconds for Whisper (exact when measured), audio tokens and a transcript allowance for the others', async () => {
+  it('shapes an upload: seconds for Whisper, audio tokens and a transcript allowance for the others, JSON asked for in place of formats without usage', async () => {
     expect(await shapeUpload(await upload({ model: 'whisper-1' }, wav(2.2)), 'transcription')).toMatchObject({ model: 'whisper-1', promptTokens: 3, maxTokens: 0, stream: false });
     expect(await shapeUpload(await upload({ model: 'whisper-1' }, Buffer.alloc(1500, 1)), 'transcription')).toMatchObject({ promptTokens: 2 });
     // Formats that report no usage are asked for as JSON; srt and vtt only of Whisper, which has timed segments.

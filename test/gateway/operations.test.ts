@@ -189,6 +189,11 @@ describe('configuration', () => {
     expect(p.of('mystery-model').output).toBeGreaterThanOrEqual(75);
     expect(p.known('gpt-4o-mini-2024-07-18')).toBe(true);
     expect(p.known('mystery-model')).toBe(false);
+    // Model names come from clients: one named like an object's own property is as unknown as any other.
+    for (const odd of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      expect(p.known(odd)).toBe(false);
+      expect(p.cost(odd, 1_000_000, 0)).toBe(15);
+    }
   });
 });
 

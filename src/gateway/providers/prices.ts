@@ -57,21 +57,23 @@ export const DEFAULT_PRICES: PriceTable = {
 export const FALLBACK_PRICE: ModelPrice = { input: 15, output: 75 };
 
 export class Prices {
-  private readonly table: PriceTable;
+  /** A Map, not an object: model names come from clients, and `constructor` must not find Object's. */
+  private readonly table: ReadonlyMap<string, ModelPrice>;
   private readonly keys: string[];
   private readonly cache = new Map<string, ModelPrice>();
   private readonly fallback: ModelPrice;
 
   constructor(overrides: PriceTable = {}, fallback: ModelPrice = FALLBACK_PRICE) {
-    this.table = { ...DEFAULT_PRICES, ...overrides };
-    this.keys = Object.keys(this.table).sort((a, b) => b.length - a.length);
+    this.table = new Map(Object.entries({ ...DEFAULT_PRICES, ...overrides }));
+    this.keys = [...this.table.keys()].sort((a, b) => b.length - a.length);
     this.fallback = fallback;
   }
 
   of(model: string): ModelPrice {
     let p = this.cache.get(model);
     if (p) return p;
-    p = this.table[model] ?? this.table[this.keys.find((k) => model.startsWith(k + '-')) ?? ''] ?? this.fallback;
+    const family = this.keys.find((k) => model.startsWith(k + '-'));
+    p = this.table.get(model) ?? (family !== undefined ? this.table.get(family) : undefined) ?? this.fallback;
     if (this.cache.size < 10_000) this.cache.set(model, p);
     return p;
   }
