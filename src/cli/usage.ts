@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--user <name>', 'only this user')
     .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date (default 24h)', (v: string) => parseSince(v))
-    .addOption(new Option('--by <what>', 'one line per user, model, provider, token or tag (x-keyward-tag)').choices(['user', 'model', 'provider', 'token', 'tag']).default('user'))
+    .addOption(new Option('--by <what>', 'one line per user, model, provider, route (chat, speech, realtime…), token or tag (x-keyward-tag)').choices(['user', 'model', 'provider', 'route', 'token', 'tag']).default('user'))
     .option('--json', 'machine-readable output')
     .action((o: { db: string; user?: string; since?: number; by: UsageDimension; json?: boolean }) => {
       const since = o.since ?? parseSince('24h');

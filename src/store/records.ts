@@ -22,7 +22,7 @@ export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: 
   }
 }
 
-const FIELD = { user: 'userId', model: 'model', provider: 'provider', token: 'tokenId', tag: 'tag' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
+const FIELD = { user: 'userId', model: 'model', provider: 'provider', route: 'route', token: 'tokenId', tag: 'tag' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
 
 /** Usage totals of rows in memory, highest cost first (what SQLite's GROUP BY gives for the same rows). */
 export function totalsBy(rows: LedgerRow[], by: UsageDimension): UsageByKey[] {

@@ -103,7 +103,7 @@ function migrate(db: Database.Database): void {
   if (!ledgerColumns.some((c) => c.name === 'tag')) db.exec('ALTER TABLE ledger ADD COLUMN tag TEXT');
 }
 
-const COLUMN = { user: 'user_id', model: 'model', provider: 'provider', token: 'token_id', tag: "COALESCE(tag, '')" } as const satisfies Record<UsageDimension, string>;
+const COLUMN = { user: 'user_id', model: 'model', provider: 'provider', route: 'route', token: 'token_id', tag: "COALESCE(tag, '')" } as const satisfies Record<UsageDimension, string>;
 const TOTALS = 'COUNT(*) AS requests, SUM(tokens_in) AS tokensIn, SUM(tokens_out) AS tokensOut, SUM(cost_usd) AS costUsd';
 
 function ledgerWhere(query: LedgerQuery): [string, Record<string, unknown>] {

@@ -217,7 +217,7 @@ export interface UsageTotals {
 }
 
 /** What usage totals are summed by: the ledger's user, model, provider (whose keys served the calls), token or tag (an untagged request's is ''). */
-export type UsageDimension = 'user' | 'model' | 'provider' | 'token' | 'tag';
+export type UsageDimension = 'user' | 'model' | 'provider' | 'route' | 'token' | 'tag';
 
 /** Totals for one user id, model, provider or token id. */
 export interface UsageByKey extends UsageTotals {

@@ -117,7 +117,8 @@ describe('the management CLI and `keyward gateway`', () => {
     expect((await runKeyward(['usage', '--by', 'token', '--db', db])).stdout).toMatch(new RegExp(`^token\\s+requests\\s+tokens in\\s+tokens out\\s+cost\\n${tokenId} \\(alice\\)\\s+12\\s+144\\s+60\\s+\\$`, 'm'));
     expect((await runKeyward(['usage', '--by', 'tag', '--db', db])).stdout).toMatch(/^tag\s+requests\s+tokens in\s+tokens out\s+cost\n\(untagged\)\s+12\s+144\s+60\s+\$/m);
     expect(JSON.parse((await runKeyward(['usage', '--by', 'tag', '--json', '--db', db])).stdout).tags).toMatchObject([{ tag: null, requests: n }]);
-    expect((await runKeyward(['usage', '--by', 'key', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider, token, tag/);
+    expect((await runKeyward(['usage', '--by', 'route', '--db', db])).stdout).toMatch(/^route\s+requests\s+tokens in\s+tokens out\s+cost\nchat\s+12\s+144\s+60\s+\$/m);
+    expect((await runKeyward(['usage', '--by', 'key', '--db', db])).stderr).toMatch(/--by.*Allowed choices are user, model, provider, route, token, tag/);
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));

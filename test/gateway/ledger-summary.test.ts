@@ -12,7 +12,7 @@ function rows(n: number, now: number): LedgerRow[] {
     userId: `u_${i % 5}`,
     tokenId: `t${i % 2}`,
     provider: i % 3 === 2 ? 'anthropic' : i % 7 === 0 ? 'groq' : 'openai',
-    route: 'chat',
+    route: ['chat', 'speech', 'transcription', 'realtime'][i % 4]!,
     model: models[i % 3]!,
     tokensIn: 10 + (i % 7),
     tokensOut: 1 + (i % 11),
@@ -30,7 +30,7 @@ describe('usage totals', () => {
     for (const s of open.splice(0)) s.close();
   });
 
-  it('are summed by SQLite to the same figures as row by row, per user, model, provider, token and tag, with the filters', () => {
+  it('are summed by SQLite to the same figures as row by row, per user, model, provider, route, token and tag, with the filters', () => {
     const now = Date.now();
     const data = rows(5000, now);
     const store = new SqliteStore(':memory:');
@@ -41,7 +41,7 @@ describe('usage totals', () => {
     // The totals must not come from loading the rows: a month of a busy gateway would not fit.
     const loaded = vi.spyOn(store, 'rows');
     for (const q of [{}, { since: now - 24 * 3_600_000 }, { userId: 'u_3' }, { userId: 'u_3', since: now - 6 * 3_600_000 }]) {
-      for (const by of ['user', 'model', 'provider', 'token', 'tag'] as const) {
+      for (const by of ['user', 'model', 'provider', 'route', 'token', 'tag'] as const) {
         const sql = store.totals(by, q);
         const js = memory.totals(by, q);
         expect(sql.map((r) => r.key)).toEqual(js.map((r) => r.key));
@@ -54,6 +54,12 @@ describe('usage totals', () => {
     expect(store.totals('provider', {}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
     expect(store.totals('provider', {}).map((r) => r.key).sort()).toEqual(['anthropic', 'groq', 'openai']);
     expect(store.totals('user', {}).reduce((n, r) => n + r.requests, 0)).toBe(5000);
+    expect(store.totals('route', {}).map((r) => [r.key, r.requests]).sort()).toEqual([
+      ['chat', 1250],
+      ['realtime', 1250],
+      ['speech', 1250],
+      ['transcription', 1250],
+    ]);
     expect(store.totals('token', {}).map((r) => [r.key, r.requests]).sort()).toEqual([
       ['t0', 2500],
       ['t1', 2500],
