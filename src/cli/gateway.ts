@@ -6,6 +6,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { KeywardError } from '../errors.js';
@@ -185,11 +186,14 @@ export async function serve(o: Flags): Promise<number> {
   const webhook = webhookSettings(config.alerts, env);
   const log = createLogger({ level: o.logLevel });
   const store = new SqliteStore(o.db);
+  // What the gateway changes itself (a user disabled by the anomaly guard, one made from a JWT) is recorded as this machine's gateway.
+  store.actor = `gateway@${hostname()}`;
   let counters: Counters;
   let directory: Directory = store;
   if (o.redis) {
     // Users and tokens live in Redis too, so a change made on any machine reaches every instance.
     const shared = await RedisDirectory.connect(o.redis, { onError: (err) => log.warn({ err }, 'user/token directory in Redis') });
+    shared.actor = store.actor;
     const imported = await shared.importFrom(store);
     store.setMeta(MOVED_TO_REDIS, safeUrl(o.redis));
     if (imported.users + imported.tokens > 0) log.info(imported, `copied users and tokens from ${o.db} to Redis`);

@@ -2,6 +2,7 @@
  * `keyward users add|list|set|disable|enable`: gateway users and their limits, in the gateway's SQLite
  * store, or in Redis with `--redis` (the copy every instance on every machine follows).
  */
+import { hostname, userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KeywardError } from '../errors.js';
 import { networkError } from '../gateway/networks.js';
@@ -135,10 +136,22 @@ export interface StoreFlags {
  * Runs `fn` on the directory the flags name: Redis when `--redis` is given (every write is confirmed by
  * Redis before `fn`'s result is reported), else the SQLite file.
  */
+/** Who the CLI's changes are recorded as in `keyward history`: the OS user and the machine. */
+export function cliActor(): string {
+  let user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (some containers): the environment's name stands.
+  }
+  return `${user}@${hostname()}`;
+}
+
 export async function withDirectory(o: StoreFlags, fn: (dir: Directory) => string): Promise<void> {
   let out: string;
   if (o.redis) {
     const dir = await RedisDirectory.connect(o.redis, { subscribe: false });
+    dir.actor = cliActor();
     try {
       out = fn(dir);
       await dir.flush();
@@ -154,6 +167,7 @@ export async function withDirectory(o: StoreFlags, fn: (dir: Directory) => strin
           hint: `pass --redis <url> (or set KEYWARD_REDIS) so every instance sees the change`,
         });
       }
+      s.actor = cliActor();
       return fn(s);
     });
   }

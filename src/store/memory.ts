@@ -8,6 +8,7 @@ import type {
   CounterKind,
   Counters,
   Directory,
+  DirectoryEvent,
   Ledger,
   LedgerQuery,
   LedgerRow,
@@ -19,7 +20,7 @@ import type {
   UserRecord,
 } from './types.js';
 import { newTokenRecord } from './types.js';
-import { applyPatch, checkUserName, DirectoryRecords, totalsBy } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords, event, policyDetail, tokenDetail, totalsBy } from './records.js';
 
 interface Slot {
   /** Window number (sliding) or 0 (fixed). */
@@ -188,14 +189,29 @@ export class MemoryCounters implements Counters {
   async close(): Promise<void> {}
 }
 
+/** Changes kept by a MemoryDirectory, the newest this many. */
+const MAX_EVENTS = 10_000;
+
 export class MemoryDirectory implements Directory {
   private readonly r = new DirectoryRecords();
+  private readonly events: DirectoryEvent[] = [];
+  actor = 'library';
+
+  private note(e: DirectoryEvent): void {
+    this.events.push(e);
+    if (this.events.length > MAX_EVENTS) this.events.splice(0, this.events.length - MAX_EVENTS);
+  }
+
+  history(since: number, limit = 1000): DirectoryEvent[] {
+    return this.events.filter((e) => e.ts >= since).slice(0, limit).map((e) => ({ ...e }));
+  }
 
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
     if (this.r.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
     this.r.putUser(user);
+    this.note(event(this.actor, 'user.add', name, policyDetail(policy as Record<string, unknown>)));
     return { ...user };
   }
 
@@ -210,6 +226,7 @@ export class MemoryDirectory implements Directory {
   setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
     const u = this.r.must(idOrName);
     applyPatch(u, patch);
+    this.note(event(this.actor, 'user.set', u.name, policyDetail(patch)));
     return { ...u };
   }
 
@@ -217,12 +234,15 @@ export class MemoryDirectory implements Directory {
     const u = this.r.must(idOrName);
     u.disabled = disabled;
     u.disabledReason = disabled ? (reason ?? 'manual') : undefined;
+    this.note(event(this.actor, disabled ? 'user.disable' : 'user.enable', u.name, u.disabledReason));
     return { ...u };
   }
 
   addToken(userId: string, id: string, hash: string, options: TokenOptions = {}): TokenRecord {
-    const t = newTokenRecord(this.r.must(userId).id, id, hash, options);
+    const u = this.r.must(userId);
+    const t = newTokenRecord(u.id, id, hash, options);
     this.r.putToken(t);
+    this.note(event(this.actor, 'token.issue', id, tokenDetail(u.name, t)));
     return { ...t };
   }
 
@@ -242,6 +262,7 @@ export class MemoryDirectory implements Directory {
     const t = this.r.tokens.get(id);
     if (!t) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     t.revokedAt ??= Date.now();
+    this.note(event(this.actor, 'token.revoke', id));
     return { ...t };
   }
 
@@ -249,6 +270,7 @@ export class MemoryDirectory implements Directory {
     const t = this.r.tokens.get(id);
     if (!t) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     t.expiresAt = Math.min(t.expiresAt ?? Infinity, at);
+    this.note(event(this.actor, 'token.expire', id, `until=${new Date(t.expiresAt).toISOString()}`));
     return { ...t };
   }
 

@@ -1,6 +1,6 @@
 /** Shared rules for user records, used by every Directory implementation. */
 import { KeywardError } from '../errors.js';
-import type { LedgerRow, TokenRecord, UsageByKey, UsageDimension, UserPolicy, UserRecord } from './types.js';
+import type { DirectoryEvent, LedgerRow, TokenRecord, UsageByKey, UsageDimension, UserPolicy, UserRecord } from './types.js';
 
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
@@ -23,6 +23,26 @@ export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: 
 }
 
 const FIELD = { user: 'userId', model: 'model', provider: 'provider', route: 'route', token: 'tokenId', tag: 'tag' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
+
+/** A policy (or a patch of one) as `rpm=60 budgetUsd=5`; a field cleared is `=none`. */
+export function policyDetail(p: Record<string, unknown>): string {
+  return Object.entries(p)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v === null ? 'none' : Array.isArray(v) ? v.join(',') : String(v)}`)
+    .join(' ');
+}
+
+/** What a new token is, for the history: its user, and its scopes and end when it has them. */
+export function tokenDetail(userName: string, t: TokenRecord): string {
+  return [`user=${userName}`, t.scopes !== undefined ? `scopes=${t.scopes.join(',')}` : '', t.expiresAt !== undefined ? `expires=${new Date(t.expiresAt).toISOString()}` : ''].filter(Boolean).join(' ');
+}
+
+/** The event of a change, stamped now. */
+export function event(actor: string, action: DirectoryEvent['action'], target: string, detail?: string): DirectoryEvent {
+  const e: DirectoryEvent = { ts: Date.now(), actor, action, target };
+  if (detail) e.detail = detail;
+  return e;
+}
 
 /** Usage totals of rows in memory, highest cost first (what SQLite's GROUP BY gives for the same rows). */
 export function totalsBy(rows: LedgerRow[], by: UsageDimension): UsageByKey[] {

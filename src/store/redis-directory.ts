@@ -14,9 +14,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName, DirectoryRecords } from './records.js';
+import { applyPatch, checkUserName, DirectoryRecords, event, policyDetail, tokenDetail } from './records.js';
 import { connectRedis, unreachableRedis } from './redis-connect.js';
-import { newTokenRecord, type Directory, type TokenOptions, type TokenRecord, type UserPolicy, type UserRecord } from './types.js';
+import { newTokenRecord, type Directory, type DirectoryEvent, type TokenOptions, type TokenRecord, type UserPolicy, type UserRecord } from './types.js';
 
 /** Records a token's use, never moving it back (instances' clocks and hours differ). */
 const TOUCH = `
@@ -98,6 +98,9 @@ redis.call('PUBLISH', KEYS[5], msg)
 return msg
 `;
 
+/** Changes kept in the history stream, about (Redis trims whole nodes). */
+const MAX_EVENTS = 100_000;
+
 /** How long a request waits for a change's message before the mirror reads the whole directory. */
 const CATCH_UP_MS = 50;
 
@@ -146,7 +149,10 @@ export class RedisDirectory implements Directory {
   private reloadAgain = false;
   private writes: Promise<void> = Promise.resolve();
   private failures: Error[] = [];
-  private unsent: string[][] = [];
+  private unsent: Array<{ args: string[]; ev?: DirectoryEvent }> = [];
+  /** The history of changes: a stream, capped near MAX_EVENTS entries. */
+  private readonly eventsKey: string;
+  actor = 'library';
   private check?: NodeJS.Timeout;
   private waiters: Array<{ version: number; resolve: () => void }> = [];
   private readonly onError: (err: Error) => void;
@@ -156,6 +162,7 @@ export class RedisDirectory implements Directory {
     const p = (options.prefix ?? 'kw:') + 'dir:';
     this.keys = [`${p}users`, `${p}names`, `${p}tokens`, `${p}ver`, `${p}changes`];
     this.usedKey = `${p}used`;
+    this.eventsKey = `${p}events`;
     this.redis.defineCommand('kwDirWrite', { lua: WRITE, numberOfKeys: 5 });
     this.redis.defineCommand('kwTouch', { lua: TOUCH, numberOfKeys: 1 });
     this.redis.on('error', () => {});
@@ -326,19 +333,21 @@ export class RedisDirectory implements Directory {
     return this.version;
   }
 
-  /** Queues one write; the mirror is updated from Redis's answer (the authoritative record). */
-  private write(args: string[]): void {
+  /** Queues one write and its event; the mirror is updated from Redis's answer (the authoritative record). */
+  private write(args: string[], ev?: DirectoryEvent): void {
     this.writes = this.writes.then(async () => {
       try {
         const msg = await this.redis.kwDirWrite(...this.keys, ...args);
         this.receive(msg);
+        // Only a change Redis took is history; a failure to note it is reported like any other write.
+        if (ev) await this.redis.xadd(this.eventsKey, 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', JSON.stringify(ev));
       } catch (err) {
         const e = this.explain(err as Error, args);
         this.failures.push(e);
         this.onError(e);
         if (e instanceof KeywardError && e.code === 'KW_STORE') {
           // Redis unreachable: keep the change (an auto-disable must not be lost) and send it when Redis is back.
-          this.unsent.push(args);
+          this.unsent.push({ args, ev });
           return;
         }
         // Refused by Redis (e.g. the name was taken meanwhile): undo the optimistic local change.
@@ -352,7 +361,7 @@ export class RedisDirectory implements Directory {
     const list = this.unsent;
     this.unsent = [];
     this.writes = this.writes.then(() => this.reload()).catch((err: Error) => this.onError(err));
-    for (const args of list) this.write(args);
+    for (const { args, ev } of list) this.write(args, ev);
   }
 
   private explain(err: Error, args: string[]): Error {
@@ -375,13 +384,28 @@ export class RedisDirectory implements Directory {
     checkUserName(name);
     if (this.r.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
-    return this.putUser(user);
+    return this.putUser(user, event(this.actor, 'user.add', name, policyDetail(policy as Record<string, unknown>)));
   }
 
-  private putUser(user: UserRecord): UserRecord {
+  private putUser(user: UserRecord, ev?: DirectoryEvent): UserRecord {
     this.r.putUser(user);
-    this.write(['addUser', JSON.stringify(user)]);
+    this.write(['addUser', JSON.stringify(user)], ev);
     return { ...user };
+  }
+
+  async history(since: number, limit = 1000): Promise<DirectoryEvent[]> {
+    const entries = await this.redis.xrange(this.eventsKey, String(Math.max(0, Math.floor(since))), '+', 'COUNT', limit);
+    const out: DirectoryEvent[] = [];
+    for (const [, fields] of entries) {
+      const json = fields[fields.indexOf('e') + 1];
+      if (json === undefined) continue;
+      try {
+        out.push(JSON.parse(json) as DirectoryEvent);
+      } catch {
+        // Not written by keyward: skipped.
+      }
+    }
+    return out;
   }
 
   getUser(idOrName: string): UserRecord | undefined {
@@ -398,7 +422,7 @@ export class RedisDirectory implements Directory {
     this.r.users.set(u.id, u);
     const wire: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(patch)) if (v !== undefined) wire[k] = v;
-    this.write(['setUser', u.id, JSON.stringify(wire)]);
+    this.write(['setUser', u.id, JSON.stringify(wire)], event(this.actor, 'user.set', u.name, policyDetail(patch)));
     return { ...u };
   }
 
@@ -407,17 +431,19 @@ export class RedisDirectory implements Directory {
     if (disabled) u.disabledReason = reason ?? 'manual';
     else delete u.disabledReason;
     this.r.users.set(u.id, u);
-    this.write(['setDisabled', u.id, disabled ? '1' : '0', u.disabledReason ?? '']);
+    this.write(['setDisabled', u.id, disabled ? '1' : '0', u.disabledReason ?? ''], event(this.actor, disabled ? 'user.disable' : 'user.enable', u.name, u.disabledReason));
     return { ...u };
   }
 
   addToken(userId: string, id: string, hash: string, options: TokenOptions = {}): TokenRecord {
-    return this.putToken(newTokenRecord(this.r.must(userId).id, id, hash, options));
+    const u = this.r.must(userId);
+    const t = newTokenRecord(u.id, id, hash, options);
+    return this.putToken(t, event(this.actor, 'token.issue', id, tokenDetail(u.name, t)));
   }
 
-  private putToken(t: TokenRecord): TokenRecord {
+  private putToken(t: TokenRecord, ev?: DirectoryEvent): TokenRecord {
     this.r.putToken(t);
-    this.write(['addToken', JSON.stringify(t)]);
+    this.write(['addToken', JSON.stringify(t)], ev);
     return { ...t };
   }
 
@@ -434,7 +460,7 @@ export class RedisDirectory implements Directory {
     if (!cur) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     const t: TokenRecord = { ...cur, revokedAt: cur.revokedAt ?? Date.now() };
     this.r.tokens.set(id, t);
-    this.write(['revoke', id, String(t.revokedAt)]);
+    this.write(['revoke', id, String(t.revokedAt)], event(this.actor, 'token.revoke', id));
     return { ...t };
   }
 
@@ -443,7 +469,7 @@ export class RedisDirectory implements Directory {
     if (!cur) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
     const t: TokenRecord = { ...cur, expiresAt: Math.min(cur.expiresAt ?? Infinity, at) };
     this.r.tokens.set(id, t);
-    this.write(['expire', id, String(t.expiresAt)]);
+    this.write(['expire', id, String(t.expiresAt)], event(this.actor, 'token.expire', id, `until=${new Date(t.expiresAt!).toISOString()}`));
     return { ...t };
   }
 

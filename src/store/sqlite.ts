@@ -6,8 +6,8 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName } from './records.js';
-import { newTokenRecord, type Directory, type Ledger, type LedgerQuery, type LedgerRow, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
+import { applyPatch, checkUserName, event, policyDetail, tokenDetail } from './records.js';
+import { newTokenRecord, type Directory, type DirectoryEvent, type Ledger, type LedgerQuery, type LedgerRow, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -45,6 +45,14 @@ CREATE TABLE IF NOT EXISTS ledger (
   tag TEXT
 );
 CREATE INDEX IF NOT EXISTS ledger_user_ts ON ledger(user_id, ts);
+CREATE TABLE IF NOT EXISTS events (
+  ts INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
@@ -161,6 +169,8 @@ export class SqliteStore implements Directory, Ledger {
       tokensOf: db.prepare<[string], TokenRow>('SELECT * FROM tokens WHERE user_id = ? ORDER BY created_at'),
       revoke: db.prepare('UPDATE tokens SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?'),
       expire: db.prepare('UPDATE tokens SET expires_at = MIN(COALESCE(expires_at, @at), @at) WHERE id = @id'),
+      insertEvent: db.prepare('INSERT INTO events (ts, actor, action, target, detail) VALUES (@ts, @actor, @action, @target, @detail)'),
+      events: db.prepare<[number, number], { ts: number; actor: string; action: DirectoryEvent['action']; target: string; detail: string | null }>('SELECT * FROM events WHERE ts >= ? ORDER BY ts, rowid LIMIT ?'),
       touch: db.prepare('UPDATE tokens SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
       insertRow: db.prepare(
         'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -223,11 +233,34 @@ export class SqliteStore implements Directory, Ledger {
     return u;
   }
 
+  actor = 'library';
+
+  /** A change and its event, in one transaction: the history holds what the file holds. */
+  private change<T>(apply: () => T, describe: (result: T) => DirectoryEvent): T {
+    return this.db.transaction(() => {
+      const result = apply();
+      const e = describe(result);
+      this.q.insertEvent.run({ ...e, detail: e.detail ?? null });
+      return result;
+    })();
+  }
+
+  history(since: number, limit = 1000): DirectoryEvent[] {
+    return this.q.events.all(since, limit).map((r) => {
+      const e: DirectoryEvent = { ts: r.ts, actor: r.actor, action: r.action, target: r.target };
+      if (r.detail !== null) e.detail = r.detail;
+      return e;
+    });
+  }
+
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
     if (this.q.userByName.get(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
-    this.q.insertUser.run(user.id, name, policyOf(user), user.createdAt);
+    this.change(
+      () => this.q.insertUser.run(user.id, name, policyOf(user), user.createdAt),
+      () => event(this.actor, 'user.add', name, policyDetail(policy as Record<string, unknown>)),
+    );
     return user;
   }
 
@@ -242,21 +275,32 @@ export class SqliteStore implements Directory, Ledger {
   setUser(idOrName: string, patch: Parameters<Directory['setUser']>[1]): UserRecord {
     const u = this.must(idOrName);
     applyPatch(u, patch);
-    this.q.updatePolicy.run(policyOf(u), u.id);
+    this.change(
+      () => this.q.updatePolicy.run(policyOf(u), u.id),
+      () => event(this.actor, 'user.set', u.name, policyDetail(patch)),
+    );
     this.forget();
     return u;
   }
 
   setDisabled(idOrName: string, disabled: boolean, reason?: string): UserRecord {
     const u = this.must(idOrName);
-    this.q.updateDisabled.run(disabled ? 1 : 0, disabled ? (reason ?? 'manual') : null, u.id);
+    const why = disabled ? (reason ?? 'manual') : undefined;
+    this.change(
+      () => this.q.updateDisabled.run(disabled ? 1 : 0, why ?? null, u.id),
+      () => event(this.actor, disabled ? 'user.disable' : 'user.enable', u.name, why),
+    );
     this.forget();
     return this.must(u.id);
   }
 
   addToken(userId: string, id: string, hash: string, options: TokenOptions = {}): TokenRecord {
-    const t = newTokenRecord(this.must(userId).id, id, hash, options);
-    this.q.insertToken.run(id, t.userId, hash, t.createdAt, t.expiresAt ?? null, t.scopes?.join(',') ?? null);
+    const u = this.must(userId);
+    const t = newTokenRecord(u.id, id, hash, options);
+    this.change(
+      () => this.q.insertToken.run(id, t.userId, hash, t.createdAt, t.expiresAt ?? null, t.scopes?.join(',') ?? null),
+      () => event(this.actor, 'token.issue', id, tokenDetail(u.name, t)),
+    );
     this.forget();
     return t;
   }
@@ -288,14 +332,20 @@ export class SqliteStore implements Directory, Ledger {
 
   revokeToken(id: string): TokenRecord {
     if (!this.q.token.get(id)) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
-    this.q.revoke.run(Date.now(), id);
+    this.change(
+      () => this.q.revoke.run(Date.now(), id),
+      () => event(this.actor, 'token.revoke', id),
+    );
     this.forget();
     return toToken(this.q.token.get(id)!);
   }
 
   expireToken(id: string, at: number): TokenRecord {
     if (!this.q.token.get(id)) throw new KeywardError('KW_USAGE', `no token '${id}'`, { hint: "list tokens with 'keyward tokens list'" });
-    this.q.expire.run({ at, id });
+    this.change(
+      () => this.q.expire.run({ at, id }),
+      () => event(this.actor, 'token.expire', id, `until=${new Date(toToken(this.q.token.get(id)!).expiresAt!).toISOString()}`),
+    );
     this.forget();
     return toToken(this.q.token.get(id)!);
   }

@@ -79,7 +79,23 @@ export function newTokenRecord(userId: string, id: string, hash: string, options
   return t;
 }
 
+/** One change made to users or tokens, for `keyward history`: when, by whom, and what. */
+export interface DirectoryEvent {
+  ts: number;
+  /** Who made it: the CLI's OS user and machine, `gateway@host` for a gateway's own action, or what an embedding app set. */
+  actor: string;
+  action: 'user.add' | 'user.set' | 'user.disable' | 'user.enable' | 'token.issue' | 'token.revoke' | 'token.expire';
+  /** The user's name, or the token's id. */
+  target: string;
+  /** What changed (a policy's fields, a reason, a token's user and scopes), never a secret. */
+  detail?: string;
+}
+
 export interface Directory {
+  /** Who the changes made through this directory are recorded as (`keyward history`). */
+  actor: string;
+  /** The changes made since `since` (ms since the epoch), oldest first, at most `limit`. */
+  history(since: number, limit?: number): DirectoryEvent[] | Promise<DirectoryEvent[]>;
   /**
    * A shared directory's local copy moves with changes made elsewhere (RedisDirectory): its version
    * lets the gateway notice that the copy changed between a caller's authentication and admission.
