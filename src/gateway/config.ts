@@ -98,7 +98,7 @@ const FIELDS: Record<string, Check> = {
   resilience: obj({ timeoutMs: posInt, idleTimeoutMs: posInt, retries: (v) => (v === 0 ? undefined : posInt(v)), backoffBaseMs: posInt, backoffMaxMs: posInt }),
   breaker: obj({ threshold: posInt, cooldownMs: posInt }),
   jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, parallel: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks }) }, ['jwksUrl']),
-  anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum }),
+  anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum, maxAddressesPerHour: posInt }),
   alerts: obj({ webhookUrl: url }),
   providers,
   promptSecrets: oneOf('off', 'block', 'redact'),

@@ -811,7 +811,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     let shaped = upload ? await shapeUpload(upload, route.kind === 'translation' ? 'translation' : 'transcription') : shapeRequest(route, parsed, raw, defaultMaxTokens, realtime);
     allowModel(user, shaped.model, alias);
-    anomaly?.request(user);
+    anomaly?.request(user, clientIp(req));
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
@@ -1102,7 +1102,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const listed = (m: string) => user.models?.includes(m) === true || globalModels?.has(m) === true;
       if (!listed(model) && !(alias !== undefined && listed(alias))) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
     } else allowModel(user, model);
-    anomaly?.request(user);
+    anomaly?.request(user, clientIp(req));
     // Checked when the gateway was created.
     const upstream = byName.get(policy.provider)!;
     // A provider from the config speaks OpenAI's API (its provider object is OpenAI's, renamed).

@@ -46,6 +46,24 @@ describe('anomaly auto-disable', () => {
     expect(dir.getUser('hammer')).toMatchObject({ disabled: true, disabledReason: expect.stringMatching(/^anomaly: more than 3 refused/) });
     expect(alerts.find((a) => a.kind === 'anomaly_disabled')?.message).toMatch(/keyward users enable hammer/);
   });
+
+  it('disables a user called from more addresses within an hour than its backend would, as a leaked token is', async () => {
+    const spread = await startGateway(upstream, keys, { directory: dir, trustProxy: 1, anomaly: { maxAddressesPerHour: 3 }, alerts: { onAlert: (a) => alerts.push(a) } });
+    try {
+      dir.addUser('backend', {});
+      const t = issueToken(dir, 'backend').token;
+      const from = (ip: string) => post(`${spread.origin}/v1/chat/completions`, chat(), { ...bearer(t), 'x-forwarded-for': ip });
+      // The same few addresses, again and again: fine.
+      for (let i = 0; i < 3; i++) for (const ip of ['10.0.0.1', '10.0.0.2', '10.0.0.3']) expect((await from(ip)).status).toBe(200);
+      // A fourth: disabled, on every instance (the directory), and said why.
+      expect((await from('198.51.100.7')).status).toBe(200);
+      expect((await from('10.0.0.1')).status).toBe(403);
+      expect(dir.getUser('backend')).toMatchObject({ disabled: true, disabledReason: expect.stringMatching(/^anomaly: called from more than 3 addresses within an hour/) });
+      expect(alerts.find((a) => a.kind === 'anomaly_disabled' && a.user === 'backend')?.message).toMatch(/keyward users enable backend/);
+    } finally {
+      await spread.stop();
+    }
+  });
 });
 
 describe('state that outlives a restart', () => {
