@@ -9,6 +9,7 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
+import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
 import { webhookSettings } from '../gateway/alerts.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
@@ -26,7 +27,7 @@ import type { Provider } from '../gateway/providers/types.js';
 import { createGateway, RELOADABLE, type GatewayHandler, type ReloadablePolicy } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
-import { safeUrl } from '../store/redis-connect.js';
+import { connectRedis, safeUrl } from '../store/redis-connect.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Counters, Directory } from '../store/types.js';
@@ -185,11 +186,15 @@ export async function serve(o: Flags): Promise<number> {
   const metricsToken = metricsTokenFrom(env, o);
   const webhook = webhookSettings(config.alerts, env);
   const log = createLogger({ level: o.logLevel });
+  if (config.cache?.shared && !o.redis) {
+    throw new KeywardError('KW_BAD_CONFIG', '"cache": { "shared": true } keeps answers in the gateways\' Redis, and this gateway has none', { hint: 'start it with --redis redis://host:port, or take "shared" out of "cache"' });
+  }
   const store = new SqliteStore(o.db);
   // What the gateway changes itself (a user disabled by the anomaly guard, one made from a JWT) is recorded as this machine's gateway.
   store.actor = `gateway@${hostname()}`;
   let counters: Counters;
   let directory: Directory = store;
+  let sharedRedis: Redis | undefined;
   if (o.redis) {
     // Users and tokens live in Redis too, so a change made on any machine reaches every instance.
     const shared = await RedisDirectory.connect(o.redis, { onError: (err) => log.warn({ err }, 'user/token directory in Redis') });
@@ -204,6 +209,8 @@ export async function serve(o: Flags): Promise<number> {
     await keepSharedBudgets({ counters: rc, ledger: store, users: () => shared.listUsers(), global: config.globalBudget, log });
     counters = rc;
     directory = shared;
+    // For a shared response cache (now, or after a reload that asks for one).
+    sharedRedis = await connectRedis(o.redis, 2000);
   } else {
     const moved = store.meta(MOVED_TO_REDIS);
     if (moved !== undefined) process.stderr.write(`keyward: note: the users and tokens of ${o.db} were moved to Redis (${moved}); without --redis this gateway reads the file's older copy\n`);
@@ -222,6 +229,7 @@ export async function serve(o: Flags): Promise<number> {
     logger: log,
     alerts: webhook,
     limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,
+    sharedRedis,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
   const port = await listenOn(server, o.host, o.port, '--port', '--host');
@@ -257,6 +265,7 @@ export async function serve(o: Flags): Promise<number> {
       await new Promise<void>((r) => server.once('close', () => r()));
       await gateway.close();
       await counters.close();
+      sharedRedis?.disconnect();
       if (directory !== store) directory.close();
       store.close();
       log.flush();

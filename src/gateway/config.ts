@@ -109,7 +109,7 @@ const FIELDS: Record<string, Check> = {
     }
     return undefined;
   },
-  cache: obj({ ttlSeconds: posInt, maxMegabytes: posInt }, ['ttlSeconds']),
+  cache: obj({ ttlSeconds: posInt, maxMegabytes: posInt, shared: (v) => (typeof v === 'boolean' ? undefined : 'true or false') }, ['ttlSeconds']),
   realtime: obj({ usdPerSecret: posNum, maxTtlSeconds: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 7200 ? undefined : 'a whole number of seconds from 10 to 7200') }, ['usdPerSecret']),
   aliases: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of alias to the model it stands for, as in { "fast": "gpt-4o-mini" }';

@@ -1,23 +1,73 @@
 /**
  * An exact-match cache of whole JSON answers (`cache` in the config, off by default): the same user
  * sending the same request body to the same API gets the stored answer, billed nothing, within the
- * TTL. Kept per user, since an answer may hold what only its user should read; kept in this
- * process's memory only, never on disk; bounded in bytes (lru-cache drops the least recently used).
+ * TTL. Kept per user, since an answer may hold what only its user should read. By default in this
+ * process's memory only, never on disk, bounded in bytes (lru-cache drops the least recently used);
+ * with `shared` (gateways on one Redis), in Redis, so that every instance serves what one stored.
  */
 import { createHash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import { LRUCache } from 'lru-cache';
 
 export interface CacheOptions {
   /** How long an answer is served from the cache. */
   ttlSeconds: number;
-  /** The cache's size in memory at most (default 64). */
+  /** The cache's size in memory at most (default 64; a shared cache is bounded by Redis's own maxmemory). */
   maxMegabytes?: number;
+  /** Keep answers in the gateways' shared Redis (needs --redis), for every instance to serve. */
+  shared?: boolean;
 }
 
 /** Answers larger than this are not kept: one would push out hundreds of small ones. */
 const MAX_ENTRY_BYTES = 1024 * 1024;
 
-export class ResponseCache {
+/** What the gateway asks of a response cache: in this process (sync) or in Redis (async). */
+export interface AnswerCache {
+  key(userId: string, destination: string, body: Buffer): string;
+  get(key: string): Buffer | undefined | Promise<Buffer | undefined>;
+  set(key: string, answer: Buffer): void;
+}
+
+function cacheKey(userId: string, destination: string, body: Buffer): string {
+  return createHash('sha256').update(userId).update('\0').update(destination).update('\0').update(body).digest('hex');
+}
+
+/**
+ * The cache in the gateways' shared Redis. A Redis that is away or slow is a miss, never an error:
+ * the request goes to the provider as it would without a cache.
+ */
+export class SharedResponseCache implements AnswerCache {
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly redis: Redis,
+    options: CacheOptions,
+    private readonly prefix = 'kw:',
+    private readonly onError: (err: unknown) => void = () => {},
+  ) {
+    this.ttlMs = options.ttlSeconds * 1000;
+  }
+
+  key(userId: string, destination: string, body: Buffer): string {
+    return `${this.prefix}cache:${cacheKey(userId, destination, body)}`;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return (await this.redis.getBuffer(key)) ?? undefined;
+    } catch (err) {
+      this.onError(err);
+      return undefined;
+    }
+  }
+
+  set(key: string, answer: Buffer): void {
+    if (answer.length > MAX_ENTRY_BYTES) return;
+    this.redis.set(key, answer, 'PX', this.ttlMs).catch((err: unknown) => this.onError(err));
+  }
+}
+
+export class ResponseCache implements AnswerCache {
   private readonly lru: LRUCache<string, Buffer>;
 
   constructor(options: CacheOptions) {
@@ -31,7 +81,7 @@ export class ResponseCache {
 
   /** The key of a request: the user, where it goes (provider and API path), and its body as sent. */
   key(userId: string, destination: string, body: Buffer): string {
-    return createHash('sha256').update(userId).update('\0').update(destination).update('\0').update(body).digest('hex');
+    return cacheKey(userId, destination, body);
   }
 
   get(key: string): Buffer | undefined {

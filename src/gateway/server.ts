@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
@@ -13,7 +14,7 @@ import { redactSecret, redactText, scanText, type SecretMatch } from '../secrets
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, CounterCheck, Counters, Directory, Ledger, TokenScope, UserRecord } from '../store/types.js';
 import { Alerter, type Alert, type AlertOptions } from './alerts.js';
-import { cacheUse, ResponseCache, type CacheOptions } from './response-cache.js';
+import { cacheUse, ResponseCache, SharedResponseCache, type AnswerCache, type CacheOptions } from './response-cache.js';
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
@@ -99,8 +100,12 @@ export interface GatewayOptions {
   aliases?: Record<string, string>;
   /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
   promptSecrets?: PromptSecretsMode;
-  /** Serve repeated identical requests of a user from memory, billed nothing (off without it). */
+  /** Serve repeated identical requests of a user from memory (or, `shared`, from Redis), billed nothing (off without it). */
   cache?: CacheOptions;
+  /** The gateways' Redis connection, for a `shared` response cache. */
+  sharedRedis?: Redis;
+  /** Key prefix in that Redis (default `kw:`, as the counters and directory use). */
+  redisPrefix?: string;
   /** Mint OpenAI Realtime client secrets for gateway users, each billed a flat price (off without it). */
   realtime?: RealtimePolicy;
   /** Largest request body accepted (default 1 MiB). */
@@ -439,7 +444,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   let aliases = new Map(Object.entries(options.aliases ?? {}));
   let realtime = options.realtime;
-  let cache = options.cache ? new ResponseCache(options.cache) : undefined;
+  const makeCache = (o: CacheOptions | undefined): AnswerCache | undefined => {
+    if (o === undefined) return undefined;
+    if (!o.shared) return new ResponseCache(o);
+    if (options.sharedRedis === undefined) throw new Error("cache.shared needs the gateways' Redis (sharedRedis)");
+    let logged = 0;
+    // Logged at most once a minute: a Redis that is away would otherwise log every request.
+    const onError = (err: unknown) => {
+      if (Date.now() - logged < 60_000) return;
+      logged = Date.now();
+      log.warn({ err }, 'the shared response cache in Redis failed; requests go to the provider meanwhile');
+    };
+    return new SharedResponseCache(options.sharedRedis, o, options.redisPrefix, onError);
+  };
+  let cache = makeCache(options.cache);
   let cacheOptions = options.cache;
 
   /**
@@ -826,7 +844,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     // A cached answer costs nothing: it is admitted (and counted against the request limits) with nothing reserved.
     const use = cache !== undefined && !shaped.stream && !shaped.free && !NOT_CACHED.has(route.kind) ? cacheUse(req.headers['cache-control']) : undefined;
     const cacheKey = use ? cache!.key(user.id, upstream.provider.name + route.upstreamPath, shaped.body) : undefined;
-    const hit = use?.read ? cache!.get(cacheKey!) : undefined;
+    const got = use?.read ? cache!.get(cacheKey!) : undefined;
+    const hit = got instanceof Promise ? await got : got;
     const a = hit ? admitFlight(f, req, 0, 0) : admitFlight(f, req, shaped.promptTokens + shaped.maxTokens, reserveUsd);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
@@ -1306,6 +1325,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   };
   handler.setPolicy = (p) => {
     const chat = checkedChat(p.chat);
+    const nextCache = JSON.stringify(p.cache) !== JSON.stringify(cacheOptions) ? makeCache(p.cache) : cache;
     chatPolicy = chat;
     globalModels = p.models ? new Set(p.models) : undefined;
     defaultMaxTokens = p.defaultMaxTokens ?? 4096;
@@ -1318,7 +1338,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
     aliases = new Map(Object.entries(p.aliases ?? {}));
     realtime = p.realtime;
-    if (JSON.stringify(p.cache) !== JSON.stringify(cacheOptions)) cache = p.cache ? new ResponseCache(p.cache) : undefined;
+    cache = nextCache;
     cacheOptions = p.cache;
   };
   handler.close = async () => {

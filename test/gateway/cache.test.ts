@@ -1,7 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../src/gateway/config.js';
-import { issueToken, type GatewayOptions } from '../../src/gateway/index.js';
+import { Redis } from 'ioredis';
+import { createGateway, issueToken, type GatewayOptions } from '../../src/gateway/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { requireProgram } from '../helpers/programs.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, chat, post, sleep, until } from './helpers/http.js';
@@ -100,5 +103,78 @@ describe('the response cache (`cache` in the config)', () => {
     expect(validateGatewayConfig({ cache: { ttlSeconds: 300, maxMegabytes: 16 } }).cache).toEqual({ ttlSeconds: 300, maxMegabytes: 16 });
     expect(() => validateGatewayConfig({ cache: { maxMegabytes: 16 } })).toThrow(/'cache' must be an object with 'ttlSeconds'/);
     expect(() => validateGatewayConfig({ cache: { ttlSeconds: 0 } })).toThrow(/'ttlSeconds' is a positive integer/);
+  });
+});
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the shared response cache (`"shared": true`), in the gateways\' Redis', () => {
+  let upstream: FakeUpstream;
+  let redis: TestRedis;
+  let client: Redis;
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  const opened: TestGateway[] = [];
+  let token: string;
+  let other: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, outputTokens: 3 });
+    redis = await startRedis();
+    client = new Redis(redis.url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, commandTimeout: 500, lazyConnect: true });
+    client.on('error', () => {});
+    await client.connect();
+    dir.addUser('eli', {});
+    dir.addUser('fay', {});
+    token = issueToken(dir, 'eli').token;
+    other = issueToken(dir, 'fay').token;
+    for (let i = 0; i < 2; i++) opened.push(await startGateway(upstream, keys, { directory: dir, ledger, cache: { ttlSeconds: 60, shared: true }, sharedRedis: client }));
+  });
+  afterAll(async () => {
+    for (const g of opened) await g.stop();
+    client.disconnect();
+    await redis.stop().catch(() => {});
+    await upstream.close();
+  });
+
+  const ask = (gw: TestGateway, t: string) => post(`${gw.origin}/v1/chat/completions`, chat('gpt-4o-mini', { max_tokens: 20, messages: [{ role: 'user', content: 'shared?' }] }), bearer(t));
+
+  it('serves on one instance what another stored, to the same user only, billed nothing', async () => {
+    const [a, b] = opened as [TestGateway, TestGateway];
+    const n = upstream.seen.length;
+    const first = await ask(a, token);
+    expect(first.headers.get('x-keyward-cache')).toBe('miss');
+    await until('the answer is in Redis', async () => (await client.keys('kw:cache:*')).length === 1);
+    const second = await ask(b, token);
+    expect(second.status).toBe(200);
+    expect(second.headers.get('x-keyward-cache')).toBe('hit');
+    expect(second.json).toEqual(first.json);
+    expect(upstream.seen.length).toBe(n + 1);
+    // Another user sending the same body is not served the first user's answer.
+    expect((await ask(b, other)).headers.get('x-keyward-cache')).toBe('miss');
+    expect(upstream.seen.length).toBe(n + 2);
+    await until('all three calls are in the ledger', () => ledger.rows({}).length === 3);
+    expect(ledger.rows({}).map((r) => [r.outcome, r.costUsd > 0])).toEqual([
+      ['ok', true],
+      ['cache_hit', false],
+      ['ok', true],
+    ]);
+    // A TTL is set: the answer does not outlive it.
+    const [key] = await client.keys('kw:cache:*');
+    expect(await client.pttl(key!)).toBeGreaterThan(50_000);
+  });
+
+  it('goes to the provider, answering as without a cache, when Redis is away', async () => {
+    await redis.stop();
+    const n = upstream.seen.length;
+    const r = await ask(opened[1]!, token);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-keyward-cache')).toBe('miss');
+    expect(upstream.seen.length).toBe(n + 1);
+    expect(opened[1]!.logs.join('')).toMatch(/the shared response cache in Redis failed/);
+  });
+
+  it('needs the Redis connection, and the config takes shared as true or false', () => {
+    expect(() => createGateway({ directory: new MemoryDirectory(), upstreams: {}, cache: { ttlSeconds: 5, shared: true } })).toThrow(/cache.shared needs the gateways' Redis/);
+    expect(validateGatewayConfig({ cache: { ttlSeconds: 5, shared: true } }).cache).toEqual({ ttlSeconds: 5, shared: true });
+    expect(() => validateGatewayConfig({ cache: { ttlSeconds: 5, shared: 'yes' } })).toThrow(/'shared' is true or false/);
   });
 });

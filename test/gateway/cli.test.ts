@@ -450,6 +450,18 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(bad.stderr).toMatch(/--unused-for .*use a length of time like 90m, 12h, 30d or 2w/);
   });
 
+  it('refuses a shared response cache without the Redis to keep it in, saying what to do', async () => {
+    const env = join(dir, 'shared-cache.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\n`);
+    chmodSync(env, 0o600);
+    const cfg = join(dir, 'shared-cache.json');
+    writeFileSync(cfg, JSON.stringify({ cache: { ttlSeconds: 60, shared: true } }));
+    const r = await runKeyward(['gateway', '--env-file', env, '--config', cfg, '--db', db, '--port', '0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"cache": \{ "shared": true \} keeps answers in the gateways' Redis, and this gateway has none/);
+    expect(r.stderr).toMatch(/--redis redis:\/\/host:port/);
+  });
+
   it('revokes a token by id', async () => {
     const list = await runKeyward(['tokens', 'list', '--user', 'alice', '--db', db]);
     const id = /^([0-9a-f]{12})\s+alice/m.exec(list.stdout)![1]!;
