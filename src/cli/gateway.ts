@@ -9,7 +9,6 @@ import { isIP } from 'node:net';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
 import { webhookSettings } from '../gateway/alerts.js';
 import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js';
@@ -27,7 +26,7 @@ import type { Provider } from '../gateway/providers/types.js';
 import { createGateway, RELOADABLE, type GatewayHandler, type ReloadablePolicy } from '../gateway/server.js';
 import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
-import { connectRedis, safeUrl } from '../store/redis-connect.js';
+import { safeUrl } from '../store/redis-connect.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Counters, Directory } from '../store/types.js';
@@ -194,7 +193,6 @@ export async function serve(o: Flags): Promise<number> {
   store.actor = `gateway@${hostname()}`;
   let counters: Counters;
   let directory: Directory = store;
-  let sharedRedis: Redis | undefined;
   if (o.redis) {
     // Users and tokens live in Redis too, so a change made on any machine reaches every instance.
     const shared = await RedisDirectory.connect(o.redis, { onError: (err) => log.warn({ err }, 'user/token directory in Redis') });
@@ -209,8 +207,6 @@ export async function serve(o: Flags): Promise<number> {
     await keepSharedBudgets({ counters: rc, ledger: store, users: () => shared.listUsers(), global: config.globalBudget, log });
     counters = rc;
     directory = shared;
-    // For a shared response cache (now, or after a reload that asks for one).
-    sharedRedis = await connectRedis(o.redis, 2000);
   } else {
     const moved = store.meta(MOVED_TO_REDIS);
     if (moved !== undefined) process.stderr.write(`keyward: note: the users and tokens of ${o.db} were moved to Redis (${moved}); without --redis this gateway reads the file's older copy\n`);
@@ -229,7 +225,6 @@ export async function serve(o: Flags): Promise<number> {
     logger: log,
     alerts: webhook,
     limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,
-    sharedRedis,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
   const port = await listenOn(server, o.host, o.port, '--port', '--host');
@@ -265,7 +260,6 @@ export async function serve(o: Flags): Promise<number> {
       await new Promise<void>((r) => server.once('close', () => r()));
       await gateway.close();
       await counters.close();
-      sharedRedis?.disconnect();
       if (directory !== store) directory.close();
       store.close();
       log.flush();

@@ -3,10 +3,10 @@
  * sending the same request body to the same API gets the stored answer, billed nothing, within the
  * TTL. Kept per user, since an answer may hold what only its user should read. By default in this
  * process's memory only, never on disk, bounded in bytes (lru-cache drops the least recently used);
- * with `shared` (gateways on one Redis), in Redis, so that every instance serves what one stored.
+ * with `shared` (gateways on one Redis), in the counters' Redis, so that every instance serves what one stored.
  */
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { SharedValues } from '../store/types.js';
 import { LRUCache } from 'lru-cache';
 
 export interface CacheOptions {
@@ -33,37 +33,29 @@ function cacheKey(userId: string, destination: string, body: Buffer): string {
 }
 
 /**
- * The cache in the gateways' shared Redis. A Redis that is away or slow is a miss, never an error:
- * the request goes to the provider as it would without a cache.
+ * The cache in the store every instance shares (Redis, through the counters). A store that is away or
+ * slow is a miss, never an error: the request goes to the provider as it would without a cache.
  */
 export class SharedResponseCache implements AnswerCache {
   private readonly ttlMs: number;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly values: SharedValues,
     options: CacheOptions,
-    private readonly prefix = 'kw:',
-    private readonly onError: (err: unknown) => void = () => {},
   ) {
     this.ttlMs = options.ttlSeconds * 1000;
   }
 
   key(userId: string, destination: string, body: Buffer): string {
-    return `${this.prefix}cache:${cacheKey(userId, destination, body)}`;
+    return `cache:${cacheKey(userId, destination, body)}`;
   }
 
-  async get(key: string): Promise<Buffer | undefined> {
-    try {
-      return (await this.redis.getBuffer(key)) ?? undefined;
-    } catch (err) {
-      this.onError(err);
-      return undefined;
-    }
+  get(key: string): Promise<Buffer | undefined> {
+    return this.values.get(key);
   }
 
   set(key: string, answer: Buffer): void {
-    if (answer.length > MAX_ENTRY_BYTES) return;
-    this.redis.set(key, answer, 'PX', this.ttlMs).catch((err: unknown) => this.onError(err));
+    if (answer.length <= MAX_ENTRY_BYTES) this.values.set(key, answer, this.ttlMs);
   }
 }
 

@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
@@ -102,10 +101,6 @@ export interface GatewayOptions {
   promptSecrets?: PromptSecretsMode;
   /** Serve repeated identical requests of a user from memory (or, `shared`, from Redis), billed nothing (off without it). */
   cache?: CacheOptions;
-  /** The gateways' Redis connection, for a `shared` response cache. */
-  sharedRedis?: Redis;
-  /** Key prefix in that Redis (default `kw:`, as the counters and directory use). */
-  redisPrefix?: string;
   /** Mint OpenAI Realtime client secrets for gateway users, each billed a flat price (off without it). */
   realtime?: RealtimePolicy;
   /** Largest request body accepted (default 1 MiB). */
@@ -447,15 +442,15 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const makeCache = (o: CacheOptions | undefined): AnswerCache | undefined => {
     if (o === undefined) return undefined;
     if (!o.shared) return new ResponseCache(o);
-    if (options.sharedRedis === undefined) throw new Error("cache.shared needs the gateways' Redis (sharedRedis)");
     let logged = 0;
     // Logged at most once a minute: a Redis that is away would otherwise log every request.
-    const onError = (err: unknown) => {
+    const values = (counters as Counters).sharedValues?.((err) => {
       if (Date.now() - logged < 60_000) return;
       logged = Date.now();
       log.warn({ err }, 'the shared response cache in Redis failed; requests go to the provider meanwhile');
-    };
-    return new SharedResponseCache(options.sharedRedis, o, options.redisPrefix, onError);
+    });
+    if (values === undefined) throw new KeywardError('KW_BAD_CONFIG', 'cache.shared keeps answers where every instance reads them, and these counters share nothing', { hint: 'give the gateway Redis counters (keyward gateway --redis), or take "shared" out of "cache"' });
+    return new SharedResponseCache(values, o);
   };
   let cache = makeCache(options.cache);
   let cacheOptions = options.cache;

@@ -10,7 +10,7 @@
  */
 import type { Redis } from 'ioredis';
 import { connectRedis } from './redis-connect.js';
-import type { AdmitResult, CounterAdjustment, CounterCheck, Counters } from './types.js';
+import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, SharedValues } from './types.js';
 
 /**
  * One settlement: corrects a reservation to the real usage, but only a counter that is still there (a
@@ -265,6 +265,22 @@ export class RedisCounters implements Counters {
     this.redis.on('ready', () => void this.replay());
     // ioredis reports connection errors here; the gateway sees them as failed commands.
     this.redis.on('error', () => {});
+  }
+
+  /** Values under `<prefix>value:`, on this connection (the response cache's `shared` mode); `onError` hears each failure. */
+  sharedValues(onError: (err: unknown) => void = () => {}): SharedValues {
+    const key = (k: string) => `${this.prefix}value:${k}`;
+    return {
+      get: async (k) => {
+        try {
+          return (await this.redis.getBuffer(key(k))) ?? undefined;
+        } catch (err) {
+          onError(err);
+          return undefined;
+        }
+      },
+      set: (k, value, ttlMs) => void this.redis.set(key(k), value, 'PX', ttlMs).catch(onError),
+    };
   }
 
   static async connect(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {

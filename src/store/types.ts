@@ -199,6 +199,17 @@ export interface Counters {
    * on another instance is enforced on the very next request.
    */
   readonly checksDirectory?: boolean;
+  /**
+   * A store of values with a lifetime, shared by every instance on the same store (Redis), for the
+   * response cache's `shared` mode; absent where nothing is shared (memory).
+   */
+  sharedValues?(onError?: (err: unknown) => void): SharedValues;
+}
+
+/** Values kept for a while where every instance reads them; a failure is a miss, never an error to the caller. */
+export interface SharedValues {
+  get(key: string): Promise<Buffer | undefined>;
+  set(key: string, value: Buffer, ttlMs: number): void;
 }
 
 export interface LedgerRow {

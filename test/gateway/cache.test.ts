@@ -3,6 +3,7 @@ import { validateGatewayConfig } from '../../src/gateway/config.js';
 import { Redis } from 'ioredis';
 import { createGateway, issueToken, type GatewayOptions } from '../../src/gateway/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { RedisCounters } from '../../src/store/redis.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
@@ -110,6 +111,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the shared res
   let upstream: FakeUpstream;
   let redis: TestRedis;
   let client: Redis;
+  const stores: RedisCounters[] = [];
   const dir = new MemoryDirectory();
   const ledger = new MemoryLedger();
   const opened: TestGateway[] = [];
@@ -126,11 +128,17 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the shared res
     dir.addUser('fay', {});
     token = issueToken(dir, 'eli').token;
     other = issueToken(dir, 'fay').token;
-    for (let i = 0; i < 2; i++) opened.push(await startGateway(upstream, keys, { directory: dir, ledger, cache: { ttlSeconds: 60, shared: true }, sharedRedis: client }));
+    // Two instances, each with its own counters on the one Redis (limits open, so Redis going away below is a cache matter only).
+    for (let i = 0; i < 2; i++) {
+      const counters = await RedisCounters.connect(redis.url, { commandTimeoutMs: 500 });
+      stores.push(counters);
+      opened.push(await startGateway(upstream, keys, { directory: dir, ledger, counters, limitsOnStoreFailure: 'open', cache: { ttlSeconds: 60, shared: true } }));
+    }
   });
   afterAll(async () => {
     for (const g of opened) await g.stop();
     client.disconnect();
+    for (const c of stores) await c.close();
     await redis.stop().catch(() => {});
     await upstream.close();
   });
@@ -142,7 +150,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the shared res
     const n = upstream.seen.length;
     const first = await ask(a, token);
     expect(first.headers.get('x-keyward-cache')).toBe('miss');
-    await until('the answer is in Redis', async () => (await client.keys('kw:cache:*')).length === 1);
+    await until('the answer is in Redis', async () => (await client.keys('kw:value:cache:*')).length === 1);
     const second = await ask(b, token);
     expect(second.status).toBe(200);
     expect(second.headers.get('x-keyward-cache')).toBe('hit');
@@ -158,7 +166,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the shared res
       ['ok', true],
     ]);
     // A TTL is set: the answer does not outlive it.
-    const [key] = await client.keys('kw:cache:*');
+    const [key] = await client.keys('kw:value:cache:*');
     expect(await client.pttl(key!)).toBeGreaterThan(50_000);
   });
 
@@ -173,7 +181,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the shared res
   });
 
   it('needs the Redis connection, and the config takes shared as true or false', () => {
-    expect(() => createGateway({ directory: new MemoryDirectory(), upstreams: {}, cache: { ttlSeconds: 5, shared: true } })).toThrow(/cache.shared needs the gateways' Redis/);
+    expect(() => createGateway({ directory: new MemoryDirectory(), upstreams: {}, cache: { ttlSeconds: 5, shared: true } })).toThrow(/cache.shared keeps answers where every instance reads them, and these counters share nothing/);
     expect(validateGatewayConfig({ cache: { ttlSeconds: 5, shared: true } }).cache).toEqual({ ttlSeconds: 5, shared: true });
     expect(() => validateGatewayConfig({ cache: { ttlSeconds: 5, shared: 'yes' } })).toThrow(/'shared' is true or false/);
   });
