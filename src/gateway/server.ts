@@ -145,7 +145,8 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
   /**
    * Takes a new policy without a restart: every field of RELOADABLE, as given (a field left out goes
    * back to its default), for the requests that arrive from now on. Throws, changing nothing, when
-   * `chat` names a provider the gateway lacks. The response cache is kept unless its settings changed.
+   * `chat` names a provider the gateway lacks or a `shared` cache has no shared store. The response
+   * cache is kept unless its settings changed.
    */
   setPolicy(policy: ReloadablePolicy): void;
   /** Prometheus metrics (requests, latency, tokens, spend, upstream attempts, key states), for a scrape endpoint. */
@@ -231,14 +232,22 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
   const anomaly = options.anomaly ? new AnomalyDetector(options.anomaly, dir, alerter) : undefined;
   const auth = new Authenticator(dir, options.jwt);
-  let prices = new Prices(options.prices, options.fallbackPrice);
-  let maxBody = options.maxBodyBytes ?? 1024 * 1024;
-  let maxUpload = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
-  let defaultMaxTokens = options.defaultMaxTokens ?? 4096;
-  let ipLimits = options.ipLimits;
+  // The policy a reload may change (RELOADABLE): set by applyPolicy, once below and on each setPolicy.
+  let prices!: Prices;
+  let maxBody!: number;
+  let maxUpload!: number;
+  let defaultMaxTokens!: number;
+  let ipLimits: IpLimits | undefined;
+  let globalModels: Set<string> | undefined;
+  let cors: Set<string> | undefined;
+  let chatPolicy!: AppChatPolicy;
+  let promptSecrets!: PromptSecretsMode;
+  let fallbacks!: Map<string, string[]>;
+  let aliases!: Map<string, string>;
+  let realtime: RealtimePolicy | undefined;
+  let cache: AnswerCache | undefined;
+  let cacheOptions: CacheOptions | undefined;
   const limitsOpen = options.limitsOnStoreFailure === 'open';
-  let globalModels = options.models ? new Set(options.models) : undefined;
-  let cors = options.corsOrigins ? new Set(options.corsOrigins) : undefined;
   const ownDispatcher = options.dispatcher === undefined;
   const env = options.env ?? process.env;
   const dispatcher = options.dispatcher ?? egressDispatcher(env, { keepAliveTimeout: 30_000, connections: 512, connect: { timeout: 10_000 } });
@@ -270,7 +279,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (problem) throw new KeywardError('KW_BAD_CONFIG', `providers: ${problem}`, { hint: 'name it e.g. groq, mistral or local-vllm' });
     compatible.push({ models: new ModelList(c.models), upstream: addUpstream(compatibleProvider(name, c)) });
   }
-  let chatPolicy: AppChatPolicy = checkedChat(options.chat);
   /** The app route's policy: the config's, or the default; its provider must be one the gateway has. */
   function checkedChat(chat: AppChatPolicy | undefined): AppChatPolicy {
     const policy = chat ?? defaultChatPolicy(upstreams);
@@ -406,7 +414,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
-  let promptSecrets = options.promptSecrets ?? 'off';
   /**
    * A request that carries a secret: refused (`block`), or its body with each secret redacted
    * (`redact`). Logged by kind and redacted form, and an alert once per user an hour: a secret that
@@ -437,8 +444,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return clean;
   }
 
-  let aliases = new Map(Object.entries(options.aliases ?? {}));
-  let realtime = options.realtime;
   const makeCache = (o: CacheOptions | undefined): AnswerCache | undefined => {
     if (o === undefined) return undefined;
     if (!o.shared) return new ResponseCache(o);
@@ -452,8 +457,30 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (values === undefined) throw new KeywardError('KW_BAD_CONFIG', 'cache.shared keeps answers where every instance reads them, and these counters share nothing', { hint: 'give the gateway Redis counters (keyward gateway --redis), or take "shared" out of "cache"' });
     return new SharedResponseCache(values, o);
   };
-  let cache = makeCache(options.cache);
-  let cacheOptions = options.cache;
+
+  /**
+   * Takes a policy: every field of RELOADABLE as given, a field left out at its default. Checks what
+   * can fail (the app route's provider, a shared cache's store) before changing anything.
+   */
+  function applyPolicy(p: ReloadablePolicy): void {
+    const chat = checkedChat(p.chat);
+    const nextCache = JSON.stringify(p.cache) !== JSON.stringify(cacheOptions) ? makeCache(p.cache) : cache;
+    chatPolicy = chat;
+    globalModels = p.models ? new Set(p.models) : undefined;
+    defaultMaxTokens = p.defaultMaxTokens ?? 4096;
+    prices = new Prices(p.prices, p.fallbackPrice);
+    ipLimits = p.ipLimits;
+    cors = p.corsOrigins ? new Set(p.corsOrigins) : undefined;
+    maxBody = p.maxBodyBytes ?? 1024 * 1024;
+    maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+    promptSecrets = p.promptSecrets ?? 'off';
+    fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
+    aliases = new Map(Object.entries(p.aliases ?? {}));
+    realtime = p.realtime;
+    cache = nextCache;
+    cacheOptions = p.cache;
+  }
+  applyPolicy(options);
 
   /**
    * Why the user may not call a model, or undefined: the gateway's list and the user's must each name
@@ -998,7 +1025,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return 'no provider key is usable: every key is cooling down after failures or was rejected';
   }
 
-  let fallbacks = new Map(Object.entries(options.fallbacks ?? {}));
   const NO_FALLBACK: string[] = [];
   /** The models a request falls back to, in order: on OpenAI's chat and Anthropic's messages API, those the user may call. */
   function fallbackChain(route: Route, model: string, user: UserRecord): string[] {
@@ -1318,24 +1344,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     return out;
   };
-  handler.setPolicy = (p) => {
-    const chat = checkedChat(p.chat);
-    const nextCache = JSON.stringify(p.cache) !== JSON.stringify(cacheOptions) ? makeCache(p.cache) : cache;
-    chatPolicy = chat;
-    globalModels = p.models ? new Set(p.models) : undefined;
-    defaultMaxTokens = p.defaultMaxTokens ?? 4096;
-    prices = new Prices(p.prices, p.fallbackPrice);
-    ipLimits = p.ipLimits;
-    cors = p.corsOrigins ? new Set(p.corsOrigins) : undefined;
-    maxBody = p.maxBodyBytes ?? 1024 * 1024;
-    maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
-    promptSecrets = p.promptSecrets ?? 'off';
-    fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
-    aliases = new Map(Object.entries(p.aliases ?? {}));
-    realtime = p.realtime;
-    cache = nextCache;
-    cacheOptions = p.cache;
-  };
+  handler.setPolicy = applyPolicy;
   handler.close = async () => {
     clearInterval(budgetWatch);
     writer.close();
