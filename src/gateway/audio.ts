@@ -3,17 +3,18 @@
  * upload in multipart/form-data) and text to speech (`/v1/audio/speech`, JSON in, audio out).
  *
  * What they cost is counted in three units, each in the price table's "per million" columns:
- * - seconds of audio for Whisper (`whisper-1`, and Whisper models of other providers), billed by the
- *   minute: the upload's duration, read from the audio file itself, is the bill;
+ * - seconds of audio for Whisper (`whisper-1`, and Whisper models of other providers), as the answer
+ *   reports them; the upload's duration, read from the audio file itself, is what is reserved;
  * - characters of input for `tts-1` and `tts-1-hd`: the request's text is the bill;
  * - tokens for the GPT-4o audio models, as their answers report them; where an answer reports none
- *   (a `text` transcript, a speech file), from the audio's duration at the rates OpenAI documents
- *   for audio tokens (one input token per 100 ms heard, one output token per 50 ms spoken).
+ *   (a speech file), from the audio's duration at the rates OpenAI documents for audio tokens (one
+ *   input token per 100 ms heard, one output token per 50 ms spoken).
+ * A transcript asked for as `text`, `srt` or `vtt` reports no usage: JSON is asked for in its place.
  */
 import { parseBuffer } from 'music-metadata';
 import { Request, Response, type FormData } from 'undici';
-import { GatewayHttpError } from './http-error.js';
-import { estimatePromptTokens, type ShapedRequest } from './providers/types.js';
+import { badRequest } from './http-error.js';
+import { estimatePromptTokens, isObject, type ShapedRequest } from './providers/types.js';
 
 /** Audio tokens a second, for the GPT-4o audio models (OpenAI: 100 ms of input, 50 ms of output a token). */
 export const AUDIO_IN_TOKENS_PER_SECOND = 10;
@@ -50,9 +51,6 @@ export function billedPerCharacter(model: string): boolean {
   return /^tts-1(?:-|$)/.test(model);
 }
 
-function bad(message: string): GatewayHttpError {
-  return new GatewayHttpError(400, 'invalid_request_error', message);
-}
 
 /** An uploaded form (an audio file and its fields), and the bytes that go upstream. */
 export class Upload {
@@ -66,13 +64,13 @@ export class Upload {
   /** Reads a multipart/form-data body; anything else, or a body that is not one, is a clear 400. */
   static async read(raw: Buffer, contentType: string | undefined): Promise<Upload> {
     if (contentType === undefined || !/^multipart\/form-data\b/i.test(contentType)) {
-      throw bad('send the audio as multipart/form-data with a `file` and a `model` field (the OpenAI SDKs do)');
+      throw badRequest('send the audio as multipart/form-data with a `file` and a `model` field (the OpenAI SDKs do)');
     }
     let form: FormData;
     try {
       form = (await new Response(raw, { headers: { 'content-type': contentType } }).formData()) as FormData;
     } catch {
-      throw bad('the multipart/form-data body could not be read (a wrong boundary, or a body cut short); send it again');
+      throw badRequest('the multipart/form-data body could not be read (a wrong boundary, or a body cut short); send it again');
     }
     return new Upload(form, raw, contentType);
   }
@@ -81,15 +79,15 @@ export class Upload {
   field(name: string): string | undefined {
     const v = this.form.get(name);
     if (v === null) return undefined;
-    if (typeof v !== 'string') throw bad(`'${name}' must be a text field, not a file`);
+    if (typeof v !== 'string') throw badRequest(`'${name}' must be a text field, not a file`);
     return v;
   }
 
   /** The uploaded file's bytes, type and name. */
   async file(): Promise<{ bytes: Buffer; type: string; name: string }> {
     const f = this.form.get('file');
-    if (f === null || typeof f === 'string') throw bad("'file' is required: the audio to transcribe, as a file part of the form");
-    if (f.size === 0) throw bad("'file' is empty");
+    if (f === null || typeof f === 'string') throw badRequest("'file' is required: the audio to transcribe, as a file part of the form");
+    if (f.size === 0) throw badRequest("'file' is empty");
     return { bytes: Buffer.from(await f.arrayBuffer()), type: f.type, name: f.name };
   }
 
@@ -131,11 +129,11 @@ const ASKED_AS: ReadonlyMap<string, string> = new Map([
  */
 export async function shapeUpload(upload: Upload, kind: 'transcription' | 'translation'): Promise<ShapedRequest> {
   const model = upload.field('model');
-  if (model === undefined || model === '') throw bad("'model' is required (a text field of the form)");
+  if (model === undefined || model === '') throw badRequest("'model' is required (a text field of the form)");
   const streamField = upload.field('stream');
-  if (streamField !== undefined && streamField !== 'true' && streamField !== 'false') throw bad("'stream' must be true or false");
+  if (streamField !== undefined && streamField !== 'true' && streamField !== 'false') throw badRequest("'stream' must be true or false");
   const stream = streamField === 'true';
-  if (stream && kind === 'translation') throw bad('translations cannot be streamed');
+  if (stream && kind === 'translation') throw badRequest('translations cannot be streamed');
   const prompt = upload.field('prompt') ?? '';
   const file = await upload.file();
   const { seconds } = await audioSeconds(file.bytes, file.type, file.name);
@@ -153,10 +151,10 @@ export async function shapeUpload(upload: Upload, kind: 'transcription' | 'trans
 /** A speech request (JSON): the text to speak, in the unit its model is billed by. */
 export function shapeSpeech(o: Record<string, unknown>, raw: Buffer): ShapedRequest {
   const model = o.model;
-  if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
-  if (typeof o.input !== 'string' || o.input === '') throw bad("'input' is required: the text to speak");
-  if (o.instructions !== undefined && typeof o.instructions !== 'string') throw bad("'instructions' must be a string");
-  if (o.stream_format !== undefined && o.stream_format !== 'sse' && o.stream_format !== 'audio') throw bad("'stream_format' must be 'sse' or 'audio'");
+  if (typeof model !== 'string' || model === '') throw badRequest("'model' is required and must be a string");
+  if (typeof o.input !== 'string' || o.input === '') throw badRequest("'input' is required: the text to speak");
+  if (o.instructions !== undefined && typeof o.instructions !== 'string') throw badRequest("'instructions' must be a string");
+  if (o.stream_format !== undefined && o.stream_format !== 'sse' && o.stream_format !== 'audio') throw badRequest("'stream_format' must be 'sse' or 'audio'");
   const stream = o.stream_format === 'sse';
   const base = { model, stream, body: raw, accept: stream ? 'text/event-stream' : '*/*' };
   const chars = [...o.input].length;
@@ -165,7 +163,6 @@ export function shapeSpeech(o: Record<string, unknown>, raw: Buffer): ShapedRequ
   return { ...base, promptTokens: estimatePromptTokens(raw.length), maxTokens, outputIfUnreported: maxTokens, audioOut: typeof o.response_format === 'string' ? o.response_format : 'mp3' };
 }
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** `hh:mm:ss,mmm` (SRT) or `hh:mm:ss.mmm` (VTT). */
 function timestamp(seconds: number, sep: ',' | '.'): string {

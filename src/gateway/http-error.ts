@@ -10,3 +10,8 @@ export class GatewayHttpError extends Error {
     this.name = 'GatewayHttpError';
   }
 }
+
+/** A 400 in the API's `invalid_request_error` type: the client's request, not the gateway, is wrong. */
+export function badRequest(message: string): GatewayHttpError {
+  return new GatewayHttpError(400, 'invalid_request_error', message);
+}

@@ -9,8 +9,8 @@
  * minted), and lives `maxTtlSeconds` at most (the client's `expires_after` may ask for less), since
  * whoever holds it may open sessions until it expires. Off unless `realtime` is in the config.
  */
-import { GatewayHttpError } from './http-error.js';
-import type { ShapedRequest } from './providers/types.js';
+import { badRequest, GatewayHttpError } from './http-error.js';
+import { isObject, type ShapedRequest } from './providers/types.js';
 
 export interface RealtimePolicy {
   /** What one minted secret is billed and reserved at, in USD (the sessions it opens are not seen). */
@@ -27,11 +27,7 @@ export const DEFAULT_REALTIME_TTL = 60;
 const DEFAULT_MODEL = 'gpt-realtime';
 const DEFAULT_TRANSCRIPTION_MODEL = 'whisper-1';
 
-function bad(message: string): GatewayHttpError {
-  return new GatewayHttpError(400, 'invalid_request_error', message);
-}
 
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** The model a session will run: a realtime session's `model`, or a transcription session's transcription model. */
 function sessionModel(session: Record<string, unknown>): string {
@@ -39,10 +35,10 @@ function sessionModel(session: Record<string, unknown>): string {
     const audio = isObject(session.audio) ? session.audio : {};
     const input = isObject(audio.input) ? audio.input : {};
     const t = isObject(input.transcription) ? input.transcription : {};
-    if (t.model !== undefined && (typeof t.model !== 'string' || t.model === '')) throw bad("'session.audio.input.transcription.model' must be a string");
+    if (t.model !== undefined && (typeof t.model !== 'string' || t.model === '')) throw badRequest("'session.audio.input.transcription.model' must be a string");
     return (t.model as string | undefined) ?? DEFAULT_TRANSCRIPTION_MODEL;
   }
-  if (session.model !== undefined && (typeof session.model !== 'string' || session.model === '')) throw bad("'session.model' must be a string");
+  if (session.model !== undefined && (typeof session.model !== 'string' || session.model === '')) throw badRequest("'session.model' must be a string");
   return (session.model as string | undefined) ?? DEFAULT_MODEL;
 }
 
@@ -56,16 +52,16 @@ export function shapeRealtime(o: Record<string, unknown>, policy: RealtimePolicy
     throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not mint Realtime client secrets: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
   }
   const max = policy.maxTtlSeconds ?? DEFAULT_REALTIME_TTL;
-  if (o.session !== undefined && !isObject(o.session)) throw bad("'session' must be an object");
+  if (o.session !== undefined && !isObject(o.session)) throw badRequest("'session' must be an object");
   const session = (o.session ?? {}) as Record<string, unknown>;
   const model = sessionModel(session);
   const exp = o.expires_after;
-  if (exp !== undefined && !isObject(exp)) throw bad("'expires_after' must be an object");
+  if (exp !== undefined && !isObject(exp)) throw badRequest("'expires_after' must be an object");
   const seconds = (exp as Record<string, unknown> | undefined)?.seconds;
   if (seconds !== undefined && (typeof seconds !== 'number' || !Number.isInteger(seconds) || seconds < MIN_TTL || seconds > MAX_TTL)) {
-    throw bad(`'expires_after.seconds' must be a whole number of seconds from ${MIN_TTL} to ${MAX_TTL}`);
+    throw badRequest(`'expires_after.seconds' must be a whole number of seconds from ${MIN_TTL} to ${MAX_TTL}`);
   }
-  if (seconds !== undefined && seconds > max) throw bad(`a client secret may live ${max} seconds at most on this gateway ('expires_after.seconds' asked for ${seconds})`);
+  if (seconds !== undefined && seconds > max) throw badRequest(`a client secret may live ${max} seconds at most on this gateway ('expires_after.seconds' asked for ${seconds})`);
   const body = seconds === undefined ? Buffer.from(JSON.stringify({ ...o, expires_after: { anchor: 'created_at', seconds: max } })) : Buffer.from(JSON.stringify(o));
   return { model, stream: false, maxTokens: 0, promptTokens: 0, body, knownCost: true, flatUsd: policy.usdPerSecret };
 }

@@ -3,12 +3,12 @@
  * streamed or not, how many output tokens it may produce (what the reservation assumes).
  */
 import { shapeSpeech } from './audio.js';
-import { GatewayHttpError } from './http-error.js';
+import { badRequest } from './http-error.js';
 import { shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
-import { estimatePromptTokens, type Provider, type ShapedRequest } from './providers/types.js';
+import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
 
 export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
@@ -74,27 +74,24 @@ export function geminiRoute(path: string, query: string): Route | undefined {
 
 const INJECT_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
 
-function bad(message: string): GatewayHttpError {
-  return new GatewayHttpError(400, 'invalid_request_error', message);
-}
 
 function positiveInt(v: unknown, name: string): number | undefined {
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw bad(`'${name}' must be a positive integer`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw badRequest(`'${name}' must be a positive integer`);
   return v;
 }
 
 /** Understands an API request body; adds `stream_options.include_usage` to OpenAI chat streams so usage can be billed. */
 export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMaxTokens: number, realtime?: RealtimePolicy): ShapedRequest {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('the request body must be a JSON object');
+  if (!isObject(json)) throw badRequest('the request body must be a JSON object');
   const o = json as Record<string, unknown>;
   if (route.provider === gemini) return shapeGemini(route, o, raw, defaultMaxTokens);
   if (route.kind === 'moderations') return shapeModeration(o, raw);
   if (route.kind === 'speech') return shapeSpeech(o, raw);
   if (route.kind === 'realtime') return shapeRealtime(o, realtime);
   const model = o.model;
-  if (typeof model !== 'string' || model === '') throw bad("'model' is required and must be a string");
-  if (o.stream !== undefined && typeof o.stream !== 'boolean') throw bad("'stream' must be true or false");
+  if (typeof model !== 'string' || model === '') throw badRequest("'model' is required and must be a string");
+  if (o.stream !== undefined && typeof o.stream !== 'boolean') throw badRequest("'stream' must be true or false");
   const stream = o.stream === true;
   let body = raw;
   let maxTokens: number;
@@ -105,10 +102,10 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (route.kind === 'chat') {
         // Each of n choices may be as long as the maximum.
         maxTokens = (positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * (positiveInt(o.n, 'n') ?? 1);
-        if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
+        if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");
       } else {
         // Legacy completions: best_of completions are generated (and billed) per prompt, n of them returned.
-        if (typeof o.prompt !== 'string' && !Array.isArray(o.prompt)) throw bad("'prompt' is required: a string, or an array of strings or of token arrays");
+        if (typeof o.prompt !== 'string' && !Array.isArray(o.prompt)) throw badRequest("'prompt' is required: a string, or an array of strings or of token arrays");
         const n = positiveInt(o.n, 'n') ?? 1;
         maxTokens = (positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * Math.max(n, positiveInt(o.best_of, 'best_of') ?? 1) * promptCount(o.prompt);
       }
@@ -127,30 +124,30 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
     }
     case 'responses':
       maxTokens = positiveInt(o.max_output_tokens, 'max_output_tokens') ?? defaultMaxTokens;
-      if (o.input === undefined) throw bad("'input' is required");
+      if (o.input === undefined) throw badRequest("'input' is required");
       break;
     case 'embeddings':
       maxTokens = 0;
-      if (o.input === undefined) throw bad("'input' is required");
-      if (stream) throw bad('embeddings cannot be streamed');
+      if (o.input === undefined) throw badRequest("'input' is required");
+      if (stream) throw badRequest('embeddings cannot be streamed');
       break;
     case 'images': {
-      if (typeof o.prompt !== 'string' || o.prompt === '') throw bad("'prompt' is required and must be a string");
+      if (typeof o.prompt !== 'string' || o.prompt === '') throw badRequest("'prompt' is required and must be a string");
       // Each of n images may cost the most its quality can.
       maxTokens = (positiveInt(o.n, 'n') ?? 1) * imageTokens(o.quality);
       return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, outputIfUnreported: maxTokens };
     }
     case 'messages':
       maxTokens = positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
-      if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
+      if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");
       break;
     case 'count':
       // Anthropic does not bill counting tokens: the call is limited like any other, and priced at nothing.
-      if (!Array.isArray(o.messages)) throw bad("'messages' is required and must be an array");
-      if (stream) throw bad('counting tokens cannot be streamed');
+      if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");
+      if (stream) throw badRequest('counting tokens cannot be streamed');
       return { model, stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
     default:
-      throw bad('this route takes no body');
+      throw badRequest('this route takes no body');
   }
   return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage };
 }
@@ -171,36 +168,36 @@ function imageTokens(quality: unknown): number {
 
 /** OpenAI's moderation endpoint, which OpenAI does not bill; its model may be left out (OpenAI's default). */
 function shapeModeration(o: Record<string, unknown>, raw: Buffer): ShapedRequest {
-  if (o.input === undefined) throw bad("'input' is required");
-  if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw bad("'model' must be a string");
+  if (o.input === undefined) throw badRequest("'input' is required");
+  if (o.model !== undefined && (typeof o.model !== 'string' || o.model === '')) throw badRequest("'model' must be a string");
   return { model: (o.model as string | undefined) ?? 'omni-moderation-latest', stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
 }
 
 /** A Gemini call: the model from the path, the output cap from `generationConfig` (times the candidates asked for). */
 function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defaultMaxTokens: number): ShapedRequest {
   const stream = route.stream === true;
-  if (stream && !route.sse) throw bad('keyward relays Gemini streams as server-sent events: call :streamGenerateContent?alt=sse (the @google/genai SDK does)');
+  if (stream && !route.sse) throw badRequest('keyward relays Gemini streams as server-sent events: call :streamGenerateContent?alt=sse (the @google/genai SDK does)');
   let maxTokens: number;
   if (route.kind === 'count') {
     // Google does not bill counting: the call is limited like any other, and priced at nothing.
-    if (!Array.isArray(o.contents) && (typeof o.generateContentRequest !== 'object' || o.generateContentRequest === null)) throw bad("'contents' (an array) or 'generateContentRequest' is required");
+    if (!Array.isArray(o.contents) && (typeof o.generateContentRequest !== 'object' || o.generateContentRequest === null)) throw badRequest("'contents' (an array) or 'generateContentRequest' is required");
     return { model: route.model!, stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
   }
   if (route.kind === 'embed') {
     maxTokens = 0;
     const batch = route.upstreamPath.endsWith(':batchEmbedContents');
-    if (batch ? !Array.isArray(o.requests) : typeof o.content !== 'object' || o.content === null) throw bad(batch ? "'requests' is required and must be an array" : "'content' is required and must be an object");
+    if (batch ? !Array.isArray(o.requests) : typeof o.content !== 'object' || o.content === null) throw badRequest(batch ? "'requests' is required and must be an array" : "'content' is required and must be an object");
     // Each request of a batch names its model: it must be the path's, the one the user was checked for.
     if (batch) {
       (o.requests as unknown[]).forEach((r, i) => {
         const m = (r as { model?: unknown } | null)?.model;
-        if (m !== undefined && m !== `models/${route.model}` && m !== route.model) throw bad(`requests[${i}].model must be 'models/${route.model}', the model in the path`);
+        if (m !== undefined && m !== `models/${route.model}` && m !== route.model) throw badRequest(`requests[${i}].model must be 'models/${route.model}', the model in the path`);
       });
     }
   } else {
-    if (!Array.isArray(o.contents)) throw bad("'contents' is required and must be an array");
+    if (!Array.isArray(o.contents)) throw badRequest("'contents' is required and must be an array");
     const gc = o.generationConfig;
-    if (gc !== undefined && (typeof gc !== 'object' || gc === null || Array.isArray(gc))) throw bad("'generationConfig' must be an object");
+    if (gc !== undefined && (typeof gc !== 'object' || gc === null || Array.isArray(gc))) throw badRequest("'generationConfig' must be an object");
     const g = (gc ?? {}) as Record<string, unknown>;
     maxTokens = (positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens') ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
   }
@@ -214,18 +211,18 @@ export interface AppChatRequest {
 
 /** `{ message }` or `{ messages, model }` for the simple app route. */
 export function parseAppChat(json: unknown): AppChatRequest {
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw bad('the request body must be a JSON object');
+  if (!isObject(json)) throw badRequest('the request body must be a JSON object');
   const o = json as Record<string, unknown>;
-  if (o.model !== undefined && typeof o.model !== 'string') throw bad("'model' must be a string");
+  if (o.model !== undefined && typeof o.model !== 'string') throw badRequest("'model' must be a string");
   if (typeof o.message === 'string') {
-    if (o.message.trim() === '') throw bad("'message' is empty");
+    if (o.message.trim() === '') throw badRequest("'message' is empty");
     return { messages: [{ role: 'user', content: o.message }], model: o.model as string | undefined };
   }
-  if (!Array.isArray(o.messages) || o.messages.length === 0) throw bad("send { \"message\": \"…\" } or { \"messages\": [{ \"role\": \"user\", \"content\": \"…\" }] }");
+  if (!Array.isArray(o.messages) || o.messages.length === 0) throw badRequest("send { \"message\": \"…\" } or { \"messages\": [{ \"role\": \"user\", \"content\": \"…\" }] }");
   const messages = o.messages.map((m: unknown, i: number) => {
     const r = m as Record<string, unknown> | null;
     if (!r || typeof r.content !== 'string' || !['user', 'assistant', 'system'].includes(r.role as string)) {
-      throw bad(`messages[${i}] must be { role: 'user' | 'assistant' | 'system', content: string }`);
+      throw badRequest(`messages[${i}] must be { role: 'user' | 'assistant' | 'system', content: string }`);
     }
     return { role: r.role as 'user' | 'assistant' | 'system', content: r.content };
   });

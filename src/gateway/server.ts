@@ -740,7 +740,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         // Billed by how long the speech plays; what was reserved when that cannot be read.
         void spokenTokens(Buffer.concat(audio), shaped.audioOut!, ct)
           .catch(() => undefined)
-          .then((spoken) => finish(f, { tokensIn: shaped.promptTokens, tokensOut: spoken ?? unreported ?? shaped.maxTokens }, 'ok_estimated', true));
+          .then((spoken) => finish(f, { tokensIn: shaped.promptTokens, tokensOut: spoken ?? shaped.maxTokens }, 'ok_estimated', true));
         return;
       }
       // An embedding has no output to bill, however large the vectors.

@@ -75,6 +75,11 @@ export function estimatePromptTokens(bodyBytes: number): number {
   return Math.max(1, Math.ceil(bodyBytes / 3));
 }
 
+/** A JSON object (not null, not an array): what a request body or one of its fields must be to be read further. */
+export function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
 export function num(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : 0;
 }
