@@ -5,20 +5,9 @@
  */
 import { Command } from 'commander';
 import { KeywardError } from '../errors.js';
-import { RedisDirectory } from '../store/redis-directory.js';
 import type { Directory, DirectoryEvent } from '../store/types.js';
 import { parseSince } from './usage.js';
-import { SqliteStore } from '../store/sqlite.js';
-import { dbOption, redisOption, runProgram, type StoreFlags } from './users.js';
-
-async function read(o: StoreFlags, fn: (dir: Directory) => Promise<string>): Promise<string> {
-  const dir = o.redis ? await RedisDirectory.connect(o.redis, { subscribe: false }) : new SqliteStore(o.db);
-  try {
-    return await fn(dir);
-  } finally {
-    dir.close();
-  }
-}
+import { dbOption, redisOption, runProgram, withDirectory, type StoreFlags } from './users.js';
 
 /** Whether a change concerns the user: the user itself, or one of its tokens. */
 function about(dir: Directory, e: DirectoryEvent, user: { id: string; name: string }): boolean {
@@ -41,7 +30,7 @@ export async function run(argv: string[]): Promise<number> {
     .option('--json', 'machine-readable output')
     .action(async (o: StoreFlags & { since?: number; user?: string; limit?: number; json?: boolean }) => {
       const since = o.since ?? parseSince('30d');
-      const out = await read(o, async (dir) => {
+      await withDirectory(o, async (dir) => {
         let events = await dir.history(since, o.limit ?? 1000);
         if (o.user !== undefined) {
           const u = dir.getUser(o.user);
@@ -52,7 +41,6 @@ export async function run(argv: string[]): Promise<number> {
         if (events.length === 0) return `no changes since ${new Date(since).toISOString()}\n`;
         return events.map((e) => `${new Date(e.ts).toISOString()}  ${e.actor}  ${e.action}  ${e.target}${e.detail ? `  ${e.detail}` : ''}\n`).join('');
       });
-      process.stdout.write(out);
     });
   return runProgram(program, argv);
 }

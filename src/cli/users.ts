@@ -132,10 +132,6 @@ export interface StoreFlags {
   redis?: string;
 }
 
-/**
- * Runs `fn` on the directory the flags name: Redis when `--redis` is given (every write is confirmed by
- * Redis before `fn`'s result is reported), else the SQLite file.
- */
 /** Who the CLI's changes are recorded as in `keyward history`: the OS user and the machine. */
 export function cliActor(): string {
   let user = process.env.USER ?? process.env.USERNAME ?? 'unknown';
@@ -147,31 +143,32 @@ export function cliActor(): string {
   return `${user}@${hostname()}`;
 }
 
-export async function withDirectory(o: StoreFlags, fn: (dir: Directory) => string): Promise<void> {
-  let out: string;
-  if (o.redis) {
-    const dir = await RedisDirectory.connect(o.redis, { subscribe: false });
+/** The SQLite file's directory, unless its users and tokens moved to Redis. */
+function localDirectory(db: string): SqliteStore {
+  const s = new SqliteStore(db);
+  const moved = s.meta(MOVED_TO_REDIS);
+  if (moved === undefined) return s;
+  s.close();
+  // A change written here would never reach the gateways, which read Redis: refuse rather than mislead.
+  throw new KeywardError('KW_USAGE', `the users and tokens of '${db}' live in Redis (${moved}) since a gateway started with --redis on it`, {
+    hint: `pass --redis <url> (or set KEYWARD_REDIS) so every instance sees the change`,
+  });
+}
+
+/**
+ * Runs `fn` on the directory the flags name: Redis when `--redis` is given (every write is confirmed by
+ * Redis before `fn`'s result is printed), else the SQLite file. Changes are recorded as `cliActor()`.
+ */
+export async function withDirectory(o: StoreFlags, fn: (dir: Directory) => string | Promise<string>): Promise<void> {
+  const dir = o.redis ? await RedisDirectory.connect(o.redis, { subscribe: false }) : localDirectory(o.db);
+  try {
     dir.actor = cliActor();
-    try {
-      out = fn(dir);
-      await dir.flush();
-    } finally {
-      dir.close();
-    }
-  } else {
-    out = withStore(o.db, (s) => {
-      const moved = s.meta(MOVED_TO_REDIS);
-      if (moved !== undefined) {
-        // A change written here would never reach the gateways, which read Redis: refuse rather than mislead.
-        throw new KeywardError('KW_USAGE', `the users and tokens of '${o.db}' live in Redis (${moved}) since a gateway started with --redis on it`, {
-          hint: `pass --redis <url> (or set KEYWARD_REDIS) so every instance sees the change`,
-        });
-      }
-      s.actor = cliActor();
-      return fn(s);
-    });
+    const out = await fn(dir);
+    if (dir instanceof RedisDirectory) await dir.flush();
+    process.stdout.write(out);
+  } finally {
+    dir.close();
   }
-  process.stdout.write(out);
 }
 
 export function withStore<T>(db: string, fn: (store: SqliteStore) => T): T {
