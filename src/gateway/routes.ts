@@ -180,13 +180,13 @@ function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defa
   let maxTokens: number;
   if (route.kind === 'count') {
     // Google does not bill counting: the call is limited like any other, and priced at nothing.
-    if (!Array.isArray(o.contents) && (typeof o.generateContentRequest !== 'object' || o.generateContentRequest === null)) throw badRequest("'contents' (an array) or 'generateContentRequest' is required");
+    if (!Array.isArray(o.contents) && !isObject(o.generateContentRequest)) throw badRequest("'contents' (an array) or 'generateContentRequest' is required");
     return { model: route.model!, stream: false, maxTokens: 0, promptTokens: 0, body: raw, free: true };
   }
   if (route.kind === 'embed') {
     maxTokens = 0;
     const batch = route.upstreamPath.endsWith(':batchEmbedContents');
-    if (batch ? !Array.isArray(o.requests) : typeof o.content !== 'object' || o.content === null) throw badRequest(batch ? "'requests' is required and must be an array" : "'content' is required and must be an object");
+    if (batch ? !Array.isArray(o.requests) : !isObject(o.content)) throw badRequest(batch ? "'requests' is required and must be an array" : "'content' is required and must be an object");
     // Each request of a batch names its model: it must be the path's, the one the user was checked for.
     if (batch) {
       (o.requests as unknown[]).forEach((r, i) => {
@@ -197,7 +197,7 @@ function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defa
   } else {
     if (!Array.isArray(o.contents)) throw badRequest("'contents' is required and must be an array");
     const gc = o.generationConfig;
-    if (gc !== undefined && (typeof gc !== 'object' || gc === null || Array.isArray(gc))) throw badRequest("'generationConfig' must be an object");
+    if (gc !== undefined && !isObject(gc)) throw badRequest("'generationConfig' must be an object");
     const g = (gc ?? {}) as Record<string, unknown>;
     maxTokens = (positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens') ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
   }
