@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
@@ -10,7 +10,7 @@ import { SqliteStore } from '../../src/store/sqlite.js';
 import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { until } from './helpers/http.js';
+import { bearer, chat, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
 
 describe('the management CLI and `keyward gateway`', () => {
@@ -460,6 +460,28 @@ describe('the management CLI and `keyward gateway`', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/"cache": \{ "shared": true \} keeps answers in the gateways' Redis, and this gateway has none/);
     expect(r.stderr).toMatch(/--redis redis:\/\/host:port/);
+  });
+
+  it("records what the gateway does itself in the history as this machine's gateway (the anomaly guard disabling a user)", async () => {
+    const env = join(dir, 'anomaly.env');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+    chmodSync(env, 0o600);
+    const config = join(dir, 'anomaly.config.json');
+    writeFileSync(config, JSON.stringify({ anomaly: { maxRequestsPerMinute: 2 } }));
+    await runKeyward(['users', 'add', 'noisy', '--db', db]);
+    const token = (await runKeyward(['tokens', 'issue', 'noisy', '--db', db])).stdout.trim();
+    const port = await freePort();
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--config', config, '--db', db, '--port', String(port)], { cwd: dir });
+    try {
+      const statuses = [];
+      for (let i = 0; i < 4; i++) statuses.push((await post(`http://127.0.0.1:${port}/v1/chat/completions`, chat(), bearer(token))).status);
+      expect(statuses).toEqual([200, 200, 200, 403]);
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
+    const history = (await runKeyward(['history', '--user', 'noisy', '--db', db])).stdout.trim().split('\n');
+    expect(history.at(-1)).toMatch(new RegExp(`  gateway@${hostname().replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}  user\\.disable  noisy  anomaly: more than 2 requests per minute$`));
+    expect(history[0]).toMatch(/ {2}user\.add {2}noisy$/);
   });
 
   it('revokes a token by id', async () => {
