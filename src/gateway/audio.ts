@@ -12,9 +12,12 @@
  * A transcript asked for as `text`, `srt` or `vtt` reports no usage: JSON is asked for in its place.
  */
 import { parseBuffer } from 'music-metadata';
-import { Request, Response, type FormData } from 'undici';
 import { badRequest } from './http-error.js';
 import { estimatePromptTokens, isObject, type ShapedRequest } from './providers/types.js';
+import type { Upload } from './upload.js';
+
+/** What a speech-to-text upload's form holds. */
+export const AUDIO_PARTS = 'a `file` (the audio) and a `model` field';
 
 /** Audio tokens a second, for the GPT-4o audio models (OpenAI: 100 ms of input, 50 ms of output a token). */
 export const AUDIO_IN_TOKENS_PER_SECOND = 10;
@@ -52,54 +55,6 @@ export function billedPerCharacter(model: string): boolean {
 }
 
 
-/** An uploaded form (an audio file and its fields), and the bytes that go upstream. */
-export class Upload {
-  private constructor(
-    private readonly form: FormData,
-    /** The body as it goes upstream: the client's bytes, or the form rebuilt after a change. */
-    public body: Buffer,
-    public contentType: string,
-  ) {}
-
-  /** Reads a multipart/form-data body; anything else, or a body that is not one, is a clear 400. */
-  static async read(raw: Buffer, contentType: string | undefined): Promise<Upload> {
-    if (contentType === undefined || !/^multipart\/form-data\b/i.test(contentType)) {
-      throw badRequest('send the audio as multipart/form-data with a `file` and a `model` field (the OpenAI SDKs do)');
-    }
-    let form: FormData;
-    try {
-      form = (await new Response(raw, { headers: { 'content-type': contentType } }).formData()) as FormData;
-    } catch {
-      throw badRequest('the multipart/form-data body could not be read (a wrong boundary, or a body cut short); send it again');
-    }
-    return new Upload(form, raw, contentType);
-  }
-
-  /** A text field, or undefined when absent (a file where text is expected is refused). */
-  field(name: string): string | undefined {
-    const v = this.form.get(name);
-    if (v === null) return undefined;
-    if (typeof v !== 'string') throw badRequest(`'${name}' must be a text field, not a file`);
-    return v;
-  }
-
-  /** The uploaded file's bytes, type and name. */
-  async file(): Promise<{ bytes: Buffer; type: string; name: string }> {
-    const f = this.form.get('file');
-    if (f === null || typeof f === 'string') throw badRequest("'file' is required: the audio to transcribe, as a file part of the form");
-    if (f.size === 0) throw badRequest("'file' is empty");
-    return { bytes: Buffer.from(await f.arrayBuffer()), type: f.type, name: f.name };
-  }
-
-  /** Changes a text field; the body is rebuilt with a new boundary. */
-  async set(name: string, value: string): Promise<void> {
-    this.form.set(name, value);
-    const r = new Request('http://127.0.0.1/', { method: 'POST', body: this.form });
-    this.body = Buffer.from(await r.arrayBuffer());
-    this.contentType = r.headers.get('content-type')!;
-  }
-}
-
 /**
  * How long an audio file plays, from its own headers (WAV, MP3, M4A, WebM, Ogg, FLAC, …); when it
  * cannot be read, the longest it could be (`measured` false).
@@ -135,7 +90,7 @@ export async function shapeUpload(upload: Upload, kind: 'transcription' | 'trans
   const stream = streamField === 'true';
   if (stream && kind === 'translation') throw badRequest('translations cannot be streamed');
   const prompt = upload.field('prompt') ?? '';
-  const file = await upload.file();
+  const file = await upload.file('file', 'the audio to transcribe');
   const { seconds } = await audioSeconds(file.bytes, file.type, file.name);
   const format = upload.field('response_format');
   // SRT and VTT come from Whisper's timed segments; a model without them answers its own error.

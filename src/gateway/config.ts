@@ -80,13 +80,13 @@ const providers: Check = (v) => {
   }
   return undefined;
 };
-const price = obj({ input: posNum, output: posNum }, ['input', 'output']);
+const price = obj({ input: posNum, output: posNum, imageInput: posNum }, ['input', 'output']);
 
 const FIELDS: Record<string, Check> = {
   models: strList,
   chat: obj({ provider: str, model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
   defaultMaxTokens: posInt,
-  prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output } USD per million tokens' : 'a map of model to { input, output }'),
+  prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output, imageInput? } USD per million tokens' : 'a map of model to { input, output, imageInput? }'),
   fallbackPrice: price,
   ipLimits: obj({ rpm: posInt, rpd: posInt }),
   trustProxy: (v) => (posInt(v) === undefined || strList(v) === undefined ? undefined : 'a number of proxy hops or a list of proxy addresses'),

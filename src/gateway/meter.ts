@@ -22,6 +22,7 @@ export class StreamMeter {
   private tailBytes = 0;
   private tokensIn = -1;
   private tokensOut = -1;
+  private imageTokensIn: number | undefined;
   private ended = false;
 
   constructor(private readonly provider: Provider<string>) {}
@@ -63,6 +64,7 @@ export class StreamMeter {
         if (u) {
           if (u.tokensIn !== undefined) this.tokensIn = Math.max(this.tokensIn, u.tokensIn);
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
+          if (u.imageTokensIn !== undefined) this.imageTokensIn = u.imageTokensIn;
         }
       } catch {
         // a line cut at the head/tail boundary, or not JSON: the other lines still count
@@ -93,9 +95,11 @@ export class StreamMeter {
 
   /** Usage as reported; where it was not, estimated (prompt from the request, output from the chunks seen). */
   usage(promptEstimate: number): Usage {
-    return {
+    const u: Usage = {
       tokensIn: this.tokensIn >= 0 ? this.tokensIn : promptEstimate,
       tokensOut: this.tokensOut >= 0 ? this.tokensOut : Math.max(1, this.events),
     };
+    if (this.imageTokensIn !== undefined && this.tokensIn >= 0) u.imageTokensIn = this.imageTokensIn;
+    return u;
   }
 }

@@ -2,15 +2,16 @@
  * The routes the gateway serves and how each request is understood: which upstream, which model,
  * streamed or not, how many output tokens it may produce (what the reservation assumes).
  */
-import { shapeSpeech } from './audio.js';
+import { AUDIO_PARTS, shapeSpeech } from './audio.js';
 import { badRequest } from './http-error.js';
+import { EDIT_PARTS, shapeImageGeneration, VARIATION_PARTS } from './images.js';
 import { shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -24,8 +25,8 @@ export interface Route {
   /** Gemini: a streamed call (`:streamGenerateContent`), and whether it asked for SSE (`alt=sse`). */
   stream?: boolean;
   sse?: boolean;
-  /** The body is an upload (multipart/form-data with an audio file), not JSON. */
-  upload?: boolean;
+  /** The body is an upload (multipart/form-data: an audio file, images), not JSON; what its form holds. */
+  upload?: string;
 }
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
@@ -34,9 +35,11 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/responses', { kind: 'responses', method: 'POST', provider: openai, upstreamPath: '/responses' }],
   ['/v1/embeddings', { kind: 'embeddings', method: 'POST', provider: openai, upstreamPath: '/embeddings' }],
   ['/v1/images/generations', { kind: 'images', method: 'POST', provider: openai, upstreamPath: '/images/generations' }],
+  ['/v1/images/edits', { kind: 'image-edit', method: 'POST', provider: openai, upstreamPath: '/images/edits', upload: EDIT_PARTS }],
+  ['/v1/images/variations', { kind: 'image-variation', method: 'POST', provider: openai, upstreamPath: '/images/variations', upload: VARIATION_PARTS }],
   ['/v1/moderations', { kind: 'moderations', method: 'POST', provider: openai, upstreamPath: '/moderations' }],
-  ['/v1/audio/transcriptions', { kind: 'transcription', method: 'POST', provider: openai, upstreamPath: '/audio/transcriptions', upload: true }],
-  ['/v1/audio/translations', { kind: 'translation', method: 'POST', provider: openai, upstreamPath: '/audio/translations', upload: true }],
+  ['/v1/audio/transcriptions', { kind: 'transcription', method: 'POST', provider: openai, upstreamPath: '/audio/transcriptions', upload: AUDIO_PARTS }],
+  ['/v1/audio/translations', { kind: 'translation', method: 'POST', provider: openai, upstreamPath: '/audio/translations', upload: AUDIO_PARTS }],
   ['/v1/audio/speech', { kind: 'speech', method: 'POST', provider: openai, upstreamPath: '/audio/speech' }],
   ['/v1/realtime/client_secrets', { kind: 'realtime', method: 'POST', provider: openai, upstreamPath: '/realtime/client_secrets' }],
   ['/v1/models', { kind: 'models', method: 'GET', provider: openai, upstreamPath: '/models' }],
@@ -131,12 +134,8 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (o.input === undefined) throw badRequest("'input' is required");
       if (stream) throw badRequest('embeddings cannot be streamed');
       break;
-    case 'images': {
-      if (typeof o.prompt !== 'string' || o.prompt === '') throw badRequest("'prompt' is required and must be a string");
-      // Each of n images may cost the most its quality can.
-      maxTokens = (positiveInt(o.n, 'n') ?? 1) * imageTokens(o.quality);
-      return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, outputIfUnreported: maxTokens };
-    }
+    case 'images':
+      return shapeImageGeneration(model, o, raw, stream);
     case 'messages':
       maxTokens = positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
       if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");
@@ -156,14 +155,6 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
 function promptCount(prompt: string | unknown[]): number {
   if (typeof prompt === 'string' || prompt.length === 0 || typeof prompt[0] === 'number') return 1;
   return prompt.length;
-}
-
-/**
- * The most output tokens one generated image is billed for at a quality (OpenAI's gpt-image tables:
- * the largest size of each; `high`, `auto` or none: the dearest).
- */
-function imageTokens(quality: unknown): number {
-  return quality === 'low' ? 408 : quality === 'medium' ? 1584 : 6240;
 }
 
 /** OpenAI's moderation endpoint, which OpenAI does not bill; its model may be left out (OpenAI's default). */

@@ -30,7 +30,9 @@ import { StreamMeter } from './meter.js';
 import { UsageEventFilter } from './usage-filter.js';
 import { usageOfAnswer } from './usage-search.js';
 import { describeSecrets, redactBody, type PromptSecretsMode } from './prompt-secrets.js';
-import { renderTranscript, shapeUpload, spokenTokens, Upload } from './audio.js';
+import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
+import { shapeImageUpload } from './images.js';
+import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
 import { budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
@@ -163,7 +165,7 @@ const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
  * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
  * byte for byte (a new boundary each time); a Realtime client secret must be new each time.
  */
-const NOT_CACHED: ReadonlySet<string> = new Set(['transcription', 'translation', 'speech', 'realtime']);
+const NOT_CACHED: ReadonlySet<string> = new Set(['transcription', 'translation', 'speech', 'realtime', 'image-edit', 'image-variation']);
 
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
@@ -640,7 +642,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    const costUsd = billed ? (f.flatUsd ?? prices.cost(f.model, usage.tokensIn, usage.tokensOut)) : 0;
+    const costUsd = billed ? (f.flatUsd ?? prices.cost(f.model, usage.tokensIn, usage.tokensOut, usage.imageTokensIn)) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
     const user = f.caller.user;
@@ -849,7 +851,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         raw = Buffer.from(JSON.stringify(parsed));
       }
     }
-    let shaped = upload ? await shapeUpload(upload, route.kind === 'translation' ? 'translation' : 'transcription') : shapeRequest(route, parsed, raw, defaultMaxTokens, realtime);
+    let shaped = upload ? await shapeUploadFor(route, upload) : shapeRequest(route, parsed, raw, defaultMaxTokens, realtime);
     allowModel(user, shaped.model, alias);
     anomaly?.request(user, clientIp(req));
     const chain = fallbackChain(route, shaped.model, user);
@@ -858,10 +860,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    let reserveUsd = shaped.flatUsd ?? prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens);
+    let reserveUsd = shaped.flatUsd ?? prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);
-      reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens));
+      reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens));
     }
     // A cached answer costs nothing: it is admitted (and counted against the request limits) with nothing reserved.
     const use = cache !== undefined && !shaped.stream && !shaped.free && !NOT_CACHED.has(route.kind) ? cacheUse(req.headers['cache-control']) : undefined;
@@ -1280,7 +1282,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         else if (!req.readableDidRead) raw = await readBody(req, maxUpload);
         else throw new GatewayHttpError(400, 'invalid_request_error', `${path} takes the upload as it was sent: mount the gateway before any multipart parser (multer, @fastify/multipart)`);
         if (raw.length > maxUpload) throw tooLarge(maxUpload);
-        const upload = await Upload.read(raw, req.headers['content-type']);
+        const upload = await Upload.read(raw, req.headers['content-type'], route.upload);
         const prompt = promptSecrets === 'off' ? undefined : upload.field('prompt');
         if (prompt !== undefined) {
           const found = scanText(prompt);
@@ -1365,6 +1367,12 @@ function nextRequestId(): string {
 }
 
 const TAG = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$/;
+
+/** An upload understood by its route: images to edit or vary, or audio to transcribe or translate. */
+function shapeUploadFor(route: Route, upload: Upload): Promise<ShapedRequest> {
+  if (route.kind === 'image-edit' || route.kind === 'image-variation') return shapeImageUpload(upload, route.kind);
+  return shapeUpload(upload, route.kind === 'translation' ? 'translation' : 'transcription');
+}
 
 /** The client's `x-keyward-tag` (what the request is for: a feature, a page, a job), checked; undefined without one. */
 function tagOf(req: IncomingMessage): string | undefined {

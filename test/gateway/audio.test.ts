@@ -187,7 +187,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     const url = `${gw.origin}/v1/audio/transcriptions`;
     const json = await post(url, { model: 'whisper-1', file: 'clip.wav' }, bearer(token));
     expect(json.status).toBe(400);
-    expect(json.json.error).toMatchObject({ message: expect.stringMatching(/multipart\/form-data with a `file` and a `model` field/) });
+    expect(json.json.error).toMatchObject({ message: expect.stringMatching(/multipart\/form-data with a `file` \(the audio\) and a `model` field/) });
 
     const send = async (form: FormData) => {
       const r = await request(url, { method: 'POST', headers: bearer(token), body: form });

@@ -7,6 +7,8 @@
 export interface ModelPrice {
   input: number;
   output: number;
+  /** Image input (an image edit's inputs), when it costs more than text; absent: `input`. */
+  imageInput?: number;
 }
 
 export type PriceTable = Record<string, ModelPrice>;
@@ -24,9 +26,10 @@ export const DEFAULT_PRICES: PriceTable = {
   'o4-mini': { input: 1.1, output: 4.4 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
   'gpt-3.5-turbo-instruct': { input: 1.5, output: 2 },
-  // Images: text input, and the image tokens of the answer as output.
-  'gpt-image-1': { input: 5, output: 40 },
-  'gpt-image-1-mini': { input: 2, output: 8 },
+  // Images: text input, image input (an edit's images), and the image tokens of the answer as output.
+  'gpt-image-1': { input: 5, imageInput: 10, output: 40 },
+  'gpt-image-1-mini': { input: 2, imageInput: 2.5, output: 8 },
+  'gpt-image-1.5': { input: 5, imageInput: 8, output: 32 },
   // Audio. Whisper is priced per million seconds heard ($0.006 a minute), tts-1 per million characters
   // spoken; the GPT-4o audio models per million tokens (input: audio, the dearer kind).
   'whisper-1': { input: 100, output: 0 },
@@ -83,9 +86,9 @@ export class Prices {
     return this.of(model) !== this.fallback;
   }
 
-  /** Cost in USD. */
-  cost(model: string, tokensIn: number, tokensOut: number): number {
+  /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */
+  cost(model: string, tokensIn: number, tokensOut: number, imageIn = 0): number {
     const p = this.of(model);
-    return (tokensIn * p.input + tokensOut * p.output) / 1e6;
+    return ((tokensIn - imageIn) * p.input + imageIn * (p.imageInput ?? p.input) + tokensOut * p.output) / 1e6;
   }
 }

@@ -5,6 +5,8 @@ export type ProviderName = 'openai' | 'anthropic' | 'gemini';
 export interface Usage {
   tokensIn: number;
   tokensOut: number;
+  /** The part of `tokensIn` that is images (an image edit's inputs), billed at the model's image-input rate. */
+  imageTokensIn?: number;
 }
 
 /** A client request understood well enough to limit, price and forward it. */
@@ -15,6 +17,8 @@ export interface ShapedRequest {
   maxTokens: number;
   /** Prompt tokens, estimated from the body before forwarding. */
   promptTokens: number;
+  /** The part of `promptTokens` that is images (an image edit's inputs), reserved at the model's image-input rate. */
+  imageTokens?: number;
   /** The body to forward (re-serialised only when the gateway had to change it). */
   body: Buffer;
   /** The gateway asked for the stream's usage chunk itself, so the client, which did not, should not see it. */

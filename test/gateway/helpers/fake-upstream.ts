@@ -31,7 +31,7 @@ export interface SeenRequest {
   provider: 'openai' | 'anthropic' | 'gemini';
   body: Record<string, unknown> | undefined;
   /** An upload's text fields, and its file's bytes. */
-  form?: { fields: Record<string, string>; file?: Buffer; fileName?: string };
+  form?: { fields: Record<string, string>; file?: Buffer; fileName?: string; images: Buffer[]; mask?: Buffer };
   headers: IncomingMessage['headers'];
 }
 
@@ -92,9 +92,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     const ctype = String(req.headers['content-type'] ?? '');
     if (ctype.startsWith('multipart/form-data')) {
       const fd = await new Response(rawBody, { headers: { 'content-type': ctype } }).formData();
-      form = { fields: {} };
+      form = { fields: {}, images: [] };
       for (const [k, v] of fd) {
         if (typeof v === 'string') form.fields[k] = v;
+        else if (k === 'image' || k === 'image[]') form.images.push(Buffer.from(await v.arrayBuffer()));
+        else if (k === 'mask') form.mask = Buffer.from(await v.arrayBuffer());
         else {
           form.file = Buffer.from(await v.arrayBuffer());
           form.fileName = v.name;
@@ -250,6 +252,23 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       }
       events.push(`event: image_generation.partial_image\ndata: ${JSON.stringify({ type: 'image_generation.partial_image', b64_json: image, partial_image_index: 0 })}\n\n`);
       events.push(`event: image_generation.completed\ndata: ${JSON.stringify({ type: 'image_generation.completed', b64_json: image, ...(usage ? { usage } : {}) })}\n\n`);
+    }
+    // Edits and variations of uploaded images: a GPT image model bills each input image (323 image tokens here) and reports it; DALL·E reports nothing.
+    if (api === '/v1/images/edits' || api === '/v1/images/variations') {
+      const f = form?.fields ?? {};
+      const m = f.model ?? 'dall-e-2';
+      const n = Number(f.n ?? 1);
+      const images = form?.images.length ?? 0;
+      const text = Math.ceil((f.prompt ?? '').length / 4);
+      const usage = m.startsWith('gpt-image') && reportUsage ? { input_tokens: text + 323 * images, output_tokens: 272 * n, total_tokens: text + 323 * images + 272 * n, input_tokens_details: { text_tokens: text, image_tokens: 323 * images } } : undefined;
+      const image = Buffer.from(`edited ${images} image(s)`).toString('base64');
+      if (f.stream !== 'true') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ created: 1, data: Array.from({ length: n }, () => ({ b64_json: image })), ...(usage ? { usage } : {}) }));
+        return;
+      }
+      events.push(`event: image_edit.partial_image\ndata: ${JSON.stringify({ type: 'image_edit.partial_image', b64_json: image, partial_image_index: 0 })}\n\n`);
+      events.push(`event: image_edit.completed\ndata: ${JSON.stringify({ type: 'image_edit.completed', b64_json: image, ...(usage ? { usage } : {}) })}\n\n`);
     }
     const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
     if (provider === 'gemini' && path.endsWith('/models') && req.method === 'GET') {
