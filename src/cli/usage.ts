@@ -1,4 +1,4 @@
-/** `keyward usage [--user U] [--since 24h] [--by user|model|provider|token|tag]`: spend and tokens per user, model, provider, token or tag, from the gateway's ledger. */
+/** `keyward usage [--user U] [--since 24h] [--by user|model|provider|route|token|tag|team]`: spend and tokens per user, model, provider, route, token, tag or team, from the gateway's ledger. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { UsageByKey, UsageDimension } from '../store/types.js';
 import { KeywardError } from '../errors.js';
@@ -33,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(dbOption())
     .option('--user <name>', 'only this user')
     .option('--since <when>', 'from this long ago (30m, 24h, 7d) or this date (default 24h)', (v: string) => parseSince(v))
-    .addOption(new Option('--by <what>', 'one line per user, model, provider, route (chat, speech, realtime…), token or tag (x-keyward-tag)').choices(['user', 'model', 'provider', 'route', 'token', 'tag']).default('user'))
+    .addOption(new Option('--by <what>', 'one line per user, model, provider, route (chat, speech, realtime…), token, tag (x-keyward-tag) or team (what its members spent while in it)').choices(['user', 'model', 'provider', 'route', 'token', 'tag', 'team']).default('user'))
     .option('--json', 'machine-readable output')
     .action((o: { db: string; user?: string; since?: number; by: UsageDimension; json?: boolean }) => {
       const since = o.since ?? parseSince('24h');
@@ -49,13 +49,14 @@ export async function run(argv: string[]): Promise<number> {
         const label = (key: string): string => {
           if (o.by === 'user') return names.get(key) ?? key;
           if (o.by === 'tag') return key === '' ? '(untagged)' : key;
+          if (o.by === 'team') return key === '' ? '(no team)' : key;
           if (o.by !== 'token') return key;
           const t = s.lookupToken(key);
           return t ? `${key} (${t.user.name})` : key;
         };
         const lines: Array<[string, UsageByKey]> = s.totals(o.by, { userId, since }).map((r) => [label(r.key), r]);
         if (o.json) {
-          const entries = lines.map(([name, { key, ...r }]) => (o.by === 'token' ? { token: key, user: s.lookupToken(key)?.user.name, ...r } : { [o.by]: o.by === 'user' ? name : o.by === 'tag' && key === '' ? null : key, ...r }));
+          const entries = lines.map(([name, { key, ...r }]) => (o.by === 'token' ? { token: key, user: s.lookupToken(key)?.user.name, ...r } : { [o.by]: o.by === 'user' ? name : (o.by === 'tag' || o.by === 'team') && key === '' ? null : key, ...r }));
           process.stdout.write(JSON.stringify({ since: new Date(since).toISOString(), [`${o.by}s`]: entries }, null, 2) + '\n');
           return;
         }

@@ -6,6 +6,7 @@ import { hostname, userInfo } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { KeywardError } from '../errors.js';
 import { networkError } from '../gateway/networks.js';
+import { teamNameError } from '../store/records.js';
 import { RedisDirectory } from '../store/redis-directory.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { Directory, UserPolicy, UserRecord } from '../store/types.js';
@@ -64,6 +65,12 @@ function networks(v: string): string[] {
   return list;
 }
 
+function teamArg(v: string): string {
+  const err = teamNameError(v);
+  if (err) throw new InvalidArgumentError(err);
+  return v;
+}
+
 function models(v: string): string[] {
   const list = v.split(',').map((s) => s.trim()).filter(Boolean);
   if (list.length === 0) throw new InvalidArgumentError('must list at least one model, comma-separated');
@@ -86,6 +93,7 @@ interface PolicyFlags {
   period?: 'day' | 'month';
   models?: string[] | null;
   allowIps?: string[] | null;
+  team?: string | null;
 }
 
 function policyOptions(cmd: Command, clearable: boolean): Command {
@@ -100,7 +108,8 @@ function policyOptions(cmd: Command, clearable: boolean): Command {
     .option('--soft-budget-usd <y>', `soft budget in USD per period: one alert a period${none}`, w(usd))
     .option('--period <p>', 'budget period: day or month (default month)', periodArg)
     .option('--models <a,b>', `models this user may call${none}`, w(models))
-    .option('--allow-ips <cidrs>', `networks this user may call from, like 10.0.0.0/8,203.0.113.7${none}`, w(networks));
+    .option('--allow-ips <cidrs>', `networks this user may call from, like 10.0.0.0/8,203.0.113.7${none}`, w(networks))
+    .option('--team <name>', `the team this user's spend also counts for (its budget is the gateway config's teams.<name>)${none}`, w(teamArg));
 }
 
 function describePolicy(u: UserPolicy): string {
@@ -113,6 +122,7 @@ function describePolicy(u: UserPolicy): string {
   if (u.softBudgetUsd !== undefined) parts.push(`soft $${u.softBudgetUsd}/${u.period ?? 'month'}`);
   if (u.models) parts.push(`models ${u.models.join(',')}`);
   if (u.allowIps) parts.push(`from ${u.allowIps.join(',')}`);
+  if (u.team !== undefined) parts.push(`team ${u.team}`);
   return parts.length ? parts.join(', ') : 'no limits';
 }
 

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { KeywardError } from '../errors.js';
+import { teamNameError } from '../store/records.js';
 import { networkError } from './networks.js';
 import { COMPATIBLE_AUTH, providerNameError } from './providers/compatible.js';
 import { PROVIDER_NAMES } from './providers/registry.js';
@@ -33,6 +34,7 @@ export type GatewayConfigFile = Pick<
   | 'aliases'
   | 'cache'
   | 'realtime'
+  | 'teams'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -82,6 +84,19 @@ const providers: Check = (v) => {
 };
 const price = obj({ input: posNum, output: posNum, imageInput: posNum }, ['input', 'output']);
 
+const teamBudget = obj({ budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month') });
+const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
+const teams: Check = (v) => {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of team name to { budgetUsd, softBudgetUsd, period }, as in { "research": { "budgetUsd": 500 } }';
+  for (const [name, b] of Object.entries(v)) {
+    const bad = teamNameError(name);
+    if (bad) return `a map of team names, and ${bad}`;
+    const e = teamBudget(b);
+    if (e) return `a map whose '${name}' is ${e}`;
+  }
+  return undefined;
+};
+
 const FIELDS: Record<string, Check> = {
   models: strList,
   chat: obj({ provider: str, model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
@@ -97,7 +112,7 @@ const FIELDS: Record<string, Check> = {
   maxUploadBytes: posInt,
   resilience: obj({ timeoutMs: posInt, idleTimeoutMs: posInt, retries: (v) => (v === 0 ? undefined : posInt(v)), backoffBaseMs: posInt, backoffMaxMs: posInt }),
   breaker: obj({ threshold: posInt, cooldownMs: posInt }),
-  jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, parallel: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks }) }, ['jwksUrl']),
+  jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, parallel: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks, team: teamName }) }, ['jwksUrl']),
   anomaly: obj({ maxRequestsPerMinute: posInt, maxRefusalsPerMinute: posInt, maxUsdPerHour: posNum, maxAddressesPerHour: posInt }),
   alerts: obj({ webhookUrl: url }),
   providers,
@@ -110,6 +125,7 @@ const FIELDS: Record<string, Check> = {
     return undefined;
   },
   cache: obj({ ttlSeconds: posInt, maxMegabytes: posInt, shared: (v) => (typeof v === 'boolean' ? undefined : 'true or false') }, ['ttlSeconds']),
+  teams,
   realtime: obj({ usdPerSecret: posNum, maxTtlSeconds: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 7200 ? undefined : 'a whole number of seconds from 10 to 7200') }, ['usdPerSecret']),
   aliases: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of alias to the model it stands for, as in { "fast": "gpt-4o-mini" }';

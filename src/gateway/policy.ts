@@ -25,14 +25,27 @@ export interface GlobalBudget {
   period: 'day' | 'month';
 }
 
+/** A team's budget (the config's `teams`), shared by the users whose `team` it is. */
+export interface TeamBudget {
+  /** Hard: the team's requests are refused once its members have spent it this period. */
+  budgetUsd?: number;
+  /** Soft: one alert a period. */
+  softBudgetUsd?: number;
+  period?: 'day' | 'month';
+}
+
+export type TeamBudgets = ReadonlyMap<string, TeamBudget>;
+
 /** What a check stands for, to name it in a refusal and in the rate-limit headers. */
-export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'user-parallel' | 'ip-rpm' | 'ip-rpd' | 'user-budget' | 'global-budget';
+export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'user-parallel' | 'ip-rpm' | 'ip-rpd' | 'user-budget' | 'team-budget' | 'global-budget';
 
 export interface Plan {
   checks: CounterCheck[];
   roles: CheckRole[];
   /** Index of the budget checks, or -1. */
   userBudget: number;
+  /** The team's spend is counted for every request of a user in a team, budgeted or not (so a budget given later counts what came before). */
+  teamBudget: number;
   globalBudget: number;
   tpm: number;
   rpm: number;
@@ -44,10 +57,10 @@ export interface Plan {
 }
 
 /** `requestId`: unique across instances; it holds the request's place among those in flight. */
-export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string): Plan {
+export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string, teams?: TeamBudgets): Plan {
   const checks: CounterCheck[] = [];
   const roles: CheckRole[] = [];
-  const p: Plan = { checks, roles, userBudget: -1, globalBudget: -1, tpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
+  const p: Plan = { checks, roles, userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
   const id = user.id;
   if (user.rpm !== undefined) {
     p.rpm = checks.length;
@@ -84,6 +97,13 @@ export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimit
     checks.push({ key: `b:u:${id}:${per.key}`, kind: 'fixed', limit: user.budgetUsd !== undefined ? toNano(user.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
     roles.push('user-budget');
   }
+  if (user.team !== undefined) {
+    const t = teams?.get(user.team);
+    const per = period(t?.period ?? 'month', now);
+    p.teamBudget = checks.length;
+    checks.push({ key: `b:t:${user.team}:${per.key}`, kind: 'fixed', limit: t?.budgetUsd !== undefined ? toNano(t.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
+    roles.push('team-budget');
+  }
   if (global) {
     const per = period(global.period, now);
     p.globalBudget = checks.length;
@@ -93,11 +113,16 @@ export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimit
   return p;
 }
 
-/** Spend in USD of the user's period after settling, from the admission's remaining allowance. */
-export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number): number | undefined {
-  if (p.userBudget < 0) return undefined;
-  const c = p.checks[p.userBudget]!;
-  const spentWithReserve = c.limit - admitted.remaining[p.userBudget]!;
+/** True when a hard budget (the user's, the team's or the gateway's) is among the checks: a store that cannot be reached then refuses. */
+export function budgetChecked(p: Plan): boolean {
+  return p.userBudget >= 0 || p.globalBudget >= 0 || (p.teamBudget >= 0 && p.checks[p.teamBudget]!.limit !== UNCAPPED);
+}
+
+/** Spend in USD of the user's period (or, with `which` the team's check, the team's) after settling, from the admission's remaining allowance. */
+export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number, which = p.userBudget): number | undefined {
+  if (which < 0) return undefined;
+  const c = p.checks[which]!;
+  const spentWithReserve = c.limit - admitted.remaining[which]!;
   return (spentWithReserve - p.reservedNano) / NANO + actualUsd;
 }
 
@@ -110,7 +135,7 @@ export function settle(counters: Counters, p: Plan, at: number, actualTokens: nu
   const dTokens = actualTokens - p.reservedTokens;
   const dNano = toNano(actualUsd) - p.reservedNano;
   if (p.tpm >= 0 && dTokens !== 0) adj.push({ key: p.checks[p.tpm]!.key, kind: 'sliding', windowMs: MINUTE, at, delta: dTokens });
-  for (const i of [p.userBudget, p.globalBudget]) {
+  for (const i of [p.userBudget, p.teamBudget, p.globalBudget]) {
     if (i >= 0 && dNano !== 0) {
       const c = p.checks[i]!;
       adj.push({ key: c.key, kind: 'fixed', windowMs: c.windowMs, at, delta: dNano });
@@ -138,9 +163,16 @@ export function refusalMessage(role: CheckRole, check: CounterCheck, retryAfterS
       return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for this client address: ${check.limit} requests per day; retry in ${retryAfterS}s` };
     case 'user-budget':
       return { status: 402, type: 'budget_exceeded', message: `budget reached: this user's spending limit of $${(check.limit / NANO).toFixed(2)} for the period is spent (or this request's worst case would pass it); it resets in ${fmtDuration(retryAfterS)}` };
+    case 'team-budget':
+      return { status: 402, type: 'budget_exceeded', message: `budget reached: team '${teamOfKey(check.key)}' has spent its limit of $${(check.limit / NANO).toFixed(2)} for the period (or this request's worst case would pass it); it resets in ${fmtDuration(retryAfterS)}` };
     case 'global-budget':
       return { status: 402, type: 'budget_exceeded', message: `budget reached: the gateway's global spending limit for the period is spent; it resets in ${fmtDuration(retryAfterS)}` };
   }
+}
+
+/** The team a team budget's key (`b:t:<team>:<period>`) counts for. */
+export function teamOfKey(key: string): string {
+  return key.slice(4, key.lastIndexOf(':'));
 }
 
 function fmtDuration(s: number): string {
@@ -165,10 +197,12 @@ function periodStart(key: string): number | undefined {
 export function budgetSeeder(ledger: Ledger): (key: string) => number {
   return (key) => {
     const user = /^b:u:(.+):([md]\d+)$/.exec(key);
-    const global = user ? null : /^b:g:([md]\d+)$/.exec(key);
-    const start = periodStart(user ? user[2]! : global ? global[1]! : '');
+    const team = user ? null : /^b:t:(.+):([md]\d+)$/.exec(key);
+    const global = user || team ? null : /^b:g:([md]\d+)$/.exec(key);
+    const start = periodStart(user ? user[2]! : team ? team[2]! : global ? global[1]! : '');
     if (start === undefined) return 0;
     if (user) return toNano(ledger.totals('user', { userId: user[1]!, since: start })[0]?.costUsd ?? 0);
+    if (team) return toNano(ledger.totals('team', { since: start }).find((t) => t.key === team[1])?.costUsd ?? 0);
     let total = 0;
     for (const v of ledger.spendSince(start).values()) total += v;
     return toNano(total);
@@ -196,13 +230,17 @@ export function forgetRemovedBudgets(users: UserRecord[], before: Set<string>, f
  * After a restart, in-memory budget counters start from what the ledger says was spent this period,
  * so a restart never hands a user a fresh budget.
  */
-export async function seedBudgets(counters: Counters, ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now()): Promise<void> {
-  const adj = ledgerSpend(ledger, users, global, now);
+export async function seedBudgets(counters: Counters, ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now(), teams = false): Promise<void> {
+  const adj = ledgerSpend(ledger, users, global, now, teams);
   if (adj.length > 0) await counters.adjust(adj);
 }
 
-/** This period's spend in a ledger, per budgeted user and in total, as additions to the budget counters. */
-export function ledgerSpend(ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now()): CounterAdjustment[] {
+/**
+ * This period's spend in a ledger, per budgeted user, per team (with `teams`: every team the ledger
+ * names, for this day and this month alike, since the config can change a team's period) and in
+ * total, as additions to the budget counters.
+ */
+export function ledgerSpend(ledger: Ledger, users: UserRecord[], global: GlobalBudget | undefined, now = Date.now(), teams = false): CounterAdjustment[] {
   const adj: CounterAdjustment[] = [];
   const cache = new Map<number, Map<string, number>>();
   const spendSince = (start: number) => {
@@ -221,6 +259,15 @@ export function ledgerSpend(ledger: Ledger, users: UserRecord[], global: GlobalB
     let total = 0;
     for (const v of spendSince(per.start).values()) total += v;
     if (total > 0) adj.push({ key: `b:g:${per.key}`, kind: 'fixed', windowMs: per.remainingMs + 3_600_000, at: now, delta: toNano(total) });
+  }
+  if (teams) {
+    for (const p of ['day', 'month'] as const) {
+      const per = period(p, now);
+      for (const t of ledger.totals('team', { since: per.start })) {
+        if (t.key === '' || t.costUsd <= 0) continue;
+        adj.push({ key: `b:t:${t.key}:${per.key}`, kind: 'fixed', windowMs: per.remainingMs + 3_600_000, at: now, delta: toNano(t.costUsd) });
+      }
+    }
   }
   return adj;
 }

@@ -34,7 +34,7 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, type GlobalBudget, type IpLimits, type Plan } from './policy.js';
+import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamBudget } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -83,6 +83,11 @@ export interface GatewayOptions {
   /** Trust X-Forwarded-For: the number of proxies in front of the gateway, or their addresses. */
   trustProxy?: number | string[];
   globalBudget?: GlobalBudget;
+  /**
+   * Budgets of teams, by name: the spend of every user whose `team` it is counts against it
+   * (`{ "research": { "budgetUsd": 500, "softBudgetUsd": 400, "period": "month" } }`).
+   */
+  teams?: Record<string, TeamBudget>;
   /** When the counter store (Redis) fails: budgets always fail closed; limits fail `closed` (default) or `open`. */
   limitsOnStoreFailure?: 'open' | 'closed';
   /** Origins allowed to call from a browser (CORS is off without it). */
@@ -124,7 +129,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -247,6 +252,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let fallbacks!: Map<string, string[]>;
   let aliases!: Map<string, string>;
   let realtime: RealtimePolicy | undefined;
+  let teams!: Map<string, TeamBudget>;
   let cache: AnswerCache | undefined;
   let cacheOptions: CacheOptions | undefined;
   const limitsOpen = options.limitsOnStoreFailure === 'open';
@@ -393,14 +399,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * A hard budget refused a request: once a period (per user, or for the gateway), on every
    * instance together. The global budget's alert matters most: every budgeted request stops with it.
    */
-  function budgetReached(role: 'user-budget' | 'global-budget', user: UserRecord, check: CounterCheck, refusal: string): void {
-    const global = role === 'global-budget';
+  function budgetReached(role: 'user-budget' | 'team-budget' | 'global-budget', user: UserRecord, check: CounterCheck, refusal: string): void {
     alertOnce(`alert:${check.key}`, check.windowMs, {
       kind: 'budget_reached',
-      ...(global ? {} : { userId: user.id, user: user.name }),
-      message: global
-        ? `the gateway's global budget refuses requests now (${refusal}); raise globalBudget in the config if that is not what should happen`
-        : `user '${user.name}' has reached its hard budget and its requests are refused (${refusal}); raise it with 'keyward users set ${user.name} --budget-usd …' if that is not what should happen`,
+      ...(role === 'user-budget' ? { userId: user.id, user: user.name } : {}),
+      message:
+        role === 'global-budget'
+          ? `the gateway's global budget refuses requests now (${refusal}); raise globalBudget in the config if that is not what should happen`
+          : role === 'team-budget'
+            ? `team '${teamOfKey(check.key)}' has reached its hard budget and its members' requests are refused (${refusal}); raise teams.${teamOfKey(check.key)}.budgetUsd in the config if that is not what should happen`
+            : `user '${user.name}' has reached its hard budget and its requests are refused (${refusal}); raise it with 'keyward users set ${user.name} --budget-usd …' if that is not what should happen`,
     });
   }
 
@@ -479,6 +487,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
     aliases = new Map(Object.entries(p.aliases ?? {}));
     realtime = p.realtime;
+    teams = new Map(Object.entries(p.teams ?? {}));
     cache = nextCache;
     cacheOptions = p.cache;
   }
@@ -548,7 +557,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         allowModel(u, f.model, f.alias);
         allowFrom(u, f.caller.tokenId, req);
       }
-      return plan(u, clientIp(req), ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId);
+      return plan(u, clientIp(req), ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId, teams);
     };
     const p = makePlan(first);
     f.plan = p;
@@ -578,8 +587,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function storeDown(p: Plan, err: unknown): Admission {
     metrics.storeFailure('admit');
     log.error({ err }, 'counter store unavailable');
-    if (p.userBudget >= 0 || p.globalBudget >= 0 || !limitsOpen) {
-      throw new GatewayHttpError(503, 'store_unavailable', p.userBudget >= 0 || p.globalBudget >= 0 ? 'budgets cannot be checked right now (the usage store is unreachable), so the request is refused; retry shortly' : 'rate limits cannot be checked right now (the usage store is unreachable); retry shortly', { 'retry-after': '2' });
+    if (budgetChecked(p) || !limitsOpen) {
+      throw new GatewayHttpError(503, 'store_unavailable', budgetChecked(p) ? 'budgets cannot be checked right now (the usage store is unreachable), so the request is refused; retry shortly' : 'rate limits cannot be checked right now (the usage store is unreachable); retry shortly', { 'retry-after': '2' });
     }
     return NOT_COUNTED;
   }
@@ -593,7 +602,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const role = p.roles[r.failed]!;
       const retryS = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
       const m = refusalMessage(role, p.checks[r.failed]!, retryS);
-      if (role === 'user-budget' || role === 'global-budget') budgetReached(role, user, p.checks[r.failed]!, m.message);
+      if (role === 'user-budget' || role === 'team-budget' || role === 'global-budget') budgetReached(role, user, p.checks[r.failed]!, m.message);
       headers['retry-after'] = String(retryS);
       if (role === 'user-rpm') {
         headers['x-ratelimit-remaining-requests'] = '0';
@@ -662,6 +671,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         const spent = spendAfter(f.plan, f.admitted, costUsd);
         if (spent !== undefined && spent >= user.softBudgetUsd) softAlert(user, spent);
       }
+      const soft = f.plan.teamBudget >= 0 ? teams.get(user.team!)?.softBudgetUsd : undefined;
+      if (soft !== undefined) {
+        const spent = spendAfter(f.plan, f.admitted, costUsd, f.plan.teamBudget);
+        if (spent !== undefined && spent >= soft) teamSoftAlert(user.team!, soft, spent);
+      }
     }
     if (anomaly && billed) anomaly.spent(user, costUsd);
     const latencyMs = Math.round((performance.now() - f.start) * 100) / 100;
@@ -680,11 +694,20 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       status: f.status,
       outcome,
       tag: f.tag,
+      team: user.team,
     });
     access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs, tag: f.tag });
     metrics.took(f.route.kind, f.upstream, latencyMs / 1000);
     if (last) metrics.request(f.route.kind, f.upstream, f.status, outcome);
     if (billed) metrics.usage(f.upstream, f.model, tokensIn, tokensOut, costUsd);
+  }
+
+  function teamSoftAlert(team: string, soft: number, spent: number): void {
+    const per = period(teams.get(team)?.period ?? 'month');
+    alertOnce(`alert:soft-team:${team}:${per.key}`, per.remainingMs + 3_600_000, {
+      kind: 'soft_budget',
+      message: `team '${team}' has spent $${spent.toFixed(4)}, past its soft budget of $${soft} for ${per.key.slice(1)}`,
+    });
   }
 
   function softAlert(user: UserRecord, spent: number): void {
@@ -857,7 +880,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const chain = fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
-    const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined;
+    const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
     let reserveUsd = shaped.flatUsd ?? prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens);

@@ -9,7 +9,7 @@
 import type { RedisCounters } from '../store/redis.js';
 import type { Ledger, UserRecord } from '../store/types.js';
 import type { Logger } from './logger.js';
-import { budgetedIds, ledgerSpend, type GlobalBudget } from './policy.js';
+import { budgetedIds, ledgerSpend, teamOfKey, type GlobalBudget } from './policy.js';
 import { NANO } from './budget.js';
 
 const EPOCH_NOTE = 'redis-budget-epoch';
@@ -64,7 +64,7 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
       if (atStart) remember(budgeted, epoch);
       return;
     }
-    const adj = ledgerSpend(o.ledger, o.users(), o.global);
+    const adj = ledgerSpend(o.ledger, o.users(), o.global, Date.now(), true);
     try {
       await o.counters.seed(adj);
     } catch (err) {
@@ -75,7 +75,8 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
     remember(budgeted, epoch);
     const perUser = adj.filter((a) => a.key.startsWith('b:u:'));
     const usd = perUser.reduce((s, a) => s + a.delta / NANO, 0);
-    const fields = { epoch, users: perUser.length, usd: Math.round(usd * 1e6) / 1e6 };
+    const teams = new Set(adj.filter((a) => a.key.startsWith('b:t:')).map((a) => teamOfKey(a.key))).size;
+    const fields = { epoch, users: perUser.length, teams, usd: Math.round(usd * 1e6) / 1e6 };
     if (atStart) o.log.info(fields, "added this instance's spend for the current periods to the shared budgets");
     else o.log.warn(fields, "Redis lost its data (restarted empty?): put this instance's spend for the current periods back into the shared budgets; run Redis with persistence (AOF or RDB)");
   };

@@ -2,6 +2,14 @@
 import { KeywardError } from '../errors.js';
 import type { DirectoryEvent, LedgerRow, TokenRecord, UsageByKey, UsageDimension, UserPolicy, UserRecord } from './types.js';
 
+/** A team's name: it is part of store keys and log lines, so letters, digits, dot, dash and underscore only. */
+export const TEAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** Why a team name is not one, or undefined. */
+export function teamNameError(name: string): string | undefined {
+  return TEAM_NAME.test(name) ? undefined : `invalid team name '${name.slice(0, 40)}': use 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit`;
+}
+
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
     throw new KeywardError('KW_USAGE', `invalid user name '${name.slice(0, 40)}'`, {
@@ -10,7 +18,8 @@ export function checkUserName(name: string): void {
   }
 }
 
-const POLICY_KEYS = ['rpm', 'rpd', 'tpm', 'parallel', 'budgetUsd', 'softBudgetUsd', 'period', 'models', 'allowIps'] as const satisfies ReadonlyArray<keyof UserPolicy>;
+/** Every field of a user's policy: what a patch may change, and what a store writes. */
+export const POLICY_KEYS = ['rpm', 'rpd', 'tpm', 'parallel', 'budgetUsd', 'softBudgetUsd', 'period', 'models', 'allowIps', 'team'] as const satisfies ReadonlyArray<keyof UserPolicy>;
 
 export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): void {
   const target = user as unknown as Record<string, unknown>;
@@ -22,7 +31,7 @@ export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: 
   }
 }
 
-const FIELD = { user: 'userId', model: 'model', provider: 'provider', route: 'route', token: 'tokenId', tag: 'tag' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
+const FIELD = { user: 'userId', model: 'model', provider: 'provider', route: 'route', token: 'tokenId', tag: 'tag', team: 'team' } as const satisfies Record<UsageDimension, keyof LedgerRow>;
 
 /** A policy (or a patch of one) as `rpm=60 budgetUsd=5`; a field cleared is `=none`. */
 export function policyDetail(p: Record<string, unknown>): string {

@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName, event, policyDetail, tokenDetail } from './records.js';
+import { applyPatch, checkUserName, event, POLICY_KEYS, policyDetail, tokenDetail } from './records.js';
 import { newTokenRecord, type Directory, type DirectoryEvent, type Ledger, type LedgerQuery, type LedgerRow, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
 
 const SCHEMA = `
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS ledger (
   latency_ms REAL NOT NULL,
   status INTEGER NOT NULL,
   outcome TEXT NOT NULL,
-  tag TEXT
+  tag TEXT,
+  team TEXT
 );
 CREATE INDEX IF NOT EXISTS ledger_user_ts ON ledger(user_id, ts);
 CREATE TABLE IF NOT EXISTS events (
@@ -97,8 +98,7 @@ function toToken(r: TokenRow): TokenRecord {
 }
 
 function policyOf(u: UserRecord): string {
-  const { rpm, rpd, tpm, parallel, budgetUsd, softBudgetUsd, period, models, allowIps } = u;
-  return JSON.stringify({ rpm, rpd, tpm, parallel, budgetUsd, softBudgetUsd, period, models, allowIps });
+  return JSON.stringify(Object.fromEntries(POLICY_KEYS.map((k) => [k, u[k]])));
 }
 
 /** Brings a file made by an older keyward up to the current schema (CREATE … IF NOT EXISTS keeps old tables as they were). */
@@ -109,9 +109,10 @@ function migrate(db: Database.Database): void {
   if (!columns.some((c) => c.name === 'last_used_at')) db.exec('ALTER TABLE tokens ADD COLUMN last_used_at INTEGER');
   const ledgerColumns = db.prepare<[], { name: string }>('PRAGMA table_info(ledger)').all();
   if (!ledgerColumns.some((c) => c.name === 'tag')) db.exec('ALTER TABLE ledger ADD COLUMN tag TEXT');
+  if (!ledgerColumns.some((c) => c.name === 'team')) db.exec('ALTER TABLE ledger ADD COLUMN team TEXT');
 }
 
-const COLUMN = { user: 'user_id', model: 'model', provider: 'provider', route: 'route', token: 'token_id', tag: "COALESCE(tag, '')" } as const satisfies Record<UsageDimension, string>;
+const COLUMN = { user: 'user_id', model: 'model', provider: 'provider', route: 'route', token: 'token_id', tag: "COALESCE(tag, '')", team: "COALESCE(team, '')" } as const satisfies Record<UsageDimension, string>;
 const TOTALS = 'COUNT(*) AS requests, SUM(tokens_in) AS tokensIn, SUM(tokens_out) AS tokensOut, SUM(cost_usd) AS costUsd';
 
 function ledgerWhere(query: LedgerQuery): [string, Record<string, unknown>] {
@@ -173,7 +174,7 @@ export class SqliteStore implements Directory, Ledger {
       events: db.prepare<[number, number], { ts: number; actor: string; action: DirectoryEvent['action']; target: string; detail: string | null }>('SELECT * FROM events WHERE ts >= ? ORDER BY ts, rowid LIMIT ?'),
       touch: db.prepare('UPDATE tokens SET last_used_at = @at WHERE id = @id AND (last_used_at IS NULL OR last_used_at < @at)'),
       insertRow: db.prepare(
-        'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome, tag) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+        'INSERT INTO ledger (ts, request_id, user_id, token_id, provider, route, model, tokens_in, tokens_out, cost_usd, latency_ms, status, outcome, tag, team) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
       ),
       meta: db.prepare<[string], { value: string }>('SELECT value FROM meta WHERE key = ?'),
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
@@ -359,15 +360,18 @@ export class SqliteStore implements Directory, Ledger {
     const insert = this.q.insertRow;
     this.db.transaction((batch: LedgerRow[]) => {
       // Positional parameters: binding 13 named ones from an object took about a third of each insert.
-      for (const r of batch) insert.run(r.ts, r.requestId, r.userId, r.tokenId, r.provider, r.route, r.model, r.tokensIn, r.tokensOut, r.costUsd, r.latencyMs, r.status, r.outcome, r.tag ?? null);
+      for (const r of batch) insert.run(r.ts, r.requestId, r.userId, r.tokenId, r.provider, r.route, r.model, r.tokensIn, r.tokensOut, r.costUsd, r.latencyMs, r.status, r.outcome, r.tag ?? null, r.team ?? null);
     })(rows);
   }
 
   rows(query: LedgerQuery): LedgerRow[] {
     const [where, params] = ledgerWhere(query);
-    const sql = `SELECT ts, request_id AS requestId, user_id AS userId, token_id AS tokenId, provider, route, model, tokens_in AS tokensIn, tokens_out AS tokensOut, cost_usd AS costUsd, latency_ms AS latencyMs, status, outcome, tag FROM ledger ${where} ORDER BY ts`;
-    const rows = this.db.prepare(sql).all(params) as Array<LedgerRow & { tag: string | null }>;
-    for (const r of rows) if (r.tag === null) delete (r as LedgerRow).tag;
+    const sql = `SELECT ts, request_id AS requestId, user_id AS userId, token_id AS tokenId, provider, route, model, tokens_in AS tokensIn, tokens_out AS tokensOut, cost_usd AS costUsd, latency_ms AS latencyMs, status, outcome, tag, team FROM ledger ${where} ORDER BY ts`;
+    const rows = this.db.prepare(sql).all(params) as Array<LedgerRow & { tag: string | null; team: string | null }>;
+    for (const r of rows) {
+      if (r.tag === null) delete (r as LedgerRow).tag;
+      if (r.team === null) delete (r as LedgerRow).team;
+    }
     return rows;
   }
 

@@ -29,6 +29,8 @@ export interface UserPolicy {
   models?: string[];
   /** Networks this user may call from (addresses, CIDR ranges); absent means anywhere. */
   allowIps?: string[];
+  /** The team this user's spend also counts for (the gateway config's `teams` gives a team its budget). */
+  team?: string;
 }
 
 export interface UserRecord extends UserPolicy {
@@ -229,6 +231,8 @@ export interface LedgerRow {
   outcome: string;
   /** What the client said the request was for (`x-keyward-tag`), to attribute spend. */
   tag?: string;
+  /** The user's team when the request was made: a team's spend is what its members spent while in it. */
+  team?: string;
 }
 
 export interface LedgerQuery {
@@ -243,8 +247,8 @@ export interface UsageTotals {
   costUsd: number;
 }
 
-/** What usage totals are summed by: the ledger's user, model, provider (whose keys served the calls), token or tag (an untagged request's is ''). */
-export type UsageDimension = 'user' | 'model' | 'provider' | 'route' | 'token' | 'tag';
+/** What usage totals are summed by: the ledger's user, model, provider (whose keys served the calls), token, tag or team (an untagged request's, or one without a team, is ''). */
+export type UsageDimension = 'user' | 'model' | 'provider' | 'route' | 'token' | 'tag' | 'team';
 
 /** Totals for one user id, model, provider or token id. */
 export interface UsageByKey extends UsageTotals {

@@ -15,8 +15,10 @@ import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 async function changeAndRead(dir: Directory, flush: () => Promise<void> = async () => {}) {
   const start = Date.now();
   dir.actor = 'ops@laptop';
-  dir.addUser('hana', { rpm: 60, budgetUsd: 5, period: 'day' });
-  dir.setUser('hana', { budgetUsd: 50, rpm: null });
+  dir.addUser('hana', { rpm: 60, budgetUsd: 5, period: 'day', team: 'research' });
+  expect(dir.getUser('hana')).toMatchObject({ rpm: 60, team: 'research' });
+  dir.setUser('hana', { budgetUsd: 50, rpm: null, team: 'docs' });
+  expect(dir.getUser('hana')).toMatchObject({ budgetUsd: 50, team: 'docs' });
   dir.actor = 'gateway@gw-1';
   dir.setDisabled('hana', true, 'anomaly: 900 requests in a minute');
   dir.actor = 'ops@laptop';
@@ -27,8 +29,8 @@ async function changeAndRead(dir: Directory, flush: () => Promise<void> = async 
   await flush();
   const events = await dir.history(start);
   expect(events.map((e) => [e.actor, e.action, e.target, e.detail])).toEqual([
-    ['ops@laptop', 'user.add', 'hana', 'rpm=60 budgetUsd=5 period=day'],
-    ['ops@laptop', 'user.set', 'hana', 'budgetUsd=50 rpm=none'],
+    ['ops@laptop', 'user.add', 'hana', 'rpm=60 budgetUsd=5 period=day team=research'],
+    ['ops@laptop', 'user.set', 'hana', 'budgetUsd=50 rpm=none team=docs'],
     ['gateway@gw-1', 'user.disable', 'hana', 'anomaly: 900 requests in a minute'],
     ['ops@laptop', 'user.enable', 'hana', undefined],
     ['ops@laptop', 'token.issue', record.id, 'user=hana scopes=app expires=2030-01-01T00:00:00.000Z'],
@@ -66,6 +68,8 @@ describe('the history of changes to users and tokens', () => {
     const again = new SqliteStore(file);
     try {
       expect((await again.history(0)).map((e) => e.action)).toHaveLength(7);
+      expect(again.getUser('hana')).toMatchObject({ budgetUsd: 50, team: 'docs' });
+      expect(again.getUser('hana')).not.toHaveProperty('rpm');
     } finally {
       again.close();
     }
@@ -116,6 +120,9 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('the history of
     const b = await RedisDirectory.connect(redis.url, { subscribe: false });
     try {
       expect((await b.history(0)).map((e) => e.action)).toEqual(['user.add', 'user.set', 'user.disable', 'user.enable', 'token.issue', 'token.expire', 'token.revoke']);
+      // Another machine's copy has the user's team as changed.
+      expect(b.getUser('hana')).toMatchObject({ budgetUsd: 50, team: 'docs' });
+      expect(b.getUser('hana')).not.toHaveProperty('rpm');
     } finally {
       b.close();
     }

@@ -26,14 +26,16 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
   const log = createLogger({ destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
   let key: string;
 
-  const row = (userId: string, costUsd: number): LedgerRow => ({ ts: Date.now(), requestId: `r${Math.random()}`, userId, tokenId: 't', provider: 'openai', route: 'chat', model: 'gpt-4o-mini', tokensIn: 1, tokensOut: 1, costUsd, latencyMs: 1, status: 200, outcome: 'ok' });
+  const row = (userId: string, costUsd: number): LedgerRow => ({ ts: Date.now(), requestId: `r${Math.random()}`, userId, tokenId: 't', provider: 'openai', route: 'chat', model: 'gpt-4o-mini', tokensIn: 1, tokensOut: 1, costUsd, latencyMs: 1, status: 200, outcome: 'ok', team: 'ops' });
   async function instance(ledger: SqliteStore, checkEveryMs: number): Promise<RedisCounters> {
     const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
     counters.push(c);
     await keepSharedBudgets({ counters: c, ledger, users: () => users.listUsers(), log, checkEveryMs });
     return c;
   }
-  const spent = async () => Number((await counters[0]!.peek(key)) ?? 0) / NANO;
+  const spent = async (k = key) => Number((await counters[0]!.peek(k)) ?? 0) / NANO;
+  /** The team's spend, counted whatever its period in the config, since that can change. */
+  const teamSpent = async () => [await spent(`b:t:ops:${period('day').key}`), await spent(`b:t:ops:${period('month').key}`)];
 
   beforeAll(async () => {
     redis = await startRedis();
@@ -61,6 +63,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
     // Machine A restarts: its file already went into this Redis.
     await instance(ledgers[0]!, 60_000);
     expect(await spent()).toBeCloseTo(0.5, 9);
+    expect((await teamSpent()).map((x) => x.toFixed(9))).toEqual(['0.500000000', '0.500000000']);
   });
 
   it('puts the whole spend back after Redis loses its data: an idle instance by its periodic look, a busy one on its next admission', async () => {
@@ -77,6 +80,8 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
     await counters[1]!.admit([{ key: 'ip:127.0.0.1:rpm', kind: 'sliding', limit: 100, windowMs: 60_000, cost: 1 }]);
     await until("machine B's share is back", async () => (await spent()) >= 0.5 - 1e-9);
     expect(await spent()).toBeCloseTo(0.5, 9);
+    await until("the team's spend is back", async () => (await teamSpent()).every((x) => x >= 0.5 - 1e-9));
+    expect((await teamSpent()).map((x) => x.toFixed(9))).toEqual(['0.500000000', '0.500000000']);
     expect(lines.some((l) => l.includes('Redis lost its data'))).toBe(true);
   });
 

@@ -35,7 +35,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
       const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
       stores.push(store);
       counters.push(c);
-      gws.push(await startGateway(upstream, keys, { directory: store, counters: c, ledger: ledgers[i], prices, limitsOnStoreFailure: 'open' }));
+      gws.push(await startGateway(upstream, keys, { directory: store, counters: c, ledger: ledgers[i], prices, limitsOnStoreFailure: 'open', teams: { crew: { budgetUsd: 0.5, period: 'day' } } }));
     }
   });
   afterAll(async () => {
@@ -98,6 +98,31 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(billed).toBeLessThanOrEqual(budget + 1e-9);
     // Each stream really cost 50 tokens = $0.05 and was billed so.
     expect(billed).toBeCloseTo(statuses.filter((s) => s === 200).length * 0.05, 6);
+  });
+
+  it("a team's hard budget is never overshot by its members' concurrent streams on both instances", async () => {
+    const tokens = ['deck', 'helm'].map((name) => {
+      stores[0]!.addUser(name, { team: 'crew' });
+      return issueToken(stores[0]!, name).token;
+    });
+    const body = JSON.stringify(chat('test-model', { stream: true, max_tokens: 40 }));
+    const one = async (i: number) => {
+      const r = await fetch(`${gws[i % 2]!.origin}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(tokens[Math.floor(i / 2) % 2]!) }, body });
+      const text = await r.text();
+      return { status: r.status, text };
+    };
+    const answers: Array<{ status: number; text: string }> = [];
+    for (let wave = 0; wave < 3; wave++) answers.push(...(await Promise.all(Array.from({ length: 16 }, (_, i) => one(i)))));
+    const ok = answers.filter((a) => a.status === 200).length;
+    const crewRows = () => ledgers.flatMap((l) => l.rows({})).filter((r) => r.team === 'crew');
+    await until('every admitted stream is in a ledger', () => crewRows().length >= ok);
+    const billed = crewRows().reduce((s, r) => s + r.costUsd, 0);
+    expect(ok).toBeGreaterThan(3);
+    expect(billed).toBeLessThanOrEqual(0.5 + 1e-9);
+    expect(billed).toBeCloseTo(ok * 0.05, 6);
+    expect(answers.find((a) => a.status === 402)?.text).toMatch(/budget reached: team 'crew'/);
+    // Both members were served: the budget is the team's, not each one's.
+    expect(new Set(crewRows().map((r) => r.userId)).size).toBe(2);
   });
 
   it('a revoked token and a disabled user are refused at once by the other instance', async () => {
