@@ -16,7 +16,6 @@ import { keyCount, readEnvFile, upstreamFromEnv, upstreamsFromEnv, type Upstream
 import type { KeyChange } from '../gateway/keys.js';
 import { createLogger, type Logger } from '../gateway/logger.js';
 import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
-import { budgetSeeder } from '../gateway/policy.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { compatibleProvider, envPrefixOf } from '../gateway/providers/compatible.js';
 import { egressDispatcher } from '../gateway/egress.js';
@@ -24,7 +23,6 @@ import { checkProviderKeys } from '../gateway/key-check.js';
 import { PROVIDER_NAMES, PROVIDERS } from '../gateway/providers/registry.js';
 import type { Provider } from '../gateway/providers/types.js';
 import { createGateway, RELOADABLE, type GatewayHandler, type ReloadablePolicy } from '../gateway/server.js';
-import { MemoryCounters } from '../store/memory.js';
 import { RedisCounters } from '../store/redis.js';
 import { safeUrl } from '../store/redis-connect.js';
 import { RedisDirectory } from '../store/redis-directory.js';
@@ -191,7 +189,8 @@ export async function serve(o: Flags): Promise<number> {
   const store = new SqliteStore(o.db);
   // What the gateway changes itself (a user disabled by the anomaly guard, one made from a JWT) is recorded as this machine's gateway.
   store.actor = `gateway@${hostname()}`;
-  let counters: Counters;
+  /** Redis's; without --redis the gateway keeps its own in memory. */
+  let counters: Counters | undefined;
   let directory: Directory = store;
   if (o.redis) {
     // Users and tokens live in Redis too, so a change made on any machine reaches every instance.
@@ -210,8 +209,7 @@ export async function serve(o: Flags): Promise<number> {
   } else {
     const moved = store.meta(MOVED_TO_REDIS);
     if (moved !== undefined) process.stderr.write(`keyward: note: the users and tokens of ${o.db} were moved to Redis (${moved}); without --redis this gateway reads the file's older copy\n`);
-    // Each budget starts from this file's spend for its period when first used (also a budget given to a user later).
-    counters = new MemoryCounters({ initial: budgetSeeder(store) });
+    // The gateway's own memory counters start each budget from this file's spend for its period when first used (also a budget given later).
   }
   const { alerts: _alerts, ...policy } = config;
   const gateway = createGateway({
@@ -259,7 +257,7 @@ export async function serve(o: Flags): Promise<number> {
       force.unref();
       await new Promise<void>((r) => server.once('close', () => r()));
       await gateway.close();
-      await counters.close();
+      await counters?.close();
       if (directory !== store) directory.close();
       store.close();
       log.flush();

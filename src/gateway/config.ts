@@ -84,14 +84,14 @@ const providers: Check = (v) => {
 };
 const price = obj({ input: posNum, output: posNum, imageInput: posNum }, ['input', 'output']);
 
-const teamBudget = obj({ budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month') });
+const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month') });
 const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
 const teams: Check = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of team name to { budgetUsd, softBudgetUsd, period }, as in { "research": { "budgetUsd": 500 } }';
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of team name to { rpm, tpm, budgetUsd, softBudgetUsd, period }, as in { "research": { "budgetUsd": 500 } }';
   for (const [name, b] of Object.entries(v)) {
     const bad = teamNameError(name);
     if (bad) return `a map of team names, and ${bad}`;
-    const e = teamBudget(b);
+    const e = teamPolicy(b);
     if (e) return `a map whose '${name}' is ${e}`;
   }
   return undefined;

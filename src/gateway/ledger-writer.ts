@@ -46,6 +46,11 @@ export class LedgerWriter {
     return this.queue.length;
   }
 
+  /** The rows not written yet (the last fraction of a second), for a budget that starts from the ledger now. */
+  pending(): readonly LedgerRow[] {
+    return this.queue;
+  }
+
   close(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;

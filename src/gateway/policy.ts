@@ -2,7 +2,7 @@
  * Turns a user's policy and a request into counter checks (rate limits and budget reservations,
  * admitted together, all or nothing, in one store call) and settles them to the real usage after.
  */
-import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, Ledger, UserRecord } from '../store/types.js';
+import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, Ledger, LedgerRow, UserRecord } from '../store/types.js';
 import { NANO, period, toNano } from './budget.js';
 
 const MINUTE = 60_000;
@@ -25,8 +25,12 @@ export interface GlobalBudget {
   period: 'day' | 'month';
 }
 
-/** A team's budget (the config's `teams`), shared by the users whose `team` it is. */
-export interface TeamBudget {
+/** A team's limits and budget (the config's `teams`), shared by the users whose `team` it is. */
+export interface TeamPolicy {
+  /** Requests per minute of all its members together (sliding window). */
+  rpm?: number;
+  /** Tokens per minute of all its members together (reserved before forwarding, settled after). */
+  tpm?: number;
   /** Hard: the team's requests are refused once its members have spent it this period. */
   budgetUsd?: number;
   /** Soft: one alert a period. */
@@ -34,10 +38,10 @@ export interface TeamBudget {
   period?: 'day' | 'month';
 }
 
-export type TeamBudgets = ReadonlyMap<string, TeamBudget>;
+export type TeamPolicies = ReadonlyMap<string, TeamPolicy>;
 
 /** What a check stands for, to name it in a refusal and in the rate-limit headers. */
-export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'user-parallel' | 'ip-rpm' | 'ip-rpd' | 'user-budget' | 'team-budget' | 'global-budget';
+export type CheckRole = 'user-rpm' | 'user-rpd' | 'user-tpm' | 'user-parallel' | 'ip-rpm' | 'ip-rpd' | 'team-rpm' | 'team-tpm' | 'user-budget' | 'team-budget' | 'global-budget';
 
 export interface Plan {
   checks: CounterCheck[];
@@ -48,6 +52,7 @@ export interface Plan {
   teamBudget: number;
   globalBudget: number;
   tpm: number;
+  teamTpm: number;
   rpm: number;
   /** Index of the in-flight check, or -1. */
   parallel: number;
@@ -57,10 +62,10 @@ export interface Plan {
 }
 
 /** `requestId`: unique across instances; it holds the request's place among those in flight. */
-export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string, teams?: TeamBudgets): Plan {
+export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string, teams?: TeamPolicies): Plan {
   const checks: CounterCheck[] = [];
   const roles: CheckRole[] = [];
-  const p: Plan = { checks, roles, userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
+  const p: Plan = { checks, roles, userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
   const id = user.id;
   if (user.rpm !== undefined) {
     p.rpm = checks.length;
@@ -99,6 +104,15 @@ export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimit
   }
   if (user.team !== undefined) {
     const t = teams?.get(user.team);
+    if (t?.rpm !== undefined) {
+      checks.push({ key: `t:${user.team}:rpm`, kind: 'sliding', limit: t.rpm, windowMs: MINUTE, cost: 1 });
+      roles.push('team-rpm');
+    }
+    if (t?.tpm !== undefined) {
+      p.teamTpm = checks.length;
+      checks.push({ key: `t:${user.team}:tpm`, kind: 'sliding', limit: t.tpm, windowMs: MINUTE, cost: tokens });
+      roles.push('team-tpm');
+    }
     const per = period(t?.period ?? 'month', now);
     p.teamBudget = checks.length;
     checks.push({ key: `b:t:${user.team}:${per.key}`, kind: 'fixed', limit: t?.budgetUsd !== undefined ? toNano(t.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
@@ -134,7 +148,7 @@ export function settle(counters: Counters, p: Plan, at: number, actualTokens: nu
   }
   const dTokens = actualTokens - p.reservedTokens;
   const dNano = toNano(actualUsd) - p.reservedNano;
-  if (p.tpm >= 0 && dTokens !== 0) adj.push({ key: p.checks[p.tpm]!.key, kind: 'sliding', windowMs: MINUTE, at, delta: dTokens });
+  for (const i of [p.tpm, p.teamTpm]) if (i >= 0 && dTokens !== 0) adj.push({ key: p.checks[i]!.key, kind: 'sliding', windowMs: MINUTE, at, delta: dTokens });
   for (const i of [p.userBudget, p.teamBudget, p.globalBudget]) {
     if (i >= 0 && dNano !== 0) {
       const c = p.checks[i]!;
@@ -161,6 +175,12 @@ export function refusalMessage(role: CheckRole, check: CounterCheck, retryAfterS
       return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for this client address: ${check.limit} requests per minute; retry in ${retryAfterS}s` };
     case 'ip-rpd':
       return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for this client address: ${check.limit} requests per day; retry in ${retryAfterS}s` };
+    case 'team-rpm':
+      return { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for team '${teamOfKey(check.key)}': ${check.limit} requests per minute across its members; retry in ${retryAfterS}s` };
+    case 'team-tpm':
+      return check.cost > check.limit
+        ? { status: 429, type: 'rate_limit_exceeded', message: `this request may use ${check.cost} tokens, more than team '${teamOfKey(check.key)}''s limit of ${check.limit} tokens per minute; lower max_tokens or shorten the prompt` }
+        : { status: 429, type: 'rate_limit_exceeded', message: `rate limit reached for team '${teamOfKey(check.key)}': ${check.limit} tokens per minute across its members; retry in ${retryAfterS}s` };
     case 'user-budget':
       return { status: 402, type: 'budget_exceeded', message: `budget reached: this user's spending limit of $${(check.limit / NANO).toFixed(2)} for the period is spent (or this request's worst case would pass it); it resets in ${fmtDuration(retryAfterS)}` };
     case 'team-budget':
@@ -170,9 +190,9 @@ export function refusalMessage(role: CheckRole, check: CounterCheck, retryAfterS
   }
 }
 
-/** The team a team budget's key (`b:t:<team>:<period>`) counts for. */
+/** The team a team's key (`b:t:<team>:<period>`, `t:<team>:rpm`) counts for. */
 export function teamOfKey(key: string): string {
-  return key.slice(4, key.lastIndexOf(':'));
+  return key.slice(key.startsWith('b:') ? 4 : 2, key.lastIndexOf(':'));
 }
 
 function fmtDuration(s: number): string {
@@ -190,20 +210,25 @@ function periodStart(key: string): number | undefined {
 
 /**
  * For in-memory counters (`MemoryCounters({ initial })`): a budget counter starts, when first used in
- * its period, from the spend the ledger holds for that user (or for everyone) since the period began.
- * So neither a restart nor a budget given to a user who has been spending starts from nothing. Rows
- * still queued for the ledger (the last fraction of a second) are not counted.
+ * its period, from the spend the ledger holds for that user (or team, or everyone) since the period
+ * began, with the rows still queued for it (`pending`, the last fraction of a second) counted too. So
+ * neither a restart nor a budget given to a user who has been spending starts from nothing.
  */
-export function budgetSeeder(ledger: Ledger): (key: string) => number {
+export function budgetSeeder(ledger: Ledger, pending: () => readonly LedgerRow[] = () => []): (key: string) => number {
+  const queued = (start: number, counts: (r: LedgerRow) => boolean): number => {
+    let usd = 0;
+    for (const r of pending()) if (r.ts >= start && counts(r)) usd += r.costUsd;
+    return usd;
+  };
   return (key) => {
     const user = /^b:u:(.+):([md]\d+)$/.exec(key);
     const team = user ? null : /^b:t:(.+):([md]\d+)$/.exec(key);
     const global = user || team ? null : /^b:g:([md]\d+)$/.exec(key);
     const start = periodStart(user ? user[2]! : team ? team[2]! : global ? global[1]! : '');
     if (start === undefined) return 0;
-    if (user) return toNano(ledger.totals('user', { userId: user[1]!, since: start })[0]?.costUsd ?? 0);
-    if (team) return toNano(ledger.totals('team', { since: start }).find((t) => t.key === team[1])?.costUsd ?? 0);
-    let total = 0;
+    if (user) return toNano((ledger.totals('user', { userId: user[1]!, since: start })[0]?.costUsd ?? 0) + queued(start, (r) => r.userId === user[1]));
+    if (team) return toNano((ledger.totals('team', { since: start }).find((t) => t.key === team[1])?.costUsd ?? 0) + queued(start, (r) => r.team === team[1]));
+    let total = queued(start, () => true);
     for (const v of ledger.spendSince(start).values()) total += v;
     return toNano(total);
   };

@@ -34,7 +34,7 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamBudget } from './policy.js';
+import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -87,7 +87,7 @@ export interface GatewayOptions {
    * Budgets of teams, by name: the spend of every user whose `team` it is counts against it
    * (`{ "research": { "budgetUsd": 500, "softBudgetUsd": 400, "period": "month" } }`).
    */
-  teams?: Record<string, TeamBudget>;
+  teams?: Record<string, TeamPolicy>;
   /** When the counter store (Redis) fails: budgets always fail closed; limits fail `closed` (default) or `open`. */
   limitsOnStoreFailure?: 'open' | 'closed';
   /** Origins allowed to call from a browser (CORS is off without it). */
@@ -215,8 +215,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const access = accessLog(log);
   const dir = options.directory;
   const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());
-  // Budgets in memory start from the spend the ledger holds, when first used in their period.
-  const counters = options.counters ?? new MemoryCounters({ initial: budgetSeeder(ledger) });
+  // Budgets in memory start from the spend the ledger holds (its queued rows too), when first used in their period.
+  const counters = options.counters ?? new MemoryCounters({ initial: budgetSeeder(ledger, () => writer.pending()) });
   let budgetWatch: NodeJS.Timeout | undefined;
   if (counters instanceof MemoryCounters && counters.seeded) {
     // Looked for every few seconds (a budget removed and given back faster than that keeps its counter).
@@ -252,7 +252,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let fallbacks!: Map<string, string[]>;
   let aliases!: Map<string, string>;
   let realtime: RealtimePolicy | undefined;
-  let teams!: Map<string, TeamBudget>;
+  let teams!: Map<string, TeamPolicy>;
   let cache: AnswerCache | undefined;
   let cacheOptions: CacheOptions | undefined;
   const limitsOpen = options.limitsOnStoreFailure === 'open';

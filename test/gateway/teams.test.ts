@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { period } from '../../src/gateway/budget.js';
 import { validateGatewayConfig } from '../../src/gateway/config.js';
 import { issueToken, type GatewayOptions } from '../../src/gateway/index.js';
-import { ledgerSpend, plan } from '../../src/gateway/policy.js';
+import { budgetSeeder, ledgerSpend, plan } from '../../src/gateway/policy.js';
+import { estimatePromptTokens } from '../../src/gateway/providers/types.js';
 import { MemoryLedger } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import type { UserRecord } from '../../src/store/types.js';
@@ -18,8 +20,12 @@ const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
 // 10 tokens in and 40 out at $1000 per million: each call costs $0.05.
 const policy: Partial<GatewayOptions> = {
   prices: { 'test-model': { input: 1000, output: 1000 } },
-  teams: { research: { budgetUsd: 0.5, period: 'day' }, docs: { softBudgetUsd: 0.1 } },
+  teams: { research: { budgetUsd: 0.5, period: 'day' }, docs: { softBudgetUsd: 0.1 }, squad: { rpm: 3 }, tight: { tpm: 0 } },
 };
+/** What a call reserves against tokens per minute: its body's prompt estimate and max_tokens. */
+const RESERVED = estimatePromptTokens(JSON.stringify(chat('test-model', { max_tokens: 40 })).length) + 40;
+// Room for one call billed (50 tokens) and one reserved, not for two reserved: only settling makes the second fit.
+policy.teams!.tight!.tpm = 50 + RESERVED + 5;
 const CALL_USD = 0.05;
 
 describe('team budgets: the spend of a team’s members counts against the team', () => {
@@ -36,7 +42,7 @@ describe('team budgets: the spend of a team’s members counts against the team'
     store = new SqliteStore(join(dir, 'keyward.db'));
     upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, promptTokens: 10, outputTokens: 40 });
     gw = await startGateway(upstream, keys, { directory: store, ledger: store, ...policy });
-    for (const [name, team] of [['ann', 'research'], ['ben', 'research'], ['cat', undefined], ['dot', 'docs'], ['dan', 'late']] as const) {
+    for (const [name, team] of [['ann', 'research'], ['ben', 'research'], ['cat', undefined], ['dot', 'docs'], ['dan', 'late'], ['sue', 'squad'], ['sam', 'squad'], ['tim', 'tight'], ['tod', 'tight']] as const) {
       store.addUser(name, team ? { team } : {});
       tokens[name] = issueToken(store, name).token;
     }
@@ -104,6 +110,22 @@ describe('team budgets: the spend of a team’s members counts against the team'
     }
   });
 
+  it("limits a team's requests and tokens per minute across its members, settling tokens to what was used", async () => {
+    expect(RESERVED).toBeGreaterThan(55);
+    expect([(await call('sue')).status, (await call('sam')).status, (await call('sue')).status]).toEqual([200, 200, 200]);
+    const r = await call('sam');
+    expect(r.status).toBe(429);
+    expect((r.json.error as { message: string }).message).toMatch(/^rate limit reached for team 'squad': 3 requests per minute across its members; retry in \d+s$/);
+    expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect((await call('tim')).status).toBe(200);
+    expect((await call('tod')).status).toBe(200);
+    const t = await call('tim');
+    expect(t.status).toBe(429);
+    expect((t.json.error as { message: string }).message).toMatch(/^rate limit reached for team 'tight': \d+ tokens per minute across its members/);
+    const big = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 500 }), bearer(tokens.tod!));
+    expect((big.json.error as { message: string }).message).toMatch(/more than team 'tight''s limit of \d+ tokens per minute; lower max_tokens/);
+  });
+
   it('puts teams in the CLI: users add/set --team, users list, usage --by team, history', async () => {
     const db = join(dir, 'keyward.db');
     expect((await runKeyward(['users', 'add', 'eve', '--team', 'research', '--db', db])).stdout).toMatch(/^added eve \(u_\w+\): team research$/m);
@@ -150,11 +172,29 @@ describe('team budgets: plan, seeding and config', () => {
     ]);
   });
 
+  it('starts a budget counter from the ledger and the rows still queued for it, for a user, a team and everyone', () => {
+    const ledger = new MemoryLedger();
+    const row = { requestId: 'r', tokenId: 't', provider: 'openai', route: 'chat', model: 'm', tokensIn: 1, tokensOut: 1, latencyMs: 1, status: 200, outcome: 'ok' };
+    const day = period('day').key;
+    ledger.append([{ ...row, ts: Date.now(), userId: 'u_1', costUsd: 1, team: 'research' }]);
+    const queued = [
+      { ...row, ts: Date.now(), userId: 'u_1', costUsd: 0.5, team: 'research' },
+      { ...row, ts: Date.now(), userId: 'u_2', costUsd: 0.25 },
+      { ...row, ts: Date.now() - 3 * 86_400_000, userId: 'u_1', costUsd: 100, team: 'research' },
+    ];
+    const seed = budgetSeeder(ledger, () => queued);
+    expect(seed(`b:u:u_1:${day}`)).toBe(1.5e9);
+    expect(seed(`b:t:research:${day}`)).toBe(1.5e9);
+    expect(seed(`b:g:${day}`)).toBe(1.75e9);
+    expect(budgetSeeder(ledger)(`b:t:research:${day}`)).toBe(1e9);
+  });
+
   it('checks the config’s teams, naming what is wrong', () => {
     expect(validateGatewayConfig({ teams: { research: { budgetUsd: 500, softBudgetUsd: 400, period: 'month' } } }).teams).toEqual({ research: { budgetUsd: 500, softBudgetUsd: 400, period: 'month' } });
     expect(() => validateGatewayConfig({ teams: { 'a team': { budgetUsd: 1 } } })).toThrow(/invalid team name 'a team'/);
     expect(() => validateGatewayConfig({ teams: { research: { budgetUsd: -1 } } })).toThrow(/'research' is an object whose 'budgetUsd' is a number ≥ 0/);
     expect(() => validateGatewayConfig({ teams: { research: { usd: 1 } } })).toThrow(/without 'usd'/);
+    expect(() => validateGatewayConfig({ teams: { research: { rpm: 1.5 } } })).toThrow(/'research' is an object whose 'rpm' is/);
     expect(() => validateGatewayConfig({ teams: ['research'] })).toThrow(/a map of team name to/);
   });
 });
