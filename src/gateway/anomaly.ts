@@ -1,13 +1,19 @@
 /**
  * Anomaly auto-disable: a user whose traffic jumps past what any honest client does (requests or
- * refusals per minute, spend per hour) is disabled in the directory (so every instance refuses it at
- * once) and an alert is raised. An operator re-enables the user with `keyward users enable`.
- * Counted per instance: a threshold is a tripwire, not a quota.
+ * refusals per minute, spend per hour, client addresses per hour) is disabled in the directory (so
+ * every instance refuses it at once) and an alert is raised. An operator re-enables the user with
+ * `keyward users enable`.
+ *
+ * Counted in the store given: the gateways' shared Redis counts every instance's traffic together,
+ * so N instances behind a load balancer trip at the threshold, not at N times it; without one, each
+ * instance counts its own. The counting never delays a request: a check that has to wait for Redis
+ * is answered after the request went on, and a store that cannot be reached counts nothing.
  */
 import { MemoryCounters } from '../store/memory.js';
-import type { Directory, UserRecord } from '../store/types.js';
+import type { AdmitResult, CounterCheck, Counters, Directory, UserRecord } from '../store/types.js';
 import type { Alerter } from './alerts.js';
 import { toNano } from './budget.js';
+import type { Logger } from './logger.js';
 
 export interface AnomalyOptions {
   maxRequestsPerMinute?: number;
@@ -25,23 +31,47 @@ const MINUTE = 60_000;
 const HOUR = 3_600_000;
 
 export class AnomalyDetector {
-  private readonly counters = new MemoryCounters();
-  /** Per user, the addresses seen in the current hour (at most the limit and one: past it, the user is disabled). */
-  private readonly addresses = new Map<string, { hour: number; seen: Set<string> }>();
+  private readonly counters: Counters;
+  private lastFailure = 0;
 
+  /** `counters`: where to count, the gateway's own (on Redis, shared by every instance); without them, in the detector's memory. */
   constructor(
     private readonly options: AnomalyOptions,
     private readonly dir: Directory,
     private readonly alerts: Alerter,
-  ) {}
+    private readonly log: Logger,
+    counters?: Counters,
+  ) {
+    this.counters = counters ?? new MemoryCounters();
+  }
+
+  private check(user: UserRecord, c: CounterCheck, what: string): void {
+    let r: AdmitResult | Promise<AdmitResult>;
+    try {
+      r = this.counters.admit([c]);
+    } catch (err) {
+      this.failed(err);
+      return;
+    }
+    if (r instanceof Promise) r.then((x) => !x.ok && this.disable(user, what), (err: unknown) => this.failed(err));
+    else if (!r.ok) this.disable(user, what);
+  }
 
   private trip(user: UserRecord, key: string, limit: number | undefined, windowMs: number, cost: number, what: string): void {
     if (limit === undefined || user.disabled) return;
-    const r = this.counters.admit([{ key: `${user.id}:${key}`, kind: 'sliding', limit, windowMs, cost }]);
-    if (!r.ok) this.disable(user, what);
+    this.check(user, { key: `a:${user.id}:${key}`, kind: 'sliding', limit, windowMs, cost }, what);
+  }
+
+  /** A tripwire that cannot count lets traffic through; it says so once a minute. */
+  private failed(err: unknown): void {
+    if (Date.now() - this.lastFailure < MINUTE) return;
+    this.lastFailure = Date.now();
+    this.log.warn({ err }, 'the anomaly guard could not count (the store is unreachable); its tripwires are off until it is back');
   }
 
   private disable(user: UserRecord, what: string): void {
+    // Every instance sees the same counts: the first to act disables the user, the others find it done.
+    if (user.disabled || this.dir.getUser(user.id)?.disabled === true) return;
     const reason = `anomaly: ${what}`;
     try {
       this.dir.setDisabled(user.id, true, reason);
@@ -56,18 +86,14 @@ export class AnomalyDetector {
     this.trip(user, 'req', this.options.maxRequestsPerMinute, MINUTE, 1, `more than ${this.options.maxRequestsPerMinute} requests per minute`);
     const max = this.options.maxAddressesPerHour;
     if (max === undefined || ip === undefined || user.disabled) return;
-    const hour = Math.floor(Date.now() / HOUR);
-    let a = this.addresses.get(user.id);
-    if (a === undefined || a.hour !== hour) {
-      if (this.addresses.size >= 100_000) this.addresses.clear();
-      this.addresses.set(user.id, (a = { hour, seen: new Set() }));
-    }
-    if (a.seen.has(ip)) return;
-    a.seen.add(ip);
-    if (a.seen.size > max) {
-      this.addresses.delete(user.id);
-      this.disable(user, `called from more than ${max} addresses within an hour, as a leaked token is; revoke its tokens if so`);
-    }
+    // The addresses of this clock hour, each counted once, all forgotten when the hour ends.
+    const now = Date.now();
+    const hour = Math.floor(now / HOUR);
+    this.check(
+      user,
+      { key: `a:${user.id}:ips:${hour}`, kind: 'lease', limit: max, windowMs: (hour + 1) * HOUR - now, cost: 1, member: ip },
+      `called from more than ${max} addresses within an hour, as a leaked token is; revoke its tokens if so`,
+    );
   }
 
   refused(user: UserRecord): void {

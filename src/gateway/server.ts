@@ -237,7 +237,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     ledgerQueued: () => writer.queued,
   });
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
-  const anomaly = options.anomaly ? new AnomalyDetector(options.anomaly, dir, alerter) : undefined;
+  // Counted where the limits are: across every instance on a shared Redis.
+  const anomaly = options.anomaly ? new AnomalyDetector(options.anomaly, dir, alerter, log, counters) : undefined;
   const auth = new Authenticator(dir, options.jwt);
   // The policy a reload may change (RELOADABLE): set by applyPolicy, once below and on each setPolicy.
   let prices!: Prices;

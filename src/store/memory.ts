@@ -116,10 +116,12 @@ export class MemoryCounters implements Counters {
     for (let i = 0; i < checks.length; i++) {
       const c = checks[i]!;
       if (c.kind === 'lease') {
-        const used = this.held(c.key, now).size;
+        const held = this.held(c.key, now);
+        // A member already held only has its lease renewed.
+        const cost = held.has(c.member!) ? 0 : 1;
         // Room comes when a request ends, which nobody can date: a second is what clients wait.
-        if (used + 1 > c.limit) return { ok: false, failed: i, retryAfterMs: 1000, remaining: [], now };
-        remaining[i] = c.limit - used - 1;
+        if (held.size + cost > c.limit) return { ok: false, failed: i, retryAfterMs: 1000, remaining: [], now };
+        remaining[i] = c.limit - held.size - cost;
         continue;
       }
       const s = this.slot(c, now);

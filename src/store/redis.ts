@@ -87,15 +87,20 @@ local function admit(k0, a0, n, out)
     local cost = tonumber(ARGV[b + 3])
     local used
     if kind == 'l' then
-      -- Requests in flight, each a member scored with the end of its lease; those past it no longer count.
+      -- Members (requests in flight, addresses seen), each scored with the end of its lease; those past
+      -- it no longer count, and one already held only has its lease renewed.
       ks[i] = k
       redis.call('ZREMRANGEBYSCORE', k, '-inf', now)
       used = redis.call('ZCARD', k)
-      if used + 1 > limit then
-        out[#out + 1] = 0; out[#out + 1] = i - 1; out[#out + 1] = 1000
-        return
+      if redis.call('ZSCORE', k, ARGV[b + 3]) then
+        cost = 0
+      else
+        if used + 1 > limit then
+          out[#out + 1] = 0; out[#out + 1] = i - 1; out[#out + 1] = 1000
+          return
+        end
+        cost = 1
       end
-      cost = 1
     elseif kind == 'f' then
       ks[i] = k
       used = tonumber(redis.call('GET', k) or '0')

@@ -135,8 +135,9 @@ export interface Directory {
 
 /**
  * `sliding`: weighted two-window sliding counter of `windowMs`; `fixed`: a counter for a named period
- * (the key carries it); `lease`: the requests in flight, each held under its `member` until settled
- * or, should it never be (an instance that died), until its lease of `windowMs` runs out.
+ * (the key carries it); `lease`: distinct members (the requests in flight, the addresses a user was
+ * called from), each held under its `member` until released or, should it never be (an instance that
+ * died), until its lease of `windowMs` runs out; a member already held counts once, its lease renewed.
  */
 export type CounterKind = 'sliding' | 'fixed' | 'lease';
 

@@ -97,6 +97,18 @@ describe.each(stores)('counters on %s', (_name, make) => {
     expect((await c.admit([inFlight('s', 1, 'b')])).ok).toBe(true);
   });
 
+  it('counts a member once: one already held (an address seen again) is admitted at the limit, its lease renewed', async () => {
+    expect(await c.admit([inFlight('ips', 2, '10.0.0.1', 1000)])).toMatchObject({ ok: true, remaining: [1] });
+    expect(await c.admit([inFlight('ips', 2, '10.0.0.2', 1000)])).toMatchObject({ ok: true, remaining: [0] });
+    expect(await c.admit([inFlight('ips', 2, '10.0.0.1', 1000)])).toMatchObject({ ok: true, remaining: [0] });
+    expect((await c.admit([inFlight('ips', 2, '10.0.0.3', 1000)])).ok).toBe(false);
+    await new Promise((r) => setTimeout(r, 600));
+    // Renewed now, the first address is still held after the second's lease has ended.
+    expect((await c.admit([inFlight('ips', 2, '10.0.0.1', 1000)])).ok).toBe(true);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(await c.admit([inFlight('ips', 2, '10.0.0.3', 1000)])).toMatchObject({ ok: true, remaining: [0] });
+  });
+
   it('never holds more than the limit in flight under concurrent admissions', async () => {
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => c.admit([inFlight('t', 7, `m${i}`)])));
     expect(results.filter((r) => r.ok)).toHaveLength(7);
