@@ -19,6 +19,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   users: { summary: 'manage gateway users (add, list, set, disable, enable)', load: () => import('./users.js') },
   tokens: { summary: 'issue, rotate and revoke gateway tokens', load: () => import('./tokens.js') },
   usage: { summary: 'show gateway usage from the ledger', load: () => import('./usage.js') },
+  budgets: { summary: 'show every budget the gateway enforces and what is spent of it this period', load: () => import('./budgets.js') },
   history: { summary: 'show who changed which gateway users and tokens, and when', load: () => import('./history.js') },
   demo: { summary: 'start a deliberately weak local site, scan it and print the report', load: () => import('./demo.js') },
 };
