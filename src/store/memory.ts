@@ -20,7 +20,7 @@ import type {
   UserRecord,
 } from './types.js';
 import { newTokenRecord } from './types.js';
-import { applyPatch, checkUserName, DirectoryRecords, event, policyDetail, tokenDetail, totalsBy } from './records.js';
+import { applyPatch, checkTeam, checkUserName, DirectoryRecords, event, policyDetail, tokenDetail, totalsBy } from './records.js';
 
 interface Slot {
   /** Window number (sliding) or 0 (fixed). */
@@ -210,6 +210,7 @@ export class MemoryDirectory implements Directory {
 
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
+    if (policy.team !== undefined) checkTeam(policy.team);
     if (this.r.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
     this.r.putUser(user);

@@ -10,6 +10,12 @@ export function teamNameError(name: string): string | undefined {
   return TEAM_NAME.test(name) ? undefined : `invalid team name '${name.slice(0, 40)}': use 1-64 letters, digits, dot, dash or underscore, starting with a letter or digit`;
 }
 
+/** Refuses a team name that could not be stored cleanly (it becomes part of counter keys). */
+export function checkTeam(team: unknown): void {
+  const err = typeof team === 'string' ? teamNameError(team) : 'a team is named by a string';
+  if (err) throw new KeywardError('KW_USAGE', err, { hint: 'name teams like research or ml-platform' });
+}
+
 export function checkUserName(name: string): void {
   if (!/^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$/.test(name)) {
     throw new KeywardError('KW_USAGE', `invalid user name '${name.slice(0, 40)}'`, {
@@ -22,6 +28,7 @@ export function checkUserName(name: string): void {
 export const POLICY_KEYS = ['rpm', 'rpd', 'tpm', 'parallel', 'budgetUsd', 'softBudgetUsd', 'period', 'models', 'allowIps', 'team'] as const satisfies ReadonlyArray<keyof UserPolicy>;
 
 export function applyPatch(user: UserRecord, patch: { [K in keyof UserPolicy]?: UserPolicy[K] | null }): void {
+  if (patch.team !== undefined && patch.team !== null) checkTeam(patch.team);
   const target = user as unknown as Record<string, unknown>;
   for (const k of POLICY_KEYS) {
     if (!(k in patch)) continue;

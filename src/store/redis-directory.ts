@@ -14,7 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName, DirectoryRecords, event, policyDetail, tokenDetail } from './records.js';
+import { applyPatch, checkTeam, checkUserName, DirectoryRecords, event, policyDetail, tokenDetail } from './records.js';
 import { connectRedis, unreachableRedis } from './redis-connect.js';
 import { newTokenRecord, type Directory, type DirectoryEvent, type TokenOptions, type TokenRecord, type UserPolicy, type UserRecord } from './types.js';
 
@@ -382,6 +382,7 @@ export class RedisDirectory implements Directory {
 
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
+    if (policy.team !== undefined) checkTeam(policy.team);
     if (this.r.names.has(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
     return this.putUser(user, event(this.actor, 'user.add', name, policyDetail(policy as Record<string, unknown>)));

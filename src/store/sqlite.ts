@@ -6,7 +6,7 @@
 import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
-import { applyPatch, checkUserName, event, POLICY_KEYS, policyDetail, tokenDetail } from './records.js';
+import { applyPatch, checkTeam, checkUserName, event, POLICY_KEYS, policyDetail, tokenDetail } from './records.js';
 import { newTokenRecord, type Directory, type DirectoryEvent, type Ledger, type LedgerQuery, type LedgerRow, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
 
 const SCHEMA = `
@@ -256,6 +256,7 @@ export class SqliteStore implements Directory, Ledger {
 
   addUser(name: string, policy: UserPolicy): UserRecord {
     checkUserName(name);
+    if (policy.team !== undefined) checkTeam(policy.team);
     if (this.q.userByName.get(name)) throw new KeywardError('KW_USAGE', `a user named '${name}' already exists`, { hint: "use 'keyward users set' to change it" });
     const user: UserRecord = { ...policy, id: `u_${randomUUID().slice(0, 8)}`, name, disabled: false, createdAt: Date.now() };
     this.change(

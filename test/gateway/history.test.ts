@@ -40,8 +40,13 @@ async function changeAndRead(dir: Directory, flush: () => Promise<void> = async 
   for (const e of events) expect(e.ts).toBeGreaterThanOrEqual(start);
   expect(await dir.history(start, 2)).toHaveLength(2);
   expect(await dir.history(Date.now() + 60_000)).toEqual([]);
-  // A change refused records nothing.
+  // A change refused records nothing, and changes nothing.
   expect(() => dir.addUser('hana', {})).toThrow(/already exists/);
+  expect(() => dir.addUser('ivo', { team: 'a team' })).toThrow(/invalid team name 'a team'/);
+  expect(() => dir.setUser('hana', { team: 'a:b', rpm: 5 })).toThrow(/invalid team name 'a:b'/);
+  expect(dir.getUser('hana')).toMatchObject({ team: 'docs' });
+  expect(dir.getUser('hana')).not.toHaveProperty('rpm');
+  expect(dir.getUser('ivo')).toBeUndefined();
   await flush();
   expect(await dir.history(start)).toHaveLength(7);
 }
