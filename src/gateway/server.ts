@@ -84,8 +84,8 @@ export interface GatewayOptions {
   trustProxy?: number | string[];
   globalBudget?: GlobalBudget;
   /**
-   * Budgets of teams, by name: the spend of every user whose `team` it is counts against it
-   * (`{ "research": { "budgetUsd": 500, "softBudgetUsd": 400, "period": "month" } }`).
+   * Limits and budgets of teams, by name, shared by every user whose `team` it is
+   * (`{ "research": { "rpm": 600, "budgetUsd": 500, "softBudgetUsd": 400, "period": "month" } }`).
    */
   teams?: Record<string, TeamPolicy>;
   /** When the counter store (Redis) fails: budgets always fail closed; limits fail `closed` (default) or `open`. */
@@ -397,8 +397,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   }
 
   /**
-   * A hard budget refused a request: once a period (per user, or for the gateway), on every
-   * instance together. The global budget's alert matters most: every budgeted request stops with it.
+   * A hard budget refused a request: once a period (per user, per team, or for the gateway), on
+   * every instance together. The global budget's alert matters most: every budgeted request stops with it.
    */
   function budgetReached(role: 'user-budget' | 'team-budget' | 'global-budget', user: UserRecord, check: CounterCheck, refusal: string): void {
     alertOnce(`alert:${check.key}`, check.windowMs, {
