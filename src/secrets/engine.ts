@@ -210,6 +210,7 @@ export function toSecretMatch(raw: RawMatch, line: number, column: number, index
     index: raw.index + indexOffset,
     length: raw.length,
     ...(rule.revokeUrl ? { revokeUrl: rule.revokeUrl } : {}),
+    ...(rule.revokeHint ? { revokeHow: rule.revokeHint(raw.secret) } : {}),
   };
 }
 

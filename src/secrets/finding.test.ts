@@ -12,6 +12,16 @@ describe('matchToFinding', () => {
     expectTypeOf<SecretSeverity>().toEqualTypeOf<Severity>();
   });
 
+  it("names the command that revokes a keyward gateway token, by its id, never printing the token's secret part", () => {
+    const id = r.chars('hex', 12);
+    const token = `kw_${id}_${r.chars('base64url', 43)}`;
+    const [m] = scanText(`KEYWARD_TOKEN=${token}\n`);
+    expect(m).toMatchObject({ ruleId: 'keyward-gateway-token', provider: 'keyward', severity: 'high', redacted: 'kw_…' + token.slice(-4) });
+    const f = matchToFinding(m!, { file: 'deploy/.env' });
+    expect(f.recommendation).toMatch(new RegExp(`^Revoke it with \`keyward tokens revoke ${id}\` \\(or \`keyward tokens rotate ${id}\` to issue its successor first\\): a key that has leaked`));
+    expect(JSON.stringify(f)).not.toContain(token.slice(16, -4));
+  });
+
   it('turns a match into a redacted finding with location, fingerprint and where to revoke', () => {
     const key = 'sk-ant-api03-' + r.chars('base64url', 93) + 'AA';
     const text = `# config\nANTHROPIC_API_KEY=${key}\n`;

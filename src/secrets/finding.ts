@@ -6,7 +6,7 @@ export const RULES_DOCS = 'docs/rules.md';
 /** The shared Finding shape for a secret: evidence is always the redacted form. */
 export function matchToFinding(m: SecretMatch, location: SecretLocation = {}): SecretFinding {
   const where = location.file ?? location.url;
-  const revoke = m.revokeUrl ? `Revoke it now at ${m.revokeUrl} and issue a new one` : 'Revoke or rotate it with its issuer';
+  const revoke = m.revokeUrl ? `Revoke it now at ${m.revokeUrl} and issue a new one` : (m.revokeHow ?? 'Revoke or rotate it with its issuer');
   const history = location.commit ? ' and purge it from git history (git filter-repo), since every clone still holds it' : '';
   return {
     id: `secret-${m.ruleId}`,

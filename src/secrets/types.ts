@@ -24,6 +24,8 @@ export interface SecretMatch {
   index: number;
   length: number;
   revokeUrl?: string;
+  /** How to revoke it when no page does (a command), never the secret. */
+  revokeHow?: string;
 }
 
 export interface ScanTextOptions {
@@ -84,6 +86,8 @@ export interface SecretRule {
   allowlist?: { secrets?: readonly RegExp[]; paths?: readonly RegExp[] };
   /** Where the owner revokes or rotates the key. */
   revokeUrl?: string;
+  /** How to revoke this secret when no page does it (a command naming it), from the secret itself. */
+  revokeHint?: (secret: string) => string;
   /** Texts the rule must find a secret in, and texts it must not (built from parts at run time). */
   examples: { match: readonly string[]; noMatch: readonly string[] };
 }

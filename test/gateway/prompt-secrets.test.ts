@@ -100,6 +100,14 @@ describe('secrets in what clients send to AI providers', () => {
     expect((await gw.gateway.metrics.scrape()).body).toMatch(/^keyward_gateway_prompt_secrets_total\{action="redacted"\} 2$/m);
   });
 
+  it("redact: a keyward gateway token pasted into a prompt (the caller's own, here) never reaches the provider", async () => {
+    const { oa, gw, token } = await gatewayWith('redact');
+    await oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `my app config:\nKEYWARD_TOKEN=${token}` }] });
+    const sent = (upstream.seen.at(-1)!.body!.messages as Array<{ content: string }>)[0]!.content;
+    expect(sent).toBe(`my app config:\nKEYWARD_TOKEN=kw_…${token.slice(-4)}`);
+    expect(gw.logs.join('')).not.toContain(token);
+  });
+
   it('redacts only where the result is still the same JSON, and leaves a clean body alone', () => {
     const body = JSON.stringify({ messages: [{ role: 'user', content: `key ${pasted} here` }] });
     const found = scanText(body);

@@ -54,6 +54,8 @@ export interface ExposedSecret {
   redacted: string;
   fingerprint: string;
   revokeUrl?: string;
+  /** How to revoke it when no page does (a command naming it). */
+  revokeHow?: string;
   /** The text around the key on its line, with the key replaced by its redacted form. */
   context: string;
   /** A Google API key inside a Firebase web config: public by design, but it must be restricted. */

@@ -69,6 +69,7 @@ export function findSecrets(text: string, origin: TextOrigin): ExposedSecret[] {
     if (origin.source !== undefined) hit.source = origin.source;
     if (m.ruleId === 'google-api-key' && FIREBASE_CONFIG.test(text.slice(Math.max(0, m.index - FIREBASE_WINDOW), m.index + m.length + FIREBASE_WINDOW))) hit.firebaseConfig = true;
     if (m.revokeUrl !== undefined) hit.revokeUrl = m.revokeUrl;
+    if (m.revokeHow !== undefined) hit.revokeHow = m.revokeHow;
     return hit;
   });
 }

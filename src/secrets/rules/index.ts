@@ -13,6 +13,7 @@ import { groqRules } from './groq.js';
 import { huggingfaceRules } from './huggingface.js';
 import { inferenceHostRules } from './inference-hosts.js';
 import { jwtRules } from './jwt.js';
+import { keywardRules } from './keyward.js';
 import { messagingRules } from './messaging.js';
 import { openaiRules } from './openai.js';
 import { privateKeyRules } from './private-key.js';
@@ -24,6 +25,7 @@ export const RULES: readonly SecretRule[] = Object.freeze([
   ...azureRules,
   ...awsRules,
   ...groqRules,
+  ...keywardRules,
   ...huggingfaceRules,
   ...inferenceHostRules,
   ...byContextRules,

@@ -247,6 +247,35 @@ describe('a Google API key in a Firebase web config', () => {
   });
 });
 
+describe('a keyward gateway token in client code', () => {
+  // Built at run time: kw_ + a 12-hex id + _ + 43 base64url characters is the token's format.
+  const id = 'f3a91c07d2b4';
+  const token = 'kw' + `_${id}_` + Array.from({ length: 43 }, (_, i) => 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-'[(i * 11 + 5) % 38]).join('');
+  let site: Awaited<ReturnType<typeof startSite>>;
+  let run: ExposureRun;
+
+  beforeAll(async () => {
+    site = await startSite({
+      '/': { body: html('', '<script src="/chat.js"></script>') },
+      '/chat.js': js(`const gateway = "https://ai.example.com";\nconst token = "${token}";\nfetch(gateway + "/api/ai/chat", { method: "POST", headers: { authorization: "Bearer " + token } });\n`),
+    });
+    run = await runExposure(`${site.origin}/`);
+  });
+  afterAll(() => site.close());
+
+  it('is reported as a token to check the scope of, naming the command that rotates it, and does not fail the site', () => {
+    const f = run.findings.find((x) => x.id === 'gateway-token-in-client-code');
+    expect(f).toMatchObject({ severity: 'medium', location: { url: `${site.origin}/chat.js`, line: 2 } });
+    expect(f?.title).toMatch(/^keyward gateway token in client-side JavaScript: kw_…\S{4} — make sure it may call only the app route$/);
+    expect(f?.recommendation).toContain('--scopes app');
+    expect(f?.recommendation).toContain(`keyward tokens revoke ${id}`);
+    expect(f?.secret).toBeUndefined();
+    expect(run.findings.find((x) => x.id === 'key-in-client-code')).toBeUndefined();
+    expect(run.grade.grade).not.toBe('F');
+    expect(printable(run)).not.toContain(token);
+  });
+});
+
 describe('a tutorial page that shows browser AI calls as code samples', () => {
   let site: Awaited<ReturnType<typeof startSite>>;
   let run: ExposureRun;
