@@ -228,6 +228,42 @@ describe('keys behind public env prefixes (public-env-key)', () => {
   });
 });
 
+describe('a keyward gateway token shipped to the client', () => {
+  // Built at run time: kw_ + a 12-hex id + _ + 43 base64url characters.
+  const id = 'c4e19a0f7b32';
+  const token = 'kw' + `_${id}_` + Array.from({ length: 43 }, (_, i) => 'AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-'[(i * 11 + 5) % 38]).join('');
+
+  it('is a scope to check (medium), not a leaked key, wherever it is shipped: env file, config block, build output, app package', async () => {
+    const p = project({
+      '.env.local': { content: `NEXT_PUBLIC_KEYWARD_TOKEN=${token}\nNEXT_PUBLIC_KEYWARD_URL=https://ai.example.test\n`, mode: 0o600 },
+      '.gitignore': GITIGNORE,
+      'vite.config.ts': `export default { define: { __KW__: JSON.stringify("${token}") } };\n`,
+      'app/chat.tsx': 'export const t = process.env.NEXT_PUBLIC_KEYWARD_TOKEN;\n',
+      'dist/assets/chat-1a.js': `const t="${token}";`,
+    });
+    const apk = zipSync({ 'assets/index.android.bundle': strToU8(`__d(function(){var t="${token}"});`) });
+    mkdirSync(p.path('android/app/build/outputs/apk/release'), { recursive: true });
+    writeFileSync(p.path('android/app/build/outputs/apk/release/app-release.apk'), apk);
+    const findings = await audit(p, ['public-env-key', 'build-output-key']);
+    expect(findings.map((f) => `${f.id} ${f.location!.file}:${f.location!.line ?? ''}`).sort()).toEqual([
+      'build-output-key android/app/build/outputs/apk/release/app-release.apk!/assets/index.android.bundle:1',
+      'build-output-key dist/assets/chat-1a.js:1',
+      'public-env-key .env.local:1',
+      'public-env-key vite.config.ts:1',
+    ]);
+    // Code that reads the variable is how such an app works: nothing to say without the token itself.
+    for (const f of findings) {
+      expect(f.severity).toBe('medium');
+      expect(f.secret).toBeUndefined();
+      expect(f.title).toMatch(/make sure it may call only the app route/);
+      expect(f.recommendation).toContain('--scopes app');
+    }
+    // Where the token itself was read, the advice names the command that rotates it.
+    expect(findings.find((f) => f.location!.file === '.env.local')!.recommendation).toContain(`keyward tokens revoke ${id}`);
+    expectNoWholeKey(findings, token);
+  });
+});
+
 describe('keys in build output (build-output-key)', () => {
   it('scans git-ignored build folders and reports each key as critical', async () => {
     const k1 = openaiKey();

@@ -4,6 +4,7 @@
  * says, so they are scanned even though git ignores them.
  */
 import { posix } from 'node:path';
+import { gatewayTokenAdvice, isGatewayToken } from '../../detect/gateway-token.js';
 import type { Finding } from '../../finding.js';
 import { matchToFinding, scanText, type SecretMatch } from '../../secrets/index.js';
 import { scanPaths, toSecretFinding } from '../../secrets/sources/index.js';
@@ -41,6 +42,11 @@ async function inAppPackages(ctx: AuditContext): Promise<Finding[]> {
       for await (const m of scanPaths([file.abs], { onSkip })) {
         const base = toSecretFinding(m);
         const where = m.file.replace(file.abs, file.path);
+        if (isGatewayToken(m.match)) {
+          const { secret: _secret, ...rest } = base;
+          findings.push({ ...rest, id: 'build-output-key', severity: 'medium', title: `keyward gateway token in app package ${where}: make sure it may call only the app route`, recommendation: gatewayTokenAdvice(m.match.revokeHow), docs: auditDocs('build-output-key'), location: { ...base.location, file: where } });
+          continue;
+        }
         findings.push({
           ...base,
           id: 'build-output-key',
@@ -72,6 +78,10 @@ export const buildOutputKeys: AuditCheck = {
   inspect(file, text) {
     return scanText(text, { path: file.path }).map((m) => {
       const base = matchToFinding(m, { file: file.path });
+      if (isGatewayToken(m)) {
+        const { secret: _secret, ...rest } = base;
+        return { ...rest, id: 'build-output-key', severity: 'medium' as const, title: `keyward gateway token in build output ${file.path}: make sure it may call only the app route`, recommendation: gatewayTokenAdvice(m.revokeHow), docs: auditDocs('build-output-key'), location: { file: file.path, line: m.line, column: m.column } };
+      }
       return {
         ...base,
         id: 'build-output-key',

@@ -7,6 +7,7 @@
  */
 import { posix } from 'node:path';
 import { detectBrowserAiCalls } from '../../detect/browser-ai-calls.js';
+import { gatewayTokenAdvice, isGatewayToken } from '../../detect/gateway-token.js';
 import type { Finding } from '../../finding.js';
 import { scanText } from '../../secrets/index.js';
 import { blockEnd, inComment, isFrameworkConfig, isJsLike, isShippedSource, lineAt, lineLocator } from '../code-files.js';
@@ -43,8 +44,11 @@ function inEnvFile(file: ProjectFile, text: string): Finding[] {
     // The whole assignment, so that rules which need the name beside the value (Azure, Mistral) see it.
     const keys = a.value ? scanText(`${a.name}=${a.value}`, { path: file.path }) : [];
     const where = { line: a.line };
-    if (keys.length > 0) {
+    if (keys.length > 0 && keys.every(isGatewayToken)) {
       const k = keys[0]!;
+      out.push(finding(file, 'medium', `keyward gateway token in ${a.name}: ${pub.framework} ships it to every visitor; make sure it may call only the app route`, where, `${a.name}=${k.redacted}`, { recommendation: gatewayTokenAdvice(k.revokeHow) }));
+    } else if (keys.length > 0) {
+      const k = keys.find((x) => !isGatewayToken(x))!;
       out.push(
         finding(file, 'critical', `${k.provider} key in ${a.name}: ${pub.framework} inlines ${pub.prefix}* variables into the client bundle`, where, `${a.name}=${k.redacted}`, {
           secret: { rule: k.ruleId, provider: k.provider, redacted: k.redacted, fingerprint: k.fingerprint, revokeUrl: k.revokeUrl },
@@ -73,13 +77,14 @@ function inFrameworkConfig(file: ProjectFile, text: string): Finding[] {
     const open = m.index + m[0].lastIndexOf('{');
     const end = blockEnd(text, open);
     const body = text.slice(open, end);
-    const report = (name: string, index: number, severity: Finding['severity'], title: string) => {
+    const report = (name: string, index: number, severity: Finding['severity'], title: string, recommendation?: string) => {
       if (reported.has(name)) return;
       reported.add(name);
-      out.push(finding(file, severity, title, at(open + index), lineAt(text, open + index).replace(/(['"`])[^'"`]{12,}\1/g, '$1…$1')));
+      out.push(finding(file, severity, title, at(open + index), lineAt(text, open + index).replace(/(['"`])[^'"`]{12,}\1/g, '$1…$1'), recommendation ? { recommendation } : {}));
     };
     for (const k of scanText(body, { path: file.path })) {
-      report(`key:${k.fingerprint}`, k.index, 'critical', `${k.provider} key written into the ${block} block of ${posix.basename(file.path)}, which is inlined into the client bundle`);
+      if (isGatewayToken(k)) report(`key:${k.fingerprint}`, k.index, 'medium', `keyward gateway token written into the ${block} block of ${posix.basename(file.path)}, which ships it to every visitor; make sure it may call only the app route`, gatewayTokenAdvice(k.revokeHow));
+      else report(`key:${k.fingerprint}`, k.index, 'critical', `${k.provider} key written into the ${block} block of ${posix.basename(file.path)}, which is inlined into the client bundle`);
     }
     for (const r of body.matchAll(ENV_READ)) {
       const name = r[1] ?? r[2];

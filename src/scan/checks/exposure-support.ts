@@ -1,4 +1,5 @@
 /** What the exposure checks share: the docs links and the finding for an exposed secret. */
+import { gatewayTokenAdvice, isGatewayToken } from '../../detect/gateway-token.js';
 import type { Finding } from '../../finding.js';
 import type { ExposedSecret } from '../exposure/facts.js';
 
@@ -32,7 +33,7 @@ const FIREBASE_FIX = [
 export function secretFinding(id: string, group: readonly ExposedSecret[], place: string, anchor: string): Finding {
   const first = group[0]!;
   if (first.firebaseConfig && group.every((s) => s.firebaseConfig)) return firebaseFinding(group, anchor);
-  if (first.ruleId === GATEWAY_TOKEN) return gatewayTokenFinding(group, place, anchor);
+  if (group.every(isGatewayToken)) return gatewayTokenFinding(group, place, anchor);
   const serious = SERIOUS.has(first.severity);
   const seen = group.slice(0, 5).map(whereSeen);
   if (group.length > 5) seen.push(`… and ${group.length - 5} more places`);
@@ -57,8 +58,6 @@ export function secretFinding(id: string, group: readonly ExposedSecret[], place
   return finding;
 }
 
-const GATEWAY_TOKEN = 'keyward-gateway-token';
-
 /**
  * A keyward gateway token in client code: how an app calls its gateway, safe when the token may call
  * only the app route; a problem of scope, which the site cannot show, not a provider key leaked.
@@ -70,11 +69,7 @@ function gatewayTokenFinding(group: readonly ExposedSecret[], place: string, anc
     severity: 'medium',
     title: `keyward gateway token in ${place}: ${first.redacted} — make sure it may call only the app route`,
     evidence: [`token ${first.redacted} (fingerprint ${first.fingerprint})`, `line: ${first.context}`, ...group.slice(0, 5).map((s) => `at ${whereSeen(s)}`)].join('\n'),
-    recommendation: [
-      'A gateway token in the browser is how an app calls `keyward gateway`, and anyone who loads the site can copy it: it is safe only when it can do no more than the app needs.',
-      'Check its scopes with `keyward tokens list`: it should be issued with `--scopes app` (the one chat call, the server\'s model and system prompt), for a user with per-minute limits and a budget.',
-      `If it may call the providers' APIs (no scopes, or openai/anthropic/gemini), whoever copies it has a general proxy billed to you. ${first.revokeHow ?? 'Rotate it with `keyward tokens rotate <id>`'}, and ship one issued with \`--scopes app\`.`,
-    ].join('\n'),
+    recommendation: gatewayTokenAdvice(first.revokeHow),
     docs: `${EXPOSURE_DOCS}#${anchor}`,
     section: 'exposure',
     location: { url: first.url, line: first.line, column: first.column, ...(first.source !== undefined ? { file: first.source } : {}) },
