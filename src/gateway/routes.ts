@@ -5,7 +5,7 @@
 import { AUDIO_PARTS, shapeSpeech } from './audio.js';
 import { badRequest } from './http-error.js';
 import { EDIT_PARTS, shapeImageGeneration, VARIATION_PARTS } from './images.js';
-import { shapeRealtime, type RealtimePolicy } from './realtime.js';
+import { shapeGeminiLiveToken, shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
@@ -51,15 +51,18 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
 /** Model ids as Google names them (`gemini-2.5-flash`, `gemini-embedding-001`); nothing that could change the upstream path. */
 const GEMINI_CALL = /^\/(v1beta|v1)\/models\/([A-Za-z0-9][A-Za-z0-9._-]{0,127}):(generateContent|streamGenerateContent|embedContent|batchEmbedContents|countTokens)$/;
 const GEMINI_MODELS: Route = { kind: 'models', method: 'GET', provider: gemini, upstreamPath: '/v1beta/models' };
+/** Gemini Live's ephemeral tokens (v1alpha only, as Google serves them). */
+const GEMINI_LIVE_TOKENS: Route = { kind: 'realtime', method: 'POST', provider: gemini, upstreamPath: '/v1alpha/auth_tokens' };
 
 /** True for a path in Gemini's API (so that even a refusal is answered in Gemini's error shape). */
 export function isGeminiPath(path: string): boolean {
-  return path.startsWith('/v1beta/') || (path.startsWith('/v1/models/') && path.includes(':'));
+  return path.startsWith('/v1beta/') || path.startsWith('/v1alpha/') || (path.startsWith('/v1/models/') && path.includes(':'));
 }
 
 /** The Gemini API route a path names (the model comes from the path), or undefined. */
 export function geminiRoute(path: string, query: string): Route | undefined {
   if (path === '/v1beta/models') return GEMINI_MODELS;
+  if (path === '/v1alpha/auth_tokens') return GEMINI_LIVE_TOKENS;
   const m = GEMINI_CALL.exec(path);
   if (m === null) return undefined;
   const [, version, model, method] = m as unknown as [string, string, string, string];
@@ -88,10 +91,10 @@ function positiveInt(v: unknown, name: string): number | undefined {
 export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMaxTokens: number, realtime?: RealtimePolicy): ShapedRequest {
   if (!isObject(json)) throw badRequest('the request body must be a JSON object');
   const o = json as Record<string, unknown>;
+  if (route.kind === 'realtime') return route.provider === gemini ? shapeGeminiLiveToken(o, realtime) : shapeRealtime(o, realtime);
   if (route.provider === gemini) return shapeGemini(route, o, raw, defaultMaxTokens);
   if (route.kind === 'moderations') return shapeModeration(o, raw);
   if (route.kind === 'speech') return shapeSpeech(o, raw);
-  if (route.kind === 'realtime') return shapeRealtime(o, realtime);
   const model = o.model;
   if (typeof model !== 'string' || model === '') throw badRequest("'model' is required and must be a string");
   if (o.stream !== undefined && typeof o.stream !== 'boolean') throw badRequest("'stream' must be true or false");

@@ -48,7 +48,7 @@ describe('every route answers a malformed or hostile body with a clear error in 
     await upstream.close();
   });
 
-  const paths = [...[...ROUTES].filter(([, r]) => r.method === 'POST').map(([p]) => p), '/v1beta/models/gemini-2.5-flash:generateContent'];
+  const paths = [...[...ROUTES].filter(([, r]) => r.method === 'POST').map(([p]) => p), '/v1beta/models/gemini-2.5-flash:generateContent', '/v1alpha/auth_tokens'];
 
   it.each(paths)('%s', async (path) => {
     const failures: string[] = [];

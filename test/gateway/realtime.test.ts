@@ -1,3 +1,4 @@
+import { GoogleGenAI, Modality, type ApiError } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../src/gateway/config.js';
@@ -6,7 +7,7 @@ import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, post, until } from './helpers/http.js';
-import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
 
 describe('OpenAI Realtime client secrets minted for gateway users', () => {
   const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -88,5 +89,66 @@ describe('OpenAI Realtime client secrets minted for gateway users', () => {
 
   it('no provider key reaches a client or a log line', () => {
     for (const k of keys.openai) expect(gw.logs.join('') + off.logs.join('')).not.toContain(k);
+  });
+});
+
+describe('Gemini Live ephemeral tokens minted for gateway users', () => {
+  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()], gemini: [fakeGeminiKey()] };
+  const dir = new MemoryDirectory();
+  const ledger = new MemoryLedger();
+  let upstream: FakeUpstream;
+  let gw: TestGateway;
+  let off: TestGateway;
+  let token: string;
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, geminiKeys: keys.gemini });
+    gw = await startGateway(upstream, keys, { directory: dir, ledger, realtime: { usdPerSecret: 0.25, maxTtlSeconds: 120 } });
+    off = await startGateway(upstream, keys, { directory: dir, ledger: new MemoryLedger() });
+    dir.addUser('liv', {});
+    token = issueToken(dir, 'liv').token;
+  });
+  afterAll(async () => {
+    await gw.stop();
+    await off.stop();
+    await upstream.close();
+  });
+
+  // As Google documents it: the token is created with the v1alpha API.
+  const ai = (t = token, origin = gw.origin) => new GoogleGenAI({ apiKey: t, httpOptions: { baseUrl: origin, apiVersion: 'v1alpha' } });
+  const LIVE = 'gemini-live-2.5-flash-preview';
+
+  it('mints a token with the real key upstream, locked to its model, its sessions to start soon, billed the flat price for each', async () => {
+    const t = await ai().authTokens.create({ config: { uses: 2, liveConnectConstraints: { model: LIVE, config: { responseModalities: [Modality.AUDIO] } } } });
+    expect(t.name).toMatch(/^auth_tokens\//);
+    const seen = upstream.seen.at(-1)!;
+    expect(seen).toMatchObject({ provider: 'gemini', path: '/v1alpha/auth_tokens', keyIndex: 0, body: { uses: 2, bidiGenerateContentSetup: { model: `models/${LIVE}` } } });
+    // Asked for no start deadline (Google would give a minute): given the gateway's longest, 120 s.
+    const start = Date.parse(String(seen.body!.newSessionExpireTime));
+    expect(start - Date.now()).toBeGreaterThan(100_000);
+    expect(start - Date.now()).toBeLessThanOrEqual(120_000);
+    await until('the token is in the ledger', () => ledger.rows({}).some((x) => x.route === 'realtime'));
+    expect(ledger.rows({}).find((x) => x.route === 'realtime')).toMatchObject({ provider: 'gemini', model: LIVE, costUsd: 0.5, outcome: 'ok' });
+    expect(gw.logs.join('')).not.toContain(t.name!);
+  });
+
+  it('refuses a token for no model, one whose sessions may start later than allowed, a model the user may not call, and a gateway that mints none, with nothing minted', async () => {
+    const before = upstream.seen.length;
+    const refused = (p: Promise<unknown>) => p.then(() => ({ status: 0, message: 'minted' }), (e: unknown) => ({ status: (e as ApiError).status, message: (e as ApiError).message }));
+    const noModel = await refused(ai().authTokens.create({ config: { uses: 1 } }));
+    expect(noModel.status).toBe(400);
+    expect(noModel.message).toMatch(/name the Live model the token is for \(liveConnectConstraints\.model in the SDK\)/);
+    const late = await refused(ai().authTokens.create({ config: { newSessionExpireTime: new Date(Date.now() + 3_600_000).toISOString(), liveConnectConstraints: { model: LIVE } } }));
+    expect(late.status).toBe(400);
+    expect(late.message).toMatch(/a Live token's sessions must start within 120 seconds on this gateway/);
+    const many = await refused(ai().authTokens.create({ config: { uses: 50, liveConnectConstraints: { model: LIVE } } }));
+    expect(many.message).toMatch(/'uses' must be a whole number of sessions from 1 to 20/);
+    dir.addUser('flashonly', { models: ['gemini-2.5-flash'] });
+    const model = await refused(ai(issueToken(dir, 'flashonly').token).authTokens.create({ config: { liveConnectConstraints: { model: LIVE } } }));
+    expect(model.status).toBe(403);
+    const disabled = await refused(ai(token, off.origin).authTokens.create({ config: { liveConnectConstraints: { model: LIVE } } }));
+    expect(disabled.status).toBe(403);
+    expect(disabled.message).toMatch(/does not mint Gemini Live tokens/);
+    expect(upstream.seen.length).toBe(before);
   });
 });

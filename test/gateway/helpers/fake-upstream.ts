@@ -271,6 +271,12 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push(`event: image_edit.completed\ndata: ${JSON.stringify({ type: 'image_edit.completed', b64_json: image, ...(usage ? { usage } : {}) })}\n\n`);
     }
     const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
+    // Gemini Live's ephemeral token, as Google mints one: its name is the credential.
+    if (provider === 'gemini' && path === '/v1alpha/auth_tokens') {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ name: `auth_tokens/${'e'.repeat(24)}` }));
+      return;
+    }
     if (provider === 'gemini' && path.endsWith('/models') && req.method === 'GET') {
       const ids = ['gemini-2.5-flash', 'gemini-2.5-pro', 'gemini-embedding-001'];
       res.writeHead(200, { 'content-type': 'application/json' });
