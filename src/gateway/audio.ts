@@ -83,11 +83,8 @@ const ASKED_AS: ReadonlyMap<string, string> = new Map([
  * reports what it billed), and the gateway writes the format the client asked for from it.
  */
 export async function shapeUpload(upload: Upload, kind: 'transcription' | 'translation'): Promise<ShapedRequest> {
-  const model = upload.field('model');
-  if (model === undefined || model === '') throw badRequest("'model' is required (a text field of the form)");
-  const streamField = upload.field('stream');
-  if (streamField !== undefined && streamField !== 'true' && streamField !== 'false') throw badRequest("'stream' must be true or false");
-  const stream = streamField === 'true';
+  const model = upload.model();
+  const stream = upload.flag('stream');
   if (stream && kind === 'translation') throw badRequest('translations cannot be streamed');
   const prompt = upload.field('prompt') ?? '';
   const file = await upload.file('file', 'the audio to transcribe');

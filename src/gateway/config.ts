@@ -72,30 +72,25 @@ const obj =
   };
 const modelList: Check = (v) => (strList(v) === undefined && (v as string[]).length > 0 && (v as string[]).every((m) => m !== '' && m !== '*') ? undefined : "a non-empty list of model ids (a prefix may end in '*', as in 'qwen/*')");
 const compatible = obj({ baseUrl: url, models: modelList, auth: oneOf(...COMPATIBLE_AUTH) }, ['baseUrl', 'models']);
-const providers: Check = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of provider name to { baseUrl, models }';
-  for (const [name, p] of Object.entries(v)) {
-    const problem = providerNameError(name);
-    if (problem) return `a map of provider names, and ${problem}`;
-    const e = compatible(p);
-    if (e) return `a map whose '${name}' is ${e}`;
-  }
-  return undefined;
-};
+/** A map of names (each checked by `nameError`) to values (each checked by `value`); `what` says what the map is. */
+const namedMap =
+  (noun: string, what: string, nameError: (name: string) => string | undefined, value: Check): Check =>
+  (v) => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return what;
+    for (const [name, x] of Object.entries(v)) {
+      const bad = nameError(name);
+      if (bad) return `a map of ${noun} names, and ${bad}`;
+      const e = value(x);
+      if (e) return `a map whose '${name}' is ${e}`;
+    }
+    return undefined;
+  };
+const providers = namedMap('provider', 'a map of provider name to { baseUrl, models }', providerNameError, compatible);
 const price = obj({ input: posNum, output: posNum, imageInput: posNum }, ['input', 'output']);
 
 const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month') });
 const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
-const teams: Check = (v) => {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of team name to { rpm, tpm, budgetUsd, softBudgetUsd, period }, as in { "research": { "budgetUsd": 500 } }';
-  for (const [name, b] of Object.entries(v)) {
-    const bad = teamNameError(name);
-    if (bad) return `a map of team names, and ${bad}`;
-    const e = teamPolicy(b);
-    if (e) return `a map whose '${name}' is ${e}`;
-  }
-  return undefined;
-};
+const teams = namedMap('team', 'a map of team name to { rpm, tpm, budgetUsd, softBudgetUsd, period }, as in { "research": { "budgetUsd": 500 } }', teamNameError, teamPolicy);
 
 const FIELDS: Record<string, Check> = {
   models: strList,

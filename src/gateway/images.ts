@@ -86,11 +86,8 @@ export const VARIATION_PARTS = 'an `image` file and a `model` field';
 
 /** An image edit or variation: an upload of the images to work from, read well enough to limit, price and forward. */
 export async function shapeImageUpload(upload: Upload, kind: 'image-edit' | 'image-variation'): Promise<ShapedRequest> {
-  const model = upload.field('model');
-  if (model === undefined || model === '') throw badRequest("'model' is required (a text field of the form)");
-  const streamField = upload.field('stream');
-  if (streamField !== undefined && streamField !== 'true' && streamField !== 'false') throw badRequest("'stream' must be true or false");
-  const stream = streamField === 'true';
+  const model = upload.model();
+  const stream = upload.flag('stream');
   const images = await upload.files('image');
   const fields = { n: upload.field('n'), quality: upload.field('quality'), size: upload.field('size'), partial_images: upload.field('partial_images') };
   const base = { model, stream, body: upload.body, contentType: upload.contentType, accept: stream ? 'text/event-stream' : 'application/json' };

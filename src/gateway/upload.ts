@@ -46,6 +46,20 @@ export class Upload {
     return v;
   }
 
+  /** The `model` text field, which every upload must name (so it can be checked and priced). */
+  model(): string {
+    const model = this.field('model');
+    if (model === undefined || model === '') throw badRequest("'model' is required (a text field of the form)");
+    return model;
+  }
+
+  /** A `true`/`false` text field (`stream`); absent is false. */
+  flag(name: string): boolean {
+    const v = this.field(name);
+    if (v !== undefined && v !== 'true' && v !== 'false') throw badRequest(`'${name}' must be true or false`);
+    return v === 'true';
+  }
+
   /** The one file part `name` (what it is for, in the message when it is missing). */
   async file(name: string, what: string): Promise<UploadedFile> {
     const f = this.form.get(name);
