@@ -3,7 +3,7 @@ import { KeywardError } from '../errors.js';
 import type { DirectoryEvent, LedgerRow, TokenRecord, UsageByKey, UsageDimension, UserPolicy, UserRecord } from './types.js';
 
 /** A team's name: it is part of store keys and log lines, so letters, digits, dot, dash and underscore only. */
-export const TEAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+const TEAM_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 /** Why a team name is not one, or undefined. */
 export function teamNameError(name: string): string | undefined {
