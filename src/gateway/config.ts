@@ -88,9 +88,9 @@ const namedMap =
 const providers = namedMap('provider', 'a map of provider name to { baseUrl, models }', providerNameError, compatible);
 const price = obj({ input: posNum, output: posNum, imageInput: posNum }, ['input', 'output']);
 
-const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month') });
+const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList });
 const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
-const teams = namedMap('team', 'a map of team name to { rpm, tpm, budgetUsd, softBudgetUsd, period }, as in { "research": { "budgetUsd": 500 } }', teamNameError, teamPolicy);
+const teams = namedMap('team', 'a map of team name to { rpm, tpm, budgetUsd, softBudgetUsd, period, models }, as in { "research": { "budgetUsd": 500 } }', teamNameError, teamPolicy);
 
 const FIELDS: Record<string, Check> = {
   models: strList,

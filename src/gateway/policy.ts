@@ -36,6 +36,8 @@ export interface TeamPolicy {
   /** Soft: one alert a period. */
   softBudgetUsd?: number;
   period?: 'day' | 'month';
+  /** Models its members may call (each member's own list, and the gateway's, apply too); absent: any. */
+  models?: string[];
 }
 
 export type TeamPolicies = ReadonlyMap<string, TeamPolicy>;

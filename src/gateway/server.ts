@@ -495,13 +495,15 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   applyPolicy(options);
 
   /**
-   * Why the user may not call a model, or undefined: the gateway's list and the user's must each name
-   * it, or the alias the client called it by.
+   * Why the user may not call a model, or undefined: the gateway's list, the user's and the user's
+   * team's must each name it, or the alias the client called it by.
    */
   function modelRefusal(user: UserRecord, model: string, alias?: string): string | undefined {
     const named = (alias ?? model).slice(0, 80);
     if (globalModels && !globalModels.has(model) && (alias === undefined || !globalModels.has(alias))) return `model '${named}' is not enabled on this gateway`;
     if (user.models && !user.models.includes(model) && (alias === undefined || !user.models.includes(alias))) return `model '${named}' is not allowed for this user`;
+    const team = user.team !== undefined ? teams.get(user.team)?.models : undefined;
+    if (team && !team.includes(model) && (alias === undefined || !team.includes(alias))) return `model '${named}' is not allowed for team '${user.team}'`;
     return undefined;
   }
 
@@ -1165,7 +1167,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       model = aliasOf ?? chat.model;
       allowModel(user, model, alias);
       // Naming a model here takes a list that names it: without one, the server's choice stands.
-      const listed = (m: string) => user.models?.includes(m) === true || globalModels?.has(m) === true;
+      const listed = (m: string) => user.models?.includes(m) === true || globalModels?.has(m) === true || (user.team !== undefined && teams.get(user.team)?.models?.includes(m) === true);
       if (!listed(model) && !(alias !== undefined && listed(alias))) throw new GatewayHttpError(403, 'model_not_allowed', `model '${chat.model.slice(0, 80)}' is not allowed here; omit 'model' to use the server's choice`);
     } else allowModel(user, model);
     anomaly?.request(user, clientIp(req));

@@ -20,7 +20,7 @@ const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
 // 10 tokens in and 40 out at $1000 per million: each call costs $0.05.
 const policy: Partial<GatewayOptions> = {
   prices: { 'test-model': { input: 1000, output: 1000 } },
-  teams: { research: { budgetUsd: 0.5, period: 'day' }, docs: { softBudgetUsd: 0.1 }, squad: { rpm: 3 }, tight: { tpm: 0 } },
+  teams: { research: { budgetUsd: 0.5, period: 'day' }, docs: { softBudgetUsd: 0.1 }, squad: { rpm: 3 }, tight: { tpm: 0 }, minis: { models: ['gpt-4o-mini', 'test-model'] } },
 };
 /** What a call reserves against tokens per minute: its body's prompt estimate and max_tokens. */
 const RESERVED = estimatePromptTokens(JSON.stringify(chat('test-model', { max_tokens: 40 })).length) + 40;
@@ -42,7 +42,7 @@ describe('team budgets: the spend of a team’s members counts against the team'
     store = new SqliteStore(join(dir, 'keyward.db'));
     upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, promptTokens: 10, outputTokens: 40 });
     gw = await startGateway(upstream, keys, { directory: store, ledger: store, ...policy });
-    for (const [name, team] of [['ann', 'research'], ['ben', 'research'], ['cat', undefined], ['dot', 'docs'], ['dan', 'late'], ['sue', 'squad'], ['sam', 'squad'], ['tim', 'tight'], ['tod', 'tight']] as const) {
+    for (const [name, team] of [['ann', 'research'], ['ben', 'research'], ['cat', undefined], ['dot', 'docs'], ['dan', 'late'], ['sue', 'squad'], ['sam', 'squad'], ['tim', 'tight'], ['tod', 'tight'], ['mia', 'minis']] as const) {
       store.addUser(name, team ? { team } : {});
       tokens[name] = issueToken(store, name).token;
     }
@@ -124,6 +124,17 @@ describe('team budgets: the spend of a team’s members counts against the team'
     expect((t.json.error as { message: string }).message).toMatch(/^rate limit reached for team 'tight': \d+ tokens per minute across its members/);
     const big = await post(`${gw.origin}/v1/chat/completions`, chat('test-model', { max_tokens: 500 }), bearer(tokens.tod!));
     expect((big.json.error as { message: string }).message).toMatch(/more than team 'tight''s limit of \d+ tokens per minute; lower max_tokens/);
+  });
+
+  it("holds a team's members to the team's models, in calls and in the model list", async () => {
+    expect((await call('mia')).status).toBe(200);
+    const refused = await post(`${gw.origin}/v1/chat/completions`, chat('gpt-4o', { max_tokens: 40 }), bearer(tokens.mia!));
+    expect(refused.status).toBe(403);
+    expect((refused.json.error as { message: string }).message).toBe("model 'gpt-4o' is not allowed for team 'minis'");
+    const list = await fetch(`${gw.origin}/v1/models`, { headers: bearer(tokens.mia!) });
+    expect(((await list.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id)).toEqual(['gpt-4o-mini']);
+    // A user in no team still calls it.
+    expect((await post(`${gw.origin}/v1/chat/completions`, chat('gpt-4o', { max_tokens: 40 }), bearer(tokens.cat!))).status).toBe(200);
   });
 
   it('puts teams in the CLI: users add/set --team, users list, usage --by team, history', async () => {
