@@ -146,9 +146,10 @@ function reloadKeys(o: Flags, config: GatewayConfigFile, current: Providers, gat
 /**
  * Reads the config again on SIGHUP: the gateway takes its reloadable fields (models, prices, aliases,
  * fallbacks, limits per address, CORS, …) for the requests that follow; the others take effect on
- * restart, and the output says which changed. A config that cannot be read changes nothing.
+ * restart, and the output says which changed. A config that cannot be read changes nothing (and
+ * undefined is returned in place of the config read).
  */
-function reloadPolicy(file: string, started: GatewayConfigFile, gateway: GatewayHandler, log: Logger): void {
+function reloadPolicy(file: string, started: GatewayConfigFile, gateway: GatewayHandler, log: Logger): GatewayConfigFile | undefined {
   let next: GatewayConfigFile;
   try {
     next = loadGatewayConfig(file);
@@ -156,13 +157,14 @@ function reloadPolicy(file: string, started: GatewayConfigFile, gateway: Gateway
   } catch (err) {
     log.error({ err }, 'reloading the config failed; the gateway keeps its policy');
     process.stderr.write(`keyward gateway: reloading ${file} failed, keeping the current policy: ${(err as Error).message}\n`);
-    return;
+    return undefined;
   }
   const reloadable: readonly string[] = RELOADABLE;
   const fields = new Set([...Object.keys(started), ...Object.keys(next)].filter((k) => k !== '$schema' && k !== 'comment'));
   const later = [...fields].filter((k) => !reloadable.includes(k) && JSON.stringify(started[k as keyof GatewayConfigFile]) !== JSON.stringify(next[k as keyof GatewayConfigFile]));
   log.info({ restartNeeded: later }, 'config reloaded');
   process.stderr.write(`keyward gateway: policy reloaded from ${file}${later.length > 0 ? `; ${later.join(', ')} changed too, which takes effect when the gateway restarts` : ''}\n`);
+  return next;
 }
 
 export async function serve(o: Flags): Promise<number> {
@@ -187,6 +189,8 @@ export async function serve(o: Flags): Promise<number> {
     throw new KeywardError('KW_BAD_CONFIG', '"cache": { "shared": true } keeps answers in the gateways\' Redis, and this gateway has none', { hint: 'start it with --redis redis://host:port, or take "shared" out of "cache"' });
   }
   const store = new SqliteStore(o.db);
+  /** The teams as the config says now (a reload may change their periods, which the shared budgets follow). */
+  let teamsNow = config.teams;
   // What the gateway changes itself (a user disabled by the anomaly guard, one made from a JWT) is recorded as this machine's gateway.
   store.actor = `gateway@${hostname()}`;
   /** Redis's; without --redis the gateway keeps its own in memory. */
@@ -203,7 +207,7 @@ export async function serve(o: Flags): Promise<number> {
     const rc = await RedisCounters.connect(o.redis);
     rc.watchDirectory(shared);
     // Redis keeps the running budget totals, this file the rows: put this file's spend in (once per Redis epoch).
-    await keepSharedBudgets({ counters: rc, ledger: store, users: () => shared.listUsers(), global: config.globalBudget, log });
+    await keepSharedBudgets({ counters: rc, ledger: store, users: () => shared.listUsers(), global: config.globalBudget, teams: () => new Map(Object.entries(teamsNow ?? {})), log });
     counters = rc;
     directory = shared;
   } else {
@@ -270,7 +274,10 @@ export async function serve(o: Flags): Promise<number> {
     process.on('SIGHUP', () => {
       if (stopping) return;
       reloadKeys(o, config, providers, gateway, log);
-      if (o.config) reloadPolicy(o.config, config, gateway, log);
+      if (o.config) {
+        const next = reloadPolicy(o.config, config, gateway, log);
+        if (next) teamsNow = next.teams;
+      }
     });
   });
 }

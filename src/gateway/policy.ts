@@ -262,6 +262,13 @@ export async function seedBudgets(counters: Counters, ledger: Ledger, users: Use
   if (adj.length > 0) await counters.adjust(adj);
 }
 
+/** A team's spend in a ledger this period (`p`), as an addition to its budget counter (none when nothing was spent). */
+export function teamSpend(ledger: Ledger, team: string, p: 'day' | 'month', now = Date.now()): CounterAdjustment[] {
+  const per = period(p, now);
+  const spent = ledger.totals('team', { since: per.start }).find((t) => t.key === team)?.costUsd ?? 0;
+  return spent > 0 ? [{ key: `b:t:${team}:${per.key}`, kind: 'fixed', windowMs: per.remainingMs + 3_600_000, at: now, delta: toNano(spent) }] : [];
+}
+
 /**
  * This period's spend in a ledger, per budgeted user, per team (with `teams`: every team the ledger
  * names, for this day and this month alike, since the config can change a team's period) and in

@@ -9,7 +9,8 @@
 import type { RedisCounters } from '../store/redis.js';
 import type { Ledger, UserRecord } from '../store/types.js';
 import type { Logger } from './logger.js';
-import { budgetedIds, ledgerSpend, teamOfKey, type GlobalBudget } from './policy.js';
+import type { BudgetPeriod } from '../store/types.js';
+import { budgetedIds, ledgerSpend, teamOfKey, teamSpend, type GlobalBudget } from './policy.js';
 import { NANO } from './budget.js';
 
 const EPOCH_NOTE = 'redis-budget-epoch';
@@ -27,29 +28,46 @@ export interface SharedBudgetsOptions {
   ledger: EpochLedger;
   users: () => UserRecord[];
   global?: GlobalBudget;
+  /** The teams' policies as they are now (the config can change a team's period on SIGHUP). */
+  teams?: () => ReadonlyMap<string, { period?: BudgetPeriod }>;
   log: Logger;
   /** How often an idle instance looks for a Redis that lost its data (ms; default 5000). */
   checkEveryMs?: number;
 }
 
+/** Each budgeted user's period: a budget given, or its period changed, is a counter that starts now. */
+function budgetedPeriods(users: UserRecord[]): Map<string, BudgetPeriod> {
+  const ids = budgetedIds(users);
+  return new Map(users.filter((u) => ids.has(u.id)).map((u) => [u.id, u.period ?? 'month']));
+}
+
+/** Each team's period as the config says now. */
+function teamPeriodsOf(teams: SharedBudgetsOptions['teams']): Map<string, BudgetPeriod> {
+  return new Map([...(teams?.() ?? [])].map(([name, t]) => [name, t.period ?? 'month']));
+}
+
 /**
  * Puts this ledger's spend into the shared budgets now if this Redis epoch has not had it, and whenever
- * the epoch changes. Also, every `checkEveryMs`, for a user who has been given a budget since the last
- * look (on any machine): this ledger's spend for that user this period, so that the budget counts what
- * was spent before it, on every instance. The spend of this instance's requests between the budget's
- * arrival and the look is then counted twice (a few seconds' worth, once): a budget can refuse a
- * little early, never overshoot. Which users it has done this for is noted in the ledger file, so an
- * instance that was stopped when a budget was given adds its share when it starts again.
+ * the epoch changes. Also, every `checkEveryMs`, for a budget whose counter is new since the last look
+ * (on any machine): a user given a budget, a user's or a team's period changed. This ledger's spend
+ * for it this period goes in, so that the counter counts what was spent before, on every instance.
+ * The spend of this instance's requests between the change and the look is then counted twice (a few
+ * seconds' worth, once): a budget can refuse a little early, never overshoot. Which users it has done
+ * this for, and in which period, is noted in the ledger file, so an instance that was stopped when a
+ * budget was given adds its share when it starts again.
  */
 export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> {
   let first = true;
-  let budgeted = budgetedIds(o.users());
+  let budgeted = budgetedPeriods(o.users());
+  let teamPeriods = teamPeriodsOf(o.teams);
   /** Written whenever the set changes, so that a restart still knows which budgets came while the instance was down. */
-  const remember = (ids: Set<string>, epoch = o.counters.epoch): void => o.ledger.setMeta(USERS_NOTE, JSON.stringify({ epoch, ids: [...ids] }));
-  const remembered = (epoch: string): Set<string> | undefined => {
+  const remember = (b: Map<string, BudgetPeriod>, epoch = o.counters.epoch): void => o.ledger.setMeta(USERS_NOTE, JSON.stringify({ epoch, ids: [...b.keys()], periods: Object.fromEntries(b) }));
+  /** The note of an earlier run in this epoch; a note from before periods were noted takes each user's period as unchanged. */
+  const remembered = (epoch: string, now: Map<string, BudgetPeriod>): Map<string, BudgetPeriod> | undefined => {
     try {
-      const note = JSON.parse(o.ledger.meta(USERS_NOTE) ?? 'null') as { epoch?: string; ids?: string[] } | null;
-      return note?.epoch === epoch && Array.isArray(note.ids) ? new Set(note.ids) : undefined;
+      const note = JSON.parse(o.ledger.meta(USERS_NOTE) ?? 'null') as { epoch?: string; ids?: string[]; periods?: Record<string, BudgetPeriod> } | null;
+      if (note?.epoch !== epoch || !Array.isArray(note.ids)) return undefined;
+      return new Map(note.ids.map((id) => [id, note.periods?.[id] ?? now.get(id) ?? 'month']));
     } catch {
       return undefined;
     }
@@ -58,8 +76,9 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
     const atStart = first;
     first = false;
     const { claimed, previous } = o.ledger.claimMeta(EPOCH_NOTE, epoch);
-    // Already counted in this epoch (a restart): only the users budgeted since the last run are new.
-    budgeted = (!claimed && atStart ? remembered(epoch) : undefined) ?? budgetedIds(o.users());
+    // Already counted in this epoch (a restart): only the budgets given or changed since the last run are new.
+    const now = budgetedPeriods(o.users());
+    budgeted = (!claimed && atStart ? remembered(epoch, now) : undefined) ?? now;
     if (!claimed) {
       if (atStart) remember(budgeted, epoch);
       return;
@@ -85,26 +104,30 @@ export async function keepSharedBudgets(o: SharedBudgetsOptions): Promise<void> 
   await put(o.counters.epoch);
   const lookForNewBudgets = async (): Promise<void> => {
     const users = o.users();
-    const now = budgetedIds(users);
-    const fresh = users.filter((u) => now.has(u.id) && !budgeted.has(u.id));
-    const changed = fresh.length > 0 || [...budgeted].some((id) => !now.has(id));
+    const now = budgetedPeriods(users);
+    const fresh = users.filter((u) => now.has(u.id) && budgeted.get(u.id) !== now.get(u.id));
+    const dropped = [...budgeted.keys()].some((id) => !now.has(id));
+    const teamsNow = teamPeriodsOf(o.teams);
+    // A team's spend always counts under its period's key: only a period that changed starts a new counter.
+    const freshTeams = [...teamsNow].filter(([name, p]) => teamPeriods.has(name) && teamPeriods.get(name) !== p);
+    const previous = budgeted;
+    const previousTeams = teamPeriods;
     budgeted = now;
-    if (!changed) return;
-    if (fresh.length === 0) {
-      remember(budgeted);
-      return;
-    }
-    const adj = ledgerSpend(o.ledger, fresh, undefined);
+    teamPeriods = teamsNow;
+    if (fresh.length === 0 && !dropped && freshTeams.length === 0) return;
+    const adj = [...ledgerSpend(o.ledger, fresh, undefined), ...freshTeams.flatMap(([name, p]) => teamSpend(o.ledger, name, p))];
     try {
       if (adj.length > 0) await o.counters.seed(adj);
     } catch (err) {
-      // Not written: the next look tries these users again.
-      for (const u of fresh) budgeted.delete(u.id);
+      // Not written: the next look tries these again.
+      budgeted = previous;
+      teamPeriods = previousTeams;
       throw err;
     }
     remember(budgeted);
+    if (adj.length === 0) return;
     const usd = adj.reduce((sum, a) => sum + a.delta / NANO, 0);
-    o.log.info({ users: fresh.map((u) => u.name), usd: Math.round(usd * 1e6) / 1e6 }, "added this instance's earlier spend this period to budgets given since the last look");
+    o.log.info({ users: fresh.map((u) => u.name), teams: freshTeams.map(([name]) => name), usd: Math.round(usd * 1e6) / 1e6 }, "added this instance's earlier spend this period to budgets given or changed since the last look");
   };
   o.counters.watchEpoch(o.checkEveryMs ?? 5000, () => lookForNewBudgets().catch((err: unknown) => o.log.error({ err }, 'adding earlier spend to newly given budgets failed; will retry')));
 }

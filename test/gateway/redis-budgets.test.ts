@@ -26,11 +26,11 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
   const log = createLogger({ destination: new Writable({ write: (c: Buffer, _e, cb) => (lines.push(c.toString()), cb()) }) });
   let key: string;
 
-  const row = (userId: string, costUsd: number): LedgerRow => ({ ts: Date.now(), requestId: `r${Math.random()}`, userId, tokenId: 't', provider: 'openai', route: 'chat', model: 'gpt-4o-mini', tokensIn: 1, tokensOut: 1, costUsd, latencyMs: 1, status: 200, outcome: 'ok', team: 'ops' });
-  async function instance(ledger: SqliteStore, checkEveryMs: number): Promise<RedisCounters> {
+  const row = (userId: string, costUsd: number, team = 'ops'): LedgerRow => ({ ts: Date.now(), requestId: `r${Math.random()}`, userId, tokenId: 't', provider: 'openai', route: 'chat', model: 'gpt-4o-mini', tokensIn: 1, tokensOut: 1, costUsd, latencyMs: 1, status: 200, outcome: 'ok', team });
+  async function instance(ledger: SqliteStore, checkEveryMs: number, teams?: () => ReadonlyMap<string, { period?: 'day' | 'month' }>): Promise<RedisCounters> {
     const c = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
     counters.push(c);
-    await keepSharedBudgets({ counters: c, ledger, users: () => users.listUsers(), log, checkEveryMs });
+    await keepSharedBudgets({ counters: c, ledger, users: () => users.listUsers(), log, checkEveryMs, ...(teams ? { teams } : {}) });
     return c;
   }
   const spent = async (k = key) => Number((await counters[0]!.peek(k)) ?? 0) / NANO;
@@ -102,7 +102,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
     // A few more looks add nothing more.
     await new Promise((r) => setTimeout(r, 200));
     expect(Number(await more[0]!.peek(lateKey)) / NANO).toBeCloseTo(0.4, 9);
-    expect(lines.some((l) => l.includes('budgets given since the last look'))).toBe(true);
+    expect(lines.some((l) => l.includes('budgets given or changed since the last look'))).toBe(true);
   });
 
   it('adds the earlier spend of an instance that was stopped when the budget was given, when it starts again', async () => {
@@ -124,5 +124,42 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('budgets in a s
     await new Promise((r) => setTimeout(r, 200));
     expect(Number(await counters[0]!.peek(absentKey)) / NANO).toBeCloseTo(0.3, 9);
     await again.close();
+  });
+
+  it("starts a user's counter for a new period (month to day) from every instance's spend of that day, once", async () => {
+    const u = users.addUser('switch', { budgetUsd: 10, period: 'month' });
+    const dayKey = `b:u:${u.id}:${period('day').key}`;
+    const more: RedisCounters[] = [];
+    for (const [i, usd] of [0.1, 0.2].entries()) {
+      const l = new SqliteStore(join(dir, `machine-switch-${i}.db`));
+      l.append([row(u.id, usd)]);
+      ledgers.push(l);
+      more.push(await instance(l, 50));
+    }
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await more[0]!.peek(dayKey)).toBe(0);
+    users.setUser('switch', { budgetUsd: 0.5, period: 'day' });
+    await until("both instances' spend of the day is in", async () => Number(await more[0]!.peek(dayKey)) / NANO >= 0.3 - 1e-9);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(Number(await more[0]!.peek(dayKey)) / NANO).toBeCloseTo(0.3, 9);
+  });
+
+  it("starts a team's counter for a new period from every instance's spend of its members, when the config changes it", async () => {
+    const teams = new Map<string, { period?: 'day' | 'month' }>([['crew', { period: 'month' }]]);
+    const dayKey = `b:t:crew:${period('day').key}`;
+    const more: RedisCounters[] = [];
+    for (const [i, usd] of [0.05, 0.07].entries()) {
+      const l = new SqliteStore(join(dir, `machine-crew-${i}.db`));
+      ledgers.push(l);
+      more.push(await instance(l, 50, () => teams));
+      // Spent once the instance runs: counted by its admissions under the team's month, not yet by any day.
+      l.append([row(`u_crew${i}`, usd, 'crew')]);
+    }
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await more[0]!.peek(dayKey)).toBe(0);
+    teams.set('crew', { period: 'day' });
+    await until("both instances' team spend of the day is in", async () => Number(await more[0]!.peek(dayKey)) / NANO >= 0.12 - 1e-9);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(Number(await more[0]!.peek(dayKey)) / NANO).toBeCloseTo(0.12, 9);
   });
 });
