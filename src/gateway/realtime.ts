@@ -71,7 +71,7 @@ export function shapeRealtime(o: Record<string, unknown>, policy: RealtimePolicy
 const MAX_USES = 20;
 /** Model ids as Google names them (as in the Gemini routes' paths). */
 const GEMINI_MODEL = /^(?:models\/)?([A-Za-z0-9][A-Za-z0-9._-]{0,127})$/;
-/** Clock difference allowed between the client and the gateway for a start deadline it sets itself. */
+/** How far past the limit a start deadline the client sets may be (its clock and the gateway's differ). */
 const CLOCK_SLACK_MS = 5_000;
 
 /**
