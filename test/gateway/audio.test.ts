@@ -1,13 +1,14 @@
-import OpenAI, { toFile } from 'openai';
+import { toFile } from 'openai';
 import { FormData, request } from 'undici';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { issueToken } from '../../src/gateway/index.js';
-import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
+import { MemoryLedger } from '../../src/store/memory.js';
 import { wav } from './helpers/audio.js';
-import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { startFakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway } from './helpers/gateway.js';
 import { bearer, post, until } from './helpers/http.js';
-import { fakeAnthropicKey, fakeOpenAiKey, randomChars } from './helpers/keys.js';
+import { randomChars } from './helpers/keys.js';
+import { gatewaySuite } from './helpers/suite.js';
 
 /** List prices, USD per million units: Whisper's unit is a second heard, tts-1's a character spoken. */
 const WHISPER = 100;
@@ -16,28 +17,10 @@ const TRANSCRIBE = { input: 6, output: 10 };
 const MINI_TTS = { input: 0.6, output: 12 };
 
 describe("OpenAI's audio endpoints (speech to text, text to speech) through the OpenAI SDK", () => {
-  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
-  const dir = new MemoryDirectory();
-  const ledger = new MemoryLedger();
-  let upstream: FakeUpstream;
-  let gw: TestGateway;
-  let token: string;
+  // The JSON body limit is below a 3-second clip: uploads have a limit of their own.
+  const s = gatewaySuite({ user: 'ada', upstream: { audioSeconds: 4 }, gateway: { maxBodyBytes: 50_000, maxUploadBytes: 200_000, aliases: { listen: 'whisper-1' } } });
+  const { keys, dir, ledger, oa, rowsOf } = s;
   const seenByClient: string[] = [];
-
-  beforeAll(async () => {
-    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, audioSeconds: 4 });
-    // The JSON body limit is below a 3-second clip: uploads have a limit of their own.
-    gw = await startGateway(upstream, keys, { directory: dir, ledger, maxBodyBytes: 50_000, maxUploadBytes: 200_000, aliases: { listen: 'whisper-1' } });
-    dir.addUser('ada', {});
-    token = issueToken(dir, 'ada').token;
-  });
-  afterAll(async () => {
-    await gw.stop();
-    await upstream.close();
-  });
-
-  const oa = (t = token) => new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: t, maxRetries: 0 });
-  const rowsOf = (route: string) => ledger.rows({}).filter((r) => r.route === route);
   const last = async (route: string, n: number) => {
     await until(`${n} ${route} calls are in the ledger`, () => rowsOf(route).length === n);
     return rowsOf(route).at(-1)!;
@@ -48,7 +31,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     const r = await oa().audio.transcriptions.create({ file: await toFile(clip, 'clip.wav', { type: 'audio/wav' }), model: 'whisper-1' });
     seenByClient.push(JSON.stringify(r));
     expect(r.text).toBe('fake transcript of 3 seconds');
-    const seen = upstream.seen.at(-1)!;
+    const seen = s.upstream.seen.at(-1)!;
     expect(seen).toMatchObject({ provider: 'openai', path: '/v1/audio/transcriptions', keyIndex: 0 });
     expect(seen.form?.fields.model).toBe('whisper-1');
     expect(seen.form?.fileName).toBe('clip.wav');
@@ -61,12 +44,12 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
   it('answers text, SRT and WebVTT (which report no usage) from the JSON it asks for instead, billed as the provider reports', async () => {
     const ask = async (response_format: 'text' | 'srt' | 'vtt') => oa().audio.transcriptions.create({ file: await toFile(wav(2.4), 'clip.wav'), model: 'whisper-1', response_format });
     expect(String(await ask('text'))).toBe('fake transcript of 3 seconds\n');
-    expect(upstream.seen.at(-1)!.form?.fields.response_format).toBe('json');
+    expect(s.upstream.seen.at(-1)!.form?.fields.response_format).toBe('json');
     expect(String(await ask('srt'))).toBe('1\n00:00:00,000 --> 00:00:01,500\nfake transcript\n\n2\n00:00:01,500 --> 00:00:03,000\nof 3 seconds\n');
-    expect(upstream.seen.at(-1)!.form?.fields.response_format).toBe('verbose_json');
+    expect(s.upstream.seen.at(-1)!.form?.fields.response_format).toBe('verbose_json');
     expect(String(await ask('vtt'))).toBe('WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nfake transcript\n\n00:00:01.500 --> 00:00:03.000\nof 3 seconds\n');
     // The audio went on untouched in the rebuilt form; each call billed the 3 s the provider counted.
-    expect(upstream.seen.at(-1)!.form?.file?.equals(wav(2.4))).toBe(true);
+    expect(s.upstream.seen.at(-1)!.form?.file?.equals(wav(2.4))).toBe(true);
     await last('transcription', 4);
     for (const row of rowsOf('transcription').slice(1)) expect(row).toMatchObject({ model: 'whisper-1', tokensIn: 3, outcome: 'ok' });
   });
@@ -75,7 +58,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     const clip = wav(2);
     const r = await oa().audio.translations.create({ file: await toFile(clip, 'fr.wav'), model: 'listen' });
     expect(r.text).toBe('fake transcript of 2 seconds');
-    const seen = upstream.seen.at(-1)!;
+    const seen = s.upstream.seen.at(-1)!;
     expect(seen.path).toBe('/v1/audio/translations');
     // The form was rebuilt around the model the alias stands for, the audio untouched.
     expect(seen.form?.fields.model).toBe('whisper-1');
@@ -114,7 +97,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     const quietLedger = new MemoryLedger();
     const g = await startGateway(quiet, keys, { directory: dir, ledger: quietLedger });
     try {
-      const client = new OpenAI({ baseURL: `${g.origin}/v1`, apiKey: token, maxRetries: 0 });
+      const client = oa(s.token, g.origin);
       await client.audio.transcriptions.create({ file: await toFile(wav(2.2), 'a.wav'), model: 'whisper-1' });
       await client.audio.transcriptions.create({ file: await toFile(wav(3), 'a.wav'), model: 'gpt-4o-transcribe' });
       await until('both calls are in the ledger', () => quietLedger.rows({}).length === 2);
@@ -134,7 +117,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     expect(r.headers.get('content-type')).toBe('audio/mpeg');
     expect(r.headers.get('x-request-id')).toBeTruthy();
     expect(Buffer.from(await r.arrayBuffer()).toString()).toBe('not really mp3 '.repeat(100));
-    expect(upstream.seen.at(-1)).toMatchObject({ path: '/v1/audio/speech', keyIndex: 0, body: { model: 'tts-1', input } });
+    expect(s.upstream.seen.at(-1)).toMatchObject({ path: '/v1/audio/speech', keyIndex: 0, body: { model: 'tts-1', input } });
     const row = await last('speech', 1);
     expect(row).toMatchObject({ model: 'tts-1', tokensIn: input.length, tokensOut: 0, outcome: 'ok' });
     expect(row.costUsd).toBeCloseTo((input.length * TTS1) / 1e6, 12);
@@ -164,10 +147,10 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     // 3 s of Whisper is $0.0003: over a $0.00025 budget, refused with nothing sent; 2 s ($0.0002) fits.
     dir.addUser('tight', { budgetUsd: 0.00025, period: 'day' });
     const t = issueToken(dir, 'tight').token;
-    const before = upstream.seen.length;
+    const before = s.upstream.seen.length;
     const refused = await oa(t).audio.transcriptions.create({ file: await toFile(wav(3), 'a.wav'), model: 'whisper-1' }).catch((e: unknown) => e);
     expect((refused as { status?: number }).status).toBe(402);
-    expect(upstream.seen.length).toBe(before);
+    expect(s.upstream.seen.length).toBe(before);
     dir.addUser('tight2', { budgetUsd: 0.00025, period: 'day' });
     const t2 = issueToken(dir, 'tight2').token;
     expect((await oa(t2).audio.transcriptions.create({ file: await toFile(wav(2), 'a.wav'), model: 'whisper-1' })).text).toContain('2 seconds');
@@ -183,14 +166,14 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
   });
 
   it('refuses what it cannot bill or should not send, each with a clear error and nothing sent upstream', async () => {
-    const before = upstream.seen.length;
-    const url = `${gw.origin}/v1/audio/transcriptions`;
-    const json = await post(url, { model: 'whisper-1', file: 'clip.wav' }, bearer(token));
+    const before = s.upstream.seen.length;
+    const url = `${s.gw.origin}/v1/audio/transcriptions`;
+    const json = await post(url, { model: 'whisper-1', file: 'clip.wav' }, bearer(s.token));
     expect(json.status).toBe(400);
     expect(json.json.error).toMatchObject({ message: expect.stringMatching(/multipart\/form-data with a `file` \(the audio\) and a `model` field/) });
 
     const send = async (form: FormData) => {
-      const r = await request(url, { method: 'POST', headers: bearer(token), body: form });
+      const r = await request(url, { method: 'POST', headers: bearer(s.token), body: form });
       return { status: r.statusCode, error: ((await r.body.json()) as { error: { message: string; type: string } }).error };
     };
     const noFile = new FormData();
@@ -204,7 +187,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     tooLong.set('file', new Blob([wav(10)]), 'long.wav');
     expect(await send(tooLong)).toMatchObject({ status: 413, error: { type: 'request_too_large' } });
 
-    const cut = await request(url, { method: 'POST', headers: { ...bearer(token), 'content-type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1' });
+    const cut = await request(url, { method: 'POST', headers: { ...bearer(s.token), 'content-type': 'multipart/form-data; boundary=xyz' }, body: '--xyz\r\nContent-Disposition: form-data; name="model"\r\n\r\nwhisper-1' });
     expect(cut.statusCode).toBe(400);
     expect(((await cut.body.json()) as { error: { message: string } }).error.message).toMatch(/could not be read/);
 
@@ -212,19 +195,19 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
     const vo = issueToken(dir, 'voice-only').token;
     const notAllowed = await oa(vo).audio.transcriptions.create({ file: await toFile(wav(1), 'a.wav'), model: 'whisper-1' }).catch((e: unknown) => e);
     expect(notAllowed).toMatchObject({ status: 403, error: { message: "model 'whisper-1' is not allowed for this user" } });
-    const noInput = await post(`${gw.origin}/v1/audio/speech`, { model: 'tts-1', voice: 'alloy' }, bearer(token));
+    const noInput = await post(`${s.gw.origin}/v1/audio/speech`, { model: 'tts-1', voice: 'alloy' }, bearer(s.token));
     expect(noInput.status).toBe(400);
     expect(noInput.json.error).toMatchObject({ message: "'input' is required: the text to speak" });
-    expect(upstream.seen.length).toBe(before);
+    expect(s.upstream.seen.length).toBe(before);
   });
 
   it('looks for secrets in the prompt of an upload, and sends it redacted with the audio intact', async () => {
-    const redacting = await startGateway(upstream, keys, { directory: dir, ledger, promptSecrets: 'redact' });
+    const redacting = await startGateway(s.upstream, keys, { directory: dir, ledger, promptSecrets: 'redact' });
     try {
       const pasted = 'AK' + 'IA' + randomChars(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567');
       const clip = wav(1);
-      await new OpenAI({ baseURL: `${redacting.origin}/v1`, apiKey: token, maxRetries: 0 }).audio.transcriptions.create({ file: await toFile(clip, 'a.wav'), model: 'whisper-1', prompt: `names: Ada, ${pasted}` });
-      const seen = upstream.seen.at(-1)!;
+      await oa(s.token, redacting.origin).audio.transcriptions.create({ file: await toFile(clip, 'a.wav'), model: 'whisper-1', prompt: `names: Ada, ${pasted}` });
+      const seen = s.upstream.seen.at(-1)!;
       expect(seen.form?.fields.prompt).toMatch(/^names: Ada, AK/);
       expect(seen.form?.fields.prompt).not.toContain(pasted);
       expect(seen.form?.file?.equals(clip)).toBe(true);
@@ -235,7 +218,7 @@ describe("OpenAI's audio endpoints (speech to text, text to speech) through the 
   });
 
   it('no key ever reaches a client or a log line', () => {
-    const all = seenByClient.join('\n') + gw.logs.join('');
+    const all = seenByClient.join('\n') + s.gw.logs.join('');
     for (const k of [...keys.openai, ...keys.anthropic]) expect(all).not.toContain(k);
   });
 });

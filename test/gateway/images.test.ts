@@ -1,45 +1,24 @@
-import OpenAI, { toFile } from 'openai';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toFile } from 'openai';
+import { describe, expect, it } from 'vitest';
 import { issueToken } from '../../src/gateway/index.js';
-import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
-import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
-import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, post, until } from './helpers/http.js';
-import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+import { gatewaySuite } from './helpers/suite.js';
 
 /** gpt-image-1's list price, USD per million tokens: text in, image in (an edit's images), image tokens out. */
 const IMAGE = { input: 5, imageInput: 10, output: 40 };
 const png = (s: string) => toFile(Buffer.from(s), `${s}.png`, { type: 'image/png' });
 
 describe("OpenAI's image generation and moderation endpoints through the OpenAI SDK", () => {
-  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
-  const dir = new MemoryDirectory();
-  const ledger = new MemoryLedger();
-  let upstream: FakeUpstream;
-  let gw: TestGateway;
-  let token: string;
+  const s = gatewaySuite({ user: 'ida', gateway: { prices: { 'dall-e-3': { input: 0, output: 10 }, 'dall-e-2': { input: 0, output: 5 } } } });
+  const { keys, dir, ledger, oa, rowsOf } = s;
   const seenByClient: string[] = [];
-
-  beforeAll(async () => {
-    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
-    gw = await startGateway(upstream, keys, { directory: dir, ledger, prices: { 'dall-e-3': { input: 0, output: 10 }, 'dall-e-2': { input: 0, output: 5 } } });
-    dir.addUser('ida', {});
-    token = issueToken(dir, 'ida').token;
-  });
-  afterAll(async () => {
-    await gw.stop();
-    await upstream.close();
-  });
-
-  const oa = (t = token) => new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: t, maxRetries: 0 });
-  const rowsOf = (route: string) => ledger.rows({}).filter((r) => r.route === route);
 
   it('generates images with the real key upstream, billed from the image tokens the answer reports', async () => {
     const r = await oa().images.generate({ model: 'gpt-image-1', prompt: 'a lighthouse at dusk', n: 2, quality: 'low' });
     seenByClient.push(JSON.stringify(r));
     expect(r.data).toHaveLength(2);
     expect(Buffer.from(r.data![0]!.b64_json!, 'base64').toString()).toBe('fake image bytes');
-    expect(upstream.seen.at(-1)).toMatchObject({ provider: 'openai', path: '/v1/images/generations', keyIndex: 0 });
+    expect(s.upstream.seen.at(-1)).toMatchObject({ provider: 'openai', path: '/v1/images/generations', keyIndex: 0 });
     await until('the call is in the ledger', () => rowsOf('images').length === 1);
     const row = rowsOf('images')[0]!;
     expect(row).toMatchObject({ provider: 'openai', model: 'gpt-image-1', tokensIn: 12, tokensOut: 544, outcome: 'ok' });
@@ -69,13 +48,13 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
     // One image at the default quality may cost 6240 image tokens ($0.2496): more than $0.20.
     dir.addUser('frugal', { budgetUsd: 0.2, period: 'day' });
     const t = issueToken(dir, 'frugal').token;
-    const before = upstream.seen.length;
+    const before = s.upstream.seen.length;
     const refused = await oa(t).images.generate({ model: 'gpt-image-1', prompt: 'a lighthouse' }).catch((e: unknown) => e);
     expect((refused as { status?: number }).status).toBe(402);
-    expect(upstream.seen.length).toBe(before);
+    expect(s.upstream.seen.length).toBe(before);
     // At low quality (408 tokens at most, $0.0163) it fits.
     expect((await oa(t).images.generate({ model: 'gpt-image-1', prompt: 'a lighthouse', quality: 'low' })).data).toHaveLength(1);
-    const bad = await post(`${gw.origin}/v1/images/generations`, { model: 'gpt-image-1' }, bearer(t));
+    const bad = await post(`${s.gw.origin}/v1/images/generations`, { model: 'gpt-image-1' }, bearer(t));
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({ message: "'prompt' is required and must be a string" });
   });
@@ -84,7 +63,7 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
     const r = await oa().images.edit({ model: 'gpt-image-1', image: [await png('first'), await png('second')], prompt: 'add a boat', quality: 'low' });
     seenByClient.push(JSON.stringify(r));
     expect(Buffer.from(r.data![0]!.b64_json!, 'base64').toString()).toBe('edited 2 image(s)');
-    const seen = upstream.seen.at(-1)!;
+    const seen = s.upstream.seen.at(-1)!;
     expect(seen).toMatchObject({ provider: 'openai', path: '/v1/images/edits', keyIndex: 0 });
     expect(seen.form!.images.map((b) => b.toString())).toEqual(['first', 'second']);
     expect(seen.form!.fields).toMatchObject({ model: 'gpt-image-1', prompt: 'add a boat', quality: 'low' });
@@ -111,18 +90,18 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
     // One input image (6240 tokens at $10/M, $0.0624) and one low-quality image out (408 at $40/M, $0.0163) fit $0.10; two input images do not.
     dir.addUser('editor', { budgetUsd: 0.1, period: 'day' });
     const t = issueToken(dir, 'editor').token;
-    const before = upstream.seen.length;
+    const before = s.upstream.seen.length;
     const refused = await oa(t).images.edit({ model: 'gpt-image-1', image: [await png('a'), await png('b')], prompt: 'merge them', quality: 'low' }).catch((e: unknown) => e);
     expect((refused as { status?: number }).status).toBe(402);
-    expect(upstream.seen.length).toBe(before);
+    expect(s.upstream.seen.length).toBe(before);
     expect((await oa(t).images.edit({ model: 'gpt-image-1', image: await png('a'), prompt: 'brighter', quality: 'low' })).data).toHaveLength(1);
-    expect(upstream.seen.length).toBe(before + 1);
+    expect(s.upstream.seen.length).toBe(before + 1);
   });
 
   it('makes variations (DALL·E 2), billed what was reserved for its images since DALL·E reports no usage', async () => {
     const r = await oa().images.createVariation({ model: 'dall-e-2', image: await png('base'), n: 2, size: '512x512' });
     expect(r.data).toHaveLength(2);
-    expect(upstream.seen.at(-1)).toMatchObject({ path: '/v1/images/variations', keyIndex: 0 });
+    expect(s.upstream.seen.at(-1)).toMatchObject({ path: '/v1/images/variations', keyIndex: 0 });
     await until('the variation is in the ledger', () => rowsOf('image-variation').length === 1);
     const row = rowsOf('image-variation')[0]!;
     expect(row).toMatchObject({ model: 'dall-e-2', tokensIn: 0, tokensOut: 2 * 6240, outcome: 'ok_estimated' });
@@ -130,7 +109,7 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
   });
 
   it('refuses a malformed edit or variation with a 400 saying what is wrong, and sends nothing upstream', async () => {
-    const before = upstream.seen.length;
+    const before = s.upstream.seen.length;
     const form = async (build: (f: FormData) => void) => {
       const f = new FormData();
       build(f);
@@ -138,7 +117,7 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
       return { body: Buffer.from(await r.arrayBuffer()), type: r.headers.get('content-type')! };
     };
     const send = async (path: string, body: Buffer | string, type: string) => {
-      const res = await fetch(`${gw.origin}${path}`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': type }, body });
+      const res = await fetch(`${s.gw.origin}${path}`, { method: 'POST', headers: { authorization: `Bearer ${s.token}`, 'content-type': type }, body });
       return { status: res.status, message: ((await res.json()) as { error: { message: string } }).error.message };
     };
     const img = () => new Blob([Buffer.from('x')], { type: 'image/png' });
@@ -153,7 +132,7 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
     expect(await send('/v1/images/edits', badN.body, badN.type)).toEqual({ status: 400, message: "'n' must be a whole number from 0 to 10" });
     const streamed = await form((f) => { f.set('model', 'dall-e-2'); f.set('image', img(), 'a.png'); f.set('stream', 'true'); });
     expect(await send('/v1/images/variations', streamed.body, streamed.type)).toEqual({ status: 400, message: 'image variations cannot be streamed' });
-    expect(upstream.seen.length).toBe(before);
+    expect(s.upstream.seen.length).toBe(before);
   });
 
   it('moderates for free: limited like any call, billed nothing, the model OpenAI picks when none is named', async () => {
@@ -161,7 +140,7 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
     const t = issueToken(dir, 'mod').token;
     const r = await oa(t).moderations.create({ input: 'hello' });
     expect(r.results[0]!.flagged).toBe(false);
-    expect(upstream.seen.at(-1)).toMatchObject({ path: '/v1/moderations', body: { input: 'hello' } });
+    expect(s.upstream.seen.at(-1)).toMatchObject({ path: '/v1/moderations', body: { input: 'hello' } });
     await oa(t).moderations.create({ model: 'omni-moderation-2024-09-26', input: 'hello' });
     expect((await oa(t).moderations.create({ input: 'hello' }).catch((e: unknown) => e)) as { status?: number }).toMatchObject({ status: 429 });
     const id = dir.getUser('mod')!.id;
@@ -173,7 +152,7 @@ describe("OpenAI's image generation and moderation endpoints through the OpenAI 
   });
 
   it('no key ever reaches a client or a log line', () => {
-    const all = seenByClient.join('\n') + gw.logs.join('');
+    const all = seenByClient.join('\n') + s.gw.logs.join('');
     for (const k of [...keys.openai, ...keys.anthropic]) expect(all).not.toContain(k);
   });
 });

@@ -7,6 +7,7 @@ import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+import { gatewaySuite } from './helpers/suite.js';
 
 describe('the official SDKs, pointed at the gateway with a gateway token', () => {
   const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
@@ -166,29 +167,13 @@ describe("Anthropic's token counting (messages.countTokens)", () => {
 });
 
 describe("OpenAI's legacy completions (completions.create), as older clients and self-hosted servers use them", () => {
-  const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
-  const dir = new MemoryDirectory();
-  const ledger = new MemoryLedger();
-  let upstream: FakeUpstream;
-  let gw: TestGateway;
-  let token: string;
-
-  beforeAll(async () => {
-    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, outputTokens: 4 });
-    gw = await startGateway(upstream, keys, { directory: dir, ledger });
-    dir.addUser('lena', {});
-    token = issueToken(dir, 'lena').token;
-  });
-  afterAll(async () => {
-    await gw.stop();
-    await upstream.close();
-  });
-  const oa = (t = token) => new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: t, maxRetries: 0 });
+  const suite = gatewaySuite({ user: 'lena', upstream: { outputTokens: 4 } });
+  const { dir, ledger, oa } = suite;
 
   it('plain and streamed, billed from the usage, the usage event hidden from a client that did not ask for it', async () => {
     const r = await oa().completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi', max_tokens: 8 });
     expect(r.choices[0]!.text).toBe('toktoktoktok');
-    expect(upstream.seen.at(-1)).toMatchObject({ path: '/v1/completions', keyIndex: 0 });
+    expect(suite.upstream.seen.at(-1)).toMatchObject({ path: '/v1/completions', keyIndex: 0 });
     const s = await oa().completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi', max_tokens: 8, stream: true });
     let text = '';
     const events = [];
@@ -198,7 +183,7 @@ describe("OpenAI's legacy completions (completions.create), as older clients and
     }
     expect(text).toBe('toktoktoktok');
     expect(events.every((c) => c.choices.length > 0)).toBe(true);
-    expect((upstream.seen.at(-1)!.body!.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
+    expect((suite.upstream.seen.at(-1)!.body!.stream_options as { include_usage?: boolean }).include_usage).toBe(true);
     await until('both calls are in the ledger', () => ledger.rows({}).length === 2);
     for (const row of ledger.rows({})) {
       expect(row).toMatchObject({ route: 'completions', model: 'gpt-3.5-turbo-instruct', tokensIn: 12, tokensOut: 4, outcome: 'ok' });
@@ -210,14 +195,14 @@ describe("OpenAI's legacy completions (completions.create), as older clients and
     // 100 tokens × best_of 3 × 2 prompts = 600 output tokens at $2 per million: $0.0012 reserved, over a $0.001 budget.
     dir.addUser('thrifty', { budgetUsd: 0.001, period: 'day' });
     const t = issueToken(dir, 'thrifty').token;
-    const before = upstream.seen.length;
+    const before = suite.upstream.seen.length;
     const refused = await oa(t).completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: ['a', 'b'], max_tokens: 100, best_of: 3 }).catch((e: unknown) => e);
     expect(refused).toMatchObject({ status: 402 });
-    expect(upstream.seen.length).toBe(before);
+    expect(suite.upstream.seen.length).toBe(before);
     // One tokenized prompt is one prompt: 100 × 3 = 300 tokens, $0.0006, fits.
     const ok = await oa(t).completions.create({ model: 'gpt-3.5-turbo-instruct', prompt: [1, 2, 3], max_tokens: 100, best_of: 3 });
     expect(ok.choices).toHaveLength(1);
-    const bad = await post(`${gw.origin}/v1/completions`, { model: 'gpt-3.5-turbo-instruct' }, bearer(token));
+    const bad = await post(`${suite.gw.origin}/v1/completions`, { model: 'gpt-3.5-turbo-instruct' }, bearer(suite.token));
     expect(bad.status).toBe(400);
     expect(bad.json.error).toMatchObject({ message: "'prompt' is required: a string, or an array of strings or of token arrays" });
   });
