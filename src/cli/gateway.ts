@@ -229,6 +229,8 @@ export async function serve(o: Flags): Promise<number> {
     limitsOnStoreFailure: o.limitsOnStoreFailure ?? policy.limitsOnStoreFailure,
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
+  // Realtime sessions relayed over WebSocket (GET /v1/realtime).
+  server.on('upgrade', gateway.upgrade);
   const port = await listenOn(server, o.host, o.port, '--port', '--host');
   let metricsServer: Server | undefined;
   let metricsNote = '';

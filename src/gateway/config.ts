@@ -86,7 +86,7 @@ const namedMap =
     return undefined;
   };
 const providers = namedMap('provider', 'a map of provider name to { baseUrl, models }', providerNameError, compatible);
-const price = obj({ input: posNum, output: posNum, imageInput: posNum }, ['input', 'output']);
+const price = obj({ input: posNum, output: posNum, imageInput: posNum, cachedInput: posNum, audioInput: posNum, cachedAudioInput: posNum, audioOutput: posNum }, ['input', 'output']);
 
 const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList });
 const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
@@ -96,7 +96,7 @@ const FIELDS: Record<string, Check> = {
   models: strList,
   chat: obj({ provider: str, model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
   defaultMaxTokens: posInt,
-  prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output, imageInput? } USD per million tokens' : 'a map of model to { input, output, imageInput? }'),
+  prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output, imageInput?, cachedInput?, audioInput?, cachedAudioInput?, audioOutput? } USD per million tokens' : 'a map of model to { input, output, … }'),
   fallbackPrice: price,
   ipLimits: obj({ rpm: posInt, rpd: posInt }),
   trustProxy: (v) => (posInt(v) === undefined || strList(v) === undefined ? undefined : 'a number of proxy hops or a list of proxy addresses'),
@@ -121,7 +121,7 @@ const FIELDS: Record<string, Check> = {
   },
   cache: obj({ ttlSeconds: posInt, maxMegabytes: posInt, shared: (v) => (typeof v === 'boolean' ? undefined : 'true or false') }, ['ttlSeconds']),
   teams,
-  realtime: obj({ usdPerSecret: posNum, maxTtlSeconds: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 7200 ? undefined : 'a whole number of seconds from 10 to 7200') }, ['usdPerSecret']),
+  realtime: obj({ usdPerSecret: posNum, sessionHoldUsd: (v) => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0 (USD)'), maxTtlSeconds: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 10 && v <= 7200 ? undefined : 'a whole number of seconds from 10 to 7200') }, ['usdPerSecret']),
   aliases: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of alias to the model it stands for, as in { "fast": "gpt-4o-mini" }';
     const map = v as Record<string, unknown>;

@@ -142,14 +142,31 @@ export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number, wh
   return (spentWithReserve - p.reservedNano) / NANO + actualUsd;
 }
 
-export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number): void | Promise<void> {
+/**
+ * The plan's budget checks alone, reserving `costUsd` more in each: a long session taking more of
+ * the budgets as it spends (see SessionHold). Its period is the one the session opened in.
+ */
+export function budgetPlan(p: Plan, costUsd: number): Plan {
+  const q: Plan = { checks: [], roles: [], userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: 0, reservedNano: toNano(costUsd) };
+  for (const which of ['userBudget', 'teamBudget', 'globalBudget'] as const) {
+    const i = p[which];
+    if (i < 0) continue;
+    q[which] = q.checks.length;
+    q.checks.push({ ...p.checks[i]!, cost: q.reservedNano });
+    q.roles.push(p.roles[i]!);
+  }
+  return q;
+}
+
+/** `reservedNano`: what the budgets hold for the request, when more than the plan reserved (a session's later holds). */
+export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number, reservedNano = p.reservedNano): void | Promise<void> {
   const adj: CounterAdjustment[] = [];
   if (p.parallel >= 0) {
     const c = p.checks[p.parallel]!;
     adj.push({ key: c.key, kind: 'lease', member: c.member, windowMs: c.windowMs, at, delta: -1 });
   }
   const dTokens = actualTokens - p.reservedTokens;
-  const dNano = toNano(actualUsd) - p.reservedNano;
+  const dNano = toNano(actualUsd) - reservedNano;
   for (const i of [p.tpm, p.teamTpm]) if (i >= 0 && dTokens !== 0) adj.push({ key: p.checks[i]!.key, kind: 'sliding', windowMs: MINUTE, at, delta: dTokens });
   for (const i of [p.userBudget, p.teamBudget, p.globalBudget]) {
     if (i >= 0 && dNano !== 0) {

@@ -18,6 +18,12 @@ export interface RealtimePolicy {
   usdPerSecret: number;
   /** The longest a secret may live (seconds, 10–7200; default 60). */
   maxTtlSeconds?: number;
+  /**
+   * A session relayed through the gateway (`GET /v1/realtime`) is billed what each response used; it
+   * holds this much of the budgets ahead of its spend, taking more as it spends (default `usdPerSecret`).
+   * Set it to at least what one response can cost.
+   */
+  sessionHoldUsd?: number;
 }
 
 /** OpenAI's bounds for `expires_after.seconds`. */

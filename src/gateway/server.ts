@@ -6,6 +6,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocketServer } from 'ws';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
@@ -17,7 +19,7 @@ import { cacheUse, ResponseCache, SharedResponseCache, type AnswerCache, type Ca
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
-import { period } from './budget.js';
+import { NANO, period } from './budget.js';
 import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { GatewayHttpError } from './http-error.js';
@@ -34,7 +36,10 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { connectRealtime, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type SessionAccount, type SessionEnd } from './realtime-relay.js';
+import type { RealtimeUsage } from './realtime-usage.js';
+import { SessionHold } from './session-hold.js';
+import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -42,7 +47,7 @@ import { openai } from './providers/openai.js';
 import { modelListRequest, PROVIDER_NAMES, PROVIDERS } from './providers/registry.js';
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
 import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
-import { estimatePromptTokens } from './providers/types.js';
+import { estimatePromptTokens, isObject } from './providers/types.js';
 import { geminiRoute, isGeminiPath, parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
@@ -138,7 +143,12 @@ export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => voi
    * keyward user when the app's own auth middleware has already identified the caller.
    */
   handleParsed(req: IncomingMessage, res: ServerResponse, body: unknown, asUser?: string): void;
-  /** Writes queued ledger rows and releases connections; call on shutdown. */
+  /**
+   * Relays OpenAI Realtime sessions (`GET /v1/realtime?model=…`, WebSocket): pass the HTTP server's
+   * `upgrade` events here, as in `server.on('upgrade', gateway.upgrade)`.
+   */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Writes queued ledger rows and releases connections (relayed sessions are ended); call on shutdown. */
   close(): Promise<void>;
   logger: Logger;
   /** Breaker state of every provider key (labels only, never the keys). */
@@ -1273,10 +1283,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           res.end(JSON.stringify(why === undefined ? { ready: true } : { ready: false, reason: why }));
           return;
         }
+        if (path === REALTIME_PATH) throw new GatewayHttpError(400, 'invalid_request_error', `${REALTIME_PATH} relays Realtime sessions over WebSocket: open it as one (the OpenAI SDK's OpenAIRealtimeWS does)`);
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
@@ -1356,7 +1367,174 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
+  const relays = new Set<RealtimeRelay>();
+  let relayWs: WebSocketServer | undefined;
+  const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
+
+  /**
+   * A relayed Realtime session: the same checks as any call (token, network, scopes, model, limits),
+   * then a hold on the budgets (SessionHold) while it runs, each response billed and logged as it
+   * ends, and the hold settled to what was billed when it closes.
+   */
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const start = performance.now();
+    const reqId = nextRequestId();
+    socket.on('error', () => undefined);
+    const corsH = cors ? corsHeaders(req) : undefined;
+    let account: (SessionAccount & { settleUnused(): void }) | undefined;
+    try {
+      const url = req.url ?? '/';
+      const q = url.indexOf('?');
+      const ask = sessionRequest(req, q === -1 ? url : url.slice(0, q), q === -1 ? '' : url.slice(q + 1));
+      // A WebSocket is not held to CORS by browsers: the gateway checks the page's origin itself.
+      if (req.headers.origin !== undefined && corsH === undefined) throw new GatewayHttpError(403, 'cors_not_allowed', 'WebSocket sessions from this origin are not allowed (set corsOrigins on the gateway)');
+      const authed = auth.authenticate(ask.credential);
+      const caller = authed instanceof Promise ? await authed : authed;
+      caller.dirVersion = dir.currentVersion;
+      allowFrom(caller.user, caller.tokenId, req);
+      if (caller.scopes !== undefined) allowScope(caller, REALTIME_SESSION, req);
+      if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not relay Realtime sessions: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
+      const policy = realtime;
+      const alias = aliases.has(ask.model) ? ask.model : undefined;
+      const model = alias !== undefined ? aliases.get(alias)! : ask.model;
+      allowModel(caller.user, model, alias);
+      anomaly?.request(caller.user, clientIp(req));
+      const up = upstreams.openai;
+      if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+      const holdUsd = policy.sessionHoldUsd ?? policy.usdPerSecret;
+      const f: Flight = { reqId, start, caller, route: REALTIME_SESSION, provider: openai, upstream: up.provider.name, model, alias, promptTokens: 0, status: 101, settled: false, tag: tagOf(req) };
+      if (!prices.known(model)) unpricedModel(model);
+      const a = admitFlight(f, req, 0, holdUsd);
+      f.admitted = (a instanceof Promise ? await a : a).admitted;
+      account = sessionAccount(f, holdUsd, ask.credential);
+      const conn = await connectRealtime(up, model, ask.beta, {
+        retries: resilience.retries,
+        timeoutMs: resilience.timeoutMs,
+        attempted: (r) => metrics.attempt(up.provider.name, r),
+        keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${up.provider.name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
+      });
+      if (!socket.writable) {
+        conn.socket.terminate();
+        throw new GatewayHttpError(499, 'client_disconnect', 'the client left before the session opened');
+      }
+      relayWs ??= relayServer();
+      const opened = account;
+      relayWs.handleUpgrade(req, socket, head, (client) => {
+        const relay = new RealtimeRelay(client, conn, {
+          ...opened,
+          close(outcome) {
+            relays.delete(relay);
+            opened.close(outcome);
+          },
+        }, log, scrub);
+        relays.add(relay);
+        log.info({ reqId, user: caller.user.name, model, key: conn.key.label }, 'Realtime session opened');
+      });
+    } catch (err) {
+      account?.settleUnused();
+      const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id');
+      if (!(err instanceof GatewayHttpError)) log.error({ reqId, err }, 'unexpected gateway error');
+      else if (e.status >= 500) log.warn({ reqId, status: e.status, type: e.type }, e.message);
+      else log.info({ reqId, status: e.status, type: e.type, path: REALTIME_SESSION.upstreamPath }, 'refused');
+      metrics.request(REALTIME_SESSION.kind, 'openai', e.status, e.type);
+      refuseUpgrade(socket, e, openai.errorBody(e.status, e.type, e.message), { ...SECURITY, ...corsH, 'x-request-id': reqId });
+    }
+  }
+
+  /** A session's account: each response billed (ledger row, log line, metrics, budgets), the hold settled at the end. */
+  function sessionAccount(f: Flight, holdUsd: number, credential: IncomingMessage['headers']): SessionAccount & { settleUnused(): void } {
+    const opening = f.plan!;
+    let last = { plan: opening, admitted: f.admitted, heldNano: opening.reservedNano };
+    let responses = 0;
+    let tokensIn = 0;
+    let tokensOut = 0;
+    const hold = new SessionHold(holdUsd, (usd) => {
+      const q = budgetPlan(opening, usd);
+      if (q.checks.length === 0) return;
+      // Counted whatever the directory did meanwhile: the caller is judged again after every response.
+      const r = admit(q, { ...f.caller, dirVersion: undefined });
+      const done = (x: Admission) => {
+        if (x.stale) return;
+        last = { plan: q, admitted: x.admitted, heldNano: hold.heldNano + q.reservedNano };
+      };
+      if (r instanceof Promise) return r.then(done);
+      done(r);
+    });
+    const closeWith = (outcome: string, billed: boolean) => {
+      if (f.settled) return;
+      f.settled = true;
+      if (f.admitted) {
+        const s = settle(counters, opening, f.admitted.now, hold.tokens, hold.billedUsd, hold.heldNano);
+        if (s) s.catch((err: unknown) => log.error({ err, reqId: f.reqId }, 'settling a Realtime session failed'));
+      }
+      if (!billed) return;
+      const ms = Math.round((performance.now() - f.start) * 100) / 100;
+      log.info({ reqId: f.reqId, user: f.caller.user.name, model: f.model, responses, tokensIn, tokensOut, costUsd: hold.billedUsd, ms, outcome }, 'Realtime session closed');
+      metrics.request(f.route.kind, f.upstream, 101, outcome);
+      metrics.took(f.route.kind, f.upstream, ms / 1000);
+    };
+    return {
+      reqId: f.reqId,
+      refuse(event) {
+        const session = event.type === 'session.update' && isObject(event.session) ? event.session : undefined;
+        const model = session?.model;
+        if (model === undefined || model === f.model || model === f.alias) return undefined;
+        return `this session runs ${f.alias ?? f.model}; the gateway does not let it switch to another model (open a new session for ${typeof model === 'string' ? model.slice(0, 60) : 'it'})`;
+      },
+      async bill(u: RealtimeUsage): Promise<SessionEnd | undefined> {
+        const costUsd = prices.realtimeCost(f.model, u);
+        responses++;
+        tokensIn += u.tokensIn;
+        tokensOut += u.tokensOut;
+        const user = f.caller.user;
+        const ms = Math.round((performance.now() - f.start) * 100) / 100;
+        const rowId = `${f.reqId}.${responses}`;
+        writer.push({ ts: Date.now(), requestId: rowId, userId: user.id, tokenId: f.caller.tokenId, provider: f.upstream, route: f.route.kind, model: f.model, tokensIn: u.tokensIn, tokensOut: u.tokensOut, costUsd, latencyMs: ms, status: 200, outcome: 'ok', tag: f.tag, team: user.team });
+        access({ reqId: rowId, user: user.name, route: f.route.kind, model: f.model, status: 200, outcome: 'ok', tokensIn: u.tokensIn, tokensOut: u.tokensOut, costUsd, ms, tag: f.tag });
+        metrics.usage(f.upstream, f.model, u.tokensIn, u.tokensOut, costUsd);
+        anomaly?.spent(user, costUsd);
+        try {
+          await hold.spend(costUsd, u.tokensIn + u.tokensOut);
+        } catch (err) {
+          if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
+          log.error({ err, reqId: f.reqId }, 'holding more budget for a Realtime session failed');
+          return { type: 'store_unavailable', message: 'budgets cannot be checked right now (the usage store is unreachable), so the session is ended' };
+        }
+        softAlerts(user, last.plan, last.admitted, last.heldNano, hold.billedUsd);
+        // A token revoked or a user disabled since the session opened ends it at its next response.
+        try {
+          const again = auth.authenticate(credential);
+          const now = again instanceof Promise ? await again : again;
+          if (now.user.disabled) throw new GatewayHttpError(403, 'permission_error', 'this user is disabled');
+          f.caller = { ...now, dirVersion: dir.currentVersion };
+        } catch (err) {
+          if (err instanceof GatewayHttpError) return { type: 'session_revoked', message: `the session's credential is no longer valid (${err.message.slice(0, 120)}), so the gateway ended it` };
+          throw err;
+        }
+        return undefined;
+      },
+      close: (outcome) => closeWith(outcome, true),
+      settleUnused: () => closeWith('refused', false),
+    };
+  }
+
+  /** The soft budgets (the user's and the team's) after a session's response: the admission's view, less what the session holds, plus what it spent. */
+  function softAlerts(user: UserRecord, p: Plan, a: AdmitResult | undefined, heldNano: number, billedUsd: number): void {
+    if (!a) return;
+    const spent = (which: number) => (p.checks[which]!.limit - a.remaining[which]! - heldNano) / NANO + billedUsd;
+    if (user.softBudgetUsd !== undefined && p.userBudget >= 0) {
+      const s = spent(p.userBudget);
+      if (s >= user.softBudgetUsd) softAlert(user, s);
+    }
+    const soft = p.teamBudget >= 0 ? teams.get(user.team!)?.softBudgetUsd : undefined;
+    if (soft !== undefined) {
+      const s = spent(p.teamBudget);
+      if (s >= soft) teamSoftAlert(user.team!, soft, s);
+    }
+  }
+
   const handler = ((req: IncomingMessage, res: ServerResponse) => void handle(req, res, undefined)) as GatewayHandler;
+  handler.upgrade = (req, socket, head) => void upgrade(req, socket, head);
   handler.handleParsed = (req, res, body, asUser) => void handle(req, res, { body, asUser });
   handler.logger = log;
   handler.keyState = keyStates;
@@ -1373,12 +1551,17 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return out;
   };
   handler.setPolicy = applyPolicy;
-  handler.close = async () => {
-    clearInterval(budgetWatch);
-    writer.close();
-    await alerter.drain();
-    if (ownDispatcher) await dispatcher.close();
-  };
+  let closing: Promise<void> | undefined;
+  // Once: a second call (an app's shutdown hook and a framework's) waits for the first.
+  handler.close = () =>
+    (closing ??= (async () => {
+      clearInterval(budgetWatch);
+      for (const r of relays) r.shutdown();
+      relayWs?.close();
+      writer.close();
+      await alerter.drain();
+      if (ownDispatcher) await dispatcher.close();
+    })());
   return handler;
 }
 

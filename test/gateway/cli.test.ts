@@ -9,7 +9,9 @@ import { verifyToken } from '../../src/gateway/tokens.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { runKeyward, startKeyward } from '../helpers/cli.js';
 import { freePort } from '../helpers/redis-server.js';
+import { attachFakeRealtime } from './helpers/fake-realtime.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { opened } from './helpers/realtime-client.js';
 import { bearer, chat, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
 
@@ -122,6 +124,35 @@ describe('the management CLI and `keyward gateway`', () => {
     // The structured log went to stdout; neither it nor stderr holds key material or the token.
     expect(stdout).toMatch(/"msg":"request"/);
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));
+  });
+
+  it('relays a Realtime session over WebSocket when the config allows realtime, and bills its responses', async () => {
+    const fake = attachFakeRealtime(upstream.server, keys.openai);
+    const env = join(dir, '.env-rt');
+    writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
+    chmodSync(env, 0o600);
+    const config = join(dir, 'realtime.config.json');
+    writeFileSync(config, JSON.stringify({ realtime: { usdPerSecret: 0.06 } }));
+    const rtDb = join(dir, 'realtime.db');
+    expect((await runKeyward(['users', 'add', 'voice', '--db', rtDb])).code).toBe(0);
+    const token = (await runKeyward(['tokens', 'issue', 'voice', '--db', rtDb])).stdout.trim();
+    const port = await freePort();
+    const gateway = await startKeyward(['gateway', '--env-file', env, '--db', rtDb, '--config', config, '--port', String(port)], { cwd: dir });
+    try {
+      const c = await opened(`ws://127.0.0.1:${port}/v1/realtime?model=gpt-realtime`, { headers: { authorization: `Bearer ${token}` } });
+      await c.next('session.created');
+      c.send({ type: 'response.create' });
+      await c.next('response.done');
+      c.ws.close();
+      await c.closed;
+      expect(fake.sessions.at(-1)!.authorization).toBe(`Bearer ${keys.openai[0]}`);
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+      await fake.close();
+    }
+    const byRoute = JSON.parse((await runKeyward(['usage', '--by', 'route', '--json', '--db', rtDb])).stdout).routes;
+    expect(byRoute).toMatchObject([{ route: 'realtime-session', requests: 1, tokensIn: 500, tokensOut: 800 }]);
+    expect(gateway.stdout + gateway.stderr).not.toContain(keys.openai[0]!.slice(10, 40));
   });
 
   it('prints help with exit 0 and refuses to start without provider keys', async () => {

@@ -68,6 +68,10 @@ describe('OpenAI Realtime client secrets minted for gateway users', () => {
     expect(validateGatewayConfig({ realtime: { usdPerSecret: 0.5, maxTtlSeconds: 300 } }).realtime).toEqual({ usdPerSecret: 0.5, maxTtlSeconds: 300 });
     expect(() => validateGatewayConfig({ realtime: { maxTtlSeconds: 60 } })).toThrow(/'realtime' must be an object with 'usdPerSecret'/);
     expect(() => validateGatewayConfig({ realtime: { usdPerSecret: 1, maxTtlSeconds: 9000 } })).toThrow(/a whole number of seconds from 10 to 7200/);
+    expect(validateGatewayConfig({ realtime: { usdPerSecret: 0.5, sessionHoldUsd: 0.2 } }).realtime).toEqual({ usdPerSecret: 0.5, sessionHoldUsd: 0.2 });
+    expect(() => validateGatewayConfig({ realtime: { usdPerSecret: 0.5, sessionHoldUsd: 0 } })).toThrow(/sessionHoldUsd.*a number > 0/);
+    expect(validateGatewayConfig({ prices: { 'voice-x': { input: 1, output: 2, audioInput: 8, audioOutput: 16, cachedInput: 0.1, cachedAudioInput: 0.2 } } }).prices).toBeDefined();
+    expect(() => validateGatewayConfig({ prices: { 'voice-x': { input: 1, output: 2, audioOutput: -1 } } })).toThrow(/prices/);
   });
 
   it('no provider key reaches a client or a log line', () => {

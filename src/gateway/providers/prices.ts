@@ -9,6 +9,24 @@ export interface ModelPrice {
   output: number;
   /** Image input (an image edit's inputs), when it costs more than text; absent: `input`. */
   imageInput?: number;
+  /** Text input the provider served from its cache (Realtime sessions); absent: `input`. */
+  cachedInput?: number;
+  /** Audio in and out (Realtime sessions), dearer than text; absent: `input` and `output`. */
+  audioInput?: number;
+  /** Cached audio input; absent: `cachedInput`, then `audioInput`. */
+  cachedAudioInput?: number;
+  audioOutput?: number;
+}
+
+/** A Realtime response's tokens by kind (the cached ones are part of their kind's input). */
+export interface TokenKinds {
+  textIn: number;
+  cachedTextIn: number;
+  audioIn: number;
+  cachedAudioIn: number;
+  imageIn: number;
+  textOut: number;
+  audioOut: number;
 }
 
 export type PriceTable = Record<string, ModelPrice>;
@@ -38,6 +56,11 @@ export const DEFAULT_PRICES: PriceTable = {
   'tts-1': { input: 15, output: 0 },
   'tts-1-hd': { input: 30, output: 0 },
   'gpt-4o-mini-tts': { input: 0.6, output: 12 },
+  // Realtime sessions relayed by the gateway: text, audio and image tokens, cached ones cheaper.
+  'gpt-realtime': { input: 4, cachedInput: 0.4, output: 16, audioInput: 32, cachedAudioInput: 0.4, audioOutput: 64, imageInput: 5 },
+  'gpt-realtime-mini': { input: 0.6, cachedInput: 0.06, output: 2.4, audioInput: 10, cachedAudioInput: 0.3, audioOutput: 20, imageInput: 0.8 },
+  'gpt-4o-realtime-preview': { input: 5, cachedInput: 2.5, output: 20, audioInput: 40, cachedAudioInput: 2.5, audioOutput: 80 },
+  'gpt-4o-mini-realtime-preview': { input: 0.6, cachedInput: 0.3, output: 2.4, audioInput: 10, cachedAudioInput: 0.3, audioOutput: 20 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   'claude-opus-4': { input: 15, output: 75 },
@@ -84,6 +107,21 @@ export class Prices {
   /** True when the table prices this model (exactly or by family), false when it falls back. */
   known(model: string): boolean {
     return this.of(model) !== this.fallback;
+  }
+
+  /** Cost in USD of a Realtime response's usage, each kind of token at its own rate. */
+  realtimeCost(model: string, u: TokenKinds): number {
+    const p = this.of(model);
+    const audioIn = p.audioInput ?? p.input;
+    return (
+      (u.textIn - u.cachedTextIn) * p.input +
+      u.cachedTextIn * (p.cachedInput ?? p.input) +
+      (u.audioIn - u.cachedAudioIn) * audioIn +
+      u.cachedAudioIn * (p.cachedAudioInput ?? p.cachedInput ?? audioIn) +
+      u.imageIn * (p.imageInput ?? p.input) +
+      u.textOut * p.output +
+      u.audioOut * (p.audioOutput ?? p.output)
+    ) / 1e6;
   }
 
   /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */

@@ -36,7 +36,9 @@ export async function startGateway(upstream: FakeUpstream, keys: { openai: strin
     ledgerFlushMs: 10,
     ...options,
   });
-  const server = await listen(createServer(gateway));
+  const http = createServer(gateway);
+  http.on('upgrade', gateway.upgrade);
+  const server = await listen(http);
   const stop = async () => {
     await server.close();
     await gateway.close();

@@ -1,0 +1,292 @@
+/**
+ * OpenAI Realtime sessions relayed through the gateway (`GET /v1/realtime?model=…` upgraded to a
+ * WebSocket): the client speaks to the gateway with its gateway token, the gateway to OpenAI with the
+ * provider key, and every event passes through unchanged. The gateway reads each `response.done` for
+ * its usage, so a session is billed what it used, and ended when a budget is spent or its token is
+ * revoked, which a minted client secret (see realtime.ts) cannot offer.
+ *
+ * The WebSocket protocol is `ws`'s; what is keyward's is below: where the token comes from, which
+ * client events are refused, what is billed and when a session ends.
+ */
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import WebSocket, { WebSocketServer, type RawData } from 'ws';
+import { badRequest, GatewayHttpError } from './http-error.js';
+import type { PoolKey } from './keys.js';
+import type { Logger } from './logger.js';
+import type { AttemptResult } from './metrics.js';
+import { isObject } from './providers/types.js';
+import { realtimeUsage, type RealtimeUsage } from './realtime-usage.js';
+import type { Upstream } from './upstream.js';
+
+export const REALTIME_PATH = '/v1/realtime';
+/** The subprotocol a browser's WebSocket carries its key in (browsers cannot set headers): the OpenAI SDK's own. */
+const KEY_PROTOCOL = 'openai-insecure-api-key.';
+const BETA_PROTOCOL = 'openai-beta.realtime-v1';
+/** Client events are JSON; audio arrives in chunks of well under this. */
+const MAX_FRAME = 16 * 1024 * 1024;
+
+/** What the client asked for: the model, the credential as `authenticate` reads it, and the beta interface if asked. */
+export interface SessionRequest {
+  model: string;
+  credential: IncomingHttpHeaders;
+  beta: boolean;
+}
+
+/** Reads the upgrade request; throws the refusal the client gets as an HTTP answer. */
+export function sessionRequest(req: IncomingMessage, path: string, query: string): SessionRequest {
+  if (path !== REALTIME_PATH) throw new GatewayHttpError(404, 'not_found', `no WebSocket route ${path.slice(0, 100)}; the gateway relays Realtime sessions at ${REALTIME_PATH}?model=…`);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayHttpError(400, 'invalid_request_error', 'only WebSocket upgrades are taken');
+  const params = new URLSearchParams(query);
+  if (params.has('call_id')) throw badRequest('attaching to a WebRTC call (call_id) is not relayed; open the session over WebSocket with ?model=…');
+  const model = params.get('model');
+  if (!model) throw badRequest(`name the model in the URL: ${REALTIME_PATH}?model=gpt-realtime`);
+  const protocols = protocolsOf(req);
+  const fromProtocol = protocols.find((p) => p.startsWith(KEY_PROTOCOL))?.slice(KEY_PROTOCOL.length);
+  const credential: IncomingHttpHeaders = {};
+  if (req.headers.authorization !== undefined) credential.authorization = req.headers.authorization;
+  else if (fromProtocol) credential.authorization = `Bearer ${fromProtocol}`;
+  return { model, credential, beta: protocols.includes(BETA_PROTOCOL) || /realtime=v1/.test(String(req.headers['openai-beta'] ?? '')) };
+}
+
+function protocolsOf(req: IncomingMessage): string[] {
+  const h = req.headers['sec-websocket-protocol'];
+  return typeof h === 'string' ? h.split(',').map((s) => s.trim()).filter(Boolean) : [];
+}
+
+/**
+ * Answers an upgrade the gateway refuses, as an HTTP response on the raw socket (the handshake never
+ * happened). `headers` are the gateway's security headers and the refusal's own.
+ */
+export function refuseUpgrade(socket: Duplex, err: GatewayHttpError, body: string, headers: Record<string, string>): void {
+  if (!socket.writable) return void socket.destroy();
+  const h = { ...headers, ...err.headers, 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), connection: 'close' };
+  const head = [`HTTP/1.1 ${err.status} ${STATUS_CODES[err.status] ?? ''}`, ...Object.entries(h).map(([k, v]) => `${k}: ${v}`)].join('\r\n');
+  socket.end(`${head}\r\n\r\n${body}`);
+}
+
+export interface UpstreamSocket {
+  socket: WebSocket;
+  key: PoolKey;
+  /** Events the provider sent before the client's handshake was done (its `session.created`), passed on first. */
+  early: Array<[RawData, boolean]>;
+}
+
+export interface ConnectOptions {
+  retries: number;
+  timeoutMs: number;
+  attempted(result: AttemptResult): void;
+  keyRejected(key: PoolKey): void;
+}
+
+/**
+ * Opens the session with the provider, on the next usable key of the pool: a key the provider rejects
+ * leaves the pool (as for any call), a 429, a 5xx or a failed connection moves on to the next key.
+ * Throws the refusal for the client when every try failed; its message names no key.
+ */
+export async function connectRealtime(upstream: Upstream, model: string, beta: boolean, o: ConnectOptions): Promise<UpstreamSocket> {
+  const url = `${upstream.base.replace(/^http/, 'ws')}/realtime?model=${encodeURIComponent(model)}`;
+  const tried = new Set<PoolKey>();
+  let last: GatewayHttpError | undefined;
+  for (let attempt = 0; attempt <= o.retries; attempt++) {
+    const key = upstream.pool.pick(tried);
+    if (!key) break;
+    tried.add(key);
+    const headers: Record<string, string> = { ...upstream.provider.authHeaders(key.secret) };
+    if (beta) headers['openai-beta'] = 'realtime=v1';
+    const r = await openSocket(url, headers, o.timeoutMs);
+    if (r.socket) {
+      o.attempted('answered');
+      upstream.pool.success(key);
+      return { socket: r.socket, key, early: r.early! };
+    }
+    const s = r.status;
+    if (s === 401 || s === 403) {
+      o.attempted('key_rejected');
+      upstream.pool.failure(key, s);
+      o.keyRejected(key);
+      last = new GatewayHttpError(502, 'upstream_auth_failed', `${upstream.provider.name} rejected the gateway's provider key; an operator must replace it`);
+      continue;
+    }
+    if (s === undefined || s === 429 || s >= 500) {
+      o.attempted(s === undefined ? (r.timedOut ? 'timeout' : 'connection_error') : s === 429 ? 'rate_limited' : 'server_error');
+      upstream.pool.failure(key);
+      last =
+        s === undefined
+          ? new GatewayHttpError(r.timedOut ? 504 : 502, r.timedOut ? 'upstream_timeout' : 'upstream_unreachable', `cannot open a Realtime session with ${upstream.provider.name} (${r.timedOut ? 'no answer in time' : 'connection error'})`)
+          : new GatewayHttpError(s === 429 ? 429 : 502, s === 429 ? 'rate_limit_exceeded' : 'upstream_error', `${upstream.provider.name} refused the Realtime session (${s})`, s === 429 ? { 'retry-after': '5' } : undefined);
+      continue;
+    }
+    // 400, 404: the client's request (an unknown model), the same on every key.
+    o.attempted('client_error');
+    throw new GatewayHttpError(s, s === 404 ? 'model_not_found' : 'invalid_request_error', `${upstream.provider.name} refused the Realtime session (${s}); check the model name`);
+  }
+  throw last ?? new GatewayHttpError(503, 'upstream_unavailable', `every ${upstream.provider.name} key is cooling down after repeated failures; retry shortly`, { 'retry-after': '5' });
+}
+
+function openSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ socket?: WebSocket; early?: Array<[RawData, boolean]>; status?: number; timedOut?: boolean }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers, handshakeTimeout: timeoutMs, perMessageDeflate: false, maxPayload: MAX_FRAME, followRedirects: false });
+    ws.once('open', () => {
+      ws.removeAllListeners('error');
+      // The provider's first event can come in the handshake's own packet, emitted before any await resumes.
+      const early: Array<[RawData, boolean]> = [];
+      ws.on('message', (data, isBinary) => early.push([data, isBinary]));
+      ws.on('error', () => undefined);
+      resolve({ socket: ws, early });
+    });
+    ws.once('unexpected-response', (_req, res) => {
+      res.resume();
+      ws.removeAllListeners('error');
+      ws.on('error', () => undefined);
+      ws.terminate();
+      resolve({ status: res.statusCode ?? 502 });
+    });
+    ws.once('error', (err) => resolve({ timedOut: /timed out/i.test(err.message) }));
+  });
+}
+
+/** Why a session was ended by the gateway, told to the client as an `error` event before the close. */
+export interface SessionEnd {
+  type: string;
+  message: string;
+}
+
+/** The session's account, kept by the gateway: each response billed, the hold settled at the end. */
+export interface SessionAccount {
+  readonly reqId: string;
+  /** Bills one response's usage; resolves to a reason to end the session (a budget spent, the token revoked), or undefined to go on. */
+  bill(usage: RealtimeUsage): Promise<SessionEnd | undefined>;
+  /** The client sent an event the session may not carry (another model): the refusal, or undefined. */
+  refuse(event: Record<string, unknown>): string | undefined;
+  /** Settles the hold to what was billed; called once, when either side closes. */
+  close(outcome: string): void;
+}
+
+/** The WebSocket server end of the gateway: the handshake only (`noServer`), never the key protocol chosen. */
+export function relayServer(): WebSocketServer {
+  return new WebSocketServer({
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: MAX_FRAME,
+    // A browser must get one of the protocols it offered back; never the one carrying its token.
+    handleProtocols: (offered) => (offered.has('realtime') ? 'realtime' : false),
+  });
+}
+
+const CLOSE_NORMAL = 1000;
+const CLOSE_GOING_AWAY = 1001;
+const CLOSE_POLICY = 1008;
+const CLOSE_ERROR = 1011;
+
+/** A close code one end may send the other (1005, 1006 and 1015 are only ever reported). */
+function sendable(code: number): number {
+  return code === 1000 || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999) ? code : CLOSE_NORMAL;
+}
+
+/**
+ * Passes events both ways until either end closes. Only the events that matter are parsed: a client's
+ * `session.update` (may not change the model) and the provider's `response.done` (billed); audio
+ * chunks, most of the traffic, go through as bytes.
+ */
+export class RealtimeRelay {
+  private ended = false;
+  private outcome = 'ok';
+  /** Bills in the order responses finished, one at a time. */
+  private billing: Promise<void> = Promise.resolve();
+
+  private readonly upstream: WebSocket;
+
+  constructor(
+    private readonly client: WebSocket,
+    up: UpstreamSocket,
+    private readonly account: SessionAccount,
+    private readonly log: Logger,
+    private readonly scrub: (text: string) => string,
+  ) {
+    const upstream = (this.upstream = up.socket);
+    client.on('message', (data, isBinary) => this.fromClient(data, isBinary));
+    upstream.removeAllListeners('message');
+    upstream.on('message', (data, isBinary) => this.fromUpstream(data, isBinary));
+    for (const [data, isBinary] of up.early.splice(0)) this.fromUpstream(data, isBinary);
+    if (upstream.readyState !== WebSocket.OPEN) this.end('upstream_closed', CLOSE_ERROR, 'the provider closed the session');
+    client.on('close', (code) => this.end(code === 1006 ? 'client_disconnect' : 'ok', code));
+    upstream.on('close', (code, reason) => this.end(code === CLOSE_NORMAL ? 'ok' : 'upstream_closed', code, this.scrub(reason.toString('utf8')).slice(0, 120)));
+    client.on('error', () => this.end('client_error', CLOSE_ERROR));
+    upstream.on('error', (err) => {
+      this.log.warn({ reqId: account.reqId, err }, 'Realtime session: the provider connection failed');
+      this.end('upstream_error', CLOSE_ERROR, 'the provider connection failed');
+    });
+  }
+
+  private fromClient(data: RawData, isBinary: boolean): void {
+    if (this.ended) return;
+    const buf = data as Buffer;
+    if (!isBinary && buf.includes('session.update')) {
+      const event = parse(buf);
+      const why = event ? this.account.refuse(event) : undefined;
+      if (why !== undefined) {
+        this.tell({ type: 'error', error: { type: 'invalid_request_error', code: 'model_not_allowed', message: why, event_id: typeof event?.event_id === 'string' ? event.event_id : null } });
+        return;
+      }
+    }
+    if (this.upstream.readyState === WebSocket.OPEN) this.upstream.send(buf, { binary: isBinary });
+  }
+
+  private fromUpstream(data: RawData, isBinary: boolean): void {
+    if (this.ended) return;
+    const buf = data as Buffer;
+    if (this.client.readyState === WebSocket.OPEN) this.client.send(buf, { binary: isBinary });
+    if (isBinary || !buf.includes('response.done')) return;
+    const event = parse(buf);
+    if (event?.type !== 'response.done' || !isObject(event.response)) return;
+    const usage = realtimeUsage(event.response.usage);
+    if (!usage) return;
+    this.billing = this.billing.then(async () => {
+      const stop = await this.account.bill(usage);
+      if (stop && !this.ended) {
+        this.tell({ type: 'error', error: { type: stop.type, code: stop.type, message: stop.message, event_id: null } });
+        this.end(stop.type, CLOSE_POLICY, stop.message.slice(0, 120));
+      }
+    });
+  }
+
+  /** An event of the gateway's own to the client, in the shape the provider's errors have. */
+  private tell(event: Record<string, unknown>): void {
+    if (this.client.readyState === WebSocket.OPEN) this.client.send(JSON.stringify({ event_id: `event_kw_${Date.now().toString(36)}`, ...event }));
+  }
+
+  /** Ends the session once: both sockets closed, the account settled after the last bill. */
+  end(outcome: string, code: number, reason = ''): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.outcome = outcome;
+    const c = sendable(code);
+    const r = Buffer.byteLength(reason) <= 123 ? reason : '';
+    for (const ws of [this.client, this.upstream]) {
+      if (ws.readyState === WebSocket.OPEN) ws.close(c, r);
+      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    }
+    // A peer that never answers the close is cut after a moment.
+    setTimeout(() => {
+      this.client.terminate();
+      this.upstream.terminate();
+    }, 2_000).unref();
+    void this.billing.then(() => this.account.close(this.outcome));
+  }
+
+  /** The gateway is shutting down. */
+  shutdown(): void {
+    this.end('shutdown', CLOSE_GOING_AWAY, 'the gateway is shutting down');
+  }
+}
+
+function parse(buf: Buffer): Record<string, unknown> | undefined {
+  try {
+    const v: unknown = JSON.parse(buf.toString('utf8'));
+    return isObject(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

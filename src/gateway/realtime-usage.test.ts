@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { MemoryCounters } from '../store/memory.js';
+import { GatewayHttpError } from './http-error.js';
+import { budgetPlan, plan } from './policy.js';
+import { Prices } from './providers/prices.js';
+import { realtimeUsage } from './realtime-usage.js';
+import { SessionHold } from './session-hold.js';
+
+describe('realtimeUsage', () => {
+  it('reads the tokens by kind, cached input apart', () => {
+    const u = realtimeUsage({
+      input_tokens: 500,
+      output_tokens: 800,
+      input_token_details: { text_tokens: 200, audio_tokens: 280, image_tokens: 20, cached_tokens_details: { text_tokens: 100, audio_tokens: 50 } },
+      output_token_details: { text_tokens: 100, audio_tokens: 700 },
+    });
+    expect(u).toEqual({ tokensIn: 500, tokensOut: 800, textIn: 200, cachedTextIn: 100, audioIn: 280, cachedAudioIn: 50, imageIn: 20, textOut: 100, audioOut: 700 });
+  });
+
+  it('bills what a breakdown leaves out as audio, and no cache without one', () => {
+    expect(realtimeUsage({ input_tokens: 300, output_tokens: 40, input_token_details: { text_tokens: 100, cached_tokens: 90 } })).toMatchObject({ textIn: 100, audioIn: 200, cachedTextIn: 0, audioOut: 40, textOut: 0 });
+    expect(realtimeUsage({ input_tokens: -5, output_tokens: 'x' })).toMatchObject({ tokensIn: 0, tokensOut: 0 });
+    expect(realtimeUsage(null)).toBeUndefined();
+  });
+
+  it('prices each kind at its rate, falling back to the dearer one where the table has none', () => {
+    const prices = new Prices({ 'voice-x': { input: 1, output: 2 } });
+    const u = { textIn: 200, cachedTextIn: 100, audioIn: 300, cachedAudioIn: 0, imageIn: 0, textOut: 100, audioOut: 700 };
+    expect(prices.realtimeCost('gpt-realtime', u)).toBeCloseTo((100 * 4 + 100 * 0.4 + 300 * 32 + 100 * 16 + 700 * 64) / 1e6, 12);
+    expect(prices.realtimeCost('gpt-realtime-2025-08-28', u)).toBe(prices.realtimeCost('gpt-realtime', u));
+    // No audio or cache rates: text's.
+    expect(prices.realtimeCost('voice-x', u)).toBeCloseTo((500 * 1 + 800 * 2) / 1e6, 12);
+  });
+});
+
+describe('SessionHold', () => {
+  it('keeps a whole hold ahead of the spend, and stops taking when the budget refuses', async () => {
+    const taken: number[] = [];
+    let left = 0.25;
+    const hold = new SessionHold(0.1, (usd) => {
+      if (usd > left + 1e-12) throw new GatewayHttpError(402, 'budget_exceeded', 'spent');
+      left -= usd;
+      taken.push(usd);
+    });
+    await hold.spend(0.04, 10);
+    expect(taken).toEqual([0.1]);
+    await hold.spend(0.15, 10);
+    expect(taken).toEqual([0.1, 0.1]);
+    await expect(hold.spend(0.02, 5)).rejects.toThrow('spent');
+    expect(hold.billedUsd).toBeCloseTo(0.21, 12);
+    expect(hold).toMatchObject({ tokens: 25, heldNano: 300_000_000 });
+  });
+
+  it("takes its later holds from the opening plan's budgets alone", async () => {
+    const counters = new MemoryCounters();
+    const user = { id: 'u1', name: 'ana', disabled: false, createdAt: 0, rpm: 5, budgetUsd: 1, period: 'day' as const };
+    const p = plan(user, '10.0.0.1', { rpm: 9 }, { usd: 100, period: 'month' }, 0, 0.3, Date.now(), 'r1');
+    const q = budgetPlan(p, 0.3);
+    expect(q.roles).toEqual(['user-budget', 'global-budget']);
+    expect(q.checks.map((c) => c.cost)).toEqual([300_000_000, 300_000_000]);
+    expect((counters.admit(p.checks) as { ok: boolean }).ok).toBe(true);
+    expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(true);
+    expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(true);
+    expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(false);
+    // The request limits counted the session once.
+    expect(counters.peek(p.checks[0]!.key)).toBe(1);
+  });
+});

@@ -1,0 +1,188 @@
+import { createServer as createHttpsServer } from 'node:https';
+import OpenAI from 'openai';
+import { OpenAIRealtimeWS } from 'openai/realtime/ws';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { period } from '../../src/gateway/budget.js';
+import { issueToken } from '../../src/gateway/index.js';
+import { MemoryCounters, MemoryLedger } from '../../src/store/memory.js';
+import { testCertificates } from '../helpers/certs.js';
+import { listen, type TestServer } from '../helpers/http-server.js';
+import { attachFakeRealtime, type FakeRealtime } from './helpers/fake-realtime.js';
+import { opened, refused, type OpenOptions } from './helpers/realtime-client.js';
+import { until } from './helpers/http.js';
+import { gatewaySuite } from './helpers/suite.js';
+
+/** gpt-realtime's list prices for SPOKEN_USAGE: 100 text + 100 cached text + 300 audio in, 100 text + 700 audio out. */
+const RESPONSE_USD = (100 * 4 + 100 * 0.4 + 300 * 32 + 100 * 16 + 700 * 64) / 1e6;
+
+describe('OpenAI Realtime sessions relayed over WebSocket', () => {
+  const counters = new MemoryCounters();
+  const s = gatewaySuite({ user: 'vera', gateway: { realtime: { usdPerSecret: 0.06 }, counters, corsOrigins: ['https://app.example'] } });
+  const { dir, ledger } = s;
+  let fake: FakeRealtime;
+  let wsBase: string;
+  const tokenOf = (name: string, policy: Parameters<typeof dir.addUser>[1] = {}) => {
+    dir.addUser(name, policy);
+    return issueToken(dir, name).token;
+  };
+  const spentBy = (name: string) => counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number;
+  const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
+
+  beforeAll(() => {
+    fake = attachFakeRealtime(s.upstream.server, s.keys.openai);
+    wsBase = `ws://127.0.0.1:${s.gw.port}/v1/realtime`;
+  });
+
+  it("works with the OpenAI SDK's Realtime WebSocket: the real key upstream, each response billed by its usage, the hold released", async () => {
+    const certs = await testCertificates();
+    const tls: TestServer = await listen(createHttpsServer({ cert: certs.valid.cert, key: certs.valid.key }, s.gw.gateway) as never);
+    tls.server.on('upgrade', s.gw.gateway.upgrade);
+    try {
+      const token = tokenOf('sdk-voice', { budgetUsd: 5, period: 'day' });
+      const client = new OpenAI({ apiKey: token, baseURL: `https://127.0.0.1:${tls.port}/v1`, maxRetries: 0 });
+      const rt = new OpenAIRealtimeWS({ model: 'gpt-realtime', options: { ca: certs.rootCa } }, client);
+      const seen: string[] = [];
+      rt.on('event', (e) => seen.push(JSON.stringify(e)));
+      const errors: unknown[] = [];
+      rt.on('error', (e) => errors.push(e));
+      const event = <T>(type: string) => new Promise<T>((r) => rt.once(type as 'session.created', r as never));
+      await event('session.created');
+      for (let i = 0; i < 2; i++) {
+        const done = event<{ response: { usage: { output_tokens: number } } }>('response.done');
+        rt.send({ type: 'response.create' });
+        expect((await done).response.usage.output_tokens).toBe(800);
+      }
+      const upstream = fake.sessions.at(-1)!;
+      expect(upstream.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
+      expect(upstream.url).toBe('/v1/realtime?model=gpt-realtime');
+      expect(upstream.events.filter((e) => e.type === 'response.create')).toHaveLength(2);
+      // While the session runs, the budget holds what was billed and one hold ahead of it.
+      await until('both responses are billed', () => ledger.rows({}).filter((r) => r.route === 'realtime-session' && r.userId === dir.getUser('sdk-voice')!.id).length === 2);
+      expect(spentBy('sdk-voice')).toBeGreaterThanOrEqual(Math.ceil((2 * RESPONSE_USD + 0.06) * 1e9));
+      rt.close();
+      await until('the session is settled', () => spentBy('sdk-voice') === Math.ceil(2 * RESPONSE_USD * 1e9));
+      const rows = ledger.rows({}).filter((r) => r.userId === dir.getUser('sdk-voice')!.id);
+      expect(rows.map((r) => [r.route, r.model, r.tokensIn, r.tokensOut, r.status])).toEqual([
+        ['realtime-session', 'gpt-realtime', 500, 800, 200],
+        ['realtime-session', 'gpt-realtime', 500, 800, 200],
+      ]);
+      for (const r of rows) expect(r.costUsd).toBeCloseTo(RESPONSE_USD, 9);
+      expect(errors).toEqual([]);
+      for (const text of [...seen, ...s.gw.logs]) expect(text).not.toContain(s.keys.openai[0]);
+      expect(s.gw.logs.join('')).not.toContain(token);
+      await until('the upstream session is closed', () => upstream.closed);
+    } finally {
+      await tls.close();
+    }
+  });
+
+  it('ends a session when a budget refuses more, so that it never passes the budget, and refuses the next one before it opens', async () => {
+    const token = tokenOf('thrifty', { budgetUsd: 0.15, period: 'day' });
+    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+    await c.next('session.created');
+    c.send({ type: 'response.create' });
+    await c.next('response.done');
+    c.send({ type: 'response.create' });
+    await c.next('response.done');
+    // Two responses ($0.113) leave less than a hold ($0.06) within $0.15: the gateway ends the session.
+    const err = await c.next('error');
+    expect(err.error).toMatchObject({ type: 'budget_exceeded', code: 'budget_exceeded' });
+    expect((await c.closed).code).toBe(1008);
+    await until('the session is settled', () => spentBy('thrifty') === Math.ceil(2 * RESPONSE_USD * 1e9));
+    expect(2 * RESPONSE_USD).toBeLessThanOrEqual(0.15);
+    await until('the upstream session is closed', () => fake.sessions.at(-1)!.closed);
+    const again = await refused(`${wsBase}?model=gpt-realtime`, bearer(token));
+    expect(again.status).toBe(402);
+    expect(JSON.parse(again.body).error).toMatchObject({ type: 'budget_exceeded' });
+  });
+
+  it('takes the gateway token from the subprotocol a browser sends, and never answers with that protocol', async () => {
+    const token = tokenOf('browser');
+    const before = fake.sessions.length;
+    const c = await opened(`${wsBase}?model=gpt-realtime`, { protocols: ['realtime', `openai-insecure-api-key.${token}`], origin: 'https://app.example' });
+    expect(c.ws.protocol).toBe('realtime');
+    await c.next('session.created');
+    expect(fake.sessions.length).toBe(before + 1);
+    expect(fake.sessions.at(-1)!.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
+    c.ws.close();
+    await c.closed;
+    // Another page's origin is refused: browsers do not hold WebSockets to CORS.
+    const other = await refused(`${wsBase}?model=gpt-realtime`, { protocols: ['realtime', `openai-insecure-api-key.${token}`], origin: 'https://evil.example' });
+    expect(other.status).toBe(403);
+  });
+
+  it('refuses a switch to another model mid-session, and passes the rest of session.update on', async () => {
+    const token = tokenOf('switcher', { models: ['gpt-realtime-mini'] });
+    const c = await opened(`${wsBase}?model=gpt-realtime-mini`, bearer(token));
+    await c.next('session.created');
+    c.send({ type: 'session.update', event_id: 'ev1', session: { type: 'realtime', model: 'gpt-realtime' } });
+    const err = await c.next('error');
+    expect(err.error).toMatchObject({ code: 'model_not_allowed', event_id: 'ev1' });
+    c.send({ type: 'session.update', session: { type: 'realtime', model: 'gpt-realtime-mini', instructions: 'be brief' } });
+    await c.next('session.updated');
+    const upstream = fake.sessions.at(-1)!;
+    expect(upstream.events.map((e) => (e.session as { model?: string }).model)).toEqual(['gpt-realtime-mini']);
+    c.ws.close();
+    await c.closed;
+  });
+
+  it('ends a session at its next response once its token is revoked', async () => {
+    dir.addUser('revoked-voice', {});
+    const issued = issueToken(dir, 'revoked-voice');
+    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(issued.token));
+    await c.next('session.created');
+    dir.revokeToken(issued.record.id);
+    c.send({ type: 'response.create' });
+    await c.next('response.done');
+    expect((await c.next('error')).error).toMatchObject({ type: 'session_revoked' });
+    expect((await c.closed).code).toBe(1008);
+    // The response already given is billed.
+    await until('the response is billed', () => ledger.rows({}).some((r) => r.userId === dir.getUser('revoked-voice')!.id));
+  });
+
+  it('refuses with a clear HTTP error, opening nothing upstream and billing nothing', async () => {
+    const token = tokenOf('refusals', { models: ['gpt-realtime-mini'], budgetUsd: 1, period: 'day' });
+    const before = fake.sessions.length;
+    const rowsBefore = ledger.rows({}).length;
+    const cases: Array<[string, OpenOptions, number, string]> = [
+      [`${wsBase}?model=gpt-realtime-mini`, {}, 401, 'authentication_error'],
+      [`${wsBase}?model=gpt-realtime-mini`, bearer(s.keys.openai[0]!), 401, 'authentication_error'],
+      [wsBase, bearer(token), 400, 'invalid_request_error'],
+      [`${wsBase}?call_id=rtc_1`, bearer(token), 400, 'invalid_request_error'],
+      [`${wsBase}?model=gpt-realtime`, bearer(token), 403, 'model_not_allowed'],
+      [`ws://127.0.0.1:${s.gw.port}/v1/chat/completions`, bearer(token), 404, 'not_found'],
+    ];
+    for (const [url, o, status, type] of cases) {
+      const r = await refused(url, o);
+      expect([url, r.status]).toEqual([url, status]);
+      expect(JSON.parse(r.body).error.type).toBe(type);
+      // A provider key sent as the token is never echoed.
+      expect(r.body).not.toContain(s.keys.openai[0]);
+    }
+    // Asked for as plain HTTP, the route says how to open it.
+    const plain = await fetch(`http://127.0.0.1:${s.gw.port}/v1/realtime?model=gpt-realtime-mini`, { headers: { authorization: `Bearer ${token}` } });
+    expect(plain.status).toBe(400);
+    expect(((await plain.json()) as { error: { message: string } }).error.message).toMatch(/over WebSocket/);
+    // The provider refuses every key: a 502, and the hold is given back.
+    fake.refuse.push(500, 500, 500);
+    const r = await refused(`${wsBase}?model=gpt-realtime-mini`, bearer(token));
+    expect(r.status).toBe(502);
+    expect(JSON.parse(r.body).error.type).toBe('upstream_error');
+    fake.refuse.length = 0;
+    expect(fake.sessions.length).toBe(before);
+    expect(spentBy('refusals')).toBe(0);
+    expect(ledger.rows({}).length).toBe(rowsBefore);
+  });
+
+  it('is off unless the config has realtime, and ends the sessions of a gateway that shuts down', async () => {
+    const off = await s.another({ ledger: new MemoryLedger() });
+    const r = await refused(`ws://127.0.0.1:${off.port}/v1/realtime?model=gpt-realtime`, bearer(s.token));
+    expect(r.status).toBe(403);
+    expect(JSON.parse(r.body).error.type).toBe('realtime_disabled');
+    const on = await s.another({ ledger: new MemoryLedger(), realtime: { usdPerSecret: 0.06 } });
+    const c = await opened(`ws://127.0.0.1:${on.port}/v1/realtime?model=gpt-realtime`, bearer(s.token));
+    await c.next('session.created');
+    await on.gateway.close();
+    expect((await c.closed).code).toBe(1001);
+  });
+});
