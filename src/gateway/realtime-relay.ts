@@ -17,7 +17,7 @@ import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import type { AttemptResult } from './metrics.js';
 import { isObject } from './providers/types.js';
-import { realtimeUsage, type RealtimeUsage } from './realtime-usage.js';
+import { realtimeUsage, transcriptionModel, transcriptionUsage, type RealtimeUsage, type TranscriptionUsage } from './realtime-usage.js';
 import type { Upstream } from './upstream.js';
 
 export const REALTIME_PATH = '/v1/realtime';
@@ -26,6 +26,8 @@ const KEY_PROTOCOL = 'openai-insecure-api-key.';
 const BETA_PROTOCOL = 'openai-beta.realtime-v1';
 /** Client events are JSON; audio arrives in chunks of well under this. */
 const MAX_FRAME = 16 * 1024 * 1024;
+/** Events queued for an end that does not read them (a minute of audio is about 4 MB): past this the session is ended. */
+const MAX_QUEUED = 32 * 1024 * 1024;
 
 /** What the client asked for: the model, the credential as `authenticate` reads it, and the beta interface if asked. */
 export interface SessionRequest {
@@ -153,11 +155,14 @@ export interface SessionEnd {
   message: string;
 }
 
+/** What a session is billed for: a response (tokens by kind, the session's model) or an input transcription (its own model). */
+export type SessionCharge = { response: RealtimeUsage } | { transcription: TranscriptionUsage; model: string | undefined };
+
 /** The session's account, kept by the gateway: each response billed, the hold settled at the end. */
 export interface SessionAccount {
   readonly reqId: string;
-  /** Bills one response's usage; resolves to a reason to end the session (a budget spent, the token revoked), or undefined to go on. */
-  bill(usage: RealtimeUsage): Promise<SessionEnd | undefined>;
+  /** Bills one charge; resolves to a reason to end the session (a budget spent, the token revoked), or undefined to go on. */
+  bill(charge: SessionCharge): Promise<SessionEnd | undefined>;
   /** The client sent an event the session may not carry (another model): the refusal, or undefined. */
   refuse(event: Record<string, unknown>): string | undefined;
   /** Settles the hold to what was billed; called once, when either side closes. */
@@ -195,6 +200,8 @@ export class RealtimeRelay {
   private outcome = 'ok';
   /** Bills in the order responses finished, one at a time. */
   private billing: Promise<void> = Promise.resolve();
+  /** The input transcription model the provider says the session uses (from `session.created` and `session.updated`). */
+  private transcribeWith: string | undefined;
 
   private readonly upstream: WebSocket;
 
@@ -204,6 +211,7 @@ export class RealtimeRelay {
     private readonly account: SessionAccount,
     private readonly log: Logger,
     private readonly scrub: (text: string) => string,
+    private readonly maxQueued = MAX_QUEUED,
   ) {
     const upstream = (this.upstream = up.socket);
     client.on('message', (data, isBinary) => this.fromClient(data, isBinary));
@@ -231,25 +239,50 @@ export class RealtimeRelay {
         return;
       }
     }
-    if (this.upstream.readyState === WebSocket.OPEN) this.upstream.send(buf, { binary: isBinary });
+    this.pass(this.upstream, buf, isBinary, 'upstream_too_slow');
   }
 
   private fromUpstream(data: RawData, isBinary: boolean): void {
     if (this.ended) return;
     const buf = data as Buffer;
-    if (this.client.readyState === WebSocket.OPEN) this.client.send(buf, { binary: isBinary });
-    if (isBinary || !buf.includes('response.done')) return;
-    const event = parse(buf);
-    if (event?.type !== 'response.done' || !isObject(event.response)) return;
-    const usage = realtimeUsage(event.response.usage);
-    if (!usage) return;
+    this.pass(this.client, buf, isBinary, 'client_too_slow');
+    if (isBinary) return;
+    // Most events are audio chunks: only the few below are parsed.
+    let charge: SessionCharge | undefined;
+    if (buf.includes('response.done')) {
+      const event = parse(buf);
+      const usage = event?.type === 'response.done' && isObject(event.response) ? realtimeUsage(event.response.usage) : undefined;
+      if (usage) charge = { response: usage };
+    } else if (buf.includes('input_audio_transcription.completed')) {
+      const event = parse(buf);
+      const usage = event?.type === 'conversation.item.input_audio_transcription.completed' ? transcriptionUsage(event.usage) : undefined;
+      if (usage) charge = { transcription: usage, model: this.transcribeWith };
+    } else if (buf.includes('"session.')) {
+      const event = parse(buf);
+      if ((event?.type === 'session.created' || event?.type === 'session.updated') && isObject(event.session)) this.transcribeWith = transcriptionModel(event.session) ?? this.transcribeWith;
+    }
+    if (charge === undefined) return;
+    const c = charge;
     this.billing = this.billing.then(async () => {
-      const stop = await this.account.bill(usage);
+      const stop = await this.account.bill(c).catch((err: unknown): SessionEnd => {
+        this.log.error({ reqId: this.account.reqId, err }, 'billing a Realtime session failed');
+        return { type: 'internal_error', message: 'the gateway could not bill the session, so it ended it' };
+      });
       if (stop && !this.ended) {
         this.tell({ type: 'error', error: { type: stop.type, code: stop.type, message: stop.message, event_id: null } });
         this.end(stop.type, CLOSE_POLICY, stop.message.slice(0, 120));
       }
     });
+  }
+
+  /** Sends on, unless the other end has stopped reading: its queue is bounded, and the session ends past it. */
+  private pass(to: WebSocket, buf: Buffer, isBinary: boolean, slow: string): void {
+    if (to.readyState !== WebSocket.OPEN) return;
+    if (to.bufferedAmount > this.maxQueued) {
+      this.end(slow, CLOSE_ERROR, to === this.client ? 'the client does not read its events' : 'the provider does not read its events');
+      return;
+    }
+    to.send(buf, { binary: isBinary });
   }
 
   /** An event of the gateway's own to the client, in the shape the provider's errors have. */

@@ -3,7 +3,7 @@ import { MemoryCounters } from '../store/memory.js';
 import { GatewayHttpError } from './http-error.js';
 import { budgetPlan, plan } from './policy.js';
 import { Prices } from './providers/prices.js';
-import { realtimeUsage } from './realtime-usage.js';
+import { realtimeUsage, transcriptionModel, transcriptionUsage } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
 
 describe('realtimeUsage', () => {
@@ -30,6 +30,17 @@ describe('realtimeUsage', () => {
     expect(prices.realtimeCost('gpt-realtime-2025-08-28', u)).toBe(prices.realtimeCost('gpt-realtime', u));
     // No audio or cache rates: text's.
     expect(prices.realtimeCost('voice-x', u)).toBeCloseTo((500 * 1 + 800 * 2) / 1e6, 12);
+  });
+});
+
+describe('transcriptions in a Realtime session', () => {
+  it('reads tokens, or seconds heard, and the model from either config shape', () => {
+    expect(transcriptionUsage({ type: 'tokens', input_tokens: 50, output_tokens: 9 })).toEqual({ tokensIn: 50, tokensOut: 9, seconds: false });
+    expect(transcriptionUsage({ type: 'duration', seconds: 2.2 })).toEqual({ tokensIn: 3, tokensOut: 0, seconds: true });
+    expect(transcriptionUsage('x')).toBeUndefined();
+    expect(transcriptionModel({ audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } })).toBe('gpt-4o-transcribe');
+    expect(transcriptionModel({ input_audio_transcription: { model: 'whisper-1' } })).toBe('whisper-1');
+    expect(transcriptionModel({ audio: { input: { transcription: null } } })).toBeUndefined();
   });
 });
 

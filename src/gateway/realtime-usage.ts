@@ -40,3 +40,25 @@ export function realtimeUsage(usage: unknown): RealtimeUsage | undefined {
   }
   return u;
 }
+
+/** What an input transcription used (`conversation.item.input_audio_transcription.completed`): tokens, or seconds heard (whisper-1). */
+export interface TranscriptionUsage {
+  tokensIn: number;
+  tokensOut: number;
+  /** Billed by duration: `tokensIn` are the seconds heard, as for the transcription route. */
+  seconds: boolean;
+}
+
+export function transcriptionUsage(usage: unknown): TranscriptionUsage | undefined {
+  if (!isObject(usage)) return undefined;
+  if (usage.type === 'duration') return { tokensIn: Math.ceil(typeof usage.seconds === 'number' && usage.seconds > 0 ? usage.seconds : 0), tokensOut: 0, seconds: true };
+  return { tokensIn: count(usage.input_tokens), tokensOut: count(usage.output_tokens), seconds: false };
+}
+
+/** The transcription model a session's config names: GA's `audio.input.transcription.model`, or the beta's `input_audio_transcription.model`. */
+export function transcriptionModel(session: Record<string, unknown>): string | undefined {
+  const audio = isObject(session.audio) ? session.audio : undefined;
+  const input = audio && isObject(audio.input) ? audio.input : undefined;
+  const t = input && isObject(input.transcription) ? input.transcription : isObject(session.input_audio_transcription) ? session.input_audio_transcription : undefined;
+  return t && typeof t.model === 'string' && t.model !== '' ? t.model : undefined;
+}

@@ -36,8 +36,8 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { connectRealtime, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type SessionAccount, type SessionEnd } from './realtime-relay.js';
-import type { RealtimeUsage } from './realtime-usage.js';
+import { connectRealtime, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type SessionAccount, type SessionCharge, type SessionEnd } from './realtime-relay.js';
+import { transcriptionModel } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
 import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
@@ -1477,24 +1477,45 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       reqId: f.reqId,
       refuse(event) {
         const session = event.type === 'session.update' && isObject(event.session) ? event.session : undefined;
-        const model = session?.model;
-        if (model === undefined || model === f.model || model === f.alias) return undefined;
-        return `this session runs ${f.alias ?? f.model}; the gateway does not let it switch to another model (open a new session for ${typeof model === 'string' ? model.slice(0, 60) : 'it'})`;
+        if (!session) return undefined;
+        const model = session.model;
+        if (model !== undefined && model !== f.model && model !== f.alias) {
+          return `this session runs ${f.alias ?? f.model}; the gateway does not let it switch to another model (open a new session for ${typeof model === 'string' ? model.slice(0, 60) : 'it'})`;
+        }
+        // Transcribing what the user says is billed at its own model, which must be one the user may call.
+        const transcribe = transcriptionModel(session);
+        if (transcribe !== undefined) return modelRefusal(f.caller.user, transcribe);
+        return undefined;
       },
-      async bill(u: RealtimeUsage): Promise<SessionEnd | undefined> {
-        const costUsd = prices.realtimeCost(f.model, u);
+      async bill(charge: SessionCharge): Promise<SessionEnd | undefined> {
+        let model: string;
+        let tokensInNow: number;
+        let tokensOutNow: number;
+        let costUsd: number;
+        if ('response' in charge) {
+          const u = charge.response;
+          model = f.model;
+          [tokensInNow, tokensOutNow] = [u.tokensIn, u.tokensOut];
+          costUsd = prices.realtimeCost(model, u);
+        } else {
+          const t = charge.transcription;
+          // Not said by the provider: the dearer of what bills that way.
+          model = charge.model ?? (t.seconds ? 'whisper-1' : 'gpt-4o-transcribe');
+          [tokensInNow, tokensOutNow] = [t.tokensIn, t.tokensOut];
+          costUsd = prices.cost(model, t.tokensIn, t.tokensOut);
+        }
         responses++;
-        tokensIn += u.tokensIn;
-        tokensOut += u.tokensOut;
+        tokensIn += tokensInNow;
+        tokensOut += tokensOutNow;
         const user = f.caller.user;
         const ms = Math.round((performance.now() - f.start) * 100) / 100;
         const rowId = `${f.reqId}.${responses}`;
-        writer.push({ ts: Date.now(), requestId: rowId, userId: user.id, tokenId: f.caller.tokenId, provider: f.upstream, route: f.route.kind, model: f.model, tokensIn: u.tokensIn, tokensOut: u.tokensOut, costUsd, latencyMs: ms, status: 200, outcome: 'ok', tag: f.tag, team: user.team });
-        access({ reqId: rowId, user: user.name, route: f.route.kind, model: f.model, status: 200, outcome: 'ok', tokensIn: u.tokensIn, tokensOut: u.tokensOut, costUsd, ms, tag: f.tag });
-        metrics.usage(f.upstream, f.model, u.tokensIn, u.tokensOut, costUsd);
+        writer.push({ ts: Date.now(), requestId: rowId, userId: user.id, tokenId: f.caller.tokenId, provider: f.upstream, route: f.route.kind, model, tokensIn: tokensInNow, tokensOut: tokensOutNow, costUsd, latencyMs: ms, status: 200, outcome: 'ok', tag: f.tag, team: user.team });
+        access({ reqId: rowId, user: user.name, route: f.route.kind, model, status: 200, outcome: 'ok', tokensIn: tokensInNow, tokensOut: tokensOutNow, costUsd, ms, tag: f.tag });
+        metrics.usage(f.upstream, model, tokensInNow, tokensOutNow, costUsd);
         anomaly?.spent(user, costUsd);
         try {
-          await hold.spend(costUsd, u.tokensIn + u.tokensOut);
+          await hold.spend(costUsd, tokensInNow + tokensOutNow);
         } catch (err) {
           if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
           log.error({ err, reqId: f.reqId }, 'holding more budget for a Realtime session failed');

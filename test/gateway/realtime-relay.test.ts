@@ -126,6 +126,26 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     await c.closed;
   });
 
+  it("bills the input's transcription at its own model, which must be one the user may call", async () => {
+    const token = tokenOf('transcriber', { models: ['gpt-realtime', 'gpt-4o-mini-transcribe'] });
+    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } } });
+    expect((await c.next('error')).error).toMatchObject({ code: 'model_not_allowed', message: "model 'gpt-4o-transcribe' is not allowed for this user" });
+    c.send({ type: 'session.update', session: { type: 'realtime', audio: { input: { transcription: { model: 'gpt-4o-mini-transcribe' } } } } });
+    await c.next('session.updated');
+    c.send({ type: 'input_audio_buffer.append', audio: Buffer.alloc(4800).toString('base64') });
+    c.send({ type: 'input_audio_buffer.commit' });
+    await c.next('conversation.item.input_audio_transcription.completed');
+    const id = dir.getUser('transcriber')!.id;
+    await until('the transcription is billed', () => ledger.rows({}).some((r) => r.userId === id));
+    const [row] = ledger.rows({}).filter((r) => r.userId === id);
+    expect(row).toMatchObject({ route: 'realtime-session', model: 'gpt-4o-mini-transcribe', tokensIn: 100, tokensOut: 20 });
+    expect(row!.costUsd).toBeCloseTo((100 * 3 + 20 * 5) / 1e6, 12);
+    c.ws.close();
+    await c.closed;
+  });
+
   it('ends a session at its next response once its token is revoked', async () => {
     dir.addUser('revoked-voice', {});
     const issued = issueToken(dir, 'revoked-voice');

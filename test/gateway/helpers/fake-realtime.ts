@@ -15,12 +15,16 @@ export interface FakeRealtimeSession {
   events: Array<Record<string, unknown>>;
   socket: WebSocket;
   closed: boolean;
+  /** A session.update asked for input transcription. */
+  transcribes?: boolean;
 }
 
 export interface FakeRealtime {
   sessions: FakeRealtimeSession[];
   /** What the next responses report in `response.done`. */
   usage: Record<string, unknown>;
+  /** What a committed input's transcription reports (when the session transcribes). */
+  transcriptionUsage: Record<string, unknown>;
   /** Statuses the next upgrades are refused with, in order. */
   refuse: number[];
   close(): Promise<void>;
@@ -40,6 +44,7 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
   const state: FakeRealtime = {
     sessions: [],
     usage: SPOKEN_USAGE,
+    transcriptionUsage: { type: 'tokens', total_tokens: 120, input_tokens: 100, input_token_details: { text_tokens: 0, audio_tokens: 100 }, output_tokens: 20 },
     refuse: [],
     close: () => {
       server.off('upgrade', onUpgrade);
@@ -65,7 +70,14 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
       ws.on('message', (data) => {
         const e = JSON.parse(data.toString()) as Record<string, unknown>;
         s.events.push(e);
-        if (e.type === 'session.update') send({ type: 'session.updated', session: e.session });
+        if (e.type === 'session.update') {
+          send({ type: 'session.updated', session: e.session });
+          s.transcribes = JSON.stringify(e.session).includes('transcription');
+        }
+        if (e.type === 'input_audio_buffer.commit' && s.transcribes) {
+          send({ type: 'input_audio_buffer.committed', item_id: 'item_1' });
+          send({ type: 'conversation.item.input_audio_transcription.completed', item_id: 'item_1', content_index: 0, transcript: 'hello', usage: state.transcriptionUsage });
+        }
         if (e.type === 'response.create') {
           const id = `resp_${n}`;
           send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress' } });
