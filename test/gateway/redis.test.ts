@@ -2,13 +2,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { period } from '../../src/gateway/budget.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryLedger } from '../../src/store/memory.js';
 import { RedisCounters } from '../../src/store/redis.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { attachFakeRealtime } from './helpers/fake-realtime.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { opened } from './helpers/realtime-client.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, chat, post, until } from './helpers/http.js';
 import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
@@ -98,6 +101,47 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     expect(billed).toBeLessThanOrEqual(budget + 1e-9);
     // Each stream really cost 50 tokens = $0.05 and was billed so.
     expect(billed).toBeCloseTo(statuses.filter((s) => s === 200).length * 0.05, 6);
+  });
+
+  it('relayed Realtime sessions on both instances never pass a hard budget together', async () => {
+    const fake = attachFakeRealtime(upstream.server, keys.openai);
+    const rt = [0, 1].map((i) => startGateway(upstream, keys, { directory: stores[i]!, counters: counters[i]!, ledger: ledgers[i], realtime: { usdPerSecret: 0.06 } }));
+    const both = await Promise.all(rt);
+    try {
+      const budget = 0.4;
+      stores[0]!.addUser('talker', { budgetUsd: budget, period: 'day' });
+      const token = issueToken(stores[0]!, 'talker').token;
+      // One session on each instance, asking for responses until the gateway ends it.
+      const talk = async (i: number) => {
+        const c = await opened(`ws://127.0.0.1:${both[i]!.port}/v1/realtime?model=gpt-realtime`, { headers: bearer(token) });
+        await c.next('session.created');
+        const ended = c.closed.then((x) => x.code);
+        let open = true;
+        void ended.then(() => (open = false));
+        for (let n = 0; open && n < 20; n++) {
+          c.send({ type: 'response.create' });
+          await Promise.race([c.next('response.done'), ended]);
+        }
+        return { code: await ended, error: c.events.find((e) => e.type === 'error')?.error };
+      };
+      const ends = await Promise.all([talk(0), talk(1)]);
+      for (const e of ends) {
+        expect(e.code).toBe(1008);
+        expect(e.error).toMatchObject({ type: 'budget_exceeded' });
+      }
+      const uid = stores[0]!.getUser('talker')!.id;
+      const rows = () => ledgers.flatMap((l) => l.rows({ userId: uid }));
+      await until('the sessions are billed', () => rows().length >= 6);
+      const billed = rows().reduce((n, r) => n + r.costUsd, 0);
+      expect(billed).toBeLessThanOrEqual(budget);
+      // Both instances billed responses, and together they came within a hold of the budget.
+      expect(new Set(ledgers.map((l) => l.rows({ userId: uid }).length > 0))).toEqual(new Set([true]));
+      expect(billed).toBeGreaterThan(budget - 2 * 0.06 - 0.06);
+      await until('the holds are settled', async () => Math.abs(Number(await counters[0]!.peek(`b:u:${uid}:${period('day').key}`)) - Math.ceil(billed * 1e9)) <= 2);
+    } finally {
+      for (const g of both) await g.stop();
+      await fake.close();
+    }
   });
 
   it("a team's hard budget is never overshot by its members' concurrent streams on both instances", async () => {
