@@ -9,8 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import process from 'node:process';
-import pino from 'pino';
-import { createGateway, createLogger, issueToken, MemoryCounters, MemoryDirectory, RedisCounters, SqliteStore } from '../../dist/gateway/index.js';
+import { batchedDestination, createGateway, createLogger, issueToken, MemoryCounters, MemoryDirectory, RedisCounters, SqliteStore } from '../../dist/gateway/index.js';
 import { startPassthrough } from './passthrough.mjs';
 
 const [kind, upstream, redisUrl] = process.argv.slice(2);
@@ -34,7 +33,8 @@ if (kind === 'passthrough') {
     upstreams: { openai: { baseUrl: `${upstream}/v1`, keys: [key] } },
     ipLimits: { rpm: 10_000_000 },
     globalBudget: { usd: 10_000_000, period: 'month' },
-    logger: createLogger({ destination: pino.destination({ dest: join(tmp, 'gateway.log'), sync: false, minLength: 4096 }) }),
+    // Batched as `keyward gateway` writes its log (to a file here rather than stdout).
+    logger: createLogger({ destination: batchedDestination(join(tmp, 'gateway.log')) }),
   });
   const server = createServer({ keepAliveTimeout: 65_000 }, gateway);
   server.listen(0, '127.0.0.1', () => process.stdout.write(`READY ${server.address().port} ${token}\n`));

@@ -3,7 +3,7 @@ export { createGateway, type GatewayOptions, type GatewayHandler, type AppChatPo
 export { expressGateway, fastifyGateway, type AdapterOptions } from './adapters.js';
 export { issueToken, verifyToken, hashToken, type IssueOptions } from './tokens.js';
 export { readEnvFile, upstreamFromEnv, type UpstreamConfig } from './env.js';
-export { createLogger, REDACT_PATHS, type LoggerOptions } from './logger.js';
+export { batchedDestination, createLogger, LOG_BATCH_BYTES, REDACT_PATHS, type LoggerOptions } from './logger.js';
 export { Prices, DEFAULT_PRICES, FALLBACK_PRICE, type ModelPrice, type PriceTable } from './providers/prices.js';
 export type { Alert, AlertOptions } from './alerts.js';
 export type { AnomalyOptions } from './anomaly.js';

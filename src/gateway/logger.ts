@@ -55,7 +55,7 @@ export interface LoggerOptions {
   /** Where lines go (default stdout, batched). */
   destination?: DestinationStream;
   /**
-   * A batched destination writes once 4 KiB are queued; on a quiet gateway that could hold a line
+   * A batched destination writes once its batch is queued (32 KiB); on a quiet gateway that could hold a line
    * for hours. This writes whatever is queued at least this often (ms; 0 = never). Default 1000.
    */
   flushMs?: number;
@@ -153,9 +153,22 @@ process.once('exit', () => {
   }
 });
 
+/** Bytes of log lines written at a time by batchedDestination. */
+export const LOG_BATCH_BYTES = 32 * 1024;
+
+/**
+ * A file or descriptor written in batches of LOG_BATCH_BYTES, off the event loop. Each write is a
+ * hand-off to libuv's thread pool, which costs the event loop 20–70 µs on a busy virtual machine:
+ * 32 KiB batches (about 75 request lines) cost a request 12–15 µs of CPU less than 4 KiB ones did
+ * (interleaved runs at 16 concurrent requests). The timer of createLogger and `flush()` on shutdown
+ * write what a quiet gateway has not filled.
+ */
+export function batchedDestination(dest: string | number): DestinationStream {
+  return pino.destination({ dest, sync: false, minLength: LOG_BATCH_BYTES, maxWrite: 2 * LOG_BATCH_BYTES });
+}
+
 export function createLogger(options: LoggerOptions = {}): Logger {
-  // Batched writes (4 KiB): one syscall for many lines; the timer below and `flush()` on shutdown write the rest.
-  const given: Batched = options.destination ?? pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  const given: Batched = options.destination ?? batchedDestination(1);
   const destination: Batched = (given.minLength ?? 0) > 0 ? new LineBatch(given, given.minLength!) : given;
   let unwritten = false;
   const flushMs = options.flushMs ?? 1000;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accessLog, createLogger, type AccessFields } from '../../src/gateway/logger.js';
+import { accessLog, batchedDestination, createLogger, LOG_BATCH_BYTES, type AccessFields } from '../../src/gateway/logger.js';
 import { fakeOpenAiKey } from './helpers/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kw-logger-'));
@@ -20,7 +20,9 @@ async function until(cond: () => boolean, what: string): Promise<void> {
 describe('the gateway logger', () => {
   it('writes a line held in a batched destination within the flush interval, on a quiet gateway', async () => {
     const file = join(dir, 'quiet.log');
-    const log = createLogger({ destination: pino.destination({ dest: file, sync: false, minLength: 4096 }), flushMs: 20 });
+    const destination = batchedDestination(file);
+    expect((destination as { minLength?: number }).minLength).toBe(LOG_BATCH_BYTES);
+    const log = createLogger({ destination, flushMs: 20 });
     log.info({ reqId: 'r1', status: 200 }, 'request');
     // The destination opens its file in the background: on a busy machine it may not exist yet.
     const text = () => (existsSync(file) ? readFileSync(file, 'utf8') : '');
