@@ -40,6 +40,10 @@ export interface SessionRequest {
 export function sessionRequest(req: IncomingMessage, path: string, query: string): SessionRequest {
   if (path !== REALTIME_PATH) throw new GatewayHttpError(404, 'not_found', `no WebSocket route ${path.slice(0, 100)}; the gateway relays Realtime sessions at ${REALTIME_PATH}?model=…`);
   if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayHttpError(400, 'invalid_request_error', 'only WebSocket upgrades are taken');
+  // Checked before anything is reserved or opened upstream: the handshake would fail on them later.
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? '')) || req.headers['sec-websocket-version'] !== '13') {
+    throw new GatewayHttpError(400, 'invalid_request_error', 'not a WebSocket handshake this gateway can complete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required)');
+  }
   const params = new URLSearchParams(query);
   if (params.has('call_id')) throw badRequest('attaching to a WebRTC call (call_id) is not relayed; open the session over WebSocket with ?model=…');
   const model = params.get('model');

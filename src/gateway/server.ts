@@ -1367,6 +1367,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
+  /** Set when the gateway starts closing. */
+  let closing: Promise<void> | undefined;
   const relays = new Set<RealtimeRelay>();
   let relayWs: WebSocketServer | undefined;
   const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
@@ -1386,6 +1388,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
       const ask = sessionRequest(req, q === -1 ? url : url.slice(0, q), q === -1 ? '' : url.slice(q + 1));
+      if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the session again on another instance', { 'retry-after': '1' });
       // A WebSocket is not held to CORS by browsers: the gateway checks the page's origin itself.
       if (req.headers.origin !== undefined && corsH === undefined) throw new GatewayHttpError(403, 'cors_not_allowed', 'WebSocket sessions from this origin are not allowed (set corsOrigins on the gateway)');
       const authed = auth.authenticate(ask.credential);
@@ -1419,7 +1422,15 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       relayWs ??= relayServer();
       const opened = account;
+      // A handshake that fails now (the client gone, a header ws refuses) never reaches the callback.
+      let started = false;
+      socket.once('close', () => {
+        if (started) return;
+        conn.socket.terminate();
+        opened.settleUnused();
+      });
       relayWs.handleUpgrade(req, socket, head, (client) => {
+        started = true;
         const relay = new RealtimeRelay(client, conn, {
           ...opened,
           close(outcome) {
@@ -1572,7 +1583,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return out;
   };
   handler.setPolicy = applyPolicy;
-  let closing: Promise<void> | undefined;
   // Once: a second call (an app's shutdown hook and a framework's) waits for the first.
   handler.close = () =>
     (closing ??= (async () => {

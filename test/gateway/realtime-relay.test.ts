@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { request } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
@@ -183,13 +185,29 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     const plain = await fetch(`http://127.0.0.1:${s.gw.port}/v1/realtime?model=gpt-realtime-mini`, { headers: { authorization: `Bearer ${token}` } });
     expect(plain.status).toBe(400);
     expect(((await plain.json()) as { error: { message: string } }).error.message).toMatch(/over WebSocket/);
+    // A handshake ws cannot complete: refused before anything is opened, or, when only ws finds the
+    // fault (a malformed subprotocol list), the provider's session is closed and the hold given back.
+    const handshake = (extra: Record<string, string>) =>
+      new Promise<number>((resolve, reject) => {
+        const r = request({ host: '127.0.0.1', port: s.gw.port, path: '/v1/realtime?model=gpt-realtime-mini', headers: { connection: 'Upgrade', upgrade: 'websocket', authorization: `Bearer ${token}`, ...extra } });
+        r.on('response', (res) => (res.resume(), resolve(res.statusCode ?? 0)));
+        r.on('upgrade', () => reject(new Error('upgraded')));
+        r.on('error', reject);
+        r.end();
+      });
+    expect(await handshake({ 'sec-websocket-version': '13' })).toBe(400);
+    expect(fake.sessions.length).toBe(before);
+    expect(await handshake({ 'sec-websocket-version': '13', 'sec-websocket-key': randomBytes(16).toString('base64'), 'sec-websocket-protocol': 'realtime,,' })).toBe(400);
+    await until('the upstream session opened for it is closed', () => fake.sessions.length === before + 1 && fake.sessions.at(-1)!.closed);
+    await until('its hold is given back', () => spentBy('refusals') === 0);
+    const opens = fake.sessions.length;
     // The provider refuses every key: a 502, and the hold is given back.
     fake.refuse.push(500, 500, 500);
     const r = await refused(`${wsBase}?model=gpt-realtime-mini`, bearer(token));
     expect(r.status).toBe(502);
     expect(JSON.parse(r.body).error.type).toBe('upstream_error');
     fake.refuse.length = 0;
-    expect(fake.sessions.length).toBe(before);
+    expect(fake.sessions.length).toBe(opens);
     expect(spentBy('refusals')).toBe(0);
     expect(ledger.rows({}).length).toBe(rowsBefore);
   });
