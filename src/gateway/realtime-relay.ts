@@ -26,6 +26,8 @@ const KEY_PROTOCOL = 'openai-insecure-api-key.';
 const BETA_PROTOCOL = 'openai-beta.realtime-v1';
 /** Client events are JSON; audio arrives in chunks of well under this. */
 const MAX_FRAME = 16 * 1024 * 1024;
+/** How long a session's responses in progress may take to report their usage once it is ending. */
+const DRAIN_MS = 5_000;
 /** Events queued for an end that does not read them (a minute of audio is about 4 MB): past this the session is ended. */
 const MAX_QUEUED = 32 * 1024 * 1024;
 
@@ -206,6 +208,11 @@ export class RealtimeRelay {
   private billing: Promise<void> = Promise.resolve();
   /** The input transcription model the provider says the session uses (from `session.created` and `session.updated`). */
   private transcribeWith: string | undefined;
+  /** Responses the provider has started and not yet reported done, by id. */
+  private readonly inProgress = new Set<string>();
+  /** Ending, with responses in progress cancelled: their `response.done` (what they used) is still read. */
+  private draining: NodeJS.Timeout | undefined;
+  private upstreamClosed = false;
 
   private readonly upstream: WebSocket;
 
@@ -224,11 +231,12 @@ export class RealtimeRelay {
     for (const [data, isBinary] of up.early.splice(0)) this.fromUpstream(data, isBinary);
     if (upstream.readyState !== WebSocket.OPEN) this.end('upstream_closed', CLOSE_ERROR, 'the provider closed the session');
     client.on('close', (code) => this.end(code === 1006 ? 'client_disconnect' : 'ok', code));
-    upstream.on('close', (code, reason) => this.end(code === CLOSE_NORMAL ? 'ok' : 'upstream_closed', code, this.scrub(reason.toString('utf8')).slice(0, 120)));
+    upstream.on('close', (code, reason) => (this.ended ? this.closeUpstream() : this.end(code === CLOSE_NORMAL ? 'ok' : 'upstream_closed', code, this.scrub(reason.toString('utf8')).slice(0, 120))));
     client.on('error', () => this.end('client_error', CLOSE_ERROR));
     upstream.on('error', (err) => {
       this.log.warn({ reqId: account.reqId, err }, 'Realtime session: the provider connection failed');
-      this.end('upstream_error', CLOSE_ERROR, 'the provider connection failed');
+      if (this.ended) this.closeUpstream();
+      else this.end('upstream_error', CLOSE_ERROR, 'the provider connection failed');
     });
   }
 
@@ -247,16 +255,21 @@ export class RealtimeRelay {
   }
 
   private fromUpstream(data: RawData, isBinary: boolean): void {
-    if (this.ended) return;
+    if (this.ended && this.draining === undefined) return;
     const buf = data as Buffer;
-    this.pass(this.client, buf, isBinary, 'client_too_slow');
+    if (!this.ended) this.pass(this.client, buf, isBinary, 'client_too_slow');
     if (isBinary) return;
     // Most events are audio chunks: only the few below are parsed.
     let charge: SessionCharge | undefined;
     if (buf.includes('response.done')) {
       const event = parse(buf);
-      const usage = event?.type === 'response.done' && isObject(event.response) ? realtimeUsage(event.response.usage) : undefined;
+      const response = event?.type === 'response.done' && isObject(event.response) ? event.response : undefined;
+      const usage = response ? realtimeUsage(response.usage) : undefined;
       if (usage) charge = { response: usage };
+      if (response) this.inProgress.delete(String(response.id));
+    } else if (buf.includes('response.created')) {
+      const event = parse(buf);
+      if (event?.type === 'response.created' && isObject(event.response)) this.inProgress.add(String(event.response.id));
     } else if (buf.includes('input_audio_transcription.completed')) {
       const event = parse(buf);
       const usage = event?.type === 'conversation.item.input_audio_transcription.completed' ? transcriptionUsage(event.usage) : undefined;
@@ -265,8 +278,12 @@ export class RealtimeRelay {
       const event = parse(buf);
       if ((event?.type === 'session.created' || event?.type === 'session.updated') && isObject(event.session)) this.transcribeWith = transcriptionModel(event.session) ?? this.transcribeWith;
     }
-    if (charge === undefined) return;
-    const c = charge;
+    // The last response of an ending session has reported: its bill is queued first, then the provider's side closed.
+    if (charge !== undefined) this.bill(charge);
+    if (this.draining !== undefined && this.inProgress.size === 0) this.closeUpstream();
+  }
+
+  private bill(c: SessionCharge): void {
     this.billing = this.billing.then(async () => {
       const stop = await this.account.bill(c).catch((err: unknown): SessionEnd => {
         this.log.error({ reqId: this.account.reqId, err }, 'billing a Realtime session failed');
@@ -294,22 +311,37 @@ export class RealtimeRelay {
     if (this.client.readyState === WebSocket.OPEN) this.client.send(JSON.stringify({ event_id: `event_kw_${Date.now().toString(36)}`, ...event }));
   }
 
-  /** Ends the session once: both sockets closed, the account settled after the last bill. */
+  /**
+   * Ends the session once. Responses still in progress are cancelled and their `response.done` awaited
+   * (a few seconds at most) before the provider's side is closed, so that what they produced is billed;
+   * the account is settled after the last bill.
+   */
   end(outcome: string, code: number, reason = ''): void {
     if (this.ended) return;
     this.ended = true;
     this.outcome = outcome;
     const c = sendable(code);
     const r = Buffer.byteLength(reason) <= 123 ? reason : '';
-    for (const ws of [this.client, this.upstream]) {
-      if (ws.readyState === WebSocket.OPEN) ws.close(c, r);
-      else if (ws.readyState === WebSocket.CONNECTING) ws.terminate();
+    if (this.client.readyState === WebSocket.OPEN) this.client.close(c, r);
+    else if (this.client.readyState === WebSocket.CONNECTING) this.client.terminate();
+    // A client that never answers the close is cut after a moment.
+    setTimeout(() => this.client.terminate(), 2_000).unref();
+    if (this.inProgress.size > 0 && this.upstream.readyState === WebSocket.OPEN) {
+      for (const id of this.inProgress) this.upstream.send(JSON.stringify({ type: 'response.cancel', response_id: id }));
+      this.draining = setTimeout(() => this.closeUpstream(), DRAIN_MS);
+      return;
     }
-    // A peer that never answers the close is cut after a moment.
-    setTimeout(() => {
-      this.client.terminate();
-      this.upstream.terminate();
-    }, 2_000).unref();
+    this.closeUpstream(c, r);
+  }
+
+  private closeUpstream(code = CLOSE_NORMAL, reason = ''): void {
+    if (this.upstreamClosed) return;
+    this.upstreamClosed = true;
+    if (this.draining !== undefined) clearTimeout(this.draining);
+    this.draining = undefined;
+    if (this.upstream.readyState === WebSocket.OPEN) this.upstream.close(code, reason);
+    else if (this.upstream.readyState === WebSocket.CONNECTING) this.upstream.terminate();
+    setTimeout(() => this.upstream.terminate(), 2_000).unref();
     void this.billing.then(() => this.account.close(this.outcome));
   }
 

@@ -148,6 +148,28 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     await c.closed;
   });
 
+  it('bills what a response had produced when the client leaves in the middle of it', async () => {
+    const token = tokenOf('leaver', { budgetUsd: 1, period: 'day' });
+    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+    await c.next('session.created');
+    fake.holdResponses = true;
+    try {
+      c.send({ type: 'response.create' });
+      await c.next('response.output_audio.delta');
+      c.ws.terminate();
+      const upstream = fake.sessions.at(-1)!;
+      // The gateway cancels the response, reads its usage, then closes the provider's side.
+      await until('the response is cancelled upstream', () => upstream.events.some((e) => e.type === 'response.cancel'));
+      await until('the upstream session is closed', () => upstream.closed);
+      const id = dir.getUser('leaver')!.id;
+      await until('the partial response is billed', () => ledger.rows({}).some((r) => r.userId === id));
+      expect(ledger.rows({}).filter((r) => r.userId === id)).toMatchObject([{ route: 'realtime-session', tokensIn: 500, tokensOut: 800 }]);
+      await until('the session is settled', () => spentBy('leaver') === Math.ceil(RESPONSE_USD * 1e9));
+    } finally {
+      fake.holdResponses = false;
+    }
+  });
+
   it('ends a session at its next response once its token is revoked', async () => {
     dir.addUser('revoked-voice', {});
     const issued = issueToken(dir, 'revoked-voice');

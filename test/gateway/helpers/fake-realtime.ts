@@ -25,6 +25,8 @@ export interface FakeRealtime {
   usage: Record<string, unknown>;
   /** What a committed input's transcription reports (when the session transcribes). */
   transcriptionUsage: Record<string, unknown>;
+  /** Responses are left in progress (an audio chunk, no end) until the gateway cancels them. */
+  holdResponses: boolean;
   /** Statuses the next upgrades are refused with, in order. */
   refuse: number[];
   close(): Promise<void>;
@@ -46,6 +48,7 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
     usage: SPOKEN_USAGE,
     transcriptionUsage: { type: 'tokens', total_tokens: 120, input_tokens: 100, input_token_details: { text_tokens: 0, audio_tokens: 100 }, output_tokens: 20 },
     refuse: [],
+    holdResponses: false,
     close: () => {
       server.off('upgrade', onUpgrade);
       return new Promise((r) => wss.close(() => r()));
@@ -67,6 +70,7 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
       ws.on('close', () => (s.closed = true));
       const send = (e: Record<string, unknown>) => ws.send(JSON.stringify({ event_id: `event_${++n}`, ...e }));
       send({ type: 'session.created', session: { object: 'realtime.session', model, type: 'realtime' } });
+      const held: string[] = [];
       ws.on('message', (data) => {
         const e = JSON.parse(data.toString()) as Record<string, unknown>;
         s.events.push(e);
@@ -82,8 +86,17 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
           const id = `resp_${n}`;
           send({ type: 'response.created', response: { id, object: 'realtime.response', status: 'in_progress' } });
           send({ type: 'response.output_audio.delta', response_id: id, delta: Buffer.alloc(3000, 7).toString('base64') });
+          if (state.holdResponses) {
+            held.push(id);
+            return;
+          }
           send({ type: 'response.output_audio_transcript.delta', response_id: id, delta: 'Hello there' });
           send({ type: 'response.done', response: { id, object: 'realtime.response', status: 'completed', output: [], usage: state.usage } });
+        }
+        // A cancelled response reports what it produced, as OpenAI's do.
+        if (e.type === 'response.cancel' && held.includes(e.response_id as string)) {
+          held.splice(held.indexOf(e.response_id as string), 1);
+          send({ type: 'response.done', response: { id: e.response_id, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } });
         }
       });
     });
