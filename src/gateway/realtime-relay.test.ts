@@ -4,6 +4,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { PoolKey } from './keys.js';
+import { openaiDialect } from './realtime-dialects.js';
 import { RealtimeRelay, type SessionAccount } from './realtime-relay.js';
 
 /** A connected pair on 127.0.0.1: the server's end and the client's. */
@@ -31,7 +32,7 @@ describe('RealtimeRelay', () => {
     const upstream = await pair(servers);
     const outcomes: string[] = [];
     const account: SessionAccount = { reqId: 'r1', bill: async () => undefined, refuse: () => undefined, close: (o) => outcomes.push(o) };
-    new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early: [] }, account, pino({ level: 'silent' }), (t) => t, 1024 * 1024);
+    new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early: [] }, openaiDialect(), account, pino({ level: 'silent' }), (t) => t, { maxQueued: 1024 * 1024 });
     client.far.pause();
     const chunk = JSON.stringify({ type: 'response.output_audio.delta', delta: 'A'.repeat(256 * 1024) });
     const closed = once(upstream.near, 'close');
@@ -54,14 +55,14 @@ describe('RealtimeRelay', () => {
     const got: string[] = [];
     client.far.on('message', (d) => got.push(JSON.parse(d.toString()).type as string));
     const early: Array<[Buffer, boolean]> = [[Buffer.from('{"type":"session.created","session":{}}'), false]];
-    new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early }, account, pino({ level: 'silent' }), (t) => t);
+    new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early }, openaiDialect(), account, pino({ level: 'silent' }), (t) => t);
     const seen: string[] = [];
     upstream.near.on('message', (d) => seen.push(d.toString()));
     client.far.send('{"type":"response.create"}');
     upstream.near.send(JSON.stringify({ type: 'response.done', response: { usage: { input_tokens: 3, output_tokens: 4 } } }));
     await until(() => got.length === 2 && seen.length === 1 && billed.length === 1);
     expect(got).toEqual(['session.created', 'response.done']);
-    expect(billed).toEqual([{ response: expect.objectContaining({ tokensIn: 3, tokensOut: 4, audioIn: 3, audioOut: 4 }) }]);
+    expect(billed).toEqual([{ kinds: expect.objectContaining({ tokensIn: 3, tokensOut: 4, audioIn: 3, audioOut: 4 }) }]);
     client.far.close();
     await until(() => outcomes.length > 0);
     expect(outcomes).toEqual(['ok']);

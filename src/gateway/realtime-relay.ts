@@ -16,8 +16,7 @@ import { badRequest, GatewayHttpError } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import type { AttemptResult } from './metrics.js';
-import { isObject } from './providers/types.js';
-import { realtimeUsage, transcriptionModel, transcriptionUsage, type RealtimeUsage, type TranscriptionUsage } from './realtime-usage.js';
+import type { RelayDialect, SessionCharge } from './realtime-dialects.js';
 import type { Upstream } from './upstream.js';
 
 export const REALTIME_PATH = '/v1/realtime';
@@ -40,12 +39,8 @@ export interface SessionRequest {
 
 /** Reads the upgrade request; throws the refusal the client gets as an HTTP answer. */
 export function sessionRequest(req: IncomingMessage, path: string, query: string): SessionRequest {
-  if (path !== REALTIME_PATH) throw new GatewayHttpError(404, 'not_found', `no WebSocket route ${path.slice(0, 100)}; the gateway relays Realtime sessions at ${REALTIME_PATH}?model=…`);
-  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayHttpError(400, 'invalid_request_error', 'only WebSocket upgrades are taken');
-  // Checked before anything is reserved or opened upstream: the handshake would fail on them later.
-  if (!/^[A-Za-z0-9+/]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? '')) || req.headers['sec-websocket-version'] !== '13') {
-    throw new GatewayHttpError(400, 'invalid_request_error', 'not a WebSocket handshake this gateway can complete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required)');
-  }
+  if (path !== REALTIME_PATH) throw new GatewayHttpError(404, 'not_found', `no WebSocket route ${path.slice(0, 100)}; the gateway relays Realtime sessions at ${REALTIME_PATH}?model=… and Gemini Live sessions at /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`);
+  checkHandshake(req);
   const params = new URLSearchParams(query);
   if (params.has('call_id')) throw badRequest('attaching to a WebRTC call (call_id) is not relayed; open the session over WebSocket with ?model=…');
   const model = params.get('model');
@@ -56,6 +51,35 @@ export function sessionRequest(req: IncomingMessage, path: string, query: string
   if (req.headers.authorization !== undefined) credential.authorization = req.headers.authorization;
   else if (fromProtocol) credential.authorization = `Bearer ${fromProtocol}`;
   return { model, credential, beta: protocols.includes(BETA_PROTOCOL) || /realtime=v1/.test(String(req.headers['openai-beta'] ?? '')) };
+}
+
+/** Checked before anything is reserved or opened upstream: the handshake would fail on them later. */
+function checkHandshake(req: IncomingMessage): void {
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket') throw new GatewayHttpError(400, 'invalid_request_error', 'only WebSocket upgrades are taken');
+  if (!/^[A-Za-z0-9+/]{22}==$/.test(String(req.headers['sec-websocket-key'] ?? '')) || req.headers['sec-websocket-version'] !== '13') {
+    throw new GatewayHttpError(400, 'invalid_request_error', 'not a WebSocket handshake this gateway can complete (Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required)');
+  }
+}
+
+/** Gemini Live's WebSocket path, as `ai.live.connect()` of `@google/genai` opens it (the API version it was given; after a base URL's own slash, two). */
+export const LIVE_PATH = /^\/{1,2}ws\/google\.ai\.generativelanguage\.(v1beta|v1alpha)\.GenerativeService\.BidiGenerateContent$/;
+
+export interface LiveRequest {
+  version: string;
+  credential: IncomingHttpHeaders;
+}
+
+/**
+ * A Gemini Live upgrade: the gateway token in `x-goog-api-key`, or in the `key` parameter, where the
+ * SDK puts it (a browser cannot set headers); the model comes later, in the session's setup message.
+ */
+export function liveRequest(req: IncomingMessage, version: string, query: string): LiveRequest {
+  checkHandshake(req);
+  const params = new URLSearchParams(query);
+  if (params.has('access_token')) throw badRequest('an ephemeral token opens its session with Google directly, not through the gateway');
+  const header = req.headers['x-goog-api-key'];
+  const key = typeof header === 'string' ? header : params.get('key');
+  return { version, credential: key ? { 'x-goog-api-key': key } : {} };
 }
 
 function protocolsOf(req: IncomingMessage): string[] {
@@ -94,15 +118,29 @@ export interface ConnectOptions {
  * Throws the refusal for the client when every try failed; its message names no key.
  */
 export async function connectRealtime(upstream: Upstream, model: string, beta: boolean, o: ConnectOptions): Promise<UpstreamSocket> {
-  const url = `${upstream.base.replace(/^http/, 'ws')}/realtime?model=${encodeURIComponent(model)}`;
+  return connectSession(upstream, (key) => {
+    const headers: Record<string, string> = { ...upstream.provider.authHeaders(key.secret) };
+    if (beta) headers['openai-beta'] = 'realtime=v1';
+    return { url: `${upstream.base.replace(/^http/, 'ws')}/realtime?model=${encodeURIComponent(model)}`, headers };
+  }, o);
+}
+
+/**
+ * Opens a Gemini Live session with Google, its key in the URL as Google's own SDK sends it (the
+ * gateway's call, never logged). `version`: the API version the client called.
+ */
+export async function connectLive(upstream: Upstream, version: string, o: ConnectOptions): Promise<UpstreamSocket> {
+  return connectSession(upstream, (key) => ({ url: `${upstream.base.replace(/^http/, 'ws')}/ws/google.ai.generativelanguage.${version}.GenerativeService.BidiGenerateContent?key=${encodeURIComponent(key.secret)}`, headers: {} }), o);
+}
+
+async function connectSession(upstream: Upstream, target: (key: PoolKey) => { url: string; headers: Record<string, string> }, o: ConnectOptions): Promise<UpstreamSocket> {
   const tried = new Set<PoolKey>();
   let last: GatewayHttpError | undefined;
   for (let attempt = 0; attempt <= o.retries; attempt++) {
     const key = upstream.pool.pick(tried);
     if (!key) break;
     tried.add(key);
-    const headers: Record<string, string> = { ...upstream.provider.authHeaders(key.secret) };
-    if (beta) headers['openai-beta'] = 'realtime=v1';
+    const { url, headers } = target(key);
     const r = await openSocket(url, headers, o.timeoutMs);
     if (r.socket) {
       o.attempted('answered');
@@ -161,10 +199,9 @@ export interface SessionEnd {
   message: string;
 }
 
-/** What a session is billed for: a response (tokens by kind, the session's model) or an input transcription (its own model). */
-export type SessionCharge = { response: RealtimeUsage } | { transcription: TranscriptionUsage; model: string | undefined };
-
 /** The session's account, kept by the gateway: each response billed, the hold settled at the end. */
+export type { SessionCharge };
+
 export interface SessionAccount {
   readonly reqId: string;
   /** Bills one charge; resolves to a reason to end the session (a budget spent, the token revoked), or undefined to go on. */
@@ -196,39 +233,46 @@ function sendable(code: number): number {
   return code === 1000 || (code >= 1001 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999) ? code : CLOSE_NORMAL;
 }
 
+export interface RelayOptions {
+  /** Bytes queued for an end that does not read before the session is ended. */
+  maxQueued?: number;
+  /** Client events that arrived before the relay began (after a Live session's setup), passed on first. */
+  clientEarly?: Array<[RawData, boolean]>;
+}
+
 /**
- * Passes events both ways until either end closes. Only the events that matter are parsed: a client's
- * `session.update` (may not change the model) and the provider's `response.done` (billed); audio
- * chunks, most of the traffic, go through as bytes.
+ * Passes events both ways until either end closes, billing what the provider's events report (its
+ * dialect says which those are) and refusing the client events the session may not carry.
  */
 export class RealtimeRelay {
   private ended = false;
   private outcome = 'ok';
   /** Bills in the order responses finished, one at a time. */
   private billing: Promise<void> = Promise.resolve();
-  /** The input transcription model the provider says the session uses (from `session.created` and `session.updated`). */
-  private transcribeWith: string | undefined;
   /** Responses the provider has started and not yet reported done, by id. */
   private readonly inProgress = new Set<string>();
-  /** Ending, with responses in progress cancelled: their `response.done` (what they used) is still read. */
+  /** Ending, with responses in progress: their usage is still read, for a few seconds at most. */
   private draining: NodeJS.Timeout | undefined;
   private upstreamClosed = false;
-
   private readonly upstream: WebSocket;
+  private readonly maxQueued: number;
 
   constructor(
     private readonly client: WebSocket,
     up: UpstreamSocket,
+    private readonly dialect: RelayDialect,
     private readonly account: SessionAccount,
     private readonly log: Logger,
     private readonly scrub: (text: string) => string,
-    private readonly maxQueued = MAX_QUEUED,
+    o: RelayOptions = {},
   ) {
+    this.maxQueued = o.maxQueued ?? MAX_QUEUED;
     const upstream = (this.upstream = up.socket);
     client.on('message', (data, isBinary) => this.fromClient(data, isBinary));
     upstream.removeAllListeners('message');
     upstream.on('message', (data, isBinary) => this.fromUpstream(data, isBinary));
     for (const [data, isBinary] of up.early.splice(0)) this.fromUpstream(data, isBinary);
+    for (const [data, isBinary] of o.clientEarly ?? []) this.fromClient(data, isBinary);
     if (upstream.readyState !== WebSocket.OPEN) this.end('upstream_closed', CLOSE_ERROR, 'the provider closed the session');
     client.on('close', (code) => this.end(code === 1006 ? 'client_disconnect' : 'ok', code));
     upstream.on('close', (code, reason) => (this.ended ? this.closeUpstream() : this.end(code === CLOSE_NORMAL ? 'ok' : 'upstream_closed', code, this.scrub(reason.toString('utf8')).slice(0, 120))));
@@ -243,13 +287,12 @@ export class RealtimeRelay {
   private fromClient(data: RawData, isBinary: boolean): void {
     if (this.ended) return;
     const buf = data as Buffer;
-    if (!isBinary && buf.includes('session.update')) {
-      const event = parse(buf);
-      const why = event ? this.account.refuse(event) : undefined;
-      if (why !== undefined) {
-        this.tell({ type: 'error', error: { type: 'invalid_request_error', code: 'model_not_allowed', message: why, event_id: typeof event?.event_id === 'string' ? event.event_id : null } });
-        return;
-      }
+    const refused = isBinary ? undefined : this.dialect.inspectClient(buf, (e) => this.account.refuse(e));
+    if (refused) {
+      const event = this.dialect.errorEvent('invalid_request_error', 'model_not_allowed', refused.why, refused.eventId);
+      if (event !== undefined) this.tell(event);
+      else this.end('model_not_allowed', CLOSE_POLICY, refused.why.slice(0, 120));
+      return;
     }
     this.pass(this.upstream, buf, isBinary, 'upstream_too_slow');
   }
@@ -258,28 +301,12 @@ export class RealtimeRelay {
     if (this.ended && this.draining === undefined) return;
     const buf = data as Buffer;
     if (!this.ended) this.pass(this.client, buf, isBinary, 'client_too_slow');
-    if (isBinary) return;
-    // Most events are audio chunks: only the few below are parsed.
-    let charge: SessionCharge | undefined;
-    if (buf.includes('response.done')) {
-      const event = parse(buf);
-      const response = event?.type === 'response.done' && isObject(event.response) ? event.response : undefined;
-      const usage = response ? realtimeUsage(response.usage) : undefined;
-      if (usage) charge = { response: usage };
-      if (response) this.inProgress.delete(String(response.id));
-    } else if (buf.includes('response.created')) {
-      const event = parse(buf);
-      if (event?.type === 'response.created' && isObject(event.response)) this.inProgress.add(String(event.response.id));
-    } else if (buf.includes('input_audio_transcription.completed')) {
-      const event = parse(buf);
-      const usage = event?.type === 'conversation.item.input_audio_transcription.completed' ? transcriptionUsage(event.usage) : undefined;
-      if (usage) charge = { transcription: usage, model: this.transcribeWith };
-    } else if (buf.includes('"session.')) {
-      const event = parse(buf);
-      if ((event?.type === 'session.created' || event?.type === 'session.updated') && isObject(event.session)) this.transcribeWith = transcriptionModel(event.session) ?? this.transcribeWith;
-    }
+    const m = isBinary ? undefined : this.dialect.inspectUpstream(buf);
+    if (m === undefined) return;
+    if (m.started !== undefined) this.inProgress.add(m.started);
+    if (m.done !== undefined) this.inProgress.delete(m.done);
     // The last response of an ending session has reported: its bill is queued first, then the provider's side closed.
-    if (charge !== undefined) this.bill(charge);
+    if (m.charge !== undefined) this.bill(m.charge);
     if (this.draining !== undefined && this.inProgress.size === 0) this.closeUpstream();
   }
 
@@ -290,7 +317,8 @@ export class RealtimeRelay {
         return { type: 'internal_error', message: 'the gateway could not bill the session, so it ended it' };
       });
       if (stop && !this.ended) {
-        this.tell({ type: 'error', error: { type: stop.type, code: stop.type, message: stop.message, event_id: null } });
+        const event = this.dialect.errorEvent(stop.type, stop.type, stop.message, null);
+        if (event !== undefined) this.tell(event);
         this.end(stop.type, CLOSE_POLICY, stop.message.slice(0, 120));
       }
     });
@@ -306,9 +334,9 @@ export class RealtimeRelay {
     to.send(buf, { binary: isBinary });
   }
 
-  /** An event of the gateway's own to the client, in the shape the provider's errors have. */
-  private tell(event: Record<string, unknown>): void {
-    if (this.client.readyState === WebSocket.OPEN) this.client.send(JSON.stringify({ event_id: `event_kw_${Date.now().toString(36)}`, ...event }));
+  /** An event of the gateway's own to the client. */
+  private tell(event: string): void {
+    if (this.client.readyState === WebSocket.OPEN) this.client.send(event);
   }
 
   /**
@@ -327,7 +355,7 @@ export class RealtimeRelay {
     // A client that never answers the close is cut after a moment.
     setTimeout(() => this.client.terminate(), 2_000).unref();
     if (this.inProgress.size > 0 && this.upstream.readyState === WebSocket.OPEN) {
-      for (const id of this.inProgress) this.upstream.send(JSON.stringify({ type: 'response.cancel', response_id: id }));
+      for (const event of this.dialect.cancel([...this.inProgress])) this.upstream.send(event);
       this.draining = setTimeout(() => this.closeUpstream(), DRAIN_MS);
       return;
     }
@@ -348,14 +376,5 @@ export class RealtimeRelay {
   /** The gateway is shutting down. */
   shutdown(): void {
     this.end('shutdown', CLOSE_GOING_AWAY, 'the gateway is shutting down');
-  }
-}
-
-function parse(buf: Buffer): Record<string, unknown> | undefined {
-  try {
-    const v: unknown = JSON.parse(buf.toString('utf8'));
-    return isObject(v) ? v : undefined;
-  } catch {
-    return undefined;
   }
 }

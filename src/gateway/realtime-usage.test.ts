@@ -3,7 +3,7 @@ import { MemoryCounters } from '../store/memory.js';
 import { GatewayHttpError } from './http-error.js';
 import { budgetPlan, plan } from './policy.js';
 import { Prices } from './providers/prices.js';
-import { realtimeUsage, transcriptionModel, transcriptionUsage } from './realtime-usage.js';
+import { geminiLiveUsage, realtimeUsage, transcriptionModel, transcriptionUsage } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
 
 describe('realtimeUsage', () => {
@@ -41,6 +41,24 @@ describe('transcriptions in a Realtime session', () => {
     expect(transcriptionModel({ audio: { input: { transcription: { model: 'gpt-4o-transcribe' } } } })).toBe('gpt-4o-transcribe');
     expect(transcriptionModel({ input_audio_transcription: { model: 'whisper-1' } })).toBe('whisper-1');
     expect(transcriptionModel({ audio: { input: { transcription: null } } })).toBeUndefined();
+  });
+});
+
+describe('geminiLiveUsage', () => {
+  it("reads a Live turn's usage by modality, thinking as text out, gaps as audio", () => {
+    // The shape Google sends: the prompt's details leave 25 tokens out, counted as audio.
+    const u = geminiLiveUsage({
+      promptTokenCount: 522,
+      responseTokenCount: 42,
+      totalTokenCount: 564,
+      promptTokensDetails: [{ modality: 'TEXT', tokenCount: 332 }, { modality: 'AUDIO', tokenCount: 165 }],
+      cacheTokensDetails: [{ modality: 'TEXT', tokenCount: 300 }],
+      responseTokensDetails: [{ modality: 'AUDIO', tokenCount: 42 }],
+      thoughtsTokenCount: 136,
+    });
+    expect(u).toEqual({ tokensIn: 522, tokensOut: 178, textIn: 332, cachedTextIn: 300, audioIn: 190, cachedAudioIn: 0, imageIn: 0, textOut: 136, audioOut: 42 });
+    expect(geminiLiveUsage({ promptTokenCount: 10, toolUsePromptTokenCount: 5, responseTokenCount: 7 })).toMatchObject({ tokensIn: 15, audioIn: 15, audioOut: 7, textOut: 0 });
+    expect(geminiLiveUsage(undefined)).toBeUndefined();
   });
 });
 

@@ -62,3 +62,44 @@ export function transcriptionModel(session: Record<string, unknown>): string | u
   const t = input && isObject(input.transcription) ? input.transcription : isObject(session.input_audio_transcription) ? session.input_audio_transcription : undefined;
   return t && typeof t.model === 'string' && t.model !== '' ? t.model : undefined;
 }
+
+type ModalityCounts = Record<'TEXT' | 'OTHER', number>;
+
+/** Gemini's per-modality counts (`[{ modality, tokenCount }]`): text, and the rest (audio, video, images), which Live prices as audio. */
+function byModality(list: unknown): ModalityCounts {
+  const m: ModalityCounts = { TEXT: 0, OTHER: 0 };
+  if (!Array.isArray(list)) return m;
+  for (const e of list) if (isObject(e)) m[e.modality === 'TEXT' ? 'TEXT' : 'OTHER'] += count(e.tokenCount);
+  return m;
+}
+
+/**
+ * A Gemini Live turn's `usageMetadata`: the prompt (cached tokens a part of it) and tool-use prompt in,
+ * the response and the thinking out. Audio, video and images are counted as audio, and whatever the
+ * breakdowns leave out too, so that a missing detail never bills less than was used.
+ */
+export function geminiLiveUsage(u: unknown): RealtimeUsage | undefined {
+  if (!isObject(u)) return undefined;
+  const promptIn = count(u.promptTokenCount) + count(u.toolUsePromptTokenCount);
+  const prompt = byModality(u.promptTokensDetails);
+  const tools = byModality(u.toolUsePromptTokensDetails);
+  const cached = byModality(u.cacheTokensDetails);
+  const out = byModality(u.responseTokensDetails);
+  const textIn = Math.min(prompt.TEXT + tools.TEXT, promptIn);
+  const audioIn = Math.max(prompt.OTHER + tools.OTHER, promptIn - textIn);
+  const thoughts = count(u.thoughtsTokenCount);
+  const response = count(u.responseTokenCount ?? u.candidatesTokenCount);
+  const textOut = Math.min(out.TEXT, response) + thoughts;
+  const audioOut = Math.max(out.OTHER, response - Math.min(out.TEXT, response));
+  return {
+    tokensIn: textIn + audioIn,
+    tokensOut: textOut + audioOut,
+    textIn,
+    cachedTextIn: Math.min(cached.TEXT, textIn),
+    audioIn,
+    cachedAudioIn: Math.min(cached.OTHER, audioIn),
+    imageIn: 0,
+    textOut,
+    audioOut,
+  };
+}

@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import type { WebSocketServer } from 'ws';
+import WebSocket, { type RawData, type WebSocketServer } from 'ws';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
@@ -22,7 +22,7 @@ import { Authenticator, type Caller, type JwtOptions } from './auth.js';
 import { NANO, period } from './budget.js';
 import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
-import { GatewayHttpError } from './http-error.js';
+import { badRequest, GatewayHttpError } from './http-error.js';
 import { DEFAULT_BREAKER, KeyPool, type BreakerOptions, type KeyChange } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { NetworkList } from './networks.js';
@@ -36,7 +36,8 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { connectRealtime, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type SessionAccount, type SessionCharge, type SessionEnd } from './realtime-relay.js';
+import { geminiDialect, openaiDialect, parseEvent, type RelayDialect, type SessionCharge } from './realtime-dialects.js';
+import { connectLive, connectRealtime, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 import { transcriptionModel } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
 import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
@@ -1372,22 +1373,32 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const relays = new Set<RealtimeRelay>();
   let relayWs: WebSocketServer | undefined;
   const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
+  const LIVE_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: gemini, upstreamPath: '/ws' };
+  /** A Live session's model, as Google names it (as in the Gemini routes' paths). */
+  const GEMINI_LIVE_MODEL = /^(?:models\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+  /** How long a Live client may take to send its setup after the handshake. */
+  const SETUP_MS = 10_000;
 
   /**
-   * A relayed Realtime session: the same checks as any call (token, network, scopes, model, limits),
-   * then a hold on the budgets (SessionHold) while it runs, each response billed and logged as it
-   * ends, and the hold settled to what was billed when it closes.
+   * A relayed Realtime or Live session: the same checks as any call (token, network, scopes, model,
+   * limits), then a hold on the budgets (SessionHold) while it runs, each response billed and logged
+   * as it ends, and the hold settled to what was billed when it closes.
    */
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
     const start = performance.now();
     const reqId = nextRequestId();
     socket.on('error', () => undefined);
     const corsH = cors ? corsHeaders(req) : undefined;
-    let account: (SessionAccount & { settleUnused(): void }) | undefined;
+    let route = REALTIME_SESSION;
+    let account: SessionAccountOf | undefined;
     try {
       const url = req.url ?? '/';
       const q = url.indexOf('?');
-      const ask = sessionRequest(req, q === -1 ? url : url.slice(0, q), q === -1 ? '' : url.slice(q + 1));
+      const path = q === -1 ? url : url.slice(0, q);
+      const query = q === -1 ? '' : url.slice(q + 1);
+      const live = LIVE_PATH.exec(path);
+      if (live) route = LIVE_SESSION;
+      const ask = live ? liveRequest(req, live[1]!, query) : sessionRequest(req, path, query);
       if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the session again on another instance', { 'retry-after': '1' });
       // A WebSocket is not held to CORS by browsers: the gateway checks the page's origin itself.
       if (req.headers.origin !== undefined && corsH === undefined) throw new GatewayHttpError(403, 'cors_not_allowed', 'WebSocket sessions from this origin are not allowed (set corsOrigins on the gateway)');
@@ -1395,32 +1406,22 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const caller = authed instanceof Promise ? await authed : authed;
       caller.dirVersion = dir.currentVersion;
       allowFrom(caller.user, caller.tokenId, req);
-      if (caller.scopes !== undefined) allowScope(caller, REALTIME_SESSION, req);
-      if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not relay Realtime sessions: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
+      if (caller.scopes !== undefined) allowScope(caller, route, req);
+      if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not relay Realtime or Live sessions: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
       const policy = realtime;
-      const alias = aliases.has(ask.model) ? ask.model : undefined;
-      const model = alias !== undefined ? aliases.get(alias)! : ask.model;
-      allowModel(caller.user, model, alias);
-      anomaly?.request(caller.user, clientIp(req));
-      const up = upstreams.openai;
+      const up = upstreams[live ? 'gemini' : 'openai'];
       if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
-      const holdUsd = policy.sessionHoldUsd ?? policy.usdPerSecret;
-      const f: Flight = { reqId, start, caller, route: REALTIME_SESSION, provider: openai, upstream: up.provider.name, model, alias, promptTokens: 0, status: 101, settled: false, tag: tagOf(req) };
-      if (!prices.known(model)) unpricedModel(model);
-      const a = admitFlight(f, req, 0, holdUsd);
-      f.admitted = (a instanceof Promise ? await a : a).admitted;
-      account = sessionAccount(f, holdUsd, ask.credential);
-      const conn = await connectRealtime(up, model, ask.beta, {
-        retries: resilience.retries,
-        timeoutMs: resilience.timeoutMs,
-        attempted: (r) => metrics.attempt(up.provider.name, r),
-        keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${up.provider.name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
-      });
+      if (live) return await openLive(req, socket, head, reqId, start, caller, up, live[1]!, ask.credential);
+      const { model: asked, beta } = ask as ReturnType<typeof sessionRequest>;
+      const alias = aliases.has(asked) ? asked : undefined;
+      const model = alias !== undefined ? aliases.get(alias)! : asked;
+      const f = sessionFlight(req, reqId, start, caller, REALTIME_SESSION, up, model, alias);
+      account = await openAccount(f, req, policy, ask.credential);
+      const conn = await connectRealtime(up, model, beta, connectOptions(up));
       if (!socket.writable) {
         conn.socket.terminate();
         throw new GatewayHttpError(499, 'client_disconnect', 'the client left before the session opened');
       }
-      relayWs ??= relayServer();
       const opened = account;
       // A handshake that fails now (the client gone, a header ws refuses) never reaches the callback.
       let started = false;
@@ -1429,27 +1430,108 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         conn.socket.terminate();
         opened.settleUnused();
       });
-      relayWs.handleUpgrade(req, socket, head, (client) => {
+      (relayWs ??= relayServer()).handleUpgrade(req, socket, head, (client) => {
         started = true;
-        const relay = new RealtimeRelay(client, conn, {
-          ...opened,
-          close(outcome) {
-            relays.delete(relay);
-            opened.close(outcome);
-          },
-        }, log, scrub);
-        relays.add(relay);
-        log.info({ reqId, user: caller.user.name, model, key: conn.key.label }, 'Realtime session opened');
+        startRelay(client, conn, openaiDialect(), opened, f);
       });
     } catch (err) {
       account?.settleUnused();
-      const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id');
-      if (!(err instanceof GatewayHttpError)) log.error({ reqId, err }, 'unexpected gateway error');
-      else if (e.status >= 500) log.warn({ reqId, status: e.status, type: e.type }, e.message);
-      else log.info({ reqId, status: e.status, type: e.type, path: REALTIME_SESSION.upstreamPath }, 'refused');
-      metrics.request(REALTIME_SESSION.kind, 'openai', e.status, e.type);
-      refuseUpgrade(socket, e, openai.errorBody(e.status, e.type, e.message), { ...SECURITY, ...corsH, 'x-request-id': reqId });
+      const e = sessionError(reqId, route, err);
+      refuseUpgrade(socket, e, route.provider.errorBody(e.status, e.type, e.message), { ...SECURITY, ...corsH, 'x-request-id': reqId });
     }
+  }
+
+  /**
+   * A Live session names its model in its first message (`setup`), after the handshake: the session is
+   * judged then, and refused with a close frame whose reason says why.
+   */
+  async function openLive(req: IncomingMessage, socket: Duplex, head: Buffer, reqId: string, start: number, caller: Caller, up: Upstream, version: string, credential: IncomingMessage['headers']): Promise<void> {
+    const client = await new Promise<WebSocket | undefined>((resolve) => {
+      socket.once('close', () => resolve(undefined));
+      (relayWs ??= relayServer()).handleUpgrade(req, socket, head, resolve);
+    });
+    if (!client) return;
+    const early: Array<[RawData, boolean]> = [];
+    const setup = await new Promise<Buffer | undefined>((resolve) => {
+      const t = setTimeout(() => resolve(undefined), SETUP_MS);
+      client.on('message', (data, isBinary) => {
+        if (early.length === 0 && !isBinary) {
+          clearTimeout(t);
+          resolve(data as Buffer);
+        }
+        early.push([data, isBinary]);
+      });
+      client.once('close', () => resolve(undefined));
+    });
+    let account: SessionAccountOf | undefined;
+    try {
+      if (!setup) throw badRequest('the session sent no setup message; send { "setup": { "model": … } } first');
+      const event = parseEvent(setup);
+      const named = isObject(event?.setup) ? event.setup.model : undefined;
+      if (typeof named !== 'string' || !GEMINI_LIVE_MODEL.test(named)) throw badRequest("the first message must be { \"setup\": { \"model\": \"models/…\" } }");
+      const model = geminiModelId(named);
+      const f = sessionFlight(req, reqId, start, caller, LIVE_SESSION, up, model, undefined);
+      if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway no longer relays Live sessions');
+      account = await openAccount(f, req, realtime, credential);
+      const conn = await connectLive(up, version, connectOptions(up));
+      if (client.readyState !== WebSocket.OPEN) {
+        conn.socket.terminate();
+        throw new GatewayHttpError(499, 'client_disconnect', 'the client left before the session opened');
+      }
+      client.removeAllListeners('message');
+      startRelay(client, conn, geminiDialect(), account, f, early);
+    } catch (err) {
+      account?.settleUnused();
+      const e = sessionError(reqId, LIVE_SESSION, err);
+      if (client.readyState === WebSocket.OPEN) client.close(e.status >= 500 ? 1011 : 1008, `${e.type}: ${e.message}`.slice(0, 120));
+    }
+  }
+
+  type SessionAccountOf = SessionAccount & { settleUnused(): void };
+
+  function sessionFlight(req: IncomingMessage, reqId: string, start: number, caller: Caller, route: Route, up: Upstream, model: string, alias: string | undefined): Flight {
+    allowModel(caller.user, model, alias);
+    anomaly?.request(caller.user, clientIp(req));
+    if (!prices.known(model)) unpricedModel(model);
+    return { reqId, start, caller, route, provider: route.provider, upstream: up.provider.name, model, alias, promptTokens: 0, status: 101, settled: false, tag: tagOf(req) };
+  }
+
+  async function openAccount(f: Flight, req: IncomingMessage, policy: RealtimePolicy, credential: IncomingMessage['headers']): Promise<SessionAccountOf> {
+    const holdUsd = policy.sessionHoldUsd ?? policy.usdPerSecret;
+    const a = admitFlight(f, req, 0, holdUsd);
+    f.admitted = (a instanceof Promise ? await a : a).admitted;
+    return sessionAccount(f, holdUsd, credential);
+  }
+
+  function connectOptions(up: Upstream): ConnectOptions {
+    return {
+      retries: resilience.retries,
+      timeoutMs: resilience.timeoutMs,
+      attempted: (r) => metrics.attempt(up.provider.name, r),
+      keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${up.provider.name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
+    };
+  }
+
+  function startRelay(client: WebSocket, conn: UpstreamSocket, dialect: RelayDialect, account: SessionAccountOf, f: Flight, clientEarly?: Array<[RawData, boolean]>): void {
+    const relay = new RealtimeRelay(client, conn, dialect, {
+      ...account,
+      close(outcome) {
+        relays.delete(relay);
+        account.close(outcome);
+      },
+    }, log, scrub, { clientEarly });
+    relays.add(relay);
+    log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, key: conn.key.label }, 'Realtime session opened');
+  }
+
+  /** A refusal as the client gets it, logged and counted. */
+  function sessionError(reqId: string, route: Route, err: unknown): GatewayHttpError {
+    const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id');
+    if (!(err instanceof GatewayHttpError)) log.error({ reqId, err }, 'unexpected gateway error');
+    else if (e.status >= 500) log.warn({ reqId, status: e.status, type: e.type }, e.message);
+    else log.info({ reqId, status: e.status, type: e.type, path: route.upstreamPath }, 'refused');
+    metrics.request(route.kind, route.provider.name, e.status, e.type);
+    return e;
   }
 
   /** A session's account: each response billed (ledger row, log line, metrics, budgets), the hold settled at the end. */
@@ -1503,17 +1585,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         let tokensInNow: number;
         let tokensOutNow: number;
         let costUsd: number;
-        if ('response' in charge) {
-          const u = charge.response;
-          model = f.model;
+        if ('kinds' in charge) {
+          const u = charge.kinds;
+          model = charge.model ?? f.model;
           [tokensInNow, tokensOutNow] = [u.tokensIn, u.tokensOut];
           costUsd = prices.realtimeCost(model, u);
         } else {
-          const t = charge.transcription;
           // Not said by the provider: the dearer of what bills that way.
-          model = charge.model ?? (t.seconds ? 'whisper-1' : 'gpt-4o-transcribe');
-          [tokensInNow, tokensOutNow] = [t.tokensIn, t.tokensOut];
-          costUsd = prices.cost(model, t.tokensIn, t.tokensOut);
+          model = charge.model ?? (charge.seconds ? 'whisper-1' : 'gpt-4o-transcribe');
+          [tokensInNow, tokensOutNow] = [charge.tokensIn, charge.tokensOut];
+          costUsd = prices.cost(model, charge.tokensIn, charge.tokensOut);
         }
         responses++;
         tokensIn += tokensInNow;

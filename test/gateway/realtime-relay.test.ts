@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { request } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { GoogleGenAI, Modality, type LiveServerMessage } from '@google/genai';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -244,5 +245,99 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     await c.next('session.created');
     await on.gateway.close();
     expect((await c.closed).code).toBe(1001);
+  });
+});
+
+describe('Gemini Live sessions relayed over WebSocket', () => {
+  const counters = new MemoryCounters();
+  const s = gatewaySuite({ user: 'lia', gateway: { realtime: { usdPerSecret: 0.01 }, counters } });
+  const { dir, ledger } = s;
+  let fake: FakeRealtime;
+  const tokenOf = (name: string, policy: Parameters<typeof dir.addUser>[1] = {}) => {
+    dir.addUser(name, policy);
+    return issueToken(dir, name).token;
+  };
+  const spentBy = (name: string) => counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number;
+  /** gemini-live-2.5-flash-preview's prices for LIVE_USAGE: 100 text + 300 audio in, 600 audio out. */
+  const TURN_USD = (100 * 0.5 + 300 * 3 + 600 * 12) / 1e6;
+
+  beforeAll(() => {
+    fake = attachFakeRealtime(s.upstream.server, s.keys.openai, s.keys.gemini);
+  });
+
+  /**
+   * A Live session through the gateway with `@google/genai`, as an app opens one. `connect()` waits for
+   * `setupComplete`, which a refused session never gets (its close frame says why, to `onclose`).
+   */
+  function live(token: string, model = 'gemini-live-2.5-flash-preview') {
+    const ai = new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: s.gw.origin } });
+    const messages: LiveServerMessage[] = [];
+    let closed: { code: number; reason: string } | undefined;
+    const connecting = ai.live.connect({
+      model,
+      config: { responseModalities: [Modality.AUDIO] },
+      callbacks: { onmessage: (m) => void messages.push(m), onclose: (e) => void (closed = { code: e.code, reason: e.reason }) },
+    });
+    return { connecting, messages, closed: () => closed };
+  }
+
+  it('works with @google/genai: the real key upstream, each turn billed by its usage, the hold released', async () => {
+    const token = tokenOf('live-voice', { budgetUsd: 5, period: 'day' });
+    const c = live(token);
+    const session = await c.connecting;
+    for (let i = 0; i < 2; i++) {
+      session.sendClientContent({ turns: 'Hello', turnComplete: true });
+      await until('the turn is billed', () => c.messages.filter((m) => m.usageMetadata).length === i + 1);
+    }
+    const upstream = fake.sessions.at(-1)!;
+    expect(upstream.authorization).toBe(s.keys.gemini[0]);
+    expect(upstream.events[0]).toMatchObject({ setup: { model: 'models/gemini-live-2.5-flash-preview' } });
+    expect(c.messages.some((m) => m.setupComplete)).toBe(true);
+    session.close();
+    const id = dir.getUser('live-voice')!.id;
+    await until('both turns are in the ledger', () => ledger.rows({}).filter((r) => r.userId === id).length === 2);
+    const rows = ledger.rows({}).filter((r) => r.userId === id);
+    expect(rows.map((r) => [r.route, r.provider, r.model, r.tokensIn, r.tokensOut])).toEqual([
+      ['realtime-session', 'gemini', 'gemini-live-2.5-flash-preview', 400, 600],
+      ['realtime-session', 'gemini', 'gemini-live-2.5-flash-preview', 400, 600],
+    ]);
+    for (const r of rows) expect(r.costUsd).toBeCloseTo(TURN_USD, 9);
+    await until('the session is settled', () => spentBy('live-voice') === Math.ceil(2 * TURN_USD * 1e9));
+    for (const text of s.gw.logs) {
+      expect(text).not.toContain(s.keys.gemini[0]);
+      expect(text).not.toContain(token);
+    }
+  });
+
+  it('ends the session with a close frame saying why: a budget spent, a model not allowed, a missing setup', async () => {
+    // $0.02 is two holds of $0.01: after the second turn ($0.016) less than a hold is left, and no more can be taken.
+    const token = tokenOf('live-thrifty', { budgetUsd: 0.02, period: 'day', models: ['gemini-live-2.5-flash-preview'] });
+    const c = live(token);
+    const session = await c.connecting;
+    session.sendClientContent({ turns: 'Hello', turnComplete: true });
+    await until('the first turn is answered', () => c.messages.some((m) => m.usageMetadata));
+    expect(c.closed()).toBeUndefined();
+    session.sendClientContent({ turns: 'Again', turnComplete: true });
+    await until('the session is ended', () => c.closed() !== undefined);
+    expect(c.closed()).toMatchObject({ code: 1008, reason: expect.stringMatching(/budget/) });
+    expect(ledger.rows({}).filter((r) => r.userId === dir.getUser('live-thrifty')!.id).reduce((n, r) => n + r.costUsd, 0)).toBeLessThanOrEqual(0.02);
+    const other = live(tokenOf('live-limited', { models: ['gemini-2.0-flash-live-001'] }));
+    await until('the session is refused', () => other.closed() !== undefined);
+    expect(other.closed()).toMatchObject({ code: 1008, reason: expect.stringMatching(/model 'gemini-live-2.5-flash-preview' is not allowed/) });
+    // A client that never sends its setup is closed, and nothing is opened upstream.
+    const before = fake.sessions.length;
+    const raw = await opened(`ws://127.0.0.1:${s.gw.port}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`, { headers: { 'x-goog-api-key': s.token } });
+    raw.send({ clientContent: { turns: [], turnComplete: true } });
+    expect(await raw.closed).toMatchObject({ code: 1008, reason: expect.stringMatching(/setup/) });
+    expect(fake.sessions.length).toBe(before);
+  });
+
+  it('refuses before the handshake without a gateway token, or with a provider key', async () => {
+    const url = `ws://127.0.0.1:${s.gw.port}/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`;
+    expect((await refused(url)).status).toBe(401);
+    const r = await refused(`${url}?key=${encodeURIComponent(s.keys.gemini[0]!)}`);
+    expect(r.status).toBe(401);
+    expect(r.body).not.toContain(s.keys.gemini[0]);
+    expect(JSON.parse(r.body).error).toMatchObject({ code: 401 });
   });
 });

@@ -77,6 +77,10 @@ export const DEFAULT_PRICES: PriceTable = {
   'gemini-2.5-flash-lite': { input: 0.1, output: 0.4 },
   'gemini-2.0-flash': { input: 0.1, output: 0.4 },
   'gemini-2.0-flash-lite': { input: 0.075, output: 0.3 },
+  // Gemini Live sessions relayed by the gateway: text, and audio (video and images too) at its rate.
+  'gemini-live-2.5-flash-preview': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },
+  'gemini-2.5-flash-native-audio': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },
+  'gemini-2.0-flash-live': { input: 0.35, output: 1.5, audioInput: 2.1, audioOutput: 8.5 },
   'gemini-embedding-001': { input: 0.15, output: 0 },
 };
 

@@ -23,6 +23,8 @@ export interface FakeRealtime {
   sessions: FakeRealtimeSession[];
   /** What the next responses report in `response.done`. */
   usage: Record<string, unknown>;
+  /** What each Live turn reports in `usageMetadata`. */
+  liveUsage: Record<string, unknown>;
   /** What a committed input's transcription reports (when the session transcribes). */
   transcriptionUsage: Record<string, unknown>;
   /** Responses are left in progress (an audio chunk, no end) until the gateway cancels them. */
@@ -41,11 +43,27 @@ export const SPOKEN_USAGE = {
   output_token_details: { text_tokens: 100, audio_tokens: 700 },
 };
 
-export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime {
+/** A Live turn's usage: text and audio in, audio out. */
+export const LIVE_USAGE = {
+  promptTokenCount: 400,
+  responseTokenCount: 600,
+  totalTokenCount: 1000,
+  promptTokensDetails: [
+    { modality: 'TEXT', tokenCount: 100 },
+    { modality: 'AUDIO', tokenCount: 300 },
+  ],
+  responseTokensDetails: [{ modality: 'AUDIO', tokenCount: 600 }],
+};
+
+const LIVE = /^\/ws\/google\.ai\.generativelanguage\.v1(?:beta|alpha)\.GenerativeService\.BidiGenerateContent\?key=(.+)$/;
+
+/** `keys`: OpenAI's, taken by `/v1/realtime`; `liveKeys`: Gemini's, taken by Live's path (in `?key=`, as Google's SDK sends them). */
+export function attachFakeRealtime(server: Server, keys: string[], liveKeys: string[] = []): FakeRealtime {
   const wss = new WebSocketServer({ noServer: true });
   const state: FakeRealtime = {
     sessions: [],
     usage: SPOKEN_USAGE,
+    liveUsage: LIVE_USAGE,
     transcriptionUsage: { type: 'tokens', total_tokens: 120, input_tokens: 100, input_token_details: { text_tokens: 0, audio_tokens: 100 }, output_tokens: 20 },
     refuse: [],
     holdResponses: false,
@@ -57,6 +75,8 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
   let n = 0;
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const auth = req.headers.authorization;
+    const live = LIVE.exec(req.url ?? '');
+    if (live) return void liveSession(req, socket, head, decodeURIComponent(live[1]!));
     const status = state.refuse.shift() ?? (!req.url?.startsWith('/v1/realtime?model=') ? 404 : keys.some((k) => auth === `Bearer ${k}`) ? 0 : 401);
     if (status !== 0) {
       const body = JSON.stringify({ error: { message: `refused (${status})`, type: 'invalid_request_error' } });
@@ -97,6 +117,30 @@ export function attachFakeRealtime(server: Server, keys: string[]): FakeRealtime
         if (e.type === 'response.cancel' && held.includes(e.response_id as string)) {
           held.splice(held.indexOf(e.response_id as string), 1);
           send({ type: 'response.done', response: { id: e.response_id, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } });
+        }
+      });
+    });
+  };
+  /** Gemini Live: `setupComplete` after the setup, and a spoken answer, its turn's end and its usage for each turn the client completes. */
+  const liveSession = (req: IncomingMessage, socket: Duplex, head: Buffer, key: string) => {
+    if (!liveKeys.includes(key)) {
+      socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      const s: FakeRealtimeSession = { url: req.url!.replace(/key=.*/, 'key=…'), authorization: key, events: [], socket: ws, closed: false };
+      state.sessions.push(s);
+      ws.on('close', () => (s.closed = true));
+      const send = (e: Record<string, unknown>) => ws.send(JSON.stringify(e));
+      ws.on('message', (data) => {
+        const e = JSON.parse(data.toString()) as Record<string, unknown>;
+        s.events.push(e);
+        if (e.setup) send({ setupComplete: {} });
+        const content = e.clientContent as { turnComplete?: boolean } | undefined;
+        if (content?.turnComplete) {
+          send({ serverContent: { modelTurn: { parts: [{ inlineData: { mimeType: 'audio/pcm;rate=24000', data: Buffer.alloc(3000, 7).toString('base64') } }] } } });
+          send({ serverContent: { turnComplete: true } });
+          send({ usageMetadata: state.liveUsage });
         }
       });
     });
