@@ -24,6 +24,8 @@ export interface MetricsSources {
   keyState(): Record<string, Array<{ key: string; state: KeyState }>>;
   /** Ledger rows written by no transaction yet. */
   ledgerQueued(): number;
+  /** Realtime and Live sessions open now, by provider. */
+  sessions?(): Record<string, number>;
 }
 
 // Request durations run from a cached refusal (sub-millisecond) to a long streamed answer.
@@ -155,6 +157,16 @@ export class GatewayMetrics {
         for (const [provider, keys] of Object.entries(sources.keyState())) {
           for (const k of keys) for (const s of KEY_STATES) this.set({ provider, key: k.key, state: s }, k.state === s ? 1 : 0);
         }
+      },
+    });
+    new Gauge({
+      name: 'keyward_gateway_realtime_sessions',
+      help: 'Realtime (OpenAI) and Live (Gemini) voice sessions relayed right now, by provider.',
+      labelNames: ['provider'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [provider, n] of Object.entries(sources.sessions?.() ?? {})) this.set({ provider }, n);
       },
     });
     new Gauge({

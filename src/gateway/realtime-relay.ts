@@ -1,9 +1,11 @@
 /**
- * OpenAI Realtime sessions relayed through the gateway (`GET /v1/realtime?model=…` upgraded to a
- * WebSocket): the client speaks to the gateway with its gateway token, the gateway to OpenAI with the
- * provider key, and every event passes through unchanged. The gateway reads each `response.done` for
- * its usage, so a session is billed what it used, and ended when a budget is spent or its token is
- * revoked, which a minted client secret (see realtime.ts) cannot offer.
+ * Voice sessions relayed through the gateway over WebSocket: OpenAI Realtime (`GET /v1/realtime?model=…`)
+ * and Gemini Live (`/ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`).
+ * The client speaks to the gateway with its gateway token, the gateway to the provider with the
+ * provider key, and every event passes through unchanged. The gateway reads the events that report
+ * usage (its dialect says which, see realtime-dialects.ts), so a session is billed what it used, and
+ * ended when a budget is spent or its token is revoked, which a minted client secret (see
+ * realtime.ts) cannot offer.
  *
  * The WebSocket protocol is `ws`'s; what is keyward's is below: where the token comes from, which
  * client events are refused, what is billed and when a session ends.

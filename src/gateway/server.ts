@@ -246,6 +246,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const metrics = new GatewayMetrics({
     keyState: () => keyStates(),
     ledgerQueued: () => writer.queued,
+    sessions: () => {
+      const n: Record<string, number> = { openai: 0, gemini: 0 };
+      for (const provider of relays.values()) n[provider] = (n[provider] ?? 0) + 1;
+      return n;
+    },
   });
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
   // Counted where the limits are: across every instance on a shared Redis.
@@ -1370,7 +1375,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** Set when the gateway starts closing. */
   let closing: Promise<void> | undefined;
-  const relays = new Set<RealtimeRelay>();
+  /** The sessions being relayed, with their provider. */
+  const relays = new Map<RealtimeRelay, string>();
   let relayWs: WebSocketServer | undefined;
   const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
   const LIVE_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: gemini, upstreamPath: '/ws' };
@@ -1520,7 +1526,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         account.close(outcome);
       },
     }, log, scrub, { clientEarly });
-    relays.add(relay);
+    relays.set(relay, f.upstream);
     log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, key: conn.key.label }, 'Realtime session opened');
   }
 
@@ -1562,7 +1568,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       if (!billed) return;
       const ms = Math.round((performance.now() - f.start) * 100) / 100;
-      log.info({ reqId: f.reqId, user: f.caller.user.name, model: f.model, responses, tokensIn, tokensOut, costUsd: hold.billedUsd, ms, outcome }, 'Realtime session closed');
+      log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, responses, tokensIn, tokensOut, costUsd: hold.billedUsd, ms, outcome }, 'Realtime session closed');
       metrics.request(f.route.kind, f.upstream, 101, outcome);
       metrics.took(f.route.kind, f.upstream, ms / 1000);
     };
@@ -1668,7 +1674,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   handler.close = () =>
     (closing ??= (async () => {
       clearInterval(budgetWatch);
-      for (const r of relays) r.shutdown();
+      for (const r of [...relays.keys()]) r.shutdown();
       relayWs?.close();
       writer.close();
       await alerter.drain();

@@ -107,8 +107,11 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     await c.next('session.created');
     expect(fake.sessions.length).toBe(before + 1);
     expect(fake.sessions.at(-1)!.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
+    const open = async () => /^keyward_gateway_realtime_sessions\{provider="openai"\} (\d+)$/m.exec((await s.gw.gateway.metrics.scrape()).body)?.[1];
+    expect(await open()).toBe('1');
     c.ws.close();
     await c.closed;
+    await until('the session is no longer counted', async () => (await open()) === '0');
     // Another page's origin is refused: browsers do not hold WebSockets to CORS.
     const other = await refused(`${wsBase}?model=gpt-realtime`, { protocols: ['realtime', `openai-insecure-api-key.${token}`], origin: 'https://evil.example' });
     expect(other.status).toBe(403);
