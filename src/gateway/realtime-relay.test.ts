@@ -46,6 +46,39 @@ describe('RealtimeRelay', () => {
     expect(outcomes).toEqual(['client_too_slow']);
   });
 
+  it("holds the client's events while a response is billed, and drops them when the bill ends the session", async () => {
+    const client = await pair(servers);
+    const upstream = await pair(servers);
+    const bills: Array<(end: { type: string; message: string } | undefined) => void> = [];
+    const account: SessionAccount = { reqId: 'r3', bill: () => new Promise((r) => bills.push(r)), refuse: () => undefined, close: () => undefined };
+    new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early: [] }, openaiDialect(), account, pino({ level: 'silent' }), (t) => t);
+    const seen: string[] = [];
+    upstream.near.on('message', (d) => seen.push(JSON.parse(d.toString()).type as string));
+    const got: string[] = [];
+    client.far.on('message', (d) => got.push(JSON.parse(d.toString()).type as string));
+    const done = JSON.stringify({ type: 'response.done', response: { id: 'resp_1', usage: { input_tokens: 3, output_tokens: 4 } } });
+    upstream.near.send(done);
+    await until(() => got.includes('response.done') && bills.length === 1);
+    client.far.send('{"type":"response.create","n":1}');
+    client.far.send('{"type":"input_audio_buffer.append","n":2}');
+    await new Promise((r) => setTimeout(r, 50));
+    // Nothing reaches the provider while the first response is being billed…
+    expect(seen).toEqual([]);
+    bills[0]!(undefined);
+    // …and all of it, in order, once the bill is settled.
+    await until(() => seen.length === 2);
+    expect(seen).toEqual(['response.create', 'input_audio_buffer.append']);
+    upstream.near.send(done.replace('resp_1', 'resp_2'));
+    await until(() => bills.length === 2);
+    client.far.send('{"type":"response.create","n":3}');
+    await new Promise((r) => setTimeout(r, 50));
+    const closed = once(client.far, 'close');
+    bills[1]!({ type: 'budget_exceeded', message: 'budget reached' });
+    expect(((await closed) as [number])[0]).toBe(1008);
+    expect(seen).toEqual(['response.create', 'input_audio_buffer.append']);
+    expect(got).toContain('error');
+  });
+
   it('passes events both ways, the early ones first, and bills each response once', async () => {
     const client = await pair(servers);
     const upstream = await pair(servers);

@@ -258,6 +258,10 @@ export class RealtimeRelay {
   private upstreamClosed = false;
   private readonly upstream: WebSocket;
   private readonly maxQueued: number;
+  /** Bills not yet settled, and the client events held meanwhile. */
+  private unbilled = 0;
+  private waiting: Array<[Buffer, boolean]> = [];
+  private waitingBytes = 0;
 
   constructor(
     private readonly client: WebSocket,
@@ -296,6 +300,14 @@ export class RealtimeRelay {
       else this.end('model_not_allowed', CLOSE_POLICY, refused.why.slice(0, 120));
       return;
     }
+    // While a bill is being settled, the client's events wait: none of them may start a response
+    // before the session is known to hold enough of the budgets for it (a few milliseconds).
+    if (this.unbilled > 0) {
+      this.waitingBytes += buf.length;
+      if (this.waitingBytes > this.maxQueued) return this.end('client_too_fast', CLOSE_ERROR, 'the client sent more than the gateway holds while it bills');
+      this.waiting.push([buf, isBinary]);
+      return;
+    }
     this.pass(this.upstream, buf, isBinary, 'upstream_too_slow');
   }
 
@@ -313,16 +325,23 @@ export class RealtimeRelay {
   }
 
   private bill(c: SessionCharge): void {
+    this.unbilled++;
     this.billing = this.billing.then(async () => {
       const stop = await this.account.bill(c).catch((err: unknown): SessionEnd => {
         this.log.error({ reqId: this.account.reqId, err }, 'billing a Realtime session failed');
         return { type: 'internal_error', message: 'the gateway could not bill the session, so it ended it' };
       });
+      this.unbilled--;
       if (stop && !this.ended) {
         const event = this.dialect.errorEvent(stop.type, stop.type, stop.message, null);
         if (event !== undefined) this.tell(event);
         this.end(stop.type, CLOSE_POLICY, stop.message.slice(0, 120));
       }
+      if (this.unbilled > 0 || this.ended) return;
+      const waiting = this.waiting;
+      this.waiting = [];
+      this.waitingBytes = 0;
+      for (const [buf, isBinary] of waiting) this.pass(this.upstream, buf, isBinary, 'upstream_too_slow');
     });
   }
 
