@@ -134,12 +134,16 @@ export function budgetChecked(p: Plan): boolean {
   return p.userBudget >= 0 || p.globalBudget >= 0 || (p.teamBudget >= 0 && p.checks[p.teamBudget]!.limit !== UNCAPPED);
 }
 
-/** Spend in USD of the user's period (or, with `which` the team's check, the team's) after settling, from the admission's remaining allowance. */
-export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number, which = p.userBudget): number | undefined {
+/**
+ * Spend in USD of the user's period (or, with `which` the team's check, the team's) after settling,
+ * from the admission's remaining allowance. `heldNano`: what the request held there, when more than
+ * the plan reserved (a relayed session's holds).
+ */
+export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number, which = p.userBudget, heldNano = p.reservedNano): number | undefined {
   if (which < 0) return undefined;
   const c = p.checks[which]!;
   const spentWithReserve = c.limit - admitted.remaining[which]!;
-  return (spentWithReserve - p.reservedNano) / NANO + actualUsd;
+  return (spentWithReserve - heldNano) / NANO + actualUsd;
 }
 
 /**

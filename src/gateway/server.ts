@@ -19,11 +19,11 @@ import { cacheUse, ResponseCache, SharedResponseCache, type AnswerCache, type Ca
 import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
-import { NANO, period } from './budget.js';
+import { period } from './budget.js';
 import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
-import { DEFAULT_BREAKER, KeyPool, type BreakerOptions, type KeyChange } from './keys.js';
+import { DEFAULT_BREAKER, KeyPool, type BreakerOptions, type KeyChange, type PoolKey } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { NetworkList } from './networks.js';
 import { GatewayMetrics } from './metrics.js';
@@ -282,13 +282,18 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const allKeys: string[] = [];
   /** Every upstream by name: the built-in providers, then the config's OpenAI-compatible ones. */
   const byName = new Map<string, Upstream>();
+  /** A provider refused one of its keys (on a call, or opening a session). */
+  function keyRejected(provider: string, key: PoolKey): void {
+    alerter.send({ kind: 'provider_key_rejected', message: `${provider} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` });
+  }
+
   function addUpstream(p: Provider<string>): Upstream {
     const name = p.name;
     // Explicit upstreams replace the environment entirely: a provider left out has no keys.
     const cfg = options.upstreams ? (options.upstreams[name] ?? { baseUrl: p.defaultBaseUrl, keys: [] }) : upstreamFromEnv(p, env);
     allKeys.push(...cfg.keys);
     const up: Upstream = new Upstream(p, cfg, new KeyPool(name, cfg.keys, breaker), dispatcher, resilience, {
-      keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
+      keyRejected: (key) => keyRejected(name, key),
       webPage: (status) => log.warn({ upstream: up.base, status }, 'the upstream answered with a web page, not the API; check its base URL'),
       attempted: (result) => metrics.attempt(name, result),
     });
@@ -686,39 +691,38 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         metrics.storeFailure('settle');
         log.error({ err, reqId: f.reqId }, 'settling usage failed');
       }
-      if (user.softBudgetUsd !== undefined) {
-        const spent = spendAfter(f.plan, f.admitted, costUsd);
-        if (spent !== undefined && spent >= user.softBudgetUsd) softAlert(user, spent);
-      }
-      const soft = f.plan.teamBudget >= 0 ? teams.get(user.team!)?.softBudgetUsd : undefined;
-      if (soft !== undefined) {
-        const spent = spendAfter(f.plan, f.admitted, costUsd, f.plan.teamBudget);
-        if (spent !== undefined && spent >= soft) teamSoftAlert(user.team!, soft, spent);
-      }
+      softAlerts(user, f.plan, f.admitted, f.plan.reservedNano, costUsd);
     }
     if (anomaly && billed) anomaly.spent(user, costUsd);
-    const latencyMs = Math.round((performance.now() - f.start) * 100) / 100;
-    writer.push({
-      ts: Date.now(),
-      requestId: f.reqId,
-      userId: user.id,
-      tokenId: f.caller.tokenId,
-      provider: f.upstream,
-      route: f.route.kind,
-      model: f.model,
-      tokensIn,
-      tokensOut,
-      costUsd,
-      latencyMs,
-      status: f.status,
-      outcome,
-      tag: f.tag,
-      team: user.team,
-    });
-    access({ reqId: f.reqId, user: user.name, route: f.route.kind, model: f.model, status: f.status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs, tag: f.tag });
+    const latencyMs = sinceMs(f.start);
+    record(f, f.reqId, f.model, tokensIn, tokensOut, costUsd, latencyMs, f.status, outcome);
     metrics.took(f.route.kind, f.upstream, latencyMs / 1000);
     if (last) metrics.request(f.route.kind, f.upstream, f.status, outcome);
     if (billed) metrics.usage(f.upstream, f.model, tokensIn, tokensOut, costUsd);
+  }
+
+  /** The ledger row and the log line of one billed thing: a request, or a response of a relayed session (under its own id). */
+  function record(f: Flight, id: string, model: string, tokensIn: number, tokensOut: number, costUsd: number, latencyMs: number, status: number, outcome: string): void {
+    const user = f.caller.user;
+    writer.push({ ts: Date.now(), requestId: id, userId: user.id, tokenId: f.caller.tokenId, provider: f.upstream, route: f.route.kind, model, tokensIn, tokensOut, costUsd, latencyMs, status, outcome, tag: f.tag, team: user.team });
+    access({ reqId: id, user: user.name, route: f.route.kind, model, status, outcome, tokensIn, tokensOut, costUsd, ms: latencyMs, tag: f.tag });
+  }
+
+  /**
+   * The soft budgets (the user's and the team's) after a request or a session's response: the
+   * admission's view, less what the request (or the session) held there, plus what it spent.
+   */
+  function softAlerts(user: UserRecord, p: Plan, a: AdmitResult | undefined, heldNano: number, spentUsd: number): void {
+    if (!a) return;
+    if (user.softBudgetUsd !== undefined) {
+      const spent = spendAfter(p, a, spentUsd, p.userBudget, heldNano);
+      if (spent !== undefined && spent >= user.softBudgetUsd) softAlert(user, spent);
+    }
+    const soft = p.teamBudget >= 0 ? teams.get(user.team!)?.softBudgetUsd : undefined;
+    if (soft !== undefined) {
+      const spent = spendAfter(p, a, spentUsd, p.teamBudget, heldNano);
+      if (spent !== undefined && spent >= soft) teamSoftAlert(user.team!, soft, spent);
+    }
   }
 
   function teamSoftAlert(team: string, soft: number, spent: number): void {
@@ -1355,22 +1359,26 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
     } catch (err) {
       const routeKind = route?.kind ?? 'unknown';
-      if (err instanceof GatewayHttpError) {
-        if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type, path }, err.message);
-        else log.info({ reqId, status: err.status, type: err.type, path }, 'refused');
-        metrics.request(routeKind, shape.name, err.status, err.type);
-        sendError(res, shape, err, reqId, corsH);
-        return;
-      }
-      if ((err as { name?: string }).name === 'AbortError' || res.destroyed) {
+      if (!(err instanceof GatewayHttpError) && ((err as { name?: string }).name === 'AbortError' || res.destroyed)) {
         // 499, as nginx logs a client that closed the connection before the answer.
         metrics.request(routeKind, shape.name, 499, 'client_disconnect');
         return;
       }
-      metrics.request(routeKind, shape.name, 500, 'internal_error');
-      log.error({ reqId, err }, 'unexpected gateway error');
-      sendError(res, shape, new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id'), reqId, corsH);
+      sendError(res, shape, refusal(reqId, routeKind, shape.name, path, err), reqId, corsH);
     }
+  }
+
+  /** What the client is told of a failed request or session, logged and counted: a GatewayHttpError as it is, anything else as a 500. */
+  function refusal(reqId: string, routeKind: string, provider: string, path: string, err: unknown): GatewayHttpError {
+    if (!(err instanceof GatewayHttpError)) {
+      metrics.request(routeKind, provider, 500, 'internal_error');
+      log.error({ reqId, err }, 'unexpected gateway error');
+      return new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id');
+    }
+    if (err.status >= 500) log.warn({ reqId, status: err.status, type: err.type, path }, err.message);
+    else log.info({ reqId, status: err.status, type: err.type, path }, 'refused');
+    metrics.request(routeKind, provider, err.status, err.type);
+    return err;
   }
 
   /** Set when the gateway starts closing. */
@@ -1442,7 +1450,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       });
     } catch (err) {
       account?.settleUnused();
-      const e = sessionError(reqId, route, err);
+      const e = refusal(reqId, route.kind, route.provider.name, route.upstreamPath, err);
       refuseUpgrade(socket, e, route.provider.errorBody(e.status, e.type, e.message), { ...SECURITY, ...corsH, 'x-request-id': reqId });
     }
   }
@@ -1488,7 +1496,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       startRelay(client, conn, geminiDialect(), account, f, early);
     } catch (err) {
       account?.settleUnused();
-      const e = sessionError(reqId, LIVE_SESSION, err);
+      const e = refusal(reqId, LIVE_SESSION.kind, LIVE_SESSION.provider.name, LIVE_SESSION.upstreamPath, err);
       if (client.readyState === WebSocket.OPEN) client.close(e.status >= 500 ? 1011 : 1008, `${e.type}: ${e.message}`.slice(0, 120));
     }
   }
@@ -1514,7 +1522,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       retries: resilience.retries,
       timeoutMs: resilience.timeoutMs,
       attempted: (r) => metrics.attempt(up.provider.name, r),
-      keyRejected: (key) => alerter.send({ kind: 'provider_key_rejected', message: `${up.provider.name} rejected provider key ${key.label}; it is out of the pool until the keys are reloaded (SIGHUP) or the gateway restarts` }),
+      keyRejected: (key) => keyRejected(up.provider.name, key),
     };
   }
 
@@ -1528,16 +1536,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }, log, scrub, { clientEarly });
     relays.set(relay, f.upstream);
     log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, key: conn.key.label }, 'Realtime session opened');
-  }
-
-  /** A refusal as the client gets it, logged and counted. */
-  function sessionError(reqId: string, route: Route, err: unknown): GatewayHttpError {
-    const e = err instanceof GatewayHttpError ? err : new GatewayHttpError(500, 'internal_error', 'the gateway failed unexpectedly; the error is logged with this request id');
-    if (!(err instanceof GatewayHttpError)) log.error({ reqId, err }, 'unexpected gateway error');
-    else if (e.status >= 500) log.warn({ reqId, status: e.status, type: e.type }, e.message);
-    else log.info({ reqId, status: e.status, type: e.type, path: route.upstreamPath }, 'refused');
-    metrics.request(route.kind, route.provider.name, e.status, e.type);
-    return e;
   }
 
   /** A session's account: each response billed (ledger row, log line, metrics, budgets), the hold settled at the end. */
@@ -1567,7 +1565,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         if (s) s.catch((err: unknown) => log.error({ err, reqId: f.reqId }, 'settling a Realtime session failed'));
       }
       if (!billed) return;
-      const ms = Math.round((performance.now() - f.start) * 100) / 100;
+      const ms = sinceMs(f.start);
       log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, responses, tokensIn, tokensOut, costUsd: hold.billedUsd, ms, outcome }, 'Realtime session closed');
       metrics.request(f.route.kind, f.upstream, 101, outcome);
       metrics.took(f.route.kind, f.upstream, ms / 1000);
@@ -1606,10 +1604,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         tokensIn += tokensInNow;
         tokensOut += tokensOutNow;
         const user = f.caller.user;
-        const ms = Math.round((performance.now() - f.start) * 100) / 100;
-        const rowId = `${f.reqId}.${responses}`;
-        writer.push({ ts: Date.now(), requestId: rowId, userId: user.id, tokenId: f.caller.tokenId, provider: f.upstream, route: f.route.kind, model, tokensIn: tokensInNow, tokensOut: tokensOutNow, costUsd, latencyMs: ms, status: 200, outcome: 'ok', tag: f.tag, team: user.team });
-        access({ reqId: rowId, user: user.name, route: f.route.kind, model, status: 200, outcome: 'ok', tokensIn: tokensInNow, tokensOut: tokensOutNow, costUsd, ms, tag: f.tag });
+        record(f, `${f.reqId}.${responses}`, model, tokensInNow, tokensOutNow, costUsd, sinceMs(f.start), 200, 'ok');
         metrics.usage(f.upstream, model, tokensInNow, tokensOutNow, costUsd);
         anomaly?.spent(user, costUsd);
         try {
@@ -1635,21 +1630,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       close: (outcome) => closeWith(outcome, true),
       settleUnused: () => closeWith('refused', false),
     };
-  }
-
-  /** The soft budgets (the user's and the team's) after a session's response: the admission's view, less what the session holds, plus what it spent. */
-  function softAlerts(user: UserRecord, p: Plan, a: AdmitResult | undefined, heldNano: number, billedUsd: number): void {
-    if (!a) return;
-    const spent = (which: number) => (p.checks[which]!.limit - a.remaining[which]! - heldNano) / NANO + billedUsd;
-    if (user.softBudgetUsd !== undefined && p.userBudget >= 0) {
-      const s = spent(p.userBudget);
-      if (s >= user.softBudgetUsd) softAlert(user, s);
-    }
-    const soft = p.teamBudget >= 0 ? teams.get(user.team!)?.softBudgetUsd : undefined;
-    if (soft !== undefined) {
-      const s = spent(p.teamBudget);
-      if (s >= soft) teamSoftAlert(user.team!, soft, s);
-    }
   }
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => void handle(req, res, undefined)) as GatewayHandler;
@@ -1681,6 +1661,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (ownDispatcher) await dispatcher.close();
     })());
   return handler;
+}
+
+/** Milliseconds since `start` (a performance.now()), to the hundredth. */
+function sinceMs(start: number): number {
+  return Math.round((performance.now() - start) * 100) / 100;
 }
 
 /**
