@@ -44,7 +44,7 @@ export function sessionRequest(req: IncomingMessage, path: string, query: string
   if (path !== REALTIME_PATH) throw new GatewayHttpError(404, 'not_found', `no WebSocket route ${path.slice(0, 100)}; the gateway relays Realtime sessions at ${REALTIME_PATH}?model=… and Gemini Live sessions at /ws/google.ai.generativelanguage.v1beta.GenerativeService.BidiGenerateContent`);
   checkHandshake(req);
   const params = new URLSearchParams(query);
-  if (params.has('call_id')) throw badRequest('attaching to a WebRTC call (call_id) is not relayed; open the session over WebSocket with ?model=…');
+  if (params.has('call_id')) throw badRequest(`the gateway watches the WebRTC calls it opens itself (POST ${REALTIME_PATH}/calls); a client does not attach to one`);
   const model = params.get('model');
   if (!model) throw badRequest(`name the model in the URL: ${REALTIME_PATH}?model=gpt-realtime`);
   const protocols = protocolsOf(req);
@@ -133,6 +133,16 @@ export async function connectRealtime(upstream: Upstream, model: string, beta: b
  */
 export async function connectLive(upstream: Upstream, version: string, o: ConnectOptions): Promise<UpstreamSocket> {
   return connectSession(upstream, (key) => ({ url: `${upstream.base.replace(/^http/, 'ws')}/ws/google.ai.generativelanguage.${version}.GenerativeService.BidiGenerateContent?key=${encodeURIComponent(key.secret)}`, headers: {} }), o);
+}
+
+/**
+ * Attaches to a WebRTC call's sideband, with the key that opened the call (another project's key could
+ * not). One try: a call the gateway cannot watch is hung up rather than kept waiting.
+ */
+export async function connectSideband(upstream: Upstream, key: PoolKey, callId: string, timeoutMs: number): Promise<UpstreamSocket> {
+  const r = await openSocket(`${upstream.base.replace(/^http/, 'ws')}/realtime?call_id=${encodeURIComponent(callId)}`, upstream.provider.authHeaders(key.secret), timeoutMs);
+  if (r.socket) return { socket: r.socket, key, early: r.early! };
+  throw new GatewayHttpError(502, 'upstream_error', `${upstream.provider.name} opened the call but would not let the gateway watch it (${r.status ?? (r.timedOut ? 'no answer in time' : 'connection error')}), so the gateway hung it up`);
 }
 
 async function connectSession(upstream: Upstream, target: (key: PoolKey) => { url: string; headers: Record<string, string> }, o: ConnectOptions): Promise<UpstreamSocket> {

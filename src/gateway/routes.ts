@@ -11,7 +11,7 @@ import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -42,6 +42,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/audio/translations', { kind: 'translation', method: 'POST', provider: openai, upstreamPath: '/audio/translations', upload: AUDIO_PARTS }],
   ['/v1/audio/speech', { kind: 'speech', method: 'POST', provider: openai, upstreamPath: '/audio/speech' }],
   ['/v1/realtime/client_secrets', { kind: 'realtime', method: 'POST', provider: openai, upstreamPath: '/realtime/client_secrets' }],
+  ['/v1/realtime/calls', { kind: 'realtime-call', method: 'POST', provider: openai, upstreamPath: '/realtime/calls' }],
   ['/v1/models', { kind: 'models', method: 'GET', provider: openai, upstreamPath: '/models' }],
   ['/v1/messages', { kind: 'messages', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages' }],
   ['/v1/messages/count_tokens', { kind: 'count', method: 'POST', provider: anthropic, upstreamPath: '/v1/messages/count_tokens' }],

@@ -37,7 +37,8 @@ import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
 import { geminiDialect, openaiDialect, parseEvent, type RelayDialect, type SessionCharge } from './realtime-dialects.js';
-import { connectLive, connectRealtime, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
+import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
+import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 import { transcriptionModel } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
 import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
@@ -1270,7 +1271,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)) : undefined);
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : geminiRoute(path, q === -1 ? '' : url.slice(q + 1))) : undefined);
     const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {
@@ -1297,7 +1298,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
       if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
@@ -1310,6 +1311,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       caller.dirVersion = dir.currentVersion;
       allowFrom(caller.user, caller.tokenId, req);
       if (caller.scopes !== undefined) allowScope(caller, route, req);
+      if (route.kind === 'realtime-call') return await handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
@@ -1384,7 +1386,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   /** Set when the gateway starts closing. */
   let closing: Promise<void> | undefined;
   /** The sessions being relayed, with their provider. */
-  const relays = new Map<RealtimeRelay, string>();
+  const relays = new Map<{ shutdown(): void }, string>();
+  /** The WebRTC calls the gateway watches, by their id. */
+  const calls = new Map<string, CallWatch>();
   let relayWs: WebSocketServer | undefined;
   const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
   const LIVE_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: gemini, upstreamPath: '/ws' };
@@ -1538,6 +1542,88 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, key: conn.key.label }, 'Realtime session opened');
   }
 
+  const REALTIME_CALL = ROUTES.get(CALLS_PATH)!;
+
+  /**
+   * A Realtime call over WebRTC (see realtime-call.ts): judged as a session is (token, network, scopes,
+   * model, limits, a hold on the budgets), opened with the provider key, and watched over its sideband
+   * until it ends. Also the client's own hang-up, `POST /v1/realtime/calls/{id}/hangup`.
+   */
+  async function handleCall(req: IncomingMessage, res: ServerResponse, reqId: string, start: number, caller: Caller, corsH: Record<string, string> | undefined, path: string, query: string): Promise<void> {
+    const answered = (status: number, contentType: string, body: string, more?: Record<string, string>) => {
+      const h = headersWith(corsH ? { ...corsH, 'access-control-expose-headers': `${corsH['access-control-expose-headers']}, location` } : undefined);
+      h['content-type'] = contentType;
+      h['x-request-id'] = reqId;
+      res.writeHead(status, Object.assign(h, more));
+      res.end(body);
+    };
+    const hang = HANGUP_PATH.exec(path);
+    if (hang) {
+      const watch = calls.get(hang[1]!);
+      if (!watch || watch.userId !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no call of yours with this id is open on this gateway');
+      watch.end('client_hangup');
+      return answered(200, JSON_TYPE, '{}');
+    }
+    if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the call again on another instance', { 'retry-after': '1' });
+    if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not open Realtime calls: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
+    const policy = realtime;
+    const up = upstreams.openai;
+    if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+    const raw = await readBody(req, maxBody);
+    if (raw.length > maxBody) throw tooLarge(maxBody);
+    const offer = await callOffer(raw, req.headers['content-type'], query);
+    const alias = aliases.has(offer.model) ? offer.model : undefined;
+    const model = alias !== undefined ? aliases.get(alias)! : offer.model;
+    const f = sessionFlight(req, reqId, start, caller, REALTIME_CALL, up, model, alias);
+    const account = await openAccount(f, req, policy, req.headers);
+    try {
+      // What the offer's session asks for, as a session.update would (a transcription model the user may not call).
+      const why = account.refuse({ type: 'session.update', session: offer.session });
+      if (why !== undefined) throw new GatewayHttpError(403, 'model_not_allowed', why);
+      const form = await callForm(offer, model);
+      const cancel = new Cancel();
+      res.once('close', () => {
+        if (!res.writableFinished) cancel.abort();
+      });
+      const sent = await up.send('/realtime/calls', 'POST', { 'content-type': form.contentType, accept: 'application/sdp' }, form.body, cancel);
+      if (sent.res.statusCode >= 300) return await forwardError(f, sent.res, res, corsH);
+      const answer = await sent.res.body.text(256 * 1024, 'fail');
+      const callId = callIdOf(sent.res.headers.location);
+      if (callId === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} opened a call without saying its id (no Location), so the gateway could not watch it`);
+      const hangup = async () => {
+        const r = await up.sendOn(sent.key, `/realtime/calls/${callId}/hangup`, new Cancel());
+        await r.body.dump();
+        // Already over (404) is what a hang-up wants.
+        if (r.statusCode >= 300 && r.statusCode !== 404) throw new Error(`the provider answered ${r.statusCode} to the hang-up`);
+      };
+      let side: UpstreamSocket;
+      try {
+        side = await connectSideband(up, sent.key, callId, resilience.timeoutMs);
+      } catch (err) {
+        await hangup().catch((e: unknown) => log.error({ reqId, callId, err: e }, 'hanging up an unwatched Realtime call failed'));
+        throw err;
+      }
+      f.status = 201;
+      const watch: CallWatch = new CallWatch(callId, caller.user.id, side, openaiDialect(), {
+        ...account,
+        close(outcome) {
+          calls.delete(callId);
+          relays.delete(watch);
+          account.close(outcome);
+        },
+      }, hangup, log);
+      calls.set(callId, watch);
+      relays.set(watch, f.upstream);
+      log.info({ reqId, user: caller.user.name, provider: f.upstream, model, key: sent.key.label, callId }, 'Realtime call opened');
+      // A client gone before its answer never connects: the call would only wait to time out.
+      if (res.destroyed) return watch.end('client_disconnect');
+      answered(201, 'application/sdp', answer, { location: `${CALLS_PATH}/${callId}` });
+    } catch (err) {
+      account.settleUnused();
+      throw err;
+    }
+  }
+
   /** A session's account: each response billed (ledger row, log line, metrics, budgets), the hold settled at the end. */
   function sessionAccount(f: Flight, holdUsd: number, credential: IncomingMessage['headers']): SessionAccount & { settleUnused(): void } {
     const opening = f.plan!;
@@ -1567,7 +1653,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (!billed) return;
       const ms = sinceMs(f.start);
       log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, responses, tokensIn, tokensOut, costUsd: hold.billedUsd, ms, outcome }, 'Realtime session closed');
-      metrics.request(f.route.kind, f.upstream, 101, outcome);
+      metrics.request(f.route.kind, f.upstream, f.status, outcome);
       metrics.took(f.route.kind, f.upstream, ms / 1000);
     };
     return {

@@ -88,6 +88,15 @@ export class Upstream {
   }
 
   /**
+   * One call with the given key, without retries or another key: what belongs to what that key
+   * opened (a WebRTC call's hang-up must come from the call's own project).
+   */
+  sendOn(key: PoolKey, path: string, signal: Cancel): Promise<UpstreamAnswer> {
+    const headers = this.provider.authHeaders(key.secret);
+    return callUpstream(this.dispatcher, { origin: this.origin, path: this.basePath + path, method: 'POST', headers, body: undefined, headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.idleTimeoutMs }, signal);
+  }
+
+  /**
    * `used`: attempts this request already made (answers broken off mid-body); they count against the
    * same retries. `bearer`: the call goes to the provider's OpenAI-compatible endpoint, which takes
    * the key as OpenAI's SDK sends it.

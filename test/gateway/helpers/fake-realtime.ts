@@ -3,7 +3,8 @@
  * the provider keys it was given, opens with `session.created`, and answers each `response.create`
  * with a response whose `response.done` reports the usage the test set.
  */
-import type { IncomingMessage, Server } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 
@@ -19,8 +20,31 @@ export interface FakeRealtimeSession {
   transcribes?: boolean;
 }
 
+/** A WebRTC call the fake opened (`POST /v1/realtime/calls`): no media, only its sideband's events. */
+export interface FakeCall {
+  id: string;
+  authorization?: string;
+  /** The form's fields as the gateway sent them. */
+  sdp: string;
+  session: Record<string, unknown>;
+  /** Sideband WebSockets attached (`/v1/realtime?call_id=…`), with the key each came with. */
+  sidebands: Array<{ socket: WebSocket; authorization?: string }>;
+  hungUp: boolean;
+  /** The caller spoke and the model answered: a response, its usage reported on the sideband. */
+  respond(): void;
+  /** A response begins and is left in progress until the gateway cancels it. */
+  begin(): void;
+  /** Whatever the caller's data channel did to the session, as the sideband hears it. */
+  updated(session: Record<string, unknown>): void;
+  /** The caller hung up: OpenAI closes the sideband. */
+  endByCaller(): void;
+}
+
 export interface FakeRealtime {
   sessions: FakeRealtimeSession[];
+  calls: FakeCall[];
+  /** Statuses the next sideband attachments are refused with, in order. */
+  refuseSideband: number[];
   /** What the next responses report in `response.done`. */
   usage: Record<string, unknown>;
   /** What each Live turn reports in `usageMetadata`. */
@@ -67,16 +91,84 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
     transcriptionUsage: { type: 'tokens', total_tokens: 120, input_tokens: 100, input_token_details: { text_tokens: 0, audio_tokens: 100 }, output_tokens: 20 },
     refuse: [],
     holdResponses: false,
+    calls: [],
+    refuseSideband: [],
     close: () => {
       server.off('upgrade', onUpgrade);
+      server.off('request', onRequest);
+      for (const l of others) server.on('request', l);
       return new Promise((r) => wss.close(() => r()));
     },
   };
   let n = 0;
+  const event = (e: Record<string, unknown>) => JSON.stringify({ event_id: `event_${++n}`, ...e });
+  // Calls are answered here; every other request goes to the server's own handler.
+  const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '').split('?')[0]!;
+    const hangup = /^\/v1\/realtime\/calls\/([^/]+)\/hangup$/.exec(path);
+    if (path !== '/v1/realtime/calls' && !hangup) return others.forEach((l) => l(req, res));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => void answerCall(req, res, Buffer.concat(chunks), hangup?.[1]));
+  };
+  const answerCall = async (req: IncomingMessage, res: ServerResponse, body: Buffer, hangupId: string | undefined) => {
+    const auth = req.headers.authorization;
+    if (!keys.some((k) => auth === `Bearer ${k}`)) {
+      res.writeHead(401, { 'content-type': 'application/json' });
+      return res.end('{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}');
+    }
+    if (hangupId !== undefined) {
+      const call = state.calls.find((c) => c.id === hangupId && !c.hungUp);
+      if (!call) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        return res.end('{"error":{"message":"no such call","type":"invalid_request_error"}}');
+      }
+      call.hungUp = true;
+      for (const sb of call.sidebands) sb.socket.close(1000);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      return res.end('{}');
+    }
+    const form = await new Response(body, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
+    const id = `rtc_${randomUUID().replace(/-/g, '')}`;
+    const sidebands: FakeCall['sidebands'] = [];
+    const all = (e: Record<string, unknown>) => sidebands.forEach((sb) => sb.socket.send(event(e)));
+    let r = 0;
+    const call: FakeCall = {
+      id,
+      authorization: auth,
+      sdp: String(form.get('sdp')),
+      session: JSON.parse(String(form.get('session') ?? '{}')) as Record<string, unknown>,
+      sidebands,
+      hungUp: false,
+      respond() {
+        const rid = `resp_${id}_${++r}`;
+        all({ type: 'response.created', response: { id: rid, object: 'realtime.response', status: 'in_progress' } });
+        all({ type: 'response.done', response: { id: rid, object: 'realtime.response', status: 'completed', output: [], usage: state.usage } });
+      },
+      begin() {
+        all({ type: 'response.created', response: { id: `resp_${id}_${++r}`, object: 'realtime.response', status: 'in_progress' } });
+      },
+      updated(session) {
+        all({ type: 'session.updated', session });
+      },
+      endByCaller() {
+        call.hungUp = true;
+        for (const sb of sidebands) sb.socket.close(1000);
+      },
+    };
+    state.calls.push(call);
+    res.writeHead(201, { 'content-type': 'application/sdp', location: `/v1/realtime/calls/${id}` });
+    res.end(`v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=fake answer to ${call.sdp.length} bytes\r\n`);
+  };
+  server.on('request', onRequest);
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const auth = req.headers.authorization;
     const live = LIVE.exec(req.url ?? '');
     if (live) return void liveSession(req, socket, head, decodeURIComponent(live[1]!));
+    const callId = /^\/v1\/realtime\?call_id=([^&]+)$/.exec(req.url ?? '')?.[1];
+    if (callId !== undefined) return void sideband(req, socket, head, callId);
     const status = state.refuse.shift() ?? (!req.url?.startsWith('/v1/realtime?model=') ? 404 : keys.some((k) => auth === `Bearer ${k}`) ? 0 : 401);
     if (status !== 0) {
       const body = JSON.stringify({ error: { message: `refused (${status})`, type: 'invalid_request_error' } });
@@ -118,6 +210,23 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
           held.splice(held.indexOf(e.response_id as string), 1);
           send({ type: 'response.done', response: { id: e.response_id, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } });
         }
+      });
+    });
+  };
+  /** A call's sideband: taken with a key of the fake's, for a call it opened and not yet hung up. Cancelled responses report what they produced. */
+  const sideband = (req: IncomingMessage, socket: Duplex, head: Buffer, id: string) => {
+    const auth = req.headers.authorization;
+    const call = state.calls.find((c) => c.id === id && !c.hungUp);
+    const status = state.refuseSideband.shift() ?? (!keys.some((k) => auth === `Bearer ${k}`) ? 401 : !call ? 404 : 0);
+    if (status !== 0 || !call) {
+      socket.end(`HTTP/1.1 ${status} Refused\r\ncontent-length: 0\r\n\r\n`);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      call.sidebands.push({ socket: ws, authorization: auth });
+      ws.on('message', (data) => {
+        const e = JSON.parse(data.toString()) as Record<string, unknown>;
+        if (e.type === 'response.cancel') ws.send(event({ type: 'response.done', response: { id: e.response_id, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } }));
       });
     });
   };
