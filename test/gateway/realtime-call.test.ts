@@ -91,6 +91,19 @@ describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watc
     expect(((await again.json()) as { error: { type: string } }).error.type).toBe('budget_exceeded');
   });
 
+  it('hangs up a call at its next response once its token is revoked', async () => {
+    dir.addUser('revoked-caller', { budgetUsd: 5, period: 'day' });
+    const issued = issueToken(dir, 'revoked-caller');
+    expect((await call(issued.token)).status).toBe(201);
+    const c = await lastCall();
+    dir.revokeToken(issued.record.id);
+    c.respond();
+    await until('the gateway hung the call up', () => c.hungUp);
+    // The response that found it out is billed all the same.
+    await until('the call is settled', () => rowsOf('revoked-caller').length === 1 && spentBy('revoked-caller') === Math.ceil(RESPONSE_USD * 1e9));
+    expect(s.gw.logs.join('')).toContain("the session's credential is no longer valid");
+  });
+
   it("takes OpenAI's form (sdp and session), refuses a transcription model the user may not call, and hangs up a call whose session turns to one", async () => {
     const token = tokenOf('former', { models: ['gpt-realtime', 'gpt-4o-mini-transcribe'] });
     const form = (session: Record<string, unknown>) => {
