@@ -162,6 +162,28 @@ export function budgetPlan(p: Plan, costUsd: number): Plan {
   return q;
 }
 
+/**
+ * The tokens-per-minute checks alone (the user's and the team's), costing `tokens`: what a long
+ * session's response used, counted when it ends, in the minute it ends in.
+ */
+export function tokenPlan(p: Plan, tokens: number): Plan {
+  const q: Plan = { checks: [], roles: [], userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: 0 };
+  for (const which of ['tpm', 'teamTpm'] as const) {
+    const i = p[which];
+    if (i < 0) continue;
+    q[which] = q.checks.length;
+    q.checks.push({ ...p.checks[i]!, cost: tokens });
+    q.roles.push(p.roles[i]!);
+  }
+  return q;
+}
+
+/** Counts a token plan's tokens whether or not its limits allow them: they were used. */
+export function countTokens(counters: Counters, q: Plan, at: number): void | Promise<void> {
+  const adj: CounterAdjustment[] = q.checks.map((c) => ({ key: c.key, kind: 'sliding', windowMs: MINUTE, at, delta: c.cost }));
+  return adj.length === 0 ? undefined : counters.adjust(adj);
+}
+
 /** `reservedNano`: what the budgets hold for the request, when more than the plan reserved (a session's later holds). */
 export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number, reservedNano = p.reservedNano): void | Promise<void> {
   const adj: CounterAdjustment[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCounters } from '../store/memory.js';
 import { GatewayHttpError } from './http-error.js';
-import { budgetPlan, plan } from './policy.js';
+import { budgetPlan, countTokens, plan, tokenPlan } from './policy.js';
 import { Prices } from './providers/prices.js';
 import { geminiLiveUsage, realtimeUsage, transcriptionModel, transcriptionUsage } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
@@ -71,13 +71,13 @@ describe('SessionHold', () => {
       left -= usd;
       taken.push(usd);
     });
-    await hold.spend(0.04, 10);
+    await hold.spend(0.04);
     expect(taken).toEqual([0.1]);
-    await hold.spend(0.15, 10);
+    await hold.spend(0.15);
     expect(taken).toEqual([0.1, 0.1]);
-    await expect(hold.spend(0.02, 5)).rejects.toThrow('spent');
+    await expect(hold.spend(0.02)).rejects.toThrow('spent');
     expect(hold.billedUsd).toBeCloseTo(0.21, 12);
-    expect(hold).toMatchObject({ tokens: 25, heldNano: 300_000_000 });
+    expect(hold.heldNano).toBe(300_000_000);
   });
 
   it("takes its later holds from the opening plan's budgets alone", async () => {
@@ -93,5 +93,22 @@ describe('SessionHold', () => {
     expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(false);
     // The request limits counted the session once.
     expect(counters.peek(p.checks[0]!.key)).toBe(1);
+  });
+
+  it("counts a response's tokens against the tokens-per-minute limits alone, allowed or not", async () => {
+    const counters = new MemoryCounters();
+    const teams = new Map([['voice', { tpm: 5000 }]]);
+    const user = { id: 'u2', name: 'bo', disabled: false, createdAt: 0, rpm: 5, tpm: 2000, budgetUsd: 1, period: 'day' as const, team: 'voice' };
+    const p = plan(user, '10.0.0.1', undefined, undefined, 0, 0.3, Date.now(), 'r2', teams);
+    const q = tokenPlan(p, 1300);
+    expect(q.roles).toEqual(['user-tpm', 'team-tpm']);
+    expect(q.checks.map((c) => c.cost)).toEqual([1300, 1300]);
+    expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(true);
+    expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(false);
+    // Refused, and counted all the same: the next request sees the whole of what was used.
+    await countTokens(counters, q, Date.now());
+    expect((counters.admit([{ ...q.checks[1]!, cost: 2500 }]) as { ok: boolean }).ok).toBe(false);
+    expect((counters.admit([{ ...q.checks[1]!, cost: 2400 }]) as { ok: boolean }).ok).toBe(true);
+    expect(tokenPlan(plan({ ...user, tpm: undefined, team: undefined }, '10.0.0.1', undefined, undefined, 0, 0.3, Date.now(), 'r3'), 1300).checks).toEqual([]);
   });
 });

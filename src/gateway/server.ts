@@ -41,7 +41,7 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 import { transcriptionModel } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
-import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, countTokens, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, tokenPlan, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -1647,7 +1647,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (f.settled) return;
       f.settled = true;
       if (f.admitted) {
-        const s = settle(counters, opening, f.admitted.now, hold.tokens, hold.billedUsd, hold.heldNano);
+        // Its tokens were counted response by response.
+        const s = settle(counters, opening, f.admitted.now, opening.reservedTokens, hold.billedUsd, hold.heldNano);
         if (s) s.catch((err: unknown) => log.error({ err, reqId: f.reqId }, 'settling a Realtime session failed'));
       }
       if (!billed) return;
@@ -1694,13 +1695,27 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         metrics.usage(f.upstream, model, tokensInNow, tokensOutNow, costUsd);
         anomaly?.spent(user, costUsd);
         try {
-          await hold.spend(costUsd, tokensInNow + tokensOutNow);
+          await hold.spend(costUsd);
         } catch (err) {
           if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
           log.error({ err, reqId: f.reqId }, 'holding more budget for a Realtime session failed');
           return { type: 'store_unavailable', message: 'budgets cannot be checked right now (the usage store is unreachable), so the session is ended' };
         }
         softAlerts(user, last.plan, last.admitted, last.heldNano, hold.billedUsd);
+        // Tokens per minute hold in a session too: each response's count in the minute it ended in
+        // (whether or not the limit allows them: they were used), and one past the limit ends the session.
+        const tq = tokenPlan(opening, tokensInNow + tokensOutNow);
+        if (tq.checks.length > 0) {
+          try {
+            const r = admit(tq, { ...f.caller, dirVersion: undefined });
+            if (r instanceof Promise) await r;
+          } catch (err) {
+            const counted = countTokens(counters, tq, Date.now());
+            if (counted) await counted.catch((e: unknown) => log.error({ err: e, reqId: f.reqId }, "counting a session's tokens failed"));
+            if (err instanceof GatewayHttpError) return { type: err.type, message: `${err.message.replace(/; retry in \d+s$/, '')}, so the gateway ended the session` };
+            throw err;
+          }
+        }
         // A token revoked or a user disabled since the session opened ends it at its next response.
         try {
           const again = auth.authenticate(credential);

@@ -11,7 +11,6 @@ export class SessionHold {
   /** Nano-USD reserved in the counters, the opening hold included. */
   heldNano: number;
   billedUsd = 0;
-  tokens = 0;
 
   /** `extend(usd)` reserves more in the budgets; it throws (a GatewayHttpError) when one refuses. */
   constructor(
@@ -22,9 +21,8 @@ export class SessionHold {
   }
 
   /** Bills a response; takes more of the budgets while less than one hold is left. Throws what `extend` throws. */
-  async spend(usd: number, tokens: number): Promise<void> {
+  async spend(usd: number): Promise<void> {
     this.billedUsd += usd;
-    this.tokens += tokens;
     while (this.heldNano - toNano(this.billedUsd) < toNano(this.holdUsd)) {
       const r = this.extend(this.holdUsd);
       if (r) await r;

@@ -211,6 +211,24 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     await until('the response is billed', () => ledger.rows({}).some((r) => r.userId === dir.getUser('revoked-voice')!.id));
   });
 
+  it("counts each response's tokens against the tokens-per-minute limit as it ends, and ends the session that passes it", async () => {
+    const token = tokenOf('chatty', { tpm: 2000 });
+    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+    await c.next('session.created');
+    c.send({ type: 'response.create' });
+    await c.next('response.done');
+    // 1300 tokens, then 2600 within the minute, past 2000.
+    c.send({ type: 'response.create' });
+    await c.next('response.done');
+    const err = await c.next('error');
+    expect(err.error).toMatchObject({ type: 'rate_limit_exceeded', message: 'rate limit reached: 2000 tokens per minute, so the gateway ended the session' });
+    expect((await c.closed).code).toBe(1008);
+    await until('both responses are billed', () => ledger.rows({}).filter((r) => r.userId === dir.getUser('chatty')!.id).length === 2);
+    // Counted though past the limit: the next call in that minute is refused.
+    const next = await s.oa(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).catch((e: { status: number }) => e);
+    expect((next as { status: number }).status).toBe(429);
+  });
+
   it('refuses with a clear HTTP error, opening nothing upstream and billing nothing', async () => {
     const token = tokenOf('refusals', { models: ['gpt-realtime-mini'], budgetUsd: 1, period: 'day' });
     const before = fake.sessions.length;
