@@ -184,6 +184,28 @@ export function countTokens(counters: Counters, q: Plan, at: number): void | Pro
   return adj.length === 0 ? undefined : counters.adjust(adj);
 }
 
+/**
+ * Keeps a long session's place among the user's requests in flight (`parallel`) while it runs: a
+ * place is a lease (PARALLEL_LEASE_MS) so that an instance that dies frees its places, and a session
+ * may outlive one. Renewed every third of its length; returns what stops it.
+ */
+export function keepLease(counters: Counters, p: Plan, onError: (err: unknown) => void): () => void {
+  if (p.parallel < 0) return () => undefined;
+  const lease = [p.checks[p.parallel]!];
+  const renew = () => {
+    try {
+      // The member is held: admitting it again only moves the end of its lease.
+      const r = counters.admit(lease);
+      if (r instanceof Promise) r.catch(onError);
+    } catch (err) {
+      onError(err);
+    }
+  };
+  const t = setInterval(renew, lease[0]!.windowMs / 3);
+  t.unref();
+  return () => clearInterval(t);
+}
+
 /** `reservedNano`: what the budgets hold for the request, when more than the plan reserved (a session's later holds). */
 export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number, reservedNano = p.reservedNano): void | Promise<void> {
   const adj: CounterAdjustment[] = [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCounters } from '../store/memory.js';
 import { GatewayHttpError } from './http-error.js';
-import { budgetPlan, countTokens, plan, tokenPlan } from './policy.js';
+import { budgetPlan, countTokens, keepLease, plan, tokenPlan } from './policy.js';
 import { Prices } from './providers/prices.js';
 import { geminiLiveUsage, realtimeUsage, transcriptionModel, transcriptionUsage } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
@@ -110,5 +110,24 @@ describe('SessionHold', () => {
     expect((counters.admit([{ ...q.checks[1]!, cost: 2500 }]) as { ok: boolean }).ok).toBe(false);
     expect((counters.admit([{ ...q.checks[1]!, cost: 2400 }]) as { ok: boolean }).ok).toBe(true);
     expect(tokenPlan(plan({ ...user, tpm: undefined, team: undefined }, '10.0.0.1', undefined, undefined, 0, 0.3, Date.now(), 'r3'), 1300).checks).toEqual([]);
+  });
+
+  it("renews a session's place among the requests in flight while it runs, so that a lease running out does not free it", async () => {
+    const counters = new MemoryCounters();
+    const user = { id: 'u4', name: 'cy', disabled: false, createdAt: 0, parallel: 1 };
+    const p = plan(user, undefined, undefined, undefined, 0, 0, Date.now(), 'session-1');
+    // A lease of 300 ms here (15 minutes in the gateway), renewed every 100 ms.
+    p.checks[p.parallel]!.windowMs = 300;
+    const other = (id: string) => (counters.admit([{ ...p.checks[p.parallel]!, member: id }]) as { ok: boolean }).ok;
+    expect((counters.admit(p.checks) as { ok: boolean }).ok).toBe(true);
+    const stop = keepLease(counters, p, (err) => {
+      throw err;
+    });
+    await new Promise((r) => setTimeout(r, 700));
+    expect(other('request-2')).toBe(false);
+    stop();
+    await new Promise((r) => setTimeout(r, 400));
+    expect(other('request-3')).toBe(true);
+    expect(keepLease(counters, plan({ ...user, parallel: undefined }, undefined, undefined, undefined, 0, 0, Date.now(), 's'), () => undefined)).toBeTypeOf('function');
   });
 });

@@ -41,7 +41,7 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 import { transcriptionModel } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
-import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, countTokens, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, tokenPlan, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, countTokens, keepLease, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, tokenPlan, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -1643,7 +1643,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (r instanceof Promise) return r.then(done);
       done(r);
     });
+    const stopLease = keepLease(counters, opening, (err) => log.error({ err, reqId: f.reqId }, "renewing a Realtime session's place among the requests in flight failed"));
     const closeWith = (outcome: string, billed: boolean) => {
+      stopLease();
       if (f.settled) return;
       f.settled = true;
       if (f.admitted) {
