@@ -148,7 +148,7 @@ export function spendAfter(p: Plan, admitted: AdmitResult, actualUsd: number, wh
 
 /**
  * The plan's budget checks alone, reserving `costUsd` more in each: a long session taking more of
- * the budgets as it spends (see SessionHold). Its period is the one the session opened in.
+ * the budgets as it spends (see SessionHold), in the budget periods `p` was planned in.
  */
 export function budgetPlan(p: Plan, costUsd: number): Plan {
   const q: Plan = { checks: [], roles: [], userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: 0, reservedNano: toNano(costUsd) };

@@ -1631,31 +1631,76 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     let responses = 0;
     let tokensIn = 0;
     let tokensOut = 0;
-    const hold = new SessionHold(holdUsd, (usd) => {
-      const q = budgetPlan(opening, usd);
-      if (q.checks.length === 0) return;
-      // Counted whatever the directory did meanwhile: the caller is judged again after every response.
-      const r = admit(q, { ...f.caller, dirVersion: undefined });
-      const done = (x: Admission) => {
-        if (x.stale) return;
-        last = { plan: q, admitted: x.admitted, heldNano: hold.heldNano + q.reservedNano };
-      };
-      if (r instanceof Promise) return r.then(done);
-      done(r);
-    });
+    /** The plan whose budgets the session holds in: the opening one, until a budget period ends while it runs. */
+    let budgets = opening;
+    /** Whether `hold` is held in `budgets` (not when the next period's budget refused it). */
+    let holding = true;
+    /** Billed in the budget periods the session ran in before this one. */
+    let billedBefore = 0;
+    const holdIn = () =>
+      new SessionHold(holdUsd, (usd) => {
+        const q = budgetPlan(budgets, usd);
+        if (q.checks.length === 0) return;
+        // Counted whatever the directory did meanwhile: the caller is judged again after every response.
+        const r = admit(q, { ...f.caller, dirVersion: undefined });
+        const done = (x: Admission) => {
+          if (x.stale) return;
+          last = { plan: q, admitted: x.admitted, heldNano: hold.heldNano + q.reservedNano };
+        };
+        if (r instanceof Promise) return r.then(done);
+        done(r);
+      });
+    let hold = holdIn();
+    const budgetKeys = (p: Plan) => [p.userBudget, p.teamBudget, p.globalBudget].map((k) => (k >= 0 ? p.checks[k]!.key : '')).join('|');
+    /**
+     * A budget period (the user's day or month, the team's, the global one) ended while the session
+     * ran: what it held and billed there is settled there, and it holds in the new period from this
+     * response on, as a session opened now would. A new period's budget that refuses the hold still
+     * counts the response, which was used, and ends the session.
+     */
+    const nextPeriod = async (costUsd: number): Promise<SessionEnd | undefined> => {
+      if (!holding) return undefined;
+      const now = Date.now();
+      const fresh = budgetPlan(plan(f.caller.user, undefined, undefined, options.globalBudget, 0, 0, now, f.reqId, teams), holdUsd);
+      if (budgetKeys(fresh) === budgetKeys(budgets)) return undefined;
+      const was = budgets === opening ? budgetPlan(opening, 0) : budgets;
+      const s = settle(counters, was, now, 0, hold.billedUsd, hold.heldNano);
+      if (s) await s;
+      billedBefore += hold.billedUsd;
+      budgets = fresh;
+      hold = holdIn();
+      if (fresh.checks.length === 0) return undefined;
+      try {
+        const r = admit(fresh, { ...f.caller, dirVersion: undefined });
+        const x = r instanceof Promise ? await r : r;
+        last = { plan: fresh, admitted: x.admitted, heldNano: fresh.reservedNano };
+        return undefined;
+      } catch (err) {
+        holding = false;
+        const counted = settle(counters, fresh, now, 0, costUsd, 0);
+        if (counted) await counted;
+        if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
+        throw err;
+      }
+    };
     const stopLease = keepLease(counters, opening, (err) => log.error({ err, reqId: f.reqId }, "renewing a Realtime session's place among the requests in flight failed"));
     const closeWith = (outcome: string, billed: boolean) => {
       stopLease();
       if (f.settled) return;
       f.settled = true;
       if (f.admitted) {
-        // Its tokens were counted response by response.
-        const s = settle(counters, opening, f.admitted.now, opening.reservedTokens, hold.billedUsd, hold.heldNano);
-        if (s) s.catch((err: unknown) => log.error({ err, reqId: f.reqId }, 'settling a Realtime session failed'));
+        const failed = (err: unknown) => log.error({ err, reqId: f.reqId }, 'settling a Realtime session failed');
+        // Its tokens were counted response by response. After a new budget period, the opening plan
+        // releases what else it counted (its place in flight) and the new period's budgets are settled.
+        const moved = budgets !== opening;
+        const s = settle(counters, opening, f.admitted.now, opening.reservedTokens, moved ? 0 : hold.billedUsd, moved ? 0 : hold.heldNano);
+        if (s) s.catch(failed);
+        const t = moved && holding ? settle(counters, budgets, Date.now(), 0, hold.billedUsd, hold.heldNano) : undefined;
+        if (t) t.catch(failed);
       }
       if (!billed) return;
       const ms = sinceMs(f.start);
-      log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, responses, tokensIn, tokensOut, costUsd: hold.billedUsd, ms, outcome }, 'Realtime session closed');
+      log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, responses, tokensIn, tokensOut, costUsd: billedBefore + hold.billedUsd, ms, outcome }, 'Realtime session closed');
       metrics.request(f.route.kind, f.upstream, f.status, outcome);
       metrics.took(f.route.kind, f.upstream, ms / 1000);
     };
@@ -1697,6 +1742,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         metrics.usage(f.upstream, model, tokensInNow, tokensOutNow, costUsd);
         anomaly?.spent(user, costUsd);
         try {
+          const ended = await nextPeriod(costUsd);
+          if (ended) return ended;
           await hold.spend(costUsd);
         } catch (err) {
           if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };

@@ -4,7 +4,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { GoogleGenAI, Modality, type LiveServerMessage } from '@google/genai';
 import OpenAI from 'openai';
 import { OpenAIRealtimeWS } from 'openai/realtime/ws';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { period } from '../../src/gateway/budget.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters, MemoryLedger } from '../../src/store/memory.js';
@@ -227,6 +227,51 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     // Counted though past the limit: the next call in that minute is refused.
     const next = await s.oa(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).catch((e: { status: number }) => e);
     expect((next as { status: number }).status).toBe(429);
+  });
+
+  it('holds and bills in the new budget period once one ends while the session runs', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const today = new Date('2026-12-01T23:59:00Z').getTime();
+      const tomorrow = new Date('2026-12-02T00:00:30Z').getTime();
+      vi.setSystemTime(today);
+      const token = tokenOf('midnight', { budgetUsd: 5, period: 'day' });
+      const id = dir.getUser('midnight')!.id;
+      const spentOn = (at: number) => (counters.peek(`b:u:${id}:${period('day', at).key}`) as number | undefined) ?? 0;
+      const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+      await c.next('session.created');
+      c.send({ type: 'response.create' });
+      await c.next('response.done');
+      await until('the first response is billed', () => ledger.rows({}).filter((r) => r.userId === id).length === 1);
+      vi.setSystemTime(tomorrow);
+      c.send({ type: 'response.create' });
+      await c.next('response.done');
+      await until('the second response is billed', () => ledger.rows({}).filter((r) => r.userId === id).length === 2);
+      // While it runs: yesterday holds what was billed there, today a hold and what was billed since.
+      expect(spentOn(today)).toBe(Math.ceil(RESPONSE_USD * 1e9));
+      expect(spentOn(tomorrow)).toBeGreaterThanOrEqual(Math.ceil((RESPONSE_USD + 0.06) * 1e9));
+      c.ws.close();
+      await until('the session is settled', () => spentOn(tomorrow) === Math.ceil(RESPONSE_USD * 1e9));
+      expect(spentOn(today)).toBe(Math.ceil(RESPONSE_USD * 1e9));
+
+      // A new day whose budget has too little left for a hold: the response is counted there all the same, and the session ends.
+      vi.setSystemTime(today);
+      const late = tokenOf('late-night', { budgetUsd: 0.1, period: 'day' });
+      const lateId = dir.getUser('late-night')!.id;
+      const d = await opened(`${wsBase}?model=gpt-realtime`, bearer(late));
+      await d.next('session.created');
+      await counters.adjust([{ key: `b:u:${lateId}:${period('day', tomorrow).key}`, kind: 'fixed', windowMs: 2 * 86_400_000, at: tomorrow, delta: 50_000_000 }]);
+      vi.setSystemTime(tomorrow);
+      d.send({ type: 'response.create' });
+      await d.next('response.done');
+      expect((await d.next('error')).error).toMatchObject({ type: 'budget_exceeded' });
+      expect((await d.closed).code).toBe(1008);
+      const lateOn = (at: number) => (counters.peek(`b:u:${lateId}:${period('day', at).key}`) as number | undefined) ?? 0;
+      await until('the session is settled and its response in the ledger', () => lateOn(today) === 0 && ledger.rows({}).some((r) => r.userId === lateId));
+      expect(lateOn(tomorrow)).toBe(50_000_000 + Math.ceil(RESPONSE_USD * 1e9));
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses with a clear HTTP error, opening nothing upstream and billing nothing', async () => {
