@@ -31,6 +31,19 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
   const spentBy = (name: string) => counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number;
   const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
+  /** Opens a session and asks for two responses: the error the gateway then ends it with (code 1008). */
+  const endedAfterTwo = async (token: string) => {
+    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+    await c.next('session.created');
+    for (let i = 0; i < 2; i++) {
+      c.send({ type: 'response.create' });
+      await c.next('response.done');
+    }
+    const err = await c.next('error');
+    expect((await c.closed).code).toBe(1008);
+    return err.error;
+  };
+
   beforeAll(() => {
     fake = attachFakeRealtime(s.upstream.server, s.keys.openai);
     wsBase = `ws://127.0.0.1:${s.gw.port}/v1/realtime`;
@@ -81,16 +94,8 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
 
   it('ends a session when a budget refuses more, so that it never passes the budget, and refuses the next one before it opens', async () => {
     const token = tokenOf('thrifty', { budgetUsd: 0.15, period: 'day' });
-    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
-    await c.next('session.created');
-    c.send({ type: 'response.create' });
-    await c.next('response.done');
-    c.send({ type: 'response.create' });
-    await c.next('response.done');
     // Two responses ($0.113) leave less than a hold ($0.06) within $0.15: the gateway ends the session.
-    const err = await c.next('error');
-    expect(err.error).toMatchObject({ type: 'budget_exceeded', code: 'budget_exceeded' });
-    expect((await c.closed).code).toBe(1008);
+    expect(await endedAfterTwo(token)).toMatchObject({ type: 'budget_exceeded', code: 'budget_exceeded' });
     await until('the session is settled', () => spentBy('thrifty') === Math.ceil(2 * RESPONSE_USD * 1e9));
     // What the ledger billed, not a sum worked out here: within the budget.
     const thrifty = dir.getUser('thrifty')!.id;
@@ -213,16 +218,8 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
 
   it("counts each response's tokens against the tokens-per-minute limit as it ends, and ends the session that passes it", async () => {
     const token = tokenOf('chatty', { tpm: 2000 });
-    const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
-    await c.next('session.created');
-    c.send({ type: 'response.create' });
-    await c.next('response.done');
     // 1300 tokens, then 2600 within the minute, past 2000.
-    c.send({ type: 'response.create' });
-    await c.next('response.done');
-    const err = await c.next('error');
-    expect(err.error).toMatchObject({ type: 'rate_limit_exceeded', message: 'rate limit reached: 2000 tokens per minute, so the gateway ended the session' });
-    expect((await c.closed).code).toBe(1008);
+    expect(await endedAfterTwo(token)).toMatchObject({ type: 'rate_limit_exceeded', message: 'rate limit reached: 2000 tokens per minute, so the gateway ended the session' });
     await until('both responses are billed', () => ledger.rows({}).filter((r) => r.userId === dir.getUser('chatty')!.id).length === 2);
     // Counted though past the limit: the next call in that minute is refused.
     const next = await s.oa(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).catch((e: { status: number }) => e);
