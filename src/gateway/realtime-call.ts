@@ -14,14 +14,12 @@ import { badRequest, GatewayHttpError } from './http-error.js';
 import type { Logger } from './logger.js';
 import { isObject } from './providers/types.js';
 import { parseEvent, type RelayDialect } from './realtime-dialects.js';
-import type { SessionAccount, UpstreamSocket } from './realtime-relay.js';
+import { ResponsesInProgress, type SessionAccount, type UpstreamSocket } from './realtime-relay.js';
 
 export const CALLS_PATH = '/v1/realtime/calls';
 /** A client's own hang-up, through the gateway. */
 export const HANGUP_PATH = /^\/v1\/realtime\/calls\/([A-Za-z0-9_-]{1,128})\/hangup$/;
 const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
-/** How long responses in progress may take to report their usage once the gateway ends a call. */
-const DRAIN_MS = 5_000;
 
 /** What the client offered: its SDP, and the session as OpenAI is to open it (the model in it). */
 export interface CallOffer {
@@ -94,8 +92,7 @@ export class CallWatch {
   private ended = false;
   private outcome = 'ok';
   private billing: Promise<void> = Promise.resolve();
-  private readonly inProgress = new Set<string>();
-  private draining: NodeJS.Timeout | undefined;
+  private readonly responses = new ResponsesInProgress();
   private closed = false;
   private readonly sideband: WebSocket;
 
@@ -120,13 +117,12 @@ export class CallWatch {
   }
 
   private fromUpstream(data: RawData, isBinary: boolean): void {
-    if (isBinary || (this.ended && this.draining === undefined)) return;
+    if (isBinary || (this.ended && !this.responses.draining)) return;
     const buf = data as Buffer;
     const m = this.dialect.inspectUpstream(buf);
-    if (m?.started !== undefined) this.inProgress.add(m.started);
-    if (m?.done !== undefined) this.inProgress.delete(m.done);
+    if (m !== undefined) this.responses.note(m);
     if (m?.charge !== undefined) this.bill(m.charge);
-    if (this.draining !== undefined && this.inProgress.size === 0) return this.finish();
+    if (this.responses.drained) return this.finish();
     // The client changes its session over its own data channel, which the gateway does not see: it
     // reads the result here, and ends a call that took on a transcription model the user may not call.
     if (!this.ended && buf.includes('"session.updated"')) {
@@ -157,21 +153,14 @@ export class CallWatch {
     if (this.ended) return;
     this.ended = true;
     this.outcome = outcome;
-    if (this.inProgress.size > 0 && this.sideband.readyState === WebSocket.OPEN) {
-      for (const event of this.dialect.cancel([...this.inProgress])) this.sideband.send(event);
-      if (drain) {
-        this.draining = setTimeout(() => this.finish(), DRAIN_MS);
-        return;
-      }
-    }
+    if (this.responses.drain(this.dialect, this.sideband, () => this.finish(), drain)) return;
     this.finish();
   }
 
   private finish(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.draining !== undefined) clearTimeout(this.draining);
-    this.draining = undefined;
+    this.responses.stop();
     // Ended by its client or by OpenAI (the sideband closed with the call): nothing to hang up.
     const hangup = this.outcome === 'ok' ? Promise.resolve() : this.hangup().catch((err: unknown) => this.log.error({ reqId: this.account.reqId, callId: this.callId, err }, 'hanging up a Realtime call failed'));
     void hangup.then(() => {

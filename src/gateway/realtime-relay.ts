@@ -18,7 +18,7 @@ import { badRequest, GatewayHttpError } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import type { AttemptResult } from './metrics.js';
-import type { RelayDialect, SessionCharge } from './realtime-dialects.js';
+import type { RelayDialect, SessionCharge, UpstreamMeaning } from './realtime-dialects.js';
 import type { Upstream } from './upstream.js';
 
 export const REALTIME_PATH = '/v1/realtime';
@@ -253,6 +253,50 @@ export interface RelayOptions {
 }
 
 /**
+ * The responses a session has in progress, as the provider's events tell, and the wait for their
+ * usage when the session ends: they are cancelled, and the session's side at the provider stays open
+ * until each has reported what it produced (DRAIN_MS at most), so that it is billed. Shared by a
+ * relayed session and a watched WebRTC call.
+ */
+export class ResponsesInProgress {
+  private readonly ids = new Set<string>();
+  private timer: NodeJS.Timeout | undefined;
+
+  /** Ending, and waiting for the usage of responses in progress. */
+  get draining(): boolean {
+    return this.timer !== undefined;
+  }
+
+  /** Ending, and the last response in progress has reported: the provider's side may close. */
+  get drained(): boolean {
+    return this.timer !== undefined && this.ids.size === 0;
+  }
+
+  note(m: UpstreamMeaning): void {
+    if (m.started !== undefined) this.ids.add(m.started);
+    if (m.done !== undefined) this.ids.delete(m.done);
+  }
+
+  /**
+   * The session ends: asks the provider to cancel what is in progress and, when `wait`, calls `close`
+   * once the last reports or after DRAIN_MS. False when there is nothing to wait for: close now.
+   */
+  drain(dialect: RelayDialect, socket: WebSocket, close: () => void, wait = true): boolean {
+    if (this.ids.size === 0 || socket.readyState !== WebSocket.OPEN) return false;
+    for (const event of dialect.cancel([...this.ids])) socket.send(event);
+    if (!wait) return false;
+    this.timer = setTimeout(close, DRAIN_MS);
+    return true;
+  }
+
+  /** The provider's side is closing: no more waiting. */
+  stop(): void {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+}
+
+/**
  * Passes events both ways until either end closes, billing what the provider's events report (its
  * dialect says which those are) and refusing the client events the session may not carry.
  */
@@ -261,10 +305,7 @@ export class RealtimeRelay {
   private outcome = 'ok';
   /** Bills in the order responses finished, one at a time. */
   private billing: Promise<void> = Promise.resolve();
-  /** Responses the provider has started and not yet reported done, by id. */
-  private readonly inProgress = new Set<string>();
-  /** Ending, with responses in progress: their usage is still read, for a few seconds at most. */
-  private draining: NodeJS.Timeout | undefined;
+  private readonly responses = new ResponsesInProgress();
   private upstreamClosed = false;
   private readonly upstream: WebSocket;
   private readonly maxQueued: number;
@@ -322,16 +363,15 @@ export class RealtimeRelay {
   }
 
   private fromUpstream(data: RawData, isBinary: boolean): void {
-    if (this.ended && this.draining === undefined) return;
+    if (this.ended && !this.responses.draining) return;
     const buf = data as Buffer;
     if (!this.ended) this.pass(this.client, buf, isBinary, 'client_too_slow');
     const m = isBinary ? undefined : this.dialect.inspectUpstream(buf);
     if (m === undefined) return;
-    if (m.started !== undefined) this.inProgress.add(m.started);
-    if (m.done !== undefined) this.inProgress.delete(m.done);
+    this.responses.note(m);
     // The last response of an ending session has reported: its bill is queued first, then the provider's side closed.
     if (m.charge !== undefined) this.bill(m.charge);
-    if (this.draining !== undefined && this.inProgress.size === 0) this.closeUpstream();
+    if (this.responses.drained) this.closeUpstream();
   }
 
   private bill(c: SessionCharge): void {
@@ -385,19 +425,14 @@ export class RealtimeRelay {
     else if (this.client.readyState === WebSocket.CONNECTING) this.client.terminate();
     // A client that never answers the close is cut after a moment.
     setTimeout(() => this.client.terminate(), 2_000).unref();
-    if (this.inProgress.size > 0 && this.upstream.readyState === WebSocket.OPEN) {
-      for (const event of this.dialect.cancel([...this.inProgress])) this.upstream.send(event);
-      this.draining = setTimeout(() => this.closeUpstream(), DRAIN_MS);
-      return;
-    }
+    if (this.responses.drain(this.dialect, this.upstream, () => this.closeUpstream())) return;
     this.closeUpstream(c, r);
   }
 
   private closeUpstream(code = CLOSE_NORMAL, reason = ''): void {
     if (this.upstreamClosed) return;
     this.upstreamClosed = true;
-    if (this.draining !== undefined) clearTimeout(this.draining);
-    this.draining = undefined;
+    this.responses.stop();
     if (this.upstream.readyState === WebSocket.OPEN) this.upstream.close(code, reason);
     else if (this.upstream.readyState === WebSocket.CONNECTING) this.upstream.terminate();
     setTimeout(() => this.upstream.terminate(), 2_000).unref();
