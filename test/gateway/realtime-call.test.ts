@@ -128,7 +128,7 @@ describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watc
   });
 
   it('refuses what it cannot open or watch, with a clear error, and never leaves a call it cannot bill running', async () => {
-    const token = tokenOf('careful');
+    const token = tokenOf('careful', { budgetUsd: 5, period: 'day' });
     const errorOf = async (r: Response) => ({ status: r.status, ...((await r.json()) as { error: { message: string } }).error });
     expect(await errorOf(await call(token, { query: '' }))).toMatchObject({ status: 400, message: expect.stringContaining('name the model') });
     expect(await errorOf(await call(token, { body: '{"sdp":"v=0"}', type: 'application/json' }))).toMatchObject({ status: 415, message: expect.stringContaining('application/sdp') });
@@ -142,6 +142,11 @@ describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watc
     // The caller ends it from the browser: OpenAI closes the sideband, and the hold is given back.
     c.endByCaller();
     await until('the call is settled', () => spentBy('careful') === 0);
+    // OpenAI refuses the offer: its error passes on, nothing is left open, the hold is given back.
+    fake.refuseCall.push(400);
+    const bad = await call(token);
+    expect(await errorOf(bad)).toMatchObject({ status: 400, message: 'the call was refused (400)' });
+    expect(spentBy('careful')).toBe(0);
     // OpenAI opens the call but refuses the sideband: the call is hung up, the client told, the hold given back.
     fake.refuseSideband.push(500);
     const lost = await call(token);

@@ -45,6 +45,8 @@ export interface FakeRealtime {
   calls: FakeCall[];
   /** Statuses the next sideband attachments are refused with, in order. */
   refuseSideband: number[];
+  /** Statuses the next calls are refused with, in order (OpenAI's error body). */
+  refuseCall: number[];
   /** What the next responses report in `response.done`. */
   usage: Record<string, unknown>;
   /** What each Live turn reports in `usageMetadata`. */
@@ -93,6 +95,7 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
     holdResponses: false,
     calls: [],
     refuseSideband: [],
+    refuseCall: [],
     close: () => {
       server.off('upgrade', onUpgrade);
       server.off('request', onRequest);
@@ -129,6 +132,11 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
       for (const sb of call.sidebands) sb.socket.close(1000);
       res.writeHead(200, { 'content-type': 'application/json' });
       return res.end('{}');
+    }
+    const refused = state.refuseCall.shift();
+    if (refused !== undefined) {
+      res.writeHead(refused, { 'content-type': 'application/json' });
+      return res.end(JSON.stringify({ error: { message: `the call was refused (${refused})`, type: 'invalid_request_error', code: null } }));
     }
     const form = await new Response(body, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
     const id = `rtc_${randomUUID().replace(/-/g, '')}`;
