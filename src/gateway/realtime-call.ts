@@ -14,7 +14,7 @@ import { badRequest, GatewayHttpError } from './http-error.js';
 import type { Logger } from './logger.js';
 import { isObject } from './providers/types.js';
 import { parseEvent, type RelayDialect } from './realtime-dialects.js';
-import { ResponsesInProgress, type SessionAccount, type UpstreamSocket } from './realtime-relay.js';
+import { ResponsesInProgress, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 
 export const CALLS_PATH = '/v1/realtime/calls';
 /** A client's own hang-up, through the gateway. */
@@ -121,7 +121,12 @@ export class CallWatch {
     const buf = data as Buffer;
     const m = this.dialect.inspectUpstream(buf);
     if (m !== undefined) this.responses.note(m);
-    if (m?.charge !== undefined) this.bill(m.charge);
+    // A response begun beside another needs a hold of its own.
+    if (m?.started !== undefined && this.responses.count > 1 && !this.ended) {
+      const n = this.responses.count;
+      this.settle(() => this.account.cover(n));
+    }
+    if (m?.charge !== undefined) this.settle(() => this.account.bill(m.charge!));
     if (this.responses.drained) return this.finish();
     // The client changes its session over its own data channel, which the gateway does not see: it
     // reads the result here, and ends a call that took on a transcription model the user may not call.
@@ -135,9 +140,10 @@ export class CallWatch {
     }
   }
 
-  private bill(c: Parameters<SessionAccount['bill']>[0]): void {
+  /** Queues a bill or a hold on the call's account, in the order the sideband's events came. */
+  private settle(task: () => Promise<SessionEnd | undefined>): void {
     this.billing = this.billing.then(async () => {
-      const stop = await this.account.bill(c).catch((err: unknown) => {
+      const stop = await task().catch((err: unknown): SessionEnd => {
         this.log.error({ reqId: this.account.reqId, err }, 'billing a Realtime call failed');
         return { type: 'internal_error', message: 'the gateway could not bill the call' };
       });

@@ -31,7 +31,7 @@ describe('RealtimeRelay', () => {
     const client = await pair(servers);
     const upstream = await pair(servers);
     const outcomes: string[] = [];
-    const account: SessionAccount = { reqId: 'r1', bill: async () => undefined, refuse: () => undefined, close: (o) => outcomes.push(o) };
+    const account: SessionAccount = { reqId: 'r1', bill: async () => undefined, refuse: () => undefined, cover: async () => undefined, close: (o) => outcomes.push(o) };
     new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early: [] }, openaiDialect(), account, pino({ level: 'silent' }), (t) => t, { maxQueued: 1024 * 1024 });
     client.far.pause();
     const chunk = JSON.stringify({ type: 'response.output_audio.delta', delta: 'A'.repeat(256 * 1024) });
@@ -50,7 +50,7 @@ describe('RealtimeRelay', () => {
     const client = await pair(servers);
     const upstream = await pair(servers);
     const bills: Array<(end: { type: string; message: string } | undefined) => void> = [];
-    const account: SessionAccount = { reqId: 'r3', bill: () => new Promise((r) => bills.push(r)), refuse: () => undefined, close: () => undefined };
+    const account: SessionAccount = { reqId: 'r3', bill: () => new Promise((r) => bills.push(r)), refuse: () => undefined, cover: async () => undefined, close: () => undefined };
     new RealtimeRelay(client.near, { socket: upstream.far, key: {} as PoolKey, early: [] }, openaiDialect(), account, pino({ level: 'silent' }), (t) => t);
     const seen: string[] = [];
     upstream.near.on('message', (d) => seen.push(JSON.parse(d.toString()).type as string));
@@ -84,7 +84,7 @@ describe('RealtimeRelay', () => {
     const upstream = await pair(servers);
     const billed: unknown[] = [];
     const outcomes: string[] = [];
-    const account: SessionAccount = { reqId: 'r2', bill: async (c) => void billed.push(c), refuse: () => undefined, close: (o) => outcomes.push(o) };
+    const account: SessionAccount = { reqId: 'r2', bill: async (c) => void billed.push(c), refuse: () => undefined, cover: async () => undefined, close: (o) => outcomes.push(o) };
     const got: string[] = [];
     client.far.on('message', (d) => got.push(JSON.parse(d.toString()).type as string));
     const early: Array<[Buffer, boolean]> = [[Buffer.from('{"type":"session.created","session":{}}'), false]];

@@ -218,6 +218,8 @@ export interface SessionAccount {
   readonly reqId: string;
   /** Bills one charge; resolves to a reason to end the session (a budget spent, the token revoked), or undefined to go on. */
   bill(charge: SessionCharge): Promise<SessionEnd | undefined>;
+  /** `responses` run at once: holds enough of the budgets for each; resolves to a reason to end the session when a budget refuses. */
+  cover(responses: number): Promise<SessionEnd | undefined>;
   /** The client sent an event the session may not carry (another model): the refusal, or undefined. */
   refuse(event: Record<string, unknown>): string | undefined;
   /** Settles the hold to what was billed; called once, when either side closes. */
@@ -270,6 +272,11 @@ export class ResponsesInProgress {
   /** Ending, and the last response in progress has reported: the provider's side may close. */
   get drained(): boolean {
     return this.timer !== undefined && this.ids.size === 0;
+  }
+
+  /** How many are in progress. */
+  get count(): number {
+    return this.ids.size;
   }
 
   note(m: UpstreamMeaning): void {
@@ -369,15 +376,21 @@ export class RealtimeRelay {
     const m = isBinary ? undefined : this.dialect.inspectUpstream(buf);
     if (m === undefined) return;
     this.responses.note(m);
+    // A response begun beside another needs a hold of its own: until it is taken, the client's events wait.
+    if (m.started !== undefined && this.responses.count > 1 && !this.ended) {
+      const n = this.responses.count;
+      this.settle(() => this.account.cover(n));
+    }
     // The last response of an ending session has reported: its bill is queued first, then the provider's side closed.
-    if (m.charge !== undefined) this.bill(m.charge);
+    if (m.charge !== undefined) this.settle(() => this.account.bill(m.charge!));
     if (this.responses.drained) this.closeUpstream();
   }
 
-  private bill(c: SessionCharge): void {
+  /** Queues a bill or a hold on the session's account, in the order the provider's events came. */
+  private settle(task: () => Promise<SessionEnd | undefined>): void {
     this.unbilled++;
     this.billing = this.billing.then(async () => {
-      const stop = await this.account.bill(c).catch((err: unknown): SessionEnd => {
+      const stop = await task().catch((err: unknown): SessionEnd => {
         this.log.error({ reqId: this.account.reqId, err }, 'billing a Realtime session failed');
         return { type: 'internal_error', message: 'the gateway could not bill the session, so it ended it' };
       });

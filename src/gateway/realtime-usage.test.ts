@@ -80,6 +80,20 @@ describe('SessionHold', () => {
     expect(hold.heldNano).toBe(300_000_000);
   });
 
+  it('holds a whole hold for each response running at once', async () => {
+    // What the budget has left beside the opening hold.
+    let left = 0.15;
+    const hold = new SessionHold(0.1, (usd) => {
+      if (usd > left + 1e-12) throw new GatewayHttpError(402, 'budget_exceeded', 'spent');
+      left -= usd;
+    });
+    await hold.cover(2);
+    expect(hold.heldNano).toBe(200_000_000);
+    await hold.cover(1);
+    expect(hold.heldNano).toBe(200_000_000);
+    await expect(hold.cover(3)).rejects.toThrow('spent');
+  });
+
   it("takes its later holds from the opening plan's budgets alone", async () => {
     const counters = new MemoryCounters();
     const user = { id: 'u1', name: 'ana', disabled: false, createdAt: 0, rpm: 5, budgetUsd: 1, period: 'day' as const };

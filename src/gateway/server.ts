@@ -1683,6 +1683,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw err;
       }
     };
+    /** Takes more of the budgets: why the session ends when they refuse (or cannot be reached), else undefined. */
+    const holdingMore = async (take: () => Promise<SessionEnd | undefined | void>): Promise<SessionEnd | undefined> => {
+      try {
+        return (await take()) ?? undefined;
+      } catch (err) {
+        if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
+        log.error({ err, reqId: f.reqId }, 'holding more budget for a Realtime session failed');
+        return { type: 'store_unavailable', message: 'budgets cannot be checked right now (the usage store is unreachable), so the session is ended' };
+      }
+    };
     const stopLease = keepLease(counters, opening, (err) => log.error({ err, reqId: f.reqId }, "renewing a Realtime session's place among the requests in flight failed"));
     const closeWith = (outcome: string, billed: boolean) => {
       stopLease();
@@ -1718,6 +1728,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         if (transcribe !== undefined) return modelRefusal(f.caller.user, transcribe);
         return undefined;
       },
+      cover: (n: number) => holdingMore(() => hold.cover(n)),
       async bill(charge: SessionCharge): Promise<SessionEnd | undefined> {
         let model: string;
         let tokensInNow: number;
@@ -1741,15 +1752,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         record(f, `${f.reqId}.${responses}`, model, tokensInNow, tokensOutNow, costUsd, sinceMs(f.start), 200, 'ok');
         metrics.usage(f.upstream, model, tokensInNow, tokensOutNow, costUsd);
         anomaly?.spent(user, costUsd);
-        try {
-          const ended = await nextPeriod(costUsd);
-          if (ended) return ended;
-          await hold.spend(costUsd);
-        } catch (err) {
-          if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
-          log.error({ err, reqId: f.reqId }, 'holding more budget for a Realtime session failed');
-          return { type: 'store_unavailable', message: 'budgets cannot be checked right now (the usage store is unreachable), so the session is ended' };
-        }
+        const refused = await holdingMore(async () => (await nextPeriod(costUsd)) ?? hold.spend(costUsd));
+        if (refused) return refused;
         softAlerts(user, last.plan, last.admitted, last.heldNano, hold.billedUsd);
         // Tokens per minute hold in a session too: each response's count in the minute it ended in
         // (whether or not the limit allows them: they were used), and one past the limit ends the session.

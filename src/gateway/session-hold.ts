@@ -1,9 +1,9 @@
 /**
  * The budget hold of a long session (a relayed Realtime session), billed as it goes rather than
  * reserved in full up front: it holds `hold` USD ahead of its spend, taking another `hold` from the
- * budgets whenever less than that is left, and ends when a budget refuses one. So a session never
- * passes a hard budget by more than what one response costs beyond the hold, and holds little of it
- * while it runs.
+ * budgets whenever less than that is left (a hold for each response running at once), and ends when
+ * a budget refuses one. So a session never passes a hard budget by more than what one response costs
+ * beyond the hold, and holds little of it while it runs.
  */
 import { toNano } from './budget.js';
 
@@ -23,7 +23,12 @@ export class SessionHold {
   /** Bills a response; takes more of the budgets while less than one hold is left. Throws what `extend` throws. */
   async spend(usd: number): Promise<void> {
     this.billedUsd += usd;
-    while (this.heldNano - toNano(this.billedUsd) < toNano(this.holdUsd)) {
+    await this.cover(1);
+  }
+
+  /** Takes more of the budgets while less than `responses` holds are left: a hold for each response running at once. */
+  async cover(responses: number): Promise<void> {
+    while (this.heldNano - toNano(this.billedUsd) < responses * toNano(this.holdUsd)) {
       const r = this.extend(this.holdUsd);
       if (r) await r;
       this.heldNano += toNano(this.holdUsd);

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { period } from '../../src/gateway/budget.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
-import { attachFakeRealtime, type FakeCall, type FakeRealtime } from './helpers/fake-realtime.js';
+import { attachFakeRealtime, CUT_SHORT_USAGE, SPOKEN_USAGE, type FakeCall, type FakeRealtime } from './helpers/fake-realtime.js';
 import { until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
@@ -89,6 +89,23 @@ describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watc
     const again = await call(token);
     expect(again.status).toBe(402);
     expect(((await again.json()) as { error: { type: string } }).error.type).toBe('budget_exceeded');
+  });
+
+  it('holds the budgets for each response running at once, and hangs up when they cannot hold one more', async () => {
+    const token = tokenOf('overlap', { budgetUsd: 0.15, period: 'day' });
+    fake.usage = CUT_SHORT_USAGE;
+    try {
+      expect((await call(token)).status).toBe(201);
+      const c = await lastCall();
+      c.begin();
+      c.begin();
+      await until('a second hold is taken', () => spentBy('overlap') === 120_000_000);
+      c.begin();
+      await until('the gateway hung the call up', () => c.hungUp);
+      await until('the three are billed and the call settled', () => rowsOf('overlap').length === 3 && spentBy('overlap') === Math.ceil(rowsOf('overlap').reduce((n, x) => n + x.costUsd, 0) * 1e9));
+    } finally {
+      fake.usage = SPOKEN_USAGE;
+    }
   });
 
   it('hangs up a call at its next response once its token is revoked', async () => {

@@ -10,7 +10,7 @@ import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters, MemoryLedger } from '../../src/store/memory.js';
 import { testCertificates } from '../helpers/certs.js';
 import { listen, type TestServer } from '../helpers/http-server.js';
-import { attachFakeRealtime, type FakeRealtime } from './helpers/fake-realtime.js';
+import { attachFakeRealtime, CUT_SHORT_USAGE, SPOKEN_USAGE, type FakeRealtime } from './helpers/fake-realtime.js';
 import { opened, refused, type OpenOptions } from './helpers/realtime-client.js';
 import { until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
@@ -224,6 +224,30 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     // Counted though past the limit: the next call in that minute is refused.
     const next = await s.oa(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).catch((e: { status: number }) => e);
     expect((next as { status: number }).status).toBe(429);
+  });
+
+  it('holds the budgets for each response running at once, and ends the session when they cannot hold one more', async () => {
+    const token = tokenOf('overlapping', { budgetUsd: 0.15, period: 'day' });
+    const id = dir.getUser('overlapping')!.id;
+    fake.holdResponses = true;
+    fake.usage = CUT_SHORT_USAGE;
+    try {
+      const c = await opened(`${wsBase}?model=gpt-realtime`, bearer(token));
+      await c.next('session.created');
+      // Out-of-band responses run beside each other. Two hold $0.12 of $0.15; a third cannot be held.
+      for (let i = 0; i < 3; i++) {
+        c.send({ type: 'response.create', response: { conversation: 'none' } });
+        await c.next('response.created');
+      }
+      expect((await c.next('error')).error).toMatchObject({ type: 'budget_exceeded' });
+      expect((await c.closed).code).toBe(1008);
+      // Cancelled, the three report what they produced, which is billed, and the holds are given back.
+      const billed = () => ledger.rows({}).filter((r) => r.userId === id);
+      await until('the three are billed and the session settled', () => billed().length === 3 && spentBy('overlapping') === Math.ceil(billed().reduce((n, r) => n + r.costUsd, 0) * 1e9));
+    } finally {
+      fake.holdResponses = false;
+      fake.usage = SPOKEN_USAGE;
+    }
   });
 
   it('holds and bills in the new budget period once one ends while the session runs', async () => {

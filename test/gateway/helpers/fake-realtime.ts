@@ -69,6 +69,15 @@ export const SPOKEN_USAGE = {
   output_token_details: { text_tokens: 100, audio_tokens: 700 },
 };
 
+/** What a response cancelled as it began reports: a little text in, a little audio out. */
+export const CUT_SHORT_USAGE = {
+  total_tokens: 30,
+  input_tokens: 20,
+  output_tokens: 10,
+  input_token_details: { text_tokens: 20, audio_tokens: 0, image_tokens: 0, cached_tokens: 0 },
+  output_token_details: { text_tokens: 0, audio_tokens: 10 },
+};
+
 /** A Live turn's usage: text and audio in, audio out. */
 export const LIVE_USAGE = {
   promptTokenCount: 400,
