@@ -73,11 +73,24 @@ describe('SessionHold', () => {
     });
     await hold.spend(0.04);
     expect(taken).toEqual([0.1]);
-    await hold.spend(0.15);
+    await hold.spend(0.07);
     expect(taken).toEqual([0.1, 0.1]);
-    await expect(hold.spend(0.02)).rejects.toThrow('spent');
-    expect(hold.billedUsd).toBeCloseTo(0.21, 12);
     expect(hold.heldNano).toBe(300_000_000);
+    await expect(hold.spend(0.12)).rejects.toThrow('spent');
+    expect(hold.billedUsd).toBeCloseTo(0.23, 12);
+    expect(hold.heldNano).toBe(300_000_000);
+  });
+
+  it('holds what the dearest response yet cost when that is more than the hold, taken at one go', async () => {
+    const taken: number[] = [];
+    const hold = new SessionHold(0.1, (usd) => void taken.push(usd));
+    // $0.35 billed against $0.10 held: the next may cost $0.35 too, so $0.60 more is held, in whole holds.
+    await hold.spend(0.35);
+    expect(taken.map((x) => x.toFixed(2))).toEqual(['0.60']);
+    expect(hold.heldNano - Math.ceil(hold.billedUsd * 1e9)).toBeGreaterThanOrEqual(350_000_000);
+    // A cheaper response after it does not lower what is kept ahead.
+    await hold.spend(0.05);
+    expect(hold.heldNano - Math.ceil(hold.billedUsd * 1e9)).toBeGreaterThanOrEqual(350_000_000);
   });
 
   it('holds a whole hold for each response running at once', async () => {

@@ -226,6 +226,23 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     expect((next as { status: number }).status).toBe(429);
   });
 
+  it("holds what the dearest response yet cost, so that a long conversation's responses, dearer than the hold, do not pass the budget", async () => {
+    const token = tokenOf('long-talk', { budgetUsd: 0.3, period: 'day' });
+    const id = dir.getUser('long-talk')!.id;
+    // Twice SPOKEN_USAGE: $0.113 a response, against a hold of $0.06 (each response is billed the whole conversation so far).
+    const twice = (o: unknown): unknown => (typeof o === 'number' ? 2 * o : o && typeof o === 'object' ? Object.fromEntries(Object.entries(o).map(([k, v]) => [k, twice(v)])) : o);
+    fake.usage = twice(SPOKEN_USAGE) as Record<string, unknown>;
+    try {
+      // After the first, $0.113 more is kept ahead; after the second ($0.226 spent) $0.30 cannot keep it: the session ends.
+      expect(await endedAfterTwo(token)).toMatchObject({ type: 'budget_exceeded' });
+      const billed = () => ledger.rows({}).filter((r) => r.userId === id);
+      await until('both are billed and the session settled', () => billed().length === 2 && spentBy('long-talk') === Math.ceil(billed().reduce((n, r) => n + r.costUsd, 0) * 1e9));
+      expect(billed().reduce((n, r) => n + r.costUsd, 0)).toBeCloseTo(4 * RESPONSE_USD, 9);
+    } finally {
+      fake.usage = SPOKEN_USAGE;
+    }
+  });
+
   it('holds the budgets for each response running at once, and ends the session when they cannot hold one more', async () => {
     const token = tokenOf('overlapping', { budgetUsd: 0.15, period: 'day' });
     const id = dir.getUser('overlapping')!.id;
