@@ -126,7 +126,7 @@ describe('the management CLI and `keyward gateway`', () => {
     for (const k of [...keys.openai, ...keys.anthropic, token]) expect(stdout + stderr).not.toContain(k.slice(10, 40));
   });
 
-  it('relays a Realtime session over WebSocket when the config allows realtime, and bills its responses', async () => {
+  it('relays a Realtime session over WebSocket and opens WebRTC calls when the config allows realtime, and bills their responses', async () => {
     const fake = attachFakeRealtime(upstream.server, keys.openai);
     const env = join(dir, '.env-rt');
     writeFileSync(env, `OPENAI_API_KEY=${keys.openai[0]}\nOPENAI_BASE_URL=${upstream.openaiBase}\n`);
@@ -146,12 +146,24 @@ describe('the management CLI and `keyward gateway`', () => {
       c.ws.close();
       await c.closed;
       expect(fake.sessions.at(-1)!.authorization).toBe(`Bearer ${keys.openai[0]}`);
+      // A WebRTC call: the offer in, the answer out, a response billed from the sideband, hung up through the gateway.
+      const offer = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', ''].join('\r\n');
+      const opened201 = await fetch(`http://127.0.0.1:${port}/v1/realtime/calls?model=gpt-realtime`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/sdp' }, body: offer });
+      expect(opened201.status).toBe(201);
+      await until('the gateway watches the call', () => (fake.calls.at(-1)?.sidebands.length ?? 0) > 0);
+      const call = fake.calls.at(-1)!;
+      call.respond();
+      await until('the response is billed', () => gateway.stdout.includes('"route":"realtime-call"'));
+      expect((await fetch(`http://127.0.0.1:${port}${opened201.headers.get('location')}/hangup`, { method: 'POST', headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+      await until('the call is hung up', () => call.hungUp);
     } finally {
       expect(await gateway.stop()).toBe(0);
       await fake.close();
     }
     const byRoute = JSON.parse((await runKeyward(['usage', '--by', 'route', '--json', '--db', rtDb])).stdout).routes;
-    expect(byRoute).toMatchObject([{ route: 'realtime-session', requests: 1, tokensIn: 500, tokensOut: 800 }]);
+    expect(byRoute).toEqual(
+      expect.arrayContaining([expect.objectContaining({ route: 'realtime-session', requests: 1, tokensIn: 500, tokensOut: 800 }), expect.objectContaining({ route: 'realtime-call', requests: 1, tokensIn: 500, tokensOut: 800 })]),
+    );
     expect(gateway.stdout + gateway.stderr).not.toContain(keys.openai[0]!.slice(10, 40));
   });
 
