@@ -164,10 +164,11 @@ export function budgetPlan(p: Plan, costUsd: number): Plan {
 
 /**
  * The tokens-per-minute checks alone (the user's and the team's), costing `tokens`: what a long
- * session's response used, counted when it ends, in the minute it ends in.
+ * session's response used, counted when it ends, in the minute it ends in. Refused, the tokens are
+ * counted all the same (they were used) by settling the plan: it reserved none.
  */
 export function tokenPlan(p: Plan, tokens: number): Plan {
-  const q: Plan = { checks: [], roles: [], userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: 0 };
+  const q: Plan = { checks: [], roles: [], userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: 0, reservedNano: 0 };
   for (const which of ['tpm', 'teamTpm'] as const) {
     const i = p[which];
     if (i < 0) continue;
@@ -176,12 +177,6 @@ export function tokenPlan(p: Plan, tokens: number): Plan {
     q.roles.push(p.roles[i]!);
   }
   return q;
-}
-
-/** Counts a token plan's tokens whether or not its limits allow them: they were used. */
-export function countTokens(counters: Counters, q: Plan, at: number): void | Promise<void> {
-  const adj: CounterAdjustment[] = q.checks.map((c) => ({ key: c.key, kind: 'sliding', windowMs: MINUTE, at, delta: c.cost }));
-  return adj.length === 0 ? undefined : counters.adjust(adj);
 }
 
 /**

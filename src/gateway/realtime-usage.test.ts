@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCounters } from '../store/memory.js';
 import { GatewayHttpError } from './http-error.js';
-import { budgetPlan, countTokens, keepLease, plan, tokenPlan } from './policy.js';
+import { budgetPlan, keepLease, plan, settle, tokenPlan } from './policy.js';
 import { Prices } from './providers/prices.js';
 import { geminiLiveUsage, realtimeUsage, transcriptionModel, transcriptionUsage } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
@@ -133,7 +133,7 @@ describe('SessionHold', () => {
     expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(true);
     expect((counters.admit(q.checks) as { ok: boolean }).ok).toBe(false);
     // Refused, and counted all the same: the next request sees the whole of what was used.
-    await countTokens(counters, q, Date.now());
+    await settle(counters, q, Date.now(), 1300, 0);
     expect((counters.admit([{ ...q.checks[1]!, cost: 2500 }]) as { ok: boolean }).ok).toBe(false);
     expect((counters.admit([{ ...q.checks[1]!, cost: 2400 }]) as { ok: boolean }).ok).toBe(true);
     expect(tokenPlan(plan({ ...user, tpm: undefined, team: undefined }, '10.0.0.1', undefined, undefined, 0, 0.3, Date.now(), 'r3'), 1300).checks).toEqual([]);
