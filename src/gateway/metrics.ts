@@ -161,7 +161,7 @@ export class GatewayMetrics {
     });
     new Gauge({
       name: 'keyward_gateway_realtime_sessions',
-      help: 'Realtime (OpenAI) and Live (Gemini) voice sessions relayed right now, by provider.',
+      help: 'Realtime (OpenAI) and Live (Gemini) voice sessions relayed, and WebRTC calls watched, right now, by provider.',
       labelNames: ['provider'],
       registers: [r],
       collect() {

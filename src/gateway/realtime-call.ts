@@ -12,11 +12,14 @@
 import WebSocket, { type RawData } from 'ws';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import type { Logger } from './logger.js';
+import { Upload } from './upload.js';
 import { isObject } from './providers/types.js';
 import { parseEvent, type RelayDialect } from './realtime-dialects.js';
 import { ResponsesInProgress, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 
 export const CALLS_PATH = '/v1/realtime/calls';
+/** What OpenAI's form for a call holds, for the message when it cannot be read. */
+const CALL_PARTS = 'the fields sdp (the offer) and session (its JSON)';
 /** A client's own hang-up, through the gateway. */
 export const HANGUP_PATH = /^\/v1\/realtime\/calls\/([A-Za-z0-9_-]{1,128})\/hangup$/;
 const CALL_ID = /^[A-Za-z0-9_-]{1,128}$/;
@@ -39,19 +42,13 @@ export async function callOffer(raw: Buffer, contentType: string | undefined, qu
   let session: Record<string, unknown> = {};
   if (ct.startsWith('application/sdp')) sdp = raw.toString('utf8');
   else if (ct.startsWith('multipart/form-data')) {
-    let form: FormData;
-    try {
-      form = await new Response(raw, { headers: { 'content-type': contentType! } }).formData();
-    } catch {
-      throw badRequest('the form could not be read; send multipart/form-data with the fields sdp and session');
-    }
-    const s = form.get('sdp');
-    sdp = typeof s === 'string' ? s : s ? await s.text() : '';
-    const given = form.get('session');
-    if (given !== null) {
+    const form = await Upload.read(raw, contentType, CALL_PARTS);
+    sdp = form.field('sdp') ?? '';
+    const given = form.field('session');
+    if (given !== undefined) {
       let parsed: unknown;
       try {
-        parsed = JSON.parse(typeof given === 'string' ? given : await given.text());
+        parsed = JSON.parse(given);
       } catch {
         parsed = undefined;
       }
@@ -69,12 +66,8 @@ export async function callOffer(raw: Buffer, contentType: string | undefined, qu
 }
 
 /** The form OpenAI opens the call from: the SDP, and the session with its `type` and the model the gateway settled on. */
-export async function callForm(offer: CallOffer, model: string): Promise<{ body: Buffer; contentType: string }> {
-  const form = new FormData();
-  form.set('sdp', offer.sdp);
-  form.set('session', JSON.stringify({ type: 'realtime', ...offer.session, model }));
-  const r = new Response(form);
-  return { body: Buffer.from(await r.arrayBuffer()), contentType: r.headers.get('content-type')! };
+export function callForm(offer: CallOffer, model: string): Promise<Upload> {
+  return Upload.of({ sdp: offer.sdp, session: JSON.stringify({ type: 'realtime', ...offer.session, model }) });
 }
 
 /** The call's id from OpenAI's `Location` (`/v1/realtime/calls/{id}`), or undefined when there is none to trust. */

@@ -19,9 +19,10 @@ export interface RealtimePolicy {
   /** The longest a secret may live (seconds, 10–7200; default 60). */
   maxTtlSeconds?: number;
   /**
-   * A session relayed through the gateway (`GET /v1/realtime`) is billed what each response used; it
-   * holds this much of the budgets ahead of its spend, taking more as it spends (default `usdPerSecret`).
-   * Set it to at least what one response can cost.
+   * A session relayed through the gateway (`GET /v1/realtime`, Live) or a call it watches (`POST
+   * /v1/realtime/calls`) is billed what each response used; it holds this much of the budgets ahead of
+   * its spend (or what the dearest response yet cost, when more), taking more as it spends (default
+   * `usdPerSecret`). Set it to at least what a session's first response can cost.
    */
   sessionHoldUsd?: number;
 }

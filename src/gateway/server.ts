@@ -41,7 +41,7 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 import { transcriptionModel } from './realtime-usage.js';
 import { SessionHold } from './session-hold.js';
-import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, countTokens, keepLease, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, tokenPlan, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, keepLease, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, tokenPlan, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -340,7 +340,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function corsHeaders(req: IncomingMessage): Record<string, string> | undefined {
     const origin = req.headers.origin;
     if (!cors || origin === undefined || !cors.has(origin)) return undefined;
-    return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': 'x-request-id, retry-after, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens' };
+    return { 'access-control-allow-origin': origin, vary: 'Origin', 'access-control-expose-headers': 'x-request-id, retry-after, x-ratelimit-limit-requests, x-ratelimit-remaining-requests, x-ratelimit-limit-tokens, x-ratelimit-remaining-tokens, location' };
   }
 
   function sendError(res: ServerResponse, provider: Provider, err: GatewayHttpError, reqId: string, extra?: Record<string, string>): void {
@@ -1425,10 +1425,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       caller.dirVersion = dir.currentVersion;
       allowFrom(caller.user, caller.tokenId, req);
       if (caller.scopes !== undefined) allowScope(caller, route, req);
-      if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not relay Realtime or Live sessions: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
-      const policy = realtime;
-      const up = upstreams[live ? 'gemini' : 'openai'];
-      if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+      const { policy, up } = voiceUpstream(live ? 'gemini' : 'openai', 'relay Realtime or Live sessions');
       if (live) return await openLive(req, socket, head, reqId, start, caller, up, live[1]!, ask.credential);
       const { model: asked, beta } = ask as ReturnType<typeof sessionRequest>;
       const alias = aliases.has(asked) ? asked : undefined;
@@ -1457,6 +1454,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const e = refusal(reqId, route.kind, route.provider.name, route.upstreamPath, err);
       refuseUpgrade(socket, e, route.provider.errorBody(e.status, e.type, e.message), { ...SECURITY, ...corsH, 'x-request-id': reqId });
     }
+  }
+
+  /** The realtime policy and the provider a session or call opens with; refused while the config allows no realtime or no key is set. */
+  function voiceUpstream(name: 'openai' | 'gemini', what: string): { policy: RealtimePolicy; up: Upstream } {
+    if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', `this gateway does not ${what}: its operator can allow them with "realtime": { "usdPerSecret": … } in the config`);
+    const up = upstreams[name];
+    if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+    return { policy: realtime, up };
   }
 
   /**
@@ -1551,7 +1556,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    */
   async function handleCall(req: IncomingMessage, res: ServerResponse, reqId: string, start: number, caller: Caller, corsH: Record<string, string> | undefined, path: string, query: string): Promise<void> {
     const answered = (status: number, contentType: string, body: string, more?: Record<string, string>) => {
-      const h = headersWith(corsH ? { ...corsH, 'access-control-expose-headers': `${corsH['access-control-expose-headers']}, location` } : undefined);
+      const h = headersWith(corsH);
       h['content-type'] = contentType;
       h['x-request-id'] = reqId;
       res.writeHead(status, Object.assign(h, more));
@@ -1565,10 +1570,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       return answered(200, JSON_TYPE, '{}');
     }
     if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the call again on another instance', { 'retry-after': '1' });
-    if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway does not open Realtime calls: its operator can allow them with "realtime": { "usdPerSecret": … } in the config');
-    const policy = realtime;
-    const up = upstreams.openai;
-    if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+    const { policy, up } = voiceUpstream('openai', 'open Realtime calls');
     const raw = await readBody(req, maxBody);
     if (raw.length > maxBody) throw tooLarge(maxBody);
     const offer = await callOffer(raw, req.headers['content-type'], query);
@@ -1679,7 +1681,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         holding = false;
         const counted = settle(counters, fresh, now, 0, costUsd, 0);
         if (counted) await counted;
-        if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
         throw err;
       }
     };
@@ -1763,7 +1764,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
             const r = admit(tq, { ...f.caller, dirVersion: undefined });
             if (r instanceof Promise) await r;
           } catch (err) {
-            const counted = countTokens(counters, tq, Date.now());
+            const counted = settle(counters, tq, Date.now(), tokensInNow + tokensOutNow, 0);
             if (counted) await counted.catch((e: unknown) => log.error({ err: e, reqId: f.reqId }, "counting a session's tokens failed"));
             if (err instanceof GatewayHttpError) return { type: err.type, message: `${err.message.replace(/; retry in \d+s$/, '')}, so the gateway ended the session` };
             throw err;

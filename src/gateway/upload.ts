@@ -4,7 +4,7 @@
  * change (an alias in `model`, a secret redacted from `prompt`), when the form is rebuilt.
  */
 import type { File } from 'node:buffer';
-import { Request, Response, type FormData } from 'undici';
+import { FormData, Request, Response } from 'undici';
 import { badRequest } from './http-error.js';
 
 export interface UploadedFile {
@@ -36,6 +36,15 @@ export class Upload {
       throw badRequest('the multipart/form-data body could not be read (a wrong boundary, or a body cut short); send it again');
     }
     return new Upload(form, raw, contentType);
+  }
+
+  /** A form of text fields, built here (a WebRTC call's offer, as OpenAI takes it). */
+  static async of(fields: Record<string, string>): Promise<Upload> {
+    const form = new FormData();
+    for (const [name, value] of Object.entries(fields)) form.set(name, value);
+    const u = new Upload(form, Buffer.alloc(0), '');
+    await u.rebuild();
+    return u;
   }
 
   /** A text field, or undefined when absent (a file where text is expected is refused). */
@@ -81,6 +90,10 @@ export class Upload {
   /** Changes a text field; the body is rebuilt with a new boundary. */
   async set(name: string, value: string): Promise<void> {
     this.form.set(name, value);
+    await this.rebuild();
+  }
+
+  private async rebuild(): Promise<void> {
     const r = new Request('http://127.0.0.1/', { method: 'POST', body: this.form });
     this.body = Buffer.from(await r.arrayBuffer());
     this.contentType = r.headers.get('content-type')!;
