@@ -37,6 +37,7 @@ import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
 import { geminiDialect, openaiDialect, parseEvent, type RelayDialect, type SessionCharge } from './realtime-dialects.js';
+import { CallRegistry } from './call-registry.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
 import { transcriptionModel } from './realtime-usage.js';
@@ -1387,8 +1388,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let closing: Promise<void> | undefined;
   /** The sessions being relayed, with their provider. */
   const relays = new Map<{ shutdown(): void }, string>();
-  /** The WebRTC calls the gateway watches, by their id. */
-  const calls = new Map<string, CallWatch>();
+  /** The WebRTC calls the gateway watches, and with Redis those every instance opened. */
+  const calls = new CallRegistry<CallWatch>((counters as Counters).sharedValues?.((err) => log.warn({ err }, 'recording a Realtime call where every instance can find it failed (Redis)')));
   let relayWs: WebSocketServer | undefined;
   const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
   const LIVE_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: gemini, upstreamPath: '/ws' };
@@ -1564,9 +1565,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     };
     const hang = HANGUP_PATH.exec(path);
     if (hang) {
-      const watch = calls.get(hang[1]!);
-      if (!watch || watch.userId !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no call of yours with this id is open on this gateway');
-      watch.end('client_hangup');
+      await hangUpFor(caller, hang[1]!, reqId);
       return answered(200, JSON_TYPE, '{}');
     }
     if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the call again on another instance', { 'retry-after': '1' });
@@ -1592,12 +1591,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const answer = await sent.res.body.text(256 * 1024, 'fail');
       const callId = callIdOf(sent.res.headers.location);
       if (callId === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} opened a call without saying its id (no Location), so the gateway could not watch it`);
-      const hangup = async () => {
-        const r = await up.sendOn(sent.key, `/realtime/calls/${callId}/hangup`, new Cancel());
-        await r.body.dump();
-        // Already over (404) is what a hang-up wants.
-        if (r.statusCode >= 300 && r.statusCode !== 404) throw new Error(`the provider answered ${r.statusCode} to the hang-up`);
-      };
+      const hangup = () => hangUpAt(up, sent.key, callId);
       let side: UpstreamSocket;
       try {
         side = await connectSideband(up, sent.key, callId, resilience.timeoutMs);
@@ -1609,12 +1603,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const watch: CallWatch = new CallWatch(callId, caller.user.id, side, openaiDialect(), {
         ...account,
         close(outcome) {
-          calls.delete(callId);
+          calls.close(callId);
           relays.delete(watch);
           account.close(outcome);
         },
       }, hangup, log);
-      calls.set(callId, watch);
+      calls.open(watch, up.provider.name, sent.key.label);
       relays.set(watch, f.upstream);
       log.info({ reqId, user: caller.user.name, provider: f.upstream, model, key: sent.key.label, callId }, 'Realtime call opened');
       // A client gone before its answer never connects: the call would only wait to time out.
@@ -1624,6 +1618,42 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       account.settleUnused();
       throw err;
     }
+  }
+
+  /** Ends a call at the provider, with the key that opened it (a call's hang-up must come from its own project). */
+  async function hangUpAt(up: Upstream, key: PoolKey, callId: string): Promise<void> {
+    const r = await up.sendOn(key, `/realtime/calls/${callId}/hangup`, new Cancel());
+    await r.body.dump();
+    // Already over (404) is what a hang-up wants.
+    if (r.statusCode >= 300 && r.statusCode !== 404) throw new Error(`the provider answered ${r.statusCode} to the hang-up`);
+  }
+
+  /**
+   * A client's hang-up through the gateway. The instance that watches the call ends it there (billing
+   * what is in progress); another instance (with Redis) hangs it up at the provider with the same key,
+   * and the watching instance settles it when the provider closes the sideband.
+   */
+  async function hangUpFor(caller: Caller, callId: string, reqId: string): Promise<void> {
+    const notYours = () => new GatewayHttpError(404, 'not_found', calls.sharedAcrossInstances ? 'no call of yours with this id is open' : 'no call of yours with this id is open on this gateway (without Redis, hang a call up on the instance that opened it)');
+    const watch = calls.here(callId);
+    if (watch !== undefined) {
+      if (watch.userId !== caller.user.id) throw notYours();
+      return watch.end('client_hangup');
+    }
+    if (!calls.sharedAcrossInstances) throw notYours();
+    if ((counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot find a call opened on another instance; try again, or close the peer connection to end the call', { 'retry-after': '1' });
+    const record = await calls.anywhere(callId);
+    if (record === undefined || record.user !== caller.user.id) throw notYours();
+    const up = byName.get(record.provider);
+    const key = up?.pool.keys.find((k) => k.label === record.key);
+    if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the call was opened by another gateway instance with a provider key this one does not hold (${record.key}); give every instance the same keys, or close the peer connection to end the call`);
+    try {
+      await hangUpAt(up, key, callId);
+    } catch (err) {
+      log.error({ reqId, callId, err }, 'hanging up a Realtime call opened on another instance failed');
+      throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} did not take the hang-up; try again, or close the peer connection to end the call`);
+    }
+    log.info({ reqId, user: caller.user.name, callId, key: key.label }, 'Realtime call hung up for the instance that watches it');
   }
 
   /** A session's account: each response billed (ledger row, log line, metrics, budgets), the hold settled at the end. */

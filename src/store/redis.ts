@@ -285,6 +285,7 @@ export class RedisCounters implements Counters {
         }
       },
       set: (k, value, ttlMs) => void this.redis.set(key(k), value, 'PX', ttlMs).catch(onError),
+      delete: (k) => void this.redis.del(key(k)).catch(onError),
     };
   }
 

@@ -213,6 +213,7 @@ export interface Counters {
 export interface SharedValues {
   get(key: string): Promise<Buffer | undefined>;
   set(key: string, value: Buffer, ttlMs: number): void;
+  delete(key: string): void;
 }
 
 export interface LedgerRow {

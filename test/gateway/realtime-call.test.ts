@@ -2,14 +2,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { period } from '../../src/gateway/budget.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
-import { attachFakeRealtime, CUT_SHORT_USAGE, SPOKEN_USAGE, type FakeCall, type FakeRealtime } from './helpers/fake-realtime.js';
+import { attachFakeRealtime, CUT_SHORT_USAGE, OFFER, SPOKEN_USAGE, type FakeCall, type FakeRealtime } from './helpers/fake-realtime.js';
 import { until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
 /** gpt-realtime's list prices for SPOKEN_USAGE: 100 text + 100 cached text + 300 audio in, 100 text + 700 audio out. */
 const RESPONSE_USD = (100 * 4 + 100 * 0.4 + 300 * 32 + 100 * 16 + 700 * 64) / 1e6;
-/** A browser's offer, as RTCPeerConnection.createOffer() starts one. */
-const OFFER = ['v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', ''].join('\r\n');
 
 describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watched over their sideband', () => {
   const counters = new MemoryCounters();

@@ -9,7 +9,7 @@ import { RedisCounters } from '../../src/store/redis.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
-import { attachFakeRealtime } from './helpers/fake-realtime.js';
+import { attachFakeRealtime, OFFER } from './helpers/fake-realtime.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { opened } from './helpers/realtime-client.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
@@ -143,6 +143,47 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
       expect(billed()).toBeGreaterThan(budget - 3 * 0.06);
     } finally {
       for (const g of both) await g.stop();
+      await fake.close();
+    }
+  });
+
+  it('a WebRTC call opened on one instance can be hung up through the other, which settles it on the first', async () => {
+    const fake = attachFakeRealtime(upstream.server, keys.openai);
+    const both = await Promise.all([0, 1].map((i) => startGateway(upstream, keys, { directory: stores[i]!, counters: counters[i]!, ledger: ledgers[i], realtime: { usdPerSecret: 0.06 } })));
+    // An instance given other provider keys cannot hang up what the first key opened.
+    const otherKeys = await startGateway(upstream, { openai: [fakeOpenAiKey()], anthropic: keys.anthropic }, { directory: stores[1]!, counters: counters[1]!, realtime: { usdPerSecret: 0.06 } });
+    try {
+      stores[0]!.addUser('dialer', { budgetUsd: 5, period: 'day' });
+      stores[0]!.addUser('eavesdropper', {});
+      const token = issueToken(stores[0]!, 'dialer').token;
+      const stranger = issueToken(stores[0]!, 'eavesdropper').token;
+      const uid = stores[0]!.getUser('dialer')!.id;
+      const counted = async () => Number(await counters[0]!.peek(`b:u:${uid}:${period('day').key}`));
+      const opened = await fetch(`${both[0]!.origin}/v1/realtime/calls?model=gpt-realtime`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/sdp' }, body: OFFER });
+      expect(opened.status).toBe(201);
+      const path = opened.headers.get('location')!;
+      await until('the first instance watches the call', () => (fake.calls.at(-1)?.sidebands.length ?? 0) > 0);
+      const c = fake.calls.at(-1)!;
+      c.respond();
+      await until('the response is billed on the first instance', () => ledgers[0]!.rows({ userId: uid }).length === 1);
+      const hangUp = (g: TestGateway, t: string) => fetch(`${g.origin}${path}/hangup`, { method: 'POST', headers: bearer(t) });
+      expect((await hangUp(both[1]!, stranger)).status).toBe(404);
+      const unheld = await hangUp(otherKeys, token);
+      expect(unheld.status).toBe(502);
+      expect(((await unheld.json()) as { error: { message: string } }).error.message).toContain('a provider key this one does not hold');
+      expect(c.hungUp).toBe(false);
+      expect((await hangUp(both[1]!, token)).status).toBe(200);
+      expect(c.hungUp).toBe(true);
+      // The provider closed the sideband: the first instance settles, its hold given back.
+      const billed = Math.ceil(ledgers[0]!.rows({ userId: uid })[0]!.costUsd * 1e9);
+      await until('the call is settled on the first instance', async () => (await counted()) === billed);
+      expect(ledgers[1]!.rows({ userId: uid })).toEqual([]);
+      // The record goes with the call: there is nothing left to hang up.
+      await until('the call is forgotten', async () => (await hangUp(both[1]!, token)).status === 404);
+      for (const g of [...both, otherKeys]) for (const text of g.logs) expect(text).not.toContain(keys.openai[0]);
+      expect(both[1]!.logs.join('')).toContain('Realtime call hung up for the instance that watches it');
+    } finally {
+      for (const g of [...both, otherKeys]) await g.stop();
       await fake.close();
     }
   });

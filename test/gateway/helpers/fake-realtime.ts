@@ -20,6 +20,9 @@ export interface FakeRealtimeSession {
   transcribes?: boolean;
 }
 
+/** A browser's offer for a WebRTC call, as RTCPeerConnection.createOffer() starts one. */
+export const OFFER = ['v=0', 'o=- 4611731400430051336 2 IN IP4 127.0.0.1', 's=-', 't=0 0', 'a=group:BUNDLE 0 1', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=mid:0', 'a=rtpmap:111 opus/48000/2', ''].join('\r\n');
+
 /** A WebRTC call the fake opened (`POST /v1/realtime/calls`): no media, only its sideband's events. */
 export interface FakeCall {
   id: string;
