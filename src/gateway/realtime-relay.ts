@@ -279,8 +279,17 @@ export class ResponsesInProgress {
     return this.ids.size;
   }
 
+  /** Where a response that starts while the session drains is cancelled. */
+  private cancelOn: { dialect: RelayDialect; socket: WebSocket } | undefined;
+
   note(m: UpstreamMeaning): void {
-    if (m.started !== undefined) this.ids.add(m.started);
+    if (m.started !== undefined) {
+      this.ids.add(m.started);
+      // The provider's voice detection can start one from audio already sent (a call's audio never
+      // passes the gateway): it is cancelled too, and awaited like the others.
+      const c = this.cancelOn;
+      if (c !== undefined && c.socket.readyState === WebSocket.OPEN) for (const event of c.dialect.cancel([m.started])) c.socket.send(event);
+    }
     if (m.done !== undefined) this.ids.delete(m.done);
   }
 
@@ -292,6 +301,7 @@ export class ResponsesInProgress {
     if (this.ids.size === 0 || socket.readyState !== WebSocket.OPEN) return false;
     for (const event of dialect.cancel([...this.ids])) socket.send(event);
     if (!wait) return false;
+    this.cancelOn = { dialect, socket };
     this.timer = setTimeout(close, DRAIN_MS);
     return true;
   }
@@ -300,6 +310,7 @@ export class ResponsesInProgress {
   stop(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.cancelOn = undefined;
   }
 }
 

@@ -119,6 +119,28 @@ describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watc
     expect(s.gw.logs.join('')).toContain("the session's credential is no longer valid");
   });
 
+  it('cancels a response that starts while the call winds down, so that nothing new runs until the hang-up, and bills each', async () => {
+    dir.addUser('talkative', { budgetUsd: 5, period: 'day' });
+    const issued = issueToken(dir, 'talkative');
+    expect((await call(issued.token)).status).toBe(201);
+    const c = await lastCall();
+    c.slowCancels = true;
+    const first = c.begin();
+    dir.revokeToken(issued.record.id);
+    // The response that finds the token revoked ends the call: the one in progress is cancelled.
+    c.respond();
+    await until('the response in progress is cancelled', () => c.cancelled.length === 1);
+    expect(c.cancelled).toEqual([first]);
+    // The caller's audio goes to OpenAI directly, and its voice detection starts another response.
+    const late = c.begin();
+    await until('the late response is cancelled too', () => c.cancelled.length === 2);
+    expect(c.cancelled).toEqual([first, late]);
+    expect(c.hungUp).toBe(false);
+    c.answerCancels();
+    await until('the gateway hung the call up', () => c.hungUp);
+    await until('all three are billed', () => rowsOf('talkative').length === 3);
+  });
+
   it("takes OpenAI's form (sdp and session), refuses a transcription model the user may not call, and hangs up a call whose session turns to one", async () => {
     const token = tokenOf('former', { models: ['gpt-realtime', 'gpt-4o-mini-transcribe'] });
     const form = (session: Record<string, unknown>) => {

@@ -35,8 +35,14 @@ export interface FakeCall {
   hungUp: boolean;
   /** The caller spoke and the model answered: a response, its usage reported on the sideband. */
   respond(): void;
-  /** A response begins and is left in progress until the gateway cancels it. */
-  begin(): void;
+  /** A response begins and is left in progress until the gateway cancels it; returns its id. */
+  begin(): string;
+  /** The responses the gateway cancelled on the sideband, in order. */
+  cancelled: string[];
+  /** Cancelled responses report nothing until `answerCancels` (a provider slow to stop). */
+  slowCancels: boolean;
+  /** Each response cancelled and not yet answered reports what it produced. */
+  answerCancels(): void;
   /** Whatever the caller's data channel did to the session, as the sideband hears it. */
   updated(session: Record<string, unknown>): void;
   /** The caller hung up: OpenAI closes the sideband. */
@@ -117,6 +123,8 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
   };
   let n = 0;
   const event = (e: Record<string, unknown>) => JSON.stringify({ event_id: `event_${++n}`, ...e });
+  /** A call's cancelled responses not yet answered, by the call's id (`slowCancels`). */
+  const unansweredCancels = new Map<string, string[]>();
   // Calls are answered here; every other request goes to the server's own handler.
   const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   server.removeAllListeners('request');
@@ -155,6 +163,8 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
     const sidebands: FakeCall['sidebands'] = [];
     const all = (e: Record<string, unknown>) => sidebands.forEach((sb) => sb.socket.send(event(e)));
     let r = 0;
+    const unanswered: string[] = [];
+    unansweredCancels.set(id, unanswered);
     const call: FakeCall = {
       id,
       authorization: auth,
@@ -168,7 +178,14 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
         all({ type: 'response.done', response: { id: rid, object: 'realtime.response', status: 'completed', output: [], usage: state.usage } });
       },
       begin() {
-        all({ type: 'response.created', response: { id: `resp_${id}_${++r}`, object: 'realtime.response', status: 'in_progress' } });
+        const rid = `resp_${id}_${++r}`;
+        all({ type: 'response.created', response: { id: rid, object: 'realtime.response', status: 'in_progress' } });
+        return rid;
+      },
+      cancelled: [],
+      slowCancels: false,
+      answerCancels() {
+        for (const rid of unanswered.splice(0)) all({ type: 'response.done', response: { id: rid, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } });
       },
       updated(session) {
         all({ type: 'session.updated', session });
@@ -246,7 +263,10 @@ export function attachFakeRealtime(server: Server, keys: string[], liveKeys: str
       call.sidebands.push({ socket: ws, authorization: auth });
       ws.on('message', (data) => {
         const e = JSON.parse(data.toString()) as Record<string, unknown>;
-        if (e.type === 'response.cancel') ws.send(event({ type: 'response.done', response: { id: e.response_id, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } }));
+        if (e.type !== 'response.cancel') return;
+        call.cancelled.push(e.response_id as string);
+        if (call.slowCancels) unansweredCancels.get(call.id)!.push(e.response_id as string);
+        else ws.send(event({ type: 'response.done', response: { id: e.response_id, object: 'realtime.response', status: 'cancelled', output: [], usage: state.usage } }));
       });
     });
   };
