@@ -36,13 +36,13 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { geminiDialect, openaiDialect, parseEvent, type RelayDialect, type SessionCharge } from './realtime-dialects.js';
+import { geminiDialect, openaiDialect, parseEvent, type RelayDialect } from './realtime-dialects.js';
 import { CallRegistry } from './call-registry.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
-import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type SessionAccount, type SessionEnd, type UpstreamSocket } from './realtime-relay.js';
-import { transcriptionModel } from './realtime-usage.js';
-import { SessionHold } from './session-hold.js';
-import { budgetChecked, budgetedIds, budgetPlan, budgetSeeder, keepLease, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, tokenPlan, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
+import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
+import { sinceMs, type Admission, type Flight } from './flight.js';
+import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -539,12 +539,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (why !== undefined) throw new GatewayHttpError(403, 'model_not_allowed', why);
   }
 
-  interface Admission {
-    admitted?: AdmitResult;
-    headers?: Record<string, string>;
-    /** Nothing was counted: the shared directory moved since the caller was authenticated. */
-    stale?: boolean;
-  }
   const NOT_COUNTED: Admission = {};
   const STALE: Admission = { stale: true };
 
@@ -645,30 +639,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return { admitted: r, headers };
   }
 
-  interface Flight {
-    reqId: string;
-    start: number;
-    caller: Caller;
-    route: Route;
-    /** The API the client speaks: its errors, its usage format. */
-    provider: Provider;
-    /** Whose keys served it (a Gemini or Groq model called through the OpenAI API is theirs), for the ledger and the metrics. */
-    upstream: string;
-    model: string;
-    /** The alias the client called the model by. */
-    alias?: string;
-    promptTokens: number;
-    plan?: Plan;
-    admitted?: AdmitResult;
-    status: number;
-    settled: boolean;
-    /** Where a whole 200 answer is to be kept in the response cache. */
-    cacheKey?: string;
-    /** The client's `x-keyward-tag`, for the ledger. */
-    tag?: string;
-    /** Billed this, not by usage (a Realtime client secret). */
-    flatUsd?: number;
-  }
 
   /**
    * Settles a forwarded request: the store, the ledger, the log line, the metrics. `last` is false
@@ -1511,8 +1481,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
   }
 
-  type SessionAccountOf = SessionAccount & { settleUnused(): void };
-
   function sessionFlight(req: IncomingMessage, reqId: string, start: number, caller: Caller, route: Route, up: Upstream, model: string, alias: string | undefined): Flight {
     allowModel(caller.user, model, alias);
     anomaly?.request(caller.user, clientIp(req));
@@ -1520,11 +1488,27 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return { reqId, start, caller, route, provider: route.provider, upstream: up.provider.name, model, alias, promptTokens: 0, status: 101, settled: false, tag: tagOf(req) };
   }
 
+  /** What a session's account bills through (see session-account.ts). */
+  const sessionGateway: SessionGateway = {
+    counters,
+    log,
+    metrics,
+    anomaly,
+    admit,
+    planNow: (user, now, reqId) => plan(user, undefined, undefined, options.globalBudget, 0, 0, now, reqId, teams),
+    prices: () => prices,
+    record,
+    softAlerts,
+    authenticate: (credential) => auth.authenticate(credential),
+    dirVersion: () => dir.currentVersion,
+    modelRefusal,
+  };
+
   async function openAccount(f: Flight, req: IncomingMessage, policy: RealtimePolicy, credential: IncomingMessage['headers']): Promise<SessionAccountOf> {
     const holdUsd = policy.sessionHoldUsd ?? policy.usdPerSecret;
     const a = admitFlight(f, req, 0, holdUsd);
     f.admitted = (a instanceof Promise ? await a : a).admitted;
-    return sessionAccount(f, holdUsd, credential);
+    return sessionAccount(sessionGateway, f, holdUsd, credential);
   }
 
   function connectOptions(up: Upstream): ConnectOptions {
@@ -1656,167 +1640,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     log.info({ reqId, user: caller.user.name, callId, key: key.label }, 'Realtime call hung up for the instance that watches it');
   }
 
-  /** A session's account: each response billed (ledger row, log line, metrics, budgets), the hold settled at the end. */
-  function sessionAccount(f: Flight, holdUsd: number, credential: IncomingMessage['headers']): SessionAccount & { settleUnused(): void } {
-    const opening = f.plan!;
-    let last = { plan: opening, admitted: f.admitted, heldNano: opening.reservedNano };
-    let responses = 0;
-    let tokensIn = 0;
-    let tokensOut = 0;
-    /** The plan whose budgets the session holds in: the opening one, until a budget period ends while it runs. */
-    let budgets = opening;
-    /** Whether `hold` is held in `budgets` (not when the next period's budget refused it). */
-    let holding = true;
-    /** Billed in the budget periods the session ran in before this one. */
-    let billedBefore = 0;
-    const holdIn = () =>
-      new SessionHold(holdUsd, (usd) => {
-        const q = budgetPlan(budgets, usd);
-        if (q.checks.length === 0) return;
-        // Counted whatever the directory did meanwhile: the caller is judged again after every response.
-        const r = admit(q, { ...f.caller, dirVersion: undefined });
-        const done = (x: Admission) => {
-          if (x.stale) return;
-          last = { plan: q, admitted: x.admitted, heldNano: hold.heldNano + q.reservedNano };
-        };
-        if (r instanceof Promise) return r.then(done);
-        done(r);
-      });
-    let hold = holdIn();
-    const budgetKeys = (p: Plan) => [p.userBudget, p.teamBudget, p.globalBudget].map((k) => (k >= 0 ? p.checks[k]!.key : '')).join('|');
-    /**
-     * A budget period (the user's day or month, the team's, the global one) ended while the session
-     * ran: what it held and billed there is settled there, and it holds in the new period from this
-     * response on, as a session opened now would. A new period's budget that refuses the hold still
-     * counts the response, which was used, and ends the session.
-     */
-    const nextPeriod = async (costUsd: number): Promise<SessionEnd | undefined> => {
-      if (!holding) return undefined;
-      const now = Date.now();
-      const fresh = budgetPlan(plan(f.caller.user, undefined, undefined, options.globalBudget, 0, 0, now, f.reqId, teams), holdUsd);
-      if (budgetKeys(fresh) === budgetKeys(budgets)) return undefined;
-      const was = budgets === opening ? budgetPlan(opening, 0) : budgets;
-      const s = settle(counters, was, now, 0, hold.billedUsd, hold.heldNano);
-      if (s) await s;
-      billedBefore += hold.billedUsd;
-      budgets = fresh;
-      hold = holdIn();
-      if (fresh.checks.length === 0) return undefined;
-      try {
-        const r = admit(fresh, { ...f.caller, dirVersion: undefined });
-        const x = r instanceof Promise ? await r : r;
-        last = { plan: fresh, admitted: x.admitted, heldNano: fresh.reservedNano };
-        return undefined;
-      } catch (err) {
-        holding = false;
-        const counted = settle(counters, fresh, now, 0, costUsd, 0);
-        if (counted) await counted;
-        throw err;
-      }
-    };
-    /** Takes more of the budgets: why the session ends when they refuse (or cannot be reached), else undefined. */
-    const holdingMore = async (take: () => Promise<SessionEnd | undefined | void>): Promise<SessionEnd | undefined> => {
-      try {
-        return (await take()) ?? undefined;
-      } catch (err) {
-        if (err instanceof GatewayHttpError) return { type: err.type, message: err.message };
-        log.error({ err, reqId: f.reqId }, 'holding more budget for a Realtime session failed');
-        return { type: 'store_unavailable', message: 'budgets cannot be checked right now (the usage store is unreachable), so the session is ended' };
-      }
-    };
-    const stopLease = keepLease(counters, opening, (err) => log.error({ err, reqId: f.reqId }, "renewing a Realtime session's place among the requests in flight failed"));
-    const closeWith = (outcome: string, billed: boolean) => {
-      stopLease();
-      if (f.settled) return;
-      f.settled = true;
-      if (f.admitted) {
-        const failed = (err: unknown) => log.error({ err, reqId: f.reqId }, 'settling a Realtime session failed');
-        // Its tokens were counted response by response. After a new budget period, the opening plan
-        // releases what else it counted (its place in flight) and the new period's budgets are settled.
-        const moved = budgets !== opening;
-        const s = settle(counters, opening, f.admitted.now, opening.reservedTokens, moved ? 0 : hold.billedUsd, moved ? 0 : hold.heldNano);
-        if (s) s.catch(failed);
-        const t = moved && holding ? settle(counters, budgets, Date.now(), 0, hold.billedUsd, hold.heldNano) : undefined;
-        if (t) t.catch(failed);
-      }
-      if (!billed) return;
-      const ms = sinceMs(f.start);
-      log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, responses, tokensIn, tokensOut, costUsd: billedBefore + hold.billedUsd, ms, outcome }, 'Realtime session closed');
-      metrics.request(f.route.kind, f.upstream, f.status, outcome);
-      metrics.took(f.route.kind, f.upstream, ms / 1000);
-    };
-    return {
-      reqId: f.reqId,
-      refuse(event) {
-        const session = event.type === 'session.update' && isObject(event.session) ? event.session : undefined;
-        if (!session) return undefined;
-        const model = session.model;
-        if (model !== undefined && model !== f.model && model !== f.alias) {
-          return `this session runs ${f.alias ?? f.model}; the gateway does not let it switch to another model (open a new session for ${typeof model === 'string' ? model.slice(0, 60) : 'it'})`;
-        }
-        // Transcribing what the user says is billed at its own model, which must be one the user may call.
-        const transcribe = transcriptionModel(session);
-        if (transcribe !== undefined) return modelRefusal(f.caller.user, transcribe);
-        return undefined;
-      },
-      cover: (n: number) => holdingMore(() => hold.cover(n)),
-      async bill(charge: SessionCharge): Promise<SessionEnd | undefined> {
-        let model: string;
-        let tokensInNow: number;
-        let tokensOutNow: number;
-        let costUsd: number;
-        if ('kinds' in charge) {
-          const u = charge.kinds;
-          model = charge.model ?? f.model;
-          [tokensInNow, tokensOutNow] = [u.tokensIn, u.tokensOut];
-          costUsd = prices.realtimeCost(model, u);
-        } else {
-          // Not said by the provider: the dearer of what bills that way.
-          model = charge.model ?? (charge.seconds ? 'whisper-1' : 'gpt-4o-transcribe');
-          [tokensInNow, tokensOutNow] = [charge.tokensIn, charge.tokensOut];
-          costUsd = prices.cost(model, charge.tokensIn, charge.tokensOut);
-        }
-        responses++;
-        tokensIn += tokensInNow;
-        tokensOut += tokensOutNow;
-        const user = f.caller.user;
-        record(f, `${f.reqId}.${responses}`, model, tokensInNow, tokensOutNow, costUsd, sinceMs(f.start), 200, 'ok');
-        metrics.usage(f.upstream, model, tokensInNow, tokensOutNow, costUsd);
-        anomaly?.spent(user, costUsd);
-        const refused = await holdingMore(async () => (await nextPeriod(costUsd)) ?? hold.spend(costUsd));
-        if (refused) return refused;
-        softAlerts(user, last.plan, last.admitted, last.heldNano, hold.billedUsd);
-        // Tokens per minute hold in a session too: each response's count in the minute it ended in
-        // (whether or not the limit allows them: they were used), and one past the limit ends the session.
-        const tq = tokenPlan(opening, tokensInNow + tokensOutNow);
-        if (tq.checks.length > 0) {
-          try {
-            const r = admit(tq, { ...f.caller, dirVersion: undefined });
-            if (r instanceof Promise) await r;
-          } catch (err) {
-            const counted = settle(counters, tq, Date.now(), tokensInNow + tokensOutNow, 0);
-            if (counted) await counted.catch((e: unknown) => log.error({ err: e, reqId: f.reqId }, "counting a session's tokens failed"));
-            if (err instanceof GatewayHttpError) return { type: err.type, message: `${err.message.replace(/; retry in \d+s$/, '')}, so the gateway ended the session` };
-            throw err;
-          }
-        }
-        // A token revoked or a user disabled since the session opened ends it at its next response.
-        try {
-          const again = auth.authenticate(credential);
-          const now = again instanceof Promise ? await again : again;
-          if (now.user.disabled) throw new GatewayHttpError(403, 'permission_error', 'this user is disabled');
-          f.caller = { ...now, dirVersion: dir.currentVersion };
-        } catch (err) {
-          if (err instanceof GatewayHttpError) return { type: 'session_revoked', message: `the session's credential is no longer valid (${err.message.slice(0, 120)}), so the gateway ended it` };
-          throw err;
-        }
-        return undefined;
-      },
-      close: (outcome) => closeWith(outcome, true),
-      settleUnused: () => closeWith('refused', false),
-    };
-  }
-
   const handler = ((req: IncomingMessage, res: ServerResponse) => void handle(req, res, undefined)) as GatewayHandler;
   handler.upgrade = (req, socket, head) => void upgrade(req, socket, head);
   handler.handleParsed = (req, res, body, asUser) => void handle(req, res, { body, asUser });
@@ -1848,10 +1671,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   return handler;
 }
 
-/** Milliseconds since `start` (a performance.now()), to the hundredth. */
-function sinceMs(start: number): number {
-  return Math.round((performance.now() - start) * 100) / 100;
-}
 
 /**
  * Request ids: a random prefix per process (unique across instances) and a counter, which costs
