@@ -11,7 +11,7 @@ import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
 
-export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'response' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;
@@ -28,6 +28,11 @@ export interface Route {
   /** The body is an upload (multipart/form-data: an audio file, images), not JSON; what its form holds. */
   upload?: string;
 }
+
+/** A background response the caller started (`/v1/responses/{id}`, `…/cancel`, `…/input_items`): GET, POST or DELETE by what it asks. */
+export const RESPONSE_OBJECT: Route = { kind: 'response', method: 'GET', provider: openai, upstreamPath: '/responses' };
+export const RESPONSES_PREFIX = '/v1/responses/';
+export const RESPONSE_OBJECT_PATH = /^\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/;
 
 export const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
   ['/v1/chat/completions', { kind: 'chat', method: 'POST', provider: openai, upstreamPath: '/chat/completions' }],
@@ -132,6 +137,8 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
     case 'responses':
       maxTokens = positiveInt(o.max_output_tokens, 'max_output_tokens') ?? defaultMaxTokens;
       if (o.input === undefined) throw badRequest("'input' is required");
+      if (o.background !== undefined && o.background !== null && typeof o.background !== 'boolean') throw badRequest("'background' must be true or false");
+      if (o.background === true) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, background: true };
       break;
     case 'embeddings':
       maxTokens = 0;

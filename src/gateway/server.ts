@@ -37,12 +37,14 @@ import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
 import { geminiDialect, openaiDialect, parseEvent, type RelayDialect } from './realtime-dialects.js';
+import { BackgroundResponses, DEFAULT_BACKGROUND, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions } from './background-responses.js';
 import { CallRegistry } from './call-registry.js';
+import { Owners } from './owners.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
-import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, keepLease, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -51,7 +53,7 @@ import { modelListRequest, PROVIDER_NAMES, PROVIDERS } from './providers/registr
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
 import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
 import { estimatePromptTokens, isObject } from './providers/types.js';
-import { geminiRoute, isGeminiPath, parseAppChat, ROUTES, shapeRequest, type Route } from './routes.js';
+import { geminiRoute, isGeminiPath, parseAppChat, RESPONSE_OBJECT, RESPONSE_OBJECT_PATH, RESPONSES_PREFIX, ROUTES, shapeRequest, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 
@@ -134,6 +136,8 @@ export interface GatewayOptions {
   ledgerFlushMs?: number;
   /** How often an in-memory gateway looks for budgets taken away (ms; default 5000). */
   budgetWatchMs?: number;
+  /** How background responses are followed until they finish (default: asked about every 10 s, cancelled after 6 h). */
+  background?: Partial<BackgroundOptions>;
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
@@ -178,6 +182,16 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
+/** A background response's id in its stream's first event (`response.created`). */
+const BACKGROUND_ID = /"id":\s*"(resp_[A-Za-z0-9_-]{1,200})"/;
+/** How long the gateway knows whose a background response is (for its retrieval through the gateway). */
+const RESPONSE_OWNER_HOURS = 24;
+
+/** Where an answer came from: the upstream and the key, for what belongs to that key's project. */
+interface Via {
+  up: Upstream;
+  key: PoolKey;
+}
 const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
 /**
  * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
@@ -720,7 +734,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * chunk as they arrive; a JSON answer is small, so it is sent in one write with its length (and parsed
    * for usage), unless it grows past MAX_JSON_CAPTURE, when it is streamed too.
    */
-  function relay(f: Flight, up: UpstreamAnswer, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean, retry?: (err: Error) => boolean): void {
+  function relay(f: Flight, up: UpstreamAnswer, res: ServerResponse, shaped: ShapedRequest, extra: Record<string, string> | undefined, gone: () => boolean, via: Via, retry?: (err: Error) => boolean): void {
     const ct = String(up.headers['content-type'] ?? JSON_TYPE);
     const streaming = ct.startsWith('text/event-stream');
     const h = headersWith(extra);
@@ -740,12 +754,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (streaming) h['x-accel-buffering'] = 'no';
     if (streaming || file) res.writeHead(up.statusCode, h);
     const known = { tokensIn: shaped.promptTokens, tokensOut: 0 };
+    /** A background response's id, from its stream's first event. */
+    let backgroundId: string | undefined;
     const complete = (outcome: string) => {
       if (done) return;
       done = true;
       const unreported = shaped.outputIfUnreported;
       if (meter) {
         meter.end();
+        // A background stream left before its end runs on at OpenAI: followed until it has finished.
+        if (backgroundId !== undefined && !meter.reported) return followBackground(backgroundId, f, shaped.maxTokens, via);
         if (!meter.reported && shaped.knownCost) finish(f, known, outcome, true);
         else finish(f, meter.reported || unreported === undefined ? meter.usage(shaped.promptTokens) : { tokensIn: shaped.promptTokens, tokensOut: unreported }, meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
         return;
@@ -776,6 +794,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       data(chunk) {
         capturedBytes += chunk.length;
         if (meter) {
+          if (shaped.background && backgroundId === undefined) {
+            backgroundId = BACKGROUND_ID.exec(chunk.toString('latin1'))?.[1];
+            if (backgroundId !== undefined) ownBackground(backgroundId, f, via);
+          }
           meter.push(chunk);
           if (filter === undefined) write(chunk);
           else {
@@ -807,6 +829,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           res.writeHead(up.statusCode, h);
           res.end(out);
           if (f.cacheKey !== undefined && up.statusCode === 200) cache!.set(f.cacheKey, buf);
+          if (shaped.background && startedInBackground(buf, f, shaped.maxTokens, via)) {
+            done = true;
+            return;
+          }
         } else if (filter !== undefined) res.end(filter.end());
         else res.end();
         complete('ok');
@@ -872,8 +898,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     let shaped = upload ? await shapeUploadFor(route, upload) : shapeRequest(route, parsed, raw, defaultMaxTokens, realtime);
     allowModel(user, shaped.model, alias);
     anomaly?.request(user, clientIp(req));
-    const chain = fallbackChain(route, shaped.model, user);
+    // A background response is followed at OpenAI until it has finished: it goes nowhere else.
+    const chain = shaped.background ? [] : fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
+    if (shaped.background && upstream !== upstreams.openai) throw badRequest(`background responses are OpenAI's: '${shaped.model}' is served by ${upstream.provider.name}, which runs none; call it without background`);
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
@@ -975,7 +1003,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       const { key, attempts } = sent;
       const on = upstream;
-      relay(f, sent.res, res, shaped, extra, () => clientGone, (err) => {
+      relay(f, sent.res, res, shaped, extra, () => clientGone, { up: on, key }, (err) => {
         const wait = on.retryAfterBodyFailure(key, attempts);
         if (wait === undefined) return false;
         log.warn({ reqId: f.reqId, err, attempt: attempts + 1 }, 'upstream failed mid-answer, before anything reached the client; retrying');
@@ -1242,14 +1270,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : geminiRoute(path, q === -1 ? '' : url.slice(q + 1))) : undefined);
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : geminiRoute(path, q === -1 ? '' : url.slice(q + 1))) : undefined);
     const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {
       if (req.method === 'OPTIONS') {
         if (!corsH) throw new GatewayHttpError(403, 'cors_not_allowed', 'cross-origin calls are not allowed from this origin (set corsOrigins on the gateway)');
         const allowHeaders = req.headers['access-control-request-headers'];
-        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key, x-goog-api-key, x-keyward-tag', 'access-control-max-age': '600' }));
+        res.writeHead(204, headersWith({ ...corsH, 'access-control-allow-methods': 'GET, POST, DELETE, OPTIONS', 'access-control-allow-headers': typeof allowHeaders === 'string' ? allowHeaders : 'authorization, content-type, x-api-key, x-goog-api-key, x-keyward-tag', 'access-control-max-age': '600' }));
         res.end();
         return;
       }
@@ -1269,10 +1297,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of a background response), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
-      if (req.method !== route.method) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
+      if (req.method !== route.method && route !== RESPONSE_OBJECT) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
       // A key in the URL ends up in every access log and browser history on the way.
       if (shape === gemini && q !== -1 && /(?:^|&)key=/.test(url.slice(q + 1))) {
         throw new GatewayHttpError(400, 'invalid_request_error', 'send the gateway token in the x-goog-api-key header, not as ?key= in the URL (URLs end up in logs)');
@@ -1283,6 +1311,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       allowFrom(caller.user, caller.tokenId, req);
       if (caller.scopes !== undefined) allowScope(caller, route, req);
       if (route.kind === 'realtime-call') return await handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
+      if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
@@ -1354,12 +1383,143 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return err;
   }
 
+  /** Where whose calls and responses are is kept for every instance (Redis); absent on a store that shares nothing. */
+  const ownersShared = (counters as Counters).sharedValues?.((err) => log.warn({ err }, 'recording or reading whose a call or response is, where every instance finds it, failed (Redis)'));
+  /** Whose each background response is (the caller's alone to retrieve, cancel or delete) and the key that started it. */
+  const responseOwners = new Owners('response', RESPONSE_OWNER_HOURS * 3_600_000, ownersShared);
+  interface FollowedResponse {
+    f: Flight;
+    maxTokens: number;
+    stopLease: () => void;
+  }
+  /** The background responses started here, followed until they finish, then billed. */
+  const background = new BackgroundResponses<FollowedResponse>(
+    (x, answer, outcome) => {
+      x.stopLease();
+      const usage = answer === undefined ? undefined : usageOfAnswer(openai, answer);
+      if (usage !== undefined) return finish(x.f, usage, outcome, true);
+      // Nothing reported: billed as reserved (a failure for its prompt alone), never for nothing.
+      finish(x.f, { tokensIn: x.f.promptTokens, tokensOut: outcome === 'failed' ? 0 : x.maxTokens }, `${outcome}_estimated`, true);
+    },
+    log,
+    { ...DEFAULT_BACKGROUND, ...options.background },
+  );
+
+  function ownBackground(id: string, f: Flight, via: Via): void {
+    responseOwners.set(id, { user: f.caller.user.id, provider: via.up.provider.name, key: via.key.label, model: f.model });
+  }
+
+  /** The answer to a background request: true when the response runs on, and is followed (its reservation held) until it has finished. */
+  function startedInBackground(answer: Buffer, f: Flight, maxTokens: number, via: Via): boolean {
+    const s = responseState(answer);
+    if (s === undefined) return false;
+    ownBackground(s.id, f, via);
+    if (hasFinished(s.status)) return false;
+    followBackground(s.id, f, maxTokens, via);
+    return true;
+  }
+
+  function followBackground(id: string, f: Flight, maxTokens: number, via: Via): void {
+    // A response in flight keeps its place among the requests in flight (the lease) while it runs.
+    const stopLease = f.plan === undefined ? () => undefined : keepLease(counters, f.plan, (err) => log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
+    background.follow(id, { f, maxTokens, stopLease }, via.up, via.key);
+    log.info({ reqId: f.reqId, user: f.caller.user.name, responseId: id }, 'background response followed until it finishes');
+    // Started as the gateway closes: it could not be billed later.
+    if (closing !== undefined) void background.stopAll();
+  }
+
+  /**
+   * A background response the caller started through the gateway: `GET /v1/responses/{id}` (with
+   * `?stream=true` to resume its events), `POST …/cancel`, `DELETE`, and `GET …/input_items`, sent on
+   * with the key that started it. Counted against the request limits like any call and billed nothing:
+   * the response itself is billed once, when it has finished.
+   */
+  async function handleResponseObject(req: IncomingMessage, res: ServerResponse, reqId: string, start: number, caller: Caller, corsH: Record<string, string> | undefined, path: string, query: string): Promise<void> {
+    const m = RESPONSE_OBJECT_PATH.exec(path);
+    const id = m?.[1];
+    if (m === null || id === undefined || !RESPONSE_ID.test(id)) throw new GatewayHttpError(404, 'not_found', `no route ${req.method} ${path.slice(0, 100)}: a response is reached at /v1/responses/resp_…, /v1/responses/resp_…/cancel or /v1/responses/resp_…/input_items`);
+    const part = m[2];
+    const method = part === 'cancel' ? 'POST' : part === 'input_items' ? 'GET' : req.method === 'DELETE' ? 'DELETE' : 'GET';
+    if (req.method !== method) throw new GatewayHttpError(405, 'method_not_allowed', `${path.slice(0, 100)} takes ${part === undefined ? 'GET or DELETE' : method}`, { allow: part === undefined ? 'GET, DELETE' : method });
+    if (responseOwners.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose this response is; try again shortly', { 'retry-after': '1' });
+    const owner = await responseOwners.get(id);
+    if (owner === undefined || owner.user !== caller.user.id) {
+      throw new GatewayHttpError(404, 'not_found', `no background response of yours with this id: the gateway keeps those it started in background mode, for ${RESPONSE_OWNER_HOURS} hours${responseOwners.sharedAcrossInstances ? '' : ', on the instance that started them (with Redis, on every instance)'}`);
+    }
+    const up = byName.get(owner.provider);
+    const key = up?.pool.keys.find((k) => k.label === owner.key);
+    if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the response was started with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
+    const f: Flight = { reqId, start, caller, route: RESPONSE_OBJECT, provider: openai, upstream: up.provider.name, model: owner.model ?? 'unknown', promptTokens: 0, status: 0, settled: false, tag: tagOf(req) };
+    const a = admitFlight(f, req, 0, 0);
+    const { admitted, headers } = a instanceof Promise ? await a : a;
+    f.admitted = admitted;
+    const extra = headers || corsH ? Object.assign({}, headers, corsH) : undefined;
+    const nothing = { tokensIn: 0, tokensOut: 0 };
+    const cancel = new Cancel();
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort();
+    });
+    const q = new URLSearchParams(query).toString();
+    let r: UpstreamAnswer;
+    try {
+      r = await up.sendOn(key, `/responses/${id}${part === undefined ? '' : `/${part}`}${q === '' ? '' : `?${q}`}`, cancel, method);
+    } catch (err) {
+      f.status = 502;
+      finish(f, nothing, res.destroyed ? 'client_disconnect' : 'upstream_failed', false, false);
+      throw (err as { name?: string }).name === 'AbortError' ? new GatewayHttpError(499, 'client_disconnect', 'the client left') : new GatewayHttpError(502, 'upstream_error', `${up.provider.name} could not be reached (${(err as { code?: string }).code ?? 'error'})`);
+    }
+    if (r.statusCode >= 400) return forwardError(f, r, res, extra);
+    f.status = r.statusCode;
+    const h = headersWith(extra);
+    h['content-type'] = String(r.headers['content-type'] ?? JSON_TYPE);
+    h['x-request-id'] = reqId;
+    if (h['content-type'].startsWith('text/event-stream')) {
+      // A resumed stream goes through as it comes; what the response used is billed once, when it has finished.
+      h['x-accel-buffering'] = 'no';
+      res.writeHead(r.statusCode, h);
+      const body = r.body;
+      body.pipe({
+        data(chunk) {
+          if (!res.write(chunk)) {
+            body.pause();
+            res.once('drain', () => body.resume());
+          }
+        },
+        end() {
+          res.end();
+          finish(f, nothing, 'ok', false);
+        },
+        error() {
+          const gone = cancel.aborted;
+          res.destroy();
+          finish(f, nothing, gone ? 'client_disconnect' : 'upstream_reset', false);
+        },
+      });
+      return;
+    }
+    let answer: Buffer;
+    try {
+      answer = Buffer.from(await answerText(r, openai));
+    } catch (err) {
+      f.status = 502;
+      finish(f, nothing, 'upstream_reset', false, false);
+      throw err;
+    }
+    h['content-length'] = String(answer.length);
+    res.writeHead(r.statusCode, h);
+    res.end(answer);
+    // The response as it stands now: billed here if it has finished and this instance follows it.
+    if (part !== 'input_items' && method !== 'DELETE') background.seen(answer);
+    if (method === 'DELETE') responseOwners.delete(id);
+    finish(f, nothing, 'ok', false);
+  }
+
   /** Set when the gateway starts closing. */
   let closing: Promise<void> | undefined;
   /** The sessions being relayed, with their provider. */
   const relays = new Map<{ shutdown(): void }, string>();
   /** The WebRTC calls the gateway watches, and with Redis those every instance opened. */
-  const calls = new CallRegistry<CallWatch>((counters as Counters).sharedValues?.((err) => log.warn({ err }, 'recording a Realtime call where every instance can find it failed (Redis)')));
+  const calls = new CallRegistry<CallWatch>(ownersShared);
   let relayWs: WebSocketServer | undefined;
   const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
   const LIVE_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: gemini, upstreamPath: '/ws' };
@@ -1664,6 +1824,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       clearInterval(budgetWatch);
       for (const r of [...relays.keys()]) r.shutdown();
       relayWs?.close();
+      // Cancelled and billed for what they report: this gateway could not bill them later.
+      await background.stopAll();
       writer.close();
       await alerter.drain();
       if (ownDispatcher) await dispatcher.close();

@@ -89,11 +89,12 @@ export class Upstream {
 
   /**
    * One call with the given key, without retries or another key: what belongs to what that key
-   * opened (a WebRTC call's hang-up must come from the call's own project).
+   * made (a WebRTC call's hang-up, a background response's retrieval must come from its own project).
    */
-  sendOn(key: PoolKey, path: string, signal: Cancel): Promise<UpstreamAnswer> {
+  sendOn(key: PoolKey, path: string, signal: Cancel, method: 'GET' | 'POST' | 'DELETE' = 'POST'): Promise<UpstreamAnswer> {
     const headers = this.provider.authHeaders(key.secret);
-    return callUpstream(this.dispatcher, { origin: this.origin, path: this.basePath + path, method: 'POST', headers, body: undefined, headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.idleTimeoutMs }, signal);
+    if (method !== 'POST') headers.accept = path.includes('stream=true') ? 'text/event-stream' : 'application/json';
+    return callUpstream(this.dispatcher, { origin: this.origin, path: this.basePath + path, method, headers, body: undefined, headersTimeout: this.opts.timeoutMs, bodyTimeout: this.opts.idleTimeoutMs }, signal);
   }
 
   /**

@@ -9,6 +9,7 @@ import { RedisCounters } from '../../src/store/redis.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { requireProgram } from '../helpers/programs.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { attachFakeBackground } from './helpers/fake-background.js';
 import { attachFakeRealtime, OFFER } from './helpers/fake-realtime.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { opened } from './helpers/realtime-client.js';
@@ -185,6 +186,35 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('two gateway in
     } finally {
       for (const g of [...both, otherKeys]) await g.stop();
       await fake.close();
+    }
+  });
+
+  it('a background response started on one instance is retrieved through the other by its owner alone, and billed once by the first', async () => {
+    const fake = attachFakeBackground(upstream.server, keys.openai);
+    const both = await Promise.all([0, 1].map((i) => startGateway(upstream, keys, { directory: stores[i]!, counters: counters[i]!, ledger: ledgers[i], background: { pollMs: 40 } })));
+    try {
+      stores[0]!.addUser('batcher', { budgetUsd: 5, period: 'day' });
+      stores[0]!.addUser('onlooker', {});
+      const token = issueToken(stores[0]!, 'batcher').token;
+      const stranger = issueToken(stores[0]!, 'onlooker').token;
+      const uid = stores[0]!.getUser('batcher')!.id;
+      const started = await fetch(`${both[0]!.origin}/v1/responses`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'hi', background: true, max_output_tokens: 1000 }) });
+      const { id } = (await started.json()) as { id: string };
+      const get = (t: string) => fetch(`${both[1]!.origin}/v1/responses/${id}`, { headers: bearer(t) });
+      expect((await get(stranger)).status).toBe(404);
+      const seen = await get(token);
+      expect(seen.status).toBe(200);
+      expect(((await seen.json()) as { status: string }).status).toBe('queued');
+      fake.responses.at(-1)!.finish({ input_tokens: 10, output_tokens: 700 });
+      expect(((await (await get(token)).json()) as { status: string }).status).toBe('completed');
+      const billed = () => ledgers.flatMap((l) => l.rows({ userId: uid })).filter((r) => r.route === 'responses');
+      await until('the first instance billed it', () => billed().length === 1);
+      expect(ledgers[0]!.rows({ userId: uid }).filter((r) => r.route === 'responses').map((r) => r.tokensOut)).toEqual([700]);
+      await new Promise((r) => setTimeout(r, 200));
+      expect(billed().length).toBe(1);
+    } finally {
+      for (const g of both) await g.stop();
+      fake.close();
     }
   });
 

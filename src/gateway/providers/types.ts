@@ -45,6 +45,8 @@ export interface ShapedRequest {
   contentType?: string;
   /** What the request accepts back, when not JSON or an event stream (audio). */
   accept?: string;
+  /** An OpenAI response run in the background: the answer comes before the work, and the usage after it. */
+  background?: boolean;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */

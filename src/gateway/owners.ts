@@ -1,0 +1,68 @@
+/**
+ * Who owns what a provider keeps between requests (a WebRTC call, a background response), so that
+ * only its owner can reach it through the gateway, and with which provider key it was made (a call's
+ * hang-up, a response's retrieval must come from the key's own project). Kept in memory until it
+ * expires and, on a store that every instance shares (Redis), there too: behind a load balancer the
+ * next request for it can reach another instance. What is kept is a user id, a provider's name, a
+ * model and the key's label (the provider, its last four characters and a fingerprint, as the logs
+ * show it), never the key.
+ */
+import type { SharedValues } from '../store/types.js';
+
+export interface OwnerRecord {
+  /** The user who made it: only they may reach it. */
+  user: string;
+  provider: string;
+  /** The label of the provider key that made it. */
+  key: string;
+  model?: string;
+}
+
+export class Owners {
+  private readonly local = new Map<string, { record: OwnerRecord; until: number }>();
+  private sets = 0;
+
+  constructor(
+    /** What the ids name, to keep kinds apart in the shared store. */
+    private readonly kind: string,
+    private readonly ttlMs: number,
+    private readonly shared?: SharedValues,
+  ) {}
+
+  /** True when what another instance recorded can be found here. */
+  get sharedAcrossInstances(): boolean {
+    return this.shared !== undefined;
+  }
+
+  set(id: string, record: OwnerRecord): void {
+    const now = Date.now();
+    // Expired records go every so often, so that a busy gateway's map does not grow without end.
+    if (++this.sets % 256 === 0) for (const [k, v] of this.local) if (v.until <= now) this.local.delete(k);
+    this.local.set(id, { record, until: now + this.ttlMs });
+    this.shared?.set(this.keyOf(id), Buffer.from(JSON.stringify(record)), this.ttlMs);
+  }
+
+  delete(id: string): void {
+    this.local.delete(id);
+    this.shared?.delete(this.keyOf(id));
+  }
+
+  /** The record, from this instance or the shared store; undefined when none is known (or the store cannot be read). */
+  async get(id: string): Promise<OwnerRecord | undefined> {
+    const mine = this.local.get(id);
+    if (mine !== undefined && mine.until > Date.now()) return mine.record;
+    const raw = await this.shared?.get(this.keyOf(id));
+    if (raw === undefined) return undefined;
+    try {
+      const r = JSON.parse(raw.toString('utf8')) as Partial<OwnerRecord>;
+      if (typeof r.user !== 'string' || typeof r.provider !== 'string' || typeof r.key !== 'string') return undefined;
+      return { user: r.user, provider: r.provider, key: r.key, ...(typeof r.model === 'string' ? { model: r.model } : {}) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private keyOf(id: string): string {
+    return `${this.kind}:${id}`;
+  }
+}

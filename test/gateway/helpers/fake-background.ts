@@ -1,0 +1,133 @@
+/**
+ * OpenAI's background responses, added to a fake upstream's server: `POST /v1/responses` with
+ * `background: true` answers at once (`queued`, no usage) and the response runs on until the test
+ * finishes it, whether or not anyone still listens. Its stream (`stream: true`) sends the first events
+ * and waits; `GET /v1/responses/{id}` (also `?stream=true`), `…/cancel`, `DELETE` and `…/input_items`
+ * answer as OpenAI's do, each only to one of the fake's keys.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+
+export interface FakeBackgroundResponse {
+  id: string;
+  model: string;
+  status: 'queued' | 'in_progress' | 'completed' | 'cancelled' | 'failed';
+  usage: Record<string, number> | null;
+  /** The key it was started with (its authorization header). */
+  authorization: string;
+  deleted: boolean;
+  /** Its stream's client left before the end (the response ran on). */
+  streamLeft: boolean;
+  /** The model is done: the response completes with this usage. */
+  finish(usage: { input_tokens: number; output_tokens: number }): void;
+}
+
+export interface FakeBackground {
+  responses: FakeBackgroundResponse[];
+  /** Each request the fake took for a response (method, path with query, authorization). */
+  requests: Array<{ method: string; url: string; authorization?: string }>;
+  /** What a response cancelled mid-way reports. */
+  cancelUsage: { input_tokens: number; output_tokens: number };
+  close(): void;
+}
+
+export function attachFakeBackground(server: Server, keys: string[]): FakeBackground {
+  const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  const streams = new Map<string, Set<ServerResponse>>();
+  let n = 0;
+  let seq = 0;
+  const objectOf = (r: FakeBackgroundResponse) => ({
+    id: r.id,
+    object: 'response',
+    created_at: 1,
+    status: r.status,
+    background: true,
+    model: r.model,
+    output: r.status === 'completed' ? [{ type: 'message', id: 'msg_bg', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'done', annotations: [] }] }] : [],
+    usage: r.usage === null ? null : { ...r.usage, total_tokens: r.usage.input_tokens! + r.usage.output_tokens! },
+  });
+  const event = (type: string, r: FakeBackgroundResponse) => `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, response: objectOf(r) })}\n\n`;
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const openStream = (res: ServerResponse, r: FakeBackgroundResponse, first: string[]) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (const e of first) res.write(e);
+    if (r.status === 'completed' || r.status === 'cancelled') return res.end();
+    const open = streams.get(r.id) ?? new Set();
+    streams.set(r.id, open);
+    open.add(res);
+    res.on('close', () => {
+      if (!res.writableFinished) r.streamLeft = true;
+      open.delete(res);
+    });
+  };
+  const state: FakeBackground = {
+    responses: [],
+    requests: [],
+    cancelUsage: { input_tokens: 40, output_tokens: 7 },
+    close() {
+      server.off('request', onRequest);
+      for (const l of others) server.on('request', l);
+    },
+  };
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    const path = url.split('?')[0]!;
+    const object = /^\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/.exec(path);
+    if (path !== '/v1/responses' && !object) return others.forEach((l) => l(req, res));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const asked = path === '/v1/responses' ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : undefined;
+      // Not a background request: the fake upstream's own answer.
+      if (asked !== undefined && asked.background !== true) {
+        const replay = Object.assign(req, { [Symbol.asyncIterator]: async function* () { yield body; } });
+        return others.forEach((l) => l(replay, res));
+      }
+      const auth = String(req.headers.authorization ?? '');
+      state.requests.push({ method: req.method ?? '', url, authorization: auth });
+      if (!keys.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
+      if (asked !== undefined) {
+        const r: FakeBackgroundResponse = {
+          id: `resp_bg${++n}`,
+          model: String(asked.model),
+          status: 'queued',
+          usage: null,
+          authorization: auth,
+          deleted: false,
+          streamLeft: false,
+          finish(usage) {
+            r.status = 'completed';
+            r.usage = usage;
+            for (const s of streams.get(r.id) ?? []) s.end(event('response.completed', r));
+          },
+        };
+        state.responses.push(r);
+        if (asked.stream === true) return openStream(res, r, [event('response.created', r), event('response.in_progress', { ...r, status: 'in_progress' })]);
+        return json(res, 200, objectOf(r));
+      }
+      const r = state.responses.find((x) => x.id === object![1] && !x.deleted);
+      if (!r) return json(res, 404, { error: { message: `Response with id '${object![1]}' not found.`, type: 'invalid_request_error' } });
+      if (object![2] === 'cancel') {
+        if (r.status === 'queued' || r.status === 'in_progress') {
+          r.status = 'cancelled';
+          r.usage = state.cancelUsage;
+          for (const s of streams.get(r.id) ?? []) s.end(event('response.cancelled', r));
+        }
+        return json(res, 200, objectOf(r));
+      }
+      if (object![2] === 'input_items') return json(res, 200, { object: 'list', data: [{ id: 'msg_in', type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] }], has_more: false });
+      if (req.method === 'DELETE') {
+        r.deleted = true;
+        return json(res, 200, { id: r.id, object: 'response', deleted: true });
+      }
+      if (url.includes('stream=true')) return openStream(res, r, [event(r.status === 'completed' ? 'response.completed' : 'response.in_progress', r)]);
+      json(res, 200, objectOf(r));
+    });
+  };
+  server.on('request', onRequest);
+  return state;
+}
