@@ -53,6 +53,7 @@ describe('OpenAI background responses: followed until they finish, billed for wh
     expect(billed.costUsd).toBeCloseTo(1_000 * IN_USD + 20_000 * OUT_USD, 12);
     expect(spentBy('poller')).toBe(Math.ceil(billed.costUsd * 1e9));
     // Retrievals are counted as requests and billed nothing.
+    await until('both retrievals are in the ledger', () => rowsOf('poller').filter((x) => x.route === 'response').length === 2);
     expect(rowsOf('poller').filter((x) => x.route === 'response').map((x) => x.costUsd)).toEqual([0, 0]);
     for (const q of fake.requests.filter((x) => x.url.startsWith(`/v1/responses/${queued.id}`))) expect(q.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
 
