@@ -58,7 +58,7 @@ describe('StreamMeter', () => {
     ['OpenAI chat (final usage chunk)', openai, openaiChat(), { tokensIn: 31, tokensOut: 6 }],
     ['OpenAI chat, JSON with spaces', openai, openaiChat(true), { tokensIn: 31, tokensOut: 6 }],
     ['OpenAI Responses (response.completed)', openai, responses(), { tokensIn: 20, tokensOut: 5 }],
-    ['Anthropic (message_start + message_delta, cache reads counted)', anthropic, messages(), { tokensIn: 42, tokensOut: 7 }],
+    ['Anthropic (message_start + message_delta, cache reads counted)', anthropic, messages(), { tokensIn: 42, tokensOut: 7, cachedIn: 2 }],
     ['Gemini (usageMetadata on every chunk, thinking billed as output)', gemini, geminiStream(), { tokensIn: 21, tokensOut: 8 + 8 }],
   ];
   for (const [name, provider, text, usage] of cases) {

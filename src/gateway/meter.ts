@@ -23,6 +23,8 @@ export class StreamMeter {
   private tokensIn = -1;
   private tokensOut = -1;
   private imageTokensIn: number | undefined;
+  /** The prompt's cache reads and writes, as the event that reported the input said. */
+  private cache: Pick<Usage, 'cachedIn' | 'cacheWriteIn' | 'cacheWrite1hIn'> = {};
   private ended = false;
 
   constructor(private readonly provider: Provider<string>) {}
@@ -62,7 +64,10 @@ export class StreamMeter {
       try {
         const u = this.provider.usageFromEvent(JSON.parse(buf.toString('utf8', start + 5, end)));
         if (u) {
-          if (u.tokensIn !== undefined) this.tokensIn = Math.max(this.tokensIn, u.tokensIn);
+          if (u.tokensIn !== undefined && u.tokensIn >= this.tokensIn) {
+            this.tokensIn = u.tokensIn;
+            this.cache = { cachedIn: u.cachedIn, cacheWriteIn: u.cacheWriteIn, cacheWrite1hIn: u.cacheWrite1hIn };
+          }
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
           if (u.imageTokensIn !== undefined) this.imageTokensIn = u.imageTokensIn;
         }
@@ -100,6 +105,11 @@ export class StreamMeter {
       tokensOut: this.tokensOut >= 0 ? this.tokensOut : Math.max(1, this.events),
     };
     if (this.imageTokensIn !== undefined && this.tokensIn >= 0) u.imageTokensIn = this.imageTokensIn;
+    if (this.tokensIn >= 0) {
+      if (this.cache.cachedIn !== undefined) u.cachedIn = this.cache.cachedIn;
+      if (this.cache.cacheWriteIn !== undefined) u.cacheWriteIn = this.cache.cacheWriteIn;
+      if (this.cache.cacheWrite1hIn !== undefined) u.cacheWrite1hIn = this.cache.cacheWrite1hIn;
+    }
     return u;
   }
 }

@@ -661,7 +661,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    const costUsd = billed ? (f.flatUsd ?? prices.cost(f.model, usage.tokensIn, usage.tokensOut, usage.imageTokensIn)) : 0;
+    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, usage)) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
     const user = f.caller.user;
@@ -1254,7 +1254,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     h['content-type'] = JSON_TYPE;
     h['x-request-id'] = reqId;
     res.writeHead(200, h);
-    res.end(JSON.stringify({ text: answer, model, usage: { inputTokens: usage.tokensIn, outputTokens: usage.tokensOut, costUsd: prices.cost(model, usage.tokensIn, usage.tokensOut) } }));
+    res.end(JSON.stringify({ text: answer, model, usage: { inputTokens: usage.tokensIn, outputTokens: usage.tokensOut, costUsd: prices.usageCost(model, usage) } }));
   }
 
   function appUser(name: string): Caller {

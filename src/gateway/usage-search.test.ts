@@ -49,7 +49,7 @@ describe('usageOfAnswer', () => {
   it('reads the usage of OpenAI chat, Responses and Anthropic answers', () => {
     expect(usageOfAnswer(openai, buf({ choices: [{ message: { content: 'hé' } }], usage: { prompt_tokens: 3, completion_tokens: 5 } }))).toEqual({ tokensIn: 3, tokensOut: 5 });
     expect(usageOfAnswer(openai, buf({ output: [], usage: { input_tokens: 2, output_tokens: 7 } }))).toEqual({ tokensIn: 2, tokensOut: 7 });
-    expect(usageOfAnswer(anthropic, buf({ content: [{ type: 'text', text: 'x' }], usage: { input_tokens: 4, cache_read_input_tokens: 6, output_tokens: 1 } }))).toEqual({ tokensIn: 10, tokensOut: 1 });
+    expect(usageOfAnswer(anthropic, buf({ content: [{ type: 'text', text: 'x' }], usage: { input_tokens: 4, cache_read_input_tokens: 6, output_tokens: 1 } }))).toEqual({ tokensIn: 10, tokensOut: 1, cachedIn: 6 });
   });
 
   it("reads Gemini's usageMetadata (thinking and tool-use prompts included), and no plain usage key for it", () => {

@@ -4,6 +4,24 @@
  */
 import { num, withParams, type Provider, type Usage } from './types.js';
 
+/**
+ * The prompt's tokens: those read from the cache and those written to it count in the input, each
+ * kind billed at its own rate; a write names its lifetime in `cache_creation` (5 minutes unless it says).
+ */
+function inputOf(u: Record<string, unknown>): Pick<Usage, 'tokensIn' | 'cachedIn' | 'cacheWriteIn' | 'cacheWrite1hIn'> {
+  const read = num(u.cache_read_input_tokens);
+  const written = num(u.cache_creation_input_tokens);
+  const out: Pick<Usage, 'tokensIn' | 'cachedIn' | 'cacheWriteIn' | 'cacheWrite1hIn'> = { tokensIn: num(u.input_tokens) + written + read };
+  if (read > 0) out.cachedIn = read;
+  if (written > 0) {
+    const split = u.cache_creation as { ephemeral_1h_input_tokens?: unknown } | null | undefined;
+    const hour = Math.min(written, num(split?.ephemeral_1h_input_tokens));
+    if (hour > 0) out.cacheWrite1hIn = hour;
+    if (written > hour) out.cacheWriteIn = written - hour;
+  }
+  return out;
+}
+
 /** The API version the gateway asks for when the client names none (the one the SDKs send). */
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -19,20 +37,19 @@ export const anthropic: Provider = {
   usageFromJson(json): Usage | undefined {
     const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
     if (typeof u !== 'object' || u === null) return undefined;
-    const tokensIn = num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens);
-    return { tokensIn, tokensOut: num(u.output_tokens) };
+    return { ...inputOf(u), tokensOut: num(u.output_tokens) };
   },
   usageFromEvent(json): Partial<Usage> | undefined {
     const o = json as { type?: string; message?: { usage?: Record<string, unknown> }; usage?: Record<string, unknown> } | null;
     if (!o) return undefined;
     if (o.type === 'message_start' && o.message?.usage) {
       const u = o.message.usage;
-      return { tokensIn: num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens), tokensOut: num(u.output_tokens) };
+      return { ...inputOf(u), tokensOut: num(u.output_tokens) };
     }
     if (o.type === 'message_delta' && o.usage) {
       const u = o.usage;
       const out: Partial<Usage> = { tokensOut: num(u.output_tokens) };
-      if (typeof u.input_tokens === 'number') out.tokensIn = num(u.input_tokens) + num(u.cache_creation_input_tokens) + num(u.cache_read_input_tokens);
+      if (typeof u.input_tokens === 'number') Object.assign(out, inputOf(u));
       return out;
     }
     return undefined;

@@ -30,6 +30,13 @@ type Counts = Record<string, unknown>;
 const tokensIn = (o: Counts) => num(o.promptTokenCount) + num(o.toolUsePromptTokenCount);
 const tokensOut = (o: Counts) => num(o.candidatesTokenCount) + num(o.thoughtsTokenCount);
 
+/** The prompt's tokens served from a context cache (`cachedContentTokenCount`), billed at the cached rate. */
+function withCached<U extends Partial<Usage>>(u: U, o: Counts): U {
+  const cached = num(o.cachedContentTokenCount);
+  if (cached > 0) u.cachedIn = Math.min(cached, u.tokensIn ?? cached);
+  return u;
+}
+
 function countsOf(json: unknown): Counts | undefined {
   const u = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).usageMetadata : undefined;
   return typeof u === 'object' && u !== null ? (u as Counts) : undefined;
@@ -55,13 +62,13 @@ export const gemini: Provider = {
     }),
   usageFromJson(json): Usage | undefined {
     const o = countsOf(json);
-    return o && { tokensIn: tokensIn(o), tokensOut: tokensOut(o) };
+    return o && withCached({ tokensIn: tokensIn(o), tokensOut: tokensOut(o) }, o);
   },
   usageFromEvent(json) {
     const o = countsOf(json);
     if (o === undefined) return undefined;
     const out: Partial<Usage> = {};
-    if (o.promptTokenCount !== undefined) out.tokensIn = tokensIn(o);
+    if (o.promptTokenCount !== undefined) withCached(Object.assign(out, { tokensIn: tokensIn(o) }), o);
     // Early chunks may carry only the prompt's count; output is known once a count for it appears.
     if (o.candidatesTokenCount !== undefined || o.thoughtsTokenCount !== undefined) out.tokensOut = tokensOut(o);
     return out;

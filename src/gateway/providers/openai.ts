@@ -4,17 +4,24 @@ import { num, type Provider, type Usage } from './types.js';
 function usageOf(u: unknown): Usage | undefined {
   if (typeof u !== 'object' || u === null) return undefined;
   const o = u as Record<string, unknown>;
-  if ('prompt_tokens' in o || 'completion_tokens' in o) return { tokensIn: num(o.prompt_tokens), tokensOut: num(o.completion_tokens) };
+  if ('prompt_tokens' in o || 'completion_tokens' in o) return withCached({ tokensIn: num(o.prompt_tokens), tokensOut: num(o.completion_tokens) }, o.prompt_tokens_details);
   if ('input_tokens' in o || 'output_tokens' in o) {
     const u: Usage = { tokensIn: num(o.input_tokens), tokensOut: num(o.output_tokens) };
     // An image edit's input images, billed at the image-input rate.
     const images = (o.input_tokens_details as { image_tokens?: unknown } | undefined)?.image_tokens;
     if (typeof images === 'number' && images > 0) u.imageTokensIn = Math.min(u.tokensIn, Math.ceil(images));
-    return u;
+    return withCached(u, o.input_tokens_details);
   }
   // Whisper's transcripts report the seconds heard, the unit it is billed in.
   if (o.type === 'duration' && 'seconds' in o) return { tokensIn: Math.ceil(num(o.seconds)), tokensOut: 0 };
   return undefined;
+}
+
+/** The prompt tokens OpenAI read from its cache (`cached_tokens` in the details), billed at the cached rate. */
+function withCached(u: Usage, details: unknown): Usage {
+  const cached = (details as { cached_tokens?: unknown } | null | undefined)?.cached_tokens;
+  if (typeof cached === 'number' && cached > 0) u.cachedIn = Math.min(u.tokensIn - (u.imageTokensIn ?? 0), Math.floor(cached));
+  return u;
 }
 
 export const openai: Provider = {

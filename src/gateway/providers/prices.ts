@@ -4,13 +4,19 @@
  * as `gpt-4o-2024-08-06` take `gpt-4o`'s price). A model not in the table is priced at `fallback`,
  * deliberately expensive, so an unknown model can never slip past a budget.
  */
+import type { Usage } from './types.js';
+
 export interface ModelPrice {
   input: number;
   output: number;
   /** Image input (an image edit's inputs), when it costs more than text; absent: `input`. */
   imageInput?: number;
-  /** Text input the provider served from its cache (Realtime sessions); absent: `input`. */
+  /** Input the provider served from its prompt cache; absent: `input` (no discount assumed). */
   cachedInput?: number;
+  /** Input written to the prompt cache for 5 minutes (Anthropic); absent: 1.25 × `input`, Anthropic's rate. */
+  cacheWrite?: number;
+  /** Input written to the prompt cache for an hour (Anthropic); absent: 2 × `input`. */
+  cacheWrite1h?: number;
   /** Audio in and out (Realtime sessions), dearer than text; absent: `input` and `output`. */
   audioInput?: number;
   /** Cached audio input; absent: `cachedInput`, then `audioInput`. */
@@ -32,16 +38,17 @@ export interface TokenKinds {
 export type PriceTable = Record<string, ModelPrice>;
 
 export const DEFAULT_PRICES: PriceTable = {
-  'gpt-5': { input: 1.25, output: 10 },
-  'gpt-5-mini': { input: 0.25, output: 2 },
-  'gpt-5-nano': { input: 0.05, output: 0.4 },
-  'gpt-4.1': { input: 2, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, output: 0.4 },
-  'gpt-4o': { input: 2.5, output: 10 },
-  'gpt-4o-mini': { input: 0.15, output: 0.6 },
-  o3: { input: 2, output: 8 },
-  'o4-mini': { input: 1.1, output: 4.4 },
+  // A prompt read from OpenAI's cache costs `cachedInput`.
+  'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
+  'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  o3: { input: 2, cachedInput: 0.5, output: 8 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
   'gpt-3.5-turbo-instruct': { input: 1.5, output: 2 },
   // Images: text input, image input (an edit's images), and the image tokens of the answer as output.
@@ -63,19 +70,21 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4o-mini-realtime-preview': { input: 0.6, cachedInput: 0.3, output: 2.4, audioInput: 10, cachedAudioInput: 0.3, audioOutput: 20 },
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
-  'claude-opus-4': { input: 15, output: 75 },
-  'claude-opus-4-1': { input: 15, output: 75 },
-  'claude-sonnet-4': { input: 3, output: 15 },
-  'claude-sonnet-4-5': { input: 3, output: 15 },
-  'claude-haiku-4-5': { input: 1, output: 5 },
-  'claude-3-7-sonnet': { input: 3, output: 15 },
-  'claude-3-5-haiku': { input: 0.8, output: 4 },
+  // Anthropic: a cache read costs a tenth of the input, a write 1.25 times it (2 times for an hour).
+  'claude-opus-4': { input: 15, cachedInput: 1.5, output: 75 },
+  'claude-opus-4-1': { input: 15, cachedInput: 1.5, output: 75 },
+  'claude-sonnet-4': { input: 3, cachedInput: 0.3, output: 15 },
+  'claude-sonnet-4-5': { input: 3, cachedInput: 0.3, output: 15 },
+  'claude-haiku-4-5': { input: 1, cachedInput: 0.1, output: 5 },
+  'claude-3-7-sonnet': { input: 3, cachedInput: 0.3, output: 15 },
+  'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, output: 4 },
   // Gemini: the standard tier for prompts up to 200k tokens (Pro costs more past that: override it if you send those).
   'gemini-3-pro-preview': { input: 2, output: 12 },
-  'gemini-2.5-pro': { input: 1.25, output: 10 },
-  'gemini-2.5-flash': { input: 0.3, output: 2.5 },
-  'gemini-2.5-flash-lite': { input: 0.1, output: 0.4 },
-  'gemini-2.0-flash': { input: 0.1, output: 0.4 },
+  // Cached content at a quarter of the input (storage of an explicit cache is not billed here).
+  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10 },
+  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5 },
+  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4 },
+  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4 },
   'gemini-2.0-flash-lite': { input: 0.075, output: 0.3 },
   // Gemini Live sessions relayed by the gateway: text, and audio (video and images too) at its rate.
   'gemini-live-2.5-flash-preview': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },
@@ -126,6 +135,23 @@ export class Prices {
       u.textOut * p.output +
       u.audioOut * (p.audioOutput ?? p.output)
     ) / 1e6;
+  }
+
+  /**
+   * Cost in USD of what the provider reported: the prompt's images, cache reads and cache writes each
+   * at their rate, the rest of the input at the input rate.
+   */
+  usageCost(model: string, u: Usage): number {
+    const cached = u.cachedIn ?? 0;
+    const w5m = u.cacheWriteIn ?? 0;
+    const w1h = u.cacheWrite1hIn ?? 0;
+    if (cached === 0 && w5m === 0 && w1h === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn);
+    const p = this.of(model);
+    const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h);
+    return (
+      this.cost(model, 0, u.tokensOut, 0) +
+      (plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2)) / 1e6
+    );
   }
 
   /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */

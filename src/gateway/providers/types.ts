@@ -7,6 +7,11 @@ export interface Usage {
   tokensOut: number;
   /** The part of `tokensIn` that is images (an image edit's inputs), billed at the model's image-input rate. */
   imageTokensIn?: number;
+  /** The part of `tokensIn` the provider read from its prompt cache, billed at the model's cached rate. */
+  cachedIn?: number;
+  /** The part of `tokensIn` written to the prompt cache (Anthropic), billed at the write rate: for 5 minutes, and for an hour. */
+  cacheWriteIn?: number;
+  cacheWrite1hIn?: number;
 }
 
 /** A client request understood well enough to limit, price and forward it. */

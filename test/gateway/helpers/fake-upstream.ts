@@ -51,6 +51,10 @@ export interface FakeUpstreamOptions {
   reportUsage?: boolean;
   /** Seconds heard in an uploaded file that is not WAV (default 1). */
   audioSeconds?: number;
+  /** Prompt tokens reported as read from the prompt cache (OpenAI chat, Anthropic): part of promptTokens. */
+  cachedTokens?: number;
+  /** Prompt tokens Anthropic reports written to its cache for 5 minutes, and for an hour: part of promptTokens. */
+  cacheWrites?: { fiveMinutes: number; hour: number };
 }
 
 export interface FakeUpstream extends TestServer {
@@ -75,6 +79,14 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
   const defaultOut = o.outputTokens ?? 5;
   const chunkDelay = o.chunkDelayMs ?? 0;
   const reportUsage = o.reportUsage ?? true;
+  const cached = o.cachedTokens ?? 0;
+  const writes = o.cacheWrites ?? { fiveMinutes: 0, hour: 0 };
+  const chatUsage = (out: number) => ({ prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out, ...(cached ? { prompt_tokens_details: { cached_tokens: cached } } : {}) });
+  const claudeInput = () => {
+    const written = writes.fiveMinutes + writes.hour;
+    if (!cached && !written) return { input_tokens: promptTokens };
+    return { input_tokens: promptTokens - cached - written, cache_read_input_tokens: cached, cache_creation_input_tokens: written, cache_creation: { ephemeral_5m_input_tokens: writes.fiveMinutes, ephemeral_1h_input_tokens: writes.hour } };
+  };
   const state = { seen: [] as SeenRequest[], badAuth: 0, aborted: 0, eventsWritten: 0, faults: [] as Fault[] };
 
   async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -315,14 +327,14 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     } else if (api === '/v1/chat/completions') {
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } }));
+        res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: chatUsage(out) }));
         return;
       }
       const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model };
       const inc = (body?.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
       for (let i = 0; i < out; i++) events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: 'tok' } : { content: 'tok' }, finish_reason: null }], ...(inc ? { usage: null } : {}) })}\n\n`);
       events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...(inc ? { usage: null } : {}) })}\n\n`);
-      if (inc && reportUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: out, total_tokens: promptTokens + out } })}\n\n`);
+      if (inc && reportUsage) events.push(`data: ${JSON.stringify({ ...base, choices: [], usage: chatUsage(out) })}\n\n`);
       events.push('data: [DONE]\n\n');
     } else if (api === '/v1/completions') {
       // Legacy completions: one choice per prompt of an array, as OpenAI answers.
@@ -358,11 +370,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const msg = { id: 'msg_fake', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { input_tokens: promptTokens, output_tokens: out } }));
+        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { ...claudeInput(), output_tokens: out } }));
         return;
       }
       const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-      events.push(ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { input_tokens: reportUsage ? promptTokens : 0, output_tokens: 1 } } }));
+      events.push(ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { ...(reportUsage ? claudeInput() : { input_tokens: 0 }), output_tokens: 1 } } }));
       events.push(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
       for (let i = 0; i < out; i++) events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok' } }));
       events.push(ev('content_block_stop', { index: 0 }));

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { StreamMeter } from '../meter.js';
+import { anthropic } from './anthropic.js';
+import { gemini } from './gemini.js';
+import { openai } from './openai.js';
+import { Prices } from './prices.js';
+
+const prices = new Prices();
+const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
+
+describe('prompt caching is billed at its own rates', () => {
+  it("reads OpenAI's cached prompt tokens, in chat and in the Responses API, and bills them at the cached rate", () => {
+    const chat = openai.usageFromJson({ usage: { prompt_tokens: 2_000, completion_tokens: 100, prompt_tokens_details: { cached_tokens: 1_536 } } })!;
+    expect(chat).toEqual({ tokensIn: 2_000, tokensOut: 100, cachedIn: 1_536 });
+    expect(prices.usageCost('gpt-4o-mini', chat)).toBeCloseTo(usd(0.15, 464) + usd(0.075, 1_536) + usd(0.6, 100), 15);
+    const responses = openai.usageFromJson({ response: { usage: { input_tokens: 10_000, output_tokens: 50, input_tokens_details: { cached_tokens: 9_000 } } } })!;
+    expect(responses).toEqual({ tokensIn: 10_000, tokensOut: 50, cachedIn: 9_000 });
+    expect(prices.usageCost('gpt-5', responses)).toBeCloseTo(usd(1.25, 1_000) + usd(0.125, 9_000) + usd(10, 50), 15);
+    // No cache reported: the plain input rate, as before.
+    expect(prices.usageCost('gpt-4o-mini', { tokensIn: 2_000, tokensOut: 100 })).toBeCloseTo(prices.cost('gpt-4o-mini', 2_000, 100), 15);
+  });
+
+  it("bills Anthropic's cache reads at a tenth of the input, and its writes at 1.25 times it, or twice for an hour", () => {
+    const u = anthropic.usageFromJson({
+      usage: { input_tokens: 1_000, cache_read_input_tokens: 10_000, cache_creation_input_tokens: 2_500, cache_creation: { ephemeral_5m_input_tokens: 2_000, ephemeral_1h_input_tokens: 500 }, output_tokens: 300 },
+    })!;
+    expect(u).toEqual({ tokensIn: 13_500, tokensOut: 300, cachedIn: 10_000, cacheWriteIn: 2_000, cacheWrite1hIn: 500 });
+    expect(prices.usageCost('claude-sonnet-4-5', u)).toBeCloseTo(usd(3, 1_000) + usd(0.3, 10_000) + usd(3.75, 2_000) + usd(6, 500) + usd(15, 300), 15);
+    // An older answer says nothing of the write's lifetime: 5 minutes, Anthropic's default.
+    expect(anthropic.usageFromJson({ usage: { input_tokens: 10, cache_creation_input_tokens: 90, output_tokens: 1 } })).toEqual({ tokensIn: 100, tokensOut: 1, cacheWriteIn: 90 });
+  });
+
+  it("reads Gemini's cached content tokens, in an answer and in a stream's chunks", () => {
+    const meta = { usageMetadata: { promptTokenCount: 4_000, cachedContentTokenCount: 3_000, candidatesTokenCount: 20 } };
+    expect(gemini.usageFromJson(meta)).toEqual({ tokensIn: 4_000, tokensOut: 20, cachedIn: 3_000 });
+    expect(gemini.usageFromEvent(meta)).toEqual({ tokensIn: 4_000, tokensOut: 20, cachedIn: 3_000 });
+    expect(prices.usageCost('gemini-2.5-flash', { tokensIn: 4_000, tokensOut: 20, cachedIn: 3_000 })).toBeCloseTo(usd(0.3, 1_000) + usd(0.075, 3_000) + usd(2.5, 20), 15);
+  });
+
+  it('assumes no discount for a model whose cached rate it does not know, and a price override can name every rate', () => {
+    expect(prices.usageCost('gpt-3.5-turbo', { tokensIn: 1_000, tokensOut: 0, cachedIn: 800 })).toBeCloseTo(usd(0.5, 1_000), 15);
+    const own = new Prices({ 'my-claude': { input: 2, output: 10, cachedInput: 0.5, cacheWrite: 2.2, cacheWrite1h: 3 } });
+    expect(own.usageCost('my-claude', { tokensIn: 400, tokensOut: 0, cachedIn: 100, cacheWriteIn: 100, cacheWrite1hIn: 100 })).toBeCloseTo(usd(2, 100) + usd(0.5, 100) + usd(2.2, 100) + usd(3, 100), 15);
+  });
+
+  it("keeps a stream's cache counts with the input that reported them (Anthropic's message_start)", () => {
+    const m = new StreamMeter(anthropic);
+    const ev = (type: string, data: object) => Buffer.from(`event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`);
+    m.push(ev('message_start', { message: { usage: { input_tokens: 5, cache_read_input_tokens: 1_000, cache_creation_input_tokens: 0, output_tokens: 1 } } }));
+    m.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'hi' } }));
+    m.push(ev('message_delta', { delta: { stop_reason: 'end_turn' }, usage: { output_tokens: 42 } }));
+    m.end();
+    expect(m.usage(0)).toEqual({ tokensIn: 1_005, tokensOut: 42, cachedIn: 1_000 });
+  });
+});
