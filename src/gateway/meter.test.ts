@@ -54,7 +54,7 @@ function splits(text: string): Buffer[][] {
 }
 
 describe('StreamMeter', () => {
-  const cases: Array<[string, Provider, string, { tokensIn: number; tokensOut: number }]> = [
+  const cases: Array<[string, Provider, string, { tokensIn: number; tokensOut: number; cachedIn?: number }]> = [
     ['OpenAI chat (final usage chunk)', openai, openaiChat(), { tokensIn: 31, tokensOut: 6 }],
     ['OpenAI chat, JSON with spaces', openai, openaiChat(true), { tokensIn: 31, tokensOut: 6 }],
     ['OpenAI Responses (response.completed)', openai, responses(), { tokensIn: 20, tokensOut: 5 }],
