@@ -27,6 +27,8 @@ export class Owners {
     private readonly kind: string,
     private readonly ttlMs: number,
     private readonly shared?: SharedValues,
+    /** At most this many kept in memory, the oldest forgotten first. */
+    private readonly maxLocal = Infinity,
   ) {}
 
   /** True when what another instance recorded can be found here. */
@@ -38,6 +40,7 @@ export class Owners {
     const now = Date.now();
     // Expired records go every so often, so that a busy gateway's map does not grow without end.
     if (++this.sets % 256 === 0) for (const [k, v] of this.local) if (v.until <= now) this.local.delete(k);
+    if (this.local.size >= this.maxLocal) this.local.delete(this.local.keys().next().value!);
     this.local.set(id, { record, until: now + this.ttlMs });
     this.shared?.set(this.keyOf(id), Buffer.from(JSON.stringify(record)), this.ttlMs);
   }

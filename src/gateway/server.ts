@@ -39,7 +39,8 @@ import type { RealtimePolicy } from './realtime.js';
 import { geminiDialect, openaiDialect, parseEvent, type RelayDialect } from './realtime-dialects.js';
 import { BackgroundResponses, DEFAULT_BACKGROUND, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions } from './background-responses.js';
 import { CallRegistry } from './call-registry.js';
-import { Owners } from './owners.js';
+import { Owners, type OwnerRecord } from './owners.js';
+import { RESPONSE_ID_IN_ANSWER, tagOwner, taggedOwner } from './response-ownership.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
@@ -182,8 +183,6 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
-/** A background response's id in its stream's first event (`response.created`). */
-const BACKGROUND_ID = /"id":\s*"(resp_[A-Za-z0-9_-]{1,200})"/;
 /** How long the gateway knows whose a background response is (for its retrieval through the gateway). */
 const RESPONSE_OWNER_HOURS = 24;
 
@@ -754,8 +753,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (streaming) h['x-accel-buffering'] = 'no';
     if (streaming || file) res.writeHead(up.statusCode, h);
     const known = { tokensIn: shaped.promptTokens, tokensOut: 0 };
-    /** A background response's id, from its stream's first event. */
-    let backgroundId: string | undefined;
+    /** A stored response's id, from its stream's first event. */
+    let responseId: string | undefined;
     const complete = (outcome: string) => {
       if (done) return;
       done = true;
@@ -763,7 +762,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (meter) {
         meter.end();
         // A background stream left before its end runs on at OpenAI: followed until it has finished.
-        if (backgroundId !== undefined && !meter.reported) return followBackground(backgroundId, f, shaped.maxTokens, via);
+        if (shaped.background && responseId !== undefined && !meter.reported) return followBackground(responseId, f, shaped.maxTokens, via);
         if (!meter.reported && shaped.knownCost) finish(f, known, outcome, true);
         else finish(f, meter.reported || unreported === undefined ? meter.usage(shaped.promptTokens) : { tokensIn: shaped.promptTokens, tokensOut: unreported }, meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
         return;
@@ -794,9 +793,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       data(chunk) {
         capturedBytes += chunk.length;
         if (meter) {
-          if (shaped.background && backgroundId === undefined) {
-            backgroundId = BACKGROUND_ID.exec(chunk.toString('latin1'))?.[1];
-            if (backgroundId !== undefined) ownBackground(backgroundId, f, via);
+          if (responseId === undefined && f.route.kind === 'responses') {
+            responseId = RESPONSE_ID_IN_ANSWER.exec(chunk.toString('latin1'))?.[1];
+            if (responseId !== undefined) noteResponse(responseId, f, via, shaped.background === true);
           }
           meter.push(chunk);
           if (filter === undefined) write(chunk);
@@ -829,9 +828,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           res.writeHead(up.statusCode, h);
           res.end(out);
           if (f.cacheKey !== undefined && up.statusCode === 200) cache!.set(f.cacheKey, buf);
-          if (shaped.background && startedInBackground(buf, f, shaped.maxTokens, via)) {
-            done = true;
-            return;
+          if (f.route.kind === 'responses' && up.statusCode < 300) {
+            if (shaped.background && startedInBackground(buf, f, shaped.maxTokens, via)) {
+              done = true;
+              return;
+            }
+            const id = shaped.background ? undefined : RESPONSE_ID_IN_ANSWER.exec(buf.toString('latin1', 0, 1024))?.[1];
+            if (id !== undefined) noteResponse(id, f, via, false);
           }
         } else if (filter !== undefined) res.end(filter.end());
         else res.end();
@@ -902,6 +905,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const chain = shaped.background ? [] : fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
     if (shaped.background && upstream !== upstreams.openai) throw badRequest(`background responses are OpenAI's: '${shaped.model}' is served by ${upstream.provider.name}, which runs none; call it without background`);
+    // A stored response is its user's alone: tagged with whose it is, and a previous one continued by its user only.
+    if (route.kind === 'responses' && upstream === upstreams.openai && !upload) {
+      const o = parsed as Record<string, unknown>;
+      if (o.conversation !== undefined && o.conversation !== null) throw badRequest("the gateway does not route OpenAI's Conversations API, so it cannot tell whose a conversation is: chain responses with previous_response_id instead");
+      if (o.previous_response_id !== undefined && o.previous_response_id !== null) await allowPreviousResponse(caller, o.previous_response_id);
+      if (o.store !== false) shaped = { ...shaped, body: tagOwner(shaped.body, o, user.id) };
+    }
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
@@ -1387,6 +1397,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const ownersShared = (counters as Counters).sharedValues?.((err) => log.warn({ err }, 'recording or reading whose a call or response is, where every instance finds it, failed (Redis)'));
   /** Whose each background response is (the caller's alone to retrieve, cancel or delete) and the key that started it. */
   const responseOwners = new Owners('response', RESPONSE_OWNER_HOURS * 3_600_000, ownersShared);
+  /** Whose the latest stored responses are, here alone: the tag in each response's metadata says it for the others. */
+  const recentResponses = new Owners('recent-response', 30 * 24 * 3_600_000, undefined, 100_000);
   interface FollowedResponse {
     f: Flight;
     maxTokens: number;
@@ -1405,15 +1417,48 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     { ...DEFAULT_BACKGROUND, ...options.background },
   );
 
-  function ownBackground(id: string, f: Flight, via: Via): void {
-    responseOwners.set(id, { user: f.caller.user.id, provider: via.up.provider.name, key: via.key.label, model: f.model });
+  /** Whose a response is, remembered here (and for a background one, where every instance finds it). */
+  function noteResponse(id: string, f: Flight, via: Via, inBackground: boolean): void {
+    const record = { user: f.caller.user.id, provider: via.up.provider.name, key: via.key.label, model: f.model };
+    recentResponses.set(id, record);
+    if (inBackground) responseOwners.set(id, record);
+  }
+
+  /**
+   * A response continued (`previous_response_id`) must be the caller's: remembered as theirs, or tagged
+   * with their id when OpenAI is asked. Any other is refused as not found, whether it exists or not.
+   */
+  async function allowPreviousResponse(caller: Caller, id: unknown): Promise<void> {
+    if (typeof id !== 'string' || !RESPONSE_ID.test(id)) throw badRequest("'previous_response_id' must be a response's id (resp_…)");
+    const notFound = () => badRequest(`Previous response with id '${id}' not found among this user's responses (made through the gateway).`);
+    const known = (await recentResponses.get(id)) ?? (await responseOwners.get(id));
+    if (known !== undefined) {
+      if (known.user !== caller.user.id) throw notFound();
+      return;
+    }
+    const owner = await taggedOwnerAt(upstreams.openai, id, new Cancel());
+    if (owner?.user !== caller.user.id) throw notFound();
+    recentResponses.set(id, owner);
+  }
+
+  /** Whose a stored response is by its tag, asking OpenAI; undefined when OpenAI has none by that id. */
+  async function taggedOwnerAt(up: Upstream, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+    const sent = await up.send(`/responses/${id}`, 'GET', { accept: JSON_TYPE }, undefined, cancel);
+    if (sent.res.statusCode === 404) {
+      await sent.res.body.dump();
+      return undefined;
+    }
+    const text = await answerText(sent.res, openai);
+    if (sent.res.statusCode >= 300) throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose response ${id} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
+    const user = taggedOwner(Buffer.from(text));
+    return user === undefined ? undefined : { user, provider: up.provider.name, key: sent.key.label };
   }
 
   /** The answer to a background request: true when the response runs on, and is followed (its reservation held) until it has finished. */
   function startedInBackground(answer: Buffer, f: Flight, maxTokens: number, via: Via): boolean {
     const s = responseState(answer);
     if (s === undefined) return false;
-    ownBackground(s.id, f, via);
+    noteResponse(s.id, f, via, true);
     if (hasFinished(s.status)) return false;
     followBackground(s.id, f, maxTokens, via);
     return true;
@@ -1442,10 +1487,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const method = part === 'cancel' ? 'POST' : part === 'input_items' ? 'GET' : req.method === 'DELETE' ? 'DELETE' : 'GET';
     if (req.method !== method) throw new GatewayHttpError(405, 'method_not_allowed', `${path.slice(0, 100)} takes ${part === undefined ? 'GET or DELETE' : method}`, { allow: part === undefined ? 'GET, DELETE' : method });
     if (responseOwners.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose this response is; try again shortly', { 'retry-after': '1' });
-    const owner = await responseOwners.get(id);
-    if (owner === undefined || owner.user !== caller.user.id) {
-      throw new GatewayHttpError(404, 'not_found', `no background response of yours with this id: the gateway keeps those it started in background mode, for ${RESPONSE_OWNER_HOURS} hours${responseOwners.sharedAcrossInstances ? '' : ', on the instance that started them (with Redis, on every instance)'}`);
-    }
+    const cancel = new Cancel();
+    res.once('close', () => {
+      if (!res.writableFinished) cancel.abort();
+    });
+    // Remembered (a background response, with Redis on every instance), or else tagged with whose it is.
+    const owner = (await responseOwners.get(id)) ?? (await recentResponses.get(id)) ?? (await taggedOwnerAt(upstreams.openai, id, cancel));
+    if (owner === undefined || owner.user !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no response of yours with this id: a stored response is reached through the gateway by the user it was made for');
     const up = byName.get(owner.provider);
     const key = up?.pool.keys.find((k) => k.label === owner.key);
     if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the response was started with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
@@ -1455,10 +1503,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     f.admitted = admitted;
     const extra = headers || corsH ? Object.assign({}, headers, corsH) : undefined;
     const nothing = { tokensIn: 0, tokensOut: 0 };
-    const cancel = new Cancel();
-    res.once('close', () => {
-      if (!res.writableFinished) cancel.abort();
-    });
     const q = new URLSearchParams(query).toString();
     let r: UpstreamAnswer;
     try {
@@ -1510,7 +1554,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     res.end(answer);
     // The response as it stands now: billed here if it has finished and this instance follows it.
     if (part !== 'input_items' && method !== 'DELETE') background.seen(answer);
-    if (method === 'DELETE') responseOwners.delete(id);
+    if (method === 'DELETE') {
+      responseOwners.delete(id);
+      recentResponses.delete(id);
+    }
     finish(f, nothing, 'ok', false);
   }
 

@@ -88,7 +88,7 @@ describe('OpenAI background responses: followed until they finish, billed for wh
     for (const [part, method] of [['', 'GET'], ['/cancel', 'POST'], ['', 'DELETE'], ['/input_items', 'GET']] as const) {
       const r = await object(stranger, id, part, { method });
       expect(r.status).toBe(404);
-      expect(((await r.json()) as { error: { message: string } }).error.message).toContain('no background response of yours');
+      expect(((await r.json()) as { error: { message: string } }).error.message).toContain('no response of yours');
     }
     expect(fake.responses.at(-1)!.status).toBe('queued');
     expect((await object(token, 'resp_not_started_here')).status).toBe(404);

@@ -1,9 +1,10 @@
 /**
- * OpenAI's background responses, added to a fake upstream's server: `POST /v1/responses` with
- * `background: true` answers at once (`queued`, no usage) and the response runs on until the test
- * finishes it, whether or not anyone still listens. Its stream (`stream: true`) sends the first events
- * and waits; `GET /v1/responses/{id}` (also `?stream=true`), `…/cancel`, `DELETE` and `…/input_items`
- * answer as OpenAI's do, each only to one of the fake's keys.
+ * OpenAI's stored responses, added to a fake upstream's server: `POST /v1/responses` keeps each
+ * response (unless `store: false`) with its metadata, and refuses a `previous_response_id` it does not
+ * keep. With `background: true` it answers at once (`queued`, no usage) and the response runs on until
+ * the test finishes it, whether or not anyone still listens; its stream (`stream: true`) sends the
+ * first events and waits. `GET /v1/responses/{id}` (also `?stream=true`), `…/cancel`, `DELETE` and
+ * `…/input_items` answer as OpenAI's do, each only to one of the fake's keys.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 
@@ -12,6 +13,10 @@ export interface FakeBackgroundResponse {
   model: string;
   status: 'queued' | 'in_progress' | 'completed' | 'cancelled' | 'failed';
   usage: Record<string, number> | null;
+  background: boolean;
+  metadata: Record<string, unknown>;
+  /** The response it continued. */
+  previous?: string;
   /** The key it was started with (its authorization header). */
   authorization: string;
   deleted: boolean;
@@ -23,8 +28,8 @@ export interface FakeBackgroundResponse {
 
 export interface FakeBackground {
   responses: FakeBackgroundResponse[];
-  /** Each request the fake took for a response (method, path with query, authorization). */
-  requests: Array<{ method: string; url: string; authorization?: string }>;
+  /** Each request the fake took for a response (method, path with query, authorization, the body sent). */
+  requests: Array<{ method: string; url: string; authorization?: string; body?: Record<string, unknown> }>;
   /** What a response cancelled mid-way reports. */
   cancelUsage: { input_tokens: number; output_tokens: number };
   close(): void;
@@ -41,8 +46,10 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
     object: 'response',
     created_at: 1,
     status: r.status,
-    background: true,
+    background: r.background,
     model: r.model,
+    metadata: r.metadata,
+    previous_response_id: r.previous ?? null,
     output: r.status === 'completed' ? [{ type: 'message', id: 'msg_bg', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'done', annotations: [] }] }] : [],
     usage: r.usage === null ? null : { ...r.usage, total_tokens: r.usage.input_tokens! + r.usage.output_tokens! },
   });
@@ -82,20 +89,20 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const asked = path === '/v1/responses' ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : undefined;
-      // Not a background request: the fake upstream's own answer.
-      if (asked !== undefined && asked.background !== true) {
-        const replay = Object.assign(req, { [Symbol.asyncIterator]: async function* () { yield body; } });
-        return others.forEach((l) => l(replay, res));
-      }
       const auth = String(req.headers.authorization ?? '');
-      state.requests.push({ method: req.method ?? '', url, authorization: auth });
+      state.requests.push({ method: req.method ?? '', url, authorization: auth, body: asked });
       if (!keys.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
       if (asked !== undefined) {
+        const previous = asked.previous_response_id as string | undefined;
+        if (previous !== undefined && !state.responses.some((x) => x.id === previous && !x.deleted)) return json(res, 400, { error: { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id' } });
         const r: FakeBackgroundResponse = {
           id: `resp_bg${++n}`,
           model: String(asked.model),
           status: 'queued',
           usage: null,
+          background: asked.background === true,
+          metadata: (asked.metadata as Record<string, unknown> | undefined) ?? {},
+          ...(previous !== undefined ? { previous } : {}),
           authorization: auth,
           deleted: false,
           streamLeft: false,
@@ -105,7 +112,10 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
             for (const s of streams.get(r.id) ?? []) s.end(event('response.completed', r));
           },
         };
-        state.responses.push(r);
+        if (asked.store !== false) state.responses.push(r);
+        // Not in the background: done before the answer.
+        if (!r.background) r.finish({ input_tokens: 12, output_tokens: 5 });
+        if (asked.stream === true && !r.background) return openStream(res, r, [event('response.created', { ...r, status: 'in_progress', usage: null }), event('response.completed', r)]);
         if (asked.stream === true) return openStream(res, r, [event('response.created', r), event('response.in_progress', { ...r, status: 'in_progress' })]);
         return json(res, 200, objectOf(r));
       }
