@@ -37,15 +37,15 @@ import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
 import { geminiDialect, openaiDialect, parseEvent, type RelayDialect } from './realtime-dialects.js';
-import { BackgroundResponses, DEFAULT_BACKGROUND, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions } from './background-responses.js';
+import { DEFAULT_BACKGROUND, RESPONSE_ID, type BackgroundOptions } from './background-responses.js';
+import { StoredResponses, type Via } from './stored-responses.js';
 import { CallRegistry } from './call-registry.js';
-import { Owners, type OwnerRecord } from './owners.js';
-import { RESPONSE_ID_IN_ANSWER, tagOwner, taggedOwner } from './response-ownership.js';
+import { RESPONSE_ID_IN_ANSWER, tagOwner } from './response-ownership.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
-import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, keepLease, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -183,14 +183,7 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
-/** How long the gateway knows whose a background response is (for its retrieval through the gateway). */
-const RESPONSE_OWNER_HOURS = 24;
 
-/** Where an answer came from: the upstream and the key, for what belongs to that key's project. */
-interface Via {
-  up: Upstream;
-  key: PoolKey;
-}
 const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
 /**
  * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
@@ -762,7 +755,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (meter) {
         meter.end();
         // A background stream left before its end runs on at OpenAI: followed until it has finished.
-        if (shaped.background && responseId !== undefined && !meter.reported) return followBackground(responseId, f, shaped.maxTokens, via);
+        if (shaped.background && responseId !== undefined && !meter.reported) return stored.follow(responseId, f, shaped.maxTokens, via);
         if (!meter.reported && shaped.knownCost) finish(f, known, outcome, true);
         else finish(f, meter.reported || unreported === undefined ? meter.usage(shaped.promptTokens) : { tokensIn: shaped.promptTokens, tokensOut: unreported }, meter.reported ? outcome : outcome === 'ok' ? 'ok_estimated' : outcome, true);
         return;
@@ -795,7 +788,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         if (meter) {
           if (responseId === undefined && f.route.kind === 'responses') {
             responseId = RESPONSE_ID_IN_ANSWER.exec(chunk.toString('latin1'))?.[1];
-            if (responseId !== undefined) noteResponse(responseId, f, via, shaped.background === true);
+            if (responseId !== undefined) stored.note(responseId, f, via, shaped.background === true);
           }
           meter.push(chunk);
           if (filter === undefined) write(chunk);
@@ -829,12 +822,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           res.end(out);
           if (f.cacheKey !== undefined && up.statusCode === 200) cache!.set(f.cacheKey, buf);
           if (f.route.kind === 'responses' && up.statusCode < 300) {
-            if (shaped.background && startedInBackground(buf, f, shaped.maxTokens, via)) {
+            if (shaped.background && stored.startedInBackground(buf, f, shaped.maxTokens, via)) {
               done = true;
               return;
             }
             const id = shaped.background ? undefined : RESPONSE_ID_IN_ANSWER.exec(buf.toString('latin1', 0, 1024))?.[1];
-            if (id !== undefined) noteResponse(id, f, via, false);
+            if (id !== undefined) stored.note(id, f, via, false);
           }
         } else if (filter !== undefined) res.end(filter.end());
         else res.end();
@@ -909,7 +902,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (route.kind === 'responses' && upstream === upstreams.openai && !upload) {
       const o = parsed as Record<string, unknown>;
       if (o.conversation !== undefined && o.conversation !== null) throw badRequest("the gateway does not route OpenAI's Conversations API, so it cannot tell whose a conversation is: chain responses with previous_response_id instead");
-      if (o.previous_response_id !== undefined && o.previous_response_id !== null) await allowPreviousResponse(caller, o.previous_response_id);
+      if (o.previous_response_id !== undefined && o.previous_response_id !== null) await stored.allowPrevious(caller, o.previous_response_id);
       if (o.store !== false) shaped = { ...shaped, body: tagOwner(shaped.body, o, user.id) };
     }
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
@@ -1395,89 +1388,23 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** Where whose calls and responses are is kept for every instance (Redis); absent on a store that shares nothing. */
   const ownersShared = (counters as Counters).sharedValues?.((err) => log.warn({ err }, 'recording or reading whose a call or response is, where every instance finds it, failed (Redis)'));
-  /** Whose each background response is (the caller's alone to retrieve, cancel or delete) and the key that started it. */
-  const responseOwners = new Owners('response', RESPONSE_OWNER_HOURS * 3_600_000, ownersShared);
-  /** Whose the latest stored responses are, here alone: the tag in each response's metadata says it for the others. */
-  const recentResponses = new Owners('recent-response', 30 * 24 * 3_600_000, undefined, 100_000);
-  interface FollowedResponse {
-    f: Flight;
-    maxTokens: number;
-    stopLease: () => void;
-  }
-  /** The background responses started here, followed until they finish, then billed. */
-  const background = new BackgroundResponses<FollowedResponse>(
-    (x, answer, outcome) => {
-      x.stopLease();
-      const usage = answer === undefined ? undefined : usageOfAnswer(openai, answer);
-      if (usage !== undefined) return finish(x.f, usage, outcome, true);
-      // Nothing reported: billed as reserved (a failure for its prompt alone), never for nothing.
-      finish(x.f, { tokensIn: x.f.promptTokens, tokensOut: outcome === 'failed' ? 0 : x.maxTokens }, `${outcome}_estimated`, true);
-    },
+  /** OpenAI's stored responses: whose each is, and the background ones followed until they finish. */
+  const stored = new StoredResponses({
+    openai: upstreams.openai,
+    counters,
     log,
-    { ...DEFAULT_BACKGROUND, ...options.background },
-  );
-
-  /** Whose a response is, remembered here (and for a background one, where every instance finds it). */
-  function noteResponse(id: string, f: Flight, via: Via, inBackground: boolean): void {
-    const record = { user: f.caller.user.id, provider: via.up.provider.name, key: via.key.label, model: f.model };
-    recentResponses.set(id, record);
-    if (inBackground) responseOwners.set(id, record);
-  }
+    shared: ownersShared,
+    background: { ...DEFAULT_BACKGROUND, ...options.background },
+    finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),
+    answerText: (up) => answerText(up, openai),
+    closing: () => closing !== undefined,
+  });
 
   /**
-   * A response continued (`previous_response_id`) must be the caller's: remembered as theirs, or tagged
-   * with their id when OpenAI is asked. Any other is refused as not found, whether it exists or not.
-   */
-  async function allowPreviousResponse(caller: Caller, id: unknown): Promise<void> {
-    if (typeof id !== 'string' || !RESPONSE_ID.test(id)) throw badRequest("'previous_response_id' must be a response's id (resp_…)");
-    const notFound = () => badRequest(`Previous response with id '${id}' not found among this user's responses (made through the gateway).`);
-    const known = (await recentResponses.get(id)) ?? (await responseOwners.get(id));
-    if (known !== undefined) {
-      if (known.user !== caller.user.id) throw notFound();
-      return;
-    }
-    const owner = await taggedOwnerAt(upstreams.openai, id, new Cancel());
-    if (owner?.user !== caller.user.id) throw notFound();
-    recentResponses.set(id, owner);
-  }
-
-  /** Whose a stored response is by its tag, asking OpenAI; undefined when OpenAI has none by that id. */
-  async function taggedOwnerAt(up: Upstream, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
-    const sent = await up.send(`/responses/${id}`, 'GET', { accept: JSON_TYPE }, undefined, cancel);
-    if (sent.res.statusCode === 404) {
-      await sent.res.body.dump();
-      return undefined;
-    }
-    const text = await answerText(sent.res, openai);
-    if (sent.res.statusCode >= 300) throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose response ${id} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
-    const user = taggedOwner(Buffer.from(text));
-    return user === undefined ? undefined : { user, provider: up.provider.name, key: sent.key.label };
-  }
-
-  /** The answer to a background request: true when the response runs on, and is followed (its reservation held) until it has finished. */
-  function startedInBackground(answer: Buffer, f: Flight, maxTokens: number, via: Via): boolean {
-    const s = responseState(answer);
-    if (s === undefined) return false;
-    noteResponse(s.id, f, via, true);
-    if (hasFinished(s.status)) return false;
-    followBackground(s.id, f, maxTokens, via);
-    return true;
-  }
-
-  function followBackground(id: string, f: Flight, maxTokens: number, via: Via): void {
-    // A response in flight keeps its place among the requests in flight (the lease) while it runs.
-    const stopLease = f.plan === undefined ? () => undefined : keepLease(counters, f.plan, (err) => log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
-    background.follow(id, { f, maxTokens, stopLease }, via.up, via.key);
-    log.info({ reqId: f.reqId, user: f.caller.user.name, responseId: id }, 'background response followed until it finishes');
-    // Started as the gateway closes: it could not be billed later.
-    if (closing !== undefined) void background.stopAll();
-  }
-
-  /**
-   * A background response the caller started through the gateway: `GET /v1/responses/{id}` (with
-   * `?stream=true` to resume its events), `POST …/cancel`, `DELETE`, and `GET …/input_items`, sent on
-   * with the key that started it. Counted against the request limits like any call and billed nothing:
-   * the response itself is billed once, when it has finished.
+   * A stored response the caller made through the gateway (a background one too): `GET
+   * /v1/responses/{id}` (with `?stream=true` to resume a background one's events), `POST …/cancel`,
+   * `DELETE`, and `GET …/input_items`, sent on with the key that made it. Counted against the request
+   * limits like any call and billed nothing: the response itself was billed, or will be once finished.
    */
   async function handleResponseObject(req: IncomingMessage, res: ServerResponse, reqId: string, start: number, caller: Caller, corsH: Record<string, string> | undefined, path: string, query: string): Promise<void> {
     const m = RESPONSE_OBJECT_PATH.exec(path);
@@ -1486,13 +1413,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const part = m[2];
     const method = part === 'cancel' ? 'POST' : part === 'input_items' ? 'GET' : req.method === 'DELETE' ? 'DELETE' : 'GET';
     if (req.method !== method) throw new GatewayHttpError(405, 'method_not_allowed', `${path.slice(0, 100)} takes ${part === undefined ? 'GET or DELETE' : method}`, { allow: part === undefined ? 'GET, DELETE' : method });
-    if (responseOwners.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose this response is; try again shortly', { 'retry-after': '1' });
+    if (stored.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose this response is; try again shortly', { 'retry-after': '1' });
     const cancel = new Cancel();
     res.once('close', () => {
       if (!res.writableFinished) cancel.abort();
     });
-    // Remembered (a background response, with Redis on every instance), or else tagged with whose it is.
-    const owner = (await responseOwners.get(id)) ?? (await recentResponses.get(id)) ?? (await taggedOwnerAt(upstreams.openai, id, cancel));
+    const owner = await stored.ownerOf(id, cancel);
     if (owner === undefined || owner.user !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no response of yours with this id: a stored response is reached through the gateway by the user it was made for');
     const up = byName.get(owner.provider);
     const key = up?.pool.keys.find((k) => k.label === owner.key);
@@ -1553,11 +1479,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     res.writeHead(r.statusCode, h);
     res.end(answer);
     // The response as it stands now: billed here if it has finished and this instance follows it.
-    if (part !== 'input_items' && method !== 'DELETE') background.seen(answer);
-    if (method === 'DELETE') {
-      responseOwners.delete(id);
-      recentResponses.delete(id);
-    }
+    if (part !== 'input_items' && method !== 'DELETE') stored.seen(answer);
+    if (method === 'DELETE') stored.forget(id);
     finish(f, nothing, 'ok', false);
   }
 
@@ -1872,7 +1795,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       for (const r of [...relays.keys()]) r.shutdown();
       relayWs?.close();
       // Cancelled and billed for what they report: this gateway could not bill them later.
-      await background.stopAll();
+      await stored.stopAll();
       writer.close();
       await alerter.drain();
       if (ownDispatcher) await dispatcher.close();
