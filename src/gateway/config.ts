@@ -30,6 +30,7 @@ export type GatewayConfigFile = Pick<
   | 'anomaly'
   | 'providers'
   | 'promptSecrets'
+  | 'sharedObjects'
   | 'fallbacks'
   | 'aliases'
   | 'cache'
@@ -112,6 +113,7 @@ const FIELDS: Record<string, Check> = {
   alerts: obj({ webhookUrl: url }),
   providers,
   promptSecrets: oneOf('off', 'block', 'redact'),
+  sharedObjects: strList,
   fallbacks: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of model to the models to fall back to, in order';
     for (const [m, chain] of Object.entries(v)) {

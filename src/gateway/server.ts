@@ -41,6 +41,7 @@ import { DEFAULT_BACKGROUND, RESPONSE_ID, type BackgroundOptions } from './backg
 import { StoredResponses, type Via } from './stored-responses.js';
 import { CallRegistry } from './call-registry.js';
 import { RESPONSE_ID_IN_ANSWER, tagOwner } from './response-ownership.js';
+import { storedObjectsNamed } from './shared-objects.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
@@ -117,6 +118,11 @@ export interface GatewayOptions {
   aliases?: Record<string, string>;
   /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
   promptSecrets?: PromptSecretsMode;
+  /**
+   * Objects a provider keeps for the whole project (files, vector stores, containers, Gemini caches)
+   * that every user may name in a request; any other is refused, since it may hold another user's data.
+   */
+  sharedObjects?: string[];
   /** Serve repeated identical requests of a user from memory (or, `shared`, from Redis), billed nothing (off without it). */
   cache?: CacheOptions;
   /** Mint OpenAI Realtime client secrets and Gemini Live tokens for gateway users, each billed a flat price (off without it). */
@@ -142,7 +148,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -274,6 +280,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let cors: Set<string> | undefined;
   let chatPolicy!: AppChatPolicy;
   let promptSecrets!: PromptSecretsMode;
+  let sharedObjects!: Set<string>;
   let fallbacks!: Map<string, string[]>;
   let aliases!: Map<string, string>;
   let realtime: RealtimePolicy | undefined;
@@ -514,6 +521,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     maxBody = p.maxBodyBytes ?? 1024 * 1024;
     maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
     promptSecrets = p.promptSecrets ?? 'off';
+    sharedObjects = new Set(p.sharedObjects ?? []);
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
     aliases = new Map(Object.entries(p.aliases ?? {}));
     realtime = p.realtime;
@@ -1361,6 +1369,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         }
       }
       if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
+      for (const id of storedObjectsNamed(raw, parsed)) {
+        if (sharedObjects.has(id)) continue;
+        throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data; the gateway's operator can share it with every user ("sharedObjects" in the config)`);
+      }
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
     } catch (err) {
       const routeKind = route?.kind ?? 'unknown';

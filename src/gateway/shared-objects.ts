@@ -1,0 +1,42 @@
+/**
+ * What a request names that a provider keeps for its whole project, not for one user: an uploaded
+ * file (OpenAI's and Anthropic's `file_id`, a Gemini Files API `fileUri`), a vector store searched
+ * (`vector_store_ids`), a code execution container (`container`), a Gemini context cache
+ * (`cachedContent`). Every user of a gateway shares the gateway's projects, so naming one reads what
+ * another user, or another app, put there. The gateway routes none of the APIs that make them, so
+ * none was made for this user through it: the gateway refuses each, unless its operator shares it
+ * with every user (`sharedObjects`).
+ */
+
+/** Keys whose string value names a stored object. */
+const ID_KEYS = new Set(['file_id', 'container', 'cachedContent', 'cached_content']);
+/** Keys whose value is a list of stored objects. */
+const ID_LIST_KEYS = new Set(['vector_store_ids']);
+/** Keys whose value is a URI, which names a stored object when it is a Gemini file. */
+const URI_KEYS = new Set(['fileUri', 'file_uri']);
+const GEMINI_FILE = /^(?:files\/|https:\/\/generativelanguage\.googleapis\.com\/[^?#]*\/files\/)/;
+/** One of these in the body, or no key can name an object: the common request is not walked. */
+const MARKERS = [...ID_KEYS, ...ID_LIST_KEYS, ...URI_KEYS].map((k) => Buffer.from(`"${k}"`));
+
+/** The stored objects a JSON request names (its raw bytes and their parse). */
+export function storedObjectsNamed(raw: Buffer, parsed: unknown): string[] {
+  if (!MARKERS.some((m) => raw.includes(m))) return [];
+  const found = new Set<string>();
+  walk(parsed, found, 0);
+  return [...found];
+}
+
+function walk(v: unknown, found: Set<string>, depth: number): void {
+  if (v === null || typeof v !== 'object' || depth > 64) return;
+  if (Array.isArray(v)) {
+    for (const x of v) walk(x, found, depth + 1);
+    return;
+  }
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (typeof x === 'string') {
+      if (ID_KEYS.has(k) || (URI_KEYS.has(k) && GEMINI_FILE.test(x))) found.add(x);
+    } else if (ID_LIST_KEYS.has(k) && Array.isArray(x)) {
+      for (const id of x) if (typeof id === 'string') found.add(id);
+    } else walk(x, found, depth + 1);
+  }
+}
