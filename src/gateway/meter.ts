@@ -23,6 +23,8 @@ export class StreamMeter {
   private tokensIn = -1;
   private tokensOut = -1;
   private imageTokensIn: number | undefined;
+  /** Web searches the provider reported (a running count: the last event that gives one). */
+  private searches: number | undefined;
   /** The prompt's cache reads and writes, as the event that reported the input said. */
   private cache: Pick<Usage, 'cachedIn' | 'cacheWriteIn' | 'cacheWrite1hIn'> = {};
   private ended = false;
@@ -70,6 +72,7 @@ export class StreamMeter {
           }
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
           if (u.imageTokensIn !== undefined) this.imageTokensIn = u.imageTokensIn;
+          if (u.searches !== undefined) this.searches = u.searches;
         }
       } catch {
         // a line cut at the head/tail boundary, or not JSON: the other lines still count
@@ -105,6 +108,7 @@ export class StreamMeter {
       tokensOut: this.tokensOut >= 0 ? this.tokensOut : Math.max(1, this.events),
     };
     if (this.imageTokensIn !== undefined && this.tokensIn >= 0) u.imageTokensIn = this.imageTokensIn;
+    if (this.searches !== undefined) u.searches = this.searches;
     if (this.tokensIn >= 0) {
       if (this.cache.cachedIn !== undefined) u.cachedIn = this.cache.cachedIn;
       if (this.cache.cacheWriteIn !== undefined) u.cacheWriteIn = this.cache.cacheWriteIn;

@@ -10,6 +10,7 @@ import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
+import { searchesAsked } from './web-search.js';
 
 export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'response' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
@@ -134,12 +135,14 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       }
       break;
     }
-    case 'responses':
+    case 'responses': {
       maxTokens = positiveInt(o.max_output_tokens, 'max_output_tokens') ?? defaultMaxTokens;
       if (o.input === undefined) throw badRequest("'input' is required");
       if (o.background !== undefined && o.background !== null && typeof o.background !== 'boolean') throw badRequest("'background' must be true or false");
-      if (o.background === true) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, background: true };
+      const searches = searchesAsked(o);
+      if (o.background === true || searches > 0) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, ...(o.background === true ? { background: true } : {}), ...(searches > 0 ? { searches } : {}) };
       break;
+    }
     case 'embeddings':
       maxTokens = 0;
       if (o.input === undefined) throw badRequest("'input' is required");
@@ -147,10 +150,13 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       break;
     case 'images':
       return shapeImageGeneration(model, o, raw, stream);
-    case 'messages':
+    case 'messages': {
       maxTokens = positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens;
       if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");
+      const searches = searchesAsked(o);
+      if (searches > 0) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, searches };
       break;
+    }
     case 'count':
       // Anthropic does not bill counting tokens: the call is limited like any other, and priced at nothing.
       if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");

@@ -917,10 +917,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    let reserveUsd = shaped.flatUsd ?? prices.cost(shaped.model, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens);
+    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.searchCost(m, shaped.searches ?? 0);
+    let reserveUsd = shaped.flatUsd ?? worst(shaped.model);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);
-      reserveUsd = Math.max(reserveUsd, prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens));
+      reserveUsd = Math.max(reserveUsd, worst(m));
     }
     // A cached answer costs nothing: it is admitted (and counted against the request limits) with nothing reserved.
     const use = cache !== undefined && !shaped.stream && !shaped.free && !NOT_CACHED.has(route.kind) ? cacheUse(req.headers['cache-control']) : undefined;

@@ -45,14 +45,21 @@ export function lastUsageObject(text: string, key = 'usage'): { start: number; e
 
 /** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
 export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | undefined {
-  const at = lastUsageObject(buf.toString('latin1'), provider.usageKey);
+  const text = buf.toString('latin1');
+  const at = lastUsageObject(text, provider.usageKey);
   if (at === undefined) return undefined;
+  let u: Usage | undefined;
   try {
-    const u = provider.usageFromJson({ [provider.usageKey]: JSON.parse(buf.toString('utf8', at.start, at.end)) });
-    if (u) return u;
-    return provider.usageFromJson(JSON.parse(buf.toString('utf8')));
+    u = provider.usageFromJson({ [provider.usageKey]: JSON.parse(buf.toString('utf8', at.start, at.end)) });
   } catch {
-    return undefined;
+    u = undefined;
+  }
+  // The web searches an answer ran are listed in its output, not its usage: then it is read whole.
+  if (u && !text.includes('"web_search_call"')) return u;
+  try {
+    return provider.usageFromJson(JSON.parse(buf.toString('utf8'))) ?? u;
+  } catch {
+    return u;
   }
 }
 

@@ -22,6 +22,13 @@ function inputOf(u: Record<string, unknown>): Pick<Usage, 'tokensIn' | 'cachedIn
   return out;
 }
 
+/** The web searches the `web_search` server tool ran (`server_tool_use`), billed per search. */
+function withSearches<U extends Partial<Usage>>(out: U, u: Record<string, unknown>): U {
+  const n = num((u.server_tool_use as Record<string, unknown> | null | undefined)?.web_search_requests);
+  if (n > 0) out.searches = n;
+  return out;
+}
+
 /** The API version the gateway asks for when the client names none (the one the SDKs send). */
 export const ANTHROPIC_VERSION = '2023-06-01';
 
@@ -37,7 +44,7 @@ export const anthropic: Provider = {
   usageFromJson(json): Usage | undefined {
     const u = (json as { usage?: Record<string, unknown> } | null)?.usage;
     if (typeof u !== 'object' || u === null) return undefined;
-    return { ...inputOf(u), tokensOut: num(u.output_tokens) };
+    return withSearches({ ...inputOf(u), tokensOut: num(u.output_tokens) }, u);
   },
   usageFromEvent(json): Partial<Usage> | undefined {
     const o = json as { type?: string; message?: { usage?: Record<string, unknown> }; usage?: Record<string, unknown> } | null;
@@ -50,7 +57,7 @@ export const anthropic: Provider = {
       const u = o.usage;
       const out: Partial<Usage> = { tokensOut: num(u.output_tokens) };
       if (typeof u.input_tokens === 'number') Object.assign(out, inputOf(u));
-      return out;
+      return withSearches(out, u);
     }
     return undefined;
   },

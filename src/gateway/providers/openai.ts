@@ -1,4 +1,5 @@
 /** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings, audio) or `response.usage` (Responses API). */
+import { searchCalls } from '../web-search.js';
 import { num, type Provider, type Usage } from './types.js';
 
 function usageOf(u: unknown): Usage | undefined {
@@ -34,7 +35,12 @@ export const openai: Provider = {
   usageFromJson(json) {
     if (typeof json !== 'object' || json === null) return undefined;
     const o = json as Record<string, unknown>;
-    return usageOf(o.usage) ?? usageOf((o.response as Record<string, unknown> | undefined)?.usage);
+    const response = o.response as Record<string, unknown> | undefined;
+    const u = usageOf(o.usage) ?? usageOf(response?.usage);
+    // A Responses API answer (or its stream's last event) lists the web searches it ran.
+    const searches = u === undefined ? 0 : searchCalls(o.output ?? response?.output);
+    if (searches > 0) u!.searches = searches;
+    return u;
   },
   usageFromEvent(json) {
     return this.usageFromJson(json);

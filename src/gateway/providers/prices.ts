@@ -17,6 +17,8 @@ export interface ModelPrice {
   cacheWrite?: number;
   /** Input written to the prompt cache for an hour (Anthropic); absent: 2 × `input`. */
   cacheWrite1h?: number;
+  /** USD per thousand web searches the provider runs for a request; absent: WEB_SEARCH_USD_PER_THOUSAND. */
+  webSearch?: number;
   /** Audio in and out (Realtime sessions), dearer than text; absent: `input` and `output`. */
   audioInput?: number;
   /** Cached audio input; absent: `cachedInput`, then `audioInput`. */
@@ -36,6 +38,9 @@ export interface TokenKinds {
 }
 
 export type PriceTable = Record<string, ModelPrice>;
+
+/** OpenAI's and Anthropic's list price for web searches, per thousand. */
+export const WEB_SEARCH_USD_PER_THOUSAND = 10;
 
 export const DEFAULT_PRICES: PriceTable = {
   // A prompt read from OpenAI's cache costs `cachedInput`.
@@ -145,13 +150,20 @@ export class Prices {
     const cached = u.cachedIn ?? 0;
     const w5m = u.cacheWriteIn ?? 0;
     const w1h = u.cacheWrite1hIn ?? 0;
-    if (cached === 0 && w5m === 0 && w1h === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn);
+    const searches = this.searchCost(model, u.searches ?? 0);
+    if (cached === 0 && w5m === 0 && w1h === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
     const p = this.of(model);
     const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h);
     return (
+      searches +
       this.cost(model, 0, u.tokensOut, 0) +
       (plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2)) / 1e6
     );
+  }
+
+  /** USD for `n` web searches run for a request to this model. */
+  searchCost(model: string, n: number): number {
+    return n === 0 ? 0 : (n * (this.of(model).webSearch ?? WEB_SEARCH_USD_PER_THOUSAND)) / 1000;
   }
 
   /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */

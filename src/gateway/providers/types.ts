@@ -12,6 +12,8 @@ export interface Usage {
   /** The part of `tokensIn` written to the prompt cache (Anthropic), billed at the write rate: for 5 minutes, and for an hour. */
   cacheWriteIn?: number;
   cacheWrite1hIn?: number;
+  /** Web searches the provider ran for the request, billed per search. */
+  searches?: number;
 }
 
 /** A client request understood well enough to limit, price and forward it. */
@@ -52,6 +54,8 @@ export interface ShapedRequest {
   accept?: string;
   /** An OpenAI response run in the background: the answer comes before the work, and the usage after it. */
   background?: boolean;
+  /** Web searches the request may run (a search tool), reserved at the model's search price. */
+  searches?: number;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */

@@ -282,6 +282,9 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push(`event: image_edit.partial_image\ndata: ${JSON.stringify({ type: 'image_edit.partial_image', b64_json: image, partial_image_index: 0 })}\n\n`);
       events.push(`event: image_edit.completed\ndata: ${JSON.stringify({ type: 'image_edit.completed', b64_json: image, ...(usage ? { usage } : {}) })}\n\n`);
     }
+    // A web search tool in the request: the model runs two searches (OpenAI's web_search_call items, Anthropic's server_tool_use).
+    const searches = Array.isArray(body?.tools) && body.tools.some((t) => typeof (t as { type?: unknown }).type === 'string' && String((t as { type: string }).type).startsWith('web_search')) ? 2 : 0;
+    const serverTools = () => (searches > 0 ? { server_tool_use: { web_search_requests: searches } } : {});
     const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
     // Gemini Live's ephemeral token, as Google mints one: its name is the credential.
     if (provider === 'gemini' && path === '/v1alpha/auth_tokens') {
@@ -352,7 +355,9 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push('data: [DONE]\n\n');
     } else if (path === '/v1/responses') {
       const usage = { input_tokens: promptTokens, output_tokens: out, total_tokens: promptTokens + out };
-      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [{ type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
+      // With a search tool, the model searches the web twice before it answers.
+      const searched = searches > 0 ? Array.from({ length: searches }, (_, i) => ({ type: 'web_search_call', id: `ws_${i}`, status: 'completed', action: { type: 'search', query: 'q' } })) : [];
+      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(response));
@@ -370,7 +375,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const msg = { id: 'msg_fake', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { ...claudeInput(), output_tokens: out } }));
+        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { ...claudeInput(), output_tokens: out, ...serverTools() } }));
         return;
       }
       const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -378,7 +383,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
       for (let i = 0; i < out; i++) events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok' } }));
       events.push(ev('content_block_stop', { index: 0 }));
-      if (reportUsage) events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: out } }));
+      if (reportUsage) events.push(ev('message_delta', { delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: out, ...serverTools() } }));
       events.push(ev('message_stop', {}));
     } else {
       res.writeHead(404, { 'content-type': 'application/json' });

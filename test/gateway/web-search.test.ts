@@ -1,0 +1,68 @@
+import Anthropic from '@anthropic-ai/sdk';
+import { describe, expect, it } from 'vitest';
+import { issueToken } from '../../src/gateway/index.js';
+import { DEFAULT_SEARCHES, searchesAsked } from '../../src/gateway/web-search.js';
+import { bearer, until } from './helpers/http.js';
+import { gatewaySuite } from './helpers/suite.js';
+
+const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
+/** Two searches at $10 a thousand. */
+const TWO_SEARCHES = 0.02;
+
+describe('web searches a provider runs for a request are reserved and billed, on top of the tokens', () => {
+  const s = gatewaySuite({ user: 'searcher', upstream: { promptTokens: 100, outputTokens: 10 } });
+  let rows = 0;
+  const lastRow = async () => {
+    rows++;
+    await until('the call is in the ledger', () => s.ledger.rows({}).length >= rows);
+    return s.ledger.rows({}).at(-1)!;
+  };
+
+  it("bills an OpenAI response for the web searches in its output, plain and streamed", async () => {
+    const tokens = (out: number) => usd(0.15, 100) + usd(0.6, out);
+    await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'news today?', tools: [{ type: 'web_search' }] });
+    let row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + TWO_SEARCHES, 12);
+    const stream = await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'news today?', tools: [{ type: 'web_search' }], stream: true });
+    for await (const _ of stream) void _;
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + TWO_SEARCHES, 12);
+    // No search tool, no search fee.
+    await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'hi' });
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut), 12);
+  });
+
+  it("bills an Anthropic message for the searches its server tool reports, plain and streamed", async () => {
+    const claude = new Anthropic({ baseURL: s.gw.origin, apiKey: s.token, maxRetries: 0 });
+    const tokens = (out: number) => usd(1, 100) + usd(5, out);
+    const tools = [{ type: 'web_search_20250305' as const, name: 'web_search' as const, max_uses: 3 }];
+    await claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, tools, messages: [{ role: 'user', content: 'news?' }] });
+    let row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + TWO_SEARCHES, 12);
+    const stream = await claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 64, tools, messages: [{ role: 'user', content: 'news?' }], stream: true });
+    for await (const _ of stream) void _;
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + TWO_SEARCHES, 12);
+  });
+
+  it('reserves the searches a request may run, so a budget cannot be passed through them', async () => {
+    s.dir.addUser('small', { budgetUsd: 0.05, period: 'day' });
+    const token = issueToken(s.dir, 'small').token;
+    const ask = (extra: Record<string, unknown>) =>
+      fetch(`${s.gw.origin}/v1/responses`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'search', max_output_tokens: 100, tools: [{ type: 'web_search' }], ...extra }) });
+    // Uncapped, a request may run ten searches ($0.10): more than the budget holds.
+    const uncapped = await ask({});
+    expect(uncapped.status).toBe(402);
+    // Capped at two, it fits.
+    expect((await ask({ max_tool_calls: 2 })).status).toBe(200);
+  });
+
+  it('counts the searches a request may run from its tools and caps', () => {
+    expect(searchesAsked({ tools: [{ type: 'function', name: 'f' }] })).toBe(0);
+    expect(searchesAsked({ tools: [{ type: 'web_search' }] })).toBe(DEFAULT_SEARCHES);
+    expect(searchesAsked({ tools: [{ type: 'web_search_preview' }], max_tool_calls: 3 })).toBe(3);
+    expect(searchesAsked({ tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 4 }] })).toBe(4);
+    expect(searchesAsked({ tools: 'nonsense' })).toBe(0);
+  });
+});
