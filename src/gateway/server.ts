@@ -189,7 +189,6 @@ const SECURITY: Record<string, string> = { ...apiSecurityHeaders(), [RECOMMENDED
 const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
-
 const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
 /**
  * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
@@ -653,7 +652,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return { admitted: r, headers };
   }
 
-
   /**
    * Settles a forwarded request: the store, the ledger, the log line, the metrics. `last` is false
    * when an error answer follows, which is counted where it is sent.
@@ -906,11 +904,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const chain = shaped.background ? [] : fallbackChain(route, shaped.model, user);
     let upstream = upstreamFor(route, shaped.model);
     if (shaped.background && upstream !== upstreams.openai) throw badRequest(`background responses are OpenAI's: '${shaped.model}' is served by ${upstream.provider.name}, which runs none; call it without background`);
-    // A stored response is its user's alone: tagged with whose it is, and a previous one continued by its user only.
+    // A stored response is its user's alone: tagged with whose it is, and a previous one continued by its user only (checked once admitted).
+    let previous: unknown;
     if (route.kind === 'responses' && upstream === upstreams.openai && !upload) {
       const o = parsed as Record<string, unknown>;
       if (o.conversation !== undefined && o.conversation !== null) throw badRequest("the gateway does not route OpenAI's Conversations API, so it cannot tell whose a conversation is: chain responses with previous_response_id instead");
-      if (o.previous_response_id !== undefined && o.previous_response_id !== null) await stored.allowPrevious(caller, o.previous_response_id);
+      previous = o.previous_response_id ?? undefined;
       if (o.store !== false) shaped = { ...shaped, body: tagOwner(shaped.body, o, user.id) };
     }
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
@@ -932,6 +931,16 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
     let extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
+    // After admission, so that a client cannot have OpenAI asked about response after response unlimited.
+    if (previous !== undefined) {
+      try {
+        await stored.allowPrevious(caller, previous);
+      } catch (err) {
+        f.status = err instanceof GatewayHttpError ? err.status : 502;
+        finish(f, { tokensIn: 0, tokensOut: 0 }, 'refused', false, false);
+        throw err;
+      }
+    }
     if (hit) {
       const h = headersWith(extra);
       h['content-type'] = JSON_TYPE;
@@ -1309,7 +1318,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of a background response), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of the caller's stored responses), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
       if (req.method !== route.method && route !== RESPONSE_OBJECT) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
