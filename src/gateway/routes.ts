@@ -208,6 +208,8 @@ function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defa
     if (gc !== undefined && !isObject(gc)) throw badRequest("'generationConfig' must be an object");
     const g = (gc ?? {}) as Record<string, unknown>;
     maxTokens = (positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens') ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
+    const searches = searchesAsked(o);
+    if (searches > 0) return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, searches };
   }
   return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw };
 }

@@ -43,6 +43,9 @@ export function lastUsageObject(text: string, key = 'usage'): { start: number; e
   return undefined;
 }
 
+/** What an answer that ran web searches holds (OpenAI's search calls, Gemini's grounding). */
+const SEARCHED = /"(?:web_search_call|groundingMetadata)"/;
+
 /** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
 export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | undefined {
   const text = buf.toString('latin1');
@@ -55,7 +58,7 @@ export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | 
     u = undefined;
   }
   // The web searches an answer ran are listed in its output, not its usage: then it is read whole.
-  if (u && !text.includes('"web_search_call"')) return u;
+  if (u && !SEARCHED.test(text)) return u;
   try {
     return provider.usageFromJson(JSON.parse(buf.toString('utf8'))) ?? u;
   } catch {

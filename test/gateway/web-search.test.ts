@@ -9,7 +9,7 @@ const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
 /** Two searches at $10 a thousand. */
 const TWO_SEARCHES = 0.02;
 
-describe('web searches a provider runs for a request are reserved and billed, on top of the tokens', () => {
+describe('web searches a provider runs for a request (and Gemini answers grounded in Google Search) are reserved and billed, on top of the tokens', () => {
   const s = gatewaySuite({ user: 'searcher', upstream: { promptTokens: 100, outputTokens: 10 } });
   let rows = 0;
   const lastRow = async () => {
@@ -46,6 +46,19 @@ describe('web searches a provider runs for a request are reserved and billed, on
     expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + TWO_SEARCHES, 12);
   });
 
+  it('bills a Gemini answer grounded in Google Search as one search at $35 a thousand, plain and streamed', async () => {
+    const tokens = (out: number) => usd(0.3, 100) + usd(2.5, out);
+    const ask = (path: string) =>
+      fetch(`${s.gw.origin}/v1beta/models/gemini-2.5-flash:${path}`, { method: 'POST', headers: { 'x-goog-api-key': s.token, 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'who won?' }] }], tools: [{ googleSearch: {} }] }) });
+    expect((await ask('generateContent')).status).toBe(200);
+    let row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.035, 12);
+    const streamed = await ask('streamGenerateContent?alt=sse');
+    await streamed.text();
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.035, 12);
+  });
+
   it('reserves the searches a request may run, so a budget cannot be passed through them', async () => {
     s.dir.addUser('small', { budgetUsd: 0.05, period: 'day' });
     const token = issueToken(s.dir, 'small').token;
@@ -64,5 +77,7 @@ describe('web searches a provider runs for a request are reserved and billed, on
     expect(searchesAsked({ tools: [{ type: 'web_search_preview' }], max_tool_calls: 3 })).toBe(3);
     expect(searchesAsked({ tools: [{ type: 'web_search_20250305', name: 'web_search', max_uses: 4 }] })).toBe(4);
     expect(searchesAsked({ tools: 'nonsense' })).toBe(0);
+    expect(searchesAsked({ tools: [{ googleSearch: {} }] })).toBe(1);
+    expect(searchesAsked({ tools: [{ google_search_retrieval: { dynamic_retrieval_config: {} } }] })).toBe(1);
   });
 });

@@ -5,6 +5,7 @@
  * `usageMetadata`. Thinking tokens are billed as output, as Google bills them; every streamed chunk
  * carries the usage so far, so the last one seen is the total.
  */
+import { grounded } from '../web-search.js';
 import { num, type Provider, type Usage, withParams } from './types.js';
 
 /** google.rpc.Code names, which the SDKs read from `error.status`. */
@@ -37,6 +38,12 @@ function withCached<U extends Partial<Usage>>(u: U, o: Counts): U {
   return u;
 }
 
+/** An answer grounded in Google Search is billed as one search. */
+function withGrounding<U extends Partial<Usage>>(u: U, json: unknown): U {
+  if (grounded((json as { candidates?: unknown } | null)?.candidates)) u.searches = 1;
+  return u;
+}
+
 function countsOf(json: unknown): Counts | undefined {
   const u = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).usageMetadata : undefined;
   return typeof u === 'object' && u !== null ? (u as Counts) : undefined;
@@ -62,7 +69,7 @@ export const gemini: Provider = {
     }),
   usageFromJson(json): Usage | undefined {
     const o = countsOf(json);
-    return o && withCached({ tokensIn: tokensIn(o), tokensOut: tokensOut(o) }, o);
+    return o && withGrounding(withCached({ tokensIn: tokensIn(o), tokensOut: tokensOut(o) }, o), json);
   },
   usageFromEvent(json) {
     const o = countsOf(json);
@@ -71,7 +78,7 @@ export const gemini: Provider = {
     if (o.promptTokenCount !== undefined) withCached(Object.assign(out, { tokensIn: tokensIn(o) }), o);
     // Early chunks may carry only the prompt's count; output is known once a count for it appears.
     if (o.candidatesTokenCount !== undefined || o.thoughtsTokenCount !== undefined) out.tokensOut = tokensOut(o);
-    return out;
+    return withGrounding(out, json);
   },
 };
 

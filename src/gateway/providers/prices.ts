@@ -84,13 +84,14 @@ export const DEFAULT_PRICES: PriceTable = {
   'claude-3-7-sonnet': { input: 3, cachedInput: 0.3, output: 15 },
   'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, output: 4 },
   // Gemini: the standard tier for prompts up to 200k tokens (Pro costs more past that: override it if you send those).
-  'gemini-3-pro-preview': { input: 2, output: 12 },
-  // Cached content at a quarter of the input (storage of an explicit cache is not billed here).
-  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10 },
-  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5 },
-  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4 },
-  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4 },
-  'gemini-2.0-flash-lite': { input: 0.075, output: 0.3 },
+  // Cached content at a quarter of the input (storage of an explicit cache is not billed here); an
+  // answer grounded in Google Search at $35 a thousand (the daily free grounded prompts not counted).
+  'gemini-3-pro-preview': { input: 2, output: 12, webSearch: 35 },
+  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10, webSearch: 35 },
+  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5, webSearch: 35 },
+  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
+  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
+  'gemini-2.0-flash-lite': { input: 0.075, output: 0.3, webSearch: 35 },
   // Gemini Live sessions relayed by the gateway: text, and audio (video and images too) at its rate.
   'gemini-live-2.5-flash-preview': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },
   'gemini-2.5-flash-native-audio': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },

@@ -317,7 +317,9 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const n = Math.min(defaultOut, gc.maxOutputTokens ?? defaultOut);
       const thoughts = o.thoughtTokens ?? 0;
       const usage = (k: number) => ({ promptTokenCount: promptTokens, candidatesTokenCount: k, ...(thoughts ? { thoughtsTokenCount: thoughts } : {}), totalTokenCount: promptTokens + k + thoughts });
-      const candidate = (text: string, done: boolean) => ({ content: { parts: [{ text }], role: 'model' }, index: 0, ...(done ? { finishReason: 'STOP' } : {}) });
+      // With Google Search as a tool, the answer is grounded: its last candidate says which queries ran.
+      const grounding = Array.isArray(body?.tools) && body.tools.some((t) => typeof t === 'object' && t !== null && 'googleSearch' in t) ? { groundingMetadata: { webSearchQueries: ['keyward gateway'], groundingChunks: [{ web: { uri: 'https://example.com', title: 'example' } }] } } : {};
+      const candidate = (text: string, done: boolean) => ({ content: { parts: [{ text }], role: 'model' }, index: 0, ...(done ? { finishReason: 'STOP', ...grounding } : {}) });
       if (gem[2] === 'generateContent') {
         res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
         res.end(JSON.stringify({ candidates: [candidate('tok'.repeat(n), true)], usageMetadata: reportUsage ? usage(n) : undefined, modelVersion: gem[1], responseId: 'fake' }));
