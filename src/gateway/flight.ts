@@ -31,6 +31,8 @@ export interface Flight {
   tag?: string;
   /** Billed this, not by usage (a Realtime client secret). */
   flatUsd?: number;
+  /** Web searches billed whatever the usage says (a search model's chat, which searches on every request). */
+  searchesRun?: number;
 }
 
 /** What an admission counted, and the rate-limit headers for the answer. */

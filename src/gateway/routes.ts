@@ -122,6 +122,9 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
         const n = positiveInt(o.n, 'n') ?? 1;
         maxTokens = (positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * Math.max(n, positiveInt(o.best_of, 'best_of') ?? 1) * promptCount(o.prompt);
       }
+      const spoken = route.kind === 'chat' && Array.isArray(o.modalities) && o.modalities.includes('audio');
+      // A search model searches on every request.
+      const searches = route.kind === 'chat' && (o.web_search_options !== undefined || model.includes('search-preview')) ? 1 : 0;
       const so = o.stream_options as Record<string, unknown> | undefined | null;
       if (stream && (typeof so !== 'object' || so === null || so.include_usage !== true)) {
         if (!('stream_options' in o)) {
@@ -133,6 +136,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
         }
         injectedUsage = true;
       }
+      if (spoken || searches > 0) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage, ...(spoken ? { spoken } : {}), ...(searches > 0 ? { searches, searchesRun: true } : {}) };
       break;
     }
     case 'responses': {

@@ -71,6 +71,22 @@ describe('web searches a provider runs for a request (and Gemini answers grounde
     expect((await ask({ max_tool_calls: 2 })).status).toBe(200);
   });
 
+  it('bills a search model (gpt-4o-search-preview) for the search it runs on every request', async () => {
+    await s.oa().chat.completions.create({ model: 'gpt-4o-mini-search-preview', messages: [{ role: 'user', content: 'weather?' }], web_search_options: {} });
+    const row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(usd(0.15, 100) + usd(0.6, row.tokensOut) + 0.03, 12);
+  });
+
+  it('reserves a chat that may answer in speech at the audio output rate', async () => {
+    // 4 096 tokens of speech at $20 a million is about $0.08; written, at $0.6, they would fit in $0.01.
+    s.dir.addUser('talker', { budgetUsd: 0.01, period: 'day' });
+    const token = issueToken(s.dir, 'talker').token;
+    const chat = (extra: Record<string, unknown>) =>
+      fetch(`${s.gw.origin}/v1/chat/completions`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini-audio-preview', messages: [{ role: 'user', content: 'hi' }], ...extra }) });
+    expect((await chat({ modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } })).status).toBe(402);
+    expect((await chat({})).status).toBe(200);
+  });
+
   it('counts the searches a request may run from its tools and caps', () => {
     expect(searchesAsked({ tools: [{ type: 'function', name: 'f' }] })).toBe(0);
     expect(searchesAsked({ tools: [{ type: 'web_search' }] })).toBe(DEFAULT_SEARCHES);

@@ -5,7 +5,7 @@ import { num, type Provider, type Usage } from './types.js';
 function usageOf(u: unknown): Usage | undefined {
   if (typeof u !== 'object' || u === null) return undefined;
   const o = u as Record<string, unknown>;
-  if ('prompt_tokens' in o || 'completion_tokens' in o) return withCached({ tokensIn: num(o.prompt_tokens), tokensOut: num(o.completion_tokens) }, o.prompt_tokens_details);
+  if ('prompt_tokens' in o || 'completion_tokens' in o) return withAudio(withCached({ tokensIn: num(o.prompt_tokens), tokensOut: num(o.completion_tokens) }, o.prompt_tokens_details), o);
   if ('input_tokens' in o || 'output_tokens' in o) {
     const u: Usage = { tokensIn: num(o.input_tokens), tokensOut: num(o.output_tokens) };
     // An image edit's input images, billed at the image-input rate.
@@ -16,6 +16,15 @@ function usageOf(u: unknown): Usage | undefined {
   // Whisper's transcripts report the seconds heard, the unit it is billed in.
   if (o.type === 'duration' && 'seconds' in o) return { tokensIn: Math.ceil(num(o.seconds)), tokensOut: 0 };
   return undefined;
+}
+
+/** A chat's audio tokens, heard and spoken (`audio_tokens` in the details), billed at the audio rates. */
+function withAudio(u: Usage, o: Record<string, unknown>): Usage {
+  const heard = num((o.prompt_tokens_details as Record<string, unknown> | null | undefined)?.audio_tokens);
+  const spoken = num((o.completion_tokens_details as Record<string, unknown> | null | undefined)?.audio_tokens);
+  if (heard > 0) u.audioIn = Math.min(heard, u.tokensIn);
+  if (spoken > 0) u.audioOut = Math.min(spoken, u.tokensOut);
+  return u;
 }
 
 /** The prompt tokens OpenAI read from its cache (`cached_tokens` in the details), billed at the cached rate. */

@@ -52,4 +52,15 @@ describe('prompt caching is billed at its own rates', () => {
     m.end();
     expect(m.usage(0)).toEqual({ tokensIn: 1_005, tokensOut: 42, cachedIn: 1_000 });
   });
+
+  it("bills a chat's audio at the audio rates, not its model family's text rate", () => {
+    const u = openai.usageFromJson({ usage: { prompt_tokens: 300, completion_tokens: 1_000, prompt_tokens_details: { audio_tokens: 200 }, completion_tokens_details: { audio_tokens: 900 } } })!;
+    expect(u).toEqual({ tokensIn: 300, tokensOut: 1_000, audioIn: 200, audioOut: 900 });
+    // A dated id of the audio model, not gpt-4o-mini's family price.
+    expect(prices.of('gpt-4o-mini-audio-preview-2024-12-17')).toMatchObject({ audioInput: 10, audioOutput: 20 });
+    expect(prices.usageCost('gpt-4o-mini-audio-preview-2024-12-17', u)).toBeCloseTo(usd(0.15, 100) + usd(10, 200) + usd(0.6, 100) + usd(20, 900), 15);
+    // What a spoken answer may cost beyond a written one, for the reservation.
+    expect(prices.spokenExtra('gpt-4o-audio-preview', 1_000)).toBeCloseTo(usd(80 - 10, 1_000), 15);
+    expect(prices.spokenExtra('gpt-4o-mini', 1_000)).toBe(0);
+  });
 });

@@ -68,6 +68,15 @@ export const DEFAULT_PRICES: PriceTable = {
   'tts-1': { input: 15, output: 0 },
   'tts-1-hd': { input: 30, output: 0 },
   'gpt-4o-mini-tts': { input: 0.6, output: 12 },
+  // Chat with audio in and out: text tokens at the text rates, audio tokens at the audio rates (a
+  // family's price would bill the audio of 'gpt-4o-mini-audio-preview' at gpt-4o-mini's text rate).
+  'gpt-4o-audio-preview': { input: 2.5, output: 10, audioInput: 40, audioOutput: 80 },
+  'gpt-4o-mini-audio-preview': { input: 0.15, output: 0.6, audioInput: 10, audioOutput: 20 },
+  'gpt-audio': { input: 2.5, output: 10, audioInput: 32, audioOutput: 64 },
+  'gpt-audio-mini': { input: 0.6, output: 2.4, audioInput: 10, audioOutput: 20 },
+  // Chat models that search the web on every request: the search at $30 a thousand on top of the tokens.
+  'gpt-4o-search-preview': { input: 2.5, output: 10, webSearch: 30 },
+  'gpt-4o-mini-search-preview': { input: 0.15, output: 0.6, webSearch: 30 },
   // Realtime sessions relayed by the gateway: text, audio and image tokens, cached ones cheaper.
   'gpt-realtime': { input: 4, cachedInput: 0.4, output: 16, audioInput: 32, cachedAudioInput: 0.4, audioOutput: 64, imageInput: 5 },
   'gpt-realtime-mini': { input: 0.6, cachedInput: 0.06, output: 2.4, audioInput: 10, cachedAudioInput: 0.3, audioOutput: 20, imageInput: 0.8 },
@@ -151,15 +160,21 @@ export class Prices {
     const cached = u.cachedIn ?? 0;
     const w5m = u.cacheWriteIn ?? 0;
     const w1h = u.cacheWrite1hIn ?? 0;
+    const heard = u.audioIn ?? 0;
+    const spoken = u.audioOut ?? 0;
     const searches = this.searchCost(model, u.searches ?? 0);
-    if (cached === 0 && w5m === 0 && w1h === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
+    if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
     const p = this.of(model);
-    const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h);
-    return (
-      searches +
-      this.cost(model, 0, u.tokensOut, 0) +
-      (plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2)) / 1e6
-    );
+    const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h - heard);
+    const input = plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2) + heard * (p.audioInput ?? p.input);
+    const output = (u.tokensOut - spoken) * p.output + spoken * (p.audioOutput ?? p.output);
+    return searches + (input + output) / 1e6;
+  }
+
+  /** What `tokens` of output cost more when spoken than written (an audio chat's worst case). */
+  spokenExtra(model: string, tokens: number): number {
+    const p = this.of(model);
+    return (tokens * Math.max(0, (p.audioOutput ?? p.output) - p.output)) / 1e6;
   }
 
   /** USD for `n` web searches run for a request to this model. */

@@ -14,6 +14,9 @@ export interface Usage {
   cacheWrite1hIn?: number;
   /** Web searches the provider ran for the request, billed per search. */
   searches?: number;
+  /** The parts of `tokensIn` and `tokensOut` that are audio (a chat with an audio model), billed at the audio rates. */
+  audioIn?: number;
+  audioOut?: number;
 }
 
 /** A client request understood well enough to limit, price and forward it. */
@@ -56,6 +59,10 @@ export interface ShapedRequest {
   background?: boolean;
   /** Web searches the request may run (a search tool), reserved at the model's search price. */
   searches?: number;
+  /** The answer may be spoken (a chat asking for `audio` among its `modalities`): output reserved at the audio rate. */
+  spoken?: boolean;
+  /** The `searches` run whatever the answer says (a search model's chat, whose usage does not count them). */
+  searchesRun?: boolean;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */
