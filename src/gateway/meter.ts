@@ -25,6 +25,8 @@ export class StreamMeter {
   private imageTokensIn: number | undefined;
   /** Web searches the provider reported (a running count: the last event that gives one). */
   private searches: number | undefined;
+  /** Code interpreter containers the provider reported. */
+  private containers: string[] | undefined;
   /** The prompt's cache reads and writes, as the event that reported the input said. */
   private cache: Pick<Usage, 'cachedIn' | 'cacheWriteIn' | 'cacheWrite1hIn'> = {};
   private ended = false;
@@ -73,6 +75,7 @@ export class StreamMeter {
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
           if (u.imageTokensIn !== undefined) this.imageTokensIn = u.imageTokensIn;
           if (u.searches !== undefined) this.searches = u.searches;
+          if (u.containers !== undefined) this.containers = u.containers;
         }
       } catch {
         // a line cut at the head/tail boundary, or not JSON: the other lines still count
@@ -109,6 +112,7 @@ export class StreamMeter {
     };
     if (this.imageTokensIn !== undefined && this.tokensIn >= 0) u.imageTokensIn = this.imageTokensIn;
     if (this.searches !== undefined) u.searches = this.searches;
+    if (this.containers !== undefined) u.containers = this.containers;
     if (this.tokensIn >= 0) {
       if (this.cache.cachedIn !== undefined) u.cachedIn = this.cache.cachedIn;
       if (this.cache.cacheWriteIn !== undefined) u.cacheWriteIn = this.cache.cacheWriteIn;

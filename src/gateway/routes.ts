@@ -10,6 +10,7 @@ import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
+import { containerAsked } from './containers.js';
 import { searchesAsked } from './web-search.js';
 
 export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'response' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
@@ -144,7 +145,10 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (o.input === undefined) throw badRequest("'input' is required");
       if (o.background !== undefined && o.background !== null && typeof o.background !== 'boolean') throw badRequest("'background' must be true or false");
       const searches = searchesAsked(o);
-      if (o.background === true || searches > 0) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, ...(o.background === true ? { background: true } : {}), ...(searches > 0 ? { searches } : {}) };
+      const containerUsd = containerAsked(o);
+      if (o.background === true || searches > 0 || containerUsd > 0) {
+        return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, ...(o.background === true ? { background: true } : {}), ...(searches > 0 ? { searches } : {}), ...(containerUsd > 0 ? { containerUsd } : {}) };
+      }
       break;
     }
     case 'embeddings':

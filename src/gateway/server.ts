@@ -42,6 +42,7 @@ import { StoredResponses, type Via } from './stored-responses.js';
 import { CallRegistry } from './call-registry.js';
 import { RESPONSE_ID_IN_ANSWER, tagOwner } from './response-ownership.js';
 import { storedObjectsNamed } from './shared-objects.js';
+import { BilledContainers, CONTAINER_USD } from './containers.js';
 import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
@@ -280,6 +281,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let chatPolicy!: AppChatPolicy;
   let promptSecrets!: PromptSecretsMode;
   let sharedObjects!: Set<string>;
+  const billedContainers = new BilledContainers();
   let fallbacks!: Map<string, string[]>;
   let aliases!: Map<string, string>;
   let realtime: RealtimePolicy | undefined;
@@ -659,7 +661,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, f.searchesRun !== undefined && usage.searches === undefined ? { ...usage, searches: f.searchesRun } : usage)) : 0;
+    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, f.searchesRun !== undefined && usage.searches === undefined ? { ...usage, searches: f.searchesRun } : usage) + containersCost(f, usage)) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
     const user = f.caller.user;
@@ -683,6 +685,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     metrics.took(f.route.kind, f.upstream, latencyMs / 1000);
     if (last) metrics.request(f.route.kind, f.upstream, f.status, outcome);
     if (billed) metrics.usage(f.upstream, f.model, tokensIn, tokensOut, costUsd);
+  }
+
+  /** The code interpreter containers an answer used that were not billed before, at the tier the request asked for. */
+  function containersCost(f: Flight, usage: Usage): number {
+    if (usage.containers === undefined) return 0;
+    return billedContainers.fresh(usage.containers) * (f.containerUsd ?? CONTAINER_USD['1g']!);
   }
 
   /** The ledger row and the log line of one billed thing: a request, or a response of a relayed session (under its own id). */
@@ -914,10 +922,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
     if (shaped.searchesRun) f.searchesRun = shaped.searches;
+    if (shaped.containerUsd !== undefined) f.containerUsd = shaped.containerUsd;
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.searchCost(m, shaped.searches ?? 0) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0);
+    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.searchCost(m, shaped.searches ?? 0) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + (shaped.containerUsd ?? 0);
     let reserveUsd = shaped.flatUsd ?? worst(shaped.model);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);

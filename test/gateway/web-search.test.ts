@@ -12,10 +12,12 @@ const TWO_SEARCHES = 0.02;
 describe('web searches a provider runs for a request (and Gemini answers grounded in Google Search) are reserved and billed, on top of the tokens', () => {
   const s = gatewaySuite({ user: 'searcher', upstream: { promptTokens: 100, outputTokens: 10 } });
   let rows = 0;
+  /** The suite user's row for the call just made, once written (the budget tests call as other users). */
   const lastRow = async () => {
     rows++;
-    await until('the call is in the ledger', () => s.ledger.rows({}).length >= rows);
-    return s.ledger.rows({}).at(-1)!;
+    const mine = () => s.ledger.rows({}).filter((r) => r.userId === s.dir.getUser('searcher')!.id);
+    await until('the call is in the ledger', () => mine().length >= rows);
+    return mine().at(-1)!;
   };
 
   it("bills an OpenAI response for the web searches in its output, plain and streamed", async () => {
@@ -85,6 +87,24 @@ describe('web searches a provider runs for a request (and Gemini answers grounde
       fetch(`${s.gw.origin}/v1/chat/completions`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini-audio-preview', messages: [{ role: 'user', content: 'hi' }], ...extra }) });
     expect((await chat({ modalities: ['text', 'audio'], audio: { voice: 'alloy', format: 'wav' } })).status).toBe(402);
     expect((await chat({})).status).toBe(200);
+  });
+
+  it('bills each code interpreter container an answer used once, at the memory tier asked for, and reserves one', async () => {
+    const tokens = (out: number) => usd(0.15, 100) + usd(0.6, out);
+    const code = (extra: Record<string, unknown> = {}, container: Record<string, unknown> = { type: 'auto' }) =>
+      s.oa().responses.create({ model: 'gpt-4o-mini', input: 'plot it', tools: [{ type: 'code_interpreter', container: container as { type: 'auto' } }], ...extra });
+    await code();
+    let row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.03, 12);
+    // The next turn runs in the same container: not billed again.
+    await code({ previous_response_id: 'resp_fake' });
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut), 12);
+    // A 64 GB container costs $1.92: reserved, it does not fit in a $1 budget.
+    s.dir.addUser('coder', { budgetUsd: 1, period: 'day' });
+    const token = issueToken(s.dir, 'coder').token;
+    const big = await fetch(`${s.gw.origin}/v1/responses`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'crunch', tools: [{ type: 'code_interpreter', container: { type: 'auto', memory_limit: '64g' } }] }) });
+    expect(big.status).toBe(402);
   });
 
   it('counts the searches a request may run from its tools and caps', () => {

@@ -1,4 +1,5 @@
 /** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings, audio) or `response.usage` (Responses API). */
+import { containersUsed } from '../containers.js';
 import { searchCalls } from '../web-search.js';
 import { num, type Provider, type Usage } from './types.js';
 
@@ -46,9 +47,13 @@ export const openai: Provider = {
     const o = json as Record<string, unknown>;
     const response = o.response as Record<string, unknown> | undefined;
     const u = usageOf(o.usage) ?? usageOf(response?.usage);
-    // A Responses API answer (or its stream's last event) lists the web searches it ran.
-    const searches = u === undefined ? 0 : searchCalls(o.output ?? response?.output);
-    if (searches > 0) u!.searches = searches;
+    // A Responses API answer (or its stream's last event) lists the web searches it ran and the containers its code ran in.
+    if (u === undefined) return u;
+    const output = o.output ?? response?.output;
+    const searches = searchCalls(output);
+    if (searches > 0) u.searches = searches;
+    const containers = containersUsed(output);
+    if (containers.length > 0) u.containers = containers;
     return u;
   },
   usageFromEvent(json) {

@@ -17,6 +17,8 @@ export interface Usage {
   /** The parts of `tokensIn` and `tokensOut` that are audio (a chat with an audio model), billed at the audio rates. */
   audioIn?: number;
   audioOut?: number;
+  /** The code interpreter containers the answer's code ran in, billed once each. */
+  containers?: string[];
 }
 
 /** A client request understood well enough to limit, price and forward it. */
@@ -63,6 +65,8 @@ export interface ShapedRequest {
   spoken?: boolean;
   /** The `searches` run whatever the answer says (a search model's chat, whose usage does not count them). */
   searchesRun?: boolean;
+  /** USD of one code interpreter container the request may have made (its memory tier), reserved and billed per container used. */
+  containerUsd?: number;
 }
 
 /** One upstream API; `N` is a built-in's name, or any name for a provider from the config (OpenAI-compatible). */

@@ -87,7 +87,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     if (!cached && !written) return { input_tokens: promptTokens };
     return { input_tokens: promptTokens - cached - written, cache_read_input_tokens: cached, cache_creation_input_tokens: written, cache_creation: { ephemeral_5m_input_tokens: writes.fiveMinutes, ephemeral_1h_input_tokens: writes.hour } };
   };
-  const state = { seen: [] as SeenRequest[], badAuth: 0, aborted: 0, eventsWritten: 0, faults: [] as Fault[] };
+  const state = { seen: [] as SeenRequest[], badAuth: 0, aborted: 0, eventsWritten: 0, faults: [] as Fault[], containers: 0 };
 
   async function handler(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
@@ -359,7 +359,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const usage = { input_tokens: promptTokens, output_tokens: out, total_tokens: promptTokens + out };
       // With a search tool, the model searches the web twice before it answers.
       const searched = searches > 0 ? Array.from({ length: searches }, (_, i) => ({ type: 'web_search_call', id: `ws_${i}`, status: 'completed', action: { type: 'search', query: 'q' } })) : [];
-      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
+      // With a code interpreter, the code runs in a new container, or in the last one when the request continues a response.
+      const coding = Array.isArray(body?.tools) && body.tools.some((t) => (t as { type?: unknown }).type === 'code_interpreter');
+      if (coding && body?.previous_response_id === undefined) state.containers++;
+      const ran = coding ? [{ type: 'code_interpreter_call', id: `ci_${state.containers}`, status: 'completed', code: 'print(1)', container_id: `cntr_fake${state.containers}`, outputs: [] }] : [];
+      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, ...ran, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(response));
