@@ -1,6 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { period } from '../../src/gateway/budget.js';
-import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeBackground, type FakeBackground } from './helpers/fake-background.js';
 import { bearer, until } from './helpers/http.js';
@@ -13,14 +11,11 @@ const OUT_USD = 0.6 / 1e6;
 describe('OpenAI background responses: followed until they finish, billed for what they used, reached only by their owner', () => {
   const counters = new MemoryCounters();
   const s = gatewaySuite({ user: 'bg', gateway: { counters, background: { pollMs: 40 } } });
-  const { dir, ledger } = s;
+  const { ledger } = s;
   let fake: FakeBackground;
-  const tokenOf = (name: string, policy: Parameters<typeof dir.addUser>[1] = {}) => {
-    dir.addUser(name, policy);
-    return issueToken(dir, name).token;
-  };
-  const spentBy = (name: string) => (counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number | undefined) ?? 0;
-  const rowsOf = (name: string) => ledger.rows({}).filter((r) => r.userId === dir.getUser(name)!.id);
+  const tokenOf = s.tokenFor;
+  const spentBy = s.spentToday;
+  const rowsOf = s.rowsOfUser;
   const start = (token: string, body: Record<string, unknown> = {}, base = s.gw.origin) =>
     fetch(`${base}/v1/responses`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'Summarise the report.', background: true, max_output_tokens: 100_000, ...body }) });
   const object = (token: string, id: string, part = '', init: RequestInit = {}) => fetch(`${s.gw.origin}/v1/responses/${id}${part}`, { ...init, headers: { ...bearer(token), ...(init.headers as Record<string, string> | undefined) } });

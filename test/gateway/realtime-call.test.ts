@@ -1,5 +1,4 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { period } from '../../src/gateway/budget.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeRealtime, CUT_SHORT_USAGE, OFFER, SPOKEN_USAGE, type FakeCall, type FakeRealtime } from './helpers/fake-realtime.js';
@@ -12,14 +11,11 @@ const RESPONSE_USD = (100 * 4 + 100 * 0.4 + 300 * 32 + 100 * 16 + 700 * 64) / 1e
 describe('OpenAI Realtime calls over WebRTC, opened through the gateway and watched over their sideband', () => {
   const counters = new MemoryCounters();
   const s = gatewaySuite({ user: 'wren', gateway: { realtime: { usdPerSecret: 0.06 }, counters, corsOrigins: ['https://app.example'] } });
-  const { dir, ledger } = s;
+  const { dir } = s;
   let fake: FakeRealtime;
-  const tokenOf = (name: string, policy: Parameters<typeof dir.addUser>[1] = {}) => {
-    dir.addUser(name, policy);
-    return issueToken(dir, name).token;
-  };
-  const spentBy = (name: string) => (counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number | undefined) ?? 0;
-  const rowsOf = (name: string) => ledger.rows({}).filter((r) => r.userId === dir.getUser(name)!.id);
+  const tokenOf = s.tokenFor;
+  const spentBy = s.spentToday;
+  const rowsOf = s.rowsOfUser;
   const call = (token: string, init: { query?: string; body?: string | FormData; type?: string; origin?: string; base?: string } = {}) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (init.type !== 'form') headers['content-type'] = init.type ?? 'application/sdp';

@@ -24,11 +24,8 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
   const { dir, ledger } = s;
   let fake: FakeRealtime;
   let wsBase: string;
-  const tokenOf = (name: string, policy: Parameters<typeof dir.addUser>[1] = {}) => {
-    dir.addUser(name, policy);
-    return issueToken(dir, name).token;
-  };
-  const spentBy = (name: string) => counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number;
+  const tokenOf = s.tokenFor;
+  const spentBy = s.spentToday;
   const bearer = (token: string) => ({ headers: { authorization: `Bearer ${token}` } });
 
   /** Opens a session and asks for two responses: the error the gateway then ends it with (code 1008). */
@@ -380,11 +377,8 @@ describe('Gemini Live sessions relayed over WebSocket', () => {
   const s = gatewaySuite({ user: 'lia', gateway: { realtime: { usdPerSecret: 0.01 }, counters } });
   const { dir, ledger } = s;
   let fake: FakeRealtime;
-  const tokenOf = (name: string, policy: Parameters<typeof dir.addUser>[1] = {}) => {
-    dir.addUser(name, policy);
-    return issueToken(dir, name).token;
-  };
-  const spentBy = (name: string) => counters.peek(`b:u:${dir.getUser(name)!.id}:${period('day').key}`) as number;
+  const tokenOf = s.tokenFor;
+  const spentBy = s.spentToday;
   /** gemini-live-2.5-flash-preview's prices for LIVE_USAGE: 100 text + 300 audio in, 600 audio out. */
   const TURN_USD = (100 * 0.5 + 300 * 3 + 600 * 12) / 1e6;
 

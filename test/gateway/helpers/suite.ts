@@ -5,7 +5,8 @@
 import OpenAI from 'openai';
 import { afterAll, beforeAll } from 'vitest';
 import { issueToken, type GatewayOptions } from '../../../src/gateway/index.js';
-import { MemoryDirectory, MemoryLedger } from '../../../src/store/memory.js';
+import { period } from '../../../src/gateway/budget.js';
+import { MemoryCounters, MemoryDirectory, MemoryLedger } from '../../../src/store/memory.js';
 import type { LedgerRow, UserPolicy } from '../../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { startGateway, type TestGateway } from './gateway.js';
@@ -24,6 +25,12 @@ export interface GatewaySuite {
   oa(token?: string, origin?: string): OpenAI;
   /** The ledger's rows of one route. */
   rowsOf(route: string): LedgerRow[];
+  /** Adds a user with this policy and issues it a token. */
+  tokenFor(name: string, policy?: UserPolicy): string;
+  /** The ledger's rows of one user. */
+  rowsOfUser(name: string): LedgerRow[];
+  /** What the user's daily budget counts now (nano-USD): the suite's gateway must be given MemoryCounters. */
+  spentToday(name: string): number;
   /** Another gateway on the same upstream, directory and keys, stopped with the suite. */
   another(options: Partial<GatewayOptions>): Promise<TestGateway>;
 }
@@ -44,6 +51,16 @@ export function gatewaySuite(o: GatewaySuiteOptions): GatewaySuite {
     ledger: new MemoryLedger(),
     oa: (token = s.token, origin = s.gw.origin) => new OpenAI({ baseURL: `${origin}/v1`, apiKey: token, maxRetries: 0 }),
     rowsOf: (route: string) => s.ledger.rows({}).filter((r) => r.route === route),
+    tokenFor(name: string, policy: UserPolicy = {}) {
+      s.dir.addUser(name, policy);
+      return issueToken(s.dir, name).token;
+    },
+    rowsOfUser: (name: string) => s.ledger.rows({}).filter((r) => r.userId === s.dir.getUser(name)!.id),
+    spentToday(name: string) {
+      const counters = o.gateway?.counters;
+      if (!(counters instanceof MemoryCounters)) throw new Error("spentToday reads the suite's MemoryCounters: give the suite's gateway one");
+      return (counters.peek(`b:u:${s.dir.getUser(name)!.id}:${period('day').key}`) as number | undefined) ?? 0;
+    },
     async another(options: Partial<GatewayOptions>) {
       const g = await startGateway(s.upstream, s.keys, { directory: s.dir, ...options });
       others.push(g);
