@@ -31,7 +31,7 @@ export interface Route {
   upload?: string;
 }
 
-/** A background response the caller started (`/v1/responses/{id}`, `…/cancel`, `…/input_items`): GET, POST or DELETE by what it asks. */
+/** A stored response the caller made through the gateway (`/v1/responses/{id}`, `…/cancel`, `…/input_items`): GET, POST or DELETE by what it asks. */
 export const RESPONSE_OBJECT: Route = { kind: 'response', method: 'GET', provider: openai, upstreamPath: '/responses' };
 export const RESPONSES_PREFIX = '/v1/responses/';
 export const RESPONSE_OBJECT_PATH = /^\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/;
