@@ -79,6 +79,8 @@ export class BackgroundResponses<T> {
     private readonly settle: (item: T, answer: Buffer | undefined, outcome: string) => void,
     private readonly log: Logger,
     private readonly opts: BackgroundOptions = DEFAULT_BACKGROUND,
+    /** Why a response may not run on (its user disabled, its token revoked): it is cancelled at the next look. */
+    private readonly refuse: (item: T) => string | undefined = () => undefined,
   ) {}
 
   get size(): number {
@@ -128,6 +130,8 @@ export class BackgroundResponses<T> {
       [...this.followed].map(async ([id, x]) => {
         if (x.asking) return;
         if (now - x.since > this.opts.maxMs) return this.cancel(id, 'ran_too_long');
+        const why = this.refuse(x.item);
+        if (why !== undefined) return this.cancel(id, why);
         x.asking = true;
         try {
           const r = await x.up.sendOn(x.key, `/responses/${id}`, new Cancel(), 'GET');

@@ -1430,6 +1430,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),
     answerText: (up) => answerText(up, openai),
     closing: () => closing !== undefined,
+    // A user disabled or a token revoked while its background response runs: the response is cancelled.
+    refusal: (caller) => {
+      if (dir.getUser(caller.user.id)?.disabled !== false) return 'user_disabled';
+      if (caller.tokenId === 'jwt' || caller.tokenId === 'app') return undefined;
+      const t = dir.lookupToken(caller.tokenId);
+      return t === undefined || t.token.revokedAt !== undefined ? 'token_revoked' : undefined;
+    },
   });
 
   /**

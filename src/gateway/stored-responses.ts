@@ -49,6 +49,8 @@ export interface StoredResponsesGateway {
   answerText(up: UpstreamAnswer): Promise<string>;
   /** True once the gateway has started closing. */
   closing(): boolean;
+  /** Why the caller may no longer spend (a disabled user, a revoked token), or undefined. */
+  refusal(caller: Caller): string | undefined;
 }
 
 interface FollowedResponse {
@@ -77,6 +79,7 @@ export class StoredResponses {
       },
       g.log,
       g.background,
+      (x) => g.refusal(x.f.caller),
     );
   }
 

@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeBackground, type FakeBackground } from './helpers/fake-background.js';
 import { bearer, until } from './helpers/http.js';
@@ -11,7 +12,7 @@ const OUT_USD = 0.6 / 1e6;
 describe('OpenAI background responses: followed until they finish, billed for what they used, reached only by their owner', () => {
   const counters = new MemoryCounters();
   const s = gatewaySuite({ user: 'bg', gateway: { counters, background: { pollMs: 40 } } });
-  const { ledger } = s;
+  const { dir, ledger } = s;
   let fake: FakeBackground;
   const tokenOf = s.tokenFor;
   const spentBy = s.spentToday;
@@ -117,6 +118,21 @@ describe('OpenAI background responses: followed until they finish, billed for wh
     expect(await resumed.text()).toContain('response.completed');
     await until('the response is billed', () => rowsOf('leaver').some((x) => x.route === 'responses'));
     expect(rowsOf('leaver').find((x) => x.route === 'responses')).toMatchObject({ tokensIn: 300, tokensOut: 9_000, outcome: 'ok' });
+  });
+
+  it("cancels a running response once its token is revoked or its user disabled, and bills what it reports", async () => {
+    dir.addUser('revokee', { budgetUsd: 5, period: 'day' });
+    const issued = issueToken(dir, 'revokee');
+    const { id } = (await (await start(issued.token)).json()) as { id: string };
+    dir.revokeToken(issued.record.id);
+    await until('the response is cancelled', () => fake.responses.find((x) => x.id === id)!.status === 'cancelled');
+    await until('it is billed', () => rowsOf('revokee').some((x) => x.route === 'responses'));
+    expect(rowsOf('revokee').find((x) => x.route === 'responses')).toMatchObject({ tokensIn: 40, tokensOut: 7, outcome: 'token_revoked' });
+    const token = tokenOf('disablee', { budgetUsd: 5, period: 'day' });
+    const second = (await (await start(token)).json()) as { id: string };
+    dir.setDisabled('disablee', true);
+    await until('the response is cancelled', () => fake.responses.find((x) => x.id === second.id)!.status === 'cancelled');
+    await until('it is billed', () => rowsOf('disablee').some((x) => x.outcome === 'user_disabled'));
   });
 
   it('refuses a background request for a model another provider serves, and a background flag that is not a boolean', async () => {
