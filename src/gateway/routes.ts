@@ -18,6 +18,8 @@ export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'i
 export interface Route {
   kind: RouteKind;
   method: 'GET' | 'POST';
+  /** The methods it takes when more than one (a stored response: retrieved, cancelled, deleted). */
+  methods?: readonly string[];
   /** The provider whose API shape the client speaks (errors are answered in it). */
   provider: Provider;
   /** Path appended to the provider's base URL (SDK semantics: OpenAI's base ends in /v1, Anthropic's does not). */
@@ -32,7 +34,7 @@ export interface Route {
 }
 
 /** A stored response the caller made through the gateway (`/v1/responses/{id}`, `…/cancel`, `…/input_items`): GET, POST or DELETE by what it asks. */
-export const RESPONSE_OBJECT: Route = { kind: 'response', method: 'GET', provider: openai, upstreamPath: '/responses' };
+export const RESPONSE_OBJECT: Route = { kind: 'response', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/responses' };
 export const RESPONSES_PREFIX = '/v1/responses/';
 export const RESPONSE_OBJECT_PATH = /^\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/;
 

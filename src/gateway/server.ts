@@ -197,6 +197,14 @@ const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
  */
 const NOT_CACHED: ReadonlySet<string> = new Set(['transcription', 'translation', 'speech', 'realtime', 'image-edit', 'image-variation']);
 
+/** Writes a chunk on to the client; a client slower than the upstream pauses the upstream until it drains. */
+function writeOrWait(res: ServerResponse, body: UpstreamAnswer['body'], chunk: Buffer): void {
+  if (!res.write(chunk)) {
+    body.pause();
+    res.once('drain', () => body.resume());
+  }
+}
+
 function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
 }
@@ -790,12 +798,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       // An embedding has no output to bill, however large the vectors.
       finish(f, usage ?? { tokensIn: shaped.promptTokens, tokensOut: unreported ?? (shaped.maxTokens === 0 ? 0 : Math.max(1, Math.ceil(capturedBytes / 4))) }, usage || shaped.free ? outcome : `${outcome}_estimated`, true);
     };
-    const write = (chunk: Buffer) => {
-      if (!res.write(chunk)) {
-        body.pause();
-        res.once('drain', () => body.resume());
-      }
-    };
+    const write = (chunk: Buffer) => writeOrWait(res, body, chunk);
     body.pipe({
       data(chunk) {
         capturedBytes += chunk.length;
@@ -1331,7 +1334,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of the caller's stored responses), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
-      if (req.method !== route.method && route !== RESPONSE_OBJECT) throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${route.method}`, { allow: route.method });
+      if (route.methods === undefined ? req.method !== route.method : !route.methods.includes(req.method ?? '')) {
+        const allow = route.methods?.join(', ') ?? route.method;
+        throw new GatewayHttpError(405, 'method_not_allowed', `${path} takes ${allow}`, { allow });
+      }
       // A key in the URL ends up in every access log and browser history on the way.
       if (shape === gemini && q !== -1 && /(?:^|&)key=/.test(url.slice(q + 1))) {
         throw new GatewayHttpError(400, 'invalid_request_error', 'send the gateway token in the x-goog-api-key header, not as ?key= in the URL (URLs end up in logs)');
@@ -1488,12 +1494,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       res.writeHead(r.statusCode, h);
       const body = r.body;
       body.pipe({
-        data(chunk) {
-          if (!res.write(chunk)) {
-            body.pause();
-            res.once('drain', () => body.resume());
-          }
-        },
+        data: (chunk) => writeOrWait(res, body, chunk),
         end() {
           res.end();
           finish(f, nothing, 'ok', false);

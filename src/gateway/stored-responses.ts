@@ -114,7 +114,12 @@ export class StoredResponses {
 
   /** Whose a response is: remembered (a background one, with Redis on every instance), or else by its tag. */
   async ownerOf(id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
-    return (await this.background.get(id)) ?? (await this.recent.get(id)) ?? (await this.taggedOwner(id, cancel));
+    const known = (await this.background.get(id)) ?? (await this.recent.get(id));
+    if (known !== undefined) return known;
+    // Read from its tag once, then remembered: a client polling it does not have OpenAI asked twice a poll.
+    const tagged = await this.taggedOwner(id, cancel);
+    if (tagged !== undefined) this.recent.set(id, tagged);
+    return tagged;
   }
 
   /** A response deleted: nobody reaches it any more. */

@@ -89,6 +89,9 @@ describe('OpenAI background responses: followed until they finish, billed for wh
     expect(fake.responses.at(-1)!.status).toBe('queued');
     expect((await object(token, 'resp_not_started_here')).status).toBe(404);
     expect((await object(token, id, '/cancel')).status).toBe(405);
+    // A method no response route takes is refused before anything else, with the methods they take.
+    const put = await fetch(`${s.gw.origin}/v1/responses/${id}`, { method: 'PUT' });
+    expect([put.status, put.headers.get('allow')]).toEqual([405, 'GET, POST, DELETE']);
     const items = await object(token, id, '/input_items');
     expect(((await items.json()) as { object: string }).object).toBe('list');
     const cancelled = await object(token, id, '/cancel', { method: 'POST' });

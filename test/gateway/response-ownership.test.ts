@@ -63,6 +63,10 @@ describe("stored responses are their user's alone: no one continues or reads ano
     const read = await fetch(`${s.gw.origin}/v1/responses/${id}`, { headers: bearer(cat.token) });
     expect(read.status).toBe(200);
     expect(((await read.json()) as { metadata: Record<string, string> }).metadata.keyward_user).toBe(cat.id);
+    // Its owner, once read from the tag, is remembered: another poll is the retrieval alone.
+    const polled = gets();
+    expect((await fetch(`${s.gw.origin}/v1/responses/${id}`, { headers: bearer(cat.token) })).status).toBe(200);
+    expect(gets()).toBe(polled + 1);
     expect((await create(dan.token, { previous_response_id: id })).status).toBe(400);
     expect((await create(cat.token, { previous_response_id: id })).status).toBe(200);
     // Once known, no more asking.
