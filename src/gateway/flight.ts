@@ -33,6 +33,8 @@ export interface Flight {
   flatUsd?: number;
   /** Web searches billed whatever the usage says (a search model's chat, which searches on every request). */
   searchesRun?: number;
+  /** Its search tool is `web_search_preview`, priced as such. */
+  searchPreview?: boolean;
   /** USD of each code interpreter container the answer used (the tier the request asked for). */
   containerUsd?: number;
 }

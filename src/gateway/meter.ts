@@ -23,8 +23,8 @@ export class StreamMeter {
   private tokensIn = -1;
   private tokensOut = -1;
   private imageTokensIn: number | undefined;
-  /** Web searches the provider reported (a running count: the last event that gives one). */
-  private searches: number | undefined;
+  /** Searches the provider reported (running counts: the last event that gives one). */
+  private searches: Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'> = {};
   /** Code interpreter containers the provider reported. */
   private containers: string[] | undefined;
   /** The prompt's cache reads and writes, as the event that reported the input said. */
@@ -74,7 +74,7 @@ export class StreamMeter {
           }
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
           if (u.imageTokensIn !== undefined) this.imageTokensIn = u.imageTokensIn;
-          if (u.searches !== undefined) this.searches = u.searches;
+          if (u.searches !== undefined || u.fileSearches !== undefined) this.searches = { searches: u.searches, searchQueries: u.searchQueries, fileSearches: u.fileSearches };
           if (u.containers !== undefined) this.containers = u.containers;
         }
       } catch {
@@ -111,7 +111,10 @@ export class StreamMeter {
       tokensOut: this.tokensOut >= 0 ? this.tokensOut : Math.max(1, this.events),
     };
     if (this.imageTokensIn !== undefined && this.tokensIn >= 0) u.imageTokensIn = this.imageTokensIn;
-    if (this.searches !== undefined) u.searches = this.searches;
+    const { searches, searchQueries, fileSearches } = this.searches;
+    if (searches !== undefined) u.searches = searches;
+    if (searchQueries !== undefined) u.searchQueries = searchQueries;
+    if (fileSearches !== undefined) u.fileSearches = fileSearches;
     if (this.containers !== undefined) u.containers = this.containers;
     if (this.tokensIn >= 0) {
       if (this.cache.cachedIn !== undefined) u.cachedIn = this.cache.cachedIn;

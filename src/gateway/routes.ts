@@ -11,7 +11,7 @@ import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } from './providers/types.js';
 import { containerAsked } from './containers.js';
-import { searchesAsked } from './web-search.js';
+import { DEFAULT_SEARCHES, fileSearchesAsked, previewSearch, searchesAsked } from './web-search.js';
 
 export type RouteKind = 'chat' | 'completions' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'response' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
@@ -147,9 +147,20 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (o.input === undefined) throw badRequest("'input' is required");
       if (o.background !== undefined && o.background !== null && typeof o.background !== 'boolean') throw badRequest("'background' must be true or false");
       const searches = searchesAsked(o);
+      const fileSearches = fileSearchesAsked(o);
       const containerUsd = containerAsked(o);
-      if (o.background === true || searches > 0 || containerUsd > 0) {
-        return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, ...(o.background === true ? { background: true } : {}), ...(searches > 0 ? { searches } : {}), ...(containerUsd > 0 ? { containerUsd } : {}) };
+      if (o.background === true || searches > 0 || fileSearches > 0 || containerUsd > 0) {
+        return {
+          model,
+          stream,
+          maxTokens,
+          promptTokens: estimatePromptTokens(raw.length),
+          body,
+          ...(o.background === true ? { background: true } : {}),
+          ...(searches > 0 ? { searches, ...(previewSearch(o) ? { searchPreview: true } : {}) } : {}),
+          ...(fileSearches > 0 ? { fileSearches } : {}),
+          ...(containerUsd > 0 ? { containerUsd } : {}),
+        };
       }
       break;
     }
@@ -218,8 +229,9 @@ function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defa
     if (gc !== undefined && !isObject(gc)) throw badRequest("'generationConfig' must be an object");
     const g = (gc ?? {}) as Record<string, unknown>;
     maxTokens = (positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens') ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
+    // Grounded: one answer, whose queries nothing caps (a model billed per query is reserved DEFAULT_SEARCHES of them).
     const searches = searchesAsked(o);
-    if (searches > 0) return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, searches };
+    if (searches > 0) return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, searches, searchQueries: DEFAULT_SEARCHES };
   }
   return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw };
 }

@@ -669,7 +669,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, f.searchesRun !== undefined && usage.searches === undefined ? { ...usage, searches: f.searchesRun } : usage) + containersCost(f, usage)) : 0;
+    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, f.searchesRun !== undefined && usage.searches === undefined ? { ...usage, searches: f.searchesRun } : usage, f.searchPreview) + containersCost(f, usage)) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
     const user = f.caller.user;
@@ -925,11 +925,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     }
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
     if (shaped.searchesRun) f.searchesRun = shaped.searches;
+    if (shaped.searchPreview) f.searchPreview = true;
     if (shaped.containerUsd !== undefined) f.containerUsd = shaped.containerUsd;
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.searchCost(m, shaped.searches ?? 0) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + (shaped.containerUsd ?? 0);
+    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + (shaped.containerUsd ?? 0);
     let reserveUsd = shaped.flatUsd ?? worst(shaped.model);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);

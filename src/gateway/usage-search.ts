@@ -43,8 +43,8 @@ export function lastUsageObject(text: string, key = 'usage'): { start: number; e
   return undefined;
 }
 
-/** What an answer that ran web searches or code holds (OpenAI's search and code calls, Gemini's grounding). */
-const SEARCHED = /"(?:web_search_call|code_interpreter_call|groundingMetadata)"/;
+/** What an answer that ran searches or code holds (OpenAI's search and code calls, Gemini's grounding). */
+const SEARCHED = /"(?:web_search_call|file_search_call|code_interpreter_call|groundingMetadata)"/;
 
 /** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
 export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | undefined {

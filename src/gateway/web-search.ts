@@ -1,11 +1,13 @@
 /**
- * Web searches a provider runs for a request (Anthropic's `web_search` server tool, OpenAI's
- * `web_search` tool in the Responses API, Gemini's grounding with Google Search) are billed per
- * search, on top of the tokens: $10 a thousand at OpenAI's and Anthropic's list price, $35 a thousand
- * grounded answers at Google's. A client adds the tool to any request it sends, so a search not
- * billed is a way past a budget: each request is reserved for the searches it may run (the tool's
- * `max_uses`, or the request's `max_tool_calls`, else DEFAULT_SEARCHES; one grounded answer for
- * Gemini) and billed for those the provider reports.
+ * Searches a provider runs for a request are billed per search, on top of the tokens: Anthropic's
+ * `web_search` server tool and OpenAI's `web_search` tool in the Responses API at $10 a thousand
+ * (OpenAI's `web_search_preview` at $25 on the models that do not reason), OpenAI's `file_search` at
+ * $2.50 a thousand calls, and Gemini's grounding with Google Search at $35 a thousand grounded answers
+ * (Gemini 2.5 and older) or $14 a thousand search queries (Gemini 3). A client adds the tool to any
+ * request it sends, so a search not billed is a way past a budget: each request is reserved for the
+ * searches it may run (the tool's `max_uses`, or the request's `max_tool_calls`, else DEFAULT_SEARCHES;
+ * for Gemini one grounded answer, or DEFAULT_SEARCHES queries, since nothing caps them) and billed for
+ * those the provider reports.
  */
 import { isObject } from './providers/types.js';
 
@@ -13,6 +15,7 @@ import { isObject } from './providers/types.js';
 export const DEFAULT_SEARCHES = 10;
 
 const SEARCH_TOOL = /^web_search/;
+const PREVIEW_TOOL = /^web_search_preview/;
 /** Gemini's search tools, named by their key (`{ "googleSearch": {} }`), in either case the REST API takes. */
 const GROUNDING_TOOLS = ['googleSearch', 'google_search', 'googleSearchRetrieval', 'google_search_retrieval'];
 
@@ -29,12 +32,29 @@ export function searchesAsked(o: Record<string, unknown>): number {
     searches += cap ?? DEFAULT_SEARCHES;
   }
   if (searches === 0) return 0;
+  const cap = toolCallCap(o);
+  return cap !== undefined ? Math.min(searches, cap) : searches;
+}
+
+/** The request's cap on tool calls (`max_tool_calls`), if it sets one. */
+function toolCallCap(o: Record<string, unknown>): number | undefined {
   const calls = o.max_tool_calls;
-  return typeof calls === 'number' && Number.isInteger(calls) && calls >= 0 ? Math.min(searches, calls) : searches;
+  return typeof calls === 'number' && Number.isInteger(calls) && calls >= 0 ? calls : undefined;
+}
+
+/** True when a search tool of the request is OpenAI's `web_search_preview` (billed dearer than `web_search` on some models). */
+export function previewSearch(o: Record<string, unknown>): boolean {
+  return Array.isArray(o.tools) && o.tools.some((t) => isObject(t) && typeof t.type === 'string' && PREVIEW_TOOL.test(t.type));
+}
+
+/** The file_search calls a request may make: none without the tool, else its `max_tool_calls` or DEFAULT_SEARCHES. */
+export function fileSearchesAsked(o: Record<string, unknown>): number {
+  if (!Array.isArray(o.tools) || !o.tools.some((t) => isObject(t) && t.type === 'file_search')) return 0;
+  return Math.min(DEFAULT_SEARCHES, toolCallCap(o) ?? DEFAULT_SEARCHES);
 }
 
 /** Whether a Gemini answer (or stream chunk) was grounded in a search: a candidate's `groundingMetadata` names queries or sources. */
-export function grounded(candidates: unknown): boolean {
+function grounded(candidates: unknown): boolean {
   if (!Array.isArray(candidates)) return false;
   return candidates.some((c) => {
     const g = isObject(c) ? c.groundingMetadata : undefined;
@@ -42,10 +62,24 @@ export function grounded(candidates: unknown): boolean {
   });
 }
 
-/** The web searches in a Responses API answer's output (`web_search_call` items). */
-export function searchCalls(output: unknown): number {
+/**
+ * The search queries a grounded Gemini answer ran, as Google counts them for a model billed per query:
+ * the distinct ones, empty ones left out; at least one when the answer is grounded at all.
+ */
+export function searchQueries(candidates: unknown): number {
+  if (!Array.isArray(candidates)) return 0;
+  const queries = new Set<string>();
+  for (const c of candidates) {
+    const g = isObject(c) ? c.groundingMetadata : undefined;
+    if (isObject(g) && Array.isArray(g.webSearchQueries)) for (const q of g.webSearchQueries) if (typeof q === 'string' && q.trim() !== '') queries.add(q);
+  }
+  return queries.size > 0 ? queries.size : grounded(candidates) ? 1 : 0;
+}
+
+/** The items of a type in a Responses API answer's output (`web_search_call`, `file_search_call`). */
+export function callsOf(output: unknown, type: string): number {
   if (!Array.isArray(output)) return 0;
   let n = 0;
-  for (const item of output) if (isObject(item) && item.type === 'web_search_call') n++;
+  for (const item of output) if (isObject(item) && item.type === type) n++;
   return n;
 }

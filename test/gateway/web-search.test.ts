@@ -1,7 +1,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../src/gateway/config.js';
 import { issueToken } from '../../src/gateway/index.js';
-import { DEFAULT_SEARCHES, searchesAsked } from '../../src/gateway/web-search.js';
+import { DEFAULT_SEARCHES, fileSearchesAsked, previewSearch, searchesAsked, searchQueries } from '../../src/gateway/web-search.js';
 import { bearer, until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
@@ -10,7 +11,8 @@ const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
 const TWO_SEARCHES = 0.02;
 
 describe('web searches a provider runs for a request (and Gemini answers grounded in Google Search) are reserved and billed, on top of the tokens', () => {
-  const s = gatewaySuite({ user: 'searcher', upstream: { promptTokens: 100, outputTokens: 10 } });
+  // The vector store every user may search (any other is refused: shared-objects.test.ts).
+  const s = gatewaySuite({ user: 'searcher', upstream: { promptTokens: 100, outputTokens: 10 }, gateway: { sharedObjects: ['vs_handbook'] } });
   let rows = 0;
   /** The suite user's row for the call just made, once written (the budget tests call as other users). */
   const lastRow = async () => {
@@ -59,6 +61,51 @@ describe('web searches a provider runs for a request (and Gemini answers grounde
     await streamed.text();
     row = await lastRow();
     expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.035, 12);
+  });
+
+  it("bills OpenAI's web_search_preview at $25 a thousand on a model that does not reason, $10 on one that does", async () => {
+    await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'news today?', tools: [{ type: 'web_search_preview' }] });
+    let row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(usd(0.15, 100) + usd(0.6, row.tokensOut) + 0.05, 12);
+    await s.oa().responses.create({ model: 'gpt-5-mini', input: 'news today?', tools: [{ type: 'web_search_preview' }] });
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(usd(0.25, 100) + usd(2, row.tokensOut) + TWO_SEARCHES, 12);
+  });
+
+  it('bills file_search calls at $2.50 a thousand, plain and streamed, and reserves the calls a request may make', async () => {
+    const tokens = (out: number) => usd(0.15, 100) + usd(0.6, out);
+    const tools = [{ type: 'file_search' as const, vector_store_ids: ['vs_handbook'] }];
+    await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'what is our leave policy?', tools });
+    let row = await lastRow();
+    // The answer lists three file_search_call items.
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.0075, 12);
+    const stream = await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'and sick leave?', tools, stream: true });
+    for await (const _ of stream) void _;
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.0075, 12);
+    // Ten calls ($0.025) may run uncapped: more than a $0.02 budget holds; three ($0.0075) fit.
+    const token = s.tokenFor('filer', { budgetUsd: 0.02, period: 'day' });
+    const ask = (extra: Record<string, unknown>) =>
+      fetch(`${s.gw.origin}/v1/responses`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'search', max_output_tokens: 100, tools, ...extra }) });
+    expect((await ask({})).status).toBe(402);
+    expect((await ask({ max_tool_calls: 3 })).status).toBe(200);
+  });
+
+  it('bills a Gemini 3 answer grounded in Google Search per distinct query it ran, at $14 a thousand, and reserves ten queries', async () => {
+    const tokens = (out: number) => usd(0.5, 100) + usd(3, out);
+    const ask = (model: string, path: string, token = s.token) =>
+      fetch(`${s.gw.origin}/v1beta/models/${model}:${path}`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'who won?' }] }], tools: [{ googleSearch: {} }], generationConfig: { maxOutputTokens: 100 } }) });
+    // The answer lists four queries: one empty, one twice; two are billed.
+    expect((await ask('gemini-3-flash-preview', 'generateContent')).status).toBe(200);
+    let row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.028, 12);
+    await (await ask('gemini-3-flash-preview', 'streamGenerateContent?alt=sse')).text();
+    row = await lastRow();
+    expect(row.costUsd).toBeCloseTo(tokens(row.tokensOut) + 0.028, 12);
+    // Nothing caps the queries: ten ($0.14) are held, more than $0.10; Gemini 2.5's one grounded answer ($0.035) fits.
+    const token = s.tokenFor('grounder', { budgetUsd: 0.1, period: 'day' });
+    expect((await ask('gemini-3-flash-preview', 'generateContent', token)).status).toBe(402);
+    expect((await ask('gemini-2.5-flash', 'generateContent', token)).status).toBe(200);
   });
 
   it('reserves the searches a request may run, so a budget cannot be passed through them', async () => {
@@ -115,5 +162,26 @@ describe('web searches a provider runs for a request (and Gemini answers grounde
     expect(searchesAsked({ tools: 'nonsense' })).toBe(0);
     expect(searchesAsked({ tools: [{ googleSearch: {} }] })).toBe(1);
     expect(searchesAsked({ tools: [{ google_search_retrieval: { dynamic_retrieval_config: {} } }] })).toBe(1);
+    expect(previewSearch({ tools: [{ type: 'web_search_preview_2025_03_11' }] })).toBe(true);
+    expect(previewSearch({ tools: [{ type: 'web_search' }] })).toBe(false);
+    expect(fileSearchesAsked({ tools: [{ type: 'web_search' }] })).toBe(0);
+    expect(fileSearchesAsked({ tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] })).toBe(DEFAULT_SEARCHES);
+    expect(fileSearchesAsked({ tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }], max_tool_calls: 2 })).toBe(2);
+  });
+
+  it('takes the search prices in a price override, and refuses one that is not a positive number', () => {
+    expect(validateGatewayConfig({ prices: { 'my-model': { input: 1, output: 2, webSearch: 5, webSearchPreview: 25, searchQuery: 14, fileSearch: 2.5 } } }).prices).toBeDefined();
+    expect(() => validateGatewayConfig({ prices: { 'my-model': { input: 1, output: 2, fileSearch: -1 } } })).toThrow(/prices/);
+    expect(() => validateGatewayConfig({ prices: { 'my-model': { input: 1, output: 2, searchQuery: 'cheap' } } })).toThrow(/prices/);
+  });
+
+  it("counts a grounded Gemini answer's queries as Google bills them: distinct, empty ones left out, at least one", () => {
+    const answer = (g: Record<string, unknown>) => [{ content: { parts: [] }, groundingMetadata: g }];
+    expect(searchQueries(answer({ webSearchQueries: ['a', '', 'b', 'a', '  '] }))).toBe(2);
+    expect(searchQueries([...answer({ webSearchQueries: ['a'] }), ...answer({ webSearchQueries: ['c'] })])).toBe(2);
+    expect(searchQueries(answer({ webSearchQueries: [], groundingChunks: [{ web: { uri: 'https://example.com' } }] }))).toBe(1);
+    expect(searchQueries(answer({ webSearchQueries: [] }))).toBe(0);
+    expect(searchQueries([{ content: { parts: [] } }])).toBe(0);
+    expect(searchQueries('nonsense')).toBe(0);
   });
 });

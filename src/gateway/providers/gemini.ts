@@ -5,7 +5,7 @@
  * `usageMetadata`. Thinking tokens are billed as output, as Google bills them; every streamed chunk
  * carries the usage so far, so the last one seen is the total.
  */
-import { grounded } from '../web-search.js';
+import { searchQueries } from '../web-search.js';
 import { num, type Provider, type Usage, withParams } from './types.js';
 
 /** google.rpc.Code names, which the SDKs read from `error.status`. */
@@ -38,9 +38,13 @@ function withCached<U extends Partial<Usage>>(u: U, o: Counts): U {
   return u;
 }
 
-/** An answer grounded in Google Search is billed as one search. */
+/** An answer grounded in Google Search: one grounded answer, and the queries it ran (Gemini 3 is billed per query). */
 function withGrounding<U extends Partial<Usage>>(u: U, json: unknown): U {
-  if (grounded((json as { candidates?: unknown } | null)?.candidates)) u.searches = 1;
+  const queries = searchQueries((json as { candidates?: unknown } | null)?.candidates);
+  if (queries > 0) {
+    u.searches = 1;
+    u.searchQueries = queries;
+  }
   return u;
 }
 

@@ -1,6 +1,6 @@
 /** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings, audio) or `response.usage` (Responses API). */
 import { containersUsed } from '../containers.js';
-import { searchCalls } from '../web-search.js';
+import { callsOf } from '../web-search.js';
 import { num, type Provider, type Usage } from './types.js';
 
 function usageOf(u: unknown): Usage | undefined {
@@ -47,11 +47,13 @@ export const openai: Provider = {
     const o = json as Record<string, unknown>;
     const response = o.response as Record<string, unknown> | undefined;
     const u = usageOf(o.usage) ?? usageOf(response?.usage);
-    // A Responses API answer (or its stream's last event) lists the web searches it ran and the containers its code ran in.
+    // A Responses API answer (or its stream's last event) lists the searches it ran and the containers its code ran in.
     if (u === undefined) return u;
     const output = o.output ?? response?.output;
-    const searches = searchCalls(output);
+    const searches = callsOf(output, 'web_search_call');
     if (searches > 0) u.searches = searches;
+    const fileSearches = callsOf(output, 'file_search_call');
+    if (fileSearches > 0) u.fileSearches = fileSearches;
     const containers = containersUsed(output);
     if (containers.length > 0) u.containers = containers;
     return u;

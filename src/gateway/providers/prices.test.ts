@@ -64,3 +64,36 @@ describe('prompt caching is billed at its own rates', () => {
     expect(prices.spokenExtra('gpt-4o-mini', 1_000)).toBe(0);
   });
 });
+
+describe('searches are priced by what the provider bills for them', () => {
+  it('prices web searches, preview searches, grounded queries and file_search calls by model, and a model it does not know at the dearest', () => {
+    expect(prices.toolCost('gpt-5', { searches: 3 })).toBeCloseTo(0.03, 15);
+    expect(prices.toolCost('gpt-4o', { searches: 3 }, true)).toBeCloseTo(0.075, 15);
+    // A reasoning model pays the plain rate for a preview search.
+    expect(prices.toolCost('o4-mini', { searches: 3 }, true)).toBeCloseTo(0.03, 15);
+    expect(prices.toolCost('gpt-4o-mini', { fileSearches: 4 })).toBeCloseTo(0.01, 15);
+    // Gemini 2.5: one grounded answer, however many queries; Gemini 3: each query.
+    expect(prices.toolCost('gemini-2.5-pro', { searches: 1, searchQueries: 5 })).toBeCloseTo(0.035, 15);
+    expect(prices.toolCost('gemini-3-pro-preview', { searches: 1, searchQueries: 5 })).toBeCloseTo(0.07, 15);
+    expect(prices.toolCost('gemini-9-ultra', { searches: 1, searchQueries: 5 })).toBeCloseTo(0.175, 15);
+    expect(prices.toolCost('some-model', { searches: 2 })).toBeCloseTo(0.07, 15);
+    expect(prices.toolCost('gpt-5', {})).toBe(0);
+    const custom = new Prices({ 'my-model': { input: 1, output: 1, webSearch: 5, fileSearch: 1 } });
+    expect(custom.toolCost('my-model', { searches: 2, fileSearches: 2 })).toBeCloseTo(0.012, 15);
+    expect(prices.usageCost('gpt-4o', { tokensIn: 0, tokensOut: 0, searches: 2 }, true)).toBeCloseTo(0.05, 15);
+  });
+
+  it("reads a grounded Gemini answer's queries, and OpenAI's file_search calls, in an answer and in a stream", () => {
+    const grounded = { candidates: [{ groundingMetadata: { webSearchQueries: ['a', 'b', ''] } }], usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 5 } };
+    expect(gemini.usageFromJson(grounded)).toEqual({ tokensIn: 10, tokensOut: 5, searches: 1, searchQueries: 2 });
+    const m = new StreamMeter(gemini);
+    m.push(Buffer.from(`data: ${JSON.stringify({ candidates: [{}], usageMetadata: { promptTokenCount: 10 } })}\n\ndata: ${JSON.stringify(grounded)}\n\n`));
+    m.end();
+    expect(m.usage(0)).toEqual({ tokensIn: 10, tokensOut: 5, searches: 1, searchQueries: 2 });
+    const done = { type: 'response.completed', response: { output: [{ type: 'file_search_call' }, { type: 'file_search_call' }, { type: 'message' }], usage: { input_tokens: 7, output_tokens: 3 } } };
+    const s = new StreamMeter(openai);
+    s.push(Buffer.from(`event: response.completed\ndata: ${JSON.stringify(done)}\n\n`));
+    s.end();
+    expect(s.usage(0)).toEqual({ tokensIn: 7, tokensOut: 3, fileSearches: 2 });
+  });
+});

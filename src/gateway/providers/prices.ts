@@ -17,8 +17,14 @@ export interface ModelPrice {
   cacheWrite?: number;
   /** Input written to the prompt cache for an hour (Anthropic); absent: 2 × `input`. */
   cacheWrite1h?: number;
-  /** USD per thousand web searches the provider runs for a request; absent: WEB_SEARCH_USD_PER_THOUSAND. */
+  /** USD per thousand web searches the provider runs for a request (Gemini: grounded answers); absent: WEB_SEARCH_USD_PER_THOUSAND. */
   webSearch?: number;
+  /** USD per thousand OpenAI `web_search_preview` calls, dearer on the models that do not reason; absent: `webSearch`. */
+  webSearchPreview?: number;
+  /** USD per thousand search queries, for a model whose grounding is billed per query (Gemini 3) rather than per grounded answer. */
+  searchQuery?: number;
+  /** USD per thousand OpenAI file_search calls; absent: FILE_SEARCH_USD_PER_THOUSAND. */
+  fileSearch?: number;
   /** Audio in and out (Realtime sessions), dearer than text; absent: `input` and `output`. */
   audioInput?: number;
   /** Cached audio input; absent: `cachedInput`, then `audioInput`. */
@@ -41,17 +47,23 @@ export type PriceTable = Record<string, ModelPrice>;
 
 /** OpenAI's and Anthropic's list price for web searches, per thousand. */
 export const WEB_SEARCH_USD_PER_THOUSAND = 10;
+/** OpenAI's list price for file_search calls, per thousand. */
+export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;
+
+/** The tool calls a request ran (its usage) or may run (its reservation), billed per call on top of the tokens. */
+export type ToolCalls = Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'>;
 
 export const DEFAULT_PRICES: PriceTable = {
   // A prompt read from OpenAI's cache costs `cachedInput`.
   'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
   'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
   'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
-  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8 },
-  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6 },
-  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4 },
-  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10 },
-  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6 },
+  // The models that do not reason pay $25 a thousand for `web_search_preview` calls (the search's tokens free).
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8, webSearchPreview: 25 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6, webSearchPreview: 25 },
+  'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearchPreview: 25 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10, webSearchPreview: 25 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, webSearchPreview: 25 },
   o3: { input: 2, cachedInput: 0.5, output: 8 },
   'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
@@ -94,8 +106,10 @@ export const DEFAULT_PRICES: PriceTable = {
   'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, output: 4 },
   // Gemini: the standard tier for prompts up to 200k tokens (Pro costs more past that: override it if you send those).
   // Cached content at a quarter of the input (storage of an explicit cache is not billed here); an
-  // answer grounded in Google Search at $35 a thousand (the daily free grounded prompts not counted).
-  'gemini-3-pro-preview': { input: 2, output: 12, webSearch: 35 },
+  // answer grounded in Google Search at $35 a thousand, or from Gemini 3 on, each search query it ran
+  // at $14 a thousand (the free daily grounded prompts and queries not counted).
+  'gemini-3-pro-preview': { input: 2, cachedInput: 0.2, output: 12, searchQuery: 14 },
+  'gemini-3-flash-preview': { input: 0.5, cachedInput: 0.05, output: 3, searchQuery: 14 },
   'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10, webSearch: 35 },
   'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5, webSearch: 35 },
   'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
@@ -108,7 +122,8 @@ export const DEFAULT_PRICES: PriceTable = {
   'gemini-embedding-001': { input: 0.15, output: 0 },
 };
 
-export const FALLBACK_PRICE: ModelPrice = { input: 15, output: 75 };
+/** A model the table does not know: dearer than any listed, its searches too (a grounded answer at $35 a query). */
+export const FALLBACK_PRICE: ModelPrice = { input: 15, output: 75, webSearch: 35, searchQuery: 35 };
 
 export class Prices {
   /** A Map, not an object: model names come from clients, and `constructor` must not find Object's. */
@@ -156,13 +171,13 @@ export class Prices {
    * Cost in USD of what the provider reported: the prompt's images, cache reads and cache writes each
    * at their rate, the rest of the input at the input rate.
    */
-  usageCost(model: string, u: Usage): number {
+  usageCost(model: string, u: Usage, preview = false): number {
     const cached = u.cachedIn ?? 0;
     const w5m = u.cacheWriteIn ?? 0;
     const w1h = u.cacheWrite1hIn ?? 0;
     const heard = u.audioIn ?? 0;
     const spoken = u.audioOut ?? 0;
-    const searches = this.searchCost(model, u.searches ?? 0);
+    const searches = this.toolCost(model, u, preview);
     if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
     const p = this.of(model);
     const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h - heard);
@@ -177,9 +192,18 @@ export class Prices {
     return (tokens * Math.max(0, (p.audioOutput ?? p.output) - p.output)) / 1e6;
   }
 
-  /** USD for `n` web searches run for a request to this model. */
-  searchCost(model: string, n: number): number {
-    return n === 0 ? 0 : (n * (this.of(model).webSearch ?? WEB_SEARCH_USD_PER_THOUSAND)) / 1000;
+  /**
+   * USD for the searches a request to this model ran or may run: web searches (`preview`: its tool
+   * is `web_search_preview`), a grounded answer's queries where the model is billed per query, and
+   * file_search calls.
+   */
+  toolCost(model: string, calls: ToolCalls, preview = false): number {
+    const searches = calls.searches ?? 0;
+    const files = calls.fileSearches ?? 0;
+    if (searches === 0 && files === 0) return 0;
+    const p = this.of(model);
+    const web = p.searchQuery !== undefined && calls.searchQueries !== undefined ? calls.searchQueries * p.searchQuery : searches * ((preview ? p.webSearchPreview : undefined) ?? p.webSearch ?? WEB_SEARCH_USD_PER_THOUSAND);
+    return (web + files * (p.fileSearch ?? FILE_SEARCH_USD_PER_THOUSAND)) / 1000;
   }
 
   /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */

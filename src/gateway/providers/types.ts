@@ -12,8 +12,12 @@ export interface Usage {
   /** The part of `tokensIn` written to the prompt cache (Anthropic), billed at the write rate: for 5 minutes, and for an hour. */
   cacheWriteIn?: number;
   cacheWrite1hIn?: number;
-  /** Web searches the provider ran for the request, billed per search. */
+  /** Web searches the provider ran for the request, billed per search (Gemini: one grounded answer). */
   searches?: number;
+  /** The distinct search queries a grounded Gemini answer ran: what a model billed per query (Gemini 3) is billed for. */
+  searchQueries?: number;
+  /** OpenAI's file_search tool calls, billed per call. */
+  fileSearches?: number;
   /** The parts of `tokensIn` and `tokensOut` that are audio (a chat with an audio model), billed at the audio rates. */
   audioIn?: number;
   audioOut?: number;
@@ -61,6 +65,12 @@ export interface ShapedRequest {
   background?: boolean;
   /** Web searches the request may run (a search tool), reserved at the model's search price. */
   searches?: number;
+  /** Search queries a grounded Gemini request may run, reserved for a model billed per query (Gemini 3). */
+  searchQueries?: number;
+  /** Its search tool is OpenAI's `web_search_preview`, which costs more on the models that do not reason. */
+  searchPreview?: boolean;
+  /** file_search calls the request may make, reserved at their price. */
+  fileSearches?: number;
   /** The answer may be spoken (a chat asking for `audio` among its `modalities`): output reserved at the audio rate. */
   spoken?: boolean;
   /** The `searches` run whatever the answer says (a search model's chat, whose usage does not count them). */

@@ -318,7 +318,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const thoughts = o.thoughtTokens ?? 0;
       const usage = (k: number) => ({ promptTokenCount: promptTokens, candidatesTokenCount: k, ...(thoughts ? { thoughtsTokenCount: thoughts } : {}), totalTokenCount: promptTokens + k + thoughts });
       // With Google Search as a tool, the answer is grounded: its last candidate says which queries ran.
-      const grounding = Array.isArray(body?.tools) && body.tools.some((t) => typeof t === 'object' && t !== null && 'googleSearch' in t) ? { groundingMetadata: { webSearchQueries: ['keyward gateway'], groundingChunks: [{ web: { uri: 'https://example.com', title: 'example' } }] } } : {};
+      const grounding = Array.isArray(body?.tools) && body.tools.some((t) => typeof t === 'object' && t !== null && 'googleSearch' in t) ? { groundingMetadata: { webSearchQueries: ['keyward gateway', '', 'keyward gateway', 'keyward docs'], groundingChunks: [{ web: { uri: 'https://example.com', title: 'example' } }] } } : {};
       const candidate = (text: string, done: boolean) => ({ content: { parts: [{ text }], role: 'model' }, index: 0, ...(done ? { finishReason: 'STOP', ...grounding } : {}) });
       if (gem[2] === 'generateContent') {
         res.writeHead(200, { 'content-type': 'application/json; charset=UTF-8' });
@@ -357,13 +357,14 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push('data: [DONE]\n\n');
     } else if (path === '/v1/responses') {
       const usage = { input_tokens: promptTokens, output_tokens: out, total_tokens: promptTokens + out };
-      // With a search tool, the model searches the web twice before it answers.
+      // With a search tool, the model searches the web twice before it answers; with file_search, its files three times.
       const searched = searches > 0 ? Array.from({ length: searches }, (_, i) => ({ type: 'web_search_call', id: `ws_${i}`, status: 'completed', action: { type: 'search', query: 'q' } })) : [];
+      const filed = Array.isArray(body?.tools) && body.tools.some((t) => (t as { type?: unknown }).type === 'file_search') ? Array.from({ length: 3 }, (_, i) => ({ type: 'file_search_call', id: `fs_${i}`, status: 'completed', queries: ['q'], results: null })) : [];
       // With a code interpreter, the code runs in a new container, or in the last one when the request continues a response.
       const coding = Array.isArray(body?.tools) && body.tools.some((t) => (t as { type?: unknown }).type === 'code_interpreter');
       if (coding && body?.previous_response_id === undefined) state.containers++;
       const ran = coding ? [{ type: 'code_interpreter_call', id: `ci_${state.containers}`, status: 'completed', code: 'print(1)', container_id: `cntr_fake${state.containers}`, outputs: [] }] : [];
-      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, ...ran, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
+      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, ...filed, ...ran, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(response));
