@@ -87,7 +87,8 @@ const namedMap =
     return undefined;
   };
 const providers = namedMap('provider', 'a map of provider name to { baseUrl, models }', providerNameError, compatible);
-const price = obj({ input: posNum, output: posNum, imageInput: posNum, cachedInput: posNum, cacheWrite: posNum, cacheWrite1h: posNum, webSearch: posNum, webSearchPreview: posNum, searchQuery: posNum, fileSearch: posNum, audioInput: posNum, cachedAudioInput: posNum, audioOutput: posNum }, ['input', 'output']);
+const longContext = obj({ above: posInt, input: posNum, output: posNum, cachedInput: posNum }, ['above', 'input', 'output']);
+const price = obj({ input: posNum, output: posNum, imageInput: posNum, cachedInput: posNum, cacheWrite: posNum, cacheWrite1h: posNum, webSearch: posNum, webSearchPreview: posNum, searchQuery: posNum, fileSearch: posNum, audioInput: posNum, cachedAudioInput: posNum, audioOutput: posNum, longContext }, ['input', 'output']);
 
 const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList });
 const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
@@ -97,7 +98,15 @@ const FIELDS: Record<string, Check> = {
   models: strList,
   chat: obj({ provider: str, model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
   defaultMaxTokens: posInt,
-  prices: (v) => (typeof v === 'object' && v !== null && !Array.isArray(v) ? Object.values(v).map(price).find(Boolean) && 'a map of model to { input, output, imageInput?, cachedInput?, cacheWrite?, cacheWrite1h?, webSearch?, webSearchPreview?, searchQuery?, fileSearch?, audioInput?, cachedAudioInput?, audioOutput? } USD per million tokens' : 'a map of model to { input, output, … }'),
+  prices: (v) => {
+    const shape = 'a map of model to { input, output, imageInput?, cachedInput?, cacheWrite?, cacheWrite1h?, webSearch?, webSearchPreview?, searchQuery?, fileSearch?, audioInput?, cachedAudioInput?, audioOutput?, longContext?: { above, input, output, cachedInput? } } (USD per million tokens; searches per thousand)';
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) return shape;
+    for (const [model, p] of Object.entries(v)) {
+      const e = price(p);
+      if (e) return `${shape}, and '${model}' is ${e}`;
+    }
+    return undefined;
+  },
   fallbackPrice: price,
   ipLimits: obj({ rpm: posInt, rpd: posInt }),
   trustProxy: (v) => (posInt(v) === undefined || strList(v) === undefined ? undefined : 'a number of proxy hops or a list of proxy addresses'),

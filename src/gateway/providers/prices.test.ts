@@ -97,3 +97,40 @@ describe('searches are priced by what the provider bills for them', () => {
     expect(s.usage(0)).toEqual({ tokensIn: 7, tokensOut: 3, fileSearches: 2 });
   });
 });
+
+describe("a prompt past a model's long-context threshold pays the long rates", () => {
+  it("applies GPT-5.4's 2× input and 1.5× output past 272K prompt tokens, to the whole request and its cached input", () => {
+    expect(prices.cost('gpt-5.4', 272_000, 1_000)).toBeCloseTo(usd(2.5, 272_000) + usd(15, 1_000), 15);
+    expect(prices.cost('gpt-5.4', 272_001, 1_000)).toBeCloseTo(usd(5, 272_001) + usd(22.5, 1_000), 15);
+    expect(prices.usageCost('gpt-5.4-2026-03-05', { tokensIn: 300_000, tokensOut: 10, cachedIn: 100_000 })).toBeCloseTo(usd(5, 200_000) + usd(0.5, 100_000) + usd(22.5, 10), 15);
+    expect(prices.cost('gpt-5.4-pro', 300_000, 0)).toBeCloseTo(usd(60, 300_000), 15);
+  });
+
+  it("scales Anthropic's cache writes with the long input, and Gemini Pro's rates past 200K", () => {
+    const u = { tokensIn: 250_000, tokensOut: 100, cachedIn: 100_000, cacheWriteIn: 20_000, cacheWrite1hIn: 10_000 };
+    expect(prices.usageCost('claude-sonnet-4-5', u)).toBeCloseTo(usd(6, 120_000) + usd(0.6, 100_000) + usd(7.5, 20_000) + usd(12, 10_000) + usd(22.5, 100), 15);
+    expect(prices.usageCost('claude-sonnet-4-5', { ...u, tokensIn: 200_000, cachedIn: 50_000 })).toBeCloseTo(usd(3, 120_000) + usd(0.3, 50_000) + usd(3.75, 20_000) + usd(6, 10_000) + usd(15, 100), 15);
+    expect(prices.cost('gemini-2.5-pro', 200_001, 10)).toBeCloseTo(usd(2.5, 200_001) + usd(15, 10), 15);
+    expect(prices.usageCost('gemini-3-pro-preview', { tokensIn: 300_000, tokensOut: 0, cachedIn: 300_000 })).toBeCloseTo(usd(0.4, 300_000), 15);
+  });
+
+  it('takes long-context rates in an override, their other input rates following the input', () => {
+    const own = new Prices({ 'my-model': { input: 1, output: 4, imageInput: 2, longContext: { above: 1_000, input: 3, output: 6 } } });
+    expect(own.cost('my-model', 1_000, 10)).toBeCloseTo(usd(1, 1_000) + usd(4, 10), 15);
+    expect(own.cost('my-model', 2_000, 10, 500)).toBeCloseTo(usd(3, 1_500) + usd(6, 500) + usd(6, 10), 15);
+    // The long rates are made once and kept: the same object each time.
+    expect(own.rates('my-model', 5_000)).toBe(own.rates('my-model', 9_000));
+    expect(own.rates('my-model', 10)).toBe(own.of('my-model'));
+    // A cached rate the long rates do not name follows the input: three times $0.10.
+    const cached = new Prices({ 'my-model': { input: 1, output: 4, cachedInput: 0.1, longContext: { above: 1_000, input: 3, output: 6 } } });
+    expect(cached.usageCost('my-model', { tokensIn: 2_000, tokensOut: 0, cachedIn: 1_000 })).toBeCloseTo(usd(3, 1_000) + usd(0.3, 1_000), 15);
+  });
+
+  it('prices the newer models, and an Opus the table does not list yet at the dearest Opus rate', () => {
+    expect(prices.cost('gpt-5.5', 1e6, 1e6)).toBe(35);
+    expect(prices.cost('gpt-5.4-nano', 1e6, 1e6)).toBeCloseTo(1.45, 12);
+    expect(prices.cost('claude-opus-4-6', 1e6, 1e6)).toBe(30);
+    expect(prices.cost('claude-opus-4-5-20251101', 1e6, 1e6)).toBe(30);
+    expect(prices.cost('claude-opus-4-9', 1e6, 1e6)).toBe(90);
+  });
+});

@@ -30,6 +30,21 @@ export interface ModelPrice {
   /** Cached audio input; absent: `cachedInput`, then `audioInput`. */
   cachedAudioInput?: number;
   audioOutput?: number;
+  /** Dearer rates for a request whose prompt is longer than `above` tokens, for the whole request (as the providers bill it). */
+  longContext?: LongContextPrice;
+}
+
+/**
+ * A model's rates past a prompt length: its input and output, and its cached input (absent: scaled as
+ * the input is). The other input rates (cache writes, images, audio) scale with the input, audio
+ * output with the output.
+ */
+export interface LongContextPrice {
+  /** Prompt tokens past which the long rates apply. */
+  above: number;
+  input: number;
+  output: number;
+  cachedInput?: number;
 }
 
 /** A Realtime response's tokens by kind (the cached ones are part of their kind's input). */
@@ -53,8 +68,22 @@ export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;
 /** The tool calls a request ran (its usage) or may run (its reservation), billed per call on top of the tokens. */
 export type ToolCalls = Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'>;
 
+/** OpenAI's GPT-5.4 models and their 1.05M-token window: a prompt over 272K tokens pays twice the input and 1.5 times the output. */
+const openaiLong = (input: number, output: number, cachedInput?: number): LongContextPrice => ({ above: 272_000, input: input * 2, output: output * 1.5, ...(cachedInput !== undefined ? { cachedInput: cachedInput * 2 } : {}) });
+/** Anthropic's 1M-token window of Sonnet 4 and 4.5: a prompt over 200K tokens pays $6 and $22.50. */
+const SONNET_LONG: LongContextPrice = { above: 200_000, input: 6, output: 22.5, cachedInput: 0.6 };
+
 export const DEFAULT_PRICES: PriceTable = {
   // A prompt read from OpenAI's cache costs `cachedInput`.
+  'gpt-5.5': { input: 5, cachedInput: 0.5, output: 30 },
+  'gpt-5.5-pro': { input: 30, output: 180 },
+  'gpt-5.4': { input: 2.5, cachedInput: 0.25, output: 15, longContext: openaiLong(2.5, 15, 0.25) },
+  'gpt-5.4-pro': { input: 30, output: 180, longContext: openaiLong(30, 180) },
+  'gpt-5.4-mini': { input: 0.75, cachedInput: 0.075, output: 4.5 },
+  'gpt-5.4-nano': { input: 0.2, cachedInput: 0.02, output: 1.25 },
+  'gpt-5.2': { input: 1.75, cachedInput: 0.175, output: 14 },
+  'gpt-5.2-pro': { input: 21, output: 168 },
+  'gpt-5.1': { input: 1.25, cachedInput: 0.125, output: 10 },
   'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
   'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
   'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
@@ -97,20 +126,24 @@ export const DEFAULT_PRICES: PriceTable = {
   'text-embedding-3-small': { input: 0.02, output: 0 },
   'text-embedding-3-large': { input: 0.13, output: 0 },
   // Anthropic: a cache read costs a tenth of the input, a write 1.25 times it (2 times for an hour).
+  // An Opus the table does not list yet is priced as Opus 4 was, the dearest.
   'claude-opus-4': { input: 15, cachedInput: 1.5, output: 75 },
   'claude-opus-4-1': { input: 15, cachedInput: 1.5, output: 75 },
-  'claude-sonnet-4': { input: 3, cachedInput: 0.3, output: 15 },
-  'claude-sonnet-4-5': { input: 3, cachedInput: 0.3, output: 15 },
+  'claude-opus-4-5': { input: 5, cachedInput: 0.5, output: 25 },
+  'claude-opus-4-6': { input: 5, cachedInput: 0.5, output: 25 },
+  'claude-sonnet-4': { input: 3, cachedInput: 0.3, output: 15, longContext: SONNET_LONG },
+  'claude-sonnet-4-5': { input: 3, cachedInput: 0.3, output: 15, longContext: SONNET_LONG },
+  'claude-sonnet-4-6': { input: 3, cachedInput: 0.3, output: 15 },
   'claude-haiku-4-5': { input: 1, cachedInput: 0.1, output: 5 },
   'claude-3-7-sonnet': { input: 3, cachedInput: 0.3, output: 15 },
   'claude-3-5-haiku': { input: 0.8, cachedInput: 0.08, output: 4 },
-  // Gemini: the standard tier for prompts up to 200k tokens (Pro costs more past that: override it if you send those).
-  // Cached content at a quarter of the input (storage of an explicit cache is not billed here); an
-  // answer grounded in Google Search at $35 a thousand, or from Gemini 3 on, each search query it ran
-  // at $14 a thousand (the free daily grounded prompts and queries not counted).
-  'gemini-3-pro-preview': { input: 2, cachedInput: 0.2, output: 12, searchQuery: 14 },
+  // Gemini: the Pro models cost more for a prompt over 200k tokens. Cached content at a quarter of the
+  // input (storage of an explicit cache is not billed here); an answer grounded in Google Search at
+  // $35 a thousand, or from Gemini 3 on, each search query it ran at $14 a thousand (the free daily
+  // grounded prompts and queries not counted).
+  'gemini-3-pro-preview': { input: 2, cachedInput: 0.2, output: 12, searchQuery: 14, longContext: { above: 200_000, input: 4, output: 18, cachedInput: 0.4 } },
   'gemini-3-flash-preview': { input: 0.5, cachedInput: 0.05, output: 3, searchQuery: 14 },
-  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10, webSearch: 35 },
+  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10, webSearch: 35, longContext: { above: 200_000, input: 2.5, output: 15, cachedInput: 0.625 } },
   'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5, webSearch: 35 },
   'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
   'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
@@ -131,6 +164,8 @@ export class Prices {
   private readonly keys: string[];
   private readonly cache = new Map<string, ModelPrice>();
   private readonly fallback: ModelPrice;
+  /** Each model price's long-context rates, made once. */
+  private readonly long = new WeakMap<ModelPrice, ModelPrice>();
 
   constructor(overrides: PriceTable = {}, fallback: ModelPrice = FALLBACK_PRICE) {
     this.table = new Map(Object.entries({ ...DEFAULT_PRICES, ...overrides }));
@@ -145,6 +180,15 @@ export class Prices {
     p = this.table.get(model) ?? (family !== undefined ? this.table.get(family) : undefined) ?? this.fallback;
     if (this.cache.size < 10_000) this.cache.set(model, p);
     return p;
+  }
+
+  /** The rates a request with this many prompt tokens pays: the model's, or past its long-context threshold, the long ones. */
+  rates(model: string, tokensIn: number): ModelPrice {
+    const p = this.of(model);
+    if (p.longContext === undefined || tokensIn <= p.longContext.above) return p;
+    let long = this.long.get(p);
+    if (long === undefined) this.long.set(p, (long = longRates(p, p.longContext)));
+    return long;
   }
 
   /** True when the table prices this model (exactly or by family), false when it falls back. */
@@ -179,7 +223,7 @@ export class Prices {
     const spoken = u.audioOut ?? 0;
     const searches = this.toolCost(model, u, preview);
     if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
-    const p = this.of(model);
+    const p = this.rates(model, u.tokensIn);
     const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h - heard);
     const input = plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2) + heard * (p.audioInput ?? p.input);
     const output = (u.tokensOut - spoken) * p.output + spoken * (p.audioOutput ?? p.output);
@@ -208,7 +252,21 @@ export class Prices {
 
   /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */
   cost(model: string, tokensIn: number, tokensOut: number, imageIn = 0): number {
-    const p = this.of(model);
+    const p = this.rates(model, tokensIn);
     return ((tokensIn - imageIn) * p.input + imageIn * (p.imageInput ?? p.input) + tokensOut * p.output) / 1e6;
   }
+}
+
+/** A model's rates past its long-context threshold: every input rate scaled as its input, audio output as its output. */
+function longRates(p: ModelPrice, l: LongContextPrice): ModelPrice {
+  const inF = p.input > 0 ? l.input / p.input : 1;
+  const outF = p.output > 0 ? l.output / p.output : 1;
+  const rates: ModelPrice = { ...p, input: l.input, output: l.output };
+  delete rates.longContext;
+  // Absent rates stay absent: they follow the (long) input and output where they are read.
+  if (l.cachedInput !== undefined) rates.cachedInput = l.cachedInput;
+  else if (p.cachedInput !== undefined) rates.cachedInput = p.cachedInput * inF;
+  for (const k of ['cacheWrite', 'cacheWrite1h', 'imageInput', 'audioInput', 'cachedAudioInput'] as const) if (p[k] !== undefined) rates[k] = p[k] * inF;
+  if (p.audioOutput !== undefined) rates.audioOutput = p.audioOutput * outF;
+  return rates;
 }
