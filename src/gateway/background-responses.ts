@@ -7,10 +7,16 @@
  * So the gateway keeps the request's reservation held and follows each such response until it has
  * finished. It bills the usage of the first finished state it sees: in an answer it relays (the
  * client polling `GET /v1/responses/{id}` through it), or by asking OpenAI itself every `pollMs`,
- * with the key that started the response. A response still running after `maxMs`, or when the
- * gateway shuts down, is cancelled and billed for what it reports (the gateway could no longer bill
- * it otherwise).
+ * with the key that started the response. A response still running after `maxMs` is cancelled and
+ * billed for what it reports.
+ *
+ * Alone (no shared store), a gateway that shuts down cancels what it follows and bills it, since
+ * nothing could bill it later. With a store every instance shares (Redis), each followed response is
+ * recorded there with a lease the instance renews at every look: one that shuts down lets its leases
+ * go, and one that dies lets them lapse, and another instance takes the responses over and bills
+ * them, once (whoever removes the record bills). A deploy does not cancel a long research run.
  */
+import type { SharedWork } from '../store/types.js';
 import { Cancel } from './cancel.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
@@ -55,16 +61,49 @@ export interface BackgroundOptions {
   pollMs: number;
   /** How long a response may run before the gateway cancels it. */
   maxMs: number;
+  /**
+   * What a gateway on a shared store (Redis) does with the responses it follows when it shuts down:
+   * hands them over to the other instances (the default), or cancels and bills them, as a gateway
+   * alone does (for a single instance that may not come back).
+   */
+  onShutdown?: 'handover' | 'cancel';
 }
 
 export const DEFAULT_BACKGROUND: BackgroundOptions = { pollMs: 10_000, maxMs: 6 * 60 * 60_000 };
 
-interface Followed<T> {
+/** A lease lasts at least this long, so that a busy instance's stalled event loop does not lose its responses. */
+const MIN_LEASE_MS = 2_000;
+/** Responses taken over at most at one look. */
+const ADOPT_AT_ONCE = 50;
+/** A record outlives the longest a response may run by this much, for an instance that comes back late to bill it. */
+const RECORD_SPARE_MS = 24 * 60 * 60_000;
+
+/** A response to follow: what it is billed through, and the upstream and key to ask about it with (undefined: this instance does not hold that key). */
+export interface ToFollow<T> {
   item: T;
   up: Upstream;
-  key: PoolKey;
+  key: PoolKey | undefined;
+  /** When it started being followed (ms since the epoch). */
   since: number;
+}
+
+/** How followed responses are shared with the other instances: where, as whom, and how one is written down and read back. */
+export interface Handover<T> {
+  work: SharedWork;
+  /** This instance, as the holder of its leases. */
+  owner: string;
+  /** What another instance needs to follow the response and bill it. */
+  pack(f: ToFollow<T>): Buffer;
+  /** A response another instance left; undefined when its record cannot be read. */
+  unpack(raw: Buffer): ToFollow<T> | undefined;
+  /** A response followed here that this instance lets go without billing it (handed over, or taken over). */
+  drop(item: T): void;
+}
+
+interface Followed<T> extends ToFollow<T> {
   asking: boolean;
+  /** Its record in the shared store: true once written, false when it could not be. */
+  shared?: Promise<boolean>;
 }
 
 /**
@@ -75,13 +114,25 @@ export class BackgroundResponses<T> {
   private readonly followed = new Map<string, Followed<T>>();
   private timer: NodeJS.Timeout | undefined;
 
+  private looking = false;
+  /** Bills waiting on Redis to say whether this instance is the one to make them; a shutdown waits for them. */
+  private readonly billing = new Set<Promise<void>>();
+  private stopped = false;
+  /** A lease lasts three looks (two seconds at least): an instance misses two before another takes its responses over. */
+  private readonly leaseMs: number;
+
   constructor(
     private readonly settle: (item: T, answer: Buffer | undefined, outcome: string) => void,
     private readonly log: Logger,
     private readonly opts: BackgroundOptions = DEFAULT_BACKGROUND,
     /** Why a response may not run on (its user disabled, its token revoked): it is cancelled at the next look. */
     private readonly refuse: (item: T) => string | undefined = () => undefined,
-  ) {}
+    private readonly handover?: Handover<T>,
+  ) {
+    this.leaseMs = Math.max(opts.pollMs * 3, MIN_LEASE_MS);
+    // Shared, it also looks for responses other instances left, following any itself or not.
+    if (handover !== undefined) this.startLooking();
+  }
 
   get size(): number {
     return this.followed.size;
@@ -93,10 +144,66 @@ export class BackgroundResponses<T> {
 
   follow(id: string, item: T, up: Upstream, key: PoolKey): void {
     if (this.followed.has(id)) return;
-    this.followed.set(id, { item, up, key, since: Date.now(), asking: false });
-    if (this.timer === undefined) {
-      this.timer = setInterval(() => void this.askAll(), this.opts.pollMs);
-      this.timer.unref();
+    const x: Followed<T> = { item, up, key, since: Date.now(), asking: false };
+    const h = this.handover;
+    if (h !== undefined) {
+      x.shared = h.work.put(id, h.pack(x), h.owner, this.leaseMs, this.opts.maxMs + RECORD_SPARE_MS).then(
+        () => true,
+        (err: unknown) => {
+          this.log.warn({ responseId: id, err }, 'recording a background response where the other instances find it failed (Redis): this instance alone follows it');
+          return false;
+        },
+      );
+    }
+    this.followed.set(id, x);
+    this.startLooking();
+  }
+
+  private startLooking(): void {
+    if (this.timer !== undefined || this.stopped) return;
+    this.timer = setInterval(() => void this.look(), this.opts.pollMs);
+    this.timer.unref();
+  }
+
+  /** One look: at the responses followed here, then (shared) at the leases, and at what other instances left. */
+  private async look(): Promise<void> {
+    if (this.looking) return;
+    this.looking = true;
+    try {
+      await this.askAll();
+      if (this.handover !== undefined && !this.stopped) await this.share(this.handover);
+    } finally {
+      this.looking = false;
+    }
+  }
+
+  private async share(h: Handover<T>): Promise<void> {
+    try {
+      const recorded: string[] = [];
+      for (const [id, x] of this.followed) if (x.shared !== undefined && (await x.shared)) recorded.push(id);
+      for (const id of await h.work.renew(recorded, h.owner, this.leaseMs)) {
+        const x = this.followed.get(id);
+        if (x === undefined || x.asking) continue;
+        // This instance missed its looks (stalled, or cut off from Redis), and another took the response over.
+        this.followed.delete(id);
+        h.drop(x.item);
+        this.log.info({ responseId: id }, 'background response taken over by another instance');
+      }
+      for (const { id, item } of await h.work.adopt(h.owner, this.leaseMs, ADOPT_AT_ONCE)) {
+        if (this.followed.has(id)) continue;
+        const x = h.unpack(item);
+        if (x === undefined) {
+          this.log.error({ responseId: id }, "a background response another instance left could not be read; it is not billed");
+          await h.work.finish(id);
+          continue;
+        }
+        this.followed.set(id, { ...x, asking: false, shared: Promise.resolve(true) });
+        this.log.info({ responseId: id }, 'background response taken over from an instance that stopped following it');
+        // Made with a key this instance does not hold: nobody here can ask about it; billed as reserved.
+        if (x.key === undefined) this.done(id, undefined, 'key_unavailable');
+      }
+    } catch (err) {
+      this.log.warn({ err }, 'sharing the background responses with the other instances failed (Redis); trying again at the next look');
     }
   }
 
@@ -106,22 +213,63 @@ export class BackgroundResponses<T> {
     if (s !== undefined && hasFinished(s.status)) this.done(s.id, answer, outcomeOf(s.status));
   }
 
-  /** Cancels every response still followed and bills what each reports: the gateway is shutting down. */
+  /**
+   * The gateway is shutting down: shared, it lets every response it follows go for another instance
+   * to take over; alone (or `onShutdown: 'cancel'`), it cancels each and bills what it reports.
+   */
   async stopAll(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     this.timer = undefined;
-    await Promise.all([...this.followed.keys()].map((id) => this.cancel(id, 'shutdown')));
+    const h = this.handover;
+    if (h !== undefined && this.opts.onShutdown !== 'cancel') {
+      const mine = [...this.followed].filter(([, x]) => x.key !== undefined);
+      const recorded: string[] = [];
+      for (const [id, x] of mine) if (await x.shared) recorded.push(id);
+      // One whose record could not be written is known here alone: cancelled and billed, as alone.
+      const alone = mine.filter(([id]) => !recorded.includes(id)).map(([id]) => id);
+      for (const id of recorded) {
+        h.drop(this.followed.get(id)!.item);
+        this.followed.delete(id);
+      }
+      await h.work.release(recorded, h.owner).catch((err: unknown) => this.log.warn({ err }, "letting the background responses go failed (Redis); the other instances take them over once this one's leases lapse"));
+      if (recorded.length > 0) this.log.info({ responses: recorded.length }, 'background responses handed over to the other instances');
+      await Promise.all(alone.map((id) => this.cancel(id, 'shutdown')));
+    } else await Promise.all([...this.followed.keys()].map((id) => this.cancel(id, 'shutdown')));
+    await Promise.all(this.billing);
   }
 
   private done(id: string, answer: Buffer | undefined, outcome: string): void {
     const x = this.followed.get(id);
     if (x === undefined) return;
     this.followed.delete(id);
-    if (this.followed.size === 0) {
+    if (this.followed.size === 0 && this.handover === undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }
-    this.settle(x.item, answer, outcome);
+    if (this.handover === undefined || x.shared === undefined) return this.settle(x.item, answer, outcome);
+    const billing = this.billOnce(id, x, answer, outcome, this.handover);
+    this.billing.add(billing);
+    void billing.finally(() => this.billing.delete(billing));
+  }
+
+  /** Shared, a finished response is billed by the one instance that removes its record. */
+  private async billOnce(id: string, x: Followed<T>, answer: Buffer | undefined, outcome: string, h: Handover<T>): Promise<void> {
+    const recorded = await x.shared!;
+    let removed: boolean;
+    try {
+      removed = await h.work.finish(id);
+    } catch (err) {
+      // Known here alone: billed. Recorded: followed again, to be billed once Redis answers.
+      if (!recorded) return this.settle(x.item, answer, outcome);
+      this.log.warn({ responseId: id, err }, 'removing a finished background response from Redis failed; it is billed once that succeeds');
+      if (!this.stopped) this.followed.set(id, x);
+      return;
+    }
+    if (removed || !recorded) return this.settle(x.item, answer, outcome);
+    // Another instance took it over and billed it.
+    h.drop(x.item);
+    this.log.info({ responseId: id }, 'background response billed by the instance that took it over');
   }
 
   private async askAll(): Promise<void> {
@@ -129,12 +277,14 @@ export class BackgroundResponses<T> {
     await Promise.all(
       [...this.followed].map(async ([id, x]) => {
         if (x.asking) return;
+        if (x.key === undefined) return this.done(id, undefined, 'key_unavailable');
         if (now - x.since > this.opts.maxMs) return this.cancel(id, 'ran_too_long');
         const why = this.refuse(x.item);
         if (why !== undefined) return this.cancel(id, why);
         x.asking = true;
+        const key = x.key;
         try {
-          const r = await x.up.sendOn(x.key, `/responses/${id}`, new Cancel(), 'GET');
+          const r = await x.up.sendOn(key, `/responses/${id}`, new Cancel(), 'GET');
           const text = await r.body.text(MAX_OBJECT, 'fail');
           // Deleted before it was seen finished: what it used cannot be known any more.
           if (r.statusCode === 404) return this.done(id, undefined, 'deleted');
@@ -154,10 +304,12 @@ export class BackgroundResponses<T> {
   private async cancel(id: string, why: string): Promise<void> {
     const x = this.followed.get(id);
     if (x === undefined) return;
+    if (x.key === undefined) return this.done(id, undefined, 'key_unavailable');
     x.asking = true;
     let answer: Buffer | undefined;
+    const key = x.key;
     try {
-      const r = await x.up.sendOn(x.key, `/responses/${id}/cancel`, new Cancel());
+      const r = await x.up.sendOn(key, `/responses/${id}/cancel`, new Cancel());
       const text = await r.body.text(MAX_OBJECT, 'fail');
       if (r.statusCode < 300) answer = Buffer.from(text);
       else this.log.warn({ responseId: id, status: r.statusCode }, 'cancelling a background response failed');

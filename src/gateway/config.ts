@@ -36,6 +36,7 @@ export type GatewayConfigFile = Pick<
   | 'cache'
   | 'realtime'
   | 'teams'
+  | 'background'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -123,6 +124,11 @@ const FIELDS: Record<string, Check> = {
   providers,
   promptSecrets: oneOf('off', 'block', 'redact'),
   sharedObjects: strList,
+  background: obj({
+    pollMs: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1000 ? undefined : 'a whole number of milliseconds, 1000 or more'),
+    maxMs: posInt,
+    onShutdown: oneOf('handover', 'cancel'),
+  }),
   fallbacks: (v) => {
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return 'a map of model to the models to fall back to, in order';
     for (const [m, chain] of Object.entries(v)) {

@@ -1437,6 +1437,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),
     answerText: (up) => answerText(up, openai),
     closing: () => closing !== undefined,
+    user: (id) => dir.getUser(id),
+    // Another instance takes over the background responses of one that stops or dies.
+    work: (counters as Counters).sharedWork?.('response'),
     // A user disabled or a token revoked while its background response runs: the response is cancelled.
     refusal: (caller) => {
       if (dir.getUser(caller.user.id)?.disabled !== false) return 'user_disabled';

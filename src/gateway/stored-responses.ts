@@ -4,19 +4,21 @@
  * reservation stays held until they finish (background-responses.ts). The HTTP routes that reach a
  * response (`/v1/responses/{id}`) are the gateway's; this is what they and the relay ask.
  */
-import type { Counters, SharedValues } from '../store/types.js';
+import { randomUUID } from 'node:crypto';
+import type { AdmitResult, Counters, SharedValues, SharedWork, UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
-import { BackgroundResponses, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions } from './background-responses.js';
+import { BackgroundResponses, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
 import { Cancel } from './cancel.js';
 import type { Flight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { Owners, type OwnerRecord } from './owners.js';
-import { keepLease } from './policy.js';
+import { keepLease, type Plan } from './policy.js';
 import { openai } from './providers/openai.js';
 import type { Usage } from './providers/types.js';
 import { taggedOwner } from './response-ownership.js';
+import { ROUTES } from './routes.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 import { usageOfAnswer } from './usage-search.js';
@@ -51,6 +53,10 @@ export interface StoredResponsesGateway {
   closing(): boolean;
   /** Why the caller may no longer spend (a disabled user, a revoked token), or undefined. */
   refusal(caller: Caller): string | undefined;
+  /** A user as the directory has it now (a response taken over from another instance is its user's still). */
+  user(id: string): UserRecord | undefined;
+  /** Work any instance on the shared store can take over (Redis); undefined alone. */
+  readonly work: SharedWork | undefined;
 }
 
 interface FollowedResponse {
@@ -58,6 +64,33 @@ interface FollowedResponse {
   maxTokens: number;
   stopLease: () => void;
 }
+
+/** What another instance needs to follow a background response and bill it: its flight, less what only this process holds. */
+interface PackedResponse {
+  v: 1;
+  reqId: string;
+  /** When the request came (ms since the epoch), for the latency the ledger records. */
+  startedAt: number;
+  since: number;
+  /** The user as they were; the directory's record, when there is one, is read afresh. */
+  user: UserRecord;
+  tokenId: string;
+  model: string;
+  alias?: string;
+  promptTokens: number;
+  maxTokens: number;
+  plan?: Plan;
+  admitted?: AdmitResult;
+  status: number;
+  tag?: string;
+  searchesRun?: number;
+  searchPreview?: boolean;
+  containerUsd?: number;
+  /** The label of the key that started it: the one that may ask about it. */
+  key: string;
+}
+
+const RESPONSES_ROUTE = ROUTES.get('/v1/responses')!;
 
 export class StoredResponses {
   /** Whose each background response is (the caller's alone to retrieve, cancel or delete), and the key that started it. */
@@ -69,6 +102,13 @@ export class StoredResponses {
 
   constructor(private readonly g: StoredResponsesGateway) {
     this.background = new Owners('response', BACKGROUND_OWNER_HOURS * 3_600_000, g.shared);
+    const handover: Handover<FollowedResponse> | undefined = g.work && {
+      work: g.work,
+      owner: randomUUID(),
+      pack: (x) => this.pack(x),
+      unpack: (raw) => this.unpack(raw),
+      drop: (x) => x.stopLease(),
+    };
     this.followed = new BackgroundResponses<FollowedResponse>(
       (x, answer, outcome) => {
         x.stopLease();
@@ -80,7 +120,67 @@ export class StoredResponses {
       g.log,
       g.background,
       (x) => g.refusal(x.f.caller),
+      handover,
     );
+  }
+
+  private pack({ item: { f, maxTokens }, key, since }: ToFollow<FollowedResponse>): Buffer {
+    const packed: PackedResponse = {
+      v: 1,
+      reqId: f.reqId,
+      startedAt: Date.now() - (performance.now() - f.start),
+      since,
+      user: f.caller.user,
+      tokenId: f.caller.tokenId,
+      model: f.model,
+      alias: f.alias,
+      promptTokens: f.promptTokens,
+      maxTokens,
+      plan: f.plan,
+      admitted: f.admitted,
+      status: f.status,
+      tag: f.tag,
+      searchesRun: f.searchesRun,
+      searchPreview: f.searchPreview,
+      containerUsd: f.containerUsd,
+      key: key!.label,
+    };
+    return Buffer.from(JSON.stringify(packed));
+  }
+
+  /** A response another instance left: its flight made again here, billed through this instance. */
+  private unpack(raw: Buffer): ToFollow<FollowedResponse> | undefined {
+    let p: PackedResponse;
+    try {
+      p = JSON.parse(raw.toString('utf8')) as PackedResponse;
+    } catch {
+      return undefined;
+    }
+    if (p?.v !== 1 || typeof p.reqId !== 'string' || typeof p.user?.id !== 'string' || typeof p.key !== 'string') return undefined;
+    // A user gone from the directory is billed as they were, and (disabled) has the response cancelled at the next look.
+    const user = this.g.user(p.user.id) ?? { ...p.user, disabled: true };
+    const f: Flight = {
+      reqId: p.reqId,
+      start: performance.now() - (Date.now() - p.startedAt),
+      caller: { user, tokenId: p.tokenId },
+      route: RESPONSES_ROUTE,
+      provider: openai,
+      upstream: openai.name,
+      model: p.model,
+      alias: p.alias,
+      promptTokens: p.promptTokens,
+      plan: p.plan,
+      admitted: p.admitted,
+      status: p.status,
+      settled: false,
+      tag: p.tag,
+      searchesRun: p.searchesRun,
+      searchPreview: p.searchPreview,
+      containerUsd: p.containerUsd,
+    };
+    const up = this.g.openai;
+    const stopLease = f.plan === undefined ? () => undefined : keepLease(this.g.counters, f.plan, (err) => this.g.log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
+    return { item: { f, maxTokens: p.maxTokens, stopLease }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
   }
 
   /** True when a background response started on another instance can be found here. */

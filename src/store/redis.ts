@@ -10,7 +10,8 @@
  */
 import type { Redis } from 'ioredis';
 import { connectRedis } from './redis-connect.js';
-import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, SharedValues } from './types.js';
+import { redisSharedWork } from './redis-work.js';
+import type { AdmitResult, CounterAdjustment, CounterCheck, Counters, SharedValues, SharedWork } from './types.js';
 
 /**
  * One settlement: corrects a reservation to the real usage, but only a counter that is still there (a
@@ -287,6 +288,11 @@ export class RedisCounters implements Counters {
       set: (k, value, ttlMs) => void this.redis.set(key(k), value, 'PX', ttlMs).catch(onError),
       delete: (k) => void this.redis.del(key(k)).catch(onError),
     };
+  }
+
+  /** Work of one kind under `<prefix>work:<kind>`, that any instance on this Redis can take over. */
+  sharedWork(kind: string): SharedWork {
+    return redisSharedWork(this.redis, `${this.prefix}work:${kind}`);
   }
 
   static async connect(url: string, options: RedisCountersOptions = {}): Promise<RedisCounters> {

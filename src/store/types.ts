@@ -207,6 +207,8 @@ export interface Counters {
    * response cache's `shared` mode; absent where nothing is shared (memory).
    */
   sharedValues?(onError?: (err: unknown) => void): SharedValues;
+  /** Work of one kind that any instance on the same store can take over (Redis); absent where nothing is shared (memory). */
+  sharedWork?(kind: string): SharedWork;
 }
 
 /** Values kept for a while where every instance reads them; a failure is a miss, never an error to the caller. */
@@ -214,6 +216,24 @@ export interface SharedValues {
   get(key: string): Promise<Buffer | undefined>;
   set(key: string, value: Buffer, ttlMs: number): void;
   delete(key: string): void;
+}
+
+/**
+ * Work that one instance at a time carries on for a while (a background response followed until it
+ * finishes), kept where every instance finds it (Redis): an instance that stops or dies leaves its
+ * items, and another takes them over once their lease has lapsed. Failures reject: the caller decides.
+ */
+export interface SharedWork {
+  /** Records an item `owner` (an instance) carries, its lease `leaseMs`, kept `ttlMs` at most. */
+  put(id: string, item: Buffer, owner: string, leaseMs: number, ttlMs: number): Promise<void>;
+  /** Renews the leases of `ids`; returns those `owner` no longer holds (taken over, or gone). */
+  renew(ids: readonly string[], owner: string, leaseMs: number): Promise<string[]>;
+  /** Takes over at most `max` items whose lease lapsed (their instance stopped or died). */
+  adopt(owner: string, leaseMs: number, max: number): Promise<Array<{ id: string; item: Buffer }>>;
+  /** Lets the items go at once, for another instance to take over (a clean shutdown). */
+  release(ids: readonly string[], owner: string): Promise<void>;
+  /** Removes an item for good: true for the one caller that removed it, so that what it stands for is done once. */
+  finish(id: string): Promise<boolean>;
 }
 
 export interface LedgerRow {

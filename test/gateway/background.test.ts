@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../src/gateway/config.js';
 import { issueToken } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeBackground, type FakeBackground } from './helpers/fake-background.js';
@@ -157,5 +158,11 @@ describe('OpenAI background responses: followed until they finish, billed for wh
     expect(fake.responses.find((x) => x.id === id)!.status).toBe('cancelled');
     expect(rowsOf('late').find((x) => x.route === 'responses')).toMatchObject({ tokensIn: 40, tokensOut: 7, outcome: 'shutdown' });
     expect(spentBy('late')).toBe(Math.ceil((40 * IN_USD + 7 * OUT_USD) * 1e9));
+  });
+
+  it('takes how background responses are followed from the config, and says what is wrong with a bad setting', () => {
+    expect(validateGatewayConfig({ background: { pollMs: 5_000, maxMs: 3_600_000, onShutdown: 'cancel' } }).background).toEqual({ pollMs: 5_000, maxMs: 3_600_000, onShutdown: 'cancel' });
+    expect(() => validateGatewayConfig({ background: { onShutdown: 'never' } })).toThrow(/'onShutdown' is one of handover, cancel/);
+    expect(() => validateGatewayConfig({ background: { pollMs: 10 } })).toThrow(/'pollMs' is a whole number of milliseconds, 1000 or more/);
   });
 });

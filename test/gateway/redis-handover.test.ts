@@ -1,0 +1,124 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { period } from '../../src/gateway/budget.js';
+import { issueToken } from '../../src/gateway/index.js';
+import { MemoryLedger } from '../../src/store/memory.js';
+import { RedisCounters } from '../../src/store/redis.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
+import { requireProgram } from '../helpers/programs.js';
+import { startRedis, type TestRedis } from '../helpers/redis-server.js';
+import { attachFakeBackground, type FakeBackground } from './helpers/fake-background.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { bearer, until } from './helpers/http.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+
+const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+/** gpt-4o-mini's list prices, per token. */
+const IN_USD = 0.15 / 1e6;
+const OUT_USD = 0.6 / 1e6;
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background responses outlive the instance that started them, on a shared redis-server', () => {
+  let redis: TestRedis;
+  let upstream: FakeUpstream;
+  let fake: FakeBackground;
+  let dir: string;
+  const stores: SqliteStore[] = [];
+  const gateways: TestGateway[] = [];
+
+  /** An instance with its own Redis connection, SQLite handle on the shared directory, and ledger. */
+  const instance = async (options: { onShutdown?: 'handover' | 'cancel' } = {}) => {
+    const store = new SqliteStore(join(dir, 'keyward.db'));
+    stores.push(store);
+    const counters = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
+    const ledger = new MemoryLedger();
+    const gw = await startGateway(upstream, keys, { directory: store, counters, ledger, background: { pollMs: 50, ...options } });
+    gateways.push(gw);
+    return { gw, counters, ledger, store };
+  };
+  const start = (origin: string, token: string) =>
+    fetch(`${origin}/v1/responses`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', input: 'A long research task.', background: true, max_output_tokens: 100_000 }) });
+  const billedIn = (ledger: MemoryLedger, userId: string) => ledger.rows({ userId }).filter((r) => r.route === 'responses');
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    fake = attachFakeBackground(upstream.server, keys.openai);
+    dir = mkdtempSync(join(tmpdir(), 'kw-handover-'));
+  });
+  afterAll(async () => {
+    for (const g of gateways) await g.stop().catch(() => {});
+    for (const s of stores) s.close();
+    fake.close();
+    await upstream.close();
+    await redis.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('hands the responses it follows over at a clean shutdown, not cancelled: another instance follows them and bills each once', async () => {
+    const a = await instance();
+    const b = await instance();
+    const user = a.store.addUser('researcher', { budgetUsd: 5, period: 'day' });
+    const token = issueToken(a.store, 'researcher').token;
+    const spent = async () => (await b.counters.peek(`b:u:${user.id}:${period('day').key}`)) / 1e9;
+    const started = await start(a.gw.origin, token);
+    expect(started.status).toBe(200);
+    const { id } = (await started.json()) as { id: string };
+    const held = await spent();
+    expect(held).toBeGreaterThanOrEqual(100_000 * OUT_USD);
+
+    await a.gw.stop();
+    // Still running at OpenAI: a deploy does not cancel a long run.
+    expect(fake.responses.find((r) => r.id === id)!.status).not.toBe('cancelled');
+    expect(a.gw.logs.join('')).toContain('background responses handed over to the other instances');
+    await until('the other instance took it over', () => b.gw.logs.join('').includes('background response taken over from an instance that stopped following it'));
+    // The reservation is still held while it runs.
+    expect(await spent()).toBe(held);
+
+    fake.responses.find((r) => r.id === id)!.finish({ input_tokens: 1_000, output_tokens: 20_000 });
+    await until('the other instance billed it', () => billedIn(b.ledger, user.id).length === 1);
+    const row = billedIn(b.ledger, user.id)[0]!;
+    expect([row.requestId.length > 0, row.tokensIn, row.tokensOut, row.outcome, row.userId, row.tokenId]).toEqual([true, 1_000, 20_000, 'ok', user.id, expect.any(String)]);
+    expect(row.costUsd).toBeCloseTo(1_000 * IN_USD + 20_000 * OUT_USD, 12);
+    await until('the reservation is settled to the real cost', async () => Math.abs((await spent()) - row.costUsd) < 1e-9);
+    expect(billedIn(a.ledger, user.id)).toEqual([]);
+    // Its owner reaches it through the instance that took it over.
+    const got = await fetch(`${b.gw.origin}/v1/responses/${id}`, { headers: bearer(token) });
+    expect(((await got.json()) as { status: string }).status).toBe('completed');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(billedIn(b.ledger, user.id)).toHaveLength(1);
+    await b.gw.stop();
+  });
+
+  it('lets another instance take over the responses of one that died (cut off from Redis) once its lease lapses, and bills each once', async () => {
+    const a = await instance();
+    const b = await instance();
+    const user = a.store.addUser('survivor', { budgetUsd: 5, period: 'day' });
+    const token = issueToken(a.store, 'survivor').token;
+    const { id } = (await (await start(a.gw.origin, token)).json()) as { id: string };
+    // The instance dies as far as the others know: its Redis connection is gone, its leases lapse.
+    await a.counters.close();
+    await until('the other instance took it over', () => b.gw.logs.join('').includes('background response taken over from an instance that stopped following it'), 10_000);
+    fake.responses.find((r) => r.id === id)!.finish({ input_tokens: 500, output_tokens: 4_000 });
+    await until('the response is billed', () => billedIn(b.ledger, user.id).length === 1);
+    expect(billedIn(b.ledger, user.id)[0]).toMatchObject({ tokensIn: 500, tokensOut: 4_000, outcome: 'ok' });
+    // The cut-off instance saw it finish too, and could not bill it: only whoever removes its record in Redis does.
+    await until('the cut-off instance tried', () => a.gw.logs.join('').includes('removing a finished background response from Redis failed'));
+    expect(billedIn(a.ledger, user.id)).toEqual([]);
+    expect(fake.responses.find((r) => r.id === id)!.status).toBe('completed');
+    await a.gw.stop();
+    await b.gw.stop();
+  });
+
+  it("cancels and bills at shutdown instead when told to (onShutdown: 'cancel'), as an instance alone does", async () => {
+    const a = await instance({ onShutdown: 'cancel' });
+    const user = a.store.addUser('lone', { budgetUsd: 5, period: 'day' });
+    const token = issueToken(a.store, 'lone').token;
+    const { id } = (await (await start(a.gw.origin, token)).json()) as { id: string };
+    await a.gw.stop();
+    expect(fake.responses.find((r) => r.id === id)!.status).toBe('cancelled');
+    expect(billedIn(a.ledger, user.id)).toMatchObject([{ outcome: 'shutdown' }]);
+  });
+});
