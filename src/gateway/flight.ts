@@ -35,6 +35,8 @@ export interface Flight {
   searchesRun?: number;
   /** Its search tool is `web_search_preview`, priced as such. */
   searchPreview?: boolean;
+  /** USD of each image the `image_generation` tool made (its model, quality and size). */
+  imageUsd?: number;
   /** USD of each code interpreter container the answer used (the tier the request asked for). */
   containerUsd?: number;
 }

@@ -10,9 +10,11 @@
  * DALL·E reports no usage: it is billed what was reserved for its images (price it per token of that).
  */
 import { badRequest } from './http-error.js';
-import { estimatePromptTokens, type ShapedRequest } from './providers/types.js';
+import { estimatePromptTokens, isObject, type ImageTool, type ShapedRequest } from './providers/types.js';
 import type { Upload } from './upload.js';
 
+/** Images reserved for a Responses API request with the `image_generation` tool and no `max_tool_calls`. */
+export const DEFAULT_IMAGE_CALLS = 4;
 /** Output tokens a streamed image's partial image costs (OpenAI: 100 image tokens each). */
 export const PARTIAL_IMAGE_TOKENS = 100;
 /**
@@ -63,6 +65,22 @@ function count(v: unknown, name: string, max: number): number | undefined {
   const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) throw badRequest(`'${name}' must be a whole number from 0 to ${max}`);
   return n;
+}
+
+/**
+ * The Responses API's `image_generation` tool, when a request has it: each image it makes is billed
+ * at its image model's output price (gpt-image-1 unless the tool names another), for the dearest
+ * figure of the tool's quality and size (`auto`: the dearest of all; an answer does not say which the
+ * model chose), its partial images too when streamed.
+ */
+export function imageToolAsked(o: Record<string, unknown>, stream: boolean): ImageTool | undefined {
+  const tool = Array.isArray(o.tools) ? (o.tools as unknown[]).find((t): t is Record<string, unknown> => isObject(t) && t.type === 'image_generation') : undefined;
+  if (tool === undefined) return undefined;
+  const model = typeof tool.model === 'string' && tool.model !== '' ? tool.model : 'gpt-image-1';
+  const partials = stream ? (count(tool.partial_images, 'tools[].partial_images', 3) ?? 0) : 0;
+  const cap = o.max_tool_calls;
+  const images = typeof cap === 'number' && Number.isInteger(cap) && cap >= 0 ? Math.min(cap, DEFAULT_IMAGE_CALLS) : DEFAULT_IMAGE_CALLS;
+  return { model, tokensPerImage: imageOutputTokens(model, tool.quality, tool.size) + partials * PARTIAL_IMAGE_TOKENS, images };
 }
 
 /** Output tokens reserved for `n` images, their partial images included when streamed. */

@@ -90,3 +90,31 @@ describe('StreamMeter', () => {
     expect(m.usage(1)).toEqual({ tokensIn: 9, tokensOut: 2999 });
   });
 });
+
+describe('a stream whose final event is larger than the meter keeps', () => {
+  const completed = (images: number, bytes: number) => {
+    const output = Array.from({ length: images }, (_, i) => ({ type: 'image_generation_call', id: `ig_${i}`, status: 'completed', result: 'A'.repeat(bytes) }));
+    return `event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', response: { id: 'resp_1', output, usage: { input_tokens: 70, output_tokens: 30, input_tokens_details: { cached_tokens: 20 } } } })}\n\n`;
+  };
+  const chunks = (text: string, size: number) => Array.from({ length: Math.ceil(text.length / size) }, (_, i) => Buffer.from(text.slice(i * size, (i + 1) * size)));
+
+  it('reads the usage alone from the end of a cut final event, and counts the events asked for across chunk boundaries', () => {
+    const m = new StreamMeter(openai, 'response.image_generation_call.completed');
+    const marks = [0, 1, 2].map((i) => `event: response.image_generation_call.completed\ndata: {"type":"response.image_generation_call.completed","item_id":"ig_${i}"}\n\n`).join('');
+    // 7-byte chunks cut every event type somewhere.
+    for (const c of chunks(`event: response.created\ndata: {"type":"response.created"}\n\n${marks}`, 7)) m.push(c);
+    for (const c of chunks(completed(2, 1_500_000), 64 * 1024)) m.push(c);
+    m.end();
+    expect(m.countedEvents).toBe(3);
+    expect(m.reported).toBe(true);
+    // The final event's list of images was cut off: the images counted as they came stand.
+    expect(m.usage(5)).toEqual({ tokensIn: 70, tokensOut: 30, cachedIn: 20, imageCalls: 3 });
+  });
+
+  it('takes the images the final event lists when it is kept whole', () => {
+    const m = new StreamMeter(openai, 'response.image_generation_call.completed');
+    m.push(Buffer.from(completed(2, 10)));
+    m.end();
+    expect(m.usage(5)).toEqual({ tokensIn: 70, tokensOut: 30, cachedIn: 20, imageCalls: 2 });
+  });
+});

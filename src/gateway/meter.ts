@@ -7,7 +7,7 @@
  * was produced, never for nothing.
  */
 import type { Provider, Usage } from './providers/types.js';
-import { usageObjectAt } from './usage-search.js';
+import { lastUsageObject, usageObjectAt } from './usage-search.js';
 
 const HEAD_BYTES = 16 * 1024;
 const TAIL_BYTES = 1024 * 1024;
@@ -23,19 +23,39 @@ export class StreamMeter {
   private tokensIn = -1;
   private tokensOut = -1;
   private imageTokensIn: number | undefined;
+  private imageTokensOut: number | undefined;
   /** Searches the provider reported (running counts: the last event that gives one). */
   private searches: Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'> = {};
   /** Code interpreter containers the provider reported. */
   private containers: string[] | undefined;
+  /** Images the `image_generation` tool made, as the final event lists them. */
+  private imageCalls: number | undefined;
+  /** Events of the counted type seen as the chunks passed (they may be gone from the tail by the end). */
+  private counted = 0;
+  /** The counted event's type as it appears in the stream, and the end of the last chunk (a type cut between two chunks). */
+  private readonly mark: string | undefined;
+  private carry = '';
   /** The prompt's cache reads and writes, as the event that reported the input said. */
   private cache: Pick<Usage, 'cachedIn' | 'cacheWriteIn' | 'cacheWrite1hIn'> = {};
   private ended = false;
 
-  constructor(private readonly provider: Provider<string>) {}
+  /** `countEvent`: a type of event to count as the chunks pass (a stream whose final event may be too large to keep whole). */
+  constructor(
+    private readonly provider: Provider<string>,
+    countEvent?: string,
+  ) {
+    this.mark = countEvent === undefined ? undefined : `"type":"${countEvent}"`;
+  }
+
+  /** Events of the counted type. */
+  get countedEvents(): number {
+    return this.counted;
+  }
 
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
     this.events++;
+    if (this.mark !== undefined) this.count(chunk, this.mark);
     if (this.headBytes < HEAD_BYTES) {
       this.head.push(chunk);
       this.headBytes += chunk.length;
@@ -74,13 +94,22 @@ export class StreamMeter {
           }
           if (u.tokensOut !== undefined) this.tokensOut = u.tokensOut;
           if (u.imageTokensIn !== undefined) this.imageTokensIn = u.imageTokensIn;
+          if (u.imageTokensOut !== undefined) this.imageTokensOut = u.imageTokensOut;
           if (u.searches !== undefined || u.fileSearches !== undefined) this.searches = { searches: u.searches, searchQueries: u.searchQueries, fileSearches: u.fileSearches };
           if (u.containers !== undefined) this.containers = u.containers;
+          if (u.imageCalls !== undefined) this.imageCalls = u.imageCalls;
         }
       } catch {
         // a line cut at the head/tail boundary, or not JSON: the other lines still count
       }
     }
+  }
+
+  private count(chunk: Buffer, mark: string): void {
+    const text = this.carry + chunk.toString('latin1');
+    for (let i = text.indexOf(mark); i !== -1; i = text.indexOf(mark, i + mark.length)) this.counted++;
+    // A type cut between this chunk and the next is found whole next time, and counted once.
+    this.carry = text.slice(Math.max(0, text.length - (mark.length - 1)));
   }
 
   /** Parses the kept chunks once, at the end of the stream. */
@@ -97,6 +126,24 @@ export class StreamMeter {
     const tail = Buffer.concat(this.tail);
     // The first kept tail line may be cut: start at the next full line.
     this.parse(tail.subarray(tail.indexOf(10) + 1));
+    // The final event may be larger than the tail kept (a Responses stream's last event repeats the
+    // whole output, images included): its usage, last in it, is then read alone.
+    if (this.tokensOut < 0) this.usageAlone(tail);
+  }
+
+  private usageAlone(tail: Buffer): void {
+    const key = this.provider.usageKey;
+    const at = lastUsageObject(tail.toString('latin1'), key);
+    if (at === undefined) return;
+    try {
+      const u = this.provider.usageFromJson({ [key]: JSON.parse(tail.toString('utf8', at.start, at.end)) });
+      if (u === undefined) return;
+      this.tokensIn = u.tokensIn;
+      this.tokensOut = u.tokensOut;
+      this.cache = { cachedIn: u.cachedIn, cacheWriteIn: u.cacheWriteIn, cacheWrite1hIn: u.cacheWrite1hIn };
+    } catch {
+      // not JSON after all: the stream is billed as estimated
+    }
   }
 
   /** True when the upstream reported output usage. */
@@ -111,11 +158,14 @@ export class StreamMeter {
       tokensOut: this.tokensOut >= 0 ? this.tokensOut : Math.max(1, this.events),
     };
     if (this.imageTokensIn !== undefined && this.tokensIn >= 0) u.imageTokensIn = this.imageTokensIn;
+    if (this.imageTokensOut !== undefined && this.tokensOut >= 0) u.imageTokensOut = Math.min(this.imageTokensOut, this.tokensOut);
     const { searches, searchQueries, fileSearches } = this.searches;
     if (searches !== undefined) u.searches = searches;
     if (searchQueries !== undefined) u.searchQueries = searchQueries;
     if (fileSearches !== undefined) u.fileSearches = fileSearches;
     if (this.containers !== undefined) u.containers = this.containers;
+    const images = this.imageCalls ?? (this.counted > 0 ? this.counted : undefined);
+    if (images !== undefined) u.imageCalls = images;
     if (this.tokensIn >= 0) {
       if (this.cache.cachedIn !== undefined) u.cachedIn = this.cache.cachedIn;
       if (this.cache.cacheWriteIn !== undefined) u.cacheWriteIn = this.cache.cacheWriteIn;

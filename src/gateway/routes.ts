@@ -4,7 +4,7 @@
  */
 import { AUDIO_PARTS, shapeSpeech } from './audio.js';
 import { badRequest } from './http-error.js';
-import { EDIT_PARTS, shapeImageGeneration, VARIATION_PARTS } from './images.js';
+import { EDIT_PARTS, imageToolAsked, shapeImageGeneration, VARIATION_PARTS } from './images.js';
 import { shapeGeminiLiveToken, shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
 import { gemini } from './providers/gemini.js';
@@ -149,7 +149,8 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       const searches = searchesAsked(o);
       const fileSearches = fileSearchesAsked(o);
       const containerUsd = containerAsked(o);
-      if (o.background === true || searches > 0 || fileSearches > 0 || containerUsd > 0) {
+      const imageTool = imageToolAsked(o, stream);
+      if (o.background === true || searches > 0 || fileSearches > 0 || containerUsd > 0 || imageTool !== undefined) {
         return {
           model,
           stream,
@@ -160,6 +161,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
           ...(searches > 0 ? { searches, ...(previewSearch(o) ? { searchPreview: true } : {}) } : {}),
           ...(fileSearches > 0 ? { fileSearches } : {}),
           ...(containerUsd > 0 ? { containerUsd } : {}),
+          ...(imageTool !== undefined ? { imageTool } : {}),
         };
       }
       break;

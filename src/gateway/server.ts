@@ -669,7 +669,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last = true): void {
     if (f.settled) return;
     f.settled = true;
-    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, f.searchesRun !== undefined && usage.searches === undefined ? { ...usage, searches: f.searchesRun } : usage, f.searchPreview) + containersCost(f, usage)) : 0;
+    const costUsd = billed ? (f.flatUsd ?? prices.usageCost(f.model, f.searchesRun !== undefined && usage.searches === undefined ? { ...usage, searches: f.searchesRun } : usage, f.searchPreview) + containersCost(f, usage) + (usage.imageCalls ?? 0) * (f.imageUsd ?? 0)) : 0;
     const tokensIn = billed ? usage.tokensIn : 0;
     const tokensOut = billed ? usage.tokensOut : 0;
     const user = f.caller.user;
@@ -756,7 +756,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     h['x-request-id'] = f.reqId;
     f.status = up.statusCode;
     const body = up.body;
-    const meter = streaming ? new StreamMeter(f.provider) : undefined;
+    // The image tool's images are counted as they are made: the final event, which lists them, may be too large to keep.
+    const meter = streaming ? new StreamMeter(f.provider, shaped.imageTool ? 'response.image_generation_call.completed' : undefined) : undefined;
     const filter = streaming && shaped.injectedUsage ? new UsageEventFilter() : undefined;
     // A file (speech audio, a text transcript) goes through as it comes, so that a player can start on
     // the first bytes; a speech file is also kept (up to MAX_JSON_CAPTURE) to measure how long it plays.
@@ -927,10 +928,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (shaped.searchesRun) f.searchesRun = shaped.searches;
     if (shaped.searchPreview) f.searchPreview = true;
     if (shaped.containerUsd !== undefined) f.containerUsd = shaped.containerUsd;
+    if (shaped.imageTool !== undefined) f.imageUsd = prices.cost(shaped.imageTool.model, 0, shaped.imageTool.tokensPerImage);
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + (shaped.containerUsd ?? 0);
+    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + prices.drawnExtra(m, shaped.maxTokens) + (shaped.containerUsd ?? 0) + (shaped.imageTool ? shaped.imageTool.images * (f.imageUsd ?? 0) : 0);
     let reserveUsd = shaped.flatUsd ?? worst(shaped.model);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);

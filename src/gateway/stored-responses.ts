@@ -86,6 +86,7 @@ interface PackedResponse {
   searchesRun?: number;
   searchPreview?: boolean;
   containerUsd?: number;
+  imageUsd?: number;
   /** The label of the key that started it: the one that may ask about it. */
   key: string;
 }
@@ -143,6 +144,7 @@ export class StoredResponses {
       searchesRun: f.searchesRun,
       searchPreview: f.searchPreview,
       containerUsd: f.containerUsd,
+      imageUsd: f.imageUsd,
       key: key!.label,
     };
     return Buffer.from(JSON.stringify(packed));
@@ -177,6 +179,7 @@ export class StoredResponses {
       searchesRun: p.searchesRun,
       searchPreview: p.searchPreview,
       containerUsd: p.containerUsd,
+      imageUsd: p.imageUsd,
     };
     const up = this.g.openai;
     const stopLease = f.plan === undefined ? () => undefined : keepLease(this.g.counters, f.plan, (err) => this.g.log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));

@@ -44,7 +44,7 @@ export function lastUsageObject(text: string, key = 'usage'): { start: number; e
 }
 
 /** What an answer that ran searches or code holds (OpenAI's search and code calls, Gemini's grounding). */
-const SEARCHED = /"(?:web_search_call|file_search_call|code_interpreter_call|groundingMetadata)"/;
+const SEARCHED = /"(?:web_search_call|file_search_call|image_generation_call|code_interpreter_call|groundingMetadata)"/;
 
 /** The usage a JSON answer reports: its last usage object parsed alone, or (when that is not one) the whole answer. */
 export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | undefined {

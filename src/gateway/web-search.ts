@@ -76,10 +76,10 @@ export function searchQueries(candidates: unknown): number {
   return queries.size > 0 ? queries.size : grounded(candidates) ? 1 : 0;
 }
 
-/** The items of a type in a Responses API answer's output (`web_search_call`, `file_search_call`). */
+/** The items of a type in a Responses API answer's output (`web_search_call`, `file_search_call`), failed ones left out. */
 export function callsOf(output: unknown, type: string): number {
   if (!Array.isArray(output)) return 0;
   let n = 0;
-  for (const item of output) if (isObject(item) && item.type === type) n++;
+  for (const item of output) if (isObject(item) && item.type === type && item.status !== 'failed') n++;
   return n;
 }

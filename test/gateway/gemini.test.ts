@@ -70,6 +70,25 @@ describe("Google's @google/genai SDK, pointed at the gateway with a gateway toke
     expect(ledger.rows({}).at(-1)).toMatchObject({ route: 'generate', tokensIn: 12, tokensOut: 7, outcome: 'ok' });
   });
 
+  it("an image model's pictures are billed at the image-output rate, plain and streamed, and reserved at it", async () => {
+    // Of 4 output tokens, 2 are the picture's ($30 a million), 2 its caption's and the 3 thinking tokens text ($2.50).
+    const cost = (12 * 0.3 + 5 * 2.5 + 2 * 30) / 1e6;
+    await ai().models.generateContent({ model: 'gemini-2.5-flash-image', contents: 'a lighthouse' });
+    await until('the call is in the ledger', () => rowsFor('gemini-2.5-flash-image').length === 1);
+    expect(rowsFor('gemini-2.5-flash-image')[0]!.costUsd).toBeCloseTo(cost, 12);
+    for await (const _ of await ai().models.generateContentStream({ model: 'gemini-2.5-flash-image', contents: 'a lighthouse' })) void _;
+    await until('the stream is in the ledger', () => rowsFor('gemini-2.5-flash-image').length === 2);
+    expect(rowsFor('gemini-2.5-flash-image')[1]!.costUsd).toBeCloseTo(cost, 12);
+    // 4 096 tokens of pictures may cost $0.12: more than a $0.05 budget; as text, $0.01.
+    dir.addUser('painter', { budgetUsd: 0.05, period: 'day' });
+    const painter = issueToken(dir, 'painter').token;
+    const ask = (model: string) => fetch(`${gw.origin}/v1beta/models/${model}:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': painter, 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ parts: [{ text: 'draw' }] }], generationConfig: { maxOutputTokens: 4096 } }) });
+    expect((await ask('gemini-2.5-flash-image')).status).toBe(402);
+    expect((await ask('gemini-2.5-flash')).status).toBe(200);
+    const painterId = dir.getUser('painter')!.id;
+    await until("the painter's call is in the ledger", () => ledger.rows({ userId: painterId }).length === 1);
+  });
+
   it('embedContent (batchEmbedContents, as the SDK calls it): billed for its input only, however long the vectors', async () => {
     const before = ledger.rows({}).length;
     const r = await ai().models.embedContent({ model: 'gemini-embedding-001', contents: ['hello', 'world'] });

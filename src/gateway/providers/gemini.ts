@@ -31,6 +31,16 @@ type Counts = Record<string, unknown>;
 const tokensIn = (o: Counts) => num(o.promptTokenCount) + num(o.toolUsePromptTokenCount);
 const tokensOut = (o: Counts) => num(o.candidatesTokenCount) + num(o.thoughtsTokenCount);
 
+/** The answer's image tokens (`candidatesTokensDetails`, modality IMAGE), billed at the image-output rate. */
+function withImages<U extends Partial<Usage>>(u: U, o: Counts): U {
+  const details = o.candidatesTokensDetails;
+  if (!Array.isArray(details)) return u;
+  let images = 0;
+  for (const d of details) if ((d as { modality?: unknown } | null)?.modality === 'IMAGE') images += num((d as { tokenCount?: unknown }).tokenCount);
+  if (images > 0) u.imageTokensOut = u.tokensOut === undefined ? images : Math.min(images, u.tokensOut);
+  return u;
+}
+
 /** The prompt's tokens served from a context cache (`cachedContentTokenCount`), billed at the cached rate. */
 function withCached<U extends Partial<Usage>>(u: U, o: Counts): U {
   const cached = num(o.cachedContentTokenCount);
@@ -73,7 +83,7 @@ export const gemini: Provider = {
     }),
   usageFromJson(json): Usage | undefined {
     const o = countsOf(json);
-    return o && withGrounding(withCached({ tokensIn: tokensIn(o), tokensOut: tokensOut(o) }, o), json);
+    return o && withGrounding(withImages(withCached({ tokensIn: tokensIn(o), tokensOut: tokensOut(o) }, o), o), json);
   },
   usageFromEvent(json) {
     const o = countsOf(json);
@@ -81,7 +91,7 @@ export const gemini: Provider = {
     const out: Partial<Usage> = {};
     if (o.promptTokenCount !== undefined) withCached(Object.assign(out, { tokensIn: tokensIn(o) }), o);
     // Early chunks may carry only the prompt's count; output is known once a count for it appears.
-    if (o.candidatesTokenCount !== undefined || o.thoughtsTokenCount !== undefined) out.tokensOut = tokensOut(o);
+    if (o.candidatesTokenCount !== undefined || o.thoughtsTokenCount !== undefined) withImages(Object.assign(out, { tokensOut: tokensOut(o) }), o);
     return withGrounding(out, json);
   },
 };

@@ -54,6 +54,8 @@ export const openai: Provider = {
     if (searches > 0) u.searches = searches;
     const fileSearches = callsOf(output, 'file_search_call');
     if (fileSearches > 0) u.fileSearches = fileSearches;
+    const images = callsOf(output, 'image_generation_call');
+    if (images > 0) u.imageCalls = images;
     const containers = containersUsed(output);
     if (containers.length > 0) u.containers = containers;
     return u;

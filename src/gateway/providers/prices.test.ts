@@ -134,3 +134,21 @@ describe("a prompt past a model's long-context threshold pays the long rates", (
     expect(prices.cost('claude-opus-4-9', 1e6, 1e6)).toBe(90);
   });
 });
+
+describe("an image model's pictures are billed at its image-output rate", () => {
+  it("reads Gemini's image tokens from the answer's modality details, in an answer and in a stream", () => {
+    const answer = { usageMetadata: { promptTokenCount: 10, candidatesTokenCount: 1_300, candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: 1_290 }, { modality: 'TEXT', tokenCount: 10 }] } };
+    const u = gemini.usageFromJson(answer)!;
+    expect(u).toEqual({ tokensIn: 10, tokensOut: 1_300, imageTokensOut: 1_290 });
+    expect(prices.usageCost('gemini-2.5-flash-image', u)).toBeCloseTo(usd(0.3, 10) + usd(2.5, 10) + usd(30, 1_290), 15);
+    expect(prices.usageCost('gemini-2.5-flash-image-preview', u)).toBeCloseTo(usd(0.3, 10) + usd(2.5, 10) + usd(30, 1_290), 15);
+    const m = new StreamMeter(gemini);
+    m.push(Buffer.from(`data: ${JSON.stringify({ usageMetadata: { promptTokenCount: 10 } })}\r\n\r\ndata: ${JSON.stringify(answer)}\r\n\r\n`));
+    m.end();
+    expect(m.usage(0)).toEqual({ tokensIn: 10, tokensOut: 1_300, imageTokensOut: 1_290 });
+    // A model without an image rate bills them as any output.
+    expect(prices.usageCost('gemini-2.5-flash', u)).toBeCloseTo(usd(0.3, 10) + usd(2.5, 1_300), 15);
+    expect(prices.drawnExtra('gemini-3-pro-image-preview', 1_000)).toBeCloseTo(usd(108, 1_000), 15);
+    expect(prices.drawnExtra('gemini-2.5-flash', 1_000)).toBe(0);
+  });
+});

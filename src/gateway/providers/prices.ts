@@ -11,6 +11,8 @@ export interface ModelPrice {
   output: number;
   /** Image input (an image edit's inputs), when it costs more than text; absent: `input`. */
   imageInput?: number;
+  /** Image output of a model that also writes text (Gemini's image models), dearer than its text; absent: `output`. */
+  imageOutput?: number;
   /** Input the provider served from its prompt cache; absent: `input` (no discount assumed). */
   cachedInput?: number;
   /** Input written to the prompt cache for 5 minutes (Anthropic); absent: 1.25 × `input`, Anthropic's rate. */
@@ -153,6 +155,10 @@ export const DEFAULT_PRICES: PriceTable = {
   'gemini-2.5-flash-native-audio': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },
   'gemini-2.0-flash-live': { input: 0.35, output: 1.5, audioInput: 2.1, audioOutput: 8.5 },
   'gemini-embedding-001': { input: 0.15, output: 0 },
+  // Gemini's image models: a picture's tokens at the image-output rate (a 1024×1024 image is 1 290
+  // tokens: $0.039 at $30 a million), the text they write at the text rate.
+  'gemini-2.5-flash-image': { input: 0.3, output: 2.5, imageOutput: 30 },
+  'gemini-3-pro-image-preview': { input: 2, output: 12, imageOutput: 120 },
 };
 
 /** A model the table does not know: dearer than any listed, its searches too (a grounded answer at $35 a query). */
@@ -221,13 +227,20 @@ export class Prices {
     const w1h = u.cacheWrite1hIn ?? 0;
     const heard = u.audioIn ?? 0;
     const spoken = u.audioOut ?? 0;
+    const drawn = u.imageTokensOut ?? 0;
     const searches = this.toolCost(model, u, preview);
-    if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
+    if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0 && drawn === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
     const p = this.rates(model, u.tokensIn);
     const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h - heard);
     const input = plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2) + heard * (p.audioInput ?? p.input);
-    const output = (u.tokensOut - spoken) * p.output + spoken * (p.audioOutput ?? p.output);
+    const output = (u.tokensOut - spoken - drawn) * p.output + spoken * (p.audioOutput ?? p.output) + drawn * (p.imageOutput ?? p.output);
     return searches + (input + output) / 1e6;
+  }
+
+  /** What `tokens` of output cost more when they are images than text (an image model's worst case). */
+  drawnExtra(model: string, tokens: number): number {
+    const p = this.of(model);
+    return (tokens * Math.max(0, (p.imageOutput ?? p.output) - p.output)) / 1e6;
   }
 
   /** What `tokens` of output cost more when spoken than written (an audio chat's worst case). */
@@ -267,6 +280,6 @@ function longRates(p: ModelPrice, l: LongContextPrice): ModelPrice {
   if (l.cachedInput !== undefined) rates.cachedInput = l.cachedInput;
   else if (p.cachedInput !== undefined) rates.cachedInput = p.cachedInput * inF;
   for (const k of ['cacheWrite', 'cacheWrite1h', 'imageInput', 'audioInput', 'cachedAudioInput'] as const) if (p[k] !== undefined) rates[k] = p[k] * inF;
-  if (p.audioOutput !== undefined) rates.audioOutput = p.audioOutput * outF;
+  for (const k of ['audioOutput', 'imageOutput'] as const) if (p[k] !== undefined) rates[k] = p[k] * outF;
   return rates;
 }

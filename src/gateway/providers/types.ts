@@ -18,11 +18,24 @@ export interface Usage {
   searchQueries?: number;
   /** OpenAI's file_search tool calls, billed per call. */
   fileSearches?: number;
+  /** The part of `tokensOut` that is images (a Gemini image model's pictures), billed at the model's image-output rate. */
+  imageTokensOut?: number;
   /** The parts of `tokensIn` and `tokensOut` that are audio (a chat with an audio model), billed at the audio rates. */
   audioIn?: number;
   audioOut?: number;
+  /** Images the Responses API's `image_generation` tool made (each billed at the image model's price). */
+  imageCalls?: number;
   /** The code interpreter containers the answer's code ran in, billed once each. */
   containers?: string[];
+}
+
+/** The `image_generation` tool of a Responses API request. */
+export interface ImageTool {
+  model: string;
+  /** The most output tokens one image may cost (its quality and size, its partial images when streamed). */
+  tokensPerImage: number;
+  /** Images reserved: the request's `max_tool_calls`, else DEFAULT_IMAGE_CALLS. */
+  images: number;
 }
 
 /** A client request understood well enough to limit, price and forward it. */
@@ -75,6 +88,8 @@ export interface ShapedRequest {
   spoken?: boolean;
   /** The `searches` run whatever the answer says (a search model's chat, whose usage does not count them). */
   searchesRun?: boolean;
+  /** The Responses API's `image_generation` tool: its image model, the output tokens one image may cost, and the images reserved. */
+  imageTool?: ImageTool;
   /** USD of one code interpreter container the request may have made (its memory tier), reserved and billed per container used. */
   containerUsd?: number;
 }

@@ -316,7 +316,9 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const gc = (body?.generationConfig ?? {}) as { maxOutputTokens?: number };
       const n = Math.min(defaultOut, gc.maxOutputTokens ?? defaultOut);
       const thoughts = o.thoughtTokens ?? 0;
-      const usage = (k: number) => ({ promptTokenCount: promptTokens, candidatesTokenCount: k, ...(thoughts ? { thoughtsTokenCount: thoughts } : {}), totalTokenCount: promptTokens + k + thoughts });
+      // An image model draws: all but two of its output tokens are a picture's (the rest, its caption).
+      const drawn = (k: number) => (gem[1]!.includes('-image') && k > 2 ? { candidatesTokensDetails: [{ modality: 'IMAGE', tokenCount: k - 2 }, { modality: 'TEXT', tokenCount: 2 }] } : {});
+      const usage = (k: number) => ({ promptTokenCount: promptTokens, candidatesTokenCount: k, ...drawn(k), ...(thoughts ? { thoughtsTokenCount: thoughts } : {}), totalTokenCount: promptTokens + k + thoughts });
       // With Google Search as a tool, the answer is grounded: its last candidate says which queries ran.
       const grounding = Array.isArray(body?.tools) && body.tools.some((t) => typeof t === 'object' && t !== null && 'googleSearch' in t) ? { groundingMetadata: { webSearchQueries: ['keyward gateway', '', 'keyward gateway', 'keyward docs'], groundingChunks: [{ web: { uri: 'https://example.com', title: 'example' } }] } } : {};
       const candidate = (text: string, done: boolean) => ({ content: { parts: [{ text }], role: 'model' }, index: 0, ...(done ? { finishReason: 'STOP', ...grounding } : {}) });
@@ -364,7 +366,10 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const coding = Array.isArray(body?.tools) && body.tools.some((t) => (t as { type?: unknown }).type === 'code_interpreter');
       if (coding && body?.previous_response_id === undefined) state.containers++;
       const ran = coding ? [{ type: 'code_interpreter_call', id: `ci_${state.containers}`, status: 'completed', code: 'print(1)', container_id: `cntr_fake${state.containers}`, outputs: [] }] : [];
-      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, ...filed, ...ran, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
+      // With the image tool, the model draws twice: each image 1.5 MB of base64, so that the final event is larger than what a stream's meter keeps.
+      const drawing = Array.isArray(body?.tools) && body.tools.some((t) => (t as { type?: unknown }).type === 'image_generation');
+      const drawn = drawing ? [0, 1].map((i) => ({ type: 'image_generation_call', id: `ig_${i}`, status: 'completed', result: 'A'.repeat(1_500_000) })) : [];
+      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, ...filed, ...ran, ...drawn, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(response));
@@ -373,6 +378,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       let seq = 0;
       events.push(`event: response.created\ndata: ${JSON.stringify({ type: 'response.created', sequence_number: seq++, response: { ...response, status: 'in_progress', output: [], usage: null } })}\n\n`);
       for (let i = 0; i < out; i++) events.push(`event: response.output_text.delta\ndata: ${JSON.stringify({ type: 'response.output_text.delta', sequence_number: seq++, item_id: 'msg_fake', output_index: 0, content_index: 0, delta: 'tok' })}\n\n`);
+      for (const d of drawn) events.push(`event: response.image_generation_call.completed\ndata: ${JSON.stringify({ type: 'response.image_generation_call.completed', sequence_number: seq++, item_id: d.id, output_index: 0 })}\n\n`);
       events.push(`event: response.completed\ndata: ${JSON.stringify({ type: 'response.completed', sequence_number: seq, response: reportUsage ? response : { ...response, usage: null } })}\n\n`);
     } else if (path === '/v1/messages/count_tokens') {
       res.writeHead(200, { 'content-type': 'application/json' });
