@@ -28,6 +28,8 @@ export class StreamMeter {
   private searches: Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'> = {};
   /** Code interpreter containers the provider reported. */
   private containers: string[] | undefined;
+  /** The tier OpenAI processed the stream in, when billed other than standard. */
+  private tier: Usage['serviceTier'];
   /** Images the `image_generation` tool made, as the final event lists them. */
   private imageCalls: number | undefined;
   /** Events of the counted type seen as the chunks passed (they may be gone from the tail by the end). */
@@ -98,6 +100,7 @@ export class StreamMeter {
           if (u.searches !== undefined || u.fileSearches !== undefined) this.searches = { searches: u.searches, searchQueries: u.searchQueries, fileSearches: u.fileSearches };
           if (u.containers !== undefined) this.containers = u.containers;
           if (u.imageCalls !== undefined) this.imageCalls = u.imageCalls;
+          if (u.serviceTier !== undefined) this.tier = u.serviceTier;
         }
       } catch {
         // a line cut at the head/tail boundary, or not JSON: the other lines still count
@@ -164,6 +167,7 @@ export class StreamMeter {
     if (searchQueries !== undefined) u.searchQueries = searchQueries;
     if (fileSearches !== undefined) u.fileSearches = fileSearches;
     if (this.containers !== undefined) u.containers = this.containers;
+    if (this.tier !== undefined) u.serviceTier = this.tier;
     const images = this.imageCalls ?? (this.counted > 0 ? this.counted : undefined);
     if (images !== undefined) u.imageCalls = images;
     if (this.tokensIn >= 0) {

@@ -932,7 +932,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + prices.drawnExtra(m, shaped.maxTokens) + (shaped.containerUsd ?? 0) + (shaped.imageTool ? shaped.imageTool.images * (f.imageUsd ?? 0) : 0);
+    // Asked for OpenAI's priority processing: reserved at its rates (the answer says which tier it was billed in).
+    const priority = upstream === upstreams.openai && !upload && (parsed as { service_tier?: unknown } | null)?.service_tier === 'priority';
+    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) * (priority ? prices.tierFactor(m, 'priority') : 1) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + prices.drawnExtra(m, shaped.maxTokens) + (shaped.containerUsd ?? 0) + (shaped.imageTool ? shaped.imageTool.images * (f.imageUsd ?? 0) : 0);
     let reserveUsd = shaped.flatUsd ?? worst(shaped.model);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);

@@ -6,7 +6,7 @@
  * with memchr and checks each hit, and in JSON a `"` comes every few bytes, which made the search
  * several times slower than one starting with a rarer letter.
  */
-import type { Provider, Usage } from './providers/types.js';
+import type { Provider, ServiceTier, Usage } from './providers/types.js';
 
 /**
  * Where a `"usage"` key (or the provider's own name for it, Gemini's `usageMetadata`) whose value is an object starts (its opening quote at `from` or later), or -1;
@@ -57,6 +57,11 @@ export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | 
   } catch {
     u = undefined;
   }
+  // OpenAI says which tier processed the answer beside its usage, not in it.
+  if (u && provider.name === 'openai') {
+    const tier = tierIn(text);
+    if (tier !== undefined) u.serviceTier = tier;
+  }
   // The web searches an answer ran are listed in its output, not its usage: then it is read whole.
   if (u && !SEARCHED.test(text)) return u;
   try {
@@ -64,6 +69,14 @@ export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | 
   } catch {
     return u;
   }
+}
+
+/** The tier an answer's last `"service_tier"` names, when it is billed other than standard (a key: in a string its quote would be escaped). */
+function tierIn(text: string): ServiceTier | undefined {
+  const i = text.lastIndexOf('service_tier"');
+  if (i <= 0 || text.charCodeAt(i - 1) !== 34 /* " */) return undefined;
+  const m = /^service_tier"\s*:\s*"(priority|flex)"/.exec(text.slice(i, i + 48));
+  return m === null ? undefined : (m[1] as ServiceTier);
 }
 
 /** Just past the `}` closing the object that opens at `open`, strings skipped; -1 if it does not close. */

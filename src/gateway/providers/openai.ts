@@ -1,7 +1,12 @@
 /** OpenAI's API: Bearer auth, `{error:{message,type,code}}`, usage in `usage` (chat, embeddings, audio) or `response.usage` (Responses API). */
 import { containersUsed } from '../containers.js';
 import { callsOf } from '../web-search.js';
-import { num, type Provider, type Usage } from './types.js';
+import { num, type Provider, type ServiceTier, type Usage } from './types.js';
+
+/** The tier an OpenAI answer says it was processed in, when it is billed other than standard. */
+export function billedTier(v: unknown): ServiceTier | undefined {
+  return v === 'priority' || v === 'flex' ? v : undefined;
+}
 
 function usageOf(u: unknown): Usage | undefined {
   if (typeof u !== 'object' || u === null) return undefined;
@@ -56,6 +61,9 @@ export const openai: Provider = {
     if (fileSearches > 0) u.fileSearches = fileSearches;
     const images = callsOf(output, 'image_generation_call');
     if (images > 0) u.imageCalls = images;
+    // OpenAI's own tiers (a compatible provider's tier of the same name may cost the same as its standard).
+    const tier = this.name === 'openai' ? billedTier(o.service_tier ?? response?.service_tier) : undefined;
+    if (tier !== undefined) u.serviceTier = tier;
     const containers = containersUsed(output);
     if (containers.length > 0) u.containers = containers;
     return u;

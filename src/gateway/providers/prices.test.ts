@@ -152,3 +152,29 @@ describe("an image model's pictures are billed at its image-output rate", () => 
     expect(prices.drawnExtra('gemini-2.5-flash', 1_000)).toBe(0);
   });
 });
+
+describe("OpenAI's processing tiers", () => {
+  it("reads the tier OpenAI billed from an answer, an event or beside the usage, and leaves a compatible provider's alone", async () => {
+    const { usageOfAnswer } = await import('../usage-search.js');
+    expect(openai.usageFromJson({ usage: { prompt_tokens: 10, completion_tokens: 2 }, service_tier: 'priority' })).toEqual({ tokensIn: 10, tokensOut: 2, serviceTier: 'priority' });
+    expect(openai.usageFromJson({ response: { usage: { input_tokens: 10, output_tokens: 2 }, service_tier: 'flex' } })).toEqual({ tokensIn: 10, tokensOut: 2, serviceTier: 'flex' });
+    expect(openai.usageFromJson({ usage: { prompt_tokens: 10, completion_tokens: 2 }, service_tier: 'default' })).toEqual({ tokensIn: 10, tokensOut: 2 });
+    const answer = (tier: string) => Buffer.from(JSON.stringify({ id: 'c', choices: [{ message: { content: 'say "service_tier": "flex"' } }], usage: { prompt_tokens: 10, completion_tokens: 2 }, service_tier: tier }));
+    expect(usageOfAnswer(openai, answer('priority'))).toEqual({ tokensIn: 10, tokensOut: 2, serviceTier: 'priority' });
+    // The words in the answer's text are not the key.
+    expect(usageOfAnswer(openai, answer('default'))).toEqual({ tokensIn: 10, tokensOut: 2 });
+    const groq = { ...openai, name: 'groq' };
+    expect(groq.usageFromJson({ usage: { prompt_tokens: 10, completion_tokens: 2 }, service_tier: 'flex' })).toEqual({ tokensIn: 10, tokensOut: 2 });
+    expect(usageOfAnswer(groq, answer('flex'))).toEqual({ tokensIn: 10, tokensOut: 2 });
+  });
+
+  it('prices priority at twice the standard rates and flex at half, unless the table says otherwise, its searches unchanged', () => {
+    const u = { tokensIn: 1_000, tokensOut: 100 };
+    expect(prices.usageCost('gpt-5', { ...u, serviceTier: 'priority' })).toBeCloseTo(2 * prices.usageCost('gpt-5', u), 15);
+    expect(prices.usageCost('gpt-5', { ...u, cachedIn: 500, serviceTier: 'flex' })).toBeCloseTo(prices.usageCost('gpt-5', { ...u, cachedIn: 500 }) / 2, 15);
+    expect(prices.usageCost('gpt-5', { ...u, searches: 1, serviceTier: 'priority' })).toBeCloseTo(2 * prices.usageCost('gpt-5', u) + 0.01, 15);
+    const own = new Prices({ 'gpt-4o': { input: 2.5, output: 10, priority: 1.7 } });
+    expect(own.tierFactor('gpt-4o', 'priority')).toBe(1.7);
+    expect(own.tierFactor('gpt-4o', 'flex')).toBe(0.5);
+  });
+});

@@ -4,7 +4,7 @@
  * as `gpt-4o-2024-08-06` take `gpt-4o`'s price). A model not in the table is priced at `fallback`,
  * deliberately expensive, so an unknown model can never slip past a budget.
  */
-import type { Usage } from './types.js';
+import type { ServiceTier, Usage } from './types.js';
 
 export interface ModelPrice {
   input: number;
@@ -32,6 +32,10 @@ export interface ModelPrice {
   /** Cached audio input; absent: `cachedInput`, then `audioInput`. */
   cachedAudioInput?: number;
   audioOutput?: number;
+  /** What OpenAI's priority processing costs, times the standard rates; absent: DEFAULT_PRIORITY. */
+  priority?: number;
+  /** What OpenAI's flex processing costs, times the standard rates; absent: DEFAULT_FLEX. */
+  flex?: number;
   /** Dearer rates for a request whose prompt is longer than `above` tokens, for the whole request (as the providers bill it). */
   longContext?: LongContextPrice;
 }
@@ -64,6 +68,10 @@ export type PriceTable = Record<string, ModelPrice>;
 
 /** OpenAI's and Anthropic's list price for web searches, per thousand. */
 export const WEB_SEARCH_USD_PER_THOUSAND = 10;
+/** OpenAI's priority processing: 1.7 to 2 times the standard rates by model; twice them unless the table says otherwise. */
+export const DEFAULT_PRIORITY = 2;
+/** OpenAI's flex processing: half the standard rates. */
+export const DEFAULT_FLEX = 0.5;
 /** OpenAI's list price for file_search calls, per thousand. */
 export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;
 
@@ -229,12 +237,19 @@ export class Prices {
     const spoken = u.audioOut ?? 0;
     const drawn = u.imageTokensOut ?? 0;
     const searches = this.toolCost(model, u, preview);
-    if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0 && drawn === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) + searches;
+    const tier = u.serviceTier === undefined ? 1 : this.tierFactor(model, u.serviceTier);
+    if (cached === 0 && w5m === 0 && w1h === 0 && heard === 0 && spoken === 0 && drawn === 0) return this.cost(model, u.tokensIn, u.tokensOut, u.imageTokensIn) * tier + searches;
     const p = this.rates(model, u.tokensIn);
     const plain = Math.max(0, u.tokensIn - (u.imageTokensIn ?? 0) - cached - w5m - w1h - heard);
     const input = plain * p.input + (u.imageTokensIn ?? 0) * (p.imageInput ?? p.input) + cached * (p.cachedInput ?? p.input) + w5m * (p.cacheWrite ?? p.input * 1.25) + w1h * (p.cacheWrite1h ?? p.input * 2) + heard * (p.audioInput ?? p.input);
     const output = (u.tokensOut - spoken - drawn) * p.output + spoken * (p.audioOutput ?? p.output) + drawn * (p.imageOutput ?? p.output);
-    return searches + (input + output) / 1e6;
+    return searches + ((input + output) / 1e6) * tier;
+  }
+
+  /** What a processing tier costs, times the model's standard rates. */
+  tierFactor(model: string, tier: ServiceTier): number {
+    const p = this.of(model);
+    return tier === 'priority' ? (p.priority ?? DEFAULT_PRIORITY) : (p.flex ?? DEFAULT_FLEX);
   }
 
   /** What `tokens` of output cost more when they are images than text (an image model's worst case). */

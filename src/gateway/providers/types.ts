@@ -23,11 +23,16 @@ export interface Usage {
   /** The parts of `tokensIn` and `tokensOut` that are audio (a chat with an audio model), billed at the audio rates. */
   audioIn?: number;
   audioOut?: number;
+  /** OpenAI's processing tier when it is billed other than standard: `priority` (dearer), `flex` (half). */
+  serviceTier?: ServiceTier;
   /** Images the Responses API's `image_generation` tool made (each billed at the image model's price). */
   imageCalls?: number;
   /** The code interpreter containers the answer's code ran in, billed once each. */
   containers?: string[];
 }
+
+/** The processing tiers OpenAI bills other than standard. */
+export type ServiceTier = 'priority' | 'flex';
 
 /** The `image_generation` tool of a Responses API request. */
 export interface ImageTool {

@@ -282,6 +282,8 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       events.push(`event: image_edit.partial_image\ndata: ${JSON.stringify({ type: 'image_edit.partial_image', b64_json: image, partial_image_index: 0 })}\n\n`);
       events.push(`event: image_edit.completed\ndata: ${JSON.stringify({ type: 'image_edit.completed', b64_json: image, ...(usage ? { usage } : {}) })}\n\n`);
     }
+    // The tier OpenAI processed the request in, as its answers say: the one asked for, else standard.
+    const tier = body?.service_tier === 'priority' || body?.service_tier === 'flex' ? body.service_tier : 'default';
     // A web search tool in the request: the model runs two searches (OpenAI's web_search_call items, Anthropic's server_tool_use).
     const searches = Array.isArray(body?.tools) && body.tools.some((t) => typeof (t as { type?: unknown }).type === 'string' && String((t as { type: string }).type).startsWith('web_search')) ? 2 : 0;
     const serverTools = () => (searches > 0 ? { server_tool_use: { web_search_requests: searches } } : {});
@@ -334,10 +336,10 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     } else if (api === '/v1/chat/completions') {
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: chatUsage(out) }));
+        res.end(JSON.stringify({ id: 'chatcmpl-fake', object: 'chat.completion', created: 1, model, choices: [{ index: 0, message: { role: 'assistant', content: 'tok'.repeat(out) }, finish_reason: 'stop' }], usage: chatUsage(out), service_tier: tier }));
         return;
       }
-      const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model };
+      const base = { id: 'chatcmpl-fake', object: 'chat.completion.chunk', created: 1, model, service_tier: tier };
       const inc = (body?.stream_options as { include_usage?: boolean } | undefined)?.include_usage === true;
       for (let i = 0; i < out; i++) events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: i === 0 ? { role: 'assistant', content: 'tok' } : { content: 'tok' }, finish_reason: null }], ...(inc ? { usage: null } : {}) })}\n\n`);
       events.push(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: 'stop' }], ...(inc ? { usage: null } : {}) })}\n\n`);
@@ -369,7 +371,7 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       // With the image tool, the model draws twice: each image 1.5 MB of base64, so that the final event is larger than what a stream's meter keeps.
       const drawing = Array.isArray(body?.tools) && body.tools.some((t) => (t as { type?: unknown }).type === 'image_generation');
       const drawn = drawing ? [0, 1].map((i) => ({ type: 'image_generation_call', id: `ig_${i}`, status: 'completed', result: 'A'.repeat(1_500_000) })) : [];
-      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, output: [...searched, ...filed, ...ran, ...drawn, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
+      const response = { id: 'resp_fake', object: 'response', created_at: 1, status: 'completed', model, service_tier: tier, output: [...searched, ...filed, ...ran, ...drawn, { type: 'message', id: 'msg_fake', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'tok'.repeat(out), annotations: [] }] }], usage };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(response));

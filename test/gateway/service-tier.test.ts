@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { bearer, until } from './helpers/http.js';
+import { gatewaySuite } from './helpers/suite.js';
+
+const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
+
+describe("OpenAI's processing tiers are billed as OpenAI bills them: priority dearer, flex at half", () => {
+  const s = gatewaySuite({ user: 'tiered', upstream: { promptTokens: 100, outputTokens: 10 } });
+  const standard = usd(0.15, 100) + usd(0.6, 10);
+  let rows = 0;
+  const lastRow = async () => {
+    rows++;
+    await until('the call is in the ledger', () => s.rowsOfUser('tiered').length >= rows);
+    return s.rowsOfUser('tiered').at(-1)!;
+  };
+
+  it('bills a chat processed with priority at twice the standard rates, plain and streamed, as the answer says', async () => {
+    const r = await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' });
+    expect(r.service_tier).toBe('priority');
+    expect((await lastRow()).costUsd).toBeCloseTo(standard * 2, 12);
+    const stream = await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority', stream: true });
+    for await (const _ of stream) void _;
+    expect((await lastRow()).costUsd).toBeCloseTo(standard * 2, 12);
+    await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
+    expect((await lastRow()).costUsd).toBeCloseTo(standard, 12);
+  });
+
+  it('bills a response processed with flex at half the standard rates, plain and streamed', async () => {
+    await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'hi', service_tier: 'flex' });
+    expect((await lastRow()).costUsd).toBeCloseTo(standard / 2, 12);
+    const stream = await s.oa().responses.create({ model: 'gpt-4o-mini', input: 'hi', service_tier: 'flex', stream: true });
+    for await (const _ of stream) void _;
+    expect((await lastRow()).costUsd).toBeCloseTo(standard / 2, 12);
+  });
+
+  it('reserves a request that asks for priority at its rates, so a budget cannot be passed by the difference', async () => {
+    // 100 000 output tokens: $0.06 at standard rates, $0.12 with priority.
+    const token = s.tokenFor('hurried', { budgetUsd: 0.1, period: 'day' });
+    const ask = (tier?: string) =>
+      fetch(`${s.gw.origin}/v1/chat/completions`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 100_000, messages: [{ role: 'user', content: 'hi' }], ...(tier ? { service_tier: tier } : {}) }) });
+    expect((await ask('priority')).status).toBe(402);
+    expect((await ask()).status).toBe(200);
+  });
+});
