@@ -54,7 +54,7 @@ import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import { modelListRequest, PROVIDER_NAMES, PROVIDERS } from './providers/registry.js';
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
-import type { Provider, ProviderName, ShapedRequest, Usage } from './providers/types.js';
+import type { Provider, ProviderName, ServiceTier, ShapedRequest, Usage } from './providers/types.js';
 import { estimatePromptTokens, isObject } from './providers/types.js';
 import { geminiRoute, isGeminiPath, parseAppChat, RESPONSE_OBJECT, RESPONSE_OBJECT_PATH, RESPONSES_PREFIX, ROUTES, shapeRequest, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
@@ -695,6 +695,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (billed) metrics.usage(f.upstream, f.model, tokensIn, tokensOut, costUsd);
   }
 
+  /** The dearer tier a request asks for: OpenAI's priority processing, Anthropic's fast mode. */
+  function requestedTier(upstream: Upstream, parsed: unknown): ServiceTier | undefined {
+    const o = parsed as { service_tier?: unknown; speed?: unknown } | null;
+    if (upstream === upstreams.openai) return o?.service_tier === 'priority' ? 'priority' : undefined;
+    if (upstream === upstreams.anthropic) return o?.speed === 'fast' ? 'fast' : undefined;
+    return undefined;
+  }
+
   /** The code interpreter containers an answer used that were not billed before, at the tier the request asked for. */
   function containersCost(f: Flight, usage: Usage): number {
     if (usage.containers === undefined) return 0;
@@ -932,9 +940,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
-    // Asked for OpenAI's priority processing: reserved at its rates (the answer says which tier it was billed in).
-    const priority = upstream === upstreams.openai && !upload && (parsed as { service_tier?: unknown } | null)?.service_tier === 'priority';
-    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) * (priority ? prices.tierFactor(m, 'priority') : 1) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + prices.drawnExtra(m, shaped.maxTokens) + (shaped.containerUsd ?? 0) + (shaped.imageTool ? shaped.imageTool.images * (f.imageUsd ?? 0) : 0);
+    // Asked for a dearer tier (OpenAI's priority processing, Anthropic's fast mode): reserved at its rates (the answer says which tier it was billed in).
+    const tier = upload ? undefined : requestedTier(upstream, parsed);
+    const worst = (m: string) => prices.cost(m, shaped.promptTokens, shaped.maxTokens, shaped.imageTokens) * (tier ? prices.tierFactor(m, tier) : 1) + prices.toolCost(m, shaped, shaped.searchPreview) + (shaped.spoken ? prices.spokenExtra(m, shaped.maxTokens) : 0) + prices.drawnExtra(m, shaped.maxTokens) + (shaped.containerUsd ?? 0) + (shaped.imageTool ? shaped.imageTool.images * (f.imageUsd ?? 0) : 0);
     let reserveUsd = shaped.flatUsd ?? worst(shaped.model);
     for (const m of chain) {
       if (budgeted && !prices.known(m)) unpricedModel(m);

@@ -22,10 +22,11 @@ function inputOf(u: Record<string, unknown>): Pick<Usage, 'tokensIn' | 'cachedIn
   return out;
 }
 
-/** The web searches the `web_search` server tool ran (`server_tool_use`), billed per search. */
+/** The web searches the `web_search` server tool ran (`server_tool_use`), billed per search; and fast mode, billed dearer. */
 function withSearches<U extends Partial<Usage>>(out: U, u: Record<string, unknown>): U {
   const n = num((u.server_tool_use as Record<string, unknown> | null | undefined)?.web_search_requests);
   if (n > 0) out.searches = n;
+  if (u.speed === 'fast') out.serviceTier = 'fast';
   return out;
 }
 
@@ -51,7 +52,9 @@ export const anthropic: Provider = {
     if (!o) return undefined;
     if (o.type === 'message_start' && o.message?.usage) {
       const u = o.message.usage;
-      return { ...inputOf(u), tokensOut: num(u.output_tokens) };
+      const out: Partial<Usage> = { ...inputOf(u), tokensOut: num(u.output_tokens) };
+      if (u.speed === 'fast') out.serviceTier = 'fast';
+      return out;
     }
     if (o.type === 'message_delta' && o.usage) {
       const u = o.usage;

@@ -36,6 +36,8 @@ export interface ModelPrice {
   priority?: number;
   /** What OpenAI's flex processing costs, times the standard rates; absent: DEFAULT_FLEX. */
   flex?: number;
+  /** What Anthropic's fast mode costs, times the standard rates; absent: DEFAULT_FAST. */
+  fast?: number;
   /** Dearer rates for a request whose prompt is longer than `above` tokens, for the whole request (as the providers bill it). */
   longContext?: LongContextPrice;
 }
@@ -72,6 +74,8 @@ export const WEB_SEARCH_USD_PER_THOUSAND = 10;
 export const DEFAULT_PRIORITY = 2;
 /** OpenAI's flex processing: half the standard rates. */
 export const DEFAULT_FLEX = 0.5;
+/** Anthropic's fast mode (Opus 4.6): six times the standard rates. */
+export const DEFAULT_FAST = 6;
 /** OpenAI's list price for file_search calls, per thousand. */
 export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;
 
@@ -249,7 +253,7 @@ export class Prices {
   /** What a processing tier costs, times the model's standard rates. */
   tierFactor(model: string, tier: ServiceTier): number {
     const p = this.of(model);
-    return tier === 'priority' ? (p.priority ?? DEFAULT_PRIORITY) : (p.flex ?? DEFAULT_FLEX);
+    return tier === 'priority' ? (p.priority ?? DEFAULT_PRIORITY) : tier === 'fast' ? (p.fast ?? DEFAULT_FAST) : (p.flex ?? DEFAULT_FLEX);
   }
 
   /** What `tokens` of output cost more when they are images than text (an image model's worst case). */

@@ -287,6 +287,8 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
     // A web search tool in the request: the model runs two searches (OpenAI's web_search_call items, Anthropic's server_tool_use).
     const searches = Array.isArray(body?.tools) && body.tools.some((t) => typeof (t as { type?: unknown }).type === 'string' && String((t as { type: string }).type).startsWith('web_search')) ? 2 : 0;
     const serverTools = () => (searches > 0 ? { server_tool_use: { web_search_requests: searches } } : {});
+    // Anthropic's fast mode, asked for with speed: "fast", is reported in the message's usage (a stream's message_start).
+    const speed = () => (body?.speed === 'fast' ? { speed: 'fast' } : {});
     const gem = /^\/v1(?:beta)?\/models\/([^/:]+):(\w+)$/.exec(path);
     // Gemini Live's ephemeral token, as Google mints one: its name is the credential.
     if (provider === 'gemini' && path === '/v1alpha/auth_tokens') {
@@ -390,11 +392,11 @@ export async function startFakeUpstream(o: FakeUpstreamOptions): Promise<FakeUps
       const msg = { id: 'msg_fake', type: 'message', role: 'assistant', model, stop_reason: 'end_turn', stop_sequence: null };
       if (!stream) {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { ...claudeInput(), output_tokens: out, ...serverTools() } }));
+        res.end(JSON.stringify({ ...msg, content: [{ type: 'text', text: 'tok'.repeat(out) }], usage: { ...claudeInput(), output_tokens: out, ...serverTools(), ...speed() } }));
         return;
       }
       const ev = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
-      events.push(ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { ...(reportUsage ? claudeInput() : { input_tokens: 0 }), output_tokens: 1 } } }));
+      events.push(ev('message_start', { message: { ...msg, content: [], stop_reason: null, usage: { ...(reportUsage ? claudeInput() : { input_tokens: 0 }), output_tokens: 1, ...speed() } } }));
       events.push(ev('content_block_start', { index: 0, content_block: { type: 'text', text: '' } }));
       for (let i = 0; i < out; i++) events.push(ev('content_block_delta', { index: 0, delta: { type: 'text_delta', text: 'tok' } }));
       events.push(ev('content_block_stop', { index: 0 }));
