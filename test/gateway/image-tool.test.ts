@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearer, until } from './helpers/http.js';
+import { bearer } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
 const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
@@ -9,12 +9,7 @@ const TWO_LOW_IMAGES = usd(40, 2 * 408);
 describe("images the Responses API's image_generation tool makes are billed at the image model's price, and reserved", () => {
   const s = gatewaySuite({ user: 'drawer', upstream: { promptTokens: 100, outputTokens: 10 } });
   const tokens = (out: number) => usd(0.15, 100) + usd(0.6, out);
-  let rows = 0;
-  const lastRow = async () => {
-    rows++;
-    await until('the call is in the ledger', () => s.rowsOfUser('drawer').length >= rows);
-    return s.rowsOfUser('drawer').at(-1)!;
-  };
+  const lastRow = () => s.nextRow('drawer');
   const tools = [{ type: 'image_generation' as const, quality: 'low' as const, size: '1024x1024' as const }];
 
   it('bills each image of an answer on top of the tokens', async () => {

@@ -1,7 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
 import { validateGatewayConfig } from '../../src/gateway/config.js';
-import { bearer, until } from './helpers/http.js';
+import { bearer } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
 const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
@@ -9,12 +9,7 @@ const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
 describe("a prompt past a model's long-context threshold is billed and reserved at the long rates, for the whole request", () => {
   // 300 000 prompt tokens, 100 000 of them read from the provider's cache: past GPT-5.4's 272K and Sonnet 4.5's 200K.
   const s = gatewaySuite({ user: 'reader', upstream: { promptTokens: 300_000, cachedTokens: 100_000, outputTokens: 10 } });
-  let rows = 0;
-  const lastRow = async () => {
-    rows++;
-    await until('the call is in the ledger', () => s.rowsOfUser('reader').length >= rows);
-    return s.rowsOfUser('reader').at(-1)!;
-  };
+  const lastRow = () => s.nextRow('reader');
 
   it('bills a GPT-5.4 chat, plain and streamed, at twice the input and 1.5 times the output', async () => {
     const cost = (out: number) => usd(5, 200_000) + usd(0.5, 100_000) + usd(22.5, out);

@@ -47,6 +47,8 @@ describe('token scopes: a token may call only the APIs it was issued for', () =>
     expect(ok.status).toBe(200);
     expect(ok.json.text).toBe('toktok');
     const before = upstream.seen.length;
+    // The app call's row first (written off the hot path), so that any row after it would be a refusal's.
+    await until('the app call is in the ledger', () => ledger.rows({}).length >= 1);
     const rows = ledger.rows({}).length;
     const err = await oa(appOnly).chat.completions.create({ model: 'gpt-4o-mini', messages: hi }).catch((e: unknown) => e);
     expect(status(err)).toBe(403);
@@ -55,7 +57,6 @@ describe('token scopes: a token may call only the APIs it was issued for', () =>
     expect(status(await an(appOnly).messages.create({ model: 'claude-haiku-4-5', max_tokens: 10, messages: hi }).catch((e: unknown) => e))).toBe(403);
     expect(status(await ai(appOnly).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hi' }).catch((e: unknown) => e))).toBe(403);
     expect(upstream.seen.length).toBe(before);
-    await until('the app call is in the ledger', () => ledger.rows({}).length >= 1);
     expect(ledger.rows({}).length).toBe(rows);
   });
 

@@ -1,6 +1,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { describe, expect, it } from 'vitest';
-import { bearer, until } from './helpers/http.js';
+import { bearer } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
 const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
@@ -8,12 +8,7 @@ const usd = (perMillion: number, tokens: number) => (perMillion * tokens) / 1e6;
 describe("processing tiers are billed as the providers bill them: OpenAI's priority dearer and flex at half, Anthropic's fast mode six times", () => {
   const s = gatewaySuite({ user: 'tiered', upstream: { promptTokens: 100, outputTokens: 10 } });
   const standard = usd(0.15, 100) + usd(0.6, 10);
-  let rows = 0;
-  const lastRow = async () => {
-    rows++;
-    await until('the call is in the ledger', () => s.rowsOfUser('tiered').length >= rows);
-    return s.rowsOfUser('tiered').at(-1)!;
-  };
+  const lastRow = () => s.nextRow('tiered');
 
   it('bills a chat processed with priority at twice the standard rates, plain and streamed, as the answer says', async () => {
     const r = await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' });

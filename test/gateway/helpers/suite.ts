@@ -10,6 +10,7 @@ import { MemoryCounters, MemoryDirectory, MemoryLedger } from '../../../src/stor
 import type { LedgerRow, UserPolicy } from '../../../src/store/types.js';
 import { startFakeUpstream, type FakeUpstream, type FakeUpstreamOptions } from './fake-upstream.js';
 import { startGateway, type TestGateway } from './gateway.js';
+import { until } from './http.js';
 import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './keys.js';
 
 export interface GatewaySuite {
@@ -29,6 +30,8 @@ export interface GatewaySuite {
   tokenFor(name: string, policy?: UserPolicy): string;
   /** The ledger's rows of one user. */
   rowsOfUser(name: string): LedgerRow[];
+  /** The user's next row in the ledger (one more than this has returned for them before), once written. */
+  nextRow(name: string): Promise<LedgerRow>;
   /** What the user's daily budget counts now (nano-USD): the suite's gateway must be given MemoryCounters. */
   spentToday(name: string): number;
   /** Another gateway on the same upstream, directory and keys, stopped with the suite. */
@@ -45,6 +48,8 @@ export interface GatewaySuiteOptions {
 
 export function gatewaySuite(o: GatewaySuiteOptions): GatewaySuite {
   const others: TestGateway[] = [];
+  /** Rows nextRow has returned, per user. */
+  const seen = new Map<string, number>();
   const s = {
     keys: { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()], gemini: [fakeGeminiKey()] },
     dir: new MemoryDirectory(),
@@ -56,6 +61,12 @@ export function gatewaySuite(o: GatewaySuiteOptions): GatewaySuite {
       return issueToken(s.dir, name).token;
     },
     rowsOfUser: (name: string) => s.ledger.rows({}).filter((r) => r.userId === s.dir.getUser(name)!.id),
+    async nextRow(name: string) {
+      const n = (seen.get(name) ?? 0) + 1;
+      seen.set(name, n);
+      await until(`row ${n} of '${name}' is in the ledger`, () => s.rowsOfUser(name).length >= n);
+      return s.rowsOfUser(name)[n - 1]!;
+    },
     spentToday(name: string) {
       const counters = o.gateway?.counters;
       if (!(counters instanceof MemoryCounters)) throw new Error("spentToday reads the suite's MemoryCounters: give the suite's gateway one");
