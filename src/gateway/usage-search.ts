@@ -71,9 +71,13 @@ export function usageOfAnswer(provider: Provider<string>, buf: Buffer): Usage | 
   }
 }
 
-/** The tier an answer's last `"service_tier"` names, when it is billed other than standard (a key: in a string its quote would be escaped). */
+/**
+ * The tier an answer's top-level `"service_tier"` names, when it is billed other than standard: the
+ * first one (in a string its quote would be escaped; a nested object that could repeat the key, the
+ * Responses API's `metadata`, comes after it). A forward search: `lastIndexOf` scans byte by byte.
+ */
 function tierIn(text: string): ServiceTier | undefined {
-  const i = text.lastIndexOf('service_tier"');
+  const i = text.indexOf('service_tier"');
   if (i <= 0 || text.charCodeAt(i - 1) !== 34 /* " */) return undefined;
   const m = /^service_tier"\s*:\s*"(priority|flex)"/.exec(text.slice(i, i + 48));
   return m === null ? undefined : (m[1] as ServiceTier);
