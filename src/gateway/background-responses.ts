@@ -282,9 +282,8 @@ export class BackgroundResponses<T> {
         const why = this.refuse(x.item);
         if (why !== undefined) return this.cancel(id, why);
         x.asking = true;
-        const key = x.key;
         try {
-          const r = await x.up.sendOn(key, `/responses/${id}`, new Cancel(), 'GET');
+          const r = await x.up.sendOn(x.key, `/responses/${id}`, new Cancel(), 'GET');
           const text = await r.body.text(MAX_OBJECT, 'fail');
           // Deleted before it was seen finished: what it used cannot be known any more.
           if (r.statusCode === 404) return this.done(id, undefined, 'deleted');
@@ -307,9 +306,8 @@ export class BackgroundResponses<T> {
     if (x.key === undefined) return this.done(id, undefined, 'key_unavailable');
     x.asking = true;
     let answer: Buffer | undefined;
-    const key = x.key;
     try {
-      const r = await x.up.sendOn(key, `/responses/${id}/cancel`, new Cancel());
+      const r = await x.up.sendOn(x.key, `/responses/${id}/cancel`, new Cancel());
       const text = await r.body.text(MAX_OBJECT, 'fail');
       if (r.statusCode < 300) answer = Buffer.from(text);
       else this.log.warn({ responseId: id, status: r.statusCode }, 'cancelling a background response failed');
