@@ -112,12 +112,15 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
   let body = raw;
   let maxTokens: number;
   let injectedUsage = false;
+  let uncapped: ShapedRequest['uncapped'];
   switch (route.kind) {
     case 'chat':
     case 'completions': {
       if (route.kind === 'chat') {
         // Each of n choices may be as long as the maximum.
-        maxTokens = (positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens') ?? defaultMaxTokens) * (positiveInt(o.n, 'n') ?? 1);
+        const cap = positiveInt(o.max_completion_tokens, 'max_completion_tokens') ?? positiveInt(o.max_tokens, 'max_tokens');
+        if (cap === undefined) uncapped = 'chat';
+        maxTokens = (cap ?? defaultMaxTokens) * (positiveInt(o.n, 'n') ?? 1);
         if (!Array.isArray(o.messages)) throw badRequest("'messages' is required and must be an array");
       } else {
         // Legacy completions: best_of completions are generated (and billed) per prompt, n of them returned.
@@ -139,11 +142,13 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
         }
         injectedUsage = true;
       }
-      if (spoken || searches > 0) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage, ...(spoken ? { spoken } : {}), ...(searches > 0 ? { searches, searchesRun: true } : {}) };
+      if (spoken || searches > 0) return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage, uncapped, ...(spoken ? { spoken } : {}), ...(searches > 0 ? { searches, searchesRun: true } : {}) };
       break;
     }
     case 'responses': {
-      maxTokens = positiveInt(o.max_output_tokens, 'max_output_tokens') ?? defaultMaxTokens;
+      const cap = positiveInt(o.max_output_tokens, 'max_output_tokens');
+      if (cap === undefined) uncapped = 'responses';
+      maxTokens = cap ?? defaultMaxTokens;
       if (o.input === undefined) throw badRequest("'input' is required");
       if (o.background !== undefined && o.background !== null && typeof o.background !== 'boolean') throw badRequest("'background' must be true or false");
       const searches = searchesAsked(o);
@@ -157,6 +162,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
           maxTokens,
           promptTokens: estimatePromptTokens(raw.length),
           body,
+          uncapped,
           ...(o.background === true ? { background: true } : {}),
           ...(searches > 0 ? { searches, ...(previewSearch(o) ? { searchPreview: true } : {}) } : {}),
           ...(fileSearches > 0 ? { fileSearches } : {}),
@@ -188,7 +194,23 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
     default:
       throw badRequest('this route takes no body');
   }
-  return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage };
+  return { model, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body, injectedUsage, uncapped };
+}
+
+/**
+ * The body with an output cap where it has none (see ShapedRequest.uncapped): spliced in after the
+ * opening brace for OpenAI's APIs (the prompt is not serialised again), set in `generationConfig` for
+ * Gemini. OpenAI's reasoning models refuse `max_tokens` in chat, other providers may not know
+ * `max_completion_tokens`.
+ */
+export function withOutputCap(body: Buffer, where: NonNullable<ShapedRequest['uncapped']>, openaiItself: boolean, tokens: number): Buffer {
+  if (where === 'gemini') {
+    const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    o.generationConfig = { ...(isObject(o.generationConfig) ? o.generationConfig : {}), maxOutputTokens: tokens };
+    return Buffer.from(JSON.stringify(o));
+  }
+  const field = where === 'responses' ? 'max_output_tokens' : openaiItself ? 'max_completion_tokens' : 'max_tokens';
+  return Buffer.concat([Buffer.from(`{"${field}":${tokens},`), body.subarray(body.indexOf(0x7b) + 1)]);
 }
 
 /** Prompts in a legacy completion request: a string or one token array is one; an array of strings or of token arrays, one each. */
@@ -230,10 +252,13 @@ function shapeGemini(route: Route, o: Record<string, unknown>, raw: Buffer, defa
     const gc = o.generationConfig;
     if (gc !== undefined && !isObject(gc)) throw badRequest("'generationConfig' must be an object");
     const g = (gc ?? {}) as Record<string, unknown>;
-    maxTokens = (positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens') ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
+    const cap = positiveInt(g.maxOutputTokens, 'generationConfig.maxOutputTokens');
+    maxTokens = (cap ?? defaultMaxTokens) * (positiveInt(g.candidateCount, 'generationConfig.candidateCount') ?? 1);
+    const uncapped = cap === undefined ? ('gemini' as const) : undefined;
     // Grounded: one answer, whose queries nothing caps (a model billed per query is reserved DEFAULT_SEARCHES of them).
     const searches = searchesAsked(o);
-    if (searches > 0) return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, searches, searchQueries: DEFAULT_SEARCHES };
+    if (searches > 0) return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, uncapped, searches, searchQueries: DEFAULT_SEARCHES };
+    return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw, uncapped };
   }
   return { model: route.model!, stream, maxTokens, promptTokens: estimatePromptTokens(raw.length), body: raw };
 }

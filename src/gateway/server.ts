@@ -56,7 +56,7 @@ import { modelListRequest, PROVIDER_NAMES, PROVIDERS } from './providers/registr
 import { Prices, type ModelPrice, type PriceTable } from './providers/prices.js';
 import type { Provider, ProviderName, ServiceTier, ShapedRequest, Usage } from './providers/types.js';
 import { estimatePromptTokens, isObject } from './providers/types.js';
-import { geminiRoute, isGeminiPath, parseAppChat, RESPONSE_OBJECT, RESPONSE_OBJECT_PATH, RESPONSES_PREFIX, ROUTES, shapeRequest, type Route } from './routes.js';
+import { geminiRoute, isGeminiPath, parseAppChat, RESPONSE_OBJECT, RESPONSE_OBJECT_PATH, RESPONSES_PREFIX, ROUTES, shapeRequest, withOutputCap, type Route } from './routes.js';
 import { DEFAULT_RESILIENCE, Upstream, type ResilienceOptions } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 
@@ -938,6 +938,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (shaped.containerUsd !== undefined) f.containerUsd = shaped.containerUsd;
     if (shaped.imageTool !== undefined) f.imageUsd = prices.cost(shaped.imageTool.model, 0, shaped.imageTool.tokensPerImage);
     const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
+    // A request with no output cap is reserved for defaultMaxTokens, but a model may write far more (a
+    // reasoning model, up to its own maximum): where a budget or a tokens-per-minute limit counts it, it
+    // is sent with that cap, so that its reservation is its worst case and the limit holds.
+    if (shaped.uncapped !== undefined && (budgeted || user.tpm !== undefined || (user.team !== undefined && teams.get(user.team)?.tpm !== undefined))) {
+      shaped = { ...shaped, body: withOutputCap(shaped.body, shaped.uncapped, upstream === upstreams.openai, defaultMaxTokens) };
+    }
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);
     // Asked for a dearer tier (OpenAI's priority processing, Anthropic's fast mode): reserved at its rates (the answer says which tier it was billed in).

@@ -49,6 +49,13 @@ export interface ShapedRequest {
   stream: boolean;
   /** Output tokens the request may produce at most (what the reservation assumes). */
   maxTokens: number;
+  /**
+   * The request sets no output cap and `maxTokens` assumes `defaultMaxTokens` for it (for each of `n`
+   * choices): where the cap goes when the gateway must send it for the reservation to be the worst
+   * case. `chat`: `max_completion_tokens` (OpenAI) or `max_tokens`; `responses`: `max_output_tokens`;
+   * `gemini`: `generationConfig.maxOutputTokens`.
+   */
+  uncapped?: 'chat' | 'responses' | 'gemini';
   /** Prompt tokens, estimated from the body before forwarding. */
   promptTokens: number;
   /** The part of `promptTokens` that is images (an image edit's inputs), reserved at the model's image-input rate. */
