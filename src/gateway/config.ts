@@ -37,6 +37,7 @@ export type GatewayConfigFile = Pick<
   | 'realtime'
   | 'teams'
   | 'background'
+  | 'endUserIds'
 > & { alerts?: { webhookUrl?: string } };
 
 type Check = (v: unknown) => string | undefined;
@@ -124,6 +125,7 @@ const FIELDS: Record<string, Check> = {
   providers,
   promptSecrets: oneOf('off', 'block', 'redact'),
   sharedObjects: strList,
+  endUserIds: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   background: obj({
     pollMs: (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1000 ? undefined : 'a whole number of milliseconds, 1000 or more'),
     maxMs: posInt,

@@ -20,6 +20,7 @@ import { AnomalyDetector, type AnomalyOptions } from './anomaly.js';
 import { Cancel } from './cancel.js';
 import { Authenticator, type Caller, type JwtOptions } from './auth.js';
 import { period } from './budget.js';
+import { endUserId, withEndUser } from './end-user-id.js';
 import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
@@ -124,6 +125,12 @@ export interface GatewayOptions {
    * that every user may name in a request; any other is refused, since it may hold another user's data.
    */
   sharedObjects?: string[];
+  /**
+   * Tell OpenAI and Anthropic which gateway user each request is for, as a hash (`safety_identifier`,
+   * `metadata.user_id`), so that abuse by one user can be blocked without the key every user shares
+   * (default true).
+   */
+  endUserIds?: boolean;
   /** Serve repeated identical requests of a user from memory (or, `shared`, from Redis), billed nothing (off without it). */
   cache?: CacheOptions;
   /** Mint OpenAI Realtime client secrets and Gemini Live tokens for gateway users, each billed a flat price (off without it). */
@@ -298,6 +305,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let cacheOptions: CacheOptions | undefined;
   const limitsOpen = options.limitsOnStoreFailure === 'open';
   const ownDispatcher = options.dispatcher === undefined;
+  const endUserIds = options.endUserIds !== false;
   const env = options.env ?? process.env;
   const dispatcher = options.dispatcher ?? egressDispatcher(env, { keepAliveTimeout: 30_000, connections: 512, connect: { timeout: 10_000 } });
   const resilience = { ...DEFAULT_RESILIENCE, ...options.resilience };
@@ -931,6 +939,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (o.conversation !== undefined && o.conversation !== null) throw badRequest("the gateway does not route OpenAI's Conversations API, so it cannot tell whose a conversation is: chain responses with previous_response_id instead");
       previous = o.previous_response_id ?? undefined;
       if (o.store !== false) shaped = { ...shaped, body: tagOwner(shaped.body, o, user.id) };
+    }
+    // Which user the request is for, as a hash the provider can block alone if it sees abuse, rather than the key every user shares.
+    if (endUserIds && !upload) {
+      const to = route.kind === 'messages' && upstream === upstreams.anthropic ? 'anthropic' : (route.kind === 'chat' || route.kind === 'responses') && upstream === upstreams.openai ? 'openai' : undefined;
+      if (to !== undefined) shaped = { ...shaped, body: withEndUser(shaped.body, parsed as Record<string, unknown>, to, endUserId(user.id)) };
     }
     const f: Flight = { reqId, start, caller, route, provider: route.provider, upstream: upstream.provider.name, model: shaped.model, alias, promptTokens: shaped.promptTokens, status: 0, settled: false, tag: tagOf(req), flatUsd: shaped.flatUsd };
     if (shaped.searchesRun) f.searchesRun = shaped.searches;

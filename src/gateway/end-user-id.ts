@@ -1,0 +1,48 @@
+/**
+ * Who a request is for, told to the provider without saying who: OpenAI's `safety_identifier` and
+ * Anthropic's `metadata.user_id`. Every user of a gateway shares its provider keys, so a provider that
+ * sees one of them abuse its service would otherwise act on the key, and so on everyone; with an
+ * identifier per user it can block that user's requests alone. The identifier is a hash of the gateway
+ * user's id: stable for the user, and neither their name nor anything the provider could trace back.
+ * The gateway sets it whatever the client sent, so that no user can pass as another.
+ */
+import { createHash } from 'node:crypto';
+
+const known = new Map<string, string>();
+/** Users whose identifier is kept, at most (it is a hash: made again when forgotten). */
+const KEPT = 100_000;
+
+/** A user's identifier at the providers: `kw-` and 32 hex digits of a hash of their id. */
+export function endUserId(userId: string): string {
+  let id = known.get(userId);
+  if (id === undefined) {
+    id = `kw-${createHash('sha256').update(`keyward end user:${userId}`).digest('hex').slice(0, 32)}`;
+    if (known.size >= KEPT) known.clear();
+    known.set(userId, id);
+  }
+  return id;
+}
+
+/**
+ * The body with the user's identifier where the provider reads it: spliced in after the opening brace
+ * when the client set none (the prompt is not serialised again), set over the client's otherwise.
+ */
+export function withEndUser(body: Buffer, parsed: Record<string, unknown>, provider: 'openai' | 'anthropic', id: string): Buffer {
+  if (provider === 'openai') {
+    if (parsed.safety_identifier === undefined) return splice(body, `"safety_identifier":${JSON.stringify(id)}`);
+    const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    o.safety_identifier = id;
+    return Buffer.from(JSON.stringify(o));
+  }
+  const given = parsed.metadata;
+  if (given === undefined || given === null) return splice(body, `"metadata":{"user_id":${JSON.stringify(id)}}`);
+  // Not an object: Anthropic refuses the request as it would without the gateway.
+  if (typeof given !== 'object' || Array.isArray(given)) return body;
+  const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  o.metadata = { ...(o.metadata as Record<string, unknown>), user_id: id };
+  return Buffer.from(JSON.stringify(o));
+}
+
+function splice(body: Buffer, member: string): Buffer {
+  return Buffer.concat([Buffer.from(`{${member},`), body.subarray(body.indexOf(0x7b) + 1)]);
+}
