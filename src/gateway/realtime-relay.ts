@@ -19,7 +19,7 @@ import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import type { AttemptResult } from './metrics.js';
 import type { RelayDialect, SessionCharge, UpstreamMeaning } from './realtime-dialects.js';
-import type { Upstream } from './upstream.js';
+import { attemptOutcome, keyRejectedError, keysCoolingError, type Upstream } from './upstream.js';
 
 export const REALTIME_PATH = '/v1/realtime';
 /** The subprotocol a browser's WebSocket carries its key in (browsers cannot set headers): the OpenAI SDK's own. */
@@ -160,15 +160,17 @@ async function connectSession(upstream: Upstream, target: (key: PoolKey) => { ur
       return { socket: r.socket, key, early: r.early! };
     }
     const s = r.status;
-    if (s === 401 || s === 403) {
-      o.attempted('key_rejected');
+    // The same reading of the status as an HTTP call's (Upstream.send).
+    const outcome = s === undefined ? (r.timedOut ? 'timeout' : 'connection_error') : attemptOutcome(s);
+    if (outcome === 'key_rejected') {
+      o.attempted(outcome);
       upstream.pool.failure(key, s);
       o.keyRejected(key);
-      last = new GatewayHttpError(502, 'upstream_auth_failed', `${upstream.provider.name} rejected the gateway's provider key; an operator must replace it`);
+      last = keyRejectedError(upstream.provider.name);
       continue;
     }
-    if (s === undefined || s === 429 || s >= 500) {
-      o.attempted(s === undefined ? (r.timedOut ? 'timeout' : 'connection_error') : s === 429 ? 'rate_limited' : 'server_error');
+    if (s === undefined || outcome === 'rate_limited' || outcome === 'server_error') {
+      o.attempted(outcome);
       upstream.pool.failure(key);
       last =
         s === undefined
@@ -180,7 +182,7 @@ async function connectSession(upstream: Upstream, target: (key: PoolKey) => { ur
     o.attempted('client_error');
     throw new GatewayHttpError(s, s === 404 ? 'model_not_found' : 'invalid_request_error', `${upstream.provider.name} refused the Realtime session (${s}); check the model name`);
   }
-  throw last ?? new GatewayHttpError(503, 'upstream_unavailable', `every ${upstream.provider.name} key is cooling down after repeated failures; retry shortly`, { 'retry-after': '5' });
+  throw last ?? keysCoolingError(upstream.provider.name);
 }
 
 function openSocket(url: string, headers: Record<string, string>, timeoutMs: number): Promise<{ socket?: WebSocket; early?: Array<[RawData, boolean]>; status?: number; timedOut?: boolean }> {

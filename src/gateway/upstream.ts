@@ -31,7 +31,27 @@ export interface UpstreamResponse {
   attempts: number;
 }
 
-const RETRYABLE_STATUS = (s: number) => s === 429 || s >= 500;
+/**
+ * What an upstream's status says of an attempt, for HTTP calls and Realtime handshakes alike: the key
+ * rejected (out of the pool; another key may serve), worth another try (rate limited, a server
+ * error), or the answer, the client's to read.
+ */
+export function attemptOutcome(status: number): Extract<AttemptResult, 'key_rejected' | 'rate_limited' | 'server_error' | 'answered' | 'client_error'> {
+  if (status === 401 || status === 403) return 'key_rejected';
+  if (status === 429) return 'rate_limited';
+  if (status >= 500) return 'server_error';
+  return status < 400 ? 'answered' : 'client_error';
+}
+
+/** The provider rejected a key of the gateway's (401, 403). */
+export function keyRejectedError(provider: string): GatewayHttpError {
+  return new GatewayHttpError(502, 'upstream_auth_failed', `${provider} rejected the gateway's provider key; an operator must replace it`);
+}
+
+/** No key of the pool may be tried now. */
+export function keysCoolingError(provider: string): GatewayHttpError {
+  return new GatewayHttpError(503, 'upstream_unavailable', `every ${provider} key is cooling down after repeated failures; retry shortly`, { 'retry-after': '5' });
+}
 
 /** What the gateway hears about, for its alerts and logs. */
 export interface UpstreamHooks {
@@ -116,7 +136,7 @@ export class Upstream {
         key = this.pool.pick();
       }
       if (!key) {
-        throw lastError ?? new GatewayHttpError(503, 'upstream_unavailable', `every ${this.provider.name} key is cooling down after repeated failures; retry shortly`, { 'retry-after': '5' });
+        throw lastError ?? keysCoolingError(this.provider.name);
       }
       tried.add(key);
       let res: UpstreamAnswer;
@@ -147,19 +167,20 @@ export class Upstream {
         continue;
       }
       const s = res.statusCode;
-      if (s === 401 || s === 403) {
-        this.hooks.attempted?.('key_rejected');
+      const outcome = attemptOutcome(s);
+      if (outcome === 'key_rejected') {
+        this.hooks.attempted?.(outcome);
         this.pool.failure(key, s);
         this.hooks.keyRejected?.(key);
         if (this.pool.keys.some((k) => !k.revoked && !tried.has(k))) {
           await res.body.dump();
-          lastError = new GatewayHttpError(502, 'upstream_auth_failed', `${this.provider.name} rejected the gateway's provider key; an operator must replace it`);
+          lastError = keyRejectedError(this.provider.name);
           continue;
         }
         return { res, key, attempts: attempt + 1 };
       }
-      if (RETRYABLE_STATUS(s)) {
-        this.hooks.attempted?.(s === 429 ? 'rate_limited' : 'server_error');
+      if (outcome === 'rate_limited' || outcome === 'server_error') {
+        this.hooks.attempted?.(outcome);
         this.pool.failure(key);
         if (attempt < this.opts.retries) {
           const wait = this.backoff(attempt, res.headers['retry-after']);
@@ -178,7 +199,7 @@ export class Upstream {
         throw new GatewayHttpError(502, 'upstream_error', `${this.provider.name}'s address on the gateway answered with a web page, not the API; the gateway's operator should check ${this.provider.envPrefix}_BASE_URL`);
       }
       this.pool.success(key);
-      this.hooks.attempted?.(s < 400 ? 'answered' : 'client_error');
+      this.hooks.attempted?.(outcome);
       return { res, key, attempts: attempt + 1 };
     }
     throw lastError ?? new GatewayHttpError(502, 'upstream_error', `${this.provider.name} failed`);

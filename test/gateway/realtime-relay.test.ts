@@ -14,6 +14,7 @@ import { attachFakeRealtime, CUT_SHORT_USAGE, SPOKEN_USAGE, type FakeRealtime } 
 import { opened, refused, type OpenOptions } from './helpers/realtime-client.js';
 import { until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
+import { fakeOpenAiKey } from './helpers/keys.js';
 
 /** gpt-realtime's list prices for SPOKEN_USAGE: 100 text + 100 cached text + 300 audio in, 100 text + 700 audio out. */
 const RESPONSE_USD = (100 * 4 + 100 * 0.4 + 300 * 32 + 100 * 16 + 700 * 64) / 1e6;
@@ -307,6 +308,23 @@ describe('OpenAI Realtime sessions relayed over WebSocket', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('opens the session with the next key when the provider rejects one, and takes the rejected key out of the pool', async () => {
+    // The first key of this gateway's pool is one the provider does not know.
+    const rejected = fakeOpenAiKey();
+    const g = await s.another({ counters, realtime: { usdPerSecret: 0.06 }, upstreams: { openai: { baseUrl: s.upstream.openaiBase, keys: [rejected, s.keys.openai[0]!] }, anthropic: { baseUrl: s.upstream.anthropicBase, keys: [] } } });
+    const token = tokenOf('failover-voice', {});
+    for (let i = 0; i < 3; i++) {
+      const c = await opened(`ws://127.0.0.1:${g.port}/v1/realtime?model=gpt-realtime-mini`, bearer(token));
+      await c.next('session.created');
+      expect(fake.sessions.at(-1)!.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
+      c.ws.close();
+      await c.closed;
+    }
+    const logs = g.logs.join('');
+    expect(logs).toMatch(/rejected|key_rejected/);
+    expect(logs).not.toContain(rejected);
   });
 
   it('refuses with a clear HTTP error, opening nothing upstream and billing nothing', async () => {
