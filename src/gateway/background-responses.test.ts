@@ -18,10 +18,10 @@ function board(over: Partial<SharedWork> = {}): SharedWork & { puts: string[] } 
   return {
     puts,
     put: async (id) => void puts.push(id),
-    renew: async () => [],
+    renew: async () => ({ taken: [], missing: [] }),
     adopt: async () => [],
     release: async () => {},
-    finish: async () => true,
+    finish: async () => 'mine' as const,
     ...over,
   };
 }
@@ -39,7 +39,7 @@ function following(work: SharedWork) {
 describe('background responses followed on a shared store: each billed by one instance alone', () => {
   it('bills a finished response only when this instance removed its record, and not when another did', async () => {
     let mine = true;
-    const { bg, settled, dropped } = following(board({ finish: async () => mine }));
+    const { bg, settled, dropped } = following(board({ finish: async () => (mine ? 'mine' : 'done') }));
     bg.follow('resp_1', 'one', up, key);
     bg.seen(completed('resp_1'));
     await sleep(10);
@@ -55,7 +55,7 @@ describe('background responses followed on a shared store: each billed by one in
 
   it('keeps following a finished response whose record Redis could not remove, and bills it once Redis answers', async () => {
     let reachable = false;
-    const { bg, settled } = following(board({ finish: async () => (reachable ? true : Promise.reject(new Error('Connection is closed.'))) }));
+    const { bg, settled } = following(board({ finish: async () => (reachable ? 'mine' : Promise.reject(new Error('Connection is closed.'))) }));
     bg.follow('resp_3', 'three', up, key);
     bg.seen(completed('resp_3'));
     await sleep(10);
@@ -69,7 +69,7 @@ describe('background responses followed on a shared store: each billed by one in
   });
 
   it('bills a response whose record was never written (Redis down at the start) here, since no other instance knows it', async () => {
-    const { bg, settled } = following(board({ put: () => Promise.reject(new Error('down')), finish: async () => false }));
+    const { bg, settled } = following(board({ put: () => Promise.reject(new Error('down')), finish: async () => 'done' }));
     bg.follow('resp_4', 'four', up, key);
     bg.seen(completed('resp_4'));
     await sleep(10);
@@ -80,7 +80,7 @@ describe('background responses followed on a shared store: each billed by one in
   it('lets go, unbilled, of a response another instance took over, and follows one another instance left', async () => {
     let lost: string[] = [];
     let left: Array<{ id: string; item: Buffer }> = [];
-    const { bg, dropped, lines } = following(board({ renew: async () => lost, adopt: async () => left }));
+    const { bg, dropped, lines } = following(board({ renew: async () => ({ taken: lost, missing: [] }), adopt: async () => left }));
     bg.follow('resp_5', 'five', up, key);
     await sleep(5);
     lost = ['resp_5'];
@@ -93,5 +93,21 @@ describe('background responses followed on a shared store: each billed by one in
     // At shutdown what it follows is let go for the others, not cancelled (nothing is asked of OpenAI here).
     await bg.stopAll();
     expect(dropped).toEqual(['five', 'six']);
+  });
+
+  it('records again a response Redis lost (restarted empty), and bills a finished one Redis knows nothing of', async () => {
+    const work = board({ renew: async (ids) => ({ taken: [], missing: [...ids] }), finish: async () => 'unknown' });
+    const { bg, settled, dropped, lines } = following(work);
+    bg.follow('resp_7', 'seven', up, key);
+    await sleep(80);
+    // Still followed here, and written again at each look that finds it missing.
+    expect(bg.following('resp_7')).toBe(true);
+    expect(work.puts.filter((id) => id === 'resp_7').length).toBeGreaterThan(1);
+    expect(dropped).toEqual([]);
+    expect(lines.join('')).toContain('was gone from Redis; recorded again');
+    bg.seen(completed('resp_7'));
+    await sleep(10);
+    expect(settled).toEqual(['seven']);
+    await bg.stopAll();
   });
 });

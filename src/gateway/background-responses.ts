@@ -145,18 +145,21 @@ export class BackgroundResponses<T> {
   follow(id: string, item: T, up: Upstream, key: PoolKey): void {
     if (this.followed.has(id)) return;
     const x: Followed<T> = { item, up, key, since: Date.now(), asking: false };
-    const h = this.handover;
-    if (h !== undefined) {
-      x.shared = h.work.put(id, h.pack(x), h.owner, this.leaseMs, this.opts.maxMs + RECORD_SPARE_MS).then(
-        () => true,
-        (err: unknown) => {
-          this.log.warn({ responseId: id, err }, 'recording a background response where the other instances find it failed (Redis): this instance alone follows it');
-          return false;
-        },
-      );
-    }
+    if (this.handover !== undefined) x.shared = this.record(id, x, this.handover);
     this.followed.set(id, x);
     this.startLooking();
+  }
+
+  /** Writes a followed response's record where the other instances find it: true once written. */
+  private record(id: string, x: Followed<T>, h: Handover<T>): Promise<boolean> {
+    const lifetime = this.opts.maxMs + RECORD_SPARE_MS - (Date.now() - x.since);
+    return h.work.put(id, h.pack(x), h.owner, this.leaseMs, Math.max(lifetime, this.leaseMs)).then(
+      () => true,
+      (err: unknown) => {
+        this.log.warn({ responseId: id, err }, 'recording a background response where the other instances find it failed (Redis): this instance alone follows it');
+        return false;
+      },
+    );
   }
 
   private startLooking(): void {
@@ -181,13 +184,21 @@ export class BackgroundResponses<T> {
     try {
       const recorded: string[] = [];
       for (const [id, x] of this.followed) if (x.shared !== undefined && (await x.shared)) recorded.push(id);
-      for (const id of await h.work.renew(recorded, h.owner, this.leaseMs)) {
+      const { taken, missing } = await h.work.renew(recorded, h.owner, this.leaseMs);
+      for (const id of taken) {
         const x = this.followed.get(id);
         if (x === undefined || x.asking) continue;
         // This instance missed its looks (stalled, or cut off from Redis), and another took the response over.
         this.followed.delete(id);
         h.drop(x.item);
         this.log.info({ responseId: id }, 'background response taken over by another instance');
+      }
+      for (const id of missing) {
+        const x = this.followed.get(id);
+        if (x === undefined) continue;
+        // Redis lost its data (restarted empty): recorded again, still followed here.
+        this.log.warn({ responseId: id }, 'a background response followed here was gone from Redis; recorded again');
+        x.shared = this.record(id, x, h);
       }
       for (const { id, item } of await h.work.adopt(h.owner, this.leaseMs, ADOPT_AT_ONCE)) {
         if (this.followed.has(id)) continue;
@@ -256,7 +267,7 @@ export class BackgroundResponses<T> {
   /** Shared, a finished response is billed by the one instance that removes its record. */
   private async billOnce(id: string, x: Followed<T>, answer: Buffer | undefined, outcome: string, h: Handover<T>): Promise<void> {
     const recorded = await x.shared!;
-    let removed: boolean;
+    let removed: 'mine' | 'done' | 'unknown';
     try {
       removed = await h.work.finish(id);
     } catch (err) {
@@ -266,7 +277,8 @@ export class BackgroundResponses<T> {
       if (!this.stopped) this.followed.set(id, x);
       return;
     }
-    if (removed || !recorded) return this.settle(x.item, answer, outcome);
+    // Removed here, or known here alone, or gone from a Redis that lost its data (better billed twice than never): billed.
+    if (removed !== 'done' || !recorded) return this.settle(x.item, answer, outcome);
     // Another instance took it over and billed it.
     h.drop(x.item);
     this.log.info({ responseId: id }, 'background response billed by the instance that took it over');

@@ -17,18 +17,21 @@ redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[1])
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[3])
 return 1`;
 
-/** KEYS: leases, owners. ARGV: owner, leaseMs, ids…; returns the ids the owner no longer holds. */
+/** KEYS: leases, owners. ARGV: owner, leaseMs, item key prefix, ids…; returns 't:'..id for each held by another owner, 'm:'..id for each Redis no longer has. */
 const RENEW = `${NOW}
-local lost = {}
-for i = 3, #ARGV do
+local out = {}
+for i = 4, #ARGV do
   local id = ARGV[i]
-  if redis.call('HGET', KEYS[2], id) == ARGV[1] and redis.call('ZSCORE', KEYS[1], id) then
+  local who = redis.call('HGET', KEYS[2], id)
+  if who == ARGV[1] and redis.call('ZSCORE', KEYS[1], id) and redis.call('EXISTS', ARGV[3] .. id) == 1 then
     redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), id)
+  elseif who and who ~= ARGV[1] then
+    out[#out + 1] = 't:' .. id
   else
-    lost[#lost + 1] = id
+    out[#out + 1] = 'm:' .. id
   end
 end
-return lost`;
+return out`;
 
 /** KEYS: leases, owners. ARGV: owner, leaseMs, max, item key prefix; returns id, item, id, item, … */
 const ADOPT = `${NOW}
@@ -54,11 +57,23 @@ const RELEASE = `for i = 2, #ARGV do
 end
 return 1`;
 
-/** KEYS: leases, owners, item. ARGV: id; 1 for the one call that removed the item. */
+/**
+ * KEYS: leases, owners, item, done mark. ARGV: id, markMs. 1 for the one call that removed the item
+ * (it leaves a mark), 0 when another did (the mark is there), -1 when Redis knows nothing of it (it
+ * lost its data).
+ */
 const FINISH = `local gone = redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[1], ARGV[1])
 redis.call('HDEL', KEYS[2], ARGV[1])
-return gone`;
+if gone == 1 then
+  redis.call('SET', KEYS[4], '1', 'PX', ARGV[2])
+  return 1
+end
+if redis.call('EXISTS', KEYS[4]) == 1 then return 0 end
+return -1`;
+
+/** How long a finished item's mark says it was done (longer than any item lives). */
+const DONE_MARK_MS = 7 * 24 * 60 * 60_000;
 
 type WorkRedis = Redis & {
   kwWorkPut(...args: Array<string | number | Buffer>): Promise<number>;
@@ -79,18 +94,22 @@ export function redisSharedWork(redis: Redis, base: string): SharedWork {
     r.defineCommand('kwWorkRenew', { numberOfKeys: 2, lua: RENEW });
     r.defineCommand('kwWorkAdopt', { numberOfKeys: 2, lua: ADOPT });
     r.defineCommand('kwWorkRelease', { numberOfKeys: 2, lua: RELEASE });
-    r.defineCommand('kwWorkFinish', { numberOfKeys: 3, lua: FINISH });
+    r.defineCommand('kwWorkFinish', { numberOfKeys: 4, lua: FINISH });
   }
   const leases = base;
   const owners = `${base}:owner`;
   const itemPrefix = `${base}:item:`;
+  const donePrefix = `${base}:done:`;
   return {
     async put(id, item, owner, leaseMs, ttlMs) {
       await r.kwWorkPut(leases, owners, itemPrefix + id, id, item, owner, Math.ceil(leaseMs), Math.ceil(ttlMs));
     },
     async renew(ids, owner, leaseMs) {
-      if (ids.length === 0) return [];
-      return r.kwWorkRenew(leases, owners, owner, Math.ceil(leaseMs), ...ids);
+      const taken: string[] = [];
+      const missing: string[] = [];
+      if (ids.length === 0) return { taken, missing };
+      for (const x of await r.kwWorkRenew(leases, owners, owner, Math.ceil(leaseMs), itemPrefix, ...ids)) (x.startsWith('t:') ? taken : missing).push(x.slice(2));
+      return { taken, missing };
     },
     async adopt(owner, leaseMs, max) {
       const flat = await r.kwWorkAdoptBuffer(leases, owners, owner, Math.ceil(leaseMs), max, itemPrefix);
@@ -102,7 +121,8 @@ export function redisSharedWork(redis: Redis, base: string): SharedWork {
       if (ids.length > 0) await r.kwWorkRelease(leases, owners, owner, ...ids);
     },
     async finish(id) {
-      return (await r.kwWorkFinish(leases, owners, itemPrefix + id, id)) === 1;
+      const n = await r.kwWorkFinish(leases, owners, itemPrefix + id, donePrefix + id, id, DONE_MARK_MS);
+      return n === 1 ? 'mine' : n === 0 ? 'done' : 'unknown';
     },
   };
 }

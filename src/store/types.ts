@@ -226,14 +226,17 @@ export interface SharedValues {
 export interface SharedWork {
   /** Records an item `owner` (an instance) carries, its lease `leaseMs`, kept `ttlMs` at most. */
   put(id: string, item: Buffer, owner: string, leaseMs: number, ttlMs: number): Promise<void>;
-  /** Renews the leases of `ids`; returns those `owner` no longer holds (taken over, or gone). */
-  renew(ids: readonly string[], owner: string, leaseMs: number): Promise<string[]>;
+  /** Renews the leases of `ids`; says which another owner holds now (`taken`), and which the store no longer has (`missing`: it lost its data). */
+  renew(ids: readonly string[], owner: string, leaseMs: number): Promise<{ taken: string[]; missing: string[] }>;
   /** Takes over at most `max` items whose lease lapsed (their instance stopped or died). */
   adopt(owner: string, leaseMs: number, max: number): Promise<Array<{ id: string; item: Buffer }>>;
   /** Lets the items go at once, for another instance to take over (a clean shutdown). */
   release(ids: readonly string[], owner: string): Promise<void>;
-  /** Removes an item for good: true for the one caller that removed it, so that what it stands for is done once. */
-  finish(id: string): Promise<boolean>;
+  /**
+   * Removes an item for good, so that what it stands for is done once: `mine` for the one caller that
+   * removed it, `done` when another did, `unknown` when the store knows nothing of it (it lost its data).
+   */
+  finish(id: string): Promise<'mine' | 'done' | 'unknown'>;
 }
 
 export interface LedgerRow {

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCounters } from '../../src/store/redis.js';
 import type { SharedWork } from '../../src/store/types.js';
@@ -30,7 +31,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('work any insta
     await workA.put('j1', Buffer.from('{"n":1}'), 'A', 150, 60_000);
     expect(await workB.adopt('B', 150, 10)).toEqual([]);
     await sleep(80);
-    expect(await workA.renew(['j1'], 'A', 150)).toEqual([]);
+    expect(await workA.renew(['j1'], 'A', 150)).toEqual({ taken: [], missing: [] });
     await sleep(100);
     // Renewed 100 ms ago for 150: still A's.
     expect(await workB.adopt('B', 150, 10)).toEqual([]);
@@ -38,8 +39,8 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('work any insta
     const taken = await workB.adopt('B', 150, 10);
     expect(taken.map((t) => [t.id, t.item.toString()])).toEqual([['j1', '{"n":1}']]);
     // A learns it no longer holds it; B does.
-    expect(await workA.renew(['j1'], 'A', 150)).toEqual(['j1']);
-    expect(await workB.renew(['j1'], 'B', 150)).toEqual([]);
+    expect(await workA.renew(['j1'], 'A', 150)).toEqual({ taken: ['j1'], missing: [] });
+    expect(await workB.renew(['j1'], 'B', 150)).toEqual({ taken: [], missing: [] });
     // Nobody else can take it over while B renews.
     expect(await workA.adopt('A', 150, 10)).toEqual([]);
   });
@@ -52,8 +53,8 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('work any insta
     await workA.release(['j2'], 'A');
     expect((await workB.adopt('B', 60_000, 10)).map((t) => t.id)).toEqual(['j2']);
     const finished = await Promise.all([workA.finish('j2'), workB.finish('j2')]);
-    expect(finished.filter(Boolean)).toHaveLength(1);
-    expect(await workB.renew(['j2'], 'B', 1000)).toEqual(['j2']);
+    expect(finished.sort()).toEqual(['done', 'mine']);
+    expect(await workB.renew(['j2'], 'B', 1000)).toEqual({ taken: [], missing: ['j2'] });
   });
 
   it('forgets an item whose lifetime ran out, and takes over at most as many as asked', async () => {
@@ -65,6 +66,22 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('work any insta
     expect(first.length).toBeLessThanOrEqual(3);
     const rest = await workB.adopt('B', 60_000, 10);
     expect([...first, ...rest].map((t) => t.id).sort()).toEqual(['many0', 'many1', 'many2', 'many3', 'many4']);
-    expect(await workB.finish('short')).toBe(false);
+    expect(await workB.finish('short')).toBe('unknown');
+  });
+
+  it('tells an owner which of its items Redis lost (restarted empty), and that it knows nothing of them when they finish', async () => {
+    await workA.put('j3', Buffer.from('three'), 'A', 60_000, 60_000);
+    await workA.put('j4', Buffer.from('four'), 'A', 60_000, 60_000);
+    await workA.finish('j4');
+    const raw = new Redis(redis.url);
+    try {
+      await raw.flushall();
+    } finally {
+      raw.disconnect();
+    }
+    expect(await workA.renew(['j3'], 'A', 60_000)).toEqual({ taken: [], missing: ['j3'] });
+    expect(await workA.finish('j3')).toBe('unknown');
+    // What was finished before is not known as done any more either: Redis keeps nothing.
+    expect(await workB.finish('j4')).toBe('unknown');
   });
 });
