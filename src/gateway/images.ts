@@ -79,7 +79,8 @@ export function imageToolAsked(o: Record<string, unknown>, stream: boolean): Ima
   const model = typeof tool.model === 'string' && tool.model !== '' ? tool.model : 'gpt-image-1';
   const partials = stream ? (count(tool.partial_images, 'tools[].partial_images', 3) ?? 0) : 0;
   const cap = o.max_tool_calls;
-  const images = typeof cap === 'number' && Number.isInteger(cap) && cap >= 0 ? Math.min(cap, DEFAULT_IMAGE_CALLS) : DEFAULT_IMAGE_CALLS;
+  // The request's cap on tool calls bounds its images, however many; without one, a guess.
+  const images = typeof cap === 'number' && Number.isInteger(cap) && cap >= 0 ? cap : DEFAULT_IMAGE_CALLS;
   return { model, tokensPerImage: imageOutputTokens(model, tool.quality, tool.size) + partials * PARTIAL_IMAGE_TOKENS, images };
 }
 

@@ -50,7 +50,7 @@ export function previewSearch(o: Record<string, unknown>): boolean {
 /** The file_search calls a request may make: none without the tool, else its `max_tool_calls` or DEFAULT_SEARCHES. */
 export function fileSearchesAsked(o: Record<string, unknown>): number {
   if (!Array.isArray(o.tools) || !o.tools.some((t) => isObject(t) && t.type === 'file_search')) return 0;
-  return Math.min(DEFAULT_SEARCHES, toolCallCap(o) ?? DEFAULT_SEARCHES);
+  return toolCallCap(o) ?? DEFAULT_SEARCHES;
 }
 
 /** Whether a Gemini answer (or stream chunk) was grounded in a search: a candidate's `groundingMetadata` names queries or sources. */

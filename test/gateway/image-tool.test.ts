@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_IMAGE_CALLS, imageToolAsked } from '../../src/gateway/images.js';
 import { bearer } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
@@ -41,5 +42,14 @@ describe("images the Responses API's image_generation tool makes are billed at t
     const bad = await ask({ tools: [{ type: 'image_generation', partial_images: 9 }], stream: true });
     expect(bad.status).toBe(400);
     expect(await bad.text()).toMatch(/partial_images' must be a whole number from 0 to 3/);
+  });
+
+  it("reserves as many images as the request's max_tool_calls allows, above the default too", () => {
+    const tool = { type: 'image_generation', quality: 'low', size: '1024x1024' };
+    expect(imageToolAsked({ tools: [tool] }, false)).toEqual({ model: 'gpt-image-1', tokensPerImage: 408, images: DEFAULT_IMAGE_CALLS });
+    expect(imageToolAsked({ tools: [tool], max_tool_calls: 1 }, false)?.images).toBe(1);
+    expect(imageToolAsked({ tools: [tool], max_tool_calls: 12 }, false)?.images).toBe(12);
+    expect(imageToolAsked({ tools: [{ ...tool, model: 'gpt-image-1-mini', partial_images: 2 }] }, true)).toMatchObject({ model: 'gpt-image-1-mini', tokensPerImage: 408 + 200 });
+    expect(imageToolAsked({ tools: [{ type: 'web_search' }] }, false)).toBeUndefined();
   });
 });

@@ -167,6 +167,8 @@ describe('web searches a provider runs for a request (and Gemini answers grounde
     expect(fileSearchesAsked({ tools: [{ type: 'web_search' }] })).toBe(0);
     expect(fileSearchesAsked({ tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] })).toBe(DEFAULT_SEARCHES);
     expect(fileSearchesAsked({ tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }], max_tool_calls: 2 })).toBe(2);
+    // A cap above the default bounds the calls all the same: they are reserved up to it.
+    expect(fileSearchesAsked({ tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }], max_tool_calls: 50 })).toBe(50);
   });
 
   it('takes the search prices in a price override, and refuses one that is not a positive number', () => {
