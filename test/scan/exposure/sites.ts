@@ -3,11 +3,12 @@
  * is built at run time from parts (the repository must scan clean); nothing here ever talks to
  * a provider: the AI hosts appear as strings in scripts only.
  */
-import { randomBytes } from 'node:crypto';
+import { randomChars } from '../../helpers/fake-keys.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { startHttpServer, type TestServer } from '../../helpers/http-server.js';
 
-const chars = (n: number) => randomBytes(n).toString('base64url').slice(0, n);
+/** Random key characters (base64url), drawn by the shared maker, which skips placeholder words. */
+const chars = (n: number) => randomChars(n, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_');
 
 /** An OpenAI project key in the current format (with the base64 "OpenAI" marker mid-key). */
 export function openaiKey(): string {
