@@ -7,6 +7,7 @@
  * The gateway sets it whatever the client sent, so that no user can pass as another.
  */
 import { createHash } from 'node:crypto';
+import { withMember } from './json-body.js';
 
 const known = new Map<string, string>();
 /** Users whose identifier is kept, at most (it is a hash: made again when forgotten). */
@@ -29,20 +30,16 @@ export function endUserId(userId: string): string {
  */
 export function withEndUser(body: Buffer, parsed: Record<string, unknown>, provider: 'openai' | 'anthropic', id: string): Buffer {
   if (provider === 'openai') {
-    if (parsed.safety_identifier === undefined) return splice(body, `"safety_identifier":${JSON.stringify(id)}`);
+    if (parsed.safety_identifier === undefined) return withMember(body, `"safety_identifier":${JSON.stringify(id)}`);
     const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     o.safety_identifier = id;
     return Buffer.from(JSON.stringify(o));
   }
   const given = parsed.metadata;
-  if (given === undefined || given === null) return splice(body, `"metadata":{"user_id":${JSON.stringify(id)}}`);
+  if (given === undefined || given === null) return withMember(body, `"metadata":{"user_id":${JSON.stringify(id)}}`);
   // Not an object: Anthropic refuses the request as it would without the gateway.
   if (typeof given !== 'object' || Array.isArray(given)) return body;
   const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
   o.metadata = { ...(o.metadata as Record<string, unknown>), user_id: id };
   return Buffer.from(JSON.stringify(o));
-}
-
-function splice(body: Buffer, member: string): Buffer {
-  return Buffer.concat([Buffer.from(`{${member},`), body.subarray(body.indexOf(0x7b) + 1)]);
 }

@@ -8,6 +8,7 @@
  * remember it.
  */
 import { badRequest } from './http-error.js';
+import { withMember } from './json-body.js';
 
 /** The metadata key that names the response's user. */
 export const OWNER_KEY = 'keyward_user';
@@ -21,7 +22,7 @@ export function tagOwner(raw: Buffer, parsed: Record<string, unknown>, userId: s
   const given = parsed.metadata;
   if (given === undefined || given === null) {
     // Spliced in after the opening brace rather than re-serialising a possibly long prompt.
-    return Buffer.concat([Buffer.from(`{"metadata":{"${OWNER_KEY}":${JSON.stringify(userId)}},`), raw.subarray(raw.indexOf(0x7b) + 1)]);
+    return withMember(raw, `"metadata":{"${OWNER_KEY}":${JSON.stringify(userId)}}`);
   }
   if (typeof given !== 'object' || Array.isArray(given)) throw badRequest("'metadata' must be an object of strings");
   const own = Object.keys(given).filter((k) => k !== OWNER_KEY);

@@ -4,6 +4,7 @@
  */
 import { AUDIO_PARTS, shapeSpeech } from './audio.js';
 import { badRequest } from './http-error.js';
+import { withMember } from './json-body.js';
 import { EDIT_PARTS, imageToolAsked, shapeImageGeneration, VARIATION_PARTS } from './images.js';
 import { shapeGeminiLiveToken, shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
@@ -88,6 +89,7 @@ export function geminiRoute(path: string, query: string): Route | undefined {
   };
 }
 
+/** The member that asks for a stream's usage, with the opening brace it goes after (made once). */
 const INJECT_USAGE = Buffer.from('{"stream_options":{"include_usage":true},');
 
 
@@ -135,7 +137,7 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
       if (stream && (typeof so !== 'object' || so === null || so.include_usage !== true)) {
         if (!('stream_options' in o)) {
           // Splice the field in after the opening brace instead of re-serialising a possibly large prompt.
-          body = Buffer.concat([INJECT_USAGE, raw.subarray(raw.indexOf(0x7b) + 1)]);
+          body = withMember(raw, INJECT_USAGE);
         } else {
           o.stream_options = { ...(typeof so === 'object' && so !== null ? so : {}), include_usage: true };
           body = Buffer.from(JSON.stringify(o));
@@ -210,7 +212,7 @@ export function withOutputCap(body: Buffer, where: NonNullable<ShapedRequest['un
     return Buffer.from(JSON.stringify(o));
   }
   const field = where === 'responses' ? 'max_output_tokens' : openaiItself ? 'max_completion_tokens' : 'max_tokens';
-  return Buffer.concat([Buffer.from(`{"${field}":${tokens},`), body.subarray(body.indexOf(0x7b) + 1)]);
+  return withMember(body, `"${field}":${tokens}`);
 }
 
 /** Prompts in a legacy completion request: a string or one token array is one; an array of strings or of token arrays, one each. */
