@@ -78,6 +78,42 @@ const ADOPT_AT_ONCE = 50;
 /** A record outlives the longest a response may run by this much, for an instance that comes back late to bill it. */
 const RECORD_SPARE_MS = 24 * 60 * 60_000;
 
+/**
+ * What is followed and how it is asked about: a background response (RESPONSES), or a batch
+ * (batches.ts), whose calls and states differ but whose following, leases and billing do not.
+ */
+export interface Asking {
+  /** What one is called in the logs ('background response', 'batch'). */
+  noun: string;
+  /** What the logs call its id. */
+  logKey: string;
+  /** The upstream paths that fetch one and cancel one. */
+  statusPath(id: string): string;
+  cancelPath(id: string): string;
+  /** Headers the provider wants besides the key (Anthropic's API version). */
+  headers?: Record<string, string>;
+  /** Its id and status in an answer (the object as the provider returns it); undefined for anything else. */
+  state(answer: Buffer): ResponseState | undefined;
+  finished(status: string): boolean;
+  outcome(status: string): string;
+  /**
+   * Alone at shutdown: cancel each (a response, cut short and billed for what it reports), or bill
+   * each as reserved and let it run on (a batch, whose results its user still wants).
+   */
+  aloneAtShutdown: 'cancel' | 'bill';
+}
+
+export const RESPONSES: Asking = {
+  noun: 'background response',
+  logKey: 'responseId',
+  statusPath: (id) => `/responses/${id}`,
+  cancelPath: (id) => `/responses/${id}/cancel`,
+  state: responseState,
+  finished: hasFinished,
+  outcome: outcomeOf,
+  aloneAtShutdown: 'cancel',
+};
+
 /** A response to follow: what it is billed through, and the upstream and key to ask about it with (undefined: this instance does not hold that key). */
 export interface ToFollow<T> {
   item: T;
@@ -122,12 +158,13 @@ export class BackgroundResponses<T> {
   private readonly leaseMs: number;
 
   constructor(
-    private readonly settle: (item: T, answer: Buffer | undefined, outcome: string) => void,
+    private readonly settle: (item: T, answer: Buffer | undefined, outcome: string) => void | Promise<void>,
     private readonly log: Logger,
     private readonly opts: BackgroundOptions = DEFAULT_BACKGROUND,
     /** Why a response may not run on (its user disabled, its token revoked): it is cancelled at the next look. */
     private readonly refuse: (item: T) => string | undefined = () => undefined,
     private readonly handover?: Handover<T>,
+    private readonly asking: Asking = RESPONSES,
   ) {
     this.leaseMs = Math.max(opts.pollMs * 3, MIN_LEASE_MS);
     // Shared, it also looks for responses other instances left, following any itself or not.
@@ -156,7 +193,7 @@ export class BackgroundResponses<T> {
     return h.work.put(id, h.pack(x), h.owner, this.leaseMs, Math.max(lifetime, this.leaseMs)).then(
       () => true,
       (err: unknown) => {
-        this.log.warn({ responseId: id, err }, 'recording a background response where the other instances find it failed (Redis): this instance alone follows it');
+        this.log.warn({ [this.asking.logKey]: id, err }, `recording a ${this.asking.noun} where the other instances find it failed (Redis): this instance alone follows it`);
         return false;
       },
     );
@@ -191,37 +228,37 @@ export class BackgroundResponses<T> {
         // This instance missed its looks (stalled, or cut off from Redis), and another took the response over.
         this.followed.delete(id);
         h.drop(x.item);
-        this.log.info({ responseId: id }, 'background response taken over by another instance');
+        this.log.info({ [this.asking.logKey]: id }, `${this.asking.noun} taken over by another instance`);
       }
       for (const id of missing) {
         const x = this.followed.get(id);
         if (x === undefined) continue;
         // Redis lost its data (restarted empty): recorded again, still followed here.
-        this.log.warn({ responseId: id }, 'a background response followed here was gone from Redis; recorded again');
+        this.log.warn({ [this.asking.logKey]: id }, `a ${this.asking.noun} followed here was gone from Redis; recorded again`);
         x.shared = this.record(id, x, h);
       }
       for (const { id, item } of await h.work.adopt(h.owner, this.leaseMs, ADOPT_AT_ONCE)) {
         if (this.followed.has(id)) continue;
         const x = h.unpack(item);
         if (x === undefined) {
-          this.log.error({ responseId: id }, "a background response another instance left could not be read; it is not billed");
+          this.log.error({ [this.asking.logKey]: id }, `a ${this.asking.noun} another instance left could not be read; it is not billed`);
           await h.work.finish(id);
           continue;
         }
         this.followed.set(id, { ...x, asking: false, shared: Promise.resolve(true) });
-        this.log.info({ responseId: id }, 'background response taken over from an instance that stopped following it');
+        this.log.info({ [this.asking.logKey]: id }, `${this.asking.noun} taken over from an instance that stopped following it`);
         // Made with a key this instance does not hold: nobody here can ask about it; billed as reserved.
         if (x.key === undefined) this.done(id, undefined, 'key_unavailable');
       }
     } catch (err) {
-      this.log.warn({ err }, 'sharing the background responses with the other instances failed (Redis); trying again at the next look');
+      this.log.warn({ err }, `sharing the ${this.asking.noun}s with the other instances failed (Redis); trying again at the next look`);
     }
   }
 
   /** A response object the gateway relayed to its client: billed now if it has finished and is followed here. */
   seen(answer: Buffer): void {
-    const s = responseState(answer);
-    if (s !== undefined && hasFinished(s.status)) this.done(s.id, answer, outcomeOf(s.status));
+    const s = this.asking.state(answer);
+    if (s !== undefined && this.asking.finished(s.status)) this.done(s.id, answer, this.asking.outcome(s.status));
   }
 
   /**
@@ -243,11 +280,12 @@ export class BackgroundResponses<T> {
         h.drop(this.followed.get(id)!.item);
         this.followed.delete(id);
       }
-      await h.work.release(recorded, h.owner).catch((err: unknown) => this.log.warn({ err }, "letting the background responses go failed (Redis); the other instances take them over once this one's leases lapse"));
-      if (recorded.length > 0) this.log.info({ responses: recorded.length }, 'background responses handed over to the other instances');
-      await Promise.all(alone.map((id) => this.cancel(id, 'shutdown')));
-    } else await Promise.all([...this.followed.keys()].map((id) => this.cancel(id, 'shutdown')));
-    await Promise.all(this.billing);
+      await h.work.release(recorded, h.owner).catch((err: unknown) => this.log.warn({ err }, `letting the ${this.asking.noun}s go failed (Redis); the other instances take them over once this one's leases lapse`));
+      if (recorded.length > 0) this.log.info({ handedOver: recorded.length }, `${this.asking.noun}s handed over to the other instances`);
+      await Promise.all(alone.map((id) => this.leave(id)));
+    } else await Promise.all([...this.followed.keys()].map((id) => this.leave(id)));
+    // A bill may start another (a batch's results read once Redis said this instance bills it).
+    while (this.billing.size > 0) await Promise.all(this.billing);
   }
 
   private done(id: string, answer: Buffer | undefined, outcome: string): void {
@@ -258,10 +296,19 @@ export class BackgroundResponses<T> {
       clearInterval(this.timer);
       this.timer = undefined;
     }
-    if (this.handover === undefined || x.shared === undefined) return this.settle(x.item, answer, outcome);
+    if (this.handover === undefined || x.shared === undefined) return this.bill(x.item, answer, outcome);
     const billing = this.billOnce(id, x, answer, outcome, this.handover);
     this.billing.add(billing);
     void billing.finally(() => this.billing.delete(billing));
+  }
+
+  /** Bills one; a bill that takes a while (a batch's results read) is one a shutdown waits for. */
+  private bill(item: T, answer: Buffer | undefined, outcome: string): void {
+    const pending = this.settle(item, answer, outcome);
+    if (pending === undefined) return;
+    const tracked = pending.catch((err: unknown) => this.log.error({ err }, `billing a finished ${this.asking.noun} failed`));
+    this.billing.add(tracked);
+    void tracked.finally(() => this.billing.delete(tracked));
   }
 
   /** Shared, a finished response is billed by the one instance that removes its record. */
@@ -272,16 +319,16 @@ export class BackgroundResponses<T> {
       removed = await h.work.finish(id);
     } catch (err) {
       // Known here alone: billed. Recorded: followed again, to be billed once Redis answers.
-      if (!recorded) return this.settle(x.item, answer, outcome);
-      this.log.warn({ responseId: id, err }, 'removing a finished background response from Redis failed; it is billed once that succeeds');
+      if (!recorded) return this.bill(x.item, answer, outcome);
+      this.log.warn({ [this.asking.logKey]: id, err }, `removing a finished ${this.asking.noun} from Redis failed; it is billed once that succeeds`);
       if (!this.stopped) this.followed.set(id, x);
       return;
     }
     // Removed here, or known here alone, or gone from a Redis that lost its data (better billed twice than never): billed.
-    if (removed !== 'done' || !recorded) return this.settle(x.item, answer, outcome);
+    if (removed !== 'done' || !recorded) return this.bill(x.item, answer, outcome);
     // Another instance took it over and billed it.
     h.drop(x.item);
-    this.log.info({ responseId: id }, 'background response billed by the instance that took it over');
+    this.log.info({ [this.asking.logKey]: id }, `${this.asking.noun} billed by the instance that took it over`);
   }
 
   private async askAll(): Promise<void> {
@@ -295,21 +342,28 @@ export class BackgroundResponses<T> {
         if (why !== undefined) return this.cancel(id, why);
         x.asking = true;
         try {
-          const r = await x.up.sendOn(x.key, `/responses/${id}`, new Cancel(), 'GET');
+          const r = await x.up.sendOn(x.key, this.asking.statusPath(id), new Cancel(), 'GET', { headers: this.asking.headers });
           const text = await r.body.text(MAX_OBJECT, 'fail');
           // Deleted before it was seen finished: what it used cannot be known any more.
           if (r.statusCode === 404) return this.done(id, undefined, 'deleted');
-          if (r.statusCode >= 300) return this.log.warn({ responseId: id, status: r.statusCode }, 'asking OpenAI about a background response failed; asking again later');
+          if (r.statusCode >= 300) return this.log.warn({ [this.asking.logKey]: id, status: r.statusCode }, `asking the provider about a ${this.asking.noun} failed; asking again later`);
           const answer = Buffer.from(text);
-          const s = responseState(answer);
-          if (s !== undefined && hasFinished(s.status)) this.done(id, answer, outcomeOf(s.status));
+          const s = this.asking.state(answer);
+          if (s !== undefined && this.asking.finished(s.status)) this.done(id, answer, this.asking.outcome(s.status));
         } catch (err) {
-          this.log.warn({ responseId: id, err }, 'asking OpenAI about a background response failed; asking again later');
+          this.log.warn({ [this.asking.logKey]: id, err }, `asking the provider about a ${this.asking.noun} failed; asking again later`);
         } finally {
           x.asking = false;
         }
       }),
     );
+  }
+
+  /** Alone at shutdown: cancelled and billed for what it reports, or billed as reserved and left to run. */
+  private async leave(id: string): Promise<void> {
+    if (this.asking.aloneAtShutdown === 'cancel') return this.cancel(id, 'shutdown');
+    this.log.warn({ [this.asking.logKey]: id }, `the gateway stops following a ${this.asking.noun} that runs on: billed as reserved`);
+    this.done(id, undefined, 'shutdown');
   }
 
   private async cancel(id: string, why: string): Promise<void> {
@@ -319,14 +373,14 @@ export class BackgroundResponses<T> {
     x.asking = true;
     let answer: Buffer | undefined;
     try {
-      const r = await x.up.sendOn(x.key, `/responses/${id}/cancel`, new Cancel());
+      const r = await x.up.sendOn(x.key, this.asking.cancelPath(id), new Cancel(), 'POST', { headers: this.asking.headers });
       const text = await r.body.text(MAX_OBJECT, 'fail');
       if (r.statusCode < 300) answer = Buffer.from(text);
-      else this.log.warn({ responseId: id, status: r.statusCode }, 'cancelling a background response failed');
+      else this.log.warn({ [this.asking.logKey]: id, status: r.statusCode }, `cancelling a ${this.asking.noun} failed`);
     } catch (err) {
-      this.log.warn({ responseId: id, err }, 'cancelling a background response failed');
+      this.log.warn({ [this.asking.logKey]: id, err }, `cancelling a ${this.asking.noun} failed`);
     }
-    this.log.info({ responseId: id, why }, 'background response cancelled by the gateway');
+    this.log.info({ [this.asking.logKey]: id, why }, `${this.asking.noun} cancelled by the gateway`);
     // What the cancelled response reports; as reserved when it reports nothing.
     this.done(id, answer, why);
   }

@@ -2,7 +2,7 @@
  * One request (or relayed session, or watched call) on its way through the gateway: who called,
  * what, where it went, and what was counted for it, from admission to settlement.
  */
-import type { AdmitResult } from '../store/types.js';
+import type { AdmitResult, UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import type { Plan } from './policy.js';
 import type { Provider } from './providers/types.js';
@@ -39,6 +39,11 @@ export interface Flight {
   imageUsd?: number;
   /** USD of each code interpreter container the answer used (the tier the request asked for). */
   containerUsd?: number;
+  /**
+   * Its tokens are not counted against the tokens-per-minute limits (a batch: the provider runs it
+   * apart from live traffic, over hours), only its cost against the budgets.
+   */
+  outsideTpm?: boolean;
 }
 
 /** What an admission counted, and the rate-limit headers for the answer. */
@@ -52,4 +57,80 @@ export interface Admission {
 /** Milliseconds since `start` (a performance.now()), to the hundredth. */
 export function sinceMs(start: number): number {
   return Math.round((performance.now() - start) * 100) / 100;
+}
+
+/**
+ * A flight as another instance needs it to bill what it started (a background response, a batch
+ * taken over through Redis): its data, less what only this process holds (its route, provider, timers).
+ */
+export interface PackedFlight {
+  reqId: string;
+  /** When the request came (ms since the epoch), for the latency the ledger records. */
+  startedAt: number;
+  /** The user as they were; the directory's record, when there is one, is read afresh. */
+  user: UserRecord;
+  tokenId: string;
+  model: string;
+  alias?: string;
+  promptTokens: number;
+  plan?: Plan;
+  admitted?: AdmitResult;
+  status: number;
+  tag?: string;
+  searchesRun?: number;
+  searchPreview?: boolean;
+  containerUsd?: number;
+  imageUsd?: number;
+  outsideTpm?: boolean;
+}
+
+export function packFlight(f: Flight): PackedFlight {
+  return {
+    reqId: f.reqId,
+    startedAt: Date.now() - (performance.now() - f.start),
+    user: f.caller.user,
+    tokenId: f.caller.tokenId,
+    model: f.model,
+    alias: f.alias,
+    promptTokens: f.promptTokens,
+    plan: f.plan,
+    admitted: f.admitted,
+    status: f.status,
+    tag: f.tag,
+    searchesRun: f.searchesRun,
+    searchPreview: f.searchPreview,
+    containerUsd: f.containerUsd,
+    imageUsd: f.imageUsd,
+    outsideTpm: f.outsideTpm,
+  };
+}
+
+/** True when `p` has what a flight cannot do without (a record written by another instance, read back). */
+export function isPackedFlight(p: Partial<PackedFlight> | null | undefined): p is PackedFlight {
+  return typeof p?.reqId === 'string' && typeof p.user?.id === 'string' && typeof p.model === 'string';
+}
+
+/** The flight made again on this instance, under `user` as the directory has them now. */
+export function unpackFlight(p: PackedFlight, route: Route, provider: Provider, user: UserRecord): Flight {
+  return {
+    reqId: p.reqId,
+    start: performance.now() - (Date.now() - p.startedAt),
+    caller: { user, tokenId: p.tokenId },
+    route,
+    provider,
+    upstream: provider.name,
+    model: p.model,
+    alias: p.alias,
+    promptTokens: p.promptTokens,
+    plan: p.plan,
+    admitted: p.admitted,
+    status: p.status,
+    settled: false,
+    tag: p.tag,
+    searchesRun: p.searchesRun,
+    searchPreview: p.searchPreview,
+    containerUsd: p.containerUsd,
+    imageUsd: p.imageUsd,
+    outsideTpm: p.outsideTpm,
+  };
 }

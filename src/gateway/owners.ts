@@ -8,6 +8,7 @@
  * show it), never the key.
  */
 import type { SharedValues } from '../store/types.js';
+import type { BatchSummary } from './batch-lines.js';
 
 export interface OwnerRecord {
   /** The user who made it: only they may reach it. */
@@ -16,6 +17,8 @@ export interface OwnerRecord {
   /** The label of the provider key that made it. */
   key: string;
   model?: string;
+  /** A batch input file's requests, as the gateway read them when it was uploaded. */
+  batch?: BatchSummary;
 }
 
 export class Owners {
@@ -59,7 +62,7 @@ export class Owners {
     try {
       const r = JSON.parse(raw.toString('utf8')) as Partial<OwnerRecord>;
       if (typeof r.user !== 'string' || typeof r.provider !== 'string' || typeof r.key !== 'string') return undefined;
-      return { user: r.user, provider: r.provider, key: r.key, ...(typeof r.model === 'string' ? { model: r.model } : {}) };
+      return { user: r.user, provider: r.provider, key: r.key, ...(typeof r.model === 'string' ? { model: r.model } : {}), ...(isSummary(r.batch) ? { batch: r.batch } : {}) };
     } catch {
       return undefined;
     }
@@ -68,4 +71,9 @@ export class Owners {
   private keyOf(id: string): string {
     return `${this.kind}:${id}`;
   }
+}
+
+function isSummary(v: unknown): v is BatchSummary {
+  const b = v as Partial<BatchSummary> | null | undefined;
+  return typeof b === 'object' && b !== null && typeof b.endpoint === 'string' && typeof b.model === 'string' && [b.requests, b.promptTokens, b.maxTokens, b.reserveUsd, b.uncapped].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
 }

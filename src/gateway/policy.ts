@@ -201,6 +201,18 @@ export function keepLease(counters: Counters, p: Plan, onError: (err: unknown) =
   return () => clearInterval(t);
 }
 
+/**
+ * Gives back a request's place among the requests in flight before it is settled (a batch: created,
+ * it runs for hours at the provider, apart from the user's live requests); the plan it returns no
+ * longer holds one, so that settling does not give it back twice.
+ */
+export function releaseLease(counters: Counters, p: Plan, at: number): { plan: Plan; done: void | Promise<void> } {
+  if (p.parallel < 0) return { plan: p, done: undefined };
+  const c = p.checks[p.parallel]!;
+  const done = counters.adjust([{ key: c.key, kind: 'lease', member: c.member, windowMs: c.windowMs, at, delta: -1 }]);
+  return { plan: { ...p, parallel: -1 }, done };
+}
+
 /** `reservedNano`: what the budgets hold for the request, when more than the plan reserved (a session's later holds). */
 export function settle(counters: Counters, p: Plan, at: number, actualTokens: number, actualUsd: number, reservedNano = p.reservedNano): void | Promise<void> {
   const adj: CounterAdjustment[] = [];

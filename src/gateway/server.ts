@@ -48,7 +48,9 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
-import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
+import { handleObjects, type BatchRoutesGateway } from './batch-routes.js';
+import { Batches, FILE_ID, objectRoute } from './batches.js';
+import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
 import { gemini, geminiModelId, geminiText } from './providers/gemini.js';
@@ -139,6 +141,8 @@ export interface GatewayOptions {
   maxBodyBytes?: number;
   /** Largest audio upload accepted for transcription and translation (default 25 MiB, OpenAI's own limit). */
   maxUploadBytes?: number;
+  /** Largest file accepted at `POST /v1/files` (a batch's requests; default 100 MiB). */
+  maxFileBytes?: number;
   resilience?: Partial<ResilienceOptions>;
   breaker?: Partial<BreakerOptions>;
   jwt?: JwtOptions;
@@ -156,7 +160,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'maxFileBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -198,6 +202,7 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
 const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
+const DEFAULT_MAX_FILE = 100 * 1024 * 1024;
 /**
  * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
  * byte for byte (a new boundary each time); a Realtime client secret must be new each time.
@@ -289,6 +294,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let prices!: Prices;
   let maxBody!: number;
   let maxUpload!: number;
+  let maxFile!: number;
   let defaultMaxTokens!: number;
   let ipLimits: IpLimits | undefined;
   let globalModels: Set<string> | undefined;
@@ -537,6 +543,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     cors = p.corsOrigins ? new Set(p.corsOrigins) : undefined;
     maxBody = p.maxBodyBytes ?? 1024 * 1024;
     maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
+    maxFile = p.maxFileBytes ?? DEFAULT_MAX_FILE;
     promptSecrets = p.promptSecrets ?? 'off';
     sharedObjects = new Set(p.sharedObjects ?? []);
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
@@ -563,6 +570,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   function mayCall(user: UserRecord, model: string, alias?: string): boolean {
     return modelRefusal(user, model, alias) === undefined;
+  }
+
+  /** True when a budget counts the user's spend: their own, their team's, or the gateway's. */
+  function budgetCounts(user: UserRecord): boolean {
+    return user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
   }
 
   function allowModel(user: UserRecord, model: string, alias?: string): void {
@@ -683,7 +695,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const user = f.caller.user;
     if (f.plan && f.admitted) {
       try {
-        const s = settle(counters, f.plan, f.admitted.now, tokensIn + tokensOut, costUsd);
+        const s = settle(counters, f.plan, f.admitted.now, f.outsideTpm ? f.plan.reservedTokens : tokensIn + tokensOut, costUsd);
         if (s)
           s.catch((err: unknown) => {
             metrics.storeFailure('settle');
@@ -950,7 +962,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (shaped.searchPreview) f.searchPreview = true;
     if (shaped.containerUsd !== undefined) f.containerUsd = shaped.containerUsd;
     if (shaped.imageTool !== undefined) f.imageUsd = prices.cost(shaped.imageTool.model, 0, shaped.imageTool.tokensPerImage);
-    const budgeted = user.budgetUsd !== undefined || options.globalBudget !== undefined || (user.team !== undefined && teams.get(user.team)?.budgetUsd !== undefined);
+    const budgeted = budgetCounts(user);
     // A request with no output cap is reserved for defaultMaxTokens, but a model may write far more (a
     // reasoning model, up to its own maximum): where a budget or a tokens-per-minute limit counts it, it
     // is sent with that cap, so that its reservation is its worst case and the limit holds.
@@ -1336,7 +1348,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : geminiRoute(path, q === -1 ? '' : url.slice(q + 1))) : undefined);
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : undefined);
     const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {
@@ -1363,7 +1375,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of the caller's stored responses), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of the caller's stored responses), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1/files and /v1/batches (and GET /v1/files/{id}, /v1/files/{id}/content, /v1/batches/{id}, POST /v1/batches/{id}/cancel, DELETE /v1/files/{id} of the caller's own), /v1/messages/batches (and GET /v1/messages/batches/{id}, …/results, POST …/cancel, DELETE of the caller's own), /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
       if (route.methods === undefined ? req.method !== route.method : !route.methods.includes(req.method ?? '')) {
@@ -1381,6 +1393,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (caller.scopes !== undefined) allowScope(caller, route, req);
       if (route.kind === 'realtime-call') return await handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
+      if (route.kind === 'file' || route.kind === 'batch') {
+        if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file or batch is; try again shortly', { 'retry-after': '1' });
+        return await handleObjects(batchRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1) });
+      }
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
         if (dir.catchUp && (await dir.catchUp().catch(() => false))) {
@@ -1427,10 +1443,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         }
       }
       if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
-      for (const id of storedObjectsNamed(raw, parsed)) {
-        if (sharedObjects.has(id)) continue;
-        throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data; the gateway's operator can share it with every user ("sharedObjects" in the config)`);
-      }
+      const named = storedObjectsNamed(raw, parsed);
+      if (named.length > 0) await checkObjects(caller, named);
       return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
     } catch (err) {
       const routeKind = route?.kind ?? 'unknown';
@@ -1440,6 +1454,18 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         return;
       }
       sendError(res, shape, refusal(reqId, routeKind, shape.name, path, err), reqId, corsH);
+    }
+  }
+
+  /**
+   * A request may name what the provider keeps for the whole project (see shared-objects.ts) when it is
+   * the caller's (a file they uploaded through the gateway) or the operator shares it with every user.
+   */
+  async function checkObjects(caller: Caller, ids: string[]): Promise<void> {
+    for (const id of ids) {
+      if (sharedObjects.has(id)) continue;
+      if (FILE_ID.test(id) && (await batches.fileOwner(id))?.user === caller.user.id) continue;
+      throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file is the user's who uploaded it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);
     }
   }
 
@@ -1472,13 +1498,99 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     // Another instance takes over the background responses of one that stops or dies.
     work: (counters as Counters).sharedWork?.('response'),
     // A user disabled or a token revoked while its background response runs: the response is cancelled.
-    refusal: (caller) => {
-      if (dir.getUser(caller.user.id)?.disabled !== false) return 'user_disabled';
-      if (caller.tokenId === 'jwt' || caller.tokenId === 'app') return undefined;
-      const t = dir.lookupToken(caller.tokenId);
-      return t === undefined || t.token.revokedAt !== undefined ? 'token_revoked' : undefined;
-    },
+    refusal: spendRefusal,
   });
+
+  /** Why a caller may no longer spend (their user disabled, their token revoked), or undefined. */
+  function spendRefusal(caller: Caller): string | undefined {
+    if (dir.getUser(caller.user.id)?.disabled !== false) return 'user_disabled';
+    if (caller.tokenId === 'jwt' || caller.tokenId === 'app') return undefined;
+    const t = dir.lookupToken(caller.tokenId);
+    return t === undefined || t.token.revokedAt !== undefined ? 'token_revoked' : undefined;
+  }
+
+  /** Files and batches made through the gateway: whose each is, and the batches followed until they end. */
+  const batches = new Batches({
+    openai: upstreams.openai,
+    anthropic: upstreams.anthropic,
+    counters,
+    log,
+    get prices() {
+      return prices;
+    },
+    shared: ownersShared,
+    background: { ...DEFAULT_BACKGROUND, ...options.background },
+    work: (kind) => (counters as Counters).sharedWork?.(kind),
+    finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),
+    // A user disabled or a token revoked while their batch runs: the batch is cancelled.
+    refusal: spendRefusal,
+    user: (id) => dir.getUser(id),
+  });
+
+  /** What the files and batches routes need of this gateway, for one request (`given`: a body a framework in front already read). */
+  function batchRoutes(req: IncomingMessage, given: unknown): BatchRoutesGateway {
+    return {
+      batches,
+      openai: upstreams.openai,
+      anthropic: upstreams.anthropic,
+      prices,
+      log,
+      endUserIds,
+      defaultMaxTokens: () => defaultMaxTokens,
+      maxFileBytes: () => maxFile,
+      admit: (f, r, tokens, usd) => admitFlight(f, r, tokens, usd),
+      release: (f) => {
+        if (f.plan === undefined || f.admitted === undefined) return;
+        const r = releaseLease(counters, f.plan, f.admitted.now);
+        f.plan = r.plan;
+        if (r.done) r.done.catch((err: unknown) => log.error({ err, reqId: f.reqId }, "giving back a batch's place among the requests in flight failed"));
+      },
+      finish: (f, usage, outcome, billed, last) => finish(f, usage, outcome, billed, last),
+      forwardError,
+      answerText,
+      headersWith,
+      pipe: (res, up, f, h, cancel) => {
+        res.writeHead(up.statusCode, h);
+        const body = up.body;
+        body.pipe({
+          data: (chunk) => writeOrWait(res, body, chunk),
+          end() {
+            res.end();
+            finish(f, { tokensIn: 0, tokensOut: 0 }, 'ok', false);
+          },
+          error() {
+            res.destroy();
+            finish(f, { tokensIn: 0, tokensOut: 0 }, cancel.aborted ? 'client_disconnect' : 'upstream_reset', false);
+          },
+        });
+      },
+      allowModel: (user, model) => allowModel(user, model),
+      budgeted: (user, tpm = false) => budgetCounts(user) || (tpm && (user.tpm !== undefined || (user.team !== undefined && teams.get(user.team)?.tpm !== undefined))),
+      unpriced: unpricedModel,
+      checkObjects,
+      promptText: (caller, route, reqId, text) => {
+        if (promptSecrets === 'off') return text;
+        const found = scanText(text);
+        return found.length === 0 ? text : secretInPrompt(caller, route, reqId, text, found);
+      },
+      body: async (limit) => {
+        if (Buffer.isBuffer(given)) return given;
+        if (req.readableDidRead) throw new GatewayHttpError(400, 'invalid_request_error', `${req.url?.slice(0, 100)} takes the upload as it was sent: mount the gateway before any body parser (multer, @fastify/multipart)`);
+        return readBody(req, limit);
+      },
+      json: async () => {
+        if (given !== undefined && !Buffer.isBuffer(given) && typeof given !== 'string') {
+          const raw = Buffer.from(JSON.stringify(given));
+          if (raw.length > maxBody) throw tooLarge(maxBody);
+          return { raw, parsed: given };
+        }
+        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, maxBody);
+        if (raw.length > maxBody) throw tooLarge(maxBody);
+        return { raw, parsed: parseJson(raw) };
+      },
+      tagOf,
+    };
+  }
 
   /**
    * A stored response the caller made through the gateway (a background one too): `GET
@@ -1870,7 +1982,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       for (const r of [...relays.keys()]) r.shutdown();
       relayWs?.close();
       // Cancelled and billed for what they report: this gateway could not bill them later.
-      await stored.stopAll();
+      await Promise.all([stored.stopAll(), batches.stopAll()]);
       writer.close();
       await alerter.drain();
       if (ownDispatcher) await dispatcher.close();

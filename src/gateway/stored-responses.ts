@@ -5,16 +5,16 @@
  * response (`/v1/responses/{id}`) are the gateway's; this is what they and the relay ask.
  */
 import { randomUUID } from 'node:crypto';
-import type { AdmitResult, Counters, SharedValues, SharedWork, UserRecord } from '../store/types.js';
+import type { Counters, SharedValues, SharedWork, UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import { BackgroundResponses, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
 import { Cancel } from './cancel.js';
-import type { Flight } from './flight.js';
+import { isPackedFlight, packFlight, unpackFlight, type Flight, type PackedFlight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { Owners, type OwnerRecord } from './owners.js';
-import { keepLease, type Plan } from './policy.js';
+import { keepLease } from './policy.js';
 import { openai } from './providers/openai.js';
 import type { Usage } from './providers/types.js';
 import { taggedOwner } from './response-ownership.js';
@@ -66,27 +66,10 @@ interface FollowedResponse {
 }
 
 /** What another instance needs to follow a background response and bill it: its flight, less what only this process holds. */
-interface PackedResponse {
+interface PackedResponse extends PackedFlight {
   v: 1;
-  reqId: string;
-  /** When the request came (ms since the epoch), for the latency the ledger records. */
-  startedAt: number;
   since: number;
-  /** The user as they were; the directory's record, when there is one, is read afresh. */
-  user: UserRecord;
-  tokenId: string;
-  model: string;
-  alias?: string;
-  promptTokens: number;
   maxTokens: number;
-  plan?: Plan;
-  admitted?: AdmitResult;
-  status: number;
-  tag?: string;
-  searchesRun?: number;
-  searchPreview?: boolean;
-  containerUsd?: number;
-  imageUsd?: number;
   /** The label of the key that started it: the one that may ask about it. */
   key: string;
 }
@@ -126,27 +109,7 @@ export class StoredResponses {
   }
 
   private pack({ item: { f, maxTokens }, key, since }: ToFollow<FollowedResponse>): Buffer {
-    const packed: PackedResponse = {
-      v: 1,
-      reqId: f.reqId,
-      startedAt: Date.now() - (performance.now() - f.start),
-      since,
-      user: f.caller.user,
-      tokenId: f.caller.tokenId,
-      model: f.model,
-      alias: f.alias,
-      promptTokens: f.promptTokens,
-      maxTokens,
-      plan: f.plan,
-      admitted: f.admitted,
-      status: f.status,
-      tag: f.tag,
-      searchesRun: f.searchesRun,
-      searchPreview: f.searchPreview,
-      containerUsd: f.containerUsd,
-      imageUsd: f.imageUsd,
-      key: key!.label,
-    };
+    const packed: PackedResponse = { v: 1, ...packFlight(f), since, maxTokens, key: key!.label };
     return Buffer.from(JSON.stringify(packed));
   }
 
@@ -158,29 +121,10 @@ export class StoredResponses {
     } catch {
       return undefined;
     }
-    if (p?.v !== 1 || typeof p.reqId !== 'string' || typeof p.user?.id !== 'string' || typeof p.key !== 'string') return undefined;
+    if (p?.v !== 1 || !isPackedFlight(p) || typeof p.key !== 'string') return undefined;
     // A user gone from the directory is billed as they were, and (disabled) has the response cancelled at the next look.
     const user = this.g.user(p.user.id) ?? { ...p.user, disabled: true };
-    const f: Flight = {
-      reqId: p.reqId,
-      start: performance.now() - (Date.now() - p.startedAt),
-      caller: { user, tokenId: p.tokenId },
-      route: RESPONSES_ROUTE,
-      provider: openai,
-      upstream: openai.name,
-      model: p.model,
-      alias: p.alias,
-      promptTokens: p.promptTokens,
-      plan: p.plan,
-      admitted: p.admitted,
-      status: p.status,
-      settled: false,
-      tag: p.tag,
-      searchesRun: p.searchesRun,
-      searchPreview: p.searchPreview,
-      containerUsd: p.containerUsd,
-      imageUsd: p.imageUsd,
-    };
+    const f = unpackFlight(p, RESPONSES_ROUTE, openai, user);
     const up = this.g.openai;
     const stopLease = f.plan === undefined ? () => undefined : keepLease(this.g.counters, f.plan, (err) => this.g.log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
     return { item: { f, maxTokens: p.maxTokens, stopLease }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };

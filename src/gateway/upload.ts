@@ -93,6 +93,12 @@ export class Upload {
     await this.rebuild();
   }
 
+  /** Replaces a file part (a batch's requests as the gateway sends them); the body is rebuilt with a new boundary. */
+  async setFile(name: string, file: UploadedFile): Promise<void> {
+    this.form.set(name, new Blob([file.bytes], { type: file.type }), file.name);
+    await this.rebuild();
+  }
+
   private async rebuild(): Promise<void> {
     const r = new Request('http://127.0.0.1/', { method: 'POST', body: this.form });
     this.body = Buffer.from(await r.arrayBuffer());

@@ -38,6 +38,8 @@ export interface ModelPrice {
   flex?: number;
   /** What Anthropic's fast mode costs, times the standard rates; absent: DEFAULT_FAST. */
   fast?: number;
+  /** What a request in a batch (OpenAI's Batch API, Anthropic's Message Batches) costs, times the standard rates; absent: DEFAULT_BATCH. */
+  batch?: number;
   /** Dearer rates for a request whose prompt is longer than `above` tokens, for the whole request (as the providers bill it). */
   longContext?: LongContextPrice;
 }
@@ -76,6 +78,8 @@ export const DEFAULT_PRIORITY = 2;
 export const DEFAULT_FLEX = 0.5;
 /** Anthropic's fast mode (Opus 4.6): six times the standard rates. */
 export const DEFAULT_FAST = 6;
+/** OpenAI's Batch API and Anthropic's Message Batches: half the standard rates, for input and output alike. */
+export const DEFAULT_BATCH = 0.5;
 /** OpenAI's list price for file_search calls, per thousand. */
 export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;
 
@@ -253,7 +257,16 @@ export class Prices {
   /** What a processing tier costs, times the model's standard rates. */
   tierFactor(model: string, tier: ServiceTier): number {
     const p = this.of(model);
-    return tier === 'priority' ? (p.priority ?? DEFAULT_PRIORITY) : tier === 'fast' ? (p.fast ?? DEFAULT_FAST) : (p.flex ?? DEFAULT_FLEX);
+    switch (tier) {
+      case 'priority':
+        return p.priority ?? DEFAULT_PRIORITY;
+      case 'fast':
+        return p.fast ?? DEFAULT_FAST;
+      case 'batch':
+        return p.batch ?? DEFAULT_BATCH;
+      case 'flex':
+        return p.flex ?? DEFAULT_FLEX;
+    }
   }
 
   /** What `tokens` of output cost more when they are images than text (an image model's worst case). */

@@ -23,7 +23,7 @@ export interface Usage {
   /** The parts of `tokensIn` and `tokensOut` that are audio (a chat with an audio model), billed at the audio rates. */
   audioIn?: number;
   audioOut?: number;
-  /** The processing tier when it is billed other than standard: OpenAI's `priority` (dearer) and `flex` (half), Anthropic's fast mode. */
+  /** The processing tier when it is billed other than standard: OpenAI's `priority` (dearer) and `flex` (half), Anthropic's fast mode, a batch (half). */
   serviceTier?: ServiceTier;
   /** Images the Responses API's `image_generation` tool made (each billed at the image model's price). */
   imageCalls?: number;
@@ -31,8 +31,11 @@ export interface Usage {
   containers?: string[];
 }
 
-/** The processing tiers billed other than standard: OpenAI's priority and flex processing, Anthropic's fast mode (`speed: "fast"`). */
-export type ServiceTier = 'priority' | 'flex' | 'fast';
+/**
+ * The processing tiers billed other than standard: OpenAI's priority and flex processing, Anthropic's
+ * fast mode (`speed: "fast"`), and both providers' batch APIs (half the standard rates).
+ */
+export type ServiceTier = 'priority' | 'flex' | 'fast' | 'batch';
 
 /** The `image_generation` tool of a Responses API request. */
 export interface ImageTool {

@@ -1,0 +1,190 @@
+/**
+ * The requests of a batch, read before the provider runs them: OpenAI's batch input file (JSON
+ * lines: `custom_id`, `method`, `url`, `body`) and Anthropic's Message Batches body (`requests`: each a
+ * `custom_id` and its `params`). Each request is understood as the same request sent alone would be
+ * (shapeRequest), so that a batch is held to what a live request is: the models the user may use, an
+ * output cap where a budget counts them, their identifier for the provider, the stored objects they
+ * may name. The batch's worst case is the sum of its requests' (at batch rates), reserved when it is
+ * created and held until it has ended.
+ */
+import { withEndUser } from './end-user-id.js';
+import { badRequest, GatewayHttpError } from './http-error.js';
+import { isObject, type ShapedRequest } from './providers/types.js';
+import { tagOwner } from './response-ownership.js';
+import { ROUTES, shapeRequest, withOutputCap } from './routes.js';
+import { storedObjectsNamed } from './shared-objects.js';
+
+/** What OpenAI's Batch API runs, as the gateway routes it. */
+export const OPENAI_BATCH_ENDPOINTS: readonly string[] = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'];
+/** OpenAI's limit on a batch's requests; Anthropic's is 100 000. */
+export const MAX_OPENAI_LINES = 50_000;
+export const MAX_ANTHROPIC_REQUESTS = 100_000;
+
+/** What the gateway keeps of a batch's requests, from their upload to the batch's end. */
+export interface BatchSummary {
+  /** The endpoint every request calls (`/v1/chat/completions`; `/v1/messages` for Anthropic). */
+  endpoint: string;
+  /** The one model every request names. */
+  model: string;
+  requests: number;
+  promptTokens: number;
+  maxTokens: number;
+  /** The sum of the requests' worst cases, at batch rates. */
+  reserveUsd: number;
+  /** Requests sent with no output cap: nothing counted the user's spend when they were read. */
+  uncapped: number;
+}
+
+export interface BatchReading {
+  /** Output tokens a request that sets no cap is reserved for (and capped at, with `cap`). */
+  defaultMaxTokens: number;
+  /** Give each request with no output cap that cap (a budget or a tokens-per-minute limit counts the user). */
+  cap: boolean;
+  /** The user's identifier at the provider, set on each request; undefined: none is set. */
+  endUser?: string;
+  /** The gateway user's id, to tag the responses a `/v1/responses` batch stores with. */
+  userId: string;
+  /** Throws when the user may not use this model. */
+  allowModel(model: string): void;
+  /** The worst case of one request in USD, at batch rates. */
+  worst(model: string, shaped: ShapedRequest): number;
+}
+
+export interface ReadBatch {
+  summary: BatchSummary;
+  /** The stored objects its requests name (files, vector stores), each to be the user's. */
+  objects: string[];
+}
+
+/** A request of a batch, refused with where it is. */
+function atRequest(where: string, err: unknown): GatewayHttpError {
+  if (err instanceof GatewayHttpError) return new GatewayHttpError(err.status, err.type, `${where}: ${err.message}`);
+  return badRequest(`${where}: ${(err as Error).message}`);
+}
+
+class Tally {
+  model: string | undefined;
+  requests = 0;
+  promptTokens = 0;
+  maxTokens = 0;
+  reserveUsd = 0;
+  uncapped = 0;
+  readonly objects = new Set<string>();
+  firstAt = '';
+
+  /** One request understood: its body as it goes to the provider. */
+  add(where: string, url: string, body: Record<string, unknown>, r: BatchReading): Buffer {
+    const route = ROUTES.get(url)!;
+    let raw: Buffer = Buffer.from(JSON.stringify(body));
+    for (const id of storedObjectsNamed(raw, body)) this.objects.add(id);
+    let shaped = shapeRequest(route, body, raw, r.defaultMaxTokens);
+    if (shaped.stream) throw badRequest("a request of a batch cannot stream: leave 'stream' out");
+    if (shaped.background) throw badRequest("a request of a batch cannot run in the background: leave 'background' out");
+    if (this.model === undefined) {
+      r.allowModel(shaped.model);
+      this.model = shaped.model;
+      this.firstAt = where;
+    } else if (shaped.model !== this.model) {
+      throw badRequest(`it asks for '${shaped.model.slice(0, 100)}' where ${this.firstAt} asks for '${this.model.slice(0, 100)}': a batch through the gateway runs one model (as OpenAI's must); send one batch per model`);
+    }
+    raw = shaped.body;
+    if (route.kind === 'responses') {
+      if (body.previous_response_id !== undefined || body.conversation !== undefined) throw badRequest("a request of a batch cannot continue a stored response or conversation: leave 'previous_response_id' and 'conversation' out");
+      if (body.store !== false) raw = tagOwner(raw, body, r.userId);
+    }
+    if (shaped.uncapped !== undefined) {
+      if (r.cap) raw = withOutputCap(raw, shaped.uncapped, true, r.defaultMaxTokens);
+      else this.uncapped++;
+    }
+    if (r.endUser !== undefined && (route.kind === 'chat' || route.kind === 'responses' || route.kind === 'messages')) raw = withEndUser(raw, body, route.kind === 'messages' ? 'anthropic' : 'openai', r.endUser);
+    shaped = { ...shaped, body: raw };
+    this.requests++;
+    this.promptTokens += shaped.promptTokens;
+    this.maxTokens += shaped.maxTokens;
+    this.reserveUsd += r.worst(shaped.model, shaped);
+    return raw;
+  }
+
+  done(endpoint: string): ReadBatch {
+    if (this.requests === 0 || this.model === undefined) throw badRequest('the batch holds no requests');
+    return {
+      summary: { endpoint, model: this.model, requests: this.requests, promptTokens: this.promptTokens, maxTokens: this.maxTokens, reserveUsd: this.reserveUsd, uncapped: this.uncapped },
+      objects: [...this.objects],
+    };
+  }
+}
+
+/**
+ * OpenAI's batch input file, checked line by line; the file as it goes to OpenAI (each line's body
+ * as the gateway sends a request: capped, with the user's identifier) and what it may cost.
+ */
+export function readOpenAiBatch(file: Buffer, r: BatchReading): ReadBatch & { file: Buffer } {
+  const t = new Tally();
+  const ids = new Set<string>();
+  let endpoint: string | undefined;
+  const out: string[] = [];
+  let changed = false;
+  const lines = file.toString('utf8').split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const text = lines[i]!.trim();
+    if (text === '') continue;
+    const where = `line ${i + 1}`;
+    let line: unknown;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      throw badRequest(`${where} of the batch file is not JSON: each line is one request, {"custom_id": …, "method": "POST", "url": …, "body": {…}}`);
+    }
+    try {
+      if (!isObject(line)) throw badRequest('it must be a JSON object');
+      const { custom_id: id, method, url, body } = line;
+      if (typeof id !== 'string' || id === '') throw badRequest("'custom_id' is required and must be a string");
+      if (ids.has(id)) throw badRequest(`'custom_id' '${id.slice(0, 64)}' is used twice; each request needs its own`);
+      ids.add(id);
+      if (method !== 'POST') throw badRequest("'method' must be \"POST\"");
+      if (typeof url !== 'string' || !OPENAI_BATCH_ENDPOINTS.includes(url)) throw badRequest(`'url' must be one of ${OPENAI_BATCH_ENDPOINTS.join(', ')}`);
+      if (endpoint === undefined) endpoint = url;
+      else if (url !== endpoint) throw badRequest(`it calls ${url}, another line ${endpoint}: a batch calls one endpoint`);
+      if (!isObject(body)) throw badRequest("'body' must be the request, a JSON object");
+      if (t.requests >= MAX_OPENAI_LINES) throw badRequest(`a batch holds at most ${MAX_OPENAI_LINES} requests`);
+      const sent = t.add(where, url, body, r);
+      const before = Buffer.from(JSON.stringify(body));
+      if (!sent.equals(before)) changed = true;
+      out.push(`{"custom_id":${JSON.stringify(id)},"method":"POST","url":${JSON.stringify(url)},"body":${sent.toString('utf8')}}`);
+    } catch (err) {
+      throw atRequest(`${where} of the batch file`, err);
+    }
+  }
+  const read = t.done(endpoint ?? '');
+  return { ...read, file: changed ? Buffer.from(out.join('\n') + '\n') : file };
+}
+
+/** Anthropic's Message Batches body, checked request by request; the body as it goes to Anthropic and what it may cost. */
+export function readAnthropicBatch(parsed: unknown, r: BatchReading): ReadBatch & { body: Buffer } {
+  if (!isObject(parsed) || !Array.isArray(parsed.requests)) throw badRequest("the body must be {\"requests\": [{\"custom_id\": …, \"params\": {…}}, …]}");
+  const requests = parsed.requests as unknown[];
+  if (requests.length > MAX_ANTHROPIC_REQUESTS) throw badRequest(`a batch holds at most ${MAX_ANTHROPIC_REQUESTS} requests`);
+  const t = new Tally();
+  const ids = new Set<string>();
+  const out: string[] = [];
+  requests.forEach((q, i) => {
+    const where = `request ${i + 1}`;
+    try {
+      if (!isObject(q)) throw badRequest('it must be a JSON object');
+      const { custom_id: id, params } = q;
+      if (typeof id !== 'string' || id === '') throw badRequest("'custom_id' is required and must be a string");
+      if (ids.has(id)) throw badRequest(`'custom_id' '${id.slice(0, 64)}' is used twice; each request needs its own`);
+      ids.add(id);
+      if (!isObject(params)) throw badRequest("'params' must be the request, a JSON object");
+      const sent = t.add(where, '/v1/messages', params, r);
+      out.push(`{"custom_id":${JSON.stringify(id)},"params":${sent.toString('utf8')}}`);
+    } catch (err) {
+      throw atRequest(`${where} of the batch`, err);
+    }
+  });
+  const read = t.done('/v1/messages');
+  const rest = { ...parsed };
+  delete rest.requests;
+  const others = JSON.stringify(rest).slice(1, -1);
+  return { ...read, body: Buffer.from(`{${others === '' ? '' : `${others},`}"requests":[${out.join(',')}]}`) };
+}

@@ -1,0 +1,412 @@
+/**
+ * The files and batches APIs through the gateway: OpenAI's `/v1/files` and `/v1/batches`, Anthropic's
+ * `/v1/messages/batches`. Each call is authenticated and counted like any other; a file or batch is
+ * reached by the user who made it alone (batches.ts), with the provider key that made it. Creating a
+ * batch reads its requests first (batch-lines.ts) and holds their worst case against the budgets.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { UserRecord } from '../store/types.js';
+import type { Caller } from './auth.js';
+import { readAnthropicBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, FILE_ID, FILES_ROUTE, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type Batches, type ObjectCall } from './batches.js';
+import { Cancel } from './cancel.js';
+import { endUserId } from './end-user-id.js';
+import type { Admission, Flight } from './flight.js';
+import { badRequest, GatewayHttpError } from './http-error.js';
+import type { PoolKey } from './keys.js';
+import type { Logger } from './logger.js';
+import type { OwnerRecord } from './owners.js';
+import { ANTHROPIC_VERSION } from './providers/anthropic.js';
+import type { Prices } from './providers/prices.js';
+import { isObject, type Provider, type ShapedRequest, type Usage } from './providers/types.js';
+import { OWNER_KEY, tagOwner } from './response-ownership.js';
+import type { Route } from './routes.js';
+import type { Upstream } from './upstream.js';
+import type { UpstreamAnswer } from './upstream-call.js';
+import { Upload } from './upload.js';
+
+/** What a file may be for through the gateway: what the routes it serves can use. */
+const PURPOSES = new Set(['batch', 'user_data', 'vision']);
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+export interface BatchRoutesGateway {
+  readonly batches: Batches;
+  readonly openai: Upstream;
+  readonly anthropic: Upstream;
+  readonly prices: Prices;
+  readonly log: Logger;
+  readonly endUserIds: boolean;
+  defaultMaxTokens(): number;
+  /** The largest file upload accepted, in bytes. */
+  maxFileBytes(): number;
+  admit(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number): Admission | Promise<Admission>;
+  finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last?: boolean): void;
+  /** Gives back a flight's place among the requests in flight before it is settled. */
+  release(f: Flight): void;
+  /** Relays an upstream's error answer (scrubbed) and settles the flight. */
+  forwardError(f: Flight, up: UpstreamAnswer, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void>;
+  answerText(up: UpstreamAnswer, provider: Provider<string>): Promise<string>;
+  headersWith(extra?: Record<string, string>): Record<string, string>;
+  /** Passes a body through to the client as it comes (a file's content, a batch's results). */
+  pipe(res: ServerResponse, up: UpstreamAnswer, f: Flight, headers: Record<string, string>, cancel: Cancel): void;
+  allowModel(user: UserRecord, model: string): void;
+  /** True when a budget counts the user's spend; `tpm` too: a budget or a tokens-per-minute limit. */
+  budgeted(user: UserRecord, tpm?: boolean): boolean;
+  /** Warns once that a budgeted model has no price (it is billed at the fallback). */
+  unpriced(model: string): void;
+  /** Refuses a request that names a stored object that is neither the caller's nor shared. */
+  checkObjects(caller: Caller, ids: string[]): Promise<void>;
+  /** The text of a request under the gateway's prompt secrets policy: as it came, redacted, or refused. */
+  promptText(caller: Caller, route: Route, reqId: string, text: string): string;
+  /** The request's body: read (up to `limit` bytes), or what a framework in front already read. */
+  body(limit: number): Promise<Buffer>;
+  /** The JSON request body, parsed. */
+  json(): Promise<{ raw: Buffer; parsed: unknown }>;
+  tagOf(req: IncomingMessage): string | undefined;
+}
+
+export interface ObjectRequest {
+  req: IncomingMessage;
+  res: ServerResponse;
+  reqId: string;
+  start: number;
+  caller: Caller;
+  cors: Record<string, string> | undefined;
+  path: string;
+  query: string;
+}
+
+export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+  const call = objectCall(r.path);
+  if (typeof call === 'string') throw new GatewayHttpError(404, 'not_found', call);
+  const method = r.req.method ?? 'GET';
+  const allowed = allowedMethods(call);
+  if (!allowed.includes(method)) throw new GatewayHttpError(405, 'method_not_allowed', `${r.path.slice(0, 100)} takes ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
+  const route = call.route;
+  if (call.id === undefined) {
+    if (method === 'GET') return list(g, r, route);
+    if (route === FILES_ROUTE) return uploadFile(g, r);
+    return route === OPENAI_BATCH_ROUTE ? createOpenAiBatch(g, r) : createAnthropicBatch(g, r);
+  }
+  return reach(g, r, call, method);
+}
+
+function allowedMethods(call: ObjectCall): string[] {
+  if (call.id === undefined) return ['GET', 'POST'];
+  if (call.part === 'cancel') return ['POST'];
+  if (call.part !== undefined) return ['GET'];
+  return call.route === OPENAI_BATCH_ROUTE ? ['GET'] : ['GET', 'DELETE'];
+}
+
+/** A flight for a call counted as a request and billed nothing. */
+function counted(r: ObjectRequest, route: Route, up: Upstream, model: string): Flight {
+  return { reqId: r.reqId, start: r.start, caller: r.caller, route, provider: route.provider, upstream: up.provider.name, model, promptTokens: 0, status: 0, settled: false };
+}
+
+async function admitted(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0): Promise<Record<string, string> | undefined> {
+  f.tag = g.tagOf(r.req);
+  const a = g.admit(f, r.req, 0, reserveUsd);
+  const { admitted, headers } = a instanceof Promise ? await a : a;
+  f.admitted = admitted;
+  return headers || r.cors ? Object.assign({}, headers, r.cors) : undefined;
+}
+
+function cancelOnClose(res: ServerResponse): Cancel {
+  const cancel = new Cancel();
+  res.once('close', () => {
+    if (!res.writableFinished) cancel.abort();
+  });
+  return cancel;
+}
+
+const NOTHING = { tokensIn: 0, tokensOut: 0 };
+
+/** The upstream could not be reached: the flight settled, and a clear error. */
+function unreachable(g: BatchRoutesGateway, f: Flight, res: ServerResponse, up: Upstream, err: unknown): GatewayHttpError {
+  f.status = 502;
+  g.finish(f, NOTHING, res.destroyed ? 'client_disconnect' : 'upstream_failed', false, false);
+  if (err instanceof GatewayHttpError) return err;
+  return (err as { name?: string }).name === 'AbortError' ? new GatewayHttpError(499, 'client_disconnect', 'the client left') : new GatewayHttpError(502, 'upstream_error', `${up.provider.name} could not be reached (${(err as { code?: string }).code ?? 'error'})`);
+}
+
+/** A JSON answer read whole; the flight settled when it cannot be. */
+async function jsonAnswer(g: BatchRoutesGateway, f: Flight, up: UpstreamAnswer, provider: Provider<string>): Promise<Buffer> {
+  try {
+    return Buffer.from(await g.answerText(up, provider));
+  } catch (err) {
+    f.status = 502;
+    g.finish(f, NOTHING, 'upstream_reset', false, false);
+    throw err;
+  }
+}
+
+function sendJson(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, status: number, body: Buffer, extra: Record<string, string> | undefined): void {
+  const h = g.headersWith(extra);
+  h['content-type'] = JSON_TYPE;
+  h['content-length'] = String(body.length);
+  h['x-request-id'] = r.reqId;
+  f.status = status;
+  r.res.writeHead(status, h);
+  r.res.end(body);
+}
+
+function anthropicHeaders(req: IncomingMessage): Record<string, string> {
+  const v = req.headers['anthropic-version'];
+  const beta = req.headers['anthropic-beta'];
+  return { 'anthropic-version': typeof v === 'string' ? v : ANTHROPIC_VERSION, ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}) };
+}
+
+function notYours(call: ObjectCall): GatewayHttpError {
+  const what = call.route === FILES_ROUTE ? 'file' : 'batch';
+  return new GatewayHttpError(404, 'not_found', `no ${what} of yours with this id: a ${what} is reached through the gateway by the user it was ${what === 'file' ? 'uploaded' : 'created'} by`);
+}
+
+function keyOf(up: Upstream, owner: OwnerRecord): PoolKey {
+  const key = up.pool.keys.find((k) => k.label === owner.key);
+  if (key === undefined) throw new GatewayHttpError(502, 'upstream_error', `it was made with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
+  return key;
+}
+
+/** Retrieves, cancels, deletes or reads one file or batch, with the key that made it, for its owner alone. */
+async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
+  const id = call.id!;
+  const route = call.route;
+  const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
+  const up = anthropicBatch ? g.anthropic : g.openai;
+  const cancel = cancelOnClose(r.res);
+  const owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await batchOwner(g, id, route, cancel);
+  if (owner === undefined || owner.user !== r.caller.user.id) throw notYours(call);
+  const key = keyOf(up, owner);
+  const f = counted(r, route, up, owner.model ?? '-');
+  const extra = await admitted(g, r, f);
+  const base = route === FILES_ROUTE ? '/files' : anthropicBatch ? '/v1/messages/batches' : '/batches';
+  let answer: UpstreamAnswer;
+  try {
+    answer = await up.sendOn(key, `${base}/${id}${call.part === undefined ? '' : `/${call.part}`}`, cancel, method as 'GET' | 'POST' | 'DELETE', anthropicBatch ? { headers: anthropicHeaders(r.req) } : undefined);
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
+  if (call.part === 'content' || call.part === 'results') {
+    const h = g.headersWith(extra);
+    h['content-type'] = String(answer.headers['content-type'] ?? 'application/octet-stream');
+    h['x-request-id'] = r.reqId;
+    f.status = answer.statusCode;
+    return g.pipe(r.res, answer, f, h, cancel);
+  }
+  const body = await jsonAnswer(g, f, answer, route.provider);
+  sendJson(g, r, f, answer.statusCode, anthropicBatch ? forClient(body) : body, extra);
+  if (method === 'DELETE') {
+    if (route === FILES_ROUTE) g.batches.forgetFile(id);
+    else g.batches.forgetBatch(id);
+  } else if (route !== FILES_ROUTE) g.batches.seen(anthropicBatch ? 'anthropic' : 'openai', body, owner, up);
+  g.finish(f, NOTHING, 'ok', false);
+}
+
+/** Whose a batch is: recorded, or (an OpenAI batch the gateway no longer remembers) by the tag in its metadata. */
+async function batchOwner(g: BatchRoutesGateway, id: string, route: Route, cancel: Cancel): Promise<OwnerRecord | undefined> {
+  const known = await g.batches.batchOwner(id);
+  if (known !== undefined || route !== OPENAI_BATCH_ROUTE) return known;
+  const up = g.openai;
+  const sent = await up.send(`/batches/${id}`, 'GET', { accept: 'application/json' }, undefined, cancel);
+  if (sent.res.statusCode >= 300) {
+    await sent.res.body.dump();
+    if (sent.res.statusCode === 404) return undefined;
+    throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose batch ${id} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
+  }
+  const o = JSON.parse(await g.answerText(sent.res, up.provider)) as { metadata?: Record<string, unknown> | null; model?: unknown };
+  const user = o.metadata?.[OWNER_KEY];
+  if (typeof user !== 'string') return undefined;
+  const record: OwnerRecord = { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
+  g.batches.noteBatch(id, record);
+  return record;
+}
+
+/**
+ * A list of files or batches: each key's project asked in turn, and only the caller's kept (an OpenAI
+ * batch by its tag, the rest by the gateway's records). A page may hold fewer than `limit`.
+ */
+async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
+  const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
+  const up = anthropicBatch ? g.anthropic : g.openai;
+  if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+  const cancel = cancelOnClose(r.res);
+  const f = counted(r, route, up, '-');
+  const extra = await admitted(g, r, f);
+  const params = new URLSearchParams();
+  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'before', 'after_id', 'before_id', 'purpose', 'order'].includes(k)) params.set(k, v.slice(0, 256));
+  const qs = params.toString();
+  const base = route === FILES_ROUTE ? '/files' : anthropicBatch ? '/v1/messages/batches' : '/batches';
+  const data: Array<Record<string, unknown>> = [];
+  const seen = new Set<string>();
+  let hasMore = false;
+  for (const key of up.pool.keys) {
+    let answer: UpstreamAnswer;
+    try {
+      answer = await up.sendOn(key, qs === '' ? base : `${base}?${qs}`, cancel, 'GET', anthropicBatch ? { headers: anthropicHeaders(r.req) } : undefined);
+    } catch (err) {
+      throw unreachable(g, f, r.res, up, err);
+    }
+    if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
+    const page = JSON.parse((await jsonAnswer(g, f, answer, route.provider)).toString('utf8')) as { data?: unknown; has_more?: unknown };
+    if (page.has_more === true) hasMore = true;
+    for (const item of Array.isArray(page.data) ? page.data : []) {
+      if (!isObject(item) || typeof item.id !== 'string' || seen.has(item.id)) continue;
+      seen.add(item.id);
+      if (await ownedBy(g, route, item, r.caller.user.id)) data.push(item);
+    }
+  }
+  const out = anthropicBatch
+    ? { data: data.map(throughGateway), has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
+    : { object: 'list', data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
+  g.finish(f, NOTHING, 'ok', false);
+}
+
+async function ownedBy(g: BatchRoutesGateway, route: Route, item: Record<string, unknown>, userId: string): Promise<boolean> {
+  const id = item.id as string;
+  if (route === OPENAI_BATCH_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
+  const owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
+  return owner?.user === userId;
+}
+
+/** How a batch's requests are read for this user: their models, caps, identifier, and the worst case at batch rates. */
+function reading(g: BatchRoutesGateway, user: UserRecord): BatchReading {
+  const budgeted = g.budgeted(user);
+  return {
+    defaultMaxTokens: g.defaultMaxTokens(),
+    cap: g.budgeted(user, true),
+    endUser: g.endUserIds ? endUserId(user.id) : undefined,
+    userId: user.id,
+    allowModel: (model) => {
+      g.allowModel(user, model);
+      if (budgeted && !g.prices.known(model)) g.unpriced(model);
+    },
+    worst: (model: string, s: ShapedRequest) => g.prices.cost(model, s.promptTokens, s.maxTokens, s.imageTokens) * g.prices.tierFactor(model, 'batch') + g.prices.toolCost(model, s, s.searchPreview),
+  };
+}
+
+/**
+ * `POST /v1/files`: a file for the caller alone. A batch's input is read request by request first
+ * (refused with the line at fault), and goes to OpenAI as the gateway would send each request.
+ */
+async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+  const limit = g.maxFileBytes();
+  const raw = await g.body(limit);
+  if (raw.length > limit) throw new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
+  const upload = await Upload.read(raw, r.req.headers['content-type'], "'file' and 'purpose'");
+  const purpose = upload.field('purpose');
+  if (purpose === undefined || !PURPOSES.has(purpose)) throw badRequest(`'purpose' must be one of ${[...PURPOSES].join(', ')}: what the gateway's routes use a file for`);
+  const file = await upload.file('file', purpose === 'batch' ? "the batch's requests, one JSON object a line" : 'the file');
+  let summary: BatchSummary | undefined;
+  if (purpose === 'batch') {
+    const text = g.promptText(r.caller, FILES_ROUTE, r.reqId, file.bytes.toString('utf8'));
+    const bytes = Buffer.from(text);
+    const read = readOpenAiBatch(bytes, reading(g, r.caller.user));
+    await g.checkObjects(r.caller, read.objects);
+    summary = read.summary;
+    if (read.file !== bytes || bytes.length !== file.bytes.length) await upload.setFile('file', { ...file, bytes: read.file });
+  }
+  const up = g.openai;
+  const f = counted(r, FILES_ROUTE, up, summary?.model ?? '-');
+  const extra = await admitted(g, r, f);
+  const cancel = cancelOnClose(r.res);
+  let sent: { res: UpstreamAnswer; key: PoolKey };
+  try {
+    sent = await up.send('/files', 'POST', { 'content-type': upload.contentType, accept: 'application/json' }, upload.body, cancel);
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  if (sent.res.statusCode >= 400) return g.forwardError(f, sent.res, r.res, extra);
+  const body = await jsonAnswer(g, f, sent.res, up.provider);
+  const id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id;
+  if (typeof id === 'string' && FILE_ID.test(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, summary);
+  else g.log.warn({ reqId: r.reqId }, 'an uploaded file came back without an id the gateway knows: nobody can reach it through the gateway');
+  sendJson(g, r, f, sent.res.statusCode, body, extra);
+  g.finish(f, NOTHING, 'ok', false);
+}
+
+/** Refuses a batch whose reservation would not be its worst case: some requests set no cap, and a budget now counts the user. */
+function allowSummary(g: BatchRoutesGateway, user: UserRecord, s: BatchSummary): void {
+  g.allowModel(user, s.model);
+  if (!g.budgeted(user, true)) return;
+  if (s.uncapped > 0) throw badRequest(`${s.uncapped} of the batch's requests set no output cap, and a budget or token limit now counts this user's spend: upload the file again (the gateway caps each request when it reads it)`);
+  if (g.budgeted(user) && !g.prices.known(s.model)) g.unpriced(s.model);
+}
+
+/** Holds a batch's worst case for as long as it runs; its place among the requests in flight is given back once it is created. */
+async function admitBatch(g: BatchRoutesGateway, r: ObjectRequest, route: Route, up: Upstream, s: BatchSummary): Promise<{ f: Flight; extra: Record<string, string> | undefined }> {
+  const f = counted(r, route, up, s.model);
+  f.promptTokens = s.promptTokens;
+  f.outsideTpm = true;
+  const extra = await admitted(g, r, f, s.reserveUsd);
+  return { f, extra };
+}
+
+/** `POST /v1/batches`: the caller's batch input file, read when it was uploaded, run with the key it was uploaded with. */
+async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+  const { raw, parsed } = await g.json();
+  if (!isObject(parsed)) throw badRequest('the request body must be a JSON object');
+  const fileId = parsed.input_file_id;
+  if (typeof fileId !== 'string' || !FILE_ID.test(fileId)) throw badRequest("'input_file_id' is required: the id (file-…) of a file uploaded through the gateway with purpose 'batch'");
+  const owner = await g.batches.fileOwner(fileId);
+  if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', `no file of yours with id '${fileId}': upload the batch's input through the gateway (POST /v1/files, purpose 'batch')`);
+  const summary = owner.batch;
+  if (summary === undefined) throw badRequest(`file '${fileId}' was not uploaded with purpose 'batch', so the gateway has not read its requests`);
+  if (parsed.endpoint !== summary.endpoint) throw badRequest(`'endpoint' must be '${summary.endpoint}', the endpoint the file's requests call`);
+  allowSummary(g, r.caller.user, summary);
+  const up = g.openai;
+  const key = keyOf(up, owner);
+  const { f, extra } = await admitBatch(g, r, OPENAI_BATCH_RUN, up, summary);
+  const cancel = cancelOnClose(r.res);
+  let answer: UpstreamAnswer;
+  try {
+    answer = await up.sendOn(key, '/batches', cancel, 'POST', { body: tagOwner(raw, parsed, r.caller.user.id), type: 'application/json' });
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  return created(g, r, f, extra, 'openai', up, key, summary, answer);
+}
+
+/** `POST /v1/messages/batches`: the requests read one by one, the batch run with the first key that takes it. */
+async function createAnthropicBatch(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+  const { raw, parsed } = await g.json();
+  const text = g.promptText(r.caller, ANTHROPIC_BATCH_RUN, r.reqId, raw.toString('utf8'));
+  const read = readAnthropicBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), reading(g, r.caller.user));
+  await g.checkObjects(r.caller, read.objects);
+  allowSummary(g, r.caller.user, read.summary);
+  const up = g.anthropic;
+  const { f, extra } = await admitBatch(g, r, ANTHROPIC_BATCH_RUN, up, read.summary);
+  const cancel = cancelOnClose(r.res);
+  let sent: { res: UpstreamAnswer; key: PoolKey };
+  try {
+    sent = await up.send('/v1/messages/batches', 'POST', { 'content-type': 'application/json', accept: 'application/json', ...anthropicHeaders(r.req) }, read.body, cancel);
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  return created(g, r, f, extra, 'anthropic', up, sent.key, read.summary, sent.res);
+}
+
+async function created(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: 'openai' | 'anthropic', up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
+  if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
+  const body = await jsonAnswer(g, f, answer, up.provider);
+  sendJson(g, r, f, answer.statusCode, provider === 'anthropic' ? forClient(body) : body, extra);
+  // It runs for hours at the provider, apart from the user's live requests.
+  g.release(f);
+  if (!g.batches.created(provider, body, f, summary, up, key)) {
+    // Not a batch the gateway can follow: billed as reserved now rather than never.
+    g.log.warn({ reqId: r.reqId }, 'a batch was created but its answer could not be read: billed as reserved');
+    g.finish(f, { tokensIn: summary.promptTokens, tokensOut: summary.maxTokens, serviceTier: 'batch' }, 'ok_estimated', true);
+  }
+}
+
+/** An Anthropic batch object's answer with its results reached through the gateway (see throughGateway). */
+function forClient(body: Buffer): Buffer {
+  let o: unknown;
+  try {
+    o = JSON.parse(body.toString('utf8'));
+  } catch {
+    return body;
+  }
+  return isObject(o) && typeof o.results_url === 'string' ? Buffer.from(JSON.stringify(throughGateway(o))) : body;
+}

@@ -1,0 +1,413 @@
+/**
+ * Files and batches made through the gateway: whose each is, and the batches followed until they have
+ * ended, then billed.
+ *
+ * A provider keeps uploaded files and batches for the whole project its key belongs to, and every user
+ * of a gateway shares its projects: each file and batch is recorded as its uploader's (Owners; on
+ * Redis, for every instance), and reached through the gateway by them alone. An OpenAI batch also
+ * carries its user's id in its metadata, as a stored response does, which says whose it is after a
+ * restart.
+ *
+ * A batch runs for up to a day, at half the standard rates, and the answer that creates it carries no
+ * usage. Its worst case (each request's, summed when its requests were read: batch-lines.ts) is held
+ * against the budgets from its creation until it has ended, like a background response's; it is then
+ * billed for what its requests used, read from its results (OpenAI's output file, Anthropic's results),
+ * each request at the rates its own prompt length calls for.
+ */
+import { randomUUID } from 'node:crypto';
+import { StringDecoder } from 'node:string_decoder';
+import type { Counters, SharedValues, SharedWork, UserRecord } from '../store/types.js';
+import type { Caller } from './auth.js';
+import { BackgroundResponses, type Asking, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
+import type { BatchSummary } from './batch-lines.js';
+import { Cancel } from './cancel.js';
+import { isPackedFlight, packFlight, unpackFlight, type Flight, type PackedFlight } from './flight.js';
+import type { PoolKey } from './keys.js';
+import type { Logger } from './logger.js';
+import { Owners, type OwnerRecord } from './owners.js';
+import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
+import { openai } from './providers/openai.js';
+import type { Prices } from './providers/prices.js';
+import type { Provider, Usage } from './providers/types.js';
+import type { Route } from './routes.js';
+import type { Upstream } from './upstream.js';
+import type { UpstreamBody } from './upstream-call.js';
+
+/** How long the gateway knows whose a file or batch is: OpenAI's batches and Anthropic's results are kept about as long. */
+export const OWNED_DAYS = 30;
+const OWNED_MS = OWNED_DAYS * 24 * 3_600_000;
+
+export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/files' };
+/** A batch reached (retrieved, cancelled, listed, its results read): counted as a request, billed nothing. */
+export const OPENAI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST'], provider: openai, upstreamPath: '/batches' };
+export const ANTHROPIC_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/messages/batches' };
+/** A batch created, and billed once it has ended. */
+export const OPENAI_BATCH_RUN: Route = { ...OPENAI_BATCH_ROUTE, kind: 'batches' };
+export const ANTHROPIC_BATCH_RUN: Route = { ...ANTHROPIC_BATCH_ROUTE, kind: 'batches' };
+
+const FILE_PATH = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
+const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
+const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
+/** Ids as the providers make them; nothing else reaches an upstream path. */
+export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
+const OPENAI_BATCH_ID = /^batch_[A-Za-z0-9_-]{1,200}$/;
+const ANTHROPIC_BATCH_ID = /^msgbatch_[A-Za-z0-9_-]{1,200}$/;
+
+/** One call on files or batches: its route, the object it names, and the part of it (`content`, `cancel`, `results`). */
+export interface ObjectCall {
+  route: Route;
+  id?: string;
+  part?: string;
+}
+
+/** The API a files or batches path belongs to (its id and part checked when it is handled); undefined for any other path. */
+export function objectRoute(path: string): Route | undefined {
+  if (path === '/v1/files' || path.startsWith('/v1/files/')) return FILES_ROUTE;
+  if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return OPENAI_BATCH_ROUTE;
+  if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
+  return undefined;
+}
+
+/** The call a path names; a 404 message when it names none (an id not shaped as the provider makes them). */
+export function objectCall(path: string): ObjectCall | string {
+  const file = FILE_PATH.exec(path);
+  if (file !== null) return checked(FILES_ROUTE, file, FILE_ID, '/v1/files/file-…, /v1/files/file-…/content');
+  const ob = OPENAI_BATCH_PATH.exec(path);
+  if (ob !== null) return checked(OPENAI_BATCH_ROUTE, ob, OPENAI_BATCH_ID, '/v1/batches/batch_…, /v1/batches/batch_…/cancel');
+  const ab = ANTHROPIC_BATCH_PATH.exec(path);
+  if (ab !== null) return checked(ANTHROPIC_BATCH_ROUTE, ab, ANTHROPIC_BATCH_ID, '/v1/messages/batches/msgbatch_…, …/cancel, …/results');
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches and /v1/messages/batches`;
+}
+
+function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {
+  if (m[1] === undefined) return { route };
+  if (!id.test(m[1])) return `no route ${m[0].slice(0, 100)}: ${where}`;
+  return { route, id: m[1], ...(m[2] !== undefined ? { part: m[2] } : {}) };
+}
+
+/**
+ * An Anthropic batch as its client gets it: its `results_url` (which Anthropic's SDK fetches as it is)
+ * made a path under the client's base URL, so that the results are read through the gateway, never
+ * from Anthropic with the gateway token.
+ */
+export function throughGateway(batch: Record<string, unknown>): Record<string, unknown> {
+  if (batch.type !== 'message_batch' || typeof batch.id !== 'string' || !ANTHROPIC_BATCH_ID.test(batch.id) || typeof batch.results_url !== 'string') return batch;
+  return { ...batch, results_url: `/v1/messages/batches/${batch.id}/results` };
+}
+
+/** The state of an OpenAI batch object (a JSON answer); undefined for anything else. */
+function openaiState(answer: Buffer): { id: string; status: string } | undefined {
+  const o = parse(answer) as { object?: unknown; id?: unknown; status?: unknown } | undefined;
+  if (o?.object !== 'batch' || typeof o.id !== 'string' || typeof o.status !== 'string' || !OPENAI_BATCH_ID.test(o.id)) return undefined;
+  return { id: o.id, status: o.status };
+}
+
+/** The state of an Anthropic message batch (a JSON answer); undefined for anything else. */
+function anthropicState(answer: Buffer): { id: string; status: string } | undefined {
+  const o = parse(answer) as { type?: unknown; id?: unknown; processing_status?: unknown } | undefined;
+  if (o?.type !== 'message_batch' || typeof o.id !== 'string' || typeof o.processing_status !== 'string' || !ANTHROPIC_BATCH_ID.test(o.id)) return undefined;
+  return { id: o.id, status: o.processing_status };
+}
+
+function parse(buf: Buffer): Record<string, unknown> | undefined {
+  try {
+    const o = JSON.parse(buf.toString('utf8')) as unknown;
+    return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const OPENAI_ENDED = new Set(['completed', 'failed', 'expired', 'cancelled']);
+const OPENAI_ASKING: Asking = {
+  noun: 'batch',
+  logKey: 'batchId',
+  statusPath: (id) => `/batches/${id}`,
+  cancelPath: (id) => `/batches/${id}/cancel`,
+  state: openaiState,
+  finished: (s) => OPENAI_ENDED.has(s),
+  outcome: (s) => (s === 'completed' ? 'ok' : s),
+  aloneAtShutdown: 'bill',
+};
+const ANTHROPIC_ASKING: Asking = {
+  noun: 'batch',
+  logKey: 'batchId',
+  statusPath: (id) => `/v1/messages/batches/${id}`,
+  cancelPath: (id) => `/v1/messages/batches/${id}/cancel`,
+  headers: { 'anthropic-version': ANTHROPIC_VERSION },
+  state: anthropicState,
+  finished: (s) => s === 'ended',
+  outcome: () => 'ok',
+  aloneAtShutdown: 'bill',
+};
+
+/** What the batches need of the gateway. */
+export interface BatchesGateway {
+  readonly openai: Upstream;
+  readonly anthropic: Upstream;
+  readonly counters: Counters;
+  readonly log: Logger;
+  readonly prices: Prices;
+  /** The store every instance shares (Redis), for whose a file or batch is. */
+  readonly shared: SharedValues | undefined;
+  readonly background: BackgroundOptions;
+  /** Work any instance on the shared store can take over (Redis), by kind; undefined alone. */
+  work(kind: string): SharedWork | undefined;
+  /** Bills a flight (the ledger, the store, the log line, the metrics). */
+  finish(f: Flight, usage: Usage, outcome: string, billed: boolean): void;
+  /** Why the caller may no longer spend (a disabled user, a revoked token), or undefined. */
+  refusal(caller: Caller): string | undefined;
+  user(id: string): UserRecord | undefined;
+}
+
+interface FollowedBatch {
+  f: Flight;
+  summary: BatchSummary;
+  up: Upstream;
+  /** The label of the key that created it. */
+  key: string;
+}
+
+interface PackedBatch extends PackedFlight {
+  v: 1;
+  provider: 'openai' | 'anthropic';
+  since: number;
+  summary: BatchSummary;
+  key: string;
+}
+
+/** Results read at most this large (OpenAI's output file of 50 000 requests is a few hundred MB at worst). */
+const MAX_RESULTS = 1024 * 1024 * 1024;
+
+export class Batches {
+  /** Whose each file is: uploaded through the gateway, or a batch's output. */
+  private readonly files: Owners;
+  private readonly owners: Owners;
+  private readonly followed: Record<'openai' | 'anthropic', BackgroundResponses<FollowedBatch>>;
+
+  constructor(private readonly g: BatchesGateway) {
+    this.files = new Owners('file', OWNED_MS, g.shared);
+    this.owners = new Owners('batch', OWNED_MS, g.shared);
+    const follow = (provider: 'openai' | 'anthropic', asking: Asking) => {
+      const work = g.work(`batch-${provider}`);
+      const handover: Handover<FollowedBatch> | undefined = work && {
+        work,
+        owner: randomUUID(),
+        pack: (x) => this.pack(provider, x),
+        unpack: (raw) => this.unpack(raw),
+        drop: () => undefined,
+      };
+      return new BackgroundResponses<FollowedBatch>((x, answer, outcome) => this.bill(provider, x, answer, outcome), g.log, g.background, (x) => g.refusal(x.f.caller), handover, asking);
+    };
+    this.followed = { openai: follow('openai', OPENAI_ASKING), anthropic: follow('anthropic', ANTHROPIC_ASKING) };
+  }
+
+  /** True when what another instance recorded can be found here. */
+  get sharedAcrossInstances(): boolean {
+    return this.files.sharedAcrossInstances;
+  }
+
+  /** A file uploaded through the gateway: its uploader's, with what its requests may cost when it is a batch's input. */
+  noteFile(id: string, userId: string, up: Upstream, key: PoolKey, batch?: BatchSummary): void {
+    this.files.set(id, { user: userId, provider: up.provider.name, key: key.label, ...(batch ? { batch, model: batch.model } : {}) });
+  }
+
+  fileOwner(id: string): Promise<OwnerRecord | undefined> {
+    return this.files.get(id);
+  }
+
+  forgetFile(id: string): void {
+    this.files.delete(id);
+  }
+
+  /** Whose a batch is, and the key that made it; undefined when the gateway does not know it. */
+  batchOwner(id: string): Promise<OwnerRecord | undefined> {
+    return this.owners.get(id);
+  }
+
+  noteBatch(id: string, record: OwnerRecord): void {
+    this.owners.set(id, record);
+  }
+
+  forgetBatch(id: string): void {
+    this.owners.delete(id);
+  }
+
+  /** The answer that created a batch: its owner recorded, and it is followed until it has ended (billed now when it already has). */
+  created(provider: 'openai' | 'anthropic', answer: Buffer, f: Flight, summary: BatchSummary, up: Upstream, key: PoolKey): boolean {
+    const asking = provider === 'openai' ? OPENAI_ASKING : ANTHROPIC_ASKING;
+    const s = asking.state(answer);
+    if (s === undefined) return false;
+    this.owners.set(s.id, { user: f.caller.user.id, provider: up.provider.name, key: key.label, model: summary.model, batch: summary });
+    this.noteOutputs(answer, f.caller.user.id, up, key.label);
+    this.followed[provider].follow(s.id, { f, summary, up, key: key.label }, up, key);
+    this.g.log.info({ reqId: f.reqId, user: f.caller.user.name, batchId: s.id, requests: summary.requests }, 'batch followed until it ends');
+    if (asking.finished(s.status)) this.followed[provider].seen(answer);
+    return true;
+  }
+
+  /** A batch object relayed to its owner: its output files become theirs, and it is billed now if it has ended and is followed here. */
+  seen(provider: 'openai' | 'anthropic', answer: Buffer, owner: OwnerRecord, up: Upstream): void {
+    if (provider === 'openai') this.noteOutputs(answer, owner.user, up, owner.key);
+    this.followed[provider].seen(answer);
+  }
+
+  /** The gateway is shutting down: alone, each batch followed is billed as reserved (it runs on); shared, handed over. */
+  async stopAll(): Promise<void> {
+    await Promise.all([this.followed.openai.stopAll(), this.followed.anthropic.stopAll()]);
+  }
+
+  get size(): number {
+    return this.followed.openai.size + this.followed.anthropic.size;
+  }
+
+  /** An OpenAI batch's output and error files are made by OpenAI, for the batch's owner to read. */
+  private noteOutputs(answer: Buffer, user: string, up: Upstream, key: string): void {
+    const o = parse(answer);
+    for (const name of ['output_file_id', 'error_file_id']) {
+      const id = o?.[name];
+      if (typeof id === 'string' && FILE_ID.test(id)) this.files.set(id, { user, provider: up.provider.name, key });
+    }
+  }
+
+  /** Bills an ended batch for what its requests used, each at its own rates; as reserved when that cannot be read. */
+  private async bill(provider: 'openai' | 'anthropic', x: FollowedBatch, answer: Buffer | undefined, outcome: string): Promise<void> {
+    const { f, summary } = x;
+    const reserved = (why: string) => {
+      this.g.finish(f, { tokensIn: summary.promptTokens, tokensOut: summary.maxTokens, serviceTier: 'batch' }, why, true);
+    };
+    const key = x.up.pool.keys.find((k) => k.label === x.key);
+    if (answer === undefined || key === undefined) return reserved(`${outcome}_estimated`);
+    let used: Used | undefined;
+    try {
+      used = provider === 'openai' ? await this.openaiUsed(x, answer, key) : await this.anthropicUsed(x, answer, key);
+    } catch (err) {
+      this.g.log.warn({ reqId: f.reqId, err }, "reading an ended batch's results failed; it is billed as reserved");
+    }
+    if (used === undefined) return reserved(`${outcome}_estimated`);
+    f.flatUsd = used.usd;
+    this.g.finish(f, used.usage, used.estimated ? `${outcome}_estimated` : outcome, true);
+  }
+
+  /** An OpenAI batch's usage: its output file, line by line; else the batch's own total; nothing when no request ran. */
+  private async openaiUsed(x: FollowedBatch, answer: Buffer, key: PoolKey): Promise<Used | undefined> {
+    const o = parse(answer)!;
+    const output = o.output_file_id;
+    if (typeof output === 'string' && FILE_ID.test(output)) {
+      const used = await this.readLines(x, key, `/files/${output}/content`, undefined, (line) => {
+        const body = (line as { response?: { body?: unknown } }).response?.body;
+        return body === undefined ? undefined : openai.usageFromJson(body);
+      });
+      if (used !== undefined) return used;
+    }
+    const counts = o.request_counts as { completed?: unknown } | undefined;
+    const total = o.usage as { input_tokens?: unknown; output_tokens?: unknown; input_tokens_details?: { cached_tokens?: unknown } } | undefined;
+    if (typeof total?.input_tokens === 'number' && typeof total.output_tokens === 'number') {
+      // A total alone: priced as that many requests of its average size (the long-context rates apply per request).
+      const n = Math.max(1, typeof counts?.completed === 'number' ? counts.completed : x.summary.requests);
+      const cached = typeof total.input_tokens_details?.cached_tokens === 'number' ? total.input_tokens_details.cached_tokens : 0;
+      const usage: Usage = { tokensIn: total.input_tokens, tokensOut: total.output_tokens, cachedIn: cached, serviceTier: 'batch' };
+      const each: Usage = { tokensIn: usage.tokensIn / n, tokensOut: usage.tokensOut / n, cachedIn: cached / n, serviceTier: 'batch' };
+      return { usage, usd: this.g.prices.usageCost(x.f.model, each) * n, estimated: false };
+    }
+    // Failed before any request ran (a file OpenAI would not take): nothing to bill.
+    if (counts?.completed === 0 || (o.status === 'failed' && output === undefined)) return { usage: { tokensIn: 0, tokensOut: 0, serviceTier: 'batch' }, usd: 0, estimated: false };
+    return undefined;
+  }
+
+  /** An Anthropic batch's usage: its results, request by request. */
+  private anthropicUsed(x: FollowedBatch, answer: Buffer, key: PoolKey): Promise<Used | undefined> {
+    const id = anthropicState(answer)!.id;
+    return this.readLines(x, key, `/v1/messages/batches/${id}/results`, ANTHROPIC_ASKING.headers, (line) => {
+      const result = (line as { result?: { type?: unknown; message?: unknown } }).result;
+      return result?.type === 'succeeded' ? anthropic.usageFromJson(result.message) : undefined;
+    });
+  }
+
+  /** Sums the usage of each line of a results file (JSON lines), each request priced on its own. */
+  private async readLines(x: FollowedBatch, key: PoolKey, path: string, headers: Record<string, string> | undefined, usageOf: (line: unknown) => Usage | undefined): Promise<Used | undefined> {
+    const r = await x.up.sendOn(key, path, new Cancel(), 'GET', { headers: { ...headers, accept: 'application/jsonl, application/json' } });
+    if (r.statusCode >= 300) {
+      await r.body.dump();
+      this.g.log.warn({ reqId: x.f.reqId, status: r.statusCode, path }, "an ended batch's results could not be read");
+      return undefined;
+    }
+    const total: Usage = { tokensIn: 0, tokensOut: 0, cachedIn: 0, cacheWriteIn: 0, cacheWrite1hIn: 0, serviceTier: 'batch' };
+    let usd = 0;
+    await eachLine(r.body, MAX_RESULTS, (text) => {
+      let line: unknown;
+      try {
+        line = JSON.parse(text);
+      } catch {
+        return;
+      }
+      const u = usageOf(line);
+      if (u === undefined) return;
+      const each: Usage = { ...u, serviceTier: 'batch' };
+      usd += this.g.prices.usageCost(x.f.model, each);
+      total.tokensIn += u.tokensIn;
+      total.tokensOut += u.tokensOut;
+      total.cachedIn! += u.cachedIn ?? 0;
+      total.cacheWriteIn! += u.cacheWriteIn ?? 0;
+      total.cacheWrite1hIn! += u.cacheWrite1hIn ?? 0;
+    });
+    return { usage: total, usd, estimated: false };
+  }
+
+  private pack(provider: 'openai' | 'anthropic', { item, since }: ToFollow<FollowedBatch>): Buffer {
+    const packed: PackedBatch = { v: 1, ...packFlight(item.f), provider, since, summary: item.summary, key: item.key };
+    return Buffer.from(JSON.stringify(packed));
+  }
+
+  /** A batch another instance left: its flight made again here, billed through this instance. */
+  private unpack(raw: Buffer): ToFollow<FollowedBatch> | undefined {
+    let p: PackedBatch;
+    try {
+      p = JSON.parse(raw.toString('utf8')) as PackedBatch;
+    } catch {
+      return undefined;
+    }
+    if (p?.v !== 1 || !isPackedFlight(p) || typeof p.key !== 'string' || (p.provider !== 'openai' && p.provider !== 'anthropic') || typeof p.summary?.model !== 'string') return undefined;
+    const user = this.g.user(p.user.id) ?? { ...p.user, disabled: true };
+    const provider: Provider = p.provider === 'openai' ? openai : anthropic;
+    const f = unpackFlight(p, p.provider === 'openai' ? OPENAI_BATCH_RUN : ANTHROPIC_BATCH_RUN, provider, user);
+    const up = p.provider === 'openai' ? this.g.openai : this.g.anthropic;
+    return { item: { f, summary: p.summary, up, key: p.key }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
+  }
+}
+
+interface Used {
+  usage: Usage;
+  usd: number;
+  estimated: boolean;
+}
+
+/** Calls `fn` with each line of a body as it arrives; fails past `limit` bytes. */
+function eachLine(body: UpstreamBody, limit: number, fn: (line: string) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let rest = '';
+    let bytes = 0;
+    // A character may be cut between two chunks.
+    const utf8 = new StringDecoder('utf8');
+    body.pipe({
+      data(chunk) {
+        bytes += chunk.length;
+        if (bytes > limit) {
+          body.destroy();
+          reject(new Error(`results larger than ${limit} bytes`));
+          return;
+        }
+        const text = rest + utf8.write(chunk);
+        const lines = text.split('\n');
+        rest = lines.pop()!;
+        for (const l of lines) if (l.trim() !== '') fn(l);
+      },
+      end() {
+        rest += utf8.end();
+        if (rest.trim() !== '') fn(rest);
+        resolve();
+      },
+      error: reject,
+    });
+  });
+}

@@ -1,0 +1,242 @@
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI, { toFile } from 'openai';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { endUserId } from '../../src/gateway/end-user-id.js';
+import { MemoryCounters, MemoryLedger } from '../../src/store/memory.js';
+import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
+import { bearer, until } from './helpers/http.js';
+import { gatewaySuite } from './helpers/suite.js';
+
+/** gpt-4o-mini's list prices per token; a batch pays half. */
+const IN_USD = 0.15 / 1e6;
+const OUT_USD = 0.6 / 1e6;
+/** claude-haiku-4-5's. */
+const HAIKU_IN = 1 / 1e6;
+const HAIKU_OUT = 5 / 1e6;
+
+const line = (id: string, body: Record<string, unknown>, url = '/v1/chat/completions') => JSON.stringify({ custom_id: id, method: 'POST', url, body });
+const chat = (extra: Record<string, unknown> = {}) => ({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Classify this ticket.' }], ...extra });
+const jsonl = (...lines: string[]) => Buffer.from(lines.join('\n') + '\n');
+
+describe('batches through the gateway: read before they run, held against the budgets, billed at batch rates, reached by their owner alone', () => {
+  const counters = new MemoryCounters();
+  const s = gatewaySuite({ user: 'batcher', gateway: { counters, background: { pollMs: 1000 } } });
+  let fake: FakeBatches;
+  const oa = (token: string) => new OpenAI({ baseURL: `${s.gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+  const upload = async (token: string, bytes: Buffer, purpose: 'batch' | 'user_data' = 'batch') => oa(token).files.create({ file: await toFile(bytes, 'requests.jsonl'), purpose });
+  const refusal = async (p: Promise<unknown>) => {
+    // OpenAI's SDK gives the body's `error`; Anthropic's the whole body, whose `error` holds it.
+    const err = (await p.catch((e: unknown) => e)) as { status?: number; error?: { message?: string; type?: string; error?: { message?: string; type?: string } } };
+    const e = err.error?.error ?? err.error;
+    return { status: err.status, message: e?.message ?? '', type: e?.type };
+  };
+
+  beforeAll(() => {
+    fake = attachFakeBatches(s.upstream.server, { openai: s.keys.openai, anthropic: s.keys.anthropic });
+  });
+
+  it('sends a batch file as the gateway sends each request, holds its worst case until it ends, and bills what each request used at half price', async () => {
+    const token = s.tokenFor('nightly', { budgetUsd: 5, period: 'day' });
+    const file = await upload(token, jsonl(line('a', chat({ max_tokens: 300 })), line('b', chat())));
+    // The file OpenAI got: the uncapped request capped (a budget counts this user), both carrying the user's identifier, and the real key.
+    const got = fake.files.at(-1)!;
+    expect(got.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
+    const sent = got.bytes.toString('utf8').trim().split('\n').map((l) => JSON.parse(l) as { custom_id: string; body: Record<string, unknown> });
+    expect(sent.map((x) => x.custom_id)).toEqual(['a', 'b']);
+    expect(sent[0]!.body.max_tokens).toBe(300);
+    expect(sent[0]!.body.max_completion_tokens).toBeUndefined();
+    expect(sent[1]!.body.max_completion_tokens).toBe(4096);
+    expect(sent.map((x) => x.body.safety_identifier)).toEqual([endUserId(s.dir.getUser('nightly')!.id), endUserId(s.dir.getUser('nightly')!.id)]);
+
+    const batch = await oa(token).batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    expect(batch.status).toBe('validating');
+    // Tagged with its user, made with the key the file was uploaded with.
+    expect(fake.batches.at(-1)!.body.metadata).toEqual({ keyward_user: s.dir.getUser('nightly')!.id });
+    // Held: the worst case of both requests at half price, nothing billed yet.
+    const held = s.spentToday('nightly');
+    expect(held).toBeGreaterThanOrEqual(Math.floor((4396 * OUT_USD * 1e9) / 2));
+    expect(s.rowsOfUser('nightly').filter((r) => r.route === 'batches')).toEqual([]);
+
+    fake.batches.at(-1)!.end([
+      { input_tokens: 1_000, output_tokens: 200 },
+      { input_tokens: 3_000, output_tokens: 900 },
+    ]);
+    // Seen ended when the client retrieves it through the gateway.
+    const done = await oa(token).batches.retrieve(batch.id);
+    expect(done.status).toBe('completed');
+    await until('the batch is billed', () => s.rowsOfUser('nightly').some((r) => r.route === 'batches'));
+    const billed = s.rowsOfUser('nightly').find((r) => r.route === 'batches')!;
+    expect([billed.model, billed.tokensIn, billed.tokensOut, billed.outcome, billed.status]).toEqual(['gpt-4o-mini', 4_000, 1_100, 'ok', 200]);
+    expect(billed.costUsd).toBeCloseTo((4_000 * IN_USD + 1_100 * OUT_USD) / 2, 12);
+    expect(s.spentToday('nightly')).toBe(Math.ceil(billed.costUsd * 1e9));
+
+    // The output file OpenAI made is its batch's user's to read.
+    const out = await (await oa(token).files.content(done.output_file_id!)).text();
+    expect(out.split('\n').filter(Boolean)).toHaveLength(2);
+    const logs = s.gw.logs.join('');
+    expect(logs).not.toContain(s.keys.openai[0]);
+    expect(logs).not.toContain(token);
+  });
+
+  it('bills a batch the client never asks about, by asking OpenAI itself; from its total when it has no output file', async () => {
+    const token = s.tokenFor('quiet', { budgetUsd: 5, period: 'day' });
+    const file = await upload(token, jsonl(line('1', chat({ max_tokens: 100 })), line('2', chat({ max_tokens: 100 }))));
+    const batch = await oa(token).batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    fake.batches.find((b) => b.id === batch.id)!.end([{ input_tokens: 500, output_tokens: 50 }, { input_tokens: 700, output_tokens: 70 }], { noOutputFile: true, total: true });
+    await until('the batch is billed', () => s.rowsOfUser('quiet').some((r) => r.route === 'batches'));
+    const row = s.rowsOfUser('quiet').find((r) => r.route === 'batches')!;
+    expect([row.route, row.tokensIn, row.tokensOut, row.outcome]).toEqual(['batches', 1_200, 120, 'ok']);
+    expect(row.costUsd).toBeCloseTo((1_200 * IN_USD + 120 * OUT_USD) / 2, 12);
+    expect(fake.requests.some((r) => r.method === 'GET' && r.url === `/v1/batches/${batch.id}`)).toBe(true);
+  });
+
+  it('never lets batches pass a hard budget: a running batch stays held, so the next is refused', async () => {
+    // Each request may write 100 000 tokens: $0.03 at half price. One batch of two fits in $0.10, two do not.
+    const token = s.tokenFor('capped', { budgetUsd: 0.1, period: 'day' });
+    const body = jsonl(line('1', chat({ max_tokens: 100_000 })), line('2', chat({ max_tokens: 100_000 })));
+    const first = await upload(token, body);
+    const second = await upload(token, body);
+    await oa(token).batches.create({ input_file_id: first.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const refused = await refusal(oa(token).batches.create({ input_file_id: second.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
+    expect(refused.status).toBe(402);
+    expect(refused.type).toBe('budget_exceeded');
+    expect(fake.batches.filter((b) => b.authorization !== '' && (b.body.input_file_id as string) === fake.files.at(-1)!.id)).toEqual([]);
+  });
+
+  it('refuses a batch file with the line at fault, before anything reaches OpenAI', async () => {
+    const token = s.tokenFor('careless', { models: ['gpt-4o-mini'] });
+    const before = fake.files.length;
+    const cases: Array<[Buffer, number, RegExp]> = [
+      [jsonl(line('1', chat()), 'not json'), 400, /line 2 of the batch file is not JSON/],
+      [jsonl(line('1', chat()), line('2', chat({ model: 'gpt-4o' }))), 400, /line 2 of the batch file: it asks for 'gpt-4o' where line 1 asks for 'gpt-4o-mini'.*one batch per model/],
+      [jsonl(line('1', chat({ model: 'gpt-4o' }))), 403, /line 1 of the batch file: .*gpt-4o/],
+      [jsonl(line('1', chat()), line('1', chat())), 400, /line 2 of the batch file: 'custom_id' '1' is used twice/],
+      [jsonl(line('1', chat()), line('2', { model: 'gpt-4o-mini', input: 'x' }, '/v1/embeddings')), 400, /line 2 .* a batch calls one endpoint/],
+      [jsonl(line('1', chat({ stream: true }))), 400, /line 1 .*cannot stream/],
+      [jsonl(line('1', chat(), '/v1/images/generations')), 400, /line 1 .*'url' must be one of/],
+      [jsonl(line('1', chat({ messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-someoneelse' } }] }] }))), 403, /file-someoneelse/],
+      [Buffer.from('\n\n'), 400, /no requests/],
+    ];
+    for (const [bytes, status, message] of cases) {
+      const r = await refusal(upload(token, bytes));
+      expect(r.status, String(message)).toBe(status);
+      expect(r.message).toMatch(message);
+    }
+    const purpose = await refusal(oa(token).files.create({ file: await toFile(Buffer.from('x'), 'a.jsonl'), purpose: 'fine-tune' }));
+    expect([purpose.status, purpose.message]).toEqual([400, expect.stringMatching(/'purpose' must be one of batch, user_data, vision/)]);
+    expect(fake.files.length).toBe(before);
+  });
+
+  it("keeps each user's files and batches their own: another user can neither see, read, use nor delete them", async () => {
+    const owner = s.tokenFor('owner');
+    const other = s.tokenFor('other');
+    const data = await upload(owner, Buffer.from('quarterly figures'), 'user_data');
+    const input = await upload(owner, jsonl(line('1', chat({ max_tokens: 10 }))));
+    const batch = await oa(owner).batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    for (const p of [oa(other).files.retrieve(data.id), oa(other).files.content(data.id), oa(other).files.delete(data.id), oa(other).batches.retrieve(batch.id), oa(other).batches.cancel(batch.id)]) {
+      expect((await refusal(p)).status).toBe(404);
+    }
+    // Nor start a batch from the owner's file.
+    const stolen = await refusal(oa(other).batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
+    expect([stolen.status, stolen.message]).toEqual([404, expect.stringMatching(/no file of yours/)]);
+    // Lists hold the caller's own alone.
+    const ids = async (token: string) => {
+      const out: string[] = [];
+      for await (const f of oa(token).files.list()) out.push(f.id);
+      for await (const b of oa(token).batches.list()) out.push(b.id);
+      return out;
+    };
+    expect(await ids(other)).toEqual([]);
+    expect(await ids(owner)).toEqual(expect.arrayContaining([data.id, input.id, batch.id]));
+    expect((await ids(owner)).some((id) => !(id === data.id || id === input.id || id === batch.id || s.dir.getUser('owner') === undefined))).toBe(false);
+    // The owner may name their own file in a chat; another user may not.
+    const named = { model: 'gpt-4o-mini', messages: [{ role: 'user' as const, content: [{ type: 'file' as const, file: { file_id: data.id } }] }] };
+    expect((await oa(owner).chat.completions.create(named)).choices).toHaveLength(1);
+    const borrowed = await refusal(oa(other).chat.completions.create(named));
+    expect([borrowed.status, borrowed.type]).toEqual([403, 'permission_error']);
+    // A batch file is not a chat's to use as input, nor a user_data file a batch's.
+    const notBatch = await refusal(oa(owner).batches.create({ input_file_id: data.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
+    expect([notBatch.status, notBatch.message]).toEqual([400, expect.stringMatching(/not uploaded with purpose 'batch'/)]);
+    // The owner cancels and deletes.
+    expect((await oa(owner).batches.cancel(batch.id)).status).toBe('cancelling');
+    expect((await oa(owner).files.delete(data.id)).deleted).toBe(true);
+    expect((await refusal(oa(owner).files.retrieve(data.id))).status).toBe(404);
+  });
+
+  it('runs Anthropic message batches the same way: checked, held, billed at half price from their results, reached by their owner alone', async () => {
+    const token = s.tokenFor('claude-batcher', { budgetUsd: 5, period: 'day' });
+    const an = (t: string) => new Anthropic({ baseURL: s.gw.origin, apiKey: t, maxRetries: 0 });
+    const params = (max_tokens: number) => ({ model: 'claude-haiku-4-5', max_tokens, messages: [{ role: 'user' as const, content: 'Summarise.' }] });
+    const batch = await an(token).messages.batches.create({ requests: [{ custom_id: 'x', params: params(1_000) }, { custom_id: 'y', params: params(2_000) }] });
+    expect(batch.processing_status).toBe('in_progress');
+    const made = fake.batches.find((b) => b.id === batch.id)!;
+    expect(made.authorization).toBe(s.keys.anthropic[0]);
+    const requests = made.body.requests as Array<{ params: { metadata?: { user_id?: string } } }>;
+    expect(requests.map((q) => q.params.metadata?.user_id)).toEqual([endUserId(s.dir.getUser('claude-batcher')!.id), endUserId(s.dir.getUser('claude-batcher')!.id)]);
+    expect(s.spentToday('claude-batcher')).toBeGreaterThanOrEqual(Math.floor((3_000 * HAIKU_OUT * 1e9) / 2));
+
+    const other = s.tokenFor('claude-other');
+    expect((await refusal(an(other).messages.batches.retrieve(batch.id))).status).toBe(404);
+    expect((await refusal(an(other).messages.batches.results(batch.id))).status).toBe(404);
+    const others: string[] = [];
+    for await (const b of an(other).messages.batches.list()) others.push(b.id);
+    expect(others).toEqual([]);
+
+    made.end([{ input_tokens: 400, output_tokens: 800 }]);
+    const ended = await an(token).messages.batches.retrieve(batch.id);
+    expect(ended.processing_status).toBe('ended');
+    // Its results are read through the gateway, never from Anthropic with the gateway token.
+    expect(ended.results_url).toBe(`/v1/messages/batches/${batch.id}/results`);
+    await until('the batch is billed', () => s.rowsOfUser('claude-batcher').some((r) => r.route === 'batches'));
+    const row = s.rowsOfUser('claude-batcher').find((r) => r.route === 'batches')!;
+    expect([row.route, row.model, row.tokensIn, row.tokensOut, row.outcome]).toEqual(['batches', 'claude-haiku-4-5', 400, 800, 'ok']);
+    expect(row.costUsd).toBeCloseTo((400 * HAIKU_IN + 800 * HAIKU_OUT) / 2, 12);
+    const results: string[] = [];
+    for await (const r of await an(token).messages.batches.results(batch.id)) results.push(r.result.type);
+    expect(results).toEqual(['succeeded', 'errored']);
+    expect(fake.requests.filter((r) => r.url.startsWith('/v1/messages/batches')).every((r) => r.anthropicVersion !== undefined)).toBe(true);
+  });
+
+  it('refuses an Anthropic batch that mixes models or names a model the user may not use, with the request at fault', async () => {
+    const token = s.tokenFor('claude-narrow', { models: ['claude-haiku-4-5'] });
+    const an = new Anthropic({ baseURL: s.gw.origin, apiKey: token, maxRetries: 0 });
+    const p = (model: string) => ({ model, max_tokens: 10, messages: [{ role: 'user' as const, content: 'hi' }] });
+    const mixed = await refusal(an.messages.batches.create({ requests: [{ custom_id: 'a', params: p('claude-haiku-4-5') }, { custom_id: 'b', params: p('claude-sonnet-4-5') }] }));
+    expect(mixed.status).toBe(400);
+    expect(mixed.message).toMatch(/request 2 of the batch: it asks for 'claude-sonnet-4-5'.*one batch per model/);
+    const denied = await refusal(an.messages.batches.create({ requests: [{ custom_id: 'a', params: p('claude-opus-4-1') }] }));
+    expect(denied.status).toBe(403);
+    expect(denied.message).toMatch(/request 1 of the batch/);
+  });
+
+  it('bills what a batch holds when the gateway shuts down with it running, and lets it run on', async () => {
+    const ledger = new MemoryLedger();
+    const own = new MemoryCounters();
+    const gw = await s.another({ ledger, counters: own, background: { pollMs: 60_000 } });
+    const token = s.tokenFor('deployer', { budgetUsd: 5, period: 'day' });
+    const client = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+    const file = await client.files.create({ file: await toFile(jsonl(line('1', chat({ max_tokens: 1_000 }))), 'r.jsonl'), purpose: 'batch' });
+    const batch = await client.batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    await gw.stop();
+    const row = ledger.rows({}).find((r) => r.route === 'batches')!;
+    expect(row.outcome).toBe('shutdown_estimated');
+    expect(row.tokensOut).toBe(1_000);
+    expect(row.costUsd).toBeGreaterThanOrEqual((1_000 * OUT_USD) / 2);
+    // Not cancelled: its user still wants the results.
+    expect(fake.requests.some((r) => r.url === `/v1/batches/${batch.id}/cancel`)).toBe(false);
+  });
+
+  it('answers a malformed call on files or batches with a clear error', async () => {
+    const r1 = await fetch(`${s.gw.origin}/v1/batches/not-a-batch`, { headers: bearer(s.token) });
+    expect(r1.status).toBe(404);
+    expect(((await r1.json()) as { error: { message: string } }).error.message).toMatch(/\/v1\/batches\/batch_…/);
+    const r2 = await fetch(`${s.gw.origin}/v1/batches`, { method: 'POST', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: '{"endpoint":"/v1/chat/completions"}' });
+    expect(r2.status).toBe(400);
+    expect(((await r2.json()) as { error: { message: string } }).error.message).toMatch(/'input_file_id' is required/);
+    const r3 = await fetch(`${s.gw.origin}/v1/files`, { method: 'POST', headers: { ...bearer(s.token), 'content-type': 'application/json' }, body: '{}' });
+    expect(r3.status).toBe(400);
+    expect(((await r3.json()) as { error: { message: string } }).error.message).toMatch(/multipart\/form-data/);
+    const r4 = await fetch(`${s.gw.origin}/v1/batches/batch_abc/cancel`, { headers: bearer(s.token) });
+    expect([r4.status, r4.headers.get('allow')]).toEqual([405, 'POST']);
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * OpenAI's Files and Batch APIs and Anthropic's Message Batches, added to a fake upstream's server, as
+ * the providers answer them: each call only to one of the fake's keys, each file and batch kept with
+ * the key that made it. A batch runs until the test ends it with the usage of each request; an OpenAI
+ * batch then has an output file of JSON lines, an Anthropic one its results.
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { Response } from 'undici';
+
+export interface FakeFile {
+  id: string;
+  purpose: string;
+  filename: string;
+  bytes: Buffer;
+  authorization: string;
+}
+
+export interface FakeBatch {
+  id: string;
+  provider: 'openai' | 'anthropic';
+  status: string;
+  /** OpenAI: the request as created (input_file_id, endpoint, metadata); Anthropic: the body's requests. */
+  body: Record<string, unknown>;
+  authorization: string;
+  /** Ends the batch: each request used this much (in OpenAI's names; Anthropic's results are made from them). */
+  end(usage: Array<{ input_tokens: number; output_tokens: number }>, opts?: { noOutputFile?: boolean; total?: boolean }): void;
+}
+
+export interface FakeBatches {
+  files: FakeFile[];
+  batches: FakeBatch[];
+  requests: Array<{ method: string; url: string; authorization?: string; anthropicVersion?: string }>;
+  close(): void;
+}
+
+const FILES = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
+const BATCHES = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
+const MESSAGE_BATCHES = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
+
+export function attachFakeBatches(server: Server, keys: { openai: string[]; anthropic: string[] }): FakeBatches {
+  const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
+  server.removeAllListeners('request');
+  let n = 0;
+  const state: FakeBatches = {
+    files: [],
+    batches: [],
+    requests: [],
+    close() {
+      server.off('request', onRequest);
+      for (const l of others) server.on('request', l);
+    },
+  };
+  const json = (res: ServerResponse, status: number, body: unknown) => {
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  };
+  const fileObject = (f: FakeFile) => ({ id: f.id, object: 'file', bytes: f.bytes.length, created_at: 1, filename: f.filename, purpose: f.purpose });
+  const openaiObjects = new Map<string, Record<string, unknown>>();
+  const anthropicObjects = new Map<string, Record<string, unknown>>();
+  const results = new Map<string, string>();
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const url = req.url ?? '';
+    const path = url.split('?')[0]!;
+    const file = FILES.exec(path);
+    const batch = BATCHES.exec(path);
+    const mb = MESSAGE_BATCHES.exec(path);
+    if (!file && !batch && !mb) return others.forEach((l) => l(req, res));
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => void answer(Buffer.concat(chunks)));
+    const answer = async (body: Buffer) => {
+      const auth = mb ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '');
+      const version = req.headers['anthropic-version'];
+      state.requests.push({ method: req.method ?? '', url, authorization: auth, ...(typeof version === 'string' ? { anthropicVersion: version } : {}) });
+      if (mb) {
+        if (!keys.anthropic.includes(auth)) return json(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+        if (typeof version !== 'string') return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version header is required' } });
+        return anthropicBatches(req, res, mb, body, auth);
+      }
+      if (!keys.openai.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
+      if (file) return files(req, res, file, body, auth);
+      return openaiBatches(req, res, batch!, body, auth);
+    };
+  };
+
+  const files = async (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
+    const [, id, part] = m;
+    if (id === undefined && req.method === 'POST') {
+      const form = await new Response(body, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
+      const f = form.get('file') as File;
+      const made: FakeFile = { id: `file-fake${++n}`, purpose: String(form.get('purpose')), filename: f.name, bytes: Buffer.from(await f.arrayBuffer()), authorization: auth };
+      state.files.push(made);
+      return json(res, 200, fileObject(made));
+    }
+    if (id === undefined) return json(res, 200, { object: 'list', data: state.files.map(fileObject), has_more: false });
+    const f = state.files.find((x) => x.id === id);
+    if (f === undefined || f.authorization !== auth) return json(res, 404, { error: { message: `No such File object: ${id}`, type: 'invalid_request_error' } });
+    if (req.method === 'DELETE') {
+      state.files.splice(state.files.indexOf(f), 1);
+      return json(res, 200, { id, object: 'file', deleted: true });
+    }
+    if (part === 'content') {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return res.end(f.bytes);
+    }
+    json(res, 200, fileObject(f));
+  };
+
+  const openaiBatches = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
+    const [, id, part] = m;
+    if (id === undefined && req.method === 'POST') {
+      const asked = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+      const input = state.files.find((x) => x.id === asked.input_file_id && x.authorization === auth);
+      if (input === undefined) return json(res, 400, { error: { message: `Invalid 'input_file_id': '${String(asked.input_file_id)}'`, type: 'invalid_request_error' } });
+      const lines = input.bytes.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { custom_id: string; body: { model: string } });
+      const o: Record<string, unknown> = { id: `batch_fake${++n}`, object: 'batch', endpoint: asked.endpoint, input_file_id: input.id, completion_window: '24h', status: 'validating', output_file_id: null, error_file_id: null, metadata: asked.metadata ?? null, request_counts: { total: lines.length, completed: 0, failed: 0 } };
+      openaiObjects.set(o.id as string, o);
+      const b: FakeBatch = {
+        id: o.id as string,
+        provider: 'openai',
+        status: 'validating',
+        body: asked,
+        authorization: auth,
+        end(usage, opts = {}) {
+          b.status = o.status = 'completed';
+          o.request_counts = { total: lines.length, completed: usage.length, failed: 0 };
+          if (opts.total) o.usage = { input_tokens: usage.reduce((a, u) => a + u.input_tokens, 0), output_tokens: usage.reduce((a, u) => a + u.output_tokens, 0), total_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
+          if (opts.noOutputFile) return;
+          const out = usage.map((u, i) => JSON.stringify({ id: `batch_req_${i}`, custom_id: lines[i]!.custom_id, response: { status_code: 200, request_id: `req_${i}`, body: { id: `chatcmpl-${i}`, object: 'chat.completion', model: lines[i]!.body.model, choices: [{ index: 0, message: { role: 'assistant', content: 'done' }, finish_reason: 'stop' }], usage: { prompt_tokens: u.input_tokens, completion_tokens: u.output_tokens, total_tokens: u.input_tokens + u.output_tokens } } }, error: null }));
+          const made: FakeFile = { id: `file-out${++n}`, purpose: 'batch_output', filename: 'batch_output.jsonl', bytes: Buffer.from(out.join('\n') + '\n'), authorization: auth };
+          state.files.push(made);
+          o.output_file_id = made.id;
+        },
+      };
+      state.batches.push(b);
+      return json(res, 200, o);
+    }
+    if (id === undefined) return json(res, 200, { object: 'list', data: [...openaiObjects.values()], has_more: false });
+    const o = openaiObjects.get(id);
+    const b = state.batches.find((x) => x.id === id);
+    if (o === undefined || b?.authorization !== auth) return json(res, 404, { error: { message: `No batch found with id '${id}'.`, type: 'invalid_request_error' } });
+    if (part === 'cancel' && req.method === 'POST') {
+      if (b.status !== 'completed') b.status = o.status = 'cancelling';
+      return json(res, 200, o);
+    }
+    json(res, 200, o);
+  };
+
+  const anthropicBatches = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
+    const [, id, part] = m;
+    if (id === undefined && req.method === 'POST') {
+      const asked = JSON.parse(body.toString('utf8')) as { requests: Array<{ custom_id: string; params: { model: string } }> };
+      const o: Record<string, unknown> = { id: `msgbatch_fake${++n}`, type: 'message_batch', processing_status: 'in_progress', request_counts: { processing: asked.requests.length, succeeded: 0, errored: 0, canceled: 0, expired: 0 }, ended_at: null, created_at: '2026-11-30T00:00:00Z', expires_at: '2026-12-01T00:00:00Z', cancel_initiated_at: null, results_url: null, archived_at: null };
+      anthropicObjects.set(o.id as string, o);
+      const b: FakeBatch = {
+        id: o.id as string,
+        provider: 'anthropic',
+        status: 'in_progress',
+        body: asked as unknown as Record<string, unknown>,
+        authorization: auth,
+        end(usage) {
+          b.status = o.processing_status = 'ended';
+          o.request_counts = { processing: 0, succeeded: usage.length, errored: asked.requests.length - usage.length, canceled: 0, expired: 0 };
+          o.results_url = `https://api.anthropic.com/v1/messages/batches/${o.id as string}/results`;
+          const lines = asked.requests.map((q, i) =>
+            JSON.stringify(
+              i < usage.length
+                ? { custom_id: q.custom_id, result: { type: 'succeeded', message: { id: `msg_${i}`, type: 'message', role: 'assistant', model: q.params.model, content: [{ type: 'text', text: 'done' }], stop_reason: 'end_turn', usage: { input_tokens: usage[i]!.input_tokens, output_tokens: usage[i]!.output_tokens } } } }
+                : { custom_id: q.custom_id, result: { type: 'errored', error: { type: 'error', error: { type: 'invalid_request_error', message: 'bad' } } } },
+            ),
+          );
+          results.set(o.id as string, lines.join('\n') + '\n');
+        },
+      };
+      state.batches.push(b);
+      return json(res, 200, o);
+    }
+    if (id === undefined) return json(res, 200, { data: [...anthropicObjects.values()], has_more: false, first_id: null, last_id: null });
+    const o = anthropicObjects.get(id);
+    const b = state.batches.find((x) => x.id === id);
+    if (o === undefined || b?.authorization !== auth) return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: 'batch not found' } });
+    if (part === 'results') {
+      const r = results.get(id);
+      if (r === undefined) return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'batch has not ended' } });
+      res.writeHead(200, { 'content-type': 'application/binary' });
+      return res.end(r);
+    }
+    if (part === 'cancel') {
+      if (b.status !== 'ended') o.processing_status = b.status = 'canceling';
+      return json(res, 200, o);
+    }
+    if (req.method === 'DELETE') {
+      anthropicObjects.delete(id);
+      return json(res, 200, { id, type: 'message_batch_deleted' });
+    }
+    json(res, 200, o);
+  };
+
+  server.on('request', onRequest);
+  return state;
+}
