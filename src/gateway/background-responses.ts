@@ -101,6 +101,13 @@ export interface Asking {
    * each as reserved and let it run on (a batch, whose results its user still wants).
    */
   aloneAtShutdown: 'cancel' | 'bill';
+  /**
+   * A cancel that takes a while (a batch is `cancelling` until the requests running end, and reports
+   * what ran once `cancelled`): followed on until it has ended, rather than billed on the cancel's answer.
+   */
+  cancelWinds?: boolean;
+  /** How long one may run before the gateway cancels it, when not `BackgroundOptions.maxMs` (a batch's day). */
+  maxMs?: number;
 }
 
 export const RESPONSES: Asking = {
@@ -138,6 +145,8 @@ export interface Handover<T> {
 
 interface Followed<T> extends ToFollow<T> {
   asking: boolean;
+  /** Why the gateway cancelled it, when it follows it on until the cancel has taken (Asking.cancelWinds). */
+  cancelled?: string;
   /** Its record in the shared store: true once written, false when it could not be. */
   shared?: Promise<boolean>;
 }
@@ -337,9 +346,11 @@ export class BackgroundResponses<T> {
       [...this.followed].map(async ([id, x]) => {
         if (x.asking) return;
         if (x.key === undefined) return this.done(id, undefined, 'key_unavailable');
-        if (now - x.since > this.opts.maxMs) return this.cancel(id, 'ran_too_long');
-        const why = this.refuse(x.item);
-        if (why !== undefined) return this.cancel(id, why);
+        if (x.cancelled === undefined) {
+          if (now - x.since > (this.asking.maxMs ?? this.opts.maxMs)) return this.cancel(id, 'ran_too_long');
+          const why = this.refuse(x.item);
+          if (why !== undefined) return this.cancel(id, why);
+        }
         x.asking = true;
         try {
           const r = await x.up.sendOn(x.key, this.asking.statusPath(id), new Cancel(), 'GET', { headers: this.asking.headers });
@@ -349,7 +360,7 @@ export class BackgroundResponses<T> {
           if (r.statusCode >= 300) return this.log.warn({ [this.asking.logKey]: id, status: r.statusCode }, `asking the provider about a ${this.asking.noun} failed; asking again later`);
           const answer = Buffer.from(text);
           const s = this.asking.state(answer);
-          if (s !== undefined && this.asking.finished(s.status)) this.done(id, answer, this.asking.outcome(s.status));
+          if (s !== undefined && this.asking.finished(s.status)) this.done(id, answer, x.cancelled ?? this.asking.outcome(s.status));
         } catch (err) {
           this.log.warn({ [this.asking.logKey]: id, err }, `asking the provider about a ${this.asking.noun} failed; asking again later`);
         } finally {
@@ -381,6 +392,13 @@ export class BackgroundResponses<T> {
       this.log.warn({ [this.asking.logKey]: id, err }, `cancelling a ${this.asking.noun} failed`);
     }
     this.log.info({ [this.asking.logKey]: id, why }, `${this.asking.noun} cancelled by the gateway`);
+    const s = answer === undefined ? undefined : this.asking.state(answer);
+    if (this.asking.cancelWinds && s !== undefined && !this.asking.finished(s.status) && !this.stopped) {
+      // Billed once the cancel has taken, for what ran until then.
+      x.cancelled = why;
+      x.asking = false;
+      return;
+    }
     // What the cancelled response reports; as reserved when it reports nothing.
     this.done(id, answer, why);
   }

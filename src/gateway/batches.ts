@@ -118,6 +118,8 @@ function parse(buf: Buffer): Record<string, unknown> | undefined {
   }
 }
 
+/** A batch runs within a day (OpenAI's completion window, Anthropic's expiry): one still running an hour past that is cancelled. */
+const BATCH_MAX_MS = 25 * 3_600_000;
 const OPENAI_ENDED = new Set(['completed', 'failed', 'expired', 'cancelled']);
 const OPENAI_ASKING: Asking = {
   noun: 'batch',
@@ -128,6 +130,8 @@ const OPENAI_ASKING: Asking = {
   finished: (s) => OPENAI_ENDED.has(s),
   outcome: (s) => (s === 'completed' ? 'ok' : s),
   aloneAtShutdown: 'bill',
+  cancelWinds: true,
+  maxMs: BATCH_MAX_MS,
 };
 const ANTHROPIC_ASKING: Asking = {
   noun: 'batch',
@@ -139,6 +143,8 @@ const ANTHROPIC_ASKING: Asking = {
   finished: (s) => s === 'ended',
   outcome: () => 'ok',
   aloneAtShutdown: 'bill',
+  cancelWinds: true,
+  maxMs: BATCH_MAX_MS,
 };
 
 /** What the batches need of the gateway. */

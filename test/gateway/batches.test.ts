@@ -90,6 +90,46 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(fake.requests.some((r) => r.method === 'GET' && r.url === `/v1/batches/${batch.id}`)).toBe(true);
   });
 
+  it('prices each request of a batch at the rates its own prompt calls for: one past the long-context threshold, the other not', async () => {
+    const token = s.tokenFor('long', { budgetUsd: 50, period: 'day' });
+    const file = await upload(token, jsonl(line('1', chat({ model: 'gpt-5.4', max_tokens: 1_000 })), line('2', chat({ model: 'gpt-5.4', max_tokens: 1_000 }))));
+    const batch = await oa(token).batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    fake.batches.find((b) => b.id === batch.id)!.end([{ input_tokens: 300_000, output_tokens: 1_000 }, { input_tokens: 1_000, output_tokens: 100 }]);
+    await oa(token).batches.retrieve(batch.id);
+    await until('the batch is billed', () => s.rowsOfUser('long').some((r) => r.route === 'batches'));
+    const row = s.rowsOfUser('long').find((r) => r.route === 'batches')!;
+    // GPT-5.4 past 272K prompt tokens: twice the input rate and 1.5 times the output, for that request alone.
+    const usd = (300_000 * 5 + 1_000 * 22.5 + 1_000 * 2.5 + 100 * 15) / 1e6 / 2;
+    expect(row.costUsd).toBeCloseTo(usd, 12);
+  });
+
+  it('cancels the batch of a user disabled while it runs, and bills what ran once the cancel has taken', async () => {
+    const token = s.tokenFor('leaver', { budgetUsd: 5, period: 'day' });
+    const file = await upload(token, jsonl(line('1', chat({ max_tokens: 500 })), line('2', chat({ max_tokens: 500 }))));
+    const batch = await oa(token).batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    s.dir.setDisabled('leaver', true);
+    await until('the gateway cancels it', () => fake.requests.some((r) => r.method === 'POST' && r.url === `/v1/batches/${batch.id}/cancel`), 5_000);
+    // Still cancelling: nothing billed yet, the hold kept.
+    expect(s.rowsOfUser('leaver').filter((r) => r.route === 'batches')).toEqual([]);
+    fake.batches.find((b) => b.id === batch.id)!.end([{ input_tokens: 300, output_tokens: 30 }], { status: 'cancelled' });
+    await until('the batch is billed', () => s.rowsOfUser('leaver').some((r) => r.route === 'batches'), 5_000);
+    const row = s.rowsOfUser('leaver').find((r) => r.route === 'batches')!;
+    expect([row.tokensIn, row.tokensOut, row.outcome]).toEqual([300, 30, 'user_disabled']);
+    expect(row.costUsd).toBeCloseTo((300 * IN_USD + 30 * OUT_USD) / 2, 12);
+  });
+
+  it("keeps a batch out of the user's live limits: it takes no place among the requests in flight, and its tokens no share of the tokens per minute", async () => {
+    const token = s.tokenFor('busy', { parallel: 1, tpm: 10_000 });
+    const file = await upload(token, jsonl(line('1', chat({ max_tokens: 50_000 })), line('2', chat({ max_tokens: 50_000 }))));
+    const batch = await oa(token).batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    const ask = () => oa(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 100 });
+    expect((await ask()).choices).toHaveLength(1);
+    fake.batches.find((b) => b.id === batch.id)!.end([{ input_tokens: 20_000, output_tokens: 40_000 }, { input_tokens: 20_000, output_tokens: 40_000 }]);
+    await oa(token).batches.retrieve(batch.id);
+    await until('the batch is billed', () => s.rowsOfUser('busy').some((r) => r.route === 'batches'));
+    expect((await ask()).choices).toHaveLength(1);
+  });
+
   it('never lets batches pass a hard budget: a running batch stays held, so the next is refused', async () => {
     // Each request may write 100 000 tokens: $0.03 at half price. One batch of two fits in $0.10, two do not.
     const token = s.tokenFor('capped', { budgetUsd: 0.1, period: 'day' });

@@ -23,7 +23,7 @@ export interface FakeBatch {
   body: Record<string, unknown>;
   authorization: string;
   /** Ends the batch: each request used this much (in OpenAI's names; Anthropic's results are made from them). */
-  end(usage: Array<{ input_tokens: number; output_tokens: number }>, opts?: { noOutputFile?: boolean; total?: boolean }): void;
+  end(usage: Array<{ input_tokens: number; output_tokens: number }>, opts?: { noOutputFile?: boolean; total?: boolean; status?: string }): void;
 }
 
 export interface FakeBatches {
@@ -123,7 +123,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
         body: asked,
         authorization: auth,
         end(usage, opts = {}) {
-          b.status = o.status = 'completed';
+          b.status = o.status = opts.status ?? 'completed';
           o.request_counts = { total: lines.length, completed: usage.length, failed: 0 };
           if (opts.total) o.usage = { input_tokens: usage.reduce((a, u) => a + u.input_tokens, 0), output_tokens: usage.reduce((a, u) => a + u.output_tokens, 0), total_tokens: 0, input_tokens_details: { cached_tokens: 0 }, output_tokens_details: { reasoning_tokens: 0 } };
           if (opts.noOutputFile) return;
