@@ -1518,7 +1518,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     get prices() {
       return prices;
     },
-    shared: ownersShared,
+    // Alone, in the directory's own file (SQLite) where it has one: the files and batches of a day outlive a restart.
+    shared: ownersShared ?? dir.keptValues?.((err) => log.warn({ err }, 'recording or reading whose a file or batch is in the gateway\'s file failed')),
     background: { ...DEFAULT_BACKGROUND, ...options.background },
     work: (kind) => (counters as Counters).sharedWork?.(kind),
     finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),

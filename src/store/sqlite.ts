@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
 import { KeywardError } from '../errors.js';
 import { applyPatch, checkTeam, checkUserName, event, POLICY_KEYS, policyDetail, tokenDetail } from './records.js';
-import { newTokenRecord, type Directory, type DirectoryEvent, type Ledger, type LedgerQuery, type LedgerRow, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
+import { newTokenRecord, type Directory, type DirectoryEvent, type Ledger, type LedgerQuery, type LedgerRow, type SharedValues, type TokenOptions, type TokenRecord, type TokenScope, type UsageByKey, type UsageDimension, type UserPolicy, type UserRecord } from './types.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS users (
@@ -57,6 +57,11 @@ CREATE INDEX IF NOT EXISTS events_ts ON events(ts);
 CREATE TABLE IF NOT EXISTS meta (
   key TEXT PRIMARY KEY,
   value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kept (
+  key TEXT PRIMARY KEY,
+  value BLOB NOT NULL,
+  expires_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ledger_ts ON ledger(ts);
 `;
@@ -180,6 +185,10 @@ export class SqliteStore implements Directory, Ledger {
       setMeta: db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       spend: db.prepare<[number], { user_id: string; cost: number }>('SELECT user_id, SUM(cost_usd) AS cost FROM ledger WHERE ts >= ? GROUP BY user_id'),
       dataVersion: db.prepare<[], number>('PRAGMA data_version').pluck(),
+      kept: db.prepare<[string, number], { value: Buffer }>('SELECT value FROM kept WHERE key = ? AND expires_at > ?'),
+      keep: db.prepare('INSERT INTO kept (key, value, expires_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at'),
+      unkeep: db.prepare('DELETE FROM kept WHERE key = ?'),
+      expired: db.prepare('DELETE FROM kept WHERE expires_at <= ?'),
     };
   }
 
@@ -384,6 +393,33 @@ export class SqliteStore implements Directory, Ledger {
 
   spendSince(since: number): Map<string, number> {
     return new Map(this.q.spend.all(since).map((r) => [r.user_id, r.cost]));
+  }
+
+  /**
+   * Values kept in the file for a while (whose an uploaded file or a batch is), so that a gateway alone
+   * still knows them after a restart. A failure (a full disk) is a miss, as the interface says.
+   */
+  keptValues(onError: (err: unknown) => void = () => {}): SharedValues {
+    let sets = 0;
+    const guard = <T>(fn: () => T, fallback: T): T => {
+      try {
+        return fn();
+      } catch (err) {
+        onError(err);
+        return fallback;
+      }
+    };
+    return {
+      get: (key) => Promise.resolve(guard(() => this.q.kept.get(key, Date.now())?.value, undefined)),
+      set: (key, value, ttlMs) =>
+        guard(() => {
+          const now = Date.now();
+          // Expired values go every so often, so that the table does not grow without end.
+          if (++sets % 256 === 0) this.q.expired.run(now);
+          this.q.keep.run(key, value, now + ttlMs);
+        }, undefined),
+      delete: (key) => guard(() => void this.q.unkeep.run(key), undefined),
+    };
   }
 
   close(): void {

@@ -96,6 +96,8 @@ export interface DirectoryEvent {
 export interface Directory {
   /** Who the changes made through this directory are recorded as (`keyward history`). */
   actor: string;
+  /** Values kept across restarts in the directory's own file (SQLite), for a gateway without Redis; absent in memory. */
+  keptValues?(onError?: (err: unknown) => void): SharedValues;
   /** The changes made since `since` (ms since the epoch), oldest first, at most `limit`. */
   history(since: number, limit?: number): DirectoryEvent[] | Promise<DirectoryEvent[]>;
   /**

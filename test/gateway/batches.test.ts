@@ -2,7 +2,12 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { endUserId } from '../../src/gateway/end-user-id.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { issueToken } from '../../src/gateway/tokens.js';
 import { MemoryCounters, MemoryLedger } from '../../src/store/memory.js';
+import { SqliteStore } from '../../src/store/sqlite.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
 import { bearer, until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
@@ -264,6 +269,34 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(row.costUsd).toBeGreaterThanOrEqual((1_000 * OUT_USD) / 2);
     // Not cancelled: its user still wants the results.
     expect(fake.requests.some((r) => r.url === `/v1/batches/${batch.id}/cancel`)).toBe(false);
+  });
+
+  it('still knows whose each file and batch is after a restart of a gateway alone on its SQLite file', async () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'kw-batches-'));
+    const store = new SqliteStore(join(tmp, 'keyward.db'));
+    try {
+      store.addUser('restarter', {});
+      store.addUser('stranger', {});
+      const token = issueToken(store, 'restarter').token;
+      const stranger = issueToken(store, 'stranger').token;
+      const on = (origin: string, t: string) => ({ oa: new OpenAI({ baseURL: `${origin}/v1`, apiKey: t, maxRetries: 0 }), an: new Anthropic({ baseURL: origin, apiKey: t, maxRetries: 0 }) });
+      const first = await s.another({ directory: store, ledger: store, counters: new MemoryCounters() });
+      const before = on(first.origin, token);
+      const file = await before.oa.files.create({ file: await toFile(Buffer.from('notes'), 'notes.txt'), purpose: 'user_data' });
+      const batch = await before.an.messages.batches.create({ requests: [{ custom_id: 'a', params: { model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] } }] });
+      await first.stop();
+      const second = await s.another({ directory: store, ledger: store, counters: new MemoryCounters() });
+      const after = on(second.origin, token);
+      expect((await after.oa.files.retrieve(file.id)).id).toBe(file.id);
+      expect((await after.an.messages.batches.retrieve(batch.id)).id).toBe(batch.id);
+      const other = on(second.origin, stranger);
+      expect((await refusal(other.oa.files.retrieve(file.id))).status).toBe(404);
+      expect((await refusal(other.an.messages.batches.retrieve(batch.id))).status).toBe(404);
+      await second.stop();
+    } finally {
+      store.close();
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('answers a malformed call on files or batches with a clear error', async () => {

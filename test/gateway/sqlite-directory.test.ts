@@ -120,3 +120,26 @@ describe('a keyward.db made before tokens could expire', () => {
     }
   });
 });
+
+describe('values the SQLite file keeps for a gateway alone (whose a file or batch is)', () => {
+  it('keeps values in the file until they expire, for a gateway that restarts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kw-sqlite-kept-'));
+    const gateway = new SqliteStore(join(dir, 'keyward.db'));
+    const cli = new SqliteStore(join(dir, 'keyward.db'));
+    try {
+    const kept = gateway.keptValues();
+    kept.set('file:file-a', Buffer.from('{"user":"u1"}'), 60_000);
+    kept.set('file:file-b', Buffer.from('{"user":"u2"}'), 1);
+    // Another connection (a restarted gateway) reads what this one kept.
+    expect((await cli.keptValues().get('file:file-a'))?.toString()).toBe('{"user":"u1"}');
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await cli.keptValues().get('file:file-b')).toBeUndefined();
+    kept.delete('file:file-a');
+    expect(await cli.keptValues().get('file:file-a')).toBeUndefined();
+    } finally {
+      gateway.close();
+      cli.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
