@@ -85,6 +85,7 @@ const RECORD_SPARE_MS = 24 * 60 * 60_000;
 export interface Asking {
   /** What one is called in the logs ('background response', 'batch'). */
   noun: string;
+  plural: string;
   /** What the logs call its id. */
   logKey: string;
   /** The upstream paths that fetch one and cancel one. */
@@ -112,6 +113,7 @@ export interface Asking {
 
 export const RESPONSES: Asking = {
   noun: 'background response',
+  plural: 'background responses',
   logKey: 'responseId',
   statusPath: (id) => `/responses/${id}`,
   cancelPath: (id) => `/responses/${id}/cancel`,
@@ -260,7 +262,7 @@ export class BackgroundResponses<T> {
         if (x.key === undefined) this.done(id, undefined, 'key_unavailable');
       }
     } catch (err) {
-      this.log.warn({ err }, `sharing the ${this.asking.noun}s with the other instances failed (Redis); trying again at the next look`);
+      this.log.warn({ err }, `sharing the ${this.asking.plural} with the other instances failed (Redis); trying again at the next look`);
     }
   }
 
@@ -289,8 +291,8 @@ export class BackgroundResponses<T> {
         h.drop(this.followed.get(id)!.item);
         this.followed.delete(id);
       }
-      await h.work.release(recorded, h.owner).catch((err: unknown) => this.log.warn({ err }, `letting the ${this.asking.noun}s go failed (Redis); the other instances take them over once this one's leases lapse`));
-      if (recorded.length > 0) this.log.info({ handedOver: recorded.length }, `${this.asking.noun}s handed over to the other instances`);
+      await h.work.release(recorded, h.owner).catch((err: unknown) => this.log.warn({ err }, `letting the ${this.asking.plural} go failed (Redis); the other instances take them over once this one's leases lapse`));
+      if (recorded.length > 0) this.log.info({ handedOver: recorded.length }, `${this.asking.plural} handed over to the other instances`);
       await Promise.all(alone.map((id) => this.leave(id)));
     } else await Promise.all([...this.followed.keys()].map((id) => this.leave(id)));
     // A bill may start another (a batch's results read once Redis said this instance bills it).

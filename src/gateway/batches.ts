@@ -123,6 +123,7 @@ const BATCH_MAX_MS = 25 * 3_600_000;
 const OPENAI_ENDED = new Set(['completed', 'failed', 'expired', 'cancelled']);
 const OPENAI_ASKING: Asking = {
   noun: 'batch',
+  plural: 'batches',
   logKey: 'batchId',
   statusPath: (id) => `/batches/${id}`,
   cancelPath: (id) => `/batches/${id}/cancel`,
@@ -135,6 +136,7 @@ const OPENAI_ASKING: Asking = {
 };
 const ANTHROPIC_ASKING: Asking = {
   noun: 'batch',
+  plural: 'batches',
   logKey: 'batchId',
   statusPath: (id) => `/v1/messages/batches/${id}`,
   cancelPath: (id) => `/v1/messages/batches/${id}/cancel`,
