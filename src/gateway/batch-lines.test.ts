@@ -295,3 +295,15 @@ describe("an Anthropic Message Batches body is read request by request and sent 
     expect(err.message).toMatch(message);
   });
 });
+
+describe('what a request sent as null is given by the gateway', () => {
+  it('replaces a cap, a tag or an identifier sent as null, rather than adding one before it that the null would win over', () => {
+    // One endpoint a file: the two are read apart.
+    const [c] = sentLines(readOpenAiBatch(jsonl(line('c', chat({ max_completion_tokens: null }))), reading({ cap: true, endUser: END_USER })).file);
+    expect(c!.body).toMatchObject({ max_completion_tokens: DEFAULT_MAX, safety_identifier: END_USER });
+    const [r] = sentLines(readOpenAiBatch(jsonl(line('r', responses({ max_output_tokens: null, metadata: null }), '/v1/responses')), reading({ cap: true, endUser: END_USER })).file);
+    expect(r!.body).toMatchObject({ max_output_tokens: DEFAULT_MAX, metadata: { keyward_user: USER } });
+    const a = JSON.parse(readAnthropicBatch({ requests: [{ custom_id: 'x', params: { model: 'claude-haiku-4-5', max_tokens: 10, messages: [], metadata: null } }] }, reading({ endUser: END_USER })).body.toString('utf8')) as { requests: Array<{ params: Body }> };
+    expect(a.requests[0]!.params.metadata).toEqual({ user_id: END_USER });
+  });
+});

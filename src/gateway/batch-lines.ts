@@ -93,7 +93,7 @@ class Tally {
       if (body.store !== false) raw = tagOwner(raw, body, r.userId);
     }
     if (shaped.uncapped !== undefined) {
-      if (r.cap) raw = withOutputCap(raw, shaped.uncapped, true, r.defaultMaxTokens);
+      if (r.cap) raw = withOutputCap(raw, body, shaped.uncapped, true, r.defaultMaxTokens);
       else this.uncapped++;
     }
     if (r.endUser !== undefined && (route.kind === 'chat' || route.kind === 'responses' || route.kind === 'messages')) raw = withEndUser(raw, body, route.kind === 'messages' ? 'anthropic' : 'openai', r.endUser);

@@ -36,7 +36,7 @@ export function withEndUser(body: Buffer, parsed: Record<string, unknown>, provi
     return Buffer.from(JSON.stringify(o));
   }
   const given = parsed.metadata;
-  if (given === undefined || given === null) return withMember(body, `"metadata":{"user_id":${JSON.stringify(id)}}`);
+  if (given === undefined) return withMember(body, `"metadata":{"user_id":${JSON.stringify(id)}}`);
   // Not an object: Anthropic refuses the request as it would without the gateway.
   if (typeof given !== 'object' || Array.isArray(given)) return body;
   const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;

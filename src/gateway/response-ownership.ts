@@ -20,12 +20,13 @@ export const RESPONSE_ID_IN_ANSWER = /"id":\s*"(resp_[A-Za-z0-9_-]{1,200})"/;
 /** The request with `metadata.keyward_user` set to the user (a client's own value for it replaced). */
 export function tagOwner(raw: Buffer, parsed: Record<string, unknown>, userId: string): Buffer {
   const given = parsed.metadata;
-  if (given === undefined || given === null) {
+  if (given === undefined) {
     // Spliced in after the opening brace rather than re-serialising a possibly long prompt.
     return withMember(raw, `"metadata":{"${OWNER_KEY}":${JSON.stringify(userId)}}`);
   }
   if (typeof given !== 'object' || Array.isArray(given)) throw badRequest("'metadata' must be an object of strings");
-  const own = Object.keys(given).filter((k) => k !== OWNER_KEY);
+  // null: sent, but empty.
+  const own = Object.keys(given ?? {}).filter((k) => k !== OWNER_KEY);
   if (own.length >= MAX_METADATA_KEYS) throw badRequest(`'metadata' may hold ${MAX_METADATA_KEYS - 1} keys through the gateway, which adds '${OWNER_KEY}' to say whose the response is`);
   return Buffer.from(JSON.stringify({ ...parsed, metadata: { ...(given as Record<string, unknown>), [OWNER_KEY]: userId } }));
 }

@@ -205,13 +205,19 @@ export function shapeRequest(route: Route, json: unknown, raw: Buffer, defaultMa
  * Gemini. OpenAI's reasoning models refuse `max_tokens` in chat, other providers may not know
  * `max_completion_tokens`.
  */
-export function withOutputCap(body: Buffer, where: NonNullable<ShapedRequest['uncapped']>, openaiItself: boolean, tokens: number): Buffer {
+export function withOutputCap(body: Buffer, parsed: Record<string, unknown>, where: NonNullable<ShapedRequest['uncapped']>, openaiItself: boolean, tokens: number): Buffer {
   if (where === 'gemini') {
     const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
     o.generationConfig = { ...(isObject(o.generationConfig) ? o.generationConfig : {}), maxOutputTokens: tokens };
     return Buffer.from(JSON.stringify(o));
   }
   const field = where === 'responses' ? 'max_output_tokens' : openaiItself ? 'max_completion_tokens' : 'max_tokens';
+  // Sent as null, the field is there already: a second one spliced in first would lose to it.
+  if (field in parsed) {
+    const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+    o[field] = tokens;
+    return Buffer.from(JSON.stringify(o));
+  }
   return withMember(body, `"${field}":${tokens}`);
 }
 

@@ -967,7 +967,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     // reasoning model, up to its own maximum): where a budget or a tokens-per-minute limit counts it, it
     // is sent with that cap, so that its reservation is its worst case and the limit holds.
     if (shaped.uncapped !== undefined && (budgeted || user.tpm !== undefined || (user.team !== undefined && teams.get(user.team)?.tpm !== undefined))) {
-      shaped = { ...shaped, body: withOutputCap(shaped.body, shaped.uncapped, upstream === upstreams.openai, defaultMaxTokens) };
+      shaped = { ...shaped, body: withOutputCap(shaped.body, parsed as Record<string, unknown>, shaped.uncapped, upstream === upstreams.openai, defaultMaxTokens) };
     }
     // Reserved for the dearest model the request may end on, so that a fallback cannot overshoot a budget.
     if (budgeted && shaped.flatUsd === undefined && !prices.known(shaped.model)) unpricedModel(shaped.model);

@@ -36,6 +36,10 @@ describe('each request tells the provider which user it is for, as a hash, so th
     expect(sent().metadata).toEqual({ user_id: endUserId(s.dir.getUser('alice')!.id) });
     await claude.messages.create({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], metadata: { user_id: 'forged' } });
     expect(sent().metadata).toEqual({ user_id: endUserId(s.dir.getUser('alice')!.id) });
+    // Metadata sent as null is set too, not followed by the client's null (a parser keeps the last of two).
+    const r = await fetch(`${s.gw.origin}/v1/messages`, { method: 'POST', headers: { 'x-api-key': s.token, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude-haiku-4-5', max_tokens: 16, messages: [{ role: 'user', content: 'hi' }], metadata: null }) });
+    expect(r.status).toBe(200);
+    expect(sent().metadata).toEqual({ user_id: endUserId(s.dir.getUser('alice')!.id) });
   });
 
   it('sends nothing of the kind when the config says endUserIds: false, and refuses a value that is not a boolean', async () => {

@@ -20,12 +20,17 @@ describe('a request with no output cap is sent with the one it was reserved for,
     await s.oa(token).chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 50, messages: [{ role: 'user', content: 'short' }] });
     expect(sent().body).toMatchObject({ max_tokens: 50 });
     expect(sent().body).not.toHaveProperty('max_completion_tokens');
+    // A cap sent as null is no cap: the gateway's replaces it, rather than coming before it in the body (a parser keeps the last).
+    await s.oa(token).chat.completions.create({ model: 'gpt-4o-mini', max_completion_tokens: null, messages: [{ role: 'user', content: 'no limit' }] });
+    expect(sent().body).toMatchObject({ max_completion_tokens: 1_000 });
   });
 
   it('caps a Responses API request with max_output_tokens, and a Gemini call in its generationConfig, keeping the rest', async () => {
     const token = budgeted();
     await s.oa(token).responses.create({ model: 'gpt-4o-mini', input: 'write a novel' });
     expect(sent().body).toMatchObject({ max_output_tokens: 1_000, input: 'write a novel' });
+    await s.oa(token).responses.create({ model: 'gpt-4o-mini', input: 'write another', max_output_tokens: null });
+    expect(sent().body).toMatchObject({ max_output_tokens: 1_000, input: 'write another' });
     const r = await fetch(`${s.gw.origin}/v1beta/models/gemini-2.5-flash:generateContent`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { temperature: 0.2 } }) });
     expect(r.status).toBe(200);
     expect(sent().body).toMatchObject({ generationConfig: { temperature: 0.2, maxOutputTokens: 1_000 } });

@@ -39,6 +39,9 @@ describe("stored responses are their user's alone: no one continues or reads ano
     // A client cannot claim to be someone else through the tag.
     await create(bob.token, { metadata: { keyward_user: ann.id } });
     expect(sentBody().metadata).toEqual({ keyward_user: bob.id });
+    // Nor leave a response untagged by sending metadata as null (a tag spliced in before it would lose to it).
+    await create(bob.token, { metadata: null });
+    expect(sentBody().metadata).toEqual({ keyward_user: bob.id });
     // A response not stored is tagged with nothing.
     await create(bob.token, { store: false });
     expect(sentBody().metadata).toBeUndefined();
