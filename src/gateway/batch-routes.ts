@@ -56,8 +56,8 @@ export interface BatchRoutesGateway {
   unpriced(model: string): void;
   /** Refuses a request that names a stored object that is neither the caller's nor shared. */
   checkObjects(caller: Caller, ids: string[]): Promise<void>;
-  /** The text of a request under the gateway's prompt secrets policy: as it came, redacted, or refused. */
-  promptText(caller: Caller, route: Route, reqId: string, text: string): string;
+  /** The text of a request under the gateway's prompt secrets policy: as it came, redacted, or refused (`json`: it must stay one JSON value). */
+  promptText(caller: Caller, route: Route, reqId: string, text: string, json: boolean): string;
   /** The request's body: read (up to `limit` bytes), or what a framework in front already read. */
   body(limit: number): Promise<Buffer>;
   /** The JSON request body, parsed. */
@@ -300,12 +300,20 @@ async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest): Promise<void
   const file = await upload.file('file', purpose === 'batch' ? "the batch's requests, one JSON object a line" : 'the file');
   let summary: BatchSummary | undefined;
   if (purpose === 'batch') {
-    const text = g.promptText(r.caller, FILES_ROUTE, r.reqId, file.bytes.toString('utf8'));
-    const bytes = Buffer.from(text);
+    // JSON lines: each line is checked to be JSON once redacted.
+    const text = g.promptText(r.caller, FILES_ROUTE, r.reqId, file.bytes.toString('utf8'), false);
+    const bytes = text === file.bytes.toString('utf8') ? file.bytes : Buffer.from(text);
     const read = readOpenAiBatch(bytes, reading(g, r.caller.user));
     await g.checkObjects(r.caller, read.objects);
     summary = read.summary;
-    if (read.file !== bytes || bytes.length !== file.bytes.length) await upload.setFile('file', { ...file, bytes: read.file });
+    if (read.file !== file.bytes) await upload.setFile('file', { ...file, bytes: read.file });
+  } else {
+    // A document in text (notes, a CSV, code) goes to the provider for the model to read, as a prompt does; a binary one is not read.
+    const text = file.bytes.toString('utf8');
+    if (!text.includes('\uFFFD') && !text.includes('\0')) {
+      const sent = g.promptText(r.caller, FILES_ROUTE, r.reqId, text, false);
+      if (sent !== text) await upload.setFile('file', { ...file, bytes: Buffer.from(sent) });
+    }
   }
   const up = g.openai;
   const f = counted(r, FILES_ROUTE, up, summary?.model ?? '-');
@@ -371,7 +379,7 @@ async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promi
 /** `POST /v1/messages/batches`: the requests read one by one, the batch run with the first key that takes it. */
 async function createAnthropicBatch(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
   const { raw, parsed } = await g.json();
-  const text = g.promptText(r.caller, ANTHROPIC_BATCH_RUN, r.reqId, raw.toString('utf8'));
+  const text = g.promptText(r.caller, ANTHROPIC_BATCH_RUN, r.reqId, raw.toString('utf8'), true);
   const read = readAnthropicBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), reading(g, r.caller.user));
   await g.checkObjects(r.caller, read.objects);
   allowSummary(g, r.caller.user, read.summary);

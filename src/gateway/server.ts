@@ -1569,10 +1569,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       budgeted: (user, tpm = false) => budgetCounts(user) || (tpm && (user.tpm !== undefined || (user.team !== undefined && teams.get(user.team)?.tpm !== undefined))),
       unpriced: unpricedModel,
       checkObjects,
-      promptText: (caller, route, reqId, text) => {
+      promptText: (caller, route, reqId, text, json) => {
         if (promptSecrets === 'off') return text;
         const found = scanText(text);
-        return found.length === 0 ? text : secretInPrompt(caller, route, reqId, text, found);
+        return found.length === 0 ? text : secretInPrompt(caller, route, reqId, text, found, json);
       },
       body: async (limit) => {
         if (Buffer.isBuffer(given)) return given;

@@ -10,6 +10,7 @@ import { MemoryCounters, MemoryLedger } from '../../src/store/memory.js';
 import { SqliteStore } from '../../src/store/sqlite.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
 import { bearer, until } from './helpers/http.js';
+import { randomChars } from './helpers/keys.js';
 import { gatewaySuite } from './helpers/suite.js';
 
 /** gpt-4o-mini's list prices per token; a batch pays half. */
@@ -297,6 +298,27 @@ describe('batches through the gateway: read before they run, held against the bu
       store.close();
       rmSync(tmp, { recursive: true, force: true });
     }
+  });
+
+  it('holds files to the prompt secrets policy: a key pasted into a batch or a text document is redacted, or refused', async () => {
+    const pasted = 'AK' + 'IA' + randomChars(16, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567');
+    const redacting = await s.another({ promptSecrets: 'redact' });
+    const blocking = await s.another({ promptSecrets: 'block' });
+    const token = s.tokenFor('paster');
+    const client = (origin: string) => new OpenAI({ baseURL: `${origin}/v1`, apiKey: token, maxRetries: 0 });
+    // Two lines: the file is JSON lines, not one JSON value, and is redacted as such.
+    const batchFile = jsonl(line('1', chat({ max_tokens: 10, messages: [{ role: 'user', content: `my key is ${pasted}, fix my config` }] })), line('2', chat({ max_tokens: 10 })));
+    await client(redacting.origin).files.create({ file: await toFile(batchFile, 'b.jsonl'), purpose: 'batch' });
+    const sentBatch = fake.files.at(-1)!.bytes.toString('utf8');
+    expect(sentBatch).not.toContain(pasted);
+    expect((JSON.parse(sentBatch.split('\n')[0]!) as { body: { messages: Array<{ content: string }> } }).body.messages[0]!.content).toMatch(/^my key is AK.+, fix my config$/);
+    await client(redacting.origin).files.create({ file: await toFile(Buffer.from(`AWS_ACCESS_KEY_ID=${pasted}\n`), 'notes.txt'), purpose: 'user_data' });
+    expect(fake.files.at(-1)!.bytes.toString('utf8')).not.toContain(pasted);
+    const before = fake.files.length;
+    const refused = await refusal(client(blocking.origin).files.create({ file: await toFile(batchFile, 'b.jsonl'), purpose: 'batch' }));
+    expect([refused.status, refused.type]).toEqual([400, 'secret_in_prompt']);
+    expect(fake.files.length).toBe(before);
+    expect(redacting.logs.join('') + blocking.logs.join('')).not.toContain(pasted);
   });
 
   it('answers a malformed call on files or batches with a clear error', async () => {
