@@ -167,6 +167,17 @@ function keyOf(up: Upstream, owner: OwnerRecord): PoolKey {
   return key;
 }
 
+/** An upstream's answer that must be a JSON object; a 502 saying so when it is not. */
+function answerJson(text: string, up: Upstream): Record<string, unknown> {
+  try {
+    const o = JSON.parse(text) as unknown;
+    if (isObject(o)) return o;
+  } catch {
+    // Answered below.
+  }
+  throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} answered with something that is not a JSON object`);
+}
+
 /** Retrieves, cancels, deletes or reads one file or batch, with the key that made it, for its owner alone. */
 async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
   const id = call.id!;
@@ -214,7 +225,7 @@ async function batchOwner(g: BatchRoutesGateway, id: string, route: Route, cance
     if (sent.res.statusCode === 404) return undefined;
     throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose batch ${id} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
   }
-  const o = JSON.parse(await g.answerText(sent.res, up.provider)) as { metadata?: Record<string, unknown> | null; model?: unknown };
+  const o = answerJson(await g.answerText(sent.res, up.provider), up) as { metadata?: Record<string, unknown> | null; model?: unknown };
   const user = o.metadata?.[OWNER_KEY];
   if (typeof user !== 'string') return undefined;
   const record: OwnerRecord = { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
@@ -248,7 +259,14 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
       throw unreachable(g, f, r.res, up, err);
     }
     if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
-    const page = JSON.parse((await jsonAnswer(g, f, answer, route.provider)).toString('utf8')) as { data?: unknown; has_more?: unknown };
+    let page: { data?: unknown; has_more?: unknown };
+    try {
+      page = answerJson((await jsonAnswer(g, f, answer, route.provider)).toString('utf8'), up) as typeof page;
+    } catch (err) {
+      f.status = 502;
+      g.finish(f, NOTHING, 'upstream_error', false, false);
+      throw err;
+    }
     if (page.has_more === true) hasMore = true;
     for (const item of Array.isArray(page.data) ? page.data : []) {
       if (!isObject(item) || typeof item.id !== 'string' || seen.has(item.id)) continue;
@@ -327,7 +345,12 @@ async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest): Promise<void
   }
   if (sent.res.statusCode >= 400) return g.forwardError(f, sent.res, r.res, extra);
   const body = await jsonAnswer(g, f, sent.res, up.provider);
-  const id = (JSON.parse(body.toString('utf8')) as { id?: unknown }).id;
+  let id: unknown;
+  try {
+    id = (JSON.parse(body.toString('utf8')) as { id?: unknown } | null)?.id;
+  } catch {
+    // Relayed as it came; nobody can reach the file through the gateway (logged below).
+  }
   if (typeof id === 'string' && FILE_ID.test(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, summary);
   else g.log.warn({ reqId: r.reqId }, 'an uploaded file came back without an id the gateway knows: nobody can reach it through the gateway');
   sendJson(g, r, f, sent.res.statusCode, body, extra);

@@ -321,6 +321,24 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(redacting.logs.join('') + blocking.logs.join('')).not.toContain(pasted);
   });
 
+  it('gives the client a clear error and holds nothing when OpenAI fails a batch, or answers a list with something that is not JSON', async () => {
+    const token = s.tokenFor('unlucky', { budgetUsd: 5, period: 'day' });
+    const file = await upload(token, jsonl(line('1', chat({ max_tokens: 1_000 }))));
+    const leaked = `{"error":{"message":"Incorrect API key provided: ${s.keys.openai[0]}","type":"server_error"}}`;
+    fake.failNext = { method: 'POST', path: /^\/v1\/batches$/, status: 500, body: leaked };
+    const failed = await refusal(oa(token).batches.create({ input_file_id: file.id, endpoint: '/v1/chat/completions', completion_window: '24h' }));
+    expect(failed.status).toBe(500);
+    expect(failed.message).not.toContain(s.keys.openai[0]);
+    await until('the refusal is in the ledger', () => s.rowsOfUser('unlucky').some((r) => r.route === 'batches'));
+    expect(s.rowsOfUser('unlucky').find((r) => r.route === 'batches')).toMatchObject({ costUsd: 0, outcome: 'upstream_error' });
+    expect(s.spentToday('unlucky')).toBe(0);
+    fake.failNext = { method: 'GET', path: /^\/v1\/files$/, status: 200, body: '<html>maintenance</html>' };
+    const r = await fetch(`${s.gw.origin}/v1/files`, { headers: bearer(token) });
+    expect(r.status).toBe(502);
+    expect(((await r.json()) as { error: { message: string } }).error.message).toBe('openai answered with something that is not a JSON object');
+    expect(s.gw.logs.join('')).not.toContain(s.keys.openai[0]);
+  });
+
   it('answers a malformed call on files or batches with a clear error', async () => {
     const r1 = await fetch(`${s.gw.origin}/v1/batches/not-a-batch`, { headers: bearer(s.token) });
     expect(r1.status).toBe(404);

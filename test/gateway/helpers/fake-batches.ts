@@ -30,6 +30,8 @@ export interface FakeBatches {
   files: FakeFile[];
   batches: FakeBatch[];
   requests: Array<{ method: string; url: string; authorization?: string; anthropicVersion?: string }>;
+  /** The next call whose method and path match is answered with this status and body instead. */
+  failNext?: { method: string; path: RegExp; status: number; body: string };
   close(): void;
 }
 
@@ -73,6 +75,12 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       const auth = mb ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '');
       const version = req.headers['anthropic-version'];
       state.requests.push({ method: req.method ?? '', url, authorization: auth, ...(typeof version === 'string' ? { anthropicVersion: version } : {}) });
+      const fail = state.failNext;
+      if (fail !== undefined && fail.method === req.method && fail.path.test(path)) {
+        state.failNext = undefined;
+        res.writeHead(fail.status, { 'content-type': 'application/json' });
+        return res.end(fail.body);
+      }
       if (mb) {
         if (!keys.anthropic.includes(auth)) return json(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
         if (typeof version !== 'string') return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version header is required' } });
