@@ -10,13 +10,15 @@ describe("processing tiers are billed as the providers bill them: OpenAI's prior
   const standard = usd(0.15, 100) + usd(0.6, 10);
   const lastRow = () => s.nextRow('tiered');
 
-  it('bills a chat processed with priority at twice the standard rates, plain and streamed, as the answer says', async () => {
+  it("bills a chat processed with priority at OpenAI's priority rates, plain and streamed, as the answer says", async () => {
+    // gpt-4o-mini with priority: $0.25 / $1.00 a million tokens, 5/3 of its standard rates.
+    const priority = usd(0.25, 100) + usd(1, 10);
     const r = await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority' });
     expect(r.service_tier).toBe('priority');
-    expect((await lastRow()).costUsd).toBeCloseTo(standard * 2, 12);
+    expect((await lastRow()).costUsd).toBeCloseTo(priority, 12);
     const stream = await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], service_tier: 'priority', stream: true });
     for await (const _ of stream) void _;
-    expect((await lastRow()).costUsd).toBeCloseTo(standard * 2, 12);
+    expect((await lastRow()).costUsd).toBeCloseTo(priority, 12);
     await s.oa().chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }] });
     expect((await lastRow()).costUsd).toBeCloseTo(standard, 12);
   });
@@ -30,8 +32,8 @@ describe("processing tiers are billed as the providers bill them: OpenAI's prior
   });
 
   it('reserves a request that asks for priority at its rates, so a budget cannot be passed by the difference', async () => {
-    // 100 000 output tokens: $0.06 at standard rates, $0.12 with priority.
-    const token = s.tokenFor('hurried', { budgetUsd: 0.1, period: 'day' });
+    // 100 000 output tokens: $0.06 at standard rates, $0.10 with priority.
+    const token = s.tokenFor('hurried', { budgetUsd: 0.09, period: 'day' });
     const ask = (tier?: string) =>
       fetch(`${s.gw.origin}/v1/chat/completions`, { method: 'POST', headers: { ...bearer(token), 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4o-mini', max_tokens: 100_000, messages: [{ role: 'user', content: 'hi' }], ...(tier ? { service_tier: tier } : {}) }) });
     expect((await ask('priority')).status).toBe(402);

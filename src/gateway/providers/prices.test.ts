@@ -173,6 +173,12 @@ describe("OpenAI's processing tiers", () => {
     expect(prices.usageCost('gpt-5', { ...u, serviceTier: 'priority' })).toBeCloseTo(2 * prices.usageCost('gpt-5', u), 15);
     expect(prices.usageCost('gpt-5', { ...u, cachedIn: 500, serviceTier: 'flex' })).toBeCloseTo(prices.usageCost('gpt-5', { ...u, cachedIn: 500 }) / 2, 15);
     expect(prices.usageCost('gpt-5', { ...u, searches: 1, serviceTier: 'priority' })).toBeCloseTo(2 * prices.usageCost('gpt-5', u) + 0.01, 15);
+    // OpenAI's price list charges less than twice for some models.
+    expect(prices.tierFactor('gpt-4o', 'priority')).toBe(1.7);
+    expect(prices.tierFactor('gpt-4o-2024-08-06', 'priority')).toBe(1.7);
+    expect(prices.usageCost('gpt-4o-mini', { tokensIn: 1e6, tokensOut: 1e6, serviceTier: 'priority' })).toBeCloseTo(1.25, 12);
+    expect(prices.usageCost('o4-mini', { tokensIn: 1e6, tokensOut: 1e6, serviceTier: 'priority' })).toBeCloseTo(10, 12);
+    expect(prices.tierFactor('gpt-5', 'batch')).toBe(0.5);
     const own = new Prices({ 'gpt-4o': { input: 2.5, output: 10, priority: 1.7 } });
     expect(own.tierFactor('gpt-4o', 'priority')).toBe(1.7);
     expect(own.tierFactor('gpt-4o', 'flex')).toBe(0.5);

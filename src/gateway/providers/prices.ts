@@ -92,7 +92,8 @@ const openaiLong = (input: number, output: number, cachedInput?: number): LongCo
 const SONNET_LONG: LongContextPrice = { above: 200_000, input: 6, output: 22.5, cachedInput: 0.6 };
 
 export const DEFAULT_PRICES: PriceTable = {
-  // A prompt read from OpenAI's cache costs `cachedInput`.
+  // A prompt read from OpenAI's cache costs `cachedInput`. Priority processing costs `priority` times
+  // the standard rates where OpenAI's price list says less than twice (gpt-4o: $4.25 / $17 against $2.50 / $10).
   'gpt-5.5': { input: 5, cachedInput: 0.5, output: 30 },
   'gpt-5.5-pro': { input: 30, output: 180 },
   'gpt-5.4': { input: 2.5, cachedInput: 0.25, output: 15, longContext: openaiLong(2.5, 15, 0.25) },
@@ -103,16 +104,16 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-5.2-pro': { input: 21, output: 168 },
   'gpt-5.1': { input: 1.25, cachedInput: 0.125, output: 10 },
   'gpt-5': { input: 1.25, cachedInput: 0.125, output: 10 },
-  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2 },
+  'gpt-5-mini': { input: 0.25, cachedInput: 0.025, output: 2, priority: 1.8 },
   'gpt-5-nano': { input: 0.05, cachedInput: 0.005, output: 0.4 },
   // The models that do not reason pay $25 a thousand for `web_search_preview` calls (the search's tokens free).
-  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8, webSearchPreview: 25 },
-  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6, webSearchPreview: 25 },
+  'gpt-4.1': { input: 2, cachedInput: 0.5, output: 8, webSearchPreview: 25, priority: 1.75 },
+  'gpt-4.1-mini': { input: 0.4, cachedInput: 0.1, output: 1.6, webSearchPreview: 25, priority: 1.75 },
   'gpt-4.1-nano': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearchPreview: 25 },
-  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10, webSearchPreview: 25 },
-  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, webSearchPreview: 25 },
-  o3: { input: 2, cachedInput: 0.5, output: 8 },
-  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4 },
+  'gpt-4o': { input: 2.5, cachedInput: 1.25, output: 10, webSearchPreview: 25, priority: 1.7 },
+  'gpt-4o-mini': { input: 0.15, cachedInput: 0.075, output: 0.6, webSearchPreview: 25, priority: 0.25 / 0.15 },
+  o3: { input: 2, cachedInput: 0.5, output: 8, priority: 1.75 },
+  'o4-mini': { input: 1.1, cachedInput: 0.275, output: 4.4, priority: 2 / 1.1 },
   'gpt-3.5-turbo': { input: 0.5, output: 1.5 },
   'gpt-3.5-turbo-instruct': { input: 1.5, output: 2 },
   // Images: text input, image input (an edit's images), and the image tokens of the answer as output.
