@@ -202,7 +202,7 @@ describe('configuration', () => {
   it('prices dated model ids like their family and unknown models conservatively', () => {
     const p = new Prices({ 'my-model': { input: 1, output: 2 } });
     expect(p.of('gpt-4o-mini-2024-07-18')).toEqual(p.of('gpt-4o-mini'));
-    expect(p.of('gpt-4o-2024-08-06')).toEqual({ input: 2.5, cachedInput: 1.25, output: 10, webSearchPreview: 25 });
+    expect(p.of('gpt-4o-2024-08-06')).toEqual({ input: 2.5, cachedInput: 1.25, output: 10, webSearchPreview: 25, priority: 1.7 });
     expect(p.cost('my-model', 1_000_000, 1_000_000)).toBe(3);
     expect(p.of('mystery-model').output).toBeGreaterThanOrEqual(75);
     expect(p.known('gpt-4o-mini-2024-07-18')).toBe(true);
