@@ -21,7 +21,7 @@ import type { Caller } from './auth.js';
 import { BackgroundResponses, type Asking, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
 import type { BatchSummary } from './batch-lines.js';
 import { Cancel } from './cancel.js';
-import { isPackedFlight, packFlight, unpackFlight, type Flight, type PackedFlight } from './flight.js';
+import { packFlight, readPacked, unpackFlight, userNow, type Flight, type PackedWork } from './flight.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { Owners, type OwnerRecord } from './owners.js';
@@ -176,12 +176,10 @@ interface FollowedBatch {
   key: string;
 }
 
-interface PackedBatch extends PackedFlight {
-  v: 1;
+interface PackedBatch extends PackedWork {
   provider: 'openai' | 'anthropic';
   since: number;
   summary: BatchSummary;
-  key: string;
 }
 
 /** Results read at most this large (OpenAI's output file of 50 000 requests is a few hundred MB at worst). */
@@ -369,16 +367,10 @@ export class Batches {
 
   /** A batch another instance left: its flight made again here, billed through this instance. */
   private unpack(raw: Buffer): ToFollow<FollowedBatch> | undefined {
-    let p: PackedBatch;
-    try {
-      p = JSON.parse(raw.toString('utf8')) as PackedBatch;
-    } catch {
-      return undefined;
-    }
-    if (p?.v !== 1 || !isPackedFlight(p) || typeof p.key !== 'string' || (p.provider !== 'openai' && p.provider !== 'anthropic') || typeof p.summary?.model !== 'string') return undefined;
-    const user = this.g.user(p.user.id) ?? { ...p.user, disabled: true };
+    const p = readPacked<PackedBatch>(raw);
+    if (p === undefined || (p.provider !== 'openai' && p.provider !== 'anthropic') || typeof p.summary?.model !== 'string' || typeof p.since !== 'number') return undefined;
     const provider: Provider = p.provider === 'openai' ? openai : anthropic;
-    const f = unpackFlight(p, p.provider === 'openai' ? OPENAI_BATCH_RUN : ANTHROPIC_BATCH_RUN, provider, user);
+    const f = unpackFlight(p, p.provider === 'openai' ? OPENAI_BATCH_RUN : ANTHROPIC_BATCH_RUN, provider, userNow(p, this.g.user));
     const up = p.provider === 'openai' ? this.g.openai : this.g.anthropic;
     return { item: { f, summary: p.summary, up, key: p.key }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
   }

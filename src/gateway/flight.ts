@@ -63,25 +63,12 @@ export function sinceMs(start: number): number {
  * A flight as another instance needs it to bill what it started (a background response, a batch
  * taken over through Redis): its data, less what only this process holds (its route, provider, timers).
  */
-export interface PackedFlight {
-  reqId: string;
+export interface PackedFlight extends Pick<Flight, 'reqId' | 'model' | 'alias' | 'promptTokens' | 'plan' | 'admitted' | 'status' | 'tag' | 'searchesRun' | 'searchPreview' | 'containerUsd' | 'imageUsd' | 'outsideTpm'> {
   /** When the request came (ms since the epoch), for the latency the ledger records. */
   startedAt: number;
   /** The user as they were; the directory's record, when there is one, is read afresh. */
   user: UserRecord;
   tokenId: string;
-  model: string;
-  alias?: string;
-  promptTokens: number;
-  plan?: Plan;
-  admitted?: AdmitResult;
-  status: number;
-  tag?: string;
-  searchesRun?: number;
-  searchPreview?: boolean;
-  containerUsd?: number;
-  imageUsd?: number;
-  outsideTpm?: boolean;
 }
 
 export function packFlight(f: Flight): PackedFlight {
@@ -105,9 +92,27 @@ export function packFlight(f: Flight): PackedFlight {
   };
 }
 
-/** True when `p` has what a flight cannot do without (a record written by another instance, read back). */
-export function isPackedFlight(p: Partial<PackedFlight> | null | undefined): p is PackedFlight {
-  return typeof p?.reqId === 'string' && typeof p.user?.id === 'string' && typeof p.model === 'string';
+/** What an instance writes of work it may hand over: a flight, the version of the record, the label of the key that made the work. */
+export interface PackedWork extends PackedFlight {
+  v: 1;
+  key: string;
+}
+
+/** A record another instance wrote, read back; undefined when it is not one this version reads. */
+export function readPacked<T extends PackedWork>(raw: Buffer): Partial<T> & PackedWork | undefined {
+  let p: Partial<T> | null;
+  try {
+    p = JSON.parse(raw.toString('utf8')) as Partial<T> | null;
+  } catch {
+    return undefined;
+  }
+  if (p?.v !== 1 || typeof p.reqId !== 'string' || typeof p.user?.id !== 'string' || typeof p.model !== 'string' || typeof p.key !== 'string') return undefined;
+  return p as Partial<T> & PackedWork;
+}
+
+/** The packed flight's user as the directory has them now; one gone from it is billed as they were, disabled (their work is cancelled). */
+export function userNow(p: PackedFlight, lookup: (id: string) => UserRecord | undefined): UserRecord {
+  return lookup(p.user.id) ?? { ...p.user, disabled: true };
 }
 
 /** The flight made again on this instance, under `user` as the directory has them now. */

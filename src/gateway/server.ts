@@ -1509,6 +1509,25 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return t === undefined || t.token.revokedAt !== undefined ? 'token_revoked' : undefined;
   }
 
+  /** Passes an answer billed elsewhere (or never) through as it comes: a resumed stream, a file's content, a batch's results. */
+  function passThrough(res: ServerResponse, up: UpstreamAnswer, f: Flight, h: Record<string, string>, cancel: Cancel): void {
+    const nothing = { tokensIn: 0, tokensOut: 0 };
+    res.writeHead(up.statusCode, h);
+    const body = up.body;
+    body.pipe({
+      data: (chunk) => writeOrWait(res, body, chunk),
+      end() {
+        res.end();
+        finish(f, nothing, 'ok', false);
+      },
+      error() {
+        const gone = cancel.aborted;
+        res.destroy();
+        finish(f, nothing, gone ? 'client_disconnect' : 'upstream_reset', false);
+      },
+    });
+  }
+
   /** Files and batches made through the gateway: whose each is, and the batches followed until they end. */
   const batches = new Batches({
     openai: upstreams.openai,
@@ -1550,21 +1569,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       forwardError,
       answerText,
       headersWith,
-      pipe: (res, up, f, h, cancel) => {
-        res.writeHead(up.statusCode, h);
-        const body = up.body;
-        body.pipe({
-          data: (chunk) => writeOrWait(res, body, chunk),
-          end() {
-            res.end();
-            finish(f, { tokensIn: 0, tokensOut: 0 }, 'ok', false);
-          },
-          error() {
-            res.destroy();
-            finish(f, { tokensIn: 0, tokensOut: 0 }, cancel.aborted ? 'client_disconnect' : 'upstream_reset', false);
-          },
-        });
-      },
+      pipe: passThrough,
       allowModel: (user, model) => allowModel(user, model),
       budgeted: (user, tpm = false) => budgetCounts(user) || (tpm && (user.tpm !== undefined || (user.team !== undefined && teams.get(user.team)?.tpm !== undefined))),
       unpriced: unpricedModel,
@@ -1639,20 +1644,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (h['content-type'].startsWith('text/event-stream')) {
       // A resumed stream goes through as it comes; what the response used is billed once, when it has finished.
       h['x-accel-buffering'] = 'no';
-      res.writeHead(r.statusCode, h);
-      const body = r.body;
-      body.pipe({
-        data: (chunk) => writeOrWait(res, body, chunk),
-        end() {
-          res.end();
-          finish(f, nothing, 'ok', false);
-        },
-        error() {
-          const gone = cancel.aborted;
-          res.destroy();
-          finish(f, nothing, gone ? 'client_disconnect' : 'upstream_reset', false);
-        },
-      });
+      passThrough(res, r, f, h, cancel);
       return;
     }
     let answer: Buffer;

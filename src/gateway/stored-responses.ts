@@ -9,7 +9,7 @@ import type { Counters, SharedValues, SharedWork, UserRecord } from '../store/ty
 import type { Caller } from './auth.js';
 import { BackgroundResponses, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
 import { Cancel } from './cancel.js';
-import { isPackedFlight, packFlight, unpackFlight, type Flight, type PackedFlight } from './flight.js';
+import { packFlight, readPacked, unpackFlight, userNow, type Flight, type PackedWork } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
@@ -66,12 +66,9 @@ interface FollowedResponse {
 }
 
 /** What another instance needs to follow a background response and bill it: its flight, less what only this process holds. */
-interface PackedResponse extends PackedFlight {
-  v: 1;
+interface PackedResponse extends PackedWork {
   since: number;
   maxTokens: number;
-  /** The label of the key that started it: the one that may ask about it. */
-  key: string;
 }
 
 const RESPONSES_ROUTE = ROUTES.get('/v1/responses')!;
@@ -115,16 +112,9 @@ export class StoredResponses {
 
   /** A response another instance left: its flight made again here, billed through this instance. */
   private unpack(raw: Buffer): ToFollow<FollowedResponse> | undefined {
-    let p: PackedResponse;
-    try {
-      p = JSON.parse(raw.toString('utf8')) as PackedResponse;
-    } catch {
-      return undefined;
-    }
-    if (p?.v !== 1 || !isPackedFlight(p) || typeof p.key !== 'string') return undefined;
-    // A user gone from the directory is billed as they were, and (disabled) has the response cancelled at the next look.
-    const user = this.g.user(p.user.id) ?? { ...p.user, disabled: true };
-    const f = unpackFlight(p, RESPONSES_ROUTE, openai, user);
+    const p = readPacked<PackedResponse>(raw);
+    if (p === undefined || typeof p.maxTokens !== 'number' || typeof p.since !== 'number') return undefined;
+    const f = unpackFlight(p, RESPONSES_ROUTE, openai, userNow(p, this.g.user));
     const up = this.g.openai;
     const stopLease = f.plan === undefined ? () => undefined : keepLease(this.g.counters, f.plan, (err) => this.g.log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
     return { item: { f, maxTokens: p.maxTokens, stopLease }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
