@@ -185,11 +185,21 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
   const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
   const up = anthropicBatch ? g.anthropic : g.openai;
   const cancel = cancelOnClose(r.res);
-  const owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await batchOwner(g, id, route, cancel);
-  if (owner === undefined || owner.user !== r.caller.user.id) throw notYours(call);
-  const key = keyOf(up, owner);
-  const f = counted(r, route, up, owner.model ?? '-');
+  // Counted first: a client cannot have the provider asked about id after id, unlimited.
+  const f = counted(r, route, up, '-');
   const extra = await admitted(g, r, f);
+  let key: PoolKey;
+  let owner: OwnerRecord | undefined;
+  try {
+    owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await batchOwner(g, id, route, cancel);
+    if (owner === undefined || owner.user !== r.caller.user.id) throw notYours(call);
+    key = keyOf(up, owner);
+  } catch (err) {
+    f.status = err instanceof GatewayHttpError ? err.status : 502;
+    g.finish(f, NOTHING, 'refused', false, false);
+    throw err;
+  }
+  if (owner.model !== undefined) f.model = owner.model;
   const base = route === FILES_ROUTE ? '/files' : anthropicBatch ? '/v1/messages/batches' : '/batches';
   let answer: UpstreamAnswer;
   try {
