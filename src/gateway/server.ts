@@ -1616,17 +1616,28 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     res.once('close', () => {
       if (!res.writableFinished) cancel.abort();
     });
-    const owner = await stored.ownerOf(id, cancel);
-    if (owner === undefined || owner.user !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no response of yours with this id: a stored response is reached through the gateway by the user it was made for');
-    const up = byName.get(owner.provider);
-    const key = up?.pool.keys.find((k) => k.label === owner.key);
-    if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the response was started with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
-    const f: Flight = { reqId, start, caller, route: RESPONSE_OBJECT, provider: openai, upstream: up.provider.name, model: owner.model ?? 'unknown', promptTokens: 0, status: 0, settled: false, tag: tagOf(req) };
+    // Counted first: a client cannot have OpenAI asked about id after id, unlimited, for the tags that say whose each is.
+    const f: Flight = { reqId, start, caller, route: RESPONSE_OBJECT, provider: openai, upstream: openai.name, model: 'unknown', promptTokens: 0, status: 0, settled: false, tag: tagOf(req) };
     const a = admitFlight(f, req, 0, 0);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
     const extra = headers || corsH ? Object.assign({}, headers, corsH) : undefined;
     const nothing = { tokensIn: 0, tokensOut: 0 };
+    let up: Upstream | undefined;
+    let key: PoolKey | undefined;
+    try {
+      const owner = await stored.ownerOf(id, cancel);
+      if (owner === undefined || owner.user !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no response of yours with this id: a stored response is reached through the gateway by the user it was made for');
+      up = byName.get(owner.provider);
+      key = up?.pool.keys.find((k) => k.label === owner.key);
+      if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the response was started with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
+      f.upstream = up.provider.name;
+      if (owner.model !== undefined) f.model = owner.model;
+    } catch (err) {
+      f.status = err instanceof GatewayHttpError ? err.status : 502;
+      finish(f, nothing, 'refused', false, false);
+      throw err;
+    }
     const q = new URLSearchParams(query).toString();
     let r: UpstreamAnswer;
     try {

@@ -89,4 +89,17 @@ describe("stored responses are their user's alone: no one continues or reads ano
     const full = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v']));
     expect(await errorOf(await create(eve.token, { metadata: full }))).toEqual({ status: 400, message: "'metadata' may hold 15 keys through the gateway, which adds 'keyward_user' to say whose the response is" });
   });
+
+  it('counts a look at a response it does not know before asking OpenAI whose it is, so ids cannot be tried unlimited', async () => {
+    s.dir.addUser('prober', { rpm: 3 });
+    const token = issueToken(s.dir, 'prober').token;
+    const asked = () => fake.requests.filter((r) => r.method === 'GET' && r.url.startsWith('/v1/responses/resp_guess')).length;
+    const before = asked();
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await fetch(`${s.gw.origin}/v1/responses/resp_guess${i}`, { headers: bearer(token) })).status);
+    expect(statuses).toEqual([404, 404, 404, 429, 429]);
+    expect(asked() - before).toBe(3);
+    const rows = await Promise.all([1, 2, 3].map(() => s.nextRow('prober')));
+    expect(rows.map((r) => [r.route, r.outcome, r.status])).toEqual([['response', 'refused', 404], ['response', 'refused', 404], ['response', 'refused', 404]]);
+  });
 });
