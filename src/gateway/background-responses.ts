@@ -395,7 +395,8 @@ export class BackgroundResponses<T> {
     }
     this.log.info({ [this.asking.logKey]: id, why }, `${this.asking.noun} cancelled by the gateway`);
     const s = answer === undefined ? undefined : this.asking.state(answer);
-    if (this.asking.cancelWinds && s !== undefined && !this.asking.finished(s.status) && !this.stopped) {
+    // A cancel answered with the object still running, or with nothing of it (Gemini's), has yet to take.
+    if (this.asking.cancelWinds && answer !== undefined && (s === undefined || !this.asking.finished(s.status)) && !this.stopped) {
       // Billed once the cancel has taken, for what ran until then.
       x.cancelled = why;
       x.asking = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPENAI_BATCH_ENDPOINTS, readAnthropicBatch, readOpenAiBatch, type BatchReading } from './batch-lines.js';
+import { OPENAI_BATCH_ENDPOINTS, readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading } from './batch-lines.js';
 import { GatewayHttpError } from './http-error.js';
 import { Prices } from './providers/prices.js';
 import { estimatePromptTokens, type ShapedRequest } from './providers/types.js';
@@ -305,5 +305,28 @@ describe('what a request sent as null is given by the gateway', () => {
     expect(r!.body).toMatchObject({ max_output_tokens: DEFAULT_MAX, metadata: { keyward_user: USER } });
     const a = JSON.parse(readAnthropicBatch({ requests: [{ custom_id: 'x', params: { model: 'claude-haiku-4-5', max_tokens: 10, messages: [], metadata: null } }] }, reading({ endUser: END_USER })).body.toString('utf8')) as { requests: Array<{ params: Body }> };
     expect(a.requests[0]!.params.metadata).toEqual({ user_id: END_USER });
+  });
+});
+
+describe("a Gemini batch's inline requests", () => {
+  const batchOf = (...requests: unknown[]) => ({ batch: { displayName: 'n', inputConfig: { requests: { requests } } } });
+  const ask = (text: string, generationConfig?: Body) => ({ request: { contents: [{ role: 'user', parts: [{ text }] }], ...(generationConfig ? { generationConfig } : {}) }, metadata: { key: text } });
+
+  it('reads each request as the generateContent call it would be, capping one that sets no cap, keeping the rest of the body', () => {
+    const read = readGeminiBatch(batchOf(ask('a', { maxOutputTokens: 50, temperature: 0.1 }), ask('b')), 'gemini-2.5-flash', reading({ cap: true }));
+    const sent = JSON.parse(read.body.toString('utf8')) as { batch: { displayName: string; inputConfig: { requests: { requests: Array<{ request: { generationConfig?: Body }; metadata: Body }> } } } };
+    expect(sent.batch.displayName).toBe('n');
+    expect(sent.batch.inputConfig.requests.requests.map((q) => [q.metadata.key, q.request.generationConfig])).toEqual([
+      ['a', { maxOutputTokens: 50, temperature: 0.1 }],
+      ['b', { maxOutputTokens: DEFAULT_MAX }],
+    ]);
+    expect(read.summary).toMatchObject({ endpoint: '/v1beta/models/gemini-2.5-flash:generateContent', model: 'gemini-2.5-flash', requests: 2, maxTokens: 50 + DEFAULT_MAX, uncapped: 0 });
+  });
+
+  it('refuses a request naming another model, a batch from a file, and a body that is not a batch, naming what is wrong', () => {
+    expect(refusal(() => readGeminiBatch(batchOf(ask('a'), { request: { model: 'models/gemini-2.5-pro', contents: [] } }), 'gemini-2.5-flash', reading())).message).toMatch(/^request 2 of the batch: it names model 'models\/gemini-2.5-pro', the batch 'gemini-2.5-flash'/);
+    expect(refusal(() => readGeminiBatch({ batch: { inputConfig: { fileName: 'files/x' } } }, 'gemini-2.5-flash', reading())).message).toMatch(/takes its requests inline/);
+    expect(refusal(() => readGeminiBatch({ requests: [] }, 'gemini-2.5-flash', reading())).status).toBe(400);
+    expect(refusal(() => readGeminiBatch(batchOf(ask('a')), 'gemini/../x', reading())).message).toMatch(/not a Gemini model id/);
   });
 });

@@ -11,7 +11,7 @@ import { withEndUser } from './end-user-id.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { isObject, type ShapedRequest } from './providers/types.js';
 import { tagOwner } from './response-ownership.js';
-import { ROUTES, shapeRequest, withOutputCap } from './routes.js';
+import { geminiRoute, ROUTES, shapeRequest, withOutputCap, type Route } from './routes.js';
 import { storedObjectsNamed } from './shared-objects.js';
 
 /** What OpenAI's Batch API runs, as the gateway routes it. */
@@ -73,8 +73,7 @@ class Tally {
   firstAt = '';
 
   /** One request understood: its body as it goes to the provider. */
-  add(where: string, url: string, body: Record<string, unknown>, r: BatchReading): Buffer {
-    const route = ROUTES.get(url)!;
+  add(where: string, route: Route, body: Record<string, unknown>, r: BatchReading): Buffer {
     let raw: Buffer = Buffer.from(JSON.stringify(body));
     for (const id of storedObjectsNamed(raw, body)) this.objects.add(id);
     let shaped = shapeRequest(route, body, raw, r.defaultMaxTokens);
@@ -147,7 +146,7 @@ export function readOpenAiBatch(file: Buffer, r: BatchReading): ReadBatch & { fi
       else if (url !== endpoint) throw badRequest(`it calls ${url}, another line ${endpoint}: a batch calls one endpoint`);
       if (!isObject(body)) throw badRequest("'body' must be the request, a JSON object");
       if (t.requests >= MAX_OPENAI_LINES) throw badRequest(`a batch holds at most ${MAX_OPENAI_LINES} requests`);
-      const sent = t.add(where, url, body, r);
+      const sent = t.add(where, ROUTES.get(url)!, body, r);
       const before = Buffer.from(JSON.stringify(body));
       if (!sent.equals(before)) changed = true;
       out.push(`{"custom_id":${JSON.stringify(id)},"method":"POST","url":${JSON.stringify(url)},"body":${sent.toString('utf8')}}`);
@@ -176,7 +175,7 @@ export function readAnthropicBatch(parsed: unknown, r: BatchReading): ReadBatch 
       if (ids.has(id)) throw badRequest(`'custom_id' '${id.slice(0, 64)}' is used twice; each request needs its own`);
       ids.add(id);
       if (!isObject(params)) throw badRequest("'params' must be the request, a JSON object");
-      const sent = t.add(where, '/v1/messages', params, r);
+      const sent = t.add(where, ROUTES.get('/v1/messages')!, params, r);
       out.push(`{"custom_id":${JSON.stringify(id)},"params":${sent.toString('utf8')}}`);
     } catch (err) {
       throw atRequest(`${where} of the batch`, err);
@@ -187,4 +186,42 @@ export function readAnthropicBatch(parsed: unknown, r: BatchReading): ReadBatch 
   delete rest.requests;
   const others = JSON.stringify(rest).slice(1, -1);
   return { ...read, body: Buffer.from(`{${others === '' ? '' : `${others},`}"requests":[${out.join(',')}]}`) };
+}
+
+/** Gemini's model ids, as its routes take them (nothing that could change a path). */
+const GEMINI_MODEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/**
+ * A Gemini batch (`models/{model}:batchGenerateContent`): its requests inline, each read as the same
+ * `generateContent` call would be, for the model the path names; the body as it goes to Google and
+ * what it may cost. A batch from an uploaded file is refused: the gateway does not route Gemini's
+ * Files API, so it cannot read the requests.
+ */
+export function readGeminiBatch(parsed: unknown, model: string, r: BatchReading): ReadBatch & { body: Buffer } {
+  if (!GEMINI_MODEL.test(model)) throw badRequest(`'${model.slice(0, 100)}' is not a Gemini model id`);
+  const batch = isObject(parsed) ? parsed.batch : undefined;
+  const input = isObject(batch) ? batch.inputConfig : undefined;
+  if (isObject(input) && input.fileName !== undefined) throw badRequest("a Gemini batch through the gateway takes its requests inline (batch.inputConfig.requests): the gateway does not route Gemini's Files API, so it cannot read a file's requests");
+  const wrapper = isObject(input) ? input.requests : undefined;
+  const requests = isObject(wrapper) ? wrapper.requests : undefined;
+  if (!isObject(batch) || !isObject(input) || !Array.isArray(requests)) throw badRequest('the body must be {"batch": {"inputConfig": {"requests": {"requests": [{"request": {…}, "metadata": {…}}, …]}}}} (what @google/genai sends for inline requests)');
+  if (requests.length > MAX_ANTHROPIC_REQUESTS) throw badRequest(`a batch holds at most ${MAX_ANTHROPIC_REQUESTS} requests`);
+  const route = geminiRoute(`/v1beta/models/${model}:generateContent`, '')!;
+  const t = new Tally();
+  const out: unknown[] = [];
+  requests.forEach((q, i) => {
+    const where = `request ${i + 1}`;
+    try {
+      if (!isObject(q) || !isObject(q.request)) throw badRequest("it must be {\"request\": {…}} with the generateContent request");
+      const named = q.request.model;
+      if (named !== undefined && named !== model && named !== `models/${model}`) throw badRequest(`it names model '${String(named).slice(0, 100)}', the batch '${model}': a batch runs the model its path names`);
+      const sent = t.add(where, route, q.request, r);
+      out.push({ ...q, request: JSON.parse(sent.toString('utf8')) as unknown });
+    } catch (err) {
+      throw atRequest(`${where} of the batch`, err);
+    }
+  });
+  const read = t.done(`/v1beta/models/${model}:generateContent`);
+  const body = { ...(parsed as Record<string, unknown>), batch: { ...batch, inputConfig: { ...input, requests: { ...(wrapper as Record<string, unknown>), requests: out } } } };
+  return { ...read, body: Buffer.from(JSON.stringify(body)) };
 }

@@ -7,8 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
-import { readAnthropicBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, FILE_ID, FILES_ROUTE, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type Batches, type ObjectCall } from './batches.js';
+import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, FILE_ID, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
 import { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Admission, Flight } from './flight.js';
@@ -33,6 +33,7 @@ export interface BatchRoutesGateway {
   readonly batches: Batches;
   readonly openai: Upstream;
   readonly anthropic: Upstream;
+  readonly gemini: Upstream;
   readonly prices: Prices;
   readonly log: Logger;
   readonly endUserIds: boolean;
@@ -83,6 +84,7 @@ export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Pr
   const allowed = allowedMethods(call);
   if (!allowed.includes(method)) throw new GatewayHttpError(405, 'method_not_allowed', `${r.path.slice(0, 100)} takes ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
   const route = call.route;
+  if (call.model !== undefined) return createGeminiBatch(g, r, call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
     if (route === FILES_ROUTE) return uploadFile(g, r);
@@ -91,8 +93,25 @@ export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Pr
   return reach(g, r, call, method);
 }
 
+/** Whose batch API a route is. */
+function providerOf(route: Route): BatchProvider {
+  return route === ANTHROPIC_BATCH_ROUTE ? 'anthropic' : route === GEMINI_BATCH_ROUTE ? 'gemini' : 'openai';
+}
+
+/** Where a route's objects are, under its upstream's base URL. */
+function baseOf(route: Route): string {
+  return route === FILES_ROUTE ? '/files' : route.upstreamPath;
+}
+
+/** An object's path: Gemini names a method after a colon (`batches/{id}:cancel`), the others after a slash. */
+function objectPath(route: Route, id: string, part: string | undefined): string {
+  if (part === undefined) return `${baseOf(route)}/${id}`;
+  return `${baseOf(route)}/${id}${route === GEMINI_BATCH_ROUTE ? ':' : '/'}${part}`;
+}
+
 function allowedMethods(call: ObjectCall): string[] {
-  if (call.id === undefined) return ['GET', 'POST'];
+  if (call.model !== undefined) return ['POST'];
+  if (call.id === undefined) return call.route === GEMINI_BATCH_ROUTE ? ['GET'] : ['GET', 'POST'];
   if (call.part === 'cancel') return ['POST'];
   if (call.part !== undefined) return ['GET'];
   return call.route === OPENAI_BATCH_ROUTE ? ['GET'] : ['GET', 'DELETE'];
@@ -183,7 +202,8 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
   const id = call.id!;
   const route = call.route;
   const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
-  const up = anthropicBatch ? g.anthropic : g.openai;
+  const provider = providerOf(route);
+  const up = g[provider];
   const cancel = cancelOnClose(r.res);
   // Counted first: a client cannot have the provider asked about id after id, unlimited.
   const f = counted(r, route, up, '-');
@@ -200,10 +220,9 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
     throw err;
   }
   if (owner.model !== undefined) f.model = owner.model;
-  const base = route === FILES_ROUTE ? '/files' : anthropicBatch ? '/v1/messages/batches' : '/batches';
   let answer: UpstreamAnswer;
   try {
-    answer = await up.sendOn(key, `${base}/${id}${call.part === undefined ? '' : `/${call.part}`}`, cancel, method as 'GET' | 'POST' | 'DELETE', anthropicBatch ? { headers: anthropicHeaders(r.req) } : undefined);
+    answer = await up.sendOn(key, objectPath(route, id, call.part), cancel, method as 'GET' | 'POST' | 'DELETE', anthropicBatch ? { headers: anthropicHeaders(r.req) } : undefined);
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
@@ -220,7 +239,7 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
   if (method === 'DELETE') {
     if (route === FILES_ROUTE) g.batches.forgetFile(id);
     else g.batches.forgetBatch(id);
-  } else if (route !== FILES_ROUTE) g.batches.seen(anthropicBatch ? 'anthropic' : 'openai', body, owner, up);
+  } else if (route !== FILES_ROUTE) g.batches.seen(provider, body, owner, up);
   g.finish(f, NOTHING, 'ok', false);
 }
 
@@ -249,18 +268,20 @@ async function batchOwner(g: BatchRoutesGateway, id: string, route: Route, cance
  */
 async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
-  const up = anthropicBatch ? g.anthropic : g.openai;
+  const geminiBatch = route === GEMINI_BATCH_ROUTE;
+  const up = g[providerOf(route)];
   if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
   const cancel = cancelOnClose(r.res);
   const f = counted(r, route, up, '-');
   const extra = await admitted(g, r, f);
   const params = new URLSearchParams();
-  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'before', 'after_id', 'before_id', 'purpose', 'order'].includes(k)) params.set(k, v.slice(0, 256));
+  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'before', 'after_id', 'before_id', 'purpose', 'order', 'pageSize', 'pageToken'].includes(k)) params.set(k, v.slice(0, 256));
   const qs = params.toString();
-  const base = route === FILES_ROUTE ? '/files' : anthropicBatch ? '/v1/messages/batches' : '/batches';
+  const base = baseOf(route);
   const data: Array<Record<string, unknown>> = [];
   const seen = new Set<string>();
   let hasMore = false;
+  let nextPageToken: string | undefined;
   for (const key of up.pool.keys) {
     let answer: UpstreamAnswer;
     try {
@@ -269,7 +290,7 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
       throw unreachable(g, f, r.res, up, err);
     }
     if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
-    let page: { data?: unknown; has_more?: unknown };
+    let page: { data?: unknown; has_more?: unknown; operations?: unknown; nextPageToken?: unknown };
     try {
       page = answerJson((await jsonAnswer(g, f, answer, route.provider)).toString('utf8'), up) as typeof page;
     } catch (err) {
@@ -278,21 +299,24 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
       throw err;
     }
     if (page.has_more === true) hasMore = true;
-    for (const item of Array.isArray(page.data) ? page.data : []) {
-      if (!isObject(item) || typeof item.id !== 'string' || seen.has(item.id)) continue;
-      seen.add(item.id);
-      if (await ownedBy(g, route, item, r.caller.user.id)) data.push(item);
+    if (typeof page.nextPageToken === 'string') nextPageToken = page.nextPageToken;
+    for (const item of Array.isArray(geminiBatch ? page.operations : page.data) ? ((geminiBatch ? page.operations : page.data) as unknown[]) : []) {
+      const id = !isObject(item) ? undefined : geminiBatch ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : item.id;
+      if (!isObject(item) || typeof id !== 'string' || seen.has(id)) continue;
+      seen.add(id);
+      if (await ownedBy(g, route, id, item, r.caller.user.id)) data.push(item);
     }
   }
-  const out = anthropicBatch
+  const out = geminiBatch
+    ? { operations: data, ...(nextPageToken !== undefined ? { nextPageToken } : {}) }
+    : anthropicBatch
     ? { data: data.map(throughGateway), has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
     : { object: 'list', data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
   g.finish(f, NOTHING, 'ok', false);
 }
 
-async function ownedBy(g: BatchRoutesGateway, route: Route, item: Record<string, unknown>, userId: string): Promise<boolean> {
-  const id = item.id as string;
+async function ownedBy(g: BatchRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
   if (route === OPENAI_BATCH_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
   const owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
   return owner?.user === userId;
@@ -428,7 +452,26 @@ async function createAnthropicBatch(g: BatchRoutesGateway, r: ObjectRequest): Pr
   return created(g, r, f, extra, 'anthropic', up, sent.key, read.summary, sent.res);
 }
 
-async function created(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: 'openai' | 'anthropic', up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
+/** `POST /v1beta/models/{model}:batchGenerateContent`: the inline requests read one by one, the batch run with the first key that takes it. */
+async function createGeminiBatch(g: BatchRoutesGateway, r: ObjectRequest, model: string): Promise<void> {
+  const { raw, parsed } = await g.json();
+  const text = g.promptText(r.caller, GEMINI_BATCH_RUN, r.reqId, raw.toString('utf8'), true);
+  const read = readGeminiBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), model, reading(g, r.caller.user));
+  await g.checkObjects(r.caller, read.objects);
+  allowSummary(g, r.caller.user, read.summary);
+  const up = g.gemini;
+  const { f, extra } = await admitBatch(g, r, GEMINI_BATCH_RUN, up, read.summary);
+  const cancel = cancelOnClose(r.res);
+  let sent: { res: UpstreamAnswer; key: PoolKey };
+  try {
+    sent = await up.send(`/v1beta/models/${model}:batchGenerateContent`, 'POST', { 'content-type': 'application/json', accept: 'application/json' }, read.body, cancel);
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  return created(g, r, f, extra, 'gemini', up, sent.key, read.summary, sent.res);
+}
+
+async function created(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: BatchProvider, up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
   if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
   const body = await jsonAnswer(g, f, answer, up.provider);
   sendJson(g, r, f, answer.statusCode, provider === 'anthropic' ? forClient(body) : body, extra);

@@ -26,9 +26,10 @@ import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { Owners, type OwnerRecord } from './owners.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
+import { gemini } from './providers/gemini.js';
 import { openai } from './providers/openai.js';
 import type { Prices } from './providers/prices.js';
-import type { Provider, Usage } from './providers/types.js';
+import type { Usage } from './providers/types.js';
 import type { Route } from './routes.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamBody } from './upstream-call.js';
@@ -42,22 +43,32 @@ export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET'
 export const OPENAI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST'], provider: openai, upstreamPath: '/batches' };
 export const ANTHROPIC_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/messages/batches' };
 /** A batch created, and billed once it has ended. */
+export const GEMINI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: gemini, upstreamPath: '/v1beta/batches' };
 export const OPENAI_BATCH_RUN: Route = { ...OPENAI_BATCH_ROUTE, kind: 'batches' };
 export const ANTHROPIC_BATCH_RUN: Route = { ...ANTHROPIC_BATCH_ROUTE, kind: 'batches' };
+export const GEMINI_BATCH_RUN: Route = { ...GEMINI_BATCH_ROUTE, kind: 'batches' };
+
+/** Whose batch API: OpenAI's, Anthropic's Message Batches, or Gemini's batch mode. */
+export type BatchProvider = 'openai' | 'anthropic' | 'gemini';
 
 const FILE_PATH = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
 const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
+const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
+const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
 const OPENAI_BATCH_ID = /^batch_[A-Za-z0-9_-]{1,200}$/;
 const ANTHROPIC_BATCH_ID = /^msgbatch_[A-Za-z0-9_-]{1,200}$/;
+const GEMINI_BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
 
 /** One call on files or batches: its route, the object it names, and the part of it (`content`, `cancel`, `results`). */
 export interface ObjectCall {
   route: Route;
   id?: string;
   part?: string;
+  /** The model a Gemini batch is created for (its path names it). */
+  model?: string;
 }
 
 /** The API a files or batches path belongs to (its id and part checked when it is handled); undefined for any other path. */
@@ -65,6 +76,7 @@ export function objectRoute(path: string): Route | undefined {
   if (path === '/v1/files' || path.startsWith('/v1/files/')) return FILES_ROUTE;
   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return OPENAI_BATCH_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
+  if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
   return undefined;
 }
 
@@ -76,7 +88,11 @@ export function objectCall(path: string): ObjectCall | string {
   if (ob !== null) return checked(OPENAI_BATCH_ROUTE, ob, OPENAI_BATCH_ID, '/v1/batches/batch_…, /v1/batches/batch_…/cancel');
   const ab = ANTHROPIC_BATCH_PATH.exec(path);
   if (ab !== null) return checked(ANTHROPIC_BATCH_ROUTE, ab, ANTHROPIC_BATCH_ID, '/v1/messages/batches/msgbatch_…, …/cancel, …/results');
-  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches and /v1/messages/batches`;
+  const gb = GEMINI_BATCH_PATH.exec(path);
+  if (gb !== null) return checked(GEMINI_BATCH_ROUTE, gb, GEMINI_BATCH_ID, '/v1beta/batches/{id}, /v1beta/batches/{id}:cancel');
+  const gc = GEMINI_CREATE_PATH.exec(path);
+  if (gc !== null) return { route: GEMINI_BATCH_ROUTE, model: gc[1]! };
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches, /v1/messages/batches and /v1beta/batches`;
 }
 
 function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {
@@ -107,6 +123,14 @@ function anthropicState(answer: Buffer): { id: string; status: string } | undefi
   const o = parse(answer) as { type?: unknown; id?: unknown; processing_status?: unknown } | undefined;
   if (o?.type !== 'message_batch' || typeof o.id !== 'string' || typeof o.processing_status !== 'string' || !ANTHROPIC_BATCH_ID.test(o.id)) return undefined;
   return { id: o.id, status: o.processing_status };
+}
+
+/** The state of a Gemini batch (its long-running operation, a JSON answer): its id without `batches/`; undefined for anything else. */
+function geminiState(answer: Buffer): { id: string; status: string } | undefined {
+  const o = parse(answer) as { name?: unknown; metadata?: { state?: unknown } } | undefined;
+  const id = typeof o?.name === 'string' && o.name.startsWith('batches/') ? o.name.slice('batches/'.length) : undefined;
+  if (id === undefined || !GEMINI_BATCH_ID.test(id) || typeof o?.metadata?.state !== 'string') return undefined;
+  return { id, status: o.metadata.state };
 }
 
 function parse(buf: Buffer): Record<string, unknown> | undefined {
@@ -149,10 +173,27 @@ const ANTHROPIC_ASKING: Asking = {
   maxMs: BATCH_MAX_MS,
 };
 
+const GEMINI_ENDED = new Set(['BATCH_STATE_SUCCEEDED', 'BATCH_STATE_FAILED', 'BATCH_STATE_CANCELLED', 'BATCH_STATE_EXPIRED']);
+const GEMINI_ASKING: Asking = {
+  noun: 'batch',
+  plural: 'batches',
+  logKey: 'batchId',
+  statusPath: (id) => `/v1beta/batches/${id}`,
+  cancelPath: (id) => `/v1beta/batches/${id}:cancel`,
+  state: geminiState,
+  finished: (s) => GEMINI_ENDED.has(s),
+  outcome: (s) => (s === 'BATCH_STATE_SUCCEEDED' ? 'ok' : s.slice('BATCH_STATE_'.length).toLowerCase()),
+  aloneAtShutdown: 'bill',
+  cancelWinds: true,
+  maxMs: BATCH_MAX_MS,
+};
+const ASKING: Record<BatchProvider, Asking> = { openai: OPENAI_ASKING, anthropic: ANTHROPIC_ASKING, gemini: GEMINI_ASKING };
+
 /** What the batches need of the gateway. */
 export interface BatchesGateway {
   readonly openai: Upstream;
   readonly anthropic: Upstream;
+  readonly gemini: Upstream;
   readonly counters: Counters;
   readonly log: Logger;
   readonly prices: Prices;
@@ -177,7 +218,7 @@ interface FollowedBatch {
 }
 
 interface PackedBatch extends PackedWork {
-  provider: 'openai' | 'anthropic';
+  provider: BatchProvider;
   since: number;
   summary: BatchSummary;
 }
@@ -189,12 +230,12 @@ export class Batches {
   /** Whose each file is: uploaded through the gateway, or a batch's output. */
   private readonly files: Owners;
   private readonly owners: Owners;
-  private readonly followed: Record<'openai' | 'anthropic', BackgroundResponses<FollowedBatch>>;
+  private readonly followed: Record<BatchProvider, BackgroundResponses<FollowedBatch>>;
 
   constructor(private readonly g: BatchesGateway) {
     this.files = new Owners('file', OWNED_MS, g.shared);
     this.owners = new Owners('batch', OWNED_MS, g.shared);
-    const follow = (provider: 'openai' | 'anthropic', asking: Asking) => {
+    const follow = (provider: BatchProvider) => {
       const work = g.work(`batch-${provider}`);
       const handover: Handover<FollowedBatch> | undefined = work && {
         work,
@@ -203,9 +244,9 @@ export class Batches {
         unpack: (raw) => this.unpack(raw),
         drop: () => undefined,
       };
-      return new BackgroundResponses<FollowedBatch>((x, answer, outcome) => this.bill(provider, x, answer, outcome), g.log, g.background, (x) => g.refusal(x.f.caller), handover, asking);
+      return new BackgroundResponses<FollowedBatch>((x, answer, outcome) => this.bill(provider, x, answer, outcome), g.log, g.background, (x) => g.refusal(x.f.caller), handover, ASKING[provider]);
     };
-    this.followed = { openai: follow('openai', OPENAI_ASKING), anthropic: follow('anthropic', ANTHROPIC_ASKING) };
+    this.followed = { openai: follow('openai'), anthropic: follow('anthropic'), gemini: follow('gemini') };
   }
 
   /** True when what another instance recorded can be found here. */
@@ -240,8 +281,8 @@ export class Batches {
   }
 
   /** The answer that created a batch: its owner recorded, and it is followed until it has ended (billed now when it already has). */
-  created(provider: 'openai' | 'anthropic', answer: Buffer, f: Flight, summary: BatchSummary, up: Upstream, key: PoolKey): boolean {
-    const asking = provider === 'openai' ? OPENAI_ASKING : ANTHROPIC_ASKING;
+  created(provider: BatchProvider, answer: Buffer, f: Flight, summary: BatchSummary, up: Upstream, key: PoolKey): boolean {
+    const asking = ASKING[provider];
     const s = asking.state(answer);
     if (s === undefined) return false;
     this.owners.set(s.id, { user: f.caller.user.id, provider: up.provider.name, key: key.label, model: summary.model, batch: summary });
@@ -253,18 +294,18 @@ export class Batches {
   }
 
   /** A batch object relayed to its owner: its output files become theirs, and it is billed now if it has ended and is followed here. */
-  seen(provider: 'openai' | 'anthropic', answer: Buffer, owner: OwnerRecord, up: Upstream): void {
+  seen(provider: BatchProvider, answer: Buffer, owner: OwnerRecord, up: Upstream): void {
     if (provider === 'openai') this.noteOutputs(answer, owner.user, up, owner.key);
     this.followed[provider].seen(answer);
   }
 
   /** The gateway is shutting down: alone, each batch followed is billed as reserved (it runs on); shared, handed over. */
   async stopAll(): Promise<void> {
-    await Promise.all([this.followed.openai.stopAll(), this.followed.anthropic.stopAll()]);
+    await Promise.all(Object.values(this.followed).map((x) => x.stopAll()));
   }
 
   get size(): number {
-    return this.followed.openai.size + this.followed.anthropic.size;
+    return this.followed.openai.size + this.followed.anthropic.size + this.followed.gemini.size;
   }
 
   /** An OpenAI batch's output and error files are made by OpenAI, for the batch's owner to read. */
@@ -277,7 +318,7 @@ export class Batches {
   }
 
   /** Bills an ended batch for what its requests used, each at its own rates; as reserved when that cannot be read. */
-  private async bill(provider: 'openai' | 'anthropic', x: FollowedBatch, answer: Buffer | undefined, outcome: string): Promise<void> {
+  private async bill(provider: BatchProvider, x: FollowedBatch, answer: Buffer | undefined, outcome: string): Promise<void> {
     const { f, summary } = x;
     const reserved = (why: string) => {
       this.g.finish(f, { tokensIn: summary.promptTokens, tokensOut: summary.maxTokens, serviceTier: 'batch' }, why, true);
@@ -286,7 +327,7 @@ export class Batches {
     if (answer === undefined || key === undefined) return reserved(`${outcome}_estimated`);
     let used: Used | undefined;
     try {
-      used = provider === 'openai' ? await this.openaiUsed(x, answer, key) : await this.anthropicUsed(x, answer, key);
+      used = provider === 'openai' ? await this.openaiUsed(x, answer, key) : provider === 'anthropic' ? await this.anthropicUsed(x, answer, key) : this.geminiUsed(x, answer);
     } catch (err) {
       this.g.log.warn({ reqId: f.reqId, err }, "reading an ended batch's results failed; it is billed as reserved");
     }
@@ -330,6 +371,31 @@ export class Batches {
     });
   }
 
+  /** A Gemini batch's usage: its inline responses, each priced on its own. */
+  private geminiUsed(x: FollowedBatch, answer: Buffer): Used | undefined {
+    const o = parse(answer) as { metadata?: { output?: unknown }; response?: unknown } | undefined;
+    const output = (o?.metadata?.output ?? o?.response) as { inlinedResponses?: { inlinedResponses?: unknown } } | undefined;
+    const items = output?.inlinedResponses?.inlinedResponses;
+    if (!Array.isArray(items)) return undefined;
+    const total = emptyTotal();
+    let usd = 0;
+    for (const item of items) {
+      const u = gemini.usageFromJson((item as { response?: unknown } | null)?.response);
+      if (u !== undefined) usd += this.add(total, x.f.model, u);
+    }
+    return { usage: total, usd, estimated: false };
+  }
+
+  /** Adds one request's usage to a batch's total; its cost at batch rates. */
+  private add(total: Usage, model: string, u: Usage): number {
+    total.tokensIn += u.tokensIn;
+    total.tokensOut += u.tokensOut;
+    total.cachedIn! += u.cachedIn ?? 0;
+    total.cacheWriteIn! += u.cacheWriteIn ?? 0;
+    total.cacheWrite1hIn! += u.cacheWrite1hIn ?? 0;
+    return this.g.prices.usageCost(model, { ...u, serviceTier: 'batch' });
+  }
+
   /** Sums the usage of each line of a results file (JSON lines), each request priced on its own. */
   private async readLines(x: FollowedBatch, key: PoolKey, path: string, headers: Record<string, string> | undefined, usageOf: (line: unknown) => Usage | undefined): Promise<Used | undefined> {
     const r = await x.up.sendOn(key, path, new Cancel(), 'GET', { headers: { ...headers, accept: 'application/jsonl, application/json' } });
@@ -338,7 +404,7 @@ export class Batches {
       this.g.log.warn({ reqId: x.f.reqId, status: r.statusCode, path }, "an ended batch's results could not be read");
       return undefined;
     }
-    const total: Usage = { tokensIn: 0, tokensOut: 0, cachedIn: 0, cacheWriteIn: 0, cacheWrite1hIn: 0, serviceTier: 'batch' };
+    const total = emptyTotal();
     let usd = 0;
     await eachLine(r.body, MAX_RESULTS, (text) => {
       let line: unknown;
@@ -348,19 +414,12 @@ export class Batches {
         return;
       }
       const u = usageOf(line);
-      if (u === undefined) return;
-      const each: Usage = { ...u, serviceTier: 'batch' };
-      usd += this.g.prices.usageCost(x.f.model, each);
-      total.tokensIn += u.tokensIn;
-      total.tokensOut += u.tokensOut;
-      total.cachedIn! += u.cachedIn ?? 0;
-      total.cacheWriteIn! += u.cacheWriteIn ?? 0;
-      total.cacheWrite1hIn! += u.cacheWrite1hIn ?? 0;
+      if (u !== undefined) usd += this.add(total, x.f.model, u);
     });
     return { usage: total, usd, estimated: false };
   }
 
-  private pack(provider: 'openai' | 'anthropic', { item, since }: ToFollow<FollowedBatch>): Buffer {
+  private pack(provider: BatchProvider, { item, since }: ToFollow<FollowedBatch>): Buffer {
     const packed: PackedBatch = { v: 1, ...packFlight(item.f), provider, since, summary: item.summary, key: item.key };
     return Buffer.from(JSON.stringify(packed));
   }
@@ -368,12 +427,18 @@ export class Batches {
   /** A batch another instance left: its flight made again here, billed through this instance. */
   private unpack(raw: Buffer): ToFollow<FollowedBatch> | undefined {
     const p = readPacked<PackedBatch>(raw);
-    if (p === undefined || (p.provider !== 'openai' && p.provider !== 'anthropic') || typeof p.summary?.model !== 'string' || typeof p.since !== 'number') return undefined;
-    const provider: Provider = p.provider === 'openai' ? openai : anthropic;
-    const f = unpackFlight(p, p.provider === 'openai' ? OPENAI_BATCH_RUN : ANTHROPIC_BATCH_RUN, provider, userNow(p, this.g.user));
-    const up = p.provider === 'openai' ? this.g.openai : this.g.anthropic;
+    if (p === undefined || p.provider === undefined || !(p.provider in ASKING) || typeof p.summary?.model !== 'string' || typeof p.since !== 'number') return undefined;
+    const run: Record<BatchProvider, Route> = { openai: OPENAI_BATCH_RUN, anthropic: ANTHROPIC_BATCH_RUN, gemini: GEMINI_BATCH_RUN };
+    const route = run[p.provider];
+    const f = unpackFlight(p, route, route.provider, userNow(p, this.g.user));
+    const up = this.g[p.provider];
     return { item: { f, summary: p.summary, up, key: p.key }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
   }
+}
+
+/** A batch's total, each kind of token summed. */
+function emptyTotal(): Usage {
+  return { tokensIn: 0, tokensOut: 0, cachedIn: 0, cacheWriteIn: 0, cacheWrite1hIn: 0, serviceTier: 'batch' };
 }
 
 interface Used {

@@ -1532,6 +1532,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const batches = new Batches({
     openai: upstreams.openai,
     anthropic: upstreams.anthropic,
+    gemini: upstreams.gemini,
     counters,
     log,
     get prices() {
@@ -1553,6 +1554,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       batches,
       openai: upstreams.openai,
       anthropic: upstreams.anthropic,
+      gemini: upstreams.gemini,
       prices,
       log,
       endUserIds,

@@ -1,4 +1,5 @@
 import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
 import OpenAI, { toFile } from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { endUserId } from '../../src/gateway/end-user-id.js';
@@ -38,7 +39,7 @@ describe('batches through the gateway: read before they run, held against the bu
   };
 
   beforeAll(() => {
-    fake = attachFakeBatches(s.upstream.server, { openai: s.keys.openai, anthropic: s.keys.anthropic });
+    fake = attachFakeBatches(s.upstream.server, s.keys);
   });
 
   it('sends a batch file as the gateway sends each request, holds its worst case until it ends, and bills what each request used at half price', async () => {
@@ -241,6 +242,54 @@ describe('batches through the gateway: read before they run, held against the bu
     for await (const r of await an(token).messages.batches.results(batch.id)) results.push(r.result.type);
     expect(results).toEqual(['succeeded', 'errored']);
     expect(fake.requests.filter((r) => r.url.startsWith('/v1/messages/batches')).every((r) => r.anthropicVersion !== undefined)).toBe(true);
+  });
+
+  it("runs Gemini's batch mode the same way: inline requests checked and capped, held, billed at half price from their responses, reached by their owner alone", async () => {
+    const token = s.tokenFor('gemini-batcher', { budgetUsd: 5, period: 'day' });
+    const ai = (t: string) => new GoogleGenAI({ apiKey: t, httpOptions: { baseUrl: s.gw.origin } });
+    const job = await ai(token).batches.create({
+      model: 'gemini-2.5-flash',
+      src: [
+        { contents: [{ role: 'user', parts: [{ text: 'Summarise.' }] }], config: { maxOutputTokens: 2_000 } },
+        { contents: [{ role: 'user', parts: [{ text: 'Translate.' }] }] },
+      ],
+      config: { displayName: 'nightly' },
+    });
+    expect(job.name).toMatch(/^batches\//);
+    const id = job.name!.slice('batches/'.length);
+    const made = fake.batches.find((b) => b.id === id)!;
+    expect(made.authorization).toBe(s.keys.gemini[0]);
+    // The request without a cap is sent with the one it was reserved for.
+    const sent = (made.body as { batch: { inputConfig: { requests: { requests: Array<{ request: { generationConfig?: { maxOutputTokens?: number } } }> } } } }).batch.inputConfig.requests.requests;
+    expect(sent.map((q) => q.request.generationConfig?.maxOutputTokens)).toEqual([2_000, 4096]);
+    // gemini-2.5-flash: $0.30 / $2.50 a million; half in a batch.
+    expect(s.spentToday('gemini-batcher')).toBeGreaterThanOrEqual(Math.floor((6_096 * 2.5 * 1e3) / 2));
+    const other = s.tokenFor('gemini-other');
+    const stranger = (await ai(other).batches.get({ name: job.name! }).then(() => undefined, (e: unknown) => e)) as { status?: number } | undefined;
+    expect(stranger?.status).toBe(404);
+    const others: string[] = [];
+    for await (const b of await ai(other).batches.list()) others.push(b.name!);
+    expect(others).toEqual([]);
+    made.end([{ input_tokens: 100, output_tokens: 1_000 }, { input_tokens: 200, output_tokens: 3_000 }]);
+    const done = await ai(token).batches.get({ name: job.name! });
+    expect(done.state).toBe('JOB_STATE_SUCCEEDED');
+    expect(done.dest?.inlinedResponses).toHaveLength(2);
+    await until('the batch is billed', () => s.rowsOfUser('gemini-batcher').some((r) => r.route === 'batches'));
+    const row = s.rowsOfUser('gemini-batcher').find((r) => r.route === 'batches')!;
+    expect([row.model, row.tokensIn, row.tokensOut, row.outcome]).toEqual(['gemini-2.5-flash', 300, 4_000, 'ok']);
+    expect(row.costUsd).toBeCloseTo((300 * 0.3 + 4_000 * 2.5) / 1e6 / 2, 12);
+    const mine: string[] = [];
+    for await (const b of await ai(token).batches.list()) mine.push(b.name!);
+    expect(mine).toEqual([job.name]);
+    // Its owner cancels one through the gateway (Gemini names the method after a colon).
+    const second = await ai(token).batches.create({ model: 'gemini-2.5-flash', src: [{ contents: [{ role: 'user', parts: [{ text: 'again' }] }], config: { maxOutputTokens: 10 } }] });
+    await ai(token).batches.cancel({ name: second.name! });
+    expect(fake.requests.some((q) => q.method === 'POST' && q.url === `/v1beta/${second.name!}:cancel`)).toBe(true);
+    expect((await ai(token).batches.get({ name: second.name! })).state).toBe('JOB_STATE_CANCELLED');
+    // A batch from a file the gateway cannot read is refused.
+    const fromFile = await fetch(`${s.gw.origin}/v1beta/models/gemini-2.5-flash:batchGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ batch: { inputConfig: { fileName: 'files/abc' } } }) });
+    expect(fromFile.status).toBe(400);
+    expect(((await fromFile.json()) as { error: { message: string } }).error.message).toMatch(/takes its requests inline/);
   });
 
   it('refuses an Anthropic batch that mixes models or names a model the user may not use, with the request at fault', async () => {

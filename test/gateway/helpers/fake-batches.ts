@@ -17,7 +17,7 @@ export interface FakeFile {
 
 export interface FakeBatch {
   id: string;
-  provider: 'openai' | 'anthropic';
+  provider: 'openai' | 'anthropic' | 'gemini';
   status: string;
   /** OpenAI: the request as created (input_file_id, endpoint, metadata); Anthropic: the body's requests. */
   body: Record<string, unknown>;
@@ -38,8 +38,10 @@ export interface FakeBatches {
 const FILES = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
 const BATCHES = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const MESSAGE_BATCHES = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
+const GEMINI_BATCHES = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
+const GEMINI_CREATE = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
 
-export function attachFakeBatches(server: Server, keys: { openai: string[]; anthropic: string[] }): FakeBatches {
+export function attachFakeBatches(server: Server, keys: { openai: string[]; anthropic: string[]; gemini?: string[] }): FakeBatches {
   const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   server.removeAllListeners('request');
   let n = 0;
@@ -67,12 +69,13 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     const file = FILES.exec(path);
     const batch = BATCHES.exec(path);
     const mb = MESSAGE_BATCHES.exec(path);
-    if (!file && !batch && !mb) return others.forEach((l) => l(req, res));
+    const gb = GEMINI_BATCHES.exec(path) ?? GEMINI_CREATE.exec(path);
+    if (!file && !batch && !mb && !gb) return others.forEach((l) => l(req, res));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => void answer(Buffer.concat(chunks)));
     const answer = async (body: Buffer) => {
-      const auth = mb ? String(req.headers['x-api-key'] ?? '') : String(req.headers.authorization ?? '');
+      const auth = mb ? String(req.headers['x-api-key'] ?? '') : gb ? String(req.headers['x-goog-api-key'] ?? '') : String(req.headers.authorization ?? '');
       const version = req.headers['anthropic-version'];
       state.requests.push({ method: req.method ?? '', url, authorization: auth, ...(typeof version === 'string' ? { anthropicVersion: version } : {}) });
       const fail = state.failNext;
@@ -80,6 +83,10 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
         state.failNext = undefined;
         res.writeHead(fail.status, { 'content-type': 'application/json' });
         return res.end(fail.body);
+      }
+      if (gb) {
+        if (!(keys.gemini ?? []).includes(auth)) return json(res, 400, { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } });
+        return geminiBatches(req, res, path, body, auth);
       }
       if (mb) {
         if (!keys.anthropic.includes(auth)) return json(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
@@ -201,6 +208,56 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     if (req.method === 'DELETE') {
       anthropicObjects.delete(id);
       return json(res, 200, { id, type: 'message_batch_deleted' });
+    }
+    json(res, 200, o);
+  };
+
+  const geminiObjects = new Map<string, Record<string, unknown>>();
+  const geminiBatches = (req: IncomingMessage, res: ServerResponse, path: string, body: Buffer, auth: string) => {
+    const created = GEMINI_CREATE.exec(path);
+    if (created) {
+      const asked = JSON.parse(body.toString('utf8')) as { batch: { displayName?: string; inputConfig: { requests: { requests: Array<{ request: unknown; metadata?: unknown }> } } } };
+      const requests = asked.batch.inputConfig.requests.requests;
+      const id = `fakebatch${++n}`;
+      const meta: Record<string, unknown> = { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch', model: `models/${created[1]!}`, displayName: asked.batch.displayName ?? '', state: 'BATCH_STATE_PENDING', createTime: '2026-11-30T00:00:00Z', name: `batches/${id}` };
+      const o: Record<string, unknown> = { name: `batches/${id}`, metadata: meta };
+      geminiObjects.set(id, o);
+      const b: FakeBatch = {
+        id,
+        provider: 'gemini',
+        status: 'BATCH_STATE_PENDING',
+        body: asked as unknown as Record<string, unknown>,
+        authorization: auth,
+        end(usage, opts = {}) {
+          b.status = meta.state = opts.status ?? 'BATCH_STATE_SUCCEEDED';
+          o.done = true;
+          meta.output = {
+            inlinedResponses: {
+              inlinedResponses: requests.map((q, i) =>
+                i < usage.length
+                  ? { response: { candidates: [{ content: { parts: [{ text: 'done' }], role: 'model' }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: usage[i]!.input_tokens, candidatesTokenCount: usage[i]!.output_tokens, totalTokenCount: usage[i]!.input_tokens + usage[i]!.output_tokens } }, ...(q.metadata !== undefined ? { metadata: q.metadata } : {}) }
+                  : { error: { code: 3, message: 'bad request' } },
+              ),
+            },
+          };
+        },
+      };
+      state.batches.push(b);
+      return json(res, 200, o);
+    }
+    const m = GEMINI_BATCHES.exec(path)!;
+    const [, id, part] = m;
+    if (id === undefined) return json(res, 200, { operations: [...geminiObjects.values()] });
+    const o = geminiObjects.get(id);
+    const b = state.batches.find((x) => x.id === id);
+    if (o === undefined || b?.authorization !== auth) return json(res, 404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } });
+    if (part === 'cancel') {
+      if (!String(b.status).endsWith('SUCCEEDED')) (o.metadata as Record<string, unknown>).state = b.status = 'BATCH_STATE_CANCELLED';
+      return json(res, 200, {});
+    }
+    if (req.method === 'DELETE') {
+      geminiObjects.delete(id);
+      return json(res, 200, {});
     }
     json(res, 200, o);
   };
