@@ -111,3 +111,22 @@ describe('background responses followed on a shared store: each billed by one in
     await bg.stopAll();
   });
 });
+
+describe('work followed alone', () => {
+  it('bills what starts being followed after the gateway began to close, rather than never', async () => {
+    const settled: Array<[string, string]> = [];
+    const log = createLogger({ destination: new Writable({ write: (_c: Buffer, _e, cb) => cb() }) });
+    const asking = { noun: 'batch', plural: 'batches', logKey: 'batchId', statusPath: (id: string) => `/b/${id}`, cancelPath: (id: string) => `/b/${id}/cancel`, state: () => undefined, finished: () => false, outcome: () => 'ok', aloneAtShutdown: 'bill' as const };
+    const bg = new BackgroundResponses<string>((item, _answer, outcome) => void settled.push([item, outcome]), log, { pollMs: 20, maxMs: 60_000 }, () => undefined, undefined, asking);
+    bg.follow('b1', 'first', up, key);
+    await bg.stopAll();
+    expect(settled).toEqual([['first', 'shutdown']]);
+    bg.follow('b2', 'late', up, key);
+    await until(() => settled.length === 2);
+    expect(settled[1]).toEqual(['late', 'shutdown']);
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await sleep(10);
+}

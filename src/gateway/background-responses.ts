@@ -196,6 +196,8 @@ export class BackgroundResponses<T> {
     if (this.handover !== undefined) x.shared = this.record(id, x, this.handover);
     this.followed.set(id, x);
     this.startLooking();
+    // Started as the gateway closes (a request that was on its way): it could not be billed later.
+    if (this.stopped) void this.stopAll();
   }
 
   /** Writes a followed response's record where the other instances find it: true once written. */

@@ -1493,7 +1493,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     background: { ...DEFAULT_BACKGROUND, ...options.background },
     finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),
     answerText: (up) => answerText(up, openai),
-    closing: () => closing !== undefined,
     user: (id) => dir.getUser(id),
     // Another instance takes over the background responses of one that stops or dies.
     work: (counters as Counters).sharedWork?.('response'),

@@ -49,8 +49,6 @@ export interface StoredResponsesGateway {
   finish(f: Flight, usage: Usage, outcome: string, billed: boolean): void;
   /** A JSON answer's text, with the gateway's errors for one too large or cut off. */
   answerText(up: UpstreamAnswer): Promise<string>;
-  /** True once the gateway has started closing. */
-  closing(): boolean;
   /** Why the caller may no longer spend (a disabled user, a revoked token), or undefined. */
   refusal(caller: Caller): string | undefined;
   /** A user as the directory has it now (a response taken over from another instance is its user's still). */
@@ -181,8 +179,6 @@ export class StoredResponses {
     const stopLease = f.plan === undefined ? () => undefined : keepLease(this.g.counters, f.plan, (err) => this.g.log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
     this.followed.follow(id, { f, maxTokens, stopLease }, via.up, via.key);
     this.g.log.info({ reqId: f.reqId, user: f.caller.user.name, responseId: id }, 'background response followed until it finishes');
-    // Started as the gateway closes: it could not be billed later.
-    if (this.g.closing()) void this.followed.stopAll();
   }
 
   /** A response object relayed to its client: billed now if it has finished and is followed here. */
