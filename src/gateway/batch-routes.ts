@@ -61,8 +61,8 @@ export interface BatchRoutesGateway {
   promptText(caller: Caller, route: Route, reqId: string, text: string, json: boolean): string;
   /** The request's body: read (up to `limit` bytes), or what a framework in front already read. */
   body(limit: number): Promise<Buffer>;
-  /** The JSON request body, parsed. */
-  json(): Promise<{ raw: Buffer; parsed: unknown }>;
+  /** The JSON request body, parsed; up to `limit` bytes (default: the gateway's limit on a request body). */
+  json(limit?: number): Promise<{ raw: Buffer; parsed: unknown }>;
   tagOf(req: IncomingMessage): string | undefined;
 }
 
@@ -435,7 +435,8 @@ async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promi
 
 /** `POST /v1/messages/batches`: the requests read one by one, the batch run with the first key that takes it. */
 async function createAnthropicBatch(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
-  const { raw, parsed } = await g.json();
+  // Its requests are in the body: as large as a batch file may be.
+  const { raw, parsed } = await g.json(g.maxFileBytes());
   const text = g.promptText(r.caller, ANTHROPIC_BATCH_RUN, r.reqId, raw.toString('utf8'), true);
   const read = readAnthropicBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), reading(g, r.caller.user));
   await g.checkObjects(r.caller, read.objects);
@@ -454,7 +455,7 @@ async function createAnthropicBatch(g: BatchRoutesGateway, r: ObjectRequest): Pr
 
 /** `POST /v1beta/models/{model}:batchGenerateContent`: the inline requests read one by one, the batch run with the first key that takes it. */
 async function createGeminiBatch(g: BatchRoutesGateway, r: ObjectRequest, model: string): Promise<void> {
-  const { raw, parsed } = await g.json();
+  const { raw, parsed } = await g.json(g.maxFileBytes());
   const text = g.promptText(r.caller, GEMINI_BATCH_RUN, r.reqId, raw.toString('utf8'), true);
   const read = readGeminiBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), model, reading(g, r.caller.user));
   await g.checkObjects(r.caller, read.objects);

@@ -1585,14 +1585,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         if (req.readableDidRead) throw new GatewayHttpError(400, 'invalid_request_error', `${req.url?.slice(0, 100)} takes the upload as it was sent: mount the gateway before any body parser (multer, @fastify/multipart)`);
         return readBody(req, limit);
       },
-      json: async () => {
+      json: async (limit = maxBody) => {
         if (given !== undefined && !Buffer.isBuffer(given) && typeof given !== 'string') {
           const raw = Buffer.from(JSON.stringify(given));
-          if (raw.length > maxBody) throw tooLarge(maxBody);
+          if (raw.length > limit) throw tooLarge(limit);
           return { raw, parsed: given };
         }
-        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, maxBody);
-        if (raw.length > maxBody) throw tooLarge(maxBody);
+        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, limit);
+        if (raw.length > limit) throw tooLarge(limit);
         return { raw, parsed: parseJson(raw) };
       },
       tagOf,

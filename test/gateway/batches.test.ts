@@ -292,6 +292,18 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(((await fromFile.json()) as { error: { message: string } }).error.message).toMatch(/takes its requests inline/);
   });
 
+  it("takes a batch's requests in its body up to maxFileBytes, not the smaller limit on a request's body", async () => {
+    const gw = await s.another({ maxBodyBytes: 4_000, maxFileBytes: 40_000 });
+    const token = s.tokenFor('bulk');
+    const an = new Anthropic({ baseURL: gw.origin, apiKey: token, maxRetries: 0 });
+    const requests = Array.from({ length: 40 }, (_, i) => ({ custom_id: `r${i}`, params: { model: 'claude-haiku-4-5', max_tokens: 10, messages: [{ role: 'user' as const, content: 'x'.repeat(200) }] } }));
+    expect((await an.messages.batches.create({ requests })).processing_status).toBe('in_progress');
+    const tooMany = await refusal(an.messages.batches.create({ requests: [...requests, ...requests, ...requests, ...requests, ...requests].map((q, i) => ({ ...q, custom_id: `r${i}` })) }));
+    expect(tooMany.status).toBe(413);
+    const chat = await fetch(`${gw.origin}/v1/messages`, { method: 'POST', headers: { 'x-api-key': token, 'anthropic-version': '2023-06-01', 'content-type': 'application/json' }, body: JSON.stringify(requests[0]!.params).replace('x'.repeat(200), 'x'.repeat(5_000)) });
+    expect(chat.status).toBe(413);
+  });
+
   it('refuses an Anthropic batch that mixes models or names a model the user may not use, with the request at fault', async () => {
     const token = s.tokenFor('claude-narrow', { models: ['claude-haiku-4-5'] });
     const an = new Anthropic({ baseURL: s.gw.origin, apiKey: token, maxRetries: 0 });
