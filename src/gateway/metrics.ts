@@ -26,6 +26,8 @@ export interface MetricsSources {
   ledgerQueued(): number;
   /** Realtime and Live sessions open now, by provider. */
   sessions?(): Record<string, number>;
+  /** Work followed here until it ends, its reservation held (background responses, batches), by kind. */
+  followed?(): Record<string, number>;
 }
 
 // Request durations run from a cached refusal (sub-millisecond) to a long streamed answer.
@@ -167,6 +169,16 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const [provider, n] of Object.entries(sources.sessions?.() ?? {})) this.set({ provider }, n);
+      },
+    });
+    new Gauge({
+      name: 'keyward_gateway_followed',
+      help: 'Background responses and batches this instance follows until they end, each holding its reservation against the budgets, by kind.',
+      labelNames: ['kind'],
+      registers: [r],
+      collect() {
+        this.reset();
+        for (const [kind, n] of Object.entries(sources.followed?.() ?? {})) this.set({ kind }, n);
       },
     });
     new Gauge({

@@ -285,6 +285,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       for (const provider of relays.values()) n[provider] = (n[provider] ?? 0) + 1;
       return n;
     },
+    followed: () => ({ background_response: stored.following, batch: batches.size }),
   });
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
   // Counted where the limits are: across every instance on a shared Redis.

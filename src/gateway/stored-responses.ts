@@ -118,6 +118,11 @@ export class StoredResponses {
     return { item: { f, maxTokens: p.maxTokens, stopLease }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
   }
 
+  /** The background responses this instance follows now. */
+  get following(): number {
+    return this.followed.size;
+  }
+
   /** True when a background response started on another instance can be found here. */
   get sharedAcrossInstances(): boolean {
     return this.background.sharedAcrossInstances;

@@ -63,6 +63,8 @@ describe('batches through the gateway: read before they run, held against the bu
     const held = s.spentToday('nightly');
     expect(held).toBeGreaterThanOrEqual(Math.floor((4396 * OUT_USD * 1e9) / 2));
     expect(s.rowsOfUser('nightly').filter((r) => r.route === 'batches')).toEqual([]);
+    // Its operators see it among the work followed.
+    expect((await s.gw.gateway.metrics.scrape()).body).toMatch(/^keyward_gateway_followed\{kind="batch"\} [1-9]/m);
 
     fake.batches.at(-1)!.end([
       { input_tokens: 1_000, output_tokens: 200 },
