@@ -8,7 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, FILE_ID, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, isFileId, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
 import { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Admission, Flight } from './flight.js';
@@ -75,10 +75,12 @@ export interface ObjectRequest {
   cors: Record<string, string> | undefined;
   path: string;
   query: string;
+  /** The API the path belongs to (objectRoute's). */
+  route: Route;
 }
 
 export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
-  const call = objectCall(r.path);
+  const call = objectCall(r.path, r.route);
   if (typeof call === 'string') throw new GatewayHttpError(404, 'not_found', call);
   const method = r.req.method ?? 'GET';
   const allowed = allowedMethods(call);
@@ -87,26 +89,26 @@ export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Pr
   if (call.model !== undefined) return createGeminiBatch(g, r, call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
-    if (route === FILES_ROUTE) return uploadFile(g, r);
+    if (route.kind === 'file') return uploadFile(g, r, route);
     return route === OPENAI_BATCH_ROUTE ? createOpenAiBatch(g, r) : createAnthropicBatch(g, r);
   }
   return reach(g, r, call, method);
 }
 
-/** Whose batch API a route is. */
+/** Whose API a route is. */
 function providerOf(route: Route): BatchProvider {
-  return route === ANTHROPIC_BATCH_ROUTE ? 'anthropic' : route === GEMINI_BATCH_ROUTE ? 'gemini' : 'openai';
+  return route.provider.name === 'anthropic' ? 'anthropic' : route === GEMINI_BATCH_ROUTE ? 'gemini' : 'openai';
 }
 
-/** Where a route's objects are, under its upstream's base URL. */
-function baseOf(route: Route): string {
-  return route === FILES_ROUTE ? '/files' : route.upstreamPath;
-}
-
-/** An object's path: Gemini names a method after a colon (`batches/{id}:cancel`), the others after a slash. */
+/** An object's path under its upstream's base URL: Gemini names a method after a colon (`batches/{id}:cancel`), the others after a slash. */
 function objectPath(route: Route, id: string, part: string | undefined): string {
-  if (part === undefined) return `${baseOf(route)}/${id}`;
-  return `${baseOf(route)}/${id}${route === GEMINI_BATCH_ROUTE ? ':' : '/'}${part}`;
+  if (part === undefined) return `${route.upstreamPath}/${id}`;
+  return `${route.upstreamPath}/${id}${route === GEMINI_BATCH_ROUTE ? ':' : '/'}${part}`;
+}
+
+/** Anthropic's headers for a call of its API (its version, the betas the client asked for); none for another's. */
+function headersFor(route: Route, req: IncomingMessage): { headers: Record<string, string> } | undefined {
+  return route.provider.name === 'anthropic' ? { headers: anthropicHeaders(req) } : undefined;
 }
 
 function allowedMethods(call: ObjectCall): string[] {
@@ -176,7 +178,7 @@ function anthropicHeaders(req: IncomingMessage): Record<string, string> {
 }
 
 function notYours(call: ObjectCall): GatewayHttpError {
-  const what = call.route === FILES_ROUTE ? 'file' : 'batch';
+  const what = call.route.kind === 'file' ? 'file' : 'batch';
   return new GatewayHttpError(404, 'not_found', `no ${what} of yours with this id: a ${what} is reached through the gateway by the user it was ${what === 'file' ? 'uploaded' : 'created'} by`);
 }
 
@@ -211,7 +213,7 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
   let key: PoolKey;
   let owner: OwnerRecord | undefined;
   try {
-    owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await batchOwner(g, id, route, cancel);
+    owner = route.kind === 'file' ? await g.batches.fileOwner(id) : await batchOwner(g, id, route, cancel);
     if (owner === undefined || owner.user !== r.caller.user.id) throw notYours(call);
     key = keyOf(up, owner);
   } catch (err) {
@@ -222,7 +224,7 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
   if (owner.model !== undefined) f.model = owner.model;
   let answer: UpstreamAnswer;
   try {
-    answer = await up.sendOn(key, objectPath(route, id, call.part), cancel, method as 'GET' | 'POST' | 'DELETE', anthropicBatch ? { headers: anthropicHeaders(r.req) } : undefined);
+    answer = await up.sendOn(key, objectPath(route, id, call.part), cancel, method as 'GET' | 'POST' | 'DELETE', headersFor(route, r.req));
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
@@ -237,9 +239,9 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
   const body = await jsonAnswer(g, f, answer, route.provider);
   sendJson(g, r, f, answer.statusCode, anthropicBatch ? forClient(body) : body, extra);
   if (method === 'DELETE') {
-    if (route === FILES_ROUTE) g.batches.forgetFile(id);
+    if (route.kind === 'file') g.batches.forgetFile(id);
     else g.batches.forgetBatch(id);
-  } else if (route !== FILES_ROUTE) g.batches.seen(provider, body, owner, up);
+  } else if (route.kind !== 'file') g.batches.seen(provider, body, owner, up);
   g.finish(f, NOTHING, 'ok', false);
 }
 
@@ -277,7 +279,7 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
   const params = new URLSearchParams();
   for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'before', 'after_id', 'before_id', 'purpose', 'order', 'pageSize', 'pageToken'].includes(k)) params.set(k, v.slice(0, 256));
   const qs = params.toString();
-  const base = baseOf(route);
+  const base = route.upstreamPath;
   const data: Array<Record<string, unknown>> = [];
   const seen = new Set<string>();
   let hasMore = false;
@@ -285,7 +287,7 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
   for (const key of up.pool.keys) {
     let answer: UpstreamAnswer;
     try {
-      answer = await up.sendOn(key, qs === '' ? base : `${base}?${qs}`, cancel, 'GET', anthropicBatch ? { headers: anthropicHeaders(r.req) } : undefined);
+      answer = await up.sendOn(key, qs === '' ? base : `${base}?${qs}`, cancel, 'GET', headersFor(route, r.req));
     } catch (err) {
       throw unreachable(g, f, r.res, up, err);
     }
@@ -309,8 +311,8 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
   }
   const out = geminiBatch
     ? { operations: data, ...(nextPageToken !== undefined ? { nextPageToken } : {}) }
-    : anthropicBatch
-    ? { data: data.map(throughGateway), has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
+    : route.provider.name === 'anthropic'
+    ? { data: anthropicBatch ? data.map(throughGateway) : data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
     : { object: 'list', data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
   g.finish(f, NOTHING, 'ok', false);
@@ -318,7 +320,7 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
 
 async function ownedBy(g: BatchRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
   if (route === OPENAI_BATCH_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
-  const owner = route === FILES_ROUTE ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
+  const owner = route.kind === 'file' ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
   return owner?.user === userId;
 }
 
@@ -340,14 +342,16 @@ function reading(g: BatchRoutesGateway, user: UserRecord): BatchReading {
 
 /**
  * `POST /v1/files`: a file for the caller alone. A batch's input is read request by request first
- * (refused with the line at fault), and goes to OpenAI as the gateway would send each request.
+ * (refused with the line at fault), and goes to OpenAI as the gateway would send each request. An
+ * Anthropic file (its Files API takes no purpose) is a document or image for the caller's messages.
  */
-async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const limit = g.maxFileBytes();
   const raw = await g.body(limit);
   if (raw.length > limit) throw new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
-  const upload = await Upload.read(raw, r.req.headers['content-type'], "'file' and 'purpose'");
-  const purpose = upload.field('purpose');
+  const anthropicFile = route === ANTHROPIC_FILES_ROUTE;
+  const upload = await Upload.read(raw, r.req.headers['content-type'], anthropicFile ? "'file'" : "'file' and 'purpose'");
+  const purpose = anthropicFile ? 'user_data' : upload.field('purpose');
   if (purpose === undefined || !PURPOSES.has(purpose)) throw badRequest(`'purpose' must be one of ${[...PURPOSES].join(', ')}: what the gateway's routes use a file for`);
   const file = await upload.file('file', purpose === 'batch' ? "the batch's requests, one JSON object a line" : 'the file');
   let summary: BatchSummary | undefined;
@@ -363,17 +367,17 @@ async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest): Promise<void
     // A document in text (notes, a CSV, code) goes to the provider for the model to read, as a prompt does; a binary one is not read.
     const text = file.bytes.toString('utf8');
     if (!text.includes('\uFFFD') && !text.includes('\0')) {
-      const sent = g.promptText(r.caller, FILES_ROUTE, r.reqId, text, false);
+      const sent = g.promptText(r.caller, route, r.reqId, text, false);
       if (sent !== text) await upload.setFile('file', { ...file, bytes: Buffer.from(sent) });
     }
   }
-  const up = g.openai;
-  const f = counted(r, FILES_ROUTE, up, summary?.model ?? '-');
+  const up = anthropicFile ? g.anthropic : g.openai;
+  const f = counted(r, route, up, summary?.model ?? '-');
   const extra = await admitted(g, r, f);
   const cancel = cancelOnClose(r.res);
   let sent: { res: UpstreamAnswer; key: PoolKey };
   try {
-    sent = await up.send('/files', 'POST', { 'content-type': upload.contentType, accept: 'application/json' }, upload.body, cancel);
+    sent = await up.send(route.upstreamPath, 'POST', { 'content-type': upload.contentType, accept: 'application/json', ...headersFor(route, r.req)?.headers }, upload.body, cancel);
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
@@ -385,7 +389,7 @@ async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest): Promise<void
   } catch {
     // Relayed as it came; nobody can reach the file through the gateway (logged below).
   }
-  if (typeof id === 'string' && FILE_ID.test(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, summary);
+  if (typeof id === 'string' && isFileId(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, summary);
   else g.log.warn({ reqId: r.reqId }, 'an uploaded file came back without an id the gateway knows: nobody can reach it through the gateway');
   sendJson(g, r, f, sent.res.statusCode, body, extra);
   g.finish(f, NOTHING, 'ok', false);
@@ -413,7 +417,7 @@ async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promi
   const { raw, parsed } = await g.json();
   if (!isObject(parsed)) throw badRequest('the request body must be a JSON object');
   const fileId = parsed.input_file_id;
-  if (typeof fileId !== 'string' || !FILE_ID.test(fileId)) throw badRequest("'input_file_id' is required: the id (file-…) of a file uploaded through the gateway with purpose 'batch'");
+  if (typeof fileId !== 'string' || !fileId.startsWith('file-') || !isFileId(fileId)) throw badRequest("'input_file_id' is required: the id (file-…) of a file uploaded through the gateway with purpose 'batch'");
   const owner = await g.batches.fileOwner(fileId);
   if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', `no file of yours with id '${fileId}': upload the batch's input through the gateway (POST /v1/files, purpose 'batch')`);
   const summary = owner.batch;

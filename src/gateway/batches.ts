@@ -38,12 +38,14 @@ import type { UpstreamBody } from './upstream-call.js';
 export const OWNED_DAYS = 30;
 const OWNED_MS = OWNED_DAYS * 24 * 3_600_000;
 
+/** OpenAI's Files API, and Anthropic's (beta), at the same path: told apart by the id, or by the headers Anthropic's SDK sends. */
 export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/files' };
+export const ANTHROPIC_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/files' };
 /** A batch reached (retrieved, cancelled, listed, its results read): counted as a request, billed nothing. */
 export const OPENAI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST'], provider: openai, upstreamPath: '/batches' };
 export const ANTHROPIC_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/messages/batches' };
-/** A batch created, and billed once it has ended. */
 export const GEMINI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: gemini, upstreamPath: '/v1beta/batches' };
+/** A batch created, and billed once it has ended. */
 export const OPENAI_BATCH_RUN: Route = { ...OPENAI_BATCH_ROUTE, kind: 'batches' };
 export const ANTHROPIC_BATCH_RUN: Route = { ...ANTHROPIC_BATCH_ROUTE, kind: 'batches' };
 export const GEMINI_BATCH_RUN: Route = { ...GEMINI_BATCH_ROUTE, kind: 'batches' };
@@ -58,6 +60,7 @@ const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
+export const ANTHROPIC_FILE_ID = /^file_[A-Za-z0-9]{1,200}$/;
 const OPENAI_BATCH_ID = /^batch_[A-Za-z0-9_-]{1,200}$/;
 const ANTHROPIC_BATCH_ID = /^msgbatch_[A-Za-z0-9_-]{1,200}$/;
 const GEMINI_BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
@@ -71,18 +74,27 @@ export interface ObjectCall {
   model?: string;
 }
 
-/** The API a files or batches path belongs to (its id and part checked when it is handled); undefined for any other path. */
-export function objectRoute(path: string): Route | undefined {
-  if (path === '/v1/files' || path.startsWith('/v1/files/')) return FILES_ROUTE;
+/** True for a file's id as OpenAI or Anthropic makes them. */
+export function isFileId(id: string): boolean {
+  return FILE_ID.test(id) || ANTHROPIC_FILE_ID.test(id);
+}
+
+/**
+ * The API a files or batches path belongs to (its id and part checked when it is handled); undefined
+ * for any other path. `anthropicClient`: the call carries `anthropic-version`, as Anthropic's SDK sends.
+ */
+export function objectRoute(path: string, anthropicClient: boolean): Route | undefined {
+  if (path === '/v1/files' || path.startsWith('/v1/files/')) return path.startsWith('/v1/files/file_') || (anthropicClient && !path.startsWith('/v1/files/file-')) ? ANTHROPIC_FILES_ROUTE : FILES_ROUTE;
   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return OPENAI_BATCH_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
   if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
   return undefined;
 }
 
-/** The call a path names; a 404 message when it names none (an id not shaped as the provider makes them). */
-export function objectCall(path: string): ObjectCall | string {
+/** The call a path of `route` (objectRoute's) names; a 404 message when it names none (an id not shaped as the provider makes them). */
+export function objectCall(path: string, route: Route): ObjectCall | string {
   const file = FILE_PATH.exec(path);
+  if (file !== null && route === ANTHROPIC_FILES_ROUTE) return checked(route, file, ANTHROPIC_FILE_ID, '/v1/files/file_…, /v1/files/file_…/content');
   if (file !== null) return checked(FILES_ROUTE, file, FILE_ID, '/v1/files/file-…, /v1/files/file-…/content');
   const ob = OPENAI_BATCH_PATH.exec(path);
   if (ob !== null) return checked(OPENAI_BATCH_ROUTE, ob, OPENAI_BATCH_ID, '/v1/batches/batch_…, /v1/batches/batch_…/cancel');

@@ -49,7 +49,7 @@ import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, 
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
 import { handleObjects, type BatchRoutesGateway } from './batch-routes.js';
-import { Batches, FILE_ID, objectRoute } from './batches.js';
+import { Batches, isFileId, objectRoute } from './batches.js';
 import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
@@ -1349,7 +1349,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : undefined);
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path, req.headers['anthropic-version'] !== undefined) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : undefined);
     const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {
@@ -1396,7 +1396,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route.kind === 'file' || route.kind === 'batch') {
         if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file or batch is; try again shortly', { 'retry-after': '1' });
-        return await handleObjects(batchRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1) });
+        return await handleObjects(batchRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
       }
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
@@ -1465,7 +1465,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   async function checkObjects(caller: Caller, ids: string[]): Promise<void> {
     for (const id of ids) {
       if (sharedObjects.has(id)) continue;
-      if (FILE_ID.test(id) && (await batches.fileOwner(id))?.user === caller.user.id) continue;
+      if (isFileId(id) && (await batches.fileOwner(id))?.user === caller.user.id) continue;
       throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file is the user's who uploaded it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);
     }
   }

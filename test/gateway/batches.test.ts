@@ -306,6 +306,30 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(chat.status).toBe(413);
   });
 
+  it("keeps Anthropic's files (its Files API, at the same path as OpenAI's) their uploader's: theirs to name in a message, read, list and delete, nobody else's", async () => {
+    const owner = s.tokenFor('claude-filer');
+    const other = s.tokenFor('claude-snoop');
+    const an = (t: string) => new Anthropic({ baseURL: s.gw.origin, apiKey: t, maxRetries: 0 });
+    const file = await an(owner).beta.files.upload({ file: await toFile(Buffer.from('Q3 revenue: 12.4M\n'), 'q3.txt', { type: 'text/plain' }) });
+    expect(file.id).toMatch(/^file_/);
+    expect(fake.files.find((f) => f.id === file.id)!.authorization).toBe(s.keys.anthropic[0]);
+    const ask = (t: string) => an(t).beta.messages.create({ model: 'claude-haiku-4-5', max_tokens: 16, betas: ['files-api-2025-04-14'], messages: [{ role: 'user', content: [{ type: 'document', source: { type: 'file', file_id: file.id } }, { type: 'text', text: 'Summarise.' }] }] });
+    expect((await ask(owner)).content.length).toBeGreaterThan(0);
+    const borrowed = await refusal(ask(other));
+    expect([borrowed.status, borrowed.type]).toEqual([403, 'permission_error']);
+    expect((await an(owner).beta.files.retrieveMetadata(file.id)).id).toBe(file.id);
+    expect((await refusal(an(other).beta.files.retrieveMetadata(file.id))).status).toBe(404);
+    expect((await refusal(an(other).beta.files.delete(file.id))).status).toBe(404);
+    const listed = async (t: string) => {
+      const ids: string[] = [];
+      for await (const f of an(t).beta.files.list()) ids.push(f.id);
+      return ids;
+    };
+    expect(await listed(other)).toEqual([]);
+    expect(await listed(owner)).toEqual([file.id]);
+    expect((await an(owner).beta.files.delete(file.id)).type).toBe('file_deleted');
+  });
+
   it('refuses an Anthropic batch that mixes models or names a model the user may not use, with the request at fault', async () => {
     const token = s.tokenFor('claude-narrow', { models: ['claude-haiku-4-5'] });
     const an = new Anthropic({ baseURL: s.gw.origin, apiKey: token, maxRetries: 0 });

@@ -93,6 +93,12 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
         if (typeof version !== 'string') return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version header is required' } });
         return anthropicBatches(req, res, mb, body, auth);
       }
+      const anthropicKey = req.headers['x-api-key'];
+      if (file && typeof anthropicKey === 'string') {
+        if (!keys.anthropic.includes(anthropicKey)) return json(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
+        if (typeof req.headers['anthropic-version'] !== 'string') return json(res, 400, { type: 'error', error: { type: 'invalid_request_error', message: 'anthropic-version header is required' } });
+        return anthropicFiles(req, res, file, body, anthropicKey);
+      }
       if (!keys.openai.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
       if (file) return files(req, res, file, body, auth);
       return openaiBatches(req, res, batch!, body, auth);
@@ -120,6 +126,27 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       return res.end(f.bytes);
     }
     json(res, 200, fileObject(f));
+  };
+
+  const anthropicFileObject = (f: FakeFile) => ({ id: f.id, type: 'file', filename: f.filename, mime_type: 'text/plain', size_bytes: f.bytes.length, created_at: '2026-11-30T00:00:00Z', downloadable: false });
+  const anthropicFiles = async (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
+    const [, id] = m;
+    if (id === undefined && req.method === 'POST') {
+      const form = await new Response(body, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
+      const f = form.get('file') as File;
+      const made: FakeFile = { id: `file_fake${++n}`, purpose: 'anthropic', filename: f.name, bytes: Buffer.from(await f.arrayBuffer()), authorization: auth };
+      state.files.push(made);
+      return json(res, 200, anthropicFileObject(made));
+    }
+    const mine = state.files.filter((x) => x.purpose === 'anthropic' && x.authorization === auth);
+    if (id === undefined) return json(res, 200, { data: mine.map(anthropicFileObject), has_more: false, first_id: mine[0]?.id ?? null, last_id: mine.at(-1)?.id ?? null });
+    const f = mine.find((x) => x.id === id);
+    if (f === undefined) return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `File not found: ${id}` } });
+    if (req.method === 'DELETE') {
+      state.files.splice(state.files.indexOf(f), 1);
+      return json(res, 200, { id, type: 'file_deleted' });
+    }
+    json(res, 200, anthropicFileObject(f));
   };
 
   const openaiBatches = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
