@@ -86,11 +86,11 @@ export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Pr
   const allowed = allowedMethods(call);
   if (!allowed.includes(method)) throw new GatewayHttpError(405, 'method_not_allowed', `${r.path.slice(0, 100)} takes ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
   const route = call.route;
-  if (call.model !== undefined) return createGeminiBatch(g, r, call.model);
+  if (call.model !== undefined) return createInlineBatch(g, r, 'gemini', call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
     if (route.kind === 'file') return uploadFile(g, r, route);
-    return route === OPENAI_BATCH_ROUTE ? createOpenAiBatch(g, r) : createAnthropicBatch(g, r);
+    return route === OPENAI_BATCH_ROUTE ? createOpenAiBatch(g, r) : createInlineBatch(g, r, 'anthropic');
   }
   return reach(g, r, call, method);
 }
@@ -437,43 +437,31 @@ async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promi
   return created(g, r, f, extra, 'openai', up, key, summary, answer);
 }
 
-/** `POST /v1/messages/batches`: the requests read one by one, the batch run with the first key that takes it. */
-async function createAnthropicBatch(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+/**
+ * A batch whose requests are in its body: `POST /v1/messages/batches` (Anthropic) or
+ * `POST /v1beta/models/{model}:batchGenerateContent` (Gemini, inline requests). The requests are read
+ * one by one, and the batch runs with the first key that takes it.
+ */
+async function createInlineBatch(g: BatchRoutesGateway, r: ObjectRequest, provider: 'anthropic' | 'gemini', model?: string): Promise<void> {
   // Its requests are in the body: as large as a batch file may be.
   const { raw, parsed } = await g.json(g.maxFileBytes());
-  const text = g.promptText(r.caller, ANTHROPIC_BATCH_RUN, r.reqId, raw.toString('utf8'), true);
-  const read = readAnthropicBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), reading(g, r.caller.user));
+  const route = provider === 'anthropic' ? ANTHROPIC_BATCH_RUN : GEMINI_BATCH_RUN;
+  const text = g.promptText(r.caller, route, r.reqId, raw.toString('utf8'), true);
+  const body = text === raw.toString('utf8') ? parsed : JSON.parse(text);
+  const read = provider === 'anthropic' ? readAnthropicBatch(body, reading(g, r.caller.user)) : readGeminiBatch(body, model!, reading(g, r.caller.user));
   await g.checkObjects(r.caller, read.objects);
   allowSummary(g, r.caller.user, read.summary);
-  const up = g.anthropic;
-  const { f, extra } = await admitBatch(g, r, ANTHROPIC_BATCH_RUN, up, read.summary);
+  const up = g[provider];
+  const { f, extra } = await admitBatch(g, r, route, up, read.summary);
   const cancel = cancelOnClose(r.res);
+  const path = provider === 'anthropic' ? route.upstreamPath : `/v1beta/models/${model!}:batchGenerateContent`;
   let sent: { res: UpstreamAnswer; key: PoolKey };
   try {
-    sent = await up.send('/v1/messages/batches', 'POST', { 'content-type': 'application/json', accept: 'application/json', ...anthropicHeaders(r.req) }, read.body, cancel);
+    sent = await up.send(path, 'POST', { 'content-type': 'application/json', accept: 'application/json', ...headersFor(route, r.req)?.headers }, read.body, cancel);
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
-  return created(g, r, f, extra, 'anthropic', up, sent.key, read.summary, sent.res);
-}
-
-/** `POST /v1beta/models/{model}:batchGenerateContent`: the inline requests read one by one, the batch run with the first key that takes it. */
-async function createGeminiBatch(g: BatchRoutesGateway, r: ObjectRequest, model: string): Promise<void> {
-  const { raw, parsed } = await g.json(g.maxFileBytes());
-  const text = g.promptText(r.caller, GEMINI_BATCH_RUN, r.reqId, raw.toString('utf8'), true);
-  const read = readGeminiBatch(text === raw.toString('utf8') ? parsed : JSON.parse(text), model, reading(g, r.caller.user));
-  await g.checkObjects(r.caller, read.objects);
-  allowSummary(g, r.caller.user, read.summary);
-  const up = g.gemini;
-  const { f, extra } = await admitBatch(g, r, GEMINI_BATCH_RUN, up, read.summary);
-  const cancel = cancelOnClose(r.res);
-  let sent: { res: UpstreamAnswer; key: PoolKey };
-  try {
-    sent = await up.send(`/v1beta/models/${model}:batchGenerateContent`, 'POST', { 'content-type': 'application/json', accept: 'application/json' }, read.body, cancel);
-  } catch (err) {
-    throw unreachable(g, f, r.res, up, err);
-  }
-  return created(g, r, f, extra, 'gemini', up, sent.key, read.summary, sent.res);
+  return created(g, r, f, extra, provider, up, sent.key, read.summary, sent.res);
 }
 
 async function created(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: BatchProvider, up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
