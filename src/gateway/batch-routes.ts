@@ -8,14 +8,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, isFileId, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, CONVERSATION_ID, CONVERSATIONS_ROUTE, FILES_ROUTE, isFileId, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
 import { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Admission, Flight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
-import type { OwnerRecord } from './owners.js';
+import type { OwnerRecord, Owners } from './owners.js';
+import { storedObjectsNamed } from './shared-objects.js';
 import { ANTHROPIC_VERSION } from './providers/anthropic.js';
 import type { Prices } from './providers/prices.js';
 import { isObject, type Provider, type ShapedRequest, type Usage } from './providers/types.js';
@@ -31,6 +32,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export interface BatchRoutesGateway {
   readonly batches: Batches;
+  /** Whose each conversation is. */
+  readonly conversations: Owners;
   readonly openai: Upstream;
   readonly anthropic: Upstream;
   readonly gemini: Upstream;
@@ -86,6 +89,7 @@ export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Pr
   const allowed = allowedMethods(call);
   if (!allowed.includes(method)) throw new GatewayHttpError(405, 'method_not_allowed', `${r.path.slice(0, 100)} takes ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
   const route = call.route;
+  if (route === CONVERSATIONS_ROUTE) return call.id === undefined ? createConversation(g, r) : reachConversation(g, r, call, method);
   if (call.model !== undefined) return createInlineBatch(g, r, 'gemini', call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
@@ -113,6 +117,7 @@ function headersFor(route: Route, req: IncomingMessage): { headers: Record<strin
 
 function allowedMethods(call: ObjectCall): string[] {
   if (call.model !== undefined) return ['POST'];
+  if (call.route === CONVERSATIONS_ROUTE) return call.id === undefined ? ['POST'] : call.part === undefined ? ['GET', 'POST', 'DELETE'] : call.item === undefined ? ['GET', 'POST'] : ['GET', 'DELETE'];
   if (call.id === undefined) return call.route === GEMINI_BATCH_ROUTE ? ['GET'] : ['GET', 'POST'];
   if (call.part === 'cancel') return ['POST'];
   if (call.part !== undefined) return ['GET'];
@@ -249,19 +254,113 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
 async function batchOwner(g: BatchRoutesGateway, id: string, route: Route, cancel: Cancel): Promise<OwnerRecord | undefined> {
   const known = await g.batches.batchOwner(id);
   if (known !== undefined || route !== OPENAI_BATCH_ROUTE) return known;
+  const tagged = await taggedOwner(g, `/batches/${id}`, `batch ${id}`, cancel);
+  if (tagged !== undefined) g.batches.noteBatch(id, tagged);
+  return tagged;
+}
+
+/** Whose an OpenAI object is by the tag in its metadata (`keyward_user`), asking OpenAI with any key; undefined when it has none or is not there. */
+async function taggedOwner(g: BatchRoutesGateway, path: string, what: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
   const up = g.openai;
-  const sent = await up.send(`/batches/${id}`, 'GET', { accept: 'application/json' }, undefined, cancel);
+  const sent = await up.send(path, 'GET', { accept: 'application/json' }, undefined, cancel);
   if (sent.res.statusCode >= 300) {
     await sent.res.body.dump();
     if (sent.res.statusCode === 404) return undefined;
-    throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose batch ${id} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
+    throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose ${what} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
   }
   const o = answerJson(await g.answerText(sent.res, up.provider), up) as { metadata?: Record<string, unknown> | null; model?: unknown };
   const user = o.metadata?.[OWNER_KEY];
   if (typeof user !== 'string') return undefined;
-  const record: OwnerRecord = { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
-  g.batches.noteBatch(id, record);
-  return record;
+  return { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
+}
+
+/** Whose a conversation is: recorded, or by its tag at OpenAI (then recorded). */
+export async function conversationOwner(g: BatchRoutesGateway, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+  const known = await g.conversations.get(id);
+  if (known !== undefined) return known;
+  const tagged = await taggedOwner(g, `/conversations/${id}`, `conversation ${id}`, cancel);
+  if (tagged !== undefined) g.conversations.set(id, tagged);
+  return tagged;
+}
+
+/**
+ * `POST /v1/conversations`: a conversation for the caller alone, tagged with their id as a stored
+ * response is; the files its first items name must be theirs.
+ */
+async function createConversation(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+  const { raw, parsed } = await g.json();
+  const body = isObject(parsed) ? parsed : undefined;
+  if (body === undefined) throw badRequest('the request body must be a JSON object');
+  await g.checkObjects(r.caller, storedObjectsNamed(raw, body));
+  const up = g.openai;
+  const f = counted(r, CONVERSATIONS_ROUTE, up, '-');
+  const extra = await admitted(g, r, f);
+  const cancel = cancelOnClose(r.res);
+  let sent: { res: UpstreamAnswer; key: PoolKey };
+  try {
+    sent = await up.send('/conversations', 'POST', { 'content-type': 'application/json', accept: 'application/json' }, tagOwner(raw, body, r.caller.user.id), cancel);
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  if (sent.res.statusCode >= 400) return g.forwardError(f, sent.res, r.res, extra);
+  const answer = await jsonAnswer(g, f, sent.res, up.provider);
+  const id = (parseObject(answer) as { id?: unknown } | undefined)?.id;
+  if (typeof id === 'string' && CONVERSATION_ID.test(id)) g.conversations.set(id, { user: r.caller.user.id, provider: up.provider.name, key: sent.key.label });
+  sendJson(g, r, f, sent.res.statusCode, answer, extra);
+  g.finish(f, NOTHING, 'ok', false);
+}
+
+/**
+ * A conversation of the caller's: retrieved, updated (its tag kept, whatever metadata the client
+ * sends), deleted; its items listed, added (the files they name the caller's), retrieved, deleted.
+ * Sent with the key that made it; another user's is a 404.
+ */
+async function reachConversation(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
+  const id = call.id!;
+  const up = g.openai;
+  const cancel = cancelOnClose(r.res);
+  let body: Buffer | undefined;
+  if (method === 'POST') {
+    const { raw, parsed } = await g.json();
+    if (!isObject(parsed)) throw badRequest('the request body must be a JSON object');
+    await g.checkObjects(r.caller, storedObjectsNamed(raw, parsed));
+    body = call.part === undefined ? tagOwner(raw, parsed, r.caller.user.id) : raw;
+  }
+  const f = counted(r, CONVERSATIONS_ROUTE, up, '-');
+  const extra = await admitted(g, r, f);
+  let key: PoolKey;
+  try {
+    const owner = await conversationOwner(g, id, cancel);
+    if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no conversation of yours with this id: a conversation is reached through the gateway by the user it was made for');
+    key = keyOf(up, owner);
+  } catch (err) {
+    f.status = err instanceof GatewayHttpError ? err.status : 502;
+    g.finish(f, NOTHING, 'refused', false, false);
+    throw err;
+  }
+  const params = new URLSearchParams();
+  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'order', 'include', 'include[]'].includes(k)) params.append(k, v.slice(0, 256));
+  const qs = params.toString();
+  const path = `/conversations/${id}${call.part === undefined ? '' : `/items${call.item === undefined ? '' : `/${call.item}`}`}${qs === '' ? '' : `?${qs}`}`;
+  let answer: UpstreamAnswer;
+  try {
+    answer = await up.sendOn(key, path, cancel, method as 'GET' | 'POST' | 'DELETE', body === undefined ? undefined : { body, type: 'application/json' });
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
+  sendJson(g, r, f, answer.statusCode, await jsonAnswer(g, f, answer, up.provider), extra);
+  if (method === 'DELETE' && call.part === undefined) g.conversations.delete(id);
+  g.finish(f, NOTHING, 'ok', false);
+}
+
+function parseObject(buf: Buffer): Record<string, unknown> | undefined {
+  try {
+    const o = JSON.parse(buf.toString('utf8')) as unknown;
+    return isObject(o) ? o : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

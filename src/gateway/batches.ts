@@ -41,6 +41,8 @@ const OWNED_MS = OWNED_DAYS * 24 * 3_600_000;
 /** OpenAI's Files API, and Anthropic's (beta), at the same path: told apart by the id, or by the headers Anthropic's SDK sends. */
 export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/files' };
 export const ANTHROPIC_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/files' };
+/** OpenAI's conversations (`/v1/conversations`, and their items), which Responses API requests continue: each its user's alone. */
+export const CONVERSATIONS_ROUTE: Route = { kind: 'conversation', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/conversations' };
 /** A batch reached (retrieved, cancelled, listed, its results read): counted as a request, billed nothing. */
 export const OPENAI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST'], provider: openai, upstreamPath: '/batches' };
 export const ANTHROPIC_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/messages/batches' };
@@ -58,12 +60,15 @@ const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
+const CONVERSATION_PATH = /^\/v1\/conversations(?:\/([^/]+)(?:\/(items)(?:\/([^/]+))?)?)?$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
 export const ANTHROPIC_FILE_ID = /^file_[A-Za-z0-9]{1,200}$/;
 const OPENAI_BATCH_ID = /^batch_[A-Za-z0-9_-]{1,200}$/;
 const ANTHROPIC_BATCH_ID = /^msgbatch_[A-Za-z0-9_-]{1,200}$/;
 const GEMINI_BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
+export const CONVERSATION_ID = /^conv_[A-Za-z0-9_-]{1,200}$/;
+const ITEM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
 
 /** One call on files or batches: its route, the object it names, and the part of it (`content`, `cancel`, `results`). */
 export interface ObjectCall {
@@ -72,6 +77,8 @@ export interface ObjectCall {
   part?: string;
   /** The model a Gemini batch is created for (its path names it). */
   model?: string;
+  /** A conversation's item. */
+  item?: string;
 }
 
 /** True for a file's id as OpenAI or Anthropic makes them. */
@@ -86,6 +93,7 @@ export function isFileId(id: string): boolean {
 export function objectRoute(path: string, anthropicClient: boolean): Route | undefined {
   if (path === '/v1/files' || path.startsWith('/v1/files/')) return path.startsWith('/v1/files/file_') || (anthropicClient && !path.startsWith('/v1/files/file-')) ? ANTHROPIC_FILES_ROUTE : FILES_ROUTE;
   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return OPENAI_BATCH_ROUTE;
+  if (path === '/v1/conversations' || path.startsWith('/v1/conversations/')) return CONVERSATIONS_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
   if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
   return undefined;
@@ -104,7 +112,13 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
   if (gb !== null) return checked(GEMINI_BATCH_ROUTE, gb, GEMINI_BATCH_ID, '/v1beta/batches/{id}, /v1beta/batches/{id}:cancel');
   const gc = GEMINI_CREATE_PATH.exec(path);
   if (gc !== null) return { route: GEMINI_BATCH_ROUTE, model: gc[1]! };
-  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches, /v1/messages/batches and /v1beta/batches`;
+  const cv = CONVERSATION_PATH.exec(path);
+  if (cv !== null) {
+    const call = checked(CONVERSATIONS_ROUTE, cv, CONVERSATION_ID, '/v1/conversations/conv_…, …/items, …/items/{item_id}');
+    if (typeof call === 'string' || cv[3] === undefined) return call;
+    return ITEM_ID.test(cv[3]) ? { ...call, item: cv[3] } : `no route ${path.slice(0, 100)}: an item is reached at /v1/conversations/conv_…/items/{item_id}`;
+  }
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations`;
 }
 
 function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {

@@ -9,6 +9,19 @@
  * of two members of one name, so the client's would win over the gateway's.
  */
 export function withMember(body: Buffer, member: string | Buffer): Buffer {
+  const open = body.indexOf(0x7b);
   const head = typeof member === 'string' ? Buffer.from(`{${member},`) : member;
-  return Buffer.concat([head, body.subarray(body.indexOf(0x7b) + 1)]);
+  // An empty object (`{}`) takes the member without the comma that would follow it.
+  if (isEmptyAfter(body, open + 1)) return Buffer.concat([head.subarray(0, head.lastIndexOf(0x2c)), body.subarray(open + 1)]);
+  return Buffer.concat([head, body.subarray(open + 1)]);
+}
+
+/** True when the first byte past `from` that is not JSON whitespace closes the object. */
+function isEmptyAfter(body: Buffer, from: number): boolean {
+  for (let i = from; i < body.length; i++) {
+    const b = body[i];
+    if (b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09) continue;
+    return b === 0x7d;
+  }
+  return false;
 }

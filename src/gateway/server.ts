@@ -48,8 +48,9 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
-import { handleObjects, type BatchRoutesGateway } from './batch-routes.js';
-import { Batches, isFileId, objectRoute } from './batches.js';
+import { conversationOwner, handleObjects, type BatchRoutesGateway } from './batch-routes.js';
+import { Batches, CONVERSATION_ID, isFileId, objectRoute, OWNED_DAYS } from './batches.js';
+import { Owners } from './owners.js';
 import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { compatibleProvider, ModelList, providerNameError, type CompatibleProviderConfig } from './providers/compatible.js';
@@ -947,9 +948,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (shaped.background && upstream !== upstreams.openai) throw badRequest(`background responses are OpenAI's: '${shaped.model}' is served by ${upstream.provider.name}, which runs none; call it without background`);
     // A stored response is its user's alone: tagged with whose it is, and a previous one continued by its user only (checked once admitted).
     let previous: unknown;
+    let conversation: string | undefined;
     if (route.kind === 'responses' && upstream === upstreams.openai && !upload) {
       const o = parsed as Record<string, unknown>;
-      if (o.conversation !== undefined && o.conversation !== null) throw badRequest("the gateway does not route OpenAI's Conversations API, so it cannot tell whose a conversation is: chain responses with previous_response_id instead");
+      conversation = conversationIdOf(o.conversation);
       previous = o.previous_response_id ?? undefined;
       if (o.store !== false) shaped = { ...shaped, body: tagOwner(shaped.body, o, user.id) };
     }
@@ -990,9 +992,12 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     f.admitted = admitted;
     let extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
     // After admission, so that a client cannot have OpenAI asked about response after response unlimited.
-    if (previous !== undefined) {
+    if (previous !== undefined || conversation !== undefined) {
       try {
-        await stored.allowPrevious(caller, previous);
+        if (previous !== undefined) await stored.allowPrevious(caller, previous);
+        if (conversation !== undefined && (await conversationOwner(batchRoutes(req, undefined), conversation, new Cancel()))?.user !== caller.user.id) {
+          throw badRequest(`Conversation with id '${conversation}' not found among this user's conversations (made through the gateway).`);
+        }
       } catch (err) {
         f.status = err instanceof GatewayHttpError ? err.status : 502;
         finish(f, { tokensIn: 0, tokensOut: 0 }, 'refused', false, false);
@@ -1394,8 +1399,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (caller.scopes !== undefined) allowScope(caller, route, req);
       if (route.kind === 'realtime-call') return await handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
-      if (route.kind === 'file' || route.kind === 'batch') {
-        if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file or batch is; try again shortly', { 'retry-after': '1' });
+      if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation') {
+        if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file, batch or conversation is; try again shortly', { 'retry-after': '1' });
         return await handleObjects(batchRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
       }
       if (route.kind === 'models') {
@@ -1528,6 +1533,10 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     });
   }
 
+  /** Where whose each file, batch and conversation is, is kept: with Redis for every instance, alone in the directory's own file (SQLite) where it has one, so that a restart forgets none. */
+  const keptOwners = ownersShared ?? dir.keptValues?.((err) => log.warn({ err }, "recording or reading whose a file, batch or conversation is in the gateway's file failed"));
+  /** Whose each conversation is (OpenAI's Conversations API), besides the tag in its metadata. */
+  const conversations = new Owners('conversation', OWNED_DAYS * 24 * 3_600_000, keptOwners);
   /** Files and batches made through the gateway: whose each is, and the batches followed until they end. */
   const batches = new Batches({
     openai: upstreams.openai,
@@ -1538,8 +1547,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     get prices() {
       return prices;
     },
-    // Alone, in the directory's own file (SQLite) where it has one: the files and batches of a day outlive a restart.
-    shared: ownersShared ?? dir.keptValues?.((err) => log.warn({ err }, 'recording or reading whose a file or batch is in the gateway\'s file failed')),
+    shared: keptOwners,
     background: { ...DEFAULT_BACKGROUND, ...options.background },
     work: (kind) => (counters as Counters).sharedWork?.(kind),
     finish: (f, usage, outcome, billed) => finish(f, usage, outcome, billed),
@@ -1552,6 +1560,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function batchRoutes(req: IncomingMessage, given: unknown): BatchRoutesGateway {
     return {
       batches,
+      conversations,
       openai: upstreams.openai,
       anthropic: upstreams.anthropic,
       gemini: upstreams.gemini,
@@ -2058,6 +2067,14 @@ function defaultChatPolicy(upstreams: Record<ProviderName, Upstream>): AppChatPo
   if (upstreams.openai.pool.size === 0 && upstreams.anthropic.pool.size > 0) return { provider: 'anthropic', model: 'claude-haiku-4-5' };
   if (upstreams.openai.pool.size === 0 && upstreams.gemini.pool.size > 0) return { provider: 'gemini', model: 'gemini-2.5-flash' };
   return { provider: 'openai', model: 'gpt-4o-mini' };
+}
+
+/** The conversation a Responses API request continues (`"conv_…"` or `{ "id": "conv_…" }`); a 400 for anything else named there. */
+function conversationIdOf(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  const id = typeof v === 'string' ? v : isObject(v) ? v.id : undefined;
+  if (typeof id !== 'string' || !CONVERSATION_ID.test(id)) throw badRequest("'conversation' must be a conversation's id (conv_…) or { \"id\": \"conv_…\" }");
+  return id;
 }
 
 function isLedger(x: unknown): x is Ledger {

@@ -26,8 +26,17 @@ export interface FakeBackgroundResponse {
   finish(usage: { input_tokens: number; output_tokens: number }): void;
 }
 
+export interface FakeConversation {
+  id: string;
+  metadata: Record<string, unknown>;
+  items: Array<Record<string, unknown>>;
+  authorization: string;
+}
+
 export interface FakeBackground {
   responses: FakeBackgroundResponse[];
+  /** OpenAI's conversations (`/v1/conversations`), each with its items and the key that made it. */
+  conversations: FakeConversation[];
   /** Each request the fake took for a response (method, path with query, authorization, the body sent). */
   requests: Array<{ method: string; url: string; authorization?: string; body?: Record<string, unknown> }>;
   /** What a response cancelled mid-way reports. */
@@ -72,6 +81,7 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
   };
   const state: FakeBackground = {
     responses: [],
+    conversations: [],
     requests: [],
     cancelUsage: { input_tokens: 40, output_tokens: 7 },
     close() {
@@ -83,6 +93,8 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
     const url = req.url ?? '';
     const path = url.split('?')[0]!;
     const object = /^\/v1\/responses\/([^/]+)(?:\/(cancel|input_items))?$/.exec(path);
+    const conversation = /^\/v1\/conversations(?:\/([^/]+)(?:\/items(?:\/([^/]+))?)?)?$/.exec(path);
+    if (conversation) return conversations(req, res, conversation, path.includes('/items'));
     if (path !== '/v1/responses' && !object) return others.forEach((l) => l(req, res));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -138,6 +150,51 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
       json(res, 200, objectOf(r));
     });
   };
+  let c = 0;
+  const conversationObject = (x: FakeConversation) => ({ id: x.id, object: 'conversation', created_at: 1, metadata: x.metadata });
+  const conversations = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, items: boolean) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (b: Buffer) => chunks.push(b));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const body = raw === '' ? undefined : (JSON.parse(raw) as Record<string, unknown>);
+      const auth = String(req.headers.authorization ?? '');
+      state.requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: auth, body });
+      if (!keys.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
+      const [, id, item] = m;
+      if (id === undefined) {
+        const made: FakeConversation = { id: `conv_fake${++c}`, metadata: (body?.metadata as Record<string, unknown> | undefined) ?? {}, items: ((body?.items as Array<Record<string, unknown>> | undefined) ?? []).map((x, i) => ({ id: `msg_${i}`, ...x })), authorization: auth };
+        state.conversations.push(made);
+        return json(res, 200, conversationObject(made));
+      }
+      const x = state.conversations.find((y) => y.id === id && y.authorization === auth);
+      if (x === undefined) return json(res, 404, { error: { message: `Conversation with id '${id}' not found.`, type: 'invalid_request_error' } });
+      if (!items) {
+        if (req.method === 'DELETE') {
+          state.conversations.splice(state.conversations.indexOf(x), 1);
+          return json(res, 200, { id, object: 'conversation.deleted', deleted: true });
+        }
+        if (req.method === 'POST') x.metadata = (body?.metadata as Record<string, unknown> | undefined) ?? {};
+        return json(res, 200, conversationObject(x));
+      }
+      if (item !== undefined) {
+        const found = x.items.find((y) => y.id === item);
+        if (found === undefined) return json(res, 404, { error: { message: 'Item not found.', type: 'invalid_request_error' } });
+        if (req.method === 'DELETE') {
+          x.items.splice(x.items.indexOf(found), 1);
+          return json(res, 200, conversationObject(x));
+        }
+        return json(res, 200, found);
+      }
+      if (req.method === 'POST') {
+        const added = ((body?.items as Array<Record<string, unknown>> | undefined) ?? []).map((y, i) => ({ id: `msg_add${x.items.length + i}`, ...y }));
+        x.items.push(...added);
+        return json(res, 200, { object: 'list', data: added, has_more: false, first_id: added[0]?.id ?? null, last_id: added.at(-1)?.id ?? null });
+      }
+      json(res, 200, { object: 'list', data: x.items, has_more: false, first_id: x.items[0]?.id ?? null, last_id: x.items.at(-1)?.id ?? null });
+    });
+  };
+
   server.on('request', onRequest);
   return state;
 }
