@@ -48,7 +48,7 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
-import { conversationOwner, handleObjects, type BatchRoutesGateway } from './batch-routes.js';
+import { conversationOwner, handleObjects, type ObjectRoutesGateway } from './object-routes.js';
 import { Batches, CONVERSATION_ID, isFileId, objectRoute, OWNED_DAYS } from './batches.js';
 import { Owners } from './owners.js';
 import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
@@ -995,7 +995,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (previous !== undefined || conversation !== undefined) {
       try {
         if (previous !== undefined) await stored.allowPrevious(caller, previous);
-        if (conversation !== undefined && (await conversationOwner(batchRoutes(req, undefined), conversation, new Cancel()))?.user !== caller.user.id) {
+        if (conversation !== undefined && (await conversationOwner(objectRoutes(req, undefined), conversation, new Cancel()))?.user !== caller.user.id) {
           throw badRequest(`Conversation with id '${conversation}' not found among this user's conversations (made through the gateway).`);
         }
       } catch (err) {
@@ -1401,7 +1401,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation') {
         if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file, batch or conversation is; try again shortly', { 'retry-after': '1' });
-        return await handleObjects(batchRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
+        return await handleObjects(objectRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
       }
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
@@ -1557,7 +1557,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   });
 
   /** What the files and batches routes need of this gateway, for one request (`given`: a body a framework in front already read). */
-  function batchRoutes(req: IncomingMessage, given: unknown): BatchRoutesGateway {
+  function objectRoutes(req: IncomingMessage, given: unknown): ObjectRoutesGateway {
     return {
       batches,
       conversations,

@@ -1,8 +1,10 @@
 /**
- * The files and batches APIs through the gateway: OpenAI's `/v1/files` and `/v1/batches`, Anthropic's
- * `/v1/messages/batches`. Each call is authenticated and counted like any other; a file or batch is
- * reached by the user who made it alone (batches.ts), with the provider key that made it. Creating a
- * batch reads its requests first (batch-lines.ts) and holds their worst case against the budgets.
+ * What a provider keeps for the whole project, through the gateway: OpenAI's and Anthropic's files
+ * (`/v1/files`), OpenAI's, Anthropic's and Gemini's batches (`/v1/batches`, `/v1/messages/batches`,
+ * `/v1beta/batches`), and OpenAI's conversations (`/v1/conversations`). Each call is authenticated and
+ * counted like any other; each object is reached by the user who made it alone (batches.ts, and the
+ * tags in an OpenAI object's metadata), with the provider key that made it. Creating a batch reads its
+ * requests first (batch-lines.ts) and holds their worst case against the budgets.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserRecord } from '../store/types.js';
@@ -30,7 +32,7 @@ import { Upload } from './upload.js';
 const PURPOSES = new Set(['batch', 'user_data', 'vision']);
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-export interface BatchRoutesGateway {
+export interface ObjectRoutesGateway {
   readonly batches: Batches;
   /** Whose each conversation is. */
   readonly conversations: Owners;
@@ -82,7 +84,7 @@ export interface ObjectRequest {
   route: Route;
 }
 
-export async function handleObjects(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const call = objectCall(r.path, r.route);
   if (typeof call === 'string') throw new GatewayHttpError(404, 'not_found', call);
   const method = r.req.method ?? 'GET';
@@ -129,7 +131,7 @@ function counted(r: ObjectRequest, route: Route, up: Upstream, model: string): F
   return { reqId: r.reqId, start: r.start, caller: r.caller, route, provider: route.provider, upstream: up.provider.name, model, promptTokens: 0, status: 0, settled: false };
 }
 
-async function admitted(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0): Promise<Record<string, string> | undefined> {
+async function admitted(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0): Promise<Record<string, string> | undefined> {
   f.tag = g.tagOf(r.req);
   const a = g.admit(f, r.req, 0, reserveUsd);
   const { admitted, headers } = a instanceof Promise ? await a : a;
@@ -148,7 +150,7 @@ function cancelOnClose(res: ServerResponse): Cancel {
 const NOTHING = { tokensIn: 0, tokensOut: 0 };
 
 /** The upstream could not be reached: the flight settled, and a clear error. */
-function unreachable(g: BatchRoutesGateway, f: Flight, res: ServerResponse, up: Upstream, err: unknown): GatewayHttpError {
+function unreachable(g: ObjectRoutesGateway, f: Flight, res: ServerResponse, up: Upstream, err: unknown): GatewayHttpError {
   f.status = 502;
   g.finish(f, NOTHING, res.destroyed ? 'client_disconnect' : 'upstream_failed', false, false);
   if (err instanceof GatewayHttpError) return err;
@@ -156,7 +158,7 @@ function unreachable(g: BatchRoutesGateway, f: Flight, res: ServerResponse, up: 
 }
 
 /** A JSON answer read whole; the flight settled when it cannot be. */
-async function jsonAnswer(g: BatchRoutesGateway, f: Flight, up: UpstreamAnswer, provider: Provider<string>): Promise<Buffer> {
+async function jsonAnswer(g: ObjectRoutesGateway, f: Flight, up: UpstreamAnswer, provider: Provider<string>): Promise<Buffer> {
   try {
     return Buffer.from(await g.answerText(up, provider));
   } catch (err) {
@@ -166,7 +168,7 @@ async function jsonAnswer(g: BatchRoutesGateway, f: Flight, up: UpstreamAnswer, 
   }
 }
 
-function sendJson(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, status: number, body: Buffer, extra: Record<string, string> | undefined): void {
+function sendJson(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, status: number, body: Buffer, extra: Record<string, string> | undefined): void {
   const h = g.headersWith(extra);
   h['content-type'] = JSON_TYPE;
   h['content-length'] = String(body.length);
@@ -205,7 +207,7 @@ function answerJson(text: string, up: Upstream): Record<string, unknown> {
 }
 
 /** Retrieves, cancels, deletes or reads one file or batch, with the key that made it, for its owner alone. */
-async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
+async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
   const id = call.id!;
   const route = call.route;
   const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
@@ -251,7 +253,7 @@ async function reach(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, 
 }
 
 /** Whose a batch is: recorded, or (an OpenAI batch the gateway no longer remembers) by the tag in its metadata. */
-async function batchOwner(g: BatchRoutesGateway, id: string, route: Route, cancel: Cancel): Promise<OwnerRecord | undefined> {
+async function batchOwner(g: ObjectRoutesGateway, id: string, route: Route, cancel: Cancel): Promise<OwnerRecord | undefined> {
   const known = await g.batches.batchOwner(id);
   if (known !== undefined || route !== OPENAI_BATCH_ROUTE) return known;
   const tagged = await taggedOwner(g, `/batches/${id}`, `batch ${id}`, cancel);
@@ -260,7 +262,7 @@ async function batchOwner(g: BatchRoutesGateway, id: string, route: Route, cance
 }
 
 /** Whose an OpenAI object is by the tag in its metadata (`keyward_user`), asking OpenAI with any key; undefined when it has none or is not there. */
-async function taggedOwner(g: BatchRoutesGateway, path: string, what: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+async function taggedOwner(g: ObjectRoutesGateway, path: string, what: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
   const up = g.openai;
   const sent = await up.send(path, 'GET', { accept: 'application/json' }, undefined, cancel);
   if (sent.res.statusCode >= 300) {
@@ -275,7 +277,7 @@ async function taggedOwner(g: BatchRoutesGateway, path: string, what: string, ca
 }
 
 /** Whose a conversation is: recorded, or by its tag at OpenAI (then recorded). */
-export async function conversationOwner(g: BatchRoutesGateway, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+export async function conversationOwner(g: ObjectRoutesGateway, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
   const known = await g.conversations.get(id);
   if (known !== undefined) return known;
   const tagged = await taggedOwner(g, `/conversations/${id}`, `conversation ${id}`, cancel);
@@ -287,7 +289,7 @@ export async function conversationOwner(g: BatchRoutesGateway, id: string, cance
  * `POST /v1/conversations`: a conversation for the caller alone, tagged with their id as a stored
  * response is; the files its first items name must be theirs.
  */
-async function createConversation(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+async function createConversation(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const { raw, parsed } = await g.json();
   const body = isObject(parsed) ? parsed : undefined;
   if (body === undefined) throw badRequest('the request body must be a JSON object');
@@ -315,7 +317,7 @@ async function createConversation(g: BatchRoutesGateway, r: ObjectRequest): Prom
  * sends), deleted; its items listed, added (the files they name the caller's), retrieved, deleted.
  * Sent with the key that made it; another user's is a 404.
  */
-async function reachConversation(g: BatchRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
+async function reachConversation(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
   const id = call.id!;
   const up = g.openai;
   const cancel = cancelOnClose(r.res);
@@ -367,7 +369,7 @@ function parseObject(buf: Buffer): Record<string, unknown> | undefined {
  * A list of files or batches: each key's project asked in turn, and only the caller's kept (an OpenAI
  * batch by its tag, the rest by the gateway's records). A page may hold fewer than `limit`.
  */
-async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
+async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
   const geminiBatch = route === GEMINI_BATCH_ROUTE;
   const up = g[providerOf(route)];
@@ -417,14 +419,14 @@ async function list(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Prom
   g.finish(f, NOTHING, 'ok', false);
 }
 
-async function ownedBy(g: BatchRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
+async function ownedBy(g: ObjectRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
   if (route === OPENAI_BATCH_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
   const owner = route.kind === 'file' ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
   return owner?.user === userId;
 }
 
 /** How a batch's requests are read for this user: their models, caps, identifier, and the worst case at batch rates. */
-function reading(g: BatchRoutesGateway, user: UserRecord): BatchReading {
+function reading(g: ObjectRoutesGateway, user: UserRecord): BatchReading {
   const budgeted = g.budgeted(user);
   return {
     defaultMaxTokens: g.defaultMaxTokens(),
@@ -444,7 +446,7 @@ function reading(g: BatchRoutesGateway, user: UserRecord): BatchReading {
  * (refused with the line at fault), and goes to OpenAI as the gateway would send each request. An
  * Anthropic file (its Files API takes no purpose) is a document or image for the caller's messages.
  */
-async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
+async function uploadFile(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const limit = g.maxFileBytes();
   const raw = await g.body(limit);
   if (raw.length > limit) throw new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
@@ -495,7 +497,7 @@ async function uploadFile(g: BatchRoutesGateway, r: ObjectRequest, route: Route)
 }
 
 /** Refuses a batch whose reservation would not be its worst case: some requests set no cap, and a budget now counts the user. */
-function allowSummary(g: BatchRoutesGateway, user: UserRecord, s: BatchSummary): void {
+function allowSummary(g: ObjectRoutesGateway, user: UserRecord, s: BatchSummary): void {
   g.allowModel(user, s.model);
   if (!g.budgeted(user, true)) return;
   if (s.uncapped > 0) throw badRequest(`${s.uncapped} of the batch's requests set no output cap, and a budget or token limit now counts this user's spend: upload the file again (the gateway caps each request when it reads it)`);
@@ -503,7 +505,7 @@ function allowSummary(g: BatchRoutesGateway, user: UserRecord, s: BatchSummary):
 }
 
 /** Holds a batch's worst case for as long as it runs; its place among the requests in flight is given back once it is created. */
-async function admitBatch(g: BatchRoutesGateway, r: ObjectRequest, route: Route, up: Upstream, s: BatchSummary): Promise<{ f: Flight; extra: Record<string, string> | undefined }> {
+async function admitBatch(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, up: Upstream, s: BatchSummary): Promise<{ f: Flight; extra: Record<string, string> | undefined }> {
   const f = counted(r, route, up, s.model);
   f.promptTokens = s.promptTokens;
   f.outsideTpm = true;
@@ -512,7 +514,7 @@ async function admitBatch(g: BatchRoutesGateway, r: ObjectRequest, route: Route,
 }
 
 /** `POST /v1/batches`: the caller's batch input file, read when it was uploaded, run with the key it was uploaded with. */
-async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promise<void> {
+async function createOpenAiBatch(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const { raw, parsed } = await g.json();
   if (!isObject(parsed)) throw badRequest('the request body must be a JSON object');
   const fileId = parsed.input_file_id;
@@ -541,7 +543,7 @@ async function createOpenAiBatch(g: BatchRoutesGateway, r: ObjectRequest): Promi
  * `POST /v1beta/models/{model}:batchGenerateContent` (Gemini, inline requests). The requests are read
  * one by one, and the batch runs with the first key that takes it.
  */
-async function createInlineBatch(g: BatchRoutesGateway, r: ObjectRequest, provider: 'anthropic' | 'gemini', model?: string): Promise<void> {
+async function createInlineBatch(g: ObjectRoutesGateway, r: ObjectRequest, provider: 'anthropic' | 'gemini', model?: string): Promise<void> {
   // Its requests are in the body: as large as a batch file may be.
   const { raw, parsed } = await g.json(g.maxFileBytes());
   const route = provider === 'anthropic' ? ANTHROPIC_BATCH_RUN : GEMINI_BATCH_RUN;
@@ -563,7 +565,7 @@ async function createInlineBatch(g: BatchRoutesGateway, r: ObjectRequest, provid
   return created(g, r, f, extra, provider, up, sent.key, read.summary, sent.res);
 }
 
-async function created(g: BatchRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: BatchProvider, up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
+async function created(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: BatchProvider, up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
   if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
   const body = await jsonAnswer(g, f, answer, up.provider);
   sendJson(g, r, f, answer.statusCode, provider === 'anthropic' ? forClient(body) : body, extra);
