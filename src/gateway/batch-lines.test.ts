@@ -9,7 +9,7 @@ const DEFAULT_MAX = 1_000;
 const USER = 'user-42';
 const END_USER = 'kw-0123456789abcdef0123456789abcdef';
 
-/** The reading batch-routes.ts makes for a user, with the worst case priced as production prices it. */
+/** The reading object-routes.ts makes for a user, with the worst case priced as production prices it. */
 function reading(over: Partial<BatchReading> = {}): BatchReading & { asked: string[] } {
   const asked: string[] = [];
   return {

@@ -1556,7 +1556,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     user: (id) => dir.getUser(id),
   });
 
-  /** What the files and batches routes need of this gateway, for one request (`given`: a body a framework in front already read). */
+  /** What the routes of files, batches and conversations need of this gateway, for one request (`given`: a body a framework in front already read). */
   function objectRoutes(req: IncomingMessage, given: unknown): ObjectRoutesGateway {
     return {
       batches,
