@@ -269,9 +269,10 @@ export class BackgroundResponses<T> {
   }
 
   /** A response object the gateway relayed to its client: billed now if it has finished and is followed here. */
-  seen(answer: Buffer): void {
+  seen(answer: Buffer): Promise<void> | undefined {
     const s = this.asking.state(answer);
-    if (s !== undefined && this.asking.finished(s.status)) this.done(s.id, answer, this.asking.outcome(s.status));
+    if (s !== undefined && this.asking.finished(s.status)) return this.done(s.id, answer, this.asking.outcome(s.status));
+    return undefined;
   }
 
   /**
@@ -301,9 +302,10 @@ export class BackgroundResponses<T> {
     while (this.billing.size > 0) await Promise.all(this.billing);
   }
 
-  private done(id: string, answer: Buffer | undefined, outcome: string): void {
+  /** Bills a finished one; what it returns settles once it is billed (when billing waits on Redis or reads results). */
+  private done(id: string, answer: Buffer | undefined, outcome: string): Promise<void> | undefined {
     const x = this.followed.get(id);
-    if (x === undefined) return;
+    if (x === undefined) return undefined;
     this.followed.delete(id);
     if (this.followed.size === 0 && this.handover === undefined) {
       clearInterval(this.timer);
@@ -313,15 +315,17 @@ export class BackgroundResponses<T> {
     const billing = this.billOnce(id, x, answer, outcome, this.handover);
     this.billing.add(billing);
     void billing.finally(() => this.billing.delete(billing));
+    return billing;
   }
 
   /** Bills one; a bill that takes a while (a batch's results read) is one a shutdown waits for. */
-  private bill(item: T, answer: Buffer | undefined, outcome: string): void {
+  private bill(item: T, answer: Buffer | undefined, outcome: string): Promise<void> | undefined {
     const pending = this.settle(item, answer, outcome);
-    if (pending === undefined) return;
+    if (pending === undefined) return undefined;
     const tracked = pending.catch((err: unknown) => this.log.error({ err }, `billing a finished ${this.asking.noun} failed`));
     this.billing.add(tracked);
     void tracked.finally(() => this.billing.delete(tracked));
+    return tracked;
   }
 
   /** Shared, a finished response is billed by the one instance that removes its record. */

@@ -319,10 +319,17 @@ export class Batches {
     return true;
   }
 
-  /** A batch object relayed to its owner: its output files become theirs, and it is billed now if it has ended and is followed here. */
-  seen(provider: BatchProvider, answer: Buffer, owner: OwnerRecord, up: Upstream): void {
+  /**
+   * A batch object relayed to its owner: its output files become theirs, and it is billed now if it
+   * has ended and is followed here; what it returns settles once the bill is made (its results read).
+   */
+  seen(provider: BatchProvider, answer: Buffer, owner: OwnerRecord, up: Upstream): Promise<void> | undefined {
     if (provider === 'openai') this.noteOutputs(answer, owner.user, up, owner.key);
-    this.followed[provider].seen(answer);
+    return this.followed[provider].seen(answer);
+  }
+
+  following(provider: BatchProvider, id: string): boolean {
+    return this.followed[provider].following(id);
   }
 
   /** The gateway is shutting down: alone, each batch followed is billed as reserved (it runs on); shared, handed over. */

@@ -229,6 +229,8 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
     throw err;
   }
   if (owner.model !== undefined) f.model = owner.model;
+  // A batch deleted takes its results with it: one that has ended is billed first, from them.
+  if (method === 'DELETE' && route.kind === 'batch' && g.batches.following(provider, id)) await billBeforeDeleting(g, up, key, route, id, owner, r.req, cancel);
   let answer: UpstreamAnswer;
   try {
     answer = await up.sendOn(key, objectPath(route, id, call.part), cancel, method as 'GET' | 'POST' | 'DELETE', headersFor(route, r.req));
@@ -250,6 +252,18 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
     else g.batches.forgetBatch(id);
   } else if (route.kind !== 'file') g.batches.seen(provider, body, owner, up);
   g.finish(f, NOTHING, 'ok', false);
+}
+
+/** Asks about a followed batch about to be deleted, and when it has ended, waits for its bill (its results read). */
+async function billBeforeDeleting(g: ObjectRoutesGateway, up: Upstream, key: PoolKey, route: Route, id: string, owner: OwnerRecord, req: IncomingMessage, cancel: Cancel): Promise<void> {
+  try {
+    const state = await up.sendOn(key, objectPath(route, id, undefined), cancel, 'GET', headersFor(route, req));
+    const text = await state.body.text(16 * 1024 * 1024, 'fail');
+    if (state.statusCode < 300) await g.batches.seen(providerOf(route), Buffer.from(text), owner, up);
+  } catch (err) {
+    // Deleted all the same: the follower bills it as reserved when it finds it gone.
+    g.log.warn({ batchId: id, err }, 'a batch about to be deleted could not be asked about first');
+  }
 }
 
 /** Whose a batch is: recorded, or (an OpenAI batch the gateway no longer remembers) by the tag in its metadata. */

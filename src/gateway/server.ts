@@ -1996,7 +1996,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       clearInterval(budgetWatch);
       for (const r of [...relays.keys()]) r.shutdown();
       relayWs?.close();
-      // Cancelled and billed for what they report: this gateway could not bill them later.
+      // With Redis, handed over to the other instances; alone, billed now, since this gateway could not
+      // bill them later: a background response cancelled, for what it reports, a batch as reserved.
       await Promise.all([stored.stopAll(), batches.stopAll()]);
       writer.close();
       await alerter.drain();

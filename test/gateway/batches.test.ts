@@ -330,6 +330,17 @@ describe('batches through the gateway: read before they run, held against the bu
     expect((await an(owner).beta.files.delete(file.id)).type).toBe('file_deleted');
   });
 
+  it('bills an Anthropic batch from its results when its owner deletes it the moment it ends, before the gateway has looked', async () => {
+    const token = s.tokenFor('quick-deleter', { budgetUsd: 5, period: 'day' });
+    const an = new Anthropic({ baseURL: s.gw.origin, apiKey: token, maxRetries: 0 });
+    const batch = await an.messages.batches.create({ requests: [{ custom_id: 'a', params: { model: 'claude-haiku-4-5', max_tokens: 5_000, messages: [{ role: 'user', content: 'hi' }] } }] });
+    fake.batches.find((b) => b.id === batch.id)!.end([{ input_tokens: 70, output_tokens: 90 }]);
+    expect((await an.messages.batches.delete(batch.id)).type).toBe('message_batch_deleted');
+    await until('the batch is billed', () => s.rowsOfUser('quick-deleter').some((r) => r.route === 'batches'));
+    const row = s.rowsOfUser('quick-deleter').find((r) => r.route === 'batches')!;
+    expect([row.tokensIn, row.tokensOut, row.outcome]).toEqual([70, 90, 'ok']);
+  });
+
   it('refuses an Anthropic batch that mixes models or names a model the user may not use, with the request at fault', async () => {
     const token = s.tokenFor('claude-narrow', { models: ['claude-haiku-4-5'] });
     const an = new Anthropic({ baseURL: s.gw.origin, apiKey: token, maxRetries: 0 });
