@@ -85,7 +85,7 @@ describe("stored responses are their user's alone: no one continues or reads ano
     expect((await create(eve.token, { previous_response_id: id })).status).toBe(400);
     expect(await errorOf(await create(eve.token, { previous_response_id: 'resp_nothing_by_this_id' }))).toMatchObject({ status: 400, message: expect.stringContaining('not found among') });
     expect(await errorOf(await create(eve.token, { previous_response_id: 'chatcmpl-1' }))).toEqual({ status: 400, message: "'previous_response_id' must be a response's id (resp_…)" });
-    expect(await errorOf(await create(eve.token, { conversation: 'conv_123' }))).toMatchObject({ status: 400, message: expect.stringContaining("does not route OpenAI's Conversations API") });
+    expect(await errorOf(await create(eve.token, { conversation: 'conv_123' }))).toMatchObject({ status: 400, message: "Conversation with id 'conv_123' not found among this user's conversations (made through the gateway)." });
     const full = Object.fromEntries(Array.from({ length: 16 }, (_, i) => [`k${i}`, 'v']));
     expect(await errorOf(await create(eve.token, { metadata: full }))).toEqual({ status: 400, message: "'metadata' may hold 15 keys through the gateway, which adds 'keyward_user' to say whose the response is" });
   });
