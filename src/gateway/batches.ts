@@ -43,6 +43,34 @@ export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET'
 export const ANTHROPIC_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/files' };
 /** OpenAI's conversations (`/v1/conversations`, and their items), which Responses API requests continue: each its user's alone. */
 export const CONVERSATIONS_ROUTE: Route = { kind: 'conversation', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/conversations' };
+/** OpenAI's vector stores (`/v1/vector_stores`, their files and file batches), which `file_search` searches: each its user's alone. */
+export const VECTOR_STORES_ROUTE: Route = { kind: 'vector-store', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/vector_stores' };
+
+/**
+ * An OpenAI object with metadata, so tagged with its user as a stored response is: what follows its
+ * id in a path, whether a list of them can be asked for, and what it is called in messages.
+ */
+export interface TaggedKind {
+  route: Route;
+  what: string;
+  id: RegExp;
+  /** What may follow the id in a path (its items, its files). */
+  rest: RegExp;
+  where: string;
+  listed: boolean;
+}
+export const CONVERSATION_ID = /^conv_[A-Za-z0-9_-]{1,200}$/;
+export const VECTOR_STORE_ID = /^vs_[A-Za-z0-9_-]{1,200}$/;
+export const CONVERSATIONS: TaggedKind = { route: CONVERSATIONS_ROUTE, what: 'conversation', id: CONVERSATION_ID, rest: /^(?:\/items(?:\/[A-Za-z0-9][A-Za-z0-9_-]{0,200})?)?$/, where: '/v1/conversations/conv_…, …/items, …/items/{item_id}', listed: false };
+export const VECTOR_STORES: TaggedKind = {
+  route: VECTOR_STORES_ROUTE,
+  what: 'vector store',
+  id: VECTOR_STORE_ID,
+  rest: /^(?:\/search|\/files(?:\/file-[A-Za-z0-9_-]{1,200}(?:\/content)?)?|\/file_batches(?:\/vsfb_[A-Za-z0-9_-]{1,200}(?:\/(?:cancel|files))?)?)?$/,
+  where: '/v1/vector_stores/vs_…, …/search, …/files, …/files/file-…, …/file_batches, …/file_batches/vsfb_…',
+  listed: true,
+};
+const TAGGED_PATH = /^\/v1\/(conversations|vector_stores)(?:\/([^/]+)(\/.*)?)?$/;
 /** A batch reached (retrieved, cancelled, listed, its results read): counted as a request, billed nothing. */
 export const OPENAI_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST'], provider: openai, upstreamPath: '/batches' };
 export const ANTHROPIC_BATCH_ROUTE: Route = { kind: 'batch', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/messages/batches' };
@@ -60,15 +88,12 @@ const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
-const CONVERSATION_PATH = /^\/v1\/conversations(?:\/([^/]+)(?:\/(items)(?:\/([^/]+))?)?)?$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
 export const ANTHROPIC_FILE_ID = /^file_[A-Za-z0-9]{1,200}$/;
 const OPENAI_BATCH_ID = /^batch_[A-Za-z0-9_-]{1,200}$/;
 const ANTHROPIC_BATCH_ID = /^msgbatch_[A-Za-z0-9_-]{1,200}$/;
 const GEMINI_BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
-export const CONVERSATION_ID = /^conv_[A-Za-z0-9_-]{1,200}$/;
-const ITEM_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
 
 /** One call on files or batches: its route, the object it names, and the part of it (`content`, `cancel`, `results`). */
 export interface ObjectCall {
@@ -77,8 +102,9 @@ export interface ObjectCall {
   part?: string;
   /** The model a Gemini batch is created for (its path names it). */
   model?: string;
-  /** A conversation's item. */
-  item?: string;
+  /** A tagged object's kind, and what follows its id in the path (`/items/…`). */
+  tagged?: TaggedKind;
+  rest?: string;
 }
 
 /** True for a file's id as OpenAI or Anthropic makes them. */
@@ -94,6 +120,7 @@ export function objectRoute(path: string, anthropicClient: boolean): Route | und
   if (path === '/v1/files' || path.startsWith('/v1/files/')) return path.startsWith('/v1/files/file_') || (anthropicClient && !path.startsWith('/v1/files/file-')) ? ANTHROPIC_FILES_ROUTE : FILES_ROUTE;
   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return OPENAI_BATCH_ROUTE;
   if (path === '/v1/conversations' || path.startsWith('/v1/conversations/')) return CONVERSATIONS_ROUTE;
+  if (path === '/v1/vector_stores' || path.startsWith('/v1/vector_stores/')) return VECTOR_STORES_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
   if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
   return undefined;
@@ -112,13 +139,15 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
   if (gb !== null) return checked(GEMINI_BATCH_ROUTE, gb, GEMINI_BATCH_ID, '/v1beta/batches/{id}, /v1beta/batches/{id}:cancel');
   const gc = GEMINI_CREATE_PATH.exec(path);
   if (gc !== null) return { route: GEMINI_BATCH_ROUTE, model: gc[1]! };
-  const cv = CONVERSATION_PATH.exec(path);
-  if (cv !== null) {
-    const call = checked(CONVERSATIONS_ROUTE, cv, CONVERSATION_ID, '/v1/conversations/conv_…, …/items, …/items/{item_id}');
-    if (typeof call === 'string' || cv[3] === undefined) return call;
-    return ITEM_ID.test(cv[3]) ? { ...call, item: cv[3] } : `no route ${path.slice(0, 100)}: an item is reached at /v1/conversations/conv_…/items/{item_id}`;
+  const tg = TAGGED_PATH.exec(path);
+  if (tg !== null) {
+    const kind = tg[1] === 'conversations' ? CONVERSATIONS : VECTOR_STORES;
+    if (tg[2] === undefined) return { route: kind.route, tagged: kind };
+    const rest = tg[3] ?? '';
+    if (!kind.id.test(tg[2]) || !kind.rest.test(rest)) return `no route ${path.slice(0, 100)}: ${kind.where}`;
+    return { route: kind.route, tagged: kind, id: tg[2], rest };
   }
-  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations`;
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
 }
 
 function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, CONVERSATION_ID, CONVERSATIONS_ROUTE, FILES_ROUTE, isFileId, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, VECTOR_STORES_ROUTE, type TaggedKind, isFileId, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
 import { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Admission, Flight } from './flight.js';
@@ -34,8 +34,8 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 
 export interface ObjectRoutesGateway {
   readonly batches: Batches;
-  /** Whose each conversation is. */
-  readonly conversations: Owners;
+  /** Whose each conversation, each vector store is. */
+  tagged(kind: TaggedKind): Owners;
   readonly openai: Upstream;
   readonly anthropic: Upstream;
   readonly gemini: Upstream;
@@ -91,7 +91,10 @@ export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): P
   const allowed = allowedMethods(call);
   if (!allowed.includes(method)) throw new GatewayHttpError(405, 'method_not_allowed', `${r.path.slice(0, 100)} takes ${allowed.join(' or ')}`, { allow: allowed.join(', ') });
   const route = call.route;
-  if (route === CONVERSATIONS_ROUTE) return call.id === undefined ? createConversation(g, r) : reachConversation(g, r, call, method);
+  if (call.tagged !== undefined) {
+    if (call.id !== undefined) return reachTagged(g, r, call, method);
+    return method === 'POST' ? createTagged(g, r, call.tagged) : list(g, r, route);
+  }
   if (call.model !== undefined) return createInlineBatch(g, r, 'gemini', call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
@@ -119,7 +122,7 @@ function headersFor(route: Route, req: IncomingMessage): { headers: Record<strin
 
 function allowedMethods(call: ObjectCall): string[] {
   if (call.model !== undefined) return ['POST'];
-  if (call.route === CONVERSATIONS_ROUTE) return call.id === undefined ? ['POST'] : call.part === undefined ? ['GET', 'POST', 'DELETE'] : call.item === undefined ? ['GET', 'POST'] : ['GET', 'DELETE'];
+  if (call.tagged !== undefined) return call.id === undefined ? (call.tagged.listed ? ['GET', 'POST'] : ['POST']) : ['GET', 'POST', 'DELETE'];
   if (call.id === undefined) return call.route === GEMINI_BATCH_ROUTE ? ['GET'] : ['GET', 'POST'];
   if (call.part === 'cancel') return ['POST'];
   if (call.part !== undefined) return ['GET'];
@@ -290,49 +293,53 @@ async function taggedOwner(g: ObjectRoutesGateway, path: string, what: string, c
   return { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
 }
 
-/** Whose a conversation is: recorded, or by its tag at OpenAI (then recorded). */
-export async function conversationOwner(g: ObjectRoutesGateway, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
-  const known = await g.conversations.get(id);
+/** Whose a tagged object (a conversation, a vector store) is: recorded, or by its tag at OpenAI (then recorded). */
+export async function taggedObjectOwner(g: ObjectRoutesGateway, kind: TaggedKind, id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+  const owners = g.tagged(kind);
+  const known = await owners.get(id);
   if (known !== undefined) return known;
-  const tagged = await taggedOwner(g, `/conversations/${id}`, `conversation ${id}`, cancel);
-  if (tagged !== undefined) g.conversations.set(id, tagged);
+  const tagged = await taggedOwner(g, `${kind.route.upstreamPath}/${id}`, `${kind.what} ${id}`, cancel);
+  if (tagged !== undefined) owners.set(id, tagged);
   return tagged;
 }
 
 /**
- * `POST /v1/conversations`: a conversation for the caller alone, tagged with their id as a stored
- * response is; the files its first items name must be theirs.
+ * `POST /v1/conversations`, `POST /v1/vector_stores`: an object for the caller alone, tagged with
+ * their id as a stored response is; the files its body names must be theirs.
  */
-async function createConversation(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
+async function createTagged(g: ObjectRoutesGateway, r: ObjectRequest, kind: TaggedKind): Promise<void> {
   const { raw, parsed } = await g.json();
   const body = isObject(parsed) ? parsed : undefined;
   if (body === undefined) throw badRequest('the request body must be a JSON object');
   await g.checkObjects(r.caller, storedObjectsNamed(raw, body));
   const up = g.openai;
-  const f = counted(r, CONVERSATIONS_ROUTE, up, '-');
+  const f = counted(r, kind.route, up, '-');
   const extra = await admitted(g, r, f);
   const cancel = cancelOnClose(r.res);
   let sent: { res: UpstreamAnswer; key: PoolKey };
   try {
-    sent = await up.send('/conversations', 'POST', { 'content-type': 'application/json', accept: 'application/json' }, tagOwner(raw, body, r.caller.user.id), cancel);
+    sent = await up.send(kind.route.upstreamPath, 'POST', { 'content-type': 'application/json', accept: 'application/json' }, tagOwner(raw, body, r.caller.user.id), cancel);
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
   if (sent.res.statusCode >= 400) return g.forwardError(f, sent.res, r.res, extra);
   const answer = await jsonAnswer(g, f, sent.res, up.provider);
   const id = (parseObject(answer) as { id?: unknown } | undefined)?.id;
-  if (typeof id === 'string' && CONVERSATION_ID.test(id)) g.conversations.set(id, { user: r.caller.user.id, provider: up.provider.name, key: sent.key.label });
+  if (typeof id === 'string' && kind.id.test(id)) g.tagged(kind).set(id, { user: r.caller.user.id, provider: up.provider.name, key: sent.key.label });
   sendJson(g, r, f, sent.res.statusCode, answer, extra);
   g.finish(f, NOTHING, 'ok', false);
 }
 
 /**
- * A conversation of the caller's: retrieved, updated (its tag kept, whatever metadata the client
- * sends), deleted; its items listed, added (the files they name the caller's), retrieved, deleted.
- * Sent with the key that made it; another user's is a 404.
+ * A tagged object of the caller's: retrieved, changed (its tag kept, whatever metadata the client
+ * sends), deleted; what it holds (a conversation's items, a vector store's files and file batches)
+ * listed, added (the files named the caller's), read, deleted; a vector store searched. Sent with the
+ * key that made it; another user's is a 404.
  */
-async function reachConversation(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
+async function reachTagged(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall, method: string): Promise<void> {
+  const kind = call.tagged!;
   const id = call.id!;
+  const rest = call.rest ?? '';
   const up = g.openai;
   const cancel = cancelOnClose(r.res);
   let body: Buffer | undefined;
@@ -340,14 +347,14 @@ async function reachConversation(g: ObjectRoutesGateway, r: ObjectRequest, call:
     const { raw, parsed } = await g.json();
     if (!isObject(parsed)) throw badRequest('the request body must be a JSON object');
     await g.checkObjects(r.caller, storedObjectsNamed(raw, parsed));
-    body = call.part === undefined ? tagOwner(raw, parsed, r.caller.user.id) : raw;
+    body = rest === '' ? tagOwner(raw, parsed, r.caller.user.id) : raw;
   }
-  const f = counted(r, CONVERSATIONS_ROUTE, up, '-');
+  const f = counted(r, kind.route, up, '-');
   const extra = await admitted(g, r, f);
   let key: PoolKey;
   try {
-    const owner = await conversationOwner(g, id, cancel);
-    if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no conversation of yours with this id: a conversation is reached through the gateway by the user it was made for');
+    const owner = await taggedObjectOwner(g, kind, id, cancel);
+    if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', `no ${kind.what} of yours with this id: a ${kind.what} is reached through the gateway by the user it was made for`);
     key = keyOf(up, owner);
   } catch (err) {
     f.status = err instanceof GatewayHttpError ? err.status : 502;
@@ -355,9 +362,9 @@ async function reachConversation(g: ObjectRoutesGateway, r: ObjectRequest, call:
     throw err;
   }
   const params = new URLSearchParams();
-  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'order', 'include', 'include[]'].includes(k)) params.append(k, v.slice(0, 256));
+  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'before', 'order', 'include', 'include[]', 'filter'].includes(k)) params.append(k, v.slice(0, 256));
   const qs = params.toString();
-  const path = `/conversations/${id}${call.part === undefined ? '' : `/items${call.item === undefined ? '' : `/${call.item}`}`}${qs === '' ? '' : `?${qs}`}`;
+  const path = `${kind.route.upstreamPath}/${id}${rest}${qs === '' ? '' : `?${qs}`}`;
   let answer: UpstreamAnswer;
   try {
     answer = await up.sendOn(key, path, cancel, method as 'GET' | 'POST' | 'DELETE', body === undefined ? undefined : { body, type: 'application/json' });
@@ -366,7 +373,7 @@ async function reachConversation(g: ObjectRoutesGateway, r: ObjectRequest, call:
   }
   if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
   sendJson(g, r, f, answer.statusCode, await jsonAnswer(g, f, answer, up.provider), extra);
-  if (method === 'DELETE' && call.part === undefined) g.conversations.delete(id);
+  if (method === 'DELETE' && rest === '') g.tagged(kind).delete(id);
   g.finish(f, NOTHING, 'ok', false);
 }
 
@@ -434,7 +441,8 @@ async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Pro
 }
 
 async function ownedBy(g: ObjectRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
-  if (route === OPENAI_BATCH_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
+  // Tagged: OpenAI's batches and vector stores.
+  if (route === OPENAI_BATCH_ROUTE || route === VECTOR_STORES_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
   const owner = route.kind === 'file' ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
   return owner?.user === userId;
 }

@@ -48,8 +48,8 @@ import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } fro
 import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
-import { conversationOwner, handleObjects, type ObjectRoutesGateway } from './object-routes.js';
-import { Batches, CONVERSATION_ID, isFileId, objectRoute, OWNED_DAYS } from './batches.js';
+import { handleObjects, taggedObjectOwner, type ObjectRoutesGateway } from './object-routes.js';
+import { Batches, CONVERSATION_ID, CONVERSATIONS, isFileId, objectRoute, OWNED_DAYS, VECTOR_STORE_ID, VECTOR_STORES, type TaggedKind } from './batches.js';
 import { Owners } from './owners.js';
 import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
@@ -995,7 +995,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (previous !== undefined || conversation !== undefined) {
       try {
         if (previous !== undefined) await stored.allowPrevious(caller, previous);
-        if (conversation !== undefined && (await conversationOwner(objectRoutes(req, undefined), conversation, new Cancel()))?.user !== caller.user.id) {
+        if (conversation !== undefined && (await taggedObjectOwner(objectRoutes(req, undefined), CONVERSATIONS, conversation, new Cancel()))?.user !== caller.user.id) {
           throw badRequest(`Conversation with id '${conversation}' not found among this user's conversations (made through the gateway).`);
         }
       } catch (err) {
@@ -1399,7 +1399,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (caller.scopes !== undefined) allowScope(caller, route, req);
       if (route.kind === 'realtime-call') return await handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
-      if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation') {
+      if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation' || route.kind === 'vector-store') {
         if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file, batch or conversation is; try again shortly', { 'retry-after': '1' });
         return await handleObjects(objectRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
       }
@@ -1471,6 +1471,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     for (const id of ids) {
       if (sharedObjects.has(id)) continue;
       if (isFileId(id) && (await batches.fileOwner(id))?.user === caller.user.id) continue;
+      // A vector store the caller made through the gateway (as recorded: this check comes before the request is counted, so OpenAI is not asked).
+      if (VECTOR_STORE_ID.test(id) && (await ownersOf(VECTOR_STORES).get(id))?.user === caller.user.id) continue;
       throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file is the user's who uploaded it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);
     }
   }
@@ -1535,8 +1537,13 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** Where whose each file, batch and conversation is, is kept: with Redis for every instance, alone in the directory's own file (SQLite) where it has one, so that a restart forgets none. */
   const keptOwners = ownersShared ?? dir.keptValues?.((err) => log.warn({ err }, "recording or reading whose a file, batch or conversation is in the gateway's file failed"));
-  /** Whose each conversation is (OpenAI's Conversations API), besides the tag in its metadata. */
-  const conversations = new Owners('conversation', OWNED_DAYS * 24 * 3_600_000, keptOwners);
+  /** Whose each conversation and vector store is, besides the tag in its metadata. */
+  const taggedOwners = new Map<string, Owners>();
+  const ownersOf = (kind: TaggedKind): Owners => {
+    let o = taggedOwners.get(kind.what);
+    if (o === undefined) taggedOwners.set(kind.what, (o = new Owners(kind.route.kind, OWNED_DAYS * 24 * 3_600_000, keptOwners)));
+    return o;
+  };
   /** Files and batches made through the gateway: whose each is, and the batches followed until they end. */
   const batches = new Batches({
     openai: upstreams.openai,
@@ -1560,7 +1567,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   function objectRoutes(req: IncomingMessage, given: unknown): ObjectRoutesGateway {
     return {
       batches,
-      conversations,
+      tagged: ownersOf,
       openai: upstreams.openai,
       anthropic: upstreams.anthropic,
       gemini: upstreams.gemini,

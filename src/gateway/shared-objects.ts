@@ -1,17 +1,17 @@
 /**
  * What a request names that a provider keeps for its whole project, not for one user: an uploaded
- * file (OpenAI's and Anthropic's `file_id`, a Gemini Files API `fileUri`), a vector store searched
- * (`vector_store_ids`), a code execution container (`container`), a Gemini context cache
- * (`cachedContent`). Every user of a gateway shares the gateway's projects, so naming one reads what
- * another user, or another app, put there. The gateway routes none of the APIs that make them, so
- * none was made for this user through it: the gateway refuses each, unless its operator shares it
- * with every user (`sharedObjects`).
+ * file (OpenAI's and Anthropic's `file_id`, a list of `file_ids`, a Gemini Files API `fileUri`), a
+ * vector store searched (`vector_store_ids`), a code execution container (`container`), a Gemini
+ * context cache (`cachedContent`). Every user of a gateway shares the gateway's projects, so naming
+ * one reads what another user, or another app, put there. The gateway lets a request name only the
+ * files and vector stores its user made through it (object-routes.ts), and the objects its operator
+ * shares with every user (`sharedObjects`); it refuses the rest.
  */
 
 /** Keys whose string value names a stored object. */
 const ID_KEYS = new Set(['file_id', 'container', 'cachedContent', 'cached_content']);
 /** Keys whose value is a list of stored objects. */
-const ID_LIST_KEYS = new Set(['vector_store_ids']);
+const ID_LIST_KEYS = new Set(['vector_store_ids', 'file_ids']);
 /** Keys whose value is a URI, which names a stored object when it is a Gemini file. */
 const URI_KEYS = new Set(['fileUri', 'file_uri']);
 const GEMINI_FILE = /^(?:files\/|https:\/\/generativelanguage\.googleapis\.com\/[^?#]*\/files\/)/;

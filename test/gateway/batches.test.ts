@@ -341,6 +341,37 @@ describe('batches through the gateway: read before they run, held against the bu
     expect([row.tokensIn, row.tokensOut, row.outcome]).toEqual([70, 90, 'ok']);
   });
 
+  it("keeps a vector store its maker's: made from their own files, searched by file_search in their requests alone, reached, searched and listed by them alone", async () => {
+    const owner = s.tokenFor('librarian');
+    const other = s.tokenFor('borrower');
+    const doc = await upload(owner, Buffer.from('The handbook says: ship on Tuesdays.'), 'user_data');
+    const theirs = await upload(other, Buffer.from('not yours'), 'user_data');
+    const store = await oa(owner).vectorStores.create({ name: 'handbook', file_ids: [doc.id], metadata: { team: 'docs' } });
+    expect(fake.vectorStores.find((v) => v.id === store.id)!.metadata).toEqual({ team: 'docs', keyward_user: s.dir.getUser('librarian')!.id });
+    // Not from another user's file.
+    expect((await refusal(oa(owner).vectorStores.create({ name: 'stolen', file_ids: [theirs.id] }))).status).toBe(403);
+    const search = (t: string) => oa(t).responses.create({ model: 'gpt-4o-mini', input: 'When do we ship?', tools: [{ type: 'file_search', vector_store_ids: [store.id] }] });
+    expect((await search(owner)).id).toMatch(/^resp_/);
+    const borrowed = await refusal(search(other));
+    expect([borrowed.status, borrowed.type]).toEqual([403, 'permission_error']);
+    expect((await oa(owner).vectorStores.search(store.id, { query: 'ship' })).data).toHaveLength(1);
+    for (const call of [() => oa(other).vectorStores.retrieve(store.id), () => oa(other).vectorStores.search(store.id, { query: 'ship' }), () => oa(other).vectorStores.delete(store.id), () => oa(other).vectorStores.files.create(store.id, { file_id: theirs.id })]) {
+      expect((await refusal(call())).status).toBe(404);
+    }
+    // Files added are the owner's alone too.
+    expect((await refusal(oa(owner).vectorStores.files.create(store.id, { file_id: theirs.id }))).status).toBe(403);
+    const listed = async (t: string) => {
+      const ids: string[] = [];
+      for await (const v of oa(t).vectorStores.list()) ids.push(v.id);
+      return ids;
+    };
+    expect(await listed(other)).toEqual([]);
+    expect(await listed(owner)).toEqual([store.id]);
+    // A change of its metadata keeps the tag.
+    expect((await oa(owner).vectorStores.update(store.id, { metadata: { team: 'ops' } })).metadata).toEqual({ team: 'ops', keyward_user: s.dir.getUser('librarian')!.id });
+    expect((await oa(owner).vectorStores.delete(store.id)).deleted).toBe(true);
+  });
+
   it('refuses an Anthropic batch that mixes models or names a model the user may not use, with the request at fault', async () => {
     const token = s.tokenFor('claude-narrow', { models: ['claude-haiku-4-5'] });
     const an = new Anthropic({ baseURL: s.gw.origin, apiKey: token, maxRetries: 0 });

@@ -26,8 +26,16 @@ export interface FakeBatch {
   end(usage: Array<{ input_tokens: number; output_tokens: number }>, opts?: { noOutputFile?: boolean; total?: boolean; status?: string }): void;
 }
 
+export interface FakeVectorStore {
+  id: string;
+  metadata: Record<string, unknown>;
+  fileIds: string[];
+  authorization: string;
+}
+
 export interface FakeBatches {
   files: FakeFile[];
+  vectorStores: FakeVectorStore[];
   batches: FakeBatch[];
   requests: Array<{ method: string; url: string; authorization?: string; anthropicVersion?: string }>;
   /** The next call whose method and path match is answered with this status and body instead. */
@@ -36,6 +44,7 @@ export interface FakeBatches {
 }
 
 const FILES = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
+const VECTOR_STORES = /^\/v1\/vector_stores(?:\/([^/]+)(?:\/(search|files)(?:\/([^/]+))?)?)?$/;
 const BATCHES = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const MESSAGE_BATCHES = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCHES = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
@@ -47,6 +56,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
   let n = 0;
   const state: FakeBatches = {
     files: [],
+    vectorStores: [],
     batches: [],
     requests: [],
     close() {
@@ -70,7 +80,8 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     const batch = BATCHES.exec(path);
     const mb = MESSAGE_BATCHES.exec(path);
     const gb = GEMINI_BATCHES.exec(path) ?? GEMINI_CREATE.exec(path);
-    if (!file && !batch && !mb && !gb) return others.forEach((l) => l(req, res));
+    const vs = VECTOR_STORES.exec(path);
+    if (!file && !batch && !mb && !gb && !vs) return others.forEach((l) => l(req, res));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => void answer(Buffer.concat(chunks)));
@@ -101,6 +112,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       }
       if (!keys.openai.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
       if (file) return files(req, res, file, body, auth);
+      if (vs) return vectorStores(req, res, vs, body, auth);
       return openaiBatches(req, res, batch!, body, auth);
     };
   };
@@ -147,6 +159,35 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       return json(res, 200, { id, type: 'file_deleted' });
     }
     json(res, 200, anthropicFileObject(f));
+  };
+
+  const vectorStoreObject = (v: FakeVectorStore) => ({ id: v.id, object: 'vector_store', name: 'store', metadata: v.metadata, file_counts: { completed: v.fileIds.length, in_progress: 0, failed: 0, cancelled: 0, total: v.fileIds.length }, status: 'completed' });
+  const vectorStores = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
+    const [, id, part, fileId] = m;
+    const asked = body.length > 0 ? (JSON.parse(body.toString('utf8')) as Record<string, unknown>) : {};
+    if (id === undefined && req.method === 'POST') {
+      const made: FakeVectorStore = { id: `vs_fake${++n}`, metadata: (asked.metadata as Record<string, unknown> | undefined) ?? {}, fileIds: (asked.file_ids as string[] | undefined) ?? [], authorization: auth };
+      state.vectorStores.push(made);
+      return json(res, 200, vectorStoreObject(made));
+    }
+    if (id === undefined) return json(res, 200, { object: 'list', data: state.vectorStores.filter((v) => v.authorization === auth).map(vectorStoreObject), has_more: false });
+    const v = state.vectorStores.find((x) => x.id === id && x.authorization === auth);
+    if (v === undefined) return json(res, 404, { error: { message: `No vector store found with id '${id}'.`, type: 'invalid_request_error' } });
+    if (part === 'search') return json(res, 200, { object: 'vector_store.search_results.page', search_query: [asked.query], data: v.fileIds.map((f) => ({ file_id: f, filename: 'f', score: 0.9, attributes: {}, content: [{ type: 'text', text: 'match' }] })), has_more: false, next_page: null });
+    if (part === 'files') {
+      if (fileId === undefined && req.method === 'POST') {
+        v.fileIds.push(String(asked.file_id));
+        return json(res, 200, { id: asked.file_id, object: 'vector_store.file', vector_store_id: id, status: 'completed' });
+      }
+      if (fileId === undefined) return json(res, 200, { object: 'list', data: v.fileIds.map((f) => ({ id: f, object: 'vector_store.file', vector_store_id: id, status: 'completed' })), has_more: false });
+      return json(res, 200, { id: fileId, object: 'vector_store.file', vector_store_id: id, status: 'completed' });
+    }
+    if (req.method === 'DELETE') {
+      state.vectorStores.splice(state.vectorStores.indexOf(v), 1);
+      return json(res, 200, { id, object: 'vector_store.deleted', deleted: true });
+    }
+    if (req.method === 'POST') v.metadata = (asked.metadata as Record<string, unknown> | undefined) ?? v.metadata;
+    json(res, 200, vectorStoreObject(v));
   };
 
   const openaiBatches = (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
