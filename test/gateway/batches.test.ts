@@ -2,6 +2,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI, { toFile } from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { validateGatewayConfig } from '../../src/gateway/config.js';
 import { endUserId } from '../../src/gateway/end-user-id.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -466,6 +467,12 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(r.status).toBe(502);
     expect(((await r.json()) as { error: { message: string } }).error.message).toBe('openai answered with something that is not a JSON object');
     expect(s.gw.logs.join('')).not.toContain(s.keys.openai[0]);
+  });
+
+  it('takes maxFileBytes and a price\'s batch multiplier from the config, and names either when it is wrong', () => {
+    expect(validateGatewayConfig({ maxFileBytes: 50_000_000, prices: { 'my-model': { input: 1, output: 2, batch: 0.4 } } })).toMatchObject({ maxFileBytes: 50_000_000 });
+    expect(() => validateGatewayConfig({ maxFileBytes: 0 })).toThrow(/'maxFileBytes' must be a positive integer/);
+    expect(() => validateGatewayConfig({ prices: { 'my-model': { input: 1, output: 2, batch: -1 } } })).toThrow(/'my-model'.*batch/);
   });
 
   it('answers a malformed call on files or batches with a clear error', async () => {
