@@ -412,12 +412,13 @@ export class Batches {
     const counts = o.request_counts as { completed?: unknown } | undefined;
     const total = o.usage as { input_tokens?: unknown; output_tokens?: unknown; input_tokens_details?: { cached_tokens?: unknown } } | undefined;
     if (typeof total?.input_tokens === 'number' && typeof total.output_tokens === 'number') {
-      // A total alone: priced as that many requests of its average size (the long-context rates apply per request).
+      // A total alone: priced as that many requests of its average size (the long-context rates apply
+      // per request), so an estimate.
       const n = Math.max(1, typeof counts?.completed === 'number' ? counts.completed : x.summary.requests);
       const cached = typeof total.input_tokens_details?.cached_tokens === 'number' ? total.input_tokens_details.cached_tokens : 0;
       const usage: Usage = { tokensIn: total.input_tokens, tokensOut: total.output_tokens, cachedIn: cached, serviceTier: 'batch' };
       const each: Usage = { tokensIn: usage.tokensIn / n, tokensOut: usage.tokensOut / n, cachedIn: cached / n, serviceTier: 'batch' };
-      return { usage, usd: this.g.prices.usageCost(x.f.model, each) * n, estimated: false };
+      return { usage, usd: this.g.prices.usageCost(x.f.model, each) * n, estimated: true };
     }
     // Failed before any request ran (a file OpenAI would not take): nothing to bill.
     if (counts?.completed === 0 || (o.status === 'failed' && output === undefined)) return { usage: { tokensIn: 0, tokensOut: 0, serviceTier: 'batch' }, usd: 0, estimated: false };

@@ -95,7 +95,7 @@ describe('batches through the gateway: read before they run, held against the bu
     fake.batches.find((b) => b.id === batch.id)!.end([{ input_tokens: 500, output_tokens: 50 }, { input_tokens: 700, output_tokens: 70 }], { noOutputFile: true, total: true });
     await until('the batch is billed', () => s.rowsOfUser('quiet').some((r) => r.route === 'batches'));
     const row = s.rowsOfUser('quiet').find((r) => r.route === 'batches')!;
-    expect([row.route, row.tokensIn, row.tokensOut, row.outcome]).toEqual(['batches', 1_200, 120, 'ok']);
+    expect([row.route, row.tokensIn, row.tokensOut, row.outcome]).toEqual(['batches', 1_200, 120, 'ok_estimated']);
     expect(row.costUsd).toBeCloseTo((1_200 * IN_USD + 120 * OUT_USD) / 2, 12);
     expect(fake.requests.some((r) => r.method === 'GET' && r.url === `/v1/batches/${batch.id}`)).toBe(true);
   });
