@@ -396,7 +396,7 @@ export class SqliteStore implements Directory, Ledger {
   }
 
   /**
-   * Values kept in the file for a while (whose an uploaded file or a batch is), so that a gateway alone
+   * Values kept in the file for a while (whose a file, batch, conversation or vector store is), so that a gateway alone
    * still knows them after a restart. A failure (a full disk) is a miss, as the interface says.
    */
   keptValues(onError: (err: unknown) => void = () => {}): SharedValues {

@@ -38,7 +38,7 @@ export interface ModelPrice {
   flex?: number;
   /** What Anthropic's fast mode costs, times the standard rates; absent: DEFAULT_FAST. */
   fast?: number;
-  /** What a request in a batch (OpenAI's Batch API, Anthropic's Message Batches) costs, times the standard rates; absent: DEFAULT_BATCH. */
+  /** What a request in a batch (OpenAI's Batch API, Anthropic's Message Batches, Gemini's batch mode) costs, times the standard rates; absent: DEFAULT_BATCH. */
   batch?: number;
   /** Dearer rates for a request whose prompt is longer than `above` tokens, for the whole request (as the providers bill it). */
   longContext?: LongContextPrice;
@@ -78,7 +78,7 @@ export const DEFAULT_PRIORITY = 2;
 export const DEFAULT_FLEX = 0.5;
 /** Anthropic's fast mode (Opus 4.6): six times the standard rates. */
 export const DEFAULT_FAST = 6;
-/** OpenAI's Batch API and Anthropic's Message Batches: half the standard rates, for input and output alike. */
+/** OpenAI's Batch API, Anthropic's Message Batches and Gemini's batch mode: half the standard rates, for input and output alike. */
 export const DEFAULT_BATCH = 0.5;
 /** OpenAI's list price for file_search calls, per thousand. */
 export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;

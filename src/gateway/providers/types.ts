@@ -33,7 +33,7 @@ export interface Usage {
 
 /**
  * The processing tiers billed other than standard: OpenAI's priority and flex processing, Anthropic's
- * fast mode (`speed: "fast"`), and both providers' batch APIs (half the standard rates).
+ * fast mode (`speed: "fast"`), and the providers' batch APIs (half the standard rates).
  */
 export type ServiceTier = 'priority' | 'flex' | 'fast' | 'batch';
 
