@@ -992,12 +992,18 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     f.admitted = admitted;
     let extra = headers || cors ? Object.assign({}, headers, cors) : undefined;
     // After admission, so that a client cannot have OpenAI asked about response after response unlimited.
+    /** The key whose project holds what the request continues (a stored response, a conversation): the one it must go with. */
+    let pinned: PoolKey | undefined;
     if (previous !== undefined || conversation !== undefined) {
       try {
-        if (previous !== undefined) await stored.allowPrevious(caller, previous);
-        if (conversation !== undefined && (await taggedObjectOwner(objectRoutes(req, undefined), CONVERSATIONS, conversation, new Cancel()))?.user !== caller.user.id) {
+        const before = previous !== undefined ? await stored.allowPrevious(caller, previous) : undefined;
+        const conv = conversation !== undefined ? await taggedObjectOwner(objectRoutes(req, undefined), CONVERSATIONS, conversation, new Cancel()) : undefined;
+        if (conversation !== undefined && conv?.user !== caller.user.id) {
           throw badRequest(`Conversation with id '${conversation}' not found among this user's conversations (made through the gateway).`);
         }
+        const label = (before ?? conv)?.key;
+        pinned = label === undefined ? undefined : upstreams.openai.pool.keys.find((k) => k.label === label);
+        if (label !== undefined && pinned === undefined) throw new GatewayHttpError(502, 'upstream_error', `what this request continues was made with a provider key this gateway does not hold (${label}); give every instance the same keys`);
       } catch (err) {
         f.status = err instanceof GatewayHttpError ? err.status : 502;
         finish(f, { tokensIn: 0, tokensOut: 0 }, 'refused', false, false);
@@ -1060,7 +1066,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const attempt = async (used: number): Promise<void> => {
       let sent;
       try {
-        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used, viaCompat(upstream));
+        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used, viaCompat(upstream), upstream === upstreams.openai ? pinned : undefined);
       } catch (err) {
         if (clientGone) {
           // The client left before the upstream answered: the provider may already have read the prompt, so bill that.

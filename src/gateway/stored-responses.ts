@@ -139,17 +139,18 @@ export class StoredResponses {
    * A response continued (`previous_response_id`) must be the caller's: remembered as theirs, or tagged
    * with their id when OpenAI is asked. Any other is refused as not found, whether it exists or not.
    */
-  async allowPrevious(caller: Caller, id: unknown): Promise<void> {
+  async allowPrevious(caller: Caller, id: unknown): Promise<OwnerRecord> {
     if (typeof id !== 'string' || !RESPONSE_ID.test(id)) throw badRequest("'previous_response_id' must be a response's id (resp_…)");
     const notFound = () => badRequest(`Previous response with id '${id}' not found among this user's responses (made through the gateway).`);
     const known = (await this.recent.get(id)) ?? (await this.background.get(id));
     if (known !== undefined) {
       if (known.user !== caller.user.id) throw notFound();
-      return;
+      return known;
     }
     const owner = await this.taggedOwner(id, new Cancel());
-    if (owner?.user !== caller.user.id) throw notFound();
+    if (owner === undefined || owner.user !== caller.user.id) throw notFound();
     this.recent.set(id, owner);
+    return owner;
   }
 
   /** Whose a response is: remembered (a background one, with Redis on every instance), or else by its tag. */

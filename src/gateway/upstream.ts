@@ -123,14 +123,15 @@ export class Upstream {
    * same retries. `bearer`: the call goes to the provider's OpenAI-compatible endpoint, which takes
    * the key as OpenAI's SDK sends it.
    */
-  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel, used = 0, bearer = false): Promise<UpstreamResponse> {
+  async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel, used = 0, bearer = false, only?: PoolKey): Promise<UpstreamResponse> {
     if (this.pool.size === 0) {
       throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
     }
     const tried = new Set<PoolKey>();
     let lastError: GatewayHttpError | undefined;
     for (let attempt = used; attempt <= this.opts.retries; attempt++) {
-      let key = this.pool.pick(tried);
+      // `only`: what the request continues belongs to that key's project (a stored response, a conversation).
+      let key = only ?? this.pool.pick(tried);
       if (!key) {
         // Every key was tried for this request: start over on the least recently failed ones.
         tried.clear();
@@ -173,7 +174,7 @@ export class Upstream {
         this.hooks.attempted?.(outcome);
         this.pool.failure(key, s);
         this.hooks.keyRejected?.(key);
-        if (this.pool.keys.some((k) => !k.revoked && !tried.has(k))) {
+        if (only === undefined && this.pool.keys.some((k) => !k.revoked && !tried.has(k))) {
           await res.body.dump();
           lastError = keyRejectedError(this.provider.name);
           continue;

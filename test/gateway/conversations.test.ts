@@ -1,5 +1,10 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueToken } from '../../src/gateway/index.js';
+import { MemoryDirectory } from '../../src/store/memory.js';
+import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
+import { startGateway, type TestGateway } from './helpers/gateway.js';
+import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
 import { attachFakeBackground, type FakeBackground } from './helpers/fake-background.js';
 import { bearer } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
@@ -82,5 +87,45 @@ describe("OpenAI's conversations through the gateway: each its user's alone, to 
     expect(((await r.json()) as { error: { message: string } }).error.message).toMatch(/'conversation' must be a conversation's id/);
     const named = await refusal(s.oa().conversations.create({ items: [{ type: 'message', role: 'user', content: [{ type: 'input_file', file_id: 'file-someoneelses' }] }] }));
     expect(named.status).toBe(403);
+  });
+});
+
+describe('a request that continues a stored response or a conversation goes with the key of the project that holds it', () => {
+  const keys = { openai: [fakeOpenAiKey(), fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+  let upstream: FakeUpstream;
+  let fake: FakeBackground;
+  let gw: TestGateway;
+  const dir = new MemoryDirectory();
+  let token = '';
+
+  beforeAll(async () => {
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    fake = attachFakeBackground(upstream.server, keys.openai);
+    gw = await startGateway(upstream, keys, { directory: dir });
+    dir.addUser('two-projects', {});
+    token = issueToken(dir, 'two-projects').token;
+  });
+  afterAll(async () => {
+    await gw.stop();
+    fake.close();
+    await upstream.close();
+  });
+
+  it('sends each continuation with the key that made what it continues, though the pool takes its keys in turn', async () => {
+    const oa = new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 });
+    const keyOf = (auth: string | undefined) => keys.openai.findIndex((k) => auth === `Bearer ${k}`);
+    const first = await oa.responses.create({ model: 'gpt-4o-mini', input: 'one' });
+    const made = keyOf(fake.responses.find((r) => r.id === first.id)!.authorization);
+    // Each continuation, in turn: the pool would have taken the other key for every other request.
+    for (let i = 0; i < 3; i++) {
+      const next = await oa.responses.create({ model: 'gpt-4o-mini', input: `more ${i}`, previous_response_id: first.id });
+      expect(keyOf(fake.responses.find((r) => r.id === next.id)!.authorization)).toBe(made);
+    }
+    const conv = await oa.conversations.create({});
+    const holder = keyOf(fake.conversations.find((c) => c.id === conv.id)!.authorization);
+    for (let i = 0; i < 3; i++) {
+      const next = await oa.responses.create({ model: 'gpt-4o-mini', input: `turn ${i}`, conversation: conv.id });
+      expect(keyOf(fake.responses.find((r) => r.id === next.id)!.authorization)).toBe(holder);
+    }
   });
 });

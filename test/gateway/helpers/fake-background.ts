@@ -106,7 +106,11 @@ export function attachFakeBackground(server: Server, keys: string[]): FakeBackgr
       if (!keys.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
       if (asked !== undefined) {
         const previous = asked.previous_response_id as string | undefined;
-        if (previous !== undefined && !state.responses.some((x) => x.id === previous && !x.deleted)) return json(res, 400, { error: { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id' } });
+        // A project's responses and conversations are reached with its keys alone.
+        if (previous !== undefined && !state.responses.some((x) => x.id === previous && !x.deleted && x.authorization === auth)) return json(res, 400, { error: { message: `Previous response with id '${previous}' not found.`, type: 'invalid_request_error', param: 'previous_response_id' } });
+        const conv = asked.conversation as string | { id?: string } | undefined;
+        const convId = typeof conv === 'string' ? conv : conv?.id;
+        if (convId !== undefined && !state.conversations.some((x) => x.id === convId && x.authorization === auth)) return json(res, 404, { error: { message: `Conversation with id '${convId}' not found.`, type: 'invalid_request_error', param: 'conversation' } });
         const r: FakeBackgroundResponse = {
           id: `resp_bg${++n}`,
           model: String(asked.model),
