@@ -16,11 +16,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { StringDecoder } from 'node:string_decoder';
-import type { Counters, SharedValues, SharedWork, UserRecord } from '../store/types.js';
+import type { SharedValues, SharedWork, UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import { BackgroundResponses, type Asking, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
 import type { BatchSummary } from './batch-lines.js';
 import { Cancel } from './cancel.js';
+import { jsonObject } from './json-body.js';
 import { packFlight, readPacked, unpackFlight, userNow, type Flight, type PackedWork } from './flight.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
@@ -168,79 +169,58 @@ export function throughGateway(batch: Record<string, unknown>): Record<string, u
 
 /** The state of an OpenAI batch object (a JSON answer); undefined for anything else. */
 function openaiState(answer: Buffer): { id: string; status: string } | undefined {
-  const o = parse(answer) as { object?: unknown; id?: unknown; status?: unknown } | undefined;
+  const o = jsonObject(answer) as { object?: unknown; id?: unknown; status?: unknown } | undefined;
   if (o?.object !== 'batch' || typeof o.id !== 'string' || typeof o.status !== 'string' || !OPENAI_BATCH_ID.test(o.id)) return undefined;
   return { id: o.id, status: o.status };
 }
 
 /** The state of an Anthropic message batch (a JSON answer); undefined for anything else. */
 function anthropicState(answer: Buffer): { id: string; status: string } | undefined {
-  const o = parse(answer) as { type?: unknown; id?: unknown; processing_status?: unknown } | undefined;
+  const o = jsonObject(answer) as { type?: unknown; id?: unknown; processing_status?: unknown } | undefined;
   if (o?.type !== 'message_batch' || typeof o.id !== 'string' || typeof o.processing_status !== 'string' || !ANTHROPIC_BATCH_ID.test(o.id)) return undefined;
   return { id: o.id, status: o.processing_status };
 }
 
 /** The state of a Gemini batch (its long-running operation, a JSON answer): its id without `batches/`; undefined for anything else. */
 function geminiState(answer: Buffer): { id: string; status: string } | undefined {
-  const o = parse(answer) as { name?: unknown; metadata?: { state?: unknown } } | undefined;
+  const o = jsonObject(answer) as { name?: unknown; metadata?: { state?: unknown } } | undefined;
   const id = typeof o?.name === 'string' && o.name.startsWith('batches/') ? o.name.slice('batches/'.length) : undefined;
   if (id === undefined || !GEMINI_BATCH_ID.test(id) || typeof o?.metadata?.state !== 'string') return undefined;
   return { id, status: o.metadata.state };
 }
 
-function parse(buf: Buffer): Record<string, unknown> | undefined {
-  try {
-    const o = JSON.parse(buf.toString('utf8')) as unknown;
-    return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** A batch runs within a day (OpenAI's completion window, Anthropic's expiry): one still running an hour past that is cancelled. */
 const BATCH_MAX_MS = 25 * 3_600_000;
+/** What every provider's batches have in common as followed work: a day to run, a cancel that winds down, results their user still wants at a shutdown. */
+const BATCH_ASKING = { noun: 'batch', plural: 'batches', logKey: 'batchId', aloneAtShutdown: 'bill', cancelWinds: true, maxMs: BATCH_MAX_MS } as const;
 const OPENAI_ENDED = new Set(['completed', 'failed', 'expired', 'cancelled']);
 const OPENAI_ASKING: Asking = {
-  noun: 'batch',
-  plural: 'batches',
-  logKey: 'batchId',
+  ...BATCH_ASKING,
   statusPath: (id) => `/batches/${id}`,
   cancelPath: (id) => `/batches/${id}/cancel`,
   state: openaiState,
   finished: (s) => OPENAI_ENDED.has(s),
   outcome: (s) => (s === 'completed' ? 'ok' : s),
-  aloneAtShutdown: 'bill',
-  cancelWinds: true,
-  maxMs: BATCH_MAX_MS,
 };
 const ANTHROPIC_ASKING: Asking = {
-  noun: 'batch',
-  plural: 'batches',
-  logKey: 'batchId',
+  ...BATCH_ASKING,
   statusPath: (id) => `/v1/messages/batches/${id}`,
   cancelPath: (id) => `/v1/messages/batches/${id}/cancel`,
   headers: { 'anthropic-version': ANTHROPIC_VERSION },
   state: anthropicState,
   finished: (s) => s === 'ended',
   outcome: () => 'ok',
-  aloneAtShutdown: 'bill',
-  cancelWinds: true,
-  maxMs: BATCH_MAX_MS,
 };
 
 const GEMINI_ENDED = new Set(['BATCH_STATE_SUCCEEDED', 'BATCH_STATE_FAILED', 'BATCH_STATE_CANCELLED', 'BATCH_STATE_EXPIRED']);
 const GEMINI_ASKING: Asking = {
-  noun: 'batch',
-  plural: 'batches',
-  logKey: 'batchId',
+  ...BATCH_ASKING,
   statusPath: (id) => `/v1beta/batches/${id}`,
   cancelPath: (id) => `/v1beta/batches/${id}:cancel`,
   state: geminiState,
   finished: (s) => GEMINI_ENDED.has(s),
   outcome: (s) => (s === 'BATCH_STATE_SUCCEEDED' ? 'ok' : s.slice('BATCH_STATE_'.length).toLowerCase()),
-  aloneAtShutdown: 'bill',
-  cancelWinds: true,
-  maxMs: BATCH_MAX_MS,
 };
 const ASKING: Record<BatchProvider, Asking> = { openai: OPENAI_ASKING, anthropic: ANTHROPIC_ASKING, gemini: GEMINI_ASKING };
 
@@ -249,7 +229,6 @@ export interface BatchesGateway {
   readonly openai: Upstream;
   readonly anthropic: Upstream;
   readonly gemini: Upstream;
-  readonly counters: Counters;
   readonly log: Logger;
   readonly prices: Prices;
   /** The store every instance shares (Redis), for whose a file or batch is. */
@@ -372,7 +351,7 @@ export class Batches {
 
   /** An OpenAI batch's output and error files are made by OpenAI, for the batch's owner to read. */
   private noteOutputs(answer: Buffer, user: string, up: Upstream, key: string): void {
-    const o = parse(answer);
+    const o = jsonObject(answer);
     for (const name of ['output_file_id', 'error_file_id']) {
       const id = o?.[name];
       if (typeof id === 'string' && FILE_ID.test(id)) this.files.set(id, { user, provider: up.provider.name, key });
@@ -400,7 +379,7 @@ export class Batches {
 
   /** An OpenAI batch's usage: its output file, line by line; else the batch's own total; nothing when no request ran. */
   private async openaiUsed(x: FollowedBatch, answer: Buffer, key: PoolKey): Promise<Used | undefined> {
-    const o = parse(answer)!;
+    const o = jsonObject(answer)!;
     const output = o.output_file_id;
     if (typeof output === 'string' && FILE_ID.test(output)) {
       const used = await this.readLines(x, key, `/files/${output}/content`, undefined, (line) => {
@@ -436,7 +415,7 @@ export class Batches {
 
   /** A Gemini batch's usage: its inline responses, each priced on its own. */
   private geminiUsed(x: FollowedBatch, answer: Buffer): Used | undefined {
-    const o = parse(answer) as { metadata?: { output?: unknown }; response?: unknown } | undefined;
+    const o = jsonObject(answer) as { metadata?: { output?: unknown }; response?: unknown } | undefined;
     const output = (o?.metadata?.output ?? o?.response) as { inlinedResponses?: { inlinedResponses?: unknown } } | undefined;
     const items = output?.inlinedResponses?.inlinedResponses;
     if (!Array.isArray(items)) return undefined;

@@ -7,7 +7,7 @@
  * The gateway sets it whatever the client sent, so that no user can pass as another.
  */
 import { createHash } from 'node:crypto';
-import { withMember } from './json-body.js';
+import { withField, withMember } from './json-body.js';
 
 const known = new Map<string, string>();
 /** Users whose identifier is kept, at most (it is a hash: made again when forgotten). */
@@ -29,12 +29,7 @@ export function endUserId(userId: string): string {
  * when the client set none (the prompt is not serialised again), set over the client's otherwise.
  */
 export function withEndUser(body: Buffer, parsed: Record<string, unknown>, provider: 'openai' | 'anthropic', id: string): Buffer {
-  if (provider === 'openai') {
-    if (parsed.safety_identifier === undefined) return withMember(body, `"safety_identifier":${JSON.stringify(id)}`);
-    const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    o.safety_identifier = id;
-    return Buffer.from(JSON.stringify(o));
-  }
+  if (provider === 'openai') return withField(body, parsed, 'safety_identifier', JSON.stringify(id));
   const given = parsed.metadata;
   if (given === undefined) return withMember(body, `"metadata":{"user_id":${JSON.stringify(id)}}`);
   // Not an object: Anthropic refuses the request as it would without the gateway.

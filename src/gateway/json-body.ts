@@ -25,3 +25,24 @@ function isEmptyAfter(body: Buffer, from: number): boolean {
   }
   return false;
 }
+
+/**
+ * `body` with `key` set to `value` (JSON text): spliced in first when the client sent no such key,
+ * set over the client's (the body parsed and written again) when it did, even as null.
+ */
+export function withField(body: Buffer, parsed: Record<string, unknown>, key: string, value: string): Buffer {
+  if (!(key in parsed)) return withMember(body, `${JSON.stringify(key)}:${value}`);
+  const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  o[key] = JSON.parse(value) as unknown;
+  return Buffer.from(JSON.stringify(o));
+}
+
+/** The JSON object in `buf`; undefined when it holds anything else, or no JSON at all. */
+export function jsonObject(buf: Buffer | string): Record<string, unknown> | undefined {
+  try {
+    const o = JSON.parse(typeof buf === 'string' ? buf : buf.toString('utf8')) as unknown;
+    return typeof o === 'object' && o !== null && !Array.isArray(o) ? (o as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -22,11 +22,12 @@ import { storedObjectsNamed } from './shared-objects.js';
 import { ANTHROPIC_VERSION } from './providers/anthropic.js';
 import type { Prices } from './providers/prices.js';
 import { isObject, type Provider, type ShapedRequest, type Usage } from './providers/types.js';
-import { OWNER_KEY, tagOwner } from './response-ownership.js';
+import { OWNER_KEY, ownerFromTag, tagOwner } from './response-ownership.js';
 import type { Route } from './routes.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 import { Upload } from './upload.js';
+import { jsonObject } from './json-body.js';
 
 /** What a file may be for through the gateway: what the routes it serves can use. */
 const PURPOSES = new Set(['batch', 'user_data', 'vision']);
@@ -200,13 +201,9 @@ function keyOf(up: Upstream, owner: OwnerRecord): PoolKey {
 
 /** An upstream's answer that must be a JSON object; a 502 saying so when it is not. */
 function answerJson(text: string, up: Upstream): Record<string, unknown> {
-  try {
-    const o = JSON.parse(text) as unknown;
-    if (isObject(o)) return o;
-  } catch {
-    // Answered below.
-  }
-  throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} answered with something that is not a JSON object`);
+  const o = jsonObject(text);
+  if (o === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} answered with something that is not a JSON object`);
+  return o;
 }
 
 /** Retrieves, cancels, deletes or reads one file or batch, with the key that made it, for its owner alone. */
@@ -278,19 +275,9 @@ async function batchOwner(g: ObjectRoutesGateway, id: string, route: Route, canc
   return tagged;
 }
 
-/** Whose an OpenAI object is by the tag in its metadata (`keyward_user`), asking OpenAI with any key; undefined when it has none or is not there. */
-async function taggedOwner(g: ObjectRoutesGateway, path: string, what: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
-  const up = g.openai;
-  const sent = await up.send(path, 'GET', { accept: 'application/json' }, undefined, cancel);
-  if (sent.res.statusCode >= 300) {
-    await sent.res.body.dump();
-    if (sent.res.statusCode === 404) return undefined;
-    throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose ${what} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
-  }
-  const o = answerJson(await g.answerText(sent.res, up.provider), up) as { metadata?: Record<string, unknown> | null; model?: unknown };
-  const user = o.metadata?.[OWNER_KEY];
-  if (typeof user !== 'string') return undefined;
-  return { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
+/** Whose an OpenAI object is by the tag in its metadata (see ownerFromTag). */
+function taggedOwner(g: ObjectRoutesGateway, path: string, what: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+  return ownerFromTag(g.openai, path, what, cancel, (up) => g.answerText(up, g.openai.provider));
 }
 
 /** Whose a tagged object (a conversation, a vector store) is: recorded, or by its tag at OpenAI (then recorded). */
@@ -324,7 +311,7 @@ async function createTagged(g: ObjectRoutesGateway, r: ObjectRequest, kind: Tagg
   }
   if (sent.res.statusCode >= 400) return g.forwardError(f, sent.res, r.res, extra);
   const answer = await jsonAnswer(g, f, sent.res, up.provider);
-  const id = (parseObject(answer) as { id?: unknown } | undefined)?.id;
+  const id = jsonObject(answer)?.id;
   if (typeof id === 'string' && kind.id.test(id)) g.tagged(kind).set(id, { user: r.caller.user.id, provider: up.provider.name, key: sent.key.label });
   sendJson(g, r, f, sent.res.statusCode, answer, extra);
   g.finish(f, NOTHING, 'ok', false);
@@ -377,14 +364,6 @@ async function reachTagged(g: ObjectRoutesGateway, r: ObjectRequest, call: Objec
   g.finish(f, NOTHING, 'ok', false);
 }
 
-function parseObject(buf: Buffer): Record<string, unknown> | undefined {
-  try {
-    const o = JSON.parse(buf.toString('utf8')) as unknown;
-    return isObject(o) ? o : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /**
  * A list of files or batches: each key's project asked in turn, and only the caller's kept (an OpenAI
@@ -513,12 +492,8 @@ async function uploadFile(g: ObjectRoutesGateway, r: ObjectRequest, route: Route
   }
   if (sent.res.statusCode >= 400) return g.forwardError(f, sent.res, r.res, extra);
   const body = await jsonAnswer(g, f, sent.res, up.provider);
-  let id: unknown;
-  try {
-    id = (JSON.parse(body.toString('utf8')) as { id?: unknown } | null)?.id;
-  } catch {
-    // Relayed as it came; nobody can reach the file through the gateway (logged below).
-  }
+  // An answer that is not a file object is relayed as it came; nobody can reach the file through the gateway (logged below).
+  const id = jsonObject(body)?.id;
   if (typeof id === 'string' && isFileId(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, summary);
   else g.log.warn({ reqId: r.reqId }, 'an uploaded file came back without an id the gateway knows: nobody can reach it through the gateway');
   sendJson(g, r, f, sent.res.statusCode, body, extra);
@@ -609,11 +584,6 @@ async function created(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, extr
 
 /** An Anthropic batch object's answer with its results reached through the gateway (see throughGateway). */
 function forClient(body: Buffer): Buffer {
-  let o: unknown;
-  try {
-    o = JSON.parse(body.toString('utf8'));
-  } catch {
-    return body;
-  }
-  return isObject(o) && typeof o.results_url === 'string' ? Buffer.from(JSON.stringify(throughGateway(o))) : body;
+  const o = jsonObject(body);
+  return typeof o?.results_url === 'string' ? Buffer.from(JSON.stringify(throughGateway(o))) : body;
 }

@@ -7,8 +7,12 @@
  * restart, or on another instance, at the cost of one look at the response when the gateway does not
  * remember it.
  */
-import { badRequest } from './http-error.js';
-import { withMember } from './json-body.js';
+import type { Cancel } from './cancel.js';
+import { badRequest, GatewayHttpError } from './http-error.js';
+import { jsonObject, withMember } from './json-body.js';
+import type { OwnerRecord } from './owners.js';
+import type { Upstream } from './upstream.js';
+import type { UpstreamAnswer } from './upstream-call.js';
 
 /** The metadata key that names the response's user. */
 export const OWNER_KEY = 'keyward_user';
@@ -31,13 +35,21 @@ export function tagOwner(raw: Buffer, parsed: Record<string, unknown>, userId: s
   return Buffer.from(JSON.stringify({ ...parsed, metadata: { ...(given as Record<string, unknown>), [OWNER_KEY]: userId } }));
 }
 
-/** The user a response object (a JSON answer) was made for, by its tag; undefined when untagged. */
-export function taggedOwner(answer: Buffer): string | undefined {
-  try {
-    const o = JSON.parse(answer.toString('utf8')) as { metadata?: Record<string, unknown> | null } | null;
-    const owner = o?.metadata?.[OWNER_KEY];
-    return typeof owner === 'string' ? owner : undefined;
-  } catch {
-    return undefined;
+/**
+ * Whose an OpenAI object is by its tag (a stored response, a batch, a conversation, a vector store):
+ * asked of OpenAI at `path` with any key of the pool; undefined when it is not there or untagged.
+ * `what` names it in the error when OpenAI cannot be asked.
+ */
+export async function ownerFromTag(up: Upstream, path: string, what: string, cancel: Cancel, answerText: (answer: UpstreamAnswer) => Promise<string>): Promise<OwnerRecord | undefined> {
+  const sent = await up.send(path, 'GET', { accept: 'application/json' }, undefined, cancel);
+  if (sent.res.statusCode >= 300) {
+    await sent.res.body.dump();
+    if (sent.res.statusCode === 404) return undefined;
+    throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose ${what} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
   }
+  const o = jsonObject(await answerText(sent.res));
+  if (o === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} answered with something that is not a JSON object`);
+  const user = (o.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY];
+  if (typeof user !== 'string') return undefined;
+  return { user, provider: up.provider.name, key: sent.key.label, ...(typeof o.model === 'string' ? { model: o.model } : {}) };
 }

@@ -4,7 +4,7 @@
  */
 import { AUDIO_PARTS, shapeSpeech } from './audio.js';
 import { badRequest } from './http-error.js';
-import { withMember } from './json-body.js';
+import { withField, withMember } from './json-body.js';
 import { EDIT_PARTS, imageToolAsked, shapeImageGeneration, VARIATION_PARTS } from './images.js';
 import { shapeGeminiLiveToken, shapeRealtime, type RealtimePolicy } from './realtime.js';
 import { anthropic } from './providers/anthropic.js';
@@ -211,14 +211,7 @@ export function withOutputCap(body: Buffer, parsed: Record<string, unknown>, whe
     o.generationConfig = { ...(isObject(o.generationConfig) ? o.generationConfig : {}), maxOutputTokens: tokens };
     return Buffer.from(JSON.stringify(o));
   }
-  const field = where === 'responses' ? 'max_output_tokens' : openaiItself ? 'max_completion_tokens' : 'max_tokens';
-  // Sent as null, the field is there already: a second one spliced in first would lose to it.
-  if (field in parsed) {
-    const o = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-    o[field] = tokens;
-    return Buffer.from(JSON.stringify(o));
-  }
-  return withMember(body, `"${field}":${tokens}`);
+  return withField(body, parsed, where === 'responses' ? 'max_output_tokens' : openaiItself ? 'max_completion_tokens' : 'max_tokens', String(tokens));
 }
 
 /** Prompts in a legacy completion request: a string or one token array is one; an array of strings or of token arrays, one each. */

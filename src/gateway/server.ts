@@ -1555,7 +1555,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     openai: upstreams.openai,
     anthropic: upstreams.anthropic,
     gemini: upstreams.gemini,
-    counters,
     log,
     get prices() {
       return prices;

@@ -10,14 +10,14 @@ import type { Caller } from './auth.js';
 import { BackgroundResponses, hasFinished, RESPONSE_ID, responseState, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
 import { Cancel } from './cancel.js';
 import { packFlight, readPacked, unpackFlight, userNow, type Flight, type PackedWork } from './flight.js';
-import { badRequest, GatewayHttpError } from './http-error.js';
+import { badRequest } from './http-error.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import { Owners, type OwnerRecord } from './owners.js';
 import { keepLease } from './policy.js';
 import { openai } from './providers/openai.js';
 import type { Usage } from './providers/types.js';
-import { taggedOwner } from './response-ownership.js';
+import { ownerFromTag } from './response-ownership.js';
 import { ROUTES } from './routes.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
@@ -198,16 +198,8 @@ export class StoredResponses {
   }
 
   /** Whose a stored response is by its tag, asking OpenAI; undefined when OpenAI has none by that id. */
-  private async taggedOwner(id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
-    const up = this.g.openai;
-    const sent = await up.send(`/responses/${id}`, 'GET', { accept: 'application/json' }, undefined, cancel);
-    if (sent.res.statusCode === 404) {
-      await sent.res.body.dump();
-      return undefined;
-    }
-    const text = await this.g.answerText(sent.res);
-    if (sent.res.statusCode >= 300) throw new GatewayHttpError(502, 'upstream_error', `the gateway could not check whose response ${id} is (${up.provider.name} answered ${sent.res.statusCode}); try again`);
-    const user = taggedOwner(Buffer.from(text));
-    return user === undefined ? undefined : { user, provider: up.provider.name, key: sent.key.label };
+  private taggedOwner(id: string, cancel: Cancel): Promise<OwnerRecord | undefined> {
+    return ownerFromTag(this.g.openai, `/responses/${id}`, `response ${id}`, cancel, (up) => this.g.answerText(up));
   }
+
 }
