@@ -38,10 +38,15 @@ import type { UpstreamBody } from './upstream-call.js';
 /** How long the gateway knows whose a file or batch is: OpenAI's batches and Anthropic's results are kept about as long. */
 export const OWNED_DAYS = 30;
 const OWNED_MS = OWNED_DAYS * 24 * 3_600_000;
+/** How long a Gemini upload session is known: Google keeps one open for about a week. */
+const UPLOAD_MS = 7 * 24 * 3_600_000;
 
 /** OpenAI's Files API, and Anthropic's (beta), at the same path: told apart by the id, or by the headers Anthropic's SDK sends. */
 export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/files' };
 export const ANTHROPIC_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/files' };
+/** Gemini's Files API: uploaded in a resumable session at `/upload/v1beta/files`, then retrieved, listed and deleted at `/v1beta/files`. */
+export const GEMINI_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: gemini, upstreamPath: '/v1beta/files' };
+export const GEMINI_UPLOAD_PATH = '/upload/v1beta/files';
 /** OpenAI's conversations (`/v1/conversations`, and their items), which Responses API requests continue: each its user's alone. */
 export const CONVERSATIONS_ROUTE: Route = { kind: 'conversation', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/conversations' };
 /** OpenAI's vector stores (`/v1/vector_stores`, their files and file batches), which `file_search` searches: each its user's alone. */
@@ -89,12 +94,17 @@ const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
+const GEMINI_FILE_PATH = /^\/v1beta\/files(?:\/([^/:]+))?$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
 export const ANTHROPIC_FILE_ID = /^file_[A-Za-z0-9]{1,200}$/;
 const OPENAI_BATCH_ID = /^batch_[A-Za-z0-9_-]{1,200}$/;
 const ANTHROPIC_BATCH_ID = /^msgbatch_[A-Za-z0-9_-]{1,200}$/;
 const GEMINI_BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,200}$/;
+/** A Gemini file's id (its name without `files/`): up to 40 lowercase letters, digits and dashes. */
+const GEMINI_FILE_ID = /^[a-z0-9][a-z0-9-]{0,39}$/;
+/** A Gemini file as a request names it: `files/{id}`, or its URI (`https://generativelanguage.googleapis.com/v1beta/files/{id}`). */
+const GEMINI_FILE_NAMED = /^(?:https:\/\/generativelanguage\.googleapis\.com\/v1(?:beta|alpha)?\/)?(files\/[a-z0-9][a-z0-9-]{0,39})$/;
 
 /** One call on files or batches: its route, the object it names, and the part of it (`content`, `cancel`, `results`). */
 export interface ObjectCall {
@@ -113,6 +123,11 @@ export function isFileId(id: string): boolean {
   return FILE_ID.test(id) || ANTHROPIC_FILE_ID.test(id);
 }
 
+/** The name (`files/{id}`) of the Gemini file a request names by its name or URI, which is what the gateway records it under; undefined for anything else. */
+export function geminiFileName(named: string): string | undefined {
+  return GEMINI_FILE_NAMED.exec(named)?.[1];
+}
+
 /**
  * The API a files or batches path belongs to (its id and part checked when it is handled); undefined
  * for any other path. `anthropicClient`: the call carries `anthropic-version`, as Anthropic's SDK sends.
@@ -123,6 +138,7 @@ export function objectRoute(path: string, anthropicClient: boolean): Route | und
   if (path === '/v1/conversations' || path.startsWith('/v1/conversations/')) return CONVERSATIONS_ROUTE;
   if (path === '/v1/vector_stores' || path.startsWith('/v1/vector_stores/')) return VECTOR_STORES_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
+  if (path === '/v1beta/files' || path.startsWith('/v1beta/files/') || path === GEMINI_UPLOAD_PATH) return GEMINI_FILES_ROUTE;
   if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
   return undefined;
 }
@@ -140,6 +156,9 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
   if (gb !== null) return checked(GEMINI_BATCH_ROUTE, gb, GEMINI_BATCH_ID, '/v1beta/batches/{id}, /v1beta/batches/{id}:cancel');
   const gc = GEMINI_CREATE_PATH.exec(path);
   if (gc !== null) return { route: GEMINI_BATCH_ROUTE, model: gc[1]! };
+  if (path === GEMINI_UPLOAD_PATH) return { route: GEMINI_FILES_ROUTE, part: 'upload' };
+  const gf = GEMINI_FILE_PATH.exec(path);
+  if (gf !== null) return checked(GEMINI_FILES_ROUTE, gf, GEMINI_FILE_ID, '/v1beta/files/{id}, and uploads at /upload/v1beta/files');
   const tg = TAGGED_PATH.exec(path);
   if (tg !== null) {
     const kind = tg[1] === 'conversations' ? CONVERSATIONS : VECTOR_STORES;
@@ -148,7 +167,7 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
     if (!kind.id.test(tg[2]) || !kind.rest.test(rest)) return `no route ${path.slice(0, 100)}: ${kind.where}`;
     return { route: kind.route, tagged: kind, id: tg[2], rest };
   }
-  return `no route ${path.slice(0, 100)}: files are reached at /v1/files, batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files (Gemini's at /v1beta/files), batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
 }
 
 function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {
@@ -264,11 +283,14 @@ export class Batches {
   /** Whose each file is: uploaded through the gateway, or a batch's output. */
   private readonly files: Owners;
   private readonly owners: Owners;
+  /** Gemini uploads under way, by the id of their session: whose each is, with which key, and where its bytes go. */
+  private readonly uploads: Owners;
   private readonly followed: Record<BatchProvider, BackgroundResponses<FollowedBatch>>;
 
   constructor(private readonly g: BatchesGateway) {
     this.files = new Owners('file', OWNED_MS, g.shared);
     this.owners = new Owners('batch', OWNED_MS, g.shared);
+    this.uploads = new Owners('upload', UPLOAD_MS, g.shared);
     const follow = (provider: BatchProvider) => {
       const work = g.work(`batch-${provider}`);
       const handover: Handover<FollowedBatch> | undefined = work && {
@@ -299,6 +321,19 @@ export class Batches {
 
   forgetFile(id: string): void {
     this.files.delete(id);
+  }
+
+  /** A Gemini upload session opened through the gateway (`record.upload` says where its bytes go). */
+  noteUpload(sessionId: string, record: OwnerRecord): void {
+    this.uploads.set(sessionId, record);
+  }
+
+  uploadOwner(sessionId: string): Promise<OwnerRecord | undefined> {
+    return this.uploads.get(sessionId);
+  }
+
+  forgetUpload(sessionId: string): void {
+    this.uploads.delete(sessionId);
   }
 
   /** Whose a batch is, and the key that made it; undefined when the gateway does not know it. */

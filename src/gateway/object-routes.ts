@@ -6,85 +6,32 @@
  * tags in an OpenAI object's metadata), with the provider key that made it. Creating a batch reads its
  * requests first (batch-lines.ts) and holds their worst case against the budgets.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../store/types.js';
-import type { Caller } from './auth.js';
 import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, VECTOR_STORES_ROUTE, type TaggedKind, isFileId, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type Batches, type ObjectCall } from './batches.js';
-import { Cancel } from './cancel.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, VECTOR_STORES_ROUTE, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
+import type { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
-import type { Admission, Flight } from './flight.js';
+import type { Flight } from './flight.js';
+import { geminiUpload } from './gemini-uploads.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
+import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import type { Logger } from './logger.js';
-import type { OwnerRecord, Owners } from './owners.js';
-import { storedObjectsNamed } from './shared-objects.js';
+import { admitted, answerJson, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import type { OwnerRecord } from './owners.js';
 import { ANTHROPIC_VERSION } from './providers/anthropic.js';
-import type { Prices } from './providers/prices.js';
-import { isObject, type Provider, type ShapedRequest, type Usage } from './providers/types.js';
+import { isObject, type ShapedRequest } from './providers/types.js';
 import { OWNER_KEY, ownerFromTag, tagOwner } from './response-ownership.js';
 import type { Route } from './routes.js';
+import { storedObjectsNamed } from './shared-objects.js';
 import type { Upstream } from './upstream.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 import { Upload } from './upload.js';
-import { jsonObject } from './json-body.js';
+
+export type { ObjectRequest, ObjectRoutesGateway } from './object-calls.js';
 
 /** What a file may be for through the gateway: what the routes it serves can use. */
 const PURPOSES = new Set(['batch', 'user_data', 'vision']);
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-export interface ObjectRoutesGateway {
-  readonly batches: Batches;
-  /** Whose each conversation, each vector store is. */
-  tagged(kind: TaggedKind): Owners;
-  readonly openai: Upstream;
-  readonly anthropic: Upstream;
-  readonly gemini: Upstream;
-  readonly prices: Prices;
-  readonly log: Logger;
-  readonly endUserIds: boolean;
-  defaultMaxTokens(): number;
-  /** The largest file upload accepted, in bytes. */
-  maxFileBytes(): number;
-  admit(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number): Admission | Promise<Admission>;
-  finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last?: boolean): void;
-  /** Gives back a flight's place among the requests in flight before it is settled. */
-  release(f: Flight): void;
-  /** Relays an upstream's error answer (scrubbed) and settles the flight. */
-  forwardError(f: Flight, up: UpstreamAnswer, res: ServerResponse, extra: Record<string, string> | undefined): Promise<void>;
-  answerText(up: UpstreamAnswer, provider: Provider<string>): Promise<string>;
-  headersWith(extra?: Record<string, string>): Record<string, string>;
-  /** Passes a body through to the client as it comes (a file's content, a batch's results). */
-  pipe(res: ServerResponse, up: UpstreamAnswer, f: Flight, headers: Record<string, string>, cancel: Cancel): void;
-  allowModel(user: UserRecord, model: string): void;
-  /** True when a budget counts the user's spend; `tpm` too: a budget or a tokens-per-minute limit. */
-  budgeted(user: UserRecord, tpm?: boolean): boolean;
-  /** Warns once that a budgeted model has no price (it is billed at the fallback). */
-  unpriced(model: string): void;
-  /** Refuses a request that names a stored object that is neither the caller's nor shared. */
-  checkObjects(caller: Caller, ids: string[]): Promise<void>;
-  /** The text of a request under the gateway's prompt secrets policy: as it came, redacted, or refused (`json`: it must stay one JSON value). */
-  promptText(caller: Caller, route: Route, reqId: string, text: string, json: boolean): string;
-  /** The request's body: read (up to `limit` bytes), or what a framework in front already read. */
-  body(limit: number): Promise<Buffer>;
-  /** The JSON request body, parsed; up to `limit` bytes (default: the gateway's limit on a request body). */
-  json(limit?: number): Promise<{ raw: Buffer; parsed: unknown }>;
-  tagOf(req: IncomingMessage): string | undefined;
-}
-
-export interface ObjectRequest {
-  req: IncomingMessage;
-  res: ServerResponse;
-  reqId: string;
-  start: number;
-  caller: Caller;
-  cors: Record<string, string> | undefined;
-  path: string;
-  query: string;
-  /** The API the path belongs to (objectRoute's). */
-  route: Route;
-}
-
 export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const call = objectCall(r.path, r.route);
   if (typeof call === 'string') throw new GatewayHttpError(404, 'not_found', call);
@@ -96,6 +43,7 @@ export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): P
     if (call.id !== undefined) return reachTagged(g, r, call, method);
     return method === 'POST' ? createTagged(g, r, call.tagged) : list(g, r, route);
   }
+  if (call.part === 'upload') return geminiUpload(g, r);
   if (call.model !== undefined) return createInlineBatch(g, r, 'gemini', call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
@@ -107,7 +55,12 @@ export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): P
 
 /** Whose API a route is. */
 function providerOf(route: Route): BatchProvider {
-  return route.provider.name === 'anthropic' ? 'anthropic' : route === GEMINI_BATCH_ROUTE ? 'gemini' : 'openai';
+  return route.provider.name as BatchProvider;
+}
+
+/** What a file is recorded under: its id, or for a Gemini file its name (`files/{id}`), as requests name it. */
+function fileKey(route: Route, id: string): string {
+  return route === GEMINI_FILES_ROUTE ? `files/${id}` : id;
 }
 
 /** An object's path under its upstream's base URL: Gemini names a method after a colon (`batches/{id}:cancel`), the others after a slash. */
@@ -122,64 +75,13 @@ function headersFor(route: Route, req: IncomingMessage): { headers: Record<strin
 }
 
 function allowedMethods(call: ObjectCall): string[] {
-  if (call.model !== undefined) return ['POST'];
+  if (call.model !== undefined || call.part === 'upload') return ['POST'];
   if (call.tagged !== undefined) return call.id === undefined ? (call.tagged.listed ? ['GET', 'POST'] : ['POST']) : ['GET', 'POST', 'DELETE'];
-  if (call.id === undefined) return call.route === GEMINI_BATCH_ROUTE ? ['GET'] : ['GET', 'POST'];
+  // Gemini's files are made by an upload (`/upload/v1beta/files`), its batches at their model.
+  if (call.id === undefined) return call.route.provider.name === 'gemini' ? ['GET'] : ['GET', 'POST'];
   if (call.part === 'cancel') return ['POST'];
   if (call.part !== undefined) return ['GET'];
   return call.route === OPENAI_BATCH_ROUTE ? ['GET'] : ['GET', 'DELETE'];
-}
-
-/** A flight for a call counted as a request and billed nothing. */
-function counted(r: ObjectRequest, route: Route, up: Upstream, model: string): Flight {
-  return { reqId: r.reqId, start: r.start, caller: r.caller, route, provider: route.provider, upstream: up.provider.name, model, promptTokens: 0, status: 0, settled: false };
-}
-
-async function admitted(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0): Promise<Record<string, string> | undefined> {
-  f.tag = g.tagOf(r.req);
-  const a = g.admit(f, r.req, 0, reserveUsd);
-  const { admitted, headers } = a instanceof Promise ? await a : a;
-  f.admitted = admitted;
-  return headers || r.cors ? Object.assign({}, headers, r.cors) : undefined;
-}
-
-function cancelOnClose(res: ServerResponse): Cancel {
-  const cancel = new Cancel();
-  res.once('close', () => {
-    if (!res.writableFinished) cancel.abort();
-  });
-  return cancel;
-}
-
-const NOTHING = { tokensIn: 0, tokensOut: 0 };
-
-/** The upstream could not be reached: the flight settled, and a clear error. */
-function unreachable(g: ObjectRoutesGateway, f: Flight, res: ServerResponse, up: Upstream, err: unknown): GatewayHttpError {
-  f.status = 502;
-  g.finish(f, NOTHING, res.destroyed ? 'client_disconnect' : 'upstream_failed', false, false);
-  if (err instanceof GatewayHttpError) return err;
-  return (err as { name?: string }).name === 'AbortError' ? new GatewayHttpError(499, 'client_disconnect', 'the client left') : new GatewayHttpError(502, 'upstream_error', `${up.provider.name} could not be reached (${(err as { code?: string }).code ?? 'error'})`);
-}
-
-/** A JSON answer read whole; the flight settled when it cannot be. */
-async function jsonAnswer(g: ObjectRoutesGateway, f: Flight, up: UpstreamAnswer, provider: Provider<string>): Promise<Buffer> {
-  try {
-    return Buffer.from(await g.answerText(up, provider));
-  } catch (err) {
-    f.status = 502;
-    g.finish(f, NOTHING, 'upstream_reset', false, false);
-    throw err;
-  }
-}
-
-function sendJson(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, status: number, body: Buffer, extra: Record<string, string> | undefined): void {
-  const h = g.headersWith(extra);
-  h['content-type'] = JSON_TYPE;
-  h['content-length'] = String(body.length);
-  h['x-request-id'] = r.reqId;
-  f.status = status;
-  r.res.writeHead(status, h);
-  r.res.end(body);
 }
 
 function anthropicHeaders(req: IncomingMessage): Record<string, string> {
@@ -191,19 +93,6 @@ function anthropicHeaders(req: IncomingMessage): Record<string, string> {
 function notYours(call: ObjectCall): GatewayHttpError {
   const what = call.route.kind === 'file' ? 'file' : 'batch';
   return new GatewayHttpError(404, 'not_found', `no ${what} of yours with this id: a ${what} is reached through the gateway by the user it was ${what === 'file' ? 'uploaded' : 'created'} by`);
-}
-
-function keyOf(up: Upstream, owner: OwnerRecord): PoolKey {
-  const key = up.pool.keys.find((k) => k.label === owner.key);
-  if (key === undefined) throw new GatewayHttpError(502, 'upstream_error', `it was made with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
-  return key;
-}
-
-/** An upstream's answer that must be a JSON object; a 502 saying so when it is not. */
-function answerJson(text: string, up: Upstream): Record<string, unknown> {
-  const o = jsonObject(text);
-  if (o === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} answered with something that is not a JSON object`);
-  return o;
 }
 
 /** Retrieves, cancels, deletes or reads one file or batch, with the key that made it, for its owner alone. */
@@ -220,7 +109,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
   let key: PoolKey;
   let owner: OwnerRecord | undefined;
   try {
-    owner = route.kind === 'file' ? await g.batches.fileOwner(id) : await batchOwner(g, id, route, cancel);
+    owner = route.kind === 'file' ? await g.batches.fileOwner(fileKey(route, id)) : await batchOwner(g, id, route, cancel);
     if (owner === undefined || owner.user !== r.caller.user.id) throw notYours(call);
     key = keyOf(up, owner);
   } catch (err) {
@@ -248,7 +137,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
   const body = await jsonAnswer(g, f, answer, route.provider);
   sendJson(g, r, f, answer.statusCode, anthropicBatch ? forClient(body) : body, extra);
   if (method === 'DELETE') {
-    if (route.kind === 'file') g.batches.forgetFile(id);
+    if (route.kind === 'file') g.batches.forgetFile(fileKey(route, id));
     else g.batches.forgetBatch(id);
   } else if (route.kind !== 'file') g.batches.seen(provider, body, owner, up);
   g.finish(f, NOTHING, 'ok', false);
@@ -372,6 +261,7 @@ async function reachTagged(g: ObjectRoutesGateway, r: ObjectRequest, call: Objec
 async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
   const geminiBatch = route === GEMINI_BATCH_ROUTE;
+  const geminiFiles = route === GEMINI_FILES_ROUTE;
   const up = g[providerOf(route)];
   if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
   const cancel = cancelOnClose(r.res);
@@ -393,7 +283,7 @@ async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Pro
       throw unreachable(g, f, r.res, up, err);
     }
     if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
-    let page: { data?: unknown; has_more?: unknown; operations?: unknown; nextPageToken?: unknown };
+    let page: { data?: unknown; has_more?: unknown; operations?: unknown; files?: unknown; nextPageToken?: unknown };
     try {
       page = answerJson((await jsonAnswer(g, f, answer, route.provider)).toString('utf8'), up) as typeof page;
     } catch (err) {
@@ -403,10 +293,11 @@ async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Pro
     }
     if (page.has_more === true) hasMore = true;
     if (typeof page.nextPageToken === 'string') nextPageToken = page.nextPageToken;
-    const items = geminiBatch ? page.operations : page.data;
+    const items = geminiBatch ? page.operations : geminiFiles ? page.files : page.data;
     const entries: Array<[string, Record<string, unknown>]> = [];
     for (const item of Array.isArray(items) ? (items as unknown[]) : []) {
-      const id = !isObject(item) ? undefined : geminiBatch ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : item.id;
+      // Gemini's are named (`batches/{id}`, `files/{id}`); a Gemini file is recorded under its name.
+      const id = !isObject(item) ? undefined : geminiBatch ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : geminiFiles ? item.name : item.id;
       if (!isObject(item) || typeof id !== 'string' || seen.has(id)) continue;
       seen.add(id);
       entries.push([id, item]);
@@ -419,6 +310,8 @@ async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Pro
   }
   const out = geminiBatch
     ? { operations: data, ...(nextPageToken !== undefined ? { nextPageToken } : {}) }
+    : geminiFiles
+    ? { files: data, ...(nextPageToken !== undefined ? { nextPageToken } : {}) }
     : route.provider.name === 'anthropic'
     ? { data: anthropicBatch ? data.map(throughGateway) : data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
     : { object: 'list', data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };

@@ -19,6 +19,8 @@ export interface OwnerRecord {
   model?: string;
   /** A batch input file's requests, as the gateway read them when it was uploaded. */
   batch?: BatchSummary;
+  /** A Gemini upload under way: where its bytes go at the provider (a path and query), how many were declared, and their type. */
+  upload?: { path: string; bytes: number; type: string };
 }
 
 export class Owners {

@@ -49,7 +49,7 @@ import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, 
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
 import { handleObjects, taggedObjectOwner, type ObjectRoutesGateway } from './object-routes.js';
-import { Batches, CONVERSATION_ID, CONVERSATIONS, isFileId, objectRoute, OWNED_DAYS, VECTOR_STORE_ID, VECTOR_STORES, type TaggedKind } from './batches.js';
+import { Batches, CONVERSATION_ID, CONVERSATIONS, GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName, isFileId, objectRoute, OWNED_DAYS, VECTOR_STORE_ID, VECTOR_STORES, type TaggedKind } from './batches.js';
 import { Owners } from './owners.js';
 import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
@@ -1360,7 +1360,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path, req.headers['anthropic-version'] !== undefined) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : undefined);
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path, req.headers['anthropic-version'] !== undefined) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : path === GEMINI_UPLOAD_PATH ? GEMINI_FILES_ROUTE : undefined);
     const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {
@@ -1387,7 +1387,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw new GatewayHttpError(
           404,
           'not_found',
-          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of the caller's stored responses), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1/files and /v1/batches (and GET /v1/files/{id}, /v1/files/{id}/content, /v1/batches/{id}, POST /v1/batches/{id}/cancel, DELETE /v1/files/{id} of the caller's own), /v1/messages/batches (and GET /v1/messages/batches/{id}, …/results, POST …/cancel, DELETE of the caller's own), /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
+          `no route ${req.method} ${path.slice(0, 100)}; the gateway serves POST /v1/chat/completions, /v1/completions, /v1/responses (and GET, DELETE /v1/responses/{id} of the caller's stored responses), /v1/embeddings, /v1/images/generations, /v1/images/edits, /v1/images/variations, /v1/moderations, /v1/audio/transcriptions, /v1/audio/translations, /v1/audio/speech, /v1/realtime/client_secrets, /v1/realtime/calls (WebRTC), /v1/messages, /v1/messages/count_tokens, /v1/files and /v1/batches (and GET /v1/files/{id}, /v1/files/{id}/content, /v1/batches/{id}, POST /v1/batches/{id}/cancel, DELETE /v1/files/{id} of the caller's own), /v1/messages/batches (and GET /v1/messages/batches/{id}, …/results, POST …/cancel, DELETE of the caller's own), /v1beta/models/{model}:generateContent (also :streamGenerateContent?alt=sse, :embedContent, :batchEmbedContents and :countTokens), Gemini's files (uploads at /upload/v1beta/files, and GET, DELETE /v1beta/files/{id} of the caller's own), /v1alpha/auth_tokens, /api/ai/chat and GET /v1/models, /v1beta/models, and Realtime sessions over WebSocket at /v1/realtime?model=…`,
         );
       }
       if (route.methods === undefined ? req.method !== route.method : !route.methods.includes(req.method ?? '')) {
@@ -1475,8 +1475,11 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    */
   async function checkObjects(caller: Caller, ids: string[]): Promise<void> {
     for (const id of ids) {
-      if (sharedObjects.has(id)) continue;
+      // A Gemini file, named by its name or its URI, is known by its name.
+      const geminiFile = geminiFileName(id);
+      if (sharedObjects.has(id) || (geminiFile !== undefined && sharedObjects.has(geminiFile))) continue;
       if (isFileId(id) && (await batches.fileOwner(id))?.user === caller.user.id) continue;
+      if (geminiFile !== undefined && (await batches.fileOwner(geminiFile))?.user === caller.user.id) continue;
       // A vector store the caller made through the gateway (as recorded: this check comes before the request is counted, so OpenAI is not asked).
       if (VECTOR_STORE_ID.test(id) && (await ownersOf(VECTOR_STORES).get(id))?.user === caller.user.id) continue;
       throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file is the user's who uploaded it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);

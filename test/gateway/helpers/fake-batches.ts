@@ -26,6 +26,15 @@ export interface FakeBatch {
   end(usage: Array<{ input_tokens: number; output_tokens: number }>, opts?: { noOutputFile?: boolean; total?: boolean; status?: string }): void;
 }
 
+/** A file uploaded to Gemini's Files API, with the key that uploaded it. */
+export interface FakeGeminiFile {
+  name: string;
+  displayName: string;
+  mimeType: string;
+  bytes: Buffer;
+  authorization: string;
+}
+
 export interface FakeVectorStore {
   id: string;
   metadata: Record<string, unknown>;
@@ -35,6 +44,7 @@ export interface FakeVectorStore {
 
 export interface FakeBatches {
   files: FakeFile[];
+  geminiFiles: FakeGeminiFile[];
   vectorStores: FakeVectorStore[];
   batches: FakeBatch[];
   requests: Array<{ method: string; url: string; authorization?: string; anthropicVersion?: string }>;
@@ -49,6 +59,7 @@ const BATCHES = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const MESSAGE_BATCHES = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCHES = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
+const GEMINI_FILES = /^\/v1beta\/files(?:\/([^/:]+))?$|^\/upload\/v1beta\/files$/;
 
 export function attachFakeBatches(server: Server, keys: { openai: string[]; anthropic: string[]; gemini?: string[] }): FakeBatches {
   const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
@@ -56,6 +67,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
   let n = 0;
   const state: FakeBatches = {
     files: [],
+    geminiFiles: [],
     vectorStores: [],
     batches: [],
     requests: [],
@@ -81,12 +93,13 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     const mb = MESSAGE_BATCHES.exec(path);
     const gb = GEMINI_BATCHES.exec(path) ?? GEMINI_CREATE.exec(path);
     const vs = VECTOR_STORES.exec(path);
-    if (!file && !batch && !mb && !gb && !vs) return others.forEach((l) => l(req, res));
+    const gf = GEMINI_FILES.exec(path);
+    if (!file && !batch && !mb && !gb && !vs && !gf) return others.forEach((l) => l(req, res));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => void answer(Buffer.concat(chunks)));
     const answer = async (body: Buffer) => {
-      const auth = mb ? String(req.headers['x-api-key'] ?? '') : gb ? String(req.headers['x-goog-api-key'] ?? '') : String(req.headers.authorization ?? '');
+      const auth = mb ? String(req.headers['x-api-key'] ?? '') : gb || gf ? String(req.headers['x-goog-api-key'] ?? '') : String(req.headers.authorization ?? '');
       const version = req.headers['anthropic-version'];
       state.requests.push({ method: req.method ?? '', url, authorization: auth, ...(typeof version === 'string' ? { anthropicVersion: version } : {}) });
       const fail = state.failNext;
@@ -95,9 +108,9 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
         res.writeHead(fail.status, { 'content-type': 'application/json' });
         return res.end(fail.body);
       }
-      if (gb) {
+      if (gb || gf) {
         if (!(keys.gemini ?? []).includes(auth)) return json(res, 400, { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } });
-        return geminiBatches(req, res, path, body, auth);
+        return gb ? geminiBatches(req, res, path, body, auth) : geminiFiles(req, res, url, gf![1], body, auth);
       }
       if (mb) {
         if (!keys.anthropic.includes(auth)) return json(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
@@ -328,6 +341,55 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       return json(res, 200, {});
     }
     json(res, 200, o);
+  };
+
+  /** Sessions of Gemini's resumable uploads: the key that opened one, what it declared, the bytes so far. */
+  const uploads = new Map<string, { auth: string; declared: number; type: string; displayName: string; got: Buffer[]; received: number }>();
+  const geminiFileObject = (f: FakeGeminiFile) => {
+    const id = f.name.slice('files/'.length);
+    return { name: f.name, displayName: f.displayName, mimeType: f.mimeType, sizeBytes: String(f.bytes.length), createTime: '2026-11-30T00:00:00Z', expirationTime: '2026-12-02T00:00:00Z', uri: `https://generativelanguage.googleapis.com/v1beta/files/${id}`, state: 'ACTIVE', source: 'UPLOADED' };
+  };
+  const notFound = (res: ServerResponse) => json(res, 404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } });
+  const geminiFiles = (req: IncomingMessage, res: ServerResponse, url: string, id: string | undefined, body: Buffer, auth: string) => {
+    if (url.startsWith('/upload/')) {
+      const command = String(req.headers['x-goog-upload-command'] ?? '');
+      if (command === 'start') {
+        const declared = Number(req.headers['x-goog-upload-header-content-length']);
+        const meta = JSON.parse(body.toString('utf8') || '{}') as { file?: { displayName?: string; display_name?: string } };
+        const session = `fake-session-${++n}`;
+        uploads.set(session, { auth, declared, type: String(req.headers['x-goog-upload-header-content-type'] ?? 'application/octet-stream'), displayName: meta.file?.displayName ?? meta.file?.display_name ?? '', got: [], received: 0 });
+        const port = (server.address() as { port: number }).port;
+        res.writeHead(200, { 'x-goog-upload-url': `http://127.0.0.1:${port}/upload/v1beta/files?upload_id=${session}&upload_protocol=resumable`, 'x-goog-upload-status': 'active', 'x-goog-upload-chunk-granularity': '8388608' });
+        return res.end();
+      }
+      const session = new URL(url, 'http://x').searchParams.get('upload_id') ?? '';
+      const u = uploads.get(session);
+      if (u === undefined || u.auth !== auth) return notFound(res);
+      if (command.includes('upload')) {
+        if (Number(req.headers['x-goog-upload-offset']) !== u.received) return json(res, 400, { error: { code: 400, message: 'offset mismatch', status: 'INVALID_ARGUMENT' } });
+        u.got.push(body);
+        u.received += body.length;
+      }
+      if (command.includes('finalize')) {
+        if (u.received !== u.declared) return json(res, 400, { error: { code: 400, message: 'size mismatch', status: 'INVALID_ARGUMENT' } });
+        uploads.delete(session);
+        const made: FakeGeminiFile = { name: `files/fake-${++n}`, displayName: u.displayName, mimeType: u.type, bytes: Buffer.concat(u.got), authorization: auth };
+        state.geminiFiles.push(made);
+        res.writeHead(200, { 'content-type': 'application/json', 'x-goog-upload-status': 'final' });
+        return res.end(JSON.stringify({ file: geminiFileObject(made) }));
+      }
+      res.writeHead(200, { 'x-goog-upload-status': 'active', 'x-goog-upload-size-received': String(u.received) });
+      return res.end();
+    }
+    const mine = state.geminiFiles.filter((f) => f.authorization === auth);
+    if (id === undefined) return json(res, 200, { files: mine.map(geminiFileObject) });
+    const f = mine.find((x) => x.name === `files/${id}`);
+    if (f === undefined) return notFound(res);
+    if (req.method === 'DELETE') {
+      state.geminiFiles.splice(state.geminiFiles.indexOf(f), 1);
+      return json(res, 200, {});
+    }
+    json(res, 200, geminiFileObject(f));
   };
 
   server.on('request', onRequest);
