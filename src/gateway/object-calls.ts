@@ -14,6 +14,7 @@ import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
 import type { Logger } from './logger.js';
 import type { OwnerRecord, Owners } from './owners.js';
+import { ANTHROPIC_VERSION } from './providers/anthropic.js';
 import type { Prices } from './providers/prices.js';
 import type { Provider, Usage } from './providers/types.js';
 import type { Route } from './routes.js';
@@ -137,4 +138,11 @@ export function answerJson(text: string, up: Upstream): Record<string, unknown> 
   const o = jsonObject(text);
   if (o === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} answered with something that is not a JSON object`);
   return o;
+}
+
+/** Anthropic's headers for a call of its API: the version and betas the client asked for. */
+export function anthropicHeaders(req: IncomingMessage): Record<string, string> {
+  const v = req.headers['anthropic-version'];
+  const beta = req.headers['anthropic-beta'];
+  return { 'anthropic-version': typeof v === 'string' ? v : ANTHROPIC_VERSION, ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}) };
 }

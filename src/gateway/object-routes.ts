@@ -9,19 +9,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, VECTOR_STORES_ROUTE, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
 import type { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Flight } from './flight.js';
 import { geminiUpload } from './gemini-uploads.js';
+import { list } from './object-lists.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, answerJson, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, anthropicHeaders, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
-import { ANTHROPIC_VERSION } from './providers/anthropic.js';
 import { isObject, type ShapedRequest } from './providers/types.js';
-import { OWNER_KEY, ownerFromTag, tagOwner } from './response-ownership.js';
+import { ownerFromTag, tagOwner } from './response-ownership.js';
 import type { Route } from './routes.js';
 import { storedObjectsNamed } from './shared-objects.js';
 import type { Upstream } from './upstream.js';
@@ -84,11 +84,6 @@ function allowedMethods(call: ObjectCall): string[] {
   return call.route === OPENAI_BATCH_ROUTE ? ['GET'] : ['GET', 'DELETE'];
 }
 
-function anthropicHeaders(req: IncomingMessage): Record<string, string> {
-  const v = req.headers['anthropic-version'];
-  const beta = req.headers['anthropic-beta'];
-  return { 'anthropic-version': typeof v === 'string' ? v : ANTHROPIC_VERSION, ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}) };
-}
 
 function notYours(call: ObjectCall): GatewayHttpError {
   const what = call.route.kind === 'file' ? 'file' : 'batch';
@@ -254,77 +249,6 @@ async function reachTagged(g: ObjectRoutesGateway, r: ObjectRequest, call: Objec
 }
 
 
-/**
- * A list of files or batches: each key's project asked in turn, and only the caller's kept (an OpenAI
- * batch by its tag, the rest by the gateway's records). A page may hold fewer than `limit`.
- */
-async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
-  const anthropicBatch = route === ANTHROPIC_BATCH_ROUTE;
-  const geminiBatch = route === GEMINI_BATCH_ROUTE;
-  const geminiFiles = route === GEMINI_FILES_ROUTE;
-  const up = g[providerOf(route)];
-  if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
-  const cancel = cancelOnClose(r.res);
-  const f = counted(r, route, up, '-');
-  const extra = await admitted(g, r, f);
-  const params = new URLSearchParams();
-  for (const [k, v] of new URLSearchParams(r.query)) if (['limit', 'after', 'before', 'after_id', 'before_id', 'purpose', 'order', 'pageSize', 'pageToken'].includes(k)) params.set(k, v.slice(0, 256));
-  const qs = params.toString();
-  const base = route.upstreamPath;
-  const data: Array<Record<string, unknown>> = [];
-  const seen = new Set<string>();
-  let hasMore = false;
-  let nextPageToken: string | undefined;
-  for (const key of up.pool.keys) {
-    let answer: UpstreamAnswer;
-    try {
-      answer = await up.sendOn(key, qs === '' ? base : `${base}?${qs}`, cancel, 'GET', headersFor(route, r.req));
-    } catch (err) {
-      throw unreachable(g, f, r.res, up, err);
-    }
-    if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
-    let page: { data?: unknown; has_more?: unknown; operations?: unknown; files?: unknown; nextPageToken?: unknown };
-    try {
-      page = answerJson((await jsonAnswer(g, f, answer, route.provider)).toString('utf8'), up) as typeof page;
-    } catch (err) {
-      f.status = 502;
-      g.finish(f, NOTHING, 'upstream_error', false, false);
-      throw err;
-    }
-    if (page.has_more === true) hasMore = true;
-    if (typeof page.nextPageToken === 'string') nextPageToken = page.nextPageToken;
-    const items = geminiBatch ? page.operations : geminiFiles ? page.files : page.data;
-    const entries: Array<[string, Record<string, unknown>]> = [];
-    for (const item of Array.isArray(items) ? (items as unknown[]) : []) {
-      // Gemini's are named (`batches/{id}`, `files/{id}`); a Gemini file is recorded under its name.
-      const id = !isObject(item) ? undefined : geminiBatch ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : geminiFiles ? item.name : item.id;
-      if (!isObject(item) || typeof id !== 'string' || seen.has(id)) continue;
-      seen.add(id);
-      entries.push([id, item]);
-    }
-    // Whose each is, asked of the store all at once (with Redis, one round trip each, not one after another).
-    const owned = await Promise.all(entries.map(([id, item]) => ownedBy(g, route, id, item, r.caller.user.id)));
-    entries.forEach(([, item], i) => {
-      if (owned[i]) data.push(item);
-    });
-  }
-  const out = geminiBatch
-    ? { operations: data, ...(nextPageToken !== undefined ? { nextPageToken } : {}) }
-    : geminiFiles
-    ? { files: data, ...(nextPageToken !== undefined ? { nextPageToken } : {}) }
-    : route.provider.name === 'anthropic'
-    ? { data: anthropicBatch ? data.map(throughGateway) : data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
-    : { object: 'list', data, has_more: hasMore, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
-  sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
-  g.finish(f, NOTHING, 'ok', false);
-}
-
-async function ownedBy(g: ObjectRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
-  // Tagged: OpenAI's batches and vector stores.
-  if (route === OPENAI_BATCH_ROUTE || route === VECTOR_STORES_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
-  const owner = route.kind === 'file' ? await g.batches.fileOwner(id) : await g.batches.batchOwner(id);
-  return owner?.user === userId;
-}
 
 /** How a batch's requests are read for this user: their models, caps, identifier, and the worst case at batch rates. */
 function reading(g: ObjectRoutesGateway, user: UserRecord): BatchReading {

@@ -61,6 +61,19 @@ const GEMINI_BATCHES = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
 const GEMINI_FILES = /^\/v1beta\/files(?:\/([^/:]+))?$|^\/upload\/v1beta\/files$/;
 
+/**
+ * A page of a list as the providers page it: `limit` items after the id `after` (OpenAI) or
+ * `after_id` (Anthropic), or `pageSize` from a `pageToken` (Gemini).
+ */
+function pageOf<T>(all: T[], url: string, id: (x: T) => string, fallback: number): { items: T[]; more: boolean; token: string } {
+  const q = new URL(url, 'http://fake').searchParams;
+  const limit = Number(q.get('limit') ?? q.get('pageSize') ?? fallback);
+  const after = q.get('after') ?? q.get('after_id');
+  const token = q.get('pageToken');
+  const from = token !== null ? Number(token) : after !== null ? all.findIndex((x) => id(x) === after) + 1 : 0;
+  return { items: all.slice(from, from + limit), more: from + limit < all.length, token: String(from + limit) };
+}
+
 export function attachFakeBatches(server: Server, keys: { openai: string[]; anthropic: string[]; gemini?: string[] }): FakeBatches {
   const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
   server.removeAllListeners('request');
@@ -139,7 +152,11 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       state.files.push(made);
       return json(res, 200, fileObject(made));
     }
-    if (id === undefined) return json(res, 200, { object: 'list', data: state.files.map(fileObject), has_more: false });
+    if (id === undefined) {
+      // Each key's project lists its own.
+      const page = pageOf(state.files.filter((x) => x.authorization === auth), req.url ?? '', (x) => x.id, 10_000);
+      return json(res, 200, { object: 'list', data: page.items.map(fileObject), has_more: page.more });
+    }
     const f = state.files.find((x) => x.id === id);
     if (f === undefined || f.authorization !== auth) return json(res, 404, { error: { message: `No such File object: ${id}`, type: 'invalid_request_error' } });
     if (req.method === 'DELETE') {
@@ -164,7 +181,10 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       return json(res, 200, anthropicFileObject(made));
     }
     const mine = state.files.filter((x) => x.purpose === 'anthropic' && x.authorization === auth);
-    if (id === undefined) return json(res, 200, { data: mine.map(anthropicFileObject), has_more: false, first_id: mine[0]?.id ?? null, last_id: mine.at(-1)?.id ?? null });
+    if (id === undefined) {
+      const page = pageOf(mine, req.url ?? '', (x) => x.id, 20);
+      return json(res, 200, { data: page.items.map(anthropicFileObject), has_more: page.more, first_id: page.items[0]?.id ?? null, last_id: page.items.at(-1)?.id ?? null });
+    }
     const f = mine.find((x) => x.id === id);
     if (f === undefined) return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `File not found: ${id}` } });
     if (req.method === 'DELETE') {
@@ -382,7 +402,10 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       return res.end();
     }
     const mine = state.geminiFiles.filter((f) => f.authorization === auth);
-    if (id === undefined) return json(res, 200, { files: mine.map(geminiFileObject) });
+    if (id === undefined) {
+      const page = pageOf(mine, url, (x) => x.name, 10);
+      return json(res, 200, { files: page.items.map(geminiFileObject), ...(page.more ? { nextPageToken: page.token } : {}) });
+    }
     const f = mine.find((x) => x.name === `files/${id}`);
     if (f === undefined) return notFound(res);
     if (req.method === 'DELETE') {

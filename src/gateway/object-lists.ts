@@ -1,0 +1,156 @@
+/**
+ * Lists of what a provider keeps for the whole project (files, batches, vector stores), each user's
+ * own alone.
+ *
+ * The provider lists everything its project holds, every user's, a page at a time. Filtering one page
+ * would hand a user an empty page whenever others' objects fill it, and the SDKs stop paging there
+ * (they page on from the last item they got). So a call reads on, page after page, until it has the
+ * caller's `limit` or the list ends, and its cursor (`after`, `after_id`) is then one of the caller's
+ * own items, which says which key's project to go on in. Gemini pages by token: the token the gateway
+ * gives carries the key's place in the pool.
+ */
+import { ANTHROPIC_BATCH_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
+import { badRequest, GatewayHttpError } from './http-error.js';
+import { admitted, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import type { OwnerRecord } from './owners.js';
+import { isObject } from './providers/types.js';
+import { OWNER_KEY } from './response-ownership.js';
+import type { Route } from './routes.js';
+import type { UpstreamAnswer } from './upstream-call.js';
+
+/** Items asked of the provider a page (the most OpenAI's batch and vector store lists and Gemini's give). */
+const PAGE = 100;
+/** Pages read of one project for one call: past that, the call answers with what it found. */
+const MAX_PAGES = 20;
+/** What a list passes on as the client asked (the cursors and sizes are the gateway's own). */
+const PASSED = ['order', 'purpose', 'before', 'before_id'];
+
+interface Page {
+  items: Array<Record<string, unknown>>;
+  /** Where the provider's list goes on from (the last item's id, or Gemini's token); undefined at its end. */
+  next: string | undefined;
+}
+
+export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
+  const provider = route.provider.name as BatchProvider;
+  const gemini = provider === 'gemini';
+  const up = g[provider];
+  if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+  const asked = new URLSearchParams(r.query);
+  const cursorName = gemini ? 'pageToken' : provider === 'anthropic' ? 'after_id' : 'after';
+  const sizeName = gemini ? 'pageSize' : 'limit';
+  const given = asked.get(sizeName);
+  const wanted = given === null ? (route === FILES_ROUTE ? 10_000 : 20) : Number(given);
+  if (!Number.isSafeInteger(wanted) || wanted < 1) throw badRequest(`'${sizeName}' must be a positive integer`);
+  // Paging backwards: one page of each project, as the provider gives it.
+  const backward = asked.has('before') || asked.has('before_id');
+  const fixed = new URLSearchParams();
+  for (const k of PASSED) {
+    const v = asked.get(k);
+    if (v !== null) fixed.set(k, v.slice(0, 256));
+  }
+  fixed.set(sizeName, String(route === FILES_ROUTE ? Math.min(10_000, Math.max(wanted, PAGE)) : PAGE));
+  const cancel = cancelOnClose(r.res);
+  const f = counted(r, route, up, '-');
+  const extra = await admitted(g, r, f);
+  const keys = up.pool.keys;
+  let from = 0;
+  let cursor = asked.get(cursorName) ?? undefined;
+  try {
+    if (cursor !== undefined && gemini) {
+      const m = /^(\d{1,3})\.(.{1,1024})$/s.exec(cursor);
+      if (m === null || Number(m[1]) >= keys.length) throw badRequest("'pageToken' must be one a list through the gateway gave");
+      from = Number(m[1]);
+      cursor = m[2]!;
+    } else if (cursor !== undefined) {
+      // The caller's own item, made with one of the keys: its project is where the list goes on.
+      const owner = await recordedOwner(g, route, cursor);
+      const k = owner === undefined ? -1 : keys.findIndex((x) => x.label === owner.key);
+      if (k !== -1) from = k;
+    }
+  } catch (err) {
+    f.status = err instanceof GatewayHttpError ? err.status : 502;
+    g.finish(f, NOTHING, 'refused', false, false);
+    throw err;
+  }
+  const data: Array<Record<string, unknown>> = [];
+  const seen = new Set<string>();
+  let more = false;
+  let token: string | undefined;
+  projects: for (let k = from; k < keys.length; k++) {
+    let at = k === from ? cursor : undefined;
+    for (let p = 0; p < (backward ? 1 : MAX_PAGES); p++) {
+      const params = new URLSearchParams(fixed);
+      if (at !== undefined) params.set(cursorName, at.slice(0, 1024));
+      let answer: UpstreamAnswer;
+      try {
+        answer = await up.sendOn(keys[k]!, `${route.upstreamPath}?${params.toString()}`, cancel, 'GET', route.provider.name === 'anthropic' ? { headers: anthropicHeaders(r.req) } : undefined);
+      } catch (err) {
+        throw unreachable(g, f, r.res, up, err);
+      }
+      if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
+      let page: Page;
+      try {
+        page = pageOf(route, answerJson((await jsonAnswer(g, f, answer, route.provider)).toString('utf8'), up));
+      } catch (err) {
+        f.status = 502;
+        g.finish(f, NOTHING, 'upstream_error', false, false);
+        throw err;
+      }
+      const entries = page.items.map((item) => [idOf(route, item), item] as const).filter((e): e is readonly [string, Record<string, unknown>] => e[0] !== undefined && !seen.has(e[0]));
+      for (const [id] of entries) seen.add(id);
+      // Whose each is, asked of the store all at once (with Redis, one round trip each, not one after another).
+      const owned = await Promise.all(entries.map(([id, item]) => ownedBy(g, route, id, item, r.caller.user.id)));
+      entries.forEach(([, item], i) => {
+        if (owned[i]) data.push(item);
+      });
+      if (page.next === undefined) break;
+      if (backward || data.length >= wanted || p === MAX_PAGES - 1) {
+        more = true;
+        if (gemini) token = `${k}.${page.next}`;
+        break projects;
+      }
+      at = page.next;
+    }
+  }
+  // A page of the caller's own, as long as they asked; the next goes on after its last item (Gemini's pages are as its tokens cut them).
+  if (!gemini && data.length > wanted) {
+    data.length = wanted;
+    more = true;
+  }
+  const out = gemini
+    ? { [route === GEMINI_BATCH_ROUTE ? 'operations' : 'files']: data, ...(token !== undefined ? { nextPageToken: token } : {}) }
+    : provider === 'anthropic'
+    ? { data: route === ANTHROPIC_BATCH_ROUTE ? data.map(throughGateway) : data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
+    : { object: 'list', data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
+  sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
+  g.finish(f, NOTHING, 'ok', false);
+}
+
+
+/** A page of a provider's list: its items, and where it goes on (the last item's id while it says it has more; Gemini's token). */
+function pageOf(route: Route, page: Record<string, unknown>): Page {
+  const raw = route === GEMINI_BATCH_ROUTE ? page.operations : route === GEMINI_FILES_ROUTE ? page.files : page.data;
+  const items = (Array.isArray(raw) ? (raw as unknown[]) : []).filter(isObject);
+  if (route.provider.name === 'gemini') return { items, next: typeof page.nextPageToken === 'string' && page.nextPageToken !== '' ? page.nextPageToken : undefined };
+  const last = items.at(-1)?.id;
+  return { items, next: page.has_more === true && typeof last === 'string' ? last : undefined };
+}
+
+/** An item's id as the gateway records it: Gemini's are named (`batches/{id}`, `files/{id}`), and a Gemini file is recorded under its name. */
+function idOf(route: Route, item: Record<string, unknown>): string | undefined {
+  const id = route === GEMINI_BATCH_ROUTE ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : route === GEMINI_FILES_ROUTE ? item.name : item.id;
+  return typeof id === 'string' ? id : undefined;
+}
+
+async function ownedBy(g: ObjectRoutesGateway, route: Route, id: string, item: Record<string, unknown>, userId: string): Promise<boolean> {
+  // Tagged: OpenAI's batches and vector stores.
+  if (route === OPENAI_BATCH_ROUTE || route === VECTOR_STORES_ROUTE) return (item.metadata as Record<string, unknown> | null | undefined)?.[OWNER_KEY] === userId;
+  return (await recordedOwner(g, route, id))?.user === userId;
+}
+
+/** Whose an item is and with which key, as the gateway recorded it when it was made. */
+function recordedOwner(g: ObjectRoutesGateway, route: Route, id: string): Promise<OwnerRecord | undefined> {
+  if (route === VECTOR_STORES_ROUTE) return g.tagged(VECTOR_STORES).get(id);
+  return route.kind === 'file' ? g.batches.fileOwner(id) : g.batches.batchOwner(id);
+}
