@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OPENAI_BATCH_ENDPOINTS, readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading } from './batch-lines.js';
+import { emptyGeminiFile, geminiFileSummary, OPENAI_BATCH_ENDPOINTS, readAnthropicBatch, readGeminiBatch, readGeminiFile, readOpenAiBatch, type BatchReading } from './batch-lines.js';
 import { GatewayHttpError } from './http-error.js';
 import { Prices } from './providers/prices.js';
 import { estimatePromptTokens, type ShapedRequest } from './providers/types.js';
@@ -325,8 +325,69 @@ describe("a Gemini batch's inline requests", () => {
 
   it('refuses a request naming another model, a batch from a file, and a body that is not a batch, naming what is wrong', () => {
     expect(refusal(() => readGeminiBatch(batchOf(ask('a'), { request: { model: 'models/gemini-2.5-pro', contents: [] } }), 'gemini-2.5-flash', reading())).message).toMatch(/^request 2 of the batch: it names model 'models\/gemini-2.5-pro', the batch 'gemini-2.5-flash'/);
-    expect(refusal(() => readGeminiBatch({ batch: { inputConfig: { fileName: 'files/x' } } }, 'gemini-2.5-flash', reading())).message).toMatch(/takes its requests inline/);
+    expect(refusal(() => readGeminiBatch({ batch: { inputConfig: { fileName: 'files/x', requests: { requests: [] } } } }, 'gemini-2.5-flash', reading())).message).toMatch(/inline .* or in a file .*, one or the other/);
     expect(refusal(() => readGeminiBatch({ requests: [] }, 'gemini-2.5-flash', reading())).status).toBe(400);
     expect(refusal(() => readGeminiBatch(batchOf(ask('a')), 'gemini/../x', reading())).message).toMatch(/not a Gemini model id/);
+  });
+});
+
+describe('a Gemini batch file, read chunk by chunk as it goes up', () => {
+  const req = (text: string, config?: Body, key = 'k') => JSON.stringify({ key, request: { contents: [{ parts: [{ text }] }], ...(config ?? {}) } });
+  /** Reads `file` cut at each of `cuts` (byte offsets), as its upload's chunks would bring it. */
+  const readCut = (file: Buffer, cuts: number[]) => {
+    let read = emptyGeminiFile();
+    let from = 0;
+    for (const at of [...cuts, file.length]) {
+      read = readGeminiFile(read, file.subarray(from, at), at === file.length, DEFAULT_MAX);
+      from = at;
+    }
+    return read;
+  };
+
+  it('reads the same requests wherever the chunks cut the lines, a character of several bytes included', () => {
+    const file = Buffer.from([req('héllo wörld ✓', { generationConfig: { maxOutputTokens: 50 } }), req('second', { generation_config: { max_output_tokens: 70 } }), req('third')].join('\n') + '\n');
+    const whole = readCut(file, []);
+    expect(whole.costs.length / 3).toBe(3);
+    // Each cap as given, camelCase or snake_case; the uncapped one reserved for the default and counted.
+    expect([whole.costs[1], whole.costs[4], whole.costs[7]]).toEqual([50, 70, DEFAULT_MAX]);
+    expect(whole.uncapped).toBe(1);
+    const accent = file.indexOf(Buffer.from('é'));
+    for (const cuts of [[accent + 1], [1, 2, 3], [file.indexOf(10)], [file.indexOf(10) + 1, file.length - 5], Array.from({ length: 20 }, (_, i) => (i + 1) * 9)]) {
+      const read = readCut(file, cuts);
+      expect([read.costs, read.uncapped, read.lines]).toEqual([whole.costs, whole.uncapped, whole.lines]);
+      expect(read.carry).toBe('');
+    }
+  });
+
+  it('reads a last line with no end when the file ends, and carries it until then', () => {
+    const file = Buffer.from(`${req('one')}\n${req('two')}`);
+    const partial = readGeminiFile(emptyGeminiFile(), file, false, DEFAULT_MAX);
+    expect(partial.costs.length / 3).toBe(1);
+    expect(Buffer.from(partial.carry, 'base64').toString()).toBe(req('two'));
+    expect(readGeminiFile(partial, Buffer.alloc(0), true, DEFAULT_MAX).costs.length / 3).toBe(2);
+  });
+
+  it('refuses a line at fault with its number, counting the lines of earlier chunks', () => {
+    const first = readGeminiFile(emptyGeminiFile(), Buffer.from(`${req('a')}\n\n${req('b')}\n`), false, DEFAULT_MAX);
+    expect(() => readGeminiFile(first, Buffer.from('{"key": "c", "request": {"contents": 1}}\n'), false, DEFAULT_MAX)).toThrow(/^line 4 of the batch file: 'contents' is required/);
+    expect(() => readGeminiFile(first, Buffer.from('not json\n'), false, DEFAULT_MAX)).toThrow(/^line 4 of the batch file is not JSON/);
+    expect(() => readGeminiFile(first, Buffer.from('{"key": "c"}\n'), false, DEFAULT_MAX)).toThrow(/line 4 of the batch file: it must be \{"key"/);
+  });
+
+  it('names the stored objects its requests use, whichever chunk they come in', () => {
+    const named = (uri: string) => JSON.stringify({ key: 'f', request: { contents: [{ parts: [{ file_data: { file_uri: uri, mime_type: 'text/plain' } }] }] } });
+    const read = readCut(Buffer.from(`${named('files/aaa')}\n${req('x')}\n${named('https://generativelanguage.googleapis.com/v1beta/files/bbb')}\n`), [30, 200]);
+    expect(read.objects.sort()).toEqual(['files/aaa', 'https://generativelanguage.googleapis.com/v1beta/files/bbb']);
+  });
+
+  it('is priced for the model a batch runs it with, each request at batch rates, and asks that the user may call it', () => {
+    const read = readCut(Buffer.from(`${req('a', { generationConfig: { maxOutputTokens: 100 } })}\n${req('b', { generationConfig: { maxOutputTokens: 300 } })}\n`), []);
+    const r = reading();
+    const s = geminiFileSummary(read, 'gemini-2.5-flash', r);
+    expect(r.asked).toEqual(['gemini-2.5-flash']);
+    expect([s.requests, s.maxTokens, s.endpoint, s.uncapped]).toEqual([2, 400, '/v1beta/models/gemini-2.5-flash:generateContent', 0]);
+    expect(s.reserveUsd).toBeCloseTo(prices.cost('gemini-2.5-flash', s.promptTokens, 400) * prices.tierFactor('gemini-2.5-flash', 'batch'), 12);
+    expect(() => geminiFileSummary(emptyGeminiFile(), 'gemini-2.5-flash', r)).toThrow(/holds no requests/);
+    expect(() => geminiFileSummary(read, 'models/../x', r)).toThrow(/not a Gemini model id/);
   });
 });

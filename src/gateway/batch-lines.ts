@@ -13,6 +13,7 @@ import { isObject, type ShapedRequest } from './providers/types.js';
 import { tagOwner } from './response-ownership.js';
 import { geminiRoute, ROUTES, shapeRequest, withOutputCap, type Route } from './routes.js';
 import { storedObjectsNamed } from './shared-objects.js';
+import { DEFAULT_SEARCHES } from './web-search.js';
 
 /** What OpenAI's Batch API runs, as the gateway routes it. */
 export const OPENAI_BATCH_ENDPOINTS: readonly string[] = ['/v1/chat/completions', '/v1/completions', '/v1/embeddings', '/v1/responses'];
@@ -192,16 +193,15 @@ export function readAnthropicBatch(parsed: unknown, r: BatchReading): ReadBatch 
 const GEMINI_MODEL = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
 
 /**
- * A Gemini batch (`models/{model}:batchGenerateContent`): its requests inline, each read as the same
- * `generateContent` call would be, for the model the path names; the body as it goes to Google and
- * what it may cost. A batch from an uploaded file is refused: the gateway does not route Gemini's
- * Files API, so it cannot read the requests.
+ * A Gemini batch (`models/{model}:batchGenerateContent`) with its requests inline, each read as the
+ * same `generateContent` call would be, for the model the path names; the body as it goes to Google
+ * and what it may cost. A batch from an uploaded file is read as the file went up (readGeminiFile).
  */
 export function readGeminiBatch(parsed: unknown, model: string, r: BatchReading): ReadBatch & { body: Buffer } {
   if (!GEMINI_MODEL.test(model)) throw badRequest(`'${model.slice(0, 100)}' is not a Gemini model id`);
   const batch = isObject(parsed) ? parsed.batch : undefined;
   const input = isObject(batch) ? batch.inputConfig : undefined;
-  if (isObject(input) && input.fileName !== undefined) throw badRequest("a Gemini batch through the gateway takes its requests inline (batch.inputConfig.requests): the gateway does not route Gemini's Files API, so it cannot read a file's requests");
+  if (isObject(input) && input.fileName !== undefined) throw badRequest("a batch's requests go inline (batch.inputConfig.requests) or in a file uploaded through the gateway (batch.inputConfig.fileName), one or the other");
   const wrapper = isObject(input) ? input.requests : undefined;
   const requests = isObject(wrapper) ? wrapper.requests : undefined;
   if (!isObject(batch) || !isObject(input) || !Array.isArray(requests)) throw badRequest('the body must be {"batch": {"inputConfig": {"requests": {"requests": [{"request": {…}, "metadata": {…}}, …]}}}} (what @google/genai sends for inline requests)');
@@ -224,4 +224,105 @@ export function readGeminiBatch(parsed: unknown, model: string, r: BatchReading)
   const read = t.done(`/v1beta/models/${model}:generateContent`);
   const body = { ...(parsed as Record<string, unknown>), batch: { ...batch, inputConfig: { ...input, requests: { ...(wrapper as Record<string, unknown>), requests: out } } } };
   return { ...read, body: Buffer.from(JSON.stringify(body)) };
+}
+
+/**
+ * A Gemini batch file (JSON lines, each `{"key": …, "request": {…}}`) as read so far, chunk by chunk
+ * while it goes up: what each request may cost, for whichever model a batch later runs it with. Kept
+ * with the upload's session between its chunks (which may reach different instances), then with the
+ * file. Lines are not changed (the upload declared its size before its bytes came), so a request with
+ * no cap stays so, and counts in `uncapped`.
+ */
+export interface GeminiFileRead {
+  /** The bytes after the last line end (base64): the start of a line that the next chunk ends. */
+  carry: string;
+  /** Lines read (blank ones too), for where a fault is. */
+  lines: number;
+  /** Per request, three numbers: its prompt tokens (estimated), its output cap (or the default), and 1 when it may search. */
+  costs: number[];
+  uncapped: number;
+  /** The stored objects its requests name, each to be the user's. */
+  objects: string[];
+}
+
+export function emptyGeminiFile(): GeminiFileRead {
+  return { carry: '', lines: 0, costs: [], uncapped: 0, objects: [] };
+}
+
+/** The types a Gemini batch file goes up as (`mimeType: 'jsonl'` in Google's examples). */
+const JSON_LINES = new Set(['jsonl', 'application/jsonl', 'application/x-jsonl', 'application/json-lines', 'application/jsonlines', 'application/x-ndjson']);
+
+export function isJsonLines(type: string): boolean {
+  return JSON_LINES.has(type.split(';')[0]!.trim().toLowerCase());
+}
+
+/** Reads the whole lines of another chunk of a Gemini batch file; `last`: the file ends with it. A line at fault refuses the chunk, naming the line. */
+export function readGeminiFile(read: GeminiFileRead, chunk: Buffer, last: boolean, defaultMaxTokens: number): GeminiFileRead {
+  const carried = read.carry === '' ? chunk : Buffer.concat([Buffer.from(read.carry, 'base64'), chunk]);
+  const end = last ? carried.length : carried.lastIndexOf(10) + 1;
+  const next: GeminiFileRead = { carry: carried.subarray(end).toString('base64'), lines: read.lines, costs: [...read.costs], uncapped: read.uncapped, objects: [...read.objects] };
+  const objects = new Set(next.objects);
+  const route = geminiRoute('/v1beta/models/batch-file:generateContent', '')!;
+  const texts = carried.subarray(0, end).toString('utf8').split('\n');
+  // The piece after the last line end: nothing, or (at the file's end) a last line with no end.
+  if (texts.at(-1) === '') texts.pop();
+  for (const text of texts) {
+    next.lines++;
+    if (text.trim() === '') continue;
+    const where = `line ${next.lines} of the batch file`;
+    let line: unknown;
+    try {
+      line = JSON.parse(text);
+    } catch {
+      throw badRequest(`${where} is not JSON: each line is one request, {"key": …, "request": {"contents": […]}}`);
+    }
+    try {
+      if (!isObject(line) || !isObject(line.request)) throw badRequest('it must be {"key": …, "request": {…}} with the generateContent request');
+      if (next.costs.length / 3 >= MAX_ANTHROPIC_REQUESTS) throw badRequest(`a batch holds at most ${MAX_ANTHROPIC_REQUESTS} requests`);
+      const raw = Buffer.from(text);
+      for (const id of storedObjectsNamed(raw, line)) objects.add(id);
+      // Google reads the request's fields in either case (generation_config, generationConfig).
+      const shaped = shapeRequest(route, camelCased(line.request) as Record<string, unknown>, raw, defaultMaxTokens);
+      if (shaped.uncapped !== undefined) next.uncapped++;
+      next.costs.push(shaped.promptTokens, shaped.maxTokens, (shaped.searches ?? 0) > 0 ? 1 : 0);
+    } catch (err) {
+      throw atRequest(where, err);
+    }
+  }
+  // A line past the limit on a body, unended, is not a request the gateway could read whole.
+  if (Buffer.byteLength(next.carry, 'base64') > MAX_LINE_BYTES) throw badRequest(`line ${next.lines + 1} of the batch file is longer than ${MAX_LINE_BYTES} bytes`);
+  next.objects = [...objects];
+  return next;
+}
+
+/** The longest line of a Gemini batch file the gateway reads (Google's limit on an inline batch is 20 MB in all). */
+const MAX_LINE_BYTES = 20 * 1024 * 1024;
+
+/** A Gemini batch file's requests run with `model`: what the batch may cost, at batch rates. */
+export function geminiFileSummary(read: GeminiFileRead, model: string, r: BatchReading): BatchSummary {
+  if (!GEMINI_MODEL.test(model)) throw badRequest(`'${model.slice(0, 100)}' is not a Gemini model id`);
+  const requests = read.costs.length / 3;
+  if (requests === 0) throw badRequest('the batch file holds no requests');
+  r.allowModel(model);
+  let promptTokens = 0;
+  let maxTokens = 0;
+  let reserveUsd = 0;
+  for (let i = 0; i < read.costs.length; i += 3) {
+    const [p, m, searches] = [read.costs[i]!, read.costs[i + 1]!, read.costs[i + 2]!];
+    promptTokens += p;
+    maxTokens += m;
+    reserveUsd += r.worst(model, { model, stream: false, promptTokens: p, maxTokens: m, body: EMPTY, ...(searches > 0 ? { searches: 1, searchQueries: DEFAULT_SEARCHES } : {}) });
+  }
+  return { endpoint: `/v1beta/models/${model}:generateContent`, model, requests, promptTokens, maxTokens, reserveUsd, uncapped: read.uncapped };
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** A JSON value with its object keys in camelCase (`max_output_tokens` → `maxOutputTokens`). */
+function camelCased(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(camelCased);
+  if (!isObject(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase())] = camelCased(x);
+  return out;
 }

@@ -19,7 +19,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { SharedValues, SharedWork, UserRecord } from '../store/types.js';
 import type { Caller } from './auth.js';
 import { BackgroundResponses, type Asking, type BackgroundOptions, type Handover, type ToFollow } from './background-responses.js';
-import type { BatchSummary } from './batch-lines.js';
+import type { BatchSummary, GeminiFileRead } from './batch-lines.js';
 import { Cancel } from './cancel.js';
 import { jsonObject } from './json-body.js';
 import { packFlight, readPacked, unpackFlight, userNow, type Flight, type PackedWork } from './flight.js';
@@ -47,6 +47,8 @@ export const ANTHROPIC_FILES_ROUTE: Route = { kind: 'file', method: 'GET', metho
 /** Gemini's Files API: uploaded in a resumable session at `/upload/v1beta/files`, then retrieved, listed and deleted at `/v1beta/files`. */
 export const GEMINI_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: gemini, upstreamPath: '/v1beta/files' };
 export const GEMINI_UPLOAD_PATH = '/upload/v1beta/files';
+/** Where Google's REST examples read a file's bytes (its SDK uses `/v1beta/files/{id}:download`). */
+export const GEMINI_DOWNLOAD_PREFIX = '/download/v1beta/files/';
 /** OpenAI's conversations (`/v1/conversations`, and their items), which Responses API requests continue: each its user's alone. */
 export const CONVERSATIONS_ROUTE: Route = { kind: 'conversation', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/conversations' };
 /** OpenAI's vector stores (`/v1/vector_stores`, their files and file batches), which `file_search` searches: each its user's alone. */
@@ -94,7 +96,7 @@ const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
-const GEMINI_FILE_PATH = /^\/v1beta\/files(?:\/([^/:]+))?$/;
+const GEMINI_FILE_PATH = /^(?:\/download)?\/v1beta\/files(?:\/([^/:]+)(?::(download))?)?$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
 export const ANTHROPIC_FILE_ID = /^file_[A-Za-z0-9]{1,200}$/;
@@ -138,7 +140,7 @@ export function objectRoute(path: string, anthropicClient: boolean): Route | und
   if (path === '/v1/conversations' || path.startsWith('/v1/conversations/')) return CONVERSATIONS_ROUTE;
   if (path === '/v1/vector_stores' || path.startsWith('/v1/vector_stores/')) return VECTOR_STORES_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
-  if (path === '/v1beta/files' || path.startsWith('/v1beta/files/') || path === GEMINI_UPLOAD_PATH) return GEMINI_FILES_ROUTE;
+  if (path === '/v1beta/files' || path.startsWith('/v1beta/files/') || path === GEMINI_UPLOAD_PATH || path.startsWith(GEMINI_DOWNLOAD_PREFIX)) return GEMINI_FILES_ROUTE;
   if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
   return undefined;
 }
@@ -158,7 +160,7 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
   if (gc !== null) return { route: GEMINI_BATCH_ROUTE, model: gc[1]! };
   if (path === GEMINI_UPLOAD_PATH) return { route: GEMINI_FILES_ROUTE, part: 'upload' };
   const gf = GEMINI_FILE_PATH.exec(path);
-  if (gf !== null) return checked(GEMINI_FILES_ROUTE, gf, GEMINI_FILE_ID, '/v1beta/files/{id}, and uploads at /upload/v1beta/files');
+  if (gf !== null && (gf[2] !== undefined || !path.startsWith('/download/'))) return checked(GEMINI_FILES_ROUTE, gf, GEMINI_FILE_ID, '/v1beta/files/{id}, /v1beta/files/{id}:download, and uploads at /upload/v1beta/files');
   const tg = TAGGED_PATH.exec(path);
   if (tg !== null) {
     const kind = tg[1] === 'conversations' ? CONVERSATIONS : VECTOR_STORES;
@@ -310,9 +312,9 @@ export class Batches {
     return this.files.sharedAcrossInstances;
   }
 
-  /** A file uploaded through the gateway: its uploader's, with what its requests may cost when it is a batch's input. */
-  noteFile(id: string, userId: string, up: Upstream, key: PoolKey, batch?: BatchSummary): void {
-    this.files.set(id, { user: userId, provider: up.provider.name, key: key.label, ...(batch ? { batch, model: batch.model } : {}) });
+  /** A file uploaded through the gateway: its uploader's, with what its requests may cost when it is a batch's input (OpenAI's read for its model, Gemini's for any). */
+  noteFile(id: string, userId: string, up: Upstream, key: PoolKey, batch?: BatchSummary, geminiBatch?: GeminiFileRead): void {
+    this.files.set(id, { user: userId, provider: up.provider.name, key: key.label, ...(batch ? { batch, model: batch.model } : {}), ...(geminiBatch ? { geminiBatch } : {}) });
   }
 
   fileOwner(id: string): Promise<OwnerRecord | undefined> {
@@ -367,7 +369,7 @@ export class Batches {
    * has ended and is followed here; what it returns settles once the bill is made (its results read).
    */
   seen(provider: BatchProvider, answer: Buffer, owner: OwnerRecord, up: Upstream): Promise<void> | undefined {
-    if (provider === 'openai') this.noteOutputs(answer, owner.user, up, owner.key);
+    if (provider !== 'anthropic') this.noteOutputs(answer, owner.user, up, owner.key);
     return this.followed[provider].seen(answer);
   }
 
@@ -384,13 +386,15 @@ export class Batches {
     return this.followed.openai.size + this.followed.anthropic.size + this.followed.gemini.size;
   }
 
-  /** An OpenAI batch's output and error files are made by OpenAI, for the batch's owner to read. */
+  /** An OpenAI batch's output and error files, a Gemini batch's responses file, are made by the provider, for the batch's owner to read. */
   private noteOutputs(answer: Buffer, user: string, up: Upstream, key: string): void {
     const o = jsonObject(answer);
     for (const name of ['output_file_id', 'error_file_id']) {
       const id = o?.[name];
       if (typeof id === 'string' && FILE_ID.test(id)) this.files.set(id, { user, provider: up.provider.name, key });
     }
+    const file = geminiResponsesFile(o);
+    if (file !== undefined) this.files.set(file, { user, provider: up.provider.name, key });
   }
 
   /** Bills an ended batch for what its requests used, each at its own rates; as reserved when that cannot be read. */
@@ -403,7 +407,7 @@ export class Batches {
     if (answer === undefined || key === undefined) return reserved(`${outcome}_estimated`);
     let used: Used | undefined;
     try {
-      used = provider === 'openai' ? await this.openaiUsed(x, answer, key) : provider === 'anthropic' ? await this.anthropicUsed(x, answer, key) : this.geminiUsed(x, answer);
+      used = provider === 'openai' ? await this.openaiUsed(x, answer, key) : provider === 'anthropic' ? await this.anthropicUsed(x, answer, key) : await this.geminiUsed(x, answer, key);
     } catch (err) {
       this.g.log.warn({ reqId: f.reqId, err }, "reading an ended batch's results failed; it is billed as reserved");
     }
@@ -448,9 +452,11 @@ export class Batches {
     });
   }
 
-  /** A Gemini batch's usage: its inline responses, each priced on its own. */
-  private geminiUsed(x: FollowedBatch, answer: Buffer): Used | undefined {
+  /** A Gemini batch's usage: its inline responses, or its responses file, each priced on its own. */
+  private async geminiUsed(x: FollowedBatch, answer: Buffer, key: PoolKey): Promise<Used | undefined> {
     const o = jsonObject(answer) as { metadata?: { output?: unknown }; response?: unknown } | undefined;
+    const file = geminiResponsesFile(o);
+    if (file !== undefined) return this.readLines(x, key, `/v1beta/${file}:download?alt=media`, undefined, (line) => gemini.usageFromJson((line as { response?: unknown } | null)?.response));
     const output = (o?.metadata?.output ?? o?.response) as { inlinedResponses?: { inlinedResponses?: unknown } } | undefined;
     const items = output?.inlinedResponses?.inlinedResponses;
     if (!Array.isArray(items)) return undefined;
@@ -511,6 +517,13 @@ export class Batches {
     const up = this.g[p.provider];
     return { item: { f, summary: p.summary, up, key: p.key }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
   }
+}
+
+/** The file a Gemini batch from a file wrote its responses to (`files/{id}`), when it has ended. */
+function geminiResponsesFile(o: Record<string, unknown> | undefined): string | undefined {
+  const output = ((o?.metadata as { output?: unknown } | undefined)?.output ?? o?.response) as { responsesFile?: unknown } | undefined;
+  const file = output?.responsesFile;
+  return typeof file === 'string' && geminiFileName(file) === file ? file : undefined;
 }
 
 /** A batch's total, each kind of token summed. */

@@ -11,12 +11,14 @@
  * so only they may retrieve, delete or name it in a request.
  */
 import type { IncomingMessage } from 'node:http';
+import { emptyGeminiFile, isJsonLines, readGeminiFile, type GeminiFileRead } from './batch-lines.js';
 import { GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName } from './batches.js';
 import type { Flight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
 import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import type { OwnerRecord } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 
@@ -77,7 +79,9 @@ async function start(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
     g.finish(f, NOTHING, 'upstream_error', false, false);
     throw new GatewayHttpError(502, 'upstream_error', 'Gemini opened no upload session: its answer named no upload URL (X-Goog-Upload-URL)');
   }
-  g.batches.noteUpload(session.id, { user: r.caller.user.id, provider: up.provider.name, key: sent.key.label, upload: { path: session.path, bytes: declared, type } });
+  // JSON lines are a batch's requests: read as they go up, so that a batch can run them.
+  const lines = isJsonLines(type) ? { lines: emptyGeminiFile() } : {};
+  g.batches.noteUpload(session.id, { user: r.caller.user.id, provider: up.provider.name, key: sent.key.label, upload: { path: session.path, bytes: declared, type, ...lines } });
   const h: Record<string, string> = { ...extra, 'x-goog-upload-url': uploadUrl(r.req, session.id), 'x-goog-upload-status': 'active' };
   passOn(sent.res, h, r);
   sendJson(g, r, f, sent.res.statusCode, body, h);
@@ -97,14 +101,20 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
   const extra = await admitted(g, r, f);
   const cancel = cancelOnClose(r.res);
   let key: PoolKey;
-  let path: string;
+  let owner: OwnerRecord | undefined;
   let body: Buffer | undefined;
+  let read: GeminiFileRead | undefined;
   try {
-    const owner = await g.batches.uploadOwner(sessionId);
+    owner = await g.batches.uploadOwner(sessionId);
     if (owner?.upload === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this upload_id: an upload is continued through the gateway by the user who started it, within a week');
     key = keyOf(up, owner);
-    path = owner.upload.path;
     if (sending) body = await bytesAt(g, r, offset, owner.upload.bytes);
+    // A batch file's lines are read before they go on: a line at fault refuses its chunk, and the file's requests may name only the user's own files.
+    const lines = owner.upload.lines;
+    if (lines !== undefined && (body !== undefined || commands.includes('finalize'))) {
+      read = readGeminiFile(lines, body ?? Buffer.alloc(0), commands.includes('finalize'), g.defaultMaxTokens());
+      await g.checkObjects(r.caller, read.objects.filter((id) => !lines.objects.includes(id)));
+    }
   } catch (err) {
     refused(g, f, err);
     throw err;
@@ -113,7 +123,7 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
   if (sending) headers['x-goog-upload-offset'] = String(offset);
   let answer: UpstreamAnswer;
   try {
-    answer = await up.sendOn(key, path, cancel, 'POST', { headers, body: body ?? Buffer.alloc(0) });
+    answer = await up.sendOn(key, owner.upload.path, cancel, 'POST', { headers, body: body ?? Buffer.alloc(0) });
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
@@ -123,10 +133,11 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
   if (status === 'final') {
     const file = jsonObject(text)?.file;
     const name = isObject(file) && typeof file.name === 'string' ? geminiFileName(file.name) : undefined;
-    if (name !== undefined && name === (file as { name: string }).name) g.batches.noteFile(name, r.caller.user.id, up, key);
+    if (name !== undefined && name === (file as { name: string }).name) g.batches.noteFile(name, r.caller.user.id, up, key, undefined, read);
     else g.log.warn({ reqId: r.reqId }, 'a finished Gemini upload came back without a file name the gateway knows: nobody can reach it through the gateway');
   }
   if (status === 'final' || status === 'cancelled') g.batches.forgetUpload(sessionId);
+  else if (read !== undefined && status === 'active') g.batches.noteUpload(sessionId, { ...owner, upload: { ...owner.upload, lines: read } });
   const h: Record<string, string> = { ...extra };
   passOn(answer, h, r);
   sendJson(g, r, f, answer.statusCode, text, h);

@@ -8,8 +8,8 @@
  */
 import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../store/types.js';
-import { readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
+import { geminiFileSummary, readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, geminiFileName, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
 import type { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Flight } from './flight.js';
@@ -63,10 +63,11 @@ function fileKey(route: Route, id: string): string {
   return route === GEMINI_FILES_ROUTE ? `files/${id}` : id;
 }
 
-/** An object's path under its upstream's base URL: Gemini names a method after a colon (`batches/{id}:cancel`), the others after a slash. */
+/** An object's path under its upstream's base URL: Gemini names a method after a colon (`batches/{id}:cancel`, `files/{id}:download`), the others after a slash. */
 function objectPath(route: Route, id: string, part: string | undefined): string {
   if (part === undefined) return `${route.upstreamPath}/${id}`;
-  return `${route.upstreamPath}/${id}${route === GEMINI_BATCH_ROUTE ? ':' : '/'}${part}`;
+  if (route.provider.name !== 'gemini') return `${route.upstreamPath}/${id}/${part}`;
+  return `${route.upstreamPath}/${id}:${part}${part === 'download' ? '?alt=media' : ''}`;
 }
 
 /** Anthropic's headers for a call of its API (its version, the betas the client asked for); none for another's. */
@@ -122,7 +123,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
     throw unreachable(g, f, r.res, up, err);
   }
   if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
-  if (call.part === 'content' || call.part === 'results') {
+  if (call.part === 'content' || call.part === 'results' || call.part === 'download') {
     const h = g.headersWith(extra);
     h['content-type'] = String(answer.headers['content-type'] ?? 'application/octet-stream');
     h['x-request-id'] = r.reqId;
@@ -370,6 +371,8 @@ async function createInlineBatch(g: ObjectRoutesGateway, r: ObjectRequest, provi
   const route = provider === 'anthropic' ? ANTHROPIC_BATCH_RUN : GEMINI_BATCH_RUN;
   const text = g.promptText(r.caller, route, r.reqId, raw.toString('utf8'), true);
   const body = text === raw.toString('utf8') ? parsed : JSON.parse(text);
+  const fileName = provider === 'gemini' ? geminiInputFile(body) : undefined;
+  if (fileName !== undefined) return createGeminiFileBatch(g, r, model!, fileName, Buffer.from(text));
   const read = provider === 'anthropic' ? readAnthropicBatch(body, reading(g, r.caller.user)) : readGeminiBatch(body, model!, reading(g, r.caller.user));
   await g.checkObjects(r.caller, read.objects);
   allowSummary(g, r.caller.user, read.summary);
@@ -384,6 +387,43 @@ async function createInlineBatch(g: ObjectRoutesGateway, r: ObjectRequest, provi
     throw unreachable(g, f, r.res, up, err);
   }
   return created(g, r, f, extra, provider, up, sent.key, read.summary, sent.res);
+}
+
+/** The file a Gemini batch names for its requests (`batch.inputConfig.fileName`) when it has no inline ones. */
+function geminiInputFile(body: unknown): string | undefined {
+  const batch = isObject(body) ? body.batch : undefined;
+  const input = isObject(batch) ? batch.inputConfig : undefined;
+  if (!isObject(input) || input.fileName === undefined || input.requests !== undefined) return undefined;
+  if (typeof input.fileName !== 'string' || geminiFileName(input.fileName) !== input.fileName) throw badRequest("'batch.inputConfig.fileName' must name a file (files/…) uploaded through the gateway");
+  return input.fileName;
+}
+
+/**
+ * `POST /v1beta/models/{model}:batchGenerateContent` from a file: the caller's batch file, whose
+ * requests the gateway read as it went up, run for `model` with the key it went up with (Google runs
+ * a batch in the project that holds its file).
+ */
+async function createGeminiFileBatch(g: ObjectRoutesGateway, r: ObjectRequest, model: string, fileName: string, body: Buffer): Promise<void> {
+  const owner = await g.batches.fileOwner(fileName);
+  if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', `no file of yours named '${fileName}': upload the batch's requests through the gateway (ai.files.upload, mimeType 'jsonl')`);
+  if (owner.geminiBatch === undefined) throw badRequest(`file '${fileName}' did not go up as JSON lines (mimeType 'jsonl'), so the gateway has not read its requests`);
+  const summary = geminiFileSummary(owner.geminiBatch, model, reading(g, r.caller.user));
+  await g.checkObjects(r.caller, owner.geminiBatch.objects);
+  if (summary.uncapped > 0 && g.budgeted(r.caller.user, true)) {
+    throw badRequest(`${summary.uncapped} of the batch file's requests set no output cap (generationConfig.maxOutputTokens), and a budget or token limit counts this user's spend: the gateway cannot cap a file's requests once it is up, so set a cap on each and upload the file again`);
+  }
+  allowSummary(g, r.caller.user, { ...summary, uncapped: 0 });
+  const up = g.gemini;
+  const key = keyOf(up, owner);
+  const { f, extra } = await admitBatch(g, r, GEMINI_BATCH_RUN, up, summary);
+  const cancel = cancelOnClose(r.res);
+  let answer: UpstreamAnswer;
+  try {
+    answer = await up.sendOn(key, `/v1beta/models/${model}:batchGenerateContent`, cancel, 'POST', { body, type: 'application/json' });
+  } catch (err) {
+    throw unreachable(g, f, r.res, up, err);
+  }
+  return created(g, r, f, extra, 'gemini', up, key, summary, answer);
 }
 
 async function created(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: BatchProvider, up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {

@@ -8,7 +8,7 @@
  * show it), never the key.
  */
 import type { SharedValues } from '../store/types.js';
-import type { BatchSummary } from './batch-lines.js';
+import type { BatchSummary, GeminiFileRead } from './batch-lines.js';
 
 export interface OwnerRecord {
   /** The user who made it: only they may reach it. */
@@ -19,8 +19,10 @@ export interface OwnerRecord {
   model?: string;
   /** A batch input file's requests, as the gateway read them when it was uploaded. */
   batch?: BatchSummary;
-  /** A Gemini upload under way: where its bytes go at the provider (a path and query), how many were declared, and their type. */
-  upload?: { path: string; bytes: number; type: string };
+  /** A Gemini upload under way: where its bytes go at the provider (a path and query), how many were declared, their type, and (a batch file) its requests as read so far. */
+  upload?: { path: string; bytes: number; type: string; lines?: GeminiFileRead };
+  /** A Gemini batch file's requests, as the gateway read them when it went up. */
+  geminiBatch?: GeminiFileRead;
 }
 
 export class Owners {

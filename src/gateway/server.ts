@@ -49,7 +49,7 @@ import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, 
 import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
 import { handleObjects, taggedObjectOwner, type ObjectRoutesGateway } from './object-routes.js';
-import { Batches, CONVERSATION_ID, CONVERSATIONS, GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName, isFileId, objectRoute, OWNED_DAYS, VECTOR_STORE_ID, VECTOR_STORES, type TaggedKind } from './batches.js';
+import { Batches, CONVERSATION_ID, CONVERSATIONS, GEMINI_DOWNLOAD_PREFIX, GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName, isFileId, objectRoute, OWNED_DAYS, VECTOR_STORE_ID, VECTOR_STORES, type TaggedKind } from './batches.js';
 import { Owners } from './owners.js';
 import { budgetChecked, budgetedIds, budgetSeeder, forgetRemovedBudgets, plan, refusalMessage, releaseLease, settle, spendAfter, teamOfKey, type GlobalBudget, type IpLimits, type Plan, type TeamPolicy } from './policy.js';
 import { anthropic, ANTHROPIC_VERSION } from './providers/anthropic.js';
@@ -1360,7 +1360,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
-    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path, req.headers['anthropic-version'] !== undefined) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : path === GEMINI_UPLOAD_PATH ? GEMINI_FILES_ROUTE : undefined);
+    const route = ROUTES.get(path) ?? (path.startsWith('/v1') ? (HANGUP_PATH.test(path) ? ROUTES.get(CALLS_PATH) : path.startsWith(RESPONSES_PREFIX) ? RESPONSE_OBJECT : (objectRoute(path, req.headers['anthropic-version'] !== undefined) ?? geminiRoute(path, q === -1 ? '' : url.slice(q + 1)))) : path === GEMINI_UPLOAD_PATH || path.startsWith(GEMINI_DOWNLOAD_PREFIX) ? GEMINI_FILES_ROUTE : undefined);
     const shape = route?.provider ?? (isGeminiPath(path) ? gemini : openai);
     const corsH = cors ? corsHeaders(req) : undefined;
     try {

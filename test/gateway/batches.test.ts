@@ -288,10 +288,10 @@ describe('batches through the gateway: read before they run, held against the bu
     await ai(token).batches.cancel({ name: second.name! });
     expect(fake.requests.some((q) => q.method === 'POST' && q.url === `/v1beta/${second.name!}:cancel`)).toBe(true);
     expect((await ai(token).batches.get({ name: second.name! })).state).toBe('JOB_STATE_CANCELLED');
-    // A batch from a file the gateway cannot read is refused.
+    // A batch from a file not uploaded through the gateway (whose requests it has not read) is refused.
     const fromFile = await fetch(`${s.gw.origin}/v1beta/models/gemini-2.5-flash:batchGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ batch: { inputConfig: { fileName: 'files/abc' } } }) });
-    expect(fromFile.status).toBe(400);
-    expect(((await fromFile.json()) as { error: { message: string } }).error.message).toMatch(/takes its requests inline/);
+    expect(fromFile.status).toBe(404);
+    expect(((await fromFile.json()) as { error: { message: string } }).error.message).toMatch(/no file of yours named 'files\/abc'/);
   });
 
   it("takes a batch's requests in its body up to maxFileBytes, not the smaller limit on a request's body", async () => {

@@ -1,5 +1,9 @@
 import { createPartFromUri, GoogleGenAI } from '@google/genai';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
 import { until } from './helpers/http.js';
 import { fakeOpenAiKey } from './helpers/keys.js';
@@ -16,7 +20,7 @@ const startHeaders = (token: string, size: number, type = 'text/plain') => ({
 });
 
 describe("Gemini's Files API through the gateway: uploaded in resumable sessions, each file its uploader's alone", () => {
-  const s = gatewaySuite({ user: 'gemini-files' });
+  const s = gatewaySuite({ user: 'gemini-files', gateway: { counters: new MemoryCounters(), background: { pollMs: 1000 } } });
   let fake: FakeBatches;
   const ai = (token: string) => new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: s.gw.origin } });
   const status = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as { status?: number } | undefined)?.status;
@@ -149,4 +153,76 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     const made = ((await ok.json()) as { file: { name: string } }).file;
     expect(fake.geminiFiles.find((f) => f.name === made.name)!.bytes.equals(image)).toBe(true);
   });
+
+  it('runs a batch from a file read as it went up: held against the budgets, billed from its responses file, which its owner alone downloads', async () => {
+    const token = s.tokenFor('file-batcher', { budgetUsd: 5, period: 'day' });
+    const lines = [
+      { key: 'a', request: { contents: [{ parts: [{ text: 'Summarise the ticket.' }] }], generationConfig: { maxOutputTokens: 1_000 } } },
+      // Google reads snake_case too, as its examples of batch files write it.
+      { key: 'b', request: { contents: [{ parts: [{ text: 'Translate the ticket.' }] }], generation_config: { max_output_tokens: 3_000 } } },
+    ];
+    const jsonl = lines.map((l) => JSON.stringify(l)).join('\n') + '\n';
+    const file = await ai(token).files.upload({ file: new Blob([jsonl]), config: { mimeType: 'jsonl', displayName: 'requests' } });
+    const job = await ai(token).batches.create({ model: 'gemini-2.5-flash', src: file.name! });
+    const made = fake.batches.find((b) => b.id === job.name!.slice('batches/'.length))!;
+    expect(made.authorization).toBe(s.keys.gemini[0]);
+    expect((made.body as { batch: { inputConfig: unknown } }).batch.inputConfig).toEqual({ fileName: file.name });
+    // Held: both caps at gemini-2.5-flash's output rate ($2.50 a million), half in a batch; nothing billed yet.
+    expect(s.spentToday('file-batcher')).toBeGreaterThanOrEqual(Math.floor((4_000 * 2.5 * 1e3) / 2));
+    expect(s.rowsOfUser('file-batcher').filter((r) => r.route === 'batches')).toEqual([]);
+
+    made.end([{ input_tokens: 100, output_tokens: 800 }, { input_tokens: 200, output_tokens: 2_000 }]);
+    const done = await ai(token).batches.get({ name: job.name! });
+    expect(done.state).toBe('JOB_STATE_SUCCEEDED');
+    const results = done.dest!.fileName!;
+    await until('the batch is billed', () => s.rowsOfUser('file-batcher').some((r) => r.route === 'batches'));
+    const row = s.rowsOfUser('file-batcher').find((r) => r.route === 'batches')!;
+    expect([row.model, row.tokensIn, row.tokensOut, row.outcome]).toEqual(['gemini-2.5-flash', 300, 2_800, 'ok']);
+    expect(row.costUsd).toBeCloseTo((300 * 0.3 + 2_800 * 2.5) / 1e6 / 2, 12);
+
+    // The responses are the batch owner's to download (Google's SDK reads /v1beta/files/{id}:download?alt=media), no one else's.
+    const dir = mkdtempSync(join(tmpdir(), 'kw-gemini-'));
+    try {
+      await ai(token).files.download({ file: results, downloadPath: join(dir, 'out.jsonl') });
+      await until('the download is written', () => readFileSync(join(dir, 'out.jsonl'), 'utf8').endsWith('\n'));
+      const got = readFileSync(join(dir, 'out.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { key: string });
+      expect(got.map((l) => l.key)).toEqual(['a', 'b']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const id = results.slice('files/'.length);
+    const other = s.tokenFor('file-batch-other');
+    expect((await fetch(`${s.gw.origin}/download/v1beta/files/${id}:download?alt=media`, { headers: { 'x-goog-api-key': other } })).status).toBe(404);
+    expect((await fetch(`${s.gw.origin}/download/v1beta/files/${id}:download?alt=media`, { headers: { 'x-goog-api-key': token } })).status).toBe(200);
+    // Nor may another user run a batch from the owner's file.
+    expect(await status(ai(other).batches.create({ model: 'gemini-2.5-flash', src: file.name! }))).toBe(404);
+  });
+
+  it("refuses a batch file's line at fault as it goes up, and a budgeted batch whose requests set no cap, which the gateway cannot cap once the file is up", async () => {
+    const token = s.tokenFor('file-careless', { budgetUsd: 5, period: 'day' });
+    const good = JSON.stringify({ key: 'a', request: { contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 10 } } });
+    const bad = `${good}\n{"key": "b", "request": {"contents": "not a list"}}\n`;
+    const before = fake.requests.length;
+    const refused = (await ai(token)
+      .files.upload({ file: new Blob([bad]), config: { mimeType: 'jsonl' } })
+      .then(() => undefined, (e: unknown) => e)) as { message?: string } | undefined;
+    expect(refused?.message).toMatch(/line 2 of the batch file: 'contents' is required and must be an array/);
+    // The session was opened; the refused bytes never went on.
+    expect(fake.requests.slice(before).filter((q) => q.method === 'POST' && q.url.includes('upload_id'))).toEqual([]);
+    const uncapped = `${good}\n${JSON.stringify({ key: 'b', request: { contents: [{ parts: [{ text: 'hi' }] }] } })}\n`;
+    const file = await ai(token).files.upload({ file: new Blob([uncapped]), config: { mimeType: 'application/jsonl' } });
+    const noCap = (await ai(token)
+      .batches.create({ model: 'gemini-2.5-flash', src: file.name! })
+      .then(() => undefined, (e: unknown) => e)) as { status?: number; message?: string };
+    expect(noCap.status).toBe(400);
+    expect(noCap.message).toMatch(/1 of the batch file's requests set no output cap/);
+    // A file that did not go up as JSON lines holds no requests the gateway read.
+    const text = await ai(token).files.upload({ file: new Blob([good]), config: { mimeType: 'text/plain' } });
+    const notRead = (await ai(token)
+      .batches.create({ model: 'gemini-2.5-flash', src: text.name! })
+      .then(() => undefined, (e: unknown) => e)) as { status?: number; message?: string };
+    expect(notRead.status).toBe(400);
+    expect(notRead.message).toMatch(/did not go up as JSON lines/);
+  });
 });
+

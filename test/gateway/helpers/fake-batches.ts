@@ -59,7 +59,7 @@ const BATCHES = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const MESSAGE_BATCHES = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCHES = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
-const GEMINI_FILES = /^\/v1beta\/files(?:\/([^/:]+))?$|^\/upload\/v1beta\/files$/;
+const GEMINI_FILES = /^(?:\/download)?\/v1beta\/files(?:\/([^/:]+)(:download)?)?$|^\/upload\/v1beta\/files$/;
 
 /**
  * A page of a list as the providers page it: `limit` items after the id `after` (OpenAI) or
@@ -123,7 +123,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       }
       if (gb || gf) {
         if (!(keys.gemini ?? []).includes(auth)) return json(res, 400, { error: { code: 400, message: 'API key not valid. Please pass a valid API key.', status: 'INVALID_ARGUMENT' } });
-        return gb ? geminiBatches(req, res, path, body, auth) : geminiFiles(req, res, url, gf![1], body, auth);
+        return gb ? geminiBatches(req, res, path, body, auth) : geminiFiles(req, res, url, gf![1], gf![2] !== undefined, body, auth);
       }
       if (mb) {
         if (!keys.anthropic.includes(auth)) return json(res, 401, { type: 'error', error: { type: 'authentication_error', message: 'invalid x-api-key' } });
@@ -317,8 +317,13 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
   const geminiBatches = (req: IncomingMessage, res: ServerResponse, path: string, body: Buffer, auth: string) => {
     const created = GEMINI_CREATE.exec(path);
     if (created) {
-      const asked = JSON.parse(body.toString('utf8')) as { batch: { displayName?: string; inputConfig: { requests: { requests: Array<{ request: unknown; metadata?: unknown }> } } } };
-      const requests = asked.batch.inputConfig.requests.requests;
+      const asked = JSON.parse(body.toString('utf8')) as { batch: { displayName?: string; inputConfig: { fileName?: string; requests?: { requests: Array<{ request: unknown; metadata?: unknown }> } } } };
+      const fileName = asked.batch.inputConfig.fileName;
+      const input = fileName === undefined ? undefined : state.geminiFiles.find((x) => x.name === fileName && x.authorization === auth);
+      if (fileName !== undefined && input === undefined) return notFound(res);
+      // A file's lines, each {"key", "request"}; inline requests, each {"request", "metadata"}.
+      const fromFile = input?.bytes.toString('utf8').split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as { key?: string; request: unknown; metadata?: unknown });
+      const requests = fromFile ?? asked.batch.inputConfig.requests!.requests;
       const id = `fakebatch${++n}`;
       const meta: Record<string, unknown> = { '@type': 'type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch', model: `models/${created[1]!}`, displayName: asked.batch.displayName ?? '', state: 'BATCH_STATE_PENDING', createTime: '2026-11-30T00:00:00Z', name: `batches/${id}` };
       const o: Record<string, unknown> = { name: `batches/${id}`, metadata: meta };
@@ -332,6 +337,13 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
         end(usage, opts = {}) {
           b.status = meta.state = opts.status ?? 'BATCH_STATE_SUCCEEDED';
           o.done = true;
+          const response = (i: number) => ({ candidates: [{ content: { parts: [{ text: 'done' }], role: 'model' }, finishReason: 'STOP' }], usageMetadata: { promptTokenCount: usage[i]!.input_tokens, candidatesTokenCount: usage[i]!.output_tokens, totalTokenCount: usage[i]!.input_tokens + usage[i]!.output_tokens } });
+          if (fromFile !== undefined) {
+            const out: FakeGeminiFile = { name: `files/fake-out-${++n}`, displayName: 'responses', mimeType: 'application/jsonl', authorization: auth, bytes: Buffer.from(fromFile.map((q, i) => JSON.stringify(i < usage.length ? { key: q.key, response: response(i) } : { key: q.key, error: { code: 3, message: 'bad request' } })).join('\n') + '\n') };
+            state.geminiFiles.push(out);
+            meta.output = { responsesFile: out.name };
+            return;
+          }
           meta.output = {
             inlinedResponses: {
               inlinedResponses: requests.map((q, i) =>
@@ -370,7 +382,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     return { name: f.name, displayName: f.displayName, mimeType: f.mimeType, sizeBytes: String(f.bytes.length), createTime: '2026-11-30T00:00:00Z', expirationTime: '2026-12-02T00:00:00Z', uri: `https://generativelanguage.googleapis.com/v1beta/files/${id}`, state: 'ACTIVE', source: 'UPLOADED' };
   };
   const notFound = (res: ServerResponse) => json(res, 404, { error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND' } });
-  const geminiFiles = (req: IncomingMessage, res: ServerResponse, url: string, id: string | undefined, body: Buffer, auth: string) => {
+  const geminiFiles = (req: IncomingMessage, res: ServerResponse, url: string, id: string | undefined, download: boolean, body: Buffer, auth: string) => {
     if (url.startsWith('/upload/')) {
       const command = String(req.headers['x-goog-upload-command'] ?? '');
       if (command === 'start') {
@@ -408,6 +420,11 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     }
     const f = mine.find((x) => x.name === `files/${id}`);
     if (f === undefined) return notFound(res);
+    if (download) {
+      if (!url.includes('alt=media')) return json(res, 400, { error: { code: 400, message: 'alt=media is required', status: 'INVALID_ARGUMENT' } });
+      res.writeHead(200, { 'content-type': 'application/octet-stream' });
+      return res.end(f.bytes);
+    }
     if (req.method === 'DELETE') {
       state.geminiFiles.splice(state.geminiFiles.indexOf(f), 1);
       return json(res, 200, {});
