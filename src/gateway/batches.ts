@@ -44,6 +44,8 @@ const UPLOAD_MS = 7 * 24 * 3_600_000;
 /** OpenAI's Files API, and Anthropic's (beta), at the same path: told apart by the id, or by the headers Anthropic's SDK sends. */
 export const FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/files' };
 export const ANTHROPIC_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: anthropic, upstreamPath: '/v1/files' };
+/** OpenAI's Uploads API (`/v1/uploads`): a file sent in parts, which becomes a file of the Files API when completed. */
+export const UPLOADS_ROUTE: Route = { kind: 'file', method: 'POST', provider: openai, upstreamPath: '/uploads' };
 /** Gemini's Files API: uploaded in a resumable session at `/upload/v1beta/files`, then retrieved, listed and deleted at `/v1beta/files`. */
 export const GEMINI_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: gemini, upstreamPath: '/v1beta/files' };
 export const GEMINI_UPLOAD_PATH = '/upload/v1beta/files';
@@ -92,6 +94,8 @@ export const GEMINI_BATCH_RUN: Route = { ...GEMINI_BATCH_ROUTE, kind: 'batches' 
 export type BatchProvider = 'openai' | 'anthropic' | 'gemini';
 
 const FILE_PATH = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
+const UPLOADS_PATH = /^\/v1\/uploads(?:\/([^/]+)\/(parts|complete|cancel))?$/;
+export const UPLOAD_ID = /^upload_[A-Za-z0-9_-]{1,200}$/;
 const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
@@ -137,6 +141,7 @@ export function geminiFileName(named: string): string | undefined {
 export function objectRoute(path: string, anthropicClient: boolean): Route | undefined {
   if (path === '/v1/files' || path.startsWith('/v1/files/')) return path.startsWith('/v1/files/file_') || (anthropicClient && !path.startsWith('/v1/files/file-')) ? ANTHROPIC_FILES_ROUTE : FILES_ROUTE;
   if (path === '/v1/batches' || path.startsWith('/v1/batches/')) return OPENAI_BATCH_ROUTE;
+  if (path === '/v1/uploads' || path.startsWith('/v1/uploads/')) return UPLOADS_ROUTE;
   if (path === '/v1/conversations' || path.startsWith('/v1/conversations/')) return CONVERSATIONS_ROUTE;
   if (path === '/v1/vector_stores' || path.startsWith('/v1/vector_stores/')) return VECTOR_STORES_ROUTE;
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
@@ -150,6 +155,8 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
   const file = FILE_PATH.exec(path);
   if (file !== null && route === ANTHROPIC_FILES_ROUTE) return checked(route, file, ANTHROPIC_FILE_ID, '/v1/files/file_…, /v1/files/file_…/content');
   if (file !== null) return checked(FILES_ROUTE, file, FILE_ID, '/v1/files/file-…, /v1/files/file-…/content');
+  const up = UPLOADS_PATH.exec(path);
+  if (up !== null) return checked(UPLOADS_ROUTE, up, UPLOAD_ID, '/v1/uploads/upload_…/parts, …/complete, …/cancel');
   const ob = OPENAI_BATCH_PATH.exec(path);
   if (ob !== null) return checked(OPENAI_BATCH_ROUTE, ob, OPENAI_BATCH_ID, '/v1/batches/batch_…, /v1/batches/batch_…/cancel');
   const ab = ANTHROPIC_BATCH_PATH.exec(path);
@@ -169,7 +176,7 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
     if (!kind.id.test(tg[2]) || !kind.rest.test(rest)) return `no route ${path.slice(0, 100)}: ${kind.where}`;
     return { route: kind.route, tagged: kind, id: tg[2], rest };
   }
-  return `no route ${path.slice(0, 100)}: files are reached at /v1/files (Gemini's at /v1beta/files), batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files and /v1/uploads (Gemini's at /v1beta/files), batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
 }
 
 function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {

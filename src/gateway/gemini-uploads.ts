@@ -13,11 +13,10 @@
 import type { IncomingMessage } from 'node:http';
 import { emptyGeminiFile, isJsonLines, readGeminiFile, type GeminiFileRead } from './batch-lines.js';
 import { GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName } from './batches.js';
-import type { Flight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
@@ -144,26 +143,14 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
   g.finish(f, NOTHING, 'ok', false);
 }
 
-/**
- * The bytes a call sends at `offset`, none past the size declared at the start; a text document is
- * held to the prompt secrets policy as a prompt is (a binary one is not read). A redaction would
- * change the declared size, so a secret refuses the upload whatever the policy.
- */
+/** The bytes a call sends at `offset`, none past the size declared at the start, a text document held to the prompt secrets policy. */
 async function bytesAt(g: ObjectRoutesGateway, r: ObjectRequest, offset: number, declared: number): Promise<Buffer> {
   const raw = await g.body(g.maxFileBytes());
   if (offset + raw.length > declared) throw badRequest(`these bytes would end at ${offset + raw.length}, past the ${declared} bytes the upload declared when it started (X-Goog-Upload-Header-Content-Length)`);
-  const text = raw.toString('utf8');
-  if (raw.length === 0 || text.includes('\uFFFD') || text.includes('\0')) return raw;
-  if (g.promptText(r.caller, GEMINI_FILES_ROUTE, r.reqId, text, false) !== text) {
-    throw new GatewayHttpError(400, 'secret_in_prompt', 'the file carries a secret, which the gateway cannot redact in an upload whose size was declared at its start: take the secret out and upload the file again');
-  }
+  noSecretsInPart(g, r, GEMINI_FILES_ROUTE, raw);
   return raw;
 }
 
-function refused(g: ObjectRoutesGateway, f: Flight, err: unknown): void {
-  f.status = err instanceof GatewayHttpError ? err.status : 502;
-  g.finish(f, NOTHING, 'refused', false, false);
-}
 
 /** What Google tells of a session (its status, the bytes it has) goes to the client; a browser may read it when CORS lets it call. */
 function passOn(answer: UpstreamAnswer, h: Record<string, string>, r: ObjectRequest): void {

@@ -146,3 +146,22 @@ export function anthropicHeaders(req: IncomingMessage): Record<string, string> {
   const beta = req.headers['anthropic-beta'];
   return { 'anthropic-version': typeof v === 'string' ? v : ANTHROPIC_VERSION, ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}) };
 }
+
+/** A flight refused after it was counted: settled with the refusal's status. */
+export function refused(g: ObjectRoutesGateway, f: Flight, err: unknown): void {
+  f.status = err instanceof GatewayHttpError ? err.status : 502;
+  g.finish(f, NOTHING, 'refused', false, false);
+}
+
+/**
+ * A part of a file whose size was declared before its bytes came (a resumable or multipart upload),
+ * held to the prompt secrets policy when it is text (a binary one is not read). A redaction would
+ * change the declared size, so a secret refuses the part whatever the policy.
+ */
+export function noSecretsInPart(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, raw: Buffer): void {
+  const text = raw.toString('utf8');
+  if (raw.length === 0 || text.includes('\uFFFD') || text.includes('\0')) return;
+  if (g.promptText(r.caller, route, r.reqId, text, false) !== text) {
+    throw new GatewayHttpError(400, 'secret_in_prompt', 'the file carries a secret, which the gateway cannot redact in an upload whose size was declared at its start: take the secret out and upload the file again');
+  }
+}

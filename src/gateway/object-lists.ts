@@ -11,7 +11,7 @@
  */
 import { ANTHROPIC_BATCH_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
-import { admitted, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, refused, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
 import { isObject } from './providers/types.js';
 import { OWNER_KEY } from './response-ownership.js';
@@ -69,8 +69,7 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
       if (k !== -1) from = k;
     }
   } catch (err) {
-    f.status = err instanceof GatewayHttpError ? err.status : 502;
-    g.finish(f, NOTHING, 'refused', false, false);
+    refused(g, f, err);
     throw err;
   }
   const data: Array<Record<string, unknown>> = [];

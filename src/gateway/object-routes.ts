@@ -9,16 +9,17 @@
 import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import { geminiFileSummary, readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, geminiFileName, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, geminiFileName, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, UPLOADS_ROUTE, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
 import type { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Flight } from './flight.js';
 import { geminiUpload } from './gemini-uploads.js';
 import { list } from './object-lists.js';
+import { openaiUpload } from './openai-uploads.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, anthropicHeaders, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, refused, anthropicHeaders, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
 import { isObject, type ShapedRequest } from './providers/types.js';
 import { ownerFromTag, tagOwner } from './response-ownership.js';
@@ -44,6 +45,7 @@ export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): P
     return method === 'POST' ? createTagged(g, r, call.tagged) : list(g, r, route);
   }
   if (call.part === 'upload') return geminiUpload(g, r);
+  if (call.route === UPLOADS_ROUTE) return openaiUpload(g, r, call);
   if (call.model !== undefined) return createInlineBatch(g, r, 'gemini', call.model);
   if (call.id === undefined) {
     if (method === 'GET') return list(g, r, route);
@@ -76,7 +78,7 @@ function headersFor(route: Route, req: IncomingMessage): { headers: Record<strin
 }
 
 function allowedMethods(call: ObjectCall): string[] {
-  if (call.model !== undefined || call.part === 'upload') return ['POST'];
+  if (call.model !== undefined || call.part === 'upload' || call.route === UPLOADS_ROUTE) return ['POST'];
   if (call.tagged !== undefined) return call.id === undefined ? (call.tagged.listed ? ['GET', 'POST'] : ['POST']) : ['GET', 'POST', 'DELETE'];
   // Gemini's files are made by an upload (`/upload/v1beta/files`), its batches at their model.
   if (call.id === undefined) return call.route.provider.name === 'gemini' ? ['GET'] : ['GET', 'POST'];
@@ -109,8 +111,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
     if (owner === undefined || owner.user !== r.caller.user.id) throw notYours(call);
     key = keyOf(up, owner);
   } catch (err) {
-    f.status = err instanceof GatewayHttpError ? err.status : 502;
-    g.finish(f, NOTHING, 'refused', false, false);
+    refused(g, f, err);
     throw err;
   }
   if (owner.model !== undefined) f.model = owner.model;
@@ -229,8 +230,7 @@ async function reachTagged(g: ObjectRoutesGateway, r: ObjectRequest, call: Objec
     if (owner === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', `no ${kind.what} of yours with this id: a ${kind.what} is reached through the gateway by the user it was made for`);
     key = keyOf(up, owner);
   } catch (err) {
-    f.status = err instanceof GatewayHttpError ? err.status : 502;
-    g.finish(f, NOTHING, 'refused', false, false);
+    refused(g, f, err);
     throw err;
   }
   const params = new URLSearchParams();

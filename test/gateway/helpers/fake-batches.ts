@@ -54,6 +54,7 @@ export interface FakeBatches {
 }
 
 const FILES = /^\/v1\/files(?:\/([^/]+)(?:\/(content))?)?$/;
+const UPLOADS = /^\/v1\/uploads(?:\/([^/]+)\/(parts|complete|cancel))?$/;
 const VECTOR_STORES = /^\/v1\/vector_stores(?:\/([^/]+)(?:\/(search|files)(?:\/([^/]+))?)?)?$/;
 const BATCHES = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const MESSAGE_BATCHES = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
@@ -107,7 +108,8 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     const gb = GEMINI_BATCHES.exec(path) ?? GEMINI_CREATE.exec(path);
     const vs = VECTOR_STORES.exec(path);
     const gf = GEMINI_FILES.exec(path);
-    if (!file && !batch && !mb && !gb && !vs && !gf) return others.forEach((l) => l(req, res));
+    const ul = UPLOADS.exec(path);
+    if (!file && !batch && !mb && !gb && !vs && !gf && !ul) return others.forEach((l) => l(req, res));
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => void answer(Buffer.concat(chunks)));
@@ -138,6 +140,7 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       }
       if (!keys.openai.some((k) => auth === `Bearer ${k}`)) return json(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error' } });
       if (file) return files(req, res, file, body, auth);
+      if (ul) return uploadsApi(req, res, ul, body, auth);
       if (vs) return vectorStores(req, res, vs, body, auth);
       return openaiBatches(req, res, batch!, body, auth);
     };
@@ -373,6 +376,38 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       return json(res, 200, {});
     }
     json(res, 200, o);
+  };
+
+  /** OpenAI's uploads: the key that made one, what it declared, its parts. */
+  const uploadsMade = new Map<string, { auth: string; o: Record<string, unknown>; parts: Map<string, Buffer> }>();
+  const uploadsApi = async (req: IncomingMessage, res: ServerResponse, m: RegExpExecArray, body: Buffer, auth: string) => {
+    const [, id, part] = m;
+    if (id === undefined) {
+      const asked = JSON.parse(body.toString('utf8')) as { bytes: number; filename: string; purpose: string; mime_type: string };
+      const o = { id: `upload_fake${++n}`, object: 'upload', bytes: asked.bytes, filename: asked.filename, purpose: asked.purpose, status: 'pending', created_at: 1, expires_at: 2 };
+      uploadsMade.set(o.id, { auth, o, parts: new Map() });
+      return json(res, 200, o);
+    }
+    const u = uploadsMade.get(id);
+    if (u === undefined || u.auth !== auth) return json(res, 404, { error: { message: `No such Upload: ${id}`, type: 'invalid_request_error' } });
+    if (part === 'parts') {
+      const form = await new Response(body, { headers: { 'content-type': String(req.headers['content-type']) } }).formData();
+      const data = form.get('data') as File;
+      const partId = `part_fake${++n}`;
+      u.parts.set(partId, Buffer.from(await data.arrayBuffer()));
+      return json(res, 200, { id: partId, object: 'upload.part', created_at: 1, upload_id: id });
+    }
+    if (part === 'cancel') {
+      u.o.status = 'cancelled';
+      return json(res, 200, u.o);
+    }
+    const ids = (JSON.parse(body.toString('utf8')) as { part_ids: string[] }).part_ids;
+    const bytes = Buffer.concat(ids.map((p) => u.parts.get(p) ?? Buffer.alloc(0)));
+    if (bytes.length !== u.o.bytes) return json(res, 400, { error: { message: 'the parts do not add up to the bytes declared', type: 'invalid_request_error' } });
+    const made: FakeFile = { id: `file-fake${++n}`, purpose: String(u.o.purpose), filename: String(u.o.filename), bytes, authorization: auth };
+    state.files.push(made);
+    u.o.status = 'completed';
+    return json(res, 200, { ...u.o, file: fileObject(made) });
   };
 
   /** Sessions of Gemini's resumable uploads: the key that opened one, what it declared, the bytes so far. */
