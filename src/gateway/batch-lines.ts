@@ -243,10 +243,12 @@ export interface GeminiFileRead {
   uncapped: number;
   /** The stored objects its requests name, each to be the user's. */
   objects: string[];
+  /** Bytes of the file read so far (the carry's too): a chunk sent again, as a client retries one, is not read twice. */
+  bytes: number;
 }
 
 export function emptyGeminiFile(): GeminiFileRead {
-  return { carry: '', lines: 0, costs: [], uncapped: 0, objects: [] };
+  return { carry: '', lines: 0, costs: [], uncapped: 0, objects: [], bytes: 0 };
 }
 
 /** The types a Gemini batch file goes up as (`mimeType: 'jsonl'` in Google's examples). */
@@ -260,7 +262,7 @@ export function isJsonLines(type: string): boolean {
 export function readGeminiFile(read: GeminiFileRead, chunk: Buffer, last: boolean, defaultMaxTokens: number): GeminiFileRead {
   const carried = read.carry === '' ? chunk : Buffer.concat([Buffer.from(read.carry, 'base64'), chunk]);
   const end = last ? carried.length : carried.lastIndexOf(10) + 1;
-  const next: GeminiFileRead = { carry: carried.subarray(end).toString('base64'), lines: read.lines, costs: [...read.costs], uncapped: read.uncapped, objects: [...read.objects] };
+  const next: GeminiFileRead = { carry: carried.subarray(end).toString('base64'), lines: read.lines, costs: [...read.costs], uncapped: read.uncapped, objects: [...read.objects], bytes: read.bytes + chunk.length };
   const objects = new Set(next.objects);
   const route = geminiRoute('/v1beta/models/batch-file:generateContent', '')!;
   const texts = carried.subarray(0, end).toString('utf8').split('\n');

@@ -111,7 +111,7 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
     // A batch file's lines are read before they go on: a line at fault refuses its chunk, and the file's requests may name only the user's own files.
     const lines = owner.upload.lines;
     if (lines !== undefined && (body !== undefined || commands.includes('finalize'))) {
-      read = readGeminiFile(lines, body ?? Buffer.alloc(0), commands.includes('finalize'), g.defaultMaxTokens());
+      read = readGeminiFile(lines, unread(lines, body, offset), commands.includes('finalize'), g.defaultMaxTokens());
       await g.checkObjects(r.caller, read.objects.filter((id) => !lines.objects.includes(id)));
     }
   } catch (err) {
@@ -151,6 +151,16 @@ async function bytesAt(g: ObjectRoutesGateway, r: ObjectRequest, offset: number,
   return raw;
 }
 
+
+/**
+ * The bytes of a batch file's chunk not read yet: a client that did not hear the answer to a chunk
+ * sends it again at the same offset, and the lines it holds were read the first time.
+ */
+function unread(read: GeminiFileRead, body: Buffer | undefined, offset: number): Buffer {
+  if (body === undefined) return Buffer.alloc(0);
+  if (offset > read.bytes) throw badRequest(`these bytes start at ${offset}, but the upload holds ${read.bytes}: send the file's bytes in order`);
+  return body.subarray(Math.min(body.length, read.bytes - offset));
+}
 
 /** What Google tells of a session (its status, the bytes it has) goes to the client; a browser may read it when CORS lets it call. */
 function passOn(answer: UpstreamAnswer, h: Record<string, string>, r: ObjectRequest): void {

@@ -198,6 +198,32 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     expect(await status(ai(other).batches.create({ model: 'gemini-2.5-flash', src: file.name! }))).toBe(404);
   });
 
+  it('reads a batch file sent in chunks once, a chunk sent again included', async () => {
+    const token = s.tokenFor('file-retrier', { budgetUsd: 5, period: 'day' });
+    const line = (key: string, cap: number) => JSON.stringify({ key, request: { contents: [{ parts: [{ text: 'Summarise.' }] }], generationConfig: { maxOutputTokens: cap } } });
+    const file = Buffer.from(`${line('a', 1_000)}\n${line('b', 3_000)}\n`);
+    const cut = 30;
+    const { url } = await open(token, file.length, 'jsonl');
+    expect((await send(token, url!, file.subarray(0, cut), 0, 'upload')).status).toBe(200);
+    // The answer was lost: the client sends the same bytes again.
+    expect((await send(token, url!, file.subarray(0, cut), 0, 'upload')).status).toBe(200);
+    const last = await send(token, url!, file.subarray(cut), cut);
+    expect(last.headers.get('x-goog-upload-status')).toBe('final');
+    const name = ((await last.json()) as { file: { name: string } }).file.name;
+    expect(fake.geminiFiles.find((f) => f.name === name)!.bytes.equals(file)).toBe(true);
+    const before = s.spentToday('file-retrier');
+    await ai(token).batches.create({ model: 'gemini-2.5-flash', src: name });
+    // Two requests held, not three: 4 000 output tokens at half of $2.50 a million, and a prompt's worth more.
+    const held = s.spentToday('file-retrier') - before;
+    expect(held).toBeGreaterThanOrEqual(Math.floor((4_000 * 2.5 * 1e3) / 2));
+    expect(held).toBeLessThan(Math.floor((5_000 * 2.5 * 1e3) / 2));
+    // Bytes that skip ahead of what the upload holds are refused before they go on.
+    const { url: other } = await open(token, file.length, 'jsonl');
+    const gap = await send(token, other!, file.subarray(cut), cut, 'upload');
+    expect(gap.status).toBe(400);
+    expect(((await gap.json()) as { error: { message: string } }).error.message).toMatch(/send the file's bytes in order/);
+  });
+
   it("refuses a batch file's line at fault as it goes up, and a budgeted batch whose requests set no cap, which the gateway cannot cap once the file is up", async () => {
     const token = s.tokenFor('file-careless', { budgetUsd: 5, period: 'day' });
     const good = JSON.stringify({ key: 'a', request: { contents: [{ parts: [{ text: 'hi' }] }], generationConfig: { maxOutputTokens: 10 } } });

@@ -433,9 +433,12 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       const u = uploads.get(session);
       if (u === undefined || u.auth !== auth) return notFound(res);
       if (command.includes('upload')) {
-        if (Number(req.headers['x-goog-upload-offset']) !== u.received) return json(res, 400, { error: { code: 400, message: 'offset mismatch', status: 'INVALID_ARGUMENT' } });
-        u.got.push(body);
-        u.received += body.length;
+        const offset = Number(req.headers['x-goog-upload-offset']);
+        if (offset > u.received) return json(res, 400, { error: { code: 400, message: 'offset mismatch', status: 'INVALID_ARGUMENT' } });
+        // Bytes it already holds, sent again (a client that did not hear the answer), are taken once.
+        const fresh = body.subarray(u.received - offset);
+        u.got.push(fresh);
+        u.received += fresh.length;
       }
       if (command.includes('finalize')) {
         if (u.received !== u.declared) return json(res, 400, { error: { code: 400, message: 'size mismatch', status: 'INVALID_ARGUMENT' } });
