@@ -151,7 +151,6 @@ async function bytesAt(g: ObjectRoutesGateway, r: ObjectRequest, offset: number,
   return raw;
 }
 
-
 /**
  * The bytes of a batch file's chunk not read yet: a client that did not hear the answer to a chunk
  * sends it again at the same offset, and the lines it holds were read the first time.

@@ -1,9 +1,13 @@
 import { createPartFromUri, GoogleGenAI } from '@google/genai';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import express from 'express';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { expressGateway } from '../../src/gateway/index.js';
 import { MemoryCounters } from '../../src/store/memory.js';
+import { listen } from '../helpers/http-server.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
 import { until } from './helpers/http.js';
 import { fakeOpenAiKey } from './helpers/keys.js';
@@ -130,6 +134,21 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     expect(fromPage.headers.get('access-control-expose-headers')).toMatch(/x-goog-upload-url, x-goog-upload-status/);
     // Creation is by upload; the files path lists and reads.
     expect((await fetch(`${gw.origin}/v1beta/files`, { method: 'POST', headers: { 'x-goog-api-key': token }, body: '{}' })).status).toBe(405);
+  });
+
+  it('answers with an upload URL the client can reach: through a proxy in front, and under an Express prefix', async () => {
+    const token = s.tokenFor('proxied');
+    const proxied = await fetch(`${s.gw.origin}/upload/v1beta/files`, { method: 'POST', headers: { ...startHeaders(token, 4), 'x-forwarded-proto': 'https', 'x-forwarded-host': 'ai.example.com' }, body: '{}' });
+    expect(proxied.headers.get('x-goog-upload-url')).toMatch(/^https:\/\/ai\.example\.com\/upload\/v1beta\/files\?upload_id=/);
+    const a = express();
+    a.use('/ai', expressGateway(s.gw.gateway));
+    const app = await listen(createServer(a));
+    try {
+      const file = await new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: `${app.origin}/ai` } }).files.upload({ file: new Blob(['under a prefix']), config: { mimeType: 'text/plain' } });
+      expect(fake.geminiFiles.find((f) => f.name === file.name)!.bytes.toString()).toBe('under a prefix');
+    } finally {
+      await app.close();
+    }
   });
 
   it('holds a text document to the prompt secrets policy; a binary one goes as it came', async () => {
