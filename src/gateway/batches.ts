@@ -38,7 +38,7 @@ import type { UpstreamBody } from './upstream-call.js';
 /** How long the gateway knows whose a file or batch is: OpenAI's batches and Anthropic's results are kept about as long. */
 export const OWNED_DAYS = 30;
 const OWNED_MS = OWNED_DAYS * 24 * 3_600_000;
-/** How long a Gemini upload session is known: Google keeps one open for about a week. */
+/** How long an upload under way is known: Google keeps a session open for about a week (OpenAI an upload for an hour). */
 const UPLOAD_MS = 7 * 24 * 3_600_000;
 
 /** OpenAI's Files API, and Anthropic's (beta), at the same path: told apart by the id, or by the headers Anthropic's SDK sends. */
@@ -292,7 +292,7 @@ export class Batches {
   /** Whose each file is: uploaded through the gateway, or a batch's output. */
   private readonly files: Owners;
   private readonly owners: Owners;
-  /** Gemini uploads under way, by the id of their session: whose each is, with which key, and where its bytes go. */
+  /** Uploads under way (Gemini's sessions, OpenAI's uploads), by their id: whose each is, with which provider and key, and where its bytes go. */
   private readonly uploads: Owners;
   private readonly followed: Record<BatchProvider, BackgroundResponses<FollowedBatch>>;
 
@@ -332,7 +332,7 @@ export class Batches {
     this.files.delete(id);
   }
 
-  /** A Gemini upload session opened through the gateway (`record.upload` says where its bytes go). */
+  /** An upload opened through the gateway (`record.upload` says where its bytes go). */
   noteUpload(sessionId: string, record: OwnerRecord): void {
     this.uploads.set(sessionId, record);
   }

@@ -105,7 +105,7 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
   let read: GeminiFileRead | undefined;
   try {
     owner = await g.batches.uploadOwner(sessionId);
-    if (owner?.upload === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this upload_id: an upload is continued through the gateway by the user who started it, within a week');
+    if (owner?.upload === undefined || owner.provider !== up.provider.name || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this upload_id: an upload is continued through the gateway by the user who started it, within a week');
     key = keyOf(up, owner);
     if (sending) body = await bytesAt(g, r, offset, owner.upload.bytes);
     // A batch file's lines are read before they go on: a line at fault refuses its chunk, and the file's requests may name only the user's own files.

@@ -68,7 +68,7 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, id: string, par
   let type: string;
   try {
     const owner = await g.batches.uploadOwner(id);
-    if (owner?.upload === undefined || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this id: an upload is continued through the gateway by the user who made it');
+    if (owner?.upload === undefined || owner.provider !== up.provider.name || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this id: an upload is continued through the gateway by the user who made it');
     key = keyOf(up, owner);
     if (part === 'parts') {
       body = await g.body(g.maxFileBytes());

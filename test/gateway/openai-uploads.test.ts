@@ -42,6 +42,12 @@ describe("OpenAI's Uploads API through the gateway: a file sent in parts, each u
     // A file of the Files API, reached by its uploader alone.
     expect((await oa(token).files.retrieve(fileId)).filename).toBe('book.txt');
     expect((await refusal(oa(other).files.retrieve(fileId))).status).toBe(404);
+    // An OpenAI upload's id is no Gemini session: its bytes could only go to the wrong provider.
+    const open = await oa(token).uploads.create({ bytes: 5, filename: 'x.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    const seen = fake.requests.length;
+    const crossed = await fetch(`${s.gw.origin}/upload/v1beta/files?upload_id=${open.id}&upload_protocol=resumable`, { method: 'POST', headers: { 'x-goog-api-key': token, 'x-goog-upload-command': 'upload, finalize', 'x-goog-upload-offset': '0' }, body: 'hello' });
+    expect(crossed.status).toBe(404);
+    expect(fake.requests.length).toBe(seen);
     // The upload is over: it takes no more parts through the gateway.
     expect((await refusal(oa(token).uploads.parts.create(upload.id, { data: await toFile(Buffer.from('late'), 'part') }))).status).toBe(404);
   });
