@@ -1,10 +1,13 @@
 /**
  * What a provider keeps for the whole project, through the gateway: OpenAI's and Anthropic's files
- * (`/v1/files`), OpenAI's, Anthropic's and Gemini's batches (`/v1/batches`, `/v1/messages/batches`,
- * `/v1beta/batches`), and OpenAI's conversations (`/v1/conversations`). Each call is authenticated and
- * counted like any other; each object is reached by the user who made it alone (batches.ts, and the
- * tags in an OpenAI object's metadata), with the provider key that made it. Creating a batch reads its
- * requests first (batch-lines.ts) and holds their worst case against the budgets.
+ * (`/v1/files`, and OpenAI's uploads in parts: openai-uploads.ts), Gemini's (`/v1beta/files`, uploaded
+ * at `/upload/v1beta/files`: gemini-uploads.ts), OpenAI's, Anthropic's and Gemini's batches
+ * (`/v1/batches`, `/v1/messages/batches`, `/v1beta/batches`), OpenAI's conversations
+ * (`/v1/conversations`) and vector stores (`/v1/vector_stores`); lists are in object-lists.ts. Each
+ * call is authenticated and counted like any other; each object is reached by the user who made it
+ * alone (batches.ts, and the tags in an OpenAI object's metadata), with the provider key that made it.
+ * Creating a batch reads its requests first (batch-lines.ts) and holds their worst case against the
+ * budgets.
  */
 import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../store/types.js';
@@ -14,12 +17,12 @@ import type { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Flight } from './flight.js';
 import { geminiUpload } from './gemini-uploads.js';
-import { list } from './object-lists.js';
-import { openaiUpload } from './openai-uploads.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, refused, anthropicHeaders, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, anthropicHeaders, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { list } from './object-lists.js';
+import { openaiUpload } from './openai-uploads.js';
 import type { OwnerRecord } from './owners.js';
 import { isObject, type ShapedRequest } from './providers/types.js';
 import { ownerFromTag, tagOwner } from './response-ownership.js';
