@@ -337,8 +337,9 @@ export class Batches {
     this.uploads.set(sessionId, record);
   }
 
+  /** Read where every instance writes: the part before this one may have reached another instance, which recorded the upload's progress. */
   uploadOwner(sessionId: string): Promise<OwnerRecord | undefined> {
-    return this.uploads.get(sessionId);
+    return this.uploads.get(sessionId, true);
   }
 
   forgetUpload(sessionId: string): void {

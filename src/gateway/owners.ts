@@ -57,16 +57,28 @@ export class Owners {
     this.shared?.delete(this.keyOf(id));
   }
 
-  /** The record, from this instance or the shared store; undefined when none is known (or the store cannot be read). */
-  async get(id: string): Promise<OwnerRecord | undefined> {
+  /**
+   * The record, from this instance or the shared store; undefined when none is known (or the store
+   * cannot be read). `changing`: a record another instance may have changed since (an upload's
+   * progress) is read from the shared store first.
+   */
+  async get(id: string, changing = false): Promise<OwnerRecord | undefined> {
     const mine = this.local.get(id);
-    if (mine !== undefined && mine.until > Date.now()) return mine.record;
+    if (mine !== undefined && mine.until > Date.now() && (!changing || this.shared === undefined)) return mine.record;
     const raw = await this.shared?.get(this.keyOf(id));
     if (raw === undefined) return undefined;
     try {
       const r = JSON.parse(raw.toString('utf8')) as Partial<OwnerRecord>;
       if (typeof r.user !== 'string' || typeof r.provider !== 'string' || typeof r.key !== 'string') return undefined;
-      return { user: r.user, provider: r.provider, key: r.key, ...(typeof r.model === 'string' ? { model: r.model } : {}), ...(isSummary(r.batch) ? { batch: r.batch } : {}) };
+      return {
+        user: r.user,
+        provider: r.provider,
+        key: r.key,
+        ...(typeof r.model === 'string' ? { model: r.model } : {}),
+        ...(isSummary(r.batch) ? { batch: r.batch } : {}),
+        ...(isUpload(r.upload) ? { upload: r.upload } : {}),
+        ...(isFileRead(r.geminiBatch) ? { geminiBatch: r.geminiBatch } : {}),
+      };
     } catch {
       return undefined;
     }
@@ -80,4 +92,24 @@ export class Owners {
 function isSummary(v: unknown): v is BatchSummary {
   const b = v as Partial<BatchSummary> | null | undefined;
   return typeof b === 'object' && b !== null && typeof b.endpoint === 'string' && typeof b.model === 'string' && [b.requests, b.promptTokens, b.maxTokens, b.reserveUsd, b.uncapped].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+}
+
+function isUpload(v: unknown): v is NonNullable<OwnerRecord['upload']> {
+  const u = v as Partial<NonNullable<OwnerRecord['upload']>> | null | undefined;
+  return typeof u === 'object' && u !== null && typeof u.path === 'string' && typeof u.type === 'string' && typeof u.bytes === 'number' && Number.isSafeInteger(u.bytes) && (u.lines === undefined || isFileRead(u.lines));
+}
+
+function isFileRead(v: unknown): v is GeminiFileRead {
+  const f = v as Partial<GeminiFileRead> | null | undefined;
+  return (
+    typeof f === 'object' &&
+    f !== null &&
+    typeof f.carry === 'string' &&
+    Array.isArray(f.costs) &&
+    f.costs.length % 3 === 0 &&
+    f.costs.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) &&
+    Array.isArray(f.objects) &&
+    f.objects.every((o) => typeof o === 'string') &&
+    [f.lines, f.uncapped, f.bytes].every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)
+  );
 }

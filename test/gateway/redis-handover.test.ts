@@ -16,9 +16,9 @@ import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, until } from './helpers/http.js';
-import { fakeAnthropicKey, fakeOpenAiKey } from './helpers/keys.js';
+import { fakeAnthropicKey, fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
 
-const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()] };
+const keys = { openai: [fakeOpenAiKey()], anthropic: [fakeAnthropicKey()], gemini: [fakeGeminiKey()] };
 /** gpt-4o-mini's list prices, per token. */
 const IN_USD = 0.15 / 1e6;
 const OUT_USD = 0.6 / 1e6;
@@ -51,7 +51,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
 
   beforeAll(async () => {
     redis = await startRedis();
-    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic });
+    upstream = await startFakeUpstream({ openaiKeys: keys.openai, anthropicKeys: keys.anthropic, geminiKeys: keys.gemini });
     fake = attachFakeBackground(upstream.server, keys.openai);
     batches = attachFakeBatches(upstream.server, keys);
     dir = mkdtempSync(join(tmpdir(), 'kw-handover-'));
@@ -168,4 +168,40 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
     expect(b.ledger.rows({ userId: user.id }).filter((r) => r.route === 'batches')).toHaveLength(2);
     await b.gw.stop();
   });
+
+  it("continues an upload on whichever instance its next part reaches: a Gemini batch file read across two, an OpenAI upload completed on the other", async () => {
+    const a = await instance();
+    const b = await instance();
+    a.store.addUser('uploader', { budgetUsd: 5, period: 'day' });
+    const token = issueToken(a.store, 'uploader').token;
+    const line = (key: string, cap: number) => JSON.stringify({ key, request: { contents: [{ parts: [{ text: 'Summarise.' }] }], generationConfig: { maxOutputTokens: cap } } });
+    const file = Buffer.from(`${line('a', 1_000)}\n${line('b', 3_000)}\n`);
+    const cut = 40;
+    const started = await fetch(`${a.gw.origin}/upload/v1beta/files`, {
+      method: 'POST',
+      headers: { 'x-goog-api-key': token, 'content-type': 'application/json', 'x-goog-upload-protocol': 'resumable', 'x-goog-upload-command': 'start', 'x-goog-upload-header-content-length': String(file.length), 'x-goog-upload-header-content-type': 'jsonl' },
+      body: '{}',
+    });
+    const path = new URL(started.headers.get('x-goog-upload-url')!).pathname + new URL(started.headers.get('x-goog-upload-url')!).search;
+    const send = (origin: string, bytes: Buffer, offset: number, command: string) =>
+      fetch(`${origin}${path}`, { method: 'POST', headers: { 'x-goog-api-key': token, 'x-goog-upload-command': command, 'x-goog-upload-offset': String(offset) }, body: bytes });
+    // The first part to the other instance, the line it cuts carried over to the instance that started the upload.
+    expect((await send(b.gw.origin, file.subarray(0, cut), 0, 'upload')).status).toBe(200);
+    const last = await send(a.gw.origin, file.subarray(cut), cut, 'upload, finalize');
+    expect(last.headers.get('x-goog-upload-status')).toBe('final');
+    const name = ((await last.json()) as { file: { name: string } }).file.name;
+    // The batch from it, on the first instance again: both requests read, none twice.
+    const made = await fetch(`${b.gw.origin}/v1beta/models/gemini-2.5-flash:batchGenerateContent`, { method: 'POST', headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify({ batch: { inputConfig: { fileName: name } } }) });
+    expect(made.status).toBe(200);
+    const held = (await b.counters.peek(`b:u:${a.store.getUser('uploader')!.id}:${period('day').key}`)) / 1e9;
+    expect(held).toBeGreaterThanOrEqual((4_000 * 2.5) / 1e6 / 2);
+    expect(held).toBeLessThan((5_000 * 2.5) / 1e6 / 2);
+
+    const oa = (origin: string) => new OpenAI({ baseURL: `${origin}/v1`, apiKey: token, maxRetries: 0 });
+    const upload = await oa(a.gw.origin).uploads.create({ bytes: 4, filename: 'n.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    const part = await oa(b.gw.origin).uploads.parts.create(upload.id, { data: await toFile(Buffer.from('note'), 'part') });
+    const done = await oa(a.gw.origin).uploads.complete(upload.id, { part_ids: [part.id] });
+    expect((await oa(b.gw.origin).files.retrieve(done.file!.id)).filename).toBe('n.txt');
+  });
 });
+

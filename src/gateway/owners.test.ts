@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import type { SharedValues } from '../store/types.js';
+import { emptyGeminiFile, readGeminiFile } from './batch-lines.js';
+import { Owners, type OwnerRecord } from './owners.js';
+
+/** A store every instance shares (Redis, or the SQLite file of a gateway alone), in memory. */
+function sharedStore(): SharedValues & { raw: Map<string, Buffer> } {
+  const raw = new Map<string, Buffer>();
+  return { raw, get: async (k) => raw.get(k), set: (k, v) => void raw.set(k, v), delete: (k) => void raw.delete(k) };
+}
+
+describe('whose a file, batch or upload is, as another instance or a restarted gateway reads it back', () => {
+  const read = readGeminiFile(emptyGeminiFile(), Buffer.from('{"key":"a","request":{"contents":[{"parts":[{"text":"hi"}]}]}}\n{"key":"b","req'), false, 1_000);
+  const record: OwnerRecord = { user: 'u1', provider: 'gemini', key: 'gemini…abcd', upload: { path: '/upload/v1beta/files?upload_id=s1', bytes: 200, type: 'jsonl', lines: read }, geminiBatch: read };
+
+  it('keeps every field of a record: an upload under way and the batch file it read', async () => {
+    const shared = sharedStore();
+    new Owners('upload', 60_000, shared).set('s1', record);
+    expect(await new Owners('upload', 60_000, shared).get('s1')).toEqual(record);
+  });
+
+  it('drops what is not what it should be, rather than trusting it', async () => {
+    const shared = sharedStore();
+    shared.raw.set('upload:s1', Buffer.from(JSON.stringify({ ...record, upload: { path: 1 }, geminiBatch: { ...read, costs: [1, 2] } })));
+    const got = await new Owners('upload', 60_000, shared).get('s1');
+    expect(got).toEqual({ user: 'u1', provider: 'gemini', key: 'gemini…abcd' });
+  });
+
+  it('reads a record that changes from the shared store first, where another instance wrote its progress', async () => {
+    const shared = sharedStore();
+    const here = new Owners('upload', 60_000, shared);
+    here.set('s1', record);
+    const moved = { ...record, upload: { ...record.upload!, lines: { ...read, bytes: 150 } } };
+    new Owners('upload', 60_000, shared).set('s1', moved);
+    expect((await here.get('s1'))?.upload?.lines?.bytes).toBe(read.bytes);
+    expect((await here.get('s1', true))?.upload?.lines?.bytes).toBe(150);
+  });
+});
