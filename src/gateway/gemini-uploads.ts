@@ -17,7 +17,7 @@ import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
 import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
-import type { OwnerRecord } from './owners.js';
+import type { OwnerRecord, UploadTail } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 
@@ -107,7 +107,7 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
     owner = await g.batches.uploadOwner(sessionId);
     if (owner?.upload === undefined || owner.provider !== up.provider.name || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this upload_id: an upload is continued through the gateway by the user who started it, within a week');
     key = keyOf(up, owner);
-    if (sending) body = await bytesAt(g, r, offset, owner.upload.bytes);
+    if (sending) body = await bytesAt(g, r, offset, owner.upload.bytes, owner.upload.tail);
     // A batch file's lines are read before they go on: a line at fault refuses its chunk, and the file's requests may name only the user's own files.
     const lines = owner.upload.lines;
     if (lines !== undefined && (body !== undefined || commands.includes('finalize'))) {
@@ -136,19 +136,41 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
     else g.log.warn({ reqId: r.reqId }, 'a finished Gemini upload came back without a file name the gateway knows: nobody can reach it through the gateway');
   }
   if (status === 'final' || status === 'cancelled') g.batches.forgetUpload(sessionId);
-  else if (read !== undefined && status === 'active') g.batches.noteUpload(sessionId, { ...owner, upload: { ...owner.upload, lines: read } });
+  else if (status === 'active' && body !== undefined) {
+    g.batches.noteUpload(sessionId, { ...owner, upload: { ...owner.upload, ...(read !== undefined ? { lines: read } : {}), tail: tailAfter(owner.upload.tail, body, offset) } });
+  }
   const h: Record<string, string> = { ...extra };
   passOn(answer, h, r);
   sendJson(g, r, f, answer.statusCode, text, h);
   g.finish(f, NOTHING, 'ok', false);
 }
 
-/** The bytes a call sends at `offset`, none past the size declared at the start, a text document held to the prompt secrets policy. */
-async function bytesAt(g: ObjectRoutesGateway, r: ObjectRequest, offset: number, declared: number): Promise<Buffer> {
+/**
+ * The bytes a call sends at `offset`, none past the size declared at the start, a text document held
+ * to the prompt secrets policy with the end of the chunk before it (a secret cut between two chunks).
+ */
+async function bytesAt(g: ObjectRoutesGateway, r: ObjectRequest, offset: number, declared: number, tail: UploadTail | undefined): Promise<Buffer> {
   const raw = await g.body(g.maxFileBytes());
   if (offset + raw.length > declared) throw badRequest(`these bytes would end at ${offset + raw.length}, past the ${declared} bytes the upload declared when it started (X-Goog-Upload-Header-Content-Length)`);
-  noSecretsInPart(g, r, GEMINI_FILES_ROUTE, raw);
+  const before = tailBefore(tail, offset);
+  noSecretsInPart(g, r, GEMINI_FILES_ROUTE, before.length === 0 ? raw : Buffer.concat([before, raw]));
   return raw;
+}
+
+/** Bytes kept of the end of each chunk: longer than any secret the rules find on one line, a private key's block included. */
+const TAIL_BYTES = 4096;
+
+/** The kept bytes that come just before `offset` in the file (none when the upload took others since, or nothing yet). */
+function tailBefore(tail: UploadTail | undefined, offset: number): Buffer {
+  if (tail === undefined || offset > tail.end) return Buffer.alloc(0);
+  const bytes = Buffer.from(tail.bytes, 'base64');
+  return bytes.subarray(0, Math.max(0, bytes.length - (tail.end - offset)));
+}
+
+/** What is kept after a chunk taken at `offset`: the last bytes of the file so far. */
+function tailAfter(tail: UploadTail | undefined, body: Buffer, offset: number): UploadTail {
+  const all = Buffer.concat([tailBefore(tail, offset), body]);
+  return { bytes: all.subarray(Math.max(0, all.length - TAIL_BYTES)).toString('base64'), end: offset + body.length };
 }
 
 /**

@@ -20,9 +20,15 @@ export interface OwnerRecord {
   /** A batch input file's requests, as the gateway read them when it was uploaded. */
   batch?: BatchSummary;
   /** A Gemini upload under way: where its bytes go at the provider (a path and query), how many were declared, their type, and (a batch file) its requests as read so far. */
-  upload?: { path: string; bytes: number; type: string; lines?: GeminiFileRead };
+  upload?: { path: string; bytes: number; type: string; lines?: GeminiFileRead; tail?: UploadTail };
   /** A Gemini batch file's requests, as the gateway read them when it went up. */
   geminiBatch?: GeminiFileRead;
+}
+
+/** The last bytes a resumable upload took (base64), and where in the file they end: a secret cut between two chunks is read whole with the next. */
+export interface UploadTail {
+  bytes: string;
+  end: number;
 }
 
 export class Owners {
@@ -96,7 +102,7 @@ function isSummary(v: unknown): v is BatchSummary {
 
 function isUpload(v: unknown): v is NonNullable<OwnerRecord['upload']> {
   const u = v as Partial<NonNullable<OwnerRecord['upload']>> | null | undefined;
-  return typeof u === 'object' && u !== null && typeof u.path === 'string' && typeof u.type === 'string' && typeof u.bytes === 'number' && Number.isSafeInteger(u.bytes) && (u.lines === undefined || isFileRead(u.lines));
+  return typeof u === 'object' && u !== null && typeof u.path === 'string' && typeof u.type === 'string' && typeof u.bytes === 'number' && Number.isSafeInteger(u.bytes) && (u.lines === undefined || isFileRead(u.lines)) && (u.tail === undefined || (typeof u.tail.bytes === 'string' && typeof u.tail.end === 'number' && Number.isSafeInteger(u.tail.end)));
 }
 
 function isFileRead(v: unknown): v is GeminiFileRead {

@@ -165,6 +165,15 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     expect(body).toMatch(/secret_in_prompt/);
     expect(body).not.toContain(secret);
     expect(fake.requests.length).toBe(before);
+    // A secret cut between two chunks is read whole with the second, which is refused.
+    const cut = text.indexOf(secret) + 10;
+    const split = await open(token, text.length, 'text/plain', gw.origin);
+    expect((await send(token, split.url!, text.slice(0, cut), 0, 'upload')).status).toBe(200);
+    const sentBefore = fake.requests.length;
+    const second = await send(token, split.url!, text.slice(cut), cut);
+    expect(second.status).toBe(400);
+    expect(await second.text()).toMatch(/secret_in_prompt/);
+    expect(fake.requests.length).toBe(sentBefore);
     const image = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0, 0xff, 0xfe, 1, 2, 3]);
     const png = await open(token, image.length, 'image/png', gw.origin);
     const ok = await send(token, png.url!, image, 0);
