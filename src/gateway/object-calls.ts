@@ -1,6 +1,6 @@
 /**
- * What every call on a provider's stored objects (files, batches, conversations, vector stores, Gemini
- * uploads) does the same way: what it needs of the gateway, the flight that counts it as a request and
+ * What every call on a provider's stored objects (files and uploads, batches, conversations, vector
+ * stores) does the same way: what it needs of the gateway, the flight that counts it as a request and
  * bills nothing, the upstream's answer read or relayed, and the clear errors when either side fails.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
