@@ -6,12 +6,13 @@
  * would hand a user an empty page whenever others' objects fill it, and the SDKs stop paging there
  * (they page on from the last item they got). So a call reads on, page after page, until it has the
  * caller's `limit` or the list ends, and its cursor (`after`, `after_id`) is then one of the caller's
- * own items, which says which key's project to go on in. Gemini pages by token: the token the gateway
- * gives carries the key's place in the pool.
+ * own items, which says which key's project to go on in. Gemini's lists and Anthropic's Files API
+ * page by token: the token the gateway gives carries the key's place in the pool and the provider's
+ * cursor.
  */
-import { ANTHROPIC_BATCH_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
-import { admitted, refused, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
 import { isObject } from './providers/types.js';
 import { OWNER_KEY } from './response-ownership.js';
@@ -25,19 +26,40 @@ const MAX_PAGES = 20;
 /** What a list passes on as the client asked (the cursors and sizes are the gateway's own). */
 const PASSED = ['order', 'purpose', 'before', 'before_id'];
 
+/** How a provider's list goes on: after an item's id (`after`, `after_id`), or from a token it gave (Gemini's `pageToken`, Anthropic's Files API `page`). */
+type Cursor = { by: 'id' | 'token'; at: string };
+
 interface Page {
   items: Array<Record<string, unknown>>;
-  /** Where the provider's list goes on from (the last item's id, or Gemini's token); undefined at its end. */
-  next: string | undefined;
+  /** Where the provider's list goes on; undefined at its end. */
+  next: Cursor | undefined;
 }
+
+/** The query parameter that carries a cursor of this kind to the provider. */
+function cursorParam(route: Route, by: Cursor['by']): string {
+  if (route.provider.name === 'gemini') return 'pageToken';
+  if (route.provider.name === 'anthropic') return by === 'token' ? 'page' : 'after_id';
+  return 'after';
+}
+
+/**
+ * The lists paged by a token, to the client too: Gemini's, and Anthropic's Files API (whose SDK pages
+ * by `next_page`). The gateway's token names the key's place in the pool and the provider's cursor.
+ */
+const TOKEN_PAGED: ReadonlyMap<Route, { asked: string }> = new Map([
+  [GEMINI_BATCH_ROUTE, { asked: 'pageToken' }],
+  [GEMINI_FILES_ROUTE, { asked: 'pageToken' }],
+  [ANTHROPIC_FILES_ROUTE, { asked: 'page' }],
+]);
+const GATEWAY_TOKEN = /^(\d{1,3})\.([it])\.(.{1,1024})$/s;
 
 export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const provider = route.provider.name as BatchProvider;
   const gemini = provider === 'gemini';
+  const tokens = TOKEN_PAGED.get(route);
   const up = g[provider];
   if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
   const asked = new URLSearchParams(r.query);
-  const cursorName = gemini ? 'pageToken' : provider === 'anthropic' ? 'after_id' : 'after';
   const sizeName = gemini ? 'pageSize' : 'limit';
   const given = asked.get(sizeName);
   const wanted = given === null ? (route === FILES_ROUTE ? 10_000 : 20) : Number(given);
@@ -55,16 +77,19 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
   const extra = await admitted(g, r, f);
   const keys = up.pool.keys;
   let from = 0;
-  let cursor = asked.get(cursorName) ?? undefined;
+  let cursor: Cursor | undefined;
   try {
-    if (cursor !== undefined && gemini) {
-      const m = /^(\d{1,3})\.(.{1,1024})$/s.exec(cursor);
-      if (m === null || Number(m[1]) >= keys.length) throw badRequest("'pageToken' must be one a list through the gateway gave");
+    const token = tokens === undefined ? null : asked.get(tokens.asked);
+    const after = asked.get(cursorParam(route, 'id'));
+    if (tokens !== undefined && token !== null) {
+      const m = GATEWAY_TOKEN.exec(token);
+      if (m === null || Number(m[1]) >= keys.length) throw badRequest(`'${tokens.asked}' must be one a list through the gateway gave`);
       from = Number(m[1]);
-      cursor = m[2]!;
-    } else if (cursor !== undefined) {
+      cursor = { by: m[2] === 't' ? 'token' : 'id', at: m[3]! };
+    } else if (!gemini && after !== null) {
       // The caller's own item, made with one of the keys: its project is where the list goes on.
-      const owner = await recordedOwner(g, route, cursor);
+      cursor = { by: 'id', at: after };
+      const owner = await recordedOwner(g, route, after);
       const k = owner === undefined ? -1 : keys.findIndex((x) => x.label === owner.key);
       if (k !== -1) from = k;
     }
@@ -75,12 +100,12 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
   const data: Array<Record<string, unknown>> = [];
   const seen = new Set<string>();
   let more = false;
-  let token: string | undefined;
+  let next: string | undefined;
   projects: for (let k = from; k < keys.length; k++) {
     let at = k === from ? cursor : undefined;
     for (let p = 0; p < (backward ? 1 : MAX_PAGES); p++) {
       const params = new URLSearchParams(fixed);
-      if (at !== undefined) params.set(cursorName, at.slice(0, 1024));
+      if (at !== undefined) params.set(cursorParam(route, at.by), at.at.slice(0, 1024));
       let answer: UpstreamAnswer;
       try {
         answer = await up.sendOn(keys[k]!, `${route.upstreamPath}?${params.toString()}`, cancel, 'GET', route.provider.name === 'anthropic' ? { headers: anthropicHeaders(r.req) } : undefined);
@@ -106,34 +131,34 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
       if (page.next === undefined) break;
       if (backward || data.length >= wanted || p === MAX_PAGES - 1) {
         more = true;
-        if (gemini) token = `${k}.${page.next}`;
+        if (tokens !== undefined) next = `${k}.${page.next.by === 'token' ? 't' : 'i'}.${page.next.at}`;
         break projects;
       }
       at = page.next;
     }
   }
-  // A page of the caller's own, as long as they asked; the next goes on after its last item (Gemini's pages are as its tokens cut them).
-  if (!gemini && data.length > wanted) {
+  // A page of the caller's own, as long as they asked; the next goes on after its last item (a token's pages are as the provider cut them).
+  if (tokens === undefined && data.length > wanted) {
     data.length = wanted;
     more = true;
   }
   const out = gemini
-    ? { [route === GEMINI_BATCH_ROUTE ? 'operations' : 'files']: data, ...(token !== undefined ? { nextPageToken: token } : {}) }
+    ? { [route === GEMINI_BATCH_ROUTE ? 'operations' : 'files']: data, ...(next !== undefined ? { nextPageToken: next } : {}) }
     : provider === 'anthropic'
-    ? { data: route === ANTHROPIC_BATCH_ROUTE ? data.map(throughGateway) : data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null }
+    ? { data: route === ANTHROPIC_BATCH_ROUTE ? data.map(throughGateway) : data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, ...(tokens !== undefined ? { next_page: next ?? null } : {}) }
     : { object: 'list', data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
   g.finish(f, NOTHING, 'ok', false);
 }
 
-
-/** A page of a provider's list: its items, and where it goes on (the last item's id while it says it has more; Gemini's token). */
+/** A page of a provider's list: its items, and where it goes on (its token, or the last item's id while it says it has more). */
 function pageOf(route: Route, page: Record<string, unknown>): Page {
   const raw = route === GEMINI_BATCH_ROUTE ? page.operations : route === GEMINI_FILES_ROUTE ? page.files : page.data;
   const items = (Array.isArray(raw) ? (raw as unknown[]) : []).filter(isObject);
-  if (route.provider.name === 'gemini') return { items, next: typeof page.nextPageToken === 'string' && page.nextPageToken !== '' ? page.nextPageToken : undefined };
+  const token = route.provider.name === 'gemini' ? page.nextPageToken : page.next_page;
+  if (typeof token === 'string' && token !== '') return { items, next: { by: 'token', at: token } };
   const last = items.at(-1)?.id;
-  return { items, next: page.has_more === true && typeof last === 'string' ? last : undefined };
+  return { items, next: route.provider.name !== 'gemini' && page.has_more === true && typeof last === 'string' ? { by: 'id', at: last } : undefined };
 }
 
 /** An item's id as the gateway records it: Gemini's are named (`batches/{id}`, `files/{id}`), and a Gemini file is recorded under its name. */

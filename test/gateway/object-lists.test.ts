@@ -1,3 +1,4 @@
+import Anthropic from '@anthropic-ai/sdk';
 import { GoogleGenAI } from '@google/genai';
 import OpenAI, { toFile } from 'openai';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +61,18 @@ describe("lists of what a provider keeps for the whole project: each user's own,
     expect(byKey.size).toBe(2);
     const listed = (await all(oa(mine, gw.origin).files.list({ limit: 2 }))).map((f) => f.id);
     expect(listed.sort()).toEqual([...own].sort());
+  });
+
+  it("Anthropic's Files API: paged by the token its SDK follows (next_page), each of the caller's files once, behind pages of another app's", async () => {
+    const an = (t: string) => new Anthropic({ baseURL: s.gw.origin, apiKey: t, maxRetries: 0 });
+    const mine = s.tokenFor('anthropic-few');
+    const foreign = (i: number) => fake.files.push({ id: `file_elsewhere${i}`, purpose: 'anthropic', filename: 'x.txt', bytes: Buffer.from('x'), authorization: s.keys.anthropic[0]! });
+    for (let i = 0; i < 120; i++) foreign(i);
+    const own: string[] = [];
+    for (let i = 0; i < 3; i++) own.push((await an(mine).beta.files.upload({ file: await toFile(Buffer.from(`mine ${i}`), `m${i}.txt`, { type: 'text/plain' }) })).id);
+    for (let i = 120; i < 250; i++) foreign(i);
+    own.push((await an(mine).beta.files.upload({ file: await toFile(Buffer.from('last'), 'last.txt', { type: 'text/plain' }) })).id);
+    expect((await all(an(mine).beta.files.list({ limit: 2 }))).map((f) => f.id)).toEqual(own);
   });
 
   it("Gemini's: paged by a token that carries the project, each of the caller's files once", async () => {

@@ -64,13 +64,14 @@ const GEMINI_FILES = /^(?:\/download)?\/v1beta\/files(?:\/([^/:]+)(:download)?)?
 
 /**
  * A page of a list as the providers page it: `limit` items after the id `after` (OpenAI) or
- * `after_id` (Anthropic), or `pageSize` from a `pageToken` (Gemini).
+ * `after_id` (Anthropic's batches), or `pageSize` from a `pageToken` (Gemini) or `limit` from a `page`
+ * (Anthropic's Files API).
  */
 function pageOf<T>(all: T[], url: string, id: (x: T) => string, fallback: number): { items: T[]; more: boolean; token: string } {
   const q = new URL(url, 'http://fake').searchParams;
   const limit = Number(q.get('limit') ?? q.get('pageSize') ?? fallback);
   const after = q.get('after') ?? q.get('after_id');
-  const token = q.get('pageToken');
+  const token = q.get('pageToken') ?? q.get('page');
   const from = token !== null ? Number(token) : after !== null ? all.findIndex((x) => id(x) === after) + 1 : 0;
   return { items: all.slice(from, from + limit), more: from + limit < all.length, token: String(from + limit) };
 }
@@ -185,8 +186,9 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     }
     const mine = state.files.filter((x) => x.purpose === 'anthropic' && x.authorization === auth);
     if (id === undefined) {
+      // Paged by a token, as Anthropic's SDK reads its Files API (`next_page`, then `?page=`).
       const page = pageOf(mine, req.url ?? '', (x) => x.id, 20);
-      return json(res, 200, { data: page.items.map(anthropicFileObject), has_more: page.more, first_id: page.items[0]?.id ?? null, last_id: page.items.at(-1)?.id ?? null });
+      return json(res, 200, { data: page.items.map(anthropicFileObject), next_page: page.more ? page.token : null });
     }
     const f = mine.find((x) => x.id === id);
     if (f === undefined) return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `File not found: ${id}` } });
