@@ -350,17 +350,21 @@ async function createOpenAiBatch(g: ObjectRoutesGateway, r: ObjectRequest): Prom
   if (summary === undefined) throw badRequest(`file '${fileId}' was not uploaded with purpose 'batch', so the gateway has not read its requests`);
   if (parsed.endpoint !== summary.endpoint) throw badRequest(`'endpoint' must be '${summary.endpoint}', the endpoint the file's requests call`);
   allowSummary(g, r.caller.user, summary);
-  const up = g.openai;
-  const key = keyOf(up, owner);
-  const { f, extra } = await admitBatch(g, r, OPENAI_BATCH_RUN, up, summary);
+  return createFromFile(g, r, 'openai', keyOf(g.openai, owner), summary, '/batches', tagOwner(raw, parsed, r.caller.user.id));
+}
+
+/** A batch whose requests are in a file the caller uploaded: held, then created with the key the file went up with (a provider runs a batch in the project that holds its file). */
+async function createFromFile(g: ObjectRoutesGateway, r: ObjectRequest, provider: 'openai' | 'gemini', key: PoolKey, summary: BatchSummary, path: string, body: Buffer): Promise<void> {
+  const up = g[provider];
+  const { f, extra } = await admitBatch(g, r, provider === 'openai' ? OPENAI_BATCH_RUN : GEMINI_BATCH_RUN, up, summary);
   const cancel = cancelOnClose(r.res);
   let answer: UpstreamAnswer;
   try {
-    answer = await up.sendOn(key, '/batches', cancel, 'POST', { body: tagOwner(raw, parsed, r.caller.user.id), type: 'application/json' });
+    answer = await up.sendOn(key, path, cancel, 'POST', { body, type: 'application/json' });
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }
-  return created(g, r, f, extra, 'openai', up, key, summary, answer);
+  return created(g, r, f, extra, provider, up, key, summary, answer);
 }
 
 /**
@@ -403,8 +407,7 @@ function geminiInputFile(body: unknown): string | undefined {
 
 /**
  * `POST /v1beta/models/{model}:batchGenerateContent` from a file: the caller's batch file, whose
- * requests the gateway read as it went up, run for `model` with the key it went up with (Google runs
- * a batch in the project that holds its file).
+ * requests the gateway read as it went up, run for `model`.
  */
 async function createGeminiFileBatch(g: ObjectRoutesGateway, r: ObjectRequest, model: string, fileName: string, body: Buffer): Promise<void> {
   const owner = await g.batches.fileOwner(fileName);
@@ -416,17 +419,7 @@ async function createGeminiFileBatch(g: ObjectRoutesGateway, r: ObjectRequest, m
     throw badRequest(`${summary.uncapped} of the batch file's requests set no output cap (generationConfig.maxOutputTokens), and a budget or token limit counts this user's spend: the gateway cannot cap a file's requests once it is up, so set a cap on each and upload the file again`);
   }
   allowSummary(g, r.caller.user, { ...summary, uncapped: 0 });
-  const up = g.gemini;
-  const key = keyOf(up, owner);
-  const { f, extra } = await admitBatch(g, r, GEMINI_BATCH_RUN, up, summary);
-  const cancel = cancelOnClose(r.res);
-  let answer: UpstreamAnswer;
-  try {
-    answer = await up.sendOn(key, `/v1beta/models/${model}:batchGenerateContent`, cancel, 'POST', { body, type: 'application/json' });
-  } catch (err) {
-    throw unreachable(g, f, r.res, up, err);
-  }
-  return created(g, r, f, extra, 'gemini', up, key, summary, answer);
+  return createFromFile(g, r, 'gemini', keyOf(g.gemini, owner), summary, `/v1beta/models/${model}:batchGenerateContent`, body);
 }
 
 async function created(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, extra: Record<string, string> | undefined, provider: BatchProvider, up: Upstream, key: PoolKey, summary: BatchSummary, answer: UpstreamAnswer): Promise<void> {
