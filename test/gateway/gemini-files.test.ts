@@ -132,6 +132,17 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     const fromPage = await fetch(`${web.origin}/upload/v1beta/files`, { method: 'POST', headers: { ...startHeaders(token, 5), origin: 'https://app.example' }, body: '{}' });
     expect(fromPage.status).toBe(200);
     expect(fromPage.headers.get('access-control-expose-headers')).toMatch(/x-goog-upload-url, x-goog-upload-status/);
+    // Malformed starts, and ids and sizes Google would never make, are refused with what is wrong.
+    const asked = fake.requests.length;
+    const bad = async (path: string, init: RequestInit) => {
+      const r = await fetch(`${gw.origin}${path}`, { ...init, headers: { 'x-goog-api-key': token, ...(init.headers as Record<string, string>) } });
+      return { status: r.status, message: ((await r.json()) as { error: { message: string } }).error.message };
+    };
+    expect(await bad('/upload/v1beta/files', { method: 'POST', headers: { ...startHeaders(token, 5), 'x-goog-upload-header-content-length': 'five' }, body: '{}' })).toEqual({ status: 400, message: expect.stringMatching(/file's size in bytes/) });
+    expect(await bad('/upload/v1beta/files', { method: 'POST', headers: startHeaders(token, 5), body: 'not json' })).toEqual({ status: 400, message: expect.stringMatching(/JSON/) });
+    expect(await bad('/v1beta/files/NOT_AN_ID', { method: 'GET' })).toEqual({ status: 404, message: expect.stringMatching(/\/v1beta\/files\/\{id\}/) });
+    expect(await bad('/v1beta/files?pageSize=many', { method: 'GET' })).toEqual({ status: 400, message: expect.stringMatching(/'pageSize' must be a positive integer/) });
+    expect(fake.requests.length).toBe(asked);
     // Creation is by upload; the files path lists and reads.
     expect((await fetch(`${gw.origin}/v1beta/files`, { method: 'POST', headers: { 'x-goog-api-key': token }, body: '{}' })).status).toBe(405);
   });

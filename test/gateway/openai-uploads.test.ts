@@ -81,4 +81,22 @@ describe("OpenAI's Uploads API through the gateway: a file sent in parts, each u
     expect(r.message).not.toContain(secret);
     expect(fake.requests.length).toBe(before);
   });
+
+  it('answers a malformed call with a clear error, before OpenAI is asked', async () => {
+    const token = s.tokenFor('parts-malformed');
+    const before = fake.requests.length;
+    const call = async (path: string, init: RequestInit) => {
+      const r = await fetch(`${s.gw.origin}${path}`, { method: 'POST', ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers as Record<string, string>) } });
+      return { status: r.status, message: ((await r.json()) as { error: { message: string } }).error.message };
+    };
+    expect(await call('/v1/uploads', { body: 'not json', headers: { 'content-type': 'application/json' } })).toEqual({ status: 400, message: expect.stringMatching(/JSON/) });
+    expect(await call('/v1/uploads', { body: JSON.stringify({ purpose: 'user_data', bytes: 'ten' }), headers: { 'content-type': 'application/json' } })).toEqual({ status: 400, message: expect.stringMatching(/'bytes' must give the file's size/) });
+    expect(await call('/v1/uploads/not-an-upload/parts', { body: 'x' })).toEqual({ status: 404, message: expect.stringMatching(/\/v1\/uploads\/upload_…\/parts/) });
+    const upload = await oa(token).uploads.create({ bytes: 5, filename: 'x.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    expect(await call(`/v1/uploads/${upload.id}/parts`, { body: 'hello', headers: { 'content-type': 'text/plain' } })).toEqual({ status: 400, message: expect.stringMatching(/multipart\/form-data with 'data'/) });
+    expect(await call(`/v1/uploads/${upload.id}/complete`, { body: '{', headers: { 'content-type': 'application/json' } })).toEqual({ status: 400, message: expect.stringMatching(/JSON/) });
+    // Only the create went on.
+    expect(fake.requests.length).toBe(before + 1);
+  });
 });
+
