@@ -1465,8 +1465,14 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         metrics.request(routeKind, shape.name, 499, 'client_disconnect');
         return;
       }
-      sendError(res, shape, refusal(reqId, routeKind, shape.name, path, err), reqId, corsH);
+      sendError(res, shape, refusal(reqId, routeKind, shape.name, path, uploadHint(err, path, req)), reqId, corsH);
     }
+  }
+
+  /** Google's own upload URLs carry no key: a chunk sent to the gateway's without its token is told why it must. */
+  function uploadHint(err: unknown, path: string, req: IncomingMessage): unknown {
+    if (!(err instanceof GatewayHttpError) || err.status !== 401 || path !== GEMINI_UPLOAD_PATH || req.headers['x-goog-api-key'] !== undefined) return err;
+    return new GatewayHttpError(401, 'authentication_error', 'missing gateway token: each call of an upload, its chunks too, sends it as "x-goog-api-key: kw_…" (Google\'s SDKs do; an upload URL from the gateway is no key of its own)');
   }
 
   /**

@@ -91,6 +91,10 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     const token = s.tokenFor('chunker');
     const { url } = await open(token, 10);
     const other = s.tokenFor('intruder');
+    // Google's upload URLs need no key; the gateway's do, each chunk included, and it says so.
+    const bare = await fetch(url!, { method: 'POST', headers: { 'x-goog-upload-command': 'upload', 'x-goog-upload-offset': '0' }, body: 'abcde' });
+    expect(bare.status).toBe(401);
+    expect(((await bare.json()) as { error: { message: string } }).error.message).toMatch(/its chunks too, sends it as "x-goog-api-key/);
     const stolen = await send(other, url!, 'abcde', 0, 'upload');
     expect(stolen.status).toBe(404);
     expect(((await stolen.json()) as { error: { message: string } }).error.message).toMatch(/no upload of yours/);
