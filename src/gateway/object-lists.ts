@@ -46,17 +46,17 @@ function cursorParam(route: Route, by: Cursor['by']): string {
  * The lists paged by a token, to the client too: Gemini's, and Anthropic's Files API (whose SDK pages
  * by `next_page`). The gateway's token names the key's place in the pool and the provider's cursor.
  */
-const TOKEN_PAGED: ReadonlyMap<Route, { asked: string }> = new Map([
-  [GEMINI_BATCH_ROUTE, { asked: 'pageToken' }],
-  [GEMINI_FILES_ROUTE, { asked: 'pageToken' }],
-  [ANTHROPIC_FILES_ROUTE, { asked: 'page' }],
+const TOKEN_PAGED: ReadonlyMap<Route, string> = new Map([
+  [GEMINI_BATCH_ROUTE, 'pageToken'],
+  [GEMINI_FILES_ROUTE, 'pageToken'],
+  [ANTHROPIC_FILES_ROUTE, 'page'],
 ]);
 const GATEWAY_TOKEN = /^(\d{1,3})\.([it])\.(.{1,1024})$/s;
 
 export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const provider = route.provider.name as BatchProvider;
   const gemini = provider === 'gemini';
-  const tokens = TOKEN_PAGED.get(route);
+  const tokenParam = TOKEN_PAGED.get(route);
   const up = g[provider];
   if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
   const asked = new URLSearchParams(r.query);
@@ -79,11 +79,11 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
   let from = 0;
   let cursor: Cursor | undefined;
   try {
-    const token = tokens === undefined ? null : asked.get(tokens.asked);
+    const token = tokenParam === undefined ? null : asked.get(tokenParam);
     const after = asked.get(cursorParam(route, 'id'));
-    if (tokens !== undefined && token !== null) {
+    if (tokenParam !== undefined && token !== null) {
       const m = GATEWAY_TOKEN.exec(token);
-      if (m === null || Number(m[1]) >= keys.length) throw badRequest(`'${tokens.asked}' must be one a list through the gateway gave`);
+      if (m === null || Number(m[1]) >= keys.length) throw badRequest(`'${tokenParam}' must be one a list through the gateway gave`);
       from = Number(m[1]);
       cursor = { by: m[2] === 't' ? 'token' : 'id', at: m[3]! };
     } else if (!gemini && after !== null) {
@@ -131,21 +131,21 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
       if (page.next === undefined) break;
       if (backward || data.length >= wanted || p === MAX_PAGES - 1) {
         more = true;
-        if (tokens !== undefined) next = `${k}.${page.next.by === 'token' ? 't' : 'i'}.${page.next.at}`;
+        if (tokenParam !== undefined) next = `${k}.${page.next.by === 'token' ? 't' : 'i'}.${page.next.at}`;
         break projects;
       }
       at = page.next;
     }
   }
   // A page of the caller's own, as long as they asked; the next goes on after its last item (a token's pages are as the provider cut them).
-  if (tokens === undefined && data.length > wanted) {
+  if (tokenParam === undefined && data.length > wanted) {
     data.length = wanted;
     more = true;
   }
   const out = gemini
     ? { [route === GEMINI_BATCH_ROUTE ? 'operations' : 'files']: data, ...(next !== undefined ? { nextPageToken: next } : {}) }
     : provider === 'anthropic'
-    ? { data: route === ANTHROPIC_BATCH_ROUTE ? data.map(throughGateway) : data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, ...(tokens !== undefined ? { next_page: next ?? null } : {}) }
+    ? { data: route === ANTHROPIC_BATCH_ROUTE ? data.map(throughGateway) : data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, ...(tokenParam !== undefined ? { next_page: next ?? null } : {}) }
     : { object: 'list', data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
   sendJson(g, r, f, 200, Buffer.from(JSON.stringify(out)), extra);
   g.finish(f, NOTHING, 'ok', false);

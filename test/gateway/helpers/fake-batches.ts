@@ -1,8 +1,10 @@
 /**
- * OpenAI's Files and Batch APIs and Anthropic's Message Batches, added to a fake upstream's server, as
- * the providers answer them: each call only to one of the fake's keys, each file and batch kept with
- * the key that made it. A batch runs until the test ends it with the usage of each request; an OpenAI
- * batch then has an output file of JSON lines, an Anthropic one its results.
+ * What the providers keep for a project, added to a fake upstream's server as they answer it: OpenAI's
+ * Files, Uploads, Batch and vector store APIs, Anthropic's Files API and Message Batches, Gemini's
+ * Files API (resumable uploads) and batch mode. Each call only to one of the fake's keys, each file,
+ * upload and batch kept with the key that made it, lists paged as each provider pages them. A batch
+ * runs until the test ends it with the usage of each request; an OpenAI batch then has an output file
+ * of JSON lines, an Anthropic one its results, a Gemini one its inline responses or a responses file.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Response } from 'undici';
