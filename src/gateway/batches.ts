@@ -320,7 +320,8 @@ export class Batches {
   }
 
   /** A file uploaded through the gateway: its uploader's, with what its requests may cost when it is a batch's input (OpenAI's read for its model, Gemini's for any). */
-  noteFile(id: string, userId: string, up: Upstream, key: PoolKey, batch?: BatchSummary, geminiBatch?: GeminiFileRead): void {
+  noteFile(id: string, userId: string, up: Upstream, key: PoolKey, read: { batch?: BatchSummary; geminiBatch?: GeminiFileRead } = {}): void {
+    const { batch, geminiBatch } = read;
     this.files.set(id, { user: userId, provider: up.provider.name, key: key.label, ...(batch ? { batch, model: batch.model } : {}), ...(geminiBatch ? { geminiBatch } : {}) });
   }
 

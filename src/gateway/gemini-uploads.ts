@@ -131,8 +131,8 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, commands: strin
   const status = answer.headers['x-goog-upload-status'];
   if (status === 'final') {
     const file = jsonObject(text)?.file;
-    const name = isObject(file) && typeof file.name === 'string' ? geminiFileName(file.name) : undefined;
-    if (name !== undefined && name === (file as { name: string }).name) g.batches.noteFile(name, r.caller.user.id, up, key, undefined, read);
+    const name = isObject(file) && typeof file.name === 'string' && geminiFileName(file.name) === file.name ? file.name : undefined;
+    if (name !== undefined) g.batches.noteFile(name, r.caller.user.id, up, key, { geminiBatch: read });
     else g.log.warn({ reqId: r.reqId }, 'a finished Gemini upload came back without a file name the gateway knows: nobody can reach it through the gateway');
   }
   if (status === 'final' || status === 'cancelled') g.batches.forgetUpload(sessionId);

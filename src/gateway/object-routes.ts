@@ -315,7 +315,7 @@ async function uploadFile(g: ObjectRoutesGateway, r: ObjectRequest, route: Route
   const body = await jsonAnswer(g, f, sent.res, up.provider);
   // An answer that is not a file object is relayed as it came; nobody can reach the file through the gateway (logged below).
   const id = jsonObject(body)?.id;
-  if (typeof id === 'string' && isFileId(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, summary);
+  if (typeof id === 'string' && isFileId(id)) g.batches.noteFile(id, r.caller.user.id, up, sent.key, { batch: summary });
   else g.log.warn({ reqId: r.reqId }, 'an uploaded file came back without an id the gateway knows: nobody can reach it through the gateway');
   sendJson(g, r, f, sent.res.statusCode, body, extra);
   g.finish(f, NOTHING, 'ok', false);
@@ -418,7 +418,7 @@ async function createGeminiFileBatch(g: ObjectRoutesGateway, r: ObjectRequest, m
   if (summary.uncapped > 0 && g.budgeted(r.caller.user, true)) {
     throw badRequest(`${summary.uncapped} of the batch file's requests set no output cap (generationConfig.maxOutputTokens), and a budget or token limit counts this user's spend: the gateway cannot cap a file's requests once it is up, so set a cap on each and upload the file again`);
   }
-  allowSummary(g, r.caller.user, { ...summary, uncapped: 0 });
+  // The model was allowed (and an unpriced one warned of) as the summary was made.
   return createFromFile(g, r, 'gemini', keyOf(g.gemini, owner), summary, `/v1beta/models/${model}:batchGenerateContent`, body);
 }
 

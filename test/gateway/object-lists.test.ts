@@ -42,7 +42,9 @@ describe("lists of what a provider keeps for the whole project: each user's own,
     expect(other.data.some((f) => own.includes(f.id))).toBe(false);
     expect((await all(oa(theirs).files.list({ limit: 7 }))).length).toBe(30);
     // The fake was asked for pages of 100, not of the client's size.
-    expect(fake.requests.filter((q) => q.method === 'GET' && q.url.startsWith('/v1/files?')).every((q) => /limit=100\b/.test(q.url))).toBe(true);
+    const pages = fake.requests.filter((q) => q.method === 'GET' && q.url.startsWith('/v1/files?'));
+    expect(pages.length).toBeGreaterThan(2);
+    expect(pages.every((q) => /limit=100\b/.test(q.url))).toBe(true);
   });
 
   it('with two keys, goes on in the project of the last item it gave, and lists each of the caller\'s files once', async () => {

@@ -38,7 +38,9 @@ describe("OpenAI's Uploads API through the gateway: a file sent in parts, each u
     const got = fake.files.find((f) => f.id === fileId)!;
     expect(got.bytes.toString()).toBe('chapter one. chapter two.');
     expect(got.authorization).toBe(`Bearer ${s.keys.openai[0]}`);
-    expect(fake.requests.filter((q) => q.url.startsWith('/v1/uploads')).every((q) => q.authorization === `Bearer ${s.keys.openai[0]}`)).toBe(true);
+    const calls = fake.requests.filter((q) => q.url.startsWith('/v1/uploads'));
+    expect(calls).toHaveLength(4);
+    expect(calls.every((q) => q.authorization === `Bearer ${s.keys.openai[0]}`)).toBe(true);
     // A file of the Files API, reached by its uploader alone.
     expect((await oa(token).files.retrieve(fileId)).filename).toBe('book.txt');
     expect((await refusal(oa(other).files.retrieve(fileId))).status).toBe(404);

@@ -436,6 +436,11 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
       const session = new URL(url, 'http://x').searchParams.get('upload_id') ?? '';
       const u = uploads.get(session);
       if (u === undefined || u.auth !== auth) return notFound(res);
+      if (command === 'cancel') {
+        uploads.delete(session);
+        res.writeHead(200, { 'x-goog-upload-status': 'cancelled' });
+        return res.end();
+      }
       if (command.includes('upload')) {
         const offset = Number(req.headers['x-goog-upload-offset']);
         if (offset > u.received) return json(res, 400, { error: { code: 400, message: 'offset mismatch', status: 'INVALID_ARGUMENT' } });
