@@ -156,12 +156,30 @@ export function refused(g: ObjectRoutesGateway, f: Flight, err: unknown): void {
 /**
  * A part of a file whose size was declared before its bytes came (a resumable or multipart upload),
  * held to the prompt secrets policy when it is text (a binary one is not read). A redaction would
- * change the declared size, so a secret refuses the part whatever the policy.
+ * change the declared size, so a secret refuses the part whatever the policy. True when the part was
+ * read as text: its ends may then be read again with the parts next to it.
  */
-export function noSecretsInPart(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, raw: Buffer): void {
+export function noSecretsInPart(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, raw: Buffer): boolean {
   const text = raw.toString('utf8');
-  if (raw.length === 0 || text.includes('\uFFFD') || text.includes('\0')) return;
+  if (raw.length === 0 || text.includes('\uFFFD') || text.includes('\0')) return false;
   if (g.promptText(r.caller, route, r.reqId, text, false) !== text) {
     throw new GatewayHttpError(400, 'secret_in_prompt', 'the file carries a secret, which the gateway cannot redact in an upload whose size was declared at its start: take the secret out and upload the file again');
+  }
+  return true;
+}
+
+/**
+ * The end of one text part and the start of the part that follows it in the file, read as one under
+ * the same policy: a secret cut between two parts, each of which was read clean on its own.
+ */
+export function noSecretAcrossParts(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, before: Buffer, after: Buffer): void {
+  try {
+    noSecretsInPart(g, r, route, Buffer.concat([before, after]));
+  } catch (err) {
+    // The refusal says where the secret is (no part alone holds it), then what the policy said: under `block`, what was found.
+    if (err instanceof GatewayHttpError && err.type === 'secret_in_prompt') {
+      throw new GatewayHttpError(400, 'secret_in_prompt', `a secret spans two of the file's parts (the end of one and the start of the next, in the order of 'part_ids'): ${err.message}`);
+    }
+    throw err;
   }
 }

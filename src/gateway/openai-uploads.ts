@@ -5,21 +5,28 @@
  *
  * Through the gateway, an upload is made with one of the gateway's keys and is its maker's alone: its
  * parts, its completion and its cancellation go with that key, for that user; anyone else's upload id
- * is a 404. A text part is held to the prompt secrets policy. The completed file is its uploader's,
- * as one sent to `/v1/files` is. A batch's requests are not taken this way: the gateway reads them as
- * they go up, whole, at `/v1/files`.
+ * is a 404. A text part is held to the prompt secrets policy, and its ends are kept: at completion,
+ * where each part goes is known, and the end of each text part is read with the start of the next
+ * (a secret cut between two parts). The completed file is its uploader's, as one sent to `/v1/files`
+ * is. A batch's requests are not taken this way: the gateway reads them as they go up, whole, at
+ * `/v1/files`.
  */
 import { FILE_ID, UPLOAD_ID, UPLOADS_ROUTE, type ObjectCall } from './batches.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretAcrossParts, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import type { PartEnds, UploadParts } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 import { Upload } from './upload.js';
 
 /** What a file sent in parts may be for through the gateway. */
 const PURPOSES = new Set(['user_data', 'vision']);
+/** A part's id as OpenAI makes them. */
+const PART_ID = /^part_[A-Za-z0-9_-]{1,200}$/;
+/** Bytes kept of each end of a text part, as of a Gemini upload's chunk: longer than any secret the rules find on one line, a private key's block included. */
+const END_BYTES = 4096;
 
 export async function openaiUpload(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall): Promise<void> {
   if (call.id === undefined) return create(g, r);
@@ -66,6 +73,8 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, id: string, par
   let key: PoolKey;
   let body: Buffer;
   let type: string;
+  /** A part taken: its size, and its ends when it is text. */
+  let taken: { bytes: number; ends?: PartEnds } | undefined;
   try {
     const owner = await g.batches.uploadOwner(id);
     if (owner?.upload === undefined || owner.provider !== up.provider.name || owner.user !== r.caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no upload of yours with this id: an upload is continued through the gateway by the user who made it');
@@ -74,10 +83,20 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, id: string, par
       body = await g.body(g.maxFileBytes());
       type = String(r.req.headers['content-type'] ?? '');
       const form = await Upload.read(body, type, "'data'");
-      noSecretsInPart(g, r, UPLOADS_ROUTE, (await form.file('data', 'the part of the file')).bytes);
+      const bytes = (await form.file('data', 'the part of the file')).bytes;
+      // Room for each part sent once more (a client that did not hear the answer sends it again), no more: what is kept of the parts stays within a bound the declared size sets.
+      const received = (owner.upload.parts?.received ?? 0) + bytes.length;
+      if (received > 2 * owner.upload.bytes) {
+        throw badRequest(`the parts sent to this upload would hold ${received} bytes, more than twice the ${owner.upload.bytes} it declared ('bytes'), which leaves room to send each part again, no more: start a new upload for the file`);
+      }
+      taken = { bytes: bytes.length, ...(noSecretsInPart(g, r, UPLOADS_ROUTE, bytes) ? { ends: endsOf(bytes) } : {}) };
     } else if (part === 'complete') {
-      body = (await g.json()).raw;
+      const { raw, parsed } = await g.json();
+      body = raw;
       type = 'application/json';
+      const order = isObject(parsed) ? parsed.part_ids : undefined;
+      if (!Array.isArray(order) || !order.every((p): p is string => typeof p === 'string')) throw badRequest("'part_ids' must list the upload's part ids (part_…) in the order their bytes go in the file");
+      noSecretBetweenParts(g, r, owner.upload.parts, order);
     } else {
       // A cancel carries nothing.
       body = Buffer.alloc(0);
@@ -96,6 +115,7 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, id: string, par
   if (answer.statusCode >= 400) return g.forwardError(f, answer, r.res, extra);
   const text = await jsonAnswer(g, f, answer, up.provider);
   const o = jsonObject(text);
+  if (taken !== undefined) await keepPart(g, id, o?.id, taken);
   if (part !== 'parts' && (o?.status === 'completed' || o?.status === 'cancelled')) {
     g.batches.forgetUpload(id);
     const file = isObject(o.file) ? o.file.id : undefined;
@@ -104,4 +124,62 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, id: string, par
   }
   sendJson(g, r, f, answer.statusCode, text, extra);
   g.finish(f, NOTHING, 'ok', false);
+}
+
+/**
+ * Notes a part OpenAI took with the upload's record: its size, and its ends by its id. Read again
+ * after OpenAI answered, not as it was before the part went up, so that a part another instance took
+ * meanwhile is kept too; two parts answered at the same moment may still each write over the other
+ * (the record is read, changed and written, not changed in place), and the one lost is then a part
+ * with no ends known, whose neighbours are not read with it at completion.
+ */
+async function keepPart(g: ObjectRoutesGateway, id: string, partId: unknown, taken: { bytes: number; ends?: PartEnds }): Promise<void> {
+  const owner = await g.batches.uploadOwner(id);
+  // Completed or cancelled meanwhile: there is nothing left to add to.
+  if (owner?.upload === undefined) return;
+  const parts = owner.upload.parts ?? { received: 0, ends: {} };
+  const ends = typeof partId === 'string' && PART_ID.test(partId) && taken.ends !== undefined ? { ...parts.ends, [partId]: taken.ends } : parts.ends;
+  g.batches.noteUpload(id, { ...owner, upload: { ...owner.upload, parts: { received: parts.received + taken.bytes, ends } } });
+}
+
+/** A text part's ends as kept: whole when it is 8 KiB or less, else its first and last 4 KiB, neither cutting a character. */
+function endsOf(bytes: Buffer): PartEnds {
+  if (bytes.length <= 2 * END_BYTES) return { head: bytes.toString('base64') };
+  return { head: firstBytes(bytes, END_BYTES).toString('base64'), tail: lastBytes(bytes, END_BYTES).toString('base64') };
+}
+
+/**
+ * Reads the parts in the order the completion gives, the last bytes of the text so far with the
+ * start of each next text part: a secret cut between two parts (or across a short one, kept whole)
+ * is read whole. A part whose ends are not known (binary, or not sent through the gateway) starts
+ * the reading over.
+ */
+function noSecretBetweenParts(g: ObjectRoutesGateway, r: ObjectRequest, parts: UploadParts | undefined, order: string[]): void {
+  let before: Buffer = Buffer.alloc(0);
+  for (const partId of order) {
+    const ends = parts !== undefined && Object.hasOwn(parts.ends, partId) ? parts.ends[partId] : undefined;
+    if (ends === undefined) {
+      before = Buffer.alloc(0);
+      continue;
+    }
+    const head = Buffer.from(ends.head, 'base64');
+    if (before.length > 0) noSecretAcrossParts(g, r, UPLOADS_ROUTE, before, head);
+    before = ends.tail === undefined ? lastBytes(Buffer.concat([before, head]), END_BYTES) : Buffer.from(ends.tail, 'base64');
+  }
+}
+
+/** Up to `n` bytes from the start of UTF-8 text, the character they would cut left out. */
+function firstBytes(b: Buffer, n: number): Buffer {
+  if (b.length <= n) return b;
+  let end = n;
+  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
+  return b.subarray(0, end);
+}
+
+/** Up to `n` bytes from the end of UTF-8 text, the character they would cut left out. */
+function lastBytes(b: Buffer, n: number): Buffer {
+  if (b.length <= n) return b;
+  let start = b.length - n;
+  while (start < b.length && (b[start]! & 0xc0) === 0x80) start++;
+  return b.subarray(start);
 }

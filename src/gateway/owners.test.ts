@@ -19,6 +19,26 @@ describe('whose a file, batch or upload is, as another instance or a restarted g
     expect(await new Owners('upload', 60_000, shared).get('s1')).toEqual(record);
   });
 
+  it("keeps an OpenAI upload's parts: the bytes they hold, and each text part's ends", async () => {
+    const shared = sharedStore();
+    const b64 = (s: string) => Buffer.from(s).toString('base64');
+    const parts: OwnerRecord = {
+      user: 'u1',
+      provider: 'openai',
+      key: 'openai…abcd',
+      upload: { path: '/v1/uploads/upload_1', bytes: 9_000, type: 'text/plain', parts: { received: 8_300, ends: { part_a: { head: b64('short, kept whole') }, part_b: { head: b64('the start…'), tail: b64('…the end') } } } },
+    };
+    new Owners('upload', 60_000, shared).set('upload_1', parts);
+    expect(await new Owners('upload', 60_000, shared).get('upload_1')).toEqual(parts);
+    // A part's end that is not base64, or longer than the 8 KiB kept of a part, drops the upload rather than being read.
+    for (const bad of [{ head: 'not base64!' }, { head: 'A'.repeat(10_928) }, { head: b64('x'), tail: 5 }, 'part']) {
+      shared.raw.set('upload:upload_1', Buffer.from(JSON.stringify({ ...parts, upload: { ...parts.upload, parts: { received: 1, ends: { part_a: bad } } } })));
+      expect(await new Owners('upload', 60_000, shared).get('upload_1')).toEqual({ user: 'u1', provider: 'openai', key: 'openai…abcd' });
+    }
+    shared.raw.set('upload:upload_1', Buffer.from(JSON.stringify({ ...parts, upload: { ...parts.upload, parts: { received: -1, ends: {} } } })));
+    expect((await new Owners('upload', 60_000, shared).get('upload_1'))?.upload).toBeUndefined();
+  });
+
   it('drops what is not what it should be, rather than trusting it', async () => {
     const shared = sharedStore();
     shared.raw.set('upload:s1', Buffer.from(JSON.stringify({ ...record, upload: { path: 1 }, geminiBatch: { ...read, costs: [1, 2] } })));

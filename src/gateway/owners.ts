@@ -19,8 +19,12 @@ export interface OwnerRecord {
   model?: string;
   /** A batch input file's requests, as the gateway read them when it was uploaded. */
   batch?: BatchSummary;
-  /** A Gemini upload under way: where its bytes go at the provider (a path and query), how many were declared, their type, and (a batch file) its requests as read so far. */
-  upload?: { path: string; bytes: number; type: string; lines?: GeminiFileRead; tail?: UploadTail };
+  /**
+   * An upload under way: where its bytes go at the provider (a path and query), how many were
+   * declared, their type; a Gemini one's requests as read so far (a batch file) and its last bytes;
+   * an OpenAI one's parts.
+   */
+  upload?: { path: string; bytes: number; type: string; lines?: GeminiFileRead; tail?: UploadTail; parts?: UploadParts };
   /** A Gemini batch file's requests, as the gateway read them when it went up. */
   geminiBatch?: GeminiFileRead;
 }
@@ -30,6 +34,25 @@ export interface UploadTail {
   bytes: string;
   end: number;
 }
+
+/**
+ * The parts an OpenAI upload took, sent in any order: how many bytes they hold in all, and the ends of
+ * each text part by its id (`part_…`), so that a secret cut between two parts is read whole when the
+ * completion gives their order.
+ */
+export interface UploadParts {
+  received: number;
+  ends: Record<string, PartEnds>;
+}
+
+/** A text part's first bytes and last bytes (base64, whole characters, 4 KiB each at most); a part of 8 KiB or less is kept whole in `head`, with no `tail`. */
+export interface PartEnds {
+  head: string;
+  tail?: string;
+}
+
+/** Base64 of 8 KiB: the most a part's end may hold. */
+const MAX_END_CHARS = 10_924;
 
 export class Owners {
   private readonly local = new Map<string, { record: OwnerRecord; until: number }>();
@@ -102,7 +125,21 @@ function isSummary(v: unknown): v is BatchSummary {
 
 function isUpload(v: unknown): v is NonNullable<OwnerRecord['upload']> {
   const u = v as Partial<NonNullable<OwnerRecord['upload']>> | null | undefined;
-  return typeof u === 'object' && u !== null && typeof u.path === 'string' && typeof u.type === 'string' && typeof u.bytes === 'number' && Number.isSafeInteger(u.bytes) && (u.lines === undefined || isFileRead(u.lines)) && (u.tail === undefined || (typeof u.tail.bytes === 'string' && typeof u.tail.end === 'number' && Number.isSafeInteger(u.tail.end)));
+  return typeof u === 'object' && u !== null && typeof u.path === 'string' && typeof u.type === 'string' && typeof u.bytes === 'number' && Number.isSafeInteger(u.bytes) && (u.lines === undefined || isFileRead(u.lines)) && (u.tail === undefined || (typeof u.tail.bytes === 'string' && typeof u.tail.end === 'number' && Number.isSafeInteger(u.tail.end))) && (u.parts === undefined || isParts(u.parts));
+}
+
+function isParts(v: unknown): v is UploadParts {
+  const p = v as Partial<UploadParts> | null | undefined;
+  return typeof p === 'object' && p !== null && typeof p.received === 'number' && Number.isSafeInteger(p.received) && p.received >= 0 && typeof p.ends === 'object' && p.ends !== null && !Array.isArray(p.ends) && Object.values(p.ends).every(isEnds);
+}
+
+function isEnds(v: unknown): v is PartEnds {
+  const e = v as Partial<PartEnds> | null | undefined;
+  return typeof e === 'object' && e !== null && isBase64(e.head) && (e.tail === undefined || isBase64(e.tail));
+}
+
+function isBase64(v: unknown): v is string {
+  return typeof v === 'string' && v.length <= MAX_END_CHARS && /^[A-Za-z0-9+/]*={0,2}$/.test(v);
 }
 
 function isFileRead(v: unknown): v is GeminiFileRead {

@@ -84,6 +84,59 @@ describe("OpenAI's Uploads API through the gateway: a file sent in parts, each u
     expect(fake.requests.length).toBe(before);
   });
 
+  it('reads the end of each text part with the start of the next, in the order the completion gives: a secret cut between two parts is refused', async () => {
+    const gw = await s.another({ promptSecrets: 'redact' });
+    const token = s.tokenFor('parts-cut');
+    const secret = fakeOpenAiKey();
+    // Longer than the 8 KiB kept whole, so only each part's ends are read; two-byte characters, so 4 KiB from an end cuts one (left out, or the text would read as binary).
+    const filler = 'é'.repeat(6_000);
+    const first = Buffer.from(`${filler}\nOPENAI_API_KEY=${secret.slice(0, 41)}`);
+    const second = Buffer.from(`${secret.slice(41)}\n.${filler}`);
+    const completes = (id: string) => fake.requests.filter((q) => q.url === `/v1/uploads/${id}/complete`).length;
+    const upload = await oa(token, gw.origin).uploads.create({ bytes: first.length + second.length, filename: 'env.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    // Each half alone holds no secret: both parts go on.
+    const p1 = await oa(token, gw.origin).uploads.parts.create(upload.id, { data: await toFile(first, 'part') });
+    const p2 = await oa(token, gw.origin).uploads.parts.create(upload.id, { data: await toFile(second, 'part') });
+    const r = await refusal(oa(token, gw.origin).uploads.complete(upload.id, { part_ids: [p1.id, p2.id] }));
+    expect([r.status, r.type]).toEqual([400, 'secret_in_prompt']);
+    expect(r.message).toMatch(/a secret spans two of the file's parts/);
+    expect(r.message).not.toContain(secret.slice(0, 41));
+    expect(completes(upload.id)).toBe(0);
+    // The other way round, the halves are not next to each other: the file is made.
+    expect((await oa(token, gw.origin).uploads.complete(upload.id, { part_ids: [p2.id, p1.id] })).status).toBe('completed');
+    expect(completes(upload.id)).toBe(1);
+
+    // A secret cut in three, its middle a short part kept whole: no two parts next to each other hold enough of it to be found, all three read together do.
+    const thirds = [`note\nOPENAI_API_KEY=${secret.slice(0, 20)}`, secret.slice(20, 41), `${secret.slice(41)}\nend\n`].map((t) => Buffer.from(t));
+    const cut = await oa(token, gw.origin).uploads.create({ bytes: thirds.reduce((n, b) => n + b.length, 0), filename: 'env.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    const ids: string[] = [];
+    for (const t of thirds) ids.push((await oa(token, gw.origin).uploads.parts.create(cut.id, { data: await toFile(t, 'part') })).id);
+    expect((await refusal(oa(token, gw.origin).uploads.complete(cut.id, { part_ids: ids }))).type).toBe('secret_in_prompt');
+    expect(completes(cut.id)).toBe(0);
+  });
+
+  it('completes a secret-free upload in parts under the policy, and takes no more parts than room to send each again', async () => {
+    const gw = await s.another({ promptSecrets: 'redact' });
+    const token = s.tokenFor('parts-clean');
+    const parts = [`${'plain text, '.repeat(1_000)}\n`, 'a short part\n', `${'more text. '.repeat(1_000)}\n`].map((t) => Buffer.from(t));
+    const bytes = parts.reduce((n, b) => n + b.length, 0);
+    const upload = await oa(token, gw.origin).uploads.create({ bytes, filename: 'notes.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    const ids: string[] = [];
+    for (const p of parts) ids.push((await oa(token, gw.origin).uploads.parts.create(upload.id, { data: await toFile(p, 'part') })).id);
+    const done = await oa(token, gw.origin).uploads.complete(upload.id, { part_ids: ids });
+    expect(done.status).toBe('completed');
+    expect(fake.files.find((f) => f.id === done.file!.id)!.bytes.equals(Buffer.concat(parts))).toBe(true);
+
+    // Twice the declared size, no more: what the gateway keeps of an upload's parts stays bounded.
+    const small = await oa(token, gw.origin).uploads.create({ bytes: 10, filename: 'x.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    await oa(token, gw.origin).uploads.parts.create(small.id, { data: await toFile(Buffer.from('0123456789'), 'part') });
+    await oa(token, gw.origin).uploads.parts.create(small.id, { data: await toFile(Buffer.from('0123456789'), 'part') });
+    const before = fake.requests.length;
+    const over = await refusal(oa(token, gw.origin).uploads.parts.create(small.id, { data: await toFile(Buffer.from('x'), 'part') }));
+    expect([over.status, over.message]).toEqual([400, expect.stringMatching(/would hold 21 bytes, more than twice the 10 it declared/)]);
+    expect(fake.requests.length).toBe(before);
+  });
+
   it('answers a malformed call with a clear error, before OpenAI is asked', async () => {
     const token = s.tokenFor('parts-malformed');
     const before = fake.requests.length;
@@ -97,6 +150,7 @@ describe("OpenAI's Uploads API through the gateway: a file sent in parts, each u
     const upload = await oa(token).uploads.create({ bytes: 5, filename: 'x.txt', mime_type: 'text/plain', purpose: 'user_data' });
     expect(await call(`/v1/uploads/${upload.id}/parts`, { body: 'hello', headers: { 'content-type': 'text/plain' } })).toEqual({ status: 400, message: expect.stringMatching(/multipart\/form-data with 'data'/) });
     expect(await call(`/v1/uploads/${upload.id}/complete`, { body: '{', headers: { 'content-type': 'application/json' } })).toEqual({ status: 400, message: expect.stringMatching(/JSON/) });
+    expect(await call(`/v1/uploads/${upload.id}/complete`, { body: JSON.stringify({ part_ids: 'part_1' }), headers: { 'content-type': 'application/json' } })).toEqual({ status: 400, message: expect.stringMatching(/'part_ids' must list the upload's part ids/) });
     // Only the create went on.
     expect(fake.requests.length).toBe(before + 1);
   });

@@ -36,12 +36,12 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
   const gateways: TestGateway[] = [];
 
   /** An instance with its own Redis connection, SQLite handle on the shared directory, and ledger. */
-  const instance = async (options: { onShutdown?: 'handover' | 'cancel' } = {}) => {
+  const instance = async ({ promptSecrets, ...options }: { onShutdown?: 'handover' | 'cancel'; promptSecrets?: 'redact' } = {}) => {
     const store = new SqliteStore(join(dir, 'keyward.db'));
     stores.push(store);
     const counters = await RedisCounters.connect(redis.url, { commandTimeoutMs: 2000 });
     const ledger = new MemoryLedger();
-    const gw = await startGateway(upstream, keys, { directory: store, counters, ledger, background: { pollMs: 50, ...options } });
+    const gw = await startGateway(upstream, keys, { directory: store, counters, ledger, background: { pollMs: 50, ...options }, ...(promptSecrets !== undefined ? { promptSecrets } : {}) });
     gateways.push(gw);
     return { gw, counters, ledger, store };
   };
@@ -203,5 +203,23 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
     const done = await oa(a.gw.origin).uploads.complete(upload.id, { part_ids: [part.id] });
     expect((await oa(b.gw.origin).files.retrieve(done.file!.id)).filename).toBe('n.txt');
   });
-});
 
+  it("reads the ends of an OpenAI upload's parts that two instances took, whichever completes it: a secret cut between them is refused", async () => {
+    const a = await instance({ promptSecrets: 'redact' });
+    const b = await instance({ promptSecrets: 'redact' });
+    a.store.addUser('splitter', { budgetUsd: 5, period: 'day' });
+    const token = issueToken(a.store, 'splitter').token;
+    const oa = (origin: string) => new OpenAI({ baseURL: `${origin}/v1`, apiKey: token, maxRetries: 0 });
+    const secret = fakeOpenAiKey();
+    const first = Buffer.from(`OPENAI_API_KEY=${secret.slice(0, 41)}`);
+    const second = Buffer.from(`${secret.slice(41)}\n`);
+    const upload = await oa(a.gw.origin).uploads.create({ bytes: first.length + second.length, filename: 'env.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    const p1 = await oa(a.gw.origin).uploads.parts.create(upload.id, { data: await toFile(first, 'part') });
+    const p2 = await oa(b.gw.origin).uploads.parts.create(upload.id, { data: await toFile(second, 'part') });
+    // Each instance took one part: the ends of both are known only from the record in Redis.
+    const refused = (await oa(a.gw.origin).uploads.complete(upload.id, { part_ids: [p1.id, p2.id] }).then(() => undefined, (e: unknown) => e)) as { status?: number; error?: { type?: string } } | undefined;
+    expect([refused?.status, refused?.error?.type]).toEqual([400, 'secret_in_prompt']);
+    expect(batches.requests.filter((q) => q.url === `/v1/uploads/${upload.id}/complete`)).toHaveLength(0);
+    expect((await oa(b.gw.origin).uploads.complete(upload.id, { part_ids: [p2.id, p1.id] })).status).toBe('completed');
+  });
+});
