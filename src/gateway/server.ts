@@ -7,7 +7,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import WebSocket, { type RawData, type WebSocketServer } from 'ws';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
@@ -37,16 +36,14 @@ import { renderTranscript, shapeUpload, spokenTokens } from './audio.js';
 import { shapeImageUpload } from './images.js';
 import { Upload } from './upload.js';
 import type { RealtimePolicy } from './realtime.js';
-import { geminiDialect, openaiDialect, parseEvent, type RelayDialect } from './realtime-dialects.js';
 import { DEFAULT_BACKGROUND, RESPONSE_ID, type BackgroundOptions } from './background-responses.js';
 import { StoredResponses, type Via } from './stored-responses.js';
-import { CallRegistry } from './call-registry.js';
 import { RESPONSE_ID_IN_ANSWER, tagOwner } from './response-ownership.js';
 import { storedObjectsNamed } from './shared-objects.js';
 import { BilledContainers, CONTAINER_USD } from './containers.js';
-import { CallWatch, callForm, callIdOf, callOffer, CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
-import { connectLive, connectRealtime, connectSideband, LIVE_PATH, liveRequest, REALTIME_PATH, RealtimeRelay, refuseUpgrade, relayServer, sessionRequest, type ConnectOptions, type UpstreamSocket } from './realtime-relay.js';
-import { sessionAccount, type SessionAccountOf, type SessionGateway } from './session-account.js';
+import { CALLS_PATH, HANGUP_PATH } from './realtime-call.js';
+import { REALTIME_PATH } from './realtime-relay.js';
+import { realtimeRoutes } from './realtime-routes.js';
 import { sinceMs, type Admission, type Flight } from './flight.js';
 import { handleObjects, taggedObjectOwner, type ObjectRoutesGateway } from './object-routes.js';
 import { Batches, CONVERSATION_ID, CONVERSATIONS, GEMINI_DOWNLOAD_PREFIX, GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName, isFileId, objectRoute, OWNED_DAYS, VECTOR_STORE_ID, VECTOR_STORES, type TaggedKind } from './batches.js';
@@ -281,11 +278,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   const metrics = new GatewayMetrics({
     keyState: () => keyStates(),
     ledgerQueued: () => writer.queued,
-    sessions: () => {
-      const n: Record<string, number> = { openai: 0, gemini: 0 };
-      for (const provider of relays.values()) n[provider] = (n[provider] ?? 0) + 1;
-      return n;
-    },
+    sessions: () => voice.sessions(),
     followed: () => ({ background_response: stored.following, batch: batches.size }),
   });
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
@@ -1403,7 +1396,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       caller.dirVersion = dir.currentVersion;
       allowFrom(caller.user, caller.tokenId, req);
       if (caller.scopes !== undefined) allowScope(caller, route, req);
-      if (route.kind === 'realtime-call') return await handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
+      if (route.kind === 'realtime-call') return await voice.handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation' || route.kind === 'vector-store') {
         if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file, batch or conversation is; try again shortly', { 'retry-after': '1' });
@@ -1709,140 +1702,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** Set when the gateway starts closing. */
   let closing: Promise<void> | undefined;
-  /** The sessions being relayed, with their provider. */
-  const relays = new Map<{ shutdown(): void }, string>();
-  /** The WebRTC calls the gateway watches, and with Redis those every instance opened. */
-  const calls = new CallRegistry<CallWatch>(ownersShared);
-  let relayWs: WebSocketServer | undefined;
-  const REALTIME_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: openai, upstreamPath: '/realtime' };
-  const LIVE_SESSION: Route = { kind: 'realtime-session', method: 'GET', provider: gemini, upstreamPath: '/ws' };
-  /** A Live session's model, as Google names it (as in the Gemini routes' paths). */
-  const GEMINI_LIVE_MODEL = /^(?:models\/)?[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
-  /** How long a Live client may take to send its setup after the handshake. */
-  const SETUP_MS = 10_000;
-
-  /**
-   * A relayed Realtime or Live session: the same checks as any call (token, network, scopes, model,
-   * limits), then a hold on the budgets (SessionHold) while it runs, each response billed and logged
-   * as it ends, and the hold settled to what was billed when it closes.
-   */
-  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const start = performance.now();
-    const reqId = nextRequestId();
-    socket.on('error', () => undefined);
-    const corsH = cors ? corsHeaders(req) : undefined;
-    let route = REALTIME_SESSION;
-    let account: SessionAccountOf | undefined;
-    try {
-      const url = req.url ?? '/';
-      const q = url.indexOf('?');
-      const path = q === -1 ? url : url.slice(0, q);
-      const query = q === -1 ? '' : url.slice(q + 1);
-      const live = LIVE_PATH.exec(path);
-      if (live) route = LIVE_SESSION;
-      const ask = live ? liveRequest(req, live[1]!, query) : sessionRequest(req, path, query);
-      if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the session again on another instance', { 'retry-after': '1' });
-      // A WebSocket is not held to CORS by browsers: the gateway checks the page's origin itself.
-      if (req.headers.origin !== undefined && corsH === undefined) throw new GatewayHttpError(403, 'cors_not_allowed', 'WebSocket sessions from this origin are not allowed (set corsOrigins on the gateway)');
-      const authed = auth.authenticate(ask.credential);
-      const caller = authed instanceof Promise ? await authed : authed;
-      caller.dirVersion = dir.currentVersion;
-      allowFrom(caller.user, caller.tokenId, req);
-      if (caller.scopes !== undefined) allowScope(caller, route, req);
-      const { policy, up } = voiceUpstream(live ? 'gemini' : 'openai', 'relay Realtime or Live sessions');
-      if (live) return await openLive(req, socket, head, reqId, start, caller, up, live[1]!, ask.credential);
-      const { model: asked, beta } = ask as ReturnType<typeof sessionRequest>;
-      const alias = aliases.has(asked) ? asked : undefined;
-      const model = alias !== undefined ? aliases.get(alias)! : asked;
-      const f = sessionFlight(req, reqId, start, caller, REALTIME_SESSION, up, model, alias);
-      account = await openAccount(f, req, policy, ask.credential);
-      const conn = await connectRealtime(up, model, beta, connectOptions(up));
-      if (!socket.writable) {
-        conn.socket.terminate();
-        throw new GatewayHttpError(499, 'client_disconnect', 'the client left before the session opened');
-      }
-      const opened = account;
-      // A handshake that fails now (the client gone, a header ws refuses) never reaches the callback.
-      let started = false;
-      socket.once('close', () => {
-        if (started) return;
-        conn.socket.terminate();
-        opened.settleUnused();
-      });
-      (relayWs ??= relayServer()).handleUpgrade(req, socket, head, (client) => {
-        started = true;
-        startRelay(client, conn, openaiDialect(), opened, f);
-      });
-    } catch (err) {
-      account?.settleUnused();
-      const e = refusal(reqId, route.kind, route.provider.name, route.upstreamPath, err);
-      refuseUpgrade(socket, e, route.provider.errorBody(e.status, e.type, e.message), { ...SECURITY, ...corsH, 'x-request-id': reqId });
-    }
-  }
-
-  /** The realtime policy and the provider a session or call opens with; refused while the config allows no realtime or no key is set. */
-  function voiceUpstream(name: 'openai' | 'gemini', what: string): { policy: RealtimePolicy; up: Upstream } {
-    if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', `this gateway does not ${what}: its operator can allow them with "realtime": { "usdPerSecret": … } in the config`);
-    const up = upstreams[name];
-    if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
-    return { policy: realtime, up };
-  }
-
-  /**
-   * A Live session names its model in its first message (`setup`), after the handshake: the session is
-   * judged then, and refused with a close frame whose reason says why.
-   */
-  async function openLive(req: IncomingMessage, socket: Duplex, head: Buffer, reqId: string, start: number, caller: Caller, up: Upstream, version: string, credential: IncomingMessage['headers']): Promise<void> {
-    const client = await new Promise<WebSocket | undefined>((resolve) => {
-      socket.once('close', () => resolve(undefined));
-      (relayWs ??= relayServer()).handleUpgrade(req, socket, head, resolve);
-    });
-    if (!client) return;
-    const early: Array<[RawData, boolean]> = [];
-    const setup = await new Promise<Buffer | undefined>((resolve) => {
-      const t = setTimeout(() => resolve(undefined), SETUP_MS);
-      client.on('message', (data, isBinary) => {
-        if (early.length === 0 && !isBinary) {
-          clearTimeout(t);
-          resolve(data as Buffer);
-        }
-        early.push([data, isBinary]);
-      });
-      client.once('close', () => resolve(undefined));
-    });
-    let account: SessionAccountOf | undefined;
-    try {
-      if (!setup) throw badRequest('the session sent no setup message; send { "setup": { "model": … } } first');
-      const event = parseEvent(setup);
-      const named = isObject(event?.setup) ? event.setup.model : undefined;
-      if (typeof named !== 'string' || !GEMINI_LIVE_MODEL.test(named)) throw badRequest("the first message must be { \"setup\": { \"model\": \"models/…\" } }");
-      const model = geminiModelId(named);
-      const f = sessionFlight(req, reqId, start, caller, LIVE_SESSION, up, model, undefined);
-      if (realtime === undefined) throw new GatewayHttpError(403, 'realtime_disabled', 'this gateway no longer relays Live sessions');
-      account = await openAccount(f, req, realtime, credential);
-      const conn = await connectLive(up, version, connectOptions(up));
-      if (client.readyState !== WebSocket.OPEN) {
-        conn.socket.terminate();
-        throw new GatewayHttpError(499, 'client_disconnect', 'the client left before the session opened');
-      }
-      client.removeAllListeners('message');
-      startRelay(client, conn, geminiDialect(), account, f, early);
-    } catch (err) {
-      account?.settleUnused();
-      const e = refusal(reqId, LIVE_SESSION.kind, LIVE_SESSION.provider.name, LIVE_SESSION.upstreamPath, err);
-      if (client.readyState === WebSocket.OPEN) client.close(e.status >= 500 ? 1011 : 1008, `${e.type}: ${e.message}`.slice(0, 120));
-    }
-  }
-
-  function sessionFlight(req: IncomingMessage, reqId: string, start: number, caller: Caller, route: Route, up: Upstream, model: string, alias: string | undefined): Flight {
-    allowModel(caller.user, model, alias);
-    anomaly?.request(caller.user, clientIp(req));
-    if (!prices.known(model)) unpricedModel(model);
-    return { reqId, start, caller, route, provider: route.provider, upstream: up.provider.name, model, alias, promptTokens: 0, status: 101, settled: false, tag: tagOf(req) };
-  }
-
-  /** What a session's account bills through (see session-account.ts). */
-  const sessionGateway: SessionGateway = {
+  /** The Realtime and Live sessions and the WebRTC calls (realtime-routes.ts); their accounts bill through the same gateway. */
+  const voice = realtimeRoutes({
     counters,
     log,
     metrics,
@@ -1855,146 +1716,36 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     authenticate: (credential) => auth.authenticate(credential),
     dirVersion: () => dir.currentVersion,
     modelRefusal,
-  };
-
-  async function openAccount(f: Flight, req: IncomingMessage, policy: RealtimePolicy, credential: IncomingMessage['headers']): Promise<SessionAccountOf> {
-    const holdUsd = policy.sessionHoldUsd ?? policy.usdPerSecret;
-    const a = admitFlight(f, req, 0, holdUsd);
-    f.admitted = (a instanceof Promise ? await a : a).admitted;
-    return sessionAccount(sessionGateway, f, holdUsd, credential);
-  }
-
-  function connectOptions(up: Upstream): ConnectOptions {
-    return {
-      retries: resilience.retries,
-      timeoutMs: resilience.timeoutMs,
-      attempted: (r) => metrics.attempt(up.provider.name, r),
-      keyRejected: (key) => keyRejected(up.provider.name, key),
-    };
-  }
-
-  function startRelay(client: WebSocket, conn: UpstreamSocket, dialect: RelayDialect, account: SessionAccountOf, f: Flight, clientEarly?: Array<[RawData, boolean]>): void {
-    const relay = new RealtimeRelay(client, conn, dialect, {
-      ...account,
-      close(outcome) {
-        relays.delete(relay);
-        account.close(outcome);
-      },
-    }, log, scrub, { clientEarly });
-    relays.set(relay, f.upstream);
-    log.info({ reqId: f.reqId, user: f.caller.user.name, provider: f.upstream, model: f.model, key: conn.key.label }, 'Realtime session opened');
-  }
-
-  const REALTIME_CALL = ROUTES.get(CALLS_PATH)!;
-
-  /**
-   * A Realtime call over WebRTC (see realtime-call.ts): judged as a session is (token, network, scopes,
-   * model, limits, a hold on the budgets), opened with the provider key, and watched over its sideband
-   * until it ends. Also the client's own hang-up, `POST /v1/realtime/calls/{id}/hangup`.
-   */
-  async function handleCall(req: IncomingMessage, res: ServerResponse, reqId: string, start: number, caller: Caller, corsH: Record<string, string> | undefined, path: string, query: string): Promise<void> {
-    const answered = (status: number, contentType: string, body: string, more?: Record<string, string>) => {
-      const h = headersWith(corsH);
-      h['content-type'] = contentType;
-      h['x-request-id'] = reqId;
-      res.writeHead(status, Object.assign(h, more));
-      res.end(body);
-    };
-    const hang = HANGUP_PATH.exec(path);
-    if (hang) {
-      await hangUpFor(caller, hang[1]!, reqId);
-      return answered(200, JSON_TYPE, '{}');
-    }
-    if (closing !== undefined) throw new GatewayHttpError(503, 'shutting_down', 'the gateway is shutting down; open the call again on another instance', { 'retry-after': '1' });
-    const { policy, up } = voiceUpstream('openai', 'open Realtime calls');
-    const raw = await readBody(req, maxBody);
-    if (raw.length > maxBody) throw tooLarge(maxBody);
-    const offer = await callOffer(raw, req.headers['content-type'], query);
-    const alias = aliases.has(offer.model) ? offer.model : undefined;
-    const model = alias !== undefined ? aliases.get(alias)! : offer.model;
-    const f = sessionFlight(req, reqId, start, caller, REALTIME_CALL, up, model, alias);
-    const account = await openAccount(f, req, policy, req.headers);
-    try {
-      // What the offer's session asks for, as a session.update would (a transcription model the user may not call).
-      const why = account.refuse({ type: 'session.update', session: offer.session });
-      if (why !== undefined) throw new GatewayHttpError(403, 'model_not_allowed', why);
-      const form = await callForm(offer, model);
-      const cancel = new Cancel();
-      res.once('close', () => {
-        if (!res.writableFinished) cancel.abort();
-      });
-      const sent = await up.send('/realtime/calls', 'POST', { 'content-type': form.contentType, accept: 'application/sdp' }, form.body, cancel);
-      if (sent.res.statusCode >= 300) return await forwardError(f, sent.res, res, corsH);
-      const answer = await sent.res.body.text(256 * 1024, 'fail');
-      const callId = callIdOf(sent.res.headers.location);
-      if (callId === undefined) throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} opened a call without saying its id (no Location), so the gateway could not watch it`);
-      const hangup = () => hangUpAt(up, sent.key, callId);
-      let side: UpstreamSocket;
-      try {
-        side = await connectSideband(up, sent.key, callId, resilience.timeoutMs);
-      } catch (err) {
-        await hangup().catch((e: unknown) => log.error({ reqId, callId, err: e }, 'hanging up an unwatched Realtime call failed'));
-        throw err;
-      }
-      f.status = 201;
-      const watch: CallWatch = new CallWatch(callId, caller.user.id, side, openaiDialect(), {
-        ...account,
-        close(outcome) {
-          calls.close(callId);
-          relays.delete(watch);
-          account.close(outcome);
-        },
-      }, hangup, log);
-      calls.open(watch, up.provider.name, sent.key.label);
-      relays.set(watch, f.upstream);
-      log.info({ reqId, user: caller.user.name, provider: f.upstream, model, key: sent.key.label, callId }, 'Realtime call opened');
-      // A client gone before its answer never connects: the call would only wait to time out.
-      if (res.destroyed) return watch.end('client_disconnect');
-      answered(201, 'application/sdp', answer, { location: `${CALLS_PATH}/${callId}` });
-    } catch (err) {
-      account.settleUnused();
-      throw err;
-    }
-  }
-
-  /** Ends a call at the provider, with the key that opened it (a call's hang-up must come from its own project). */
-  async function hangUpAt(up: Upstream, key: PoolKey, callId: string): Promise<void> {
-    const r = await up.sendOn(key, `/realtime/calls/${callId}/hangup`, new Cancel());
-    await r.body.dump();
-    // Already over (404) is what a hang-up wants.
-    if (r.statusCode >= 300 && r.statusCode !== 404) throw new Error(`the provider answered ${r.statusCode} to the hang-up`);
-  }
-
-  /**
-   * A client's hang-up through the gateway. The instance that watches the call ends it there (billing
-   * what is in progress); another instance (with Redis) hangs it up at the provider with the same key,
-   * and the watching instance settles it when the provider closes the sideband.
-   */
-  async function hangUpFor(caller: Caller, callId: string, reqId: string): Promise<void> {
-    const notYours = () => new GatewayHttpError(404, 'not_found', calls.sharedAcrossInstances ? 'no call of yours with this id is open' : 'no call of yours with this id is open on this gateway (without Redis, hang a call up on the instance that opened it)');
-    const watch = calls.here(callId);
-    if (watch !== undefined) {
-      if (watch.userId !== caller.user.id) throw notYours();
-      return watch.end('client_hangup');
-    }
-    if (!calls.sharedAcrossInstances) throw notYours();
-    if ((counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot find a call opened on another instance; try again, or close the peer connection to end the call', { 'retry-after': '1' });
-    const record = await calls.anywhere(callId);
-    if (record === undefined || record.user !== caller.user.id) throw notYours();
-    const up = byName.get(record.provider);
-    const key = up?.pool.keys.find((k) => k.label === record.key);
-    if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the call was opened by another gateway instance with a provider key this one does not hold (${record.key}); give every instance the same keys, or close the peer connection to end the call`);
-    try {
-      await hangUpAt(up, key, callId);
-    } catch (err) {
-      log.error({ reqId, callId, err }, 'hanging up a Realtime call opened on another instance failed');
-      throw new GatewayHttpError(502, 'upstream_error', `${up.provider.name} did not take the hang-up; try again, or close the peer connection to end the call`);
-    }
-    log.info({ reqId, user: caller.user.name, callId, key: key.label }, 'Realtime call hung up for the instance that watches it');
-  }
+    upstreams,
+    byName,
+    shared: ownersShared,
+    resilience,
+    realtime: () => realtime,
+    aliases: () => aliases,
+    closing: () => closing !== undefined,
+    requestId: nextRequestId,
+    tagOf,
+    clientIp,
+    corsHeaders,
+    headersWith,
+    readBody: async (req) => {
+      const raw = await readBody(req, maxBody);
+      if (raw.length > maxBody) throw tooLarge(maxBody);
+      return raw;
+    },
+    allowFrom,
+    allowScope,
+    allowModel,
+    unpriced: unpricedModel,
+    admitFlight,
+    forwardError,
+    refusal,
+    scrub,
+    keyRejected,
+  });
 
   const handler = ((req: IncomingMessage, res: ServerResponse) => void handle(req, res, undefined)) as GatewayHandler;
-  handler.upgrade = (req, socket, head) => void upgrade(req, socket, head);
+  handler.upgrade = (req, socket, head) => void voice.upgrade(req, socket, head);
   handler.handleParsed = (req, res, body, asUser) => void handle(req, res, { body, asUser });
   handler.logger = log;
   handler.keyState = keyStates;
@@ -2015,8 +1766,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   handler.close = () =>
     (closing ??= (async () => {
       clearInterval(budgetWatch);
-      for (const r of [...relays.keys()]) r.shutdown();
-      relayWs?.close();
+      voice.shutdown();
       // With Redis, handed over to the other instances; alone, billed now, since this gateway could not
       // bill them later: a background response cancelled, for what it reports, a batch as reserved.
       await Promise.all([stored.stopAll(), batches.stopAll()]);
