@@ -20,6 +20,7 @@ import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretsInPart, N
 import type { OwnerRecord, UploadTail } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
+import { lastBytes, withoutCutEnd } from './utf8-cuts.js';
 
 /** The commands of Google's resumable protocol that continue a session (a start opens one). */
 const COMMANDS = new Set(['upload', 'finalize', 'query', 'cancel']);
@@ -153,7 +154,8 @@ async function bytesAt(g: ObjectRoutesGateway, r: ObjectRequest, offset: number,
   const raw = await g.body(g.maxFileBytes());
   if (offset + raw.length > declared) throw badRequest(`these bytes would end at ${offset + raw.length}, past the ${declared} bytes the upload declared when it started (X-Goog-Upload-Header-Content-Length)`);
   const before = tailBefore(tail, offset);
-  noSecretsInPart(g, r, GEMINI_FILES_ROUTE, before.length === 0 ? raw : Buffer.concat([before, raw]));
+  // A chunk ends where the client cut it, often inside a character: what is cut off is read with the next chunk.
+  noSecretsInPart(g, r, GEMINI_FILES_ROUTE, withoutCutEnd(before.length === 0 ? raw : Buffer.concat([before, raw])));
   return raw;
 }
 
@@ -170,7 +172,7 @@ function tailBefore(tail: UploadTail | undefined, offset: number): Buffer {
 /** What is kept after a chunk taken at `offset`: the last bytes of the file so far. */
 function tailAfter(tail: UploadTail | undefined, body: Buffer, offset: number): UploadTail {
   const all = Buffer.concat([tailBefore(tail, offset), body]);
-  return { bytes: all.subarray(Math.max(0, all.length - TAIL_BYTES)).toString('base64'), end: offset + body.length };
+  return { bytes: lastBytes(all, TAIL_BYTES).toString('base64'), end: offset + body.length };
 }
 
 /**

@@ -20,6 +20,7 @@ import type { PartEnds, UploadParts } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 import { Upload } from './upload.js';
+import { firstBytes, lastBytes } from './utf8-cuts.js';
 
 /** What a file sent in parts may be for through the gateway. */
 const PURPOSES = new Set(['user_data', 'vision']);
@@ -166,20 +167,4 @@ function noSecretBetweenParts(g: ObjectRoutesGateway, r: ObjectRequest, parts: U
     if (before.length > 0) noSecretAcrossParts(g, r, UPLOADS_ROUTE, before, head);
     before = ends.tail === undefined ? lastBytes(Buffer.concat([before, head]), END_BYTES) : Buffer.from(ends.tail, 'base64');
   }
-}
-
-/** Up to `n` bytes from the start of UTF-8 text, the character they would cut left out. */
-function firstBytes(b: Buffer, n: number): Buffer {
-  if (b.length <= n) return b;
-  let end = n;
-  while (end > 0 && (b[end]! & 0xc0) === 0x80) end--;
-  return b.subarray(0, end);
-}
-
-/** Up to `n` bytes from the end of UTF-8 text, the character they would cut left out. */
-function lastBytes(b: Buffer, n: number): Buffer {
-  if (b.length <= n) return b;
-  let start = b.length - n;
-  while (start < b.length && (b[start]! & 0xc0) === 0x80) start++;
-  return b.subarray(start);
 }

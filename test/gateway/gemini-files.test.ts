@@ -206,6 +206,32 @@ describe("Gemini's Files API through the gateway: uploaded in resumable sessions
     expect(fake.geminiFiles.find((f) => f.name === made.name)!.bytes.equals(image)).toBe(true);
   });
 
+  it('reads text that is not ASCII whole when a chunk ends inside a character', async () => {
+    const gw = await s.another({ promptSecrets: 'block' });
+    const token = s.tokenFor('accented');
+    const secret = fakeOpenAiKey();
+    // Two bytes a character: a cut at an odd offset splits one, and the 4 KiB kept of a chunk would start inside one.
+    const accents = Buffer.from('é'.repeat(5_000));
+    const upload = async (text: Buffer, cut: number) => {
+      const { url } = await open(token, text.length, 'text/plain', gw.origin);
+      const first = await send(token, url!, text.subarray(0, cut), 0, 'upload');
+      if (first.status !== 200) return first;
+      return send(token, url!, text.subarray(cut), cut);
+    };
+    // The secret in the first chunk, which ends inside a character.
+    const early = Buffer.concat([Buffer.from(`OPENAI_API_KEY=${secret}\n`), accents]);
+    const r1 = await upload(early, early.length - 1_001);
+    expect(r1.status).toBe(400);
+    expect(await r1.text()).toMatch(/secret_in_prompt/);
+    // The secret in the second chunk, read with the end of the first, which starts inside a character.
+    const late = Buffer.concat([accents, Buffer.from(`\nOPENAI_API_KEY=${secret}\n`)]);
+    const r2 = await upload(late, 9_001);
+    expect(r2.status).toBe(400);
+    expect(await r2.text()).toMatch(/secret_in_prompt/);
+    // The same text without a secret goes up, cut the same way.
+    expect((await upload(Buffer.concat([accents, Buffer.from('\nnothing to see\n')]), 9_001)).status).toBe(200);
+  });
+
   it('runs a batch from a file read as it went up: held against the budgets, billed from its responses file, which its owner alone downloads', async () => {
     const token = s.tokenFor('file-batcher', { budgetUsd: 5, period: 'day' });
     const lines = [
