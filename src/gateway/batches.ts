@@ -51,6 +51,8 @@ export const GEMINI_FILES_ROUTE: Route = { kind: 'file', method: 'GET', methods:
 export const GEMINI_UPLOAD_PATH = '/upload/v1beta/files';
 /** Where Google's REST examples read a file's bytes (its SDK uses `/v1beta/files/{id}:download`). */
 export const GEMINI_DOWNLOAD_PREFIX = '/download/v1beta/files/';
+/** Gemini's context caches (`/v1beta/cachedContents`): made, read, kept longer, deleted and listed, each its maker's alone, held against the budgets for as long as it is kept. */
+export const GEMINI_CACHES_ROUTE: Route = { kind: 'cache', method: 'GET', methods: ['GET', 'POST', 'PATCH', 'DELETE'], provider: gemini, upstreamPath: '/v1beta/cachedContents' };
 /** OpenAI's conversations (`/v1/conversations`, and their items), which Responses API requests continue: each its user's alone. */
 export const CONVERSATIONS_ROUTE: Route = { kind: 'conversation', method: 'GET', methods: ['GET', 'POST', 'DELETE'], provider: openai, upstreamPath: '/conversations' };
 /** OpenAI's vector stores (`/v1/vector_stores`, their files and file batches), which `file_search` searches: each its user's alone. */
@@ -100,6 +102,9 @@ const OPENAI_BATCH_PATH = /^\/v1\/batches(?:\/([^/]+)(?:\/(cancel))?)?$/;
 const ANTHROPIC_BATCH_PATH = /^\/v1\/messages\/batches(?:\/([^/]+)(?:\/(cancel|results))?)?$/;
 const GEMINI_BATCH_PATH = /^\/v1beta\/batches(?:\/([^/:]+)(?::(cancel))?)?$/;
 const GEMINI_CREATE_PATH = /^\/v1beta\/models\/([^/:]+):batchGenerateContent$/;
+const GEMINI_CACHE_PATH = /^\/v1beta\/cachedContents(?:\/([^/:]+))?$/;
+/** A context cache's id (its name without `cachedContents/`), as Google makes them. */
+export const GEMINI_CACHE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const GEMINI_FILE_PATH = /^(?:\/download)?\/v1beta\/files(?:\/([^/:]+)(?::(download))?)?$/;
 /** Ids as the providers make them; nothing else reaches an upstream path. */
 export const FILE_ID = /^file-[A-Za-z0-9_-]{1,200}$/;
@@ -147,6 +152,7 @@ export function objectRoute(path: string, anthropicClient: boolean): Route | und
   if (path === '/v1/messages/batches' || path.startsWith('/v1/messages/batches/')) return ANTHROPIC_BATCH_ROUTE;
   if (path === '/v1beta/files' || path.startsWith('/v1beta/files/') || path === GEMINI_UPLOAD_PATH || path.startsWith(GEMINI_DOWNLOAD_PREFIX)) return GEMINI_FILES_ROUTE;
   if (path === '/v1beta/batches' || path.startsWith('/v1beta/batches/') || (path.startsWith('/v1beta/models/') && path.endsWith(':batchGenerateContent'))) return GEMINI_BATCH_ROUTE;
+  if (path === '/v1beta/cachedContents' || path.startsWith('/v1beta/cachedContents/')) return GEMINI_CACHES_ROUTE;
   return undefined;
 }
 
@@ -168,6 +174,8 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
   if (path === GEMINI_UPLOAD_PATH) return { route: GEMINI_FILES_ROUTE, part: 'upload' };
   const gf = GEMINI_FILE_PATH.exec(path);
   if (gf !== null && (gf[2] !== undefined || !path.startsWith('/download/'))) return checked(GEMINI_FILES_ROUTE, gf, GEMINI_FILE_ID, '/v1beta/files/{id}, /v1beta/files/{id}:download, and uploads at /upload/v1beta/files');
+  const cc = GEMINI_CACHE_PATH.exec(path);
+  if (cc !== null) return checked(GEMINI_CACHES_ROUTE, cc, GEMINI_CACHE_ID, '/v1beta/cachedContents/{id}');
   const tg = TAGGED_PATH.exec(path);
   if (tg !== null) {
     const kind = tg[1] === 'conversations' ? CONVERSATIONS : VECTOR_STORES;
@@ -176,7 +184,7 @@ export function objectCall(path: string, route: Route): ObjectCall | string {
     if (!kind.id.test(tg[2]) || !kind.rest.test(rest)) return `no route ${path.slice(0, 100)}: ${kind.where}`;
     return { route: kind.route, tagged: kind, id: tg[2], rest };
   }
-  return `no route ${path.slice(0, 100)}: files are reached at /v1/files and /v1/uploads (Gemini's at /v1beta/files), batches at /v1/batches, /v1/messages/batches and /v1beta/batches, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
+  return `no route ${path.slice(0, 100)}: files are reached at /v1/files and /v1/uploads (Gemini's at /v1beta/files), batches at /v1/batches, /v1/messages/batches and /v1beta/batches, Gemini's context caches at /v1beta/cachedContents, conversations at /v1/conversations, vector stores at /v1/vector_stores`;
 }
 
 function checked(route: Route, m: RegExpExecArray, id: RegExp, where: string): ObjectCall | string {

@@ -91,7 +91,7 @@ const namedMap =
   };
 const providers = namedMap('provider', 'a map of provider name to { baseUrl, models }', providerNameError, compatible);
 const longContext = obj({ above: posInt, input: posNum, output: posNum, cachedInput: posNum }, ['above', 'input', 'output']);
-const price = obj({ input: posNum, output: posNum, imageInput: posNum, imageOutput: posNum, cachedInput: posNum, cacheWrite: posNum, cacheWrite1h: posNum, webSearch: posNum, webSearchPreview: posNum, searchQuery: posNum, fileSearch: posNum, audioInput: posNum, cachedAudioInput: posNum, audioOutput: posNum, priority: posNum, flex: posNum, fast: posNum, batch: posNum, longContext }, ['input', 'output']);
+const price = obj({ input: posNum, output: posNum, imageInput: posNum, imageOutput: posNum, cachedInput: posNum, cacheWrite: posNum, cacheWrite1h: posNum, webSearch: posNum, webSearchPreview: posNum, searchQuery: posNum, fileSearch: posNum, audioInput: posNum, cachedAudioInput: posNum, audioOutput: posNum, priority: posNum, flex: posNum, fast: posNum, batch: posNum, longContext, cacheStorage: posNum }, ['input', 'output']);
 
 const teamPolicy = obj({ rpm: posInt, tpm: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList });
 const teamName: Check = (v) => (typeof v === 'string' ? teamNameError(v) : 'a team name');
@@ -102,7 +102,7 @@ const FIELDS: Record<string, Check> = {
   chat: obj({ provider: str, model: str, maxTokens: posInt, system: str }, ['provider', 'model']),
   defaultMaxTokens: posInt,
   prices: (v) => {
-    const shape = 'a map of model to { input, output, imageInput?, imageOutput?, cachedInput?, cacheWrite?, cacheWrite1h?, webSearch?, webSearchPreview?, searchQuery?, fileSearch?, audioInput?, cachedAudioInput?, audioOutput?, priority?, flex?, fast?, batch?, longContext?: { above, input, output, cachedInput? } } (USD per million tokens; searches per thousand)';
+    const shape = 'a map of model to { input, output, imageInput?, imageOutput?, cachedInput?, cacheWrite?, cacheWrite1h?, webSearch?, webSearchPreview?, searchQuery?, fileSearch?, audioInput?, cachedAudioInput?, audioOutput?, priority?, flex?, fast?, batch?, longContext?: { above, input, output, cachedInput? }, cacheStorage? } (USD per million tokens, cacheStorage per million tokens an hour; searches per thousand)';
     if (typeof v !== 'object' || v === null || Array.isArray(v)) return shape;
     for (const [model, p] of Object.entries(v)) {
       const e = price(p);

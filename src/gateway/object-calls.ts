@@ -27,6 +27,8 @@ export interface ObjectRoutesGateway {
   readonly batches: Batches;
   /** Whose each conversation, each vector store is. */
   tagged(kind: TaggedKind): Owners;
+  /** Whose each Gemini context cache is, what it holds and until when it was billed. */
+  readonly caches: Owners;
   readonly openai: Upstream;
   readonly anthropic: Upstream;
   readonly gemini: Upstream;
@@ -51,8 +53,8 @@ export interface ObjectRoutesGateway {
   budgeted(user: UserRecord, tpm?: boolean): boolean;
   /** Warns once that a budgeted model has no price (it is billed at the fallback). */
   unpriced(model: string): void;
-  /** Refuses a request that names a stored object that is neither the caller's nor shared. */
-  checkObjects(caller: Caller, ids: string[]): Promise<void>;
+  /** Refuses a request that names a stored object that is neither the caller's nor shared; the label of the key that made the caller's own. */
+  checkObjects(caller: Caller, ids: string[]): Promise<string | undefined>;
   /** The text of a request under the gateway's prompt secrets policy: as it came, redacted, or refused (`json`: it must stay one JSON value). */
   promptText(caller: Caller, route: Route, reqId: string, text: string, json: boolean): string;
   /** The request's body: read (up to `limit` bytes), or what a framework in front already read. */
@@ -81,9 +83,10 @@ export function counted(r: ObjectRequest, route: Route, up: Upstream, model: str
   return { reqId: r.reqId, start: r.start, caller: r.caller, route, provider: route.provider, upstream: up.provider.name, model, promptTokens: 0, status: 0, settled: false };
 }
 
-export async function admitted(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0): Promise<Record<string, string> | undefined> {
+/** Admits the flight's caller, holding `reserveUsd` against the budgets and `reserveTokens` against the tokens per minute; the headers its answer carries. */
+export async function admitted(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0, reserveTokens = 0): Promise<Record<string, string> | undefined> {
   f.tag = g.tagOf(r.req);
-  const a = g.admit(f, r.req, 0, reserveUsd);
+  const a = g.admit(f, r.req, reserveTokens, reserveUsd);
   const { admitted, headers } = a instanceof Promise ? await a : a;
   f.admitted = admitted;
   return headers || r.cors ? Object.assign({}, headers, r.cors) : undefined;

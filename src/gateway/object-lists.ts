@@ -1,5 +1,5 @@
 /**
- * Lists of what a provider keeps for the whole project (files, batches, vector stores), each user's
+ * Lists of what a provider keeps for the whole project (files, batches, vector stores, context caches), each user's
  * own alone.
  *
  * The provider lists everything its project holds, every user's, a page at a time. Filtering one page
@@ -10,7 +10,7 @@
  * page by token: the token the gateway gives carries the key's place in the pool and the provider's
  * cursor.
  */
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_CACHES_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { admitted, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
@@ -49,6 +49,7 @@ function cursorParam(route: Route, by: Cursor['by']): string {
 const TOKEN_PAGED: ReadonlyMap<Route, string> = new Map([
   [GEMINI_BATCH_ROUTE, 'pageToken'],
   [GEMINI_FILES_ROUTE, 'pageToken'],
+  [GEMINI_CACHES_ROUTE, 'pageToken'],
   [ANTHROPIC_FILES_ROUTE, 'page'],
 ]);
 const GATEWAY_TOKEN = /^(\d{1,3})\.([it])\.(.{1,1024})$/s;
@@ -143,7 +144,7 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
     more = true;
   }
   const out = gemini
-    ? { [route === GEMINI_BATCH_ROUTE ? 'operations' : 'files']: data, ...(next !== undefined ? { nextPageToken: next } : {}) }
+    ? { [geminiItems(route)]: data, ...(next !== undefined ? { nextPageToken: next } : {}) }
     : provider === 'anthropic'
     ? { data: route === ANTHROPIC_BATCH_ROUTE ? data.map(throughGateway) : data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, ...(tokenParam !== undefined ? { next_page: next ?? null } : {}) }
     : { object: 'list', data, has_more: more, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
@@ -153,7 +154,7 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
 
 /** A page of a provider's list: its items, and where it goes on (its token, or the last item's id while it says it has more). */
 function pageOf(route: Route, page: Record<string, unknown>): Page {
-  const raw = route === GEMINI_BATCH_ROUTE ? page.operations : route === GEMINI_FILES_ROUTE ? page.files : page.data;
+  const raw = route.provider.name === 'gemini' ? page[geminiItems(route)] : page.data;
   const items = (Array.isArray(raw) ? (raw as unknown[]) : []).filter(isObject);
   const token = route.provider.name === 'gemini' ? page.nextPageToken : page.next_page;
   if (typeof token === 'string' && token !== '') return { items, next: { by: 'token', at: token } };
@@ -161,9 +162,14 @@ function pageOf(route: Route, page: Record<string, unknown>): Page {
   return { items, next: route.provider.name !== 'gemini' && page.has_more === true && typeof last === 'string' ? { by: 'id', at: last } : undefined };
 }
 
-/** An item's id as the gateway records it: Gemini's are named (`batches/{id}`, `files/{id}`), and a Gemini file is recorded under its name. */
+/** What a Gemini list calls its items. */
+function geminiItems(route: Route): string {
+  return route === GEMINI_BATCH_ROUTE ? 'operations' : route === GEMINI_CACHES_ROUTE ? 'cachedContents' : 'files';
+}
+
+/** An item's id as the gateway records it: Gemini's are named (`batches/{id}`, `files/{id}`), and a Gemini file or cache is recorded under its name. */
 function idOf(route: Route, item: Record<string, unknown>): string | undefined {
-  const id = route === GEMINI_BATCH_ROUTE ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : route === GEMINI_FILES_ROUTE ? item.name : item.id;
+  const id = route === GEMINI_BATCH_ROUTE ? (typeof item.name === 'string' ? item.name.slice('batches/'.length) : undefined) : route.provider.name === 'gemini' ? item.name : item.id;
   return typeof id === 'string' ? id : undefined;
 }
 
@@ -176,5 +182,6 @@ async function ownedBy(g: ObjectRoutesGateway, route: Route, id: string, item: R
 /** Whose an item is and with which key, as the gateway recorded it when it was made. */
 function recordedOwner(g: ObjectRoutesGateway, route: Route, id: string): Promise<OwnerRecord | undefined> {
   if (route === VECTOR_STORES_ROUTE) return g.tagged(VECTOR_STORES).get(id);
+  if (route === GEMINI_CACHES_ROUTE) return g.caches.get(id);
   return route.kind === 'file' ? g.batches.fileOwner(id) : g.batches.batchOwner(id);
 }

@@ -2,7 +2,8 @@
  * What a provider keeps for the whole project, through the gateway: OpenAI's and Anthropic's files
  * (`/v1/files`, and OpenAI's uploads in parts: openai-uploads.ts), Gemini's (`/v1beta/files`, uploaded
  * at `/upload/v1beta/files`: gemini-uploads.ts), OpenAI's, Anthropic's and Gemini's batches
- * (`/v1/batches`, `/v1/messages/batches`, `/v1beta/batches`), OpenAI's conversations
+ * (`/v1/batches`, `/v1/messages/batches`, `/v1beta/batches`), Gemini's context caches
+ * (`/v1beta/cachedContents`: gemini-caches.ts), OpenAI's conversations
  * (`/v1/conversations`) and vector stores (`/v1/vector_stores`); lists are in object-lists.ts. Each
  * call is authenticated and counted like any other; each object is reached by the user who made it
  * alone (batches.ts, and the tags in an OpenAI object's metadata), with the provider key that made it.
@@ -12,10 +13,11 @@
 import type { IncomingMessage } from 'node:http';
 import type { UserRecord } from '../store/types.js';
 import { geminiFileSummary, readAnthropicBatch, readGeminiBatch, readOpenAiBatch, type BatchReading, type BatchSummary } from './batch-lines.js';
-import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_RUN, GEMINI_FILES_ROUTE, geminiFileName, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, UPLOADS_ROUTE, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
+import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_BATCH_RUN, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_RUN, GEMINI_CACHES_ROUTE, GEMINI_FILES_ROUTE, geminiFileName, isFileId, objectCall, OPENAI_BATCH_ROUTE, OPENAI_BATCH_RUN, throughGateway, UPLOADS_ROUTE, type BatchProvider, type ObjectCall, type TaggedKind } from './batches.js';
 import type { Cancel } from './cancel.js';
 import { endUserId } from './end-user-id.js';
 import type { Flight } from './flight.js';
+import { geminiCache } from './gemini-caches.js';
 import { geminiUpload } from './gemini-uploads.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
@@ -47,6 +49,7 @@ export async function handleObjects(g: ObjectRoutesGateway, r: ObjectRequest): P
     if (call.id !== undefined) return reachTagged(g, r, call, method);
     return method === 'POST' ? createTagged(g, r, call.tagged) : list(g, r, route);
   }
+  if (route === GEMINI_CACHES_ROUTE && (call.id !== undefined || method === 'POST')) return geminiCache(g, r, call, method);
   if (call.part === 'upload') return geminiUpload(g, r);
   if (call.route === UPLOADS_ROUTE) return openaiUpload(g, r, call);
   if (call.model !== undefined) return createInlineBatch(g, r, 'gemini', call.model);
@@ -83,6 +86,7 @@ function headersFor(route: Route, req: IncomingMessage): { headers: Record<strin
 function allowedMethods(call: ObjectCall): string[] {
   if (call.model !== undefined || call.part === 'upload' || call.route === UPLOADS_ROUTE) return ['POST'];
   if (call.tagged !== undefined) return call.id === undefined ? (call.tagged.listed ? ['GET', 'POST'] : ['POST']) : ['GET', 'POST', 'DELETE'];
+  if (call.route === GEMINI_CACHES_ROUTE) return call.id === undefined ? ['GET', 'POST'] : ['GET', 'PATCH', 'DELETE'];
   // Gemini's files are made by an upload (`/upload/v1beta/files`), its batches at their model.
   if (call.id === undefined) return call.route.provider.name === 'gemini' ? ['GET'] : ['GET', 'POST'];
   if (call.part === 'cancel') return ['POST'];

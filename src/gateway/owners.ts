@@ -27,6 +27,14 @@ export interface OwnerRecord {
   upload?: { path: string; bytes: number; type: string; lines?: GeminiFileRead; tail?: UploadTail; parts?: UploadParts };
   /** A Gemini batch file's requests, as the gateway read them when it went up. */
   geminiBatch?: GeminiFileRead;
+  /** A context cache: what it holds and until when it was billed. */
+  cache?: CacheHeld;
+}
+
+/** A Gemini context cache's tokens, and when the time billed for keeping it ends (ms since the epoch). */
+export interface CacheHeld {
+  tokens: number;
+  expires: number;
 }
 
 /** The last bytes a resumable upload took (base64), and where in the file they end: a secret cut between two chunks is read whole with the next. */
@@ -72,13 +80,15 @@ export class Owners {
     return this.shared !== undefined;
   }
 
-  set(id: string, record: OwnerRecord): void {
+  /** `ttlMs`: how long this one is known, when not the kind's (a cache kept for as long as it was asked). */
+  set(id: string, record: OwnerRecord, ttlMs = this.ttlMs): void {
     const now = Date.now();
     // Expired records go every so often, so that a busy gateway's map does not grow without end.
     if (++this.sets % 256 === 0) for (const [k, v] of this.local) if (v.until <= now) this.local.delete(k);
     if (this.local.size >= this.maxLocal) this.local.delete(this.local.keys().next().value!);
-    this.local.set(id, { record, until: now + this.ttlMs });
-    this.shared?.set(this.keyOf(id), Buffer.from(JSON.stringify(record)), this.ttlMs);
+    const ttl = Math.max(1000, Math.ceil(ttlMs));
+    this.local.set(id, { record, until: now + ttl });
+    this.shared?.set(this.keyOf(id), Buffer.from(JSON.stringify(record)), ttl);
   }
 
   delete(id: string): void {
@@ -107,6 +117,7 @@ export class Owners {
         ...(isSummary(r.batch) ? { batch: r.batch } : {}),
         ...(isUpload(r.upload) ? { upload: r.upload } : {}),
         ...(isFileRead(r.geminiBatch) ? { geminiBatch: r.geminiBatch } : {}),
+        ...(isCache(r.cache) ? { cache: r.cache } : {}),
       };
     } catch {
       return undefined;
@@ -116,6 +127,11 @@ export class Owners {
   private keyOf(id: string): string {
     return `${this.kind}:${id}`;
   }
+}
+
+function isCache(v: unknown): v is CacheHeld {
+  const c = v as Partial<CacheHeld> | null | undefined;
+  return typeof c === 'object' && c !== null && typeof c.tokens === 'number' && Number.isSafeInteger(c.tokens) && c.tokens >= 0 && typeof c.expires === 'number' && Number.isSafeInteger(c.expires);
 }
 
 function isSummary(v: unknown): v is BatchSummary {

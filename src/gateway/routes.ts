@@ -14,7 +14,7 @@ import { estimatePromptTokens, isObject, type Provider, type ShapedRequest } fro
 import { containerAsked } from './containers.js';
 import { DEFAULT_SEARCHES, fileSearchesAsked, previewSearch, searchesAsked } from './web-search.js';
 
-export type RouteKind = 'chat' | 'completions' | 'file' | 'batch' | 'batches' | 'conversation' | 'vector-store' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'response' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
+export type RouteKind = 'chat' | 'completions' | 'file' | 'batch' | 'batches' | 'conversation' | 'vector-store' | 'cache' | 'responses' | 'embeddings' | 'images' | 'image-edit' | 'image-variation' | 'moderations' | 'transcription' | 'translation' | 'speech' | 'realtime' | 'realtime-session' | 'realtime-call' | 'response' | 'models' | 'messages' | 'app' | 'generate' | 'embed' | 'count';
 
 export interface Route {
   kind: RouteKind;

@@ -918,7 +918,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     finish(f, { tokensIn: 0, tokensOut: 0 }, 'upstream_error', false);
   }
 
-  async function handleApi(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined): Promise<void> {
+  /** `objectsKey`: the label of the key that made the stored objects the request names (checkObjects'), which it must go with. */
+  async function handleApi(req: IncomingMessage, res: ServerResponse, route: Route, reqId: string, start: number, caller: Caller, parsed: unknown, raw: Buffer, cors: Record<string, string> | undefined, objectsKey?: string): Promise<void> {
     const user = caller.user;
     const upload = parsed instanceof Upload ? parsed : undefined;
     // An alias goes out as its model: the body is rewritten before anything else reads it.
@@ -1003,6 +1004,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         throw err;
       }
     }
+    // A file or cache the caller made is kept in the project of the key that made it: only that key reaches it.
+    pinned ??= objectsKey === undefined ? undefined : upstream.pool.keys.find((k) => k.label === objectsKey);
     if (hit) {
       const h = headersWith(extra);
       h['content-type'] = JSON_TYPE;
@@ -1059,7 +1062,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     const attempt = async (used: number): Promise<void> => {
       let sent;
       try {
-        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used, viaCompat(upstream), upstream === upstreams.openai ? pinned : undefined);
+        sent = await upstream.send(upPath, 'POST', fwd, shaped.body, ac, used, viaCompat(upstream), pinned !== undefined && upstream.pool.keys.includes(pinned) ? pinned : undefined);
       } catch (err) {
         if (clientGone) {
           // The client left before the upstream answered: the provider may already have read the prompt, so bill that.
@@ -1398,7 +1401,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (caller.scopes !== undefined) allowScope(caller, route, req);
       if (route.kind === 'realtime-call') return await voice.handleCall(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
-      if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation' || route.kind === 'vector-store') {
+      if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation' || route.kind === 'vector-store' || route.kind === 'cache') {
         if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file, batch or conversation is; try again shortly', { 'retry-after': '1' });
         return await handleObjects(objectRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
       }
@@ -1449,8 +1452,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       if (route.kind === 'app') return await handleAppChat(req, res, route, reqId, start, caller, parsed, raw, corsH);
       const named = storedObjectsNamed(raw, parsed);
-      if (named.length > 0) await checkObjects(caller, named);
-      return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH);
+      const objectsKey = named.length > 0 ? await checkObjects(caller, named) : undefined;
+      return await handleApi(req, res, route, reqId, start, caller, parsed, raw, corsH, objectsKey);
     } catch (err) {
       const routeKind = route?.kind ?? 'unknown';
       if (!(err instanceof GatewayHttpError) && ((err as { name?: string }).name === 'AbortError' || res.destroyed)) {
@@ -1470,19 +1473,26 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /**
    * A request may name what the provider keeps for the whole project (see shared-objects.ts) when it is
-   * the caller's (a file they uploaded through the gateway) or the operator shares it with every user.
+   * the caller's (a file they uploaded, a cache they made, through the gateway) or the operator shares
+   * it with every user; anything else is refused. The caller's own were made with one of the gateway's
+   * keys, in its project: returns the label of that key, which the request must go with (undefined
+   * when it names none of the caller's own).
    */
-  async function checkObjects(caller: Caller, ids: string[]): Promise<void> {
+  async function checkObjects(caller: Caller, ids: string[]): Promise<string | undefined> {
+    let key: string | undefined;
     for (const id of ids) {
       // A Gemini file, named by its name or its URI, is known by its name.
       const geminiFile = geminiFileName(id);
       if (sharedObjects.has(id) || (geminiFile !== undefined && sharedObjects.has(geminiFile))) continue;
-      if (isFileId(id) && (await batches.fileOwner(id))?.user === caller.user.id) continue;
-      if (geminiFile !== undefined && (await batches.fileOwner(geminiFile))?.user === caller.user.id) continue;
-      // A vector store the caller made through the gateway (as recorded: this check comes before the request is counted, so OpenAI is not asked).
-      if (VECTOR_STORE_ID.test(id) && (await ownersOf(VECTOR_STORES).get(id))?.user === caller.user.id) continue;
-      throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file is the user's who uploaded it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);
+      const owner = isFileId(id) ? await batches.fileOwner(id) : geminiFile !== undefined ? await batches.fileOwner(geminiFile) : id.startsWith('cachedContents/') ? await caches.get(id) : VECTOR_STORE_ID.test(id) ? await ownersOf(VECTOR_STORES).get(id) : undefined;
+      // A vector store the caller made through the gateway counts as recorded: this check comes before the request is counted, so OpenAI is not asked.
+      if (owner?.user !== caller.user.id) {
+        throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file or context cache is the user's who made it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);
+      }
+      if (key !== undefined && owner.key !== key) throw badRequest(`this request names '${id.slice(0, 120)}' and another of your objects made with two of the gateway's provider keys, which are two projects at the provider: name objects of one project in a request`);
+      key = owner.key;
     }
+    return key;
   }
 
   /** What the client is told of a failed request or session, logged and counted: a GatewayHttpError as it is, anything else as a 500. */
@@ -1552,6 +1562,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     if (o === undefined) taggedOwners.set(kind.what, (o = new Owners(kind.route.kind, OWNED_DAYS * 24 * 3_600_000, keptOwners)));
     return o;
   };
+  /** Whose each Gemini context cache is: known for as long as the cache was asked to be kept. */
+  const caches = new Owners('cache', OWNED_DAYS * 24 * 3_600_000, keptOwners);
   /** Files and batches made through the gateway: whose each is, and the batches followed until they end. */
   const batches = new Batches({
     openai: upstreams.openai,
@@ -1575,6 +1587,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     return {
       batches,
       tagged: ownersOf,
+      caches,
       openai: upstreams.openai,
       anthropic: upstreams.anthropic,
       gemini: upstreams.gemini,

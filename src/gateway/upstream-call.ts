@@ -135,7 +135,7 @@ export interface UpstreamAnswer {
 export interface CallOptions {
   origin: string;
   path: string;
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   headers: Record<string, string>;
   body: Buffer | undefined;
   /** Time allowed for the response headers (ms). */

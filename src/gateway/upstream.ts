@@ -111,7 +111,7 @@ export class Upstream {
    * One call with the given key, without retries or another key: what belongs to what that key
    * made (a WebRTC call's hang-up, a background response's retrieval must come from its own project).
    */
-  sendOn(key: PoolKey, path: string, signal: Cancel, method: 'GET' | 'POST' | 'DELETE' = 'POST', extra?: { body?: Buffer; type?: string; headers?: Record<string, string> }): Promise<UpstreamAnswer> {
+  sendOn(key: PoolKey, path: string, signal: Cancel, method: 'GET' | 'POST' | 'PATCH' | 'DELETE' = 'POST', extra?: { body?: Buffer; type?: string; headers?: Record<string, string> }): Promise<UpstreamAnswer> {
     const headers = Object.assign(this.provider.authHeaders(key.secret), extra?.headers);
     if (method !== 'POST') headers.accept ??= path.includes('stream=true') ? 'text/event-stream' : 'application/json';
     if (extra?.type !== undefined) headers['content-type'] = extra.type;

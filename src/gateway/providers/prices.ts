@@ -42,6 +42,8 @@ export interface ModelPrice {
   batch?: number;
   /** Dearer rates for a request whose prompt is longer than `above` tokens, for the whole request (as the providers bill it). */
   longContext?: LongContextPrice;
+  /** USD per million tokens an hour, for holding a context cache (Gemini's `cachedContents`); absent: DEFAULT_CACHE_STORAGE. */
+  cacheStorage?: number;
 }
 
 /**
@@ -82,6 +84,8 @@ export const DEFAULT_FAST = 6;
 export const DEFAULT_BATCH = 0.5;
 /** OpenAI's list price for file_search calls, per thousand. */
 export const FILE_SEARCH_USD_PER_THOUSAND = 2.5;
+/** A context cache's storage, USD per million tokens an hour, for a model the table gives none: the dearest Google lists (its Pro models'), so that no cache is held for less than it costs. */
+export const DEFAULT_CACHE_STORAGE = 4.5;
 
 /** The tool calls a request ran (its usage) or may run (its reservation), billed per call on top of the tokens. */
 export type ToolCalls = Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'>;
@@ -160,12 +164,12 @@ export const DEFAULT_PRICES: PriceTable = {
   // input (storage of an explicit cache is not billed here); an answer grounded in Google Search at
   // $35 a thousand, or from Gemini 3 on, each search query it ran at $14 a thousand (the free daily
   // grounded prompts and queries not counted).
-  'gemini-3-pro-preview': { input: 2, cachedInput: 0.2, output: 12, searchQuery: 14, longContext: { above: 200_000, input: 4, output: 18, cachedInput: 0.4 } },
-  'gemini-3-flash-preview': { input: 0.5, cachedInput: 0.05, output: 3, searchQuery: 14 },
-  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10, webSearch: 35, longContext: { above: 200_000, input: 2.5, output: 15, cachedInput: 0.625 } },
-  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5, webSearch: 35 },
-  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
-  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35 },
+  'gemini-3-pro-preview': { input: 2, cachedInput: 0.2, output: 12, searchQuery: 14, longContext: { above: 200_000, input: 4, output: 18, cachedInput: 0.4 }, cacheStorage: 4.5 },
+  'gemini-3-flash-preview': { input: 0.5, cachedInput: 0.05, output: 3, searchQuery: 14, cacheStorage: 1 },
+  'gemini-2.5-pro': { input: 1.25, cachedInput: 0.31, output: 10, webSearch: 35, longContext: { above: 200_000, input: 2.5, output: 15, cachedInput: 0.625 }, cacheStorage: 4.5 },
+  'gemini-2.5-flash': { input: 0.3, cachedInput: 0.075, output: 2.5, webSearch: 35, cacheStorage: 1 },
+  'gemini-2.5-flash-lite': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35, cacheStorage: 1 },
+  'gemini-2.0-flash': { input: 0.1, cachedInput: 0.025, output: 0.4, webSearch: 35, cacheStorage: 1 },
   'gemini-2.0-flash-lite': { input: 0.075, output: 0.3, webSearch: 35 },
   // Gemini Live sessions relayed by the gateway: text, and audio (video and images too) at its rate.
   'gemini-live-2.5-flash-preview': { input: 0.5, output: 2, audioInput: 3, audioOutput: 12 },
@@ -294,6 +298,15 @@ export class Prices {
     const p = this.of(model);
     const web = p.searchQuery !== undefined && calls.searchQueries !== undefined ? calls.searchQueries * p.searchQuery : searches * ((preview ? p.webSearchPreview : undefined) ?? p.webSearch ?? WEB_SEARCH_USD_PER_THOUSAND);
     return (web + files * (p.fileSearch ?? FILE_SEARCH_USD_PER_THOUSAND)) / 1000;
+  }
+
+  /**
+   * What a context cache of `tokens` costs to hold for `hours` (Gemini's `cachedContents`), and with
+   * `created`, to make: its tokens at the input rate, as Google documents a cache's creation.
+   */
+  cacheCost(model: string, tokens: number, hours: number, created: boolean): number {
+    const p = this.rates(model, tokens);
+    return ((created ? tokens * p.input : 0) + tokens * Math.max(0, hours) * (p.cacheStorage ?? DEFAULT_CACHE_STORAGE)) / 1e6;
   }
 
   /** Cost in USD; `imageIn` of the `tokensIn` are images, at the image-input rate. */

@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Response } from 'undici';
+import { intercept, sendJson, type Listener } from './intercept.js';
 
 export interface FakeFile {
   id: string;
@@ -79,30 +80,14 @@ function pageOf<T>(all: T[], url: string, id: (x: T) => string, fallback: number
 }
 
 export function attachFakeBatches(server: Server, keys: { openai: string[]; anthropic: string[]; gemini?: string[] }): FakeBatches {
-  const others = server.listeners('request') as Array<(req: IncomingMessage, res: ServerResponse) => void>;
-  server.removeAllListeners('request');
   let n = 0;
-  const state: FakeBatches = {
-    files: [],
-    geminiFiles: [],
-    vectorStores: [],
-    batches: [],
-    requests: [],
-    close() {
-      server.off('request', onRequest);
-      for (const l of others) server.on('request', l);
-    },
-  };
-  const json = (res: ServerResponse, status: number, body: unknown) => {
-    res.writeHead(status, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(body));
-  };
+  const json = sendJson;
   const fileObject = (f: FakeFile) => ({ id: f.id, object: 'file', bytes: f.bytes.length, created_at: 1, filename: f.filename, purpose: f.purpose });
   const openaiObjects = new Map<string, Record<string, unknown>>();
   const anthropicObjects = new Map<string, Record<string, unknown>>();
   const results = new Map<string, string>();
 
-  const onRequest = (req: IncomingMessage, res: ServerResponse) => {
+  const onRequest = (req: IncomingMessage, res: ServerResponse, others: readonly Listener[]) => {
     const url = req.url ?? '';
     const path = url.split('?')[0]!;
     const file = FILES.exec(path);
@@ -479,6 +464,6 @@ export function attachFakeBatches(server: Server, keys: { openai: string[]; anth
     json(res, 200, geminiFileObject(f));
   };
 
-  server.on('request', onRequest);
+  const state: FakeBatches = { files: [], geminiFiles: [], vectorStores: [], batches: [], requests: [], ...intercept(server, onRequest) };
   return state;
 }

@@ -1,0 +1,164 @@
+import { createPartFromUri, GoogleGenAI } from '@google/genai';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Prices } from '../../src/gateway/providers/prices.js';
+import { MemoryCounters } from '../../src/store/memory.js';
+import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
+import { attachFakeCaches, fakeCacheTokens, type FakeCaches } from './helpers/fake-caches.js';
+import { fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
+import { gatewaySuite } from './helpers/suite.js';
+
+const prices = new Prices();
+const HOUR = 3_600_000;
+
+describe("Gemini's context caches through the gateway: each its maker's alone, billed as made and for the hours it is kept", () => {
+  const s = gatewaySuite({ user: 'gemini-caches', gateway: { counters: new MemoryCounters() } });
+  let files: FakeBatches;
+  let fake: FakeCaches;
+  const ai = (token: string, origin = s.gw.origin) => new GoogleGenAI({ apiKey: token, httpOptions: { baseUrl: origin } });
+  const status = async (p: Promise<unknown>) => ((await p.then(() => undefined, (e: unknown) => e)) as { status?: number } | undefined)?.status;
+  const doc = (words: string) => [{ role: 'user', parts: [{ text: `${words} `.repeat(300) }] }];
+  /** Within a thousandth of what was expected: an hour's fraction passes between the gateway's clock and the test's. */
+  const near = (got: number, want: number) => expect(Math.abs(got - want) / want).toBeLessThan(1e-3);
+
+  beforeAll(() => {
+    files = attachFakeBatches(s.upstream.server, s.keys);
+    fake = attachFakeCaches(s.upstream.server, s.keys.gemini, (name) => files.geminiFiles.find((f) => f.name === name)?.authorization);
+  });
+
+  it("makes a cache with the gateway's key, bills its tokens and its hours, and lets its maker alone read, name, list, keep longer and delete it", async () => {
+    const token = s.tokenFor('maker', { budgetUsd: 100, period: 'day' });
+    const cache = await ai(token).caches.create({ model: 'gemini-2.5-flash', config: { contents: doc('the handbook'), systemInstruction: 'answer from the handbook', ttl: '7200s' } });
+    expect(cache.name).toMatch(/^cachedContents\/fake-cache-\d+$/);
+    const made = fake.caches.find((c) => c.name === cache.name)!;
+    expect(made.authorization).toBe(s.keys.gemini[0]);
+    const tokens = fakeCacheTokens(made.body);
+    expect(tokens).toBeGreaterThan(500);
+
+    // Counted first (a request of its own, billed nothing), then made: its tokens at the input rate, and two hours of them at the storage rate.
+    const count = await s.nextRow('maker');
+    expect(count).toMatchObject({ route: 'count', status: 200, costUsd: 0 });
+    const row = await s.nextRow('maker');
+    expect(row).toMatchObject({ route: 'cache', model: 'gemini-2.5-flash', status: 200, tokensIn: tokens });
+    near(row.costUsd, (tokens * 0.3 + tokens * 2 * 1) / 1e6);
+    near(s.spentToday('maker') / 1e9, row.costUsd);
+
+    expect((await ai(token).caches.get({ name: cache.name! })).name).toBe(cache.name);
+    expect(await s.nextRow('maker')).toMatchObject({ route: 'cache', status: 200, costUsd: 0 });
+    const other = s.tokenFor('snooper');
+    const asked = fake.requests.length;
+    expect(await status(ai(other).caches.get({ name: cache.name! }))).toBe(404);
+    // Named by anyone else, it is refused before Google is asked.
+    expect(await status(ai(other).models.generateContent({ model: 'gemini-2.5-flash', contents: 'what does it say?', config: { cachedContent: cache.name! } }))).toBe(403);
+    expect(fake.requests.length).toBe(asked);
+
+    // Named by its maker: its tokens billed at the cached rate.
+    const answer = await ai(token).models.generateContent({ model: 'gemini-2.5-flash', contents: 'what does it say?', config: { cachedContent: cache.name! } });
+    expect(answer.text).toBe('from the cache');
+    expect(answer.usageMetadata?.cachedContentTokenCount).toBe(tokens);
+    const used = await s.nextRow('maker');
+    expect(used).toMatchObject({ route: 'generate', tokensIn: answer.usageMetadata!.promptTokenCount });
+    near(used.costUsd, ((answer.usageMetadata!.promptTokenCount! - tokens) * 0.3 + tokens * 0.075 + 5 * 2.5) / 1e6);
+
+    const listed = async (t: string) => {
+      const names: string[] = [];
+      for await (const c of await ai(t).caches.list({ config: { pageSize: 10 } })) names.push(c.name!);
+      return names;
+    };
+    expect(await listed(token)).toEqual([cache.name]);
+    expect(await s.nextRow('maker')).toMatchObject({ route: 'cache', status: 200, costUsd: 0 });
+    expect(await listed(other)).toEqual([]);
+
+    // Kept an hour longer than asked: that hour billed, at the storage rate.
+    const later = await ai(token).caches.update({ name: cache.name!, config: { ttl: '10800s' } });
+    expect(Date.parse(later.expireTime!)).toBeGreaterThan(Date.now() + 2.9 * HOUR);
+    const kept = await s.nextRow('maker');
+    expect(kept).toMatchObject({ route: 'cache', status: 200 });
+    near(kept.costUsd, (tokens * 1 * 1) / 1e6);
+    // Kept shorter: nothing more billed, nor given back (the time was held as asked).
+    await ai(token).caches.update({ name: cache.name!, config: { ttl: '60s' } });
+    expect((await s.nextRow('maker')).costUsd).toBe(0);
+
+    expect(await status(ai(other).caches.delete({ name: cache.name! }))).toBe(404);
+    await ai(token).caches.delete({ name: cache.name! });
+    expect(fake.caches.some((c) => c.name === cache.name)).toBe(false);
+    const gone = fake.requests.length;
+    expect(await status(ai(token).caches.get({ name: cache.name! }))).toBe(404);
+    expect(fake.requests.length).toBe(gone);
+  });
+
+  it('holds the hours asked against the budget: a cache kept longer than the budget pays for is refused before it is made', async () => {
+    const token = s.tokenFor('thrifty', { budgetUsd: 0.01, period: 'day' });
+    const before = fake.caches.length;
+    // About 700 tokens for 400 days at $1 a million tokens an hour: about $6.7.
+    expect(await status(ai(token).caches.create({ model: 'gemini-2.5-flash', config: { contents: doc('the handbook'), ttl: `${400 * 24 * 3600}s` } }))).toBe(402);
+    expect(fake.caches.length).toBe(before);
+    // An hour of it fits.
+    const cache = await ai(token).caches.create({ model: 'gemini-2.5-flash', config: { contents: doc('the handbook'), ttl: '3600s' } });
+    expect(cache.name).toBeDefined();
+    // Kept for 400 days more: refused, and Google not asked.
+    const asked = fake.requests.length;
+    expect(await status(ai(token).caches.update({ name: cache.name!, config: { ttl: `${400 * 24 * 3600}s` } }))).toBe(402);
+    expect(fake.requests.length).toBe(asked);
+  });
+
+  it("holds a cache's text to the prompt secrets policy, and refuses what Google would not take before asking it", async () => {
+    const gw = await s.another({ promptSecrets: 'block' });
+    const token = s.tokenFor('careless');
+    const secret = fakeOpenAiKey();
+    const asked = fake.requests.length;
+    const leaked = ai(token, gw.origin).caches.create({ model: 'gemini-2.5-flash', config: { contents: [{ role: 'user', parts: [{ text: `deploy notes: OPENAI_API_KEY=${secret}` }] }] } });
+    const err = (await leaked.then(() => undefined, (e: unknown) => e)) as { status?: number; message?: string };
+    expect(err.status).toBe(400);
+    expect(err.message).toMatch(/secret_in_prompt|secret/);
+    expect(err.message).not.toContain(secret);
+    const post = (body: unknown, path = '/v1beta/cachedContents', method = 'POST') => fetch(`${s.gw.origin}${path}`, { method, headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const bad = [
+      await post({ contents: doc('x') }),
+      await post({ model: 'models/gemini-2.5-flash', contents: doc('x'), ttl: 'forever' }),
+      await post({ model: 'models/gemini-2.5-flash', contents: doc('x'), expireTime: '2001-01-01T00:00:00Z' }),
+      await post({ model: 'models/gemini-2.5-flash', contents: doc('x'), ttl: '60s', expireTime: '2099-01-01T00:00:00Z' }),
+      await post({ ttl: '60s' }, '/v1beta/cachedContents/fake-cache-1?updateMask=displayName', 'PATCH'),
+      await post({ displayName: 'x' }, '/v1beta/cachedContents/fake-cache-1', 'PATCH'),
+    ];
+    expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
+    for (const r of bad) expect((await r.json()) as { error: { message: string } }).toMatchObject({ error: { message: expect.stringMatching(/model|ttl|expireTime|updateMask/) } });
+    expect(fake.requests.length).toBe(asked);
+  });
+
+  it("with two keys, makes a cache with the key of the files it holds, names it with the cache's key, and refuses another user's file", async () => {
+    const second = fakeGeminiKey();
+    s.keys.gemini.push(second);
+    const gw = await s.another({ upstreams: { openai: { baseUrl: s.upstream.openaiBase, keys: s.keys.openai }, anthropic: { baseUrl: s.upstream.anthropicBase, keys: s.keys.anthropic }, gemini: { baseUrl: s.upstream.geminiBase, keys: s.keys.gemini } } });
+    const token = s.tokenFor('librarian');
+    const client = ai(token, gw.origin);
+    // The pool takes the keys in turn: the uploads land in both projects.
+    const uploaded = [];
+    for (let i = 0; i < 4; i++) uploaded.push(await client.files.upload({ file: new Blob([`chapter ${i}`]), config: { mimeType: 'text/plain' } }));
+    const projects = uploaded.map((f) => files.geminiFiles.find((x) => x.name === f.name)!.authorization);
+    expect(new Set(projects).size).toBe(2);
+    // Each project's file twice in a row: whichever key the pool takes next, one of the two is the other project's.
+    const a = projects.indexOf(s.keys.gemini[0]!);
+    const b = projects.indexOf(second);
+    for (const i of [a, a, b, b]) {
+      const file = uploaded[i]!;
+      const cache = await client.caches.create({ model: 'gemini-2.5-flash', config: { contents: [{ role: 'user', parts: [createPartFromUri(file.uri!, 'text/plain')] }] } });
+      expect(fake.caches.find((c) => c.name === cache.name)!.authorization).toBe(projects[i]);
+      // And each request naming it goes with its key, whichever the pool would take next.
+      for (let k = 0; k < 2; k++) expect((await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'summarise', config: { cachedContent: cache.name! } })).text).toBe('from the cache');
+    }
+    const mine = await client.files.upload({ file: new Blob(['private']), config: { mimeType: 'text/plain' } });
+    const asked = fake.requests.length;
+    expect(await status(ai(s.tokenFor('borrower'), gw.origin).caches.create({ model: 'gemini-2.5-flash', config: { contents: [{ role: 'user', parts: [createPartFromUri(mine.uri!, 'text/plain')] }] } }))).toBe(403);
+    expect(fake.requests.length).toBe(asked);
+  });
+
+  it("prices a cache's hours per model, the dearest rate for a model the table does not list", () => {
+    expect(prices.cacheCost('gemini-2.5-pro', 1_000_000, 2, false)).toBeCloseTo(9, 10);
+    expect(prices.cacheCost('gemini-2.5-flash', 1_000_000, 2, true)).toBeCloseTo(0.3 + 2, 10);
+    expect(prices.cacheCost('gemini-2.5-flash-001', 1_000_000, 1, false)).toBeCloseTo(1, 10);
+    expect(prices.cacheCost('gemini-next-unknown', 1_000_000, 1, false)).toBeCloseTo(4.5, 10);
+    // Past Gemini 2.5 Pro's long-context threshold, its making costs the long input rate.
+    expect(prices.cacheCost('gemini-2.5-pro', 300_000, 0, true)).toBeCloseTo(0.3 * 2.5, 10);
+    expect(prices.cacheCost('gemini-2.5-flash', 1_000, -1, false)).toBe(0);
+  });
+});
