@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { period } from '../../src/gateway/budget.js';
@@ -13,6 +14,7 @@ import { requireProgram } from '../helpers/programs.js';
 import { startRedis, type TestRedis } from '../helpers/redis-server.js';
 import { attachFakeBackground, type FakeBackground } from './helpers/fake-background.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
+import { attachFakeCaches } from './helpers/fake-caches.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
 import { bearer, until } from './helpers/http.js';
@@ -221,5 +223,30 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
     expect([refused?.status, refused?.error?.type]).toEqual([400, 'secret_in_prompt']);
     expect(batches.requests.filter((q) => q.url === `/v1/uploads/${upload.id}/complete`)).toHaveLength(0);
     expect((await oa(b.gw.origin).uploads.complete(upload.id, { part_ids: [p2.id, p1.id] })).status).toBe('completed');
+  });
+
+  it('reaches a context cache made on one instance from another: named, kept longer and billed there, its maker alone', async () => {
+    const caches = attachFakeCaches(upstream.server, keys.gemini);
+    try {
+      const a = await instance();
+      const b = await instance();
+      a.store.addUser('cacher', { budgetUsd: 5, period: 'day' });
+      a.store.addUser('neighbour', {});
+      const token = issueToken(a.store, 'cacher').token;
+      const ai = (origin: string, t = token) => new GoogleGenAI({ apiKey: t, httpOptions: { baseUrl: origin } });
+      const cache = await ai(a.gw.origin).caches.create({ model: 'gemini-2.5-flash', config: { contents: [{ role: 'user', parts: [{ text: 'the handbook '.repeat(300) }] }], ttl: '3600s' } });
+      const answer = await ai(b.gw.origin).models.generateContent({ model: 'gemini-2.5-flash', contents: 'what does it say?', config: { cachedContent: cache.name! } });
+      expect(answer.text).toBe('from the cache');
+      const other = issueToken(a.store, 'neighbour').token;
+      expect(((await ai(b.gw.origin, other).caches.get({ name: cache.name! }).catch((e: { status?: number }) => e)) as { status?: number }).status).toBe(404);
+      // Kept an hour longer on the other instance: billed for the hour added, from what the first recorded.
+      await ai(b.gw.origin).caches.update({ name: cache.name!, config: { ttl: '7200s' } });
+      const tokens = caches.caches.find((c) => c.name === cache.name)!.tokens;
+      const kept = () => b.ledger.rows({ userId: a.store.getUser('cacher')!.id }).filter((r) => r.route === 'cache');
+      await until('the longer keep is in the ledger', () => kept().length === 1);
+      expect(Math.abs(kept()[0]!.costUsd - tokens / 1e6) / (tokens / 1e6)).toBeLessThan(1e-3);
+    } finally {
+      caches.close();
+    }
   });
 });
