@@ -20,7 +20,7 @@ import type { PartEnds, UploadParts } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
 import { Upload } from './upload.js';
-import { firstBytes, lastBytes } from './utf8-cuts.js';
+import { firstBytes, lastBytes, withoutCutEnd, withoutCutStart } from './utf8-cuts.js';
 
 /** What a file sent in parts may be for through the gateway. */
 const PURPOSES = new Set(['user_data', 'vision']);
@@ -90,7 +90,8 @@ async function proceed(g: ObjectRoutesGateway, r: ObjectRequest, id: string, par
       if (received > 2 * owner.upload.bytes) {
         throw badRequest(`the parts sent to this upload would hold ${received} bytes, more than twice the ${owner.upload.bytes} it declared ('bytes'), which leaves room to send each part again, no more: start a new upload for the file`);
       }
-      taken = { bytes: bytes.length, ...(noSecretsInPart(g, r, UPLOADS_ROUTE, bytes) ? { ends: endsOf(bytes) } : {}) };
+      // A part cut from a file at a byte offset may start or end inside a character: its whole ones are read, the cut ones with its neighbours at completion.
+      taken = { bytes: bytes.length, ...(noSecretsInPart(g, r, UPLOADS_ROUTE, withoutCutStart(withoutCutEnd(bytes))) ? { ends: endsOf(bytes) } : {}) };
     } else if (part === 'complete') {
       const { raw, parsed } = await g.json();
       body = raw;

@@ -34,3 +34,10 @@ export function withoutCutEnd(b: Buffer): Buffer {
   const size = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
   return b.length - start < size ? b.subarray(0, start) : b;
 }
+
+/** The bytes without a character cut off at their start (its last bytes there, its first in the piece before). */
+export function withoutCutStart(b: Buffer): Buffer {
+  let start = 0;
+  while (start < 3 && start < b.length && continues(b[start]!)) start++;
+  return b.subarray(start);
+}

@@ -115,6 +115,28 @@ describe("OpenAI's Uploads API through the gateway: a file sent in parts, each u
     expect(completes(cut.id)).toBe(0);
   });
 
+  it('reads a part cut inside a character: its whole characters alone, the cut one with its neighbours at completion', async () => {
+    const gw = await s.another({ promptSecrets: 'block' });
+    const token = s.tokenFor('parts-accented');
+    const secret = fakeOpenAiKey();
+    // Three parts cut at odd offsets in two-byte characters: the middle one starts and ends inside one, and holds the whole secret.
+    const text = Buffer.from(`${'é'.repeat(100)}\nOPENAI_API_KEY=${secret}\n${'é'.repeat(100)}`);
+    const cuts = [101, text.length - 101];
+    const parts = [text.subarray(0, cuts[0]), text.subarray(cuts[0], cuts[1]), text.subarray(cuts[1])];
+    const upload = await oa(token, gw.origin).uploads.create({ bytes: text.length, filename: 'env.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    expect((await oa(token, gw.origin).uploads.parts.create(upload.id, { data: await toFile(parts[0]!, 'part') })).id).toMatch(/^part_/);
+    const before = fake.requests.length;
+    const r = await refusal(oa(token, gw.origin).uploads.parts.create(upload.id, { data: await toFile(parts[1]!, 'part') }));
+    expect([r.status, r.type]).toEqual([400, 'secret_in_prompt']);
+    expect(fake.requests.length).toBe(before);
+    // Without the secret, the same cuts go up, and complete.
+    const clean = Buffer.from(`${'é'.repeat(100)}\nnothing to see\n${'é'.repeat(100)}`);
+    const ok = await oa(token, gw.origin).uploads.create({ bytes: clean.length, filename: 'n.txt', mime_type: 'text/plain', purpose: 'user_data' });
+    const ids: string[] = [];
+    for (const p of [clean.subarray(0, 101), clean.subarray(101, clean.length - 101), clean.subarray(clean.length - 101)]) ids.push((await oa(token, gw.origin).uploads.parts.create(ok.id, { data: await toFile(p, 'part') })).id);
+    expect((await oa(token, gw.origin).uploads.complete(ok.id, { part_ids: ids })).status).toBe('completed');
+  });
+
   it('completes a secret-free upload in parts under the policy, and takes no more parts than room to send each again', async () => {
     const gw = await s.another({ promptSecrets: 'redact' });
     const token = s.tokenFor('parts-clean');
