@@ -25,6 +25,7 @@ export type GatewayConfigFile = Pick<
   | 'maxBodyBytes'
   | 'maxUploadBytes'
   | 'maxFileBytes'
+  | 'maxBufferedBytes'
   | 'resilience'
   | 'breaker'
   | 'jwt'
@@ -119,6 +120,7 @@ const FIELDS: Record<string, Check> = {
   maxBodyBytes: posInt,
   maxUploadBytes: posInt,
   maxFileBytes: posInt,
+  maxBufferedBytes: posInt,
   resilience: obj({ timeoutMs: posInt, idleTimeoutMs: posInt, retries: (v) => (v === 0 ? undefined : posInt(v)), backoffBaseMs: posInt, backoffMaxMs: posInt }),
   breaker: obj({ threshold: posInt, cooldownMs: posInt }),
   jwt: obj({ jwksUrl: url, issuer: str, audience: str, userClaim: str, createUsers: obj({ rpm: posInt, rpd: posInt, tpm: posInt, parallel: posInt, budgetUsd: posNum, softBudgetUsd: posNum, period: oneOf('day', 'month'), models: strList, allowIps: networks, team: teamName }) }, ['jwksUrl']),

@@ -23,6 +23,7 @@ import { endUserId, withEndUser } from './end-user-id.js';
 import { egressDispatcher } from './egress.js';
 import { upstreamFromEnv, type UpstreamConfig } from './env.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
+import { HeldBytes, SMALL_BODY } from './held-bytes.js';
 import { DEFAULT_BREAKER, KeyPool, type BreakerOptions, type KeyChange, type PoolKey } from './keys.js';
 import { LedgerWriter } from './ledger-writer.js';
 import { NetworkList } from './networks.js';
@@ -141,6 +142,8 @@ export interface GatewayOptions {
   maxUploadBytes?: number;
   /** Largest file accepted at `POST /v1/files` (a batch's requests; default 100 MiB). */
   maxFileBytes?: number;
+  /** The request bodies held in memory at once, past 64 KiB each (uploads, files; default 512 MiB): past it, a 503 to retry. */
+  maxBufferedBytes?: number;
   resilience?: Partial<ResilienceOptions>;
   breaker?: Partial<BreakerOptions>;
   jwt?: JwtOptions;
@@ -158,7 +161,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'maxFileBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'maxFileBytes', 'maxBufferedBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -201,6 +204,7 @@ const MAX_ERROR_BODY = 64 * 1024;
 const MAX_JSON_CAPTURE = 16 * 1024 * 1024;
 const DEFAULT_MAX_UPLOAD = 25 * 1024 * 1024;
 const DEFAULT_MAX_FILE = 100 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERED = 512 * 1024 * 1024;
 /**
  * Kept out of the response cache: audio answers are files, not worth holding; uploads never repeat
  * byte for byte (a new boundary each time); a Realtime client secret must be new each time.
@@ -219,19 +223,31 @@ function headersWith(extra?: Record<string, string>): Record<string, string> {
   return extra ? Object.assign({}, SECURITY, extra) : Object.assign({}, SECURITY);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The request's body, up to `limit` bytes. `hold`: past SMALL_BODY bytes it is counted against what
+ * the gateway holds at once, until the answer to `res` is sent.
+ */
+function readBody(req: IncomingMessage, limit: number, hold?: { bytes: HeldBytes; res: ServerResponse }): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const taken = { bytes: 0 };
+    const fail = (err: unknown) => {
+      req.removeAllListeners('data');
+      req.resume();
+      reject(err);
+    };
     req.on('data', (c: Buffer) => {
       size += c.length;
-      if (size > limit) {
-        req.removeAllListeners('data');
-        req.resume();
-        reject(tooLarge(limit));
-        return;
+      if (size > limit) return fail(tooLarge(limit));
+      if (hold !== undefined && size > SMALL_BODY) {
+        try {
+          hold.bytes.take(hold.res, taken, size - taken.bytes);
+        } catch (err) {
+          return fail(err);
+        }
       }
       chunks.push(c);
     });
@@ -290,6 +306,9 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let maxBody!: number;
   let maxUpload!: number;
   let maxFile!: number;
+  let maxBuffered!: number;
+  /** The request bodies held in memory at once (uploads and files: a chat request's is too small to count). */
+  const held = new HeldBytes(() => maxBuffered);
   let defaultMaxTokens!: number;
   let ipLimits: IpLimits | undefined;
   let globalModels: Set<string> | undefined;
@@ -539,6 +558,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     maxBody = p.maxBodyBytes ?? 1024 * 1024;
     maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
     maxFile = p.maxFileBytes ?? DEFAULT_MAX_FILE;
+    maxBuffered = p.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
     promptSecrets = p.promptSecrets ?? 'off';
     sharedObjects = new Set(p.sharedObjects ?? []);
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
@@ -1403,7 +1423,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (route === RESPONSE_OBJECT) return await handleResponseObject(req, res, reqId, start, caller, corsH, path, q === -1 ? '' : url.slice(q + 1));
       if (route.kind === 'file' || route.kind === 'batch' || route.kind === 'conversation' || route.kind === 'vector-store' || route.kind === 'cache') {
         if (batches.sharedAcrossInstances && (counters as Counters).reachable?.() === false) throw new GatewayHttpError(503, 'store_unavailable', 'the usage store (Redis) is unreachable, so the gateway cannot tell whose a file, batch or conversation is; try again shortly', { 'retry-after': '1' });
-        return await handleObjects(objectRoutes(req, preParsed?.body), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
+        return await handleObjects(objectRoutes(req, preParsed?.body, res), { req, res, reqId, start, caller, cors: corsH, path, query: q === -1 ? '' : url.slice(q + 1), route });
       }
       if (route.kind === 'models') {
         // No admission round trip here to notice a change made on another machine: ask the shared directory.
@@ -1421,7 +1441,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         const given = preParsed?.body;
         // A JSON body parser in front (express.json()) leaves an upload unread; a multipart parser has taken it apart.
         if (Buffer.isBuffer(given)) raw = given;
-        else if (!req.readableDidRead) raw = await readBody(req, maxUpload);
+        else if (!req.readableDidRead) raw = await readBody(req, maxUpload, { bytes: held, res });
         else throw new GatewayHttpError(400, 'invalid_request_error', `${path} takes the upload as it was sent: mount the gateway before any multipart parser (multer, @fastify/multipart)`);
         if (raw.length > maxUpload) throw tooLarge(maxUpload);
         const upload = await Upload.read(raw, req.headers['content-type'], route.upload);
@@ -1437,7 +1457,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         raw = Buffer.from(JSON.stringify(parsed));
         if (raw.length > maxBody) throw tooLarge(maxBody);
       } else {
-        raw = preParsed !== undefined && preParsed.body !== undefined ? Buffer.from(preParsed.body as Buffer | string) : await readBody(req, maxBody);
+        raw = preParsed !== undefined && preParsed.body !== undefined ? Buffer.from(preParsed.body as Buffer | string) : await readBody(req, maxBody, { bytes: held, res });
         if (raw.length > maxBody) throw tooLarge(maxBody);
         parsed = parseJson(raw);
       }
@@ -1583,7 +1603,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   });
 
   /** What the routes of files, batches and conversations need of this gateway, for one request (`given`: a body a framework in front already read). */
-  function objectRoutes(req: IncomingMessage, given: unknown): ObjectRoutesGateway {
+  function objectRoutes(req: IncomingMessage, given: unknown, res?: ServerResponse): ObjectRoutesGateway {
+    const hold = res === undefined ? undefined : { bytes: held, res };
     return {
       batches,
       tagged: ownersOf,
@@ -1620,7 +1641,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       body: async (limit) => {
         if (Buffer.isBuffer(given)) return given;
         if (req.readableDidRead) throw new GatewayHttpError(400, 'invalid_request_error', `${req.url?.slice(0, 100)} takes the upload as it was sent: mount the gateway before any body parser (multer, @fastify/multipart)`);
-        return readBody(req, limit);
+        return readBody(req, limit, hold);
       },
       json: async (limit = maxBody) => {
         if (given !== undefined && !Buffer.isBuffer(given) && typeof given !== 'string') {
@@ -1628,7 +1649,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           if (raw.length > limit) throw tooLarge(limit);
           return { raw, parsed: given };
         }
-        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, limit);
+        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, limit, hold);
         if (raw.length > limit) throw tooLarge(limit);
         return { raw, parsed: parseJson(raw) };
       },
