@@ -107,9 +107,11 @@ async function create(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const model = m[1]!;
   const until = expiryAsked(parsed, Date.now());
   g.allowModel(r.caller.user, model);
-  const text = g.promptText(r.caller, GEMINI_CACHES_ROUTE, r.reqId, given.toString('utf8'), true);
-  const raw = text.length === given.length && text === given.toString('utf8') ? given : Buffer.from(text);
-  const body = raw === given ? parsed : (JSON.parse(text) as Record<string, unknown>);
+  const sent = given.toString('utf8');
+  const text = g.promptText(r.caller, GEMINI_CACHES_ROUTE, r.reqId, sent, true);
+  // Redacted under the policy: the cache holds the redacted text.
+  const raw = text === sent ? given : Buffer.from(text);
+  const body = text === sent ? parsed : (JSON.parse(text) as Record<string, unknown>);
   const named = storedObjectsNamed(raw, body);
   await g.checkObjects(r.caller, named);
   const pinned = await keyOfFiles(g, named);

@@ -28,6 +28,8 @@ export interface MetricsSources {
   sessions?(): Record<string, number>;
   /** Work followed here until it ends, its reservation held (background responses, batches), by kind. */
   followed?(): Record<string, number>;
+  /** Bytes of request bodies held in memory now (uploads and files; see held-bytes.ts). */
+  heldBodyBytes?(): number;
 }
 
 // Request durations run from a cached refusal (sub-millisecond) to a long streamed answer.
@@ -169,6 +171,14 @@ export class GatewayMetrics {
       collect() {
         this.reset();
         for (const [provider, n] of Object.entries(sources.sessions?.() ?? {})) this.set({ provider }, n);
+      },
+    });
+    new Gauge({
+      name: 'keyward_gateway_held_body_bytes',
+      help: 'Bytes of request bodies (uploads, files) held in memory now; past maxBufferedBytes, uploads are refused with a 503 until some are done.',
+      registers: [r],
+      collect() {
+        this.set(sources.heldBodyBytes?.() ?? 0);
       },
     });
     new Gauge({

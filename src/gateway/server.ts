@@ -296,6 +296,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     ledgerQueued: () => writer.queued,
     sessions: () => voice.sessions(),
     followed: () => ({ background_response: stored.following, batch: batches.size }),
+    heldBodyBytes: () => held.bytes,
   });
   const alerter = new Alerter(log, options.alerts, (kind) => metrics.alert(kind));
   // Counted where the limits are: across every instance on a shared Redis.

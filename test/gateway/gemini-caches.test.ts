@@ -111,6 +111,14 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     expect(err.status).toBe(400);
     expect(err.message).toMatch(/secret_in_prompt|secret/);
     expect(err.message).not.toContain(secret);
+    expect(fake.requests.length).toBe(asked);
+    // Under 'redact', the cache holds the redacted text.
+    const redacting = await s.another({ promptSecrets: 'redact' });
+    const kept = await ai(token, redacting.origin).caches.create({ model: 'gemini-2.5-flash', config: { contents: [{ role: 'user', parts: [{ text: `deploy notes: OPENAI_API_KEY=${secret}` }] }] } });
+    const held = JSON.stringify(fake.caches.find((c) => c.name === kept.name)!.body);
+    expect(held).toContain('deploy notes');
+    expect(held).not.toContain(secret);
+    const before = fake.requests.length;
     const post = (body: unknown, path = '/v1beta/cachedContents', method = 'POST') => fetch(`${s.gw.origin}${path}`, { method, headers: { 'x-goog-api-key': token, 'content-type': 'application/json' }, body: JSON.stringify(body) });
     const bad = [
       await post({ contents: doc('x') }),
@@ -122,7 +130,7 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     ];
     expect(bad.map((r) => r.status)).toEqual([400, 400, 400, 400, 400, 400]);
     for (const r of bad) expect((await r.json()) as { error: { message: string } }).toMatchObject({ error: { message: expect.stringMatching(/model|ttl|expireTime|updateMask/) } });
-    expect(fake.requests.length).toBe(asked);
+    expect(fake.requests.length).toBe(before);
   });
 
   it("with two keys, makes a cache with the key of the files it holds, names it with the cache's key, and refuses another user's file", async () => {

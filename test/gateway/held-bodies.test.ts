@@ -32,6 +32,8 @@ describe('the request bodies held in memory at once are bounded (maxBufferedByte
     let refused: Awaited<ReturnType<typeof post>> | undefined;
     await until('a second upload is refused while the first holds the room', async () => (refused = await post(100_000)).status === 503);
     expect(refused!.retry).toBe('2');
+    const heldNow = async () => Number(/^keyward_gateway_held_body_bytes (\d+)$/m.exec((await s.gw.gateway.metrics.scrape()).body)?.[1]);
+    expect(await heldNow()).toBeGreaterThanOrEqual(250_000);
     expect(refused!.text).toMatch(/gateway_busy/);
     expect(refused!.text).toMatch(/maxBufferedBytes/);
     // A chat request is too small to be counted: it goes on.
@@ -39,5 +41,6 @@ describe('the request bodies held in memory at once are bounded (maxBufferedByte
     // The slow one gone, its bytes are given back: the upload is taken.
     open.destroy();
     await until('the room is given back', async () => (await post(100_000)).status === 200);
+    await until('nothing is held once the uploads are done', async () => (await heldNow()) === 0);
   });
 });
