@@ -79,19 +79,17 @@ async function held(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, mode
 }
 
 /**
- * The key the files a cache holds were uploaded with (a cache and its files are one project's), or
- * undefined when it names none of the caller's (its files the operator's shared ones, or none).
+ * The key the first of the caller's files a cache holds was uploaded with (a cache and its files are
+ * one project's), or undefined when it names none of the caller's (its files the operator's shared
+ * ones, or none). Files uploaded with two keys are in one project when the pool's keys are.
  */
 async function keyOfFiles(g: ObjectRoutesGateway, named: string[]): Promise<PoolKey | undefined> {
-  let found: OwnerRecord | undefined;
   for (const id of named) {
     const name = geminiFileName(id);
     const owner = name === undefined ? undefined : await g.batches.fileOwner(name);
-    if (owner === undefined) continue;
-    if (found !== undefined && owner.key !== found.key) throw badRequest("the files this cache names were uploaded with two of the gateway's provider keys, which are two projects at Google: a cache holds one project's files");
-    found = owner;
+    if (owner !== undefined) return keyOf(g.gemini, owner);
   }
-  return found === undefined ? undefined : keyOf(g.gemini, found);
+  return undefined;
 }
 
 /**

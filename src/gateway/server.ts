@@ -1510,8 +1510,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       if (owner?.user !== caller.user.id) {
         throw new GatewayHttpError(403, 'permission_error', `this request names '${id.slice(0, 120)}', which the provider keeps for the whole project, not for this user, so it may hold another user's data: a file or context cache is the user's who made it through the gateway; the gateway's operator can share others with every user ("sharedObjects" in the config)`);
       }
-      if (key !== undefined && owner.key !== key) throw badRequest(`this request names '${id.slice(0, 120)}' and another of your objects made with two of the gateway's provider keys, which are two projects at the provider: name objects of one project in a request`);
-      key = owner.key;
+      // Objects made with two keys are in one project when the pool's keys are (keys rotated in one project): the first one's key reaches them all then.
+      key ??= owner.key;
     }
     return key;
   }
