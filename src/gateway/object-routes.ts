@@ -385,15 +385,17 @@ async function createInlineBatch(g: ObjectRoutesGateway, r: ObjectRequest, provi
   const fileName = provider === 'gemini' ? geminiInputFile(body) : undefined;
   if (fileName !== undefined) return createGeminiFileBatch(g, r, model!, fileName, Buffer.from(text));
   const read = provider === 'anthropic' ? readAnthropicBatch(body, reading(g, r.caller.user)) : readGeminiBatch(body, model!, reading(g, r.caller.user));
-  await g.checkObjects(r.caller, read.objects);
+  const objectsKey = await g.checkObjects(r.caller, read.objects);
   allowSummary(g, r.caller.user, read.summary);
   const up = g[provider];
+  // Its requests name the caller's file or cache: the batch runs in the project that holds it.
+  const pinned = objectsKey === undefined ? undefined : up.pool.keys.find((k) => k.label === objectsKey);
   const { f, extra } = await admitBatch(g, r, route, up, read.summary);
   const cancel = cancelOnClose(r.res);
   const path = provider === 'anthropic' ? route.upstreamPath : `/v1beta/models/${model!}:batchGenerateContent`;
   let sent: { res: UpstreamAnswer; key: PoolKey };
   try {
-    sent = await up.send(path, 'POST', { 'content-type': 'application/json', accept: 'application/json', ...headersFor(route, r.req)?.headers }, read.body, cancel);
+    sent = await up.send(path, 'POST', { 'content-type': 'application/json', accept: 'application/json', ...headersFor(route, r.req)?.headers }, read.body, cancel, 0, false, pinned);
   } catch (err) {
     throw unreachable(g, f, r.res, up, err);
   }

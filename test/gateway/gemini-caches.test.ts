@@ -153,6 +153,9 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
       expect(fake.caches.find((c) => c.name === cache.name)!.authorization).toBe(projects[i]);
       // And each request naming it goes with its key, whichever the pool would take next.
       for (let k = 0; k < 2; k++) expect((await client.models.generateContent({ model: 'gemini-2.5-flash', contents: 'summarise', config: { cachedContent: cache.name! } })).text).toBe('from the cache');
+      // A batch whose requests name it runs in its project too.
+      const batch = await client.batches.create({ model: 'gemini-2.5-flash', src: [{ contents: [{ role: 'user', parts: [{ text: 'summarise' }] }], config: { cachedContent: cache.name!, maxOutputTokens: 100 } }] });
+      expect(files.batches.find((x) => batch.name === `batches/${x.id}`)!.authorization).toBe(projects[i]);
     }
     const mine = await client.files.upload({ file: new Blob(['private']), config: { mimeType: 'text/plain' } });
     const asked = fake.requests.length;
