@@ -105,11 +105,11 @@ async function create(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const model = m[1]!;
   const until = expiryAsked(parsed, Date.now());
   g.allowModel(r.caller.user, model);
-  const sent = given.toString('utf8');
-  const text = g.promptText(r.caller, GEMINI_CACHES_ROUTE, r.reqId, sent, true);
+  const original = given.toString('utf8');
+  const text = g.promptText(r.caller, GEMINI_CACHES_ROUTE, r.reqId, original, true);
   // Redacted under the policy: the cache holds the redacted text.
-  const raw = text === sent ? given : Buffer.from(text);
-  const body = text === sent ? parsed : (JSON.parse(text) as Record<string, unknown>);
+  const raw = text === original ? given : Buffer.from(text);
+  const body = text === original ? parsed : (JSON.parse(text) as Record<string, unknown>);
   const named = storedObjectsNamed(raw, body);
   await g.checkObjects(r.caller, named);
   const pinned = await keyOfFiles(g, named);
@@ -167,7 +167,6 @@ async function create(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
 /** One of the caller's caches: read, kept longer (the time added billed), or deleted; with the key that made it. Anyone else's is a 404. */
 async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, method: string): Promise<void> {
   const up = g.gemini;
-  let owner: OwnerRecord | undefined;
   let body: Buffer | undefined;
   let until: number | undefined;
   if (method === 'PATCH') {
@@ -180,14 +179,14 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, met
   const cancel = cancelOnClose(r.res);
   // Counted first: a client cannot have Google asked about cache after cache, unlimited.
   const was = await g.caches.get(name);
-  const mine = was !== undefined && was.user === r.caller.user.id ? was : undefined;
-  const held0 = mine?.cache;
+  const owner: OwnerRecord | undefined = was !== undefined && was.user === r.caller.user.id ? was : undefined;
+  const held0 = owner?.cache;
+  const model = owner?.model ?? '-';
   // Kept longer: the time past what was held already, at the cache's storage rate.
-  const added = until !== undefined && held0 !== undefined ? g.prices.cacheCost(mine!.model ?? '-', held0.tokens, (until - Math.max(held0.expires, Date.now())) / HOUR_MS, false) : 0;
-  const { f, extra } = await held(g, r, GEMINI_CACHES_ROUTE, mine?.model ?? '-', 0, added);
+  const added = until !== undefined && held0 !== undefined ? g.prices.cacheCost(model, held0.tokens, (until - Math.max(held0.expires, Date.now())) / HOUR_MS, false) : 0;
+  const { f, extra } = await held(g, r, GEMINI_CACHES_ROUTE, model, 0, added);
   let key: PoolKey;
   try {
-    owner = mine;
     if (owner === undefined) throw new GatewayHttpError(404, 'not_found', 'no context cache of yours with this name: a cache is reached through the gateway by the user who made it');
     key = keyOf(up, owner);
   } catch (err) {
@@ -212,7 +211,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, met
     const cache = jsonObject(out);
     const expires = expiryOf(cache) ?? until!;
     const tokens = tokensOf(cache) ?? held0.tokens;
-    usd = g.prices.cacheCost(owner.model ?? '-', tokens, (expires - Math.max(held0.expires, Date.now())) / HOUR_MS, false);
+    usd = g.prices.cacheCost(model, tokens, (expires - Math.max(held0.expires, Date.now())) / HOUR_MS, false);
     g.caches.set(name, { ...owner, cache: { tokens, expires: Math.max(expires, held0.expires) } satisfies CacheHeld }, expires - Date.now());
   }
   f.flatUsd = usd;
