@@ -30,6 +30,8 @@ export class HeldBytes {
     if (this.held + more > limit) {
       throw new GatewayHttpError(503, 'gateway_busy', `the gateway holds at most ${Math.floor(limit / (1024 * 1024))} MiB of request bodies at once ("maxBufferedBytes" in the config), and other uploads hold that now: send this again shortly`, { 'retry-after': '2', connection: 'close' });
     }
+    // Already closed (the client left while its body still came): nothing to hold it for.
+    if (res.closed) return;
     if (taken.bytes === 0) res.once('close', () => this.give(taken.bytes));
     this.held += more;
     taken.bytes += more;
