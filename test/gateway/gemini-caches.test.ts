@@ -49,6 +49,11 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     expect(await status(ai(other).caches.get({ name: cache.name! }))).toBe(404);
     // Named by anyone else, it is refused before Google is asked.
     expect(await status(ai(other).models.generateContent({ model: 'gemini-2.5-flash', contents: 'what does it say?', config: { cachedContent: cache.name! } }))).toBe(403);
+    // Through Google's OpenAI-compatible API too (`extra_body.google.cached_content`, a field of the JSON body there, which the SDK's types do not list), before anything is sent.
+    const seen = s.upstream.seen.length;
+    const viaOpenAi = s.oa(other).chat.completions.create({ model: 'gemini-2.5-flash', messages: [{ role: 'user', content: 'what does it say?' }], extra_body: { google: { cached_content: cache.name } } } as never);
+    expect(await status(viaOpenAi)).toBe(403);
+    expect(s.upstream.seen.length).toBe(seen);
     expect(fake.requests.length).toBe(asked);
 
     // Named by its maker: its tokens billed at the cached rate.
