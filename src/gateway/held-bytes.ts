@@ -22,11 +22,15 @@ export class HeldBytes {
 
   /**
    * Counts `more` bytes of the body of the request `res` answers, given back when it closes (its
-   * answer sent, or the client gone). Throws a 503 when they would pass the limit; what the request
-   * took before is given back all the same when it closes.
+   * answer sent, or the client gone). Throws a 503 when they would pass the limit (a 413 when this
+   * body alone would); what the request took before is given back all the same when it closes.
    */
   take(res: ServerResponse, taken: { bytes: number }, more: number): void {
     const limit = this.limit();
+    // Larger alone than all the gateway holds at once: sending it again would not help.
+    if (taken.bytes + more > limit) {
+      throw new GatewayHttpError(413, 'request_too_large', `the request body is larger than all the gateway holds in memory at once (${limit} bytes, "maxBufferedBytes" in the config)`, { connection: 'close' });
+    }
     if (this.held + more > limit) {
       throw new GatewayHttpError(503, 'gateway_busy', `the gateway holds at most ${Math.floor(limit / (1024 * 1024))} MiB of request bodies at once ("maxBufferedBytes" in the config), and other uploads hold that now: send this again shortly`, { 'retry-after': '2', connection: 'close' });
     }

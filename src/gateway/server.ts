@@ -560,6 +560,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     maxUpload = p.maxUploadBytes ?? DEFAULT_MAX_UPLOAD;
     maxFile = p.maxFileBytes ?? DEFAULT_MAX_FILE;
     maxBuffered = p.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
+    if (maxBuffered < Math.max(maxFile, maxUpload)) log.warn({ maxBufferedBytes: maxBuffered, maxFileBytes: maxFile, maxUploadBytes: maxUpload }, 'maxBufferedBytes is below the largest file or upload the gateway accepts: such a file is refused (413) even when nothing else is held; raise maxBufferedBytes or lower maxFileBytes');
     promptSecrets = p.promptSecrets ?? 'off';
     sharedObjects = new Set(p.sharedObjects ?? []);
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));

@@ -42,5 +42,16 @@ describe('the request bodies held in memory at once are bounded (maxBufferedByte
     open.destroy();
     await until('the room is given back', async () => (await post(100_000)).status === 200);
     await until('nothing is held once the uploads are done', async () => (await heldNow()) === 0);
+    // Larger alone than the bound: a 413 (sending it again would not help), and nothing is left held.
+    const huge = await post(400_000);
+    expect([huge.status, (JSON.parse(huge.text) as { error: { message: string } }).error.message]).toEqual([413, expect.stringMatching(/larger than all the gateway holds in memory at once \(300000 bytes, "maxBufferedBytes"/)]);
+    await until('nothing is held after the refusal', async () => (await heldNow()) === 0);
+  });
+
+  it('warns when the bound is below the largest file the gateway accepts, which it would then always refuse', async () => {
+    const small = await s.another({ maxBufferedBytes: 1_000_000, maxFileBytes: 2_000_000 });
+    expect(small.logs.join('')).toMatch(/maxBufferedBytes is below the largest file or upload the gateway accepts/);
+    // The defaults (512 MiB against 100 MiB files) say nothing.
+    expect((await s.another({ maxBufferedBytes: undefined })).logs.join('')).not.toMatch(/maxBufferedBytes is below/);
   });
 });
