@@ -420,7 +420,7 @@ export class Batches {
     const reserved = (why: string) => {
       this.g.finish(f, { tokensIn: summary.promptTokens, tokensOut: summary.maxTokens, serviceTier: 'batch' }, why, true);
     };
-    const key = x.up.pool.keys.find((k) => k.label === x.key);
+    const key = x.up.pool.byLabel(x.key);
     if (answer === undefined || key === undefined) return reserved(`${outcome}_estimated`);
     let used: Used | undefined;
     try {
@@ -532,7 +532,7 @@ export class Batches {
     const route = run[p.provider];
     const f = unpackFlight(p, route, route.provider, userNow(p, this.g.user));
     const up = this.g[p.provider];
-    return { item: { f, summary: p.summary, up, key: p.key }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
+    return { item: { f, summary: p.summary, up, key: p.key }, up, key: up.pool.byLabel(p.key), since: p.since };
   }
 }
 

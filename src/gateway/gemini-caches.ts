@@ -11,7 +11,7 @@
  * answers: the tokens cached and the time until it expires. Keeping it longer is billed for the
  * time added. What a request that names a cache pays is billed with that request (its cached tokens).
  */
-import { GEMINI_CACHES_ROUTE, geminiFileName, type ObjectCall } from './batches.js';
+import { GEMINI_CACHES_ROUTE, type ObjectCall } from './batches.js';
 import type { Flight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
@@ -79,20 +79,6 @@ async function held(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, mode
 }
 
 /**
- * The key the first of the caller's files a cache holds was uploaded with (a cache and its files are
- * one project's), or undefined when it names none of the caller's (its files the operator's shared
- * ones, or none). Files uploaded with two keys are in one project when the pool's keys are.
- */
-async function keyOfFiles(g: ObjectRoutesGateway, named: string[]): Promise<PoolKey | undefined> {
-  for (const id of named) {
-    const name = geminiFileName(id);
-    const owner = name === undefined ? undefined : await g.batches.fileOwner(name);
-    if (owner !== undefined) return keyOf(g.gemini, owner);
-  }
-  return undefined;
-}
-
-/**
  * `POST /v1beta/cachedContents`: its model allowed to the caller, its text held to the prompt secrets
  * policy, the files it names the caller's; its tokens counted, what it costs for the time asked held,
  * then made with its files' key, and recorded as the caller's.
@@ -110,11 +96,11 @@ async function create(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   // Redacted under the policy: the cache holds the redacted text.
   const raw = text === original ? given : Buffer.from(text);
   const body = text === original ? parsed : (JSON.parse(text) as Record<string, unknown>);
-  const named = storedObjectsNamed(raw, body);
-  await g.checkObjects(r.caller, named);
-  const pinned = await keyOfFiles(g, named);
+  // The files it names are the caller's, and it is made with the key they went up with: a cache and its files are one project's.
+  const filesKey = await g.checkObjects(r.caller, storedObjectsNamed(raw, body));
   const up = g.gemini;
-  if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+  const pinned = filesKey === undefined ? undefined : keyOf(up, { key: filesKey });
+  up.requireKeys();
   const cancel = cancelOnClose(r.res);
 
   // Its tokens, counted by Google: what it holds (files, inline media) is known in tokens only there.

@@ -16,7 +16,7 @@ import { GEMINI_FILES_ROUTE, GEMINI_UPLOAD_PATH, geminiFileName } from './batche
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, cancelOnClose, counted, fileTooLarge, jsonAnswer, keyOf, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord, UploadTail } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
@@ -56,7 +56,7 @@ async function start(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const declared = Number(header(r.req, 'x-goog-upload-header-content-length') ?? NaN);
   if (!Number.isSafeInteger(declared) || declared < 1) throw badRequest("X-Goog-Upload-Header-Content-Length must give the file's size in bytes");
   const limit = g.maxFileBytes();
-  if (declared > limit) throw new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
+  if (declared > limit) throw fileTooLarge(limit);
   const type = header(r.req, 'x-goog-upload-header-content-type') ?? 'application/octet-stream';
   const { raw, parsed } = await g.json();
   if (!isObject(parsed)) throw badRequest("the body of an upload's start must be a JSON object: the file's metadata ({\"file\": {\"displayName\": …}})");

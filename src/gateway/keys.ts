@@ -56,6 +56,11 @@ export class KeyPool {
     return this.current;
   }
 
+  /** The key with this label (as a record of what a key made keeps it); undefined when the pool no longer holds it. */
+  byLabel(label: string | undefined): PoolKey | undefined {
+    return label === undefined ? undefined : this.current.find((k) => k.label === label);
+  }
+
   /**
    * Makes `secrets` the pool. A key kept keeps its breaker's count of recent failures; one the
    * provider had rejected is tried again, since the operator still lists it (fixed at the provider,

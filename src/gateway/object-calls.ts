@@ -130,8 +130,9 @@ export function sendJson(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, st
   r.res.writeHead(status, h);
   r.res.end(body);
 }
-export function keyOf(up: Upstream, owner: OwnerRecord): PoolKey {
-  const key = up.pool.keys.find((k) => k.label === owner.key);
+/** The key that made what `owner` records; a 502 when the pool no longer holds it. */
+export function keyOf(up: Upstream, owner: Pick<OwnerRecord, 'key'>): PoolKey {
+  const key = up.pool.byLabel(owner.key);
   if (key === undefined) throw new GatewayHttpError(502, 'upstream_error', `it was made with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
   return key;
 }
@@ -148,6 +149,11 @@ export function anthropicHeaders(req: IncomingMessage): Record<string, string> {
   const v = req.headers['anthropic-version'];
   const beta = req.headers['anthropic-beta'];
   return { 'anthropic-version': typeof v === 'string' ? v : ANTHROPIC_VERSION, ...(typeof beta === 'string' ? { 'anthropic-beta': beta } : {}) };
+}
+
+/** A file larger than `maxFileBytes`. */
+export function fileTooLarge(limit: number): GatewayHttpError {
+  return new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
 }
 
 /** A flight refused after it was counted: settled with the refusal's status. */

@@ -11,8 +11,8 @@
  * cursor.
  */
 import { ANTHROPIC_BATCH_ROUTE, ANTHROPIC_FILES_ROUTE, FILES_ROUTE, GEMINI_BATCH_ROUTE, GEMINI_CACHES_ROUTE, GEMINI_FILES_ROUTE, OPENAI_BATCH_ROUTE, throughGateway, VECTOR_STORES, VECTOR_STORES_ROUTE, type BatchProvider } from './batches.js';
-import { badRequest, GatewayHttpError } from './http-error.js';
-import { admitted, anthropicHeaders, answerJson, cancelOnClose, counted, jsonAnswer, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { badRequest } from './http-error.js';
+import { admitted, answerJson, anthropicHeaders, cancelOnClose, counted, jsonAnswer, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { OwnerRecord } from './owners.js';
 import { isObject } from './providers/types.js';
 import { OWNER_KEY } from './response-ownership.js';
@@ -59,7 +59,7 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
   const gemini = provider === 'gemini';
   const tokenParam = TOKEN_PAGED.get(route);
   const up = g[provider];
-  if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+  up.requireKeys();
   const asked = new URLSearchParams(r.query);
   const sizeName = gemini ? 'pageSize' : 'limit';
   const given = asked.get(sizeName);

@@ -22,7 +22,7 @@ import { geminiUpload } from './gemini-uploads.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, anthropicHeaders, cancelOnClose, counted, jsonAnswer, keyOf, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, anthropicHeaders, cancelOnClose, counted, fileTooLarge, jsonAnswer, keyOf, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import { list } from './object-lists.js';
 import { openaiUpload } from './openai-uploads.js';
 import type { OwnerRecord } from './owners.js';
@@ -282,7 +282,7 @@ function reading(g: ObjectRoutesGateway, user: UserRecord): BatchReading {
 async function uploadFile(g: ObjectRoutesGateway, r: ObjectRequest, route: Route): Promise<void> {
   const limit = g.maxFileBytes();
   const raw = await g.body(limit);
-  if (raw.length > limit) throw new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
+  if (raw.length > limit) throw fileTooLarge(limit);
   const anthropicFile = route === ANTHROPIC_FILES_ROUTE;
   const upload = await Upload.read(raw, r.req.headers['content-type'], anthropicFile ? "'file'" : "'file' and 'purpose'");
   const purpose = anthropicFile ? 'user_data' : upload.field('purpose');
@@ -389,7 +389,7 @@ async function createInlineBatch(g: ObjectRoutesGateway, r: ObjectRequest, provi
   allowSummary(g, r.caller.user, read.summary);
   const up = g[provider];
   // Its requests name the caller's file or cache: the batch runs in the project that holds it.
-  const pinned = objectsKey === undefined ? undefined : up.pool.keys.find((k) => k.label === objectsKey);
+  const pinned = up.pool.byLabel(objectsKey);
   const { f, extra } = await admitBatch(g, r, route, up, read.summary);
   const cancel = cancelOnClose(r.res);
   const path = provider === 'anthropic' ? route.upstreamPath : `/v1beta/models/${model!}:batchGenerateContent`;

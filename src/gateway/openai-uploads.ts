@@ -15,7 +15,7 @@ import { FILE_ID, UPLOAD_ID, UPLOADS_ROUTE, type ObjectCall } from './batches.js
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
 import type { PoolKey } from './keys.js';
-import { admitted, cancelOnClose, counted, jsonAnswer, keyOf, noSecretAcrossParts, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
+import { admitted, cancelOnClose, counted, fileTooLarge, jsonAnswer, keyOf, noSecretAcrossParts, noSecretsInPart, NOTHING, refused, sendJson, unreachable, type ObjectRequest, type ObjectRoutesGateway } from './object-calls.js';
 import type { PartEnds, UploadParts } from './owners.js';
 import { isObject } from './providers/types.js';
 import type { UpstreamAnswer } from './upstream-call.js';
@@ -43,7 +43,7 @@ async function create(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   if (typeof purpose !== 'string' || !PURPOSES.has(purpose)) throw badRequest(`'purpose' must be one of ${[...PURPOSES].join(', ')}: what the gateway's routes use a file for`);
   if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 1) throw badRequest("'bytes' must give the file's size in bytes");
   const limit = g.maxFileBytes();
-  if (bytes > limit) throw new GatewayHttpError(413, 'request_too_large', `the file is larger than the gateway accepts (${limit} bytes; "maxFileBytes" in the config)`);
+  if (bytes > limit) throw fileTooLarge(limit);
   const up = g.openai;
   const f = counted(r, UPLOADS_ROUTE, up, '-');
   const extra = await admitted(g, r, f);

@@ -162,7 +162,7 @@ export function realtimeRoutes(g: RealtimeGateway): RealtimeRoutes {
     const policy = g.realtime();
     if (policy === undefined) throw new GatewayHttpError(403, 'realtime_disabled', `this gateway does not ${what}: its operator can allow them with "realtime": { "usdPerSecret": … } in the config`);
     const up = g.upstreams[name];
-    if (up.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${up.provider.envPrefix}_API_KEY is configured on the gateway`);
+    up.requireKeys();
     return { policy, up };
   }
 
@@ -344,7 +344,7 @@ export function realtimeRoutes(g: RealtimeGateway): RealtimeRoutes {
     const record = await calls.anywhere(callId);
     if (record === undefined || record.user !== caller.user.id) throw notYours();
     const up = g.byName.get(record.provider);
-    const key = up?.pool.keys.find((k) => k.label === record.key);
+    const key = up?.pool.byLabel(record.key);
     if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the call was opened by another gateway instance with a provider key this one does not hold (${record.key}); give every instance the same keys, or close the peer connection to end the call`);
     try {
       await hangUpAt(up, key, callId);

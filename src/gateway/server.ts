@@ -224,16 +224,17 @@ function headersWith(extra?: Record<string, string>): Record<string, string> {
 }
 
 /**
- * The request's body, up to `limit` bytes. `hold`: past SMALL_BODY bytes it is counted against what
- * the gateway holds at once, until the answer to `res` is sent.
+ * The request's body, up to `limit` bytes. With `held`, past SMALL_BODY bytes it is counted against
+ * what the gateway holds at once, until the answer to `res` is sent.
  */
-function readBody(req: IncomingMessage, limit: number, hold?: { bytes: HeldBytes; res: ServerResponse }): Promise<Buffer> {
+function readBody(req: IncomingMessage, limit: number, held?: HeldBytes, res?: ServerResponse): Promise<Buffer> {
   const declared = Number(req.headers['content-length']);
   if (declared > limit) return Promise.reject(tooLarge(limit));
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const taken = { bytes: 0 };
+    // Made only for a body large enough to count: a chat request's never is.
+    let taken: { bytes: number } | undefined;
     const fail = (err: unknown) => {
       req.removeAllListeners('data');
       req.resume();
@@ -242,9 +243,10 @@ function readBody(req: IncomingMessage, limit: number, hold?: { bytes: HeldBytes
     req.on('data', (c: Buffer) => {
       size += c.length;
       if (size > limit) return fail(tooLarge(limit));
-      if (hold !== undefined && size > SMALL_BODY) {
+      if (held !== undefined && res !== undefined && size > SMALL_BODY) {
+        taken ??= { bytes: 0 };
         try {
-          hold.bytes.take(hold.res, taken, size - taken.bytes);
+          held.take(res, taken, size - taken.bytes);
         } catch (err) {
           return fail(err);
         }
@@ -1018,7 +1020,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           throw badRequest(`Conversation with id '${conversation}' not found among this user's conversations (made through the gateway).`);
         }
         const label = (before ?? conv)?.key;
-        pinned = label === undefined ? undefined : upstreams.openai.pool.keys.find((k) => k.label === label);
+        pinned = upstreams.openai.pool.byLabel(label);
         if (label !== undefined && pinned === undefined) throw new GatewayHttpError(502, 'upstream_error', `what this request continues was made with a provider key this gateway does not hold (${label}); give every instance the same keys`);
       } catch (err) {
         f.status = err instanceof GatewayHttpError ? err.status : 502;
@@ -1027,7 +1029,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
     }
     // A file or cache the caller made is kept in the project of the key that made it: only that key reaches it.
-    pinned ??= objectsKey === undefined ? undefined : upstream.pool.keys.find((k) => k.label === objectsKey);
+    pinned ??= upstream.pool.byLabel(objectsKey);
     if (hit) {
       const h = headersWith(extra);
       h['content-type'] = JSON_TYPE;
@@ -1443,7 +1445,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         const given = preParsed?.body;
         // A JSON body parser in front (express.json()) leaves an upload unread; a multipart parser has taken it apart.
         if (Buffer.isBuffer(given)) raw = given;
-        else if (!req.readableDidRead) raw = await readBody(req, maxUpload, { bytes: held, res });
+        else if (!req.readableDidRead) raw = await readBody(req, maxUpload, held, res);
         else throw new GatewayHttpError(400, 'invalid_request_error', `${path} takes the upload as it was sent: mount the gateway before any multipart parser (multer, @fastify/multipart)`);
         if (raw.length > maxUpload) throw tooLarge(maxUpload);
         const upload = await Upload.read(raw, req.headers['content-type'], route.upload);
@@ -1459,7 +1461,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         raw = Buffer.from(JSON.stringify(parsed));
         if (raw.length > maxBody) throw tooLarge(maxBody);
       } else {
-        raw = preParsed !== undefined && preParsed.body !== undefined ? Buffer.from(preParsed.body as Buffer | string) : await readBody(req, maxBody, { bytes: held, res });
+        raw = preParsed !== undefined && preParsed.body !== undefined ? Buffer.from(preParsed.body as Buffer | string) : await readBody(req, maxBody, held, res);
         if (raw.length > maxBody) throw tooLarge(maxBody);
         parsed = parseJson(raw);
       }
@@ -1606,7 +1608,6 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
 
   /** What the routes of files, batches and conversations need of this gateway, for one request (`given`: a body a framework in front already read). */
   function objectRoutes(req: IncomingMessage, given: unknown, res?: ServerResponse): ObjectRoutesGateway {
-    const hold = res === undefined ? undefined : { bytes: held, res };
     return {
       batches,
       tagged: ownersOf,
@@ -1643,7 +1644,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       body: async (limit) => {
         if (Buffer.isBuffer(given)) return given;
         if (req.readableDidRead) throw new GatewayHttpError(400, 'invalid_request_error', `${req.url?.slice(0, 100)} takes the upload as it was sent: mount the gateway before any body parser (multer, @fastify/multipart)`);
-        return readBody(req, limit, hold);
+        return readBody(req, limit, held, res);
       },
       json: async (limit = maxBody) => {
         if (given !== undefined && !Buffer.isBuffer(given) && typeof given !== 'string') {
@@ -1651,7 +1652,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
           if (raw.length > limit) throw tooLarge(limit);
           return { raw, parsed: given };
         }
-        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, limit, hold);
+        const raw = given !== undefined ? Buffer.from(given as Buffer | string) : await readBody(req, limit, held, res);
         if (raw.length > limit) throw tooLarge(limit);
         return { raw, parsed: parseJson(raw) };
       },
@@ -1690,7 +1691,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       const owner = await stored.ownerOf(id, cancel);
       if (owner === undefined || owner.user !== caller.user.id) throw new GatewayHttpError(404, 'not_found', 'no response of yours with this id: a stored response is reached through the gateway by the user it was made for');
       up = byName.get(owner.provider);
-      key = up?.pool.keys.find((k) => k.label === owner.key);
+      key = up?.pool.byLabel(owner.key);
       if (up === undefined || key === undefined) throw new GatewayHttpError(502, 'upstream_error', `the response was started with a provider key this gateway does not hold (${owner.key}); give every instance the same keys`);
       f.upstream = up.provider.name;
       if (owner.model !== undefined) f.model = owner.model;

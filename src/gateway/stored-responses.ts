@@ -115,7 +115,7 @@ export class StoredResponses {
     const f = unpackFlight(p, RESPONSES_ROUTE, openai, userNow(p, this.g.user));
     const up = this.g.openai;
     const stopLease = f.plan === undefined ? () => undefined : keepLease(this.g.counters, f.plan, (err) => this.g.log.error({ err, reqId: f.reqId }, "renewing a background response's place among the requests in flight failed"));
-    return { item: { f, maxTokens: p.maxTokens, stopLease }, up, key: up.pool.keys.find((k) => k.label === p.key), since: p.since };
+    return { item: { f, maxTokens: p.maxTokens, stopLease }, up, key: up.pool.byLabel(p.key), since: p.since };
   }
 
   /** The background responses this instance follows now. */

@@ -85,6 +85,11 @@ export class Upstream {
     this.basePath = u.pathname.replace(/\/+$/, '');
   }
 
+  /** Refuses a call to a provider the gateway holds no key of (checked before a call is counted, where that matters). */
+  requireKeys(): void {
+    if (this.pool.size === 0) throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
+  }
+
   /** The base URL calls go to, for the operator's logs. */
   get base(): string {
     return this.origin + this.basePath;
@@ -124,9 +129,7 @@ export class Upstream {
    * the key as OpenAI's SDK sends it.
    */
   async send(path: string, method: 'GET' | 'POST', headers: Record<string, string>, body: Buffer | undefined, signal: Cancel, used = 0, bearer = false, only?: PoolKey): Promise<UpstreamResponse> {
-    if (this.pool.size === 0) {
-      throw new GatewayHttpError(503, 'upstream_unavailable', `no ${this.provider.envPrefix}_API_KEY is configured on the gateway`);
-    }
+    this.requireKeys();
     const tried = new Set<PoolKey>();
     let lastError: GatewayHttpError | undefined;
     for (let attempt = used; attempt <= this.opts.retries; attempt++) {

@@ -84,6 +84,9 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     expect((await s.nextRow('maker')).costUsd).toBe(0);
 
     expect(await status(ai(other).caches.delete({ name: cache.name! }))).toBe(404);
+    // A request that names no cache is the fake upstream's as before, with the caches' fake in front of it.
+    expect((await ai(other).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hello' })).text).toMatch(/^(tok)+$/);
+    expect((await ai(other).models.countTokens({ model: 'gemini-2.5-flash', contents: 'hello' })).totalTokens).toBe(12);
     await ai(token).caches.delete({ name: cache.name! });
     expect(fake.caches.some((c) => c.name === cache.name)).toBe(false);
     const gone = fake.requests.length;
