@@ -1,7 +1,7 @@
 /**
  * The proxies under test, one per process and run as shipped JavaScript (keyward from dist/, built by
  * the runner), so neither pays for a TypeScript loader at run time:
- *   node bench/gateway/proxies.mjs passthrough <upstream> | keyward <upstream> [redisUrl]
+ *   node bench/gateway/proxies.mjs passthrough <upstream> | floor <upstream> | keyward <upstream> [redisUrl]
  * Prints `READY <port> [token]` when listening.
  */
 import { createServer } from 'node:http';
@@ -11,12 +11,16 @@ import { join } from 'node:path';
 import process from 'node:process';
 import { batchedDestination, createGateway, createLogger, issueToken, MemoryCounters, MemoryDirectory, RedisCounters, SqliteStore } from '../../dist/gateway/index.js';
 import { startPassthrough } from './passthrough.mjs';
+import { startPolicyFloor } from './policy-floor.mjs';
 
 const [kind, upstream, redisUrl] = process.argv.slice(2);
 const key = process.env.BENCH_PROVIDER_KEY;
 
 if (kind === 'passthrough') {
   startPassthrough(upstream, 0, (port) => process.stdout.write(`READY ${port}\n`));
+  process.on('SIGTERM', () => process.exit(0));
+} else if (kind === 'floor') {
+  startPolicyFloor(upstream, key, (port, token) => process.stdout.write(`READY ${port} ${token}\n`));
   process.on('SIGTERM', () => process.exit(0));
 } else if (kind === 'keyward') {
   const dir = new MemoryDirectory();

@@ -1,6 +1,7 @@
 /**
  * keyward gateway vs a bare node:http + undici passthrough vs the Portkey gateway, all in front of the
- * same fake upstream on 127.0.0.1, in one run. Reports the latency each proxy adds over calling the
+ * same fake upstream on 127.0.0.1, in one run; with them the policy floor (policy-floor.mjs), the least
+ * a proxy can do to keep the same policies, to show what of keyward's cost the policies alone take. Reports the latency each proxy adds over calling the
  * upstream directly (p50, p99), throughput, and time to the first streamed chunk, at concurrency 1, 16, 64.
  *
  *   node --import tsx bench/gateway/run.ts [--seconds 2] [--rounds 3] [--warmup 8] [--json]
@@ -203,6 +204,22 @@ function combine(t: Target, mode: 'plain' | 'stream', concurrency: number, sampl
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
+/** The cells where a target's added latency is over 1.25× bare's, or its throughput under 1/1.25 of bare's. */
+function outsideTarget(name: string, get: (name: string, mode: string, c: number) => Cell | undefined): string[] {
+  const out: string[] = [];
+  for (const mode of ['plain', 'stream']) {
+    for (const c of CONCURRENCY) {
+      const d = get('direct', mode, c)!;
+      const b = get('bare', mode, c)!;
+      const x = get(name, mode, c)!;
+      const added = (x.p50 - d.p50) / Math.max(b.p50 - d.p50, 0.01);
+      if (added > 1.25) out.push(`${mode} c=${c} added ${f(added)}×`);
+      if (x.rps < b.rps / 1.25) out.push(`${mode} c=${c} req/s ${f(x.rps / b.rps)}×`);
+    }
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   let redis: TestRedis | undefined;
   buildIfStale();
@@ -211,6 +228,8 @@ async function main(): Promise<void> {
   const targets: Target[] = [{ name: 'direct', origin: upstream, headers: { authorization: `Bearer ${key}` } }];
   const bare = await spawnTarget(['bench/gateway/proxies.mjs', 'passthrough', upstream]);
   targets.push({ name: 'bare', origin: `http://127.0.0.1:${bare.port}`, headers: { authorization: `Bearer ${key}` }, pid: bare.child.pid });
+  const floor = await spawnTarget(['bench/gateway/proxies.mjs', 'floor', upstream]);
+  targets.push({ name: 'floor', origin: `http://127.0.0.1:${floor.port}`, headers: { authorization: `Bearer ${floor.token}` }, pid: floor.child.pid });
   const kw = await spawnTarget(['bench/gateway/proxies.mjs', 'keyward', upstream]);
   targets.push({ name: 'keyward', origin: `http://127.0.0.1:${kw.port}`, headers: { authorization: `Bearer ${kw.token}` }, pid: kw.child.pid });
   if (hasProgram('redis-server')) {
@@ -270,6 +289,10 @@ async function main(): Promise<void> {
   lines.push('');
   lines.push('On a shared 2-core machine wall-clock figures swing with other load; proxy CPU per request (from /proc) is the steadier measure of what each proxy costs.');
   lines.push('Targets (issue 4): keyward added latency and throughput within 1.25× of bare at every concurrency (1.5× on Redis), ≥ 3× Portkey throughput, first chunk within 2 ms of direct.');
+  for (const name of ['keyward', 'floor']) {
+    const missed = outsideTarget(name, get);
+    lines.push(`${name === 'floor' ? 'The policy floor' : 'keyward'} is outside 1.25× of bare in ${missed.length} of 12 checks of this run${missed.length ? `: ${missed.join(', ')}` : ''}.`);
+  }
   if (redis) {
     // Measured with the proxies idle, after the cells.
     const floor = await redisFloor(redis.url);
