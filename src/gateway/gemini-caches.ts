@@ -10,8 +10,11 @@
  * own), holds what it costs for the time asked against the budgets, and bills it from what Google
  * answers: the tokens cached and the time until it expires. Keeping it longer is billed for the
  * time added. What a request that names a cache pays is billed with that request (its cached tokens).
+ * A cache deleted or kept shorter is given back the storage it will not use, up to what was billed
+ * for its storage that same UTC day (see CacheHeld): a credit, a ledger row of negative cost.
  */
 import { GEMINI_CACHES_ROUTE, type ObjectCall } from './batches.js';
+import { period } from './budget.js';
 import type { Flight } from './flight.js';
 import { badRequest, GatewayHttpError } from './http-error.js';
 import { jsonObject } from './json-body.js';
@@ -143,7 +146,8 @@ async function create(g: ObjectRoutesGateway, r: ObjectRequest): Promise<void> {
   const expires = expiryOf(cache) ?? until;
   const name = cache?.name;
   if (typeof name === 'string' && name.startsWith('cachedContents/')) {
-    g.caches.set(name, { user: r.caller.user.id, provider: up.provider.name, key: key.label, model, cache: { tokens, expires } }, expires - Date.now());
+    const storage = g.prices.cacheCost(model, tokens, (expires - Date.now()) / HOUR_MS, false);
+    g.caches.set(name, { user: r.caller.user.id, provider: up.provider.name, key: key.label, model, cache: { tokens, expires, day: today(), dayUsd: storage } }, expires - Date.now());
   } else g.log.warn({ reqId: r.reqId }, 'a context cache came back without a name the gateway knows: nobody can reach it through the gateway');
   f.flatUsd = g.prices.cacheCost(model, tokens, (expires - Date.now()) / HOUR_MS, true);
   sendJson(g, r, f, answer.statusCode, out, extra);
@@ -164,7 +168,8 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, met
   const query = method === 'PATCH' ? updateMask(r.query) : '';
   const cancel = cancelOnClose(r.res);
   // Counted first: a client cannot have Google asked about cache after cache, unlimited.
-  const was = await g.caches.get(name);
+  // Read where every instance writes it: another may have kept it longer (or shorter) since this one last saw it.
+  const was = await g.caches.get(name, true);
   const owner: OwnerRecord | undefined = was !== undefined && was.user === r.caller.user.id ? was : undefined;
   const held0 = owner?.cache;
   const model = owner?.model ?? '-';
@@ -192,17 +197,49 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, met
   }
   const out = await jsonAnswer(g, f, answer, up.provider);
   let usd = 0;
-  if (method === 'DELETE') g.caches.delete(name);
-  else if (method === 'PATCH' && held0 !== undefined) {
+  if (method === 'DELETE') {
+    g.caches.delete(name);
+    if (held0 !== undefined) usd = -ended(g, model, held0, Date.now()).credit;
+  } else if (method === 'PATCH' && held0 !== undefined) {
     const cache = jsonObject(out);
     const expires = expiryOf(cache) ?? until!;
     const tokens = tokensOf(cache) ?? held0.tokens;
-    usd = g.prices.cacheCost(model, tokens, (expires - Math.max(held0.expires, Date.now())) / HOUR_MS, false);
-    g.caches.set(name, { ...owner, cache: { tokens, expires: Math.max(expires, held0.expires) } satisfies CacheHeld }, expires - Date.now());
+    const now = Date.now();
+    let kept: CacheHeld;
+    if (expires >= held0.expires) {
+      usd = g.prices.cacheCost(model, tokens, (expires - Math.max(held0.expires, now)) / HOUR_MS, false);
+      const day = today();
+      kept = { tokens, expires, day, dayUsd: (held0.day === day ? (held0.dayUsd ?? 0) : 0) + usd };
+    } else {
+      const back = ended(g, model, held0, expires);
+      usd = -back.credit;
+      kept = back.left;
+    }
+    g.caches.set(name, { ...owner, cache: kept }, expires - now);
   }
   f.flatUsd = usd;
   sendJson(g, r, f, answer.statusCode, out, extra);
-  g.finish(f, NOTHING, 'ok', usd > 0);
+  g.finish(f, NOTHING, usd < 0 ? 'credit' : 'ok', usd !== 0);
+}
+
+function today(): string {
+  return period('day').key;
+}
+
+/**
+ * A cache ended at `end` (deleted now, or kept shorter), before the time billed for it ran out: the
+ * storage it will not use, given back up to what its storage was billed today, and what is then held
+ * as billed (the end of the time paid for moves back as far as the credit pays for).
+ */
+function ended(g: ObjectRoutesGateway, model: string, held: CacheHeld, end: number): { credit: number; left: CacheHeld } {
+  const from = Math.max(end, Date.now());
+  const unused = from < held.expires ? g.prices.cacheCost(model, held.tokens, (held.expires - from) / HOUR_MS, false) : 0;
+  const day = today();
+  const billedToday = held.day === day ? (held.dayUsd ?? 0) : 0;
+  const credit = Math.min(unused, billedToday);
+  if (credit <= 0) return { credit: 0, left: held };
+  const expires = Math.round(held.expires - (held.expires - from) * (credit / unused));
+  return { credit, left: { tokens: held.tokens, expires, day, dayUsd: billedToday - credit } };
 }
 
 /** The `updateMask` a client sent with a change (`ttl`, `expireTime`), and nothing else of its query. */

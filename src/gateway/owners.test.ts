@@ -39,14 +39,14 @@ describe('whose a file, batch or upload is, as another instance or a restarted g
     expect((await new Owners('upload', 60_000, shared).get('upload_1'))?.upload).toBeUndefined();
   });
 
-  it('keeps a context cache for as long as it was asked, with its tokens and when its billed time ends', async () => {
+  it('keeps a context cache for as long as it was asked, with its tokens, when its billed time ends and what its storage was billed today', async () => {
     const raw = new Map<string, { v: Buffer; ttl: number }>();
     const shared: SharedValues = { get: async (k) => raw.get(k)?.v, set: (k, v, ttl) => void raw.set(k, { v, ttl }), delete: (k) => void raw.delete(k) };
-    const cache: OwnerRecord = { user: 'u1', provider: 'gemini', key: 'gemini…abcd', model: 'gemini-2.5-flash', cache: { tokens: 4_096, expires: Date.now() + 90 * 86_400_000 } };
+    const cache: OwnerRecord = { user: 'u1', provider: 'gemini', key: 'gemini…abcd', model: 'gemini-2.5-flash', cache: { tokens: 4_096, expires: Date.now() + 90 * 86_400_000, day: 'd20261130', dayUsd: 0.25 } };
     new Owners('cache', 60_000, shared).set('cachedContents/c1', cache, 90 * 86_400_000);
     expect(raw.get('cache:cachedContents/c1')!.ttl).toBe(90 * 86_400_000);
     expect(await new Owners('cache', 60_000, shared).get('cachedContents/c1')).toEqual(cache);
-    for (const bad of [{ tokens: -1, expires: 1 }, { tokens: 1.5, expires: 1 }, { tokens: 1 }, 'cache']) {
+    for (const bad of [{ tokens: -1, expires: 1 }, { tokens: 1.5, expires: 1 }, { tokens: 1 }, 'cache', { tokens: 1, expires: 1, day: 20261130 }, { tokens: 1, expires: 1, dayUsd: -1 }, { tokens: 1, expires: 1, dayUsd: 'all' }]) {
       raw.set('cache:cachedContents/c1', { v: Buffer.from(JSON.stringify({ ...cache, cache: bad })), ttl: 1 });
       expect((await new Owners('cache', 60_000, shared).get('cachedContents/c1'))?.cache).toBeUndefined();
     }

@@ -35,6 +35,14 @@ export interface OwnerRecord {
 export interface CacheHeld {
   tokens: number;
   expires: number;
+  /**
+   * The UTC day (a budget period key, `d…`) its storage was last billed on, and how much storage was
+   * billed that day: what a cache ended early that same day may be given back. Budgets are days and
+   * months (UTC), so a sum billed today lies in every current period; one billed on an earlier day
+   * may lie in a period that has ended, and is not given back.
+   */
+  day?: string;
+  dayUsd?: number;
 }
 
 /** The last bytes a resumable upload took (base64), and where in the file they end: a secret cut between two chunks is read whole with the next. */
@@ -131,7 +139,17 @@ export class Owners {
 
 function isCache(v: unknown): v is CacheHeld {
   const c = v as Partial<CacheHeld> | null | undefined;
-  return typeof c === 'object' && c !== null && typeof c.tokens === 'number' && Number.isSafeInteger(c.tokens) && c.tokens >= 0 && typeof c.expires === 'number' && Number.isSafeInteger(c.expires);
+  return (
+    typeof c === 'object' &&
+    c !== null &&
+    typeof c.tokens === 'number' &&
+    Number.isSafeInteger(c.tokens) &&
+    c.tokens >= 0 &&
+    typeof c.expires === 'number' &&
+    Number.isSafeInteger(c.expires) &&
+    (c.day === undefined || typeof c.day === 'string') &&
+    (c.dayUsd === undefined || (typeof c.dayUsd === 'number' && Number.isFinite(c.dayUsd) && c.dayUsd >= 0))
+  );
 }
 
 function isSummary(v: unknown): v is BatchSummary {

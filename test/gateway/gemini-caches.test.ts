@@ -1,5 +1,5 @@
 import { createPartFromUri, GoogleGenAI } from '@google/genai';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { Prices } from '../../src/gateway/providers/prices.js';
 import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
@@ -79,9 +79,13 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     const kept = await s.nextRow('maker');
     expect(kept).toMatchObject({ route: 'cache', status: 200 });
     near(kept.costUsd, (tokens * 1 * 1) / 1e6);
-    // Kept shorter: nothing more billed, nor given back (the time was held as asked).
+    // Kept shorter: the storage it will not use is given back, as much as was billed for it today (all of it here).
+    const shortenedAt = Date.now();
+    const billedUntil = Date.parse(later.expireTime!);
     await ai(token).caches.update({ name: cache.name!, config: { ttl: '60s' } });
-    expect((await s.nextRow('maker')).costUsd).toBe(0);
+    const shorter = await s.nextRow('maker');
+    expect(shorter).toMatchObject({ route: 'cache', status: 200, outcome: 'credit' });
+    near(-shorter.costUsd, (tokens * ((billedUntil - shortenedAt - 60_000) / HOUR)) / 1e6);
 
     expect(await status(ai(other).caches.delete({ name: cache.name! }))).toBe(404);
     // A request that names no cache is the fake upstream's as before, with the caches' fake in front of it.
@@ -89,6 +93,12 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     expect((await ai(other).models.countTokens({ model: 'gemini-2.5-flash', contents: 'hello' })).totalTokens).toBe(12);
     await ai(token).caches.delete({ name: cache.name! });
     expect(fake.caches.some((c) => c.name === cache.name)).toBe(false);
+    // Deleted within its last minute: that minute given back too. What the maker spent in all is its making and the request that named it.
+    const deleted = await s.nextRow('maker');
+    expect(deleted).toMatchObject({ route: 'cache', status: 200, outcome: 'credit' });
+    expect(-deleted.costUsd).toBeGreaterThan((tokens * (50 / 3600)) / 1e6);
+    expect(-deleted.costUsd).toBeLessThanOrEqual((tokens * (60 / 3600)) / 1e6);
+    near(s.spentToday('maker') / 1e9, (tokens * 0.3) / 1e6 + used.costUsd);
     const gone = fake.requests.length;
     expect(await status(ai(token).caches.get({ name: cache.name! }))).toBe(404);
     expect(fake.requests.length).toBe(gone);
@@ -107,6 +117,21 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     const asked = fake.requests.length;
     expect(await status(ai(token).caches.update({ name: cache.name!, config: { ttl: `${400 * 24 * 3600}s` } }))).toBe(402);
     expect(fake.requests.length).toBe(asked);
+  });
+
+  it('gives back no storage billed on an earlier day: that day may lie in a budget period that has ended', async () => {
+    const token = s.tokenFor('overnight', { budgetUsd: 100, period: 'day' });
+    const cache = await ai(token).caches.create({ model: 'gemini-2.5-flash', config: { contents: doc('the handbook'), ttl: `${2 * 24 * 3600}s` } });
+    await s.nextRow('overnight');
+    const made = await s.nextRow('overnight');
+    expect(made.costUsd).toBeGreaterThan(0);
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 24 * HOUR });
+    try {
+      await ai(token).caches.delete({ name: cache.name! });
+      expect(await s.nextRow('overnight')).toMatchObject({ route: 'cache', status: 200, outcome: 'ok', costUsd: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("holds a cache's text to the prompt secrets policy, and refuses what Google would not take before asking it", async () => {

@@ -225,7 +225,7 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
     expect((await oa(b.gw.origin).uploads.complete(upload.id, { part_ids: [p2.id, p1.id] })).status).toBe('completed');
   });
 
-  it('reaches a context cache made on one instance from another: named, kept longer and billed there, its maker alone', async () => {
+  it('reaches a context cache made on one instance from another: named, kept longer and billed there, given back on the first when deleted, its maker alone', async () => {
     const caches = attachFakeCaches(upstream.server, keys.gemini);
     try {
       const a = await instance();
@@ -245,6 +245,11 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('background res
       const kept = () => b.ledger.rows({ userId: a.store.getUser('cacher')!.id }).filter((r) => r.route === 'cache');
       await until('the longer keep is in the ledger', () => kept().length === 1);
       expect(Math.abs(kept()[0]!.costUsd - tokens / 1e6) / (tokens / 1e6)).toBeLessThan(1e-3);
+      // Deleted on the first instance: the two hours it will not use given back there, from what the second recorded.
+      await ai(a.gw.origin).caches.delete({ name: cache.name! });
+      const credits = () => a.ledger.rows({ userId: a.store.getUser('cacher')!.id }).filter((r) => r.route === 'cache' && r.outcome === 'credit');
+      await until('the credit is in the ledger', () => credits().length === 1);
+      expect(Math.abs(-credits()[0]!.costUsd - (2 * tokens) / 1e6) / ((2 * tokens) / 1e6)).toBeLessThan(1e-3);
     } finally {
       caches.close();
     }
