@@ -106,6 +106,12 @@ describe("a prompt past a model's long-context threshold pays the long rates", (
     expect(prices.cost('gpt-5.4-pro', 300_000, 0)).toBeCloseTo(usd(60, 300_000), 15);
   });
 
+  it('applies the same rule to GPT-5.5 ($10 / $45 past 272K, cached input $1) and GPT-5.5 pro', () => {
+    expect(prices.cost('gpt-5.5', 272_000, 1_000)).toBeCloseTo(usd(5, 272_000) + usd(30, 1_000), 15);
+    expect(prices.usageCost('gpt-5.5', { tokensIn: 272_001, tokensOut: 1_000, cachedIn: 72_001 })).toBeCloseTo(usd(10, 200_000) + usd(1, 72_001) + usd(45, 1_000), 15);
+    expect(prices.cost('gpt-5.5-pro', 300_000, 10)).toBeCloseTo(usd(60, 300_000) + usd(270, 10), 15);
+  });
+
   it("scales Anthropic's cache writes with the long input, and Gemini Pro's rates past 200K", () => {
     const u = { tokensIn: 250_000, tokensOut: 100, cachedIn: 100_000, cacheWriteIn: 20_000, cacheWrite1hIn: 10_000 };
     expect(prices.usageCost('claude-sonnet-4-5', u)).toBeCloseTo(usd(6, 120_000) + usd(0.6, 100_000) + usd(7.5, 20_000) + usd(12, 10_000) + usd(22.5, 100), 15);
@@ -127,7 +133,7 @@ describe("a prompt past a model's long-context threshold pays the long rates", (
   });
 
   it('prices the newer models, and an Opus the table does not list yet at the dearest Opus rate', () => {
-    expect(prices.cost('gpt-5.5', 1e6, 1e6)).toBe(35);
+    expect(prices.cost('gpt-5.5', 2e5, 1e6)).toBeCloseTo(31, 12);
     expect(prices.cost('gpt-5.4-nano', 1e6, 1e6)).toBeCloseTo(1.45, 12);
     expect(prices.cost('claude-opus-4-6', 1e6, 1e6)).toBe(30);
     expect(prices.cost('claude-opus-4-5-20251101', 1e6, 1e6)).toBe(30);

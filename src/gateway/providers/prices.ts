@@ -90,7 +90,7 @@ export const DEFAULT_CACHE_STORAGE = 4.5;
 /** The tool calls a request ran (its usage) or may run (its reservation), billed per call on top of the tokens. */
 export type ToolCalls = Pick<Usage, 'searches' | 'searchQueries' | 'fileSearches'>;
 
-/** OpenAI's GPT-5.4 models and their 1.05M-token window: a prompt over 272K tokens pays twice the input and 1.5 times the output. */
+/** OpenAI's GPT-5.4 and GPT-5.5 models and their 1.05M-token window: a prompt over 272K tokens pays twice the input and 1.5 times the output, for the whole request. */
 const openaiLong = (input: number, output: number, cachedInput?: number): LongContextPrice => ({ above: 272_000, input: input * 2, output: output * 1.5, ...(cachedInput !== undefined ? { cachedInput: cachedInput * 2 } : {}) });
 /** Anthropic's 1M-token window of Sonnet 4 and 4.5: a prompt over 200K tokens pays $6 and $22.50. */
 const SONNET_LONG: LongContextPrice = { above: 200_000, input: 6, output: 22.5, cachedInput: 0.6 };
@@ -98,8 +98,8 @@ const SONNET_LONG: LongContextPrice = { above: 200_000, input: 6, output: 22.5, 
 export const DEFAULT_PRICES: PriceTable = {
   // A prompt read from OpenAI's cache costs `cachedInput`. Priority processing costs `priority` times
   // the standard rates where OpenAI's price list says less than twice (gpt-4o: $4.25 / $17 against $2.50 / $10).
-  'gpt-5.5': { input: 5, cachedInput: 0.5, output: 30 },
-  'gpt-5.5-pro': { input: 30, output: 180 },
+  'gpt-5.5': { input: 5, cachedInput: 0.5, output: 30, longContext: openaiLong(5, 30, 0.5) },
+  'gpt-5.5-pro': { input: 30, output: 180, longContext: openaiLong(30, 180) },
   'gpt-5.4': { input: 2.5, cachedInput: 0.25, output: 15, longContext: openaiLong(2.5, 15, 0.25) },
   'gpt-5.4-pro': { input: 30, output: 180, longContext: openaiLong(30, 180) },
   'gpt-5.4-mini': { input: 0.75, cachedInput: 0.075, output: 4.5 },
