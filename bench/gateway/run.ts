@@ -1,8 +1,9 @@
 /**
  * keyward gateway vs a bare node:http + undici passthrough vs the Portkey gateway, all in front of the
  * same fake upstream on 127.0.0.1, in one run; with them the policy floor (policy-floor.mjs), the least
- * a proxy can do to keep the same policies, to show what of keyward's cost the policies alone take. Reports the latency each proxy adds over calling the
- * upstream directly (p50, p99), throughput, and time to the first streamed chunk, at concurrency 1, 16, 64.
+ * a proxy can do to keep the same policies, to show what of keyward's cost the policies alone take.
+ * Reports the latency each proxy adds over calling the upstream directly (p50, p99), throughput, and
+ * time to the first streamed chunk, at concurrency 1, 16, 64.
  *
  *   node --import tsx bench/gateway/run.ts [--seconds 2] [--rounds 3] [--warmup 8] [--json]
  *
