@@ -205,6 +205,11 @@ function combine(t: Target, mode: 'plain' | 'stream', concurrency: number, sampl
 
 const f = (n: number, d = 2) => (Number.isFinite(n) ? n.toFixed(d) : '—');
 
+/** A target's added latency over bare's, the upstream called directly being `d`. */
+function addedVsBare(x: Cell, b: Cell, d: Cell): number {
+  return (x.p50 - d.p50) / Math.max(b.p50 - d.p50, 0.01);
+}
+
 /** The cells where a target's added latency is over 1.25× bare's, or its throughput under 1/1.25 of bare's. */
 function outsideTarget(name: string, get: (name: string, mode: string, c: number) => Cell | undefined): string[] {
   const out: string[] = [];
@@ -213,7 +218,7 @@ function outsideTarget(name: string, get: (name: string, mode: string, c: number
       const d = get('direct', mode, c)!;
       const b = get('bare', mode, c)!;
       const x = get(name, mode, c)!;
-      const added = (x.p50 - d.p50) / Math.max(b.p50 - d.p50, 0.01);
+      const added = addedVsBare(x, b, d);
       if (added > 1.25) out.push(`${mode} c=${c} added ${f(added)}×`);
       if (x.rps < b.rps / 1.25) out.push(`${mode} c=${c} req/s ${f(x.rps / b.rps)}×`);
     }
@@ -278,8 +283,7 @@ async function main(): Promise<void> {
       for (const t of targets) {
         const x = get(t.name, mode, c)!;
         const added = x.p50 - d.p50;
-        const bareAdded = b.p50 - d.p50;
-        const vsBare = t.name === 'direct' || t.name === 'bare' ? '' : `${f(added / Math.max(bareAdded, 0.01))}×`;
+        const vsBare = t.name === 'direct' || t.name === 'bare' ? '' : `${f(addedVsBare(x, b, d))}×`;
         const rpsBare = t.name === 'direct' ? '' : `${f(x.rps / b.rps)}×`;
         const rpsPk = p && t.name.startsWith('keyward') ? `${f(x.rps / p.rps)}×` : '';
         const cpuBare = x.cpuUs !== undefined && b.cpuUs !== undefined && t.name !== 'bare' ? `${f(x.cpuUs / b.cpuUs)}×` : '';

@@ -208,8 +208,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, met
     let kept: CacheHeld;
     if (expires >= held0.expires) {
       usd = g.prices.cacheCost(model, tokens, (expires - Math.max(held0.expires, now)) / HOUR_MS, false);
-      const day = today();
-      kept = { tokens, expires, day, dayUsd: (held0.day === day ? (held0.dayUsd ?? 0) : 0) + usd };
+      kept = { tokens, expires, day: today(), dayUsd: billedToday(held0) + usd };
     } else {
       const back = ended(g, model, held0, expires);
       usd = -back.credit;
@@ -226,6 +225,11 @@ function today(): string {
   return period('day').key;
 }
 
+/** What a cache's storage was billed today (nothing when it was last billed on an earlier day). */
+function billedToday(held: CacheHeld): number {
+  return held.day === today() ? (held.dayUsd ?? 0) : 0;
+}
+
 /**
  * A cache ended at `end` (deleted now, or kept shorter), before the time billed for it ran out: the
  * storage it will not use, given back up to what its storage was billed today, and what is then held
@@ -234,12 +238,11 @@ function today(): string {
 function ended(g: ObjectRoutesGateway, model: string, held: CacheHeld, end: number): { credit: number; left: CacheHeld } {
   const from = Math.max(end, Date.now());
   const unused = from < held.expires ? g.prices.cacheCost(model, held.tokens, (held.expires - from) / HOUR_MS, false) : 0;
-  const day = today();
-  const billedToday = held.day === day ? (held.dayUsd ?? 0) : 0;
-  const credit = Math.min(unused, billedToday);
+  const billed = billedToday(held);
+  const credit = Math.min(unused, billed);
   if (credit <= 0) return { credit: 0, left: held };
   const expires = Math.round(held.expires - (held.expires - from) * (credit / unused));
-  return { credit, left: { tokens: held.tokens, expires, day, dayUsd: billedToday - credit } };
+  return { credit, left: { tokens: held.tokens, expires, day: today(), dayUsd: billed - credit } };
 }
 
 /** The `updateMask` a client sent with a change (`ttl`, `expireTime`), and nothing else of its query. */

@@ -139,22 +139,22 @@ export class Owners {
 
 function isCache(v: unknown): v is CacheHeld {
   const c = v as Partial<CacheHeld> | null | undefined;
-  return (
-    typeof c === 'object' &&
-    c !== null &&
-    typeof c.tokens === 'number' &&
-    Number.isSafeInteger(c.tokens) &&
-    c.tokens >= 0 &&
-    typeof c.expires === 'number' &&
-    Number.isSafeInteger(c.expires) &&
-    (c.day === undefined || typeof c.day === 'string') &&
-    (c.dayUsd === undefined || (typeof c.dayUsd === 'number' && Number.isFinite(c.dayUsd) && c.dayUsd >= 0))
-  );
+  return typeof c === 'object' && c !== null && isCount(c.tokens) && typeof c.expires === 'number' && Number.isSafeInteger(c.expires) && (c.day === undefined || typeof c.day === 'string') && (c.dayUsd === undefined || isAmount(c.dayUsd));
+}
+
+/** A whole number of things (tokens, bytes, lines), never negative. */
+function isCount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+}
+
+/** A finite sum that is never negative (dollars, an estimate). */
+function isAmount(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n >= 0;
 }
 
 function isSummary(v: unknown): v is BatchSummary {
   const b = v as Partial<BatchSummary> | null | undefined;
-  return typeof b === 'object' && b !== null && typeof b.endpoint === 'string' && typeof b.model === 'string' && [b.requests, b.promptTokens, b.maxTokens, b.reserveUsd, b.uncapped].every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0);
+  return typeof b === 'object' && b !== null && typeof b.endpoint === 'string' && typeof b.model === 'string' && [b.requests, b.promptTokens, b.maxTokens, b.reserveUsd, b.uncapped].every(isAmount);
 }
 
 function isUpload(v: unknown): v is NonNullable<OwnerRecord['upload']> {
@@ -164,7 +164,7 @@ function isUpload(v: unknown): v is NonNullable<OwnerRecord['upload']> {
 
 function isParts(v: unknown): v is UploadParts {
   const p = v as Partial<UploadParts> | null | undefined;
-  return typeof p === 'object' && p !== null && typeof p.received === 'number' && Number.isSafeInteger(p.received) && p.received >= 0 && typeof p.ends === 'object' && p.ends !== null && !Array.isArray(p.ends) && Object.values(p.ends).every(isEnds);
+  return typeof p === 'object' && p !== null && isCount(p.received) && typeof p.ends === 'object' && p.ends !== null && !Array.isArray(p.ends) && Object.values(p.ends).every(isEnds);
 }
 
 function isEnds(v: unknown): v is PartEnds {
@@ -184,9 +184,9 @@ function isFileRead(v: unknown): v is GeminiFileRead {
     typeof f.carry === 'string' &&
     Array.isArray(f.costs) &&
     f.costs.length % 3 === 0 &&
-    f.costs.every((n) => typeof n === 'number' && Number.isFinite(n) && n >= 0) &&
+    f.costs.every(isAmount) &&
     Array.isArray(f.objects) &&
     f.objects.every((o) => typeof o === 'string') &&
-    [f.lines, f.uncapped, f.bytes].every((n) => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)
+    [f.lines, f.uncapped, f.bytes].every(isCount)
   );
 }
