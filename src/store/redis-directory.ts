@@ -9,7 +9,9 @@
  * the limits) reloads the whole mirror.
  *
  * While Redis is unreachable an instance keeps authenticating from its last mirror (limits and
- * budgets then follow --limits-on-store-failure); it reloads as soon as Redis is back.
+ * budgets then follow --limits-on-store-failure); it reloads as soon as Redis is back. A change made
+ * on an instance stays in force in its mirror until Redis has taken it, through any reload or other
+ * instance's message in between, and one made while Redis was away is sent when it is back.
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
@@ -106,6 +108,11 @@ const CATCH_UP_MS = 50;
 
 type WriteRedis = Redis & { kwDirWrite(...args: Array<string | number>): Promise<string>; kwTouch(key: string, id: string, at: string): Promise<unknown> };
 
+interface PendingWrite {
+  args: string[];
+  ev?: DirectoryEvent;
+}
+
 interface Change {
   v: number;
   kind: 'user' | 'token' | 'reload';
@@ -149,7 +156,16 @@ export class RedisDirectory implements Directory {
   private reloadAgain = false;
   private writes: Promise<void> = Promise.resolve();
   private failures: Error[] = [];
-  private unsent: Array<{ args: string[]; ev?: DirectoryEvent }> = [];
+  /**
+   * Changes made here that Redis has not taken yet, in order. A reload puts them back on top of what
+   * it read: otherwise a user just disabled here (an anomaly auto-disable while Redis was away) would
+   * be let in again between the reload that precedes the resend and Redis's answer to it.
+   */
+  private pending: PendingWrite[] = [];
+  /** Pending changes whose send failed because Redis was unreachable: sent again when it is back. */
+  private unsent: PendingWrite[] = [];
+  /** History entries of changes Redis took, whose own write failed. */
+  private unsentEvents: DirectoryEvent[] = [];
   /** The history of changes: a stream, capped near MAX_EVENTS entries. */
   private readonly eventsKey: string;
   actor = 'library';
@@ -219,6 +235,8 @@ export class RedisDirectory implements Directory {
     }
     if (c.kind === 'user') this.r.putUser(toUser(c.record));
     else this.r.putToken(toToken(c.record));
+    // Another instance's change to a record this one changed too and has not sent yet: ours is later.
+    for (const w of this.pending) this.replay(w.args);
     if (c.v === this.version + 1 && !this.loading) {
       this.version = c.v;
       this.caughtUp();
@@ -255,6 +273,7 @@ export class RedisDirectory implements Directory {
         for (const [name, id] of Object.entries(n)) this.r.names.set(name, id);
         for (const json of Object.values(t)) this.r.putToken(toToken(JSON.parse(json) as Record<string, unknown>));
         for (const [id, at] of Object.entries(used)) this.r.touch(id, Number(at));
+        for (const w of this.pending) this.replay(w.args);
         this.version = version;
         this.caughtUp();
       } while (this.reloadAgain);
@@ -335,33 +354,91 @@ export class RedisDirectory implements Directory {
 
   /** Queues one write and its event; the mirror is updated from Redis's answer (the authoritative record). */
   private write(args: string[], ev?: DirectoryEvent): void {
+    const w: PendingWrite = { args, ev };
+    this.pending.push(w);
+    this.send(w);
+  }
+
+  private send(w: PendingWrite): void {
+    const done = () => {
+      this.pending = this.pending.filter((p) => p !== w);
+    };
     this.writes = this.writes.then(async () => {
+      let msg: string;
       try {
-        const msg = await this.redis.kwDirWrite(...this.keys, ...args);
-        this.receive(msg);
-        // Only a change Redis took is history; a failure to note it is reported like any other write.
-        if (ev) await this.redis.xadd(this.eventsKey, 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', JSON.stringify(ev));
+        msg = await this.redis.kwDirWrite(...this.keys, ...w.args);
       } catch (err) {
-        const e = this.explain(err as Error, args);
+        const e = this.explain(err as Error, w.args);
         this.failures.push(e);
         this.onError(e);
         if (e instanceof KeywardError && e.code === 'KW_STORE') {
           // Redis unreachable: keep the change (an auto-disable must not be lost) and send it when Redis is back.
-          this.unsent.push({ args, ev });
+          this.unsent.push(w);
           return;
         }
         // Refused by Redis (e.g. the name was taken meanwhile): undo the optimistic local change.
+        done();
         await this.reload().catch(() => {});
+        return;
       }
+      done();
+      this.receive(msg);
+      // Only a change Redis took is history.
+      if (w.ev) await this.note(w.ev);
     });
+  }
+
+  private async note(ev: DirectoryEvent): Promise<void> {
+    try {
+      await this.redis.xadd(this.eventsKey, 'MAXLEN', '~', String(MAX_EVENTS), '*', 'e', JSON.stringify(ev));
+    } catch (err) {
+      const e = new KeywardError('KW_STORE', `writing the directory's history to Redis failed: ${(err as Error).message}`, { hint: 'check that Redis is running and reachable; the entry is written when it is back', cause: err });
+      this.failures.push(e);
+      this.onError(e);
+      this.unsentEvents.push(ev);
+    }
+  }
+
+  /** Applies a change not yet taken by Redis to the mirror, as Redis's script will (each is idempotent). */
+  private replay(args: string[]): void {
+    const [op, a1 = '', a2 = '', a3 = ''] = args;
+    if (op === 'addUser') {
+      const u = toUser(JSON.parse(a1) as Record<string, unknown>);
+      if (!this.r.names.has(u.name) && !this.r.users.has(u.id)) this.r.putUser(u);
+    } else if (op === 'addToken') {
+      const t = toToken(JSON.parse(a1) as Record<string, unknown>);
+      if (!this.r.tokens.has(t.id) && this.r.users.has(t.userId)) this.r.putToken(t);
+    } else if (op === 'setUser' || op === 'setDisabled') {
+      const cur = this.r.users.get(a1);
+      if (!cur) return;
+      const u = { ...cur };
+      if (op === 'setUser') applyPatch(u, JSON.parse(a2) as Parameters<typeof applyPatch>[1]);
+      else {
+        u.disabled = a2 === '1';
+        if (u.disabled) u.disabledReason = a3;
+        else delete u.disabledReason;
+      }
+      this.r.users.set(u.id, u);
+    } else if (op === 'revoke' || op === 'expire') {
+      const cur = this.r.tokens.get(a1);
+      if (!cur) return;
+      const at = Number(a2);
+      const t = { ...cur };
+      if (op === 'revoke') t.revokedAt ??= at;
+      else t.expiresAt = Math.min(t.expiresAt ?? Infinity, at);
+      this.r.tokens.set(t.id, t);
+    }
   }
 
   /** When Redis is back: reloads (restoring an emptied Redis), then sends the changes kept meanwhile. */
   private resend(): void {
     const list = this.unsent;
+    const events = this.unsentEvents;
     this.unsent = [];
+    this.unsentEvents = [];
     this.writes = this.writes.then(() => this.reload()).catch((err: Error) => this.onError(err));
-    for (const { args, ev } of list) this.write(args, ev);
+    for (const w of list) this.send(w);
+    for (const ev of events) this.writes = this.writes.then(() => this.note(ev));
   }
 
   private explain(err: Error, args: string[]): Error {

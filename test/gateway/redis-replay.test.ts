@@ -151,13 +151,123 @@ describe.skipIf(!requireProgram('redis-server', 'redis-server'))('settlements th
       await expect(a.flush()).rejects.toThrow(/writing the directory to Redis failed/);
       expect(verifyToken(a, t.token)).toMatchObject({ ok: false, reason: 'disabled' });
 
+      // Hold the resent change back, to look at A between the reload that comes before it and Redis's answer.
+      const gate = holdWrites(a, 'setDisabled');
       server = await redisServer(port, dir);
+      await gate.reached;
+      expect(verifyToken(a, t.token)).toMatchObject({ ok: false, reason: 'disabled' });
+      gate.release();
       for (let i = 0; i < 400 && !b.getUser('kim')?.disabled; i++) await sleep(25);
       expect(b.getUser('kim')).toMatchObject({ disabled: true, disabledReason: 'anomaly: test' });
+      await a.flush();
       expect(verifyToken(a, t.token)).toMatchObject({ ok: false, reason: 'disabled' });
+      expect(a.currentVersion).toBe(b.currentVersion);
+      expect((await a.history(0)).filter((e) => e.action === 'user.disable')).toEqual([expect.objectContaining({ target: 'kim', detail: 'anomaly: test' })]);
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it("a change not yet taken by Redis stays in force when another instance's change to the same user arrives first", async () => {
+    const port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'kw-redis-pending-'));
+    server = await redisServer(port, dir);
+    const url = `redis://127.0.0.1:${port}`;
+    const a = await RedisDirectory.connect(url);
+    const b = await RedisDirectory.connect(url);
+    try {
+      a.addUser('lee', {});
+      const t = issueToken(a, 'lee');
+      await a.flush();
+      for (let i = 0; i < 200 && !b.lookupToken(t.record.id); i++) await sleep(25);
+
+      const gate = holdWrites(a, 'setDisabled');
+      a.setDisabled('lee', true, 'anomaly: test');
+      await gate.reached;
+      b.setUser('lee', { rpm: 5 });
+      await b.flush();
+      for (let i = 0; i < 200 && a.getUser('lee')?.rpm !== 5; i++) await sleep(25);
+      expect(a.getUser('lee')).toMatchObject({ rpm: 5, disabled: true });
+      expect(verifyToken(a, t.token)).toMatchObject({ ok: false, reason: 'disabled' });
+
+      gate.release();
+      await a.flush();
+      for (let i = 0; i < 200 && !b.getUser('lee')?.disabled; i++) await sleep(25);
+      for (const d of [a, b]) expect(d.getUser('lee')).toMatchObject({ rpm: 5, disabled: true, disabledReason: 'anomaly: test' });
     } finally {
       a.close();
       b.close();
     }
   });
 });
+
+describe.skipIf(!requireProgram('redis-server', 'redis-server'))("the directory's history", () => {
+  let server: ChildProcess | undefined;
+  let dir: string | undefined;
+  afterEach(async () => {
+    await stop(server);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an entry whose write failed after Redis took the change is written once Redis is back, and the change is not made twice', async () => {
+    const port = await freePort();
+    dir = mkdtempSync(join(tmpdir(), 'kw-redis-history-'));
+    server = await redisServer(port, dir);
+    const url = `redis://127.0.0.1:${port}`;
+    const a = await RedisDirectory.connect(url);
+    try {
+      a.addUser('max', {});
+      await a.flush();
+      const conn = (a as unknown as { redis: { xadd: (...args: string[]) => Promise<string> } }).redis;
+      const xadd = conn.xadd.bind(conn);
+      conn.xadd = () => Promise.reject(new Error('Connection is closed.'));
+      a.setUser('max', { rpm: 7 });
+      await expect(a.flush()).rejects.toThrow(/writing the directory's history to Redis failed/);
+      conn.xadd = xadd;
+      const version = a.currentVersion;
+      expect((await a.history(0)).map((e) => e.action)).toEqual(['user.add']);
+
+      const raw = new Redis(url);
+      await raw.save();
+      raw.disconnect();
+      await stop(server);
+      server = await redisServer(port, dir);
+      let entries = await a.history(0).catch(() => []);
+      for (let i = 0; i < 400 && entries.length < 2; i++) {
+        await sleep(25);
+        entries = await a.history(0).catch(() => []);
+      }
+      expect(entries.map((e) => [e.action, e.detail])).toEqual([
+        ['user.add', undefined],
+        ['user.set', 'rpm=7'],
+      ]);
+      await a.flush();
+      expect(a.currentVersion).toBe(version);
+    } finally {
+      a.close();
+    }
+  });
+});
+
+/**
+ * Holds back the directory's next write of one kind until released. It reaches into the instance's
+ * Redis connection, since the window it opens (a change made, Redis not yet answering) is otherwise
+ * a few microseconds wide.
+ */
+function holdWrites(d: RedisDirectory, op: string): { reached: Promise<void>; release: () => void } {
+  const conn = (d as unknown as { redis: { kwDirWrite: (...args: string[]) => Promise<string> } }).redis;
+  const send = conn.kwDirWrite.bind(conn);
+  let release!: () => void;
+  let reached!: () => void;
+  const held = new Promise<void>((r) => (release = r));
+  const atWrite = new Promise<void>((r) => (reached = r));
+  conn.kwDirWrite = async (...args: string[]) => {
+    if (args.includes(op)) {
+      reached();
+      await held;
+    }
+    return send(...args);
+  };
+  return { reached: atWrite, release };
+}
