@@ -74,11 +74,11 @@ function tokensOf(cache: Record<string, unknown> | undefined): number | undefine
   return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
 
-/** A flight for a call that holds `usd` against the budgets (and counts `tokens` per minute), billed a flat sum when settled. */
-async function held(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, model: string, tokens: number, usd: number): Promise<{ f: Flight; extra: Record<string, string> | undefined }> {
+/** A flight for a call that holds `usd` against the budgets (and counts `tokens` per minute), billed a flat sum when settled; `spends` false for a call a spent budget lets through (see plan). */
+async function held(g: ObjectRoutesGateway, r: ObjectRequest, route: Route, model: string, tokens: number, usd: number, spends = true): Promise<{ f: Flight; extra: Record<string, string> | undefined }> {
   const f = counted(r, route, g.gemini, model);
   f.promptTokens = tokens;
-  return { f, extra: await admitted(g, r, f, usd, tokens) };
+  return { f, extra: await admitted(g, r, f, usd, tokens, spends) };
 }
 
 /**
@@ -175,7 +175,8 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, name: string, met
   const model = owner?.model ?? '-';
   // Kept longer: the time past what was held already, at the cache's storage rate.
   const added = until !== undefined && held0 !== undefined ? g.prices.cacheCost(model, held0.tokens, (until - Math.max(held0.expires, Date.now())) / HOUR_MS, false) : 0;
-  const { f, extra } = await held(g, r, GEMINI_CACHES_ROUTE, model, 0, added);
+  // Read, kept shorter or deleted: nothing added to what the caller owes, so a spent budget lets it through.
+  const { f, extra } = await held(g, r, GEMINI_CACHES_ROUTE, model, 0, added, added > 0);
   let key: PoolKey;
   try {
     if (owner === undefined) throw new GatewayHttpError(404, 'not_found', 'no context cache of yours with this name: a cache is reached through the gateway by the user who made it');

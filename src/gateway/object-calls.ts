@@ -38,7 +38,8 @@ export interface ObjectRoutesGateway {
   defaultMaxTokens(): number;
   /** The largest file upload accepted, in bytes. */
   maxFileBytes(): number;
-  admit(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number): Admission | Promise<Admission>;
+  /** `spends` false: a call that adds nothing to what the caller owes, which a spent budget does not refuse (see plan). */
+  admit(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number, spends?: boolean): Admission | Promise<Admission>;
   finish(f: Flight, usage: Usage, outcome: string, billed: boolean, last?: boolean): void;
   /** Gives back a flight's place among the requests in flight before it is settled. */
   release(f: Flight): void;
@@ -83,10 +84,14 @@ export function counted(r: ObjectRequest, route: Route, up: Upstream, model: str
   return { reqId: r.reqId, start: r.start, caller: r.caller, route, provider: route.provider, upstream: up.provider.name, model, promptTokens: 0, status: 0, settled: false };
 }
 
-/** Admits the flight's caller, holding `reserveUsd` against the budgets and `reserveTokens` against the tokens per minute; the headers its answer carries. */
-export async function admitted(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0, reserveTokens = 0): Promise<Record<string, string> | undefined> {
+/**
+ * Admits the flight's caller, holding `reserveUsd` against the budgets and `reserveTokens` against
+ * the tokens per minute; the headers its answer carries. `spends` false: a read, list, cancel or
+ * delete, which a spent budget lets through.
+ */
+export async function admitted(g: ObjectRoutesGateway, r: ObjectRequest, f: Flight, reserveUsd = 0, reserveTokens = 0, spends = true): Promise<Record<string, string> | undefined> {
   f.tag = g.tagOf(r.req);
-  const a = g.admit(f, r.req, reserveTokens, reserveUsd);
+  const a = g.admit(f, r.req, reserveTokens, reserveUsd, spends);
   const { admitted, headers } = a instanceof Promise ? await a : a;
   f.admitted = admitted;
   return headers || r.cors ? Object.assign({}, headers, r.cors) : undefined;

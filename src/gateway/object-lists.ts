@@ -75,7 +75,7 @@ export async function list(g: ObjectRoutesGateway, r: ObjectRequest, route: Rout
   fixed.set(sizeName, String(route === FILES_ROUTE ? Math.min(10_000, Math.max(wanted, PAGE)) : PAGE));
   const cancel = cancelOnClose(r.res);
   const f = counted(r, route, up, '-');
-  const extra = await admitted(g, r, f);
+  const extra = await admitted(g, r, f, 0, 0, false);
   const keys = up.pool.keys;
   let from = 0;
   let cursor: Cursor | undefined;

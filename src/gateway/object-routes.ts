@@ -110,7 +110,7 @@ async function reach(g: ObjectRoutesGateway, r: ObjectRequest, call: ObjectCall,
   const cancel = cancelOnClose(r.res);
   // Counted first: a client cannot have the provider asked about id after id, unlimited.
   const f = counted(r, route, up, '-');
-  const extra = await admitted(g, r, f);
+  const extra = await admitted(g, r, f, 0, 0, false);
   let key: PoolKey;
   let owner: OwnerRecord | undefined;
   try {
@@ -230,7 +230,8 @@ async function reachTagged(g: ObjectRoutesGateway, r: ObjectRequest, call: Objec
     body = rest === '' ? tagOwner(raw, parsed, r.caller.user.id) : raw;
   }
   const f = counted(r, kind.route, up, '-');
-  const extra = await admitted(g, r, f);
+  // A change or an addition may cost (files indexed, a search): a spent budget refuses it, not a read or a deletion.
+  const extra = await admitted(g, r, f, 0, 0, method === 'POST');
   let key: PoolKey;
   try {
     const owner = await taggedObjectOwner(g, kind, id, cancel);

@@ -64,7 +64,13 @@ export interface Plan {
 }
 
 /** `requestId`: unique across instances; it holds the request's place among those in flight. */
-export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string, teams?: TeamPolicies): Plan {
+/**
+ * `spends` false: a call that can add nothing to what the caller owes (reading, listing, cancelling,
+ * deleting what they made). Its budgets are counted but never refuse it, so a user whose budget was
+ * lowered below their spend (or overshot by a settled stream) can still fetch the results they paid
+ * for and stop what keeps costing; rate limits still apply.
+ */
+export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimits | undefined, global: GlobalBudget | undefined, tokens: number, costUsd: number, now: number, requestId: string, teams?: TeamPolicies, spends = true): Plan {
   const checks: CounterCheck[] = [];
   const roles: CheckRole[] = [];
   const p: Plan = { checks, roles, userBudget: -1, teamBudget: -1, globalBudget: -1, tpm: -1, teamTpm: -1, rpm: -1, parallel: -1, reservedTokens: tokens, reservedNano: toNano(costUsd) };
@@ -101,7 +107,7 @@ export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimit
   if (user.budgetUsd !== undefined || user.softBudgetUsd !== undefined) {
     const per = period(user.period ?? 'month', now);
     p.userBudget = checks.length;
-    checks.push({ key: `b:u:${id}:${per.key}`, kind: 'fixed', limit: user.budgetUsd !== undefined ? toNano(user.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
+    checks.push({ key: `b:u:${id}:${per.key}`, kind: 'fixed', limit: user.budgetUsd !== undefined && spends ? toNano(user.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
     roles.push('user-budget');
   }
   if (user.team !== undefined) {
@@ -117,13 +123,13 @@ export function plan(user: UserRecord, ip: string | undefined, ipLimits: IpLimit
     }
     const per = period(t?.period ?? 'month', now);
     p.teamBudget = checks.length;
-    checks.push({ key: `b:t:${user.team}:${per.key}`, kind: 'fixed', limit: t?.budgetUsd !== undefined ? toNano(t.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
+    checks.push({ key: `b:t:${user.team}:${per.key}`, kind: 'fixed', limit: t?.budgetUsd !== undefined && spends ? toNano(t.budgetUsd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
     roles.push('team-budget');
   }
   if (global) {
     const per = period(global.period, now);
     p.globalBudget = checks.length;
-    checks.push({ key: `b:g:${per.key}`, kind: 'fixed', limit: toNano(global.usd), windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
+    checks.push({ key: `b:g:${per.key}`, kind: 'fixed', limit: spends ? toNano(global.usd) : UNCAPPED, windowMs: per.remainingMs + 3_600_000, cost: p.reservedNano });
     roles.push('global-budget');
   }
   return p;

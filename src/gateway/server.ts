@@ -631,7 +631,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
    * the caller is then judged again on the caught-up copy and planned again, so the change applies to
    * this very request.
    */
-  function admitFlight(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number): Admission | Promise<Admission> {
+  function admitFlight(f: Flight, req: IncomingMessage, reserveTokens: number, reserveUsd: number, spends = true): Admission | Promise<Admission> {
     const first = f.caller.user;
     const makePlan = (u: UserRecord): Plan => {
       // Judged again on a caught-up copy: the model and the address must still be allowed to whoever the caller now is.
@@ -639,7 +639,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         allowModel(u, f.model, f.alias);
         allowFrom(u, f.caller.tokenId, req);
       }
-      return plan(u, clientIp(req), ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId, teams);
+      return plan(u, clientIp(req), ipLimits, options.globalBudget, reserveTokens, reserveUsd, Date.now(), f.reqId, teams, spends);
     };
     const p = makePlan(first);
     f.plan = p;
@@ -1620,7 +1620,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       endUserIds,
       defaultMaxTokens: () => defaultMaxTokens,
       maxFileBytes: () => maxFile,
-      admit: (f, r, tokens, usd) => admitFlight(f, r, tokens, usd),
+      admit: (f, r, tokens, usd, spends) => admitFlight(f, r, tokens, usd, spends),
       release: (f) => {
         if (f.plan === undefined || f.admitted === undefined) return;
         const r = releaseLease(counters, f.plan, f.admitted.now);
@@ -1680,7 +1680,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     });
     // Counted first: a client cannot have OpenAI asked about id after id, unlimited, for the tags that say whose each is.
     const f: Flight = { reqId, start, caller, route: RESPONSE_OBJECT, provider: openai, upstream: openai.name, model: 'unknown', promptTokens: 0, status: 0, settled: false, tag: tagOf(req) };
-    const a = admitFlight(f, req, 0, 0);
+    const a = admitFlight(f, req, 0, 0, false);
     const { admitted, headers } = a instanceof Promise ? await a : a;
     f.admitted = admitted;
     const extra = headers || corsH ? Object.assign({}, headers, corsH) : undefined;

@@ -153,6 +153,29 @@ describe('batches through the gateway: read before they run, held against the bu
     expect(fake.batches.filter((b) => b.authorization !== '' && (b.body.input_file_id as string) === fake.files.at(-1)!.id)).toEqual([]);
   });
 
+  it('lets a user past their budget read, list, cancel and delete what they made, and refuses anything new', async () => {
+    const token = s.tokenFor('lowered', { budgetUsd: 5, period: 'day' });
+    const data = await upload(token, Buffer.from('quarterly figures'), 'user_data');
+    const input = await upload(token, jsonl(line('1', chat({ max_tokens: 1000 }))));
+    const batch = await oa(token).batches.create({ input_file_id: input.id, endpoint: '/v1/chat/completions', completion_window: '24h' });
+    // The running batch holds its worst case; the operator then lowers the budget below it.
+    expect(s.spentToday('lowered')).toBeGreaterThan(0);
+    s.dir.setUser('lowered', { budgetUsd: s.spentToday('lowered') / 1e9 / 2 });
+    const chatRefused = await refusal(oa(token).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Classify this ticket.' }] }));
+    expect([chatRefused.status, chatRefused.type]).toEqual([402, 'budget_exceeded']);
+    const uploadRefused = await refusal(upload(token, Buffer.from('more figures'), 'user_data'));
+    expect(uploadRefused.status).toBe(402);
+
+    expect((await oa(token).batches.retrieve(batch.id)).id).toBe(batch.id);
+    expect((await oa(token).files.retrieve(data.id)).id).toBe(data.id);
+    expect(await (await oa(token).files.content(data.id)).text()).toBe('quarterly figures');
+    const listed: string[] = [];
+    for await (const f of oa(token).files.list()) listed.push(f.id);
+    expect(new Set(listed)).toEqual(new Set([data.id, input.id]));
+    expect((await oa(token).batches.cancel(batch.id)).status).toBe('cancelling');
+    expect((await oa(token).files.delete(data.id)).deleted).toBe(true);
+  });
+
   it('refuses a batch file with the line at fault, before anything reaches OpenAI', async () => {
     const token = s.tokenFor('careless', { models: ['gpt-4o-mini'] });
     const before = fake.files.length;

@@ -67,6 +67,21 @@ describe("OpenAI's conversations through the gateway: each its user's alone, to 
     expect((await refusal(s.oa(erin.token).conversations.retrieve(conv.id))).status).toBe(404);
   });
 
+  it('lets a user past their budget read and delete their conversation and responses, and refuses anything that may cost', async () => {
+    s.dir.addUser('gail', { budgetUsd: 5, period: 'day' });
+    const token = issueToken(s.dir, 'gail').token;
+    const conv = await s.oa(token).conversations.create({});
+    const r = await s.oa(token).responses.create({ model: 'gpt-4o-mini', input: 'Summarise Q3.', conversation: conv.id });
+    // The operator lowers the budget below what was spent.
+    s.dir.setUser('gail', { budgetUsd: 1e-9 });
+    expect((await refusal(s.oa(token).responses.create({ model: 'gpt-4o-mini', input: 'And Q4?', conversation: conv.id }))).status).toBe(402);
+    expect((await refusal(s.oa(token).conversations.items.create(conv.id, { items: [{ type: 'message', role: 'user', content: 'hi' }] }))).status).toBe(402);
+    expect((await s.oa(token).conversations.retrieve(conv.id)).id).toBe(conv.id);
+    expect((await s.oa(token).responses.retrieve(r.id)).id).toBe(r.id);
+    await s.oa(token).responses.delete(r.id);
+    expect((await s.oa(token).conversations.delete(conv.id)).deleted).toBe(true);
+  });
+
   it('knows whose a conversation is after a restart by its tag at OpenAI, and refuses one made outside the gateway', async () => {
     const frank = userOf('frank');
     const conv = await s.oa(frank.token).conversations.create({ metadata: { topic: 'plans' } });

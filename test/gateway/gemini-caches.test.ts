@@ -5,6 +5,7 @@ import { MemoryCounters } from '../../src/store/memory.js';
 import { attachFakeBatches, type FakeBatches } from './helpers/fake-batches.js';
 import { attachFakeCaches, fakeCacheTokens, type FakeCaches } from './helpers/fake-caches.js';
 import { fakeGeminiKey, fakeOpenAiKey } from './helpers/keys.js';
+import { until } from './helpers/http.js';
 import { gatewaySuite } from './helpers/suite.js';
 
 const prices = new Prices();
@@ -117,6 +118,28 @@ describe("Gemini's context caches through the gateway: each its maker's alone, b
     const asked = fake.requests.length;
     expect(await status(ai(token).caches.update({ name: cache.name!, config: { ttl: `${400 * 24 * 3600}s` } }))).toBe(402);
     expect(fake.requests.length).toBe(asked);
+  });
+
+  it('lets a user past their budget read and delete a cache (and be given its storage back), but not keep it longer', async () => {
+    const token = s.tokenFor('lowered', { budgetUsd: 100, period: 'day' });
+    const cache = await ai(token).caches.create({ model: 'gemini-2.5-flash', config: { contents: doc('the handbook'), ttl: '7200s' } });
+    await s.nextRow('lowered');
+    await s.nextRow('lowered');
+    const spent = s.spentToday('lowered');
+    // The operator lowers the budget below what was spent: the user is now past it.
+    s.dir.setUser('lowered', { budgetUsd: spent / 1e9 / 2 });
+    const refused = await ai(token).models.generateContent({ model: 'gemini-2.5-flash', contents: 'hello' }).then(() => undefined, (e: unknown) => e as { status?: number; message?: string });
+    expect(refused?.status).toBe(402);
+    expect((await ai(token).caches.get({ name: cache.name! })).name).toBe(cache.name);
+    const asked = fake.requests.length;
+    expect(await status(ai(token).caches.update({ name: cache.name!, config: { ttl: '86400s' } }))).toBe(402);
+    expect(fake.requests.length).toBe(asked);
+    await ai(token).caches.delete({ name: cache.name! });
+    await until('the deletion is in the ledger', () => s.rowsOfUser('lowered').some((row) => row.outcome === 'credit'));
+    const deleted = s.rowsOfUser('lowered').find((row) => row.outcome === 'credit')!;
+    expect(deleted).toMatchObject({ route: 'cache', status: 200 });
+    expect(deleted.costUsd).toBeLessThan(0);
+    expect(s.spentToday('lowered')).toBeLessThan(spent);
   });
 
   it('gives back no storage billed on an earlier day: that day may lie in a budget period that has ended', async () => {
