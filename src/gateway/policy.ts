@@ -63,8 +63,8 @@ export interface Plan {
   reservedNano: number;
 }
 
-/** `requestId`: unique across instances; it holds the request's place among those in flight. */
 /**
+ * `requestId`: unique across instances; it holds the request's place among those in flight.
  * `spends` false: a call that can add nothing to what the caller owes (reading, listing, cancelling,
  * deleting what they made). Its budgets are counted but never refuse it, so a user whose budget was
  * lowered below their spend (or overshot by a settled stream) can still fetch the results they paid
