@@ -38,6 +38,8 @@ export interface SecretRef {
   fingerprint: string;
   /** Where to revoke it. */
   revokeUrl?: string;
+  /** Whether its issuer still accepts it, when asked (`keyward secrets --verify`). */
+  live?: { verdict: 'live' | 'rejected' | 'unknown'; detail: string };
 }
 
 export interface Finding {

@@ -22,7 +22,7 @@ import {
   type FailOn,
   type ReportFormat,
 } from '../report/index.js';
-import { loadBaseline } from '../secrets/index.js';
+import { checkLive, isLiveFamily, LIVE_FAMILIES, loadBaseline, type LiveCandidate, type LiveFamily } from '../secrets/index.js';
 import {
   countCommits,
   newStats,
@@ -56,6 +56,9 @@ interface Opts {
   progress: boolean;
   verbose?: boolean;
   hook?: 'pre-commit' | 'pre-push';
+  verify?: boolean;
+  onlyLive?: boolean;
+  verifyUrl: string[];
 }
 
 function command(): Command {
@@ -77,6 +80,9 @@ function command(): Command {
     .option('--baseline <file>', `do not report findings whose fingerprints this file lists (default: ${BASELINE_FILE} when it exists)`)
     .option('--no-baseline', `ignore ${BASELINE_FILE}`)
     .option('--write-baseline <file>', 'write the fingerprints of every finding to this file (accepting them) and exit 0')
+    .option('--verify', "ask each key's issuer whether it still accepts the key (a free read such as its model list), and report it live, rejected or unknown")
+    .option('--only-live', 'with --verify: report only the keys their issuer still accepts')
+    .option('--verify-url <family=url>', `with --verify: ask a family's keys at this base URL instead of its own API (a self-hosted gateway); families: ${Object.keys(LIVE_FAMILIES).join(', ')}`, (v: string, prev: string[]) => [...prev, v], [] as string[])
     .option('--no-progress', 'no progress bar for history scans')
     .option('-v, --verbose', 'also list the binary files skipped')
     .addOption(new Option('--hook <kind>', 'explain how to unblock a commit or push').choices(['pre-commit', 'pre-push']))
@@ -95,7 +101,31 @@ function parseMb(s: string | undefined): number | undefined {
   return Math.round(n * 1024 * 1024);
 }
 
+/** `--verify-url openai=http://127.0.0.1:9000/v1`, each checked: a known family, and a URL a key may travel to. */
+function parseVerifyUrls(list: string[]): Partial<Record<LiveFamily, string>> {
+  const out: Partial<Record<LiveFamily, string>> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    const family = eq > 0 ? item.slice(0, eq) : '';
+    const raw = item.slice(eq + 1);
+    if (!isLiveFamily(family)) throw new KeywardError('KW_USAGE', `--verify-url '${item}': the part before '=' must name a family of keys: ${Object.keys(LIVE_FAMILIES).join(', ')}`, { hint: 'e.g. --verify-url openai=https://gateway.internal/v1' });
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new KeywardError('KW_USAGE', `--verify-url '${item}': '${raw}' is not a URL`, { hint: 'e.g. --verify-url openai=https://gateway.internal/v1' });
+    }
+    const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
+    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+      throw new KeywardError('KW_USAGE', `--verify-url '${item}': the keys found would travel to it ${url.protocol === 'http:' ? 'unencrypted' : `over ${url.protocol}`}`, { hint: 'use an https:// URL (http:// only on this machine: 127.0.0.1, localhost)' });
+    }
+    out[family] = raw;
+  }
+  return out;
+}
+
 function checkCombination(paths: string[], o: Opts): void {
+  if ((o.onlyLive || o.verifyUrl.length > 0) && !o.verify) throw new KeywardError('KW_USAGE', `${o.onlyLive ? '--only-live' : '--verify-url'} only applies with --verify`, { hint: 'add --verify' });
   if (o.staged && o.git) throw new KeywardError('KW_USAGE', '--staged and --git cannot be combined', { hint: '--staged checks what is about to be committed; --git checks the history' });
   if ((o.since !== undefined || o.revs !== undefined) && !o.git) throw new KeywardError('KW_USAGE', '--since and --revs only apply to history scans', { hint: 'add --git' });
   if ((o.git || o.staged) && paths.length > 1) throw new KeywardError('KW_USAGE', 'give one repository folder with --git or --staged', { hint: `e.g. keyward secrets ${o.git ? '--git' : '--staged'} path/to/repo` });
@@ -165,6 +195,7 @@ async function historyProgress(o: Opts, repo: string): Promise<Progress | undefi
 
 async function scan(paths: string[], o: Opts): Promise<number> {
   checkCombination(paths, o);
+  const verifyUrls = o.verify ? parseVerifyUrls(o.verifyUrl) : undefined;
   const format: ReportFormat = parseReportFormat(o.format);
   const failOn: FailOn = parseFailOn(o.failOn);
   const includeInfo = o.includeInfo === true || failOn === 'info';
@@ -192,13 +223,18 @@ async function scan(paths: string[], o: Opts): Promise<number> {
     source = scanGitHistory({ repo, since: o.since, revs: o.revs?.split(/\s+/).filter(Boolean), onCommit: progress?.tick, ...common });
   } else source = scanPaths(paths.length ? paths : ['.'], { gitignore: o.ignore, ...common });
 
-  const findings: Finding[] = [];
+  let findings: Finding[] = [];
   let baselined = 0;
+  // With --verify, the keys to ask about, held in memory until asked and never printed.
+  const candidates: LiveCandidate[] = [];
   try {
     for await (const m of source) {
       const f = toSecretFinding(m);
       if (f.secret && accepted.has(f.secret.fingerprint)) baselined++;
-      else findings.push(f);
+      else {
+        findings.push(f);
+        if (o.verify) candidates.push({ ruleId: m.match.ruleId, secret: m.match.secret, fingerprint: m.match.fingerprint });
+      }
     }
   } finally {
     progress?.stop();
@@ -214,19 +250,32 @@ async function scan(paths: string[], o: Opts): Promise<number> {
     return 0;
   }
 
+  let verifiedLine: string | undefined;
+  if (o.verify) {
+    const checks = await checkLive(candidates, { urls: verifyUrls });
+    candidates.length = 0;
+    findings = findings.map((f) => (f.secret && checks.has(f.secret.fingerprint) ? { ...f, secret: { ...f.secret, live: checks.get(f.secret.fingerprint)! } } : f));
+    const n = { live: 0, rejected: 0, unknown: 0 };
+    for (const c of checks.values()) n[c.verdict]++;
+    verifiedLine = `verified ${checks.size} distinct key${checks.size === 1 ? '' : 's'}: ${n.live} live, ${n.rejected} rejected, ${n.unknown} unknown${o.onlyLive ? '; only the live ones are reported' : ''}.`;
+    if (o.onlyLive) findings = findings.filter((f) => f.secret?.live?.verdict === 'live');
+  }
+
   const seconds = (performance.now() - started) / 1000;
   const toStdout = o.output === undefined;
   const status = exitStatusFor(findings, failOn);
   const verdict =
     findings.length === 0
-      ? 'no secrets found.'
+      ? o.onlyLive
+        ? 'no live keys found.'
+        : 'no secrets found.'
       : `${countLine(findings, ['secret', 'secrets'])}. Revoke each key at its provider first, then remove it from the code and load it from the environment.`;
   const report = renderReport(findings, {
     format,
     schema: 'keyward.secrets/1',
     version: VERSION,
     color: toStdout && shouldColor(process.stdout),
-    footer: [verdict, summaryLine(stats, o, seconds, baselined)],
+    footer: [verdict, ...(verifiedLine !== undefined ? [verifiedLine] : []), summaryLine(stats, o, seconds, baselined)],
     sarifTags: ['security', 'secret'],
   });
   if (toStdout) await writeOut(report);

@@ -16,6 +16,9 @@ export interface JsonFinding extends Location {
   fingerprint?: string;
   redacted?: string;
   revokeUrl?: string;
+  /** With `--verify`: `live`, `rejected` or `unknown`, and what the provider answered. */
+  live?: 'live' | 'rejected' | 'unknown';
+  liveDetail?: string;
   evidence?: string;
   recommendation: string;
   docs?: string;
@@ -44,6 +47,8 @@ export function toJsonFinding(f: Finding): JsonFinding {
     fingerprint: f.secret?.fingerprint,
     redacted: f.secret?.redacted,
     revokeUrl: f.secret?.revokeUrl,
+    live: f.secret?.live?.verdict,
+    liveDetail: f.secret?.live?.detail,
     evidence: f.evidence,
     recommendation: f.recommendation,
     docs: f.docs,

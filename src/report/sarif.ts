@@ -83,6 +83,7 @@ export function buildSarif(findings: readonly Finding[], options: SarifOptions):
       properties: {
         severity: f.severity,
         ...(f.secret ? { provider: f.secret.provider, redacted: f.secret.redacted, ...(f.secret.revokeUrl ? { revokeUrl: f.secret.revokeUrl } : {}) } : {}),
+        ...(f.secret?.live ? { live: f.secret.live.verdict, liveDetail: f.secret.live.detail } : {}),
         ...(loc?.commit ? { commit: loc.commit } : {}),
         ...(loc?.date ? { date: loc.date } : {}),
       },

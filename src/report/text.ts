@@ -54,6 +54,8 @@ export function renderFinding(f: Finding, c: Colors): string {
     lines.push(`  at   ${where}${commit}`);
   }
   if (f.secret) lines.push(`  key  ${c.magenta(f.secret.redacted)}  ${c.dim(f.secret.fingerprint)}`);
+  const live = f.secret?.live;
+  if (live) lines.push(`  live ${live.verdict === 'live' ? c.bold(c.red('LIVE')) : live.verdict === 'rejected' ? c.green('rejected') : c.dim('unknown')}: ${live.detail}`);
   // Without a line (strings read out of a binary) the evidence says where the key sits.
   if (f.evidence && (!f.secret || (f.location?.line === undefined && f.location?.file !== undefined))) lines.push(`  saw  ${f.evidence}`);
   lines.push(`  fix  ${f.recommendation}`);

@@ -92,6 +92,14 @@ export interface SecretRule {
   examples: { match: readonly string[]; noMatch: readonly string[] };
 }
 
+/** What the key's issuer said when asked whether it accepts the key (`keyward secrets --verify`). */
+export interface LiveCheck {
+  /** `live`: accepted (a leak to revoke first); `rejected`: revoked or never real; `unknown`: not asked, or no clear answer. */
+  verdict: 'live' | 'rejected' | 'unknown';
+  /** What the provider answered, or why it could not be asked; never the key. */
+  detail: string;
+}
+
 /** Where a secret was seen, for `matchToFinding`. */
 export interface SecretLocation {
   file?: string;
@@ -109,5 +117,5 @@ export interface SecretFinding {
   recommendation: string;
   docs?: string;
   location?: { file?: string; url?: string; line?: number; column?: number; commit?: string; date?: string };
-  secret?: { rule: string; provider: string; redacted: string; fingerprint: string; revokeUrl?: string };
+  secret?: { rule: string; provider: string; redacted: string; fingerprint: string; revokeUrl?: string; live?: LiveCheck };
 }
