@@ -22,7 +22,7 @@ import {
   type FailOn,
   type ReportFormat,
 } from '../report/index.js';
-import { checkLive, isLiveFamily, LIVE_FAMILIES, loadBaseline, type LiveCandidate, type LiveFamily } from '../secrets/index.js';
+import { checkLive, engineWith, isLiveFamily, LIVE_FAMILIES, loadBaseline, loadRules, RULES_FILE, type Engine, type LiveCandidate, type LiveFamily } from '../secrets/index.js';
 import {
   countCommits,
   newStats,
@@ -53,6 +53,7 @@ interface Opts {
   includeInfo?: boolean;
   baseline?: string | false;
   writeBaseline?: string;
+  rules?: string | false;
   progress: boolean;
   verbose?: boolean;
   hook?: 'pre-commit' | 'pre-push';
@@ -79,6 +80,8 @@ function command(): Command {
     .option('--include-info', 'also report info findings (JWTs and other tokens that are rarely secret)')
     .option('--baseline <file>', `do not report findings whose fingerprints this file lists (default: ${BASELINE_FILE} when it exists)`)
     .option('--no-baseline', `ignore ${BASELINE_FILE}`)
+    .option('--rules <file>', `add your own rules (and paths never scanned) from this file (default: ${RULES_FILE} when it exists)`)
+    .option('--no-rules', `ignore ${RULES_FILE}`)
     .option('--write-baseline <file>', 'write the fingerprints of every finding to this file (accepting them) and exit 0')
     .option('--verify', "ask each key's issuer whether it still accepts the key (a free read such as its model list), and report it live, rejected or unknown")
     .option('--only-live', 'with --verify: report only the keys their issuer still accepts')
@@ -202,6 +205,9 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   // Like .gitignore, a baseline at the top of the project applies without being named.
   const baselineFile = o.baseline === undefined ? (existsSync(BASELINE_FILE) ? BASELINE_FILE : undefined) : o.baseline || undefined;
   const accepted = baselineFile !== undefined ? loadBaseline(baselineFile) : new Set<string>();
+  // The same for a project's own rules.
+  const rulesFile = o.rules === undefined ? (existsSync(RULES_FILE) ? RULES_FILE : undefined) : o.rules || undefined;
+  const engine: Engine | undefined = rulesFile !== undefined ? engineWith(loadRules(rulesFile)) : undefined;
   const stats = newStats();
   const started = performance.now();
 
@@ -216,7 +222,7 @@ async function scan(paths: string[], o: Opts): Promise<number> {
   const repo = paths[0] ?? '.';
   const limit = parseMb(o.maxArchiveMb);
   const limits = limit === undefined ? undefined : { maxTotalBytes: limit, maxArchiveBytes: limit, maxEntryBytes: limit };
-  const common = { includeInfo, archives: o.archives, limits, stats, onSkip };
+  const common = { includeInfo, archives: o.archives, limits, stats, onSkip, ...(engine ? { engine } : {}) };
   if (o.staged) source = scanGitStaged({ repo, ...common });
   else if (o.git) {
     progress = await historyProgress(o, repo);

@@ -37,8 +37,11 @@ export class Engine {
   /** The longest look-back and look-ahead any rule needs around a keyword (for stream overlap). */
   readonly maxBefore: number;
   readonly maxAfter: number;
+  /** Paths never scanned besides the global ones (a project's own, from its rules file). */
+  private readonly allowPaths: readonly RegExp[];
 
-  constructor(rules: readonly SecretRule[]) {
+  constructor(rules: readonly SecretRule[], options: { allowPaths?: readonly RegExp[] } = {}) {
+    this.allowPaths = options.allowPaths ?? [];
     this.compiled = rules.map((rule) => {
       const flags = new Set([...rule.pattern.flags, 'g', 'd']);
       flags.delete('y');
@@ -60,7 +63,7 @@ export class Engine {
   /** Every secret in `text`, ordered by position, overlaps resolved. */
   find(text: string, options: ScanTextOptions = {}): RawMatch[] {
     const path = options.path;
-    if (path !== undefined && GLOBAL_ALLOWLIST.paths.some((re) => re.test(path))) return [];
+    if (path !== undefined && (GLOBAL_ALLOWLIST.paths.some((re) => re.test(path)) || this.allowPaths.some((re) => re.test(path)))) return [];
     const hits: (number[] | undefined)[] = new Array(this.compiled.length);
     this.matcher.scan(text, 0, text.length, (rule, start) => {
       (hits[rule] ??= []).push(start);
@@ -216,7 +219,7 @@ export function toSecretMatch(raw: RawMatch, line: number, column: number, index
 
 /** Every secret in `text` with exact 1-based line and column. */
 export function scanText(text: string, options: ScanTextOptions = {}): SecretMatch[] {
-  const raw = defaultEngine().find(text, options);
+  const raw = (options.engine ?? defaultEngine()).find(text, options);
   const out: SecretMatch[] = [];
   let line = 1;
   let lineStart = 0;

@@ -19,7 +19,7 @@ export async function* scanStream(
   source: AsyncIterable<string | Buffer | Uint8Array>,
   options: ScanTextOptions & StreamTuning = {},
 ): AsyncGenerator<SecretMatch> {
-  const engine = defaultEngine();
+  const engine = options.engine ?? defaultEngine();
   // `tail`: text kept after the cut for the next pass; `back`: context kept before the cut.
   const tail = engine.maxAfter + 64;
   // Line checks (inline allow, assigned values) look up to two lines of LINE_REACH back.

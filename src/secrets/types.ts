@@ -3,6 +3,7 @@
  * `SecretFinding` repeats the shape of `Finding` in src/finding.ts; a type-level test keeps them
  * assignable.
  */
+import type { Engine } from './engine.js';
 
 export type SecretSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 
@@ -33,6 +34,8 @@ export interface ScanTextOptions {
   path?: string;
   /** Report `info` findings (JWTs) too. Off by default. */
   includeInfo?: boolean;
+  /** The rules to scan with: the built-in ones by default, or an engine with a project's own rules added (custom-rules.ts). */
+  engine?: Engine;
 }
 
 /** What the verifier of a rule sees besides the candidate value. */

@@ -6,6 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { scanStream, scanText } from '../index.js';
+import type { Engine } from '../engine.js';
 import type { SecretMatch } from '../types.js';
 import { scanTar, scanZip, gunzipBounded, type ArchiveBudget } from './archive.js';
 import { detectKind, SNIFF_BYTES, type FileKind } from './detect.js';
@@ -21,6 +22,7 @@ const STREAM_CHUNK_BYTES = 1024 * 1024;
 /** Resolved options plus the archive budget of the outermost archive being expanded, if any. */
 interface Ctx {
   includeInfo: boolean;
+  engine?: Engine;
   archives: boolean;
   limits: ArchiveLimits;
   stats: SourceStats;
@@ -31,6 +33,7 @@ interface Ctx {
 export function contentContext(options: SourceOptions): Ctx {
   return {
     includeInfo: options.includeInfo ?? false,
+    ...(options.engine ? { engine: options.engine } : {}),
     archives: options.archives ?? true,
     limits: { ...DEFAULT_ARCHIVE_LIMITS, ...options.limits },
     stats: options.stats ?? newStats(),
@@ -43,7 +46,7 @@ const UTF8 = new TextDecoder('utf-8');
 const UTF16 = new TextDecoder('utf-16le');
 
 function textMatches(name: string, text: string, ctx: Ctx): SourceMatch[] {
-  return scanText(text, { path: name, includeInfo: ctx.includeInfo }).map((match) => ({ match, file: name }));
+  return scanText(text, { path: name, includeInfo: ctx.includeInfo, engine: ctx.engine }).map((match) => ({ match, file: name }));
 }
 
 async function* decodeStream(source: AsyncIterable<Uint8Array>, encoding: 'utf-8' | 'utf-16le'): AsyncGenerator<string> {
@@ -57,13 +60,13 @@ async function* decodeStream(source: AsyncIterable<Uint8Array>, encoding: 'utf-8
 }
 
 async function* textStreamMatches(name: string, source: AsyncIterable<Uint8Array>, encoding: 'utf-8' | 'utf-16le', ctx: Ctx): AsyncGenerator<SourceMatch> {
-  for await (const match of scanStream(decodeStream(source, encoding), { path: name, includeInfo: ctx.includeInfo })) yield { match, file: name };
+  for await (const match of scanStream(decodeStream(source, encoding), { path: name, includeInfo: ctx.includeInfo, engine: ctx.engine })) yield { match, file: name };
 }
 
 /** Strings read out of a binary: the match's line is the string's index; report its byte offset instead. */
 function stringsMatches(name: string, bytes: Uint8Array, ctx: Ctx): SourceMatch[] {
   const { text, offsets, strides } = binaryStrings(bytes);
-  return scanText(text, { path: name, includeInfo: ctx.includeInfo }).map((match: SecretMatch) => ({
+  return scanText(text, { path: name, includeInfo: ctx.includeInfo, engine: ctx.engine }).map((match: SecretMatch) => ({
     match,
     file: name,
     byteOffset: (offsets[match.line - 1] ?? 0) + (match.column - 1) * (strides?.[match.line - 1] ?? 1),

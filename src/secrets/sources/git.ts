@@ -12,7 +12,7 @@ import { readBlobs } from './git-blobs.js';
 import { DEFAULT_ARCHIVE_LIMITS } from './limits.js';
 import type { SourceMatch, SourceOptions, SourceStats } from './types.js';
 
-export interface GitSourceOptions extends Pick<SourceOptions, 'archives' | 'limits' | 'onSkip'> {
+export interface GitSourceOptions extends Pick<SourceOptions, 'archives' | 'limits' | 'onSkip' | 'engine'> {
   /** A folder inside the repository (default: the working directory). */
   repo?: string;
   /** Only commits more recent than this (any date git understands: `2024-01-01`, `2 weeks ago`). */
@@ -184,7 +184,7 @@ async function* scanDiff(source: AsyncIterable<string>, options: GitSourceOption
   function* flush(): Generator<SourceMatch> {
     if (batch.file !== undefined && batch.lines.length > 0) {
       const lineNos = batch.lineNos;
-      for (const m of scanText(batch.lines.join('\n'), { path: batch.file, includeInfo: options.includeInfo })) {
+      for (const m of scanText(batch.lines.join('\n'), { path: batch.file, includeInfo: options.includeInfo, engine: options.engine })) {
         yield { match: { ...m, line: lineNos[m.line - 1] ?? m.line }, file: batch.file, commit, date };
       }
     }
@@ -263,7 +263,7 @@ async function* streamGit(args: readonly string[], cwd: string, options: GitSour
 
 /** The binary files of the diff, read from git and scanned like files: archives opened, strings read. */
 async function* scanBinaries(binaries: readonly BinaryChange[], cwd: string, options: GitSourceOptions): AsyncGenerator<SourceMatch> {
-  const ctx = contentContext({ includeInfo: options.includeInfo, archives: options.archives, limits: options.limits, stats: options.stats, onSkip: options.onSkip });
+  const ctx = contentContext({ includeInfo: options.includeInfo, archives: options.archives, limits: options.limits, stats: options.stats, onSkip: options.onSkip, engine: options.engine });
   const wanted = binaries.filter((c) => {
     if (!MEDIA.test(c.file)) return true;
     ctx.stats.skipped.binary++;

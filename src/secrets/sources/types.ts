@@ -1,5 +1,6 @@
 import type { SecretMatch } from '../types.js';
 import type { ArchiveLimits } from './limits.js';
+import type { Engine } from '../engine.js';
 
 /** A secret seen by a source, with where it was seen. */
 export interface SourceMatch {
@@ -41,4 +42,6 @@ export interface SourceOptions {
   onSkip?: (file: string, reason: SkipReason, detail?: string) => void;
   /** Filled in as the scan goes. */
   stats?: SourceStats;
+  /** The rules to scan with (default: the built-in ones). */
+  engine?: Engine;
 }
