@@ -22,6 +22,8 @@ interface Flags {
   httpPort?: number;
   sections?: string;
   strictTls?: boolean;
+  verify?: boolean;
+  verifyUrl: string[];
 }
 
 /** Best first, as GRADE_CHART in src/scan/grade.ts; repeated so that usage errors and --help load nothing else. */
@@ -58,12 +60,30 @@ function program(): Command {
     .option('--sections <list>', 'only these sections, comma-separated: headers,tls,exposure (default all)')
     .option('--strict-tls', 'stop with an error (exit 2) when a certificate fails verification, instead of grading the site F')
     .option('--http-port <port>', 'port of the plain-http visit that checks the redirect to HTTPS', positiveInt('--http-port', 65535))
+    .option('--verify', "ask each exposed key's issuer whether it still accepts the key (a read it does not bill), and say so in the finding")
+    .option('--verify-url <family=url>', 'with --verify: ask a family of keys at this base URL instead of its own API (families as in keyward secrets --help)', collect, [])
     .addHelpText(
       'after',
       '\nExit status: 0 scanned, 1 a grade is below --fail-under, 2 usage or network error (unreachable, timeout; a bad certificate only with --strict-tls, else it grades F).\nPrivate and loopback addresses are allowed here (your dev servers); the library and server mode refuse them.',
     )
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+}
+
+/** Asks each key found its issuer, once, and writes the answer into the findings that name it. */
+async function markLive(outcomes: readonly ScanOutcome[], found: Map<string, { ruleId: string; secret: string; fingerprint: string }>, urls: Record<string, string>): Promise<void> {
+  const { checkLive } = await import('../secrets/live.js');
+  const checks = await checkLive([...found.values()], { urls });
+  found.clear();
+  for (const o of outcomes) {
+    if (!('report' in o)) continue;
+    for (const f of o.report.findings) {
+      const live = f.secret ? checks.get(f.secret.fingerprint) : undefined;
+      if (live === undefined || f.secret === undefined) continue;
+      f.secret.live = live;
+      f.evidence = `${f.evidence ?? ''}${f.evidence ? '\n' : ''}live: ${live.verdict === 'live' ? 'LIVE' : live.verdict}: ${live.detail}`;
+    }
+  }
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -92,12 +112,21 @@ export async function run(argv: string[]): Promise<number> {
     ...(flags.sections !== undefined ? { sections: parseSections(flags.sections) } : {}),
     ...(flags.strictTls ? { strictTls: true } : {}),
   };
+  if (flags.verifyUrl.length > 0 && !flags.verify) throw new KeywardError('KW_USAGE', '--verify-url only applies with --verify', { hint: 'add --verify' });
+  // With --verify, each key found, whole, kept in memory until its issuer is asked, never printed.
+  const found = new Map<string, { ruleId: string; secret: string; fingerprint: string }>();
+  let verifyUrls: Record<string, string> | undefined;
+  if (flags.verify) {
+    verifyUrls = (await import('./verify-urls.js')).parseVerifyUrls(flags.verifyUrl);
+    options.onSecret = (s) => void found.set(s.fingerprint, s);
+  }
   const { scanSite } = await import('../scan/scan-site.js');
   // Validate --resolve and --ca once, before any site is scanned.
   const { createFetchContext } = await import('../scan/fetch/context.js');
   createFetchContext(options).close();
 
   const outcomes = await scanAll(inputs, flags.concurrency, (input) => scanSite(input, options));
+  if (flags.verify) await markLive(outcomes, found, verifyUrls ?? {});
   const color = process.stdout.isTTY === true && !process.env.NO_COLOR;
 
   if (flags.json) {

@@ -10,7 +10,7 @@ import { createFetchContext, type FetchContextOptions } from './fetch/context.js
 import { gatherFacts, type GatherOptions } from './gather.js';
 import { gradeScan } from './grade.js';
 import { parseTarget } from './target.js';
-import { SECTIONS, type Check, type CheckOutput, type Grade, type GatherContext, type RedirectHop, type ScanFacts, type SectionName, type TestResult } from './types.js';
+import { SECTIONS, type Check, type CheckOutput, type Grade, type GatherContext, type RedirectHop, type ScanFacts, type SecretSink, type SectionName, type TestResult } from './types.js';
 
 export const SCAN_SCHEMA = 'keyward.scan/1';
 
@@ -19,6 +19,8 @@ export interface ScanOptions extends FetchContextOptions, GatherOptions {
   checks?: readonly Check[];
   /** Sections to gather and grade (default all: headers, tls, exposure). */
   sections?: readonly SectionName[];
+  /** Given each key found, whole (see SecretSink): the command line's `--verify` alone. */
+  onSecret?: SecretSink;
 }
 
 export interface ReportFinding extends Finding {
@@ -83,6 +85,7 @@ export async function scanSite(input: string, options: ScanOptions = {}): Promis
     if (!SECTIONS.includes(s)) throw new KeywardError('KW_USAGE', `unknown scan section '${s}'`, { hint: `sections are ${SECTIONS.join(', ')}` });
   }
   const ctx = createFetchContext(options);
+  if (options.onSecret) ctx.onSecret = options.onSecret;
   try {
     const facts = await gatherFacts(ctx, target, options);
     const sectionCtx = facts.unverifiedOrigins ? unverifiedFor(ctx, facts.unverifiedOrigins) : ctx;

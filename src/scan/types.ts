@@ -143,8 +143,15 @@ export interface ScanLimits {
 }
 
 /** What a gatherer (page, TLS, exposure) gets from the scan. */
+/**
+ * Given each key found, whole, in memory: only the command line's `--verify` sets one, to ask the
+ * key's issuer whether it still accepts it. Nothing else of a scan ever holds a key whole.
+ */
+export type SecretSink = (s: { ruleId: string; secret: string; fingerprint: string }) => void;
+
 export interface GatherContext {
   fetch: BoundedFetch;
+  onSecret?: SecretSink;
   /**
    * The address to connect to for host:port, as the scan must resolve it: `--resolve`
    * overrides first, then DNS; in server mode the SSRF guard refuses private addresses.

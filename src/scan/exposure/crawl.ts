@@ -148,7 +148,7 @@ export class Crawler {
       return;
     }
     const url = res.url;
-    this.out.secrets.push(...findSecrets(res.body, { where: 'script', url }));
+    this.out.secrets.push(...findSecrets(res.body, { where: 'script', url, onSecret: this.ctx.onSecret }));
     this.out.browserAiCalls.push(...findBrowserAiCalls(res.body, { where: 'script', url }));
     const next: Array<Promise<void>> = this.chunkRefs(res.body, url).map((r) => this.visit(r));
     const map = sourceMapRef(res);
@@ -176,7 +176,7 @@ export class Crawler {
     if (!map) {
       file.error = 'not a source map';
       // A truncated map is still mostly source code: scan what arrived.
-      if (res.bodyTruncated && /^\s*\{\s*"version"\s*:\s*3/.test(res.body)) this.out.secrets.push(...findSecrets(res.body, { where: 'source-map', url: res.url }));
+      if (res.bodyTruncated && /^\s*\{\s*"version"\s*:\s*3/.test(res.body)) this.out.secrets.push(...findSecrets(res.body, { where: 'source-map', url: res.url, onSecret: this.ctx.onSecret }));
       return;
     }
     this.recordMap(res.url, ref.from ?? this.pageUrl, ref.via as 'source-map-comment' | 'source-map-header' | 'source-map-guess', false, map);
@@ -199,7 +199,7 @@ export class Crawler {
       sampleSources: map.sources.slice(0, 5).map((s) => s.name),
     });
     for (const s of withContent) {
-      this.out.secrets.push(...findSecrets(s.content!, { where: 'source-map', url, source: s.name }));
+      this.out.secrets.push(...findSecrets(s.content!, { where: 'source-map', url, source: s.name, onSecret: this.ctx.onSecret }));
       this.out.browserAiCalls.push(...findBrowserAiCalls(s.content!, { where: 'source-map', url, source: s.name }));
     }
   }

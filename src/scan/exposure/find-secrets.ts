@@ -1,10 +1,11 @@
 /**
  * Runs the secrets engine and the browser-AI-call detector over one fetched text and keeps
  * only what the checks need: redacted forms, fingerprints, positions and a masked context
- * line. The raw secret never leaves this function.
+ * line. The raw secret never leaves this function, but to the sink a caller gives (`--verify`).
  */
 import { scanText } from '../../secrets/index.js';
 import { detectBrowserAiCalls } from '../../detect/browser-ai-calls.js';
+import type { SecretSink } from '../types.js';
 import type { BrowserAiCall, ExposedSecret, SecretWhere } from './facts.js';
 
 const CONTEXT_RADIUS = 50;
@@ -46,12 +47,14 @@ export interface TextOrigin {
   url: string;
   /** Original source name inside a source map. */
   source?: string;
+  onSecret?: SecretSink;
 }
 
 export function findSecrets(text: string, origin: TextOrigin): ExposedSecret[] {
   const path = origin.source ?? safePath(origin.url);
   const matches = scanText(text, { path });
   return matches.map((m) => {
+    origin.onSecret?.({ ruleId: m.ruleId, secret: m.secret, fingerprint: m.fingerprint });
     const context = maskedContext(text, m, matches);
     const hit: ExposedSecret = {
       where: origin.where,

@@ -29,10 +29,10 @@ export async function gatherExposure(ctx: GatherContext, facts: Pick<ScanFacts, 
 
   // The page itself: inline scripts, inline JSON (__NEXT_DATA__), anything else in the HTML.
   out.files.push({ url: pageUrl, kind: 'page', via: 'page', status: page.status, bytes: page.body.length, ...(page.bodyTruncated ? { truncated: true } : {}) });
-  out.secrets.push(...findSecrets(page.body, { where: 'page', url: pageUrl }));
+  out.secrets.push(...findSecrets(page.body, { where: 'page', url: pageUrl, onSecret: ctx.onSecret }));
   // Direct-call patterns count in the page's scripts only: a tutorial's <pre> sample is not a call.
   out.browserAiCalls.push(...findBrowserAiCalls(doc ? scriptsOnly(page.body, doc) : page.body, { where: 'page', url: pageUrl }));
-  noteDebugPage(out, page.body, pageUrl, 'page', page.status);
+  noteDebugPage(out, page.body, pageUrl, 'page', page.status, ctx.onSecret);
   const pageListing = listingServer(page.body);
   if (pageListing) out.directoryListings.push({ url: pageUrl, ...pageListing });
 

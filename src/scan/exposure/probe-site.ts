@@ -4,7 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type pLimit from 'p-limit';
-import type { GatherContext, HttpExchange } from '../types.js';
+import type { GatherContext, HttpExchange, SecretSink } from '../types.js';
 import { recogniseDebugPage } from './debug-pages.js';
 import type { DebugPage, DebugTrigger, ExposureFacts, ProbeResult } from './facts.js';
 import { findSecrets } from './find-secrets.js';
@@ -18,7 +18,7 @@ const PROBE_TIMEOUT_MS = 3000;
 export const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 
 /** Records a debug page or stack trace once per framework, and scans it for secrets like an exposed file. */
-export function noteDebugPage(out: ExposureFacts, body: string, url: string, trigger: DebugTrigger, status: number | undefined): void {
+export function noteDebugPage(out: ExposureFacts, body: string, url: string, trigger: DebugTrigger, status: number | undefined, onSecret?: SecretSink): void {
   const seen = recogniseDebugPage(body);
   if (!seen) return;
   // One entry per framework and kind: a debug 404 repeats on every probe path.
@@ -27,7 +27,7 @@ export function noteDebugPage(out: ExposureFacts, body: string, url: string, tri
   if (status !== undefined) entry.status = status;
   out.debugPages.push(entry);
   // The page itself was scanned already (as the page); any other error page is scanned like an exposed file.
-  if (trigger !== 'page') out.secrets.push(...findSecrets(body, { where: 'exposed-file', url }));
+  if (trigger !== 'page') out.secrets.push(...findSecrets(body, { where: 'exposed-file', url, onSecret }));
 }
 
 export async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLimit>, out: ExposureFacts, origin: string, pageUrl: string, pageHash: string, dirs: string[]): Promise<void> {
@@ -43,7 +43,7 @@ export async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLim
     (res) => {
       // Hashed without the path itself: many soft-404 pages echo the path they were asked for.
       out.catchAll = { url: catchAllUrl, status: res.status, length: res.body.length, hash: sha256(withoutPath(res.body, random)), contentType: res.headers['content-type']?.[0] ?? '' };
-      noteDebugPage(out, res.body, catchAllUrl, 'not-found', res.status);
+      noteDebugPage(out, res.body, catchAllUrl, 'not-found', res.status, ctx.onSecret);
     },
     (err: Error) => {
       out.catchAll = { url: catchAllUrl, error: err.message };
@@ -52,9 +52,9 @@ export async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLim
 
   // Provoke an error page: an undecodable path and a malformed JSON body.
   const provoke = [
-    get(`${origin}/keyward-%E0%A4%A/%`).then((r) => noteDebugPage(out, r.body, r.url, 'malformed-path', r.status), () => undefined),
+    get(`${origin}/keyward-%E0%A4%A/%`).then((r) => noteDebugPage(out, r.body, r.url, 'malformed-path', r.status, ctx.onSecret), () => undefined),
     get(pageUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"keyward":', followRedirects: false }).then(
-      (r) => noteDebugPage(out, r.body, pageUrl, 'malformed-body', r.status),
+      (r) => noteDebugPage(out, r.body, pageUrl, 'malformed-body', r.status, ctx.onSecret),
       () => undefined,
     ),
   ];
@@ -80,20 +80,20 @@ export async function probeAll(ctx: GatherContext, limit: ReturnType<typeof pLim
       result.error = a.err.message;
       continue;
     }
-    judgeProbe(out, a.probe, a.res, result, pageHash);
+    judgeProbe(out, a.probe, a.res, result, pageHash, ctx.onSecret);
   }
   out.securityTxt ??= { url: `${origin}/.well-known/security.txt`, found: false, contacts: [] };
   await Promise.all(provoke);
 }
 
-function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result: ProbeResult, pageHash: string): void {
+function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result: ProbeResult, pageHash: string, onSecret: SecretSink | undefined): void {
   result.status = res.status;
   result.bytes = res.body.length;
   const hash = sha256(withoutPath(res.body, result.path));
   const catchAll = out.catchAll;
   const sameAsCatchAll = sha256(res.body) === pageHash || (catchAll?.hash !== undefined && hash === catchAll.hash);
   if (res.status >= 400 || res.status < 200 || sameAsCatchAll) {
-    if (!sameAsCatchAll && res.status !== 404) noteDebugPage(out, res.body, res.url, 'probe', res.status);
+    if (!sameAsCatchAll && res.status !== 404) noteDebugPage(out, res.body, res.url, 'probe', res.status, onSecret);
     result.rejected = sameAsCatchAll && res.status < 400 ? 'catch-all' : 'status';
     return;
   }
@@ -104,7 +104,7 @@ function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result:
   const proof = probe.confirm(res.body, res.headers['content-type']?.[0] ?? '');
   if (!proof) {
     result.rejected = 'content';
-    noteDebugPage(out, res.body, res.url, 'probe', res.status);
+    noteDebugPage(out, res.body, res.url, 'probe', res.status, onSecret);
     return;
   }
   result.confirmed = true;
@@ -114,7 +114,7 @@ function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result:
     if (listing) out.directoryListings.push({ url: res.url, ...listing });
   }
   if (probe.category === 'security-txt') out.securityTxt = parseSecurityTxt(res.body, res.url);
-  if (probe.scanSecrets) out.secrets.push(...findSecrets(res.body, { where: 'exposed-file', url: res.url }));
+  if (probe.scanSecrets) out.secrets.push(...findSecrets(res.body, { where: 'exposed-file', url: res.url, onSecret: onSecret }));
 }
 
 /** The body with every mention of the path (as sent and HTML-escaped) removed. */

@@ -42,6 +42,27 @@ describe('scanning a site that leaks a key in a lazy chunk', () => {
     expect(report.findings.filter((x) => x.section === 'exposure').map((x) => x.id)).toContain('key-in-client-code');
     expect(json.stdout).not.toContain(key);
   });
+
+  it("with --verify asks the key's issuer and says in the finding that the key is live; nobody is asked without it", async () => {
+    const issuer = await startSite({ '/v1/models': (req) => (req.headers.authorization === `Bearer ${key}` ? { type: 'application/json', body: '{"data":[]}' } : { status: 401, body: '' }) });
+    try {
+      const json = await runKeyward(['scan', `${site.origin}/`, '--json', '--verify', '--verify-url', `openai=${issuer.origin}/v1`]);
+      const report = JSON.parse(json.stdout) as { findings: Array<{ id: string; evidence?: string; secret?: { live?: { verdict: string; detail: string } } }> };
+      const leak = report.findings.find((x) => x.id === 'key-in-client-code')!;
+      expect(leak.secret?.live).toEqual({ verdict: 'live', detail: 'the provider accepts this key (answered 200)' });
+      expect(leak.evidence).toContain('live: LIVE: the provider accepts this key');
+      expect(issuer.requests).toEqual(['GET /v1/models']);
+      const text = await runKeyward(['scan', `${site.origin}/`, '--verify', '--verify-url', `openai=${issuer.origin}/v1`]);
+      expect(text.stdout).toContain('live: LIVE');
+      expect(text.stdout + text.stderr + json.stdout + json.stderr).not.toContain(key);
+      await runKeyward(['scan', `${site.origin}/`, '--json']);
+      expect(issuer.requests).toHaveLength(2);
+      const refused = await runKeyward(['scan', `${site.origin}/`, '--verify-url', `openai=${issuer.origin}/v1`]);
+      expect([refused.code, refused.stderr]).toEqual([2, expect.stringMatching(/--verify-url only applies with --verify/)]);
+    } finally {
+      await issuer.close();
+    }
+  });
 });
 
 describe('scanning a catch-all single-page app', () => {
