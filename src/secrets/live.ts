@@ -5,7 +5,7 @@
  * revoked already, or was never real. Only kinds whose issuer has such a read are asked; the key
  * goes to that issuer's own API alone (or to a URL the user gave for its family), never elsewhere.
  */
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { LiveCheck } from './types.js';
 
 /** How one family of keys is asked: its API's base URL, the path of the read, how the key is sent. */
@@ -103,6 +103,8 @@ async function askOne(family: LiveFamily, secret: string, o: LiveOptions): Promi
   const url = base + asker.path;
   const timeoutMs = o.timeoutMs ?? 10_000;
   try {
+    // Loaded on the first question only: a scan that does not verify never reads undici.
+    const { request } = await import('undici');
     const r = await request(url, {
       method: 'GET',
       headers: { accept: 'application/json', 'user-agent': 'keyward-secrets-verify', ...asker.headers(secret) },

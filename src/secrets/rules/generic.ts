@@ -10,7 +10,8 @@ const LOCKFILES = /(?:^|[\\/])(?:package-lock\.json|npm-shrinkwrap\.json|yarn\.l
 
 /** Words, paths and dotted names, rather than random characters. */
 function wordLike(value: string): boolean {
-  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+$/.test(value)) return true; // process.env.X, a.b.c
+  // process.env.X, a.b.c; also `a.b===` (a comparison, taken for base64 padding), which base64 cannot be (no dot).
+  if (/^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)+=*$/.test(value)) return true;
   if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return true; // UUID
   if (/^(?:sha(?:1|256|384|512)|md5)-/i.test(value)) return true; // integrity strings
   const segments = value.split(/[-_./+=~]+/).filter(Boolean);
@@ -88,6 +89,8 @@ export const genericRules: SecretRule[] = [
         `API_KEY=${rand.chars('hex', 8)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 4)}-${rand.chars('hex', 12)}`,
         'const getAccessTokenFromRefreshTokenHandler = createHandler()',
         'exports.k8sServiceAccountTokenProvider = k8sServiceAccountTokenProvider;',
+        // Minified code: a comparison right after the name.
+        'let includeCredentials=request2.credentials==="include"||request2.credentials==="same-origin"',
         `password: '${Buffer.from('not my real ' + 'password').toString('base64')}',`,
         'SecretId: "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/Db' + 'Creds-a1B2c3D4e5F6g7"',
         "'.env.example': 'VITE_OPENAI_API_KEY=\\nNEXT_PUBLIC_SUPABASE_ANON_KEY=\\n',",
