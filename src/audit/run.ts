@@ -3,11 +3,12 @@
  * reads each file at most once, hands its text to every check that wants it, then runs the
  * project-wide parts. Problems that do not stop the audit become warnings, never crashes.
  */
-import { closeSync, constants as fsConstants, fstatSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, existsSync, fstatSync, openSync, readFileSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { KeywardError } from '../errors.js';
 import { sortByImpact, type Finding } from '../finding.js';
+import { engineWith, loadRules, RULES_FILE } from '../secrets/custom-rules.js';
 import { detectKind, SNIFF_BYTES } from '../secrets/sources/detect.js';
 import { auditChecks } from './checks/index.js';
 import { loadConfig } from './config.js';
@@ -96,7 +97,10 @@ export async function auditProject(dir: string, options: AuditOptions = {}): Pro
     return kind === 'text' ? buf.toString('utf8') : undefined;
   }
 
-  const ctx: AuditContext = { root, files, git, config, now: options.now ?? new Date(), uid: process.getuid?.(), warn, readText };
+  // As `keyward secrets` does, the project's own rules apply without being named.
+  const rulesFile = options.rules === undefined ? (existsSync(join(root, RULES_FILE)) ? join(root, RULES_FILE) : undefined) : options.rules || undefined;
+  const engine = rulesFile !== undefined ? engineWith(loadRules(rulesFile)) : undefined;
+  const ctx: AuditContext = { root, files, git, config, now: options.now ?? new Date(), uid: process.getuid?.(), warn, readText, ...(engine ? { engine } : {}) };
   const wanted = new Set(options.checks ?? []);
   const checks = auditChecks(options).filter((c) => wanted.size === 0 || wanted.has(c.id));
   const findings: Finding[] = [];

@@ -6,6 +6,7 @@
 import type { Finding } from '../finding.js';
 import type { GitFacts } from './git.js';
 import type { KeywardConfig } from './config.js';
+import type { Engine } from '../secrets/engine.js';
 
 export interface ProjectFile {
   /** POSIX path relative to the project root, e.g. `apps/web/.env.local`. */
@@ -32,6 +33,8 @@ export interface AuditContext {
   warn(message: string): void;
   /** Reads a file's text once; undefined for binary, unreadable or oversized files (a warning says why). */
   readText(file: ProjectFile): Promise<string | undefined>;
+  /** The secrets engine with the project's own rules (`.keyward-rules.json`); undefined: the built-in rules alone. */
+  readonly engine?: Engine;
 }
 
 export interface AuditCheck {
@@ -54,6 +57,8 @@ export interface AuditOptions {
   now?: Date;
   /** Largest file read, in bytes (default 64 MiB: big source maps); bigger files are skipped with a warning. */
   maxFileBytes?: number;
+  /** A rules file of the project's own secrets (default: `.keyward-rules.json` at the root when it exists); false: the built-in rules alone. */
+  rules?: string | false;
 }
 
 export interface AuditResult {

@@ -34,6 +34,7 @@ interface Flags {
   failOn: FailOn;
   check?: string[];
   rotationDays?: number;
+  rules?: string | false;
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -44,6 +45,8 @@ export async function run(argv: string[]): Promise<number> {
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above: critical, high, medium, low, info, none').argParser(failOn).default('low'))
     .option('--check <id>', `run only this check (repeatable): ${CHECK_IDS.join(', ')}`, checkId)
     .option('--rotation-days <days>', 'rotation period for the key-age check (default 90, or keyward.config.json)', days)
+    .option('--rules <file>', "the project's own secret rules, as keyward secrets takes them (default: .keyward-rules.json in the folder when it exists)")
+    .option('--no-rules', 'the built-in secret rules alone')
     .addHelpText('after', '\nExit status: 0 clean, 1 a finding at or above --fail-on, 2 usage or runtime error.\nEach check, what it looks at and how to fix its findings: docs/audit.md')
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) })
@@ -59,7 +62,7 @@ export async function run(argv: string[]): Promise<number> {
   const dir = program.processedArgs[0] as string;
 
   const started = process.hrtime.bigint();
-  const result = await auditProject(dir, { checks: flags.check, rotationDays: flags.rotationDays });
+  const result = await auditProject(dir, { checks: flags.check, rotationDays: flags.rotationDays, ...(flags.rules !== undefined ? { rules: flags.rules } : {}) });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 
   for (const w of result.warnings) process.stderr.write(`keyward: warning: ${w}\n`);

@@ -595,3 +595,31 @@ describe('documentation', () => {
     }
   });
 });
+
+describe("the project's own secret rules (.keyward-rules.json)", () => {
+  const token = () => `acme_svc_${openaiKey().replace(/[^A-Za-z0-9]/g, '').slice(-32)}`;
+  const rules = JSON.stringify({ schema: 'keyward.rules/1', rules: [{ id: 'acme-service-token', provider: 'Acme', title: 'Acme service token', severity: 'high', keywords: ['acme_svc_'], pattern: 'acme_svc_[A-Za-z0-9]{32}' }] });
+
+  it('finds a key of the project\'s own kind in build output and behind a public prefix, and not with rules: false', async () => {
+    const t = token();
+    const p = project({
+      '.keyward-rules.json': rules,
+      'dist/assets/app-1a.js': `fetch(u,{headers:{"x-acme":"${t}"}});\n`,
+      '.env.local': { content: `VITE_ACME=${t}\n`, mode: 0o600 },
+      '.gitignore': GITIGNORE,
+    });
+    const found = await audit(p, ['public-env-key', 'build-output-key']);
+    expect(found.map((f) => [f.id, f.secret?.rule, f.location?.file]).sort()).toEqual([
+      ['build-output-key', 'acme-service-token', 'dist/assets/app-1a.js'],
+      ['public-env-key', 'acme-service-token', '.env.local'],
+    ]);
+    expectNoWholeKey(found, t);
+    const without = await auditProject(p.dir, { checks: ['build-output-key'], rules: false });
+    expect(without.findings).toEqual([]);
+  });
+
+  it('stops with the rule and the field when the file has a mistake', async () => {
+    const p = project({ '.keyward-rules.json': rules.replace('"high"', '"urgent"') });
+    await expect(auditProject(p.dir, { checks: ['build-output-key'] })).rejects.toThrow(/rule 'acme-service-token': 'severity' must be one of/);
+  });
+});

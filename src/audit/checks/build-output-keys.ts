@@ -39,7 +39,7 @@ async function inAppPackages(ctx: AuditContext): Promise<Finding[]> {
         if (name === file.abs) ctx.warn(`${file.path}: not scanned (${why})`);
         else ctx.warn(`${name.replace(file.abs, file.path)}: skipped inside the app package (${why})`);
       };
-      for await (const m of scanPaths([file.abs], { onSkip })) {
+      for await (const m of scanPaths([file.abs], { onSkip, engine: ctx.engine })) {
         const base = toSecretFinding(m);
         const where = m.file.replace(file.abs, file.path);
         if (isGatewayToken(m.match)) {
@@ -75,8 +75,8 @@ export const buildOutputKeys: AuditCheck = {
   title: 'No keys in build output',
   wants: (f: ProjectFile) => isBuildOutput(f.path),
   project: inAppPackages,
-  inspect(file, text) {
-    return scanText(text, { path: file.path }).map((m) => {
+  inspect(file, text, ctx) {
+    return scanText(text, { path: file.path, engine: ctx.engine }).map((m) => {
       const base = matchToFinding(m, { file: file.path });
       if (isGatewayToken(m)) {
         const { secret: _secret, ...rest } = base;

@@ -27,7 +27,7 @@ export const envFileHistory: AuditCheck = {
       const seen = new Set<string>();
       let secretValues = 0;
       for (const version of await git.addedLines(path)) {
-        for (const m of scanText(version.text, { path })) {
+        for (const m of scanText(version.text, { path, engine: ctx.engine })) {
           if (seen.has(m.fingerprint)) continue;
           seen.add(m.fingerprint);
           const line = version.lineNumbers[m.line - 1];

@@ -50,7 +50,7 @@ export function keyAge(override?: number): AuditCheck {
         let mtime: Date | undefined;
         for (const a of parseDotenv(text)) {
           if (isPlaceholderValue(a.value)) continue;
-          const match = scanText(a.value, { path: file.path })[0];
+          const match = scanText(a.value, { path: file.path, engine: ctx.engine })[0];
           if (!match && !looksLikeAiKeyName(a.name)) continue;
           const fp = match?.fingerprint ?? fingerprintSecret(a.value);
           const record = records.find((r) => r.fingerprint === fp) ?? records.find((r) => r.name === a.name);

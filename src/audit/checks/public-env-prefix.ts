@@ -14,6 +14,7 @@ import { blockEnd, inComment, isFrameworkConfig, isJsLike, isShippedSource, line
 import { isPlaceholderValue, parseDotenv } from '../dotenv.js';
 import { looksLikeAiKeyName, looksLikeSecretName, publicPrefixOf } from '../names.js';
 import { auditDocs, type AuditCheck, type ProjectFile } from '../types.js';
+import type { Engine } from '../../secrets/engine.js';
 
 const FIX =
   'Rename the variable without the public prefix so it stays on the server, call the AI provider from a server route (or through `keyward gateway`) and give the browser only your own endpoint. If a real key was ever built into a deployed bundle, revoke it and create a new one.';
@@ -36,13 +37,13 @@ function finding(file: ProjectFile, severity: Finding['severity'], title: string
   };
 }
 
-function inEnvFile(file: ProjectFile, text: string): Finding[] {
+function inEnvFile(file: ProjectFile, text: string, engine: Engine | undefined): Finding[] {
   const out: Finding[] = [];
   for (const a of parseDotenv(text)) {
     const pub = publicPrefixOf(a.name);
     if (!pub) continue;
     // The whole assignment, so that rules which need the name beside the value (Azure, Mistral) see it.
-    const keys = a.value ? scanText(`${a.name}=${a.value}`, { path: file.path }) : [];
+    const keys = a.value ? scanText(`${a.name}=${a.value}`, { path: file.path, engine }) : [];
     const where = { line: a.line };
     if (keys.length > 0 && keys.every(isGatewayToken)) {
       const k = keys[0]!;
@@ -68,7 +69,7 @@ const BLOCK_START = /\b(?:(env|define|public|extra)['"]?\s*:\s*\{|(DefinePlugin)
 const ENV_READ = /\b(?:process\.env|import\.meta\.env)(?:\.([A-Za-z_][A-Za-z0-9_]*)|\[\s*['"`]([A-Za-z_][A-Za-z0-9_]*)['"`]\s*\])?/g;
 const ENTRY_KEY = /(?:^|[{,\s])(['"`]?)((?:process\.env\.|import\.meta\.env\.)?[A-Za-z_$][\w$]*)\1\s*:/g;
 
-function inFrameworkConfig(file: ProjectFile, text: string): Finding[] {
+function inFrameworkConfig(file: ProjectFile, text: string, engine: Engine | undefined): Finding[] {
   const out: Finding[] = [];
   const at = lineLocator(text);
   const reported = new Set<string>();
@@ -82,7 +83,7 @@ function inFrameworkConfig(file: ProjectFile, text: string): Finding[] {
       reported.add(name);
       out.push(finding(file, severity, title, at(open + index), lineAt(text, open + index).replace(/(['"`])[^'"`]{12,}\1/g, '$1…$1'), recommendation ? { recommendation } : {}));
     };
-    for (const k of scanText(body, { path: file.path })) {
+    for (const k of scanText(body, { path: file.path, engine })) {
       if (isGatewayToken(k)) report(`key:${k.fingerprint}`, k.index, 'medium', `keyward gateway token written into the ${block} block of ${posix.basename(file.path)}, which ships it to every visitor; make sure it may call only the app route`, gatewayTokenAdvice(k.revokeHow));
       else report(`key:${k.fingerprint}`, k.index, 'critical', `${k.provider} key written into the ${block} block of ${posix.basename(file.path)}, which is inlined into the client bundle`);
     }
@@ -153,9 +154,9 @@ export const publicEnvPrefix: AuditCheck = {
   id: 'public-env-key',
   title: 'No keys behind public env prefixes',
   wants: (f) => isEnvLike(f.path) || isFrameworkConfig(f.path) || (isJsLike(f.path) && isShippedSource(f.path)),
-  inspect(file, text) {
-    if (isEnvLike(file.path)) return inEnvFile(file, text);
-    const out = isFrameworkConfig(file.path) ? inFrameworkConfig(file, text) : [];
+  inspect(file, text, ctx) {
+    if (isEnvLike(file.path)) return inEnvFile(file, text, ctx.engine);
+    const out = isFrameworkConfig(file.path) ? inFrameworkConfig(file, text, ctx.engine) : [];
     return [...out, ...inCode(file, text)];
   },
 };
