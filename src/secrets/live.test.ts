@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkLive, judgeAnswer, liveFamilyOf, type LiveCandidate } from './live.js';
+import { checkLive, FAMILY_OF_RULE, judgeAnswer, LIVE_FAMILIES, liveFamilyOf, type LiveCandidate } from './live.js';
+import { RULES } from './rules/index.js';
 
 /** A made-up value for a key: the issuer here is a server on 127.0.0.1 that knows only what the test tells it. */
 const made = (label: string) => `${label}-${randomBytes(12).toString('hex')}`;
@@ -97,10 +98,29 @@ describe("asking a key's issuer whether it still accepts the key", () => {
     expect(gone.get(`fp-${k}`)).toEqual({ verdict: 'unknown', detail: `cannot reach 127.0.0.1:${port} (ECONNREFUSED)` });
   });
 
+  it('sends each family its own way: a GitHub token as a bearer with the API version, an ElevenLabs key in xi-api-key', async () => {
+    seen.length = 0;
+    answer = (_req, res) => {
+      res.writeHead(200);
+      res.end();
+    };
+    const gh = made('gh');
+    const el = made('el');
+    await checkLive([candidate('github-fine-grained-token', gh), candidate('elevenlabs-api-key', el)], { urls: { github: base, elevenlabs: `${base}/v1` }, concurrency: 1 });
+    expect(seen.map((s) => [s.path, s.headers.authorization, s.headers['x-github-api-version'], s.headers['xi-api-key']])).toEqual([
+      ['/user', `Bearer ${gh}`, '2022-11-28', undefined],
+      ['/v1/user', undefined, undefined, el],
+    ]);
+    expect(seen.every((s) => s.headers['user-agent'] === 'keyward-secrets-verify')).toBe(true);
+  });
+
   it('maps every AI key rule it knows to a family, and judges answers the same for every family', () => {
     expect(liveFamilyOf('openai-admin-key')).toBe('openai-admin');
     expect(liveFamilyOf('huggingface-token')).toBe('huggingface');
     expect(liveFamilyOf('jwt')).toBeUndefined();
+    // Every rule named is a rule keyward has, and every family is asked for some rule.
+    for (const id of Object.keys(FAMILY_OF_RULE)) expect(RULES.some((r) => r.id === id), id).toBe(true);
+    expect(new Set(Object.values(FAMILY_OF_RULE))).toEqual(new Set(Object.keys(LIVE_FAMILIES)));
     expect(judgeAnswer(403, '').verdict).toBe('rejected');
     expect(judgeAnswer(404, '').verdict).toBe('unknown');
   });

@@ -34,12 +34,19 @@ export const LIVE_FAMILIES = {
   together: { base: 'https://api.together.xyz/v1', path: '/models', headers: bearer },
   huggingface: { base: 'https://huggingface.co', path: '/api/whoami-v2', headers: bearer },
   openrouter: { base: 'https://openrouter.ai/api/v1', path: '/key', headers: bearer },
+  cohere: { base: 'https://api.cohere.com', path: '/v1/models?page_size=1', headers: bearer },
+  fireworks: { base: 'https://api.fireworks.ai/inference/v1', path: '/models', headers: bearer },
+  deepinfra: { base: 'https://api.deepinfra.com/v1/openai', path: '/models', headers: bearer },
+  replicate: { base: 'https://api.replicate.com/v1', path: '/account', headers: bearer },
+  elevenlabs: { base: 'https://api.elevenlabs.io/v1', path: '/user', headers: (secret: string) => ({ 'xi-api-key': secret }) },
+  github: { base: 'https://api.github.com', path: '/user', headers: (secret: string) => ({ authorization: `Bearer ${secret}`, 'x-github-api-version': '2022-11-28' }) },
+  stripe: { base: 'https://api.stripe.com/v1', path: '/balance', headers: bearer },
 } satisfies Record<string, Asker>;
 
 export type LiveFamily = keyof typeof LIVE_FAMILIES;
 
 /** Which family each rule's keys belong to; a rule not named here is not asked. */
-const FAMILY_OF_RULE: Record<string, LiveFamily> = {
+export const FAMILY_OF_RULE: Readonly<Record<string, LiveFamily>> = {
   'openai-project-key': 'openai',
   'openai-service-account-key': 'openai',
   'openai-user-key': 'openai',
@@ -58,6 +65,16 @@ const FAMILY_OF_RULE: Record<string, LiveFamily> = {
   'huggingface-token': 'huggingface',
   'huggingface-org-token': 'huggingface',
   'openrouter-api-key': 'openrouter',
+  'cohere-api-key': 'cohere',
+  'fireworks-api-key': 'fireworks',
+  'deepinfra-api-key': 'deepinfra',
+  'replicate-api-token': 'replicate',
+  'elevenlabs-api-key': 'elevenlabs',
+  'elevenlabs-api-key-legacy': 'elevenlabs',
+  'github-token': 'github',
+  'github-fine-grained-token': 'github',
+  'stripe-secret-key': 'stripe',
+  'stripe-test-key': 'stripe',
 };
 
 export function liveFamilyOf(ruleId: string): LiveFamily | undefined {
