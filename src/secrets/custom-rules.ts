@@ -9,7 +9,7 @@
  *   "rules": [{ "id": "acme-service-token", "provider": "Acme", "title": "Acme service token",
  *               "severity": "high", "keywords": ["acme_svc_"], "pattern": "acme_svc_[A-Za-z0-9]{32}",
  *               "minEntropy": 3, "allowlist": { "secrets": ["^acme_svc_0+$"] } }],
- *   "allowlist": { "paths": ["^test/fixtures/"] }
+ *   "allowlist": { "paths": ["(^|/)test/fixtures/"] }
  * }
  */
 import { readFileSync } from 'node:fs';

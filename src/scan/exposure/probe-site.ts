@@ -114,7 +114,7 @@ function judgeProbe(out: ExposureFacts, probe: Probe, res: HttpExchange, result:
     if (listing) out.directoryListings.push({ url: res.url, ...listing });
   }
   if (probe.category === 'security-txt') out.securityTxt = parseSecurityTxt(res.body, res.url);
-  if (probe.scanSecrets) out.secrets.push(...findSecrets(res.body, { where: 'exposed-file', url: res.url, onSecret: onSecret }));
+  if (probe.scanSecrets) out.secrets.push(...findSecrets(res.body, { where: 'exposed-file', url: res.url, onSecret }));
 }
 
 /** The body with every mention of the path (as sent and HTML-escaped) removed. */
