@@ -113,6 +113,18 @@ describe("keyward secrets with a project's own rules", () => {
     expect((JSON.parse(off.stdout) as { findings: Array<{ rule: string }> }).findings.map((f) => f.rule)).not.toContain('acme-service-token');
   });
 
+  it('masks the project\'s own kind of secret in keyward redact, from the working directory\'s file or --rules', async () => {
+    const log = `GET /v1/items?ref=${token} 200\n`;
+    const masked = await runKeyward(['redact'], { cwd: dir, input: log });
+    expect(masked.code).toBe(0);
+    expect(masked.stdout).not.toContain(token);
+    expect(masked.stdout).toMatch(/^GET \/v1\/items\?ref=acme_svc_…\S{4} 200\n$/);
+    expect((await runKeyward(['redact', '--no-rules'], { cwd: dir, input: log })).stdout).toBe(log);
+    expect((await runKeyward(['redact', '--rules', join(dir, '.keyward-rules.json')], { input: log })).stdout).not.toContain(token);
+    const wrong = await runKeyward(['redact', '--rules'], { input: log });
+    expect([wrong.code, wrong.stderr]).toEqual([2, expect.stringMatching(/takes only --rules <file> or --no-rules/)]);
+  });
+
   it('takes a rules file named with --rules, and refuses a broken one before scanning (exit 2, the rule and the field)', async () => {
     const named = await runKeyward(['secrets', join(dir, 'client.ts'), '--rules', join(dir, '.keyward-rules.json'), '-f', 'json']);
     expect((JSON.parse(named.stdout) as { findings: Array<{ rule: string }> }).findings.map((f) => f.rule)).toEqual(['acme-service-token']);

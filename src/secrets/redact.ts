@@ -4,14 +4,18 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { Transform } from 'node:stream';
-import { scanText } from './engine.js';
+import { scanText, type Engine } from './engine.js';
 import type { SecretMatch } from './types.js';
 
 export { redactSecret } from './mask.js';
 
-/** `text` with every secret (including JWTs) replaced by its redacted form. */
-export function redactText(text: string): string {
-  const matches = scanText(text, { includeInfo: true });
+/** `text` with every secret (including JWTs) replaced by its redacted form; `engine` adds a project's own rules. */
+export function redactText(text: string, engine?: Engine): string {
+  return redactWith(text, engine);
+}
+
+function redactWith(text: string, engine: Engine | undefined): string {
+  const matches = scanText(text, { includeInfo: true, engine });
   return matches.length === 0 ? text : redactMatches(text, matches);
 }
 
@@ -46,7 +50,8 @@ function tokenBoundary(text: string, at: number, min: number): number {
  * `keyward redact` and log pipelines. A private key block is held until its END line so that it
  * is masked whole; everything else leaves as soon as its line is complete.
  */
-export function createRedactStream(): Transform {
+export function createRedactStream(options: { engine?: Engine } = {}): Transform {
+  const mask = (text: string) => redactWith(text, options.engine);
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let pem: string[] | null = null;
@@ -55,7 +60,7 @@ export function createRedactStream(): Transform {
     if (pem) {
       pem.push(line);
       if (PEM_END.test(line) || pem.length > MAX_PEM_LINES) {
-        push(redactText(pem.join('')));
+        push(mask(pem.join('')));
         pem = null;
       }
       return;
@@ -64,7 +69,7 @@ export function createRedactStream(): Transform {
       pem = [line];
       return;
     }
-    push(redactText(line));
+    push(mask(line));
   };
 
   return new Transform({
@@ -85,7 +90,7 @@ export function createRedactStream(): Transform {
         const at = pending.length - 16_384;
         const boundary = tokenBoundary(pending, at, pending.length - MAX_LINE / 2);
         const cut = boundary > 0 ? boundary : at;
-        this.push(redactText(pending.slice(0, cut)));
+        this.push(mask(pending.slice(0, cut)));
         pending = pending.slice(cut);
       }
       done();
@@ -93,7 +98,7 @@ export function createRedactStream(): Transform {
     flush(done) {
       pending += decoder.end();
       if (pending) emitLine(pending, (s) => this.push(s));
-      if (pem) this.push(redactText(pem.join('')));
+      if (pem) this.push(mask(pem.join('')));
       done();
     },
   });
