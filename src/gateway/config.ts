@@ -3,7 +3,9 @@
  * from the environment). Every field is checked, and a bad one is named with what to write instead.
  */
 import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { KeywardError } from '../errors.js';
+import { loadRules } from '../secrets/custom-rules.js';
 import { teamNameError } from '../store/records.js';
 import { networkError } from './networks.js';
 import { COMPATIBLE_AUTH, providerNameError } from './providers/compatible.js';
@@ -32,6 +34,7 @@ export type GatewayConfigFile = Pick<
   | 'anomaly'
   | 'providers'
   | 'promptSecrets'
+  | 'promptSecretRules'
   | 'sharedObjects'
   | 'fallbacks'
   | 'aliases'
@@ -128,6 +131,8 @@ const FIELDS: Record<string, Check> = {
   alerts: obj({ webhookUrl: url }),
   providers,
   promptSecrets: oneOf('off', 'block', 'redact'),
+  // The path of a rules file (relative to the config file), read into the rules themselves below.
+  promptSecretRules: str,
   sharedObjects: strList,
   endUserIds: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
   background: obj({
@@ -157,7 +162,8 @@ const FIELDS: Record<string, Check> = {
   },
 };
 
-export function validateGatewayConfig(value: unknown, source = 'config'): GatewayConfigFile {
+/** `baseDir`: where a relative `promptSecretRules` path starts (the config file's folder). */
+export function validateGatewayConfig(value: unknown, source = 'config', baseDir = process.cwd()): GatewayConfigFile {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new KeywardError('KW_BAD_CONFIG', `${source}: the config must be a JSON object`, { hint: 'see docs/gateway.md for the fields' });
   }
@@ -169,6 +175,8 @@ export function validateGatewayConfig(value: unknown, source = 'config'): Gatewa
     if (e) throw new KeywardError('KW_BAD_CONFIG', `${source}: '${k}' must be ${e}`, { hint: 'see docs/gateway.md for the fields' });
   }
   const config = value as GatewayConfigFile;
+  const rulesPath = (value as { promptSecretRules?: unknown }).promptSecretRules;
+  if (typeof rulesPath === 'string') config.promptSecretRules = loadRules(resolve(baseDir, rulesPath));
   const chatProvider = config.chat?.provider;
   if (chatProvider !== undefined && !(PROVIDER_NAMES as readonly string[]).includes(chatProvider) && !(config.providers && chatProvider in config.providers)) {
     throw new KeywardError('KW_BAD_CONFIG', `${source}: 'chat' names provider '${chatProvider.slice(0, 40)}', which is neither built in (${PROVIDER_NAMES.join(', ')}) nor one of "providers"`, {
@@ -191,5 +199,5 @@ export function loadGatewayConfig(path: string): GatewayConfigFile {
   } catch (err) {
     throw new KeywardError('KW_BAD_CONFIG', `the gateway config '${path}' is not valid JSON: ${(err as Error).message}`, { hint: 'fix the JSON syntax' });
   }
-  return validateGatewayConfig(json, path);
+  return validateGatewayConfig(json, path, dirname(resolve(path)));
 }

@@ -10,7 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { apiSecurityHeaders, RECOMMENDED_HEADERS } from '../recommended-headers.js';
 import { KeywardError } from '../errors.js';
-import { redactSecret, redactText, scanText, type SecretMatch } from '../secrets/index.js';
+import { engineWith, redactSecret, redactText, scanText, type CustomRules, type Engine, type SecretMatch } from '../secrets/index.js';
 import { MemoryCounters, MemoryLedger } from '../store/memory.js';
 import type { AdmitResult, CounterCheck, Counters, Directory, Ledger, TokenScope, UserRecord } from '../store/types.js';
 import { Alerter, type Alert, type AlertOptions } from './alerts.js';
@@ -122,6 +122,12 @@ export interface GatewayOptions {
   /** Secrets (the secrets engine's rules) in a request body: refuse the request, send it with them redacted, or do not look (default). */
   promptSecrets?: PromptSecretsMode;
   /**
+   * A project's own secret rules (`parseRules`/`loadRules` of a `.keyward-rules.json`), looked for in
+   * request bodies besides the built-in ones under `promptSecrets`: an internal service's tokens
+   * are then refused or redacted before a provider sees them. The config file names the file.
+   */
+  promptSecretRules?: CustomRules;
+  /**
    * Objects a provider keeps for the whole project (files, vector stores, containers, Gemini caches)
    * that every user may name in a request; any other is refused, since it may hold another user's data.
    */
@@ -161,7 +167,7 @@ export interface GatewayOptions {
 }
 
 /** The config fields a running gateway takes on `setPolicy` (SIGHUP); the others need a restart. */
-export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'maxFileBytes', 'maxBufferedBytes', 'promptSecrets', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
+export const RELOADABLE = ['models', 'chat', 'defaultMaxTokens', 'prices', 'fallbackPrice', 'ipLimits', 'corsOrigins', 'maxBodyBytes', 'maxUploadBytes', 'maxFileBytes', 'maxBufferedBytes', 'promptSecrets', 'promptSecretRules', 'fallbacks', 'aliases', 'cache', 'realtime', 'teams', 'sharedObjects'] as const;
 export type ReloadablePolicy = Pick<GatewayOptions, (typeof RELOADABLE)[number]>;
 
 export type GatewayHandler = ((req: IncomingMessage, res: ServerResponse) => void) & {
@@ -318,6 +324,8 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
   let cors: Set<string> | undefined;
   let chatPolicy!: AppChatPolicy;
   let promptSecrets!: PromptSecretsMode;
+  /** The secrets engine with `promptSecretRules`; undefined: the built-in rules. */
+  let promptEngine: Engine | undefined;
   let sharedObjects!: Set<string>;
   const billedContainers = new BilledContainers();
   let fallbacks!: Map<string, string[]>;
@@ -564,6 +572,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
     maxBuffered = p.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED;
     if (maxBuffered < Math.max(maxFile, maxUpload)) log.warn({ maxBufferedBytes: maxBuffered, maxFileBytes: maxFile, maxUploadBytes: maxUpload }, 'maxBufferedBytes is below the largest file or upload the gateway accepts: such a file is refused (413) even when nothing else is held; raise maxBufferedBytes or lower maxFileBytes');
     promptSecrets = p.promptSecrets ?? 'off';
+    promptEngine = p.promptSecretRules ? engineWith(p.promptSecretRules) : undefined;
     sharedObjects = new Set(p.sharedObjects ?? []);
     fallbacks = new Map(Object.entries(p.fallbacks ?? {}));
     aliases = new Map(Object.entries(p.aliases ?? {}));
@@ -1451,7 +1460,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
         const upload = await Upload.read(raw, req.headers['content-type'], route.upload);
         const prompt = promptSecrets === 'off' ? undefined : upload.field('prompt');
         if (prompt !== undefined) {
-          const found = scanText(prompt);
+          const found = scanText(prompt, { engine: promptEngine });
           if (found.length > 0) await upload.set('prompt', secretInPrompt(caller, route, reqId, prompt, found, false));
         }
         return await handleApi(req, res, route, reqId, start, caller, upload, upload.body, corsH);
@@ -1467,7 +1476,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       }
       if (promptSecrets !== 'off') {
         const text = raw.toString('utf8');
-        const found = scanText(text);
+        const found = scanText(text, { engine: promptEngine });
         if (found.length > 0) {
           const clean = secretInPrompt(caller, route, reqId, text, found);
           raw = Buffer.from(clean);
@@ -1638,7 +1647,7 @@ export function createGateway(options: GatewayOptions): GatewayHandler {
       checkObjects,
       promptText: (caller, route, reqId, text, json) => {
         if (promptSecrets === 'off') return text;
-        const found = scanText(text);
+        const found = scanText(text, { engine: promptEngine });
         return found.length === 0 ? text : secretInPrompt(caller, route, reqId, text, found, json);
       },
       body: async (limit) => {

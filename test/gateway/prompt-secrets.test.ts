@@ -3,10 +3,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { validateGatewayConfig } from '../../src/gateway/config.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadGatewayConfig, validateGatewayConfig } from '../../src/gateway/config.js';
 import { issueToken, type Alert } from '../../src/gateway/index.js';
 import { redactBody } from '../../src/gateway/prompt-secrets.js';
-import { scanText } from '../../src/secrets/index.js';
+import { parseRules, scanText, type CustomRules } from '../../src/secrets/index.js';
 import { MemoryDirectory, MemoryLedger } from '../../src/store/memory.js';
 import { startFakeUpstream, type FakeUpstream } from './helpers/fake-upstream.js';
 import { startGateway, type TestGateway } from './helpers/gateway.js';
@@ -33,17 +36,47 @@ describe('secrets in what clients send to AI providers', () => {
     await upstream.close();
   });
 
-  async function gatewayWith(promptSecrets: 'off' | 'block' | 'redact' | undefined) {
+  async function gatewayWith(promptSecrets: 'off' | 'block' | 'redact' | undefined, promptSecretRules?: CustomRules) {
     const dir = new MemoryDirectory();
     const ledger = new MemoryLedger();
     const alerts: Alert[] = [];
-    const gw = await startGateway(upstream, keys, { directory: dir, ledger, alerts: { onAlert: (a) => alerts.push(a) }, ...(promptSecrets ? { promptSecrets } : {}) });
+    const gw = await startGateway(upstream, keys, { directory: dir, ledger, alerts: { onAlert: (a) => alerts.push(a) }, ...(promptSecrets ? { promptSecrets } : {}), ...(promptSecretRules ? { promptSecretRules } : {}) });
     gws.push(gw);
     dir.addUser('pat', {});
     const token = issueToken(dir, 'pat').token;
     return { gw, ledger, alerts, token, oa: new OpenAI({ baseURL: `${gw.origin}/v1`, apiKey: token, maxRetries: 0 }) };
   }
   const prompt = (secret: string) => `why does this fail?\nAWS_ACCESS_KEY_ID=${secret}\nregion=eu-west-1`;
+
+  it("with the project's own rules, refuses or redacts its kind of secret too, named from a config file beside the rules", async () => {
+    const rulesJson = JSON.stringify({ schema: 'keyward.rules/1', rules: [{ id: 'acme-service-token', provider: 'Acme', title: 'Acme service token', severity: 'high', keywords: ['acme_svc_'], pattern: 'acme_svc_[A-Za-z0-9]{32}' }] });
+    const internal = `acme_svc_${randomChars(32)}`;
+    const ask = `the job fails with ref=${internal}, why?`;
+    const blocking = await gatewayWith('block', parseRules(rulesJson, 'rules.json'));
+    const before = upstream.seen.length;
+    const err = await blocking.oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: ask }] }).catch((e: unknown) => e);
+    expect((err as { status?: number }).status).toBe(400);
+    expect(String((err as Error).message)).toMatch(/carries an Acme service token \(acme_svc_…/);
+    expect(upstream.seen.length).toBe(before);
+    const redacting = await gatewayWith('redact', parseRules(rulesJson, 'rules.json'));
+    await redacting.oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: ask }] });
+    expect(JSON.stringify(upstream.seen.at(-1)!.body)).not.toContain(internal);
+    // Without the rules the built-in ones do not know it.
+    const plain = await gatewayWith('block');
+    await plain.oa.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: ask }] });
+    expect(JSON.stringify(upstream.seen.at(-1)!.body)).toContain(internal);
+    // A config file names the rules file by a path from its own folder.
+    const dir = mkdtempSync(join(tmpdir(), 'kw-prompt-rules-'));
+    try {
+      writeFileSync(join(dir, 'rules.json'), rulesJson);
+      writeFileSync(join(dir, 'keyward.config.json'), JSON.stringify({ promptSecrets: 'block', promptSecretRules: 'rules.json' }));
+      expect(loadGatewayConfig(join(dir, 'keyward.config.json')).promptSecretRules?.rules.map((r) => r.id)).toEqual(['acme-service-token']);
+      writeFileSync(join(dir, 'rules.json'), rulesJson.replace('"high"', '"urgent"'));
+      expect(() => loadGatewayConfig(join(dir, 'keyward.config.json'))).toThrow(/rules\.json: rule 'acme-service-token': 'severity' must be one of/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('by default looks at nothing: the prompt goes upstream as sent', async () => {
     const { oa } = await gatewayWith(undefined);

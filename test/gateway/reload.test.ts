@@ -92,6 +92,6 @@ describe('a new policy without a restart (setPolicy, SIGHUP in `keyward gateway`
   });
 
   it('names the fields it takes', () => {
-    expect([...RELOADABLE].sort()).toEqual(['aliases', 'cache', 'chat', 'corsOrigins', 'defaultMaxTokens', 'fallbackPrice', 'fallbacks', 'ipLimits', 'maxBodyBytes', 'maxBufferedBytes', 'maxFileBytes', 'maxUploadBytes', 'models', 'prices', 'promptSecrets', 'realtime', 'sharedObjects', 'teams']);
+    expect([...RELOADABLE].sort()).toEqual(['aliases', 'cache', 'chat', 'corsOrigins', 'defaultMaxTokens', 'fallbackPrice', 'fallbacks', 'ipLimits', 'maxBodyBytes', 'maxBufferedBytes', 'maxFileBytes', 'maxUploadBytes', 'models', 'prices', 'promptSecretRules', 'promptSecrets', 'realtime', 'sharedObjects', 'teams']);
   });
 });
