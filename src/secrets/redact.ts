@@ -11,10 +11,6 @@ export { redactSecret } from './mask.js';
 
 /** `text` with every secret (including JWTs) replaced by its redacted form; `engine` adds a project's own rules. */
 export function redactText(text: string, engine?: Engine): string {
-  return redactWith(text, engine);
-}
-
-function redactWith(text: string, engine: Engine | undefined): string {
   const matches = scanText(text, { includeInfo: true, engine });
   return matches.length === 0 ? text : redactMatches(text, matches);
 }
@@ -51,7 +47,7 @@ function tokenBoundary(text: string, at: number, min: number): number {
  * is masked whole; everything else leaves as soon as its line is complete.
  */
 export function createRedactStream(options: { engine?: Engine } = {}): Transform {
-  const mask = (text: string) => redactWith(text, options.engine);
+  const mask = (text: string) => redactText(text, options.engine);
   const decoder = new StringDecoder('utf8');
   let pending = '';
   let pem: string[] | null = null;
