@@ -15,6 +15,7 @@ import { loadGatewayConfig, type GatewayConfigFile } from '../gateway/config.js'
 import { keyCount, readEnvFile, upstreamFromEnv, upstreamsFromEnv, type UpstreamConfig } from '../gateway/env.js';
 import type { KeyChange } from '../gateway/keys.js';
 import { createLogger, type Logger } from '../gateway/logger.js';
+import { engineWith } from '../secrets/index.js';
 import { metricsEndpoint, MIN_METRICS_TOKEN } from '../gateway/metrics-endpoint.js';
 import { keepSharedBudgets } from '../gateway/shared-budgets.js';
 import { compatibleProvider, envPrefixOf } from '../gateway/providers/compatible.js';
@@ -184,7 +185,7 @@ export async function serve(o: Flags): Promise<number> {
   if (o.checkKeys) return checkKeys(providers, config);
   const metricsToken = metricsTokenFrom(env, o);
   const webhook = webhookSettings(config.alerts, env);
-  const log = createLogger({ level: o.logLevel });
+  const log = createLogger({ level: o.logLevel, ...(config.promptSecretRules ? { engine: engineWith(config.promptSecretRules) } : {}) });
   if (config.cache?.shared && !o.redis) {
     throw new KeywardError('KW_BAD_CONFIG', '"cache": { "shared": true } keeps answers in the gateways\' Redis, and this gateway has none', { hint: 'start it with --redis redis://host:port, or take "shared" out of "cache"' });
   }

@@ -4,7 +4,7 @@
  * string fields. Request bodies are never logged.
  */
 import pino, { type DestinationStream, type Logger } from 'pino';
-import { redactText } from '../secrets/index.js';
+import { redactText, type Engine } from '../secrets/index.js';
 
 export type { Logger } from 'pino';
 
@@ -17,37 +17,46 @@ export const REDACT_PATHS = ['', 'headers.', 'req.headers.', 'res.headers.', 'up
 /** Fields the gateway itself fills with values it made (ids, enums): nothing to mask. */
 const OWN_FIELDS = new Set(['reqId', 'route', 'outcome', 'provider', 'svc', 'alert', 'signal', 'type']);
 
-/**
- * Short strings the engine already found clean (model names, user names repeat on every line). Only
- * clean strings are kept, so no secret is ever held here; the set is dropped when it fills up.
- */
-const CLEAN = new Set<string>();
 const CLEAN_MAX = 1024;
 
-function redactField(v: string): string {
-  if (v.length > 200) return redactText(v);
-  if (CLEAN.has(v)) return v;
-  const r = redactText(v);
-  if (r === v) {
-    if (CLEAN.size >= CLEAN_MAX) CLEAN.clear();
-    CLEAN.add(v);
-  }
-  return r;
-}
-
-/** Masks what the secrets engine recognises in string fields (two levels deep); numbers and booleans pass untouched. */
-function scrub(obj: Record<string, unknown>, depth: number): Record<string, unknown> {
-  let out: Record<string, unknown> | undefined;
-  for (const k in obj) {
-    if (OWN_FIELDS.has(k)) continue;
-    const v = obj[k];
-    let w: unknown = v;
-    if (typeof v === 'string') {
-      if (v.length >= 8) w = redactField(v);
-    } else if (depth > 0 && typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error)) w = scrub(v as Record<string, unknown>, depth - 1);
-    if (w !== v) (out ??= { ...obj })[k] = w;
-  }
-  return out ?? obj;
+/**
+ * The masking of one logger: the secrets engine's rules (a project's own added, with `engine`) over
+ * string fields and messages.
+ */
+function masker(engine: Engine | undefined) {
+  /**
+   * Short strings the engine already found clean (model names, user names repeat on every line).
+   * Only clean strings are kept, so no secret is ever held here; the set is dropped when it fills
+   * up. One set per logger: a string clean by the built-in rules may not be by a project's own.
+   */
+  const clean = new Set<string>();
+  const text = (v: string): string => redactText(v, engine);
+  const field = (v: string): string => {
+    if (v.length > 200) return text(v);
+    if (clean.has(v)) return v;
+    const r = text(v);
+    if (r === v) {
+      if (clean.size >= CLEAN_MAX) clean.clear();
+      clean.add(v);
+    }
+    return r;
+  };
+  /** Masks what the engine recognises in string fields (two levels deep); numbers and booleans pass untouched. */
+  const scrub = (obj: Record<string, unknown>, depth: number): Record<string, unknown> => {
+    let out: Record<string, unknown> | undefined;
+    for (const k in obj) {
+      if (OWN_FIELDS.has(k)) continue;
+      const v = obj[k];
+      let w: unknown = v;
+      if (typeof v === 'string') {
+        if (v.length >= 8) w = field(v);
+      } else if (depth > 0 && typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Error)) w = scrub(v as Record<string, unknown>, depth - 1);
+      if (w !== v) (out ??= { ...obj })[k] = w;
+    }
+    return out ?? obj;
+  };
+  const json = (v: string): string => JSON.stringify(v.length >= 8 ? field(v) : v);
+  return { text, scrub, json };
 }
 
 export interface LoggerOptions {
@@ -59,6 +68,8 @@ export interface LoggerOptions {
    * for hours. This writes whatever is queued at least this often (ms; 0 = never). Default 1000.
    */
   flushMs?: number;
+  /** The secrets engine with a project's own rules (the config's `promptSecretRules`), masked in lines too. */
+  engine?: Engine;
 }
 
 /** The fields of the line every request writes. */
@@ -87,10 +98,6 @@ const ACCESS = new WeakMap<Logger, AccessLog>();
  */
 export function accessLog(log: Logger): AccessLog {
   return ACCESS.get(log) ?? ((f) => log.info(f, 'request'));
-}
-
-function jsonString(v: string): string {
-  return JSON.stringify(v.length >= 8 ? redactField(v) : v);
 }
 
 function jsonNumber(n: number): string {
@@ -168,6 +175,7 @@ export function batchedDestination(dest: string | number): DestinationStream {
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const mask = masker(options.engine);
   const given: Batched = options.destination ?? batchedDestination(1);
   const destination: Batched = (given.minLength ?? 0) > 0 ? new LineBatch(given, given.minLength!) : given;
   let unwritten = false;
@@ -193,19 +201,19 @@ export function createLogger(options: LoggerOptions = {}): Logger {
           unwritten = true;
           for (let i = 0; i < args.length; i++) {
             const a = args[i];
-            if (typeof a === 'string' && a.length >= 8) args[i] = redactText(a);
+            if (typeof a === 'string' && a.length >= 8) args[i] = mask.text(a);
           }
           method.apply(this, args);
         },
       },
       formatters: {
-        log: (obj) => scrub(obj, 2),
+        log: (obj) => mask.scrub(obj, 2),
       },
       serializers: {
         err: (e: unknown) => {
           const o = (typeof e === 'object' && e !== null ? e : {}) as { name?: unknown; code?: unknown; message?: unknown };
           const message = typeof o.message === 'string' ? o.message : String(e);
-          return { type: typeof o.name === 'string' ? o.name : typeof e, code: typeof o.code === 'string' ? o.code : undefined, message: redactText(message) };
+          return { type: typeof o.name === 'string' ? o.name : typeof e, code: typeof o.code === 'string' ? o.code : undefined, message: mask.text(message) };
         },
       },
     },
@@ -216,7 +224,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     if (logger.levelVal > info) return;
     unwritten = true;
     destination.write(
-      `{"level":${info},"time":${Date.now()},"svc":"keyward-gateway","reqId":${JSON.stringify(f.reqId)},"user":${jsonString(f.user)},"route":${JSON.stringify(f.route)},"model":${jsonString(f.model)},"status":${jsonNumber(f.status)},"outcome":${JSON.stringify(f.outcome)},"tokensIn":${jsonNumber(f.tokensIn)},"tokensOut":${jsonNumber(f.tokensOut)},"costUsd":${jsonNumber(f.costUsd)},"ms":${jsonNumber(f.ms)},${f.tag !== undefined ? `"tag":${jsonString(f.tag)},` : ''}"msg":"request"}\n`,
+      `{"level":${info},"time":${Date.now()},"svc":"keyward-gateway","reqId":${JSON.stringify(f.reqId)},"user":${mask.json(f.user)},"route":${JSON.stringify(f.route)},"model":${mask.json(f.model)},"status":${jsonNumber(f.status)},"outcome":${JSON.stringify(f.outcome)},"tokensIn":${jsonNumber(f.tokensIn)},"tokensOut":${jsonNumber(f.tokensOut)},"costUsd":${jsonNumber(f.costUsd)},"ms":${jsonNumber(f.ms)},${f.tag !== undefined ? `"tag":${mask.json(f.tag)},` : ''}"msg":"request"}\n`,
     );
   });
   return logger;

@@ -278,7 +278,7 @@ function parseJson(buf: Buffer): unknown {
 }
 
 export function createGateway(options: GatewayOptions): GatewayHandler {
-  const log = options.logger ?? createLogger({ level: options.logLevel });
+  const log = options.logger ?? createLogger({ level: options.logLevel, ...(options.promptSecretRules ? { engine: engineWith(options.promptSecretRules) } : {}) });
   const access = accessLog(log);
   const dir = options.directory;
   const ledger = options.ledger ?? (isLedger(dir) ? dir : new MemoryLedger());

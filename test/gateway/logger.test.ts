@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accessLog, batchedDestination, createLogger, LOG_BATCH_BYTES, type AccessFields } from '../../src/gateway/logger.js';
+import { engineWith, parseRules } from '../../src/secrets/index.js';
 import { fakeOpenAiKey } from './helpers/keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kw-logger-'));
@@ -63,6 +64,25 @@ describe('the gateway logger', () => {
     expect(text).not.toContain(key);
     expect(text).not.toContain(key.slice(12, 40));
     expect(text).toContain('[redacted]');
+  });
+
+  it("masks a project's own kind of secret with its rules, in fields, messages and the request line, and only in that logger", async () => {
+    const engine = engineWith(parseRules(JSON.stringify({ schema: 'keyward.rules/1', rules: [{ id: 'acme-service-token', provider: 'Acme', title: 'Acme service token', severity: 'high', keywords: ['acme_svc_'], pattern: 'acme_svc_[A-Za-z0-9]{32}' }] }), 'rules.json'));
+    const token = `acme_svc_${fakeOpenAiKey().replace(/[^A-Za-z0-9]/g, '').slice(-32)}`;
+    const plainFile = join(dir, 'plain.log');
+    const ruledFile = join(dir, 'ruled.log');
+    const plain = createLogger({ destination: pino.destination({ dest: plainFile, sync: true }) });
+    const ruled = createLogger({ destination: pino.destination({ dest: ruledFile, sync: true }), engine });
+    // The built-in rules find nothing in it: the plain logger marks the string clean, which must not make the other pass it.
+    for (const log of [plain, ruled]) {
+      log.warn({ ref: token }, `upstream refused ${token}`);
+      accessLog(log)({ reqId: 'r1', user: token, route: 'chat', model: 'm', status: 200, outcome: 'ok', tokensIn: 1, tokensOut: 1, costUsd: 0, ms: 1 });
+    }
+    await until(() => readFileSync(ruledFile, 'utf8').includes('"msg":"request"'), 'the request line is written');
+    expect(readFileSync(plainFile, 'utf8')).toContain(token);
+    const ruledText = readFileSync(ruledFile, 'utf8');
+    expect(ruledText).not.toContain(token);
+    expect(ruledText.match(/acme_svc_…/g)).toHaveLength(3);
   });
 
   it('censors the credential headers of every SDK, whatever the value looks like', () => {
