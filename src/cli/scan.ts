@@ -9,6 +9,7 @@ import { KeywardError, isKeywardError } from '../errors.js';
 import type { ScanOptions, ScanReport } from '../scan/scan-site.js';
 import type { ScanOutcome } from '../scan/report/summary.js';
 import type { SectionName } from '../scan/types.js';
+import type { LiveCandidate } from '../secrets/live.js';
 
 interface Flags {
   file?: string;
@@ -71,7 +72,7 @@ function program(): Command {
 }
 
 /** Asks each key found its issuer, once, and writes the answer into the findings that name it. */
-async function markLive(outcomes: readonly ScanOutcome[], found: Map<string, { ruleId: string; secret: string; fingerprint: string }>, urls: Record<string, string>): Promise<void> {
+async function markLive(outcomes: readonly ScanOutcome[], found: Map<string, LiveCandidate>, urls: Record<string, string>): Promise<void> {
   const { checkLive } = await import('../secrets/live.js');
   const checks = await checkLive([...found.values()], { urls });
   found.clear();
@@ -114,7 +115,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   if (flags.verifyUrl.length > 0 && !flags.verify) throw new KeywardError('KW_USAGE', '--verify-url only applies with --verify', { hint: 'add --verify' });
   // With --verify, each key found, whole, kept in memory until its issuer is asked, never printed.
-  const found = new Map<string, { ruleId: string; secret: string; fingerprint: string }>();
+  const found = new Map<string, LiveCandidate>();
   let verifyUrls: Record<string, string> | undefined;
   if (flags.verify) {
     verifyUrls = (await import('./verify-urls.js')).parseVerifyUrls(flags.verifyUrl);

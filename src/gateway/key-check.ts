@@ -5,6 +5,7 @@
  * by label (provider, last four characters, fingerprint), never shown.
  */
 import { request, type Dispatcher } from 'undici';
+import { GOOGLE_KEY_INVALID } from '../secrets/live.js';
 import type { UpstreamConfig } from './env.js';
 import { PoolKey } from './keys.js';
 import { gemini } from './providers/gemini.js';
@@ -34,7 +35,7 @@ async function checkOne(provider: Provider<string>, baseUrl: string, key: PoolKe
     if (s < 300) return out('ok', `answered ${s}`);
     if (s === 429) return out('rate_limited', 'answered 429: the key is accepted, and rate limited now');
     // Google answers an unknown key with 400 INVALID_ARGUMENT (reason API_KEY_INVALID).
-    if (s === 401 || s === 403 || (provider === gemini && s === 400 && /API_KEY_INVALID|API key not valid/.test(text))) return out('rejected', `answered ${s}: the provider does not accept this key (revoked, mistyped or of another account)`);
+    if (s === 401 || s === 403 || (provider === gemini && s === 400 && GOOGLE_KEY_INVALID.test(text))) return out('rejected', `answered ${s}: the provider does not accept this key (revoked, mistyped or of another account)`);
     if (s === 404) return out('failed', `answered 404: check ${provider.envPrefix}_BASE_URL (${baseUrl})`);
     return out('failed', `answered ${s}`);
   } catch (err) {

@@ -6,6 +6,7 @@
 import type { Finding } from '../finding.js';
 import type { TlsFacts } from './tls/facts.js';
 import type { ExposureFacts } from './exposure/facts.js';
+import type { LiveCandidate } from '../secrets/live.js';
 
 export type SectionName = 'headers' | 'tls' | 'exposure';
 export const SECTIONS: readonly SectionName[] = ['headers', 'tls', 'exposure'];
@@ -147,7 +148,7 @@ export interface ScanLimits {
  * Given each key found, whole, in memory: only the command line's `--verify` sets one, to ask the
  * key's issuer whether it still accepts it. Nothing else of a scan ever holds a key whole.
  */
-export type SecretSink = (s: { ruleId: string; secret: string; fingerprint: string }) => void;
+export type SecretSink = (s: LiveCandidate) => void;
 
 export interface GatherContext {
   fetch: BoundedFetch;

@@ -27,6 +27,12 @@ describe("asking a key's issuer whether it still accepts the key", () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
+  const answerAll = (status: number) => {
+    answer = (_req, res) => {
+      res.writeHead(status);
+      res.end();
+    };
+  };
   const candidate = (ruleId: string, secret: string): LiveCandidate => ({ ruleId, secret, fingerprint: `fp-${secret}` });
 
   it("asks OpenAI's model list with the key as a bearer token: accepted is live, refused is rejected", async () => {
@@ -69,10 +75,7 @@ describe("asking a key's issuer whether it still accepts the key", () => {
 
   it('asks once per key, and not at all for a kind no issuer can be asked about', async () => {
     seen.length = 0;
-    answer = (_req, res) => {
-      res.writeHead(200);
-      res.end();
-    };
+    answerAll(200);
     const once = made('once');
     const got = await checkLive([candidate('groq-api-key', once), candidate('groq-api-key', once), candidate('stripe-secret-key', made('stripe'))], { urls: { groq: base } });
     expect(seen.length).toBe(1);
@@ -100,10 +103,7 @@ describe("asking a key's issuer whether it still accepts the key", () => {
 
   it('sends each family its own way: a GitHub token as a bearer with the API version, an ElevenLabs key in xi-api-key', async () => {
     seen.length = 0;
-    answer = (_req, res) => {
-      res.writeHead(200);
-      res.end();
-    };
+    answerAll(200);
     const gh = made('gh');
     const el = made('el');
     await checkLive([candidate('github-fine-grained-token', gh), candidate('elevenlabs-api-key', el)], { urls: { github: base, elevenlabs: `${base}/v1` }, concurrency: 1 });

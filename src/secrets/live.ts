@@ -101,12 +101,15 @@ export interface LiveCandidate {
   fingerprint: string;
 }
 
+/** Google's answer to a key it does not know (400 INVALID_ARGUMENT, reason API_KEY_INVALID), or one expired. */
+export const GOOGLE_KEY_INVALID = /API_KEY_INVALID|API key not valid|API_KEY_EXPIRED/;
+
 /** What a provider's answer says of the key it was asked with. */
 export function judgeAnswer(status: number, body: string, google = false): LiveCheck {
   if (status >= 200 && status < 300) return { verdict: 'live', detail: `the provider accepts this key (answered ${status})` };
   if (status === 429) return { verdict: 'live', detail: 'the provider accepts this key (answered 429: rate limited or out of quota)' };
   if (google) {
-    if (/API_KEY_INVALID|API key not valid|API_KEY_EXPIRED/.test(body)) return { verdict: 'rejected', detail: `the provider does not accept this key (answered ${status}: revoked, expired or not a real key)` };
+    if (GOOGLE_KEY_INVALID.test(body)) return { verdict: 'rejected', detail: `the provider does not accept this key (answered ${status}: revoked, expired or not a real key)` };
     // A key Google knows, held back from this API (restricted, or the API not enabled in its project).
     if (status === 403) return { verdict: 'live', detail: 'a valid Google key that may not call the Gemini API (answered 403): it may still call other Google APIs' };
   }
